@@ -1,0 +1,2 @@
+//! Criterion benchmarks of the SQL serialisation hot path.
+fn main() {}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Starts and stops a private, throwaway MariaDB server (temp datadir, free port, binlog + GTID on).
+#
+# Used by demo.sh, bench.sh and the Rust test harness, so there is one way to get a test server.
+# It never touches a server that is already running on this machine.
+#
+#   scripts/sandbox.sh ensure-packages          install mariadb-server/client with apt when missing
+#   scripts/sandbox.sh start DIR [--watch PID]  start a server in DIR; prints "port=N socket=PATH"
+#                                               --watch PID: stop it and delete DIR when PID exits
+#   scripts/sandbox.sh stop DIR                 stop the server in DIR and delete DIR
+set -euo pipefail
+
+ensure_packages() {
+  if command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; then
+    if command -v mariadb >/dev/null 2>&1; then return 0; fi
+  fi
+  echo "sandbox: installing mariadb-server and mariadb-client with apt-get" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  # The package's own post-install may try to start a system server; policy-rc.d stops that.
+  local policy=/usr/sbin/policy-rc.d created=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; created=1; fi
+  apt-get install -y -qq mariadb-server mariadb-client >&2
+  if [ "$created" = 1 ]; then rm -f "$policy"; fi
+}
+
+mariadbd_bin() {
+  if command -v mariadbd >/dev/null 2>&1; then command -v mariadbd; else echo /usr/sbin/mariadbd; fi
+}
+
+free_port() {
+  python3 - <<'PY' 2>/dev/null || echo $(( 20000 + RANDOM % 20000 ))
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+PY
+}
+
+start() {
+  local dir=$1; shift
+  local watch=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --watch) watch=$2; shift 2 ;;
+      *) echo "sandbox: unknown option $1" >&2; exit 2 ;;
+    esac
+  done
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  local data="$dir/data" sock="$dir/mysqld.sock" log="$dir/error.log"
+  local me; me=$(id -un)
+  if [ ! -d "$data/mysql" ]; then
+    mariadb-install-db --no-defaults --user="$me" --datadir="$data" \
+      --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 || {
+      echo "sandbox: mariadb-install-db failed, see $dir/install.log" >&2; cat "$dir/install.log" >&2; exit 1; }
+  fi
+  local port attempt
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port)
+    "$(mariadbd_bin)" --no-defaults --user="$me" --datadir="$data" --port="$port" \
+      --bind-address=127.0.0.1 --socket="$sock" --pid-file="$dir/mysqld.pid" \
+      --log-error="$log" --server-id=1 --log-bin="$dir/binlog" --log-basename=sandbox \
+      --binlog-format=ROW --gtid-strict-mode=ON --gtid-domain-id=0 \
+      --innodb-buffer-pool-size=512M --innodb-log-file-size=256M --innodb-flush-log-at-trx-commit=2 \
+      --max-allowed-packet=1G --skip-name-resolve --event-scheduler=OFF \
+      --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+      >/dev/null 2>&1 &
+    local pid=$!
+    echo "$pid" >"$dir/server.pid"
+    local i
+    for i in $(seq 1 300); do
+      if mariadb --no-defaults -uroot --socket="$sock" -e 'SELECT 1' >/dev/null 2>&1; then
+        echo "$port" >"$dir/port"
+        if [ -n "$watch" ]; then
+          # Outlives the caller: stops the server and removes its files once the watched process exits.
+          nohup bash -c "while kill -0 $watch 2>/dev/null; do sleep 1; done; '$0' stop '$dir'" \
+            >/dev/null 2>&1 &
+        fi
+        echo "port=$port socket=$sock"
+        return 0
+      fi
+      if ! kill -0 "$pid" 2>/dev/null; then break; fi
+      sleep 0.1
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    # A port taken between probing and binding is the usual cause; try another.
+  done
+  echo "sandbox: mariadbd did not start; last lines of $log:" >&2
+  tail -n 20 "$log" >&2 || true
+  exit 1
+}
+
+stop() {
+  local dir=$1
+  [ -d "$dir" ] || return 0
+  local sock="$dir/mysqld.sock"
+  if [ -f "$dir/server.pid" ]; then
+    local pid; pid=$(cat "$dir/server.pid")
+    mariadb-admin --no-defaults -uroot --socket="$sock" shutdown >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+    local i
+    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$dir"
+}
+
+case "${1:-}" in
+  ensure-packages) ensure_packages ;;
+  start) shift; ensure_packages; start "$@" ;;
+  stop) shift; stop "$1" ;;
+  *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+esac

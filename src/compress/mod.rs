@@ -1,0 +1,1 @@
+//! Compression stage: codec writers with an explicit `finish`, and readers that detect the codec from the bytes.
