@@ -1,9 +1,22 @@
 //! sfdbtools: a native MySQL/MariaDB dump engine (library). The binary in `main.rs` is only glue.
 //!
-//! The modules follow the data's path: `connect` (sessions, snapshot) → `catalog` (what exists)
-//! → `rows` (streaming cells) → `sql` (serialising) → `compress` → `encrypt` → `output` (files).
-//! `dump` drives a whole backup run.
+//! The modules follow the data's path: `connect` and `snapshot` (sessions, one point in time)
+//! → `catalog` (what exists) → `rows` (streaming cells) → `sql` (serialising) → `compress` →
+//! `encrypt` → `output` (files) → `metadata`. `dump` drives a whole backup run.
 
+pub mod catalog;
 pub mod compress;
+pub mod config;
+pub mod connect;
+pub mod dump;
 pub mod encrypt;
+pub mod error;
+pub mod metadata;
+pub mod output;
+pub mod progress;
+pub mod rows;
 pub mod secret;
+pub mod snapshot;
+pub mod sql;
+
+pub use error::{Error, Result};

@@ -1,0 +1,296 @@
+//! Raw command-line arguments (clap) and their turning into one validated `BackupConfig`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use sfdbtools::Error;
+use sfdbtools::compress::{Codec, Level};
+use sfdbtools::config::{BackupConfig, BackupMode};
+use sfdbtools::connect::ConnectionSettings;
+use sfdbtools::dump::naming;
+use sfdbtools::encrypt::Passphrase;
+use sfdbtools::secret::Secret;
+use sfdbtools::sql::insert::DEFAULT_STATEMENT_SIZE;
+use sfdbtools::sql::script::DdlOptions;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sfdbtools",
+    version,
+    about = "Consistent, parallel, compressed and encrypted MySQL/MariaDB backups"
+)]
+pub struct Cli {
+    /// Non-interactive: never prompt, fail fast on anything missing.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Back up databases (native engine).
+    #[command(name = "db-backup", visible_aliases = ["backup", "dump"])]
+    DbBackup {
+        #[command(subcommand)]
+        mode: BackupModeArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BackupModeArgs {
+    /// Every database (minus system databases) into one combined file.
+    All {
+        #[command(flatten)]
+        common: BackupArgs,
+    },
+    /// The databases named with --db / --db-file, in one file or one file each.
+    Filter {
+        /// A database to include (repeatable; not comma-split).
+        #[arg(long = "db")]
+        db: Vec<String>,
+        /// A file listing databases, one per line (# comments and blank lines skipped).
+        #[arg(long = "db-file")]
+        db_file: Option<PathBuf>,
+        /// single-file: one combined file; multi-file: one file per database.
+        #[arg(long, value_enum)]
+        mode: Option<FilterMode>,
+        #[command(flatten)]
+        common: BackupArgs,
+    },
+    /// One database into one file (no CREATE DATABASE/USE: restores under any name).
+    Single {
+        #[arg(long)]
+        database: Option<String>,
+        #[command(flatten)]
+        common: BackupArgs,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FilterMode {
+    SingleFile,
+    MultiFile,
+}
+
+#[derive(Args, Debug)]
+pub struct ConnectionArgs {
+    /// Server host name or address.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(long, short = 'P', default_value_t = 3306)]
+    pub port: u16,
+    #[arg(long, short = 'u', default_value = "root")]
+    pub user: String,
+    /// Password (prefer the MYSQL_PWD environment variable: a flag is visible in `ps`).
+    #[arg(long, env = "MYSQL_PWD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Unix socket path (instead of host/port).
+    #[arg(long)]
+    pub socket: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Output directory (default: ./{year}{month}{day}/).
+    #[arg(short = 'o', long = "backup-dir")]
+    pub backup_dir: Option<PathBuf>,
+    /// Custom base name of the (first) dump file.
+    #[arg(short = 'f', long)]
+    pub filename: Option<String>,
+    /// Audit ticket id, stored in the metadata.
+    #[arg(short = 't', long)]
+    pub ticket: Option<String>,
+    /// Schema only (adds _nodata to the name).
+    #[arg(short = 'x', long = "exclude-data")]
+    pub exclude_data: bool,
+    /// Drop system databases (true by default; --exclude-system=false keeps them).
+    #[arg(short = 'S', long = "exclude-system", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub exclude_system: bool,
+    /// Drop databases that have no tables.
+    #[arg(short = 'E', long = "exclude-empty")]
+    pub exclude_empty: bool,
+    /// Compression: gzip, pgzip, zstd, xz, zlib, none.
+    #[arg(short = 'c', long = "compress", default_value = "zstd")]
+    pub compress: String,
+    /// Compression level 1-9.
+    #[arg(short = 'l', long = "compress-level", default_value_t = 5)]
+    pub compress_level: u8,
+    /// Same as -c none.
+    #[arg(short = 'C', long = "skip-compress")]
+    pub skip_compress: bool,
+    /// Encryption passphrase (or env SFDB_BACKUP_ENCRYPTION_KEY); a key turns encryption on.
+    #[arg(short = 'K', long = "backup-key", env = "SFDB_BACKUP_ENCRYPTION_KEY", hide_env_values = true)]
+    pub backup_key: Option<String>,
+    /// No encryption even if a key is configured.
+    #[arg(long = "skip-encrypt")]
+    pub skip_encrypt: bool,
+    /// Upper bound of one INSERT statement, in bytes.
+    #[arg(long = "statement-size", default_value_t = DEFAULT_STATEMENT_SIZE)]
+    pub statement_size: usize,
+    /// Remove DEFINER clauses from views, routines, triggers and events.
+    #[arg(long = "skip-definer")]
+    pub skip_definer: bool,
+}
+
+impl Cli {
+    /// Turns raw arguments into a validated configuration, prompting only when interactive.
+    pub fn backup_config(self) -> Result<BackupConfig, Error> {
+        let quiet = self.quiet;
+        let Command::DbBackup { mode } = self.command;
+        let (mode, common) = match mode {
+            BackupModeArgs::All { common } => (BackupMode::All, common),
+            BackupModeArgs::Single { database, common } => {
+                let database = match database {
+                    Some(d) if !d.trim().is_empty() => d,
+                    _ => prompt_or_fail(quiet, "database", "--database NAME", None)?,
+                };
+                (BackupMode::Single { database }, common)
+            }
+            BackupModeArgs::Filter {
+                db,
+                db_file,
+                mode,
+                common,
+            } => {
+                let mut databases = db;
+                if let Some(path) = db_file {
+                    databases.extend(read_list_file(&path)?);
+                }
+                if databases.is_empty() {
+                    return Err(Error::Usage(
+                        "filter needs at least one database: --db NAME (repeatable) or --db-file PATH"
+                            .into(),
+                    ));
+                }
+                let multi_file = match mode {
+                    Some(FilterMode::MultiFile) => true,
+                    Some(FilterMode::SingleFile) => false,
+                    None if quiet => {
+                        return Err(Error::Usage(
+                            "filter with -q needs --mode single-file or --mode multi-file".into(),
+                        ));
+                    }
+                    None => {
+                        prompt_or_fail(quiet, "mode", "--mode", Some("single-file"))?
+                            == "multi-file"
+                    }
+                };
+                (
+                    BackupMode::Filter {
+                        databases,
+                        multi_file,
+                    },
+                    common,
+                )
+            }
+        };
+        let a = common;
+        let now = chrono::Local::now();
+        let ticket = match a.ticket {
+            Some(t) if !t.trim().is_empty() => t,
+            _ => {
+                let default = format!("bk-{}", now.format("%Y%m%d%H%M%S"));
+                prompt_or_fail(quiet, "ticket", "-t/--ticket TICKET", Some(&default))?
+            }
+        };
+        let codec: Codec = if a.skip_compress {
+            Codec::None
+        } else {
+            a.compress.parse().map_err(|e| Error::Usage(format!("{e}")))?
+        };
+        let level = Level::new(a.compress_level).map_err(|e| Error::Usage(format!("{e}")))?;
+        let passphrase = match (a.skip_encrypt, a.backup_key) {
+            (false, Some(k)) if !k.trim().is_empty() => Some(Passphrase::new(Secret::new(k))),
+            _ => None,
+        };
+        if a.statement_size < 4096 {
+            return Err(Error::Usage(
+                "--statement-size must be at least 4096 bytes".into(),
+            ));
+        }
+        let output_dir = a
+            .backup_dir
+            .unwrap_or_else(|| PathBuf::from(naming::expand_pattern("{year}{month}{day}/", &now)));
+        if let Some(f) = &a.filename {
+            naming::custom_file(f, codec, passphrase.is_some())?;
+        }
+        let c = a.connection;
+        let password = match c.password {
+            Some(p) => Some(Secret::new(p)),
+            None if !quiet && std::io::stdin().is_terminal() => {
+                let p = rpassword::prompt_password(format!("Password for {}: ", c.user))
+                    .map_err(|e| Error::Usage(format!("cannot read the password: {e}")))?;
+                Some(Secret::new(p))
+            }
+            None => None,
+        };
+        Ok(BackupConfig {
+            connection: ConnectionSettings {
+                host: c.host,
+                port: c.port,
+                user: c.user,
+                password,
+                socket: c.socket,
+            },
+            mode,
+            exclude_system: a.exclude_system,
+            exclude_empty: a.exclude_empty,
+            exclude_data: a.exclude_data,
+            output_dir,
+            filename: a.filename,
+            ticket,
+            codec,
+            level,
+            passphrase,
+            statement_size: a.statement_size,
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get().min(8))
+                .unwrap_or(1),
+            ddl: DdlOptions {
+                skip_definer: a.skip_definer,
+            },
+            file_mode: 0o600,
+        })
+    }
+}
+
+/// Asks on the terminal, or fails naming the flag when `-q` or not interactive.
+fn prompt_or_fail(quiet: bool, what: &str, flag: &str, default: Option<&str>) -> Result<String, Error> {
+    if quiet || !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(format!(
+            "missing {what}: pass {flag} (running non-interactively, nothing is prompted)"
+        )));
+    }
+    match default {
+        Some(d) => eprint!("{what} [{d}]: "),
+        None => eprint!("{what}: "),
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Error::Usage(format!("cannot read {what}: {e}")))?;
+    let line = line.trim();
+    match (line.is_empty(), default) {
+        (false, _) => Ok(line.to_owned()),
+        (true, Some(d)) => Ok(d.to_owned()),
+        (true, None) => Err(Error::Usage(format!("missing {what}"))),
+    }
+}
+
+/// One name per line; CRLF tolerated; blank lines and `#` comments skipped (compat §2.5).
+fn read_list_file(path: &std::path::Path) -> Result<Vec<String>, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Usage(format!("cannot read database list {}: {e}", path.display())))?;
+    Ok(text
+        .lines()
+        .map(|l| l.trim_end_matches('\r').trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}

@@ -1,0 +1,195 @@
+//! Opening server connections with the session state every dump connection needs.
+
+use std::path::PathBuf;
+
+use mysql_async::prelude::*;
+use mysql_async::{Conn, OptsBuilder};
+
+use crate::error::{DbError, Error, Result};
+use crate::secret::Secret;
+
+/// Where and as whom to connect. Flags fill it today; a profile can fill the same fields.
+#[derive(Clone, Debug)]
+pub struct ConnectionSettings {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<Secret>,
+    /// A Unix socket path; used instead of host/port when set.
+    pub socket: Option<PathBuf>,
+}
+
+impl Default for ConnectionSettings {
+    fn default() -> Self {
+        ConnectionSettings {
+            host: "127.0.0.1".into(),
+            port: 3306,
+            user: "root".into(),
+            password: None,
+            socket: None,
+        }
+    }
+}
+
+impl ConnectionSettings {
+    /// How the target is named in messages (never with the password).
+    pub fn describe(&self) -> String {
+        match &self.socket {
+            Some(s) => format!("{}@{} (socket)", self.user, s.display()),
+            None => format!("{}@{}:{}", self.user, self.host, self.port),
+        }
+    }
+
+    fn opts(&self) -> OptsBuilder {
+        let mut b = OptsBuilder::default()
+            .ip_or_hostname(self.host.clone())
+            .tcp_port(self.port)
+            .user(Some(self.user.clone()))
+            .pass(self.password.as_ref().map(|p| p.expose().to_owned()))
+            // One connection per role; statements are one-off.
+            .stmt_cache_size(0)
+            // Otherwise mysql_async asks for @@socket and quietly reconnects through it.
+            .prefer_socket(false);
+        if let Some(sock) = &self.socket {
+            b = b.socket(Some(sock.to_string_lossy().into_owned()));
+        }
+        b
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    MariaDb,
+    MySql,
+}
+
+/// What the server is; statements that differ between MariaDB and MySQL branch on it.
+#[derive(Clone, Debug)]
+pub struct ServerInfo {
+    pub flavor: Flavor,
+    /// `@@version`, e.g. `10.11.6-MariaDB-log`.
+    pub version: String,
+    pub hostname: String,
+    /// (major, minor, patch) parsed from `@@version`.
+    pub numeric: (u16, u16, u16),
+}
+
+impl ServerInfo {
+    /// MySQL 8.4 renamed `SHOW MASTER STATUS` to `SHOW BINARY LOG STATUS`.
+    pub fn binary_log_status_sql(&self) -> &'static str {
+        match self.flavor {
+            Flavor::MySql if self.numeric >= (8, 4, 0) => "SHOW BINARY LOG STATUS",
+            _ => "SHOW MASTER STATUS",
+        }
+    }
+}
+
+/// The statements run on every dump connection before it reads anything.
+///
+/// Empty sql_mode: no PAD_CHAR_TO_FULL_LENGTH, ANSI_QUOTES or NO_BACKSLASH_ESCAPES changing the
+/// text we read. UTC: TIMESTAMPs read without DST ambiguity. utf8mb4: no `?` for emoji. Long
+/// network timeouts: a slow compressor must not make the server drop a streaming result.
+pub fn session_setup_sql(flavor: Flavor) -> Vec<&'static str> {
+    let mut sql = vec![
+        "SET SESSION sql_mode = ''",
+        "SET SESSION time_zone = '+00:00'",
+        "SET NAMES utf8mb4",
+        "SET SESSION net_write_timeout = 31536000",
+        "SET SESSION net_read_timeout = 31536000",
+        "SET SESSION wait_timeout = 31536000",
+    ];
+    match flavor {
+        // MDEV-18702: a statement timeout silently cut a dump short.
+        Flavor::MariaDb => sql.push("SET SESSION max_statement_time = 0"),
+        Flavor::MySql => sql.push("SET SESSION max_execution_time = 0"),
+    }
+    sql
+}
+
+/// Opens one connection, identifies the server and prepares the session for dumping.
+pub async fn open(settings: &ConnectionSettings, role: &str) -> Result<(Conn, ServerInfo)> {
+    let mut conn = Conn::new(settings.opts())
+        .await
+        .map_err(|e| Error::Connect {
+            target: settings.describe(),
+            source: DbError(e),
+        })?;
+    let (version, hostname): (String, String) = conn
+        .query_first("SELECT @@version, @@hostname")
+        .await
+        .map_err(|e| Error::server(format!("identifying the server ({role} connection)"), e))?
+        .ok_or_else(|| Error::Internal("SELECT @@version returned no row".into()))?;
+    let flavor = if version.to_ascii_lowercase().contains("mariadb") {
+        Flavor::MariaDb
+    } else {
+        Flavor::MySql
+    };
+    let info = ServerInfo {
+        flavor,
+        numeric: parse_version(&version),
+        version,
+        hostname,
+    };
+    for stmt in session_setup_sql(flavor) {
+        conn.query_drop(stmt)
+            .await
+            .map_err(|e| Error::server(format!("preparing the {role} session: {stmt}"), e))?;
+    }
+    let results: Option<String> = conn
+        .query_first("SELECT @@character_set_results")
+        .await
+        .map_err(|e| Error::server(format!("checking the {role} session charset"), e))?;
+    if results.as_deref() != Some("utf8mb4") {
+        return Err(Error::Unsupported(format!(
+            "the {role} session reads results as {results:?} after SET NAMES utf8mb4; \
+             refusing to dump text that would be converted"
+        )));
+    }
+    Ok((conn, info))
+}
+
+fn parse_version(v: &str) -> (u16, u16, u16) {
+    let mut parts = v
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<u16>().unwrap_or(0));
+    (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse() {
+        assert_eq!(parse_version("10.11.6-MariaDB-log"), (10, 11, 6));
+        assert_eq!(parse_version("8.4.0"), (8, 4, 0));
+    }
+
+    #[test]
+    fn mysql_84_uses_the_new_status_statement() {
+        let mut info = ServerInfo {
+            flavor: Flavor::MySql,
+            version: "8.4.0".into(),
+            hostname: "h".into(),
+            numeric: (8, 4, 0),
+        };
+        assert_eq!(info.binary_log_status_sql(), "SHOW BINARY LOG STATUS");
+        info.numeric = (8, 0, 36);
+        assert_eq!(info.binary_log_status_sql(), "SHOW MASTER STATUS");
+        info.flavor = Flavor::MariaDb;
+        info.numeric = (10, 11, 6);
+        assert_eq!(info.binary_log_status_sql(), "SHOW MASTER STATUS");
+    }
+
+    #[test]
+    fn both_flavors_get_their_statement_timeout_off() {
+        assert!(session_setup_sql(Flavor::MariaDb).contains(&"SET SESSION max_statement_time = 0"));
+        assert!(session_setup_sql(Flavor::MySql).contains(&"SET SESSION max_execution_time = 0"));
+    }
+}

@@ -1,0 +1,135 @@
+//! File names of dumps, their metadata and grants, exactly as the old tool wrote them (compat §3).
+
+use chrono::{DateTime, Local};
+
+use crate::compress::Codec;
+use crate::error::{Error, Result};
+
+/// The chain of extensions after `.sql`: codec, then `.enc`.
+pub fn extension_chain(codec: Codec, encrypted: bool) -> String {
+    format!(
+        ".sql{}{}",
+        codec.extension(),
+        if encrypted { ".enc" } else { "" }
+    )
+}
+
+/// `{db}[_nodata]_{YYYYMMDD}_{HHMMSS}_{hostname}.sql[.ext][.enc]`
+pub fn database_file(
+    db: &str,
+    nodata: bool,
+    at: &DateTime<Local>,
+    hostname: &str,
+    codec: Codec,
+    encrypted: bool,
+) -> String {
+    format!(
+        "{}{}_{}_{}{}",
+        safe(db),
+        if nodata { "_nodata" } else { "" },
+        at.format("%Y%m%d_%H%M%S"),
+        safe(hostname),
+        extension_chain(codec, encrypted)
+    )
+}
+
+/// `{all|combined}[_nodata]_{hostname}_{YYYYMMDD_HHMMSS}_{N}db.sql[.ext][.enc]`
+pub fn combined_file(
+    all: bool,
+    nodata: bool,
+    at: &DateTime<Local>,
+    hostname: &str,
+    databases: usize,
+    codec: Codec,
+    encrypted: bool,
+) -> String {
+    format!(
+        "{}{}_{}_{}_{}db{}",
+        if all { "all" } else { "combined" },
+        if nodata { "_nodata" } else { "" },
+        safe(hostname),
+        at.format("%Y%m%d_%H%M%S"),
+        databases,
+        extension_chain(codec, encrypted)
+    )
+}
+
+/// Checks `--filename` and applies it: used verbatim if it contains `.sql`, else extended.
+pub fn custom_file(name: &str, codec: Codec, encrypted: bool) -> Result<String> {
+    if name.is_empty() || name.contains("..") || name.contains('/') || name.contains('\\') {
+        return Err(Error::Usage(format!(
+            "--filename {name:?} must be a plain file name without '..', '/' or '\\'"
+        )));
+    }
+    if name.contains(".sql") {
+        Ok(name.to_owned())
+    } else {
+        Ok(format!("{name}{}", extension_chain(codec, encrypted)))
+    }
+}
+
+/// Expands `{year} {month} {day} {hour} {minute} {second} {timestamp}` in a directory pattern.
+pub fn expand_pattern(pattern: &str, at: &DateTime<Local>) -> String {
+    pattern
+        .replace("{year}", &at.format("%Y").to_string())
+        .replace("{month}", &at.format("%m").to_string())
+        .replace("{day}", &at.format("%d").to_string())
+        .replace("{hour}", &at.format("%H").to_string())
+        .replace("{minute}", &at.format("%M").to_string())
+        .replace("{second}", &at.format("%S").to_string())
+        .replace("{timestamp}", &at.format("%Y%m%d_%H%M%S").to_string())
+}
+
+/// `<dump file>.meta.json`
+pub fn metadata_file(dump_file: &str) -> String {
+    format!("{dump_file}.meta.json")
+}
+
+/// Names may hold characters a file name cannot; only the path separator and NUL are replaced.
+fn safe(name: &str) -> String {
+    name.replace(['/', '\0'], "_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at() -> DateTime<Local> {
+        Local.with_ymd_and_hms(2026, 1, 5, 12, 3, 4).unwrap()
+    }
+
+    #[test]
+    fn names_follow_the_old_tool() {
+        assert_eq!(
+            database_file("shop", false, &at(), "db01", Codec::Zstd, true),
+            "shop_20260105_120304_db01.sql.zst.enc"
+        );
+        assert_eq!(
+            database_file("shop", true, &at(), "db01", Codec::None, false),
+            "shop_nodata_20260105_120304_db01.sql"
+        );
+        assert_eq!(
+            combined_file(true, false, &at(), "db01", 3, Codec::Gzip, false),
+            "all_db01_20260105_120304_3db.sql.gz"
+        );
+        assert_eq!(
+            combined_file(false, true, &at(), "db01", 2, Codec::Pgzip, true),
+            "combined_nodata_db01_20260105_120304_2db.sql.gz.enc"
+        );
+    }
+
+    #[test]
+    fn custom_names_are_checked() {
+        assert!(custom_file("../x", Codec::None, false).is_err());
+        assert!(custom_file("a/b", Codec::None, false).is_err());
+        assert_eq!(custom_file("x.sql.gz", Codec::Zstd, true).unwrap(), "x.sql.gz");
+        assert_eq!(custom_file("x", Codec::Xz, true).unwrap(), "x.sql.xz.enc");
+    }
+
+    #[test]
+    fn patterns_expand() {
+        assert_eq!(expand_pattern("{year}{month}{day}/", &at()), "20260105/");
+        assert_eq!(expand_pattern("{timestamp}", &at()), "20260105_120304");
+    }
+}

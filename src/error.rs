@@ -1,0 +1,139 @@
+//! The library's error type: every message names the object, the phase and the position.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// A server or driver error, displayed once and plainly (`ERROR 1146 (42S02): …`).
+///
+/// mysql_async's own `Display` wraps server errors in "Server error: `…'"; operators grep for the
+/// server's code, so the code comes first and only once.
+#[derive(Debug)]
+pub struct DbError(pub mysql_async::Error);
+
+impl DbError {
+    /// The server's error number, when the server sent one.
+    pub fn server_code(&self) -> Option<u16> {
+        match &self.0 {
+            mysql_async::Error::Server(e) => Some(e.code),
+            _ => None,
+        }
+    }
+
+    /// True when the connection itself broke (killed, server gone, network error).
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(
+            &self.0,
+            mysql_async::Error::Io(_)
+                | mysql_async::Error::Driver(mysql_async::DriverError::ConnectionClosed)
+        ) || matches!(self.server_code(), Some(1053 | 1927 | 2006 | 2013 | 4031))
+    }
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            mysql_async::Error::Server(e) => {
+                write!(f, "ERROR {} ({}): {}", e.code, e.state, e.message)
+            }
+            mysql_async::Error::Io(e) => write!(f, "connection lost: {e}"),
+            mysql_async::Error::Driver(e) => write!(f, "{e}"),
+            other => write!(f, "{other}"),
+        }
+    }
+}
+
+impl std::error::Error for DbError {}
+
+impl From<mysql_async::Error> for DbError {
+    fn from(e: mysql_async::Error) -> Self {
+        DbError(e)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Wrong flags or combination of flags: exit code 2.
+    #[error("{0}")]
+    Usage(String),
+
+    /// A configuration file, profile or environment value is invalid: exit code 2.
+    #[error("{0}")]
+    Config(String),
+
+    #[error("cannot connect to {target}: {source}")]
+    Connect {
+        target: String,
+        #[source]
+        source: DbError,
+    },
+
+    /// A statement failed; `context` says what was being done to which object.
+    #[error("{context}: {source}")]
+    Server {
+        context: String,
+        #[source]
+        source: DbError,
+    },
+
+    /// The rows of a table could not be read to the end.
+    #[error(
+        "dumping rows of {table} (chunk {chunk}, after {rows} rows): {source}; the dump is incomplete"
+    )]
+    Rows {
+        table: String,
+        chunk: usize,
+        rows: u64,
+        #[source]
+        source: DbError,
+    },
+
+    #[error(
+        "{table}: wrote {written} rows but the snapshot holds {expected}; the dump is incomplete"
+    )]
+    RowCount {
+        table: String,
+        written: u64,
+        expected: u64,
+    },
+
+    /// The server sent something the engine refuses to guess about.
+    #[error("{0}")]
+    Unsupported(String),
+
+    #[error("{action} {path} (at byte {offset}): {source}")]
+    File {
+        action: &'static str,
+        path: PathBuf,
+        offset: u64,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("interrupted: {0}")]
+    Interrupted(String),
+
+    /// A stage thread ended without reporting (a bug or a panic); named so it can be found.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The process exit code for this error: 2 usage/config, 130 interrupted, 1 anything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) | Error::Config(_) => 2,
+            Error::Interrupted(_) => 130,
+            _ => 1,
+        }
+    }
+
+    pub(crate) fn server(context: impl Into<String>, source: mysql_async::Error) -> Self {
+        Error::Server {
+            context: context.into(),
+            source: DbError(source),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,193 @@
+//! `<dump>.meta.json`: the old tool's keys in the old order (compat §4), then the engine's own.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything written into a dump's metadata file. Field order is the file's key order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Metadata {
+    pub backup: BackupInfo,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub database_details: Option<Vec<DatabaseDetail>>,
+    pub time: TimeInfo,
+    pub file: FileInfo,
+    pub compression: CompressionInfo,
+    pub encryption: EncryptionInfo,
+    pub source: SourceInfo,
+    pub replication: ReplicationInfo,
+    pub version: VersionInfo,
+    pub additional_files: AdditionalFiles,
+    pub ticket: String,
+    pub generator: GeneratorInfo,
+    // New fields, after the old ones.
+    pub engine: String,
+    pub threads: usize,
+    pub consistency: String,
+    pub snapshot: SnapshotInfo,
+    pub sha256: String,
+    pub sql_bytes: u64,
+    /// The largest INSERT statement: the restore server's max_allowed_packet must exceed it.
+    pub max_statement_bytes: usize,
+    pub tables: Vec<TableInfo>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BackupInfo {
+    pub file: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub databases: Vec<String>,
+    pub excluded_databases: Vec<String>,
+    pub exclude_data: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DatabaseDetail {
+    pub database_name: String,
+    pub backup_file: String,
+    pub file_size_bytes: u64,
+    pub file_size_human: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TimeInfo {
+    pub start_time: String,
+    pub end_time: String,
+    pub duration: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FileInfo {
+    pub size_bytes: u64,
+    pub size_human: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CompressionInfo {
+    pub enabled: bool,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EncryptionInfo {
+    pub enabled: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SourceInfo {
+    pub hostname: String,
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReplicationInfo {
+    pub gtid_info: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VersionInfo {
+    /// The server's `@@version` (the old tool's key name, whatever the server).
+    pub mariadb: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AdditionalFiles {
+    pub user_grants: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GeneratorInfo {
+    pub generated_by: String,
+    pub generated_at: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SnapshotInfo {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gtid_binlog_pos: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gtid_executed: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub binlog_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub binlog_position: Option<u64>,
+}
+
+impl SnapshotInfo {
+    /// `replication.gtid_info`: the GTID position, else `File=…, Pos=…`, else empty.
+    pub fn gtid_info(&self) -> String {
+        if let Some(g) = self.gtid_binlog_pos.as_ref().or(self.gtid_executed.as_ref()) {
+            if !g.is_empty() {
+                return g.clone();
+            }
+        }
+        match (&self.binlog_file, self.binlog_position) {
+            (Some(f), Some(p)) => format!("File={f}, Pos={p}"),
+            _ => String::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TableInfo {
+    pub database: String,
+    pub table: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub checksum: String,
+}
+
+/// Sizes as people read them: `512 B`, `1.5 KB`, `52.3 MB` (1024-based, like the old tool).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// `1h2m3.4s` style, like the old tool's Go durations.
+pub fn human_duration(d: std::time::Duration) -> String {
+    let secs = d.as_secs_f64();
+    let h = (secs / 3600.0).floor();
+    let m = ((secs - h * 3600.0) / 60.0).floor();
+    let s = secs - h * 3600.0 - m * 60.0;
+    match (h as u64, m as u64) {
+        (0, 0) => format!("{s:.3}s"),
+        (0, m) => format!("{m}m{s:.3}s"),
+        (h, m) => format!("{h}h{m}m{s:.3}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations_read_well() {
+        assert_eq!(human_size(512), "512 B");
+        assert_eq!(human_size(1536), "1.5 KB");
+        assert_eq!(human_duration(std::time::Duration::from_millis(61_500)), "1m1.500s");
+    }
+
+    #[test]
+    fn gtid_info_falls_back_to_file_and_position() {
+        let mut s = SnapshotInfo {
+            binlog_file: Some("bin.000003".into()),
+            binlog_position: Some(42),
+            ..Default::default()
+        };
+        assert_eq!(s.gtid_info(), "File=bin.000003, Pos=42");
+        s.gtid_binlog_pos = Some("0-1-12".into());
+        assert_eq!(s.gtid_info(), "0-1-12");
+    }
+}

@@ -1,0 +1,160 @@
+//! The last stage: a file written under a temporary name, hashed while written, then renamed.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// Write buffer in front of the file: large enough that each syscall moves a useful amount.
+const FILE_BUFFER: usize = 1 << 20;
+
+/// What a finished file is: its final path, exact size and SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileSummary {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// A file that appears under its final name only after [`AtomicFile::finish`] succeeded.
+///
+/// Until then it lives as `.<name>.partial-<pid>` in the same directory (same filesystem, so
+/// the rename is atomic). Dropping it unfinished removes the temporary file: a failed or
+/// interrupted run leaves nothing under the final name.
+pub struct AtomicFile {
+    final_path: PathBuf,
+    temp_path: PathBuf,
+    out: Option<BufWriter<File>>,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file with `mode` (e.g. 0o600). Fails if the final name exists.
+    pub fn create(final_path: &Path, mode: u32) -> io::Result<AtomicFile> {
+        if final_path.exists() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "the file already exists; refusing to overwrite a backup",
+            ));
+        }
+        let name = final_path
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+        let temp_path = final_path.with_file_name(format!(
+            ".{}.partial-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&temp_path)?;
+        Ok(AtomicFile {
+            final_path: final_path.to_owned(),
+            temp_path,
+            out: Some(BufWriter::with_capacity(FILE_BUFFER, file)),
+            hasher: Sha256::new(),
+            bytes: 0,
+        })
+    }
+
+    pub fn final_path(&self) -> &Path {
+        &self.final_path
+    }
+
+    pub fn temp_path(&self) -> &Path {
+        &self.temp_path
+    }
+
+    /// Bytes accepted so far: the offset named when a write fails.
+    pub fn position(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Flushes, fsyncs, renames to the final name and fsyncs the directory.
+    pub fn finish(mut self) -> io::Result<FileSummary> {
+        let out = self.out.take().expect("finish is called once");
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&self.temp_path, &self.final_path)?;
+        if let Some(dir) = self.final_path.parent() {
+            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(FileSummary {
+            path: self.final_path.clone(),
+            bytes: self.bytes,
+            sha256: hex::encode(std::mem::take(&mut self.hasher).finalize()),
+        })
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let out = self.out.as_mut().expect("not finished");
+        let n = out.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.as_mut().expect("not finished").flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = fs::remove_file(&self.temp_path);
+        }
+    }
+}
+
+/// Writes `content` to `path` atomically with `mode`, replacing nothing.
+pub fn write_atomic(path: &Path, mode: u32, content: &[u8]) -> io::Result<FileSummary> {
+    let mut f = AtomicFile::create(path, mode)?;
+    f.write_all(content)?;
+    f.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn nothing_appears_until_finish_and_drop_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.sql");
+        let mut f = AtomicFile::create(&path, 0o600).unwrap();
+        f.write_all(b"hello").unwrap();
+        assert!(!path.exists());
+        let temp = f.temp_path().to_owned();
+        assert!(temp.exists());
+        drop(f);
+        assert!(!temp.exists());
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn finish_reports_exact_size_hash_and_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.sql");
+        let s = write_atomic(&path, 0o600, b"abc").unwrap();
+        assert_eq!(s.bytes, 3);
+        assert_eq!(
+            s.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"abc");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(AtomicFile::create(&path, 0o600).is_err(), "never overwrites");
+    }
+}

@@ -1,0 +1,218 @@
+//! The output chain SQL → compress → encrypt → file, run on its own thread behind a channel.
+
+pub mod file;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+
+use tokio::sync::mpsc;
+
+use crate::compress::{Codec, CompressWriter, Level};
+use crate::encrypt::{EncryptWriter, Passphrase};
+use crate::error::{Error, Result};
+use file::{AtomicFile, FileSummary};
+
+/// Chunks (each up to about one statement size) queued for the writer thread: enough to keep
+/// the compressor busy while producers stall briefly, few enough to bound memory (~8 MiB).
+pub const WRITER_QUEUE: usize = 8;
+
+/// How one output file is written.
+#[derive(Clone, Debug)]
+pub struct OutputSpec {
+    pub path: PathBuf,
+    pub codec: Codec,
+    pub level: Level,
+    pub passphrase: Option<Passphrase>,
+    /// Unix permission bits of the final file.
+    pub mode: u32,
+    /// Threads the codec may use (zstd, pgzip).
+    pub threads: usize,
+}
+
+/// What was written, exactly.
+#[derive(Clone, Debug)]
+pub struct OutputSummary {
+    pub file: FileSummary,
+    /// Bytes of SQL that went into the chain.
+    pub sql_bytes: u64,
+    pub codec: Codec,
+    pub encrypted: bool,
+}
+
+/// The encryption slot of the chain: plain or sealed, chosen at run time.
+enum Sealing {
+    Plain(AtomicFile),
+    Sealed(EncryptWriter<AtomicFile>),
+}
+
+impl Write for Sealing {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sealing::Plain(w) => w.write(buf),
+            Sealing::Sealed(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sealing::Plain(w) => w.flush(),
+            Sealing::Sealed(w) => w.flush(),
+        }
+    }
+}
+
+impl Sealing {
+    fn finish(self) -> io::Result<AtomicFile> {
+        match self {
+            Sealing::Plain(w) => Ok(w),
+            Sealing::Sealed(w) => w
+                .finish()
+                .map(|(file, _stats)| file)
+                .map_err(io::Error::other),
+        }
+    }
+}
+
+/// One output file's writer chain. `finish` must be called; dropping it removes the file.
+pub struct OutputChain {
+    chain: CompressWriter<Sealing>,
+    spec: OutputSpec,
+    sql_bytes: u64,
+}
+
+impl OutputChain {
+    pub fn create(spec: OutputSpec) -> Result<OutputChain> {
+        let file = AtomicFile::create(&spec.path, spec.mode).map_err(|e| Error::File {
+            action: "creating",
+            path: spec.path.clone(),
+            offset: 0,
+            source: e,
+        })?;
+        let sealing = match &spec.passphrase {
+            None => Sealing::Plain(file),
+            Some(p) => Sealing::Sealed(EncryptWriter::new(file, p).map_err(|e| Error::File {
+                action: "starting encryption of",
+                path: spec.path.clone(),
+                offset: 0,
+                source: io::Error::other(e),
+            })?),
+        };
+        let chain = CompressWriter::new(spec.codec, spec.level, sealing, spec.threads).map_err(
+            |e| Error::File {
+                action: "starting compression of",
+                path: spec.path.clone(),
+                offset: 0,
+                source: e,
+            },
+        )?;
+        Ok(OutputChain {
+            chain,
+            spec,
+            sql_bytes: 0,
+        })
+    }
+
+    pub fn write_sql(&mut self, sql: &[u8]) -> Result<()> {
+        self.chain.write_all(sql).map_err(|e| Error::File {
+            action: "writing",
+            path: self.spec.path.clone(),
+            offset: self.sql_bytes,
+            source: e,
+        })?;
+        self.sql_bytes += sql.len() as u64;
+        Ok(())
+    }
+
+    /// Completes the codec stream, the encryption container and the file, in that order.
+    pub fn finish(self) -> Result<OutputSummary> {
+        let OutputChain {
+            chain,
+            spec,
+            sql_bytes,
+        } = self;
+        let path = spec.path.clone();
+        let fail = |action: &'static str, e: io::Error| Error::File {
+            action,
+            path: path.clone(),
+            offset: 0,
+            source: e,
+        };
+        let (sealing, _stats) = chain
+            .finish()
+            .map_err(|e| fail("finishing compression of", e))?;
+        let file = sealing
+            .finish()
+            .map_err(|e| fail("finishing encryption of", e))?;
+        let summary = file.finish().map_err(|e| fail("completing", e))?;
+        Ok(OutputSummary {
+            file: summary,
+            sql_bytes,
+            codec: spec.codec,
+            encrypted: spec.passphrase.is_some(),
+        })
+    }
+}
+
+/// A message to the writer thread. The channel closing without `Finish` means the run failed:
+/// the thread then drops the chain and its temporary file.
+pub enum Chunk {
+    Sql(Vec<u8>),
+    Finish,
+}
+
+/// Handle of a writer thread.
+pub struct Writer {
+    pub tx: mpsc::Sender<Chunk>,
+    handle: JoinHandle<Result<OutputSummary>>,
+}
+
+impl Writer {
+    /// Creates the file (so permission and space problems show before any query runs) and starts
+    /// the thread that feeds it.
+    pub fn start(spec: OutputSpec) -> Result<Writer> {
+        let mut chain = OutputChain::create(spec)?;
+        let (tx, mut rx) = mpsc::channel::<Chunk>(WRITER_QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("sfdb-writer".into())
+            .spawn(move || {
+                while let Some(msg) = rx.blocking_recv() {
+                    match msg {
+                        Chunk::Sql(sql) => chain.write_sql(&sql)?,
+                        Chunk::Finish => return chain.finish(),
+                    }
+                }
+                Err(Error::Interrupted(format!(
+                    "{} was not completed and has been removed",
+                    chain.spec.path.display()
+                )))
+            })
+            .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
+        Ok(Writer { tx, handle })
+    }
+
+    /// Sends `Finish` and waits for the file to be complete.
+    pub async fn finish(self) -> Result<OutputSummary> {
+        let Writer { tx, handle } = self;
+        // A failed send means the thread already stopped; its own error is the one to report.
+        let _ = tx.send(Chunk::Finish).await;
+        drop(tx);
+        join(handle).await
+    }
+
+    /// Closes the channel without `Finish` and waits: the partial file is removed.
+    pub async fn abort(self) -> Result<OutputSummary> {
+        let Writer { tx, handle } = self;
+        drop(tx);
+        join(handle).await
+    }
+}
+
+async fn join(handle: JoinHandle<Result<OutputSummary>>) -> Result<OutputSummary> {
+    {
+        tokio::task::spawn_blocking(move || handle.join())
+            .await
+            .map_err(|e| Error::Internal(format!("writer thread join failed: {e}")))?
+            .map_err(|_| Error::Internal("the writer thread panicked".into()))?
+    }
+}

@@ -1,0 +1,44 @@
+//! Progress reporting as events: the library emits them, the binary decides how to show them.
+
+use std::time::Duration;
+
+/// Something a run reports while it works.
+#[derive(Clone, Debug)]
+pub enum Event<'a> {
+    /// The run is about to dump these databases into these files.
+    Plan {
+        databases: &'a [String],
+        files: &'a [std::path::PathBuf],
+    },
+    TableStarted {
+        database: &'a str,
+        table: &'a str,
+        estimated_rows: u64,
+    },
+    TableDone {
+        database: &'a str,
+        table: &'a str,
+        rows: u64,
+        bytes: u64,
+        elapsed: Duration,
+    },
+    FileWritten {
+        path: &'a std::path::Path,
+        bytes: u64,
+        sql_bytes: u64,
+    },
+    /// Something the operator should know that does not stop the run.
+    Warning(&'a str),
+}
+
+/// Receives events. Implementations must be cheap: they are called from the dump's tasks.
+pub trait Progress: Send + Sync {
+    fn event(&self, event: &Event<'_>);
+}
+
+/// Reports nothing (`-q`, tests).
+pub struct Silent;
+
+impl Progress for Silent {
+    fn event(&self, _: &Event<'_>) {}
+}

@@ -1,0 +1,222 @@
+//! Extended INSERT statements bounded by a statement size, built row by row into a reused buffer.
+
+use super::value::{CellKind, CellNote, push_cell};
+
+/// Default upper bound of one INSERT statement: large enough that per-statement overhead on
+/// restore is negligible, small enough for any server's default `max_allowed_packet` (16 MiB).
+pub const DEFAULT_STATEMENT_SIZE: usize = 1 << 20;
+
+/// Builds `INSERT INTO t (cols) VALUES (…),(…);` statements into an output buffer.
+///
+/// Rows are appended straight into the output; when a row would push the open statement past
+/// the size limit, the statement is closed before that row and a new one started with it. A row
+/// larger than the limit stands alone in its statement.
+pub struct InsertBuilder {
+    /// `INSERT INTO `t` (`a`,`b`) VALUES\n`
+    prefix: Vec<u8>,
+    kinds: Vec<CellKind>,
+    limit: usize,
+    /// Offset in the output where the open statement starts, if one is open.
+    open_at: Option<usize>,
+    rows_in_statement: u64,
+    /// Reused when a row must move into the next statement.
+    spill: Vec<u8>,
+    statements: u64,
+    largest_statement: usize,
+    not_a_number: u64,
+}
+
+impl InsertBuilder {
+    /// `target` is the already-quoted table name; `columns` the quoted, comma-joined column list.
+    pub fn new(target: &str, columns: &str, kinds: Vec<CellKind>, limit: usize) -> Self {
+        let prefix = format!("INSERT INTO {target} ({columns}) VALUES ").into_bytes();
+        InsertBuilder {
+            prefix,
+            kinds,
+            limit: limit.max(1),
+            open_at: None,
+            rows_in_statement: 0,
+            spill: Vec::new(),
+            statements: 0,
+            largest_statement: 0,
+            not_a_number: 0,
+        }
+    }
+
+    pub fn columns(&self) -> usize {
+        self.kinds.len()
+    }
+
+    /// Appends one row; `cells` yields exactly one entry per column, `None` for NULL.
+    /// Returns the length of the row's `(…)` tuple, which ends `out`.
+    #[inline]
+    pub fn push_row<'a>(
+        &mut self,
+        out: &mut Vec<u8>,
+        cells: impl Iterator<Item = Option<&'a [u8]>>,
+    ) -> usize {
+        let row_start = match self.open_at {
+            None => {
+                self.open_at = Some(out.len());
+                out.extend_from_slice(&self.prefix);
+                out.len()
+            }
+            Some(_) => {
+                out.push(b',');
+                out.len()
+            }
+        };
+        out.push(b'(');
+        for (i, (kind, cell)) in self.kinds.iter().zip(cells).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            if push_cell(out, *kind, cell) == CellNote::NotANumber {
+                self.not_a_number += 1;
+            }
+        }
+        out.push(b')');
+
+        let open_at = self.open_at.expect("a statement is open");
+        if self.rows_in_statement > 0 && out.len() - open_at + 2 > self.limit {
+            // Move this row into a fresh statement: the comma before it becomes ";\n".
+            self.spill.clear();
+            self.spill.extend_from_slice(&out[row_start..]);
+            out.truncate(row_start - 1);
+            self.close(out);
+            self.open_at = Some(out.len());
+            out.extend_from_slice(&self.prefix);
+            out.extend_from_slice(&self.spill);
+        }
+        self.rows_in_statement += 1;
+        out.len() - row_start
+    }
+
+    /// True when a statement is open (rows written since the last `finish_statement`).
+    pub fn is_open(&self) -> bool {
+        self.open_at.is_some()
+    }
+
+    /// Length of the open statement so far.
+    pub fn open_len(&self, out: &[u8]) -> usize {
+        self.open_at.map_or(0, |at| out.len() - at)
+    }
+
+    /// Splits off the complete statements written so far, leaving only the open statement
+    /// (if any) in `out`, so that a chunk handed on never ends inside a statement.
+    pub fn take_complete(&mut self, out: &mut Vec<u8>) -> Vec<u8> {
+        let at = self.open_at.unwrap_or(out.len());
+        let open = out[at..].to_vec();
+        out.truncate(at);
+        let done = std::mem::replace(out, Vec::with_capacity(done_capacity(at)));
+        out.extend_from_slice(&open);
+        if self.open_at.is_some() {
+            self.open_at = Some(0);
+        }
+        done
+    }
+
+    /// Closes the open statement, if any, with `;\n`.
+    pub fn finish_statement(&mut self, out: &mut Vec<u8>) {
+        if self.open_at.is_some() {
+            self.close(out);
+        }
+    }
+
+    fn close(&mut self, out: &mut Vec<u8>) {
+        let open_at = self.open_at.take().expect("a statement is open");
+        out.extend_from_slice(b";\n");
+        self.largest_statement = self.largest_statement.max(out.len() - open_at);
+        self.statements += 1;
+        self.rows_in_statement = 0;
+    }
+
+    pub fn statements(&self) -> u64 {
+        self.statements
+    }
+
+    /// Size in bytes of the largest statement written: the restore side's `max_allowed_packet`
+    /// must exceed it.
+    pub fn largest_statement(&self) -> usize {
+        self.largest_statement
+    }
+
+    /// How many FLOAT/DOUBLE cells were not numbers and were written as NULL.
+    pub fn not_a_number(&self) -> u64 {
+        self.not_a_number
+    }
+}
+
+/// Next buffer's capacity: about what the last chunk needed, so it is not regrown row by row.
+fn done_capacity(last: usize) -> usize {
+    last.clamp(64 << 10, 4 << 20) + (64 << 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(b: &mut InsertBuilder, out: &mut Vec<u8>, values: &[&str]) {
+        for v in values {
+            b.push_row(out, [Some(v.as_bytes())].into_iter());
+        }
+        b.finish_statement(out);
+    }
+
+    #[test]
+    fn rows_share_a_statement_until_the_limit() {
+        let mut b = InsertBuilder::new("`t`", "`a`", vec![CellKind::Exact], 1 << 20);
+        let mut out = Vec::new();
+        rows(&mut b, &mut out, &["1", "2", "3"]);
+        assert_eq!(out, b"INSERT INTO `t` (`a`) VALUES (1),(2),(3);\n");
+        assert_eq!(b.statements(), 1);
+    }
+
+    #[test]
+    fn the_limit_splits_statements_and_never_loses_a_row() {
+        let prefix_len = "INSERT INTO `t` (`a`) VALUES ".len();
+        // Room for exactly two rows of "(1)" plus the comma and ";\n".
+        let limit = prefix_len + 3 + 1 + 3 + 2;
+        let mut b = InsertBuilder::new("`t`", "`a`", vec![CellKind::Exact], limit);
+        let mut out = Vec::new();
+        rows(&mut b, &mut out, &["1", "2", "3", "4", "5"]);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "INSERT INTO `t` (`a`) VALUES (1),(2);\n\
+             INSERT INTO `t` (`a`) VALUES (3),(4);\n\
+             INSERT INTO `t` (`a`) VALUES (5);\n"
+        );
+        assert!(text.lines().all(|l| l.len() + 1 <= limit));
+        assert_eq!(b.largest_statement(), limit);
+    }
+
+    #[test]
+    fn complete_statements_are_split_off_without_the_open_one() {
+        let prefix_len = "INSERT INTO `t` (`a`) VALUES ".len();
+        let limit = prefix_len + 3 + 1 + 3 + 2;
+        let mut b = InsertBuilder::new("`t`", "`a`", vec![CellKind::Exact], limit);
+        let mut out = Vec::new();
+        for v in ["1", "2", "3"] {
+            b.push_row(&mut out, [Some(v.as_bytes())].into_iter());
+        }
+        let done = b.take_complete(&mut out);
+        assert_eq!(done, b"INSERT INTO `t` (`a`) VALUES (1),(2);\n");
+        b.push_row(&mut out, [Some(&b"4"[..])].into_iter());
+        b.finish_statement(&mut out);
+        assert_eq!(out, b"INSERT INTO `t` (`a`) VALUES (3),(4);\n");
+    }
+
+    #[test]
+    fn a_row_larger_than_the_limit_stands_alone() {
+        let mut b = InsertBuilder::new("`t`", "`a`", vec![CellKind::Quoted], 40);
+        let mut out = Vec::new();
+        let big = "x".repeat(100);
+        rows(&mut b, &mut out, &["a", &big, "b"]);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[1].contains(&big));
+        assert!(lines[2].ends_with("('b');"));
+    }
+}

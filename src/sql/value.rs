@@ -1,0 +1,213 @@
+//! Serialising one cell of the text protocol into SQL: the hot path of every dump.
+//!
+//! How a cell is written is decided once per column from the result-set metadata (type, flags,
+//! charset number), never from the value (dump-fidelity.md, "Values").
+
+use mysql_async::consts::{ColumnFlags, ColumnType};
+
+/// The charset number the server reports for binary data.
+pub const BINARY_CHARSET: u16 = 63;
+
+/// How the cells of one result column are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellKind {
+    /// Integers, DECIMAL, YEAR: the server's text is exact, written bare.
+    Exact,
+    /// DOUBLE (and FLOAT read as `col + 0e0`): bare, but a text starting with a letter
+    /// (`inf`, `nan`) is not a number SQL can read back, so it becomes NULL with a warning.
+    Float,
+    /// Character data, dates, ENUM/SET, JSON, UUID, INET6: a quoted, escaped string.
+    Quoted,
+    /// BINARY, VARBINARY, BLOBs, BIT, GEOMETRY: `0x<hex>`.
+    Hex,
+}
+
+impl CellKind {
+    /// Chooses the kind from a result column's metadata.
+    pub fn of(column_type: ColumnType, flags: ColumnFlags, charset: u16) -> CellKind {
+        use ColumnType::*;
+        match column_type {
+            MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_INT24
+            | MYSQL_TYPE_LONGLONG | MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL
+            | MYSQL_TYPE_YEAR => CellKind::Exact,
+            MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE => CellKind::Float,
+            MYSQL_TYPE_BIT | MYSQL_TYPE_GEOMETRY => CellKind::Hex,
+            // MySQL reports JSON with the binary charset, but it must be inserted as text
+            // (ERROR 3144 otherwise).
+            MYSQL_TYPE_JSON => CellKind::Quoted,
+            // ENUM and SET arrive as strings carrying the column's charset; they are labels.
+            _ if flags.intersects(ColumnFlags::ENUM_FLAG | ColumnFlags::SET_FLAG) => {
+                CellKind::Quoted
+            }
+            MYSQL_TYPE_STRING | MYSQL_TYPE_VAR_STRING | MYSQL_TYPE_VARCHAR
+            | MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_BLOB | MYSQL_TYPE_MEDIUM_BLOB
+            | MYSQL_TYPE_LONG_BLOB
+                if charset == BINARY_CHARSET =>
+            {
+                CellKind::Hex
+            }
+            _ => CellKind::Quoted,
+        }
+    }
+}
+
+/// What happened to a cell that could not be written as the server sent it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellNote {
+    Written,
+    /// A FLOAT/DOUBLE text that is not a number (`inf`, `nan`) was written as NULL.
+    NotANumber,
+}
+
+/// Escape replacement for each byte: 0 means "copy as is".
+static ESCAPES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[0] = b'0';
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\\' as usize] = b'\\';
+    t[b'\'' as usize] = b'\'';
+    t[b'"' as usize] = b'"';
+    t[0x1a] = b'Z';
+    t
+};
+
+static HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Appends one cell. `None` is SQL NULL; an empty value is `''`, never a bare `0x`.
+#[inline]
+pub fn push_cell(out: &mut Vec<u8>, kind: CellKind, cell: Option<&[u8]>) -> CellNote {
+    let Some(v) = cell else {
+        out.extend_from_slice(b"NULL");
+        return CellNote::Written;
+    };
+    match kind {
+        CellKind::Exact => {
+            if v.is_empty() {
+                out.extend_from_slice(b"''");
+            } else {
+                out.extend_from_slice(v);
+            }
+        }
+        CellKind::Float => {
+            if v.first().is_some_and(|b| b.is_ascii_alphabetic()) {
+                out.extend_from_slice(b"NULL");
+                return CellNote::NotANumber;
+            }
+            if v.is_empty() {
+                out.extend_from_slice(b"''");
+            } else {
+                out.extend_from_slice(v);
+            }
+        }
+        CellKind::Quoted => push_quoted(out, v),
+        CellKind::Hex => push_hex(out, v),
+    }
+    CellNote::Written
+}
+
+/// Appends `'…'` with NUL, LF, CR, `\`, `'`, `"` and 0x1A escaped; all other bytes verbatim.
+#[inline]
+pub fn push_quoted(out: &mut Vec<u8>, v: &[u8]) {
+    out.reserve(v.len() + 2);
+    out.push(b'\'');
+    let mut start = 0;
+    for (i, &b) in v.iter().enumerate() {
+        let e = ESCAPES[b as usize];
+        if e != 0 {
+            out.extend_from_slice(&v[start..i]);
+            out.push(b'\\');
+            out.push(e);
+            start = i + 1;
+        }
+    }
+    out.extend_from_slice(&v[start..]);
+    out.push(b'\'');
+}
+
+/// Appends `0x<HEX>`; an empty value is `''` because `0x` alone is not a literal.
+#[inline]
+pub fn push_hex(out: &mut Vec<u8>, v: &[u8]) {
+    if v.is_empty() {
+        out.extend_from_slice(b"''");
+        return;
+    }
+    let start = out.len();
+    out.resize(start + 2 + v.len() * 2, 0);
+    let dst = &mut out[start..];
+    dst[0] = b'0';
+    dst[1] = b'x';
+    for (pair, &b) in dst[2..].chunks_exact_mut(2).zip(v) {
+        pair[0] = HEX_DIGITS[(b >> 4) as usize];
+        pair[1] = HEX_DIGITS[(b & 0xf) as usize];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(kind: CellKind, v: Option<&[u8]>) -> String {
+        let mut out = Vec::new();
+        push_cell(&mut out, kind, v);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn null_and_empty_are_different() {
+        assert_eq!(cell(CellKind::Quoted, None), "NULL");
+        assert_eq!(cell(CellKind::Quoted, Some(b"")), "''");
+        assert_eq!(cell(CellKind::Hex, Some(b"")), "''");
+        assert_eq!(cell(CellKind::Hex, None), "NULL");
+    }
+
+    #[test]
+    fn every_special_byte_is_escaped() {
+        assert_eq!(
+            cell(CellKind::Quoted, Some(b"a\0b\nc\rd\\e'f\"g\x1ah")),
+            r#"'a\0b\nc\rd\\e\'f\"g\Zh'"#
+        );
+    }
+
+    #[test]
+    fn other_bytes_are_verbatim() {
+        let all: Vec<u8> = (0u8..=255).filter(|b| ESCAPES[*b as usize] == 0).collect();
+        let mut out = Vec::new();
+        push_quoted(&mut out, &all);
+        assert_eq!(&out[1..out.len() - 1], &all[..]);
+    }
+
+    #[test]
+    fn hex_is_upper_case_with_prefix() {
+        assert_eq!(cell(CellKind::Hex, Some(&[0x00, 0xff, 0x5c])), "0x00FF5C");
+    }
+
+    #[test]
+    fn non_numbers_in_float_columns_become_null() {
+        let mut out = Vec::new();
+        assert_eq!(
+            push_cell(&mut out, CellKind::Float, Some(b"inf")),
+            CellNote::NotANumber
+        );
+        assert_eq!(out, b"NULL");
+        assert_eq!(cell(CellKind::Float, Some(b"-1.5e-300")), "-1.5e-300");
+    }
+
+    #[test]
+    fn kinds_follow_metadata_not_values() {
+        use ColumnType::*;
+        let none = ColumnFlags::empty();
+        assert_eq!(CellKind::of(MYSQL_TYPE_BLOB, none, 63), CellKind::Hex);
+        assert_eq!(CellKind::of(MYSQL_TYPE_BLOB, none, 45), CellKind::Quoted);
+        assert_eq!(CellKind::of(MYSQL_TYPE_JSON, none, 63), CellKind::Quoted);
+        assert_eq!(CellKind::of(MYSQL_TYPE_BIT, none, 63), CellKind::Hex);
+        assert_eq!(CellKind::of(MYSQL_TYPE_GEOMETRY, none, 63), CellKind::Hex);
+        assert_eq!(
+            CellKind::of(MYSQL_TYPE_STRING, ColumnFlags::ENUM_FLAG, 63),
+            CellKind::Quoted
+        );
+        assert_eq!(CellKind::of(MYSQL_TYPE_NEWDECIMAL, none, 63), CellKind::Exact);
+        assert_eq!(CellKind::of(MYSQL_TYPE_DOUBLE, none, 63), CellKind::Float);
+        assert_eq!(CellKind::of(MYSQL_TYPE_DATETIME, none, 63), CellKind::Quoted);
+    }
+}

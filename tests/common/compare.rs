@@ -1,0 +1,211 @@
+//! A database's content and definitions as plain strings, and the differences between two.
+//!
+//! Rows are compared as `HEX()` of every column (FLOAT via `col+0e0`, non-integer numbers via
+//! their text, since HEX() of a number converts it to an integer), sorted, so row order never
+//! matters. Definitions are compared as `SHOW CREATE` output with the database's own name
+//! replaced, so a dump restored under another name compares equal.
+
+use std::collections::BTreeMap;
+
+use mysql_async::prelude::*;
+use mysql_async::{Conn, Row};
+
+use super::quote;
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TableImage {
+    pub count: u64,
+    pub rows: Vec<String>,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct DbImage {
+    /// "table t", "view v", "trigger x", … → normalised definition.
+    pub objects: BTreeMap<String, String>,
+    pub tables: BTreeMap<String, TableImage>,
+}
+
+fn text(row: &Row, i: usize) -> String {
+    let v: Option<Vec<u8>> = row.get(i).flatten();
+    String::from_utf8_lossy(&v.unwrap_or_default()).into_owned()
+}
+
+fn normalise(sql: &str, db: &str) -> String {
+    sql.replace(&quote(db), "`<DB>`")
+}
+
+pub async fn image(conn: &mut Conn, db: &str) -> DbImage {
+    let mut img = DbImage::default();
+    conn.query_drop("SET SESSION time_zone = '+00:00'").await.unwrap();
+    let tables: Vec<(String, String)> = conn
+        .exec(
+            "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
+            (db,),
+        )
+        .await
+        .unwrap();
+    for (name, kind) in tables {
+        let q = format!("{}.{}", quote(db), quote(&name));
+        match kind.as_str() {
+            "VIEW" => {
+                let r: Row = conn.query_first(format!("SHOW CREATE VIEW {q}")).await.unwrap().unwrap();
+                img.objects.insert(
+                    format!("view {name}"),
+                    format!("{} | {} | {}", normalise(&text(&r, 1), db), text(&r, 2), text(&r, 3)),
+                );
+            }
+            "SEQUENCE" => {
+                let r: Row = conn.query_first(format!("SHOW CREATE SEQUENCE {q}")).await.unwrap().unwrap();
+                let state: Row = conn
+                    .query_first(format!("SELECT next_not_cached_value, minimum_value, maximum_value, start_value, increment, cache_size, cycle_option, cycle_count FROM {q}"))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let state: Vec<String> = (0..state.len()).map(|i| text(&state, i)).collect();
+                img.objects.insert(
+                    format!("sequence {name}"),
+                    format!("{} | {}", normalise(&text(&r, 1), db), state.join(",")),
+                );
+            }
+            _ => {
+                let r: Row = conn.query_first(format!("SHOW CREATE TABLE {q}")).await.unwrap().unwrap();
+                img.objects.insert(format!("table {name}"), normalise(&text(&r, 1), db));
+                img.tables.insert(name.clone(), table_rows(conn, db, &name).await);
+            }
+        }
+    }
+    let routines: Vec<(String, String)> = conn
+        .exec(
+            "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?",
+            (db,),
+        )
+        .await
+        .unwrap();
+    for (name, kind) in routines {
+        let r: Row = conn
+            .query_first(format!("SHOW CREATE {kind} {}.{}", quote(db), quote(&name)))
+            .await
+            .unwrap()
+            .unwrap();
+        img.objects.insert(
+            format!("{} {name}", kind.to_lowercase()),
+            format!("{} | {} | {} | {}", text(&r, 1), normalise(&text(&r, 2), db), text(&r, 3), text(&r, 4)),
+        );
+    }
+    let triggers: Vec<String> = conn
+        .exec("SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?", (db,))
+        .await
+        .unwrap();
+    for name in triggers {
+        let r: Row = conn
+            .query_first(format!("SHOW CREATE TRIGGER {}.{}", quote(db), quote(&name)))
+            .await
+            .unwrap()
+            .unwrap();
+        img.objects.insert(
+            format!("trigger {name}"),
+            format!("{} | {} | {} | {}", text(&r, 1), normalise(&text(&r, 2), db), text(&r, 3), text(&r, 4)),
+        );
+    }
+    let events: Vec<String> = conn
+        .exec("SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?", (db,))
+        .await
+        .unwrap();
+    for name in events {
+        let r: Row = conn
+            .query_first(format!("SHOW CREATE EVENT {}.{}", quote(db), quote(&name)))
+            .await
+            .unwrap()
+            .unwrap();
+        img.objects.insert(
+            format!("event {name}"),
+            format!(
+                "{} | {} | {} | {} | {}",
+                text(&r, 1),
+                text(&r, 2),
+                normalise(&text(&r, 3), db),
+                text(&r, 4),
+                text(&r, 5)
+            ),
+        );
+    }
+    img
+}
+
+async fn table_rows(conn: &mut Conn, db: &str, table: &str) -> TableImage {
+    let cols: Vec<(String, String, Option<String>)> = conn
+        .exec(
+            "SELECT COLUMN_NAME, LOWER(DATA_TYPE), GENERATION_EXPRESSION FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+            (db, table),
+        )
+        .await
+        .unwrap();
+    let exprs: Vec<String> = cols
+        .iter()
+        // System-versioning row start/end hold the time of the load, not data.
+        .filter(|(_, _, g)| !matches!(g.as_deref(), Some("ROW START" | "ROW END")))
+        .map(|(name, ty, _)| {
+            let c = quote(name);
+            let e = match ty.as_str() {
+                "float" => format!("HEX(CAST({c} + 0e0 AS CHAR))"),
+                "double" | "decimal" | "real" => format!("HEX(CAST({c} AS CHAR))"),
+                _ => format!("HEX({c})"),
+            };
+            format!("COALESCE({e}, 'NULL')")
+        })
+        .collect();
+    let q = format!("{}.{}", quote(db), quote(table));
+    let count: u64 = conn
+        .query_first(format!("SELECT COUNT(*) FROM {q}"))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut rows: Vec<String> = if exprs.is_empty() {
+        Vec::new()
+    } else {
+        conn.query(format!("SELECT CONCAT_WS(',', {}) FROM {q}", exprs.join(", ")))
+            .await
+            .unwrap()
+    };
+    rows.sort();
+    TableImage { count, rows }
+}
+
+/// Every difference between `a` (source) and `b` (restored), in words; empty when equal.
+pub fn diff(a: &DbImage, b: &DbImage) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in &a.objects {
+        match b.objects.get(k) {
+            None => out.push(format!("{k}: missing after restore")),
+            Some(w) if w != v => out.push(format!("{k}: definition differs\n  source:   {v}\n  restored: {w}")),
+            _ => {}
+        }
+    }
+    for k in b.objects.keys() {
+        if !a.objects.contains_key(k) {
+            out.push(format!("{k}: present after restore only"));
+        }
+    }
+    for (t, ta) in &a.tables {
+        let Some(tb) = b.tables.get(t) else { continue };
+        if ta.count != tb.count {
+            out.push(format!("table {t}: {} rows in source, {} restored", ta.count, tb.count));
+        }
+        if ta.rows != tb.rows {
+            let first = ta
+                .rows
+                .iter()
+                .zip(&tb.rows)
+                .find(|(x, y)| x != y)
+                .map(|(x, y)| format!("\n  source:   {}\n  restored: {}", clip(x), clip(y)))
+                .unwrap_or_default();
+            out.push(format!("table {t}: row contents differ{first}"));
+        }
+    }
+    out
+}
+
+fn clip(s: &str) -> String {
+    if s.len() > 300 { format!("{}…", &s[..300]) } else { s.to_owned() }
+}

@@ -1,0 +1,261 @@
+//! Test harness shared by the integration tests: one private MariaDB per test binary, a
+//! database per test, the stock client for restores, and a precise database comparison.
+//!
+//! `SFDB_TEST_URL=mysql://user:pass@host:port` points the tests at an external server instead
+//! (MySQL 8, another MariaDB); nothing is started then.
+
+#![allow(dead_code)]
+
+pub mod compare;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use mysql_async::prelude::*;
+
+pub struct Server {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+    /// Where the private server lives (None for an external one).
+    pub dir: Option<PathBuf>,
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The server of this test binary, started on first use.
+pub fn server() -> &'static Server {
+    SERVER.get_or_init(|| match std::env::var("SFDB_TEST_URL") {
+        Ok(url) if !url.is_empty() => parse_url(&url),
+        _ => start_private(),
+    })
+}
+
+fn parse_url(url: &str) -> Server {
+    let rest = url
+        .strip_prefix("mysql://")
+        .expect("SFDB_TEST_URL must look like mysql://user:pass@host:port");
+    let (auth, addr) = rest.rsplit_once('@').expect("SFDB_TEST_URL needs user@host");
+    let (user, password) = match auth.split_once(':') {
+        Some((u, p)) => (u.to_owned(), Some(p.to_owned())),
+        None => (auth.to_owned(), None),
+    };
+    let addr = addr.trim_end_matches('/');
+    let (host, port) = match addr.rsplit_once(':') {
+        Some((h, p)) => (h.to_owned(), p.parse().expect("port")),
+        None => (addr.to_owned(), 3306),
+    };
+    Server {
+        host,
+        port,
+        user,
+        password,
+        dir: None,
+    }
+}
+
+fn start_private() -> Server {
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "test".into());
+    let dir = std::env::temp_dir().join(format!("sfdb-test-{}-{binary}", std::process::id()));
+    let out = Command::new(root().join("scripts/sandbox.sh"))
+        .arg("start")
+        .arg(&dir)
+        .arg("--watch")
+        .arg(std::process::id().to_string())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/sandbox.sh");
+    assert!(
+        out.status.success(),
+        "scripts/sandbox.sh could not start a MariaDB server"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let port = text
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("port="))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("sandbox.sh printed no port: {text}"));
+    Server {
+        host: "127.0.0.1".into(),
+        port,
+        user: "root".into(),
+        password: None,
+        dir: Some(dir),
+    }
+}
+
+impl Server {
+    pub fn opts(&self, db: Option<&str>) -> mysql_async::Opts {
+        mysql_async::OptsBuilder::default()
+            .ip_or_hostname(self.host.clone())
+            .tcp_port(self.port)
+            .user(Some(self.user.clone()))
+            .pass(self.password.clone())
+            .db_name(db.map(str::to_owned))
+            .prefer_socket(false)
+            .into()
+    }
+
+    pub async fn conn(&self, db: Option<&str>) -> mysql_async::Conn {
+        mysql_async::Conn::new(self.opts(db))
+            .await
+            .expect("connect to the test server")
+    }
+
+    /// The stock client, connected by TCP, password through the environment.
+    pub fn client(&self, db: Option<&str>) -> Command {
+        let mut c = Command::new("mariadb");
+        c.arg("--no-defaults")
+            .arg(format!("--host={}", self.host))
+            .arg(format!("--port={}", self.port))
+            .arg(format!("--user={}", self.user))
+            .arg("--protocol=TCP")
+            .arg("--max-allowed-packet=1G");
+        if let Some(p) = &self.password {
+            c.env("MYSQL_PWD", p);
+        }
+        if let Some(db) = db {
+            c.arg(db);
+        }
+        c
+    }
+
+    /// Our binary with this server's connection flags.
+    pub fn sfdbtools(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sfdbtools"));
+        c.env_remove("SFDB_BACKUP_ENCRYPTION_KEY");
+        match &self.password {
+            Some(p) => c.env("MYSQL_PWD", p),
+            None => c.env_remove("MYSQL_PWD"),
+        };
+        c
+    }
+
+    pub fn connection_args(&self) -> Vec<String> {
+        vec![
+            format!("--host={}", self.host),
+            format!("--port={}", self.port),
+            format!("--user={}", self.user),
+        ]
+    }
+
+    /// Feeds an SQL file to the stock client (`--show-warnings`); returns its output.
+    pub fn load_file(&self, db: &str, file: &Path) -> Output {
+        let input = std::fs::File::open(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        self.client(Some(db))
+            .arg("--show-warnings")
+            .stdin(input)
+            .output()
+            .expect("run mariadb")
+    }
+
+    pub fn is_mariadb(&self) -> bool {
+        let out = self
+            .client(None)
+            .args(["-N", "-e", "SELECT VERSION()"])
+            .output()
+            .expect("run mariadb");
+        String::from_utf8_lossy(&out.stdout)
+            .to_lowercase()
+            .contains("mariadb")
+    }
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A database of one test, dropped when the test passes (kept for inspection when it fails).
+pub struct TestDb {
+    pub name: String,
+}
+
+impl TestDb {
+    /// Creates `t_<tag>_<n>_<pid>` (an odd `tag` makes an odd name).
+    pub async fn new(tag: &str) -> TestDb {
+        let name = format!(
+            "t_{tag}_{}_{}",
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            std::process::id()
+        );
+        let mut conn = server().conn(None).await;
+        conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quote(&name)))
+            .await
+            .unwrap();
+        conn.query_drop(format!(
+            "CREATE DATABASE {} CHARACTER SET utf8mb4",
+            quote(&name)
+        ))
+        .await
+        .unwrap();
+        conn.disconnect().await.unwrap();
+        TestDb { name }
+    }
+
+    pub async fn conn(&self) -> mysql_async::Conn {
+        server().conn(Some(&self.name)).await
+    }
+
+    pub async fn exec(&self, sql: &str) {
+        let mut c = self.conn().await;
+        c.query_drop(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        c.disconnect().await.unwrap();
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("keeping database {} for inspection", self.name);
+            return;
+        }
+        let _ = server()
+            .client(None)
+            .arg("-e")
+            .arg(format!("DROP DATABASE IF EXISTS {}", quote(&self.name)))
+            .output();
+    }
+}
+
+pub fn quote(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// A fresh, empty directory for one test's output files.
+pub fn out_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("sfdb-out-")
+        .tempdir()
+        .expect("temp dir")
+}
+
+/// Files in `dir` (names only), sorted.
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Panics with both streams when a command failed.
+pub fn assert_success(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
