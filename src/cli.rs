@@ -125,7 +125,12 @@ pub struct BackupArgs {
     #[arg(short = 'C', long = "skip-compress")]
     pub skip_compress: bool,
     /// Encryption passphrase (or env SFDB_BACKUP_ENCRYPTION_KEY); a key turns encryption on.
-    #[arg(short = 'K', long = "backup-key", env = "SFDB_BACKUP_ENCRYPTION_KEY", hide_env_values = true)]
+    #[arg(
+        short = 'K',
+        long = "backup-key",
+        env = "SFDB_BACKUP_ENCRYPTION_KEY",
+        hide_env_values = true
+    )]
     pub backup_key: Option<String>,
     /// No encryption even if a key is configured.
     #[arg(long = "skip-encrypt")]
@@ -133,6 +138,16 @@ pub struct BackupArgs {
     /// Upper bound of one INSERT statement, in bytes.
     #[arg(long = "statement-size", default_value_t = DEFAULT_STATEMENT_SIZE)]
     pub statement_size: usize,
+    /// Worker connections (default: the number of CPUs, at most 8).
+    #[arg(short = 'j', long = "threads")]
+    pub threads: Option<usize>,
+    /// snapshot: one point in time, commits blocked only briefly; lock: writes blocked for the
+    /// whole dump; none: no locks, no single point in time.
+    #[arg(long, default_value = "snapshot")]
+    pub consistency: String,
+    /// Seconds to wait for the DDL and commit locks before failing.
+    #[arg(long = "lock-wait-timeout", default_value_t = 60)]
+    pub lock_wait_timeout: u64,
     /// Remove DEFINER clauses from views, routines, triggers and events.
     #[arg(long = "skip-definer")]
     pub skip_definer: bool,
@@ -202,7 +217,9 @@ impl Cli {
         let codec: Codec = if a.skip_compress {
             Codec::None
         } else {
-            a.compress.parse().map_err(|e| Error::Usage(format!("{e}")))?
+            a.compress
+                .parse()
+                .map_err(|e| Error::Usage(format!("{e}")))?
         };
         let level = Level::new(a.compress_level).map_err(|e| Error::Usage(format!("{e}")))?;
         let passphrase = match (a.skip_encrypt, a.backup_key) {
@@ -214,6 +231,14 @@ impl Cli {
                 "--statement-size must be at least 4096 bytes".into(),
             ));
         }
+        let threads = match a.threads {
+            Some(0) => return Err(Error::Usage("-j/--threads must be at least 1".into())),
+            Some(n) => n,
+            None => std::thread::available_parallelism()
+                .map(|n| n.get().min(8))
+                .unwrap_or(1),
+        };
+        let consistency = a.consistency.parse().map_err(Error::Usage)?;
         let output_dir = a
             .backup_dir
             .unwrap_or_else(|| PathBuf::from(naming::expand_pattern("{year}{month}{day}/", &now)));
@@ -249,9 +274,9 @@ impl Cli {
             level,
             passphrase,
             statement_size: a.statement_size,
-            threads: std::thread::available_parallelism()
-                .map(|n| n.get().min(8))
-                .unwrap_or(1),
+            threads,
+            consistency,
+            lock_wait_timeout: std::time::Duration::from_secs(a.lock_wait_timeout),
             ddl: DdlOptions {
                 skip_definer: a.skip_definer,
             },
@@ -261,7 +286,12 @@ impl Cli {
 }
 
 /// Asks on the terminal, or fails naming the flag when `-q` or not interactive.
-fn prompt_or_fail(quiet: bool, what: &str, flag: &str, default: Option<&str>) -> Result<String, Error> {
+fn prompt_or_fail(
+    quiet: bool,
+    what: &str,
+    flag: &str,
+    default: Option<&str>,
+) -> Result<String, Error> {
     if quiet || !std::io::stdin().is_terminal() {
         return Err(Error::Usage(format!(
             "missing {what}: pass {flag} (running non-interactively, nothing is prompted)"

@@ -1,10 +1,12 @@
 //! The validated configuration of a run: what the CLI (or a test) builds and the engine obeys.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::compress::{Codec, Level};
 use crate::connect::ConnectionSettings;
 use crate::encrypt::Passphrase;
+use crate::snapshot::Consistency;
 use crate::sql::script::DdlOptions;
 
 /// Which databases go into which files (compat §2 table).
@@ -13,7 +15,10 @@ pub enum BackupMode {
     /// Every selected database into one combined file.
     All,
     /// The named databases, combined into one file or one file per database.
-    Filter { databases: Vec<String>, multi_file: bool },
+    Filter {
+        databases: Vec<String>,
+        multi_file: bool,
+    },
     /// One database, one file.
     Single { database: String },
 }
@@ -64,6 +69,9 @@ pub struct BackupConfig {
     /// Upper bound of one INSERT statement in bytes.
     pub statement_size: usize,
     pub threads: usize,
+    pub consistency: Consistency,
+    /// How long to wait for the DDL and commit locks before failing.
+    pub lock_wait_timeout: Duration,
     pub ddl: DdlOptions,
     /// Permission bits of dump files and metadata.
     pub file_mode: u32,

@@ -110,6 +110,10 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A lock could not be had; the message names what holds it.
+    #[error("{0}")]
+    Lock(String),
+
     #[error("interrupted: {0}")]
     Interrupted(String),
 

@@ -24,8 +24,8 @@ fn run(cli: cli::Cli, quiet: bool) -> Result<(), sfdbtools::Error> {
         .enable_all()
         .build()
         .map_err(|e| sfdbtools::Error::Internal(format!("cannot start the runtime: {e}")))?;
-    let progress = report::Lines::new(quiet);
-    let report = runtime.block_on(sfdbtools::dump::run(&config, &progress))?;
+    let progress = std::sync::Arc::new(report::Lines::new(quiet));
+    let report = runtime.block_on(sfdbtools::dump::run(&config, progress))?;
     report::summary(&report, quiet);
     Ok(())
 }

@@ -118,10 +118,13 @@ pub struct SnapshotInfo {
 impl SnapshotInfo {
     /// `replication.gtid_info`: the GTID position, else `File=…, Pos=…`, else empty.
     pub fn gtid_info(&self) -> String {
-        if let Some(g) = self.gtid_binlog_pos.as_ref().or(self.gtid_executed.as_ref()) {
-            if !g.is_empty() {
-                return g.clone();
-            }
+        if let Some(g) = self
+            .gtid_binlog_pos
+            .as_ref()
+            .or(self.gtid_executed.as_ref())
+            && !g.is_empty()
+        {
+            return g.clone();
         }
         match (&self.binlog_file, self.binlog_position) {
             (Some(f), Some(p)) => format!("File={f}, Pos={p}"),
@@ -176,7 +179,10 @@ mod tests {
     fn sizes_and_durations_read_well() {
         assert_eq!(human_size(512), "512 B");
         assert_eq!(human_size(1536), "1.5 KB");
-        assert_eq!(human_duration(std::time::Duration::from_millis(61_500)), "1m1.500s");
+        assert_eq!(
+            human_duration(std::time::Duration::from_millis(61_500)),
+            "1m1.500s"
+        );
     }
 
     #[test]

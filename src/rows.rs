@@ -36,7 +36,7 @@ pub struct TableStats {
     /// FLOAT/DOUBLE cells that were not numbers and were written as NULL.
     pub not_a_number: u64,
     /// [`RowChecksum`] of the rows as written.
-    pub checksum: String,
+    pub checksum: RowChecksum,
 }
 
 /// An order-independent checksum of a table's rows: the wrapping sum of XXH3-128 over each
@@ -65,6 +65,7 @@ impl RowChecksum {
 
 enum Job {
     Begin {
+        out: mpsc::Sender<Chunk>,
         target: String,
         columns: String,
         kinds: Vec<CellKind>,
@@ -80,11 +81,11 @@ pub struct Serializer {
 }
 
 impl Serializer {
-    pub fn start(out: mpsc::Sender<Chunk>, statement_size: usize) -> Result<Serializer> {
+    pub fn start(statement_size: usize) -> Result<Serializer> {
         let (tx, rx) = mpsc::channel(SERIALIZER_QUEUE);
         let handle = std::thread::Builder::new()
             .name("sfdb-serialize".into())
-            .spawn(move || serialize_loop(rx, out, statement_size))
+            .spawn(move || serialize_loop(rx, statement_size))
             .map_err(|e| Error::Internal(format!("cannot start a serialiser thread: {e}")))?;
         Ok(Serializer {
             tx,
@@ -104,17 +105,20 @@ impl Drop for Serializer {
     }
 }
 
-fn serialize_loop(mut rx: mpsc::Receiver<Job>, out: mpsc::Sender<Chunk>, statement_size: usize) {
+fn serialize_loop(mut rx: mpsc::Receiver<Job>, statement_size: usize) {
     let mut state: Option<(InsertBuilder, Vec<u8>, TableStats, RowChecksum)> = None;
+    let mut out: Option<mpsc::Sender<Chunk>> = None;
     let mut failed: Option<Error> = None;
     while let Some(job) = rx.blocking_recv() {
         match job {
             Job::Begin {
+                out: to,
                 target,
                 columns,
                 kinds,
             } => {
                 failed = None;
+                out = Some(to);
                 state = Some((
                     InsertBuilder::new(&target, &columns, kinds, statement_size),
                     Vec::with_capacity(FLUSH_BYTES + (64 << 10)),
@@ -123,7 +127,8 @@ fn serialize_loop(mut rx: mpsc::Receiver<Job>, out: mpsc::Sender<Chunk>, stateme
                 ));
             }
             Job::Rows(rows) => {
-                let Some((builder, buf, stats, hash)) = state.as_mut() else {
+                let (Some((builder, buf, stats, hash)), Some(out)) = (state.as_mut(), out.as_ref())
+                else {
                     continue;
                 };
                 if failed.is_some() {
@@ -155,12 +160,14 @@ fn serialize_loop(mut rx: mpsc::Receiver<Job>, out: mpsc::Sender<Chunk>, stateme
                         stats.statements = builder.statements();
                         stats.largest_statement = builder.largest_statement();
                         stats.not_a_number = builder.not_a_number();
-                        stats.checksum = hash.hex();
-                        if buf.is_empty() || out.blocking_send(Chunk::Sql(buf)).is_ok() {
-                            Ok(stats)
-                        } else {
-                            Err(writer_gone())
-                        }
+                        stats.checksum = hash;
+                        let sent = match out.take() {
+                            Some(out) => {
+                                buf.is_empty() || out.blocking_send(Chunk::Sql(buf)).is_ok()
+                            }
+                            None => false,
+                        };
+                        if sent { Ok(stats) } else { Err(writer_gone()) }
                     }
                 };
                 let _ = reply.send(result);
@@ -181,37 +188,73 @@ fn cell(row: &Row, i: usize) -> Option<&[u8]> {
     }
 }
 
-/// The SELECT list for a table's data: explicit columns (INVISIBLE included, generated
-/// excluded), FLOAT read as a double so no digit is lost (the server prints FLOAT with 6).
-pub fn select_list(table: &Table) -> (String, String) {
+/// How a table's data is read: explicit columns (INVISIBLE included, generated excluded),
+/// FLOAT read as a double so no digit is lost (the server prints FLOAT with 6), and text in
+/// charsets that do not survive utf8mb4 read as raw bytes.
+pub struct SelectList {
+    pub select: String,
+    pub insert_columns: String,
+    /// Per column: the introducer its raw bytes are written with, when it has one.
+    pub introducers: Vec<Option<&'static str>>,
+}
+
+pub fn select_list(table: &Table) -> Result<SelectList> {
     let mut select = Vec::new();
     let mut insert = Vec::new();
+    let mut introducers = Vec::new();
     for c in table.data_columns() {
         let name = ident(&c.name);
+        let introducer = match &c.charset {
+            Some(cs) => crate::sql::value::introducer_for(cs).map_err(|e| {
+                Error::Unsupported(format!(
+                    "column {} of table {}: {e}",
+                    name,
+                    ident(&table.name)
+                ))
+            })?,
+            None => None,
+        };
         if c.data_type == "float" {
             select.push(format!("{name} + 0e0"));
+        } else if introducer.is_some() {
+            select.push(format!("CAST({name} AS BINARY)"));
         } else {
             select.push(name.clone());
         }
         insert.push(name);
+        introducers.push(introducer);
     }
-    (select.join(", "), insert.join(","))
+    Ok(SelectList {
+        select: select.join(", "),
+        insert_columns: insert.join(","),
+        introducers,
+    })
 }
 
-/// Streams all rows of `db.table` through `serializer`; returns what was written.
+/// Streams the rows of `db.table` (those matching `predicate`, all when None) through
+/// `serializer` into `out`; returns what was written.
 pub async fn dump_table(
     conn: &mut Conn,
     serializer: &Serializer,
+    out: &mpsc::Sender<Chunk>,
     db: &str,
     table: &Table,
     chunk: usize,
+    predicate: Option<&str>,
 ) -> Result<TableStats> {
     let target = qualified(db, &table.name);
-    let (select, insert_columns) = select_list(table);
+    let SelectList {
+        select,
+        insert_columns,
+        introducers,
+    } = select_list(table)?;
     if select.is_empty() {
         return Ok(TableStats::default());
     }
-    let sql = format!("SELECT /*!40001 SQL_NO_CACHE */ {select} FROM {target}");
+    let sql = match predicate {
+        None => format!("SELECT /*!40001 SQL_NO_CACHE */ {select} FROM {target}"),
+        Some(p) => format!("SELECT /*!40001 SQL_NO_CACHE */ {select} FROM {target} WHERE {p}"),
+    };
     let rows_err = |rows: u64, e: mysql_async::Error| Error::Rows {
         table: target.clone(),
         chunk,
@@ -222,7 +265,11 @@ pub async fn dump_table(
     let kinds: Vec<CellKind> = result
         .columns_ref()
         .iter()
-        .map(|c| CellKind::of(c.column_type(), c.flags(), c.character_set()))
+        .zip(&introducers)
+        .map(|(c, intro)| match intro {
+            Some(cs) => CellKind::Introduced(cs),
+            None => CellKind::of(c.column_type(), c.flags(), c.character_set()),
+        })
         .collect();
     let send = |job: Job| async {
         serializer
@@ -232,6 +279,7 @@ pub async fn dump_table(
             .map_err(|_| Error::Internal("the serialiser thread stopped".into()))
     };
     send(Job::Begin {
+        out: out.clone(),
         target: ident(&table.name),
         columns: insert_columns,
         kinds,

@@ -1,11 +1,349 @@
-//! The consistent snapshot every dump connection reads from, and the binlog/GTID position of it.
+//! One point in time for every dump connection: locks, snapshot transactions, and the
+//! binlog/GTID position of that point (dump-fidelity.md, "Consistency across parallel connections").
+//!
+//! Connections: the control connection holds the DDL block for the whole dump (MariaDB
+//! `BACKUP STAGE BLOCK_DDL`, MySQL `LOCK INSTANCE FOR BACKUP`); a short-lived commit-blocker
+//! connection holds `FLUSH TABLES WITH READ LOCK` only while the workers start their snapshot
+//! transactions (and while non-transactional tables are read). MariaDB refuses FTWRL on a
+//! connection in a backup stage, hence the second lock connection.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use mysql_async::Conn;
 use mysql_async::prelude::*;
 
-use crate::connect::{Flavor, ServerInfo};
-use crate::error::{Error, Result};
+use crate::connect::{self, ConnectionSettings, Flavor, ServerInfo};
+use crate::error::{DbError, Error, Result};
 use crate::metadata::SnapshotInfo;
+
+/// How consistent the dump is, and what it locks to get there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Consistency {
+    /// Commits blocked only while snapshots start; DDL blocked for the whole dump.
+    Snapshot,
+    /// Commits (and all writes) blocked for the whole dump.
+    Lock,
+    /// No locks: each worker has its own snapshot; no single point in time.
+    None,
+}
+
+impl Consistency {
+    pub fn name(self) -> &'static str {
+        match self {
+            Consistency::Snapshot => "snapshot",
+            Consistency::Lock => "lock",
+            Consistency::None => "none",
+        }
+    }
+}
+
+impl std::str::FromStr for Consistency {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "snapshot" => Ok(Consistency::Snapshot),
+            "lock" => Ok(Consistency::Lock),
+            "none" => Ok(Consistency::None),
+            _ => Err(format!(
+                "unknown consistency {s:?}: use snapshot, lock or none"
+            )),
+        }
+    }
+}
+
+/// The statements each flavor uses for each lock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockSql {
+    pub block_ddl: &'static [&'static str],
+    pub release_ddl: &'static [&'static str],
+    pub block_commits: &'static [&'static str],
+    pub release_commits: &'static [&'static str],
+}
+
+pub fn lock_sql(flavor: Flavor) -> LockSql {
+    // FLUSH NO_WRITE_TO_BINLOG first: a plain FLUSH TABLES is binlogged and would add a GTID of
+    // its own; flushing before the read lock keeps the time commits are blocked short.
+    const BLOCK_COMMITS: &[&str] = &[
+        "FLUSH NO_WRITE_TO_BINLOG TABLES",
+        "FLUSH TABLES WITH READ LOCK",
+    ];
+    match flavor {
+        Flavor::MariaDb => LockSql {
+            block_ddl: &["BACKUP STAGE START", "BACKUP STAGE BLOCK_DDL"],
+            release_ddl: &["BACKUP STAGE END"],
+            block_commits: BLOCK_COMMITS,
+            release_commits: &["UNLOCK TABLES"],
+        },
+        Flavor::MySql => LockSql {
+            block_ddl: &["LOCK INSTANCE FOR BACKUP"],
+            release_ddl: &["UNLOCK INSTANCE"],
+            block_commits: BLOCK_COMMITS,
+            release_commits: &["UNLOCK TABLES"],
+        },
+    }
+}
+
+/// Server error codes that mean "this account may not take that lock".
+fn is_privilege_error(e: &mysql_async::Error) -> bool {
+    matches!(e, mysql_async::Error::Server(s) if matches!(s.code, 1044 | 1045 | 1142 | 1227 | 1370))
+}
+
+fn is_lock_timeout(e: &mysql_async::Error) -> bool {
+    matches!(e, mysql_async::Error::Server(s) if s.code == 1205)
+}
+
+/// The open session of a dump: locks held and worker connections inside one snapshot.
+pub struct Session {
+    pub control: Conn,
+    pub workers: Vec<Conn>,
+    pub commit_block: CommitBlock,
+    ddl_locked: bool,
+    flavor: Flavor,
+    pub position: SnapshotInfo,
+    /// What was done, for the metadata (e.g. "snapshot (BACKUP STAGE BLOCK_DDL + FTWRL)").
+    pub method: String,
+    /// Things the operator should know (fallbacks taken).
+    pub warnings: Vec<String>,
+}
+
+/// Settings of [`open`].
+pub struct SessionOptions<'a> {
+    pub settings: &'a ConnectionSettings,
+    pub info: &'a ServerInfo,
+    pub threads: usize,
+    pub consistency: Consistency,
+    pub lock_wait_timeout: Duration,
+    /// Keep commits blocked after the snapshots started (non-transactional tables to read).
+    pub hold_commit_block: bool,
+}
+
+/// Takes the locks, opens the workers and starts their snapshots, reads the position.
+///
+/// On any error every lock taken so far is released before returning.
+pub async fn open(control: Conn, opts: SessionOptions<'_>) -> Result<Session> {
+    let mut session = Session {
+        control,
+        workers: Vec::new(),
+        commit_block: CommitBlock::default(),
+        ddl_locked: false,
+        flavor: opts.info.flavor,
+        position: SnapshotInfo::default(),
+        method: opts.consistency.name().to_owned(),
+        warnings: Vec::new(),
+    };
+    match start(&mut session, &opts).await {
+        Ok(()) => Ok(session),
+        Err(e) => {
+            session.close().await;
+            Err(e)
+        }
+    }
+}
+
+async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
+    let sql = lock_sql(opts.info.flavor);
+    let timeout = opts.lock_wait_timeout.as_secs().max(1);
+    let mut threads = opts.threads.max(1);
+    let mut methods = Vec::new();
+
+    if opts.consistency != Consistency::None {
+        s.control
+            .query_drop(format!("SET SESSION lock_wait_timeout = {timeout}"))
+            .await
+            .map_err(|e| Error::server("setting lock_wait_timeout on the control connection", e))?;
+        match run_all(&mut s.control, sql.block_ddl).await {
+            Ok(()) => {
+                s.ddl_locked = true;
+                methods.push(sql.block_ddl.last().copied().unwrap_or_default());
+            }
+            Err(e) if is_privilege_error(&e) => s.warnings.push(format!(
+                "cannot block DDL for the dump ({}): a table altered or dropped during the \
+                 dump will fail it, naming the table",
+                DbError(e)
+            )),
+            Err(e) if is_lock_timeout(&e) => {
+                return Err(lock_timeout(&mut s.control, "block DDL", timeout).await);
+            }
+            Err(e) => return Err(Error::server("blocking DDL for the dump", e)),
+        }
+
+        let (mut blocker, _) = connect::open(opts.settings, "lock").await?;
+        blocker
+            .query_drop(format!("SET SESSION lock_wait_timeout = {timeout}"))
+            .await
+            .map_err(|e| Error::server("setting lock_wait_timeout on the lock connection", e))?;
+        match run_all(&mut blocker, sql.block_commits).await {
+            Ok(()) => {
+                s.commit_block = CommitBlock::held(blocker, opts.info.flavor);
+                methods.push("FLUSH TABLES WITH READ LOCK");
+            }
+            Err(e) if is_privilege_error(&e) => {
+                let _ = blocker.disconnect().await;
+                s.warnings.push(format!(
+                    "cannot block commits ({}; FLUSH TABLES WITH READ LOCK needs the RELOAD \
+                     privilege): dumping with one connection so the dump is still one snapshot{}",
+                    DbError(e),
+                    if opts.info.flavor == Flavor::MySql {
+                        "; the binary log position cannot be read consistently and is not recorded"
+                    } else {
+                        ""
+                    }
+                ));
+                threads = 1;
+                methods.push("single transaction (no RELOAD privilege)");
+            }
+            Err(e) if is_lock_timeout(&e) => {
+                let _ = blocker.disconnect().await;
+                return Err(lock_timeout(&mut s.control, "block commits", timeout).await);
+            }
+            Err(e) => {
+                let _ = blocker.disconnect().await;
+                return Err(Error::server(
+                    "blocking commits (FLUSH TABLES WITH READ LOCK)",
+                    e,
+                ));
+            }
+        }
+    }
+
+    for i in 0..threads {
+        let role = format!("worker {}", i + 1);
+        let (mut conn, _) = connect::open(opts.settings, &role).await?;
+        start_transaction(&mut conn, &role).await?;
+        s.workers.push(conn);
+    }
+
+    s.position = read_position(s, opts.info).await?;
+
+    if !(opts.consistency == Consistency::Lock || opts.hold_commit_block) {
+        s.commit_block.release().await?;
+    }
+    s.method = if methods.is_empty() {
+        format!("{} (no locks)", opts.consistency.name())
+    } else {
+        format!("{} ({})", opts.consistency.name(), methods.join(" + "))
+    };
+    Ok(())
+}
+
+async fn run_all(conn: &mut Conn, stmts: &[&str]) -> std::result::Result<(), mysql_async::Error> {
+    for stmt in stmts {
+        conn.query_drop(*stmt).await?;
+    }
+    Ok(())
+}
+
+/// The error for a lock that could not be had in time, naming what holds it up.
+async fn lock_timeout(control: &mut Conn, what: &str, timeout: u64) -> Error {
+    let rows: Vec<(u64, String, String, u64, String)> = control
+        .query(
+            "SELECT ID, USER, COMMAND, TIME, LEFT(COALESCE(INFO, ''), 300) \
+             FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() \
+             AND COMMAND NOT IN ('Sleep', 'Daemon', 'Binlog Dump') ORDER BY TIME DESC LIMIT 3",
+        )
+        .await
+        .unwrap_or_default();
+    let blockers: Vec<String> = rows
+        .into_iter()
+        .map(|(id, user, cmd, time, info)| {
+            format!(
+                "connection {id} (user {user}, {cmd} for {time} s): {}",
+                info.replace('\n', " ")
+            )
+        })
+        .collect();
+    Error::Lock(format!(
+        "could not {what} within {timeout} s (--lock-wait-timeout); {}; retry when it is done or \
+         raise --lock-wait-timeout",
+        if blockers.is_empty() {
+            "no running statement was visible in the process list".to_owned()
+        } else {
+            format!("running: {}", blockers.join("; "))
+        }
+    ))
+}
+
+async fn read_position(s: &mut Session, info: &ServerInfo) -> Result<SnapshotInfo> {
+    match info.flavor {
+        Flavor::MariaDb => {
+            // Every worker's snapshot must be the same point: compare their positions.
+            let mut first: Option<SnapshotInfo> = None;
+            for (i, w) in s.workers.iter_mut().enumerate() {
+                let p = position(w, info).await?;
+                match &first {
+                    None => first = Some(p),
+                    Some(f)
+                        if f.binlog_file != p.binlog_file
+                            || f.binlog_position != p.binlog_position =>
+                    {
+                        return Err(Error::Unsupported(format!(
+                            "worker {} started its snapshot at {} but worker 1 at {}: the workers \
+                             are not in one snapshot (commits were not blocked)",
+                            i + 1,
+                            p.gtid_info(),
+                            f.gtid_info()
+                        )));
+                    }
+                    Some(_) => {}
+                }
+            }
+            Ok(first.unwrap_or_default())
+        }
+        // MySQL reports no per-transaction position: read it while commits are blocked.
+        Flavor::MySql => {
+            let mut guard = s.commit_block.0.lock().await;
+            match guard.as_mut() {
+                Some((b, _)) => position(b, info).await,
+                None => Ok(SnapshotInfo::default()),
+            }
+        }
+    }
+}
+
+/// The connection holding `FLUSH TABLES WITH READ LOCK`, shared so that whichever task
+/// finishes the last non-transactional table can let commits go on.
+#[derive(Clone, Default)]
+pub struct CommitBlock(Arc<tokio::sync::Mutex<Option<(Conn, Flavor)>>>);
+
+impl CommitBlock {
+    fn held(conn: Conn, flavor: Flavor) -> Self {
+        CommitBlock(Arc::new(tokio::sync::Mutex::new(Some((conn, flavor)))))
+    }
+
+    /// Lets commits go on. Idempotent.
+    pub async fn release(&self) -> Result<()> {
+        let taken = self.0.lock().await.take();
+        if let Some((mut b, flavor)) = taken {
+            run_all(&mut b, lock_sql(flavor).release_commits)
+                .await
+                .map_err(|e| Error::server("releasing the commit block (UNLOCK TABLES)", e))?;
+            let _ = b.disconnect().await;
+        }
+        Ok(())
+    }
+
+    pub async fn is_held(&self) -> bool {
+        self.0.lock().await.is_some()
+    }
+}
+
+impl Session {
+    /// Releases every lock and ends every transaction. Called on success and on every error;
+    /// a connection that cannot be told closes, and the server drops its locks with it.
+    pub async fn close(mut self) {
+        let sql = lock_sql(self.flavor);
+        let _ = self.commit_block.release().await;
+        for mut w in self.workers.drain(..) {
+            let _ = w.query_drop("ROLLBACK").await;
+            let _ = w.disconnect().await;
+        }
+        if self.ddl_locked {
+            let _ = run_all(&mut self.control, sql.release_ddl).await;
+        }
+        let _ = self.control.disconnect().await;
+    }
+}
 
 /// Starts a REPEATABLE READ transaction with a consistent snapshot on `conn`.
 pub async fn start_transaction(conn: &mut Conn, role: &str) -> Result<()> {
@@ -68,5 +406,34 @@ pub async fn position(conn: &mut Conn, info: &ServerInfo) -> Result<SnapshotInfo
             }
             Ok(snap)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_flavor_gets_its_own_lock_statements() {
+        let m = lock_sql(Flavor::MariaDb);
+        assert_eq!(
+            m.block_ddl,
+            ["BACKUP STAGE START", "BACKUP STAGE BLOCK_DDL"]
+        );
+        assert_eq!(m.release_ddl, ["BACKUP STAGE END"]);
+        let y = lock_sql(Flavor::MySql);
+        assert_eq!(y.block_ddl, ["LOCK INSTANCE FOR BACKUP"]);
+        assert_eq!(y.release_ddl, ["UNLOCK INSTANCE"]);
+        for l in [m, y] {
+            assert_eq!(l.block_commits[0], "FLUSH NO_WRITE_TO_BINLOG TABLES");
+            assert_eq!(l.block_commits[1], "FLUSH TABLES WITH READ LOCK");
+            assert_eq!(l.release_commits, ["UNLOCK TABLES"]);
+        }
+    }
+
+    #[test]
+    fn consistency_parses() {
+        assert_eq!("SNAPSHOT".parse::<Consistency>(), Ok(Consistency::Snapshot));
+        assert!("x".parse::<Consistency>().is_err());
     }
 }

@@ -16,7 +16,9 @@ pub const SYSTEM_DATABASES: [&str; 5] = [
 ];
 
 pub fn is_system_database(name: &str) -> bool {
-    SYSTEM_DATABASES.iter().any(|s| s.eq_ignore_ascii_case(name))
+    SYSTEM_DATABASES
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(name))
 }
 
 /// All databases in server order (`SHOW DATABASES` works on MariaDB and MySQL alike).
@@ -25,9 +27,7 @@ pub async fn list_databases(conn: &mut Conn) -> Result<Vec<String>> {
         .query("SHOW DATABASES")
         .await
         .map_err(|e| Error::server("listing databases (SHOW DATABASES)", e))?;
-    rows.into_iter()
-        .map(|r| utf8(r, "database name"))
-        .collect()
+    rows.into_iter().map(|r| utf8(r, "database name")).collect()
 }
 
 #[derive(Clone, Debug)]
@@ -39,7 +39,19 @@ pub struct Column {
     pub column_type: String,
     /// VIRTUAL/STORED generated, or a system-versioning ROW START/END column: never inserted.
     pub generated: bool,
+    /// `CHARACTER_SET_NAME` of character columns.
+    pub charset: Option<String>,
 }
+
+/// The integer column that leads a primary or unique key: rows can be split into ranges of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitKey {
+    pub column: String,
+    /// A unique key may hold NULLs (any number of them); they go into the first chunk.
+    pub nullable: bool,
+}
+
+const INTEGER_TYPES: [&str; 5] = ["tinyint", "smallint", "mediumint", "int", "bigint"];
 
 #[derive(Clone, Debug)]
 pub struct Table {
@@ -49,13 +61,18 @@ pub struct Table {
     pub columns: Vec<Column>,
     pub estimated_rows: u64,
     pub estimated_bytes: u64,
+    /// Set when the table has a usable key for chunking.
+    pub split_key: Option<SplitKey>,
 }
 
 impl Table {
     /// Tables outside InnoDB's MVCC are not in a transaction's snapshot.
     pub fn is_transactional(&self) -> bool {
         let e = self.engine.to_ascii_lowercase();
-        matches!(e.as_str(), "innodb" | "xtradb" | "rocksdb" | "tokudb" | "ndbcluster")
+        matches!(
+            e.as_str(),
+            "innodb" | "xtradb" | "rocksdb" | "tokudb" | "ndbcluster"
+        )
     }
 
     /// Columns whose values are written, in table order (INVISIBLE included, generated not).
@@ -68,8 +85,10 @@ impl Table {
 pub struct Sequence {
     pub name: String,
     pub create_sql: String,
-    /// `next_not_cached_value`, restored with `SETVAL(seq, value, 0)`.
+    /// `next_not_cached_value`, restored with `SETVAL(seq, value, 0, round)`.
     pub next_value: String,
+    /// `cycle_count`: how often a cycling sequence has wrapped.
+    pub round: String,
 }
 
 #[derive(Clone, Debug)]
@@ -154,13 +173,29 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
         .map_err(|e| Error::server(ctx("information_schema.TABLES"), e))?;
     let column_rows: Vec<Row> = conn
         .exec(
-            "SELECT TABLE_NAME, COLUMN_NAME, LOWER(DATA_TYPE), COLUMN_TYPE, EXTRA \
-             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? \
+            "SELECT TABLE_NAME, COLUMN_NAME, LOWER(DATA_TYPE), COLUMN_TYPE, EXTRA, IS_NULLABLE, \
+             CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? \
              ORDER BY TABLE_NAME, ORDINAL_POSITION",
             (db,),
         )
         .await
         .map_err(|e| Error::server(ctx("information_schema.COLUMNS"), e))?;
+    // First columns of primary and unique keys, primary key first.
+    let key_rows: Vec<(String, String, String)> = conn
+        .exec(
+            "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = ? AND NON_UNIQUE = 0 AND SEQ_IN_INDEX = 1 \
+             ORDER BY TABLE_NAME, INDEX_NAME <> 'PRIMARY', INDEX_NAME",
+            (db,),
+        )
+        .await
+        .map_err(|e| Error::server(ctx("information_schema.STATISTICS"), e))?;
+    let mut nullable: std::collections::HashSet<(String, String)> = Default::default();
+    for r in &column_rows {
+        if text_at(r, 5, "COLUMNS.IS_NULLABLE")? == "YES" {
+            nullable.insert((text_at(r, 0, "")?, text_at(r, 1, "")?));
+        }
+    }
 
     let mut columns: std::collections::HashMap<String, Vec<Column>> = Default::default();
     for r in &column_rows {
@@ -177,6 +212,7 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
                 generated: extra.contains("VIRTUAL GENERATED")
                     || extra.contains("STORED GENERATED")
                     || extra.contains("PERSISTENT GENERATED"),
+                charset: r.get::<Option<String>, _>(6).flatten(),
             });
     }
 
@@ -198,6 +234,16 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
         let estimated_rows: u64 = r.get(3).unwrap_or(0);
         let estimated_bytes: u64 = r.get(4).unwrap_or(0);
         let cols = columns.remove(&name).unwrap_or_default();
+        let split_key = key_rows
+            .iter()
+            .filter(|(t, _, _)| *t == name)
+            .find_map(|(_, _, col)| {
+                let c = cols.iter().find(|c| c.name == *col)?;
+                (INTEGER_TYPES.contains(&c.data_type.as_str()) && !c.generated).then(|| SplitKey {
+                    column: col.clone(),
+                    nullable: nullable.contains(&(name.clone(), col.clone())),
+                })
+            });
         let target = qualified(db, &name);
         match table_type.as_str() {
             "VIEW" => {
@@ -221,13 +267,20 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
                     .map_err(|e| Error::server(format!("reading sequence {target}"), e))?
                     .ok_or_else(|| Error::Internal(format!("sequence {target} vanished")))?;
                 let next: Row = conn
-                    .query_first(format!("SELECT next_not_cached_value FROM {target}"))
+                    .query_first(format!(
+                        "SELECT next_not_cached_value, cycle_count FROM {target}"
+                    ))
                     .await
-                    .map_err(|e| Error::server(format!("reading the state of sequence {target}"), e))?
-                    .ok_or_else(|| Error::Internal(format!("sequence {target} has no state row")))?;
+                    .map_err(|e| {
+                        Error::server(format!("reading the state of sequence {target}"), e)
+                    })?
+                    .ok_or_else(|| {
+                        Error::Internal(format!("sequence {target} has no state row"))
+                    })?;
                 catalog.sequences.push(Sequence {
                     create_sql: text_at(&row, 1, &format!("SHOW CREATE SEQUENCE {target}"))?,
                     next_value: text_at(&next, 0, "next_not_cached_value")?,
+                    round: text_at(&next, 1, "cycle_count")?,
                     name,
                 });
             }
@@ -245,6 +298,7 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
                     columns: cols,
                     estimated_rows,
                     estimated_bytes,
+                    split_key,
                 });
             }
         }

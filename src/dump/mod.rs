@@ -1,25 +1,31 @@
 //! A whole backup run: select databases, open the snapshot, write each file, then its metadata.
 
+pub mod chunks;
 pub mod naming;
+pub mod workers;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::time::Instant;
 
 use chrono::{DateTime, Local};
 use mysql_async::Conn;
 use mysql_async::prelude::*;
+use tokio::sync::{mpsc, oneshot};
 
-use crate::catalog::{self, DatabaseCatalog, View};
+use crate::catalog::{self, DatabaseCatalog, Table, View};
 use crate::config::{BackupConfig, BackupMode};
 use crate::connect::{self, ServerInfo};
 use crate::error::{Error, Result};
 use crate::metadata::{self, Metadata, SnapshotInfo, TableInfo};
 use crate::output::{Chunk, OutputSpec, OutputSummary, Writer};
 use crate::progress::{Event, Progress};
-use crate::rows::{self, Serializer};
-use crate::snapshot;
+use crate::rows::RowChecksum;
+use crate::snapshot::{self, CommitBlock, Consistency, Session, SessionOptions};
 use crate::sql::ident::ident;
 use crate::sql::script::{self, HeaderInfo};
+use workers::{Outcome, Pool, Queue, TaskKind, outcome};
 
 /// One file of a finished run.
 #[derive(Clone, Debug)]
@@ -138,14 +144,9 @@ fn plan_files(
         .map(|(i, db)| {
             let name = match (&custom, i) {
                 (Some(c), 0) => c.clone(),
-                _ => naming::database_file(
-                    db,
-                    cfg.exclude_data,
-                    at,
-                    hostname,
-                    cfg.codec,
-                    encrypted,
-                ),
+                _ => {
+                    naming::database_file(db, cfg.exclude_data, at, hostname, cfg.codec, encrypted)
+                }
             };
             PlannedFile {
                 path: cfg.output_dir.join(name),
@@ -156,9 +157,8 @@ fn plan_files(
 }
 
 /// Runs a backup as configured.
-pub async fn run(cfg: &BackupConfig, progress: &dyn Progress) -> Result<BackupReport> {
+pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<BackupReport> {
     let started = Local::now();
-    let clock = Instant::now();
     let (mut control, info) = connect::open(&cfg.connection, "control").await?;
 
     let all = catalog::list_databases(&mut control).await?;
@@ -200,26 +200,143 @@ pub async fn run(cfg: &BackupConfig, progress: &dyn Progress) -> Result<BackupRe
         files: &paths,
     });
 
-    let (mut worker, _) = connect::open(&cfg.connection, "worker 1").await?;
-    snapshot::start_transaction(&mut worker, "worker 1").await?;
-    let snap = snapshot::position(&mut worker, &info).await?;
-
-    let mut files = Vec::new();
-    for plan in planned {
-        let file = dump_file(cfg, &info, &mut worker, &plan, &selection, &snap, progress).await?;
-        let _ = started; // the run's start names every file; each file has its own times
-        files.push(file);
+    // Non-transactional tables are outside the snapshot: with `snapshot` consistency they are
+    // read while commits are still blocked.
+    let non_transactional = if cfg.exclude_data {
+        0
+    } else {
+        count_non_transactional(&mut control, &selection.databases).await?
+    };
+    let session = snapshot::open(
+        control,
+        SessionOptions {
+            settings: &cfg.connection,
+            info: &info,
+            threads: cfg.threads,
+            consistency: cfg.consistency,
+            lock_wait_timeout: cfg.lock_wait_timeout,
+            hold_commit_block: non_transactional > 0 && cfg.consistency == Consistency::Snapshot,
+        },
+    )
+    .await?;
+    for w in &session.warnings {
+        progress.event(&Event::Warning(w));
     }
-    // The snapshot transaction only read; ending it releases its read view.
-    let _ = worker.query_drop("ROLLBACK").await;
-    let _ = worker.disconnect().await;
-    let _ = control.disconnect().await;
-    let _ = clock;
+    run_in_session(
+        cfg,
+        &info,
+        session,
+        planned,
+        &selection,
+        progress,
+        non_transactional,
+    )
+    .await
+}
+
+/// Everything that happens while the session's locks and snapshots are held. The session is
+/// closed (locks released, transactions ended) on every path out of here.
+async fn run_in_session(
+    cfg: &BackupConfig,
+    info: &ServerInfo,
+    mut session: Session,
+    planned: Vec<PlannedFile>,
+    selection: &Selection,
+    progress: Arc<dyn Progress>,
+    non_transactional: u64,
+) -> Result<BackupReport> {
+    let threads = session.workers.len();
+    let pool = match Pool::start(std::mem::take(&mut session.workers), cfg.statement_size) {
+        Ok(p) => p,
+        Err(e) => {
+            session.close().await;
+            return Err(e);
+        }
+    };
+    let ctx = Arc::new(FileContext {
+        cfg: cfg.clone(),
+        info: info.clone(),
+        selection: selection.clone(),
+        snapshot: session.position.clone(),
+        method: session.method.clone(),
+        threads,
+        queue: pool.queue.clone(),
+        progress: progress.clone(),
+        commit_block: session.commit_block.clone(),
+        non_transactional_left: Arc::new(AtomicU64::new(non_transactional)),
+    });
+    if cfg.consistency == Consistency::Snapshot && non_transactional > 0 {
+        progress.event(&Event::Warning(&format!(
+            "{non_transactional} non-transactional table(s) (MyISAM/Aria/MEMORY…): commits stay \
+             blocked until they are dumped"
+        )));
+    }
+
+    // Files are written in parallel, at most one per worker at a time.
+    let limit = Arc::new(tokio::sync::Semaphore::new(threads.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for (index, plan) in planned.into_iter().enumerate() {
+        let ctx = ctx.clone();
+        let limit = limit.clone();
+        set.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (index, dump_file(&ctx, plan).await)
+        });
+    }
+    let mut files: Vec<(usize, FileReport)> = Vec::new();
+    let mut first_error: Option<Error> = None;
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((i, Ok(report))) => files.push((i, report)),
+            Ok((_, Err(e))) => {
+                ctx.queue.cancel();
+                // The first real cause wins over the "stopped because another part failed" echoes.
+                if first_error
+                    .as_ref()
+                    .is_none_or(|f| matches!(f, Error::Interrupted(_)))
+                {
+                    first_error = Some(e);
+                }
+            }
+            Err(e) => {
+                ctx.queue.cancel();
+                first_error.get_or_insert(Error::Internal(format!("a file task failed: {e}")));
+            }
+        }
+    }
+    drop(ctx);
+    session.workers = pool.join().await;
+    let position = session.position.clone();
+    session.close().await;
+    if let Some(e) = first_error {
+        // Files finished before the failure are complete and correct, but the run is not:
+        // remove them so nothing half of a backup set stays behind looking complete.
+        for (_, f) in &files {
+            let _ = std::fs::remove_file(&f.path);
+            let _ = std::fs::remove_file(&f.metadata_path);
+        }
+        return Err(e);
+    }
+    files.sort_by_key(|(i, _)| *i);
     Ok(BackupReport {
-        files,
-        snapshot: snap,
+        files: files.into_iter().map(|(_, f)| f).collect(),
+        snapshot: position,
         server: info.version.clone(),
     })
+}
+
+/// What every file task shares.
+struct FileContext {
+    cfg: BackupConfig,
+    info: ServerInfo,
+    selection: Selection,
+    snapshot: SnapshotInfo,
+    method: String,
+    threads: usize,
+    queue: Queue,
+    progress: Arc<dyn Progress>,
+    commit_block: CommitBlock,
+    non_transactional_left: Arc<AtomicU64>,
 }
 
 async fn count_tables(conn: &mut Conn, db: &str) -> Result<u64> {
@@ -233,16 +350,26 @@ async fn count_tables(conn: &mut Conn, db: &str) -> Result<u64> {
     Ok(n.unwrap_or(0))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn dump_file(
-    cfg: &BackupConfig,
-    info: &ServerInfo,
-    worker: &mut Conn,
-    plan: &PlannedFile,
-    selection: &Selection,
-    snap: &SnapshotInfo,
-    progress: &dyn Progress,
-) -> Result<FileReport> {
+/// Base tables of the selected databases whose engine is outside InnoDB's snapshot.
+async fn count_non_transactional(conn: &mut Conn, dbs: &[String]) -> Result<u64> {
+    let mut n = 0;
+    for db in dbs {
+        let c: Option<u64> = conn
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
+                 AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') \
+                 AND ENGINE NOT IN ('InnoDB', 'XtraDB', 'RocksDB', 'TokuDB', 'ndbcluster')",
+                (db,),
+            )
+            .await
+            .map_err(|e| Error::server(format!("listing the engines of {}", ident(db)), e))?;
+        n += c.unwrap_or(0);
+    }
+    Ok(n)
+}
+
+async fn dump_file(ctx: &FileContext, plan: PlannedFile) -> Result<FileReport> {
+    let cfg = &ctx.cfg;
     let started = Local::now();
     let clock = Instant::now();
     let writer = Writer::start(OutputSpec {
@@ -253,40 +380,28 @@ async fn dump_file(
         mode: cfg.file_mode,
         threads: cfg.threads,
     })?;
-    let serializer = Serializer::start(writer.tx.clone(), cfg.statement_size)?;
     let mut tables = Vec::new();
     let mut largest = 0usize;
-    let body = write_body(
-        cfg,
-        info,
-        worker,
-        plan,
-        &writer,
-        &serializer,
-        progress,
-        &mut tables,
-        &mut largest,
-    )
-    .await;
-    drop(serializer);
+    let body = write_body(ctx, &plan, &writer.tx, &mut tables, &mut largest).await;
     let summary = match body {
         Ok(()) => writer.finish().await?,
         Err(e) => {
             // A writer that failed first holds the real cause (disk full, permission).
             let writer_err = writer.abort().await.err();
             return Err(match (e, writer_err) {
-                (Error::Internal(_), Some(w)) => w,
+                (Error::Internal(_) | Error::Interrupted(_), Some(w @ Error::File { .. })) => w,
                 (e, _) => e,
             });
         }
     };
     let ended = Local::now();
-    let metadata = build_metadata(
-        cfg, info, plan, selection, snap, &summary, tables, largest, started, ended, clock,
-    );
+    let metadata = build_metadata(ctx, &plan, &summary, tables, largest, started, ended, clock);
     let metadata_path = PathBuf::from(format!("{}.meta.json", plan.path.display()));
-    write_metadata(&metadata_path, &metadata, cfg.file_mode)?;
-    progress.event(&Event::FileWritten {
+    if let Err(e) = write_metadata(&metadata_path, &metadata, cfg.file_mode) {
+        let _ = std::fs::remove_file(&plan.path);
+        return Err(e);
+    }
+    ctx.progress.event(&Event::FileWritten {
         path: &plan.path,
         bytes: summary.file.bytes,
         sql_bytes: summary.sql_bytes,
@@ -299,40 +414,47 @@ async fn dump_file(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+async fn send(out: &mpsc::Sender<Chunk>, text: String) -> Result<()> {
+    out.send(Chunk::Sql(text.into_bytes()))
+        .await
+        .map_err(|_| Error::Internal("the output writer stopped".into()))
+}
+
 async fn write_body(
-    cfg: &BackupConfig,
-    info: &ServerInfo,
-    worker: &mut Conn,
+    ctx: &FileContext,
     plan: &PlannedFile,
-    writer: &Writer,
-    serializer: &Serializer,
-    progress: &dyn Progress,
+    out: &mpsc::Sender<Chunk>,
     tables_out: &mut Vec<TableInfo>,
     largest: &mut usize,
 ) -> Result<()> {
-    let send = |text: String| async move {
-        writer
-            .tx
-            .send(Chunk::Sql(text.into_bytes()))
-            .await
-            .map_err(|_| Error::Internal("the output writer stopped".into()))
-    };
+    let cfg = &ctx.cfg;
     let combined = cfg.mode.is_combined();
-    send(script::header(&HeaderInfo {
-        tool_version: env!("CARGO_PKG_VERSION"),
-        server_host: &info.hostname,
-        server_version: &info.version,
-        database: if combined {
-            None
-        } else {
-            plan.databases.first().map(String::as_str)
-        },
-    }))
+    send(
+        out,
+        script::header(&HeaderInfo {
+            tool_version: env!("CARGO_PKG_VERSION"),
+            server_host: &ctx.info.hostname,
+            server_version: &ctx.info.version,
+            database: if combined {
+                None
+            } else {
+                plan.databases.first().map(String::as_str)
+            },
+        }),
+    )
     .await?;
 
     for db in &plan.databases {
-        let catalog = catalog::load_database(worker, db).await?;
+        let db_arc: Arc<str> = Arc::from(db.as_str());
+        let catalog =
+            match outcome(ctx.queue.submit(&db_arc, None, TaskKind::Catalog).await?).await? {
+                Outcome::Catalog(c) => *c,
+                _ => {
+                    return Err(Error::Internal(
+                        "catalog task answered something else".into(),
+                    ));
+                }
+            };
         let mut ddl = String::new();
         if combined {
             ddl.push_str(&script::database_preamble(&catalog));
@@ -346,62 +468,171 @@ async fn write_body(
         for view in &catalog.views {
             ddl.push_str(&script::view_placeholder(view));
         }
-        send(ddl).await?;
+        send(out, ddl).await?;
 
         if !cfg.exclude_data {
-            for table in &catalog.tables {
-                let t0 = Instant::now();
-                progress.event(&Event::TableStarted {
-                    database: db,
-                    table: &table.name,
-                    estimated_rows: table.estimated_rows,
-                });
-                send(format!(
-                    "--\n-- Dumping data for table {}\n--\n\n",
-                    crate::sql::ident::comment_safe(&table.name)
-                ))
-                .await?;
-                let expected = rows::count_rows(worker, db, &table.name).await?;
-                let stats = rows::dump_table(worker, serializer, db, table, 0).await?;
-                if stats.rows != expected {
-                    return Err(Error::RowCount {
-                        table: crate::sql::ident::qualified(db, &table.name),
-                        written: stats.rows,
-                        expected,
-                    });
-                }
-                if stats.not_a_number > 0 {
-                    progress.event(&Event::Warning(&format!(
-                        "{}: {} FLOAT/DOUBLE values were not numbers and were written as NULL",
-                        crate::sql::ident::qualified(db, &table.name),
-                        stats.not_a_number
-                    )));
-                }
-                *largest = (*largest).max(stats.largest_statement);
-                progress.event(&Event::TableDone {
-                    database: db,
-                    table: &table.name,
-                    rows: stats.rows,
-                    bytes: stats.bytes,
-                    elapsed: t0.elapsed(),
-                });
-                tables_out.push(TableInfo {
-                    database: db.clone(),
-                    table: table.name.clone(),
-                    rows: stats.rows,
-                    bytes: stats.bytes,
-                    checksum: stats.checksum,
-                });
-                send("\n".into()).await?;
+            let done = dump_database_data(ctx, &db_arc, &catalog, out).await?;
+            for (info, stats_largest) in done {
+                *largest = (*largest).max(stats_largest);
+                tables_out.push(info);
             }
         }
-        send(post_data_ddl(db, &catalog, cfg)).await?;
+        send(out, post_data_ddl(db, &catalog, cfg)).await?;
     }
-    send(script::footer(
-        &Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
-    ))
-    .await?;
-    Ok(())
+    send(
+        out,
+        script::footer(&Local::now().format("%Y-%m-%d %H:%M:%S").to_string()),
+    )
+    .await
+}
+
+/// Dumps every table's rows of one database through the pool: non-transactional tables first
+/// (commits wait for them), then the rest largest first, big tables split into key ranges.
+async fn dump_database_data(
+    ctx: &FileContext,
+    db: &Arc<str>,
+    catalog: &DatabaseCatalog,
+    out: &mpsc::Sender<Chunk>,
+) -> Result<Vec<(TableInfo, usize)>> {
+    let mut order: Vec<Arc<Table>> = catalog.tables.iter().cloned().map(Arc::new).collect();
+    order.sort_by_key(|t| (t.is_transactional(), std::cmp::Reverse(t.estimated_bytes)));
+
+    // Key ranges of the big tables, asked for all at once.
+    let mut bounds = Vec::new();
+    for t in &order {
+        let chunks = chunks::chunk_count(t.estimated_bytes).min(ctx.threads.max(1) * 8);
+        match &t.split_key {
+            Some(key) if chunks > 1 => {
+                let rx = ctx
+                    .queue
+                    .submit(
+                        db,
+                        Some(t),
+                        TaskKind::Bounds {
+                            column: key.column.clone(),
+                        },
+                    )
+                    .await?;
+                bounds.push(Some((rx, chunks)));
+            }
+            _ => bounds.push(None),
+        }
+    }
+
+    struct Pending {
+        table: Arc<Table>,
+        t0: Instant,
+        count: oneshot::Receiver<Result<Outcome>>,
+        chunks: Vec<oneshot::Receiver<Result<Outcome>>>,
+    }
+    let mut pending = Vec::new();
+    for (t, b) in order.iter().zip(bounds) {
+        let predicates = match b {
+            Some((rx, n)) => match outcome(rx).await? {
+                Outcome::Bounds(Some((lo, hi))) => chunks::plan(
+                    t.split_key.as_ref().expect("bounds asked for a key"),
+                    lo,
+                    hi,
+                    n,
+                ),
+                _ => vec![None],
+            },
+            None => vec![None],
+        };
+        ctx.progress.event(&Event::TableStarted {
+            database: db,
+            table: &t.name,
+            estimated_rows: t.estimated_rows,
+        });
+        let t0 = Instant::now();
+        let count = ctx.queue.submit(db, Some(t), TaskKind::Count).await?;
+        let mut rxs = Vec::new();
+        for (i, p) in predicates.into_iter().enumerate() {
+            rxs.push(
+                ctx.queue
+                    .submit(
+                        db,
+                        Some(t),
+                        TaskKind::Rows {
+                            chunk: i,
+                            predicate: p,
+                            out: out.clone(),
+                        },
+                    )
+                    .await?,
+            );
+        }
+        pending.push(Pending {
+            table: t.clone(),
+            t0,
+            count,
+            chunks: rxs,
+        });
+    }
+
+    let mut done = Vec::new();
+    for p in pending {
+        let target = crate::sql::ident::qualified(db, &p.table.name);
+        let mut rows = 0u64;
+        let mut bytes = 0u64;
+        let mut largest = 0usize;
+        let mut nan = 0u64;
+        let mut checksum = RowChecksum::default();
+        for rx in p.chunks {
+            match outcome(rx).await? {
+                Outcome::Rows(s) => {
+                    rows += s.rows;
+                    bytes += s.bytes;
+                    largest = largest.max(s.largest_statement);
+                    nan += s.not_a_number;
+                    checksum.combine(s.checksum);
+                }
+                _ => return Err(Error::Internal("rows task answered something else".into())),
+            }
+        }
+        let expected = match outcome(p.count).await? {
+            Outcome::Count(n) => n,
+            _ => return Err(Error::Internal("count task answered something else".into())),
+        };
+        if rows != expected {
+            return Err(Error::RowCount {
+                table: target,
+                written: rows,
+                expected,
+            });
+        }
+        if nan > 0 {
+            ctx.progress.event(&Event::Warning(&format!(
+                "{target}: {nan} FLOAT/DOUBLE values were not numbers and were written as NULL"
+            )));
+        }
+        if !p.table.is_transactional()
+            && ctx
+                .non_transactional_left
+                .fetch_sub(1, AtomicOrdering::SeqCst)
+                == 1
+        {
+            ctx.commit_block.release().await?;
+        }
+        ctx.progress.event(&Event::TableDone {
+            database: db,
+            table: &p.table.name,
+            rows,
+            bytes,
+            elapsed: p.t0.elapsed(),
+        });
+        done.push((
+            TableInfo {
+                database: db.to_string(),
+                table: p.table.name.clone(),
+                rows,
+                bytes,
+                checksum: checksum.hex(),
+            },
+            largest,
+        ));
+    }
+    Ok(done)
 }
 
 /// Routines, then views (each replacing its placeholder, dependencies first), triggers, events.
@@ -465,11 +696,8 @@ pub fn views_in_dependency_order(views: &[View]) -> Vec<&View> {
 
 #[allow(clippy::too_many_arguments)]
 fn build_metadata(
-    cfg: &BackupConfig,
-    info: &ServerInfo,
+    ctx: &FileContext,
     plan: &PlannedFile,
-    selection: &Selection,
-    snap: &SnapshotInfo,
     summary: &OutputSummary,
     tables: Vec<TableInfo>,
     largest: usize,
@@ -477,6 +705,7 @@ fn build_metadata(
     ended: DateTime<Local>,
     clock: Instant,
 ) -> Metadata {
+    let (cfg, info, selection, snap) = (&ctx.cfg, &ctx.info, &ctx.selection, &ctx.snapshot);
     let fmt = |t: &DateTime<Local>| t.format("%Y-%m-%d %H:%M:%S").to_string();
     Metadata {
         backup: metadata::BackupInfo {
@@ -527,8 +756,8 @@ fn build_metadata(
             generated_at: ended.to_rfc3339(),
         },
         engine: "native".into(),
-        threads: 1,
-        consistency: "snapshot".into(),
+        threads: ctx.threads,
+        consistency: ctx.method.clone(),
         snapshot: snap.clone(),
         sha256: summary.file.sha256.clone(),
         sql_bytes: summary.sql_bytes,

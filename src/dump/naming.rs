@@ -123,7 +123,10 @@ mod tests {
     fn custom_names_are_checked() {
         assert!(custom_file("../x", Codec::None, false).is_err());
         assert!(custom_file("a/b", Codec::None, false).is_err());
-        assert_eq!(custom_file("x.sql.gz", Codec::Zstd, true).unwrap(), "x.sql.gz");
+        assert_eq!(
+            custom_file("x.sql.gz", Codec::Zstd, true).unwrap(),
+            "x.sql.gz"
+        );
         assert_eq!(custom_file("x", Codec::Xz, true).unwrap(), "x.sql.xz.enc");
     }
 

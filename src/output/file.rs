@@ -83,7 +83,11 @@ impl AtomicFile {
         drop(file);
         fs::rename(&self.temp_path, &self.final_path)?;
         if let Some(dir) = self.final_path.parent() {
-            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
             File::open(dir)?.sync_all()?;
         }
         Ok(FileSummary {
@@ -155,6 +159,9 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"abc");
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        assert!(AtomicFile::create(&path, 0o600).is_err(), "never overwrites");
+        assert!(
+            AtomicFile::create(&path, 0o600).is_err(),
+            "never overwrites"
+        );
     }
 }

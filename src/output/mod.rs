@@ -43,7 +43,7 @@ pub struct OutputSummary {
 /// The encryption slot of the chain: plain or sealed, chosen at run time.
 enum Sealing {
     Plain(AtomicFile),
-    Sealed(EncryptWriter<AtomicFile>),
+    Sealed(Box<EncryptWriter<AtomicFile>>),
 }
 
 impl Write for Sealing {
@@ -91,21 +91,24 @@ impl OutputChain {
         })?;
         let sealing = match &spec.passphrase {
             None => Sealing::Plain(file),
-            Some(p) => Sealing::Sealed(EncryptWriter::new(file, p).map_err(|e| Error::File {
-                action: "starting encryption of",
-                path: spec.path.clone(),
-                offset: 0,
-                source: io::Error::other(e),
-            })?),
+            Some(p) => Sealing::Sealed(Box::new(EncryptWriter::new(file, p).map_err(|e| {
+                Error::File {
+                    action: "starting encryption of",
+                    path: spec.path.clone(),
+                    offset: 0,
+                    source: io::Error::other(e),
+                }
+            })?)),
         };
-        let chain = CompressWriter::new(spec.codec, spec.level, sealing, spec.threads).map_err(
-            |e| Error::File {
-                action: "starting compression of",
-                path: spec.path.clone(),
-                offset: 0,
-                source: e,
-            },
-        )?;
+        let chain =
+            CompressWriter::new(spec.codec, spec.level, sealing, spec.threads).map_err(|e| {
+                Error::File {
+                    action: "starting compression of",
+                    path: spec.path.clone(),
+                    offset: 0,
+                    source: e,
+                }
+            })?;
         Ok(OutputChain {
             chain,
             spec,

@@ -45,7 +45,9 @@ pub fn strip_schema(sql: &str, schema: &str) -> String {
                     i += 1;
                 }
                 let word = &sql[start..i];
-                if word == schema && followed_by_member(b, i) && !word.as_bytes()[0].is_ascii_digit()
+                if word == schema
+                    && followed_by_member(b, i)
+                    && !word.as_bytes()[0].is_ascii_digit()
                 {
                     out.push_str(&sql[copied..start]);
                     copied = i + 1;
@@ -64,7 +66,9 @@ fn is_ident_byte(c: u8) -> bool {
 
 /// True when `b[at]` is a dot followed by the start of an identifier.
 fn followed_by_member(b: &[u8], at: usize) -> bool {
-    b.get(at) == Some(&b'.') && b.get(at + 1).is_some_and(|&c| c == b'`' || is_ident_byte(c))
+    b.get(at) == Some(&b'.')
+        && b.get(at + 1)
+            .is_some_and(|&c| c == b'`' || is_ident_byte(c))
 }
 
 /// From an opening backquote at `start`: (index after the closing quote, unquoted name).
@@ -145,7 +149,10 @@ mod tests {
         assert_eq!(strip_schema(sql, "shop"), sql);
         assert_eq!(strip_schema("select myshop.t", "shop"), "select myshop.t");
         assert_eq!(strip_schema("select x.shop.t", "shop"), "select x.shop.t");
-        assert_eq!(strip_schema("select `x`.`shop`.`t`", "shop"), "select `x`.`shop`.`t`");
+        assert_eq!(
+            strip_schema("select `x`.`shop`.`t`", "shop"),
+            "select `x`.`shop`.`t`"
+        );
     }
 
     #[test]

@@ -30,7 +30,11 @@ pub fn header(info: &HeaderInfo<'_>) -> String {
         comment_safe(info.server_host).trim_matches('`'),
         info.database.map(comment_safe).unwrap_or_default()
     );
-    let _ = writeln!(s, "-- Server version\t{}", info.server_version.replace(['\n', '\r'], " "));
+    let _ = writeln!(
+        s,
+        "-- Server version\t{}",
+        info.server_version.replace(['\n', '\r'], " ")
+    );
     s.push_str(
         "\n\
 /*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n\
@@ -41,7 +45,7 @@ pub fn header(info: &HeaderInfo<'_>) -> String {
 /*!40103 SET TIME_ZONE='+00:00' */;\n\
 /*!40014 SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0 */;\n\
 /*!40014 SET @OLD_FOREIGN_KEY_CHECKS=@@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS=0 */;\n\
-/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;\n\
+/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES' */;\n\
 /*!40111 SET @OLD_SQL_NOTES=@@SQL_NOTES, SQL_NOTES=0 */;\n\n",
     );
     s
@@ -71,9 +75,11 @@ pub struct DdlOptions {
 
 /// `-- Current Database`, `CREATE DATABASE IF NOT EXISTS` and `USE`, for combined files.
 pub fn database_preamble(catalog: &DatabaseCatalog) -> String {
-    let create = catalog
-        .create_sql
-        .replacen("CREATE DATABASE ", "CREATE DATABASE /*!32312 IF NOT EXISTS*/ ", 1);
+    let create = catalog.create_sql.replacen(
+        "CREATE DATABASE ",
+        "CREATE DATABASE /*!32312 IF NOT EXISTS*/ ",
+        1,
+    );
     format!(
         "--\n-- Current Database: {}\n--\n\n{create};\n\nUSE {};\n\n",
         comment_safe(&catalog.name),
@@ -91,9 +97,10 @@ pub fn sequence_ddl(db: &str, seq: &Sequence) -> String {
     section(&mut s, "Sequence structure for", &seq.name);
     let _ = write!(
         s,
-        "DROP TABLE IF EXISTS {name};\n{};\nDO SETVAL({name}, {}, 0);\n\n",
+        "DROP TABLE IF EXISTS {name};\n{};\nDO SETVAL({name}, {}, 0, {});\n\n",
         strip_schema(&seq.create_sql, db),
         seq.next_value,
+        seq.round,
         name = ident(&seq.name)
     );
     s
@@ -157,7 +164,11 @@ pub fn view_ddl(db: &str, view: &View, opts: DdlOptions) -> String {
 /*!50001 SET collation_connection = @saved_col_connection */;\n\n",
         name = ident(&view.name),
         cs = charset_for_text(&view.character_set_client, &create),
-        coll = collation_for_text(&view.character_set_client, &view.collation_connection, &create),
+        coll = collation_for_text(
+            &view.character_set_client,
+            &view.collation_connection,
+            &create
+        ),
     );
     s
 }
@@ -178,10 +189,11 @@ pub fn stored_object_ddl(db: &str, obj: &StoredObject, opts: DdlOptions) -> Stri
     let create = definer(&strip_schema(&obj.create_sql, db), opts);
     let delimiter = delimiter_for(&create);
     let drop = match obj.kind {
-        ObjectKind::Trigger => format!("/*!50032 DROP TRIGGER IF EXISTS {} */;\n", ident(&obj.name)),
+        ObjectKind::Trigger => {
+            format!("/*!50032 DROP TRIGGER IF EXISTS {} */;\n", ident(&obj.name))
+        }
         k => format!("DROP {} IF EXISTS {};\n", k.keyword(), ident(&obj.name)),
     };
-    s.push_str(&drop);
     s.push_str(
         "/*!50003 SET @saved_cs_client = @@character_set_client */;\n\
 /*!50003 SET @saved_cs_results = @@character_set_results */;\n\
@@ -198,13 +210,22 @@ pub fn stored_object_ddl(db: &str, obj: &StoredObject, opts: DdlOptions) -> Stri
 /*!50003 SET character_set_results = {cs} */;\n\
 /*!50003 SET collation_connection = {} */;\n\
 /*!50003 SET sql_mode = {} */;\n",
-        collation_for_text(&obj.character_set_client, &obj.collation_connection, &create),
+        collation_for_text(
+            &obj.character_set_client,
+            &obj.collation_connection,
+            &create
+        ),
         string_literal(&obj.sql_mode),
     );
     if let Some(tz) = &obj.time_zone {
         let _ = writeln!(s, "/*!50106 SET time_zone = {} */;", string_literal(tz));
     }
-    let _ = write!(s, "DELIMITER {delimiter}\n{create}{delimiter}\nDELIMITER ;\n");
+    // After the sql_mode: a package's DROP only parses under its own (ORACLE) mode.
+    s.push_str(&drop);
+    let _ = write!(
+        s,
+        "DELIMITER {delimiter}\n{create}{delimiter}\nDELIMITER ;\n"
+    );
     s.push_str(
         "/*!50003 SET sql_mode = @saved_sql_mode */;\n\
 /*!50003 SET character_set_client = @saved_cs_client */;\n\
@@ -238,9 +259,7 @@ fn charset_for_text<'a>(recorded: &'a str, text: &str) -> &'a str {
 }
 
 fn collation_for_text<'a>(charset: &str, collation: &'a str, text: &str) -> &'a str {
-    if text.is_ascii() || charset.starts_with("utf8") {
-        collation
-    } else if collation.starts_with("utf8") {
+    if text.is_ascii() || charset.starts_with("utf8") || collation.starts_with("utf8") {
         collation
     } else {
         "utf8mb4_general_ci"
@@ -321,7 +340,13 @@ mod tests {
         });
         assert!(!h.lines().any(|l| l.starts_with("DROP")));
         let f = footer("now");
-        for var in ["TIME_ZONE", "SQL_MODE", "FOREIGN_KEY_CHECKS", "UNIQUE_CHECKS", "SQL_NOTES"] {
+        for var in [
+            "TIME_ZONE",
+            "SQL_MODE",
+            "FOREIGN_KEY_CHECKS",
+            "UNIQUE_CHECKS",
+            "SQL_NOTES",
+        ] {
             assert!(h.contains(&format!("@OLD_{var}")), "{var}");
             assert!(f.contains(&format!("@OLD_{var}")), "{var}");
         }

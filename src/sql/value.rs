@@ -20,6 +20,38 @@ pub enum CellKind {
     Quoted,
     /// BINARY, VARBINARY, BLOBs, BIT, GEOMETRY: `0x<hex>`.
     Hex,
+    /// Character data in a charset whose text does not survive a trip through utf8mb4 (sjis
+    /// 0x5C, cp932 duplicates…): read as raw bytes, written as `_charset 0x<hex>`.
+    Introduced(&'static str),
+}
+
+/// Character sets whose every value converts to utf8mb4 and back unchanged: their text is
+/// written as quoted UTF-8. latin1 is MySQL's cp1252 with the five holes mapped to C1
+/// controls, a bijection (the fidelity corpus checks every byte).
+const LOSSLESS_VIA_UNICODE: [&str; 9] = [
+    "utf8mb4", "utf8mb3", "utf8", "ascii", "latin1", "ucs2", "utf16", "utf16le", "utf32",
+];
+
+/// Every other character set the servers know, for the `_charset` introducer.
+const OTHER_CHARSETS: [&str; 32] = [
+    "big5", "dec8", "cp850", "hp8", "koi8r", "latin2", "swe7", "ujis", "sjis", "hebrew", "tis620",
+    "euckr", "koi8u", "gb2312", "greek", "cp1250", "gbk", "latin5", "armscii8", "cp866", "keybcs2",
+    "macce", "macroman", "cp852", "latin7", "cp1251", "cp1256", "cp1257", "geostd8", "cp932",
+    "eucjpms", "gb18030",
+];
+
+/// For a column's character set: None when its text can be written as UTF-8, else the
+/// introducer to write its raw bytes with. An unknown charset is treated as lossy.
+pub fn introducer_for(charset: &str) -> Result<Option<&'static str>, String> {
+    let cs = charset.to_ascii_lowercase();
+    if LOSSLESS_VIA_UNICODE.contains(&cs.as_str()) || cs == "binary" {
+        return Ok(None);
+    }
+    OTHER_CHARSETS
+        .iter()
+        .find(|c| **c == cs)
+        .map(|c| Some(*c))
+        .ok_or_else(|| format!("character set {charset} is not known to this dump"))
 }
 
 impl CellKind {
@@ -27,8 +59,13 @@ impl CellKind {
     pub fn of(column_type: ColumnType, flags: ColumnFlags, charset: u16) -> CellKind {
         use ColumnType::*;
         match column_type {
-            MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_INT24
-            | MYSQL_TYPE_LONGLONG | MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL
+            MYSQL_TYPE_TINY
+            | MYSQL_TYPE_SHORT
+            | MYSQL_TYPE_LONG
+            | MYSQL_TYPE_INT24
+            | MYSQL_TYPE_LONGLONG
+            | MYSQL_TYPE_DECIMAL
+            | MYSQL_TYPE_NEWDECIMAL
             | MYSQL_TYPE_YEAR => CellKind::Exact,
             MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE => CellKind::Float,
             MYSQL_TYPE_BIT | MYSQL_TYPE_GEOMETRY => CellKind::Hex,
@@ -39,8 +76,12 @@ impl CellKind {
             _ if flags.intersects(ColumnFlags::ENUM_FLAG | ColumnFlags::SET_FLAG) => {
                 CellKind::Quoted
             }
-            MYSQL_TYPE_STRING | MYSQL_TYPE_VAR_STRING | MYSQL_TYPE_VARCHAR
-            | MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_BLOB | MYSQL_TYPE_MEDIUM_BLOB
+            MYSQL_TYPE_STRING
+            | MYSQL_TYPE_VAR_STRING
+            | MYSQL_TYPE_VARCHAR
+            | MYSQL_TYPE_TINY_BLOB
+            | MYSQL_TYPE_BLOB
+            | MYSQL_TYPE_MEDIUM_BLOB
             | MYSQL_TYPE_LONG_BLOB
                 if charset == BINARY_CHARSET =>
             {
@@ -102,6 +143,12 @@ pub fn push_cell(out: &mut Vec<u8>, kind: CellKind, cell: Option<&[u8]>) -> Cell
         }
         CellKind::Quoted => push_quoted(out, v),
         CellKind::Hex => push_hex(out, v),
+        CellKind::Introduced(cs) => {
+            out.push(b'_');
+            out.extend_from_slice(cs.as_bytes());
+            out.push(b' ');
+            push_hex(out, v);
+        }
     }
     CellNote::Written
 }
@@ -183,6 +230,19 @@ mod tests {
     }
 
     #[test]
+    fn lossy_charsets_keep_their_bytes() {
+        assert_eq!(
+            cell(CellKind::Introduced("sjis"), Some(&[0x95, 0x5c])),
+            "_sjis 0x955C"
+        );
+        assert_eq!(cell(CellKind::Introduced("sjis"), Some(b"")), "_sjis ''");
+        assert_eq!(introducer_for("SJIS"), Ok(Some("sjis")));
+        assert_eq!(introducer_for("utf8mb4"), Ok(None));
+        assert_eq!(introducer_for("latin1"), Ok(None));
+        assert!(introducer_for("klingon").is_err());
+    }
+
+    #[test]
     fn non_numbers_in_float_columns_become_null() {
         let mut out = Vec::new();
         assert_eq!(
@@ -206,8 +266,14 @@ mod tests {
             CellKind::of(MYSQL_TYPE_STRING, ColumnFlags::ENUM_FLAG, 63),
             CellKind::Quoted
         );
-        assert_eq!(CellKind::of(MYSQL_TYPE_NEWDECIMAL, none, 63), CellKind::Exact);
+        assert_eq!(
+            CellKind::of(MYSQL_TYPE_NEWDECIMAL, none, 63),
+            CellKind::Exact
+        );
         assert_eq!(CellKind::of(MYSQL_TYPE_DOUBLE, none, 63), CellKind::Float);
-        assert_eq!(CellKind::of(MYSQL_TYPE_DATETIME, none, 63), CellKind::Quoted);
+        assert_eq!(
+            CellKind::of(MYSQL_TYPE_DATETIME, none, 63),
+            CellKind::Quoted
+        );
     }
 }

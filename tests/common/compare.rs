@@ -36,7 +36,9 @@ fn normalise(sql: &str, db: &str) -> String {
 
 pub async fn image(conn: &mut Conn, db: &str) -> DbImage {
     let mut img = DbImage::default();
-    conn.query_drop("SET SESSION time_zone = '+00:00'").await.unwrap();
+    conn.query_drop("SET SESSION time_zone = '+00:00'")
+        .await
+        .unwrap();
     let tables: Vec<(String, String)> = conn
         .exec(
             "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
@@ -48,14 +50,27 @@ pub async fn image(conn: &mut Conn, db: &str) -> DbImage {
         let q = format!("{}.{}", quote(db), quote(&name));
         match kind.as_str() {
             "VIEW" => {
-                let r: Row = conn.query_first(format!("SHOW CREATE VIEW {q}")).await.unwrap().unwrap();
+                let r: Row = conn
+                    .query_first(format!("SHOW CREATE VIEW {q}"))
+                    .await
+                    .unwrap()
+                    .unwrap();
                 img.objects.insert(
                     format!("view {name}"),
-                    format!("{} | {} | {}", normalise(&text(&r, 1), db), text(&r, 2), text(&r, 3)),
+                    format!(
+                        "{} | {} | {}",
+                        normalise(&text(&r, 1), db),
+                        text(&r, 2),
+                        text(&r, 3)
+                    ),
                 );
             }
             "SEQUENCE" => {
-                let r: Row = conn.query_first(format!("SHOW CREATE SEQUENCE {q}")).await.unwrap().unwrap();
+                let r: Row = conn
+                    .query_first(format!("SHOW CREATE SEQUENCE {q}"))
+                    .await
+                    .unwrap()
+                    .unwrap();
                 let state: Row = conn
                     .query_first(format!("SELECT next_not_cached_value, minimum_value, maximum_value, start_value, increment, cache_size, cycle_option, cycle_count FROM {q}"))
                     .await
@@ -68,9 +83,15 @@ pub async fn image(conn: &mut Conn, db: &str) -> DbImage {
                 );
             }
             _ => {
-                let r: Row = conn.query_first(format!("SHOW CREATE TABLE {q}")).await.unwrap().unwrap();
-                img.objects.insert(format!("table {name}"), normalise(&text(&r, 1), db));
-                img.tables.insert(name.clone(), table_rows(conn, db, &name).await);
+                let r: Row = conn
+                    .query_first(format!("SHOW CREATE TABLE {q}"))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                img.objects
+                    .insert(format!("table {name}"), normalise(&text(&r, 1), db));
+                img.tables
+                    .insert(name.clone(), table_rows(conn, db, &name).await);
             }
         }
     }
@@ -89,26 +110,50 @@ pub async fn image(conn: &mut Conn, db: &str) -> DbImage {
             .unwrap();
         img.objects.insert(
             format!("{} {name}", kind.to_lowercase()),
-            format!("{} | {} | {} | {}", text(&r, 1), normalise(&text(&r, 2), db), text(&r, 3), text(&r, 4)),
+            format!(
+                "{} | {} | {} | {}",
+                text(&r, 1),
+                normalise(&text(&r, 2), db),
+                text(&r, 3),
+                text(&r, 4)
+            ),
         );
     }
-    let triggers: Vec<String> = conn
-        .exec("SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?", (db,))
+    let triggers: Vec<(String, String)> = conn
+        .exec(
+            "SELECT TRIGGER_NAME, CONCAT_WS(' ', EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER) \
+             FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?",
+            (db,),
+        )
         .await
         .unwrap();
-    for name in triggers {
+    for (name, order) in triggers {
+        img.objects.insert(format!("trigger order {name}"), order);
         let r: Row = conn
-            .query_first(format!("SHOW CREATE TRIGGER {}.{}", quote(db), quote(&name)))
+            .query_first(format!(
+                "SHOW CREATE TRIGGER {}.{}",
+                quote(db),
+                quote(&name)
+            ))
             .await
             .unwrap()
             .unwrap();
         img.objects.insert(
             format!("trigger {name}"),
-            format!("{} | {} | {} | {}", text(&r, 1), normalise(&text(&r, 2), db), text(&r, 3), text(&r, 4)),
+            format!(
+                "{} | {} | {} | {}",
+                text(&r, 1),
+                normalise(&text(&r, 2), db),
+                text(&r, 3),
+                text(&r, 4)
+            ),
         );
     }
     let events: Vec<String> = conn
-        .exec("SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?", (db,))
+        .exec(
+            "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?",
+            (db,),
+        )
         .await
         .unwrap();
     for name in events {
@@ -150,6 +195,8 @@ async fn table_rows(conn: &mut Conn, db: &str, table: &str) -> TableImage {
             let e = match ty.as_str() {
                 "float" => format!("HEX(CAST({c} + 0e0 AS CHAR))"),
                 "double" | "decimal" | "real" => format!("HEX(CAST({c} AS CHAR))"),
+                // The label and the ordinal: '' as a member and the error value '' differ.
+                "enum" | "set" => format!("CONCAT(HEX({c}), ':', {c} + 0)"),
                 _ => format!("HEX({c})"),
             };
             format!("COALESCE({e}, 'NULL')")
@@ -164,9 +211,12 @@ async fn table_rows(conn: &mut Conn, db: &str, table: &str) -> TableImage {
     let mut rows: Vec<String> = if exprs.is_empty() {
         Vec::new()
     } else {
-        conn.query(format!("SELECT CONCAT_WS(',', {}) FROM {q}", exprs.join(", ")))
-            .await
-            .unwrap()
+        conn.query(format!(
+            "SELECT CONCAT_WS(',', {}) FROM {q}",
+            exprs.join(", ")
+        ))
+        .await
+        .unwrap()
     };
     rows.sort();
     TableImage { count, rows }
@@ -178,7 +228,9 @@ pub fn diff(a: &DbImage, b: &DbImage) -> Vec<String> {
     for (k, v) in &a.objects {
         match b.objects.get(k) {
             None => out.push(format!("{k}: missing after restore")),
-            Some(w) if w != v => out.push(format!("{k}: definition differs\n  source:   {v}\n  restored: {w}")),
+            Some(w) if w != v => out.push(format!(
+                "{k}: definition differs\n  source:   {v}\n  restored: {w}"
+            )),
             _ => {}
         }
     }
@@ -190,7 +242,10 @@ pub fn diff(a: &DbImage, b: &DbImage) -> Vec<String> {
     for (t, ta) in &a.tables {
         let Some(tb) = b.tables.get(t) else { continue };
         if ta.count != tb.count {
-            out.push(format!("table {t}: {} rows in source, {} restored", ta.count, tb.count));
+            out.push(format!(
+                "table {t}: {} rows in source, {} restored",
+                ta.count, tb.count
+            ));
         }
         if ta.rows != tb.rows {
             let first = ta
@@ -207,5 +262,9 @@ pub fn diff(a: &DbImage, b: &DbImage) -> Vec<String> {
 }
 
 fn clip(s: &str) -> String {
-    if s.len() > 300 { format!("{}…", &s[..300]) } else { s.to_owned() }
+    if s.len() > 300 {
+        format!("{}…", &s[..300])
+    } else {
+        s.to_owned()
+    }
 }

@@ -42,7 +42,9 @@ fn parse_url(url: &str) -> Server {
     let rest = url
         .strip_prefix("mysql://")
         .expect("SFDB_TEST_URL must look like mysql://user:pass@host:port");
-    let (auth, addr) = rest.rsplit_once('@').expect("SFDB_TEST_URL needs user@host");
+    let (auth, addr) = rest
+        .rsplit_once('@')
+        .expect("SFDB_TEST_URL needs user@host");
     let (user, password) = match auth.split_once(':') {
         Some((u, p)) => (u.to_owned(), Some(p.to_owned())),
         None => (auth.to_owned(), None),
@@ -152,8 +154,10 @@ impl Server {
     /// Feeds an SQL file to the stock client (`--show-warnings`); returns its output.
     pub fn load_file(&self, db: &str, file: &Path) -> Output {
         let input = std::fs::File::open(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        // --comments: the stock client strips comments inside routine bodies by default.
         self.client(Some(db))
             .arg("--show-warnings")
+            .arg("--comments")
             .stdin(input)
             .output()
             .expect("run mariadb")

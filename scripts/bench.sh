@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Whole-run benchmark: sfdbtools against mysqldump (mariadb-dump) and mydumper on one throwaway
+# MariaDB, same dataset, runs alternated and repeated. Prints wall time, CPU time, peak RSS,
+# output size and ratios. Installs mydumper, zstd and GNU time with apt when missing.
+#
+#   scripts/bench.sh                    ~1.5 GB of SQL, 2 repetitions
+#   BENCH_SCALE=0.1 BENCH_REPEAT=1 scripts/bench.sh    a quick look
+#   BENCH_KEEP=1 ...                    keep the server and dataset in /tmp/sfdb-bench for reruns
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scale=${BENCH_SCALE:-1}
+repeat=${BENCH_REPEAT:-2}
+threads=${BENCH_THREADS:-2}
+work=${BENCH_DIR:-/tmp/sfdb-bench}
+
+need=()
+command -v mydumper >/dev/null || need+=(mydumper)
+command -v zstd >/dev/null || need+=(zstd)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq "${need[@]}"
+fi
+scripts/sandbox.sh ensure-packages
+
+cargo build --release --quiet
+bin=$PWD/target/release/sfdbtools
+
+if [ ! -f "$work/port" ] || ! mariadb --no-defaults -uroot --socket="$work/mysqld.sock" -e 'SELECT 1' >/dev/null 2>&1; then
+  rm -rf "$work"
+  scripts/sandbox.sh start "$work" >/dev/null
+fi
+port=$(cat "$work/port")
+sql() { mariadb --no-defaults -uroot -h127.0.0.1 -P"$port" --protocol=TCP "$@"; }
+if [ "${BENCH_KEEP:-0}" != 1 ]; then
+  trap 'scripts/sandbox.sh stop "$work" >/dev/null 2>&1 || true' EXIT
+fi
+
+rows() { awk -v s="$scale" -v n="$1" 'BEGIN { printf "%d", n * s }'; }
+if [ "$(sql -N -e "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='bench'")" = 0 ]; then
+  echo "== generating the dataset (scale $scale)" >&2
+  sql -e "CREATE DATABASE bench"
+  sql bench <<SQL
+CREATE TABLE big (
+  id BIGINT NOT NULL PRIMARY KEY, account INT NOT NULL, amount DECIMAL(14,2), ratio DOUBLE,
+  weight FLOAT, label VARCHAR(64), created DATETIME(6), status ENUM('new','paid','void'),
+  note TEXT, KEY (account)) ENGINE=InnoDB;
+INSERT INTO big SELECT seq, seq % 100000, (seq * 7919 % 1000000) / 100, seq / 3.0e0,
+  (seq % 1000) / 7.0, CONCAT('label-', seq % 5000, '-', SHA1(seq) ), 
+  TIMESTAMP('2020-01-01') + INTERVAL seq SECOND, ELT(1 + seq % 3, 'new', 'paid', 'void'),
+  IF(seq % 10 = 0, NULL, CONCAT('it''s line ', seq, '\n\tquoted "', seq % 97, '"'))
+  FROM seq_1_to_$(rows 4000000);
+CREATE TABLE blobs (id INT NOT NULL PRIMARY KEY, kind TINYINT, payload BLOB) ENGINE=InnoDB;
+INSERT INTO blobs SELECT seq, seq % 7, UNHEX(REPEAT(SHA2(seq, 256), 3)) FROM seq_1_to_$(rows 2000000);
+CREATE TABLE nopk (a INT, b VARCHAR(40), c DATE) ENGINE=InnoDB;
+INSERT INTO nopk SELECT seq % 1000, MD5(seq), DATE('2000-01-01') + INTERVAL (seq % 9000) DAY
+  FROM seq_1_to_$(rows 1000000);
+SQL
+  for i in $(seq 1 40); do
+    sql bench -e "CREATE TABLE small_$i (id INT PRIMARY KEY, v VARCHAR(20), n INT);
+      INSERT INTO small_$i SELECT seq, CONCAT('v', seq), seq * $i FROM seq_1_to_1000;"
+  done
+  sql -e "ANALYZE TABLE bench.big, bench.blobs, bench.nopk" >/dev/null
+fi
+
+results=$work/results.tsv
+: >"$results"
+# run NAME OUTPUT_PATH COMMAND…: time one run, record wall/user/sys/rss and output size.
+run() {
+  local name=$1 out=$2; shift 2
+  rm -rf "$out"
+  sync
+  local t
+  if ! /usr/bin/time -f '%e %U %S %M' -o "$work/time.txt" "$@" >/dev/null 2>"$work/stderr.txt"; then
+    echo "bench: $name failed:" >&2
+    cat "$work/stderr.txt" >&2
+    exit 1
+  fi
+  t=$(tail -n1 "$work/time.txt")
+  local size
+  size=$(du -sb "$out" | cut -f1)
+  printf '%s\t%s\t%s\n' "$name" "$(tr ' ' '\t' <<<"$t")" "$size" >>"$results"
+  echo "   $name: wall ${t%% *} s" >&2
+}
+o=$work/out
+mkdir -p "$o"
+for r in $(seq 1 "$repeat"); do
+  echo "== round $r" >&2
+  run "sfdbtools -j$threads" "$o/native" "$bin" -q db-backup single --database bench --host 127.0.0.1 \
+    --port "$port" --user root -o "$o/native" -t BENCH -c none --skip-encrypt -j "$threads"
+  run "mysqldump" "$o/mysqldump.sql" bash -c "mariadb-dump --no-defaults -uroot -h127.0.0.1 -P$port \
+    --protocol=TCP --single-transaction --hex-blob bench > '$o/mysqldump.sql'"
+  run "mydumper -t$threads" "$o/mydumper" mydumper -h 127.0.0.1 -P "$port" -u root -B bench \
+    -t "$threads" --rows 500000 -o "$o/mydumper"
+  run "sfdbtools -j$threads zstd-3" "$o/native-zst" "$bin" -q db-backup single --database bench \
+    --host 127.0.0.1 --port "$port" --user root -o "$o/native-zst" -t BENCH -c zstd -l 3 \
+    --skip-encrypt -j "$threads"
+  run "sfdbtools -j$threads zstd-3 enc" "$o/native-enc" env SFDB_BACKUP_ENCRYPTION_KEY=bench "$bin" -q \
+    db-backup single --database bench --host 127.0.0.1 --port "$port" --user root -o "$o/native-enc" \
+    -t BENCH -c zstd -l 3 -j "$threads"
+  run "mysqldump | zstd -3 -T0" "$o/mysqldump.sql.zst" bash -c "mariadb-dump --no-defaults -uroot \
+    -h127.0.0.1 -P$port --protocol=TCP --single-transaction --hex-blob bench | zstd -3 -T0 -q > '$o/mysqldump.sql.zst'"
+done
+
+echo
+echo "median of $repeat run(s); CPU = user+sys of the dump client(s) only; RSS = peak of the largest process"
+awk -F'\t' '
+  { n[$1]++; w[$1, n[$1]] = $2; c[$1, n[$1]] = $3 + $4; m[$1] = ($5 > m[$1] ? $5 : m[$1]); s[$1] = $6;
+    if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
+  function med(a, name, cnt,   i, j, t, v) {
+    for (i = 1; i <= cnt; i++) v[i] = a[name, i]
+    for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+    return cnt % 2 ? v[(cnt + 1) / 2] : (v[cnt / 2] + v[cnt / 2 + 1]) / 2 }
+  END {
+    printf "%-30s %8s %8s %9s %12s\n", "run", "wall s", "cpu s", "rss MB", "output MB"
+    for (i = 1; i <= k; i++) { r = order[i]; W[r] = med(w, r, n[r]); C[r] = med(c, r, n[r])
+      printf "%-30s %8.2f %8.2f %9.1f %12.1f\n", r, W[r], C[r], m[r] / 1024, s[r] / 1048576 }
+    print ""
+    for (i = 1; i <= k; i++) if (order[i] ~ /^sfdbtools/ && order[i] !~ /zstd/) nat = order[i]
+    for (i = 1; i <= k; i++) if (order[i] ~ /^sfdbtools.*zstd-3$/) natz = order[i]
+    for (i = 1; i <= k; i++) if (order[i] ~ /enc$/) nate = order[i]
+    for (i = 1; i <= k; i++) if (order[i] ~ /^mydumper/) myd = order[i]
+    printf "native / mysqldump wall:               %.2f (target <= 0.55)\n", W[nat] / W["mysqldump"]
+    printf "native / mydumper wall:                %.2f (target <= 1.00)\n", W[nat] / W[myd]
+    printf "native zstd / mysqldump|zstd wall:     %.2f (target <= 0.50)\n", W[natz] / W["mysqldump | zstd -3 -T0"]
+    printf "encryption overhead (zstd+enc / zstd): %.2f (target <= 1.15)\n", W[nate] / W[natz]
+  }' "$results"

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: unit tests, and integration tests against a private MariaDB that
+# the test harness starts itself (scripts/sandbox.sh). Installs what the tests need when missing.
+#
+#   scripts/test.sh                 everything
+#   scripts/test.sh fidelity        only tests whose name matches (passed to cargo test)
+#   SFDB_TEST_URL=mysql://root:pw@127.0.0.1:3306 scripts/test.sh   against an external server
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/sandbox.sh ensure-packages
+
+missing=()
+command -v zstd >/dev/null 2>&1 || missing+=(zstd)
+command -v xz >/dev/null 2>&1 || missing+=(xz-utils)
+command -v gzip >/dev/null 2>&1 || missing+=(gzip)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2 && apt-get install -y -qq "${missing[@]}" >&2
+fi
+if ! python3 -c 'import cryptography' >/dev/null 2>&1; then
+  echo "test.sh: installing the python cryptography package (independent .enc implementation)" >&2
+  python3 -m pip install --quiet cryptography >&2 || apt-get install -y -qq python3-cryptography >&2
+fi
+
+cargo test --lib --bins --tests -- "$@"

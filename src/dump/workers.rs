@@ -1,0 +1,206 @@
+//! The worker pool: N connections inside one snapshot, each with its own serialiser thread,
+//! taking tasks (catalogs, key bounds, counts, row chunks) from one shared queue.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use mysql_async::Conn;
+use mysql_async::prelude::*;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use crate::catalog::{self, DatabaseCatalog, Table};
+use crate::error::{Error, Result};
+use crate::output::Chunk;
+use crate::rows::{self, Serializer, TableStats};
+use crate::sql::ident::{ident, qualified};
+
+/// Tasks waiting for a free worker: a few per worker keep them busy; the rest wait in their
+/// producers, so memory does not grow with the number of tables.
+pub const TASK_QUEUE_PER_WORKER: usize = 4;
+
+pub enum TaskKind {
+    /// The whole catalog of one database.
+    Catalog,
+    /// MIN and MAX of the split column, for chunk boundaries.
+    Bounds { column: String },
+    /// `COUNT(*)` in the snapshot.
+    Count,
+    /// Rows of one chunk into `out`.
+    Rows {
+        chunk: usize,
+        predicate: Option<String>,
+        out: mpsc::Sender<Chunk>,
+    },
+}
+
+pub enum Outcome {
+    Catalog(Box<DatabaseCatalog>),
+    Bounds(Option<(i128, i128)>),
+    Count(u64),
+    Rows(TableStats),
+}
+
+pub struct Task {
+    pub db: Arc<str>,
+    /// None for `Catalog`.
+    pub table: Option<Arc<Table>>,
+    pub kind: TaskKind,
+    pub done: oneshot::Sender<Result<Outcome>>,
+}
+
+/// Handle producers use to submit tasks.
+#[derive(Clone)]
+pub struct Queue {
+    tx: mpsc::Sender<Task>,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl Queue {
+    /// Submits a task; the answer arrives on the returned receiver.
+    pub async fn submit(
+        &self,
+        db: &Arc<str>,
+        table: Option<&Arc<Table>>,
+        kind: TaskKind,
+    ) -> Result<oneshot::Receiver<Result<Outcome>>> {
+        let (done, rx) = oneshot::channel();
+        self.tx
+            .send(Task {
+                db: db.clone(),
+                table: table.cloned(),
+                kind,
+                done,
+            })
+            .await
+            .map_err(|_| cancelled())?;
+        Ok(rx)
+    }
+
+    /// Stops the pool taking new tasks; queued ones are dropped (their receivers see it).
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+pub fn cancelled() -> Error {
+    Error::Interrupted("the dump was stopped because another part of it failed".into())
+}
+
+/// Waits for a task's answer.
+pub async fn outcome(rx: oneshot::Receiver<Result<Outcome>>) -> Result<Outcome> {
+    rx.await.map_err(|_| cancelled())?
+}
+
+pub struct Pool {
+    pub queue: Queue,
+    handles: Vec<tokio::task::JoinHandle<Conn>>,
+}
+
+impl Pool {
+    /// Starts one task per connection. Connections come back from [`Pool::join`].
+    pub fn start(conns: Vec<Conn>, statement_size: usize) -> Result<Pool> {
+        let (tx, rx) = mpsc::channel(TASK_QUEUE_PER_WORKER * conns.len().max(1));
+        let rx = Arc::new(Mutex::new(rx));
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let mut handles = Vec::new();
+        for (i, conn) in conns.into_iter().enumerate() {
+            let serializer = Serializer::start(statement_size)?;
+            handles.push(tokio::spawn(worker(
+                i + 1,
+                conn,
+                serializer,
+                rx.clone(),
+                cancelled.clone(),
+            )));
+        }
+        Ok(Pool {
+            queue: Queue { tx, cancelled },
+            handles,
+        })
+    }
+
+    /// Waits for the workers to drain and stop; returns their connections.
+    pub async fn join(self) -> Vec<Conn> {
+        let Pool { queue, handles } = self;
+        drop(queue);
+        let mut conns = Vec::new();
+        for h in handles {
+            if let Ok(c) = h.await {
+                conns.push(c);
+            }
+        }
+        conns
+    }
+}
+
+async fn worker(
+    id: usize,
+    mut conn: Conn,
+    serializer: Serializer,
+    rx: Arc<Mutex<mpsc::Receiver<Task>>>,
+    cancelled: Arc<AtomicBool>,
+) -> Conn {
+    loop {
+        let task = { rx.lock().await.recv().await };
+        let Some(task) = task else { break };
+        if cancelled.load(Ordering::SeqCst) {
+            continue; // dropping `done` tells the producer
+        }
+        let result = run(&mut conn, &serializer, &task).await;
+        if result.is_err() {
+            cancelled.store(true, Ordering::SeqCst);
+        }
+        let _ = task.done.send(result);
+        let _ = id;
+    }
+    drop(serializer);
+    conn
+}
+
+async fn run(conn: &mut Conn, serializer: &Serializer, task: &Task) -> Result<Outcome> {
+    let db = &*task.db;
+    let table = || {
+        task.table
+            .as_deref()
+            .ok_or_else(|| Error::Internal("a table task without a table".into()))
+    };
+    match &task.kind {
+        TaskKind::Catalog => Ok(Outcome::Catalog(Box::new(
+            catalog::load_database(conn, db).await?,
+        ))),
+        TaskKind::Bounds { column } => {
+            let t = table()?;
+            let target = qualified(db, &t.name);
+            let row: Option<(Option<String>, Option<String>)> = conn
+                .query_first(format!(
+                    "SELECT MIN({c}), MAX({c}) FROM {target}",
+                    c = ident(column)
+                ))
+                .await
+                .map_err(|e| Error::server(format!("reading the key range of {target}"), e))?;
+            Ok(Outcome::Bounds(match row {
+                Some((Some(lo), Some(hi))) => lo.parse().ok().zip(hi.parse().ok()),
+                _ => None,
+            }))
+        }
+        TaskKind::Count => {
+            let t = table()?;
+            Ok(Outcome::Count(rows::count_rows(conn, db, &t.name).await?))
+        }
+        TaskKind::Rows {
+            chunk,
+            predicate,
+            out,
+        } => {
+            let t = table()?;
+            Ok(Outcome::Rows(
+                rows::dump_table(conn, serializer, out, db, t, *chunk, predicate.as_deref())
+                    .await?,
+            ))
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Interoperability of the `.enc` container with an independent Python implementation
+//! (`tests/interop/sfdb_container.py`, on the `cryptography` package), in both directions, for
+//! the current (600 000) and legacy (100 000) PBKDF2 iteration counts.
+
+use std::fs;
+use std::io::{Cursor, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use sfdbtools::encrypt::{
+    ContainerFormat, DecryptReader, EncryptWriter, LEGACY_ITERATIONS, Passphrase, WRITE_ITERATIONS,
+    decrypt_any, open_oneshot, seal_oneshot, seal_oneshot_with_params,
+};
+use tempfile::TempDir;
+
+/// Surrounding whitespace (trimmed by both sides) and non-ASCII (UTF-8 on both sides).
+const PASSPHRASE: &str = "  interop pässphrase ✓ \n";
+
+fn pass() -> Passphrase {
+    Passphrase::from(PASSPHRASE)
+}
+
+/// Several chunks, the last one short.
+fn payload() -> Vec<u8> {
+    (0..3 * 65536 + 4567)
+        .map(|i: usize| (i * 131 + i / 977) as u8)
+        .collect()
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sfdb_container.py")
+}
+
+/// A missing `cryptography` package must fail the run, not skip it: a skipped interop test
+/// would let a format regression through unnoticed.
+fn require_python_cryptography() {
+    static CHECK: OnceLock<Result<(), String>> = OnceLock::new();
+    let check = CHECK.get_or_init(|| {
+        match Command::new("python3")
+            .args(["-c", "import cryptography"])
+            .output()
+        {
+            Ok(out) if out.status.success() => Ok(()),
+            Ok(_) => Err("the Python package `cryptography` is missing; run \
+                          `pip install cryptography` (scripts/test.sh installs it)"
+                .to_string()),
+            Err(e) => Err(format!(
+                "cannot run python3 ({e}); install Python 3 and run `pip install cryptography`"
+            )),
+        }
+    });
+    if let Err(msg) = check {
+        panic!("{msg}");
+    }
+}
+
+fn python(args: &[&str], input: &Path, output: &Path) {
+    require_python_cryptography();
+    let out = Command::new("python3")
+        .arg(script())
+        .args(args)
+        .arg(input)
+        .arg(output)
+        .env("SFDB_PASSPHRASE", PASSPHRASE)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "sfdb_container.py {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn py_decrypt(format: &str, iterations: u32, data: &[u8], dir: &TempDir) -> Vec<u8> {
+    let input = dir.path().join(format!("rust-{format}-{iterations}.enc"));
+    let output = dir.path().join(format!("rust-{format}-{iterations}.plain"));
+    fs::write(&input, data).unwrap();
+    let iterations = iterations.to_string();
+    python(
+        &["decrypt", "--format", format, "--iterations", &iterations],
+        &input,
+        &output,
+    );
+    fs::read(output).unwrap()
+}
+
+fn py_encrypt(
+    format: &str,
+    iterations: u32,
+    plain: &[u8],
+    extra: &[&str],
+    dir: &TempDir,
+) -> Vec<u8> {
+    let input = dir.path().join(format!("py-{format}-{iterations}.plain"));
+    let output = dir.path().join(format!("py-{format}-{iterations}.enc"));
+    fs::write(&input, plain).unwrap();
+    let iterations = iterations.to_string();
+    let mut args = vec!["encrypt", "--format", format, "--iterations", &iterations];
+    args.extend_from_slice(extra);
+    python(&args, &input, &output);
+    fs::read(output).unwrap()
+}
+
+fn rust_chunked(plain: &[u8], iterations: u32) -> Vec<u8> {
+    let mut w = if iterations == WRITE_ITERATIONS {
+        EncryptWriter::new(Vec::new(), &pass()).unwrap()
+    } else {
+        EncryptWriter::with_params(
+            Vec::new(),
+            &pass(),
+            rand::random(),
+            rand::random(),
+            iterations,
+        )
+        .unwrap()
+    };
+    w.write_all(plain).unwrap();
+    w.finish().unwrap().0
+}
+
+#[test]
+fn chunked_600000_both_directions() {
+    let dir = TempDir::new().unwrap();
+    let plain = payload();
+
+    let ours = rust_chunked(&plain, WRITE_ITERATIONS);
+    assert_eq!(py_decrypt("chunked", WRITE_ITERATIONS, &ours, &dir), plain);
+
+    let theirs = py_encrypt("chunked", WRITE_ITERATIONS, &plain, &[], &dir);
+    let mut r = DecryptReader::new(Cursor::new(&theirs), &pass()).unwrap();
+    assert_eq!(r.iterations(), Some(WRITE_ITERATIONS));
+    let mut out = Vec::new();
+    r.read_to_end(&mut out).unwrap();
+    assert_eq!(out, plain);
+}
+
+#[test]
+fn chunked_100000_both_directions() {
+    let dir = TempDir::new().unwrap();
+    let plain = payload();
+
+    let ours = rust_chunked(&plain, LEGACY_ITERATIONS);
+    assert_eq!(py_decrypt("chunked", LEGACY_ITERATIONS, &ours, &dir), plain);
+
+    // Read back through the content-detecting path that `crypto decrypt-file` uses.
+    let theirs = py_encrypt("chunked", LEGACY_ITERATIONS, &plain, &[], &dir);
+    let mut out = Vec::new();
+    let summary = decrypt_any(Cursor::new(&theirs), &mut out, &pass()).unwrap();
+    assert_eq!(out, plain);
+    assert_eq!(summary.format, ContainerFormat::Chunked);
+    assert_eq!(summary.iterations, Some(LEGACY_ITERATIONS));
+}
+
+#[test]
+fn oneshot_600000_both_directions() {
+    let dir = TempDir::new().unwrap();
+    let plain = payload();
+
+    let ours = seal_oneshot(&plain, &pass()).unwrap();
+    assert_eq!(py_decrypt("oneshot", WRITE_ITERATIONS, &ours, &dir), plain);
+
+    let theirs = py_encrypt("oneshot", WRITE_ITERATIONS, &plain, &[], &dir);
+    assert_eq!(*open_oneshot(&theirs, &pass()).unwrap(), plain);
+}
+
+#[test]
+fn oneshot_100000_both_directions() {
+    let dir = TempDir::new().unwrap();
+    let plain = b"[profile]\nhost=db1\npassword=s3cret\n".to_vec();
+
+    let ours = seal_oneshot_with_params(
+        &plain,
+        &pass(),
+        rand::random(),
+        rand::random(),
+        LEGACY_ITERATIONS,
+    )
+    .unwrap();
+    assert_eq!(py_decrypt("oneshot", LEGACY_ITERATIONS, &ours, &dir), plain);
+
+    let theirs = py_encrypt("oneshot", LEGACY_ITERATIONS, &plain, &[], &dir);
+    let mut out = Vec::new();
+    let summary = decrypt_any(Cursor::new(&theirs), &mut out, &pass()).unwrap();
+    assert_eq!(out, plain);
+    assert_eq!(summary.format, ContainerFormat::OneShot);
+    assert_eq!(summary.iterations, Some(LEGACY_ITERATIONS));
+}
+
+/// With the same salt and nonce both implementations must produce the same bytes, including the
+/// edge cases of chunking (empty input, exact multiples of the chunk size).
+#[test]
+fn identical_bytes_for_fixed_salt_and_nonce() {
+    let dir = TempDir::new().unwrap();
+    let salt = [0x5a, 0x17, 0x00, 0xff, 0x01, 0x02, 0x03, 0x04];
+    let nonce = [9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0xfe, 0xed];
+    let (salt_hex, nonce_hex) = (hex::encode(salt), hex::encode(nonce));
+    let fixed = ["--salt", salt_hex.as_str(), "--nonce", nonce_hex.as_str()];
+    // The iteration count is not under test here; a small one keeps the test fast.
+    let iterations = 1000;
+    let full = payload();
+    for len in [0, 1, 65536, 2 * 65536, full.len()] {
+        let plain = &full[..len];
+        let mut w =
+            EncryptWriter::with_params(Vec::new(), &pass(), salt, nonce, iterations).unwrap();
+        w.write_all(plain).unwrap();
+        let ours = w.finish().unwrap().0;
+        let theirs = py_encrypt("chunked", iterations, plain, &fixed, &dir);
+        assert!(ours == theirs, "chunked output differs for {len} bytes");
+
+        let ours = seal_oneshot_with_params(plain, &pass(), salt, nonce, iterations).unwrap();
+        let theirs = py_encrypt("oneshot", iterations, plain, &fixed, &dir);
+        assert!(ours == theirs, "one-shot output differs for {len} bytes");
+    }
+}
