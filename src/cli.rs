@@ -148,6 +148,9 @@ pub struct BackupArgs {
     /// Seconds to wait for the DDL and commit locks before failing.
     #[arg(long = "lock-wait-timeout", default_value_t = 60)]
     pub lock_wait_timeout: u64,
+    /// Target bytes of table data per chunk when splitting big tables by key ranges.
+    #[arg(long = "chunk-bytes", default_value_t = sfdbtools::dump::chunks::CHUNK_TARGET_BYTES, hide = true)]
+    pub chunk_bytes: u64,
     /// Remove DEFINER clauses from views, routines, triggers and events.
     #[arg(long = "skip-definer")]
     pub skip_definer: bool,
@@ -275,6 +278,7 @@ impl Cli {
             passphrase,
             statement_size: a.statement_size,
             threads,
+            chunk_bytes: a.chunk_bytes.max(1),
             consistency,
             lock_wait_timeout: std::time::Duration::from_secs(a.lock_wait_timeout),
             ddl: DdlOptions {

@@ -69,6 +69,8 @@ pub struct BackupConfig {
     /// Upper bound of one INSERT statement in bytes.
     pub statement_size: usize,
     pub threads: usize,
+    /// Target size of one chunk of a big table (see `dump::chunks`).
+    pub chunk_bytes: u64,
     pub consistency: Consistency,
     /// How long to wait for the DDL and commit locks before failing.
     pub lock_wait_timeout: Duration,

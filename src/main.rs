@@ -5,6 +5,11 @@ mod report;
 
 use clap::Parser;
 
+/// Rows arrive as one allocation per cell and are freed on another thread (the serialiser):
+/// glibc malloc spent a third of the client's time on that; mimalloc handles it cheaply.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = cli::Cli::parse();
     let quiet = cli.quiet;

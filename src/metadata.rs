@@ -139,6 +139,8 @@ pub struct TableInfo {
     pub table: String,
     pub rows: u64,
     pub bytes: u64,
+    /// How many key-range chunks the table was read in.
+    pub chunks: usize,
     pub checksum: String,
 }
 

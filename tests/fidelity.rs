@@ -63,20 +63,8 @@ fn dump_single(db: &str, dir: &Path, extra: &[&str]) -> PathBuf {
     dir.join(&sql[0])
 }
 
-/// Restores with the stock client and asserts it printed no error and no warning.
 fn restore_stock(db: &str, file: &Path) {
-    let out = server().load_file(db, file);
-    let noise =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() || !noise.trim().is_empty() {
-        let kept = std::env::temp_dir().join(format!("sfdb-failed-{}.sql", std::process::id()));
-        let _ = std::fs::copy(file, &kept);
-        panic!(
-            "the restore ({}) printed:\n{noise}\n(dump kept as {})",
-            out.status,
-            kept.display()
-        );
-    }
+    common::restore_with_client(db, file)
 }
 
 #[tokio::test]

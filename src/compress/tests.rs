@@ -420,3 +420,10 @@ fn levels_are_one_to_nine() {
     assert!(Level::new(0).unwrap_err().to_string().contains("1 to 9"));
     assert_eq!(Level::default().get(), 5);
 }
+
+#[test]
+fn stages_can_move_to_pipeline_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<CompressWriter<std::fs::File>>();
+    assert_send::<DecompressReader<std::fs::File>>();
+}

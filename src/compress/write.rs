@@ -113,7 +113,7 @@ impl<W: Write + Send + 'static> CompressWriter<W> {
     }
 
     /// Ends the stream (trailer, checksums), flushes the inner writer and returns it.
-    /// Any error on the way is returned; nothing is retried or ignored.
+    /// The first error on the way is returned; none is ignored.
     pub fn finish(self) -> io::Result<(W, CompressStats)> {
         let (sink, input_bytes) = match self {
             CompressWriter::None(s) => s.into_parts(),

@@ -13,11 +13,9 @@ pub const CHUNK_TARGET_BYTES: u64 = 64 << 20;
 /// More chunks than this only adds queries.
 pub const MAX_CHUNKS: u64 = 256;
 
-/// How many chunks a table of this estimated size gets.
-pub fn chunk_count(estimated_bytes: u64) -> usize {
-    estimated_bytes
-        .div_ceil(CHUNK_TARGET_BYTES)
-        .clamp(1, MAX_CHUNKS) as usize
+/// How many chunks a table of this estimated size gets with chunks of `target` bytes.
+pub fn chunk_count(estimated_bytes: u64, target: u64) -> usize {
+    estimated_bytes.div_ceil(target.max(1)).clamp(1, MAX_CHUNKS) as usize
 }
 
 /// WHERE predicates of the chunks of `key` over `[min, max]`; one `None` for a single chunk.
@@ -124,7 +122,8 @@ mod tests {
     fn small_or_empty_ranges_are_one_chunk() {
         assert_eq!(plan(&key(false), 5, 5, 8), vec![None]);
         assert_eq!(plan(&key(false), 1, 100, 1), vec![None]);
-        assert_eq!(chunk_count(0), 1);
-        assert_eq!(chunk_count(CHUNK_TARGET_BYTES * 3), 3);
+        assert_eq!(chunk_count(0, CHUNK_TARGET_BYTES), 1);
+        assert_eq!(chunk_count(CHUNK_TARGET_BYTES * 3, CHUNK_TARGET_BYTES), 3);
+        assert_eq!(chunk_count(u64::MAX, 1), MAX_CHUNKS as usize);
     }
 }

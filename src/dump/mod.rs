@@ -500,7 +500,8 @@ async fn dump_database_data(
     // Key ranges of the big tables, asked for all at once.
     let mut bounds = Vec::new();
     for t in &order {
-        let chunks = chunks::chunk_count(t.estimated_bytes).min(ctx.threads.max(1) * 8);
+        let chunks =
+            chunks::chunk_count(t.estimated_bytes, ctx.cfg.chunk_bytes).min(ctx.threads.max(1) * 8);
         match &t.split_key {
             Some(key) if chunks > 1 => {
                 let rx = ctx
@@ -578,6 +579,7 @@ async fn dump_database_data(
         let mut largest = 0usize;
         let mut nan = 0u64;
         let mut checksum = RowChecksum::default();
+        let chunk_count = p.chunks.len();
         for rx in p.chunks {
             match outcome(rx).await? {
                 Outcome::Rows(s) => {
@@ -627,6 +629,7 @@ async fn dump_database_data(
                 table: p.table.name.clone(),
                 rows,
                 bytes,
+                chunks: chunk_count,
                 checksum: checksum.hex(),
             },
             largest,

@@ -13,8 +13,12 @@
 //!
 //! Chunk `i` holds plaintext bytes `[i * 65536, (i + 1) * 65536)` and is sealed with the nonce
 //! `base_nonce[0..4] || u64_be(i)`, so chunks cannot be reordered or dropped from the middle
-//! without detection. The one-shot variant (`Salted__ || salt || nonce || ciphertext || tag`) is
-//! for profiles and other small blobs that are handled in memory anyway.
+//! without detection. The format (fixed by the Go tool) has no "last chunk" flag, so a file cut
+//! at a chunk boundary *and* given a forged end marker would still read as complete; an honest
+//! cut (crash, full disk, interrupted copy) has no end marker and is always reported.
+//!
+//! The one-shot variant (`Salted__ || salt || nonce || ciphertext || tag`) is for profiles and
+//! other small blobs that are handled in memory anyway.
 
 mod any;
 mod error;

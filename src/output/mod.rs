@@ -157,11 +157,12 @@ impl OutputChain {
     }
 }
 
-/// A message to the writer thread. The channel closing without `Finish` means the run failed:
-/// the thread then drops the chain and its temporary file.
+/// A message to the writer thread. `Abort`, or the channel closing without `Finish`, means the
+/// run failed: the thread then drops the chain and its temporary file.
 pub enum Chunk {
     Sql(Vec<u8>),
     Finish,
+    Abort,
 }
 
 /// Handle of a writer thread.
@@ -183,6 +184,7 @@ impl Writer {
                     match msg {
                         Chunk::Sql(sql) => chain.write_sql(&sql)?,
                         Chunk::Finish => return chain.finish(),
+                        Chunk::Abort => break,
                     }
                 }
                 Err(Error::Interrupted(format!(
@@ -203,9 +205,11 @@ impl Writer {
         join(handle).await
     }
 
-    /// Closes the channel without `Finish` and waits: the partial file is removed.
+    /// Tells the thread to drop the file and waits: the partial file is removed. Explicit,
+    /// because producers that failed may still hold senders of the channel.
     pub async fn abort(self) -> Result<OutputSummary> {
         let Writer { tx, handle } = self;
+        let _ = tx.send(Chunk::Abort).await;
         drop(tx);
         join(handle).await
     }

@@ -263,3 +263,57 @@ pub fn assert_success(out: &Output, what: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs `sfdbtools -q db-backup <args…>` against the test server into `dir`, uncompressed and
+/// unencrypted unless `args` say otherwise.
+pub fn backup(args: &[&str], dir: &Path) -> Output {
+    server()
+        .sfdbtools()
+        .arg("-q")
+        .arg("db-backup")
+        .args(args)
+        .args(server().connection_args())
+        .arg("-o")
+        .arg(dir)
+        .args(["-t", "TEST"])
+        .output()
+        .expect("run sfdbtools")
+}
+
+/// The single dump file (not metadata) in `dir`.
+pub fn dump_file_in(dir: &Path) -> PathBuf {
+    let files: Vec<String> = files_in(dir)
+        .into_iter()
+        .filter(|f| !f.ends_with(".meta.json") && !f.starts_with('.'))
+        .collect();
+    assert_eq!(
+        files.len(),
+        1,
+        "one dump file expected in {}, found {files:?}",
+        dir.display()
+    );
+    dir.join(&files[0])
+}
+
+/// The metadata of a dump file.
+pub fn metadata_of(file: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(format!("{}.meta.json", file.display()))
+        .unwrap_or_else(|e| panic!("metadata of {}: {e}", file.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Restores `file` into `db` with the stock client; panics on any error or warning.
+pub fn restore_with_client(db: &str, file: &Path) {
+    let out = server().load_file(db, file);
+    let noise =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() || !noise.trim().is_empty() {
+        let kept = std::env::temp_dir().join(format!("sfdb-failed-{}.sql", std::process::id()));
+        let _ = std::fs::copy(file, &kept);
+        panic!(
+            "the restore ({}) printed:\n{noise}\n(dump kept as {})",
+            out.status,
+            kept.display()
+        );
+    }
+}

@@ -1,0 +1,501 @@
+//! Parallel dumps in one snapshot: a concurrent writer, chunk boundaries, locks and their
+//! fallbacks, DDL during a dump, and locks released after a failure.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::compare::{diff, image};
+use common::{
+    TestDb, assert_success, backup, dump_file_in, metadata_of, out_dir, restore_with_client, server,
+};
+use mysql_async::prelude::*;
+
+/// The sequence number of a MariaDB GTID `domain-server-seq` (the domain-0 part of a list).
+fn gtid_seq(gtid: &str) -> u64 {
+    gtid.split(',')
+        .map(str::trim)
+        .find(|g| g.starts_with("0-"))
+        .and_then(|g| g.rsplit('-').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no domain-0 GTID in {gtid:?}"))
+}
+
+/// While a 4-thread dump runs, transfers, ledger appends and a counter commit concurrently. The
+/// restored dump must be one point in time, and its GTID the last transaction it contains.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_writer_sees_one_point_in_time() {
+    if !server().is_mariadb() {
+        eprintln!("GTID bookkeeping below is MariaDB's; on MySQL the invariants are still checked");
+    }
+    let db = TestDb::new("consistent").await;
+    db.exec(
+        "CREATE TABLE accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL);
+         INSERT INTO accounts SELECT seq, 1000 FROM seq_1_to_100;
+         CREATE TABLE ledger (id BIGINT AUTO_INCREMENT PRIMARY KEY, src INT, dst INT, amount INT, pad CHAR(200));
+         INSERT INTO ledger (src, dst, amount, pad) SELECT 0, 0, 0, REPEAT('x', 200) FROM seq_1_to_200000;
+         CREATE TABLE counter (id INT PRIMARY KEY, n BIGINT NOT NULL);
+         INSERT INTO counter VALUES (1, 200000);
+         ANALYZE TABLE accounts, ledger, counter;",
+    )
+    .await;
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let name = db.name.clone();
+        tokio::spawn(async move {
+            let mut conn = server().conn(Some(&name)).await;
+            let is_mariadb = server().is_mariadb();
+            // (counter value after the commit, GTID sequence of the commit)
+            let mut commits: Vec<(u64, u64)> = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(120);
+            let mut i: u64 = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst)
+                && Instant::now() < deadline
+                && i < 200_000
+            {
+                i += 1;
+                let (a, b) = (1 + i % 100, 1 + (i * 7) % 100);
+                conn.query_drop(format!(
+                    "START TRANSACTION;
+                     UPDATE accounts SET balance = balance - {i} % 50 WHERE id = {a};
+                     UPDATE accounts SET balance = balance + {i} % 50 WHERE id = {b};
+                     INSERT INTO ledger (src, dst, amount, pad) VALUES ({a}, {b}, {i} % 50, 'w');
+                     UPDATE counter SET n = n + 1 WHERE id = 1;
+                     COMMIT"
+                ))
+                .await
+                .unwrap();
+                if is_mariadb {
+                    let last: String = conn
+                        .query_first("SELECT @@last_gtid")
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    commits.push((200_000 + i, gtid_seq(&last)));
+                }
+            }
+            commits
+        })
+    };
+    // Let the writer get going before the snapshot is taken.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let dir = out_dir();
+    let out = backup(
+        &[
+            "single",
+            "--database",
+            &db.name,
+            "-c",
+            "none",
+            "-j",
+            "4",
+            "--chunk-bytes",
+            "2000000",
+        ],
+        dir.path(),
+    );
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let commits = writer.await.unwrap();
+    assert_success(&out, "dump under concurrent writes");
+    assert!(
+        commits.len() > 10,
+        "the writer committed only {} transactions",
+        commits.len()
+    );
+
+    let file = dump_file_in(dir.path());
+    let meta = metadata_of(&file);
+    assert_eq!(meta["threads"], 4);
+    let ledger_chunks = meta["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "ledger")
+        .unwrap()["chunks"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        ledger_chunks > 1,
+        "ledger should have been split into chunks"
+    );
+
+    let dst = TestDb::new("consistent_restored").await;
+    restore_with_client(&dst.name, &file);
+    let mut conn = dst.conn().await;
+    let total: i64 = conn
+        .query_first("SELECT CAST(SUM(balance) AS SIGNED) FROM accounts")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        total,
+        100 * 1000,
+        "money was created or destroyed: the tables are not one point in time"
+    );
+    let ledger: u64 = conn
+        .query_first("SELECT COUNT(*) FROM ledger")
+        .await
+        .unwrap()
+        .unwrap();
+    let n: u64 = conn
+        .query_first("SELECT n FROM counter")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ledger, n, "ledger rows and the counter disagree");
+    assert!(
+        n > 200_000 && n < 200_000 + commits.len() as u64 + 1,
+        "the snapshot was taken outside the writes (n = {n})"
+    );
+
+    if server().is_mariadb() {
+        let gtid = meta["replication"]["gtid_info"].as_str().unwrap();
+        let seq = gtid_seq(gtid);
+        let last_in = commits
+            .iter()
+            .find(|(c, _)| *c == n)
+            .map(|(_, g)| *g)
+            .expect("the restored counter is a commit");
+        let next = commits.iter().find(|(c, _)| *c == n + 1).map(|(_, g)| *g);
+        assert!(
+            seq >= last_in,
+            "GTID {gtid} is before the last transaction in the dump ({last_in})"
+        );
+        if let Some(next) = next {
+            assert!(
+                seq < next,
+                "GTID {gtid} includes a transaction that is not in the dump ({next})"
+            );
+        }
+        assert_eq!(meta["snapshot"]["gtid_binlog_pos"].as_str(), Some(gtid));
+    }
+}
+
+/// Key ranges: sparse, negative and extreme keys, NULLs in a unique key, an ENUM inside a
+/// composite key. Every row exactly once, whatever the chunking.
+#[tokio::test]
+async fn chunk_boundaries_lose_and_repeat_nothing() {
+    let db = TestDb::new("chunks").await;
+    db.exec(
+        "CREATE TABLE sparse (id BIGINT PRIMARY KEY, v VARCHAR(10));
+         INSERT INTO sparse VALUES (-9223372036854775808,'min'),(-1000000,'a'),(-5,'b'),(0,'z'),(1,'c'),(2,'d'),
+           (1000,'e'),(1000000000000,'f'),(9223372036854775807,'max');
+         INSERT INTO sparse SELECT seq * 37, 'fill' FROM seq_3_to_3000;
+         CREATE TABLE ubig (id BIGINT UNSIGNED PRIMARY KEY, v INT);
+         INSERT INTO ubig VALUES (0, 1), (18446744073709551615, 2), (9223372036854775808, 3);
+         INSERT INTO ubig SELECT seq * 1000003, seq FROM seq_1_to_2000;
+         CREATE TABLE nullable_unique (u INT NULL UNIQUE, v INT);
+         INSERT INTO nullable_unique VALUES (NULL, 1), (NULL, 2), (NULL, 3), (-7, 4), (0, 5), (7, 6);
+         INSERT INTO nullable_unique SELECT seq * 3, seq FROM seq_10_to_3000;
+         CREATE TABLE enum_composite (n INT NOT NULL, e ENUM('zebra','apple','mango') NOT NULL, v INT, PRIMARY KEY (n, e));
+         INSERT INTO enum_composite SELECT seq % 500, ELT(1 + seq % 3, 'zebra', 'apple', 'mango'), seq FROM seq_1_to_1500;
+         CREATE TABLE nokey (a INT, b INT);
+         INSERT INTO nokey SELECT seq % 10, seq FROM seq_1_to_3000;
+         ANALYZE TABLE sparse, ubig, nullable_unique, enum_composite, nokey;",
+    )
+    .await;
+    let dir = out_dir();
+    let out = backup(
+        &[
+            "single",
+            "--database",
+            &db.name,
+            "-c",
+            "none",
+            "-j",
+            "3",
+            "--chunk-bytes",
+            "4096",
+        ],
+        dir.path(),
+    );
+    assert_success(&out, "chunked dump");
+    let file = dump_file_in(dir.path());
+    let meta = metadata_of(&file);
+    let tables = meta["tables"].as_array().unwrap();
+    let chunks = |t: &str| {
+        tables.iter().find(|x| x["table"] == t).unwrap()["chunks"]
+            .as_u64()
+            .unwrap()
+    };
+    for t in ["sparse", "ubig", "nullable_unique", "enum_composite"] {
+        assert!(chunks(t) > 1, "{t} was not split: {}", chunks(t));
+    }
+    assert_eq!(
+        chunks("nokey"),
+        1,
+        "a table without a usable key is one chunk"
+    );
+
+    let dst = TestDb::new("chunks_restored").await;
+    restore_with_client(&dst.name, &file);
+    let mut conn = server().conn(None).await;
+    let d = diff(
+        &image(&mut conn, &db.name).await,
+        &image(&mut conn, &dst.name).await,
+    );
+    assert!(d.is_empty(), "{}", d.join("\n"));
+}
+
+/// Without RELOAD the dump cannot block commits: it says so and still produces one snapshot.
+#[tokio::test]
+async fn without_reload_the_dump_falls_back_to_one_connection() {
+    if !server().is_mariadb() {
+        return; // account syntax below is MariaDB's
+    }
+    let db = TestDb::new("noreload").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1),(2),(3)")
+        .await;
+    let user = format!("noreload_{}", std::process::id());
+    let mut root = server().conn(None).await;
+    root.query_drop(format!("DROP USER IF EXISTS '{user}'@'%'"))
+        .await
+        .unwrap();
+    root.query_drop(format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'"))
+        .await
+        .unwrap();
+    root.query_drop(format!(
+        "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT ON `{}`.* TO '{user}'@'%'",
+        db.name
+    ))
+    .await
+    .unwrap();
+    let dir = out_dir();
+    let out = server()
+        .sfdbtools()
+        .env("MYSQL_PWD", "pw")
+        .args([
+            "-q",
+            "db-backup",
+            "single",
+            "--database",
+            &db.name,
+            "-t",
+            "T",
+            "-c",
+            "none",
+            "-j",
+            "4",
+        ])
+        .arg(format!("--host={}", server().host))
+        .arg(format!("--port={}", server().port))
+        .arg(format!("--user={user}"))
+        .arg("-o")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    root.query_drop(format!("DROP USER '{user}'@'%'"))
+        .await
+        .unwrap();
+    assert_success(&out, "dump without RELOAD");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("RELOAD"),
+        "the fallback must be explained:\n{stderr}"
+    );
+    let meta = metadata_of(&dump_file_in(dir.path()));
+    assert_eq!(meta["threads"], 1);
+    assert!(
+        meta["consistency"]
+            .as_str()
+            .unwrap()
+            .contains("single transaction"),
+        "{}",
+        meta["consistency"]
+    );
+    assert_eq!(meta["tables"][0]["rows"], 3);
+}
+
+/// A DDL while the dump runs waits (DDL is blocked for the whole dump); it never changes a
+/// table under the dump.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ddl_during_the_dump_waits_for_it() {
+    if !server().is_mariadb() {
+        return;
+    }
+    let db = TestDb::new("ddl").await;
+    db.exec(
+        "CREATE TABLE big (id INT PRIMARY KEY, pad CHAR(255));
+         INSERT INTO big SELECT seq, REPEAT('p', 255) FROM seq_1_to_300000;",
+    )
+    .await;
+    let dir = out_dir();
+    let name = db.name.clone();
+    let path = dir.path().to_owned();
+    let dump = tokio::task::spawn_blocking(move || {
+        backup(
+            &["single", "--database", &name, "-c", "none", "-j", "2"],
+            &path,
+        )
+    });
+    // Wait until a worker is streaming rows, then try to alter the table.
+    let mut conn = server().conn(Some(&db.name)).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let n: u64 = conn
+            .query_first("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%big%'")
+            .await
+            .unwrap()
+            .unwrap();
+        if n > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the dump never started reading");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // No waiting: the DDL must find the table locked at this moment, while rows stream.
+    conn.query_drop("SET SESSION lock_wait_timeout = 0")
+        .await
+        .unwrap();
+    let alter = conn
+        .query_drop("ALTER TABLE big ADD COLUMN extra INT")
+        .await;
+    let dumped = dump.await.unwrap();
+    match alter {
+        Err(mysql_async::Error::Server(e)) => {
+            assert_eq!(e.code, 1205, "expected a lock wait timeout: {e}")
+        }
+        other => panic!("the ALTER went through during the dump: {other:?}"),
+    }
+    assert_success(&dumped, "dump with a concurrent DDL attempt");
+    // Right after, DDL goes through.
+    conn.query_drop("SET SESSION lock_wait_timeout = 5")
+        .await
+        .unwrap();
+    conn.query_drop("ALTER TABLE big ADD COLUMN extra INT")
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(dump_file_in(dir.path())).unwrap();
+    assert!(
+        !text.contains("`extra`"),
+        "the dump must have the table as it was"
+    );
+}
+
+/// A commit block that cannot be had in time fails the dump, naming the statement in the way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_timeout_names_the_blocking_statement() {
+    if !server().is_mariadb() {
+        return;
+    }
+    let db = TestDb::new("locktimeout").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)")
+        .await;
+    let name = db.name.clone();
+    // A long write holds off FLUSH TABLES WITH READ LOCK (a long read no longer does).
+    let blocker = tokio::spawn(async move {
+        let mut c = server().conn(Some(&name)).await;
+        let _ = c
+            .query_drop("UPDATE t SET id = id WHERE SLEEP(6) = 0")
+            .await;
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let dir = out_dir();
+    let out = backup(
+        &[
+            "single",
+            "--database",
+            &db.name,
+            "-c",
+            "none",
+            "--lock-wait-timeout",
+            "1",
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("UPDATE t SET id = id WHERE SLEEP(6) = 0"),
+        "the blocker must be named:\n{stderr}"
+    );
+    assert!(stderr.contains("--lock-wait-timeout"), "{stderr}");
+    assert!(
+        common::files_in(dir.path())
+            .iter()
+            .all(|f| !f.ends_with(".sql")),
+        "no file may be left"
+    );
+    blocker.await.unwrap();
+    // Nothing is left locked: the lock and DDL go through at once.
+    let mut c = server().conn(Some(&db.name)).await;
+    c.query_drop("SET SESSION lock_wait_timeout = 2")
+        .await
+        .unwrap();
+    c.query_drop("FLUSH TABLES WITH READ LOCK").await.unwrap();
+    c.query_drop("UNLOCK TABLES").await.unwrap();
+    c.query_drop("ALTER TABLE t ADD COLUMN x INT")
+        .await
+        .unwrap();
+}
+
+/// A worker killed mid-dump fails the run loudly; no file stays under its final name and no
+/// lock stays on the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_fails_the_dump_and_releases_every_lock() {
+    if !server().is_mariadb() {
+        return;
+    }
+    let db = TestDb::new("killed").await;
+    db.exec(
+        "CREATE TABLE big (id INT PRIMARY KEY, pad CHAR(255));
+         INSERT INTO big SELECT seq, REPEAT('k', 255) FROM seq_1_to_300000;",
+    )
+    .await;
+    let dir = out_dir();
+    let name = db.name.clone();
+    let path = dir.path().to_owned();
+    let dump = tokio::task::spawn_blocking(move || {
+        backup(
+            &["single", "--database", &name, "-c", "none", "-j", "2"],
+            &path,
+        )
+    });
+    let mut conn = server().conn(None).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let id: u64 = loop {
+        let id: Option<u64> = conn
+            .query_first("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%big%' LIMIT 1")
+            .await
+            .unwrap();
+        if let Some(id) = id {
+            break id;
+        }
+        assert!(Instant::now() < deadline, "the dump never started reading");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    conn.query_drop(format!("KILL CONNECTION {id}"))
+        .await
+        .unwrap();
+    let out = dump.await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`big`") && stderr.contains("rows"),
+        "the message must name the table and position:\n{stderr}"
+    );
+    let left = common::files_in(dir.path());
+    assert!(left.is_empty(), "files left behind: {left:?}");
+    conn.query_drop("SET SESSION lock_wait_timeout = 2")
+        .await
+        .unwrap();
+    conn.query_drop("FLUSH TABLES WITH READ LOCK")
+        .await
+        .unwrap();
+    conn.query_drop("UNLOCK TABLES").await.unwrap();
+    conn.query_drop(format!("ALTER TABLE `{}`.big ADD COLUMN x INT", db.name))
+        .await
+        .unwrap();
+}
