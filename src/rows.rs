@@ -135,7 +135,7 @@ fn serialize_loop(mut rx: mpsc::Receiver<Job>, statement_size: usize) {
                     continue;
                 }
                 for row in &rows {
-                    let len = builder.push_row(buf, (0..builder.columns()).map(|i| cell(row, i)));
+                    let len = builder.push_values(buf, |i| row.as_ref(i).unwrap_or(&Value::NULL));
                     hash.add_row(&buf[buf.len() - len..]);
                     stats.rows += 1;
                     if buf.len() >= FLUSH_BYTES {
@@ -180,17 +180,9 @@ fn writer_gone() -> Error {
     Error::Internal("the output writer stopped".into())
 }
 
-#[inline]
-fn cell(row: &Row, i: usize) -> Option<&[u8]> {
-    match row.as_ref(i) {
-        Some(Value::Bytes(b)) => Some(b.as_slice()),
-        _ => None,
-    }
-}
-
-/// How a table's data is read: explicit columns (INVISIBLE included, generated excluded),
-/// FLOAT read as a double so no digit is lost (the server prints FLOAT with 6), and text in
-/// charsets that do not survive utf8mb4 read as raw bytes.
+/// How a table's data is read: explicit columns (INVISIBLE included, generated excluded), over
+/// the binary protocol (FLOAT arrives with every bit, where its text has only 6 digits), and
+/// text in charsets that do not survive utf8mb4 read as raw bytes.
 pub struct SelectList {
     pub select: String,
     pub insert_columns: String,
@@ -214,9 +206,7 @@ pub fn select_list(table: &Table) -> Result<SelectList> {
             })?,
             None => None,
         };
-        if c.data_type == "float" {
-            select.push(format!("{name} + 0e0"));
-        } else if introducer.is_some() {
+        if introducer.is_some() {
             select.push(format!("CAST({name} AS BINARY)"));
         } else {
             select.push(name.clone());
@@ -261,14 +251,14 @@ pub async fn dump_table(
         rows,
         source: DbError(e),
     };
-    let mut result = conn.query_iter(sql).await.map_err(|e| rows_err(0, e))?;
+    let mut result = conn.exec_iter(sql, ()).await.map_err(|e| rows_err(0, e))?;
     let kinds: Vec<CellKind> = result
         .columns_ref()
         .iter()
         .zip(&introducers)
         .map(|(c, intro)| match intro {
             Some(cs) => CellKind::Introduced(cs),
-            None => CellKind::of(c.column_type(), c.flags(), c.character_set()),
+            None => CellKind::of(c.column_type(), c.flags(), c.character_set(), c.decimals()),
         })
         .collect();
     let send = |job: Job| async {

@@ -1,6 +1,8 @@
 //! Extended INSERT statements bounded by a statement size, built row by row into a reused buffer.
 
-use super::value::{CellKind, CellNote, push_cell};
+use mysql_async::Value;
+
+use super::value::{CellKind, CellNote, push_cell, push_value};
 
 /// Default upper bound of one INSERT statement: large enough that per-statement overhead on
 /// restore is negligible, small enough for any server's default `max_allowed_packet` (16 MiB).
@@ -47,13 +49,40 @@ impl InsertBuilder {
         self.kinds.len()
     }
 
-    /// Appends one row; `cells` yields exactly one entry per column, `None` for NULL.
+    /// Appends one row of text cells; `cells` yields one entry per column, `None` for NULL.
     /// Returns the length of the row's `(…)` tuple, which ends `out`.
     #[inline]
     pub fn push_row<'a>(
         &mut self,
         out: &mut Vec<u8>,
         cells: impl Iterator<Item = Option<&'a [u8]>>,
+    ) -> usize {
+        let mut cells = cells;
+        self.push_with(out, |out, kind| {
+            push_cell(out, kind, cells.next().flatten())
+        })
+    }
+
+    /// Appends one row of binary-protocol values, `value(i)` for column `i`.
+    #[inline]
+    pub fn push_values<'a>(
+        &mut self,
+        out: &mut Vec<u8>,
+        value: impl Fn(usize) -> &'a Value,
+    ) -> usize {
+        let mut i = 0;
+        self.push_with(out, |out, kind| {
+            let note = push_value(out, kind, value(i));
+            i += 1;
+            note
+        })
+    }
+
+    #[inline]
+    fn push_with(
+        &mut self,
+        out: &mut Vec<u8>,
+        mut cell: impl FnMut(&mut Vec<u8>, CellKind) -> CellNote,
     ) -> usize {
         let row_start = match self.open_at {
             None => {
@@ -67,11 +96,11 @@ impl InsertBuilder {
             }
         };
         out.push(b'(');
-        for (i, (kind, cell)) in self.kinds.iter().zip(cells).enumerate() {
+        for (i, kind) in self.kinds.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            if push_cell(out, *kind, cell) == CellNote::NotANumber {
+            if cell(out, *kind) == CellNote::NotANumber {
                 self.not_a_number += 1;
             }
         }

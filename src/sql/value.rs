@@ -2,7 +2,11 @@
 //!
 //! How a cell is written is decided once per column from the result-set metadata (type, flags,
 //! charset number), never from the value (dump-fidelity.md, "Values").
+//!
+//! Rows are read over the binary protocol: numbers and temporals arrive as native values (the
+//! server does no text conversion, and FLOAT arrives with every bit), strings as bytes.
 
+use mysql_async::Value;
 use mysql_async::consts::{ColumnFlags, ColumnType};
 
 /// The charset number the server reports for binary data.
@@ -23,6 +27,12 @@ pub enum CellKind {
     /// Character data in a charset whose text does not survive a trip through utf8mb4 (sjis
     /// 0x5C, cp932 duplicates…): read as raw bytes, written as `_charset 0x<hex>`.
     Introduced(&'static str),
+    /// DATE: `'YYYY-MM-DD'` (zero and invalid dates kept as stored).
+    Date,
+    /// DATETIME/TIMESTAMP with this many fractional digits.
+    DateTime(u8),
+    /// TIME with this many fractional digits; negative and beyond 24 h.
+    Time(u8),
 }
 
 /// Character sets whose every value converts to utf8mb4 and back unchanged: their text is
@@ -56,9 +66,16 @@ pub fn introducer_for(charset: &str) -> Result<Option<&'static str>, String> {
 
 impl CellKind {
     /// Chooses the kind from a result column's metadata.
-    pub fn of(column_type: ColumnType, flags: ColumnFlags, charset: u16) -> CellKind {
+    pub fn of(column_type: ColumnType, flags: ColumnFlags, charset: u16, decimals: u8) -> CellKind {
         use ColumnType::*;
+        let fraction = if decimals > 6 { 6 } else { decimals };
         match column_type {
+            MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => CellKind::Date,
+            MYSQL_TYPE_DATETIME
+            | MYSQL_TYPE_DATETIME2
+            | MYSQL_TYPE_TIMESTAMP
+            | MYSQL_TYPE_TIMESTAMP2 => CellKind::DateTime(fraction),
+            MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => CellKind::Time(fraction),
             MYSQL_TYPE_TINY
             | MYSQL_TYPE_SHORT
             | MYSQL_TYPE_LONG
@@ -141,7 +158,9 @@ pub fn push_cell(out: &mut Vec<u8>, kind: CellKind, cell: Option<&[u8]>) -> Cell
                 out.extend_from_slice(v);
             }
         }
-        CellKind::Quoted => push_quoted(out, v),
+        CellKind::Quoted | CellKind::Date | CellKind::DateTime(_) | CellKind::Time(_) => {
+            push_quoted(out, v)
+        }
         CellKind::Hex => push_hex(out, v),
         CellKind::Introduced(cs) => {
             out.push(b'_');
@@ -151,6 +170,86 @@ pub fn push_cell(out: &mut Vec<u8>, kind: CellKind, cell: Option<&[u8]>) -> Cell
         }
     }
     CellNote::Written
+}
+
+/// Appends one value of the binary protocol. Byte values follow `kind` like [`push_cell`];
+/// numbers are written in their shortest exact form; temporals as the server would print them.
+#[inline]
+pub fn push_value(out: &mut Vec<u8>, kind: CellKind, value: &Value) -> CellNote {
+    match value {
+        Value::NULL => out.extend_from_slice(b"NULL"),
+        Value::Bytes(b) => return push_cell(out, kind, Some(b)),
+        Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+        Value::UInt(u) => out.extend_from_slice(itoa::Buffer::new().format(*u).as_bytes()),
+        // The float's exact value as a double: parsed back as a double and narrowed to FLOAT
+        // it is the same float, with no double rounding.
+        Value::Float(f) => return push_double(out, f64::from(*f)),
+        Value::Double(d) => return push_double(out, *d),
+        Value::Date(y, m, d, h, i, s, us) => {
+            out.push(b'\'');
+            push_digits(out, u32::from(*y), 4);
+            out.push(b'-');
+            push_digits(out, u32::from(*m), 2);
+            out.push(b'-');
+            push_digits(out, u32::from(*d), 2);
+            if let CellKind::DateTime(frac) = kind {
+                out.push(b' ');
+                push_clock(out, u32::from(*h), *i, *s, *us, frac);
+            }
+            out.push(b'\'');
+        }
+        Value::Time(negative, days, h, i, s, us) => {
+            let frac = match kind {
+                CellKind::Time(f) | CellKind::DateTime(f) => f,
+                _ => 6,
+            };
+            out.push(b'\'');
+            if *negative {
+                out.push(b'-');
+            }
+            push_clock(out, days * 24 + u32::from(*h), *i, *s, *us, frac);
+            out.push(b'\'');
+        }
+    }
+    CellNote::Written
+}
+
+fn push_double(out: &mut Vec<u8>, d: f64) -> CellNote {
+    if !d.is_finite() {
+        out.extend_from_slice(b"NULL");
+        return CellNote::NotANumber;
+    }
+    out.extend_from_slice(ryu::Buffer::new().format_finite(d).as_bytes());
+    CellNote::Written
+}
+
+/// `HH:MM:SS[.ffffff]` with `frac` fractional digits (hours may exceed 99).
+fn push_clock(out: &mut Vec<u8>, hours: u32, minutes: u8, seconds: u8, micros: u32, frac: u8) {
+    push_digits(out, hours, 2);
+    out.push(b':');
+    push_digits(out, u32::from(minutes), 2);
+    out.push(b':');
+    push_digits(out, u32::from(seconds), 2);
+    if frac > 0 {
+        out.push(b'.');
+        let mut digits = [b'0'; 6];
+        let mut v = micros.min(999_999);
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        out.extend_from_slice(&digits[..usize::from(frac.min(6))]);
+    }
+}
+
+/// `value` in decimal, zero-padded to at least `width` digits.
+fn push_digits(out: &mut Vec<u8>, value: u32, width: usize) {
+    let mut buf = itoa::Buffer::new();
+    let s = buf.format(value);
+    for _ in s.len()..width {
+        out.push(b'0');
+    }
+    out.extend_from_slice(s.as_bytes());
 }
 
 /// Appends `'…'` with NUL, LF, CR, `\`, `'`, `"` and 0x1A escaped; all other bytes verbatim.
@@ -229,6 +328,62 @@ mod tests {
         assert_eq!(cell(CellKind::Hex, Some(&[0x00, 0xff, 0x5c])), "0x00FF5C");
     }
 
+    fn value(kind: CellKind, v: Value) -> String {
+        let mut out = Vec::new();
+        push_value(&mut out, kind, &v);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn binary_values_are_written_exactly() {
+        assert_eq!(
+            value(CellKind::Exact, Value::Int(i64::MIN)),
+            "-9223372036854775808"
+        );
+        assert_eq!(
+            value(CellKind::Exact, Value::UInt(u64::MAX)),
+            "18446744073709551615"
+        );
+        assert_eq!(
+            value(CellKind::Float, Value::Float(0.010516252_f32)),
+            "0.010516252368688583"
+        );
+        assert_eq!(value(CellKind::Float, Value::Double(5e-324)), "5e-324");
+        assert_eq!(value(CellKind::Float, Value::Double(f64::NAN)), "NULL");
+        let f = 3.402_823_5e38_f32;
+        let text = value(CellKind::Float, Value::Float(f));
+        assert_eq!(text.parse::<f64>().unwrap() as f32, f, "{text}");
+        assert_eq!(
+            value(CellKind::Date, Value::Date(0, 0, 0, 0, 0, 0, 0)),
+            "'0000-00-00'"
+        );
+        assert_eq!(
+            value(CellKind::Date, Value::Date(2020, 2, 31, 0, 0, 0, 0)),
+            "'2020-02-31'"
+        );
+        assert_eq!(
+            value(CellKind::DateTime(0), Value::Date(0, 0, 0, 0, 0, 0, 0)),
+            "'0000-00-00 00:00:00'"
+        );
+        assert_eq!(
+            value(
+                CellKind::DateTime(3),
+                Value::Date(2001, 1, 2, 3, 4, 5, 678_000)
+            ),
+            "'2001-01-02 03:04:05.678'"
+        );
+        assert_eq!(
+            value(CellKind::Time(6), Value::Time(true, 34, 22, 59, 59, 0)),
+            "'-838:59:59.000000'"
+        );
+        assert_eq!(
+            value(CellKind::Time(0), Value::Time(false, 0, 1, 2, 3, 0)),
+            "'01:02:03'"
+        );
+        assert_eq!(value(CellKind::Hex, Value::Bytes(vec![1, 2])), "0x0102");
+        assert_eq!(value(CellKind::Quoted, Value::NULL), "NULL");
+    }
+
     #[test]
     fn lossy_charsets_keep_their_bytes() {
         assert_eq!(
@@ -257,22 +412,28 @@ mod tests {
     fn kinds_follow_metadata_not_values() {
         use ColumnType::*;
         let none = ColumnFlags::empty();
-        assert_eq!(CellKind::of(MYSQL_TYPE_BLOB, none, 63), CellKind::Hex);
-        assert_eq!(CellKind::of(MYSQL_TYPE_BLOB, none, 45), CellKind::Quoted);
-        assert_eq!(CellKind::of(MYSQL_TYPE_JSON, none, 63), CellKind::Quoted);
-        assert_eq!(CellKind::of(MYSQL_TYPE_BIT, none, 63), CellKind::Hex);
-        assert_eq!(CellKind::of(MYSQL_TYPE_GEOMETRY, none, 63), CellKind::Hex);
+        assert_eq!(CellKind::of(MYSQL_TYPE_BLOB, none, 63, 0), CellKind::Hex);
+        assert_eq!(CellKind::of(MYSQL_TYPE_BLOB, none, 45, 0), CellKind::Quoted);
+        assert_eq!(CellKind::of(MYSQL_TYPE_JSON, none, 63, 0), CellKind::Quoted);
+        assert_eq!(CellKind::of(MYSQL_TYPE_BIT, none, 63, 0), CellKind::Hex);
         assert_eq!(
-            CellKind::of(MYSQL_TYPE_STRING, ColumnFlags::ENUM_FLAG, 63),
+            CellKind::of(MYSQL_TYPE_GEOMETRY, none, 63, 0),
+            CellKind::Hex
+        );
+        assert_eq!(
+            CellKind::of(MYSQL_TYPE_STRING, ColumnFlags::ENUM_FLAG, 63, 0),
             CellKind::Quoted
         );
         assert_eq!(
-            CellKind::of(MYSQL_TYPE_NEWDECIMAL, none, 63),
+            CellKind::of(MYSQL_TYPE_NEWDECIMAL, none, 63, 0),
             CellKind::Exact
         );
-        assert_eq!(CellKind::of(MYSQL_TYPE_DOUBLE, none, 63), CellKind::Float);
         assert_eq!(
-            CellKind::of(MYSQL_TYPE_DATETIME, none, 63),
+            CellKind::of(MYSQL_TYPE_DOUBLE, none, 63, 0),
+            CellKind::Float
+        );
+        assert_eq!(
+            CellKind::of(MYSQL_TYPE_DATETIME, none, 63, 0),
             CellKind::Quoted
         );
     }
