@@ -27,6 +27,9 @@ scripts/sandbox.sh ensure-packages
 cargo build --release --quiet
 bin=$PWD/target/release/sfdbtools
 
+# The dataset should fit in memory, as a production buffer pool is sized to its hot data;
+# otherwise every tool measures the disk.
+export SANDBOX_BUFFER_POOL=${SANDBOX_BUFFER_POOL:-6G}
 if [ ! -f "$work/port" ] || ! mariadb --no-defaults -uroot --socket="$work/mysqld.sock" -e 'SELECT 1' >/dev/null 2>&1; then
   rm -rf "$work"
   scripts/sandbox.sh start "$work" >/dev/null

@@ -60,7 +60,7 @@ start() {
       --bind-address=127.0.0.1 --socket="$sock" --pid-file="$dir/mysqld.pid" \
       --log-error="$log" --server-id=1 --log-bin="$dir/binlog" --log-basename=sandbox \
       --binlog-format=ROW --gtid-strict-mode=ON --gtid-domain-id=0 \
-      --innodb-buffer-pool-size=512M --innodb-log-file-size=256M --innodb-flush-log-at-trx-commit=2 \
+      --innodb-buffer-pool-size="${SANDBOX_BUFFER_POOL:-512M}" --innodb-log-file-size=256M --innodb-flush-log-at-trx-commit=2 \
       --max-allowed-packet=1G --skip-name-resolve --event-scheduler=ON \
       --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
       >/dev/null 2>&1 &

@@ -2,7 +2,8 @@
 //!
 //! The modules follow the data's path: `connect` and `snapshot` (sessions, one point in time)
 //! → `catalog` (what exists) → `rows` (streaming cells) → `sql` (serialising) → `compress` →
-//! `encrypt` → `output` (files) → `metadata`. `dump` drives a whole backup run.
+//! `encrypt` → `output` (files) → `metadata`; `input` reads a backup back. `dump` drives a
+//! whole backup run.
 
 pub mod catalog;
 pub mod compress;
@@ -11,6 +12,7 @@ pub mod connect;
 pub mod dump;
 pub mod encrypt;
 pub mod error;
+pub mod input;
 pub mod metadata;
 pub mod output;
 pub mod progress;

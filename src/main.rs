@@ -3,7 +3,14 @@
 mod cli;
 mod report;
 
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
 use clap::Parser;
+use sfdbtools::Error;
+use sfdbtools::encrypt::{self, Passphrase};
+use sfdbtools::output::file::AtomicFile;
 
 /// Rows arrive as one allocation per cell and are freed on another thread (the serialiser):
 /// glibc malloc spent a third of the client's time on that; mimalloc handles it cheaply.
@@ -23,14 +30,53 @@ fn main() {
     std::process::exit(code);
 }
 
-fn run(cli: cli::Cli, quiet: bool) -> Result<(), sfdbtools::Error> {
-    let config = cli.backup_config()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| sfdbtools::Error::Internal(format!("cannot start the runtime: {e}")))?;
-    let progress = std::sync::Arc::new(report::Lines::new(quiet));
-    let report = runtime.block_on(sfdbtools::dump::run(&config, progress))?;
-    report::summary(&report, quiet);
+fn run(cli: cli::Cli, quiet: bool) -> Result<(), Error> {
+    match cli.task()? {
+        cli::Task::Backup(config) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
+            let progress = std::sync::Arc::new(report::Lines::new(quiet));
+            let report = runtime.block_on(sfdbtools::dump::run(&config, progress))?;
+            report::summary(&report, quiet);
+            Ok(())
+        }
+        cli::Task::Encrypt { input, output, key } => crypt(&input, &output, &key, true),
+        cli::Task::Decrypt { input, output, key } => crypt(&input, &output, &key, false),
+    }
+}
+
+/// `crypto encrypt-file` / `decrypt-file`: the output appears only when complete and valid.
+fn crypt(input: &Path, output: &Path, key: &Passphrase, encrypting: bool) -> Result<(), Error> {
+    let file_err = |action: &'static str, path: &Path, e: std::io::Error| Error::File {
+        action,
+        path: path.to_owned(),
+        offset: 0,
+        source: e,
+    };
+    let source = File::open(input).map_err(|e| file_err("opening", input, e))?;
+    let target = AtomicFile::create(output, 0o600).map_err(|e| file_err("creating", output, e))?;
+    let reader = BufReader::with_capacity(1 << 20, source);
+    let crypto_err = |e: encrypt::EncryptError| {
+        let action = if encrypting {
+            "encrypting"
+        } else {
+            "decrypting"
+        };
+        file_err(action, input, std::io::Error::other(e))
+    };
+    let target = if encrypting {
+        encrypt::encrypt_stream(reader, target, key)
+            .map_err(crypto_err)?
+            .0
+    } else {
+        let mut target = target;
+        encrypt::decrypt_any(reader, &mut target, key).map_err(crypto_err)?;
+        target
+    };
+    target
+        .finish()
+        .map_err(|e| file_err("completing", output, e))?;
     Ok(())
 }
