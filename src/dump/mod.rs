@@ -325,6 +325,15 @@ async fn run_in_session(
     })
 }
 
+/// Threads a file's codec may use. Each zstd worker holds its job buffers and match tables
+/// (~25 MB at level 5), so eight of them alone would pass the 200 MB memory budget; four keep
+/// up with the rows that two to eight dump workers produce.
+pub const MAX_CODEC_THREADS: usize = 4;
+
+fn codec_threads(threads: usize) -> usize {
+    threads.clamp(1, MAX_CODEC_THREADS)
+}
+
 /// What every file task shares.
 struct FileContext {
     cfg: BackupConfig,
@@ -378,7 +387,7 @@ async fn dump_file(ctx: &FileContext, plan: PlannedFile) -> Result<FileReport> {
         level: cfg.level,
         passphrase: cfg.passphrase.clone(),
         mode: cfg.file_mode,
-        threads: cfg.threads,
+        threads: codec_threads(cfg.threads),
     })?;
     let mut tables = Vec::new();
     let mut largest = 0usize;
