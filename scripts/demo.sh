@@ -16,7 +16,7 @@ bin=target/release/sfdbtools
 echo "== starting a throwaway MariaDB in $work/server"
 info=$(scripts/sandbox.sh start "$work/server")
 port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$info")
-sql() { mariadb --no-defaults -uroot -h127.0.0.1 -P"$port" --protocol=TCP "$@"; }
+sql() { mariadb --no-defaults --default-character-set=utf8mb4 -uroot -h127.0.0.1 -P"$port" --protocol=TCP "$@"; }
 
 echo "== creating the sample database 'shop'"
 sql -e "CREATE DATABASE shop"
