@@ -308,6 +308,44 @@ async fn without_reload_the_dump_falls_back_to_one_connection() {
     assert_eq!(meta["tables"][0]["rows"], 3);
 }
 
+/// Fills `db` with a table `big` of 300000 rows, starts a two-worker dump of it into `dir`, and
+/// returns once a worker streams its rows: the dump's handle and that worker's connection id.
+async fn dump_big_table_and_wait_for_rows(
+    db: &TestDb,
+    dir: &std::path::Path,
+) -> (tokio::task::JoinHandle<std::process::Output>, u64) {
+    db.exec(
+        "CREATE TABLE big (id INT PRIMARY KEY, pad CHAR(255));
+         INSERT INTO big SELECT seq, REPEAT('p', 255) FROM seq_1_to_300000;",
+    )
+    .await;
+    let name = db.name.clone();
+    let path = dir.to_owned();
+    let dump = tokio::task::spawn_blocking(move || {
+        backup(
+            &["single", "--database", &name, "-c", "none", "-j", "2"],
+            &path,
+        )
+    });
+    let mut conn = server().conn(None).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let id: Option<u64> = conn
+            .exec_first(
+                "SELECT ID FROM information_schema.PROCESSLIST \
+                 WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%' AND INSTR(INFO, ?) > 0 LIMIT 1",
+                (format!("`{}`.`big`", db.name),),
+            )
+            .await
+            .unwrap();
+        if let Some(id) = id {
+            return (dump, id);
+        }
+        assert!(Instant::now() < deadline, "the dump never started reading");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// A DDL while the dump runs waits (DDL is blocked for the whole dump); it never changes a
 /// table under the dump.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,35 +354,9 @@ async fn ddl_during_the_dump_waits_for_it() {
         return;
     }
     let db = TestDb::new("ddl").await;
-    db.exec(
-        "CREATE TABLE big (id INT PRIMARY KEY, pad CHAR(255));
-         INSERT INTO big SELECT seq, REPEAT('p', 255) FROM seq_1_to_300000;",
-    )
-    .await;
     let dir = out_dir();
-    let name = db.name.clone();
-    let path = dir.path().to_owned();
-    let dump = tokio::task::spawn_blocking(move || {
-        backup(
-            &["single", "--database", &name, "-c", "none", "-j", "2"],
-            &path,
-        )
-    });
-    // Wait until a worker is streaming rows, then try to alter the table.
+    let (dump, _worker) = dump_big_table_and_wait_for_rows(&db, dir.path()).await;
     let mut conn = server().conn(Some(&db.name)).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let n: u64 = conn
-            .query_first("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%big%'")
-            .await
-            .unwrap()
-            .unwrap();
-        if n > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the dump never started reading");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     // No waiting: the DDL must find the table locked at this moment, while rows stream.
     conn.query_drop("SET SESSION lock_wait_timeout = 0")
         .await
@@ -444,33 +456,9 @@ async fn a_killed_worker_fails_the_dump_and_releases_every_lock() {
         return;
     }
     let db = TestDb::new("killed").await;
-    db.exec(
-        "CREATE TABLE big (id INT PRIMARY KEY, pad CHAR(255));
-         INSERT INTO big SELECT seq, REPEAT('k', 255) FROM seq_1_to_300000;",
-    )
-    .await;
     let dir = out_dir();
-    let name = db.name.clone();
-    let path = dir.path().to_owned();
-    let dump = tokio::task::spawn_blocking(move || {
-        backup(
-            &["single", "--database", &name, "-c", "none", "-j", "2"],
-            &path,
-        )
-    });
+    let (dump, id) = dump_big_table_and_wait_for_rows(&db, dir.path()).await;
     let mut conn = server().conn(None).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let id: u64 = loop {
-        let id: Option<u64> = conn
-            .query_first("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%big%' LIMIT 1")
-            .await
-            .unwrap();
-        if let Some(id) = id {
-            break id;
-        }
-        assert!(Instant::now() < deadline, "the dump never started reading");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
     conn.query_drop(format!("KILL CONNECTION {id}"))
         .await
         .unwrap();

@@ -8,33 +8,6 @@ use std::path::{Path, PathBuf};
 use common::compare::{diff, image};
 use common::{TestDb, assert_success, files_in, out_dir, server};
 
-/// Loads `fixtures/fidelity/*.sql` in name order; the corpus must load without any warning.
-async fn load_corpus(db: &TestDb) {
-    let dir = common::root().join("fixtures/fidelity");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-        .collect();
-    files.sort();
-    assert!(
-        files.len() >= 3,
-        "the fidelity corpus is missing in {}",
-        dir.display()
-    );
-    for f in files {
-        let out = server().load_file(&db.name, &f);
-        assert_success(&out, &format!("loading {}", f.display()));
-        let noise = String::from_utf8_lossy(&out.stdout).to_string()
-            + &String::from_utf8_lossy(&out.stderr);
-        assert!(
-            noise.trim().is_empty(),
-            "loading {} printed:\n{noise}",
-            f.display()
-        );
-    }
-}
-
 fn dump_single(db: &str, dir: &Path, extra: &[&str]) -> PathBuf {
     let out = server()
         .sfdbtools()
@@ -70,7 +43,7 @@ fn restore_stock(db: &str, file: &Path) {
 #[tokio::test]
 async fn corpus_round_trips_into_another_name_with_zero_differences() {
     let src = TestDb::new("fidelity_src").await;
-    load_corpus(&src).await;
+    common::load_corpus(&src.name);
     let dir = out_dir();
     let file = dump_single(&src.name, dir.path(), &[]);
 

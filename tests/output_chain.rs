@@ -4,7 +4,7 @@
 mod common;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::compare::{diff, image};
 use common::{
@@ -17,19 +17,7 @@ const KEY: &str = "correct horse battery staple";
 
 async fn corpus_db(tag: &str) -> TestDb {
     let db = TestDb::new(tag).await;
-    let dir = common::root().join("fixtures/fidelity");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-        .collect();
-    files.sort();
-    for f in files {
-        assert_success(
-            &server().load_file(&db.name, &f),
-            &format!("loading {}", f.display()),
-        );
-    }
+    common::load_corpus(&db.name);
     db
 }
 

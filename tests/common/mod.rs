@@ -317,3 +317,31 @@ pub fn restore_with_client(db: &str, file: &Path) {
         );
     }
 }
+
+/// Loads `fixtures/fidelity/*.sql` in name order into `db`; the corpus must load without any
+/// error or warning.
+pub fn load_corpus(db: &str) {
+    let dir = root().join("fixtures/fidelity");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 3,
+        "the fidelity corpus is missing in {}",
+        dir.display()
+    );
+    for f in files {
+        let out = server().load_file(db, &f);
+        assert_success(&out, &format!("loading {}", f.display()));
+        let noise = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            noise.trim().is_empty(),
+            "loading {} printed:\n{noise}",
+            f.display()
+        );
+    }
+}
