@@ -76,7 +76,8 @@ enum Job {
 
 /// A serialiser thread owned by one dump worker.
 pub struct Serializer {
-    tx: mpsc::Sender<Job>,
+    /// None only while dropping.
+    tx: Option<mpsc::Sender<Job>>,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -88,7 +89,7 @@ impl Serializer {
             .spawn(move || serialize_loop(rx, statement_size))
             .map_err(|e| Error::Internal(format!("cannot start a serialiser thread: {e}")))?;
         Ok(Serializer {
-            tx,
+            tx: Some(tx),
             handle: Some(handle),
         })
     }
@@ -97,8 +98,7 @@ impl Serializer {
 impl Drop for Serializer {
     fn drop(&mut self) {
         // Closing the channel ends the loop; the thread holds no locks, so joining is quick.
-        let (tx, _) = mpsc::channel(1);
-        drop(std::mem::replace(&mut self.tx, tx));
+        drop(self.tx.take());
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
@@ -261,13 +261,9 @@ pub async fn dump_table(
             None => CellKind::of(c.column_type(), c.flags(), c.character_set(), c.decimals()),
         })
         .collect();
-    let send = |job: Job| async {
-        serializer
-            .tx
-            .send(job)
-            .await
-            .map_err(|_| Error::Internal("the serialiser thread stopped".into()))
-    };
+    let stopped = || Error::Internal("the serialiser thread stopped".into());
+    let tx = serializer.tx.as_ref().ok_or_else(stopped)?;
+    let send = |job: Job| async move { tx.send(job).await.map_err(|_| stopped()) };
     send(Job::Begin {
         out: out.clone(),
         target: ident(&table.name),

@@ -107,10 +107,9 @@ impl Pool {
         let rx = Arc::new(Mutex::new(rx));
         let cancelled = Arc::new(AtomicBool::new(false));
         let mut handles = Vec::new();
-        for (i, conn) in conns.into_iter().enumerate() {
+        for conn in conns {
             let serializer = Serializer::start(statement_size)?;
             handles.push(tokio::spawn(worker(
-                i + 1,
                 conn,
                 serializer,
                 rx.clone(),
@@ -138,7 +137,6 @@ impl Pool {
 }
 
 async fn worker(
-    id: usize,
     mut conn: Conn,
     serializer: Serializer,
     rx: Arc<Mutex<mpsc::Receiver<Task>>>,
@@ -155,7 +153,6 @@ async fn worker(
             cancelled.store(true, Ordering::SeqCst);
         }
         let _ = task.done.send(result);
-        let _ = id;
     }
     drop(serializer);
     conn
