@@ -38,12 +38,49 @@ fn run(cli: cli::Cli, quiet: bool) -> Result<(), Error> {
                 .build()
                 .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
             let progress = std::sync::Arc::new(report::Lines::new(quiet));
-            let report = runtime.block_on(sfdbtools::dump::run(&config, progress))?;
-            report::summary(&report, quiet);
-            Ok(())
+            let outcome = runtime.block_on(async {
+                tokio::select! {
+                    r = sfdbtools::dump::run(&config, progress) => Some(r),
+                    signal = interrupted() => {
+                        eprintln!("sfdbtools: {signal}: stopping, removing partial files");
+                        None
+                    }
+                }
+            });
+            match outcome {
+                Some(report) => {
+                    report::summary(&report?, quiet);
+                    Ok(())
+                }
+                None => {
+                    // Exiting closes every connection, and the server drops their locks with
+                    // them; waiting for the runtime's threads could only delay that.
+                    sfdbtools::output::file::remove_partial_files();
+                    eprintln!(
+                        "sfdbtools: error: interrupted: nothing was written under a final name"
+                    );
+                    std::process::exit(130);
+                }
+            }
         }
         cli::Task::Encrypt { input, output, key } => crypt(&input, &output, &key, true),
         cli::Task::Decrypt { input, output, key } => crypt(&input, &output, &key, false),
+    }
+}
+
+/// Resolves on the first SIGINT or SIGTERM, naming it.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        // Without handlers the default action (exit) applies; never resolve.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
     }
 }
 

@@ -487,3 +487,80 @@ async fn a_killed_worker_fails_the_dump_and_releases_every_lock() {
         .await
         .unwrap();
 }
+
+/// SIGINT (and SIGTERM) mid-dump: exit 130, no file left (not even the hidden partial one),
+/// no lock left on the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_dump_leaves_nothing_behind() {
+    for signal in ["-INT", "-TERM"] {
+        let db = TestDb::new("interrupted").await;
+        db.exec(
+            "CREATE TABLE big (id INT PRIMARY KEY, pad CHAR(255));
+             INSERT INTO big SELECT seq, REPEAT('i', 255) FROM seq_1_to_300000;",
+        )
+        .await;
+        let dir = out_dir();
+        let mut child = server()
+            .sfdbtools()
+            .args([
+                "-q",
+                "db-backup",
+                "single",
+                "--database",
+                &db.name,
+                "-t",
+                "T",
+                "-c",
+                "zstd",
+                "-j",
+                "2",
+            ])
+            .args(server().connection_args())
+            .arg("-o")
+            .arg(dir.path())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut conn = server().conn(None).await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let n: u64 = conn
+                .exec_first(
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+                     WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%' AND INSTR(INFO, ?) > 0",
+                    (format!("`{}`.`big`", db.name),),
+                )
+                .await
+                .unwrap()
+                .unwrap();
+            if n > 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the dump never started reading");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let killed = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "{signal}: {stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        let left = common::files_in(dir.path());
+        assert!(left.is_empty(), "{signal}: files left behind: {left:?}");
+        conn.query_drop("SET SESSION lock_wait_timeout = 5")
+            .await
+            .unwrap();
+        conn.query_drop("FLUSH TABLES WITH READ LOCK")
+            .await
+            .unwrap();
+        conn.query_drop("UNLOCK TABLES").await.unwrap();
+        conn.query_drop(format!("ALTER TABLE `{}`.big ADD COLUMN x INT", db.name))
+            .await
+            .unwrap();
+    }
+}

@@ -4,8 +4,27 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
+
+/// Temporary files being written right now. A signal ends the process without running any
+/// `Drop`, so the binary's signal handler removes these by name before exiting.
+static PARTIAL_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn partial_files() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    PARTIAL_FILES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes every temporary file still being written; returns how many there were. For the
+/// signal handler: the process exits right after.
+pub fn remove_partial_files() -> usize {
+    let files = std::mem::take(&mut *partial_files());
+    for f in &files {
+        let _ = fs::remove_file(f);
+    }
+    files.len()
+}
 
 /// Write buffer in front of the file: large enough that each syscall moves a useful amount.
 const FILE_BUFFER: usize = 1 << 20;
@@ -53,6 +72,7 @@ impl AtomicFile {
             .create_new(true)
             .mode(mode)
             .open(&temp_path)?;
+        partial_files().push(temp_path.clone());
         Ok(AtomicFile {
             final_path: final_path.to_owned(),
             temp_path,
@@ -75,13 +95,21 @@ impl AtomicFile {
         self.bytes
     }
 
-    /// Flushes, fsyncs, renames to the final name and fsyncs the directory.
+    /// Flushes, fsyncs, renames to the final name and fsyncs the directory. On failure the
+    /// temporary file is removed.
     pub fn finish(mut self) -> io::Result<FileSummary> {
         let out = self.out.take().expect("finish is called once");
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&self.temp_path, &self.final_path)?;
+        let completed = out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|file| file.sync_all())
+            .and_then(|()| fs::rename(&self.temp_path, &self.final_path));
+        if let Err(e) = completed {
+            let _ = fs::remove_file(&self.temp_path);
+            forget_partial(&self.temp_path);
+            return Err(e);
+        }
+        forget_partial(&self.temp_path);
         if let Some(dir) = self.final_path.parent() {
             let dir = if dir.as_os_str().is_empty() {
                 Path::new(".")
@@ -116,8 +144,13 @@ impl Drop for AtomicFile {
     fn drop(&mut self) {
         if self.out.take().is_some() {
             let _ = fs::remove_file(&self.temp_path);
+            forget_partial(&self.temp_path);
         }
     }
+}
+
+fn forget_partial(path: &Path) {
+    partial_files().retain(|p| p != path);
 }
 
 /// Writes `content` to `path` atomically with `mode`, replacing nothing.
