@@ -500,7 +500,7 @@ async fn an_interrupted_dump_leaves_nothing_behind() {
         )
         .await;
         let dir = out_dir();
-        let mut child = server()
+        let child = server()
             .sfdbtools()
             .args([
                 "-q",
