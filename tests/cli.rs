@@ -1,0 +1,159 @@
+//! The command line as cron sees it: modes, file names, exit codes and messages.
+
+mod common;
+
+use common::compare::{diff, image};
+use common::{
+    TestDb, assert_success, backup, files_in, metadata_of, out_dir, restore_with_client, server,
+};
+
+#[tokio::test]
+async fn filter_multi_file_writes_one_restorable_file_per_database() {
+    let a = TestDb::new("multi_a").await;
+    let b = TestDb::new("multi_b").await;
+    a.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1),(2)")
+        .await;
+    b.exec("CREATE TABLE u (s VARCHAR(5)); INSERT INTO u VALUES ('x'),(NULL)")
+        .await;
+    let dir = out_dir();
+    let out = backup(
+        &[
+            "filter",
+            "--db",
+            &a.name,
+            "--db",
+            &b.name.to_uppercase(),
+            "--mode",
+            "multi-file",
+            "-c",
+            "none",
+        ],
+        dir.path(),
+    );
+    assert_success(&out, "filter multi-file");
+    let files: Vec<String> = files_in(dir.path())
+        .into_iter()
+        .filter(|f| f.ends_with(".sql"))
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let hostname = {
+        let mut c = server().conn(None).await;
+        use mysql_async::prelude::*;
+        c.query_first::<String, _>("SELECT @@hostname")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let mut conn = server().conn(None).await;
+    for db in [&a, &b] {
+        let file = files
+            .iter()
+            .find(|f| f.starts_with(&format!("{}_", db.name)))
+            .expect("a file per database");
+        // {db}_{YYYYMMDD}_{HHMMSS}_{hostname}.sql
+        let rest = file.strip_prefix(&format!("{}_", db.name)).unwrap();
+        let parts: Vec<&str> = rest.trim_end_matches(".sql").splitn(3, '_').collect();
+        assert_eq!(parts[0].len(), 8, "{file}");
+        assert_eq!(parts[1].len(), 6, "{file}");
+        assert_eq!(parts[2], hostname, "{file}");
+        let path = dir.path().join(file);
+        assert_eq!(metadata_of(&path)["backup"]["type"], "separated");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains("CREATE DATABASE"),
+            "one database per file: no CREATE DATABASE"
+        );
+        let copy = TestDb::new("multi_copy").await;
+        restore_with_client(&copy.name, &path);
+        assert!(
+            diff(
+                &image(&mut conn, &db.name).await,
+                &image(&mut conn, &copy.name).await
+            )
+            .is_empty()
+        );
+    }
+}
+
+/// Usage errors exit 2 with a message naming what is missing, and write nothing.
+#[test]
+fn usage_errors_exit_2_and_name_the_problem() {
+    let dir = out_dir();
+    let cases: [(&[&str], &str); 5] = [
+        (&["single", "--database", "x"], "ticket"),
+        (&["filter", "--db", "x", "-t", "T"], "--mode"),
+        (
+            &["single", "--database", "x", "-t", "T", "-c", "brotli"],
+            "brotli",
+        ),
+        (&["single", "--database", "x", "-t", "T", "-l", "10"], "1"),
+        (
+            &["single", "--database", "x", "-t", "T", "-f", "../escape"],
+            "--filename",
+        ),
+    ];
+    for (args, expect) in cases {
+        let out = server()
+            .sfdbtools()
+            .arg("-q")
+            .arg("db-backup")
+            .args(args)
+            .args(server().connection_args())
+            .arg("-o")
+            .arg(dir.path().join("never"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(expect),
+            "{args:?}: expected {expect:?} in {stderr}"
+        );
+        assert!(
+            !dir.path().join("never").exists(),
+            "{args:?} created the backup directory"
+        );
+    }
+}
+
+#[test]
+fn a_missing_database_fails_with_its_name() {
+    let dir = out_dir();
+    let out = backup(
+        &["single", "--database", "no_such_db_here", "-c", "none"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`no_such_db_here` does not exist"));
+    assert!(files_in(dir.path()).is_empty());
+}
+
+#[test]
+fn an_unreachable_server_fails_with_exit_1_and_names_it() {
+    let dir = out_dir();
+    let out = server()
+        .sfdbtools()
+        .args([
+            "-q",
+            "db-backup",
+            "single",
+            "--database",
+            "x",
+            "-t",
+            "T",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "1",
+        ])
+        .arg("-o")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot connect to root@127.0.0.1:1"),
+        "{stderr}"
+    );
+}

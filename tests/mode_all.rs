@@ -1,0 +1,45 @@
+//! `db-backup all`, alone in its test binary: it dumps every database on the server, so a
+//! test creating or dropping databases next to it would race it.
+
+mod common;
+
+use common::{TestDb, assert_success, backup, files_in, metadata_of, out_dir};
+
+#[tokio::test]
+async fn all_writes_one_combined_file_without_system_databases() {
+    let a = TestDb::new("all_a").await;
+    a.exec("CREATE TABLE t (id INT PRIMARY KEY)").await;
+    let dir = out_dir();
+    let out = backup(&["all", "-c", "gzip", "-x"], dir.path());
+    assert_success(&out, "all");
+    let files: Vec<String> = files_in(dir.path())
+        .into_iter()
+        .filter(|f| f.ends_with(".sql.gz"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(
+        files[0].starts_with("all_nodata_") && files[0].ends_with("db.sql.gz"),
+        "{}",
+        files[0]
+    );
+    let meta = metadata_of(&dir.path().join(&files[0]));
+    let dbs: Vec<String> = meta["backup"]["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_owned())
+        .collect();
+    assert!(dbs.contains(&a.name), "{dbs:?}");
+    for system in ["mysql", "information_schema", "performance_schema", "sys"] {
+        assert!(
+            !dbs.iter().any(|d| d == system),
+            "{system} must be excluded: {dbs:?}"
+        );
+    }
+    assert!(
+        files[0].ends_with(&format!("_{}db.sql.gz", dbs.len())),
+        "{}",
+        files[0]
+    );
+    assert_eq!(meta["backup"]["exclude_data"], true);
+}
