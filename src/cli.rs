@@ -184,6 +184,9 @@ pub struct BackupArgs {
     /// Upper bound of one INSERT statement, in bytes.
     #[arg(long = "statement-size", default_value_t = DEFAULT_STATEMENT_SIZE)]
     pub statement_size: usize,
+    /// native: the parallel engine; mysqldump: run mariadb-dump (or mysqldump) instead.
+    #[arg(long, default_value = "native")]
+    pub engine: String,
     /// Worker connections (default: the number of CPUs, at most 8).
     #[arg(short = 'j', long = "threads")]
     pub threads: Option<usize>,
@@ -336,6 +339,8 @@ fn backup_config(mode: BackupModeArgs, quiet: bool) -> Result<BackupConfig, Erro
             None => None,
         };
         Ok(BackupConfig {
+            engine: a.engine.parse().map_err(Error::Usage)?,
+            mysqldump_args: None,
             connection: ConnectionSettings {
                 host: c.host,
                 port: c.port,

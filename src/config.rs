@@ -51,8 +51,32 @@ impl BackupMode {
     }
 }
 
+/// Which program produces the SQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// This crate's own parallel dump.
+    Native,
+    /// `mariadb-dump`/`mysqldump`, for what the native engine cannot do.
+    Mysqldump,
+}
+
+impl std::str::FromStr for Engine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "native" => Ok(Engine::Native),
+            "mysqldump" | "mariadb-dump" => Ok(Engine::Mysqldump),
+            _ => Err(format!("unknown engine {s:?}: use native or mysqldump")),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct BackupConfig {
+    pub engine: Engine,
+    /// Extra options for the mysqldump engine (config `backup.mysqldump_args`); None: the
+    /// defaults in `mysqldump::DEFAULT_ARGS`.
+    pub mysqldump_args: Option<Vec<String>>,
     pub connection: ConnectionSettings,
     pub mode: BackupMode,
     pub exclude_system: bool,

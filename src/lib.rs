@@ -14,6 +14,7 @@ pub mod encrypt;
 pub mod error;
 pub mod input;
 pub mod metadata;
+pub mod mysqldump;
 pub mod output;
 pub mod progress;
 pub mod rows;

@@ -15,7 +15,7 @@ use mysql_async::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::catalog::{self, DatabaseCatalog, Table, View};
-use crate::config::{BackupConfig, BackupMode};
+use crate::config::{BackupConfig, BackupMode, Engine};
 use crate::connect::{self, ServerInfo};
 use crate::error::{Error, Result};
 use crate::metadata::{self, Metadata, SnapshotInfo, TableInfo};
@@ -104,9 +104,9 @@ pub fn select_databases(all: &[String], cfg: &BackupConfig) -> Result<Selection>
     Ok(sel)
 }
 
-struct PlannedFile {
-    path: PathBuf,
-    databases: Vec<String>,
+pub(crate) struct PlannedFile {
+    pub path: PathBuf,
+    pub databases: Vec<String>,
 }
 
 fn plan_files(
@@ -156,8 +156,15 @@ fn plan_files(
         .collect())
 }
 
-/// Runs a backup as configured.
-pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<BackupReport> {
+/// What both engines do before dumping: connect, select, name the files, create the directory.
+pub(crate) struct Prepared {
+    pub control: Conn,
+    pub info: ServerInfo,
+    pub selection: Selection,
+    pub planned: Vec<PlannedFile>,
+}
+
+pub(crate) async fn prepare(cfg: &BackupConfig, progress: &dyn Progress) -> Result<Prepared> {
     let started = Local::now();
     let (mut control, info) = connect::open(&cfg.connection, "control").await?;
 
@@ -199,6 +206,25 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
         databases: &selection.databases,
         files: &paths,
     });
+    Ok(Prepared {
+        control,
+        info,
+        selection,
+        planned,
+    })
+}
+
+/// Runs a backup as configured.
+pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<BackupReport> {
+    if cfg.engine == Engine::Mysqldump {
+        return crate::mysqldump::run(cfg, progress).await;
+    }
+    let Prepared {
+        mut control,
+        info,
+        selection,
+        planned,
+    } = prepare(cfg, progress.as_ref()).await?;
 
     // Non-transactional tables are outside the snapshot: with `snapshot` consistency they are
     // read while commits are still blocked.
@@ -334,6 +360,17 @@ fn codec_threads(threads: usize) -> usize {
     threads.clamp(1, MAX_CODEC_THREADS)
 }
 
+/// What the metadata says about the run as a whole.
+pub(crate) struct RunFacts<'a> {
+    pub cfg: &'a BackupConfig,
+    pub info: &'a ServerInfo,
+    pub selection: &'a Selection,
+    pub snapshot: &'a SnapshotInfo,
+    pub engine: &'static str,
+    pub threads: usize,
+    pub method: &'a str,
+}
+
 /// What every file task shares.
 struct FileContext {
     cfg: BackupConfig,
@@ -404,7 +441,18 @@ async fn dump_file(ctx: &FileContext, plan: PlannedFile) -> Result<FileReport> {
         }
     };
     let ended = Local::now();
-    let metadata = build_metadata(ctx, &plan, &summary, tables, largest, started, ended, clock);
+    let facts = RunFacts {
+        cfg,
+        info: &ctx.info,
+        selection: &ctx.selection,
+        snapshot: &ctx.snapshot,
+        engine: "native",
+        threads: ctx.threads,
+        method: &ctx.method,
+    };
+    let metadata = build_metadata(
+        &facts, &plan, &summary, tables, largest, started, ended, clock,
+    );
     let metadata_path = PathBuf::from(format!("{}.meta.json", plan.path.display()));
     if let Err(e) = write_metadata(&metadata_path, &metadata, cfg.file_mode) {
         let _ = std::fs::remove_file(&plan.path);
@@ -707,8 +755,8 @@ pub fn views_in_dependency_order(views: &[View]) -> Vec<&View> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn build_metadata(
-    ctx: &FileContext,
+pub(crate) fn build_metadata(
+    facts: &RunFacts<'_>,
     plan: &PlannedFile,
     summary: &OutputSummary,
     tables: Vec<TableInfo>,
@@ -717,7 +765,7 @@ fn build_metadata(
     ended: DateTime<Local>,
     clock: Instant,
 ) -> Metadata {
-    let (cfg, info, selection, snap) = (&ctx.cfg, &ctx.info, &ctx.selection, &ctx.snapshot);
+    let (cfg, info, selection, snap) = (facts.cfg, facts.info, facts.selection, facts.snapshot);
     let fmt = |t: &DateTime<Local>| t.format("%Y-%m-%d %H:%M:%S").to_string();
     Metadata {
         backup: metadata::BackupInfo {
@@ -767,9 +815,9 @@ fn build_metadata(
             generated_by: "sfdbtools".into(),
             generated_at: ended.to_rfc3339(),
         },
-        engine: "native".into(),
-        threads: ctx.threads,
-        consistency: ctx.method.clone(),
+        engine: facts.engine.into(),
+        threads: facts.threads,
+        consistency: facts.method.to_owned(),
         snapshot: snap.clone(),
         sha256: summary.file.sha256.clone(),
         sql_bytes: summary.sql_bytes,
@@ -778,7 +826,7 @@ fn build_metadata(
     }
 }
 
-fn write_metadata(path: &Path, metadata: &Metadata, mode: u32) -> Result<()> {
+pub(crate) fn write_metadata(path: &Path, metadata: &Metadata, mode: u32) -> Result<()> {
     let mut json = serde_json::to_vec_pretty(metadata)
         .map_err(|e| Error::Internal(format!("serialising metadata: {e}")))?;
     json.push(b'\n');

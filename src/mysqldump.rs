@@ -1,0 +1,333 @@
+//! The compatibility engine: `mariadb-dump` (or `mysqldump`) as a child process, its output fed
+//! through the same compress → encrypt → file chain, with the same names and metadata.
+//!
+//! The password never goes on the child's command line: it is passed in a 0600 option file
+//! that lives only while the child runs. Any non-zero exit is a failure, whatever stderr says.
+
+use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Local;
+
+use crate::config::BackupConfig;
+use crate::connect::{ConnectionSettings, Flavor};
+use crate::dump::{self, BackupReport, FileReport, PlannedFile, Prepared, RunFacts};
+use crate::error::{Error, Result};
+use crate::metadata::SnapshotInfo;
+use crate::output::{OutputChain, OutputSpec};
+use crate::progress::{Event, Progress};
+
+/// The old tool's packaged `backup.mysqldump_args`, without `-f` (which let a dump continue
+/// past SQL errors and still look successful). `--master-data=2` records the binlog position of
+/// the dump's own snapshot as a comment, which is read back for the metadata.
+pub const DEFAULT_ARGS: &[&str] = &[
+    "-Qq",
+    "--max-allowed-packet=1G",
+    "--hex-blob",
+    "--order-by-primary",
+    "--single-transaction",
+    "--routines=true",
+    "--triggers=true",
+    "--events",
+    "--opt",
+    "--net-buffer-length=16M",
+    "--master-data=2",
+];
+
+/// MariaDB-only options of the default set.
+const MARIADB_ARGS: &[&str] = &["--max-statement-time=0", "--gtid"];
+
+/// The child's arguments: option file, options (custom or default, never `-f`), `--no-data` for
+/// `-x`, then the databases.
+pub fn command_args(
+    cfg: &BackupConfig,
+    flavor: Flavor,
+    option_file: &Path,
+    databases: &[String],
+) -> Vec<String> {
+    // --defaults-extra-file must come first to be honoured.
+    let mut args = vec![format!("--defaults-extra-file={}", option_file.display())];
+    match &cfg.mysqldump_args {
+        Some(custom) => args.extend(custom.iter().filter(|a| !is_force(a)).cloned()),
+        None => {
+            args.extend(DEFAULT_ARGS.iter().map(|s| s.to_string()));
+            if flavor == Flavor::MariaDb {
+                args.extend(MARIADB_ARGS.iter().map(|s| s.to_string()));
+            }
+        }
+    }
+    if cfg.exclude_data {
+        args.push("--no-data".into());
+    }
+    if cfg.mode.is_combined() {
+        args.push("--databases".into());
+        args.extend(databases.iter().cloned());
+    } else {
+        // A bare name: no CREATE DATABASE / USE, so the file restores under any name.
+        args.push("--".into());
+        args.extend(databases.iter().cloned());
+    }
+    args
+}
+
+fn is_force(arg: &str) -> bool {
+    arg == "-f"
+        || arg == "--force"
+        || (arg.starts_with('-') && !arg.starts_with("--") && arg.contains('f'))
+}
+
+/// The `[client]` option file: connection settings, password included, mode 0600.
+pub fn write_option_file(dir: &Path, settings: &ConnectionSettings) -> io::Result<PathBuf> {
+    let path = dir.join(format!(".sfdbtools-mysqldump-{}.cnf", std::process::id()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    let quote = |v: &str| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""));
+    let mut text = format!("[client]\nuser={}\n", quote(&settings.user));
+    if let Some(p) = &settings.password {
+        text.push_str(&format!("password={}\n", quote(p.expose())));
+    }
+    match &settings.socket {
+        Some(s) => text.push_str(&format!(
+            "socket={}\nprotocol=SOCKET\n",
+            quote(&s.to_string_lossy())
+        )),
+        None => text.push_str(&format!(
+            "host={}\nport={}\nprotocol=TCP\n",
+            quote(&settings.host),
+            settings.port
+        )),
+    }
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(path)
+}
+
+/// `mariadb-dump` when installed, else `mysqldump`.
+fn program() -> &'static str {
+    let found = |name: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(name).is_file()))
+    };
+    if found("mariadb-dump") {
+        "mariadb-dump"
+    } else {
+        "mysqldump"
+    }
+}
+
+/// Reads the position `--master-data=2` (and MariaDB's `--gtid`) wrote near the top.
+pub fn parse_position(head: &[u8]) -> SnapshotInfo {
+    let text = String::from_utf8_lossy(head);
+    let mut snap = SnapshotInfo::default();
+    for line in text.lines().take(200) {
+        if let Some(rest) = line.strip_prefix("-- CHANGE MASTER TO ") {
+            for part in rest.trim_end_matches(';').split(',') {
+                let (k, v) = part.split_once('=').unwrap_or(("", ""));
+                match k.trim() {
+                    "MASTER_LOG_FILE" => {
+                        snap.binlog_file = Some(v.trim().trim_matches('\'').to_owned())
+                    }
+                    "MASTER_LOG_POS" => snap.binlog_position = v.trim().parse().ok(),
+                    "MASTER_USE_GTID" | "MASTER_AUTO_POSITION" => {}
+                    _ => {}
+                }
+            }
+        } else if let Some(rest) = line.strip_prefix("-- SET GLOBAL gtid_slave_pos=") {
+            snap.gtid_binlog_pos = Some(rest.trim_end_matches(';').trim_matches('\'').to_owned());
+        }
+    }
+    snap
+}
+
+/// Runs the mysqldump engine for every planned file, one after the other.
+pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<BackupReport> {
+    let Prepared {
+        control,
+        info,
+        selection,
+        planned,
+    } = dump::prepare(cfg, progress.as_ref()).await?;
+    let _ = control.disconnect().await;
+    let mut files = Vec::new();
+    let mut position = SnapshotInfo::default();
+    for plan in planned {
+        let cfg2 = cfg.clone();
+        let flavor = info.flavor;
+        let (plan, result) = tokio::task::spawn_blocking(move || {
+            let r = dump_one(&cfg2, flavor, &plan);
+            (plan, r)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("mysqldump task failed: {e}")))?;
+        let (summary, snap, started, clock) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                for f in &files {
+                    let f: &FileReport = f;
+                    let _ = std::fs::remove_file(&f.path);
+                    let _ = std::fs::remove_file(&f.metadata_path);
+                }
+                return Err(e);
+            }
+        };
+        let method = "mysqldump --single-transaction";
+        let facts = RunFacts {
+            cfg,
+            info: &info,
+            selection: &selection,
+            snapshot: &snap,
+            engine: "mysqldump",
+            threads: 1,
+            method,
+        };
+        let metadata = dump::build_metadata(
+            &facts,
+            &plan,
+            &summary,
+            Vec::new(),
+            0,
+            started,
+            Local::now(),
+            clock,
+        );
+        let metadata_path = PathBuf::from(format!("{}.meta.json", plan.path.display()));
+        dump::write_metadata(&metadata_path, &metadata, cfg.file_mode)?;
+        progress.event(&Event::FileWritten {
+            path: &plan.path,
+            bytes: summary.file.bytes,
+            sql_bytes: summary.sql_bytes,
+        });
+        position = snap;
+        files.push(FileReport {
+            path: plan.path.clone(),
+            metadata_path,
+            databases: plan.databases.clone(),
+            metadata,
+        });
+    }
+    Ok(BackupReport {
+        files,
+        snapshot: position,
+        server: info.version.clone(),
+    })
+}
+
+type DumpOne = (
+    crate::output::OutputSummary,
+    SnapshotInfo,
+    chrono::DateTime<Local>,
+    Instant,
+);
+
+fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<DumpOne> {
+    let started = Local::now();
+    let clock = Instant::now();
+    let file_err = |action: &'static str, path: &Path, e: io::Error| Error::File {
+        action,
+        path: path.to_owned(),
+        offset: 0,
+        source: e,
+    };
+    let temp = std::env::temp_dir();
+    let option_file = write_option_file(&temp, &cfg.connection)
+        .map_err(|e| file_err("writing the client option file in", &temp, e))?;
+    let remove_options = OptionFileGuard(option_file.clone());
+    let mut chain = OutputChain::create(OutputSpec {
+        path: plan.path.clone(),
+        codec: cfg.codec,
+        level: cfg.level,
+        passphrase: cfg.passphrase.clone(),
+        mode: cfg.file_mode,
+        threads: cfg.threads.clamp(1, dump::MAX_CODEC_THREADS),
+    })?;
+    let program = program();
+    let mut child = Command::new(program)
+        .args(command_args(cfg, flavor, &option_file, &plan.databases))
+        .env_remove("MYSQL_PWD")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            Error::Unsupported(format!("cannot run {program}: {e}; install mariadb-client"))
+        })?;
+    let mut stderr = child.stderr.take().expect("piped");
+    let stderr_reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = (&mut stderr).take(64 << 10).read_to_end(&mut text);
+        let _ = io::copy(&mut stderr, &mut io::sink());
+        String::from_utf8_lossy(&text).into_owned()
+    });
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut buf = vec![0u8; 1 << 20];
+    let mut head: Vec<u8> = Vec::new();
+    let pumped: Result<()> = loop {
+        let n = match stdout.read(&mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => break Err(file_err("reading the output of", Path::new(program), e)),
+        };
+        if head.len() < 64 << 10 {
+            head.extend_from_slice(&buf[..n.min((64 << 10) - head.len())]);
+        }
+        if let Err(e) = chain.write_sql(&buf[..n]) {
+            let _ = child.kill();
+            break Err(e);
+        }
+    };
+    let status = child
+        .wait()
+        .map_err(|e| file_err("waiting for", Path::new(program), e))?;
+    let stderr_text = stderr_reader.join().unwrap_or_default();
+    drop(remove_options);
+    pumped?;
+    if !status.success() {
+        return Err(Error::Unsupported(format!(
+            "{program} failed ({status}) dumping {}: {}",
+            plan.databases.join(", "),
+            stderr_text.trim()
+        )));
+    }
+    let summary = chain.finish()?;
+    Ok((summary, parse_position(&head), started, clock))
+}
+
+/// Removes the option file when dropped, on every path out of `dump_one`.
+struct OptionFileGuard(PathBuf);
+
+impl Drop for OptionFileGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn force_is_never_passed_on() {
+        assert!(is_force("-f"));
+        assert!(is_force("--force"));
+        assert!(is_force("-fQq"));
+        assert!(!is_force("--flush-logs"));
+        assert!(!is_force("-Qq"));
+    }
+
+    #[test]
+    fn positions_are_read_from_the_dump_head() {
+        let head = b"-- MariaDB dump\n--\n-- Position to start replication or point-in-time recovery from\n--\n\n-- CHANGE MASTER TO MASTER_LOG_FILE='sandbox-bin.000002', MASTER_LOG_POS=1234;\n\n-- SET GLOBAL gtid_slave_pos='0-1-77';\n";
+        let s = parse_position(head);
+        assert_eq!(s.binlog_file.as_deref(), Some("sandbox-bin.000002"));
+        assert_eq!(s.binlog_position, Some(1234));
+        assert_eq!(s.gtid_binlog_pos.as_deref(), Some("0-1-77"));
+    }
+}
