@@ -157,3 +157,41 @@ fn an_unreachable_server_fails_with_exit_1_and_names_it() {
         "{stderr}"
     );
 }
+
+/// An output directory that cannot be written fails before any connection is made.
+#[test]
+fn an_unwritable_directory_fails_before_connecting() {
+    // Port 1 refuses connections: reaching the server would fail differently.
+    let out = server()
+        .sfdbtools()
+        .args([
+            "-q",
+            "db-backup",
+            "single",
+            "--database",
+            "x",
+            "-t",
+            "T",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "1",
+        ])
+        .args(["-o", "/proc/sfdbtools-cannot-write-here/20260105"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("backup directory can be written"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("/proc/sfdbtools-cannot-write-here/20260105"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("cannot connect"),
+        "must fail before connecting: {stderr}"
+    );
+}

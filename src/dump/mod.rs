@@ -165,6 +165,7 @@ pub(crate) struct Prepared {
 }
 
 pub(crate) async fn prepare(cfg: &BackupConfig, progress: &dyn Progress) -> Result<Prepared> {
+    check_writable(&cfg.output_dir)?;
     let started = Local::now();
     let (mut control, info) = connect::open(&cfg.connection, "control").await?;
 
@@ -383,6 +384,35 @@ struct FileContext {
     progress: Arc<dyn Progress>,
     commit_block: CommitBlock,
     non_transactional_left: Arc<AtomicU64>,
+}
+
+/// Fails early, before any connection or lock, when the output directory cannot be written:
+/// probes the directory, or its nearest existing ancestor, without creating the directory
+/// itself (it is created only when a backup runs).
+fn check_writable(dir: &Path) -> Result<()> {
+    let mut probe_dir = dir;
+    while !probe_dir.exists() {
+        match probe_dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => probe_dir = p,
+            _ => {
+                probe_dir = Path::new(".");
+                break;
+            }
+        }
+    }
+    let probe = probe_dir.join(format!(".sfdbtools-write-test-{}", std::process::id()));
+    let result = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"x"));
+    let _ = std::fs::remove_file(&probe);
+    result.map_err(|e| Error::File {
+        action: "checking that the backup directory can be written",
+        path: dir.to_owned(),
+        offset: 0,
+        source: e,
+    })
 }
 
 async fn count_tables(conn: &mut Conn, db: &str) -> Result<u64> {
