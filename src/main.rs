@@ -20,7 +20,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     let cli = cli::Cli::parse();
     let quiet = cli.quiet;
-    let code = match run(cli, quiet) {
+    let json = cli.log_format == cli::LogFormat::Json;
+    let code = match run(cli, quiet, json) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("sfdbtools: error: {e}");
@@ -30,14 +31,16 @@ fn main() {
     std::process::exit(code);
 }
 
-fn run(cli: cli::Cli, quiet: bool) -> Result<(), Error> {
+fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
     match cli.task()? {
         cli::Task::Backup(config) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
-            let progress = std::sync::Arc::new(report::Lines::new(quiet));
+            let reporter =
+                std::sync::Arc::new(report::Reporter::new(report::Style::choose(quiet, json)));
+            let progress: std::sync::Arc<dyn sfdbtools::progress::Progress> = reporter.clone();
             let outcome = runtime.block_on(async {
                 tokio::select! {
                     r = sfdbtools::dump::run(&config, progress) => Some(r),
@@ -48,9 +51,13 @@ fn run(cli: cli::Cli, quiet: bool) -> Result<(), Error> {
                 }
             });
             match outcome {
-                Some(report) => {
-                    report::summary(&report?, quiet);
+                Some(Ok(report)) => {
+                    report::summary(&report, &reporter);
                     Ok(())
+                }
+                Some(Err(e)) => {
+                    reporter.error(&e.to_string());
+                    Err(e)
                 }
                 None => {
                     // Exiting closes every connection, and the server drops their locks with

@@ -31,9 +31,13 @@ pub enum Event<'a> {
     Warning(&'a str),
 }
 
-/// Receives events. Implementations must be cheap: they are called from the dump's tasks.
+/// Receives events. Implementations must be cheap: they are called from the dump's tasks and
+/// serialiser threads.
 pub trait Progress: Send + Sync {
     fn event(&self, event: &Event<'_>);
+
+    /// Rows serialised since the last call, and their bytes of SQL (once per batch of rows).
+    fn advance(&self, _rows: u64, _sql_bytes: u64) {}
 }
 
 /// Reports nothing (`-q`, tests).

@@ -1,63 +1,267 @@
-//! How the binary shows progress and the final summary (plain lines; `-q` shows errors only).
+//! How the binary shows a run: bars on a terminal, a log line every few seconds otherwise,
+//! JSON events for monitoring, nothing but errors with `-q`; and the final summary.
 
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
 use sfdbtools::dump::BackupReport;
+use sfdbtools::metadata::human_size;
 use sfdbtools::progress::{Event, Progress};
 
-pub struct Lines {
-    quiet: bool,
+/// How often a progress line is logged when no terminal shows bars.
+const LOG_EVERY: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    Bars,
+    Lines,
+    Json,
+    Quiet,
 }
 
-impl Lines {
-    pub fn new(quiet: bool) -> Self {
-        Lines { quiet }
+impl Style {
+    pub fn choose(quiet: bool, json: bool) -> Style {
+        match (json, quiet) {
+            (true, _) => Style::Json,
+            (false, true) => Style::Quiet,
+            _ if std::io::stderr().is_terminal() => Style::Bars,
+            _ => Style::Lines,
+        }
     }
 }
 
-impl Progress for Lines {
+pub struct Reporter {
+    style: Style,
+    started: Instant,
+    rows: AtomicU64,
+    bytes: AtomicU64,
+    expected_rows: AtomicU64,
+    last_line: Mutex<Instant>,
+    multi: MultiProgress,
+    overall: ProgressBar,
+    tables: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl Reporter {
+    pub fn new(style: Style) -> Reporter {
+        let multi = MultiProgress::with_draw_target(if style == Style::Bars {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        let overall = multi.add(ProgressBar::new(0));
+        overall.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {pos}/{len} rows {msg} ({per_sec}, ETA {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        Reporter {
+            style,
+            started: Instant::now(),
+            rows: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            expected_rows: AtomicU64::new(0),
+            last_line: Mutex::new(Instant::now()),
+            multi,
+            overall,
+            tables: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A line that must not tear the bars.
+    fn say(&self, line: &str) {
+        match self.style {
+            Style::Bars => {
+                let _ = self.multi.println(line);
+            }
+            _ => eprintln!("{line}"),
+        }
+    }
+
+    fn json(&self, value: serde_json::Value) {
+        eprintln!("{value}");
+    }
+
+    /// The end of a failed run, in the chosen style.
+    pub fn error(&self, message: &str) {
+        self.overall.abandon();
+        if self.style == Style::Json {
+            self.json(json!({"event": "error", "message": message}));
+        }
+    }
+}
+
+impl Progress for Reporter {
     fn event(&self, event: &Event<'_>) {
+        let style = self.style;
         match event {
-            Event::Warning(w) => eprintln!("sfdbtools: warning: {w}"),
-            _ if self.quiet => {}
-            Event::Plan { databases, files } => eprintln!(
-                "backing up {} database(s) into {} file(s)",
-                databases.len(),
-                files.len()
-            ),
+            Event::Warning(w) => match style {
+                Style::Json => self.json(json!({"event": "warning", "message": w})),
+                _ => self.say(&format!("sfdbtools: warning: {w}")),
+            },
+            _ if style == Style::Quiet => {}
+            Event::Plan { databases, files } => match style {
+                Style::Json => {
+                    self.json(json!({"event": "start", "databases": databases, "files": files}))
+                }
+                _ => self.say(&format!(
+                    "backing up {} database(s) into {} file(s)",
+                    databases.len(),
+                    files.len()
+                )),
+            },
+            Event::TableStarted {
+                database,
+                table,
+                estimated_rows,
+            } => {
+                let total = self
+                    .expected_rows
+                    .fetch_add(*estimated_rows, Ordering::Relaxed)
+                    + estimated_rows;
+                self.overall
+                    .set_length(total.max(self.rows.load(Ordering::Relaxed)));
+                if style == Style::Bars {
+                    let bar = self.multi.add(ProgressBar::new_spinner());
+                    bar.set_style(
+                        ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
+                    bar.set_message(format!("{database}.{table} (~{estimated_rows} rows)"));
+                    bar.enable_steady_tick(Duration::from_millis(200));
+                    if let Ok(mut t) = self.tables.lock() {
+                        t.insert(format!("{database}.{table}"), bar);
+                    }
+                }
+            }
             Event::TableDone {
                 database,
                 table,
                 rows,
                 bytes,
                 elapsed,
-            } => eprintln!(
-                "  {database}.{table}: {rows} rows, {bytes} bytes of SQL in {:.2}s",
-                elapsed.as_secs_f64()
-            ),
+            } => {
+                if let Ok(mut t) = self.tables.lock()
+                    && let Some(bar) = t.remove(&format!("{database}.{table}"))
+                {
+                    bar.finish_and_clear();
+                }
+                match style {
+                    Style::Json => self.json(json!({
+                        "event": "table_done", "database": database, "table": table,
+                        "rows": rows, "bytes": bytes, "seconds": elapsed.as_secs_f64()
+                    })),
+                    Style::Lines => self.say(&format!(
+                        "  {database}.{table}: {rows} rows, {} of SQL in {:.1}s",
+                        human_size(*bytes),
+                        elapsed.as_secs_f64()
+                    )),
+                    _ => {}
+                }
+            }
             Event::FileWritten {
                 path,
                 bytes,
                 sql_bytes,
-            } => eprintln!(
-                "wrote {} ({bytes} bytes, {sql_bytes} bytes of SQL)",
-                path.display()
-            ),
-            Event::TableStarted { .. } => {}
+            } => match style {
+                Style::Json => self.json(json!({
+                    "event": "file_written", "path": path, "bytes": bytes, "sql_bytes": sql_bytes
+                })),
+                _ => self.say(&format!(
+                    "wrote {} ({})",
+                    path.display(),
+                    human_size(*bytes)
+                )),
+            },
+        }
+    }
+
+    fn advance(&self, rows: u64, sql_bytes: u64) {
+        let done = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
+        let bytes = self.bytes.fetch_add(sql_bytes, Ordering::Relaxed) + sql_bytes;
+        match self.style {
+            Style::Bars => {
+                let expected = self.expected_rows.load(Ordering::Relaxed);
+                self.overall.set_length(expected.max(done));
+                self.overall.set_position(done);
+                self.overall.set_message(human_size(bytes));
+            }
+            Style::Lines | Style::Json => {
+                let Ok(mut last) = self.last_line.try_lock() else {
+                    return;
+                };
+                if last.elapsed() < LOG_EVERY {
+                    return;
+                }
+                *last = Instant::now();
+                let secs = self.started.elapsed().as_secs_f64().max(0.001);
+                let expected = self.expected_rows.load(Ordering::Relaxed).max(done);
+                if self.style == Style::Json {
+                    self.json(json!({
+                        "event": "progress", "rows": done, "expected_rows": expected,
+                        "sql_bytes": bytes, "seconds": secs
+                    }));
+                } else {
+                    self.say(&format!(
+                        "progress: {done}/{expected} rows ({:.0}%), {} of SQL, {:.0} rows/s",
+                        done as f64 * 100.0 / expected.max(1) as f64,
+                        human_size(bytes),
+                        done as f64 / secs
+                    ));
+                }
+            }
+            Style::Quiet => {}
         }
     }
 }
 
-pub fn summary(report: &BackupReport, quiet: bool) {
-    if quiet {
+/// The closing summary: one block per file, and the position of the snapshot.
+pub fn summary(report: &BackupReport, reporter: &Reporter) {
+    reporter.overall.finish_and_clear();
+    let style = reporter.style;
+    if style == Style::Quiet {
         return;
     }
-    eprintln!("backup complete: {} file(s)", report.files.len());
-    for f in &report.files {
-        eprintln!(
-            "  {}  {}  gtid {}",
-            f.path.display(),
-            f.metadata.file.size_human,
-            f.metadata.replication.gtid_info
-        );
-        eprintln!("  metadata {}", f.metadata_path.display());
+    if style == Style::Json {
+        reporter.json(json!({
+            "event": "finished",
+            "files": report.files.iter().map(|f| json!({
+                "path": f.path, "metadata": f.metadata_path, "bytes": f.metadata.file.size_bytes,
+                "sql_bytes": f.metadata.sql_bytes, "databases": f.databases,
+            })).collect::<Vec<_>>(),
+            "gtid": report.snapshot.gtid_info(),
+            "seconds": reporter.started.elapsed().as_secs_f64(),
+        }));
+        return;
     }
+    let secs = reporter.started.elapsed().as_secs_f64().max(0.001);
+    let mut out = format!(
+        "backup complete: {} file(s) in {secs:.1}s, position {}\n",
+        report.files.len(),
+        report.snapshot.gtid_info()
+    );
+    for f in &report.files {
+        let m = &f.metadata;
+        let ratio = m.sql_bytes as f64 / m.file.size_bytes.max(1) as f64;
+        out.push_str(&format!(
+            "  {}\n    databases {} | {} ({} of SQL, {ratio:.1}x {}) | encrypted {} | {} | {}/s\n    metadata {}\n",
+            f.path.display(),
+            f.databases.join(", "),
+            m.file.size_human,
+            human_size(m.sql_bytes),
+            m.compression.kind,
+            if m.encryption.enabled { "yes" } else { "no" },
+            m.time.duration,
+            human_size((m.sql_bytes as f64 / secs) as u64),
+            f.metadata_path.display()
+        ));
+    }
+    reporter.say(out.trim_end());
 }

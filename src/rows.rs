@@ -3,6 +3,7 @@
 //! The network side runs on tokio and only moves decoded rows; a dedicated serialiser thread
 //! per worker turns them into INSERT statements and hands complete statements to the writer.
 
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use mysql_async::prelude::*;
@@ -12,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::catalog::Table;
 use crate::error::{DbError, Error, Result};
 use crate::output::Chunk;
+use crate::progress::Progress;
 use crate::sql::ident::{ident, qualified};
 use crate::sql::insert::InsertBuilder;
 use crate::sql::value::CellKind;
@@ -82,11 +84,11 @@ pub struct Serializer {
 }
 
 impl Serializer {
-    pub fn start(statement_size: usize) -> Result<Serializer> {
+    pub fn start(statement_size: usize, progress: Arc<dyn Progress>) -> Result<Serializer> {
         let (tx, rx) = mpsc::channel(SERIALIZER_QUEUE);
         let handle = std::thread::Builder::new()
             .name("sfdb-serialize".into())
-            .spawn(move || serialize_loop(rx, statement_size))
+            .spawn(move || serialize_loop(rx, statement_size, progress.as_ref()))
             .map_err(|e| Error::Internal(format!("cannot start a serialiser thread: {e}")))?;
         Ok(Serializer {
             tx: Some(tx),
@@ -105,7 +107,7 @@ impl Drop for Serializer {
     }
 }
 
-fn serialize_loop(mut rx: mpsc::Receiver<Job>, statement_size: usize) {
+fn serialize_loop(mut rx: mpsc::Receiver<Job>, statement_size: usize, progress: &dyn Progress) {
     let mut state: Option<(InsertBuilder, Vec<u8>, TableStats, RowChecksum)> = None;
     let mut out: Option<mpsc::Sender<Chunk>> = None;
     let mut failed: Option<Error> = None;
@@ -134,9 +136,11 @@ fn serialize_loop(mut rx: mpsc::Receiver<Job>, statement_size: usize) {
                 if failed.is_some() {
                     continue;
                 }
+                let mut batch_bytes = 0u64;
                 for row in &rows {
                     let len = builder.push_values(buf, |i| row.as_ref(i).unwrap_or(&Value::NULL));
                     hash.add_row(&buf[buf.len() - len..]);
+                    batch_bytes += len as u64 + 1;
                     stats.rows += 1;
                     if buf.len() >= FLUSH_BYTES {
                         let done = builder.take_complete(buf);
@@ -149,6 +153,7 @@ fn serialize_loop(mut rx: mpsc::Receiver<Job>, statement_size: usize) {
                         }
                     }
                 }
+                progress.advance(rows.len() as u64, batch_bytes);
             }
             Job::End(reply) => {
                 let result = match (state.take(), failed.take()) {

@@ -273,7 +273,11 @@ async fn run_in_session(
     non_transactional: u64,
 ) -> Result<BackupReport> {
     let threads = session.workers.len();
-    let pool = match Pool::start(std::mem::take(&mut session.workers), cfg.statement_size) {
+    let pool = match Pool::start(
+        std::mem::take(&mut session.workers),
+        cfg.statement_size,
+        progress.clone(),
+    ) {
         Ok(p) => p,
         Err(e) => {
             session.close().await;

@@ -102,13 +102,17 @@ pub struct Pool {
 
 impl Pool {
     /// Starts one task per connection. Connections come back from [`Pool::join`].
-    pub fn start(conns: Vec<Conn>, statement_size: usize) -> Result<Pool> {
+    pub fn start(
+        conns: Vec<Conn>,
+        statement_size: usize,
+        progress: Arc<dyn crate::progress::Progress>,
+    ) -> Result<Pool> {
         let (tx, rx) = mpsc::channel(TASK_QUEUE_PER_WORKER * conns.len().max(1));
         let rx = Arc::new(Mutex::new(rx));
         let cancelled = Arc::new(AtomicBool::new(false));
         let mut handles = Vec::new();
         for conn in conns {
-            let serializer = Serializer::start(statement_size)?;
+            let serializer = Serializer::start(statement_size, progress.clone())?;
             handles.push(tokio::spawn(worker(
                 conn,
                 serializer,
