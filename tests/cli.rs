@@ -195,3 +195,49 @@ fn an_unwritable_directory_fails_before_connecting() {
         "must fail before connecting: {stderr}"
     );
 }
+
+/// `--log-format json`: every line on stderr is one JSON event, from start to finished.
+#[tokio::test]
+async fn json_log_is_one_object_per_event() {
+    let db = TestDb::new("jsonlog").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1),(2)")
+        .await;
+    let dir = out_dir();
+    let out = server()
+        .sfdbtools()
+        .args([
+            "--log-format",
+            "json",
+            "db-backup",
+            "single",
+            "--database",
+            &db.name,
+            "-t",
+            "T",
+            "-c",
+            "none",
+        ])
+        .args(server().connection_args())
+        .arg("-o")
+        .arg(dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_success(&out, "json log");
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"start"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"finished"), "{kinds:?}");
+    assert!(kinds.contains(&"file_written"), "{kinds:?}");
+    let done = events
+        .iter()
+        .find(|e| e["event"] == "table_done")
+        .expect("a table_done event");
+    assert_eq!(done["rows"], 2);
+}
