@@ -117,12 +117,24 @@ pub enum Error {
     #[error("interrupted: {0}")]
     Interrupted(String),
 
+    /// This part stopped because another part failed first; that failure is the one to report.
+    #[error("{0}")]
+    Stopped(String),
+
     /// A stage thread ended without reporting (a bug or a panic); named so it can be found.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl Error {
+    /// Of two failures of one run, the one to report: a cause beats a consequence.
+    pub fn prefer(current: Option<Error>, new: Error) -> Option<Error> {
+        match current {
+            Some(Error::Stopped(_)) | None => Some(new),
+            keep => keep,
+        }
+    }
+
     /// The process exit code for this error: 2 usage/config, 130 interrupted, 1 anything else.
     pub fn exit_code(&self) -> i32 {
         match self {

@@ -1,5 +1,9 @@
 //! Parallel dumps in one snapshot: a concurrent writer, chunk boundaries, locks and their
 //! fallbacks, DDL during a dump, and locks released after a failure.
+//!
+//! The tests of this binary run at once on one server, and a dump's DDL block is server-wide:
+//! the "nothing is left locked" checks wait up to 60 s, long enough for the other tests' dumps
+//! to end, while a lock that was really left behind never goes away.
 
 mod common;
 
@@ -373,7 +377,7 @@ async fn ddl_during_the_dump_waits_for_it() {
     }
     assert_success(&dumped, "dump with a concurrent DDL attempt");
     // Right after, DDL goes through.
-    conn.query_drop("SET SESSION lock_wait_timeout = 5")
+    conn.query_drop("SET SESSION lock_wait_timeout = 60")
         .await
         .unwrap();
     conn.query_drop("ALTER TABLE big ADD COLUMN extra INT")
@@ -438,7 +442,7 @@ async fn a_lock_timeout_names_the_blocking_statement() {
     blocker.await.unwrap();
     // Nothing is left locked: the lock and DDL go through at once.
     let mut c = server().conn(Some(&db.name)).await;
-    c.query_drop("SET SESSION lock_wait_timeout = 2")
+    c.query_drop("SET SESSION lock_wait_timeout = 60")
         .await
         .unwrap();
     c.query_drop("FLUSH TABLES WITH READ LOCK").await.unwrap();
@@ -476,7 +480,7 @@ async fn a_killed_worker_fails_the_dump_and_releases_every_lock() {
     );
     let left = common::files_in(dir.path());
     assert!(left.is_empty(), "files left behind: {left:?}");
-    conn.query_drop("SET SESSION lock_wait_timeout = 2")
+    conn.query_drop("SET SESSION lock_wait_timeout = 60")
         .await
         .unwrap();
     conn.query_drop("FLUSH TABLES WITH READ LOCK")
@@ -552,7 +556,7 @@ async fn an_interrupted_dump_leaves_nothing_behind() {
         assert!(stderr.contains("interrupted"), "{stderr}");
         let left = common::files_in(dir.path());
         assert!(left.is_empty(), "{signal}: files left behind: {left:?}");
-        conn.query_drop("SET SESSION lock_wait_timeout = 5")
+        conn.query_drop("SET SESSION lock_wait_timeout = 60")
             .await
             .unwrap();
         conn.query_drop("FLUSH TABLES WITH READ LOCK")
@@ -563,4 +567,70 @@ async fn an_interrupted_dump_leaves_nothing_behind() {
             .await
             .unwrap();
     }
+}
+
+/// Without the DDL block (`--consistency none`), a table dropped before the dump reads it fails
+/// the dump loudly, naming the table; nothing is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_dropped_during_an_unlocked_dump_fails_it_by_name() {
+    let db = TestDb::new("dropped").await;
+    db.exec(
+        "CREATE TABLE big (id INT PRIMARY KEY, pad CHAR(255));
+         INSERT INTO big SELECT seq, REPEAT('d', 255) FROM seq_1_to_300000;
+         CREATE TABLE zz_small (id INT PRIMARY KEY); INSERT INTO zz_small VALUES (1);
+         ANALYZE TABLE big, zz_small;",
+    )
+    .await;
+    let dir = out_dir();
+    let name = db.name.clone();
+    let path = dir.path().to_owned();
+    // One worker: `big` (largest first) is read before `zz_small`.
+    let dump = tokio::task::spawn_blocking(move || {
+        backup(
+            &[
+                "single",
+                "--database",
+                &name,
+                "-c",
+                "none",
+                "-j",
+                "1",
+                "--consistency",
+                "none",
+            ],
+            &path,
+        )
+    });
+    let mut conn = server().conn(None).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let n: u64 = conn
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+                 WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%' AND INSTR(INFO, ?) > 0",
+                (format!("`{}`.`big`", db.name),),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        if n > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the dump never started reading");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    conn.query_drop(format!("DROP TABLE `{}`.zz_small", db.name))
+        .await
+        .unwrap();
+    let out = dump.await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("zz_small") && stderr.contains("1146"),
+        "{stderr}"
+    );
+    assert!(
+        common::files_in(dir.path()).is_empty(),
+        "no file may be left"
+    );
 }

@@ -321,13 +321,7 @@ async fn run_in_session(
             Ok((i, Ok(report))) => files.push((i, report)),
             Ok((_, Err(e))) => {
                 ctx.queue.cancel();
-                // The first real cause wins over the "stopped because another part failed" echoes.
-                if first_error
-                    .as_ref()
-                    .is_none_or(|f| matches!(f, Error::Interrupted(_)))
-                {
-                    first_error = Some(e);
-                }
+                first_error = Error::prefer(first_error, e);
             }
             Err(e) => {
                 ctx.queue.cancel();
@@ -469,7 +463,7 @@ async fn dump_file(ctx: &FileContext, plan: PlannedFile) -> Result<FileReport> {
             // A writer that failed first holds the real cause (disk full, permission).
             let writer_err = writer.abort().await.err();
             return Err(match (e, writer_err) {
-                (Error::Internal(_) | Error::Interrupted(_), Some(w @ Error::File { .. })) => w,
+                (Error::Internal(_) | Error::Stopped(_), Some(w @ Error::File { .. })) => w,
                 (e, _) => e,
             });
         }
@@ -611,12 +605,6 @@ async fn dump_database_data(
         }
     }
 
-    struct Pending {
-        table: Arc<Table>,
-        t0: Instant,
-        count: oneshot::Receiver<Result<Outcome>>,
-        chunks: Vec<oneshot::Receiver<Result<Outcome>>>,
-    }
     let mut pending = Vec::new();
     for (t, b) in order.iter().zip(bounds) {
         let predicates = match b {
@@ -663,70 +651,107 @@ async fn dump_database_data(
     }
 
     let mut done = Vec::new();
+    // Every answer is awaited even after a failure: the task that failed first may come after
+    // tasks that were only stopped because of it, and its error is the one worth reporting.
+    let mut failure: Option<Error> = None;
     for p in pending {
-        let target = crate::sql::ident::qualified(db, &p.table.name);
-        let mut rows = 0u64;
-        let mut bytes = 0u64;
-        let mut largest = 0usize;
-        let mut nan = 0u64;
-        let mut checksum = RowChecksum::default();
-        let chunk_count = p.chunks.len();
-        for rx in p.chunks {
-            match outcome(rx).await? {
-                Outcome::Rows(s) => {
-                    rows += s.rows;
-                    bytes += s.bytes;
-                    largest = largest.max(s.largest_statement);
-                    nan += s.not_a_number;
-                    checksum.combine(s.checksum);
-                }
-                _ => return Err(Error::Internal("rows task answered something else".into())),
+        match table_outcome(ctx, db, p).await {
+            Ok(d) => done.push(d),
+            Err(e) => failure = Error::prefer(failure, e),
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(done),
+    }
+}
+
+struct Pending {
+    table: Arc<Table>,
+    t0: Instant,
+    count: oneshot::Receiver<Result<Outcome>>,
+    chunks: Vec<oneshot::Receiver<Result<Outcome>>>,
+}
+
+/// Collects one table's answers: sums its chunks, checks them against its count.
+async fn table_outcome(ctx: &FileContext, db: &Arc<str>, p: Pending) -> Result<(TableInfo, usize)> {
+    let count = outcome(p.count).await;
+    let target = crate::sql::ident::qualified(db, &p.table.name);
+    let mut rows = 0u64;
+    let mut bytes = 0u64;
+    let mut largest = 0usize;
+    let mut nan = 0u64;
+    let mut checksum = RowChecksum::default();
+    let chunk_count = p.chunks.len();
+    let mut failure: Option<Error> = None;
+    let expected = match count {
+        Ok(Outcome::Count(n)) => n,
+        Ok(_) => return Err(Error::Internal("count task answered something else".into())),
+        Err(e) => {
+            failure = Some(e);
+            0
+        }
+    };
+    let mut results = Vec::with_capacity(p.chunks.len());
+    for rx in p.chunks {
+        match outcome(rx).await {
+            Ok(o) => results.push(o),
+            Err(e) => failure = Error::prefer(failure, e),
+        }
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    for o in results {
+        match o {
+            Outcome::Rows(s) => {
+                rows += s.rows;
+                bytes += s.bytes;
+                largest = largest.max(s.largest_statement);
+                nan += s.not_a_number;
+                checksum.combine(s.checksum);
             }
+            _ => return Err(Error::Internal("rows task answered something else".into())),
         }
-        let expected = match outcome(p.count).await? {
-            Outcome::Count(n) => n,
-            _ => return Err(Error::Internal("count task answered something else".into())),
-        };
-        if rows != expected {
-            return Err(Error::RowCount {
-                table: target,
-                written: rows,
-                expected,
-            });
-        }
-        if nan > 0 {
-            ctx.progress.event(&Event::Warning(&format!(
-                "{target}: {nan} FLOAT/DOUBLE values were not numbers and were written as NULL"
-            )));
-        }
-        if !p.table.is_transactional()
-            && ctx
-                .non_transactional_left
-                .fetch_sub(1, AtomicOrdering::SeqCst)
-                == 1
-        {
-            ctx.commit_block.release().await?;
-        }
-        ctx.progress.event(&Event::TableDone {
-            database: db,
-            table: &p.table.name,
+    }
+    if rows != expected {
+        return Err(Error::RowCount {
+            table: target,
+            written: rows,
+            expected,
+        });
+    }
+    if nan > 0 {
+        ctx.progress.event(&Event::Warning(&format!(
+            "{target}: {nan} FLOAT/DOUBLE values were not numbers and were written as NULL"
+        )));
+    }
+    if !p.table.is_transactional()
+        && ctx
+            .non_transactional_left
+            .fetch_sub(1, AtomicOrdering::SeqCst)
+            == 1
+    {
+        ctx.commit_block.release().await?;
+    }
+    ctx.progress.event(&Event::TableDone {
+        database: db,
+        table: &p.table.name,
+        rows,
+        bytes,
+        elapsed: p.t0.elapsed(),
+    });
+    Ok((
+        TableInfo {
+            database: db.to_string(),
+            table: p.table.name.clone(),
             rows,
             bytes,
-            elapsed: p.t0.elapsed(),
-        });
-        done.push((
-            TableInfo {
-                database: db.to_string(),
-                table: p.table.name.clone(),
-                rows,
-                bytes,
-                chunks: chunk_count,
-                checksum: checksum.hex(),
-            },
-            largest,
-        ));
-    }
-    Ok(done)
+            chunks: chunk_count,
+            checksum: checksum.hex(),
+        },
+        largest,
+    ))
 }
 
 /// Routines, then views (each replacing its placeholder, dependencies first), triggers, events.

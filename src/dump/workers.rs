@@ -87,7 +87,7 @@ impl Queue {
 }
 
 pub fn cancelled() -> Error {
-    Error::Interrupted("the dump was stopped because another part of it failed".into())
+    Error::Stopped("the dump was stopped because another part of it failed".into())
 }
 
 /// Waits for a task's answer.

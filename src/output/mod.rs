@@ -187,7 +187,7 @@ impl Writer {
                         Chunk::Abort => break,
                     }
                 }
-                Err(Error::Interrupted(format!(
+                Err(Error::Stopped(format!(
                     "{} was not completed and has been removed",
                     chain.spec.path.display()
                 )))
