@@ -331,6 +331,12 @@ async fn dump_big_table_and_wait_for_rows(
             &path,
         )
     });
+    let id = wait_for_rows(&db.name).await;
+    (dump, id)
+}
+
+/// Waits until a dump streams the rows of `db`.`big`; returns that worker's connection id.
+async fn wait_for_rows(db: &str) -> u64 {
     let mut conn = server().conn(None).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -338,12 +344,12 @@ async fn dump_big_table_and_wait_for_rows(
             .exec_first(
                 "SELECT ID FROM information_schema.PROCESSLIST \
                  WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%' AND INSTR(INFO, ?) > 0 LIMIT 1",
-                (format!("`{}`.`big`", db.name),),
+                (format!("`{db}`.`big`"),),
             )
             .await
             .unwrap();
         if let Some(id) = id {
-            return (dump, id);
+            return id;
         }
         assert!(Instant::now() < deadline, "the dump never started reading");
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -525,24 +531,8 @@ async fn an_interrupted_dump_leaves_nothing_behind() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
+        wait_for_rows(&db.name).await;
         let mut conn = server().conn(None).await;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let n: u64 = conn
-                .exec_first(
-                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
-                     WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%' AND INSTR(INFO, ?) > 0",
-                    (format!("`{}`.`big`", db.name),),
-                )
-                .await
-                .unwrap()
-                .unwrap();
-            if n > 0 {
-                break;
-            }
-            assert!(Instant::now() < deadline, "the dump never started reading");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
         let killed = std::process::Command::new("kill")
             .args([signal, &child.id().to_string()])
             .status()
@@ -601,24 +591,8 @@ async fn a_table_dropped_during_an_unlocked_dump_fails_it_by_name() {
             &path,
         )
     });
+    wait_for_rows(&db.name).await;
     let mut conn = server().conn(None).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let n: u64 = conn
-            .exec_first(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
-                 WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%' AND INSTR(INFO, ?) > 0",
-                (format!("`{}`.`big`", db.name),),
-            )
-            .await
-            .unwrap()
-            .unwrap();
-        if n > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the dump never started reading");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
     conn.query_drop(format!("DROP TABLE `{}`.zz_small", db.name))
         .await
         .unwrap();
