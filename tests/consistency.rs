@@ -252,47 +252,17 @@ async fn without_reload_the_dump_falls_back_to_one_connection() {
     let db = TestDb::new("noreload").await;
     db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1),(2),(3)")
         .await;
-    let user = format!("noreload_{}", std::process::id());
-    let mut root = server().conn(None).await;
-    root.query_drop(format!("DROP USER IF EXISTS '{user}'@'%'"))
-        .await
-        .unwrap();
-    root.query_drop(format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'"))
-        .await
-        .unwrap();
-    root.query_drop(format!(
-        "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT ON `{}`.* TO '{user}'@'%'",
-        db.name
-    ))
-    .await
-    .unwrap();
+    let user = common::TestUser::new(
+        "noreload",
+        "pw",
+        &format!("SELECT, SHOW VIEW, TRIGGER, EVENT ON `{}`.*", db.name),
+    )
+    .await;
     let dir = out_dir();
-    let out = server()
-        .sfdbtools()
-        .env("MYSQL_PWD", "pw")
-        .args([
-            "-q",
-            "db-backup",
-            "single",
-            "--database",
-            &db.name,
-            "-t",
-            "T",
-            "-c",
-            "none",
-            "-j",
-            "4",
-        ])
-        .arg(format!("--host={}", server().host))
-        .arg(format!("--port={}", server().port))
-        .arg(format!("--user={user}"))
-        .arg("-o")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    root.query_drop(format!("DROP USER '{user}'@'%'"))
-        .await
-        .unwrap();
+    let out = user.backup(
+        &["single", "--database", &db.name, "-c", "none", "-j", "4"],
+        dir.path(),
+    );
     assert_success(&out, "dump without RELOAD");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -446,16 +416,7 @@ async fn a_lock_timeout_names_the_blocking_statement() {
         "no file may be left"
     );
     blocker.await.unwrap();
-    // Nothing is left locked: the lock and DDL go through at once.
-    let mut c = server().conn(Some(&db.name)).await;
-    c.query_drop("SET SESSION lock_wait_timeout = 60")
-        .await
-        .unwrap();
-    c.query_drop("FLUSH TABLES WITH READ LOCK").await.unwrap();
-    c.query_drop("UNLOCK TABLES").await.unwrap();
-    c.query_drop("ALTER TABLE t ADD COLUMN x INT")
-        .await
-        .unwrap();
+    common::assert_no_lock_left(&db.name, "t").await;
 }
 
 /// A worker killed mid-dump fails the run loudly; no file stays under its final name and no
@@ -486,16 +447,7 @@ async fn a_killed_worker_fails_the_dump_and_releases_every_lock() {
     );
     let left = common::files_in(dir.path());
     assert!(left.is_empty(), "files left behind: {left:?}");
-    conn.query_drop("SET SESSION lock_wait_timeout = 60")
-        .await
-        .unwrap();
-    conn.query_drop("FLUSH TABLES WITH READ LOCK")
-        .await
-        .unwrap();
-    conn.query_drop("UNLOCK TABLES").await.unwrap();
-    conn.query_drop(format!("ALTER TABLE `{}`.big ADD COLUMN x INT", db.name))
-        .await
-        .unwrap();
+    common::assert_no_lock_left(&db.name, "big").await;
 }
 
 /// SIGINT (and SIGTERM) mid-dump: exit 130, no file left (not even the hidden partial one),
@@ -532,7 +484,6 @@ async fn an_interrupted_dump_leaves_nothing_behind() {
             .spawn()
             .unwrap();
         wait_for_rows(&db.name).await;
-        let mut conn = server().conn(None).await;
         let killed = std::process::Command::new("kill")
             .args([signal, &child.id().to_string()])
             .status()
@@ -546,16 +497,7 @@ async fn an_interrupted_dump_leaves_nothing_behind() {
         assert!(stderr.contains("interrupted"), "{stderr}");
         let left = common::files_in(dir.path());
         assert!(left.is_empty(), "{signal}: files left behind: {left:?}");
-        conn.query_drop("SET SESSION lock_wait_timeout = 60")
-            .await
-            .unwrap();
-        conn.query_drop("FLUSH TABLES WITH READ LOCK")
-            .await
-            .unwrap();
-        conn.query_drop("UNLOCK TABLES").await.unwrap();
-        conn.query_drop(format!("ALTER TABLE `{}`.big ADD COLUMN x INT", db.name))
-            .await
-            .unwrap();
+        common::assert_no_lock_left(&db.name, "big").await;
     }
 }
 

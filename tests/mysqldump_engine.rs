@@ -6,7 +6,6 @@ use common::compare::{diff, image};
 use common::{
     TestDb, assert_success, dump_file_in, metadata_of, out_dir, restore_with_client, server,
 };
-use mysql_async::prelude::*;
 
 #[tokio::test]
 async fn the_fallback_writes_the_same_files_and_restores() {
@@ -18,44 +17,20 @@ async fn the_fallback_writes_the_same_files_and_restores() {
     )
     .await;
     // An account with a password: it must reach the child without a command line.
-    let user = format!("fallback_{}", std::process::id());
-    let mut root = server().conn(None).await;
-    root.query_drop(format!("DROP USER IF EXISTS '{user}'@'%'"))
-        .await
-        .unwrap();
-    root.query_drop(format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'p\"w d'"))
-        .await
-        .unwrap();
-    root.query_drop(format!("GRANT ALL ON *.* TO '{user}'@'%'"))
-        .await
-        .unwrap();
+    let user = common::TestUser::new("fallback", "p\"w d", "ALL ON *.*").await;
     let dir = out_dir();
-    let out = server()
-        .sfdbtools()
-        .env("MYSQL_PWD", "p\"w d")
-        .args([
-            "-q",
-            "db-backup",
+    let out = user.backup(
+        &[
             "single",
             "--database",
             &db.name,
-            "-t",
-            "T",
             "-c",
             "zstd",
             "--engine",
             "mysqldump",
-        ])
-        .arg(format!("--host={}", server().host))
-        .arg(format!("--port={}", server().port))
-        .arg(format!("--user={user}"))
-        .arg("-o")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    root.query_drop(format!("DROP USER '{user}'@'%'"))
-        .await
-        .unwrap();
+        ],
+        dir.path(),
+    );
     assert_success(&out, "mysqldump engine");
     let file = dump_file_in(dir.path());
     assert!(file.to_string_lossy().ends_with(".sql.zst"));

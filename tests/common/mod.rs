@@ -280,6 +280,85 @@ pub fn backup(args: &[&str], dir: &Path) -> Output {
         .expect("run sfdbtools")
 }
 
+/// An account of one test, created with `grants` and dropped with the value.
+pub struct TestUser {
+    pub name: String,
+    pub password: String,
+}
+
+impl TestUser {
+    pub async fn new(tag: &str, password: &str, grants: &str) -> TestUser {
+        let name = format!("{tag}_{}", std::process::id());
+        let mut root = server().conn(None).await;
+        root.query_drop(format!("DROP USER IF EXISTS '{name}'@'%'"))
+            .await
+            .unwrap();
+        root.query_drop(format!(
+            "CREATE USER '{name}'@'%' IDENTIFIED BY {}",
+            sql_string(password)
+        ))
+        .await
+        .unwrap();
+        root.query_drop(format!("GRANT {grants} TO '{name}'@'%'"))
+            .await
+            .unwrap();
+        TestUser {
+            name,
+            password: password.to_owned(),
+        }
+    }
+
+    /// `sfdbtools -q db-backup <args…>` as this account (password through MYSQL_PWD).
+    pub fn backup(&self, args: &[&str], dir: &Path) -> Output {
+        server()
+            .sfdbtools()
+            .env("MYSQL_PWD", &self.password)
+            .args(["-q", "db-backup"])
+            .args(args)
+            .arg(format!("--host={}", server().host))
+            .arg(format!("--port={}", server().port))
+            .arg(format!("--user={}", self.name))
+            .arg("-o")
+            .arg(dir)
+            .args(["-t", "TEST"])
+            .output()
+            .expect("run sfdbtools")
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        let _ = server()
+            .client(None)
+            .arg("-e")
+            .arg(format!("DROP USER IF EXISTS '{}'@'%'", self.name))
+            .output();
+    }
+}
+
+fn sql_string(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// Asserts that no lock of a finished dump is left on the server: FLUSH TABLES WITH READ LOCK
+/// and a DDL on `db.table` go through. Waits up to 60 s, since other tests' dumps may hold
+/// their own locks for a while; a lock really left behind never goes away.
+pub async fn assert_no_lock_left(db: &str, table: &str) {
+    let mut c = server().conn(None).await;
+    c.query_drop("SET SESSION lock_wait_timeout = 60")
+        .await
+        .unwrap();
+    c.query_drop("FLUSH TABLES WITH READ LOCK").await.unwrap();
+    c.query_drop("UNLOCK TABLES").await.unwrap();
+    c.query_drop(format!(
+        "ALTER TABLE {}.{} ADD COLUMN lock_probe INT",
+        quote(db),
+        quote(table)
+    ))
+    .await
+    .unwrap();
+}
+
 /// The single dump file (not metadata) in `dir`.
 pub fn dump_file_in(dir: &Path) -> PathBuf {
     let files: Vec<String> = files_in(dir)
