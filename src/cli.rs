@@ -159,6 +159,9 @@ pub struct BackupArgs {
     /// Custom base name of the (first) dump file.
     #[arg(short = 'f', long)]
     pub filename: Option<String>,
+    /// Connect, select and print the plan; write nothing, create no directory.
+    #[arg(short = 'd', long = "dry-run")]
+    pub dry_run: bool,
     /// Audit ticket id, stored in the metadata.
     #[arg(short = 't', long)]
     pub ticket: Option<String>,
@@ -302,6 +305,8 @@ fn backup_config(mode: BackupModeArgs, quiet: bool) -> Result<BackupConfig, Erro
         let now = chrono::Local::now();
         let ticket = match a.ticket {
             Some(t) if !t.trim().is_empty() => t,
+            // A dry run writes nothing, so there is nothing to audit.
+            _ if a.dry_run => String::new(),
             _ => {
                 let default = format!("bk-{}", now.format("%Y%m%d%H%M%S"));
                 prompt_or_fail(quiet, "ticket", "-t/--ticket TICKET", Some(&default))?
@@ -350,6 +355,7 @@ fn backup_config(mode: BackupModeArgs, quiet: bool) -> Result<BackupConfig, Erro
         };
         Ok(BackupConfig {
             engine: a.engine.parse().map_err(Error::Usage)?,
+            dry_run: a.dry_run,
             mysqldump_args: None,
             connection: ConnectionSettings {
                 host: c.host,

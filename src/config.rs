@@ -74,6 +74,8 @@ impl std::str::FromStr for Engine {
 #[derive(Clone, Debug)]
 pub struct BackupConfig {
     pub engine: Engine,
+    /// Connect, select and report; write nothing.
+    pub dry_run: bool,
     /// Extra options for the mysqldump engine (config `backup.mysqldump_args`); None: the
     /// defaults in `mysqldump::DEFAULT_ARGS`.
     pub mysqldump_args: Option<Vec<String>>,

@@ -41,6 +41,12 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
             let reporter =
                 std::sync::Arc::new(report::Reporter::new(report::Style::choose(quiet, json)));
             let progress: std::sync::Arc<dyn sfdbtools::progress::Progress> = reporter.clone();
+            if config.dry_run {
+                let plan =
+                    runtime.block_on(sfdbtools::dump::dry_run(&config, progress.as_ref()))?;
+                report::dry_run(&plan);
+                return Ok(());
+            }
             let outcome = runtime.block_on(async {
                 tokio::select! {
                     r = sfdbtools::dump::run(&config, progress) => Some(r),

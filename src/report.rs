@@ -265,3 +265,25 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
     }
     reporter.say(out.trim_end());
 }
+
+/// `--dry-run`: the plan on stdout (it is the command's answer, not a log).
+pub fn dry_run(plan: &sfdbtools::dump::DryRun) {
+    println!(
+        "dry run on {} ({}): nothing was written",
+        plan.hostname, plan.server
+    );
+    println!(
+        "{:<40} {:>7} {:>14} {:>12}",
+        "database", "tables", "~rows", "~size"
+    );
+    for (db, tables, rows, bytes) in &plan.databases {
+        println!("{db:<40} {tables:>7} {rows:>14} {:>12}", human_size(*bytes));
+    }
+    if !plan.excluded.is_empty() {
+        println!("excluded: {}", plan.excluded.join(", "));
+    }
+    println!("files:");
+    for f in &plan.files {
+        println!("  {}", f.display());
+    }
+}

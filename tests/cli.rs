@@ -241,3 +241,42 @@ async fn json_log_is_one_object_per_event() {
         .expect("a table_done event");
     assert_eq!(done["rows"], 2);
 }
+
+/// `--dry-run` connects and selects, prints the plan, and writes nothing, not even the directory.
+#[tokio::test]
+async fn dry_run_prints_the_plan_and_writes_nothing() {
+    let db = TestDb::new("dryrun").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1),(2),(3)")
+        .await;
+    let dir = out_dir();
+    let target = dir.path().join("20260105");
+    let out = server()
+        .sfdbtools()
+        .args([
+            "-q",
+            "db-backup",
+            "single",
+            "--database",
+            &db.name,
+            "--dry-run",
+            "-c",
+            "none",
+        ])
+        .args(server().connection_args())
+        .arg("-o")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_success(&out, "dry run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&db.name), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{}/{}_", target.display(), db.name)),
+        "the file name: {stdout}"
+    );
+    assert!(
+        !target.exists(),
+        "a dry run must not create the backup directory"
+    );
+    assert!(files_in(dir.path()).is_empty());
+}

@@ -165,7 +165,9 @@ pub(crate) struct Prepared {
 }
 
 pub(crate) async fn prepare(cfg: &BackupConfig, progress: &dyn Progress) -> Result<Prepared> {
-    check_writable(&cfg.output_dir)?;
+    if !cfg.dry_run {
+        check_writable(&cfg.output_dir)?;
+    }
     let started = Local::now();
     let (mut control, info) = connect::open(&cfg.connection, "control").await?;
 
@@ -196,6 +198,14 @@ pub(crate) async fn prepare(cfg: &BackupConfig, progress: &dyn Progress) -> Resu
     }
 
     let planned = plan_files(cfg, &selection.databases, &info.hostname, &started)?;
+    if cfg.dry_run {
+        return Ok(Prepared {
+            control,
+            info,
+            selection,
+            planned,
+        });
+    }
     std::fs::create_dir_all(&cfg.output_dir).map_err(|e| Error::File {
         action: "creating the backup directory",
         path: cfg.output_dir.clone(),
@@ -212,6 +222,50 @@ pub(crate) async fn prepare(cfg: &BackupConfig, progress: &dyn Progress) -> Resu
         info,
         selection,
         planned,
+    })
+}
+
+/// What a run would do: the databases, their size, and the files it would write.
+#[derive(Clone, Debug)]
+pub struct DryRun {
+    pub server: String,
+    pub hostname: String,
+    /// (database, tables, estimated rows, estimated bytes)
+    pub databases: Vec<(String, u64, u64, u64)>,
+    pub excluded: Vec<String>,
+    pub files: Vec<PathBuf>,
+}
+
+/// `--dry-run`: connects and selects like a backup, then reports; writes nothing, creates no
+/// directory, takes no lock.
+pub async fn dry_run(cfg: &BackupConfig, progress: &dyn Progress) -> Result<DryRun> {
+    let Prepared {
+        mut control,
+        info,
+        selection,
+        planned,
+    } = prepare(cfg, progress).await?;
+    let mut databases = Vec::new();
+    for db in &selection.databases {
+        let row: Option<(u64, u64, u64)> = control
+            .exec_first(
+                "SELECT COUNT(*), CAST(COALESCE(SUM(TABLE_ROWS), 0) AS UNSIGNED), \
+                 CAST(COALESCE(SUM(DATA_LENGTH), 0) AS UNSIGNED) \
+                 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE <> 'VIEW'",
+                (db,),
+            )
+            .await
+            .map_err(|e| Error::server(format!("estimating the size of {}", ident(db)), e))?;
+        let (tables, rows, bytes) = row.unwrap_or_default();
+        databases.push((db.clone(), tables, rows, bytes));
+    }
+    let _ = control.disconnect().await;
+    Ok(DryRun {
+        server: info.version,
+        hostname: info.hostname,
+        databases,
+        excluded: selection.excluded,
+        files: planned.into_iter().map(|p| p.path).collect(),
     })
 }
 
