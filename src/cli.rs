@@ -44,6 +44,21 @@ pub enum Command {
         #[command(subcommand)]
         mode: BackupModeArgs,
     },
+    /// Delete backup sets (dump, metadata, grants) older than --days under a directory.
+    Cleanup {
+        /// Age in days beyond which a backup set is removed.
+        #[arg(long)]
+        days: u64,
+        /// Only dump files whose name matches this glob (`*`, `?`).
+        #[arg(long)]
+        pattern: Option<String>,
+        /// Print what would be removed; remove nothing.
+        #[arg(short = 'd', long = "dry-run")]
+        dry_run: bool,
+        /// The base directory holding the backups.
+        #[arg(short = 'o', long = "backup-dir", default_value = ".")]
+        backup_dir: PathBuf,
+    },
     /// Encrypt or decrypt a file with the sfdbtools `.enc` container.
     Crypto {
         #[command(subcommand)]
@@ -87,6 +102,12 @@ pub enum Task {
         input: PathBuf,
         output: PathBuf,
         key: Passphrase,
+    },
+    Cleanup {
+        base: PathBuf,
+        days: u64,
+        pattern: Option<String>,
+        dry_run: bool,
     },
 }
 
@@ -224,6 +245,17 @@ impl Cli {
         let quiet = self.quiet;
         match self.command {
             Command::DbBackup { mode } => Ok(Task::Backup(Box::new(backup_config(mode, quiet)?))),
+            Command::Cleanup {
+                days,
+                pattern,
+                dry_run,
+                backup_dir,
+            } => Ok(Task::Cleanup {
+                base: backup_dir,
+                days,
+                pattern,
+                dry_run,
+            }),
             Command::Crypto { action } => {
                 let (encrypt, files) = match action {
                     CryptoArgs::EncryptFile(f) => (true, f),

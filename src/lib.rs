@@ -6,6 +6,7 @@
 //! whole backup run.
 
 pub mod catalog;
+pub mod cleanup;
 pub mod compress;
 pub mod config;
 pub mod connect;

@@ -76,6 +76,28 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
                 }
             }
         }
+        cli::Task::Cleanup {
+            base,
+            days,
+            pattern,
+            dry_run,
+        } => {
+            let sets = sfdbtools::cleanup::find_old(&base, days, pattern.as_deref())?;
+            let verb = if dry_run { "would remove" } else { "removing" };
+            for set in &sets {
+                println!("{verb} {}", set.dump.display());
+                for c in &set.companions {
+                    println!("{verb} {}", c.display());
+                }
+            }
+            if !dry_run {
+                sfdbtools::cleanup::remove(&sets)?;
+            }
+            if !quiet {
+                eprintln!("{} backup set(s) older than {days} day(s)", sets.len());
+            }
+            Ok(())
+        }
         cli::Task::Encrypt { input, output, key } => crypt(&input, &output, &key, true),
         cli::Task::Decrypt { input, output, key } => crypt(&input, &output, &key, false),
     }

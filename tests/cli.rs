@@ -280,3 +280,62 @@ async fn dry_run_prints_the_plan_and_writes_nothing() {
     );
     assert!(files_in(dir.path()).is_empty());
 }
+
+/// `cleanup --days N` removes whole old sets (dump, metadata, grants) and nothing newer;
+/// `--dry-run` only lists them.
+#[test]
+fn cleanup_removes_only_old_sets_together() {
+    let dir = out_dir();
+    let day = dir.path().join("20200101");
+    std::fs::create_dir_all(&day).unwrap();
+    let old = [
+        "shop_20200101_010000_h.sql.zst.enc",
+        "shop_20200101_010000_h.sql.zst.enc.meta.json",
+        "shop_20200101_010000_h_users.sql.enc",
+    ];
+    let new = [
+        "shop_20260101_010000_h.sql.gz",
+        "shop_20260101_010000_h.sql.gz.meta.json",
+    ];
+    let other = ["crm_20200101_010000_h.sql", "notes.txt"];
+    for f in old.iter().chain(&new).chain(&other) {
+        std::fs::write(day.join(f), b"x").unwrap();
+    }
+    for f in old
+        .iter()
+        .chain(&["crm_20200101_010000_h.sql", "notes.txt"])
+    {
+        let status = std::process::Command::new("touch")
+            .args(["-d", "40 days ago"])
+            .arg(day.join(f))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let run = |extra: &[&str]| {
+        server()
+            .sfdbtools()
+            .args(["-q", "cleanup", "--days", "30", "--pattern", "shop_*", "-o"])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let dry = run(&["--dry-run"]);
+    assert_success(&dry, "cleanup --dry-run");
+    let listed = String::from_utf8_lossy(&dry.stdout);
+    for f in old {
+        assert!(listed.contains(f), "{f} should be listed:\n{listed}");
+        assert!(day.join(f).exists(), "a dry run removes nothing");
+    }
+    assert_success(&run(&[]), "cleanup");
+    for f in old {
+        assert!(!day.join(f).exists(), "{f} should be gone");
+    }
+    for f in new.iter().chain(&other) {
+        assert!(
+            day.join(f).exists(),
+            "{f} must stay (newer, or not matching the pattern)"
+        );
+    }
+}
