@@ -57,7 +57,7 @@ impl Reporter {
         let overall = multi.add(ProgressBar::new(0));
         overall.set_style(
             ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {pos}/{len} rows {msg} ({per_sec}, ETA {eta})",
+                "{elapsed_precise} [{bar:30}] {human_pos}/{human_len} rows, {msg} (ETA {eta})",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
@@ -191,7 +191,12 @@ impl Progress for Reporter {
                 let expected = self.expected_rows.load(Ordering::Relaxed);
                 self.overall.set_length(expected.max(done));
                 self.overall.set_position(done);
-                self.overall.set_message(human_size(bytes));
+                let secs = self.started.elapsed().as_secs_f64().max(0.001);
+                self.overall.set_message(format!(
+                    "{} of SQL, {:.0} rows/s",
+                    human_size(bytes),
+                    done as f64 / secs
+                ));
             }
             Style::Lines | Style::Json => {
                 let Ok(mut last) = self.last_line.try_lock() else {
