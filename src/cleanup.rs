@@ -69,12 +69,8 @@ pub fn find_old(base: &Path, days: u64, pattern: Option<&str>) -> Result<Vec<Bac
     let mut sets = Vec::new();
     let mut dirs = vec![base.to_owned()];
     while let Some(dir) = dirs.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| Error::File {
-            action: "listing",
-            path: dir.clone(),
-            offset: 0,
-            source: e,
-        })?;
+        let entries =
+            std::fs::read_dir(&dir).map_err(|e| Error::file("listing", dir.clone(), e))?;
         for entry in entries.flatten() {
             let path = entry.path();
             let Ok(meta) = entry.metadata() else { continue };
@@ -106,12 +102,7 @@ pub fn find_old(base: &Path, days: u64, pattern: Option<&str>) -> Result<Vec<Bac
 pub fn remove(sets: &[BackupSet]) -> Result<()> {
     for set in sets {
         for f in std::iter::once(&set.dump).chain(&set.companions) {
-            std::fs::remove_file(f).map_err(|e| Error::File {
-                action: "removing",
-                path: f.clone(),
-                offset: 0,
-                source: e,
-            })?;
+            std::fs::remove_file(f).map_err(|e| Error::file("removing", f.clone(), e))?;
         }
     }
     Ok(())

@@ -144,6 +144,16 @@ impl Error {
         }
     }
 
+    /// A file error at no particular offset (opening, creating, completing).
+    pub fn file(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::File {
+            action,
+            path: path.into(),
+            offset: 0,
+            source,
+        }
+    }
+
     pub(crate) fn server(context: impl Into<String>, source: mysql_async::Error) -> Self {
         Error::Server {
             context: context.into(),

@@ -49,12 +49,7 @@ pub type SqlReader = DecompressReader<Decrypted<BufReader<File>>>;
 /// Opens a backup file (ours, the old tool's, or plain mysqldump output, each compressed
 /// and/or encrypted or not) and returns a reader of its SQL.
 pub fn open(path: &Path, pass: Option<&Passphrase>) -> Result<SqlReader> {
-    let file_err = |action: &'static str, e: io::Error| Error::File {
-        action,
-        path: path.to_owned(),
-        offset: 0,
-        source: e,
-    };
+    let file_err = |action: &'static str, e: io::Error| Error::file(action, path.to_owned(), e);
     let file = File::open(path).map_err(|e| file_err("opening", e))?;
     let mut reader = BufReader::with_capacity(FILE_READ_BUFFER, file);
     let encrypted = sniff(reader.fill_buf().map_err(|e| file_err("reading", e))?);

@@ -121,14 +121,9 @@ async fn interrupted() -> &'static str {
 
 /// `crypto encrypt-file` / `decrypt-file`: the output appears only when complete and valid.
 fn crypt(input: &Path, output: &Path, key: &Passphrase, encrypting: bool) -> Result<(), Error> {
-    let file_err = |action: &'static str, path: &Path, e: std::io::Error| Error::File {
-        action,
-        path: path.to_owned(),
-        offset: 0,
-        source: e,
-    };
-    let source = File::open(input).map_err(|e| file_err("opening", input, e))?;
-    let target = AtomicFile::create(output, 0o600).map_err(|e| file_err("creating", output, e))?;
+    let source = File::open(input).map_err(|e| Error::file("opening", input, e))?;
+    let target =
+        AtomicFile::create(output, 0o600).map_err(|e| Error::file("creating", output, e))?;
     let reader = BufReader::with_capacity(1 << 20, source);
     let crypto_err = |e: encrypt::EncryptError| {
         let action = if encrypting {
@@ -136,7 +131,7 @@ fn crypt(input: &Path, output: &Path, key: &Passphrase, encrypting: bool) -> Res
         } else {
             "decrypting"
         };
-        file_err(action, input, std::io::Error::other(e))
+        Error::file(action, input, std::io::Error::other(e))
     };
     let target = if encrypting {
         encrypt::encrypt_stream(reader, target, key)
@@ -149,6 +144,6 @@ fn crypt(input: &Path, output: &Path, key: &Passphrase, encrypting: bool) -> Res
     };
     target
         .finish()
-        .map_err(|e| file_err("completing", output, e))?;
+        .map_err(|e| Error::file("completing", output, e))?;
     Ok(())
 }

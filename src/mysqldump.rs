@@ -229,15 +229,9 @@ type DumpOne = (
 fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<DumpOne> {
     let started = Local::now();
     let clock = Instant::now();
-    let file_err = |action: &'static str, path: &Path, e: io::Error| Error::File {
-        action,
-        path: path.to_owned(),
-        offset: 0,
-        source: e,
-    };
     let temp = std::env::temp_dir();
     let option_file = write_option_file(&temp, &cfg.connection)
-        .map_err(|e| file_err("writing the client option file in", &temp, e))?;
+        .map_err(|e| Error::file("writing the client option file in", &temp, e))?;
     let remove_options = OptionFileGuard(option_file.clone());
     let mut chain = OutputChain::create(OutputSpec {
         path: plan.path.clone(),
@@ -273,7 +267,7 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
             Ok(0) => break Ok(()),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => break Err(file_err("reading the output of", Path::new(program), e)),
+            Err(e) => break Err(Error::file("reading the output of", Path::new(program), e)),
         };
         if head.len() < 64 << 10 {
             head.extend_from_slice(&buf[..n.min((64 << 10) - head.len())]);
@@ -285,7 +279,7 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
     };
     let status = child
         .wait()
-        .map_err(|e| file_err("waiting for", Path::new(program), e))?;
+        .map_err(|e| Error::file("waiting for", Path::new(program), e))?;
     let stderr_text = stderr_reader.join().unwrap_or_default();
     drop(remove_options);
     pumped?;

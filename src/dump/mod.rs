@@ -206,12 +206,8 @@ pub(crate) async fn prepare(cfg: &BackupConfig, progress: &dyn Progress) -> Resu
             planned,
         });
     }
-    std::fs::create_dir_all(&cfg.output_dir).map_err(|e| Error::File {
-        action: "creating the backup directory",
-        path: cfg.output_dir.clone(),
-        offset: 0,
-        source: e,
-    })?;
+    std::fs::create_dir_all(&cfg.output_dir)
+        .map_err(|e| Error::file("creating the backup directory", cfg.output_dir.clone(), e))?;
     let paths: Vec<PathBuf> = planned.iter().map(|p| p.path.clone()).collect();
     progress.event(&Event::Plan {
         databases: &selection.databases,
@@ -459,11 +455,12 @@ fn check_writable(dir: &Path) -> Result<()> {
         .open(&probe)
         .and_then(|mut f| std::io::Write::write_all(&mut f, b"x"));
     let _ = std::fs::remove_file(&probe);
-    result.map_err(|e| Error::File {
-        action: "checking that the backup directory can be written",
-        path: dir.to_owned(),
-        offset: 0,
-        source: e,
+    result.map_err(|e| {
+        Error::file(
+            "checking that the backup directory can be written",
+            dir.to_owned(),
+            e,
+        )
     })
 }
 
@@ -943,11 +940,7 @@ pub(crate) fn write_metadata(path: &Path, metadata: &Metadata, mode: u32) -> Res
     let mut json = serde_json::to_vec_pretty(metadata)
         .map_err(|e| Error::Internal(format!("serialising metadata: {e}")))?;
     json.push(b'\n');
-    crate::output::file::write_atomic(path, mode, &json).map_err(|e| Error::File {
-        action: "writing metadata",
-        path: path.to_owned(),
-        offset: 0,
-        source: e,
-    })?;
+    crate::output::file::write_atomic(path, mode, &json)
+        .map_err(|e| Error::file("writing metadata", path.to_owned(), e))?;
     Ok(())
 }

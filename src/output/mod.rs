@@ -83,32 +83,20 @@ pub struct OutputChain {
 
 impl OutputChain {
     pub fn create(spec: OutputSpec) -> Result<OutputChain> {
-        let file = AtomicFile::create(&spec.path, spec.mode).map_err(|e| Error::File {
-            action: "creating",
-            path: spec.path.clone(),
-            offset: 0,
-            source: e,
-        })?;
+        let file = AtomicFile::create(&spec.path, spec.mode)
+            .map_err(|e| Error::file("creating", spec.path.clone(), e))?;
         let sealing = match &spec.passphrase {
             None => Sealing::Plain(file),
             Some(p) => Sealing::Sealed(Box::new(EncryptWriter::new(file, p).map_err(|e| {
-                Error::File {
-                    action: "starting encryption of",
-                    path: spec.path.clone(),
-                    offset: 0,
-                    source: io::Error::other(e),
-                }
+                Error::file(
+                    "starting encryption of",
+                    spec.path.clone(),
+                    io::Error::other(e),
+                )
             })?)),
         };
-        let chain =
-            CompressWriter::new(spec.codec, spec.level, sealing, spec.threads).map_err(|e| {
-                Error::File {
-                    action: "starting compression of",
-                    path: spec.path.clone(),
-                    offset: 0,
-                    source: e,
-                }
-            })?;
+        let chain = CompressWriter::new(spec.codec, spec.level, sealing, spec.threads)
+            .map_err(|e| Error::file("starting compression of", spec.path.clone(), e))?;
         Ok(OutputChain {
             chain,
             spec,
@@ -135,12 +123,7 @@ impl OutputChain {
             sql_bytes,
         } = self;
         let path = spec.path.clone();
-        let fail = |action: &'static str, e: io::Error| Error::File {
-            action,
-            path: path.clone(),
-            offset: 0,
-            source: e,
-        };
+        let fail = |action: &'static str, e: io::Error| Error::file(action, path.clone(), e);
         let (sealing, _stats) = chain
             .finish()
             .map_err(|e| fail("finishing compression of", e))?;
