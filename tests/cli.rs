@@ -128,28 +128,22 @@ fn a_missing_database_fails_with_its_name() {
     assert!(files_in(dir.path()).is_empty());
 }
 
+/// `single --database x` against 127.0.0.1:1, where nothing listens, writing into `dir`.
+fn backup_against_a_closed_port(dir: &std::path::Path) -> std::process::Output {
+    server()
+        .sfdbtools()
+        .args(["-q", "db-backup", "single", "--database", "x", "-t", "T"])
+        .args(["--host", "127.0.0.1", "--port", "1"])
+        .arg("-o")
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn an_unreachable_server_fails_with_exit_1_and_names_it() {
     let dir = out_dir();
-    let out = server()
-        .sfdbtools()
-        .args([
-            "-q",
-            "db-backup",
-            "single",
-            "--database",
-            "x",
-            "-t",
-            "T",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "1",
-        ])
-        .arg("-o")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = backup_against_a_closed_port(dir.path());
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -161,25 +155,9 @@ fn an_unreachable_server_fails_with_exit_1_and_names_it() {
 /// An output directory that cannot be written fails before any connection is made.
 #[test]
 fn an_unwritable_directory_fails_before_connecting() {
-    // Port 1 refuses connections: reaching the server would fail differently.
-    let out = server()
-        .sfdbtools()
-        .args([
-            "-q",
-            "db-backup",
-            "single",
-            "--database",
-            "x",
-            "-t",
-            "T",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "1",
-        ])
-        .args(["-o", "/proc/sfdbtools-cannot-write-here/20260105"])
-        .output()
-        .unwrap();
+    // Nothing listens on the port: reaching the server would fail differently.
+    let target = std::path::Path::new("/proc/sfdbtools-cannot-write-here/20260105");
+    let out = backup_against_a_closed_port(target);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
