@@ -8,6 +8,8 @@
 #   scripts/sandbox.sh start DIR [--watch PID]  start a server in DIR; prints "port=N socket=PATH"
 #                                               --watch PID: stop it and delete DIR when PID exits
 #   scripts/sandbox.sh stop DIR                 stop the server in DIR and delete DIR
+#   scripts/sandbox.sh restart DIR              shut the server in DIR down cleanly and start it
+#                                               again on the same port and datadir (fault tests)
 set -euo pipefail
 
 ensure_packages() {
@@ -46,7 +48,7 @@ start() {
   done
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
-  local data="$dir/data" sock="$dir/mysqld.sock" log="$dir/error.log"
+  local data="$dir/data"
   local me; me=$(id -un)
   if [ ! -d "$data/mysql" ]; then
     mariadb-install-db --no-defaults --user="$me" --datadir="$data" \
@@ -56,43 +58,54 @@ start() {
   local port attempt
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
-    "$(mariadbd_bin)" --no-defaults --user="$me" --datadir="$data" --port="$port" \
-      --bind-address=127.0.0.1 --socket="$sock" --pid-file="$dir/mysqld.pid" \
-      --log-error="$log" --server-id=1 --log-bin="$dir/binlog" --log-basename=sandbox \
-      --binlog-format=ROW --gtid-strict-mode=ON --gtid-domain-id=0 \
-      --innodb-buffer-pool-size="${SANDBOX_BUFFER_POOL:-512M}" --innodb-log-file-size=256M --innodb-flush-log-at-trx-commit=2 \
-      --max-allowed-packet=1G --skip-name-resolve --event-scheduler=ON \
-      --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
-      >/dev/null 2>&1 &
-    local pid=$!
-    echo "$pid" >"$dir/server.pid"
-    local i
-    for i in $(seq 1 300); do
-      if mariadb --no-defaults -uroot --socket="$sock" -e 'SELECT 1' >/dev/null 2>&1; then
-        echo "$port" >"$dir/port"
-        if [ -n "$watch" ]; then
-          # Outlives the caller: stops the server and removes its files once the watched process exits.
-          nohup bash -c "while kill -0 $watch 2>/dev/null; do sleep 1; done; '$0' stop '$dir'" \
-            >/dev/null 2>&1 &
-        fi
-        echo "port=$port socket=$sock"
-        return 0
+    if launch "$dir" "$port"; then
+      if [ -n "$watch" ]; then
+        # Outlives the caller: stops the server and removes its files once the watched process exits.
+        nohup bash -c "while kill -0 $watch 2>/dev/null; do sleep 1; done; '$0' stop '$dir'" \
+          >/dev/null 2>&1 &
       fi
-      if ! kill -0 "$pid" 2>/dev/null; then break; fi
-      sleep 0.1
-    done
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+      echo "port=$port socket=$dir/mysqld.sock"
+      return 0
+    fi
     # A port taken between probing and binding is the usual cause; try another.
   done
-  echo "sandbox: mariadbd did not start; last lines of $log:" >&2
-  tail -n 20 "$log" >&2 || true
+  echo "sandbox: mariadbd did not start; last lines of $dir/error.log:" >&2
+  tail -n 20 "$dir/error.log" >&2 || true
   exit 1
 }
 
-stop() {
+# Starts mariadbd on DIR's datadir and PORT; succeeds once it answers, fails if it dies first.
+launch() {
+  local dir=$1 port=$2
+  local data="$dir/data" sock="$dir/mysqld.sock" log="$dir/error.log"
+  local me; me=$(id -un)
+  "$(mariadbd_bin)" --no-defaults --user="$me" --datadir="$data" --port="$port" \
+    --bind-address=127.0.0.1 --socket="$sock" --pid-file="$dir/mysqld.pid" \
+    --log-error="$log" --server-id=1 --log-bin="$dir/binlog" --log-basename=sandbox \
+    --binlog-format=ROW --gtid-strict-mode=ON --gtid-domain-id=0 \
+    --innodb-buffer-pool-size="${SANDBOX_BUFFER_POOL:-512M}" --innodb-log-file-size=256M --innodb-flush-log-at-trx-commit=2 \
+    --max-allowed-packet=1G --skip-name-resolve --event-scheduler=ON \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+    >/dev/null 2>&1 &
+  local pid=$!
+  echo "$pid" >"$dir/server.pid"
+  local i
+  for i in $(seq 1 300); do
+    if mariadb --no-defaults -uroot --socket="$sock" -e 'SELECT 1' >/dev/null 2>&1; then
+      echo "$port" >"$dir/port"
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  return 1
+}
+
+# Stops the server in DIR (clean shutdown, then kill); leaves its files.
+shutdown_server() {
   local dir=$1
-  [ -d "$dir" ] || return 0
   local sock="$dir/mysqld.sock"
   if [ -f "$dir/server.pid" ]; then
     local pid; pid=$(cat "$dir/server.pid")
@@ -101,6 +114,31 @@ stop() {
     for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   fi
+}
+
+restart() {
+  local dir=$1
+  [ -f "$dir/port" ] || { echo "sandbox: no server in $dir" >&2; exit 1; }
+  local port; port=$(cat "$dir/port")
+  shutdown_server "$dir"
+  # The old server's port may linger in TIME_WAIT for a moment; mariadbd sets SO_REUSEADDR.
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    if launch "$dir" "$port"; then
+      echo "port=$port socket=$dir/mysqld.sock"
+      return 0
+    fi
+    sleep 1
+  done
+  echo "sandbox: mariadbd did not restart on port $port; last lines of $dir/error.log:" >&2
+  tail -n 20 "$dir/error.log" >&2 || true
+  exit 1
+}
+
+stop() {
+  local dir=$1
+  [ -d "$dir" ] || return 0
+  shutdown_server "$dir"
   rm -rf "$dir"
 }
 
@@ -108,5 +146,6 @@ case "${1:-}" in
   ensure-packages) ensure_packages ;;
   start) shift; ensure_packages; start "$@" ;;
   stop) shift; stop "$1" ;;
+  restart) shift; restart "$1" ;;
   *) sed -n '2,12p' "$0" >&2; exit 2 ;;
 esac

@@ -36,7 +36,11 @@ impl fmt::Display for DbError {
             mysql_async::Error::Server(e) => {
                 write!(f, "ERROR {} ({}): {}", e.code, e.state, e.message)
             }
-            mysql_async::Error::Io(e) => write!(f, "connection lost: {e}"),
+            // Never retried: a new connection would not share the dump's snapshot.
+            mysql_async::Error::Io(e) => write!(
+                f,
+                "connection lost: {e} (the server restarted or killed this connection; not retried)"
+            ),
             mysql_async::Error::Driver(e) => write!(f, "{e}"),
             other => write!(f, "{other}"),
         }
@@ -101,11 +105,12 @@ pub enum Error {
     #[error("{0}")]
     Unsupported(String),
 
-    #[error("{action} {path} (at byte {offset}): {source}")]
+    #[error("{action} {}{}: {source}", path.display(), at_byte(*offset))]
     File {
         action: &'static str,
         path: PathBuf,
-        offset: u64,
+        /// Where in the file, when it matters (writing, reading); None for opening or creating.
+        offset: Option<u64>,
         #[source]
         source: io::Error,
     },
@@ -149,7 +154,7 @@ impl Error {
         Error::File {
             action,
             path: path.into(),
-            offset: 0,
+            offset: None,
             source,
         }
     }
@@ -163,3 +168,9 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn at_byte(offset: Option<u64>) -> String {
+    offset
+        .map(|o| format!(" (at byte {o})"))
+        .unwrap_or_default()
+}

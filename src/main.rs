@@ -51,7 +51,7 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
                 tokio::select! {
                     r = sfdbtools::dump::run(&config, progress) => Some(r),
                     signal = interrupted() => {
-                        eprintln!("sfdbtools: {signal}: stopping, removing partial files");
+                        eprintln!("sfdbtools: {signal}: stopping, removing this run's files");
                         None
                     }
                 }
@@ -68,7 +68,7 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
                 None => {
                     // Exiting closes every connection, and the server drops their locks with
                     // them; waiting for the runtime's threads could only delay that.
-                    sfdbtools::output::file::remove_partial_files();
+                    sfdbtools::output::file::remove_files_of_this_run();
                     eprintln!(
                         "sfdbtools: error: interrupted: nothing was written under a final name"
                     );

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use common::compare::{diff, image};
 use common::{
-    TestDb, assert_success, backup, dump_file_in, metadata_of, out_dir, restore_with_client, server,
+    TestDb, assert_success, backup, dump_file_in, metadata_of, out_dir, restore_with_client,
+    server, wait_for_rows,
 };
 use mysql_async::prelude::*;
 
@@ -305,27 +306,6 @@ async fn dump_big_table_and_wait_for_rows(
     (dump, id)
 }
 
-/// Waits until a dump streams the rows of `db`.`big`; returns that worker's connection id.
-async fn wait_for_rows(db: &str) -> u64 {
-    let mut conn = server().conn(None).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let id: Option<u64> = conn
-            .exec_first(
-                "SELECT ID FROM information_schema.PROCESSLIST \
-                 WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%' AND INSTR(INFO, ?) > 0 LIMIT 1",
-                (format!("`{db}`.`big`"),),
-            )
-            .await
-            .unwrap();
-        if let Some(id) = id {
-            return id;
-        }
-        assert!(Instant::now() < deadline, "the dump never started reading");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 /// A DDL while the dump runs waits (DDL is blocked for the whole dump); it never changes a
 /// table under the dump.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -549,4 +529,73 @@ async fn a_table_dropped_during_an_unlocked_dump_fails_it_by_name() {
         common::files_in(dir.path()).is_empty(),
         "no file may be left"
     );
+}
+
+/// An interrupted multi-file run removes the files it already completed as well: a backup set
+/// cut short must not stay behind looking complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_multi_file_run_removes_its_finished_files() {
+    let small = TestDb::new("intsmall").await;
+    small
+        .exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)")
+        .await;
+    let big = TestDb::new("intbig").await;
+    big.exec(
+        "CREATE TABLE big (id INT PRIMARY KEY, pad CHAR(255));
+         INSERT INTO big SELECT seq, REPEAT('m', 255) FROM seq_1_to_300000;",
+    )
+    .await;
+    let dir = out_dir();
+    let child = server()
+        .sfdbtools()
+        .args([
+            "-q",
+            "db-backup",
+            "filter",
+            "--mode",
+            "multi-file",
+            "-t",
+            "T",
+        ])
+        .args([
+            "--db",
+            &small.name,
+            "--db",
+            &big.name,
+            "-c",
+            "none",
+            "-j",
+            "2",
+        ])
+        .args(server().connection_args())
+        .arg("-o")
+        .arg(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_rows(&big.name).await;
+    // The small database's file and metadata are complete before the big one's rows are done.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !common::files_in(dir.path())
+        .iter()
+        .any(|f| f.starts_with(&small.name) && f.ends_with(".meta.json"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the small database's file never appeared"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let left = common::files_in(dir.path());
+    assert!(left.is_empty(), "files left behind: {left:?}");
 }

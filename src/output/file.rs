@@ -12,14 +12,23 @@ use sha2::{Digest, Sha256};
 /// `Drop`, so the binary's signal handler removes these by name before exiting.
 static PARTIAL_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
+/// Files this process completed. An interrupted run removes them too: a backup set cut short
+/// (some databases' files of a multi-file run) must not stay behind looking complete.
+static FINISHED_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
 fn partial_files() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     PARTIAL_FILES.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Removes every temporary file still being written; returns how many there were. For the
-/// signal handler: the process exits right after.
-pub fn remove_partial_files() -> usize {
-    let files = std::mem::take(&mut *partial_files());
+fn finished_files() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    FINISHED_FILES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes every file this process wrote or is writing; returns how many there were. For the
+/// signal handler of a run that did not complete: the process exits right after.
+pub fn remove_files_of_this_run() -> usize {
+    let mut files = std::mem::take(&mut *partial_files());
+    files.append(&mut finished_files());
     for f in &files {
         let _ = fs::remove_file(f);
     }
@@ -110,6 +119,7 @@ impl AtomicFile {
             return Err(e);
         }
         forget_partial(&self.temp_path);
+        finished_files().push(self.final_path.clone());
         if let Some(dir) = self.final_path.parent() {
             let dir = if dir.as_os_str().is_empty() {
                 Path::new(".")

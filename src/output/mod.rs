@@ -105,10 +105,11 @@ impl OutputChain {
     }
 
     pub fn write_sql(&mut self, sql: &[u8]) -> Result<()> {
+        // The offset counts SQL bytes: the file's own position differs once compressed.
         self.chain.write_all(sql).map_err(|e| Error::File {
-            action: "writing",
+            action: "writing the SQL stream into",
             path: self.spec.path.clone(),
-            offset: self.sql_bytes,
+            offset: Some(self.sql_bytes),
             source: e,
         })?;
         self.sql_bytes += sql.len() as u64;

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use mysql_async::prelude::*;
 
@@ -161,6 +162,20 @@ impl Server {
             .stdin(input)
             .output()
             .expect("run mariadb")
+    }
+
+    /// Shuts the private server down cleanly and starts it again on the same port and datadir
+    /// (every connection is dropped). None for an external server, which is not ours to restart.
+    pub fn restart(&self) -> Option<()> {
+        let dir = self.dir.as_ref()?;
+        let out = Command::new(root().join("scripts/sandbox.sh"))
+            .arg("restart")
+            .arg(dir)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/sandbox.sh restart");
+        assert!(out.status.success(), "the test server did not restart");
+        Some(())
     }
 
     pub fn is_mariadb(&self) -> bool {
@@ -422,5 +437,26 @@ pub fn load_corpus(db: &str) {
             "loading {} printed:\n{noise}",
             f.display()
         );
+    }
+}
+
+/// Waits until a dump streams the rows of `db`.`big`; returns that worker's connection id.
+pub async fn wait_for_rows(db: &str) -> u64 {
+    let mut conn = server().conn(None).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let id: Option<u64> = conn
+            .exec_first(
+                "SELECT ID FROM information_schema.PROCESSLIST \
+                 WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%' AND INSTR(INFO, ?) > 0 LIMIT 1",
+                (format!("`{db}`.`big`"),),
+            )
+            .await
+            .unwrap();
+        if let Some(id) = id {
+            return id;
+        }
+        assert!(Instant::now() < deadline, "the dump never started reading");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
