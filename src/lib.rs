@@ -20,6 +20,7 @@ pub mod output;
 pub mod progress;
 pub mod rows;
 pub mod secret;
+pub mod settings;
 pub mod snapshot;
 pub mod sql;
 
