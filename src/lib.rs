@@ -17,6 +17,7 @@ pub mod input;
 pub mod metadata;
 pub mod mysqldump;
 pub mod output;
+pub mod profile;
 pub mod progress;
 pub mod rows;
 pub mod secret;

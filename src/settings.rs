@@ -157,7 +157,10 @@ pub fn load(path: &Path) -> Result<Settings> {
 /// Checks the YAML `text`; `path` is only named in messages.
 pub fn parse(text: &str, path: &Path) -> Result<Settings> {
     let docs = YamlLoader::load_from_str(text).map_err(|e| {
-        Error::Config(format!("config file {}: not valid YAML: {e}", path.display()))
+        Error::Config(format!(
+            "config file {}: not valid YAML: {e}",
+            path.display()
+        ))
     })?;
     let mut settings = Settings {
         source: Some(path.to_owned()),
@@ -386,7 +389,10 @@ fn secret(v: &Yaml) -> Result<Option<Secret>, String> {
         Yaml::String(s) => Ok(Some(Secret::new(s.clone()))),
         // A key of digits only is still a passphrase; its text is what the user typed.
         Yaml::Integer(_) | Yaml::Real(_) => Ok(scalar_text(v).map(Secret::new)),
-        other => Err(format!("expected a passphrase string, found {}", kind(other))),
+        other => Err(format!(
+            "expected a passphrase string, found {}",
+            kind(other)
+        )),
     }
 }
 
@@ -450,7 +456,12 @@ fn permissions(v: &Yaml) -> Result<u32, String> {
     let text = match v {
         Yaml::String(s) => s.trim().to_owned(),
         Yaml::Integer(i) => i.to_string(),
-        other => return Err(format!("expected octal permissions like \"0600\", found {}", kind(other))),
+        other => {
+            return Err(format!(
+                "expected octal permissions like \"0600\", found {}",
+                kind(other)
+            ));
+        }
     };
     let digits = text.strip_prefix("0o").unwrap_or(&text);
     let mode = u32::from_str_radix(digits, 8)
@@ -597,9 +608,17 @@ config_dir:
 
     #[test]
     fn empty_files_and_null_values_set_nothing() {
-        for text in ["", "  \n# only a comment\n", "backup:\n", "backup:\n  compression:\n    type:\n"] {
+        for text in [
+            "",
+            "  \n# only a comment\n",
+            "backup:\n",
+            "backup:\n  compression:\n    type:\n",
+        ] {
             let s = parse_ok(text);
-            assert!(s.compression_type.is_none() && s.warnings.is_empty(), "{text:?}");
+            assert!(
+                s.compression_type.is_none() && s.warnings.is_empty(),
+                "{text:?}"
+            );
         }
     }
 
@@ -629,22 +648,64 @@ config_dir:
     #[test]
     fn invalid_values_name_the_key_and_the_file() {
         for (text, key) in [
-            ("backup:\n  compression:\n    type: lz4\n", "backup.compression.type"),
-            ("backup:\n  compression:\n    level: 12\n", "backup.compression.level"),
-            ("backup:\n  compression:\n    level: [1]\n", "backup.compression.level"),
-            ("backup:\n  exclude:\n    data: maybe\n", "backup.exclude.data"),
-            ("backup:\n  exclude:\n    databases: a,b\n", "backup.exclude.databases"),
-            ("backup:\n  output:\n    file_permissions: \"0666\"\n", "backup.output.file_permissions"),
-            ("backup:\n  output:\n    metadata_permissions: \"0400\"\n", "backup.output.metadata_permissions"),
-            ("backup:\n  output:\n    file_permissions: \"rw\"\n", "backup.output.file_permissions"),
-            ("backup:\n  output:\n    structure:\n      pattern: \"/abs/{day}\"\n", "backup.output.structure.pattern"),
-            ("backup:\n  output:\n    structure:\n      pattern: \"{week}/\"\n", "backup.output.structure.pattern"),
-            ("backup:\n  output:\n    structure:\n      pattern: \"../{day}\"\n", "backup.output.structure.pattern"),
+            (
+                "backup:\n  compression:\n    type: lz4\n",
+                "backup.compression.type",
+            ),
+            (
+                "backup:\n  compression:\n    level: 12\n",
+                "backup.compression.level",
+            ),
+            (
+                "backup:\n  compression:\n    level: [1]\n",
+                "backup.compression.level",
+            ),
+            (
+                "backup:\n  exclude:\n    data: maybe\n",
+                "backup.exclude.data",
+            ),
+            (
+                "backup:\n  exclude:\n    databases: a,b\n",
+                "backup.exclude.databases",
+            ),
+            (
+                "backup:\n  output:\n    file_permissions: \"0666\"\n",
+                "backup.output.file_permissions",
+            ),
+            (
+                "backup:\n  output:\n    metadata_permissions: \"0400\"\n",
+                "backup.output.metadata_permissions",
+            ),
+            (
+                "backup:\n  output:\n    file_permissions: \"rw\"\n",
+                "backup.output.file_permissions",
+            ),
+            (
+                "backup:\n  output:\n    structure:\n      pattern: \"/abs/{day}\"\n",
+                "backup.output.structure.pattern",
+            ),
+            (
+                "backup:\n  output:\n    structure:\n      pattern: \"{week}/\"\n",
+                "backup.output.structure.pattern",
+            ),
+            (
+                "backup:\n  output:\n    structure:\n      pattern: \"../{day}\"\n",
+                "backup.output.structure.pattern",
+            ),
             ("backup:\n  cleanup:\n    days: 0\n", "backup.cleanup.days"),
-            ("backup:\n  cleanup:\n    days: soon\n", "backup.cleanup.days"),
+            (
+                "backup:\n  cleanup:\n    days: soon\n",
+                "backup.cleanup.days",
+            ),
             ("backup:\n  compression: zstd\n", "backup.compression"),
-            ("backup:\n  mysqldump_args: {a: 1}\n", "backup.mysqldump_args"),
-            ("config_dir:\n  database_profile: \"\"\n", "config_dir.database_profile"),
+            (
+                "backup:\n  mysqldump_args: {a: 1}\n",
+                "backup.mysqldump_args",
+            ),
+            (
+                "config_dir:\n  database_profile: \"\"\n",
+                "config_dir.database_profile",
+            ),
         ] {
             let e = parse_err(text);
             assert!(e.contains(&format!("`{key}`")), "{key} not in: {e}");
@@ -683,7 +744,9 @@ config_dir:
 
     #[test]
     fn values_without_effect_warn() {
-        let s = parse_ok("backup:\n  output:\n    save_backup_info: false\n  replication:\n    capture_gtid: false\n");
+        let s = parse_ok(
+            "backup:\n  output:\n    save_backup_info: false\n  replication:\n    capture_gtid: false\n",
+        );
         assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
     }
 

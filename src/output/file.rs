@@ -59,6 +59,12 @@ impl AtomicFile {
                 "the file already exists; refusing to overwrite a backup",
             ));
         }
+        Self::replacing(final_path, mode)
+    }
+
+    /// Like [`AtomicFile::create`], but [`AtomicFile::finish`] replaces a file that already
+    /// has the final name (in one rename: readers see the old or the new content, never a mix).
+    pub fn replacing(final_path: &Path, mode: u32) -> io::Result<AtomicFile> {
         let name = final_path
             .file_name()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
