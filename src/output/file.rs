@@ -2,7 +2,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -79,6 +79,12 @@ impl AtomicFile {
             .mode(mode)
             .open(&temp_path)?;
         partial_files().push(temp_path.clone());
+        // The umask may have taken bits away from a mode the config asked for explicitly.
+        if let Err(e) = file.set_permissions(std::fs::Permissions::from_mode(mode)) {
+            let _ = fs::remove_file(&temp_path);
+            forget_partial(&temp_path);
+            return Err(e);
+        }
         Ok(AtomicFile {
             final_path: final_path.to_owned(),
             temp_path,
