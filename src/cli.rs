@@ -176,10 +176,10 @@ pub struct ConnectionArgs {
     /// Server host name or address [default: the profile's, else 127.0.0.1].
     #[arg(long)]
     pub host: Option<String>,
-    /// [default: the profile's, else 3306]
+    /// Server port [default: the profile's, else 3306].
     #[arg(long, short = 'P')]
     pub port: Option<u16>,
-    /// [default: the profile's, else root]
+    /// Account name [default: the profile's, else root].
     #[arg(long, short = 'u')]
     pub user: Option<String>,
     /// Password (prefer a profile or the MYSQL_PWD environment variable: a flag is visible in `ps`).

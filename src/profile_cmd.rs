@@ -74,10 +74,13 @@ pub struct NameArg {
 
 #[derive(Args, Debug)]
 pub struct FieldArgs {
+    /// Server host name or address (create: prompted, default 127.0.0.1).
     #[arg(long)]
     pub host: Option<String>,
+    /// Server port (create: default 3306).
     #[arg(short = 'P', long)]
     pub port: Option<u16>,
+    /// Account name (create: prompted, default root).
     #[arg(short = 'u', long)]
     pub user: Option<String>,
 }

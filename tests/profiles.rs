@@ -108,7 +108,9 @@ async fn create_list_show_edit_back_up_and_delete() {
     let wrong_port = closed_port().to_string();
 
     // -q names what is missing instead of prompting.
-    let out = w.run(&["-q", "profile", "create", "-n", "prod", "--host", &host, "-u", &user.name]);
+    let out = w.run(&[
+        "-q", "profile", "create", "-n", "prod", "--host", &host, "-u", &user.name,
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("MYSQL_PWD"), "{}", stderr(&out));
     let out = w
@@ -119,18 +121,34 @@ async fn create_list_show_edit_back_up_and_delete() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--host"), "{}", stderr(&out));
     let out = w
-        .command(&["-q", "profile", "create", "-n", "prod", "--host", &host, "-u", &user.name])
+        .command(&[
+            "-q", "profile", "create", "-n", "prod", "--host", &host, "-u", &user.name,
+        ])
         .env("MYSQL_PWD", &user.password)
         .env_remove("SFDB_SOURCE_PROFILE_KEY")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("SFDB_SOURCE_PROFILE_KEY"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("SFDB_SOURCE_PROFILE_KEY"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!w.profiles().exists(), "a failed create writes nothing");
 
     // Created with the wrong port on purpose: edit must fix it.
     let out = w
-        .command(&["-q", "profile", "create", "-n", "prod", "--host", &host, "-P", &wrong_port])
+        .command(&[
+            "-q",
+            "profile",
+            "create",
+            "-n",
+            "prod",
+            "--host",
+            &host,
+            "-P",
+            &wrong_port,
+        ])
         .args(["-u", &user.name])
         .env("MYSQL_PWD", &user.password)
         .output()
@@ -140,12 +158,21 @@ async fn create_list_show_edit_back_up_and_delete() {
     let sealed = std::fs::read(&file).unwrap();
     assert!(sealed.starts_with(b"Salted__"));
     assert!(!String::from_utf8_lossy(&sealed).contains(&user.password));
-    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
-    let dir_mode = std::fs::metadata(w.profiles()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let dir_mode = std::fs::metadata(w.profiles())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(dir_mode, 0o700);
 
     let out = w
-        .command(&["-q", "profile", "create", "-n", "prod", "--host", &host, "-u", "x"])
+        .command(&[
+            "-q", "profile", "create", "-n", "prod", "--host", &host, "-u", "x",
+        ])
         .env("MYSQL_PWD", "")
         .output()
         .unwrap();
@@ -164,7 +191,10 @@ async fn create_list_show_edit_back_up_and_delete() {
     let out = w.run(&["profile", "show", "-n", "prod"]);
     assert_success(&out, "profile show");
     let shown = stdout(&out);
-    assert!(shown.contains(&user.name) && shown.contains(&wrong_port), "{shown}");
+    assert!(
+        shown.contains(&user.name) && shown.contains(&wrong_port),
+        "{shown}"
+    );
     assert!(!shown.contains(&user.password), "redacted: {shown}");
     let out = w.run(&["profile", "show", "-n", "prod", "--reveal-password"]);
     assert!(stdout(&out).contains(&format!("password: {}", user.password)));
@@ -189,12 +219,22 @@ async fn create_list_show_edit_back_up_and_delete() {
     // edit changes the given field only, and keeps the file private.
     let out = w.run(&["-q", "profile", "edit", "-n", "prod", "-P", &port]);
     assert_success(&out, "profile edit");
-    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let shown = stdout(&w.run(&["profile", "show", "-n", "prod", "--reveal-password"]));
     assert!(shown.contains(&format!("port:     {port}")), "{shown}");
-    assert!(shown.contains(&user.password) && shown.contains(&user.name), "{shown}");
+    assert!(
+        shown.contains(&user.password) && shown.contains(&user.name),
+        "{shown}"
+    );
     let out = w.run(&["-q", "profile", "edit", "-n", "prod"]);
-    assert_eq!(out.status.code(), Some(2), "edit without a field is a usage error");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "edit without a field is a usage error"
+    );
 
     // Bare name, bare name with extension, relative path (from the workspace), absolute path,
     // and the SFDB_SOURCE_PROFILE variable.
@@ -224,7 +264,17 @@ async fn create_list_show_edit_back_up_and_delete() {
 
     // A profile is asked for and the key is missing: an error naming the key, no prompt.
     let out = w
-        .command(&["-q", "db-backup", "single", "--database", &db.name, "-p", "prod", "-t", "T"])
+        .command(&[
+            "-q",
+            "db-backup",
+            "single",
+            "--database",
+            &db.name,
+            "-p",
+            "prod",
+            "-t",
+            "T",
+        ])
         .env_remove("SFDB_SOURCE_PROFILE_KEY")
         .output()
         .unwrap();
@@ -286,10 +336,16 @@ async fn profiles_sealed_by_python_open_at_both_iteration_counts() {
         let file = w.profiles().join(format!("{name}.cnf.enc"));
         python_seal(&ini, iterations, &file);
         let shown = stdout(&w.run(&["profile", "show", "-n", &name, "--reveal-password"]));
-        assert!(shown.contains(&format!("password: {}", user.password)), "{shown}");
+        assert!(
+            shown.contains(&format!("password: {}", user.password)),
+            "{shown}"
+        );
         let out = out_dir();
         let result = w.backup(&name, &db.name, out.path(), &[]);
-        assert_success(&result, &format!("backup with the {iterations}-iteration profile"));
+        assert_success(
+            &result,
+            &format!("backup with the {iterations}-iteration profile"),
+        );
         assert!(dump_sql(out.path()).contains("from-profile"));
     }
 }
@@ -317,10 +373,16 @@ async fn an_ssh_section_is_read_and_an_enabled_tunnel_refused() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("SSH tunnels are not supported yet"), "{err}");
-    assert!(err.contains(&tunnel.display().to_string()) && err.contains("jump.example"), "{err}");
+    assert!(
+        err.contains(&tunnel.display().to_string()) && err.contains("jump.example"),
+        "{err}"
+    );
     assert!(common::files_in(out_a.path()).is_empty());
     let shown = stdout(&w.run(&["profile", "show", "-n", "tunnel"]));
-    assert!(shown.contains("not supported yet") && shown.contains("ops@jump.example:2222"), "{shown}");
+    assert!(
+        shown.contains("not supported yet") && shown.contains("ops@jump.example:2222"),
+        "{shown}"
+    );
 
     // enabled=false: the section is noted and the backup connects directly.
     python_seal(
