@@ -580,8 +580,7 @@ fn connection(
 ) -> Result<ConnectionSettings, Error> {
     let (mut conn, from_profile) = match c.profile.as_deref().filter(|p| !p.is_empty()) {
         Some(arg) => {
-            let dir = profile::directory(settings.profile_dir.as_deref())?;
-            let path = profile::resolve(arg, &dir)?;
+            let path = profile::resolve(arg, settings.profile_dir.as_deref())?;
             let key = profile_key(c.profile_key, quiet, false)?;
             let loaded = profile::load(&path, &key)?;
             let conn = loaded.connection(&path)?;

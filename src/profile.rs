@@ -427,12 +427,12 @@ pub fn save(path: &Path, key: &Passphrase, profile: &Profile, replace: bool) -> 
 }
 
 /// The file a `--profile` value names: an absolute or relative path (anything with a `/`) as
-/// it is; a bare name in `dir`, with [`EXTENSION`] appended when it lacks it.
-pub fn resolve(arg: &str, dir: &Path) -> Result<PathBuf> {
+/// it is; a bare name in the profile [`directory`] (from `configured`), with [`EXTENSION`]
+/// appended when it lacks it. The directory is only looked for when a bare name needs it.
+pub fn resolve(arg: &str, configured: Option<&Path>) -> Result<PathBuf> {
     if arg.trim().is_empty() || arg == "." || arg == ".." {
         return Err(Error::Usage(format!(
-            "{arg:?} is not a profile name: give a name (looked up in {}) or a path",
-            dir.display()
+            "{arg:?} is not a profile name: give a bare name or a path"
         )));
     }
     if arg.contains('/') {
@@ -443,7 +443,7 @@ pub fn resolve(arg: &str, dir: &Path) -> Result<PathBuf> {
     } else {
         format!("{arg}{EXTENSION}")
     };
-    Ok(dir.join(name))
+    Ok(directory(configured)?.join(name))
 }
 
 /// Where bare profile names live: config `config_dir.database_profile`, else
@@ -691,7 +691,7 @@ mod tests {
 
     #[test]
     fn names_resolve_to_paths() {
-        let dir = Path::new("/profiles");
+        let dir = Some(Path::new("/profiles"));
         assert_eq!(
             resolve("prod", dir).unwrap(),
             Path::new("/profiles/prod.cnf.enc")

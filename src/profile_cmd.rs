@@ -126,13 +126,13 @@ pub enum ProfileTask {
 
 /// Validates the arguments and asks for what is missing (or fails with `-q`).
 pub fn task(action: ProfileAction, quiet: bool, settings: &Settings) -> Result<ProfileTask, Error> {
-    let dir = profile::directory(settings.profile_dir.as_deref())?;
+    let configured = settings.profile_dir.as_deref();
     let path_of = |name: NameArg| -> Result<PathBuf, Error> {
         let name = match name.name {
             Some(n) => n,
             None => prompt_or_fail(quiet, "profile name", "-n/--name NAME", None)?,
         };
-        profile::resolve(&name, &dir)
+        profile::resolve(&name, configured)
     };
     Ok(match action {
         ProfileAction::Create { name, fields, key } => {
@@ -155,7 +155,7 @@ pub fn task(action: ProfileAction, quiet: bool, settings: &Settings) -> Result<P
             }
         }
         ProfileAction::List { key } => ProfileTask::List {
-            dir: dir.clone(),
+            dir: profile::directory(configured)?,
             key: key
                 .key
                 .filter(|k| !k.trim().is_empty())
