@@ -301,16 +301,14 @@ impl Cli {
                     CryptoArgs::DecryptFile(f) => (false, f),
                 };
                 let key = match files.key {
-                    Some(k) if !k.trim().is_empty() => k,
-                    _ if quiet || !std::io::stdin().is_terminal() => {
-                        return Err(Error::Usage(
-                            "missing key: pass -k/--key or set SFDB_ENCRYPTION_KEY".into(),
-                        ));
-                    }
-                    _ => rpassword::prompt_password("Encryption key: ")
-                        .map_err(|e| Error::Usage(format!("cannot read the key: {e}")))?,
+                    Some(k) if !k.trim().is_empty() => Passphrase::new(Secret::new(k)),
+                    _ => prompt_key(
+                        quiet,
+                        "Encryption key",
+                        "missing key: pass -k/--key or set SFDB_ENCRYPTION_KEY",
+                        false,
+                    )?,
                 };
-                let key = Passphrase::new(Secret::new(key));
                 let (input, output) = (files.input, files.output);
                 Ok(if encrypt {
                     Task::Encrypt { input, output, key }
@@ -542,16 +540,16 @@ fn backup_passphrase(
             .source
             .as_ref()
             .map_or_else(String::new, |p| format!(" in {}", p.display()));
-        let key = prompt_secret(
+        let key = prompt_key(
             quiet,
-            "backup encryption key",
+            "Backup encryption key",
             &format!(
                 "backup.encryption.enabled is true{config} but no key is given: pass \
                  -K/--backup-key, set backup.encryption.key or {BACKUP_KEY_ENV}"
             ),
             true,
         )?;
-        return Ok(Some(Passphrase::new(key)));
+        return Ok(Some(key));
     }
     Ok(None)
 }
@@ -625,14 +623,25 @@ pub(crate) fn profile_key(
 ) -> Result<Passphrase, Error> {
     match given.filter(|k| !k.trim().is_empty()) {
         Some(k) => Ok(Passphrase::new(Secret::new(k))),
-        None => prompt_secret(
+        None => prompt_key(
             quiet,
-            "profile key",
+            "Profile key",
             "missing profile key: pass -k/--profile-key or set SFDB_SOURCE_PROFILE_KEY",
             confirm,
-        )
-        .map(Passphrase::new),
+        ),
     }
+}
+
+/// A passphrase typed at the terminal ([`prompt_secret`]); an empty one is refused at once.
+fn prompt_key(quiet: bool, what: &str, missing: &str, confirm: bool) -> Result<Passphrase, Error> {
+    let key = prompt_secret(quiet, what, missing, confirm)?;
+    if key.expose().trim().is_empty() {
+        return Err(Error::Usage(format!(
+            "the {} is empty",
+            what.to_lowercase()
+        )));
+    }
+    Ok(Passphrase::new(key))
 }
 
 /// Reads a secret on the terminal without echo (twice when `confirm`), or fails with
@@ -651,16 +660,14 @@ pub(crate) fn prompt_secret(
     let read = |prompt: &str| {
         rpassword::prompt_password(prompt)
             .map(Secret::new)
-            .map_err(|e| Error::Usage(format!("cannot read the {what}: {e}")))
+            .map_err(|e| Error::Usage(format!("cannot read the {}: {e}", what.to_lowercase())))
     };
     let first = read(&format!("{what}: "))?;
     if confirm && read(&format!("{what} again: "))? != first {
         return Err(Error::Usage(format!(
-            "the two {what}s differ; nothing was changed"
+            "the two entries of the {} differ; nothing was changed",
+            what.to_lowercase()
         )));
-    }
-    if first.expose().trim().is_empty() && what.ends_with("key") {
-        return Err(Error::Usage(format!("the {what} is empty")));
     }
     Ok(first)
 }

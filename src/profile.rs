@@ -453,20 +453,11 @@ pub fn directory(configured: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = configured {
         return Ok(dir.to_owned());
     }
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|h| PathBuf::from(h).join(".config"))
-        })
-        .ok_or_else(|| {
-            Error::Config(
-                "no profile directory: set config_dir.database_profile in the config, or HOME"
-                    .into(),
-            )
-        })?;
+    let base = crate::settings::user_config_home().ok_or_else(|| {
+        Error::Config(
+            "no profile directory: set config_dir.database_profile in the config, or HOME".into(),
+        )
+    })?;
     Ok(base.join("sfdbtools").join("profiles"))
 }
 

@@ -230,7 +230,7 @@ fn new_password(quiet: bool) -> Result<Secret, Error> {
         Ok(p) => Ok(Secret::new(p)),
         Err(_) => prompt_secret(
             quiet,
-            "database password",
+            "Database password",
             "missing database password: set MYSQL_PWD (empty for an account without one)",
             true,
         ),

@@ -97,18 +97,20 @@ pub struct Settings {
     pub profile_dir: Option<PathBuf>,
 }
 
+/// `$XDG_CONFIG_HOME`, else `$HOME/.config`: the user's configuration directory.
+pub fn user_config_home() -> Option<PathBuf> {
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    var("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".config")))
+}
+
 /// Where the config file is, from the process environment (see [`locate_in`]).
 pub fn locate() -> Result<Option<PathBuf>> {
-    let xdg = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
-    let home = std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
     locate_in(
         std::env::var_os(CONFIG_ENV).map(PathBuf::from),
         Path::new(SYSTEM_CONFIG),
-        xdg.or_else(|| home.map(|h| h.join(".config"))),
+        user_config_home(),
     )
 }
 
@@ -276,7 +278,7 @@ impl Doc<'_> {
             // Keys are case-insensitive; the first spelling in the file wins.
             match map
                 .iter()
-                .find(|(k, _)| key_text(k).is_some_and(|k| k.eq_ignore_ascii_case(part)))
+                .find(|(k, _)| scalar_text(k).is_some_and(|k| k.eq_ignore_ascii_case(part)))
             {
                 Some((_, v)) => node = v,
                 None => return Ok(None),
@@ -302,7 +304,7 @@ impl Doc<'_> {
     fn unknown(&self, node: &Yaml, prefix: &str, out: &mut Vec<String>) {
         let Yaml::Hash(map) = node else { return };
         for (k, v) in map {
-            let name = key_text(k).unwrap_or_else(|| format!("{k:?}"));
+            let name = scalar_text(k).unwrap_or_else(|| format!("{k:?}"));
             let dotted = if prefix.is_empty() {
                 name
             } else {
@@ -314,16 +316,6 @@ impl Doc<'_> {
                 out.push(dotted);
             }
         }
-    }
-}
-
-/// A mapping key as text (YAML allows numbers and booleans as keys too).
-fn key_text(k: &Yaml) -> Option<String> {
-    match k {
-        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
-        Yaml::Integer(i) => Some(i.to_string()),
-        Yaml::Boolean(b) => Some(b.to_string()),
-        _ => None,
     }
 }
 
@@ -342,6 +334,7 @@ fn kind(v: &Yaml) -> &'static str {
     }
 }
 
+/// A scalar as text: mapping keys and list items may be numbers or booleans too.
 fn scalar_text(v: &Yaml) -> Option<String> {
     match v {
         Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
