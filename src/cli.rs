@@ -11,7 +11,9 @@ use sfdbtools::config::{BackupConfig, BackupMode};
 use sfdbtools::connect::ConnectionSettings;
 use sfdbtools::dump::naming;
 use sfdbtools::encrypt::Passphrase;
+use sfdbtools::profile;
 use sfdbtools::secret::Secret;
+use sfdbtools::settings::Settings;
 use sfdbtools::sql::insert::DEFAULT_STATEMENT_SIZE;
 use sfdbtools::sql::script::DdlOptions;
 
@@ -46,24 +48,37 @@ pub enum Command {
     },
     /// Delete backup sets (dump, metadata, grants) older than --days under a directory.
     Cleanup {
-        /// Age in days beyond which a backup set is removed.
+        /// Age in days beyond which a backup set is removed [default: config backup.cleanup.days].
         #[arg(long)]
-        days: u64,
+        days: Option<u64>,
         /// Only dump files whose name matches this glob (`*`, `?`).
         #[arg(long)]
         pattern: Option<String>,
         /// Print what would be removed; remove nothing.
         #[arg(short = 'd', long = "dry-run")]
         dry_run: bool,
-        /// The base directory holding the backups.
-        #[arg(short = 'o', long = "backup-dir", default_value = ".")]
-        backup_dir: PathBuf,
+        /// The base directory holding the backups [default: config backup.output.base_directory, else .].
+        #[arg(short = 'o', long = "backup-dir")]
+        backup_dir: Option<PathBuf>,
     },
     /// Encrypt or decrypt a file with the sfdbtools `.enc` container.
     Crypto {
         #[command(subcommand)]
         action: CryptoArgs,
     },
+    /// Manage encrypted connection profiles (`<name>.cnf.enc`).
+    Profile {
+        #[command(subcommand)]
+        action: crate::profile_cmd::ProfileAction,
+    },
+}
+
+impl Command {
+    /// Whether the command reads the YAML config (crypto does not: a broken config must not
+    /// stand between an operator and a decrypted backup).
+    pub fn reads_config(&self) -> bool {
+        !matches!(self, Command::Crypto { .. })
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -109,6 +124,7 @@ pub enum Task {
         pattern: Option<String>,
         dry_run: bool,
     },
+    Profile(crate::profile_cmd::ProfileTask),
 }
 
 #[derive(Subcommand, Debug)]
@@ -153,28 +169,43 @@ pub enum FilterMode {
     MultiFile,
 }
 
+/// Connection flags. No clap defaults: a flag that was not given must be told apart from one
+/// given with the default value, so that a profile's field applies (see [`connection`]).
 #[derive(Args, Debug)]
 pub struct ConnectionArgs {
-    /// Server host name or address.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub host: String,
-    #[arg(long, short = 'P', default_value_t = 3306)]
-    pub port: u16,
-    #[arg(long, short = 'u', default_value = "root")]
-    pub user: String,
-    /// Password (prefer the MYSQL_PWD environment variable: a flag is visible in `ps`).
-    #[arg(long, env = "MYSQL_PWD", hide_env_values = true)]
+    /// Server host name or address [default: the profile's, else 127.0.0.1].
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Server port [default: the profile's, else 3306].
+    #[arg(long, short = 'P')]
+    pub port: Option<u16>,
+    /// Account name [default: the profile's, else root].
+    #[arg(long, short = 'u')]
+    pub user: Option<String>,
+    /// Password (prefer a profile or the MYSQL_PWD environment variable: a flag is visible in `ps`).
+    #[arg(long)]
     pub password: Option<String>,
     /// Unix socket path (instead of host/port).
     #[arg(long)]
     pub socket: Option<PathBuf>,
+    /// Encrypted connection profile: a path, or a bare name in the profile directory.
+    #[arg(short = 'p', long = "profile", env = "SFDB_SOURCE_PROFILE")]
+    pub profile: Option<String>,
+    /// Passphrase of the profile (prefer the environment variable: a flag is visible in `ps`).
+    #[arg(
+        short = 'k',
+        long = "profile-key",
+        env = "SFDB_SOURCE_PROFILE_KEY",
+        hide_env_values = true
+    )]
+    pub profile_key: Option<String>,
 }
 
 #[derive(Args, Debug)]
 pub struct BackupArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
-    /// Output directory (default: ./{year}{month}{day}/).
+    /// Output directory, used as given [default: config base_directory/pattern, else ./{year}{month}{day}/].
     #[arg(short = 'o', long = "backup-dir")]
     pub backup_dir: Option<PathBuf>,
     /// Custom base name of the (first) dump file.
@@ -186,31 +217,27 @@ pub struct BackupArgs {
     /// Audit ticket id, stored in the metadata.
     #[arg(short = 't', long)]
     pub ticket: Option<String>,
-    /// Schema only (adds _nodata to the name).
-    #[arg(short = 'x', long = "exclude-data")]
-    pub exclude_data: bool,
-    /// Drop system databases (true by default; --exclude-system=false keeps them).
-    #[arg(short = 'S', long = "exclude-system", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub exclude_system: bool,
-    /// Drop databases that have no tables.
-    #[arg(short = 'E', long = "exclude-empty")]
-    pub exclude_empty: bool,
-    /// Compression: gzip, pgzip, zstd, xz, zlib, none.
-    #[arg(short = 'c', long = "compress", default_value = "zstd")]
-    pub compress: String,
-    /// Compression level 1-9.
-    #[arg(short = 'l', long = "compress-level", default_value_t = 5)]
-    pub compress_level: u8,
+    /// Schema only (adds _nodata to the name) [default: config, else false].
+    #[arg(short = 'x', long = "exclude-data", num_args = 0..=1, default_missing_value = "true")]
+    pub exclude_data: Option<bool>,
+    /// Drop system databases (--exclude-system=false keeps them) [default: config, else true].
+    #[arg(short = 'S', long = "exclude-system", num_args = 0..=1, default_missing_value = "true")]
+    pub exclude_system: Option<bool>,
+    /// Drop databases that have no tables [default: config, else false].
+    #[arg(short = 'E', long = "exclude-empty", num_args = 0..=1, default_missing_value = "true")]
+    pub exclude_empty: Option<bool>,
+    /// Compression: gzip, pgzip, zstd, xz, zlib, none [default: config, else zstd].
+    #[arg(short = 'c', long = "compress")]
+    pub compress: Option<String>,
+    /// Compression level 1-9 [default: config, else 5].
+    #[arg(short = 'l', long = "compress-level")]
+    pub compress_level: Option<u8>,
     /// Same as -c none.
     #[arg(short = 'C', long = "skip-compress")]
     pub skip_compress: bool,
-    /// Encryption passphrase (or env SFDB_BACKUP_ENCRYPTION_KEY); a key turns encryption on.
-    #[arg(
-        short = 'K',
-        long = "backup-key",
-        env = "SFDB_BACKUP_ENCRYPTION_KEY",
-        hide_env_values = true
-    )]
+    /// Encryption passphrase [default: config backup.encryption.key, else env
+    /// SFDB_BACKUP_ENCRYPTION_KEY]; a key turns encryption on.
+    #[arg(short = 'K', long = "backup-key")]
     pub backup_key: Option<String>,
     /// No encryption even if a key is configured.
     #[arg(long = "skip-encrypt")]
@@ -240,38 +267,48 @@ pub struct BackupArgs {
 }
 
 impl Cli {
-    /// Turns raw arguments into a validated task, prompting only when interactive.
-    pub fn task(self) -> Result<Task, Error> {
+    /// Turns raw arguments and the config file's settings into a validated task, prompting
+    /// only when interactive. Flags beat the config, the config beats built-in defaults.
+    pub fn task(self, settings: &Settings) -> Result<Task, Error> {
         let quiet = self.quiet;
         match self.command {
-            Command::DbBackup { mode } => Ok(Task::Backup(Box::new(backup_config(mode, quiet)?))),
+            Command::DbBackup { mode } => Ok(Task::Backup(Box::new(backup_config(
+                mode, quiet, settings,
+            )?))),
             Command::Cleanup {
                 days,
                 pattern,
                 dry_run,
                 backup_dir,
             } => Ok(Task::Cleanup {
-                base: backup_dir,
-                days,
+                base: backup_dir
+                    .or_else(|| settings.base_directory.clone())
+                    .unwrap_or_else(|| PathBuf::from(".")),
+                days: days.or(settings.cleanup_days).ok_or_else(|| {
+                    Error::Usage(
+                        "missing --days N (or set backup.cleanup.days in the config file)".into(),
+                    )
+                })?,
                 pattern,
                 dry_run,
             }),
+            Command::Profile { action } => Ok(Task::Profile(crate::profile_cmd::task(
+                action, quiet, settings,
+            )?)),
             Command::Crypto { action } => {
                 let (encrypt, files) = match action {
                     CryptoArgs::EncryptFile(f) => (true, f),
                     CryptoArgs::DecryptFile(f) => (false, f),
                 };
                 let key = match files.key {
-                    Some(k) if !k.trim().is_empty() => k,
-                    _ if quiet || !std::io::stdin().is_terminal() => {
-                        return Err(Error::Usage(
-                            "missing key: pass -k/--key or set SFDB_ENCRYPTION_KEY".into(),
-                        ));
-                    }
-                    _ => rpassword::prompt_password("Encryption key: ")
-                        .map_err(|e| Error::Usage(format!("cannot read the key: {e}")))?,
+                    Some(k) if !k.trim().is_empty() => Passphrase::new(Secret::new(k)),
+                    _ => prompt_key(
+                        quiet,
+                        "Encryption key",
+                        "missing key: pass -k/--key or set SFDB_ENCRYPTION_KEY",
+                        false,
+                    )?,
                 };
-                let key = Passphrase::new(Secret::new(key));
                 let (input, output) = (files.input, files.output);
                 Ok(if encrypt {
                     Task::Encrypt { input, output, key }
@@ -284,7 +321,11 @@ impl Cli {
 }
 
 /// The backup half of [`Cli::task`].
-fn backup_config(mode: BackupModeArgs, quiet: bool) -> Result<BackupConfig, Error> {
+fn backup_config(
+    mode: BackupModeArgs,
+    quiet: bool,
+    settings: &Settings,
+) -> Result<BackupConfig, Error> {
     {
         let (mode, common) = match mode {
             BackupModeArgs::All { common } => (BackupMode::All, common),
@@ -344,18 +385,14 @@ fn backup_config(mode: BackupModeArgs, quiet: bool) -> Result<BackupConfig, Erro
                 prompt_or_fail(quiet, "ticket", "-t/--ticket TICKET", Some(&default))?
             }
         };
-        let codec: Codec = if a.skip_compress {
-            Codec::None
-        } else {
-            a.compress
-                .parse()
-                .map_err(|e| Error::Usage(format!("{e}")))?
+        let codec = codec(a.compress.as_deref(), a.skip_compress, settings)?;
+        let level = match a.compress_level {
+            Some(l) => {
+                Level::new(l).map_err(|e| Error::Usage(format!("-l/--compress-level: {e}")))?
+            }
+            None => settings.compression_level.unwrap_or_default(),
         };
-        let level = Level::new(a.compress_level).map_err(|e| Error::Usage(format!("{e}")))?;
-        let passphrase = match (a.skip_encrypt, a.backup_key) {
-            (false, Some(k)) if !k.trim().is_empty() => Some(Passphrase::new(Secret::new(k))),
-            _ => None,
-        };
+        let passphrase = backup_passphrase(a.backup_key, a.skip_encrypt, settings, quiet)?;
         if a.statement_size < 4096 {
             return Err(Error::Usage(
                 "--statement-size must be at least 4096 bytes".into(),
@@ -371,35 +408,22 @@ fn backup_config(mode: BackupModeArgs, quiet: bool) -> Result<BackupConfig, Erro
         let consistency = a.consistency.parse().map_err(Error::Usage)?;
         let output_dir = a
             .backup_dir
-            .unwrap_or_else(|| PathBuf::from(naming::expand_pattern("{year}{month}{day}/", &now)));
+            .unwrap_or_else(|| default_output_dir(settings, &now));
         if let Some(f) = &a.filename {
             naming::custom_file(f, codec, passphrase.is_some())?;
         }
-        let c = a.connection;
-        let password = match c.password {
-            Some(p) => Some(Secret::new(p)),
-            None if !quiet && std::io::stdin().is_terminal() => {
-                let p = rpassword::prompt_password(format!("Password for {}: ", c.user))
-                    .map_err(|e| Error::Usage(format!("cannot read the password: {e}")))?;
-                Some(Secret::new(p))
-            }
-            None => None,
-        };
         Ok(BackupConfig {
             engine: a.engine.parse().map_err(Error::Usage)?,
             dry_run: a.dry_run,
-            mysqldump_args: None,
-            connection: ConnectionSettings {
-                host: c.host,
-                port: c.port,
-                user: c.user,
-                password,
-                socket: c.socket,
-            },
+            mysqldump_args: settings.mysqldump_args.clone(),
+            connection: connection(a.connection, quiet, settings)?,
             mode,
-            exclude_system: a.exclude_system,
-            exclude_empty: a.exclude_empty,
-            exclude_data: a.exclude_data,
+            exclude_system: a
+                .exclude_system
+                .or(settings.exclude_system_databases)
+                .unwrap_or(true),
+            exclude_empty: a.exclude_empty.or(settings.exclude_empty).unwrap_or(false),
+            exclude_data: a.exclude_data.or(settings.exclude_data).unwrap_or(false),
             output_dir,
             filename: a.filename,
             ticket,
@@ -414,13 +438,14 @@ fn backup_config(mode: BackupModeArgs, quiet: bool) -> Result<BackupConfig, Erro
             ddl: DdlOptions {
                 skip_definer: a.skip_definer,
             },
-            file_mode: 0o600,
+            file_mode: settings.file_permissions.unwrap_or(DEFAULT_FILE_MODE),
+            metadata_mode: settings.metadata_permissions.unwrap_or(DEFAULT_FILE_MODE),
         })
     }
 }
 
 /// Asks on the terminal, or fails naming the flag when `-q` or not interactive.
-fn prompt_or_fail(
+pub(crate) fn prompt_or_fail(
     quiet: bool,
     what: &str,
     flag: &str,
@@ -457,4 +482,192 @@ fn read_list_file(path: &std::path::Path) -> Result<Vec<String>, Error> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(str::to_owned)
         .collect())
+}
+
+// Flags > config file > built-in defaults, one key at a time.
+
+/// Permission bits of dump and metadata files unless the config sets others.
+const DEFAULT_FILE_MODE: u32 = 0o600;
+
+/// The backup's encryption key variable; read after the config's key (compat §1 order).
+const BACKUP_KEY_ENV: &str = "SFDB_BACKUP_ENCRYPTION_KEY";
+
+/// `-C`, then `-c`, then config `backup.compression.enabled: false` (none) or `.type`, then zstd.
+fn codec(flag: Option<&str>, skip: bool, settings: &Settings) -> Result<Codec, Error> {
+    if skip {
+        return Ok(Codec::None);
+    }
+    if let Some(name) = flag {
+        return name
+            .parse()
+            .map_err(|e| Error::Usage(format!("-c/--compress: {e}")));
+    }
+    if settings.compression_enabled == Some(false) {
+        return Ok(Codec::None);
+    }
+    Ok(settings.compression_type.unwrap_or(Codec::Zstd))
+}
+
+/// `--skip-encrypt` wins; then `-K`; config `backup.encryption.enabled: false` turns the config
+/// key and the environment off; then config `backup.encryption.key`; then
+/// `SFDB_BACKUP_ENCRYPTION_KEY`. `enabled: true` without any key prompts (or fails with -q).
+fn backup_passphrase(
+    flag: Option<String>,
+    skip: bool,
+    settings: &Settings,
+    quiet: bool,
+) -> Result<Option<Passphrase>, Error> {
+    if skip {
+        return Ok(None);
+    }
+    if let Some(k) = flag.filter(|k| !k.trim().is_empty()) {
+        return Ok(Some(Passphrase::new(Secret::new(k))));
+    }
+    if settings.encryption_enabled == Some(false) {
+        return Ok(None);
+    }
+    if let Some(k) = &settings.encryption_key {
+        return Ok(Some(Passphrase::new(k.clone())));
+    }
+    if let Some(k) = std::env::var(BACKUP_KEY_ENV)
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+    {
+        return Ok(Some(Passphrase::new(Secret::new(k))));
+    }
+    if settings.encryption_enabled == Some(true) {
+        let config = settings
+            .source
+            .as_ref()
+            .map_or_else(String::new, |p| format!(" in {}", p.display()));
+        let key = prompt_key(
+            quiet,
+            "Backup encryption key",
+            &format!(
+                "backup.encryption.enabled is true{config} but no key is given: pass \
+                 -K/--backup-key, set backup.encryption.key or {BACKUP_KEY_ENV}"
+            ),
+            true,
+        )?;
+        return Ok(Some(key));
+    }
+    Ok(None)
+}
+
+/// `<backup.output.base_directory>/<backup.output.structure.pattern>`, expanded at `now`;
+/// without a base directory the pattern is relative to the current directory.
+fn default_output_dir(settings: &Settings, now: &chrono::DateTime<chrono::Local>) -> PathBuf {
+    let pattern = settings
+        .structure_pattern
+        .as_deref()
+        .unwrap_or(sfdbtools::settings::DEFAULT_PATTERN);
+    let dir = naming::expand_pattern(pattern, now);
+    match &settings.base_directory {
+        Some(base) => base.join(dir),
+        None => PathBuf::from(dir),
+    }
+}
+
+/// The connection: the profile's fields (when `-p` is given), each replaced by its flag when
+/// the flag is given. The password: `--password`, else the profile's, else `MYSQL_PWD`, else a
+/// prompt. `MYSQL_PWD` does not override a profile: it is ambient, the profile was asked for.
+fn connection(
+    c: ConnectionArgs,
+    quiet: bool,
+    settings: &Settings,
+) -> Result<ConnectionSettings, Error> {
+    let (mut conn, from_profile) = match c.profile.as_deref().filter(|p| !p.is_empty()) {
+        Some(arg) => {
+            let path = profile::resolve(arg, settings.profile_dir.as_deref())?;
+            let key = profile_key(c.profile_key, quiet, false)?;
+            let loaded = profile::load(&path, &key)?;
+            let conn = loaded.connection(&path)?;
+            if let Some(note) = loaded.ssh_note(&path).filter(|_| !quiet) {
+                eprintln!("sfdbtools: note: {note}");
+            }
+            (conn, true)
+        }
+        None => (ConnectionSettings::default(), false),
+    };
+    if let Some(host) = c.host {
+        conn.host = host;
+    }
+    if let Some(port) = c.port {
+        conn.port = port;
+    }
+    if let Some(user) = c.user {
+        conn.user = user;
+    }
+    conn.socket = c.socket;
+    if let Some(p) = c.password {
+        conn.password = Some(Secret::new(p));
+    } else if !from_profile {
+        conn.password = match std::env::var("MYSQL_PWD") {
+            Ok(p) => Some(Secret::new(p)),
+            Err(_) if !quiet && std::io::stdin().is_terminal() => {
+                let p = rpassword::prompt_password(format!("Password for {}: ", conn.user))
+                    .map_err(|e| Error::Usage(format!("cannot read the password: {e}")))?;
+                Some(Secret::new(p))
+            }
+            Err(_) => None,
+        };
+    }
+    Ok(conn)
+}
+
+/// A profile's passphrase: `-k/--profile-key` (or `SFDB_SOURCE_PROFILE_KEY`), else a prompt.
+pub(crate) fn profile_key(
+    given: Option<String>,
+    quiet: bool,
+    confirm: bool,
+) -> Result<Passphrase, Error> {
+    match given.filter(|k| !k.trim().is_empty()) {
+        Some(k) => Ok(Passphrase::new(Secret::new(k))),
+        None => prompt_key(
+            quiet,
+            "Profile key",
+            "missing profile key: pass -k/--profile-key or set SFDB_SOURCE_PROFILE_KEY",
+            confirm,
+        ),
+    }
+}
+
+/// A passphrase typed at the terminal ([`prompt_secret`]); an empty one is refused at once.
+fn prompt_key(quiet: bool, what: &str, missing: &str, confirm: bool) -> Result<Passphrase, Error> {
+    let key = prompt_secret(quiet, what, missing, confirm)?;
+    if key.expose().trim().is_empty() {
+        return Err(Error::Usage(format!(
+            "the {} is empty",
+            what.to_lowercase()
+        )));
+    }
+    Ok(Passphrase::new(key))
+}
+
+/// Reads a secret on the terminal without echo (twice when `confirm`), or fails with
+/// `missing` when `-q` or not interactive.
+pub(crate) fn prompt_secret(
+    quiet: bool,
+    what: &str,
+    missing: &str,
+    confirm: bool,
+) -> Result<Secret, Error> {
+    if quiet || !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(format!(
+            "{missing} (running non-interactively, nothing is prompted)"
+        )));
+    }
+    let read = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map(Secret::new)
+            .map_err(|e| Error::Usage(format!("cannot read the {}: {e}", what.to_lowercase())))
+    };
+    let first = read(&format!("{what}: "))?;
+    if confirm && read(&format!("{what} again: "))? != first {
+        return Err(Error::Usage(format!(
+            "the two entries of the {} differ; nothing was changed",
+            what.to_lowercase()
+        )));
+    }
+    Ok(first)
 }

@@ -101,6 +101,8 @@ pub struct BackupConfig {
     /// How long to wait for the DDL and commit locks before failing.
     pub lock_wait_timeout: Duration,
     pub ddl: DdlOptions,
-    /// Permission bits of dump files and metadata.
+    /// Permission bits of dump files (config `backup.output.file_permissions`).
     pub file_mode: u32,
+    /// Permission bits of `.meta.json` files (config `backup.output.metadata_permissions`).
+    pub metadata_mode: u32,
 }

@@ -17,9 +17,11 @@ pub mod input;
 pub mod metadata;
 pub mod mysqldump;
 pub mod output;
+pub mod profile;
 pub mod progress;
 pub mod rows;
 pub mod secret;
+pub mod settings;
 pub mod snapshot;
 pub mod sql;
 

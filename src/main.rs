@@ -1,6 +1,7 @@
 //! The `sfdbtools` binary: parse arguments, build the config, run, map errors to exit codes.
 
 mod cli;
+mod profile_cmd;
 mod report;
 
 use std::fs::File;
@@ -32,7 +33,15 @@ fn main() {
 }
 
 fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
-    match cli.task()? {
+    let settings = if cli.command.reads_config() {
+        sfdbtools::settings::load_default()?
+    } else {
+        sfdbtools::settings::Settings::default()
+    };
+    for warning in &settings.warnings {
+        eprintln!("sfdbtools: warning: {warning}");
+    }
+    match cli.task(&settings)? {
         cli::Task::Backup(config) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -98,6 +107,7 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
             }
             Ok(())
         }
+        cli::Task::Profile(task) => profile_cmd::run(task, quiet),
         cli::Task::Encrypt { input, output, key } => crypt(&input, &output, &key, true),
         cli::Task::Decrypt { input, output, key } => crypt(&input, &output, &key, false),
     }

@@ -198,7 +198,7 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
             clock,
         );
         let metadata_path = PathBuf::from(format!("{}.meta.json", plan.path.display()));
-        dump::write_metadata(&metadata_path, &metadata, cfg.file_mode)?;
+        dump::write_metadata(&metadata_path, &metadata, cfg.metadata_mode)?;
         progress.event(&Event::FileWritten {
             path: &plan.path,
             bytes: summary.file.bytes,

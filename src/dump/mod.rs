@@ -533,7 +533,7 @@ async fn dump_file(ctx: &FileContext, plan: PlannedFile) -> Result<FileReport> {
         &facts, &plan, &summary, tables, largest, started, ended, clock,
     );
     let metadata_path = PathBuf::from(format!("{}.meta.json", plan.path.display()));
-    if let Err(e) = write_metadata(&metadata_path, &metadata, cfg.file_mode) {
+    if let Err(e) = write_metadata(&metadata_path, &metadata, cfg.metadata_mode) {
         let _ = std::fs::remove_file(&plan.path);
         return Err(e);
     }

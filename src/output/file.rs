@@ -2,7 +2,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -68,6 +68,12 @@ impl AtomicFile {
                 "the file already exists; refusing to overwrite a backup",
             ));
         }
+        Self::replacing(final_path, mode)
+    }
+
+    /// Like [`AtomicFile::create`], but [`AtomicFile::finish`] replaces a file that already
+    /// has the final name (in one rename: readers see the old or the new content, never a mix).
+    pub fn replacing(final_path: &Path, mode: u32) -> io::Result<AtomicFile> {
         let name = final_path
             .file_name()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
@@ -82,6 +88,12 @@ impl AtomicFile {
             .mode(mode)
             .open(&temp_path)?;
         partial_files().push(temp_path.clone());
+        // The umask may have taken bits away from a mode the config asked for explicitly.
+        if let Err(e) = file.set_permissions(std::fs::Permissions::from_mode(mode)) {
+            let _ = fs::remove_file(&temp_path);
+            forget_partial(&temp_path);
+            return Err(e);
+        }
         Ok(AtomicFile {
             final_path: final_path.to_owned(),
             temp_path,

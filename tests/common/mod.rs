@@ -137,6 +137,11 @@ impl Server {
     pub fn sfdbtools(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_sfdbtools"));
         c.env_remove("SFDB_BACKUP_ENCRYPTION_KEY");
+        // No config file and no profile of the machine may change what a test runs: an empty
+        // config means built-in defaults. Tests of the config set their own.
+        c.env("SFDB_APPS_CONFIG", "/dev/null")
+            .env_remove("SFDB_SOURCE_PROFILE")
+            .env_remove("SFDB_SOURCE_PROFILE_KEY");
         match &self.password {
             Some(p) => c.env("MYSQL_PWD", p),
             None => c.env_remove("MYSQL_PWD"),

@@ -1,0 +1,778 @@
+//! The YAML config file (compat §7): where it is, and its values checked key by key. Read only.
+//!
+//! Every value is optional here: `None` means "the file does not say", and the CLI then uses its
+//! flag or the built-in default (flags > config > defaults). The file is never written: the old
+//! tool rewrote it on every run, which destroyed operators' comments and formatting.
+//!
+//! Keys are matched case-insensitively (the old tool read its config through viper, which does
+//! the same). A key this version does not know is a warning, not an error, so one config file
+//! can serve the old and the new tool; a known key with a value of the wrong kind is an error
+//! naming the key, so a typo in a value never silently falls back to a default.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::compress::{Codec, Level};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// Environment variable naming the config file explicitly.
+pub const CONFIG_ENV: &str = "SFDB_APPS_CONFIG";
+
+/// The system-wide config file of the old tool.
+pub const SYSTEM_CONFIG: &str = "/etc/sfDBTools/config.yaml";
+
+/// The output directory pattern under `backup.output.base_directory` when the config sets none.
+pub const DEFAULT_PATTERN: &str = "{year}{month}{day}/";
+
+/// Placeholders `backup.output.structure.pattern` may use (see `dump::naming::expand_pattern`).
+const PATTERN_PLACEHOLDERS: [&str; 7] = [
+    "year",
+    "month",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "timestamp",
+];
+
+/// What the config file says. `None` or empty: the file does not set it.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// The file these came from; `None` when no config file exists.
+    pub source: Option<PathBuf>,
+    /// Unknown keys and values that have no effect, for the binary to print.
+    pub warnings: Vec<String>,
+
+    /// `backup.compression.type`
+    pub compression_type: Option<Codec>,
+    /// `backup.compression.level`
+    pub compression_level: Option<Level>,
+    /// `backup.compression.enabled`: `false` means no compression whatever the type says.
+    pub compression_enabled: Option<bool>,
+    /// `backup.encryption.enabled`: `false` means no encryption unless `-K` is given.
+    pub encryption_enabled: Option<bool>,
+    /// `backup.encryption.key` (an empty value counts as unset).
+    pub encryption_key: Option<Secret>,
+
+    /// `backup.exclude.system_databases`
+    pub exclude_system_databases: Option<bool>,
+    /// `backup.exclude.data`: schema only.
+    pub exclude_data: Option<bool>,
+    /// `backup.exclude.empty`: skip databases without tables.
+    pub exclude_empty: Option<bool>,
+    /// `backup.exclude.user`: `true` means no grants file (read here, used by grants export).
+    pub exclude_user: Option<bool>,
+    /// `backup.exclude.databases` (for database selection).
+    pub exclude_databases: Vec<String>,
+    /// `backup.exclude.file`: a list file, one name per line (for database selection).
+    pub exclude_file: Option<PathBuf>,
+    /// `backup.include.databases` (for database selection).
+    pub include_databases: Vec<String>,
+    /// `backup.include.file` (for database selection).
+    pub include_file: Option<PathBuf>,
+    /// `backup.include.include_dmart` (for primary/secondary).
+    pub include_dmart: Option<bool>,
+
+    /// `backup.output.base_directory`
+    pub base_directory: Option<PathBuf>,
+    /// `backup.output.structure.pattern`, checked: relative, known placeholders only.
+    pub structure_pattern: Option<String>,
+    /// `backup.output.file_permissions`, permission bits of dump files.
+    pub file_permissions: Option<u32>,
+    /// `backup.output.metadata_permissions`, permission bits of `.meta.json` files.
+    pub metadata_permissions: Option<u32>,
+    /// `backup.output.save_backup_info`
+    pub save_backup_info: Option<bool>,
+    /// `backup.replication.capture_gtid`
+    pub capture_gtid: Option<bool>,
+    /// `backup.cleanup.days`: the default of `cleanup --days`.
+    pub cleanup_days: Option<u64>,
+    /// `backup.mysqldump_args`: options of the mysqldump engine (a string split at whitespace,
+    /// or a list of strings taken as they are).
+    pub mysqldump_args: Option<Vec<String>>,
+    /// `config_dir.database_profile`: where bare profile names are looked up.
+    pub profile_dir: Option<PathBuf>,
+}
+
+/// `$XDG_CONFIG_HOME`, else `$HOME/.config`: the user's configuration directory.
+pub fn user_config_home() -> Option<PathBuf> {
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    var("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".config")))
+}
+
+/// Where the config file is, from the process environment (see [`locate_in`]).
+pub fn locate() -> Result<Option<PathBuf>> {
+    locate_in(
+        std::env::var_os(CONFIG_ENV).map(PathBuf::from),
+        Path::new(SYSTEM_CONFIG),
+        user_config_home(),
+    )
+}
+
+/// `$SFDB_APPS_CONFIG` when set (it must exist: an explicit choice that silently fell back to
+/// another file would be worse than an error), else the first of `system` and
+/// `<xdg>/sfdbtools/config.yaml` that exists; the files are never merged.
+pub fn locate_in(
+    explicit: Option<PathBuf>,
+    system: &Path,
+    xdg_config_home: Option<PathBuf>,
+) -> Result<Option<PathBuf>> {
+    if let Some(path) = explicit.filter(|p| !p.as_os_str().is_empty()) {
+        if !path.exists() {
+            return Err(Error::Config(format!(
+                "{CONFIG_ENV} names {}, which does not exist; fix the path or unset {CONFIG_ENV}",
+                path.display()
+            )));
+        }
+        return Ok(Some(path));
+    }
+    let user = xdg_config_home.map(|d| d.join("sfdbtools").join("config.yaml"));
+    Ok(std::iter::once(system.to_owned())
+        .chain(user)
+        .find(|p| p.exists()))
+}
+
+/// The settings of the config file found by [`locate`]; empty settings when there is none.
+pub fn load_default() -> Result<Settings> {
+    match locate()? {
+        Some(path) => load(&path),
+        None => Ok(Settings::default()),
+    }
+}
+
+/// Reads and checks one config file.
+pub fn load(path: &Path) -> Result<Settings> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Config(format!(
+            "cannot read the config file {}: {e}; fix it or point {CONFIG_ENV} at another file",
+            path.display()
+        ))
+    })?;
+    parse(&text, path)
+}
+
+/// Checks the YAML `text`; `path` is only named in messages.
+pub fn parse(text: &str, path: &Path) -> Result<Settings> {
+    let docs = YamlLoader::load_from_str(text).map_err(|e| {
+        Error::Config(format!(
+            "config file {}: not valid YAML: {e}",
+            path.display()
+        ))
+    })?;
+    let mut settings = Settings {
+        source: Some(path.to_owned()),
+        ..Settings::default()
+    };
+    let root = match docs.first() {
+        None | Some(Yaml::Null) => return Ok(settings),
+        Some(root @ Yaml::Hash(_)) => root,
+        Some(other) => {
+            return Err(Error::Config(format!(
+                "config file {}: the top level must be a mapping of keys (backup:, config_dir:), \
+                 found {}",
+                path.display(),
+                kind(other)
+            )));
+        }
+    };
+    if docs.len() > 1 {
+        settings.warnings.push(format!(
+            "config file {}: only the first of its {} YAML documents is read",
+            path.display(),
+            docs.len()
+        ));
+    }
+    let mut doc = Doc {
+        root,
+        path,
+        visited: HashSet::new(),
+    };
+    let s = &mut settings;
+    s.compression_type = doc.get("backup.compression.type", codec)?;
+    s.compression_level = doc.get("backup.compression.level", level)?;
+    s.compression_enabled = doc.get("backup.compression.enabled", boolean)?;
+    s.encryption_enabled = doc.get("backup.encryption.enabled", boolean)?;
+    s.encryption_key = doc.get("backup.encryption.key", secret)?.flatten();
+    s.exclude_system_databases = doc.get("backup.exclude.system_databases", boolean)?;
+    s.exclude_data = doc.get("backup.exclude.data", boolean)?;
+    s.exclude_empty = doc.get("backup.exclude.empty", boolean)?;
+    s.exclude_user = doc.get("backup.exclude.user", boolean)?;
+    s.exclude_databases = doc
+        .get("backup.exclude.databases", names)?
+        .unwrap_or_default();
+    s.exclude_file = doc.get("backup.exclude.file", path_value)?;
+    s.include_databases = doc
+        .get("backup.include.databases", names)?
+        .unwrap_or_default();
+    s.include_file = doc.get("backup.include.file", path_value)?;
+    s.include_dmart = doc.get("backup.include.include_dmart", boolean)?;
+    s.base_directory = doc.get("backup.output.base_directory", path_value)?;
+    s.structure_pattern = doc.get("backup.output.structure.pattern", pattern)?;
+    s.file_permissions = doc.get("backup.output.file_permissions", permissions)?;
+    s.metadata_permissions = doc.get("backup.output.metadata_permissions", permissions)?;
+    s.save_backup_info = doc.get("backup.output.save_backup_info", boolean)?;
+    s.capture_gtid = doc.get("backup.replication.capture_gtid", boolean)?;
+    s.cleanup_days = doc.get("backup.cleanup.days", days)?;
+    s.mysqldump_args = doc.get("backup.mysqldump_args", arguments)?;
+    s.profile_dir = doc.get("config_dir.database_profile", path_value)?;
+
+    let file = path.display();
+    if s.save_backup_info == Some(false) {
+        s.warnings.push(format!(
+            "config file {file}: backup.output.save_backup_info: false is not honoured: the \
+             .meta.json file is always written (it holds the checksums that verify the dump, \
+             and restore reads it)"
+        ));
+    }
+    if s.capture_gtid == Some(false) {
+        s.warnings.push(format!(
+            "config file {file}: backup.replication.capture_gtid: false is not honoured: the \
+             GTID/binlog position is always read inside the dump's snapshot"
+        ));
+    }
+    let mut unknown = Vec::new();
+    doc.unknown(root, "", &mut unknown);
+    s.warnings.extend(
+        unknown
+            .into_iter()
+            .map(|k| format!("config file {file}: unknown key `{k}` ignored")),
+    );
+    Ok(settings)
+}
+
+/// The parsed document and the keys that were asked for, so the rest can be reported.
+struct Doc<'a> {
+    root: &'a Yaml,
+    path: &'a Path,
+    /// Lower-case dotted keys looked up, and every section on their way.
+    visited: HashSet<String>,
+}
+
+impl Doc<'_> {
+    /// The value at dotted `key` converted by `convert`; `None` when absent or null.
+    fn get<T>(&mut self, key: &str, convert: fn(&Yaml) -> Result<T, String>) -> Result<Option<T>> {
+        let mut node = self.root;
+        let mut walked = String::new();
+        for part in key.split('.') {
+            if !walked.is_empty() {
+                walked.push('.');
+            }
+            walked.push_str(part);
+            self.visited.insert(walked.clone());
+            let map = match node {
+                Yaml::Hash(map) => map,
+                Yaml::Null => return Ok(None),
+                other => {
+                    let section = walked.rsplit_once('.').map_or("", |(s, _)| s);
+                    return Err(self.invalid(
+                        section,
+                        &format!("expected a mapping of keys, found {}", kind(other)),
+                    ));
+                }
+            };
+            // Keys are case-insensitive; the first spelling in the file wins.
+            match map
+                .iter()
+                .find(|(k, _)| scalar_text(k).is_some_and(|k| k.eq_ignore_ascii_case(part)))
+            {
+                Some((_, v)) => node = v,
+                None => return Ok(None),
+            }
+        }
+        match node {
+            Yaml::Null => Ok(None),
+            value => convert(value)
+                .map(Some)
+                .map_err(|msg| self.invalid(key, &msg)),
+        }
+    }
+
+    fn invalid(&self, key: &str, msg: &str) -> Error {
+        Error::Config(format!(
+            "config file {}: `{key}`: {msg}; fix the value or remove the key",
+            self.path.display()
+        ))
+    }
+
+    /// Collects the dotted keys under `node` that nothing asked for (a whole unknown section
+    /// is reported once, by its own name).
+    fn unknown(&self, node: &Yaml, prefix: &str, out: &mut Vec<String>) {
+        let Yaml::Hash(map) = node else { return };
+        for (k, v) in map {
+            let name = scalar_text(k).unwrap_or_else(|| format!("{k:?}"));
+            let dotted = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}.{name}")
+            };
+            if self.visited.contains(&dotted.to_ascii_lowercase()) {
+                self.unknown(v, &dotted, out);
+            } else {
+                out.push(dotted);
+            }
+        }
+    }
+}
+
+/// How a value is named in messages (never its content: it might be a key).
+fn kind(v: &Yaml) -> &'static str {
+    match v {
+        Yaml::Real(_) => "a number",
+        Yaml::Integer(_) => "an integer",
+        Yaml::String(_) => "a string",
+        Yaml::Boolean(_) => "a boolean",
+        Yaml::Array(_) => "a list",
+        Yaml::Hash(_) => "a mapping",
+        Yaml::Alias(_) => "an alias",
+        Yaml::Null => "nothing",
+        Yaml::BadValue => "an unreadable value",
+    }
+}
+
+/// A scalar as text: mapping keys and list items may be numbers or booleans too.
+fn scalar_text(v: &Yaml) -> Option<String> {
+    match v {
+        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        Yaml::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn boolean(v: &Yaml) -> Result<bool, String> {
+    match v {
+        Yaml::Boolean(b) => Ok(*b),
+        // YAML 1.1 spellings, which the old tool's parser accepted.
+        Yaml::String(s) => match s.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" => Ok(true),
+            "false" | "no" | "off" => Ok(false),
+            _ => Err(format!("expected true or false, found {s:?}")),
+        },
+        other => Err(format!("expected true or false, found {}", kind(other))),
+    }
+}
+
+fn string(v: &Yaml) -> Result<String, String> {
+    match v {
+        Yaml::String(s) => Ok(s.clone()),
+        other => Err(format!("expected a string, found {}", kind(other))),
+    }
+}
+
+fn codec(v: &Yaml) -> Result<Codec, String> {
+    string(v)?.parse().map_err(|e| format!("{e}"))
+}
+
+fn level(v: &Yaml) -> Result<Level, String> {
+    let text = match v {
+        Yaml::Integer(_) | Yaml::String(_) => scalar_text(v).unwrap_or_default(),
+        other => return Err(format!("expected a level 1 to 9, found {}", kind(other))),
+    };
+    text.parse().map_err(|e| format!("{e}"))
+}
+
+fn secret(v: &Yaml) -> Result<Option<Secret>, String> {
+    match v {
+        Yaml::String(s) if s.trim().is_empty() => Ok(None),
+        Yaml::String(s) => Ok(Some(Secret::new(s.clone()))),
+        // A key of digits only is still a passphrase; its text is what the user typed.
+        Yaml::Integer(_) | Yaml::Real(_) => Ok(scalar_text(v).map(Secret::new)),
+        other => Err(format!(
+            "expected a passphrase string, found {}",
+            kind(other)
+        )),
+    }
+}
+
+fn path_value(v: &Yaml) -> Result<PathBuf, String> {
+    let s = string(v)?;
+    if s.trim().is_empty() {
+        return Err("expected a path, found an empty string".into());
+    }
+    Ok(PathBuf::from(s))
+}
+
+fn names(v: &Yaml) -> Result<Vec<String>, String> {
+    let Yaml::Array(items) = v else {
+        return Err(format!(
+            "expected a list of database names ([a, b] or one `- name` per line), found {}",
+            kind(v)
+        ));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match scalar_text(item) {
+            Some(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+            _ => Err(format!("item {} is not a database name", i + 1)),
+        })
+        .collect()
+}
+
+fn pattern(v: &Yaml) -> Result<String, String> {
+    let p = string(v)?;
+    if p.starts_with('/') {
+        return Err(format!(
+            "{p:?} must be relative: it is placed under backup.output.base_directory"
+        ));
+    }
+    if p.split('/').any(|part| part == "..") {
+        return Err(format!("{p:?} must not contain `..`"));
+    }
+    let mut rest = p.as_str();
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after
+            .find('}')
+            .ok_or_else(|| format!("{p:?} has a `{{` without its `}}`"))?;
+        let name = &after[..close];
+        if !PATTERN_PLACEHOLDERS.contains(&name) {
+            return Err(format!(
+                "unknown placeholder {{{name}}} in {p:?}; known: {}",
+                PATTERN_PLACEHOLDERS.map(|n| format!("{{{n}}}")).join(" ")
+            ));
+        }
+        rest = &after[close + 1..];
+    }
+    Ok(p)
+}
+
+/// Octal permission bits, as `"0600"`, `"600"`, `"0o600"` or a bare `0600` (which YAML 1.2
+/// reads as the decimal number 600, so its digits are taken as octal). Group- or
+/// world-writable modes are refused: a backup anyone can alter cannot be trusted to restore.
+fn permissions(v: &Yaml) -> Result<u32, String> {
+    let text = match v {
+        Yaml::String(s) => s.trim().to_owned(),
+        Yaml::Integer(i) => i.to_string(),
+        other => {
+            return Err(format!(
+                "expected octal permissions like \"0600\", found {}",
+                kind(other)
+            ));
+        }
+    };
+    let digits = text.strip_prefix("0o").unwrap_or(&text);
+    let mode = u32::from_str_radix(digits, 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| format!("expected octal permissions like \"0600\", found {text:?}"))?;
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "{text} lets the group or others write the backup; use 0600, 0640 or 0644"
+        ));
+    }
+    if mode & 0o600 != 0o600 {
+        return Err(format!(
+            "{text} does not let the owner read and write the file; use 0600, 0640 or 0644"
+        ));
+    }
+    Ok(mode)
+}
+
+fn days(v: &Yaml) -> Result<u64, String> {
+    match v {
+        Yaml::Integer(d) if *d >= 1 => Ok(*d as u64),
+        Yaml::Integer(d) => Err(format!(
+            "{d} days would remove every backup; expected 1 or more"
+        )),
+        other => Err(format!("expected a number of days, found {}", kind(other))),
+    }
+}
+
+/// A string is split at whitespace (the old tool's form); a list is taken item by item, for
+/// options whose value holds a space.
+fn arguments(v: &Yaml) -> Result<Vec<String>, String> {
+    match v {
+        Yaml::String(s) => Ok(s.split_whitespace().map(str::to_owned).collect()),
+        Yaml::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                scalar_text(item).ok_or_else(|| format!("item {} is not a string", i + 1))
+            })
+            .collect(),
+        other => Err(format!(
+            "expected a string of options or a list of options, found {}",
+            kind(other)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(text: &str) -> Settings {
+        parse(text, Path::new("/etc/test.yaml")).unwrap()
+    }
+
+    fn parse_err(text: &str) -> String {
+        parse(text, Path::new("/etc/test.yaml"))
+            .unwrap_err()
+            .to_string()
+    }
+
+    const FULL: &str = r#"
+backup:
+  compression:
+    type: XZ
+    level: 7
+    enabled: true
+  encryption:
+    enabled: true
+    key: "  s3cret key "
+  exclude:
+    system_databases: false
+    data: yes
+    empty: true
+    user: true
+    databases: [scratch, tmp_db]
+    file: /etc/sfDBTools/exclude.txt
+  include:
+    databases:
+      - shop
+      - crm
+    file: include.txt
+    include_dmart: true
+  output:
+    base_directory: /backup
+    structure:
+      pattern: "{year}/{month}/{day}_{hour}{minute}/"
+    file_permissions: "0640"
+    metadata_permissions: 0600
+    save_backup_info: true
+  replication:
+    capture_gtid: true
+  cleanup:
+    days: 14
+  mysqldump_args: "--hex-blob  --single-transaction"
+config_dir:
+  database_profile: /etc/sfDBTools/database_profile
+"#;
+
+    #[test]
+    fn every_key_is_read() {
+        let s = parse_ok(FULL);
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        assert_eq!(s.compression_type, Some(Codec::Xz));
+        assert_eq!(s.compression_level, Some(Level::new(7).unwrap()));
+        assert_eq!(s.compression_enabled, Some(true));
+        assert_eq!(s.encryption_enabled, Some(true));
+        assert_eq!(
+            s.encryption_key.as_ref().map(Secret::expose),
+            Some("  s3cret key ")
+        );
+        assert_eq!(s.exclude_system_databases, Some(false));
+        assert_eq!(s.exclude_data, Some(true));
+        assert_eq!(s.exclude_empty, Some(true));
+        assert_eq!(s.exclude_user, Some(true));
+        assert_eq!(s.exclude_databases, ["scratch", "tmp_db"]);
+        assert_eq!(
+            s.exclude_file.as_deref(),
+            Some(Path::new("/etc/sfDBTools/exclude.txt"))
+        );
+        assert_eq!(s.include_databases, ["shop", "crm"]);
+        assert_eq!(s.include_file.as_deref(), Some(Path::new("include.txt")));
+        assert_eq!(s.include_dmart, Some(true));
+        assert_eq!(s.base_directory.as_deref(), Some(Path::new("/backup")));
+        assert_eq!(
+            s.structure_pattern.as_deref(),
+            Some("{year}/{month}/{day}_{hour}{minute}/")
+        );
+        assert_eq!(s.file_permissions, Some(0o640));
+        assert_eq!(s.metadata_permissions, Some(0o600));
+        assert_eq!(s.save_backup_info, Some(true));
+        assert_eq!(s.capture_gtid, Some(true));
+        assert_eq!(s.cleanup_days, Some(14));
+        assert_eq!(
+            s.mysqldump_args,
+            Some(vec!["--hex-blob".into(), "--single-transaction".into()])
+        );
+        assert_eq!(
+            s.profile_dir.as_deref(),
+            Some(Path::new("/etc/sfDBTools/database_profile"))
+        );
+    }
+
+    #[test]
+    fn empty_files_and_null_values_set_nothing() {
+        for text in [
+            "",
+            "  \n# only a comment\n",
+            "backup:\n",
+            "backup:\n  compression:\n    type:\n",
+        ] {
+            let s = parse_ok(text);
+            assert!(
+                s.compression_type.is_none() && s.warnings.is_empty(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_are_case_insensitive() {
+        let s = parse_ok("Backup:\n  Compression:\n    TYPE: gzip\n");
+        assert_eq!(s.compression_type, Some(Codec::Gzip));
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    }
+
+    #[test]
+    fn unknown_keys_warn_once_per_unknown_node() {
+        let s = parse_ok(
+            "backup:\n  compression:\n    typo: zstd\n  retention: {a: 1, b: 2}\nlog:\n  level: info\n  file: x\n",
+        );
+        assert_eq!(s.warnings.len(), 3, "{:?}", s.warnings);
+        for key in ["backup.compression.typo", "backup.retention", "`log`"] {
+            assert!(
+                s.warnings.iter().any(|w| w.contains(key)),
+                "{key} in {:?}",
+                s.warnings
+            );
+        }
+        assert!(s.warnings.iter().all(|w| w.contains("/etc/test.yaml")));
+    }
+
+    #[test]
+    fn invalid_values_name_the_key_and_the_file() {
+        for (text, key) in [
+            (
+                "backup:\n  compression:\n    type: lz4\n",
+                "backup.compression.type",
+            ),
+            (
+                "backup:\n  compression:\n    level: 12\n",
+                "backup.compression.level",
+            ),
+            (
+                "backup:\n  compression:\n    level: [1]\n",
+                "backup.compression.level",
+            ),
+            (
+                "backup:\n  exclude:\n    data: maybe\n",
+                "backup.exclude.data",
+            ),
+            (
+                "backup:\n  exclude:\n    databases: a,b\n",
+                "backup.exclude.databases",
+            ),
+            (
+                "backup:\n  output:\n    file_permissions: \"0666\"\n",
+                "backup.output.file_permissions",
+            ),
+            (
+                "backup:\n  output:\n    metadata_permissions: \"0400\"\n",
+                "backup.output.metadata_permissions",
+            ),
+            (
+                "backup:\n  output:\n    file_permissions: \"rw\"\n",
+                "backup.output.file_permissions",
+            ),
+            (
+                "backup:\n  output:\n    structure:\n      pattern: \"/abs/{day}\"\n",
+                "backup.output.structure.pattern",
+            ),
+            (
+                "backup:\n  output:\n    structure:\n      pattern: \"{week}/\"\n",
+                "backup.output.structure.pattern",
+            ),
+            (
+                "backup:\n  output:\n    structure:\n      pattern: \"../{day}\"\n",
+                "backup.output.structure.pattern",
+            ),
+            ("backup:\n  cleanup:\n    days: 0\n", "backup.cleanup.days"),
+            (
+                "backup:\n  cleanup:\n    days: soon\n",
+                "backup.cleanup.days",
+            ),
+            ("backup:\n  compression: zstd\n", "backup.compression"),
+            (
+                "backup:\n  mysqldump_args: {a: 1}\n",
+                "backup.mysqldump_args",
+            ),
+            (
+                "config_dir:\n  database_profile: \"\"\n",
+                "config_dir.database_profile",
+            ),
+        ] {
+            let e = parse_err(text);
+            assert!(e.contains(&format!("`{key}`")), "{key} not in: {e}");
+            assert!(e.contains("/etc/test.yaml"), "no path in: {e}");
+        }
+    }
+
+    #[test]
+    fn a_top_level_that_is_no_mapping_and_broken_yaml_fail() {
+        assert!(parse_err("- a\n- b\n").contains("top level"));
+        assert!(parse_err("backup: [\n").contains("not valid YAML"));
+    }
+
+    #[test]
+    fn permissions_accept_the_usual_spellings() {
+        for (v, mode) in [
+            (Yaml::String("0600".into()), 0o600),
+            (Yaml::String("0o644".into()), 0o644),
+            (Yaml::String("640".into()), 0o640),
+            (Yaml::Integer(600), 0o600),
+        ] {
+            assert_eq!(permissions(&v), Ok(mode));
+        }
+        assert!(permissions(&Yaml::Integer(777)).is_err());
+        assert!(permissions(&Yaml::Integer(1000)).is_err());
+    }
+
+    #[test]
+    fn mysqldump_args_as_a_list_keep_spaces() {
+        let s = parse_ok("backup:\n  mysqldump_args: [\"--where=a = 1\", --hex-blob]\n");
+        assert_eq!(
+            s.mysqldump_args,
+            Some(vec!["--where=a = 1".into(), "--hex-blob".into()])
+        );
+    }
+
+    #[test]
+    fn values_without_effect_warn() {
+        let s = parse_ok(
+            "backup:\n  output:\n    save_backup_info: false\n  replication:\n    capture_gtid: false\n",
+        );
+        assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
+    }
+
+    #[test]
+    fn the_explicit_file_wins_and_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let system = dir.path().join("etc.yaml");
+        let xdg = dir.path().join("xdg");
+        let user = xdg.join("sfdbtools/config.yaml");
+        std::fs::create_dir_all(user.parent().unwrap()).unwrap();
+        assert_eq!(locate_in(None, &system, Some(xdg.clone())).unwrap(), None);
+        std::fs::write(&user, "").unwrap();
+        assert_eq!(
+            locate_in(None, &system, Some(xdg.clone())).unwrap(),
+            Some(user.clone())
+        );
+        std::fs::write(&system, "").unwrap();
+        assert_eq!(
+            locate_in(None, &system, Some(xdg.clone())).unwrap(),
+            Some(system.clone()),
+            "the system file comes first (compat §7 order)"
+        );
+        let explicit = dir.path().join("mine.yaml");
+        assert!(locate_in(Some(explicit.clone()), &system, None).is_err());
+        std::fs::write(&explicit, "").unwrap();
+        assert_eq!(
+            locate_in(Some(explicit.clone()), &system, None).unwrap(),
+            Some(explicit)
+        );
+        assert_eq!(
+            locate_in(Some(PathBuf::new()), &system, None).unwrap(),
+            Some(system),
+            "an empty variable counts as unset"
+        );
+    }
+}

@@ -1,0 +1,496 @@
+//! The YAML config file through the binary: where it is found, flags > config > built-in
+//! defaults, the backup key order, warnings and errors, and that the file is never written.
+
+mod common;
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
+
+use common::{TestDb, assert_success, dump_file_in, files_in, metadata_of, out_dir, server};
+use sfdbtools::encrypt::Passphrase;
+
+/// A config file in a directory of its own (so a stray write next to it would show).
+struct Config {
+    dir: tempfile::TempDir,
+}
+
+impl Config {
+    fn new(yaml: &str) -> Config {
+        let c = Config { dir: out_dir() };
+        std::fs::write(c.path(), yaml).unwrap();
+        c
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("config.yaml")
+    }
+
+    /// `sfdbtools <args>` with this config.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = server().sfdbtools();
+        c.env("SFDB_APPS_CONFIG", self.path()).args(args);
+        c
+    }
+}
+
+/// `-q db-backup single --database db -t TEST <extra> <connection>` under `config`.
+fn backup_single(config: &Path, db: &str, extra: &[&str]) -> Output {
+    let mut c = server().sfdbtools();
+    c.env("SFDB_APPS_CONFIG", config)
+        .args(["-q", "db-backup", "single", "--database", db, "-t", "TEST"])
+        .args(extra)
+        .args(server().connection_args());
+    c.output().expect("run sfdbtools")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn sql_of(file: &Path, key: Option<&str>) -> Result<String, String> {
+    let pass = key.map(Passphrase::from);
+    let mut sql = String::new();
+    sfdbtools::input::open(file, pass.as_ref())
+        .map_err(|e| e.to_string())?
+        .read_to_string(&mut sql)
+        .map_err(|e| e.to_string())?;
+    Ok(sql)
+}
+
+fn mode_of(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+async fn small_db(tag: &str) -> TestDb {
+    let db = TestDb::new(tag).await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(10)); INSERT INTO t VALUES (1,'r1'),(2,'r2'),(3,'r3')")
+        .await;
+    db
+}
+
+/// The one directory under `base` that the pattern `{year}/in_{day}/` produced (the date is
+/// taken before and after the run, so a run across midnight still finds its directory).
+fn pattern_dir(base: &Path, before: chrono::DateTime<chrono::Local>) -> PathBuf {
+    let after = chrono::Local::now();
+    [before, after]
+        .iter()
+        .map(|t| {
+            base.join(t.format("%Y").to_string())
+                .join(format!("in_{}", t.format("%d")))
+        })
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| panic!("no {{year}}/in_{{day}} directory under {}", base.display()))
+}
+
+#[tokio::test]
+async fn config_sets_compression_exclusions_directory_and_modes_and_flags_override_it() {
+    let db = small_db("cfg_prec").await;
+    let base = out_dir();
+    let config = Config::new(&format!(
+        "# operator's comment\nbackup:\n  compression:\n    type: gzip\n    level: 2\n  exclude:\n    data: true\n  \
+         output:\n    base_directory: {}\n    structure:\n      pattern: \"{{year}}/in_{{day}}/\"\n    \
+         file_permissions: \"0640\"\n    metadata_permissions: \"0644\"\n",
+        base.path().display()
+    ));
+
+    // No -o, -c, -x: everything from the config.
+    let before = chrono::Local::now();
+    let out = backup_single(&config.path(), &db.name, &[]);
+    assert_success(&out, "backup under the config");
+    let dir = pattern_dir(base.path(), before);
+    let file = dump_file_in(&dir);
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.ends_with(".sql.gz") && name.contains("_nodata_"),
+        "{name}"
+    );
+    let sql = sql_of(&file, None).unwrap();
+    assert!(
+        sql.contains("CREATE TABLE") && !sql.contains("INSERT"),
+        "schema only"
+    );
+    assert_eq!(metadata_of(&file)["compression"]["type"], "gzip");
+    assert_eq!(mode_of(&file), 0o640);
+    assert_eq!(
+        mode_of(Path::new(&format!("{}.meta.json", file.display()))),
+        0o644
+    );
+
+    // Flags beat the config; a given -o is used as it is.
+    let given = out_dir();
+    let out = backup_single(
+        &config.path(),
+        &db.name,
+        &[
+            "-c",
+            "zstd",
+            "-x=false",
+            "-o",
+            &given.path().display().to_string(),
+        ],
+    );
+    assert_success(&out, "backup with flags over the config");
+    let file = dump_file_in(given.path());
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.ends_with(".sql.zst") && !name.contains("_nodata"),
+        "{name}"
+    );
+    assert!(sql_of(&file, None).unwrap().contains("'r3'"));
+    assert_eq!(
+        files_in(&dir).len(),
+        2,
+        "nothing more under the configured base"
+    );
+
+    // Without a config: built-in defaults (zstd, data, 0600, ./{year}{month}{day}/).
+    let cwd = out_dir();
+    let before = chrono::Local::now();
+    let mut c = server().sfdbtools();
+    c.current_dir(cwd.path())
+        .args([
+            "-q",
+            "db-backup",
+            "single",
+            "--database",
+            &db.name,
+            "-t",
+            "TEST",
+        ])
+        .args(server().connection_args());
+    assert_success(&c.output().unwrap(), "backup with built-in defaults");
+    let dated = [before, chrono::Local::now()]
+        .iter()
+        .map(|t| cwd.path().join(t.format("%Y%m%d").to_string()))
+        .find(|d| d.is_dir())
+        .expect("./{year}{month}{day}/");
+    let file = dump_file_in(&dated);
+    assert!(file.to_string_lossy().ends_with(".sql.zst"));
+    assert!(sql_of(&file, None).unwrap().contains("'r1'"));
+    assert_eq!(mode_of(&file), 0o600);
+}
+
+/// The database names a dry run plans to dump (its table, not its "excluded:" line).
+fn planned(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip_while(|l| !l.starts_with("database "))
+        .skip(1)
+        .take_while(|l| !l.starts_with("excluded:") && !l.starts_with("files:"))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn config_exclusions_apply_and_flags_override_them() {
+    let empty = TestDb::new("cfg_empty").await;
+    let config = Config::new("backup:\n  exclude:\n    system_databases: false\n    empty: true\n");
+    let run = |extra: &[&str]| {
+        let out = config
+            .command(&["-q", "db-backup", "all", "--dry-run"])
+            .args(extra)
+            .args(server().connection_args())
+            .output()
+            .unwrap();
+        assert_success(&out, &format!("dry run {extra:?}"));
+        planned(&out)
+    };
+    let by_config = run(&[]);
+    assert!(by_config.iter().any(|d| d == "mysql"), "{by_config:?}");
+    assert!(!by_config.contains(&empty.name), "{by_config:?}");
+    let by_flags = run(&["-S", "-E=false"]);
+    assert!(!by_flags.iter().any(|d| d == "mysql"), "{by_flags:?}");
+    assert!(by_flags.contains(&empty.name), "{by_flags:?}");
+}
+
+#[test]
+fn unknown_keys_warn_and_invalid_values_fail_naming_the_key() {
+    let config = Config::new("backup:\n  compresion:\n    type: xz\n  output:\n    colour: red\n");
+    let out = config
+        .command(&["-q", "cleanup", "--days", "1", "--dry-run", "-o"])
+        .arg(config.dir.path())
+        .output()
+        .unwrap();
+    assert_success(&out, "a run with unknown keys");
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning") && err.contains("`backup.compresion`"),
+        "{err}"
+    );
+    assert!(err.contains("`backup.output.colour`"), "{err}");
+    assert!(err.contains(&config.path().display().to_string()), "{err}");
+
+    let dir = out_dir();
+    let config = Config::new("backup:\n  compression:\n    level: 12\n");
+    let out = backup_single(
+        &config.path(),
+        "any",
+        &["-o", &dir.path().display().to_string()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("`backup.compression.level`"), "{err}");
+    assert!(err.contains(&config.path().display().to_string()), "{err}");
+    assert!(files_in(dir.path()).is_empty());
+
+    let missing = config.dir.path().join("missing.yaml");
+    let out = backup_single(&missing, "any", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("missing.yaml"), "{}", stderr(&out));
+
+    // $XDG_CONFIG_HOME/sfdbtools/config.yaml is read when SFDB_APPS_CONFIG is unset.
+    assert!(
+        !Path::new(sfdbtools::settings::SYSTEM_CONFIG).exists(),
+        "{} exists on this machine and would be read before the XDG file; move it away to run this test",
+        sfdbtools::settings::SYSTEM_CONFIG
+    );
+    let xdg = out_dir();
+    let user_config = xdg.path().join("sfdbtools/config.yaml");
+    std::fs::create_dir_all(user_config.parent().unwrap()).unwrap();
+    std::fs::write(&user_config, "backup:\n  exclude:\n    data: perhaps\n").unwrap();
+    let out = server()
+        .sfdbtools()
+        .env_remove("SFDB_APPS_CONFIG")
+        .env("XDG_CONFIG_HOME", xdg.path())
+        .args(["-q", "cleanup", "--days", "1", "--dry-run", "-o"])
+        .arg(xdg.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`backup.exclude.data`") && err.contains(&user_config.display().to_string()),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn backup_key_order_is_flag_then_config_then_environment() {
+    let db = small_db("cfg_keys").await;
+    let with_key = Config::new("backup:\n  encryption:\n    key: \"config key\"\n");
+    let disabled =
+        Config::new("backup:\n  encryption:\n    enabled: false\n    key: \"config key\"\n");
+    let required = Config::new("backup:\n  encryption:\n    enabled: true\n");
+    let none = PathBuf::from("/dev/null");
+    let run = |config: &Path, env: Option<&str>, extra: &[&str]| {
+        let dir = out_dir();
+        let mut c = server().sfdbtools();
+        c.env("SFDB_APPS_CONFIG", config)
+            .args([
+                "-q",
+                "db-backup",
+                "single",
+                "--database",
+                &db.name,
+                "-t",
+                "TEST",
+                "-o",
+            ])
+            .arg(dir.path())
+            .args(extra)
+            .args(server().connection_args());
+        if let Some(k) = env {
+            c.env("SFDB_BACKUP_ENCRYPTION_KEY", k);
+        }
+        let out = c.output().unwrap();
+        (dir, out)
+    };
+    let opens = |file: &Path, key: &str| sql_of(file, Some(key)).is_ok_and(|s| s.contains("'r2'"));
+
+    let (dir, out) = run(&with_key.path(), Some("env key"), &["-K", "flag key"]);
+    assert_success(&out, "-K with config and env keys");
+    let file = dump_file_in(dir.path());
+    assert!(file.to_string_lossy().ends_with(".enc"));
+    assert!(opens(&file, "flag key") && !opens(&file, "config key"));
+
+    let (dir, out) = run(&with_key.path(), Some("env key"), &[]);
+    assert_success(&out, "config and env keys");
+    let file = dump_file_in(dir.path());
+    assert!(opens(&file, "config key") && !opens(&file, "env key"));
+
+    let (dir, out) = run(&none, Some("env key"), &[]);
+    assert_success(&out, "env key only");
+    assert!(opens(&dump_file_in(dir.path()), "env key"));
+
+    // enabled: false silences the config key and the environment, not an explicit -K.
+    let (dir, out) = run(&disabled.path(), Some("env key"), &[]);
+    assert_success(&out, "encryption disabled by config");
+    let file = dump_file_in(dir.path());
+    assert!(!file.to_string_lossy().ends_with(".enc"));
+    assert!(sql_of(&file, None).unwrap().contains("'r2'"));
+    let (dir, out) = run(&disabled.path(), None, &["-K", "flag key"]);
+    assert_success(&out, "-K over enabled: false");
+    assert!(opens(&dump_file_in(dir.path()), "flag key"));
+
+    let (dir, out) = run(&with_key.path(), None, &["--skip-encrypt"]);
+    assert_success(&out, "--skip-encrypt over a config key");
+    assert!(!dump_file_in(dir.path()).to_string_lossy().ends_with(".enc"));
+
+    let (dir, out) = run(&required.path(), None, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("backup.encryption.key"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(files_in(dir.path()).is_empty());
+}
+
+#[tokio::test]
+async fn mysqldump_args_come_from_the_config() {
+    let db = small_db("cfg_mdargs").await;
+    let config = Config::new(
+        "backup:\n  mysqldump_args: \"--single-transaction --skip-extended-insert --master-data=2\"\n",
+    );
+    let inserts = |config: &Path| {
+        let dir = out_dir();
+        let out = backup_single(
+            config,
+            &db.name,
+            &[
+                "--engine",
+                "mysqldump",
+                "-c",
+                "none",
+                "-o",
+                &dir.path().display().to_string(),
+            ],
+        );
+        assert_success(&out, "mysqldump engine");
+        sql_of(&dump_file_in(dir.path()), None)
+            .unwrap()
+            .matches("INSERT INTO")
+            .count()
+    };
+    assert_eq!(
+        inserts(&config.path()),
+        3,
+        "one INSERT per row, as configured"
+    );
+    assert_eq!(
+        inserts(Path::new("/dev/null")),
+        1,
+        "the default --opt extends INSERTs"
+    );
+}
+
+fn age(path: &Path, days: u64) {
+    let when = SystemTime::now() - Duration::from_secs(days * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+}
+
+#[test]
+fn cleanup_takes_days_and_base_directory_from_the_config() {
+    let base = out_dir();
+    let old = base.path().join("shop_20200101_000000_h.sql");
+    let new = base.path().join("shop_20260101_000000_h.sql");
+    std::fs::write(&old, "x").unwrap();
+    std::fs::write(&new, "x").unwrap();
+    age(&old, 10);
+    let config = Config::new(&format!(
+        "backup:\n  cleanup:\n    days: 5\n  output:\n    base_directory: {}\n",
+        base.path().display()
+    ));
+    let out = config.command(&["cleanup", "--dry-run"]).output().unwrap();
+    assert_success(&out, "cleanup with the config's days and base");
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(listed.contains(&old.display().to_string()), "{listed}");
+    assert!(!listed.contains(&new.display().to_string()), "{listed}");
+
+    let out = config
+        .command(&["cleanup", "--dry-run", "--days", "20"])
+        .output()
+        .unwrap();
+    assert_success(&out, "--days over the config");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("shop_"));
+
+    let out = server()
+        .sfdbtools()
+        .args(["cleanup", "--dry-run", "-o"])
+        .arg(base.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--days"), "{}", stderr(&out));
+    assert!(old.exists() && new.exists(), "a dry run removes nothing");
+}
+
+#[tokio::test]
+async fn the_config_file_is_never_written() {
+    let db = small_db("cfg_ro").await;
+    let out = out_dir();
+    let profiles = out.path().join("profiles");
+    let config = Config::new(&format!(
+        "# kept exactly as written\nbackup:\n  compression:\n    type: none   # inline comment\n  \
+         unknown_key: 1\nconfig_dir:\n  database_profile: {}\n",
+        profiles.display()
+    ));
+    age(&config.path(), 3);
+    let before = (
+        std::fs::read(config.path()).unwrap(),
+        std::fs::metadata(config.path())
+            .unwrap()
+            .modified()
+            .unwrap(),
+    );
+    let runs: [&[&str]; 4] = [
+        &[
+            "-q",
+            "db-backup",
+            "single",
+            "--database",
+            &db.name,
+            "-t",
+            "T",
+            "-o",
+            &out.path().display().to_string(),
+            "--host",
+            &server().host,
+            "--port",
+            &server().port.to_string(),
+            "--user",
+            &server().user,
+        ],
+        &[
+            "-q", "profile", "create", "-n", "p", "--host", "h", "-u", "u", "-k", "k",
+        ],
+        &[
+            "-q", "profile", "edit", "-n", "p", "--host", "h2", "-k", "k",
+        ],
+        &[
+            "-q",
+            "cleanup",
+            "--days",
+            "1",
+            "--dry-run",
+            "-o",
+            &out.path().display().to_string(),
+        ],
+    ];
+    for args in runs {
+        let result = config
+            .command(args)
+            .env("MYSQL_PWD", server().password.clone().unwrap_or_default())
+            .output()
+            .unwrap();
+        assert_success(&result, &format!("{args:?}"));
+    }
+    let after = (
+        std::fs::read(config.path()).unwrap(),
+        std::fs::metadata(config.path())
+            .unwrap()
+            .modified()
+            .unwrap(),
+    );
+    assert!(before == after, "the config file changed");
+    assert_eq!(files_in(config.dir.path()), ["config.yaml"]);
+    assert!(profiles.join("p.cnf.enc").exists());
+}

@@ -1,0 +1,403 @@
+//! Encrypted connection profiles through the binary: create, list, show, edit, delete, and
+//! backups that take their connection from a profile named by bare name, relative and absolute
+//! path; profiles sealed by an independent implementation (Python `cryptography`) at both
+//! iteration counts; the `[ssh]` section.
+
+mod common;
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{TestDb, TestUser, assert_success, dump_file_in, out_dir, server};
+
+const KEY: &str = "profile key ✓";
+
+/// A scratch directory with a config file whose `config_dir.database_profile` is `profiles/`.
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new() -> Workspace {
+        let w = Workspace { dir: out_dir() };
+        std::fs::write(
+            w.config(),
+            format!(
+                "config_dir:\n  database_profile: {}\n",
+                w.profiles().display()
+            ),
+        )
+        .unwrap();
+        w
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("config.yaml")
+    }
+
+    fn profiles(&self) -> PathBuf {
+        self.dir.path().join("profiles")
+    }
+
+    /// `sfdbtools <args>` run in the workspace, with its config, the key in the environment
+    /// and no password in the environment.
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run sfdbtools")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = server().sfdbtools();
+        c.current_dir(self.dir.path())
+            .env("SFDB_APPS_CONFIG", self.config())
+            .env("SFDB_SOURCE_PROFILE_KEY", KEY)
+            .env_remove("MYSQL_PWD")
+            .args(args);
+        c
+    }
+
+    /// `-q db-backup single` of `db` into `out` with the connection from `-p profile` only.
+    fn backup(&self, profile: &str, db: &str, out: &Path, extra: &[&str]) -> Output {
+        self.command(&["-q", "db-backup", "single", "--database", db, "-p", profile])
+            .args(["-c", "none", "-t", "TEST", "-o"])
+            .arg(out)
+            .args(extra)
+            .output()
+            .expect("run sfdbtools")
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The SQL of the one dump file in `dir`.
+fn dump_sql(dir: &Path) -> String {
+    let mut sql = String::new();
+    sfdbtools::input::open(&dump_file_in(dir), None)
+        .unwrap()
+        .read_to_string(&mut sql)
+        .unwrap();
+    sql
+}
+
+async fn table_with_rows(tag: &str) -> TestDb {
+    let db = TestDb::new(tag).await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(20)); INSERT INTO t VALUES (1, 'from-profile')")
+        .await;
+    db
+}
+
+/// A port nothing listens on: a backup that reaches the server cannot have used it.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn create_list_show_edit_back_up_and_delete() {
+    let db = table_with_rows("prof_life").await;
+    let user = TestUser::new("prof_life", "pw of profile", "ALL ON *.*").await;
+    let w = Workspace::new();
+    let (host, port) = (server().host.clone(), server().port.to_string());
+    let wrong_port = closed_port().to_string();
+
+    // -q names what is missing instead of prompting.
+    let out = w.run(&[
+        "-q", "profile", "create", "-n", "prod", "--host", &host, "-u", &user.name,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("MYSQL_PWD"), "{}", stderr(&out));
+    let out = w
+        .command(&["-q", "profile", "create", "-n", "prod", "-u", &user.name])
+        .env("MYSQL_PWD", &user.password)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--host"), "{}", stderr(&out));
+    let out = w
+        .command(&[
+            "-q", "profile", "create", "-n", "prod", "--host", &host, "-u", &user.name,
+        ])
+        .env("MYSQL_PWD", &user.password)
+        .env_remove("SFDB_SOURCE_PROFILE_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("SFDB_SOURCE_PROFILE_KEY"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!w.profiles().exists(), "a failed create writes nothing");
+
+    // Created with the wrong port on purpose: edit must fix it.
+    let out = w
+        .command(&[
+            "-q",
+            "profile",
+            "create",
+            "-n",
+            "prod",
+            "--host",
+            &host,
+            "-P",
+            &wrong_port,
+        ])
+        .args(["-u", &user.name])
+        .env("MYSQL_PWD", &user.password)
+        .output()
+        .unwrap();
+    assert_success(&out, "profile create");
+    let file = w.profiles().join("prod.cnf.enc");
+    let sealed = std::fs::read(&file).unwrap();
+    assert!(sealed.starts_with(b"Salted__"));
+    assert!(!String::from_utf8_lossy(&sealed).contains(&user.password));
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let dir_mode = std::fs::metadata(w.profiles())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(dir_mode, 0o700);
+
+    let out = w
+        .command(&[
+            "-q", "profile", "create", "-n", "prod", "--host", &host, "-u", "x",
+        ])
+        .env("MYSQL_PWD", "")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "create never overwrites");
+    assert!(stderr(&out).contains("already exists"));
+    assert_eq!(std::fs::read(&file).unwrap(), sealed);
+
+    let out = w.run(&["profile", "list"]);
+    assert_success(&out, "profile list");
+    assert!(
+        stdout(&out).contains(&format!("prod\t{}@{host}:{wrong_port}", user.name)),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = w.run(&["profile", "show", "-n", "prod"]);
+    assert_success(&out, "profile show");
+    let shown = stdout(&out);
+    assert!(
+        shown.contains(&user.name) && shown.contains(&wrong_port),
+        "{shown}"
+    );
+    assert!(!shown.contains(&user.password), "redacted: {shown}");
+    let out = w.run(&["profile", "show", "-n", "prod", "--reveal-password"]);
+    assert!(stdout(&out).contains(&format!("password: {}", user.password)));
+
+    let out = w
+        .command(&["profile", "show", "-n", "prod"])
+        .env("SFDB_SOURCE_PROFILE_KEY", "not the key")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("prod.cnf.enc") && stderr(&out).contains("wrong key"));
+
+    // The profile's port is closed: the backup fails; --port overrides the profile's field.
+    let out_a = out_dir();
+    let out = w.backup("prod", &db.name, out_a.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&wrong_port), "{}", stderr(&out));
+    let out = w.backup("prod", &db.name, out_a.path(), &["--port", &port]);
+    assert_success(&out, "backup with -p and --port");
+    assert!(dump_sql(out_a.path()).contains("from-profile"));
+
+    // edit changes the given field only, and keeps the file private.
+    let out = w.run(&["-q", "profile", "edit", "-n", "prod", "-P", &port]);
+    assert_success(&out, "profile edit");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let shown = stdout(&w.run(&["profile", "show", "-n", "prod", "--reveal-password"]));
+    assert!(shown.contains(&format!("port:     {port}")), "{shown}");
+    assert!(
+        shown.contains(&user.password) && shown.contains(&user.name),
+        "{shown}"
+    );
+    let out = w.run(&["-q", "profile", "edit", "-n", "prod"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "edit without a field is a usage error"
+    );
+
+    // Bare name, bare name with extension, relative path (from the workspace), absolute path,
+    // and the SFDB_SOURCE_PROFILE variable.
+    for (i, profile) in [
+        "prod".to_owned(),
+        "prod.cnf.enc".to_owned(),
+        "profiles/prod.cnf.enc".to_owned(),
+        file.display().to_string(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out_dir = out_dir();
+        let out = w.backup(profile, &db.name, out_dir.path(), &[]);
+        assert_success(&out, &format!("backup {i} with -p {profile}"));
+        assert!(dump_sql(out_dir.path()).contains("from-profile"));
+    }
+    let out_env = out_dir();
+    let out = w
+        .command(&["-q", "db-backup", "single", "--database", &db.name])
+        .args(["-c", "none", "-t", "TEST", "-o"])
+        .arg(out_env.path())
+        .env("SFDB_SOURCE_PROFILE", "prod")
+        .output()
+        .unwrap();
+    assert_success(&out, "backup with SFDB_SOURCE_PROFILE");
+
+    // A profile is asked for and the key is missing: an error naming the key, no prompt.
+    let out = w
+        .command(&[
+            "-q",
+            "db-backup",
+            "single",
+            "--database",
+            &db.name,
+            "-p",
+            "prod",
+            "-t",
+            "T",
+        ])
+        .env_remove("SFDB_SOURCE_PROFILE_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("profile key"), "{}", stderr(&out));
+
+    // delete: refused without confirmation when not interactive, done with -q.
+    let out = w.run(&["profile", "delete", "-n", "prod"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(file.exists());
+    let out = w.run(&["-q", "profile", "delete", "-n", "prod"]);
+    assert_success(&out, "profile delete");
+    assert!(!file.exists());
+    let out = w.run(&["-q", "profile", "delete", "-n", "prod"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = w.backup("prod", &db.name, out_dir().path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+}
+
+/// A missing `cryptography` package must fail the run, not skip it.
+fn python_seal(plain: &str, iterations: u32, out: &Path) {
+    let script = common::root().join("tests/interop/sfdb_container.py");
+    let input = out.with_extension("plain");
+    std::fs::write(&input, plain).unwrap();
+    let result = Command::new("python3")
+        .arg(script)
+        .args(["encrypt", "--format", "oneshot", "--iterations"])
+        .arg(iterations.to_string())
+        .arg(&input)
+        .arg(out)
+        .env("SFDB_PASSPHRASE", KEY)
+        .output()
+        .expect("python3 must be installed (scripts/test.sh installs it)");
+    assert!(
+        result.status.success(),
+        "sealing with Python failed (pip install cryptography; scripts/test.sh does): {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    std::fs::remove_file(input).unwrap();
+}
+
+#[tokio::test]
+async fn profiles_sealed_by_python_open_at_both_iteration_counts() {
+    let db = table_with_rows("prof_py").await;
+    let user = TestUser::new("prof_py", "py;pw=#1", "ALL ON *.*").await;
+    let w = Workspace::new();
+    std::fs::create_dir(w.profiles()).unwrap();
+    // The old tool's layout: comments, mixed case, CRLF, spaces around `=`.
+    let ini = format!(
+        "; sfDBTools profile\r\n[CLIENT]\r\nHost = {}\r\nPort={}\r\nuser={}\r\npassword={}\r\n",
+        server().host,
+        server().port,
+        user.name,
+        user.password
+    );
+    for iterations in [600_000, 100_000] {
+        let name = format!("py{iterations}");
+        let file = w.profiles().join(format!("{name}.cnf.enc"));
+        python_seal(&ini, iterations, &file);
+        let shown = stdout(&w.run(&["profile", "show", "-n", &name, "--reveal-password"]));
+        assert!(
+            shown.contains(&format!("password: {}", user.password)),
+            "{shown}"
+        );
+        let out = out_dir();
+        let result = w.backup(&name, &db.name, out.path(), &[]);
+        assert_success(
+            &result,
+            &format!("backup with the {iterations}-iteration profile"),
+        );
+        assert!(dump_sql(out.path()).contains("from-profile"));
+    }
+}
+
+#[tokio::test]
+async fn an_ssh_section_is_read_and_an_enabled_tunnel_refused() {
+    let db = table_with_rows("prof_ssh").await;
+    let w = Workspace::new();
+    std::fs::create_dir(w.profiles()).unwrap();
+    let client = format!(
+        "[client]\nhost={}\nport={}\nuser={}\npassword={}\n",
+        server().host,
+        server().port,
+        server().user,
+        server().password.clone().unwrap_or_default()
+    );
+    let tunnel = w.profiles().join("tunnel.cnf.enc");
+    python_seal(
+        &format!("{client}[ssh]\nenabled=true\nhost=jump.example\nuser=ops\nport=2222\n"),
+        600_000,
+        &tunnel,
+    );
+    let out_a = out_dir();
+    let out = w.backup("tunnel", &db.name, out_a.path(), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("SSH tunnels are not supported yet"), "{err}");
+    assert!(
+        err.contains(&tunnel.display().to_string()) && err.contains("jump.example"),
+        "{err}"
+    );
+    assert!(common::files_in(out_a.path()).is_empty());
+    let shown = stdout(&w.run(&["profile", "show", "-n", "tunnel"]));
+    assert!(
+        shown.contains("not supported yet") && shown.contains("ops@jump.example:2222"),
+        "{shown}"
+    );
+
+    // enabled=false: the section is noted and the backup connects directly.
+    python_seal(
+        &format!("{client}[ssh]\nenabled=false\nhost=jump.example\n"),
+        600_000,
+        &w.profiles().join("off.cnf.enc"),
+    );
+    let out_b = out_dir();
+    let out = w
+        .command(&["db-backup", "single", "--database", &db.name, "-p", "off"])
+        .args(["-c", "none", "-t", "TEST", "-o"])
+        .arg(out_b.path())
+        .output()
+        .unwrap();
+    assert_success(&out, "backup with a disabled [ssh] section");
+    assert!(stderr(&out).contains("enabled=false"), "{}", stderr(&out));
+    assert!(dump_sql(out_b.path()).contains("from-profile"));
+}
