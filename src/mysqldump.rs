@@ -51,15 +51,7 @@ pub fn command_args(
 ) -> Vec<String> {
     // --defaults-extra-file must come first to be honoured.
     let mut args = vec![format!("--defaults-extra-file={}", option_file.display())];
-    match &cfg.mysqldump_args {
-        Some(custom) => args.extend(custom.iter().filter(|a| !is_force(a)).cloned()),
-        None => {
-            args.extend(DEFAULT_ARGS.iter().map(|s| s.to_string()));
-            if flavor == Flavor::MariaDb {
-                args.extend(MARIADB_ARGS.iter().map(|s| s.to_string()));
-            }
-        }
-    }
+    args.extend(option_args(cfg.mysqldump_args.as_deref(), flavor));
     if cfg.exclude_data {
         args.push("--no-data".into());
     }
@@ -74,10 +66,49 @@ pub fn command_args(
     args
 }
 
-fn is_force(arg: &str) -> bool {
-    arg == "-f"
-        || arg == "--force"
-        || (arg.starts_with('-') && !arg.starts_with("--") && arg.contains('f'))
+/// The argument without `-f`/`--force`: None when nothing else is left. A cluster of short
+/// options (`-fQq`) keeps its other letters; letters after one that takes a value (`-hfoo`,
+/// host "foo") are that value and stay untouched.
+/// The dump options: the configured ones without `-f` and with `--master-data=2` unless they
+/// ask for a position themselves (the metadata needs it), or the defaults.
+fn option_args(custom: Option<&[String]>, flavor: Flavor) -> Vec<String> {
+    let Some(custom) = custom else {
+        let mut args: Vec<String> = DEFAULT_ARGS.iter().map(|s| s.to_string()).collect();
+        if flavor == Flavor::MariaDb {
+            args.extend(MARIADB_ARGS.iter().map(|s| s.to_string()));
+        }
+        return args;
+    };
+    let mut args: Vec<String> = custom.iter().filter_map(|a| without_force(a)).collect();
+    let has_position = custom
+        .iter()
+        .any(|a| a.starts_with("--master-data") || a.starts_with("--source-data"));
+    if !has_position {
+        args.push("--master-data=2".into());
+    }
+    args
+}
+
+fn without_force(arg: &str) -> Option<String> {
+    if arg == "--force" || arg.starts_with("--force=") {
+        return None;
+    }
+    let Some(cluster) = arg.strip_prefix('-').filter(|c| !c.starts_with('-')) else {
+        return Some(arg.to_owned());
+    };
+    // mysqldump's short options that take a value.
+    const WITH_VALUE: &[char] = &['h', 'u', 'p', 'P', 'S', 'r', 'w', 'T', 'W', 'O', 'o', 'X'];
+    let mut kept = String::from("-");
+    for (i, c) in cluster.char_indices() {
+        if WITH_VALUE.contains(&c) {
+            kept.push_str(&cluster[i..]);
+            break;
+        }
+        if c != 'f' {
+            kept.push(c);
+        }
+    }
+    (kept.len() > 1).then_some(kept)
 }
 
 /// The `[client]` option file: connection settings, password included, mode 0600.
@@ -309,11 +340,37 @@ mod tests {
 
     #[test]
     fn force_is_never_passed_on() {
-        assert!(is_force("-f"));
-        assert!(is_force("--force"));
-        assert!(is_force("-fQq"));
-        assert!(!is_force("--flush-logs"));
-        assert!(!is_force("-Qq"));
+        assert_eq!(without_force("-f"), None);
+        assert_eq!(without_force("--force"), None);
+        assert_eq!(without_force("-fQq").as_deref(), Some("-Qq"));
+        assert_eq!(without_force("-Qfq").as_deref(), Some("-Qq"));
+        assert_eq!(
+            without_force("--flush-logs").as_deref(),
+            Some("--flush-logs")
+        );
+        assert_eq!(without_force("-Qq").as_deref(), Some("-Qq"));
+        // A value is not options: host "fast.example".
+        assert_eq!(
+            without_force("-hfast.example").as_deref(),
+            Some("-hfast.example")
+        );
+        assert_eq!(without_force("-fhfast").as_deref(), Some("-hfast"));
+    }
+
+    #[test]
+    fn the_old_packaged_options_lose_only_force_and_gain_the_position() {
+        let old: Vec<String> = "-fQq --max-statement-time=0 --max-allowed-packet=1G --hex-blob \
+             --order-by-primary --single-transaction --routines=true --triggers=true --opt \
+             --net-buffer-length=16M"
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let args = option_args(Some(&old), Flavor::MariaDb);
+        assert_eq!(args[0], "-Qq");
+        assert_eq!(&args[1..old.len()], &old[1..]);
+        assert_eq!(args.last().map(String::as_str), Some("--master-data=2"));
+        let own = vec!["--source-data=2".to_owned()];
+        assert_eq!(option_args(Some(&own), Flavor::MySql), own);
     }
 
     #[test]
