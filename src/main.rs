@@ -1,6 +1,7 @@
 //! The `sfdbtools` binary: parse arguments, build the config, run, map errors to exit codes.
 
 mod cli;
+mod prompt;
 mod report;
 
 use std::fs::File;
@@ -33,11 +34,12 @@ fn main() {
 
 fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
     match cli.task()? {
-        cli::Task::Backup(config) => {
+        cli::Task::Backup(config, pending) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
+            let config = prompt::complete(*config, pending, &runtime)?;
             let reporter =
                 std::sync::Arc::new(report::Reporter::new(report::Style::choose(quiet, json)));
             let progress: std::sync::Arc<dyn sfdbtools::progress::Progress> = reporter.clone();
