@@ -4,10 +4,11 @@
 //! Scope: every account for `all`. For the other modes, the accounts with a privilege on a
 //! selected database (database, table, column or routine level; database-level grants are
 //! patterns, so `a\_b` matches only `a_b` and `a%` matches `abc`), plus the accounts holding a
-//! role that has one; of each, only the lines about the selected databases, the roles it holds
-//! among the exported ones, and its global line when that line is `USAGE` (global privileges
+//! role that has one (not through the WITH ADMIN OPTION grant a role's creator receives). Of
+//! each account only the lines about the selected databases, the roles it holds among the
+//! exported ones, and its global line when that line is `USAGE` are kept: global privileges
 //! would reach every database of the restore server, so a filtered export leaves them out and
-//! says so in a comment).
+//! says so in a comment.
 //!
 //! The file restores with the stock client: roles first, then one block per account
 //! (`CREATE USER IF NOT EXISTS`, its `GRANT`s), then `FLUSH PRIVILEGES`. Anonymous accounts
@@ -23,7 +24,7 @@ use mysql_async::Conn;
 use mysql_async::prelude::*;
 
 use crate::connect::{Flavor, ServerInfo};
-use crate::error::{Error, Result};
+use crate::error::{DbError, Error, Result};
 use crate::sql::ident::{comment_safe, ident, string_literal};
 
 /// Which accounts to export.
@@ -44,10 +45,13 @@ pub struct Account {
 
 impl Account {
     /// The account in `SHOW GRANTS FOR` / `SHOW CREATE USER` syntax: `'user'@'host'`, both
-    /// escaped string literals; MariaDB's `PUBLIC` pseudo-role is the keyword itself.
+    /// escaped string literals. A MariaDB role has no host and is named alone (`'r'@''` would
+    /// mean host `%`); the `PUBLIC` pseudo-role is the keyword itself.
     pub fn literal(&self) -> String {
         if self.is_public() {
             "PUBLIC".into()
+        } else if self.is_role && self.host.is_empty() {
+            string_literal(&self.user)
         } else {
             format!(
                 "{}@{}",
@@ -99,11 +103,18 @@ pub mod queries {
          UNION ALL SELECT User, Host, Db, 0 FROM mysql.columns_priv \
          UNION ALL SELECT User, Host, Db, 0 FROM mysql.procs_priv";
 
-    /// Who holds which role: grantee user, grantee host, role user, role host.
+    /// Who holds which role: grantee user, grantee host, role user, role host. Grants WITH
+    /// ADMIN OPTION are left out: MariaDB gives one to whoever creates a role, which would
+    /// pull the administrator's account into every per-database export.
     pub fn role_members(flavor: Flavor) -> &'static str {
         match flavor {
-            Flavor::MariaDb => "SELECT User, Host, Role, '' FROM mysql.roles_mapping",
-            Flavor::MySql => "SELECT TO_USER, TO_HOST, FROM_USER, FROM_HOST FROM mysql.role_edges",
+            Flavor::MariaDb => {
+                "SELECT User, Host, Role, '' FROM mysql.roles_mapping WHERE Admin_option <> 'Y'"
+            }
+            Flavor::MySql => {
+                "SELECT TO_USER, TO_HOST, FROM_USER, FROM_HOST FROM mysql.role_edges \
+                 WHERE WITH_ADMIN_OPTION <> 'Y'"
+            }
         }
     }
 
@@ -226,7 +237,10 @@ pub async fn read(conn: &mut Conn, info: &ServerInfo, scope: Scope<'_>) -> Resul
             {
                 Ok(text) => text.map(|t| create_if_not_exists(&t)),
                 Err(e) if vanished(&e) => {
-                    warnings.push(format!("account {literal} could not be read: {e}"));
+                    warnings.push(format!(
+                        "account {literal} could not be read: {}",
+                        DbError(e)
+                    ));
                     continue;
                 }
                 Err(e) => {
@@ -240,7 +254,10 @@ pub async fn read(conn: &mut Conn, info: &ServerInfo, scope: Scope<'_>) -> Resul
         let lines: Vec<String> = match conn.query(queries::show_grants(&literal)).await {
             Ok(lines) => lines,
             Err(e) if vanished(&e) => {
-                warnings.push(format!("account {literal} could not be read: {e}"));
+                warnings.push(format!(
+                    "account {literal} could not be read: {}",
+                    DbError(e)
+                ));
                 continue;
             }
             Err(e) => {
@@ -673,7 +690,8 @@ mod tests {
             r"'o\'q\\x'@'10.0.0.%'"
         );
         assert_eq!(acct("a\nb", "h", false).literal(), r"'a\nb'@'h'");
-        assert_eq!(acct("r1", "", true).literal(), "'r1'@''");
+        assert_eq!(acct("r1", "", true).literal(), "'r1'");
+        assert_eq!(acct("r1", "%", true).literal(), "'r1'@'%'");
         assert_eq!(acct("PUBLIC", "", true).literal(), "PUBLIC");
         assert_eq!(
             queries::show_grants(&acct("o'q", "%", false).literal()),
@@ -897,7 +915,7 @@ mod tests {
             .find("\n-- Roles\nCREATE ROLE IF NOT EXISTS `r1`;\n")
             .unwrap();
         let role_block = sql
-            .find("\n-- Role 'r1'@''\nGRANT SELECT ON `shop`.* TO `r1`;\n")
+            .find("\n-- Role 'r1'\nGRANT SELECT ON `shop`.* TO `r1`;\n")
             .unwrap();
         let user_block = sql
             .find(
