@@ -72,10 +72,7 @@ pub fn complete(
     runtime: &tokio::runtime::Runtime,
 ) -> Result<BackupConfig, Error> {
     let mut server: Option<Vec<String>> = None;
-    if pending.database {
-        pick_databases(&mut cfg, &mut server, runtime)?;
-    }
-    if pending.databases {
+    if pending.database || pending.databases {
         pick_databases(&mut cfg, &mut server, runtime)?;
     }
     if !pending.interactive || cfg.dry_run {
@@ -226,7 +223,10 @@ fn show(cfg: &BackupConfig, plan: &Result<DryRun, Error>) {
     row("directory", cfg.output_dir.display().to_string());
     row(
         "compression",
-        format!("{} level {}", cfg.codec.name(), cfg.level.get()),
+        match cfg.codec {
+            Codec::None => "none".into(),
+            c => format!("{} level {}", c.name(), cfg.level.get()),
+        },
     );
     row("encryption", yes_no(cfg.passphrase.is_some()).into());
     row("schema only", yes_no(cfg.exclude_data).into());

@@ -588,3 +588,55 @@ async fn interactive_single_picks_from_a_list_and_is_reviewed() {
     assert!(screen.contains("cancelled"), "{screen}");
     assert!(files_in(other.path()).is_empty());
 }
+
+/// `--filename` names the package's first file (verbatim with `.sql`); the companion keeps its
+/// generated name, and the accounts file follows the first file's name.
+#[tokio::test]
+async fn filename_applies_to_the_first_file_of_a_package() {
+    let client = Client::new("fnm", &["", "_dmart"], &[]).await;
+    let dir = out_dir();
+    let custom = format!("pkg_{}.sql", client.code);
+    let out = backup(
+        &[
+            "primary",
+            "--client-code",
+            &client.code,
+            "--include-dmart",
+            "-c",
+            "none",
+            "-f",
+            &custom,
+        ],
+        dir.path(),
+    );
+    assert_success(&out, "primary -f");
+    let dmart = client.db("_dmart");
+    let host = hostname().await;
+    let files = files_in(dir.path());
+    let ts = timestamp_of(&files, &dmart, &host);
+    let generated = format!("{dmart}_{ts}_{host}.sql");
+    let users = format!("pkg_{}_users.sql", client.code);
+    let mut want = vec![
+        custom.clone(),
+        format!("{custom}.meta.json"),
+        generated.clone(),
+        format!("{generated}.meta.json"),
+        users.clone(),
+    ];
+    want.sort();
+    assert_eq!(files, want);
+    let first = dir.path().join(&custom);
+    let meta = metadata_of(&first);
+    assert_eq!(strings(&meta["backup"]["databases"]), [client.db("")]);
+    assert_details(
+        &meta,
+        &[
+            (&client.db(""), &first),
+            (&dmart, &dir.path().join(&generated)),
+        ],
+    );
+    assert_eq!(
+        meta["additional_files"]["user_grants"],
+        dir.path().join(&users).display().to_string()
+    );
+}
