@@ -1,10 +1,9 @@
 //! sfdbtools: a native MySQL/MariaDB dump engine (library). The binary in `main.rs` is only glue.
 //!
 //! The modules follow the data's path: `select` (which databases), `connect` and `snapshot`
-//! (sessions, one point in time) → `catalog` (what exists) → `rows` (streaming cells) → `sql` (serialising) → `compress` →
-//! `encrypt` → `output` (files) → `grants` (accounts file) → `metadata`; `input` reads a
-//! backup back. `dump` drives a
-//! whole backup run.
+//! (sessions, one point in time) → `catalog` (what exists) → `rows` (streaming cells) → `sql`
+//! (serialising) → `compress` → `encrypt` → `output` (files) → `grants` (accounts file) →
+//! `metadata`; `input` reads a backup back. `dump` drives a whole backup run.
 
 pub mod catalog;
 pub mod cleanup;

@@ -308,10 +308,11 @@ pub async fn dry_run(cfg: &BackupConfig, progress: &dyn Progress) -> Result<DryR
         hostname: info.hostname,
         databases,
         excluded: selection.excluded,
-        user_grants: cfg
-            .export_grants
-            .then(|| grants_path(cfg, &planned))
-            .flatten(),
+        user_grants: if cfg.export_grants {
+            grants_path(cfg, &planned)
+        } else {
+            None
+        },
         files: planned.into_iter().map(|p| p.path).collect(),
         packages: selection.packages,
         data_skipped,
@@ -320,13 +321,12 @@ pub async fn dry_run(cfg: &BackupConfig, progress: &dyn Progress) -> Result<DryR
 
 /// `<first dump>_users.sql[.enc]`, next to it.
 fn grants_path(cfg: &BackupConfig, planned: &[PlannedFile]) -> Option<PathBuf> {
-    let first = planned.first()?;
-    let name = first.path.file_name()?.to_string_lossy();
-    Some(
-        first
-            .path
-            .with_file_name(naming::grants_file(&name, cfg.passphrase.is_some())),
-    )
+    planned.first().map(|p| grants_file_next_to(cfg, &p.path))
+}
+
+fn grants_file_next_to(cfg: &BackupConfig, dump: &Path) -> PathBuf {
+    let name = dump.file_name().unwrap_or_default().to_string_lossy();
+    dump.with_file_name(naming::grants_file(&name, cfg.passphrase.is_some()))
 }
 
 /// Runs a backup as configured.
@@ -495,10 +495,7 @@ pub(crate) fn complete(
     let result = (|| {
         let grants_file = match (grants, files.first()) {
             (Some(export), Some(first)) => {
-                let name = first.path.file_name().unwrap_or_default().to_string_lossy();
-                let path = first
-                    .path
-                    .with_file_name(naming::grants_file(&name, cfg.passphrase.is_some()));
+                let path = grants_file_next_to(cfg, &first.path);
                 write_grants(cfg, &path, export)?;
                 written.push(path.clone());
                 Some(path)
