@@ -1,6 +1,5 @@
 //! Raw command-line arguments (clap) and their turning into one validated `BackupConfig`.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -16,6 +15,8 @@ use sfdbtools::secret::Secret;
 use sfdbtools::settings::Settings;
 use sfdbtools::sql::insert::DEFAULT_STATEMENT_SIZE;
 use sfdbtools::sql::script::DdlOptions;
+
+use crate::prompt;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -107,7 +108,8 @@ pub struct CryptoFiles {
 
 /// What the binary was asked to do, validated.
 pub enum Task {
-    Backup(Box<BackupConfig>),
+    /// A backup, and what is still to be asked once the server can be listed.
+    Backup(Box<BackupConfig>, Pending),
     Encrypt {
         input: PathBuf,
         output: PathBuf,
@@ -125,6 +127,17 @@ pub enum Task {
         dry_run: bool,
     },
     Profile(crate::profile_cmd::ProfileTask),
+}
+
+/// Questions of an interactive backup that need the server's database list (see `prompt`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Pending {
+    /// stdin is a terminal and `-q` was not given: the run is reviewed before it starts.
+    pub interactive: bool,
+    /// `single` without `--database`: pick it from the server's list.
+    pub database: bool,
+    /// `filter` without `--db`/`--db-file`: pick them from the server's list.
+    pub databases: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -152,6 +165,32 @@ pub enum BackupModeArgs {
     Single {
         #[arg(long)]
         database: Option<String>,
+        #[command(flatten)]
+        common: BackupArgs,
+    },
+    /// The dbsf_nbc_ primary databases, one file per database; the rows of the session tables
+    /// (tsflpageview, tsfltokensess, tcllusersession) are left out, their schema kept.
+    Primary {
+        /// Only this client's databases: dbsf_nbc_<CODE> and dbsf_nbc_<CODE>_*.
+        #[arg(long = "client-code")]
+        client_code: Option<String>,
+        /// Also back up each database's <name>_dmart companion (in its own file).
+        #[arg(long = "include-dmart")]
+        include_dmart: bool,
+        #[command(flatten)]
+        common: BackupArgs,
+    },
+    /// The dbsf_nbc_<client>_secondary_<instance> databases, like primary.
+    Secondary {
+        /// Only this client's secondaries: dbsf_nbc_<CODE>_secondary*.
+        #[arg(long = "client-code")]
+        client_code: Option<String>,
+        /// Only this instance: …_secondary_<N> (or …_secondary_<N>_*).
+        #[arg(long)]
+        instance: Option<String>,
+        /// Also back up each database's <name>_dmart companion (in its own file).
+        #[arg(long = "include-dmart")]
+        include_dmart: bool,
         #[command(flatten)]
         common: BackupArgs,
     },
@@ -264,6 +303,9 @@ pub struct BackupArgs {
     /// Remove DEFINER clauses from views, routines, triggers and events.
     #[arg(long = "skip-definer")]
     pub skip_definer: bool,
+    /// Do not write the accounts file (<dump>_users.sql) next to the dump.
+    #[arg(short = 'e', long = "exclude-user")]
+    pub exclude_user: bool,
 }
 
 impl Cli {
@@ -272,9 +314,10 @@ impl Cli {
     pub fn task(self, settings: &Settings) -> Result<Task, Error> {
         let quiet = self.quiet;
         match self.command {
-            Command::DbBackup { mode } => Ok(Task::Backup(Box::new(backup_config(
-                mode, quiet, settings,
-            )?))),
+            Command::DbBackup { mode } => {
+                let (config, pending) = backup_config(mode, quiet, settings)?;
+                Ok(Task::Backup(Box::new(config), pending))
+            }
             Command::Cleanup {
                 days,
                 pattern,
@@ -320,22 +363,76 @@ impl Cli {
     }
 }
 
+/// Mode-specific settings of a backup, before the common flags are applied.
+struct ModeSettings {
+    mode: BackupMode,
+    client_code: Option<String>,
+    instance: Option<String>,
+    include_dmart: bool,
+}
+
+impl ModeSettings {
+    fn plain(mode: BackupMode) -> ModeSettings {
+        ModeSettings {
+            mode,
+            client_code: None,
+            instance: None,
+            include_dmart: false,
+        }
+    }
+}
+
 /// The backup half of [`Cli::task`].
 fn backup_config(
     mode: BackupModeArgs,
     quiet: bool,
     settings: &Settings,
-) -> Result<BackupConfig, Error> {
+) -> Result<(BackupConfig, Pending), Error> {
     {
-        let (mode, common) = match mode {
-            BackupModeArgs::All { common } => (BackupMode::All, common),
+        let mut pending = Pending {
+            interactive: prompt::interactive(quiet),
+            ..Pending::default()
+        };
+        let (mode_settings, common) = match mode {
+            BackupModeArgs::All { common } => (ModeSettings::plain(BackupMode::All), common),
             BackupModeArgs::Single { database, common } => {
                 let database = match database {
                     Some(d) if !d.trim().is_empty() => d,
-                    _ => prompt_or_fail(quiet, "database", "--database NAME", None)?,
+                    _ if pending.interactive => {
+                        pending.database = true;
+                        String::new()
+                    }
+                    _ => return Err(prompt::missing("database", "--database NAME")),
                 };
-                (BackupMode::Single { database }, common)
+                (ModeSettings::plain(BackupMode::Single { database }), common)
             }
+            BackupModeArgs::Primary {
+                client_code,
+                include_dmart,
+                common,
+            } => (
+                ModeSettings {
+                    mode: BackupMode::Primary,
+                    client_code,
+                    instance: None,
+                    include_dmart,
+                },
+                common,
+            ),
+            BackupModeArgs::Secondary {
+                client_code,
+                instance,
+                include_dmart,
+                common,
+            } => (
+                ModeSettings {
+                    mode: BackupMode::Secondary,
+                    client_code,
+                    instance,
+                    include_dmart,
+                },
+                common,
+            ),
             BackupModeArgs::Filter {
                 db,
                 db_file,
@@ -347,10 +444,14 @@ fn backup_config(
                     databases.extend(read_list_file(&path)?);
                 }
                 if databases.is_empty() {
-                    return Err(Error::Usage(
-                        "filter needs at least one database: --db NAME (repeatable) or --db-file PATH"
-                            .into(),
-                    ));
+                    if !pending.interactive {
+                        return Err(Error::Usage(
+                            "filter needs at least one database: --db NAME (repeatable) or \
+                             --db-file PATH"
+                                .into(),
+                        ));
+                    }
+                    pending.databases = true;
                 }
                 let multi_file = match mode {
                     Some(FilterMode::MultiFile) => true,
@@ -361,15 +462,15 @@ fn backup_config(
                         ));
                     }
                     None => {
-                        prompt_or_fail(quiet, "mode", "--mode", Some("single-file"))?
+                        prompt::text_or_fail(quiet, "mode", "--mode", Some("single-file"))?
                             == "multi-file"
                     }
                 };
                 (
-                    BackupMode::Filter {
+                    ModeSettings::plain(BackupMode::Filter {
                         databases,
                         multi_file,
-                    },
+                    }),
                     common,
                 )
             }
@@ -382,7 +483,7 @@ fn backup_config(
             _ if a.dry_run => String::new(),
             _ => {
                 let default = format!("bk-{}", now.format("%Y%m%d%H%M%S"));
-                prompt_or_fail(quiet, "ticket", "-t/--ticket TICKET", Some(&default))?
+                prompt::text_or_fail(quiet, "ticket", "-t/--ticket TICKET", Some(&default))?
             }
         };
         let codec = codec(a.compress.as_deref(), a.skip_compress, settings)?;
@@ -412,63 +513,54 @@ fn backup_config(
         if let Some(f) = &a.filename {
             naming::custom_file(f, codec, passphrase.is_some())?;
         }
-        Ok(BackupConfig {
-            engine: a.engine.parse().map_err(Error::Usage)?,
-            dry_run: a.dry_run,
-            mysqldump_args: settings.mysqldump_args.clone(),
-            connection: connection(a.connection, quiet, settings)?,
-            mode,
-            exclude_system: a
-                .exclude_system
-                .or(settings.exclude_system_databases)
-                .unwrap_or(true),
-            exclude_empty: a.exclude_empty.or(settings.exclude_empty).unwrap_or(false),
-            exclude_data: a.exclude_data.or(settings.exclude_data).unwrap_or(false),
-            output_dir,
-            filename: a.filename,
-            ticket,
-            codec,
-            level,
-            passphrase,
-            statement_size: a.statement_size,
-            threads,
-            chunk_bytes: a.chunk_bytes.max(1),
-            consistency,
-            lock_wait_timeout: std::time::Duration::from_secs(a.lock_wait_timeout),
-            ddl: DdlOptions {
-                skip_definer: a.skip_definer,
+        // Config include/exclude lists (compat §2): names plus list files.
+        let mut include = settings.include_databases.clone();
+        if let Some(path) = &settings.include_file {
+            include.extend(read_list_file(path)?);
+        }
+        let mut exclude = settings.exclude_databases.clone();
+        if let Some(path) = &settings.exclude_file {
+            exclude.extend(read_list_file(path)?);
+        }
+        Ok((
+            BackupConfig {
+                engine: a.engine.parse().map_err(Error::Usage)?,
+                dry_run: a.dry_run,
+                mysqldump_args: settings.mysqldump_args.clone(),
+                connection: connection(a.connection, quiet, settings)?,
+                mode: mode_settings.mode,
+                include,
+                exclude,
+                include_dmart: mode_settings.include_dmart
+                    || settings.include_dmart.unwrap_or(false),
+                client_code: mode_settings.client_code,
+                instance: mode_settings.instance,
+                export_grants: !(a.exclude_user || settings.exclude_user.unwrap_or(false)),
+                exclude_system: a
+                    .exclude_system
+                    .or(settings.exclude_system_databases)
+                    .unwrap_or(true),
+                exclude_empty: a.exclude_empty.or(settings.exclude_empty).unwrap_or(false),
+                exclude_data: a.exclude_data.or(settings.exclude_data).unwrap_or(false),
+                output_dir,
+                filename: a.filename,
+                ticket,
+                codec,
+                level,
+                passphrase,
+                statement_size: a.statement_size,
+                threads,
+                chunk_bytes: a.chunk_bytes.max(1),
+                consistency,
+                lock_wait_timeout: std::time::Duration::from_secs(a.lock_wait_timeout),
+                ddl: DdlOptions {
+                    skip_definer: a.skip_definer,
+                },
+                file_mode: settings.file_permissions.unwrap_or(DEFAULT_FILE_MODE),
+                metadata_mode: settings.metadata_permissions.unwrap_or(DEFAULT_FILE_MODE),
             },
-            file_mode: settings.file_permissions.unwrap_or(DEFAULT_FILE_MODE),
-            metadata_mode: settings.metadata_permissions.unwrap_or(DEFAULT_FILE_MODE),
-        })
-    }
-}
-
-/// Asks on the terminal, or fails naming the flag when `-q` or not interactive.
-pub(crate) fn prompt_or_fail(
-    quiet: bool,
-    what: &str,
-    flag: &str,
-    default: Option<&str>,
-) -> Result<String, Error> {
-    if quiet || !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(format!(
-            "missing {what}: pass {flag} (running non-interactively, nothing is prompted)"
-        )));
-    }
-    match default {
-        Some(d) => eprint!("{what} [{d}]: "),
-        None => eprint!("{what}: "),
-    }
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|e| Error::Usage(format!("cannot read {what}: {e}")))?;
-    let line = line.trim();
-    match (line.is_empty(), default) {
-        (false, _) => Ok(line.to_owned()),
-        (true, Some(d)) => Ok(d.to_owned()),
-        (true, None) => Err(Error::Usage(format!("missing {what}"))),
+            pending,
+        ))
     }
 }
 
@@ -604,7 +696,7 @@ fn connection(
     } else if !from_profile {
         conn.password = match std::env::var("MYSQL_PWD") {
             Ok(p) => Some(Secret::new(p)),
-            Err(_) if !quiet && std::io::stdin().is_terminal() => {
+            Err(_) if prompt::interactive(quiet) => {
                 let p = rpassword::prompt_password(format!("Password for {}: ", conn.user))
                     .map_err(|e| Error::Usage(format!("cannot read the password: {e}")))?;
                 Some(Secret::new(p))
@@ -652,7 +744,7 @@ pub(crate) fn prompt_secret(
     missing: &str,
     confirm: bool,
 ) -> Result<Secret, Error> {
-    if quiet || !std::io::stdin().is_terminal() {
+    if !prompt::interactive(quiet) {
         return Err(Error::Usage(format!(
             "{missing} (running non-interactively, nothing is prompted)"
         )));

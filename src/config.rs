@@ -21,6 +21,11 @@ pub enum BackupMode {
     },
     /// One database, one file.
     Single { database: String },
+    /// `dbsf_nbc_` primary databases (compat §2), one file per database; `_dmart` companions
+    /// with `include_dmart`. Session tables keep their schema but not their rows.
+    Primary,
+    /// `dbsf_nbc_<client>_secondary_<instance>` databases, as `Primary`.
+    Secondary,
 }
 
 impl BackupMode {
@@ -35,7 +40,15 @@ impl BackupMode {
                 multi_file: true, ..
             } => "separated",
             BackupMode::Single { .. } => "single",
+            BackupMode::Primary => "primary",
+            BackupMode::Secondary => "secondary",
         }
+    }
+
+    /// True for the modes that back up packages (a database and its companion) and skip the
+    /// rows of the session tables.
+    pub fn is_package(&self) -> bool {
+        matches!(self, BackupMode::Primary | BackupMode::Secondary)
     }
 
     /// True when every database goes into one file.
@@ -81,6 +94,21 @@ pub struct BackupConfig {
     pub mysqldump_args: Option<Vec<String>>,
     pub connection: ConnectionSettings,
     pub mode: BackupMode,
+    /// Include list besides the filter mode's own names (config `backup.include.databases` and
+    /// `backup.include.file`). A non-empty include list wins over the exclude list and the
+    /// system databases (compat §2).
+    pub include: Vec<String>,
+    /// Exclude list (config `backup.exclude.databases` and `backup.exclude.file`).
+    pub exclude: Vec<String>,
+    /// primary/secondary: add each database's `_dmart` companion when it exists.
+    pub include_dmart: bool,
+    /// primary/secondary: only this client's databases.
+    pub client_code: Option<String>,
+    /// secondary: only this instance.
+    pub instance: Option<String>,
+    /// Write the accounts and privileges file next to the dump (off with config
+    /// `backup.exclude.user` or `--exclude-user`).
+    pub export_grants: bool,
     pub exclude_system: bool,
     pub exclude_empty: bool,
     /// Schema only: no rows, `_nodata` in the file name.

@@ -1,9 +1,9 @@
 //! sfdbtools: a native MySQL/MariaDB dump engine (library). The binary in `main.rs` is only glue.
 //!
-//! The modules follow the data's path: `connect` and `snapshot` (sessions, one point in time)
-//! → `catalog` (what exists) → `rows` (streaming cells) → `sql` (serialising) → `compress` →
-//! `encrypt` → `output` (files) → `metadata`; `input` reads a backup back. `dump` drives a
-//! whole backup run.
+//! The modules follow the data's path: `select` (which databases), `connect` and `snapshot`
+//! (sessions, one point in time) → `catalog` (what exists) → `rows` (streaming cells) → `sql`
+//! (serialising) → `compress` → `encrypt` → `output` (files) → `grants` (accounts file) →
+//! `metadata`; `input` reads a backup back. `dump` drives a whole backup run.
 
 pub mod catalog;
 pub mod cleanup;
@@ -13,6 +13,7 @@ pub mod connect;
 pub mod dump;
 pub mod encrypt;
 pub mod error;
+pub mod grants;
 pub mod input;
 pub mod metadata;
 pub mod mysqldump;
@@ -21,6 +22,7 @@ pub mod profile;
 pub mod progress;
 pub mod rows;
 pub mod secret;
+pub mod select;
 pub mod settings;
 pub mod snapshot;
 pub mod sql;

@@ -2,6 +2,7 @@
 
 mod cli;
 mod profile_cmd;
+mod prompt;
 mod report;
 
 use std::fs::File;
@@ -42,11 +43,12 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
         eprintln!("sfdbtools: warning: {warning}");
     }
     match cli.task(&settings)? {
-        cli::Task::Backup(config) => {
+        cli::Task::Backup(config, pending) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
+            let config = prompt::complete(*config, pending, &runtime)?;
             let reporter =
                 std::sync::Arc::new(report::Reporter::new(report::Style::choose(quiet, json)));
             let progress: std::sync::Arc<dyn sfdbtools::progress::Progress> = reporter.clone();

@@ -28,6 +28,16 @@ pub struct Metadata {
     /// The largest INSERT statement: the restore server's max_allowed_packet must exceed it.
     pub max_statement_bytes: usize,
     pub tables: Vec<TableInfo>,
+    /// primary/secondary: tables of this file whose schema was dumped but not their rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_skipped: Vec<TableRef>,
+}
+
+/// A table named by its database.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableRef {
+    pub database: String,
+    pub table: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

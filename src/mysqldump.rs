@@ -54,6 +54,13 @@ pub fn command_args(
     args.extend(option_args(cfg.mysqldump_args.as_deref(), flavor));
     if cfg.exclude_data {
         args.push("--no-data".into());
+    } else if cfg.mode.is_package() {
+        // The session tables keep their schema; their rows are left out (compat §2).
+        for db in databases {
+            for t in crate::select::SESSION_TABLES {
+                args.push(format!("--ignore-table-data={db}.{t}"));
+            }
+        }
     }
     if cfg.mode.is_combined() {
         args.push("--databases".into());
@@ -184,6 +191,8 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
         info,
         selection,
         planned,
+        grants,
+        data_skipped,
     } = dump::prepare(cfg, progress.as_ref()).await?;
     let _ = control.disconnect().await;
     let mut files = Vec::new();
@@ -203,7 +212,6 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
                 for f in &files {
                     let f: &FileReport = f;
                     let _ = std::fs::remove_file(&f.path);
-                    let _ = std::fs::remove_file(&f.metadata_path);
                 }
                 return Err(e);
             }
@@ -213,6 +221,7 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
             cfg,
             info: &info,
             selection: &selection,
+            data_skipped: &data_skipped,
             snapshot: &snap,
             engine: "mysqldump",
             threads: 1,
@@ -228,8 +237,8 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
             Local::now(),
             clock,
         );
+        // Written by `dump::complete` once every file of the run exists.
         let metadata_path = PathBuf::from(format!("{}.meta.json", plan.path.display()));
-        dump::write_metadata(&metadata_path, &metadata, cfg.metadata_mode)?;
         progress.event(&Event::FileWritten {
             path: &plan.path,
             bytes: summary.file.bytes,
@@ -243,10 +252,12 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
             metadata,
         });
     }
+    let user_grants = dump::complete(cfg, &selection, &mut files, grants.as_ref())?;
     Ok(BackupReport {
         files,
         snapshot: position,
         server: info.version.clone(),
+        user_grants,
     })
 }
 

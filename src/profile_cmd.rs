@@ -15,7 +15,8 @@ use sfdbtools::profile::{self, Profile};
 use sfdbtools::secret::Secret;
 use sfdbtools::settings::Settings;
 
-use crate::cli::{profile_key, prompt_or_fail, prompt_secret};
+use crate::cli::{profile_key, prompt_secret};
+use crate::prompt::text_or_fail;
 
 #[derive(Subcommand, Debug)]
 pub enum ProfileAction {
@@ -130,7 +131,7 @@ pub fn task(action: ProfileAction, quiet: bool, settings: &Settings) -> Result<P
     let path_of = |name: NameArg| -> Result<PathBuf, Error> {
         let name = match name.name {
             Some(n) => n,
-            None => prompt_or_fail(quiet, "profile name", "-n/--name NAME", None)?,
+            None => text_or_fail(quiet, "profile name", "-n/--name NAME", None)?,
         };
         profile::resolve(&name, configured)
     };
@@ -139,11 +140,11 @@ pub fn task(action: ProfileAction, quiet: bool, settings: &Settings) -> Result<P
             let path = path_of(name)?;
             let host = match fields.host {
                 Some(h) => h,
-                None => prompt_or_fail(quiet, "host", "--host HOST", Some("127.0.0.1"))?,
+                None => text_or_fail(quiet, "host", "--host HOST", Some("127.0.0.1"))?,
             };
             let user = match fields.user {
                 Some(u) => u,
-                None => prompt_or_fail(quiet, "user", "-u/--user USER", Some("root"))?,
+                None => text_or_fail(quiet, "user", "-u/--user USER", Some("root"))?,
             };
             let password = new_password(quiet)?;
             let profile = Profile::new(host, fields.port.unwrap_or(3306), user, password);
@@ -208,7 +209,7 @@ pub fn task(action: ProfileAction, quiet: bool, settings: &Settings) -> Result<P
                         path.display()
                     )));
                 }
-                let answer = prompt_or_fail(
+                let answer = text_or_fail(
                     quiet,
                     &format!("delete profile {}? (y/N)", path.display()),
                     "--yes",

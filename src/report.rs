@@ -242,6 +242,7 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
                 "sql_bytes": f.metadata.sql_bytes, "databases": f.databases,
             })).collect::<Vec<_>>(),
             "gtid": report.snapshot.gtid_info(),
+            "user_grants": report.user_grants,
             "seconds": reporter.started.elapsed().as_secs_f64(),
         }));
         return;
@@ -254,9 +255,19 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
     );
     for f in &report.files {
         let m = &f.metadata;
+        let skipped = if m.data_skipped.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<String> = m
+                .data_skipped
+                .iter()
+                .map(|t| format!("{}.{}", t.database, t.table))
+                .collect();
+            format!("\n    rows left out (schema kept) {}", names.join(", "))
+        };
         let ratio = m.sql_bytes as f64 / m.file.size_bytes.max(1) as f64;
         out.push_str(&format!(
-            "  {}\n    databases {} | {} ({} of SQL, {ratio:.1}x {}) | encrypted {} | {} | {}/s\n    metadata {}\n",
+            "  {}\n    databases {} | {} ({} of SQL, {ratio:.1}x {}) | encrypted {} | {} | {}/s{skipped}\n    metadata {}\n",
             f.path.display(),
             f.databases.join(", "),
             m.file.size_human,
@@ -267,6 +278,10 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
             human_size((m.sql_bytes as f64 / secs) as u64),
             f.metadata_path.display()
         ));
+    }
+    match &report.user_grants {
+        Some(p) => out.push_str(&format!("  user grants {}\n", p.display())),
+        None => out.push_str("  user grants: none\n"),
     }
     reporter.say(out.trim_end());
 }
@@ -287,8 +302,23 @@ pub fn dry_run(plan: &sfdbtools::dump::DryRun) {
     if !plan.excluded.is_empty() {
         println!("excluded: {}", plan.excluded.join(", "));
     }
+    for p in plan.packages.iter().filter(|p| p.companion.is_some()) {
+        println!(
+            "package: {} with {}",
+            p.database,
+            p.companion.as_deref().unwrap_or_default()
+        );
+    }
+    if !plan.data_skipped.is_empty() {
+        let names: Vec<String> = plan
+            .data_skipped
+            .iter()
+            .map(|t| format!("{}.{}", t.database, t.table))
+            .collect();
+        println!("rows left out (schema kept): {}", names.join(", "));
+    }
     println!("files:");
-    for f in &plan.files {
+    for f in plan.files.iter().chain(&plan.user_grants) {
         println!("  {}", f.display());
     }
 }

@@ -33,7 +33,7 @@ async fn filter_multi_file_writes_one_restorable_file_per_database() {
     assert_success(&out, "filter multi-file");
     let files: Vec<String> = files_in(dir.path())
         .into_iter()
-        .filter(|f| f.ends_with(".sql"))
+        .filter(|f| f.ends_with(".sql") && common::is_dump_file(f))
         .collect();
     assert_eq!(files.len(), 2, "{files:?}");
     let hostname = {

@@ -140,11 +140,19 @@ async fn config_sets_compression_exclusions_directory_and_modes_and_flags_overri
         "{name}"
     );
     assert!(sql_of(&file, None).unwrap().contains("'r3'"));
+    // The dump, its metadata and the accounts file, which stays 0600 whatever the config
+    // says: it holds password hashes.
+    let under_base = files_in(&dir);
     assert_eq!(
-        files_in(&dir).len(),
-        2,
-        "nothing more under the configured base"
+        under_base.len(),
+        3,
+        "nothing more under the configured base: {under_base:?}"
     );
+    let accounts = under_base
+        .iter()
+        .find(|f| f.ends_with("_users.sql"))
+        .expect("the accounts file");
+    assert_eq!(mode_of(&dir.join(accounts)), 0o600);
 
     // Without a config: built-in defaults (zstd, data, 0600, ./{year}{month}{day}/).
     let cwd = out_dir();
@@ -204,6 +212,64 @@ async fn config_exclusions_apply_and_flags_override_them() {
     let by_flags = run(&["-S", "-E=false"]);
     assert!(!by_flags.iter().any(|d| d == "mysql"), "{by_flags:?}");
     assert!(by_flags.contains(&empty.name), "{by_flags:?}");
+}
+
+/// The config's include and exclude lists (names and list files) select databases as compat §2
+/// says: a non-empty include list wins; otherwise excluded names are dropped;
+/// `exclude.user` turns the accounts file off.
+#[tokio::test]
+async fn config_include_and_exclude_lists_select_databases() {
+    let a = TestDb::new("cfg_inc_a").await;
+    let b = TestDb::new("cfg_inc_b").await;
+    let c = TestDb::new("cfg_inc_c").await;
+    let lists = out_dir();
+    let list_file = lists.path().join("exclude.txt");
+    std::fs::write(
+        &list_file,
+        format!("# nightly exclusions\r\n{}\r\n", c.name),
+    )
+    .unwrap();
+    let dry_run = |config: &Config| {
+        let out = config
+            .command(&["-q", "db-backup", "all", "--dry-run"])
+            .args(server().connection_args())
+            .output()
+            .unwrap();
+        assert_success(&out, "dry run");
+        planned(&out)
+    };
+    // Include (in mixed case) wins over exclude.
+    let include = Config::new(&format!(
+        "backup:\n  include:\n    databases: [{}]\n  exclude:\n    databases: [{}]\n",
+        a.name.to_uppercase(),
+        a.name
+    ));
+    assert_eq!(dry_run(&include), vec![a.name.clone()]);
+    // Exclude by name and by list file.
+    let exclude = Config::new(&format!(
+        "backup:\n  exclude:\n    databases: [{}]\n    file: {}\n",
+        b.name,
+        list_file.display()
+    ));
+    let planned = dry_run(&exclude);
+    assert!(planned.contains(&a.name), "{planned:?}");
+    assert!(
+        !planned.contains(&b.name) && !planned.contains(&c.name),
+        "{planned:?}"
+    );
+
+    // exclude.user: no accounts file.
+    let no_users = Config::new("backup:\n  exclude:\n    user: true\n");
+    let dir = out_dir();
+    let out = backup_single(
+        &no_users.path(),
+        &a.name,
+        &["-o", &dir.path().display().to_string()],
+    );
+    assert_success(&out, "backup with exclude.user");
+    let files = files_in(dir.path());
+    assert!(files.iter().all(|f| !f.contains("_users.sql")), "{files:?}");
+    assert_eq!(files.len(), 2, "{files:?}");
 }
 
 #[test]

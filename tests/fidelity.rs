@@ -30,7 +30,7 @@ fn dump_single(db: &str, dir: &Path, extra: &[&str]) -> PathBuf {
     assert_success(&out, "sfdbtools db-backup single");
     let sql: Vec<String> = files_in(dir)
         .into_iter()
-        .filter(|f| f.ends_with(".sql"))
+        .filter(|f| f.ends_with(".sql") && common::is_dump_file(f))
         .collect();
     assert_eq!(sql.len(), 1, "one dump file expected, found {sql:?}");
     dir.join(&sql[0])
@@ -200,7 +200,7 @@ async fn combined_file_restores_every_database() {
     let files = files_in(dir.path());
     let dump = files
         .iter()
-        .find(|f| f.ends_with(".sql"))
+        .find(|f| f.ends_with(".sql") && common::is_dump_file(f))
         .expect("a dump file");
     assert!(
         dump.starts_with("combined_") && dump.ends_with("_2db.sql"),

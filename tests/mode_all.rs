@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
+
 use common::{TestDb, assert_success, backup, files_in, metadata_of, out_dir};
 
 #[tokio::test]
@@ -42,4 +44,19 @@ async fn all_writes_one_combined_file_without_system_databases() {
         files[0]
     );
     assert_eq!(meta["backup"]["exclude_data"], true);
+
+    // Every account goes into the accounts file next to the dump (0600, never compressed).
+    let base = files[0].trim_end_matches(".sql.gz");
+    let grants = dir.path().join(format!("{base}_users.sql"));
+    assert_eq!(
+        meta["additional_files"]["user_grants"],
+        grants.display().to_string()
+    );
+    let mode = std::fs::metadata(&grants).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let text = std::fs::read_to_string(&grants).unwrap();
+    assert!(text.contains("-- Scope: every account\n"), "{text}");
+    let me = common::server().user.clone();
+    assert!(text.contains(&format!("\n-- Account '{me}'@'")), "{text}");
+    assert!(text.ends_with("FLUSH PRIVILEGES;\n"));
 }

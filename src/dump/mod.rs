@@ -18,10 +18,12 @@ use crate::catalog::{self, DatabaseCatalog, Table, View};
 use crate::config::{BackupConfig, BackupMode, Engine};
 use crate::connect::{self, ServerInfo};
 use crate::error::{Error, Result};
-use crate::metadata::{self, Metadata, SnapshotInfo, TableInfo};
+use crate::grants::{self, GrantsExport};
+use crate::metadata::{self, DatabaseDetail, Metadata, SnapshotInfo, TableInfo, TableRef};
 use crate::output::{Chunk, OutputSpec, OutputSummary, Writer};
 use crate::progress::{Event, Progress};
 use crate::rows::RowChecksum;
+use crate::select;
 use crate::snapshot::{self, CommitBlock, Consistency, Session, SessionOptions};
 use crate::sql::ident::ident;
 use crate::sql::script::{self, HeaderInfo};
@@ -41,68 +43,11 @@ pub struct BackupReport {
     pub files: Vec<FileReport>,
     pub snapshot: SnapshotInfo,
     pub server: String,
+    /// The accounts file written with the dump, if any.
+    pub user_grants: Option<PathBuf>,
 }
 
-/// The databases chosen for a run, and those left out.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Selection {
-    pub databases: Vec<String>,
-    pub excluded: Vec<String>,
-    /// Names asked for that the server does not have.
-    pub unknown: Vec<String>,
-}
-
-/// Applies the mode's rules to the server's database list (server order kept).
-pub fn select_databases(all: &[String], cfg: &BackupConfig) -> Result<Selection> {
-    let wanted: Option<&[String]> = match &cfg.mode {
-        BackupMode::All => None,
-        BackupMode::Filter { databases, .. } => Some(databases),
-        BackupMode::Single { database } => Some(std::slice::from_ref(database)),
-    };
-    let mut sel = Selection {
-        databases: Vec::new(),
-        excluded: Vec::new(),
-        unknown: Vec::new(),
-    };
-    match wanted {
-        Some(names) => {
-            for db in all {
-                if names.iter().any(|n| n.eq_ignore_ascii_case(db)) {
-                    sel.databases.push(db.clone());
-                } else {
-                    sel.excluded.push(db.clone());
-                }
-            }
-            sel.unknown = names
-                .iter()
-                .filter(|n| !all.iter().any(|db| db.eq_ignore_ascii_case(n)))
-                .cloned()
-                .collect();
-        }
-        None => {
-            for db in all {
-                if cfg.exclude_system && catalog::is_system_database(db) {
-                    sel.excluded.push(db.clone());
-                } else {
-                    sel.databases.push(db.clone());
-                }
-            }
-        }
-    }
-    if let BackupMode::Single { database } = &cfg.mode {
-        if sel.databases.is_empty() {
-            return Err(Error::Usage(format!(
-                "database {} does not exist on the server; check the name with SHOW DATABASES",
-                ident(database)
-            )));
-        }
-        // Two databases differing only by case: the exact name wins.
-        if sel.databases.len() > 1 {
-            sel.databases.retain(|d| d == database);
-        }
-    }
-    Ok(sel)
-}
+pub use crate::select::{Selection, select_databases};
 
 pub(crate) struct PlannedFile {
     pub path: PathBuf,
@@ -156,12 +101,17 @@ fn plan_files(
         .collect())
 }
 
-/// What both engines do before dumping: connect, select, name the files, create the directory.
+/// What both engines do before dumping: connect, select, name the files, read the accounts,
+/// create the directory.
 pub(crate) struct Prepared {
     pub control: Conn,
     pub info: ServerInfo,
     pub selection: Selection,
     pub planned: Vec<PlannedFile>,
+    /// The accounts file's content; None when not wanted, in a dry run, or not readable.
+    pub grants: Option<GrantsExport>,
+    /// primary/secondary: the session tables whose rows are left out.
+    pub data_skipped: Vec<TableRef>,
 }
 
 pub(crate) async fn prepare(cfg: &BackupConfig, progress: &dyn Progress) -> Result<Prepared> {
@@ -180,15 +130,13 @@ pub(crate) async fn prepare(cfg: &BackupConfig, progress: &dyn Progress) -> Resu
         )));
     }
     if cfg.exclude_empty {
-        let mut kept = Vec::new();
-        for db in selection.databases.drain(..) {
-            if count_tables(&mut control, &db).await? > 0 {
-                kept.push(db);
-            } else {
-                selection.excluded.push(db);
+        let mut empty = Vec::new();
+        for db in &selection.databases {
+            if count_tables(&mut control, db).await? == 0 {
+                empty.push(db.clone());
             }
         }
-        selection.databases = kept;
+        selection.retain(|db| !empty.iter().any(|e| e == db));
     }
     if selection.databases.is_empty() {
         return Err(Error::Usage(
@@ -196,6 +144,11 @@ pub(crate) async fn prepare(cfg: &BackupConfig, progress: &dyn Progress) -> Resu
                 .into(),
         ));
     }
+    let data_skipped = if cfg.mode.is_package() {
+        session_tables(&mut control, &selection.databases, &cfg.mode).await?
+    } else {
+        Vec::new()
+    };
 
     let planned = plan_files(cfg, &selection.databases, &info.hostname, &started)?;
     if cfg.dry_run {
@@ -204,8 +157,15 @@ pub(crate) async fn prepare(cfg: &BackupConfig, progress: &dyn Progress) -> Resu
             info,
             selection,
             planned,
+            grants: None,
+            data_skipped,
         });
     }
+    let grants = if cfg.export_grants {
+        read_grants(&mut control, &info, cfg, &selection, progress).await?
+    } else {
+        None
+    };
     std::fs::create_dir_all(&cfg.output_dir)
         .map_err(|e| Error::file("creating the backup directory", cfg.output_dir.clone(), e))?;
     let paths: Vec<PathBuf> = planned.iter().map(|p| p.path.clone()).collect();
@@ -218,7 +178,87 @@ pub(crate) async fn prepare(cfg: &BackupConfig, progress: &dyn Progress) -> Resu
         info,
         selection,
         planned,
+        grants,
+        data_skipped,
     })
+}
+
+/// The accounts of the run's scope (all of them for `all`), or None with a warning when this
+/// account may not read them: the dump does not need `mysql.*`, so the lack of it does not
+/// cost the backup.
+async fn read_grants(
+    conn: &mut Conn,
+    info: &ServerInfo,
+    cfg: &BackupConfig,
+    selection: &Selection,
+    progress: &dyn Progress,
+) -> Result<Option<GrantsExport>> {
+    let scope = match cfg.mode {
+        BackupMode::All => grants::Scope::All,
+        _ => grants::Scope::Databases(&selection.databases),
+    };
+    match grants::read(conn, info, scope).await {
+        Ok(export) => {
+            for w in &export.warnings {
+                progress.event(&Event::Warning(w));
+            }
+            Ok(Some(export))
+        }
+        Err(e) if grants::is_privilege_error(&e) => {
+            progress.event(&Event::Warning(&format!(
+                "user grants are not exported: {e}; grant SELECT ON mysql.* to {} to export \
+                 them, or pass --exclude-user to silence this",
+                cfg.connection.user
+            )));
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The session tables (base tables, exact names) of `databases` whose rows are left out.
+async fn session_tables(
+    conn: &mut Conn,
+    databases: &[String],
+    mode: &BackupMode,
+) -> Result<Vec<TableRef>> {
+    let mut out = Vec::new();
+    for db in databases {
+        let names: Vec<String> = conn
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
+                 AND TABLE_TYPE <> 'VIEW' AND TABLE_NAME IN (?, ?, ?) ORDER BY TABLE_NAME",
+                (
+                    db,
+                    select::SESSION_TABLES[0],
+                    select::SESSION_TABLES[1],
+                    select::SESSION_TABLES[2],
+                ),
+            )
+            .await
+            .map_err(|e| {
+                Error::server(format!("listing the session tables of {}", ident(db)), e)
+            })?;
+        // information_schema may compare names case-insensitively; the engines match exactly.
+        out.extend(
+            names
+                .into_iter()
+                .filter(|t| select::skips_data(mode, t))
+                .map(|table| TableRef {
+                    database: db.clone(),
+                    table,
+                }),
+        );
+    }
+    Ok(out)
+}
+
+/// The server's databases in server order (for choosing interactively).
+pub async fn server_databases(cfg: &BackupConfig) -> Result<Vec<String>> {
+    let (mut control, _) = connect::open(&cfg.connection, "control").await?;
+    let all = catalog::list_databases(&mut control).await?;
+    let _ = control.disconnect().await;
+    Ok(all)
 }
 
 /// What a run would do: the databases, their size, and the files it would write.
@@ -230,6 +270,11 @@ pub struct DryRun {
     pub databases: Vec<(String, u64, u64, u64)>,
     pub excluded: Vec<String>,
     pub files: Vec<PathBuf>,
+    /// The accounts file a backup would write.
+    pub user_grants: Option<PathBuf>,
+    /// primary/secondary: the packages (database and companion).
+    pub packages: Vec<crate::select::Package>,
+    pub data_skipped: Vec<TableRef>,
 }
 
 /// `--dry-run`: connects and selects like a backup, then reports; writes nothing, creates no
@@ -240,6 +285,8 @@ pub async fn dry_run(cfg: &BackupConfig, progress: &dyn Progress) -> Result<DryR
         info,
         selection,
         planned,
+        data_skipped,
+        ..
     } = prepare(cfg, progress).await?;
     let mut databases = Vec::new();
     for db in &selection.databases {
@@ -261,8 +308,25 @@ pub async fn dry_run(cfg: &BackupConfig, progress: &dyn Progress) -> Result<DryR
         hostname: info.hostname,
         databases,
         excluded: selection.excluded,
+        user_grants: if cfg.export_grants {
+            grants_path(cfg, &planned)
+        } else {
+            None
+        },
         files: planned.into_iter().map(|p| p.path).collect(),
+        packages: selection.packages,
+        data_skipped,
     })
+}
+
+/// `<first dump>_users.sql[.enc]`, next to it.
+fn grants_path(cfg: &BackupConfig, planned: &[PlannedFile]) -> Option<PathBuf> {
+    planned.first().map(|p| grants_file_next_to(cfg, &p.path))
+}
+
+fn grants_file_next_to(cfg: &BackupConfig, dump: &Path) -> PathBuf {
+    let name = dump.file_name().unwrap_or_default().to_string_lossy();
+    dump.with_file_name(naming::grants_file(&name, cfg.passphrase.is_some()))
 }
 
 /// Runs a backup as configured.
@@ -275,6 +339,8 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
         info,
         selection,
         planned,
+        grants,
+        data_skipped,
     } = prepare(cfg, progress.as_ref()).await?;
 
     // Non-transactional tables are outside the snapshot: with `snapshot` consistency they are
@@ -282,7 +348,7 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
     let non_transactional = if cfg.exclude_data {
         0
     } else {
-        count_non_transactional(&mut control, &selection.databases).await?
+        count_non_transactional(&mut control, &selection.databases, &cfg.mode).await?
     };
     let session = snapshot::open(
         control,
@@ -299,16 +365,28 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
     for w in &session.warnings {
         progress.event(&Event::Warning(w));
     }
+    let run = Run {
+        selection,
+        grants,
+        data_skipped,
+    };
     run_in_session(
         cfg,
         &info,
         session,
         planned,
-        &selection,
+        run,
         progress,
         non_transactional,
     )
     .await
+}
+
+/// What a run carries from its preparation to its completion.
+struct Run {
+    selection: Selection,
+    grants: Option<GrantsExport>,
+    data_skipped: Vec<TableRef>,
 }
 
 /// Everything that happens while the session's locks and snapshots are held. The session is
@@ -318,7 +396,7 @@ async fn run_in_session(
     info: &ServerInfo,
     mut session: Session,
     planned: Vec<PlannedFile>,
-    selection: &Selection,
+    run: Run,
     progress: Arc<dyn Progress>,
     non_transactional: u64,
 ) -> Result<BackupReport> {
@@ -337,7 +415,8 @@ async fn run_in_session(
     let ctx = Arc::new(FileContext {
         cfg: cfg.clone(),
         info: info.clone(),
-        selection: selection.clone(),
+        selection: run.selection.clone(),
+        data_skipped: run.data_skipped.clone(),
         snapshot: session.position.clone(),
         method: session.method.clone(),
         threads,
@@ -388,16 +467,101 @@ async fn run_in_session(
         // remove them so nothing half of a backup set stays behind looking complete.
         for (_, f) in &files {
             let _ = std::fs::remove_file(&f.path);
-            let _ = std::fs::remove_file(&f.metadata_path);
         }
         return Err(e);
     }
     files.sort_by_key(|(i, _)| *i);
+    let mut files: Vec<FileReport> = files.into_iter().map(|(_, f)| f).collect();
+    let user_grants = complete(cfg, &run.selection, &mut files, run.grants.as_ref())?;
     Ok(BackupReport {
-        files: files.into_iter().map(|(_, f)| f).collect(),
+        files,
         snapshot: position,
         server: info.version.clone(),
+        user_grants,
     })
+}
+
+/// The end of a successful run, for both engines: writes the accounts file next to the first
+/// dump, then every dump's metadata (naming the accounts file and, for a primary/secondary
+/// package, every file of the package with its final size). Metadata comes last so that it
+/// only ever describes files that are complete. On failure every file of the run is removed.
+pub(crate) fn complete(
+    cfg: &BackupConfig,
+    selection: &Selection,
+    files: &mut [FileReport],
+    grants: Option<&GrantsExport>,
+) -> Result<Option<PathBuf>> {
+    let mut written: Vec<PathBuf> = Vec::new();
+    let result = (|| {
+        let grants_file = match (grants, files.first()) {
+            (Some(export), Some(first)) => {
+                let path = grants_file_next_to(cfg, &first.path);
+                write_grants(cfg, &path, export)?;
+                written.push(path.clone());
+                Some(path)
+            }
+            _ => None,
+        };
+        let user_grants = grants_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "none".into());
+        let details: Vec<Option<Vec<DatabaseDetail>>> = files
+            .iter()
+            .map(|f| package_details(selection, files, f))
+            .collect();
+        for (f, details) in files.iter_mut().zip(details) {
+            f.metadata.additional_files.user_grants = user_grants.clone();
+            f.metadata.database_details = details;
+            write_metadata(&f.metadata_path, &f.metadata, cfg.metadata_mode)?;
+            written.push(f.metadata_path.clone());
+        }
+        Ok(grants_file)
+    })();
+    if result.is_err() {
+        for p in written.iter().chain(files.iter().map(|f| &f.path)) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    result
+}
+
+/// The accounts file: plain or encrypted like the dump, never compressed, always 0600
+/// (it holds password hashes).
+fn write_grants(cfg: &BackupConfig, path: &Path, export: &GrantsExport) -> Result<()> {
+    let mut chain = crate::output::OutputChain::create(OutputSpec {
+        path: path.to_owned(),
+        codec: crate::compress::Codec::None,
+        level: cfg.level,
+        passphrase: cfg.passphrase.clone(),
+        mode: 0o600,
+        threads: 1,
+    })?;
+    chain.write_sql(export.sql.as_bytes())?;
+    chain.finish()?;
+    Ok(())
+}
+
+/// `database_details` of a file that belongs to a primary/secondary package: the package's
+/// database and companion, each with its file and exact final size.
+fn package_details(
+    selection: &Selection,
+    files: &[FileReport],
+    file: &FileReport,
+) -> Option<Vec<DatabaseDetail>> {
+    let package = selection.package_of(file.databases.first()?)?;
+    Some(
+        package
+            .members()
+            .filter_map(|db| files.iter().find(|f| f.databases.first() == Some(db)))
+            .map(|f| DatabaseDetail {
+                database_name: f.databases[0].clone(),
+                backup_file: f.path.display().to_string(),
+                file_size_bytes: f.metadata.file.size_bytes,
+                file_size_human: f.metadata.file.size_human.clone(),
+            })
+            .collect(),
+    )
 }
 
 /// Threads a file's codec may use. Each zstd worker holds its job buffers and match tables
@@ -414,6 +578,7 @@ pub(crate) struct RunFacts<'a> {
     pub cfg: &'a BackupConfig,
     pub info: &'a ServerInfo,
     pub selection: &'a Selection,
+    pub data_skipped: &'a [TableRef],
     pub snapshot: &'a SnapshotInfo,
     pub engine: &'static str,
     pub threads: usize,
@@ -425,6 +590,7 @@ struct FileContext {
     cfg: BackupConfig,
     info: ServerInfo,
     selection: Selection,
+    data_skipped: Vec<TableRef>,
     snapshot: SnapshotInfo,
     method: String,
     threads: usize,
@@ -475,20 +641,28 @@ async fn count_tables(conn: &mut Conn, db: &str) -> Result<u64> {
     Ok(n.unwrap_or(0))
 }
 
-/// Base tables of the selected databases whose engine is outside InnoDB's snapshot.
-async fn count_non_transactional(conn: &mut Conn, dbs: &[String]) -> Result<u64> {
+/// Base tables of the selected databases whose engine is outside InnoDB's snapshot and whose
+/// rows are dumped (commits stay blocked until each of them is done).
+async fn count_non_transactional(
+    conn: &mut Conn,
+    dbs: &[String],
+    mode: &BackupMode,
+) -> Result<u64> {
     let mut n = 0;
     for db in dbs {
-        let c: Option<u64> = conn
-            .exec_first(
-                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
+        let names: Vec<String> = conn
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
                  AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') \
                  AND ENGINE NOT IN ('InnoDB', 'XtraDB', 'RocksDB', 'TokuDB', 'ndbcluster')",
                 (db,),
             )
             .await
             .map_err(|e| Error::server(format!("listing the engines of {}", ident(db)), e))?;
-        n += c.unwrap_or(0);
+        n += names
+            .iter()
+            .filter(|t| !select::skips_data(mode, t))
+            .count() as u64;
     }
     Ok(n)
 }
@@ -524,6 +698,7 @@ async fn dump_file(ctx: &FileContext, plan: PlannedFile) -> Result<FileReport> {
         cfg,
         info: &ctx.info,
         selection: &ctx.selection,
+        data_skipped: &ctx.data_skipped,
         snapshot: &ctx.snapshot,
         engine: "native",
         threads: ctx.threads,
@@ -532,11 +707,8 @@ async fn dump_file(ctx: &FileContext, plan: PlannedFile) -> Result<FileReport> {
     let metadata = build_metadata(
         &facts, &plan, &summary, tables, largest, started, ended, clock,
     );
-    let metadata_path = PathBuf::from(format!("{}.meta.json", plan.path.display()));
-    if let Err(e) = write_metadata(&metadata_path, &metadata, cfg.metadata_mode) {
-        let _ = std::fs::remove_file(&plan.path);
-        return Err(e);
-    }
+    // Written by `complete` once every file of the run exists.
+    let metadata_path = PathBuf::from(naming::metadata_file(&plan.path.display().to_string()));
     ctx.progress.event(&Event::FileWritten {
         path: &plan.path,
         bytes: summary.file.bytes,
@@ -630,7 +802,13 @@ async fn dump_database_data(
     catalog: &DatabaseCatalog,
     out: &mpsc::Sender<Chunk>,
 ) -> Result<Vec<(TableInfo, usize)>> {
-    let mut order: Vec<Arc<Table>> = catalog.tables.iter().cloned().map(Arc::new).collect();
+    let mut order: Vec<Arc<Table>> = catalog
+        .tables
+        .iter()
+        .filter(|t| !select::skips_data(&ctx.cfg.mode, &t.name))
+        .cloned()
+        .map(Arc::new)
+        .collect();
     order.sort_by_key(|t| (t.is_transactional(), std::cmp::Reverse(t.estimated_bytes)));
 
     // Key ranges of the big tables, asked for all at once.
@@ -933,6 +1111,12 @@ pub(crate) fn build_metadata(
         sql_bytes: summary.sql_bytes,
         max_statement_bytes: largest,
         tables,
+        data_skipped: facts
+            .data_skipped
+            .iter()
+            .filter(|t| plan.databases.contains(&t.database))
+            .cloned()
+            .collect(),
     }
 }
 

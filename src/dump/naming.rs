@@ -85,6 +85,20 @@ pub fn metadata_file(dump_file: &str) -> String {
     format!("{dump_file}.meta.json")
 }
 
+/// `<dump name without .enc, codec extension and .sql>_users.sql[.enc]` (compat §3): the grants
+/// file of a run, next to its first dump file. Never compressed; encrypted with the dump.
+pub fn grants_file(dump_file: &str, encrypted: bool) -> String {
+    let mut base = dump_file.strip_suffix(".enc").unwrap_or(dump_file);
+    for ext in [".gz", ".zst", ".xz", ".zlib"] {
+        if let Some(b) = base.strip_suffix(ext) {
+            base = b;
+            break;
+        }
+    }
+    let base = base.strip_suffix(".sql").unwrap_or(base);
+    format!("{base}_users.sql{}", if encrypted { ".enc" } else { "" })
+}
+
 /// Names may hold characters a file name cannot; only the path separator and NUL are replaced.
 fn safe(name: &str) -> String {
     name.replace(['/', '\0'], "_")
@@ -128,6 +142,24 @@ mod tests {
             "x.sql.gz"
         );
         assert_eq!(custom_file("x", Codec::Xz, true).unwrap(), "x.sql.xz.enc");
+    }
+
+    #[test]
+    fn grants_files_are_named_after_the_dump() {
+        assert_eq!(
+            grants_file("all_db01_20260105_120304_3db.sql.zst.enc", true),
+            "all_db01_20260105_120304_3db_users.sql.enc"
+        );
+        assert_eq!(
+            grants_file("shop_20260105_120304_db01.sql.gz", false),
+            "shop_20260105_120304_db01_users.sql"
+        );
+        assert_eq!(grants_file("x.sql", false), "x_users.sql");
+        assert_eq!(grants_file("x.sql.zlib", true), "x_users.sql.enc");
+        assert_eq!(
+            grants_file("custom.sql.bak", false),
+            "custom.sql.bak_users.sql"
+        );
     }
 
     #[test]

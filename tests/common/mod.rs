@@ -379,11 +379,19 @@ pub async fn assert_no_lock_left(db: &str, table: &str) {
     .unwrap();
 }
 
-/// The single dump file (not metadata) in `dir`.
+/// True for a dump file's name: not its metadata, not the accounts file, not a temporary file.
+pub fn is_dump_file(name: &str) -> bool {
+    !name.ends_with(".meta.json")
+        && !name.starts_with('.')
+        && !name.ends_with("_users.sql")
+        && !name.ends_with("_users.sql.enc")
+}
+
+/// The single dump file (not metadata, not the accounts file) in `dir`.
 pub fn dump_file_in(dir: &Path) -> PathBuf {
     let files: Vec<String> = files_in(dir)
         .into_iter()
-        .filter(|f| !f.ends_with(".meta.json") && !f.starts_with('.'))
+        .filter(|f| is_dump_file(f))
         .collect();
     assert_eq!(
         files.len(),

@@ -1,0 +1,444 @@
+//! Questions on the terminal, for interactive runs only (stdin a terminal, no `-q`): missing
+//! values, databases picked from the server's list, and a last review of the run with the
+//! choice to start it, change an option, or cancel. The library never asks anything.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use sfdbtools::Error;
+use sfdbtools::compress::{Codec, Level};
+use sfdbtools::config::{BackupConfig, BackupMode};
+use sfdbtools::dump::{self, DryRun, naming};
+use sfdbtools::metadata::human_size;
+use sfdbtools::progress::Silent;
+use sfdbtools::select;
+
+use crate::cli::Pending;
+
+/// True when questions may be asked: no `-q`, and stdin is a terminal.
+pub fn interactive(quiet: bool) -> bool {
+    !quiet && std::io::stdin().is_terminal()
+}
+
+/// The usage error of a value that cannot be asked for.
+pub fn missing(what: &str, flag: &str) -> Error {
+    Error::Usage(format!(
+        "missing {what}: pass {flag} (running non-interactively, nothing is prompted)"
+    ))
+}
+
+/// Asks on the terminal, or fails naming the flag when `-q` or not interactive.
+pub fn text_or_fail(
+    quiet: bool,
+    what: &str,
+    flag: &str,
+    default: Option<&str>,
+) -> Result<String, Error> {
+    if !interactive(quiet) {
+        return Err(missing(what, flag));
+    }
+    let answer = match default {
+        Some(d) => ask(&format!("{what} [{d}]: "))?,
+        None => ask(&format!("{what}: "))?,
+    };
+    match (answer.is_empty(), default) {
+        (false, _) => Ok(answer),
+        (true, Some(d)) => Ok(d.to_owned()),
+        (true, None) => Err(Error::Usage(format!("missing {what}"))),
+    }
+}
+
+/// One trimmed line from stdin after showing `question` on stderr; end of input is an error.
+fn ask(question: &str) -> Result<String, Error> {
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    let n = std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Error::Usage(format!("cannot read the answer: {e}")))?;
+    if n == 0 {
+        return Err(Error::Usage(
+            "no answer (end of input): nothing was backed up".into(),
+        ));
+    }
+    Ok(line.trim().to_owned())
+}
+
+/// Completes an interactive backup: picks what is missing from the server's list, then shows
+/// the run and lets the operator start, change or cancel it. A dry run is not reviewed.
+pub fn complete(
+    mut cfg: BackupConfig,
+    pending: Pending,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<BackupConfig, Error> {
+    let mut server: Option<Vec<String>> = None;
+    if pending.database || pending.databases {
+        pick_databases(&mut cfg, &mut server, runtime)?;
+    }
+    if !pending.interactive || cfg.dry_run {
+        return Ok(cfg);
+    }
+    loop {
+        let mut preview = cfg.clone();
+        preview.dry_run = true;
+        let plan = runtime.block_on(dump::dry_run(&preview, &Silent));
+        show(&cfg, &plan);
+        match ask("1) start the backup  2) change an option  3) cancel [1]: ")?
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "" | "1" | "s" | "start" | "y" | "yes" => return Ok(cfg),
+            "2" | "c" | "change" => change(&mut cfg, &mut server, runtime)?,
+            "3" | "q" | "cancel" | "n" | "no" => {
+                return Err(Error::Interrupted(
+                    "cancelled at the review: nothing was written".into(),
+                ));
+            }
+            other => eprintln!("unknown choice {other:?}"),
+        }
+    }
+}
+
+/// Chooses the database of `single` or the databases of `filter` from the server's list.
+fn pick_databases(
+    cfg: &mut BackupConfig,
+    server: &mut Option<Vec<String>>,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(), Error> {
+    if server.is_none() {
+        *server = Some(runtime.block_on(dump::server_databases(cfg))?);
+    }
+    let all = server.as_deref().unwrap_or_default();
+    match &mut cfg.mode {
+        BackupMode::Single { database } => {
+            let offered = select::single_candidates(all);
+            let chosen = pick(&offered, false)?;
+            *database = chosen[0].clone();
+        }
+        BackupMode::Filter { databases, .. } => {
+            let offered: Vec<String> = all
+                .iter()
+                .filter(|d| !sfdbtools::catalog::is_system_database(d))
+                .cloned()
+                .collect();
+            *databases = pick(&offered, true)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Shows a numbered list and reads a choice until it is valid.
+fn pick(offered: &[String], many: bool) -> Result<Vec<String>, Error> {
+    if offered.is_empty() {
+        return Err(Error::Usage(
+            "the server has no database to choose from".into(),
+        ));
+    }
+    for (i, db) in offered.iter().enumerate() {
+        eprintln!("{:>4}) {db}", i + 1);
+    }
+    let question = if many {
+        "databases (numbers or names, e.g. 1,3 5-7): "
+    } else {
+        "database (number or name): "
+    };
+    loop {
+        match parse_choice(&ask(question)?, offered) {
+            Ok(c) if !many && c.len() != 1 => eprintln!("choose exactly one database"),
+            Ok(c) => return Ok(c.into_iter().map(|i| offered[i].clone()).collect()),
+            Err(e) => eprintln!("{e}"),
+        }
+    }
+}
+
+/// `1,3 5-7 shop`: numbers (1-based), ranges and names (case-insensitive) of `offered`, in the
+/// order given, without repeats.
+pub fn parse_choice(answer: &str, offered: &[String]) -> Result<Vec<usize>, String> {
+    let mut out: Vec<usize> = Vec::new();
+    let mut push = |i: usize| {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    };
+    let number = |s: &str| -> Result<usize, String> {
+        match s.parse::<usize>() {
+            Ok(n) if (1..=offered.len()).contains(&n) => Ok(n - 1),
+            _ => Err(format!("{s} is not between 1 and {}", offered.len())),
+        }
+    };
+    for part in answer.split([',', ' ']).filter(|p| !p.is_empty()) {
+        if let Some(i) = offered.iter().position(|d| d.eq_ignore_ascii_case(part)) {
+            push(i);
+        } else if let Some((a, b)) = part.split_once('-')
+            && a.chars().all(|c| c.is_ascii_digit())
+            && b.chars().all(|c| c.is_ascii_digit())
+            && !a.is_empty()
+            && !b.is_empty()
+        {
+            let (a, b) = (number(a)?, number(b)?);
+            if a > b {
+                return Err(format!("{part}: the range runs backwards"));
+            }
+            (a..=b).for_each(&mut push);
+        } else if part.chars().all(|c| c.is_ascii_digit()) {
+            push(number(part)?);
+        } else {
+            return Err(format!(
+                "{part:?} is neither a number nor a database in the list"
+            ));
+        }
+    }
+    if out.is_empty() {
+        return Err("nothing chosen".into());
+    }
+    Ok(out)
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn mode_text(cfg: &BackupConfig) -> String {
+    let mut s = cfg.mode.metadata_type().to_owned();
+    if let Some(c) = &cfg.client_code {
+        s.push_str(&format!(", client {c}"));
+    }
+    if let Some(i) = &cfg.instance {
+        s.push_str(&format!(", instance {i}"));
+    }
+    if cfg.mode.is_package() && cfg.include_dmart {
+        s.push_str(", with _dmart companions");
+    }
+    s
+}
+
+/// The review: the options, then what the run would back up and write.
+fn show(cfg: &BackupConfig, plan: &Result<DryRun, Error>) {
+    let mut out = String::from("\nbackup to run\n");
+    let mut row = |k: &str, v: String| out.push_str(&format!("  {k:<14} {v}\n"));
+    row("mode", mode_text(cfg));
+    row("server", cfg.connection.describe());
+    row("ticket", cfg.ticket.clone());
+    row("directory", cfg.output_dir.display().to_string());
+    row(
+        "compression",
+        match cfg.codec {
+            Codec::None => "none".into(),
+            c => format!("{} level {}", c.name(), cfg.level.get()),
+        },
+    );
+    row("encryption", yes_no(cfg.passphrase.is_some()).into());
+    row("schema only", yes_no(cfg.exclude_data).into());
+    row("user grants", yes_no(cfg.export_grants).into());
+    match plan {
+        Ok(p) => {
+            out.push_str(&format!("  on {} ({}):\n", p.hostname, p.server));
+            for (db, tables, rows, bytes) in &p.databases {
+                out.push_str(&format!(
+                    "    {db:<40} {tables:>5} tables {rows:>12} rows ~{}\n",
+                    human_size(*bytes)
+                ));
+            }
+            if !p.data_skipped.is_empty() {
+                let skipped: Vec<String> = p
+                    .data_skipped
+                    .iter()
+                    .map(|t| format!("{}.{}", t.database, t.table))
+                    .collect();
+                out.push_str(&format!("  rows left out: {}\n", skipped.join(", ")));
+            }
+            out.push_str("  files:\n");
+            for f in p.files.iter().chain(&p.user_grants) {
+                out.push_str(&format!("    {}\n", f.display()));
+            }
+        }
+        Err(e) => out.push_str(&format!("  cannot plan this run: {e}\n")),
+    }
+    eprint!("{out}");
+}
+
+/// What "change an option" offers, by mode.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Ticket,
+    Directory,
+    Compression,
+    Level,
+    SchemaOnly,
+    FileName,
+    Grants,
+    Databases,
+    ClientCode,
+    Instance,
+    Companions,
+}
+
+fn change(
+    cfg: &mut BackupConfig,
+    server: &mut Option<Vec<String>>,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(), Error> {
+    let mut fields = vec![
+        (Field::Ticket, "ticket", cfg.ticket.clone()),
+        (
+            Field::Directory,
+            "backup directory",
+            cfg.output_dir.display().to_string(),
+        ),
+        (
+            Field::Compression,
+            "compression",
+            cfg.codec.name().to_owned(),
+        ),
+        (
+            Field::Level,
+            "compression level",
+            cfg.level.get().to_string(),
+        ),
+        (
+            Field::SchemaOnly,
+            "schema only",
+            yes_no(cfg.exclude_data).into(),
+        ),
+        (
+            Field::FileName,
+            "file name",
+            cfg.filename.clone().unwrap_or_else(|| "(generated)".into()),
+        ),
+        (
+            Field::Grants,
+            "user grants",
+            yes_no(cfg.export_grants).into(),
+        ),
+    ];
+    match &cfg.mode {
+        BackupMode::Single { database } => {
+            fields.push((Field::Databases, "database", database.clone()))
+        }
+        BackupMode::Filter { databases, .. } => {
+            fields.push((Field::Databases, "databases", databases.join(", ")))
+        }
+        BackupMode::Primary | BackupMode::Secondary => {
+            let code = cfg.client_code.clone().unwrap_or_else(|| "(any)".into());
+            fields.push((Field::ClientCode, "client code", code));
+            if cfg.mode == BackupMode::Secondary {
+                let inst = cfg.instance.clone().unwrap_or_else(|| "(any)".into());
+                fields.push((Field::Instance, "instance", inst));
+            }
+            fields.push((
+                Field::Companions,
+                "_dmart companions",
+                yes_no(cfg.include_dmart).into(),
+            ));
+        }
+        BackupMode::All => {}
+    }
+    for (i, (_, label, value)) in fields.iter().enumerate() {
+        eprintln!("{:>4}) {label:<18} {value}", i + 1);
+    }
+    let answer = ask("option to change (empty: none): ")?;
+    if answer.is_empty() {
+        return Ok(());
+    }
+    let Some((field, label, _)) = answer
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| fields.get(n.wrapping_sub(1)))
+        .cloned()
+    else {
+        eprintln!("no option {answer:?}");
+        return Ok(());
+    };
+    let value = || ask(&format!("new {label}: "));
+    let outcome: Result<(), String> = match field {
+        Field::Ticket => match value()? {
+            t if t.is_empty() => Err("the ticket cannot be empty".into()),
+            t => {
+                cfg.ticket = t;
+                Ok(())
+            }
+        },
+        Field::Directory => {
+            let d = value()?;
+            if d.is_empty() {
+                Err("the directory cannot be empty".into())
+            } else {
+                cfg.output_dir = PathBuf::from(d);
+                Ok(())
+            }
+        }
+        Field::Compression => value()?
+            .parse::<Codec>()
+            .map(|c| cfg.codec = c)
+            .map_err(|e| e.to_string()),
+        Field::Level => value()?
+            .parse::<u8>()
+            .map_err(|e| e.to_string())
+            .and_then(|n| Level::new(n).map_err(|e| e.to_string()))
+            .map(|l| cfg.level = l),
+        Field::SchemaOnly => {
+            cfg.exclude_data = !cfg.exclude_data;
+            Ok(())
+        }
+        Field::Grants => {
+            cfg.export_grants = !cfg.export_grants;
+            Ok(())
+        }
+        Field::Companions => {
+            cfg.include_dmart = !cfg.include_dmart;
+            Ok(())
+        }
+        Field::FileName => {
+            let f = value()?;
+            if f.is_empty() {
+                cfg.filename = None;
+                Ok(())
+            } else {
+                naming::custom_file(&f, cfg.codec, cfg.passphrase.is_some())
+                    .map(|_| cfg.filename = Some(f))
+                    .map_err(|e| e.to_string())
+            }
+        }
+        Field::ClientCode => {
+            let c = value()?;
+            cfg.client_code = (!c.is_empty()).then_some(c);
+            Ok(())
+        }
+        Field::Instance => {
+            let i = value()?;
+            cfg.instance = (!i.is_empty()).then_some(i);
+            Ok(())
+        }
+        Field::Databases => {
+            pick_databases(cfg, server, runtime)?;
+            Ok(())
+        }
+    };
+    if let Err(e) = outcome {
+        eprintln!("not changed: {e}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_take_numbers_ranges_and_names() {
+        let offered: Vec<String> = ["a", "Shop", "c", "d", "e"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(parse_choice("2", &offered).unwrap(), [1]);
+        assert_eq!(parse_choice("shop", &offered).unwrap(), [1]);
+        assert_eq!(parse_choice("1,3 4-5", &offered).unwrap(), [0, 2, 3, 4]);
+        assert_eq!(parse_choice("3,3, 1-3", &offered).unwrap(), [2, 0, 1]);
+        assert!(parse_choice("6", &offered).is_err());
+        assert!(parse_choice("0", &offered).is_err());
+        assert!(parse_choice("4-2", &offered).is_err());
+        assert!(parse_choice("nope", &offered).is_err());
+        assert!(parse_choice(" ", &offered).is_err());
+    }
+}
