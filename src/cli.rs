@@ -668,9 +668,24 @@ fn connection(
     quiet: bool,
     settings: &Settings,
 ) -> Result<ConnectionSettings, Error> {
-    let (mut conn, from_profile) = match c.profile.as_deref().filter(|p| !p.is_empty()) {
-        Some(arg) => {
-            let path = profile::resolve(arg, settings.profile_dir.as_deref())?;
+    let chosen = match c.profile.as_deref().filter(|p| !p.is_empty()) {
+        Some(arg) => Some(profile::resolve(arg, settings.profile_dir.as_deref())?),
+        // Interactively, with no way of connecting given, offer the saved profiles.
+        None if prompt::interactive(quiet)
+            && c.host.is_none()
+            && c.port.is_none()
+            && c.user.is_none()
+            && c.socket.is_none() =>
+        {
+            match profile::directory(settings.profile_dir.as_deref()) {
+                Ok(dir) => prompt::pick_profile(&profile::list(&dir)?)?,
+                Err(_) => None,
+            }
+        }
+        None => None,
+    };
+    let (mut conn, from_profile) = match chosen {
+        Some(path) => {
             let key = profile_key(c.profile_key, quiet, false)?;
             let loaded = profile::load(&path, &key)?;
             let conn = loaded.connection(&path)?;

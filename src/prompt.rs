@@ -128,6 +128,34 @@ fn pick_databases(
     Ok(())
 }
 
+/// Offers the saved profiles; None (the connection flags' defaults) when there are none or the
+/// operator answers 0.
+pub fn pick_profile(profiles: &[std::path::PathBuf]) -> Result<Option<std::path::PathBuf>, Error> {
+    if profiles.is_empty() {
+        return Ok(None);
+    }
+    eprintln!("connection profiles:");
+    eprintln!("   0) none (--host/--port/--user defaults)");
+    let names: Vec<String> = profiles
+        .iter()
+        .map(|p| sfdbtools::profile::name_of(p))
+        .collect();
+    for (i, name) in names.iter().enumerate() {
+        eprintln!("{:>4}) {name}", i + 1);
+    }
+    loop {
+        let answer = ask("profile (number or name) [0]: ")?;
+        if answer.is_empty() || answer == "0" {
+            return Ok(None);
+        }
+        match parse_choice(&answer, &names) {
+            Ok(c) if c.len() == 1 => return Ok(Some(profiles[c[0]].clone())),
+            Ok(_) => eprintln!("choose one profile"),
+            Err(e) => eprintln!("{e}"),
+        }
+    }
+}
+
 /// Shows a numbered list and reads a choice until it is valid.
 fn pick(offered: &[String], many: bool) -> Result<Vec<String>, Error> {
     if offered.is_empty() {

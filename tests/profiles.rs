@@ -401,3 +401,67 @@ async fn an_ssh_section_is_read_and_an_enabled_tunnel_refused() {
     assert!(stderr(&out).contains("enabled=false"), "{}", stderr(&out));
     assert!(dump_sql(out_b.path()).contains("from-profile"));
 }
+
+/// Interactively, with no profile and no connection flags, the saved profiles are offered by
+/// name and the chosen one connects; answering 0 keeps the flag defaults.
+#[tokio::test]
+async fn interactively_a_profile_is_chosen_from_the_profile_directory() {
+    let db = TestDb::new("prof_pick").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (42)")
+        .await;
+    let user = TestUser::new("prof_pick", "pick pw", &format!("ALL ON `{}`.*", db.name)).await;
+    let w = Workspace::new();
+    let (port, closed) = (server().port.to_string(), closed_port().to_string());
+    for name in ["alpha", "beta"] {
+        // alpha points at a closed port: choosing it would fail.
+        let p = if name == "alpha" { &closed } else { &port };
+        let out = w
+            .command(&[
+                "-q",
+                "profile",
+                "create",
+                "-n",
+                name,
+                "--host",
+                &server().host,
+                "-P",
+                p,
+                "-u",
+                &user.name,
+            ])
+            .env("MYSQL_PWD", &user.password)
+            .output()
+            .unwrap();
+        assert_success(&out, "profile create");
+    }
+    let out_dir = out_dir();
+    let sfdbtools = env!("CARGO_BIN_EXE_sfdbtools");
+    let command = format!(
+        "'{sfdbtools}' db-backup single --database '{}' -t T -c none -o '{}'",
+        db.name,
+        out_dir.path().display()
+    );
+    // Pick "beta" by name, then start at the review.
+    let mut child = Command::new("script")
+        .current_dir(w.dir.path())
+        .env("SFDB_APPS_CONFIG", w.config())
+        .env("SFDB_SOURCE_PROFILE_KEY", KEY)
+        .env_remove("MYSQL_PWD")
+        .env_remove("SFDB_SOURCE_PROFILE")
+        .env_remove("SFDB_BACKUP_ENCRYPTION_KEY")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"beta\n1\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let screen = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    assert!(
+        screen.contains("1) alpha") && screen.contains("2) beta"),
+        "{screen}"
+    );
+    assert!(dump_sql(out_dir.path()).contains("(42)"), "{screen}");
+}
