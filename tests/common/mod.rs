@@ -362,21 +362,39 @@ fn sql_string(s: &str) -> String {
 
 /// Asserts that no lock of a finished dump is left on the server: FLUSH TABLES WITH READ LOCK
 /// and a DDL on `db.table` go through. Waits up to 60 s, since other tests' dumps may hold
-/// their own locks for a while; a lock really left behind never goes away.
+/// their own locks for a while, and the server may still be tearing down the connections of a
+/// process that just died (a deadlock error then picks our statement as the victim); a lock
+/// really left behind never goes away.
 pub async fn assert_no_lock_left(db: &str, table: &str) {
-    let mut c = server().conn(None).await;
-    c.query_drop("SET SESSION lock_wait_timeout = 60")
-        .await
-        .unwrap();
-    c.query_drop("FLUSH TABLES WITH READ LOCK").await.unwrap();
-    c.query_drop("UNLOCK TABLES").await.unwrap();
-    c.query_drop(format!(
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let alter = format!(
         "ALTER TABLE {}.{} ADD COLUMN lock_probe INT",
         quote(db),
         quote(table)
-    ))
-    .await
-    .unwrap();
+    );
+    let mut c = server().conn(None).await;
+    c.query_drop("SET SESSION lock_wait_timeout = 10")
+        .await
+        .unwrap();
+    loop {
+        let attempt = async {
+            c.query_drop("FLUSH TABLES WITH READ LOCK").await?;
+            c.query_drop("UNLOCK TABLES").await?;
+            c.query_drop(&alter).await
+        }
+        .await;
+        match attempt {
+            Ok(()) => return,
+            // Deadlock victim or lock wait timeout: a lock still held, for now.
+            Err(mysql_async::Error::Server(e))
+                if (e.code == 1213 || e.code == 1205) && Instant::now() < deadline =>
+            {
+                let _ = c.query_drop("UNLOCK TABLES").await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("a lock is left on the server ({db}.{table}): {e}"),
+        }
+    }
 }
 
 /// True for a dump file's name: not its metadata, not the accounts file, not a temporary file.
