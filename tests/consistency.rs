@@ -289,11 +289,7 @@ async fn dump_big_table_and_wait_for_rows(
     db: &TestDb,
     dir: &std::path::Path,
 ) -> (tokio::task::JoinHandle<std::process::Output>, u64) {
-    db.exec(
-        "CREATE TABLE big (id INT PRIMARY KEY, pad CHAR(255));
-         INSERT INTO big SELECT seq, REPEAT('p', 255) FROM seq_1_to_300000;",
-    )
-    .await;
+    common::create_big_table(&db).await;
     let name = db.name.clone();
     let path = dir.to_owned();
     let dump = tokio::task::spawn_blocking(move || {
@@ -436,11 +432,7 @@ async fn a_killed_worker_fails_the_dump_and_releases_every_lock() {
 async fn an_interrupted_dump_leaves_nothing_behind() {
     for signal in ["-INT", "-TERM"] {
         let db = TestDb::new("interrupted").await;
-        db.exec(
-            "CREATE TABLE big (id INT PRIMARY KEY, pad CHAR(255));
-             INSERT INTO big SELECT seq, REPEAT('i', 255) FROM seq_1_to_300000;",
-        )
-        .await;
+        common::create_big_table(&db).await;
         let dir = out_dir();
         let child = server()
             .sfdbtools()
@@ -464,14 +456,7 @@ async fn an_interrupted_dump_leaves_nothing_behind() {
             .spawn()
             .unwrap();
         wait_for_rows(&db.name).await;
-        let killed = std::process::Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-            .await
-            .unwrap();
+        let out = common::interrupt(child, signal).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(130), "{signal}: {stderr}");
         assert!(stderr.contains("interrupted"), "{stderr}");
@@ -540,11 +525,7 @@ async fn an_interrupted_multi_file_run_removes_its_finished_files() {
         .exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)")
         .await;
     let big = TestDb::new("intbig").await;
-    big.exec(
-        "CREATE TABLE big (id INT PRIMARY KEY, pad CHAR(255));
-         INSERT INTO big SELECT seq, REPEAT('m', 255) FROM seq_1_to_300000;",
-    )
-    .await;
+    common::create_big_table(&big).await;
     let dir = out_dir();
     let child = server()
         .sfdbtools()
@@ -587,14 +568,7 @@ async fn an_interrupted_multi_file_run_removes_its_finished_files() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let out = common::interrupt(child, "-INT").await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     let left = common::files_in(dir.path());

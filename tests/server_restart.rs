@@ -11,11 +11,7 @@ use common::{TestDb, backup, out_dir, server, wait_for_rows};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_restart_mid_dump_fails_it_and_leaves_nothing() {
     let db = TestDb::new("restart").await;
-    db.exec(
-        "CREATE TABLE big (id INT PRIMARY KEY, pad CHAR(255));
-         INSERT INTO big SELECT seq, REPEAT('r', 255) FROM seq_1_to_300000;",
-    )
-    .await;
+    common::create_big_table(&db).await;
     let dir = out_dir();
     let (name, path) = (db.name.clone(), dir.path().to_owned());
     let dump = tokio::task::spawn_blocking(move || {

@@ -491,3 +491,25 @@ pub async fn wait_for_rows(db: &str) -> u64 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// `big`: 300000 rows of 255 bytes (about 80 MB of SQL), enough for a dump to be caught while
+/// it streams.
+pub async fn create_big_table(db: &TestDb) {
+    db.exec(
+        "CREATE TABLE big (id INT PRIMARY KEY, pad CHAR(255));
+         INSERT INTO big SELECT seq, REPEAT('b', 255) FROM seq_1_to_300000;",
+    )
+    .await;
+}
+
+/// Sends `signal` (`-INT`, `-TERM`) to a running `sfdbtools` and waits for its output.
+pub async fn interrupt(child: std::process::Child, signal: &str) -> Output {
+    let killed = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "kill {signal} failed");
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap()
+}
