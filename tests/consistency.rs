@@ -289,7 +289,7 @@ async fn dump_big_table_and_wait_for_rows(
     db: &TestDb,
     dir: &std::path::Path,
 ) -> (tokio::task::JoinHandle<std::process::Output>, u64) {
-    common::create_big_table(&db).await;
+    common::create_big_table(db).await;
     let name = db.name.clone();
     let path = dir.to_owned();
     let dump = tokio::task::spawn_blocking(move || {
