@@ -3,7 +3,7 @@
 //! The modules follow the data's path: `connect` and `snapshot` (sessions, one point in time)
 //! → `catalog` (what exists) → `rows` (streaming cells) → `sql` (serialising) → `compress` →
 //! `encrypt` → `output` (files) → `metadata`; `input` reads a backup back. `dump` drives a
-//! whole backup run.
+//! whole backup run; `restore` loads a file back into a server; `verify` proves a file good.
 
 pub mod catalog;
 pub mod cleanup;
@@ -18,9 +18,11 @@ pub mod metadata;
 pub mod mysqldump;
 pub mod output;
 pub mod progress;
+pub mod restore;
 pub mod rows;
 pub mod secret;
 pub mod snapshot;
 pub mod sql;
+pub mod verify;
 
 pub use error::{Error, Result};
