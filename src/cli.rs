@@ -175,6 +175,10 @@ pub struct RestoreArgs {
     /// Fail on any server warning (a truncated value is data loss).
     #[arg(long)]
     pub strict: bool,
+    /// Keep the restore out of the binary log (faster; replicas will not receive the data;
+    /// needs the BINLOG ADMIN or SUPER privilege).
+    #[arg(long = "skip-binlog")]
+    pub skip_binlog: bool,
 }
 
 #[derive(Args, Debug)]
@@ -613,6 +617,7 @@ fn restore_config(mode: RestoreModeArgs, quiet: bool) -> Result<RestoreConfig, E
         dry_run: a.dry_run,
         continue_on_error: a.continue_on_error,
         strict: a.strict,
+        skip_binlog: a.skip_binlog,
     })
 }
 

@@ -149,6 +149,8 @@ pub struct RestoreConfig {
     pub continue_on_error: bool,
     /// Any server warning fails the restore.
     pub strict: bool,
+    /// Do not write the restore to the binary log (replicas will not get it).
+    pub skip_binlog: bool,
 }
 
 /// `verify`: the file alone, or also against a live database.

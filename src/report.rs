@@ -14,6 +14,7 @@ use sfdbtools::dump::BackupReport;
 use sfdbtools::metadata::human_size;
 use sfdbtools::progress::{Event, Progress};
 use sfdbtools::restore::{FileReport, RestoreReport};
+use sfdbtools::sql::ident::comment_safe;
 use sfdbtools::verify::VerifyReport;
 
 /// How often a progress line is logged when no terminal shows bars.
@@ -449,9 +450,10 @@ pub fn verify_report(report: &VerifyReport) {
             let rows = |v: &Option<(u64, String)>| {
                 v.as_ref().map(|(r, _)| r.to_string()).unwrap_or("-".into())
             };
+            // Names may hold anything, line breaks included: shown quoted and escaped.
             println!(
                 "  {:<40} {:>12} {:>12}  {:<20} {}",
-                format!("{}.{}", t.database, t.table),
+                format!("{}.{}", comment_safe(&t.database), comment_safe(&t.table)),
                 rows(&t.recorded),
                 rows(&t.found),
                 t.verdict(),

@@ -27,7 +27,7 @@ use crate::progress::{Event, Progress, Silent};
 use crate::restore::classify::{Kind, classify, for_each_tuple};
 use crate::restore::split::Splitter;
 use crate::rows::{RowChecksum, Serializer, dump_table};
-use crate::sql::ident::{ident, qualified};
+use crate::sql::ident::{comment_safe, ident};
 
 /// Chunks of SQL the checksum run may queue before they are dropped: they are not kept, the
 /// serialiser only has to be able to hand them on.
@@ -92,7 +92,7 @@ impl VerifyReport {
         for t in self.tables.iter().filter(|t| !t.ok()) {
             p.push(format!(
                 "{}: {}",
-                qualified(&t.database, &t.table),
+                comment_safe(&t.database) + "." + &comment_safe(&t.table),
                 t.verdict()
             ));
         }

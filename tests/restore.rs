@@ -566,3 +566,101 @@ async fn dry_run_changes_nothing() {
     assert!(text(&out).contains("would be created"), "{}", text(&out));
     assert!(!database_exists(&target).await);
 }
+
+/// A stock `--databases --add-drop-database` file drops each database itself: restore
+/// refuses before that unless --drop-target, so an existing database is never lost by surprise.
+#[tokio::test]
+async fn a_files_own_drop_database_needs_drop_target() {
+    let src = TestDb::new("rs_adddrop").await;
+    src.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1),(2),(3)")
+        .await;
+    let dir = out_dir();
+    let sql = dir.path().join("dbs.sql");
+    // The database name comes last, as the argument of --databases.
+    mariadb_dump(&src.name, &["--add-drop-database", "--databases"], &sql);
+    let f = sql.to_str().unwrap();
+    src.exec("INSERT INTO t VALUES (4)").await;
+    let out = restore("all", &["--file", f]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--drop-target"), "{}", text(&out));
+    let mut c = src.conn().await;
+    let n: Option<u64> = c.query_first("SELECT COUNT(*) FROM t").await.unwrap();
+    assert_eq!(n, Some(4), "the database was changed by a refused restore");
+    let out = restore("all", &["--file", f, "--drop-target"]);
+    assert_success(&out, "restore all --drop-target");
+    let n: Option<u64> = c.query_first("SELECT COUNT(*) FROM t").await.unwrap();
+    assert_eq!(n, Some(3));
+}
+
+/// SIGINT stops a restore at once: exit 130 and a message that the target is partial.
+#[tokio::test]
+async fn an_interrupted_restore_says_what_it_left() {
+    let src = TestDb::new("rs_int_src").await;
+    src.exec("CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(200))")
+        .await;
+    src.exec("INSERT INTO big SELECT seq, REPEAT('y', 200) FROM seq_1_to_200000")
+        .await;
+    let dir = out_dir();
+    let out = backup(
+        &[
+            "single",
+            "--database",
+            &src.name,
+            "-c",
+            "none",
+            "--statement-size",
+            "8192",
+        ],
+        dir.path(),
+    );
+    assert_success(&out, "backup");
+    let file = dump_file_in(dir.path());
+    let dst = TestDb::new("rs_int_dst").await;
+    let child = restore_cmd(
+        "single",
+        &[
+            "--file",
+            file.to_str().unwrap(),
+            "--target-db",
+            &dst.name,
+            "-j",
+            "2",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut c = server().conn(None).await;
+    let mut loading = false;
+    for _ in 0..1000 {
+        let n: Option<u64> = c
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'INSERT%'",
+                (&dst.name,),
+            )
+            .await
+            .unwrap();
+        if n.unwrap_or(0) > 0 {
+            loading = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .output()
+        .unwrap();
+    assert_success(&kill, "kill -INT");
+    let out = child.wait_with_output().unwrap();
+    assert!(loading, "the restore was never seen loading");
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "database `{}` may be partially restored",
+            dst.name
+        )),
+        "{}",
+        text(&out)
+    );
+}

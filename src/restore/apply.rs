@@ -102,6 +102,8 @@ pub enum Placement {
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
     pub threads: usize,
+    /// `SET sql_log_bin = 0` on every connection: faster, but replicas do not get the data.
+    pub skip_binlog: bool,
     pub strict: bool,
     pub continue_on_error: bool,
 }
@@ -344,15 +346,29 @@ impl<'a> Applier<'a> {
             prepared: HashSet::new(),
             out: Applied::default(),
         };
+        // The restore's own session settings go first, so the file's later ones win.
+        let mut setup = Vec::new();
+        if opts.skip_binlog {
+            setup.push((
+                "turning the binary log off for the restore (--skip-binlog)".to_owned(),
+                "SET SESSION sql_log_bin = 0".to_owned(),
+            ));
+        }
         if let Placement::Single { target } = &applier.placement {
-            let target = target.clone();
-            let use_sql = format!("USE {}", ident(&target));
-            applier
-                .run_main(Position::default(), use_sql.as_bytes())
-                .await?;
-            applier.push_session(Position::default(), use_sql.into_bytes());
+            setup.push((
+                format!("selecting the target database {}", ident(target)),
+                format!("USE {}", ident(target)),
+            ));
             applier.current_db = Some(target.clone());
-            applier.out.databases.push(target);
+            applier.out.databases.push(target.clone());
+        }
+        for (what, sql) in setup {
+            applier
+                .main
+                .query_drop(&sql)
+                .await
+                .map_err(|e| Error::server(what, e))?;
+            applier.push_session(Position::default(), sql.into_bytes());
         }
         Ok(applier)
     }
@@ -462,8 +478,10 @@ impl<'a> Applier<'a> {
                     self.wait_all().await?;
                     if verb == Verb::Create {
                         self.skipping = false;
-                        self.prepare_database(&name.name, drop, false).await?;
                     }
+                    // Before the file's own DROP DATABASE too (mysqldump --add-drop-database):
+                    // an existing database is replaced only with --drop-target.
+                    self.prepare_database(&name.name, drop, false).await?;
                     self.run_main(st.at, &st.sql).await?;
                 }
             },

@@ -312,6 +312,7 @@ async fn run_plan(
     };
     let opts = Options {
         threads: cfg.threads,
+        skip_binlog: cfg.skip_binlog,
         strict: cfg.strict,
         continue_on_error: cfg.continue_on_error,
     };
