@@ -443,8 +443,8 @@ pub fn verify_report(report: &VerifyReport) {
     }
     if !report.tables.is_empty() {
         println!(
-            "  {:<40} {:>12} {:>12}  {:<20} {}",
-            "table", "rows (backup)", "rows (found)", "verdict", "checksum (backup)"
+            "  {:<40} {:>12} {:>12}  {:<20} checksum (backup)",
+            "table", "rows (backup)", "rows (found)", "verdict"
         );
         for t in &report.tables {
             let rows = |v: &Option<(u64, String)>| {

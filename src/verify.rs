@@ -342,7 +342,7 @@ fn read_content(
             }
             _ => {}
         }
-        if content.statements % 64 == 0 {
+        if content.statements.is_multiple_of(64) {
             content.rows = content.tables.values().map(|t| t.0).sum();
             progress.restored(content.rows, read.load(Ordering::Relaxed));
         }

@@ -68,6 +68,12 @@ const fn code_specials() -> [bool; 256] {
 
 const CODE_SPECIALS: [bool; 256] = code_specials();
 
+fn stops_for(delimiter_start: u8) -> [bool; 256] {
+    let mut t = CODE_SPECIALS;
+    t[delimiter_start as usize] = true;
+    t
+}
+
 /// Splits a script read from `R` into statements.
 pub struct Splitter<R: Read> {
     reader: R,
@@ -79,6 +85,8 @@ pub struct Splitter<R: Read> {
     content: Option<usize>,
     state: State,
     delimiter: Vec<u8>,
+    /// Bytes that end the plain-code fast path: the specials and the delimiter's first byte.
+    stops: [bool; 256],
     /// True at the first byte of a line (where `DELIMITER` is recognised).
     line_start: bool,
     /// Stream offset of `buf[0]`.
@@ -103,6 +111,7 @@ impl<R: Read> Splitter<R> {
             content: None,
             state: State::Code,
             delimiter: b";".to_vec(),
+            stops: stops_for(b';'),
             line_start: true,
             base: 0,
             line: 1,
@@ -330,14 +339,23 @@ impl<R: Read> Splitter<R> {
                     }
                     self.line_start = false;
                     let first = self.delimiter[0];
+                    if self.content.is_none() {
+                        while i < len && !self.stops[self.buf[i] as usize] {
+                            if !self.buf[i].is_ascii_whitespace() {
+                                self.content = Some(i);
+                                break;
+                            }
+                            i += 1;
+                        }
+                    }
                     // The hot loop: plain code bytes (digits, commas, hex) until something
                     // that matters.
-                    while i < len && !CODE_SPECIALS[self.buf[i] as usize] && self.buf[i] != first {
-                        if self.content.is_none() && !self.buf[i].is_ascii_whitespace() {
-                            self.content = Some(i);
-                        }
-                        i += 1;
-                    }
+                    let stops = &self.stops;
+                    let rest = &self.buf[i..len];
+                    i += rest
+                        .iter()
+                        .position(|b| stops[*b as usize])
+                        .unwrap_or(rest.len());
                     if i >= len {
                         break;
                     }
@@ -477,6 +495,7 @@ impl<R: Read> Splitter<R> {
             .take_while(|b| !b.is_ascii_whitespace())
             .collect();
         if !token.is_empty() {
+            self.stops = stops_for(token[0]);
             self.delimiter = token;
         }
         end
