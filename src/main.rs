@@ -100,8 +100,15 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
                             source: Box::new(Error::Stopped(format!(
                                 "{n} statement(s) failed (--continue-on-error)"
                             ))),
-                            state: sfdbtools::restore::targets_note(&config)
-                                .replace("may be", "is"),
+                            state: format!(
+                                "restored with gaps: {}",
+                                report
+                                    .databases()
+                                    .iter()
+                                    .map(|d| sfdbtools::sql::ident::ident(d))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
                         }),
                     }
                 }

@@ -372,7 +372,7 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
     for f in &parts {
         let a = &f.applied;
         out.push_str(&format!(
-            "  {}\n    into {} | {} statements, {} rows, {} warning(s) | {:.1}s, {}/s of SQL\n",
+            "  {}\n    into {} | {} statements ({} skipped), {} rows, {} warning(s) | {:.1}s, {}/s of SQL\n",
             f.path.display(),
             if a.databases.is_empty() {
                 "(accounts)".to_owned()
@@ -380,6 +380,7 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
                 a.databases.join(", ")
             },
             a.statements,
+            a.skipped,
             HumanCount(a.rows),
             a.warnings,
             f.elapsed.as_secs_f64(),

@@ -664,3 +664,80 @@ async fn an_interrupted_restore_says_what_it_left() {
         text(&out)
     );
 }
+
+/// The grants file next to a dump is applied by default, not with --skip-grants; an
+/// encrypted one named with --grants-file is read with the dump's key.
+#[tokio::test]
+async fn grants_files_by_default_by_name_or_not_at_all() {
+    let dir = out_dir();
+    let dump = dir.path().join("app_20260105_020000_db01.sql");
+    std::fs::write(
+        &dump,
+        "CREATE TABLE t (id INT);\nINSERT INTO t VALUES (1);\n",
+    )
+    .unwrap();
+    let user = format!("rs_grant_{}", std::process::id());
+    let grants = format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY 'pw';\nGRANT SELECT ON *.* TO '{user}'@'%';\n"
+    );
+    std::fs::write(
+        dir.path().join("app_20260105_020000_db01_users.sql"),
+        &grants,
+    )
+    .unwrap();
+    let has_user = || async {
+        let mut c = server().conn(None).await;
+        let n: Option<u64> = c
+            .exec_first("SELECT COUNT(*) FROM mysql.user WHERE User = ?", (&user,))
+            .await
+            .unwrap();
+        c.query_drop(format!("DROP USER IF EXISTS '{user}'@'%'"))
+            .await
+            .unwrap();
+        n == Some(1)
+    };
+    let f = dump.to_str().unwrap();
+
+    let a = TestDb::new("rs_gr_skip").await;
+    let out = restore(
+        "single",
+        &["--file", f, "--target-db", &a.name, "--skip-grants"],
+    );
+    assert_success(&out, "restore --skip-grants");
+    assert!(!has_user().await, "--skip-grants applied the grants");
+
+    let b = TestDb::new("rs_gr_default").await;
+    let out = restore("single", &["--file", f, "--target-db", &b.name]);
+    assert_success(&out, "restore with the sibling grants file");
+    assert!(has_user().await, "the sibling grants file was not applied");
+
+    let elsewhere = out_dir();
+    let plain = elsewhere.path().join("g.sql");
+    let sealed = elsewhere.path().join("g.sql.enc");
+    std::fs::write(&plain, &grants).unwrap();
+    let enc = server()
+        .sfdbtools()
+        .args(["crypto", "encrypt-file", "-k", "gkey", "-i"])
+        .arg(&plain)
+        .arg("-o")
+        .arg(&sealed)
+        .output()
+        .unwrap();
+    assert_success(&enc, "crypto encrypt-file");
+    let c = TestDb::new("rs_gr_named").await;
+    let out = restore(
+        "single",
+        &[
+            "--file",
+            f,
+            "--target-db",
+            &c.name,
+            "--grants-file",
+            sealed.to_str().unwrap(),
+            "-K",
+            "gkey",
+        ],
+    );
+    assert_success(&out, "restore --grants-file (encrypted)");
+    assert!(has_user().await, "the named grants file was not applied");
+}

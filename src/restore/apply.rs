@@ -241,7 +241,18 @@ async fn worker(
         if applied < job.epoch {
             let pending: Vec<(Position, Arc<[u8]>)> = match log.read() {
                 Ok(l) => l[applied..job.epoch].to_vec(),
-                Err(_) => Vec::new(),
+                Err(_) => {
+                    replay_failed = Some((
+                        job.at,
+                        Failure {
+                            problem: "internal error: the session settings were lost (a \
+                                      thread panicked)"
+                                .into(),
+                            fatal: true,
+                        },
+                    ));
+                    Vec::new()
+                }
             };
             for (at, sql) in pending {
                 // Warnings of settings were counted when the coordinator ran them.

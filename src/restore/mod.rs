@@ -70,6 +70,19 @@ pub struct RestoreReport {
 }
 
 impl RestoreReport {
+    /// The databases written to, in order.
+    pub fn databases(&self) -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        for f in &self.files {
+            for d in &f.applied.databases {
+                if !all.contains(d) {
+                    all.push(d.clone());
+                }
+            }
+        }
+        all
+    }
+
     /// Statements that failed under `--continue-on-error`.
     pub fn failures(&self) -> usize {
         self.files
