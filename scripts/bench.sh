@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Whole-run benchmark: sfdbtools against mysqldump (mariadb-dump) and mydumper on one throwaway
-# MariaDB, same dataset, runs alternated and repeated. Prints wall time, CPU time, peak RSS,
-# output size and ratios. Installs mydumper, zstd and GNU time with apt when missing.
+# MariaDB, same dataset, runs alternated and repeated; then restores of the dumps: the stock
+# client (`mariadb db < dump.sql`), myloader and sfdbtools db-restore. Prints wall time, CPU
+# time, peak RSS, output (or input) size and ratios. Installs mydumper, zstd and GNU time with
+# apt when missing.
 #
 #   scripts/bench.sh                    ~1.5 GB of SQL, 2 repetitions
 #   BENCH_SCALE=0.1 BENCH_REPEAT=1 scripts/bench.sh    a quick look
@@ -69,11 +71,9 @@ fi
 
 results=$work/results.tsv
 : >"$results"
-# run NAME OUTPUT_PATH COMMAND…: time one run, record wall/user/sys/rss and output size.
-run() {
+# timed NAME SIZE_PATH COMMAND…: time one run, record wall/user/sys/rss and the size of SIZE_PATH.
+timed() {
   local name=$1 out=$2; shift 2
-  rm -rf "$out"
-  sync
   local t
   if ! /usr/bin/time -f '%e %U %S %M' -o "$work/time.txt" "$@" >/dev/null 2>"$work/stderr.txt"; then
     echo "bench: $name failed:" >&2
@@ -85,6 +85,19 @@ run() {
   size=$(du -sb "$out" | cut -f1)
   printf '%s\t%s\t%s\n' "$name" "$(tr ' ' '\t' <<<"$t")" "$size" >>"$results"
   echo "   $name: wall ${t%% *} s" >&2
+}
+# run NAME OUTPUT_PATH COMMAND…: a dump into a fresh OUTPUT_PATH, timed.
+run() {
+  rm -rf "$2"
+  sync
+  timed "$@"
+}
+# restore NAME INPUT_PATH COMMAND…: a load into an empty database `restored`, timed (the drop
+# of the previous copy is not).
+restore() {
+  sql -e "DROP DATABASE IF EXISTS restored; CREATE DATABASE restored"
+  sync
+  timed "$@"
 }
 o=$work/out
 mkdir -p "$o"
@@ -104,10 +117,25 @@ for r in $(seq 1 "$repeat"); do
     -t BENCH -c zstd -l 3 -j "$threads"
   run "mysqldump | zstd -3 -T0" "$o/mysqldump.sql.zst" bash -c "mariadb-dump --no-defaults -uroot \
     -h127.0.0.1 -P$port --protocol=TCP --single-transaction --hex-blob bench | zstd -3 -T0 -q > '$o/mysqldump.sql.zst'"
+
+  # Restores of the uncompressed native dump (the stock client and ours read the same file)
+  # and of the mydumper dump. myloader keeps its load out of the binary log by default; ours
+  # writes it like the stock client unless --skip-binlog, so both are measured.
+  native=$(ls "$o"/native/*.sql)
+  restore "restore: mariadb < dump.sql" "$native" bash -c "mariadb --no-defaults -uroot \
+    -h127.0.0.1 -P$port --protocol=TCP --max-allowed-packet=1G restored < '$native'"
+  restore "restore: myloader -t$threads" "$o/mydumper" myloader -h 127.0.0.1 -P "$port" -u root \
+    -d "$o/mydumper" -B restored -t "$threads" -o
+  restore "restore: sfdbtools -j$threads" "$native" "$bin" -q db-restore single --file "$native" \
+    --target-db restored --host 127.0.0.1 --port "$port" --user root -t BENCH -j "$threads"
+  restore "restore: sfdbtools -j$threads nobinlog" "$native" "$bin" -q db-restore single \
+    --file "$native" --target-db restored --host 127.0.0.1 --port "$port" --user root -t BENCH \
+    -j "$threads" --skip-binlog
 done
 
 echo
-echo "median of $repeat run(s); CPU = user+sys of the dump client(s) only; RSS = peak of the largest process"
+echo "median of $repeat run(s); CPU = user+sys of the dump or restore client(s) only; RSS = peak of the"
+echo "largest process; size = the output of a dump, the input of a restore"
 awk -F'\t' '
   { n[$1]++; w[$1, n[$1]] = $2; c[$1, n[$1]] = $3 + $4; m[$1] = ($5 > m[$1] ? $5 : m[$1]); s[$1] = $6;
     if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
@@ -116,9 +144,9 @@ awk -F'\t' '
     for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
     return cnt % 2 ? v[(cnt + 1) / 2] : (v[cnt / 2] + v[cnt / 2 + 1]) / 2 }
   END {
-    printf "%-30s %8s %8s %9s %12s\n", "run", "wall s", "cpu s", "rss MB", "output MB"
+    printf "%-36s %8s %8s %9s %9s\n", "run", "wall s", "cpu s", "rss MB", "size MB"
     for (i = 1; i <= k; i++) { r = order[i]; W[r] = med(w, r, n[r]); C[r] = med(c, r, n[r])
-      printf "%-30s %8.2f %8.2f %9.1f %12.1f\n", r, W[r], C[r], m[r] / 1024, s[r] / 1048576 }
+      printf "%-36s %8.2f %8.2f %9.1f %9.1f\n", r, W[r], C[r], m[r] / 1024, s[r] / 1048576 }
     print ""
     for (i = 1; i <= k; i++) if (order[i] ~ /^sfdbtools/ && order[i] !~ /zstd/) nat = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^sfdbtools.*zstd-3$/) natz = order[i]
@@ -128,4 +156,10 @@ awk -F'\t' '
     printf "native / mydumper wall:                %.2f (target <= 1.00)\n", W[nat] / W[myd]
     printf "native zstd / mysqldump|zstd wall:     %.2f (target <= 0.50)\n", W[natz] / W["mysqldump | zstd -3 -T0"]
     printf "encryption overhead (zstd+enc / zstd): %.2f (target <= 1.15)\n", W[nate] / W[natz]
+    for (i = 1; i <= k; i++) if (order[i] ~ /^restore: sfdbtools/ && order[i] !~ /nobinlog/) rs = order[i]
+    for (i = 1; i <= k; i++) if (order[i] ~ /^restore: sfdbtools.*nobinlog/) rsn = order[i]
+    for (i = 1; i <= k; i++) if (order[i] ~ /^restore: myloader/) rml = order[i]
+    printf "restore / stock client wall:           %.2f (target <= 0.50)\n", W[rs] / W["restore: mariadb < dump.sql"]
+    printf "restore / myloader wall:               %.2f (target <= 1.00)\n", W[rs] / W[rml]
+    printf "restore nobinlog / myloader wall:      %.2f (both without binary log)\n", W[rsn] / W[rml]
   }' "$results"

@@ -6,7 +6,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use sfdbtools::Error;
 use sfdbtools::compress::{Codec, Level};
-use sfdbtools::config::{BackupConfig, BackupMode};
+use sfdbtools::config::{
+    BackupConfig, BackupMode, GrantsSource, RestoreConfig, RestoreMode, VerifyConfig,
+};
 use sfdbtools::connect::ConnectionSettings;
 use sfdbtools::dump::naming;
 use sfdbtools::encrypt::Passphrase;
@@ -47,6 +49,16 @@ pub enum Command {
         #[command(subcommand)]
         mode: BackupModeArgs,
     },
+    /// Restore a dump file (ours, the old tool's or mysqldump's; compressed and/or encrypted),
+    /// its data loaded over several connections.
+    #[command(name = "db-restore", visible_aliases = ["restore", "import"])]
+    DbRestore {
+        #[command(subcommand)]
+        mode: RestoreModeArgs,
+    },
+    /// Prove a backup file good: read all of it and check it against its metadata, or compare
+    /// its recorded row counts and checksums with a live database (--against).
+    Verify(VerifyArgs),
     /// Delete backup sets (dump, metadata, grants) older than --days under a directory.
     Cleanup {
         /// Age in days beyond which a backup set is removed [default: config backup.cleanup.days].
@@ -106,10 +118,111 @@ pub struct CryptoFiles {
     pub key: Option<String>,
 }
 
+#[derive(Subcommand, Debug)]
+pub enum RestoreModeArgs {
+    /// A single-database file into --target-db, whatever name it was dumped from.
+    Single {
+        /// The database to restore into (created when missing).
+        #[arg(long = "target-db")]
+        target_db: Option<String>,
+        #[command(flatten)]
+        common: RestoreArgs,
+    },
+    /// Every database of a combined file, each under its own name.
+    All {
+        /// A database of the file to leave out (repeatable).
+        #[arg(long = "exclude-db")]
+        exclude_db: Vec<String>,
+        #[command(flatten)]
+        common: RestoreArgs,
+    },
+    /// A primary's dump, and its _dmart companion named in the metadata's database_details.
+    Primary {
+        /// The database to restore into (default: the name in the metadata); the companion
+        /// goes into <target>_dmart.
+        #[arg(long = "target-db")]
+        target_db: Option<String>,
+        /// Restore the primary only, not its _dmart companion.
+        #[arg(long = "skip-dmart")]
+        skip_dmart: bool,
+        #[command(flatten)]
+        common: RestoreArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The dump file (.sql, compressed, .enc: told from its bytes).
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    /// Passphrase of an encrypted file (or env SFDB_BACKUP_ENCRYPTION_KEY).
+    #[arg(
+        short = 'K',
+        long = "backup-key",
+        env = "SFDB_BACKUP_ENCRYPTION_KEY",
+        hide_env_values = true
+    )]
+    pub backup_key: Option<String>,
+    /// Audit ticket id.
+    #[arg(short = 't', long)]
+    pub ticket: Option<String>,
+    /// Data connections (default: the number of CPUs, at most 8).
+    #[arg(short = 'j', long = "threads")]
+    pub threads: Option<usize>,
+    /// Drop each target database before restoring (without it, a target that holds tables
+    /// is refused).
+    #[arg(long = "drop-target")]
+    pub drop_target: bool,
+    /// A grants file (`_users.sql[.enc]`) to apply after the data (default: the one next to
+    /// the dump, if any).
+    #[arg(long = "grants-file", conflicts_with = "skip_grants")]
+    pub grants_file: Option<PathBuf>,
+    /// Apply no grants file.
+    #[arg(long = "skip-grants")]
+    pub skip_grants: bool,
+    /// Read the file and show what would be restored where; change nothing.
+    #[arg(short = 'd', long = "dry-run")]
+    pub dry_run: bool,
+    /// Report a failing statement and go on (the restore still ends as failed).
+    #[arg(long = "continue-on-error")]
+    pub continue_on_error: bool,
+    /// Fail on any server warning (a truncated value is data loss).
+    #[arg(long)]
+    pub strict: bool,
+    /// Keep the restore out of the binary log (faster; replicas will not receive the data;
+    /// needs the BINLOG ADMIN or SUPER privilege).
+    #[arg(long = "skip-binlog")]
+    pub skip_binlog: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The dump file to verify.
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    /// Passphrase of an encrypted file (or env SFDB_BACKUP_ENCRYPTION_KEY).
+    #[arg(
+        short = 'K',
+        long = "backup-key",
+        env = "SFDB_BACKUP_ENCRYPTION_KEY",
+        hide_env_values = true
+    )]
+    pub backup_key: Option<String>,
+    /// Compare the recorded row counts and checksums with this live database instead.
+    #[arg(long)]
+    pub against: Option<String>,
+}
+
 /// What the binary was asked to do, validated.
 pub enum Task {
     /// A backup, and what is still to be asked once the server can be listed.
     Backup(Box<BackupConfig>, Pending),
+    Restore(Box<RestoreConfig>),
+    Verify(Box<VerifyConfig>),
     Encrypt {
         input: PathBuf,
         output: PathBuf,
@@ -318,6 +431,23 @@ impl Cli {
                 let (config, pending) = backup_config(mode, quiet, settings)?;
                 Ok(Task::Backup(Box::new(config), pending))
             }
+            Command::DbRestore { mode } => Ok(Task::Restore(Box::new(restore_config(
+                mode, quiet, settings,
+            )?))),
+            Command::Verify(v) => {
+                let against = match v.against {
+                    Some(db) if !db.trim().is_empty() => {
+                        Some((connection(v.connection, quiet, settings)?, db))
+                    }
+                    Some(_) => return Err(Error::Usage("--against needs a database name".into())),
+                    None => None,
+                };
+                Ok(Task::Verify(Box::new(VerifyConfig {
+                    file: v.file,
+                    passphrase: reading_passphrase(v.backup_key, settings),
+                    against,
+                })))
+            }
             Command::Cleanup {
                 days,
                 pattern,
@@ -499,13 +629,7 @@ fn backup_config(
                 "--statement-size must be at least 4096 bytes".into(),
             ));
         }
-        let threads = match a.threads {
-            Some(0) => return Err(Error::Usage("-j/--threads must be at least 1".into())),
-            Some(n) => n,
-            None => std::thread::available_parallelism()
-                .map(|n| n.get().min(8))
-                .unwrap_or(1),
-        };
+        let threads = thread_count(a.threads)?;
         let consistency = a.consistency.parse().map_err(Error::Usage)?;
         let output_dir = a
             .backup_dir
@@ -562,6 +686,93 @@ fn backup_config(
             pending,
         ))
     }
+}
+
+/// The key of a file to read: `-K`, then config `backup.encryption.key`, then
+/// `SFDB_BACKUP_ENCRYPTION_KEY` (the backup's order, compat §1). None when the file may be plain.
+fn reading_passphrase(flag: Option<String>, settings: &Settings) -> Option<Passphrase> {
+    if let Some(k) = flag.filter(|k| !k.trim().is_empty()) {
+        return Some(Passphrase::new(Secret::new(k)));
+    }
+    if let Some(k) = &settings.encryption_key {
+        return Some(Passphrase::new(k.clone()));
+    }
+    std::env::var(BACKUP_KEY_ENV)
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+        .map(|k| Passphrase::new(Secret::new(k)))
+}
+
+/// The number of worker connections: the flag, or the CPUs (at most 8).
+fn thread_count(flag: Option<usize>) -> Result<usize, Error> {
+    match flag {
+        Some(0) => Err(Error::Usage("-j/--threads must be at least 1".into())),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism()
+            .map(|n| n.get().min(8))
+            .unwrap_or(1)),
+    }
+}
+
+/// The restore half of [`Cli::task`].
+fn restore_config(
+    mode: RestoreModeArgs,
+    quiet: bool,
+    settings: &Settings,
+) -> Result<RestoreConfig, Error> {
+    let (mode, a) = match mode {
+        RestoreModeArgs::Single { target_db, common } => {
+            let target = match target_db {
+                Some(t) if !t.trim().is_empty() => t,
+                _ => prompt::text_or_fail(quiet, "target database", "--target-db NAME", None)?,
+            };
+            (RestoreMode::Single { target }, common)
+        }
+        RestoreModeArgs::All { exclude_db, common } => (
+            RestoreMode::All {
+                exclude: exclude_db,
+            },
+            common,
+        ),
+        RestoreModeArgs::Primary {
+            target_db,
+            skip_dmart,
+            common,
+        } => (
+            RestoreMode::Primary {
+                target: target_db.filter(|t| !t.trim().is_empty()),
+                companion: !skip_dmart,
+            },
+            common,
+        ),
+    };
+    let ticket = match a.ticket {
+        Some(t) if !t.trim().is_empty() => t,
+        _ if a.dry_run => String::new(),
+        _ => {
+            let default = format!("rs-{}", chrono::Local::now().format("%Y%m%d%H%M%S"));
+            prompt::text_or_fail(quiet, "ticket", "-t/--ticket TICKET", Some(&default))?
+        }
+    };
+    let grants = match (a.skip_grants, a.grants_file) {
+        (true, _) => GrantsSource::Skip,
+        (false, Some(f)) => GrantsSource::File(f),
+        (false, None) => GrantsSource::Sibling,
+    };
+    Ok(RestoreConfig {
+        threads: thread_count(a.threads)?,
+        connection: connection(a.connection, quiet, settings)?,
+        file: a.file,
+        passphrase: reading_passphrase(a.backup_key, settings),
+        mode,
+        ticket,
+        drop_target: a.drop_target,
+        grants,
+        dry_run: a.dry_run,
+        continue_on_error: a.continue_on_error,
+        strict: a.strict,
+        skip_binlog: a.skip_binlog,
+    })
 }
 
 /// One name per line; CRLF tolerated; blank lines and `#` comments skipped (compat §2.5).

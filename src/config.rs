@@ -134,3 +134,60 @@ pub struct BackupConfig {
     /// Permission bits of `.meta.json` files (config `backup.output.metadata_permissions`).
     pub metadata_mode: u32,
 }
+
+/// Which grants file a restore applies after the data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GrantsSource {
+    /// The backup's own grants file, when one lies next to the dump (compat §3 name).
+    Sibling,
+    /// This file (`--grants-file`).
+    File(PathBuf),
+    /// None (`--skip-grants`).
+    Skip,
+}
+
+/// Where a restore puts what a file holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestoreMode {
+    /// A single-database file into `target`, whatever the name it was dumped from.
+    Single { target: String },
+    /// Every database of a combined file under its own name, except `exclude`.
+    All { exclude: Vec<String> },
+    /// A primary's dump into `target` (default: its recorded name), and its `_dmart`
+    /// companion, found through the metadata's `database_details`, into `<target>_dmart`.
+    Primary {
+        target: Option<String>,
+        companion: bool,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct RestoreConfig {
+    pub connection: ConnectionSettings,
+    pub file: PathBuf,
+    pub passphrase: Option<Passphrase>,
+    pub mode: RestoreMode,
+    pub ticket: String,
+    /// Data connections.
+    pub threads: usize,
+    /// Drop each target database before restoring into it.
+    pub drop_target: bool,
+    pub grants: GrantsSource,
+    /// Read the file and report what would be restored where; change nothing.
+    pub dry_run: bool,
+    /// Report a failed statement and go on (the restore still ends as failed).
+    pub continue_on_error: bool,
+    /// Any server warning fails the restore.
+    pub strict: bool,
+    /// Do not write the restore to the binary log (replicas will not get it).
+    pub skip_binlog: bool,
+}
+
+/// `verify`: the file alone, or also against a live database.
+#[derive(Clone, Debug)]
+pub struct VerifyConfig {
+    pub file: PathBuf,
+    pub passphrase: Option<Passphrase>,
+    /// A live database to compare the recorded row counts and checksums with.
+    pub against: Option<(ConnectionSettings, String)>,
+}

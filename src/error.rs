@@ -126,6 +126,31 @@ pub enum Error {
     #[error("{0}")]
     Stopped(String),
 
+    /// A statement of a restored file failed (or, with `--strict`, warned).
+    #[error(
+        "{}: statement {statement} (line {line}, byte {offset} of the SQL): {problem}",
+        file.display()
+    )]
+    Statement {
+        file: PathBuf,
+        statement: u64,
+        line: u64,
+        offset: u64,
+        problem: String,
+    },
+
+    /// A restore stopped part way; `state` says what the target databases hold now.
+    #[error("{source}; {state}")]
+    Restore {
+        #[source]
+        source: Box<Error>,
+        state: String,
+    },
+
+    /// A backup file failed verification; the message says what is wrong and where.
+    #[error("verification failed: {0}")]
+    Verify(String),
+
     /// A stage thread ended without reporting (a bug or a panic); named so it can be found.
     #[error("internal error: {0}")]
     Internal(String),
@@ -145,6 +170,7 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Config(_) => 2,
             Error::Interrupted(_) => 130,
+            Error::Restore { source, .. } => source.exit_code(),
             _ => 1,
         }
     }

@@ -4,6 +4,10 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
 
 use crate::compress::{DecompressReader, open_detect};
 use crate::encrypt::{DecryptReader, Passphrase, sniff};
@@ -49,9 +53,18 @@ pub type SqlReader = DecompressReader<Decrypted<BufReader<File>>>;
 /// Opens a backup file (ours, the old tool's, or plain mysqldump output, each compressed
 /// and/or encrypted or not) and returns a reader of its SQL.
 pub fn open(path: &Path, pass: Option<&Passphrase>) -> Result<SqlReader> {
+    let file = File::open(path).map_err(|e| Error::file("opening", path.to_owned(), e))?;
+    open_from(file, path, pass)
+}
+
+/// [`open`] over any byte source (`path` only names it in messages), e.g. a [`Metered`] file.
+pub fn open_from<R: Read>(
+    source: R,
+    path: &Path,
+    pass: Option<&Passphrase>,
+) -> Result<DecompressReader<Decrypted<BufReader<R>>>> {
     let file_err = |action: &'static str, e: io::Error| Error::file(action, path.to_owned(), e);
-    let file = File::open(path).map_err(|e| file_err("opening", e))?;
-    let mut reader = BufReader::with_capacity(FILE_READ_BUFFER, file);
+    let mut reader = BufReader::with_capacity(FILE_READ_BUFFER, source);
     let encrypted = sniff(reader.fill_buf().map_err(|e| file_err("reading", e))?);
     let decrypted = match (encrypted, pass) {
         (false, _) => Decrypted::Plain(reader),
@@ -67,4 +80,35 @@ pub fn open(path: &Path, pass: Option<&Passphrase>) -> Result<SqlReader> {
         )),
     };
     open_detect(decrypted).map_err(|e| file_err("detecting the compression of", e))
+}
+
+/// A reader that counts the bytes passing through it (for progress, shared with other
+/// threads) and optionally hashes them (for verify).
+pub struct Metered<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+    digest: Option<Arc<Mutex<Sha256>>>,
+}
+
+impl<R: Read> Metered<R> {
+    pub fn new(inner: R, read: Arc<AtomicU64>, digest: Option<Arc<Mutex<Sha256>>>) -> Self {
+        Metered {
+            inner,
+            read,
+            digest,
+        }
+    }
+}
+
+impl<R: Read> Read for Metered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(d) = &self.digest
+            && let Ok(mut d) = d.lock()
+        {
+            d.update(&buf[..n]);
+        }
+        Ok(n)
+    }
 }

@@ -3,7 +3,8 @@
 //! The modules follow the data's path: `select` (which databases), `connect` and `snapshot`
 //! (sessions, one point in time) → `catalog` (what exists) → `rows` (streaming cells) → `sql`
 //! (serialising) → `compress` → `encrypt` → `output` (files) → `grants` (accounts file) →
-//! `metadata`; `input` reads a backup back. `dump` drives a whole backup run.
+//! `metadata`; `input` reads a backup back. `dump` drives a whole backup run; `restore` loads a
+//! file back into a server; `verify` proves a file good.
 
 pub mod catalog;
 pub mod cleanup;
@@ -20,11 +21,13 @@ pub mod mysqldump;
 pub mod output;
 pub mod profile;
 pub mod progress;
+pub mod restore;
 pub mod rows;
 pub mod secret;
 pub mod select;
 pub mod settings;
 pub mod snapshot;
 pub mod sql;
+pub mod verify;
 
 pub use error::{Error, Result};

@@ -44,10 +44,7 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
     }
     match cli.task(&settings)? {
         cli::Task::Backup(config, pending) => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
+            let runtime = runtime()?;
             let config = prompt::complete(*config, pending, &runtime)?;
             let reporter =
                 std::sync::Arc::new(report::Reporter::new(report::Style::choose(quiet, json)));
@@ -87,6 +84,82 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
                 }
             }
         }
+        cli::Task::Restore(config) => {
+            let runtime = runtime()?;
+            let reporter =
+                std::sync::Arc::new(report::Reporter::new(report::Style::choose(quiet, json)));
+            let progress: std::sync::Arc<dyn sfdbtools::progress::Progress> = reporter.clone();
+            let outcome = runtime.block_on(async {
+                tokio::select! {
+                    r = sfdbtools::restore::run(&config, progress) => Some(r),
+                    signal = interrupted() => {
+                        eprintln!("sfdbtools: {signal}: stopping the restore");
+                        None
+                    }
+                }
+            });
+            match outcome {
+                Some(Ok(report)) if config.dry_run => {
+                    report::restore_dry_run(&report);
+                    Ok(())
+                }
+                Some(Ok(report)) => {
+                    report::restore_summary(&report, &reporter);
+                    match report.failures() {
+                        0 => Ok(()),
+                        n => Err(Error::Restore {
+                            source: Box::new(Error::Stopped(format!(
+                                "{n} statement(s) failed (--continue-on-error)"
+                            ))),
+                            state: format!(
+                                "restored with gaps: {}",
+                                report
+                                    .databases()
+                                    .iter()
+                                    .map(|d| sfdbtools::sql::ident::ident(d))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        }),
+                    }
+                }
+                Some(Err(e)) => {
+                    reporter.error(&e.to_string());
+                    Err(e)
+                }
+                None => {
+                    eprintln!(
+                        "sfdbtools: error: interrupted: {}",
+                        sfdbtools::restore::targets_note(&config)
+                    );
+                    std::process::exit(130);
+                }
+            }
+        }
+        cli::Task::Verify(config) => {
+            let reporter = report::Reporter::new(report::Style::choose(quiet, json));
+            let report =
+                match &config.against {
+                    None => sfdbtools::verify::verify_file(
+                        &config.file,
+                        config.passphrase.as_ref(),
+                        &reporter,
+                    )?,
+                    Some((settings, db)) => runtime()?.block_on(
+                        sfdbtools::verify::verify_against(&config.file, settings, db, &reporter),
+                    )?,
+                };
+            report::verify_report(&report);
+            if report.ok() {
+                Ok(())
+            } else {
+                Err(Error::Verify(format!(
+                    "{}: {}",
+                    config.file.display(),
+                    report.problems().join("; ")
+                )))
+            }
+        }
         cli::Task::Cleanup {
             base,
             days,
@@ -113,6 +186,13 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
         cli::Task::Encrypt { input, output, key } => crypt(&input, &output, &key, true),
         cli::Task::Decrypt { input, output, key } => crypt(&input, &output, &key, false),
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))
 }
 
 /// Resolves on the first SIGINT or SIGTERM, naming it.

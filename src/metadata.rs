@@ -154,6 +154,138 @@ pub struct TableInfo {
     pub checksum: String,
 }
 
+/// A metadata file read back by restore and verify. Every key is optional and read on its
+/// own: the old tool's files lack the newer keys, and a key of an unexpected shape must not
+/// stop a restore (verify reports what it could not check).
+#[derive(Clone, Debug)]
+pub struct Recorded(serde_json::Value);
+
+impl Recorded {
+    /// The metadata file that belongs to a dump file.
+    pub fn path_for(dump: &std::path::Path) -> std::path::PathBuf {
+        std::path::PathBuf::from(format!("{}.meta.json", dump.display()))
+    }
+
+    /// Reads `<dump>.meta.json`; None when there is none.
+    pub fn read(dump: &std::path::Path) -> crate::Result<Option<Recorded>> {
+        let path = Self::path_for(dump);
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(crate::Error::file("reading metadata", path, e)),
+        };
+        let value = serde_json::from_slice(&text).map_err(|e| {
+            crate::Error::file(
+                "reading metadata",
+                path,
+                std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+            )
+        })?;
+        Ok(Some(Recorded(value)))
+    }
+
+    pub fn from_value(value: serde_json::Value) -> Recorded {
+        Recorded(value)
+    }
+
+    fn str_at(&self, pointer: &str) -> Option<&str> {
+        self.0.pointer(pointer).and_then(|v| v.as_str())
+    }
+
+    fn u64_at(&self, pointer: &str) -> Option<u64> {
+        self.0.pointer(pointer).and_then(|v| v.as_u64())
+    }
+
+    /// `backup.type`: all, combined, separated, single, primary, secondary.
+    pub fn kind(&self) -> Option<&str> {
+        self.str_at("/backup/type")
+    }
+
+    /// `backup.databases`.
+    pub fn databases(&self) -> Vec<String> {
+        self.0
+            .pointer("/backup/databases")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|d| d.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `database_details` as (database_name, backup_file) pairs.
+    pub fn database_details(&self) -> Vec<(String, String)> {
+        self.0
+            .get("database_details")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|d| {
+                        Some((
+                            d.get("database_name")?.as_str()?.to_owned(),
+                            d.get("backup_file")?.as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn file_size(&self) -> Option<u64> {
+        self.u64_at("/file/size_bytes")
+    }
+
+    pub fn sha256(&self) -> Option<&str> {
+        self.str_at("/sha256").filter(|s| !s.is_empty())
+    }
+
+    pub fn sql_bytes(&self) -> Option<u64> {
+        self.u64_at("/sql_bytes")
+    }
+
+    pub fn max_statement_bytes(&self) -> Option<u64> {
+        self.u64_at("/max_statement_bytes")
+    }
+
+    /// The codec's name, `none` when compression was off.
+    pub fn compression(&self) -> Option<&str> {
+        match self
+            .0
+            .pointer("/compression/enabled")
+            .and_then(|v| v.as_bool())
+        {
+            Some(false) => Some("none"),
+            _ => self.str_at("/compression/type"),
+        }
+    }
+
+    pub fn encrypted(&self) -> Option<bool> {
+        self.0
+            .pointer("/encryption/enabled")
+            .and_then(|v| v.as_bool())
+    }
+
+    /// `additional_files.user_grants`, unless `none`.
+    pub fn user_grants(&self) -> Option<&str> {
+        self.str_at("/additional_files/user_grants")
+            .filter(|s| !s.is_empty() && *s != "none")
+    }
+
+    /// The per-table rows and checksums (empty for dumps that did not record them).
+    pub fn tables(&self) -> Vec<TableInfo> {
+        self.0
+            .get("tables")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| serde_json::from_value(t.clone()).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 /// Sizes as people read them: `512 B`, `1.5 KB`, `52.3 MB` (1024-based, like the old tool).
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];

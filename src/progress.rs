@@ -29,6 +29,19 @@ pub enum Event<'a> {
     },
     /// Something the operator should know that does not stop the run.
     Warning(&'a str),
+    /// A restore starts reading `file` (`bytes` long) into these databases.
+    RestoreStarted {
+        file: &'a std::path::Path,
+        bytes: u64,
+        targets: &'a [String],
+    },
+    /// A restore or verify finished reading `file`.
+    FileRead {
+        file: &'a std::path::Path,
+        statements: u64,
+        rows: u64,
+        elapsed: Duration,
+    },
 }
 
 /// Receives events. Implementations must be cheap: they are called from the dump's tasks and
@@ -38,6 +51,9 @@ pub trait Progress: Send + Sync {
 
     /// Rows serialised since the last call, and their bytes of SQL (once per batch of rows).
     fn advance(&self, _rows: u64, _sql_bytes: u64) {}
+
+    /// A restore's totals so far: rows loaded and bytes of the file read (called often).
+    fn restored(&self, _rows: u64, _file_bytes: u64) {}
 }
 
 /// Reports nothing (`-q`, tests).

@@ -7,11 +7,15 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use indicatif::HumanCount;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use sfdbtools::dump::BackupReport;
 use sfdbtools::metadata::human_size;
 use sfdbtools::progress::{Event, Progress};
+use sfdbtools::restore::{FileReport, RestoreReport};
+use sfdbtools::sql::ident::comment_safe;
+use sfdbtools::verify::VerifyReport;
 
 /// How often a progress line is logged when no terminal shows bars.
 const LOG_EVERY: Duration = Duration::from_secs(5);
@@ -42,6 +46,8 @@ pub struct Reporter {
     bytes: AtomicU64,
     expected_rows: AtomicU64,
     last_line: Mutex<Instant>,
+    /// The file a restore or verify is reading: its size and when it started.
+    reading: Mutex<(u64, Instant)>,
     multi: MultiProgress,
     overall: ProgressBar,
     tables: Mutex<HashMap<String, ProgressBar>>,
@@ -69,6 +75,7 @@ impl Reporter {
             bytes: AtomicU64::new(0),
             expected_rows: AtomicU64::new(0),
             last_line: Mutex::new(Instant::now()),
+            reading: Mutex::new((0, Instant::now())),
             multi,
             overall,
             tables: Mutex::new(HashMap::new()),
@@ -166,6 +173,57 @@ impl Progress for Reporter {
                     _ => {}
                 }
             }
+            Event::RestoreStarted {
+                file,
+                bytes,
+                targets,
+            } => {
+                if let Ok(mut r) = self.reading.lock() {
+                    *r = (*bytes, Instant::now());
+                }
+                self.overall.reset();
+                self.overall.set_length(*bytes);
+                self.overall.set_position(0);
+                self.overall.set_style(
+                    ProgressStyle::with_template(
+                        "{elapsed_precise} [{bar:30}] {binary_bytes}/{binary_total_bytes} of the file, {msg} (ETA {eta})",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                match style {
+                    Style::Json => self.json(json!({
+                        "event": "read_start", "file": file, "bytes": bytes, "targets": targets
+                    })),
+                    _ if targets.is_empty() => self.say(&format!(
+                        "reading {} ({})",
+                        file.display(),
+                        human_size(*bytes)
+                    )),
+                    _ => self.say(&format!(
+                        "restoring {} ({}) into {}",
+                        file.display(),
+                        human_size(*bytes),
+                        targets.join(", ")
+                    )),
+                }
+            }
+            Event::FileRead {
+                file,
+                statements,
+                rows,
+                elapsed,
+            } => match style {
+                Style::Json => self.json(json!({
+                    "event": "read_done", "file": file, "statements": statements, "rows": rows,
+                    "seconds": elapsed.as_secs_f64()
+                })),
+                _ => self.say(&format!(
+                    "  {}: {statements} statements, {rows} rows in {:.1}s",
+                    file.display(),
+                    elapsed.as_secs_f64()
+                )),
+            },
             Event::FileWritten {
                 path,
                 bytes,
@@ -225,6 +283,193 @@ impl Progress for Reporter {
             Style::Quiet => {}
         }
     }
+
+    fn restored(&self, rows: u64, file_bytes: u64) {
+        let (total, since) = self.reading.lock().map(|r| *r).unwrap_or((0, self.started));
+        let secs = since.elapsed().as_secs_f64().max(0.001);
+        match self.style {
+            Style::Bars => {
+                self.overall.set_position(file_bytes.min(total));
+                self.overall.set_message(format!(
+                    "{} rows, {:.0} rows/s",
+                    HumanCount(rows),
+                    rows as f64 / secs
+                ));
+            }
+            Style::Lines | Style::Json => {
+                let Ok(mut last) = self.last_line.try_lock() else {
+                    return;
+                };
+                if last.elapsed() < LOG_EVERY {
+                    return;
+                }
+                *last = Instant::now();
+                let share = file_bytes as f64 / total.max(1) as f64;
+                let eta = if share > 0.0 {
+                    secs / share - secs
+                } else {
+                    0.0
+                };
+                if self.style == Style::Json {
+                    self.json(json!({
+                        "event": "progress", "rows": rows, "file_bytes": file_bytes,
+                        "file_total": total, "seconds": secs, "eta_seconds": eta
+                    }));
+                } else {
+                    self.say(&format!(
+                        "progress: {} of {} ({:.0}%), {rows} rows, {:.0} rows/s, {}/s, ETA {:.0}s",
+                        human_size(file_bytes),
+                        human_size(total),
+                        share * 100.0,
+                        rows as f64 / secs,
+                        human_size((file_bytes as f64 / secs) as u64),
+                        eta
+                    ));
+                }
+            }
+            Style::Quiet => {}
+        }
+    }
+}
+
+/// The closing summary of a restore: per file what was applied; warnings and failures.
+pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
+    reporter.overall.finish_and_clear();
+    let style = reporter.style;
+    let secs = reporter.started.elapsed().as_secs_f64();
+    let parts: Vec<&FileReport> = report.files.iter().chain(&report.grants).collect();
+    if style == Style::Json {
+        reporter.json(json!({
+            "event": "finished",
+            "ticket": report.ticket,
+            "files": parts.iter().map(|f| json!({
+                "path": f.path, "databases": f.applied.databases, "statements": f.applied.statements,
+                "rows": f.applied.rows, "warnings": f.applied.warnings,
+                "failed": f.applied.failures.len(), "seconds": f.elapsed.as_secs_f64(),
+            })).collect::<Vec<_>>(),
+            "seconds": secs,
+        }));
+        return;
+    }
+    // Warnings matter even with -q: a warned value may be a changed one.
+    for f in &parts {
+        if f.applied.warnings > 0 {
+            let shown = f.applied.warning_samples.join("\n    ");
+            reporter.say(&format!(
+                "sfdbtools: warning: {}: {} server warning(s) while restoring (--strict makes                  them errors); first:\n    {shown}",
+                f.path.display(),
+                f.applied.warnings
+            ));
+        }
+    }
+    if style == Style::Quiet {
+        return;
+    }
+    let mut out = format!(
+        "restore complete in {secs:.1}s (ticket {})\n",
+        report.ticket
+    );
+    for f in &parts {
+        let a = &f.applied;
+        out.push_str(&format!(
+            "  {}\n    into {} | {} statements ({} skipped), {} rows, {} warning(s) | {:.1}s, {}/s of SQL\n",
+            f.path.display(),
+            if a.databases.is_empty() {
+                "(accounts)".to_owned()
+            } else {
+                a.databases.join(", ")
+            },
+            a.statements,
+            a.skipped,
+            HumanCount(a.rows),
+            a.warnings,
+            f.elapsed.as_secs_f64(),
+            human_size((a.sql_bytes as f64 / f.elapsed.as_secs_f64().max(0.001)) as u64)
+        ));
+    }
+    reporter.say(out.trim_end());
+}
+
+/// `db-restore --dry-run`: the plan on stdout.
+pub fn restore_dry_run(report: &RestoreReport) {
+    println!("dry run: nothing was changed");
+    for f in &report.dry_run {
+        let s = &f.survey;
+        println!(
+            "{}: {} statements, {} of SQL{}",
+            f.path.display(),
+            s.statements,
+            human_size(s.sql_bytes),
+            if s.completed_marker {
+                ""
+            } else {
+                " (no \"-- Dump completed\" footer)"
+            }
+        );
+        println!(
+            "  {:<40} {:>7} {:>12} {:>9}",
+            "database in the file", "tables", "data stmts", "objects"
+        );
+        for (db, tables, data, post) in &s.databases {
+            println!(
+                "  {:<40} {tables:>7} {data:>12} {post:>9}",
+                db.as_deref().unwrap_or("(unnamed: the single database)")
+            );
+        }
+        for (target, objects) in &f.targets {
+            match objects {
+                None => println!("  target {target}: does not exist, would be created"),
+                Some(0) => println!("  target {target}: exists and is empty"),
+                Some(n) => println!(
+                    "  target {target}: exists with {n} table(s)/routine(s): refused unless --drop-target"
+                ),
+            }
+        }
+    }
+}
+
+/// `verify`: every check and, when there are any, the per-table comparison, on stdout.
+pub fn verify_report(report: &VerifyReport) {
+    match &report.against {
+        Some(db) => println!("{} against database {db}:", report.file.display()),
+        None => println!("{}:", report.file.display()),
+    }
+    for c in &report.checks {
+        println!(
+            "  {:<12} {:<4} {}",
+            c.what,
+            if c.ok { "ok" } else { "FAIL" },
+            c.detail
+        );
+    }
+    if !report.tables.is_empty() {
+        println!(
+            "  {:<40} {:>12} {:>12}  {:<20} checksum (backup)",
+            "table", "rows (backup)", "rows (found)", "verdict"
+        );
+        for t in &report.tables {
+            let rows = |v: &Option<(u64, String)>| {
+                v.as_ref().map(|(r, _)| r.to_string()).unwrap_or("-".into())
+            };
+            // Names may hold anything, line breaks included: shown quoted and escaped.
+            println!(
+                "  {:<40} {:>12} {:>12}  {:<20} {}",
+                format!("{}.{}", comment_safe(&t.database), comment_safe(&t.table)),
+                rows(&t.recorded),
+                rows(&t.found),
+                t.verdict(),
+                t.recorded.as_ref().map(|(_, c)| c.as_str()).unwrap_or("-")
+            );
+        }
+    }
+    println!(
+        "{}",
+        if report.ok() {
+            "verified: ok"
+        } else {
+            "verification FAILED"
+        }
+    );
 }
 
 /// The closing summary: one block per file, and the position of the snapshot.

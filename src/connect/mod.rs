@@ -107,8 +107,38 @@ pub fn session_setup_sql(flavor: Flavor) -> Vec<&'static str> {
     sql
 }
 
+/// The statements run on every restore connection before it applies a file.
+///
+/// The server's own sql_mode and time zone stay (a dump sets its own in its header, as the
+/// `mariadb` client would see them); utf8mb4 as the client's default; foreign key checks off,
+/// since tables load in parallel in no particular order; no statement timeout and long
+/// network timeouts, since one statement may carry megabytes of rows.
+pub fn restore_setup_sql(flavor: Flavor) -> Vec<&'static str> {
+    let mut sql = vec![
+        "SET NAMES utf8mb4",
+        "SET SESSION foreign_key_checks = 0",
+        "SET SESSION net_write_timeout = 31536000",
+        "SET SESSION net_read_timeout = 31536000",
+        "SET SESSION wait_timeout = 31536000",
+    ];
+    match flavor {
+        Flavor::MariaDb => sql.push("SET SESSION max_statement_time = 0"),
+        Flavor::MySql => sql.push("SET SESSION max_execution_time = 0"),
+    }
+    sql
+}
+
 /// Opens one connection, identifies the server and prepares the session for dumping.
 pub async fn open(settings: &ConnectionSettings, role: &str) -> Result<(Conn, ServerInfo)> {
+    open_with(settings, role, session_setup_sql).await
+}
+
+/// Opens one connection, identifies the server and runs `setup`'s statements on it.
+pub async fn open_with(
+    settings: &ConnectionSettings,
+    role: &str,
+    setup: fn(Flavor) -> Vec<&'static str>,
+) -> Result<(Conn, ServerInfo)> {
     let mut conn = Conn::new(settings.opts())
         .await
         .map_err(|e| Error::Connect {
@@ -131,7 +161,7 @@ pub async fn open(settings: &ConnectionSettings, role: &str) -> Result<(Conn, Se
         version,
         hostname,
     };
-    for stmt in session_setup_sql(flavor) {
+    for stmt in setup(flavor) {
         conn.query_drop(stmt)
             .await
             .map_err(|e| Error::server(format!("preparing the {role} session: {stmt}"), e))?;
@@ -143,7 +173,7 @@ pub async fn open(settings: &ConnectionSettings, role: &str) -> Result<(Conn, Se
     if results.as_deref() != Some("utf8mb4") {
         return Err(Error::Unsupported(format!(
             "the {role} session reads results as {results:?} after SET NAMES utf8mb4; \
-             refusing to dump text that would be converted"
+             refusing to read or write text that would be converted"
         )));
     }
     Ok((conn, info))

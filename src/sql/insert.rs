@@ -105,6 +105,8 @@ impl InsertBuilder {
             }
         }
         out.push(b')');
+        // The tuple ends `out` whether or not it moves into a new statement below.
+        let tuple_len = out.len() - row_start;
 
         let open_at = self.open_at.expect("a statement is open");
         if self.rows_in_statement > 0 && out.len() - open_at + 2 > self.limit {
@@ -118,7 +120,7 @@ impl InsertBuilder {
             out.extend_from_slice(&self.spill);
         }
         self.rows_in_statement += 1;
-        out.len() - row_start
+        tuple_len
     }
 
     /// True when a statement is open (rows written since the last `finish_statement`).
@@ -218,6 +220,20 @@ mod tests {
         );
         assert!(text.lines().all(|l| l.len() < limit));
         assert_eq!(b.largest_statement(), limit);
+    }
+
+    /// The returned length covers exactly the row's tuple, also for the row that opens a new
+    /// statement: the row checksum hashes it, and must not depend on where statements split.
+    #[test]
+    fn the_returned_length_is_the_tuple_also_after_a_split() {
+        let prefix_len = "INSERT INTO `t` (`a`) VALUES ".len();
+        let limit = prefix_len + 3 + 1 + 3 + 2;
+        let mut b = InsertBuilder::new("`t`", "`a`", vec![CellKind::Exact], limit);
+        let mut out = Vec::new();
+        for v in ["1", "2", "3", "4", "5"] {
+            let len = b.push_row(&mut out, [Some(v.as_bytes())].into_iter());
+            assert_eq!(&out[out.len() - len..], format!("({v})").as_bytes());
+        }
     }
 
     #[test]

@@ -1,0 +1,822 @@
+//! Applying one script to a server: definitions in file order on one connection, data
+//! statements spread over N connections, and what needs the data (triggers, views, routines,
+//! events) only after the data before it has loaded.
+//!
+//! The splitter runs on its own thread and hands statements over a bounded channel. Each data
+//! connection replays the file's session settings (sql_mode, names, time zone, checks, USE)
+//! up to the point where its statement stood, so it runs as it would have in file order.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use mysql_async::Conn;
+use mysql_async::prelude::*;
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc};
+
+use super::classify::{Kind, Verb, classify, mentions};
+use super::split::{Position, Splitter, Statement};
+use crate::connect::{self, ConnectionSettings};
+use crate::error::{DbError, Error, Result};
+use crate::progress::{Event, Progress};
+use crate::sql::ident::ident;
+
+/// Statements read ahead by the splitter thread: enough to keep it busy while a definition
+/// waits for data to finish; few enough that memory stays a few statements.
+pub const STATEMENT_QUEUE: usize = 8;
+
+/// Data statements queued per data connection: one waiting behind each running one keeps
+/// every connection busy between the coordinator's turns.
+pub const JOBS_PER_CONNECTION: usize = 2;
+
+/// KiB of data statements queued or running at once: bounds memory however large the
+/// statements of a file are (a statement larger than this runs alone).
+pub const IN_FLIGHT_KIB: u32 = 64 * 1024;
+
+/// Warning texts kept for the summary; the count covers all of them.
+const WARNING_SAMPLES: usize = 10;
+
+/// The server's answer to a statement that was only comments (`/*M!999999\- … */`).
+const ER_EMPTY_QUERY: u16 = 1065;
+
+/// What the splitter thread sends.
+pub enum Item {
+    Statement(Statement, Kind),
+    /// The end of the script, reached without error.
+    End {
+        completed: bool,
+        sql_bytes: u64,
+    },
+    Failed(Error),
+}
+
+/// Starts the splitter on its own thread over `reader` (the SQL of `path`).
+pub fn start_reader(
+    reader: impl Read + Send + 'static,
+    path: &Path,
+) -> Result<mpsc::Receiver<Item>> {
+    let (tx, rx) = mpsc::channel(STATEMENT_QUEUE);
+    let path = path.to_owned();
+    std::thread::Builder::new()
+        .name("sfdb-split".into())
+        .spawn(move || {
+            let mut s = Splitter::new(reader);
+            loop {
+                let item = match s.next_statement() {
+                    Ok(Some(st)) => {
+                        let kind = classify(&st.sql);
+                        Item::Statement(st, kind)
+                    }
+                    Ok(None) => Item::End {
+                        completed: s.ends_with_completion_marker(),
+                        sql_bytes: s.sql_bytes(),
+                    },
+                    Err(e) => Item::Failed(Error::File {
+                        action: "reading the SQL of",
+                        path: path.clone(),
+                        offset: Some(s.sql_bytes()),
+                        source: e,
+                    }),
+                };
+                let last = !matches!(item, Item::Statement(..));
+                if tx.blocking_send(item).is_err() || last {
+                    break;
+                }
+            }
+        })
+        .map_err(|e| Error::Internal(format!("cannot start the splitter thread: {e}")))?;
+    Ok(rx)
+}
+
+/// Where the databases of a script go.
+#[derive(Clone, Debug)]
+pub enum Placement {
+    /// Everything into `target`; the script's own database statements are dropped.
+    Single { target: String },
+    /// Each database under its own name, except `exclude`; `drop` replaces existing ones.
+    All { exclude: Vec<String>, drop: bool },
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub threads: usize,
+    /// `SET sql_log_bin = 0` on every connection: faster, but replicas do not get the data.
+    pub skip_binlog: bool,
+    pub strict: bool,
+    pub continue_on_error: bool,
+}
+
+/// What applying a script did.
+#[derive(Clone, Debug, Default)]
+pub struct Applied {
+    /// Statements the server ran.
+    pub statements: u64,
+    /// Statements not sent (locks, excluded databases, the file's own database statements
+    /// in a single-database restore).
+    pub skipped: u64,
+    pub rows: u64,
+    pub warnings: u64,
+    pub warning_samples: Vec<String>,
+    /// With `--continue-on-error`: the statements that failed.
+    pub failures: Vec<String>,
+    /// The databases written to, in order.
+    pub databases: Vec<String>,
+    /// Database names the script itself used (CREATE DATABASE / USE).
+    pub source_databases: Vec<String>,
+    /// The script ends with a `-- Dump completed` line.
+    pub completed_marker: bool,
+    pub sql_bytes: u64,
+}
+
+/// Outcome of one statement.
+#[derive(Debug, Default)]
+struct Executed {
+    rows: u64,
+    warnings: u64,
+    samples: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Failure {
+    problem: String,
+    /// The connection is gone or the driver failed: nothing more can run on it.
+    fatal: bool,
+}
+
+/// Runs one statement; counts its warnings (notes aside) and, with `strict`, fails on any.
+async fn execute(conn: &mut Conn, sql: &[u8], strict: bool) -> Result<Executed, Failure> {
+    if let Err(e) = conn.query_drop(sql).await {
+        let e = DbError(e);
+        if e.server_code() == Some(ER_EMPTY_QUERY) {
+            return Ok(Executed::default());
+        }
+        return Err(Failure {
+            fatal: e.server_code().is_none() || e.is_connection_lost(),
+            problem: if e.is_connection_lost() {
+                format!("{e} (the connection was lost)")
+            } else {
+                e.to_string()
+            },
+        });
+    }
+    let rows = conn.affected_rows();
+    if conn.get_warnings() == 0 {
+        return Ok(Executed {
+            rows,
+            ..Default::default()
+        });
+    }
+    let shown: Vec<(Vec<u8>, u32, Vec<u8>)> =
+        conn.query("SHOW WARNINGS").await.map_err(|e| Failure {
+            problem: format!("reading the warnings: {}", DbError(e)),
+            fatal: true,
+        })?;
+    let samples: Vec<String> = shown
+        .iter()
+        .filter(|(level, ..)| level.as_slice() != b"Note")
+        .map(|(level, code, msg)| {
+            format!(
+                "{} {code}: {}",
+                String::from_utf8_lossy(level),
+                String::from_utf8_lossy(msg)
+            )
+        })
+        .collect();
+    if strict && !samples.is_empty() {
+        return Err(Failure {
+            problem: format!(
+                "{} warning(s), refused with --strict: {}",
+                samples.len(),
+                samples.join("; ")
+            ),
+            fatal: false,
+        });
+    }
+    Ok(Executed {
+        rows,
+        warnings: samples.len() as u64,
+        samples,
+    })
+}
+
+/// Session settings in file order; data connections replay them up to their statement.
+type SessionLog = RwLock<Vec<(Position, Arc<[u8]>)>>;
+
+/// A table that data is loading into.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct TableKey {
+    db: Option<String>,
+    table: String,
+}
+
+struct Job {
+    sql: Vec<u8>,
+    at: Position,
+    /// Session settings to have applied first: `log[..epoch]`.
+    epoch: usize,
+    key: Arc<TableKey>,
+    _budget: OwnedSemaphorePermit,
+}
+
+struct Done {
+    key: Arc<TableKey>,
+    at: Position,
+    result: Result<Executed, Failure>,
+}
+
+async fn worker(
+    mut conn: Conn,
+    jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
+    log: Arc<SessionLog>,
+    done: mpsc::UnboundedSender<Done>,
+    strict: bool,
+) -> Conn {
+    let mut applied = 0usize;
+    loop {
+        let job = { jobs.lock().await.recv().await };
+        let Some(job) = job else { break };
+        let mut replay_failed = None;
+        if applied < job.epoch {
+            let pending: Vec<(Position, Arc<[u8]>)> = match log.read() {
+                Ok(l) => l[applied..job.epoch].to_vec(),
+                Err(_) => {
+                    replay_failed = Some((
+                        job.at,
+                        Failure {
+                            problem: "internal error: the session settings were lost (a \
+                                      thread panicked)"
+                                .into(),
+                            fatal: true,
+                        },
+                    ));
+                    Vec::new()
+                }
+            };
+            for (at, sql) in pending {
+                // Warnings of settings were counted when the coordinator ran them.
+                if let Err(f) = execute(&mut conn, &sql, false).await {
+                    replay_failed = Some((at, f));
+                    break;
+                }
+            }
+            applied = job.epoch;
+        }
+        let (at, result) = match replay_failed {
+            Some((at, f)) => (at, Err(f)),
+            None => (job.at, execute(&mut conn, &job.sql, strict).await),
+        };
+        let fatal = matches!(&result, Err(f) if f.fatal);
+        let key = job.key.clone();
+        drop(job);
+        if done.send(Done { key, at, result }).is_err() || fatal {
+            break;
+        }
+    }
+    conn
+}
+
+/// Applies one script. `main` runs everything but the data, in file order.
+pub struct Applier<'a> {
+    file: &'a Path,
+    main: &'a mut Conn,
+    placement: Placement,
+    opts: Options,
+    progress: &'a dyn Progress,
+    file_read: Arc<AtomicU64>,
+
+    log: Arc<SessionLog>,
+    jobs: Option<mpsc::Sender<Job>>,
+    done: mpsc::UnboundedReceiver<Done>,
+    workers: Vec<tokio::task::JoinHandle<Conn>>,
+    budget: Arc<Semaphore>,
+    in_flight: HashMap<Arc<TableKey>, u64>,
+    in_flight_total: u64,
+
+    current_db: Option<String>,
+    /// Inside a database excluded with --exclude-db.
+    skipping: bool,
+    prepared: HashSet<String>,
+    out: Applied,
+}
+
+impl<'a> Applier<'a> {
+    /// Opens the data connections. For a single-database placement, every connection starts
+    /// in the target database.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start(
+        file: &'a Path,
+        main: &'a mut Conn,
+        settings: &ConnectionSettings,
+        placement: Placement,
+        opts: Options,
+        progress: &'a dyn Progress,
+        file_read: Arc<AtomicU64>,
+    ) -> Result<Applier<'a>> {
+        let threads = opts.threads.max(1);
+        let mut conns = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let (c, _) =
+                connect::open_with(settings, &format!("data {i}"), connect::restore_setup_sql)
+                    .await?;
+            conns.push(c);
+        }
+        let (jobs_tx, jobs_rx) = mpsc::channel(JOBS_PER_CONNECTION * threads);
+        let jobs_rx = Arc::new(Mutex::new(jobs_rx));
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let log: Arc<SessionLog> = Arc::new(RwLock::new(Vec::new()));
+        let workers = conns
+            .into_iter()
+            .map(|c| {
+                tokio::spawn(worker(
+                    c,
+                    jobs_rx.clone(),
+                    log.clone(),
+                    done_tx.clone(),
+                    opts.strict,
+                ))
+            })
+            .collect();
+        let mut applier = Applier {
+            file,
+            main,
+            placement,
+            opts,
+            progress,
+            file_read,
+            log,
+            jobs: Some(jobs_tx),
+            done: done_rx,
+            workers,
+            budget: Arc::new(Semaphore::new(IN_FLIGHT_KIB as usize)),
+            in_flight: HashMap::new(),
+            in_flight_total: 0,
+            current_db: None,
+            skipping: false,
+            prepared: HashSet::new(),
+            out: Applied::default(),
+        };
+        // The restore's own session settings go first, so the file's later ones win.
+        let mut setup = Vec::new();
+        if opts.skip_binlog {
+            setup.push((
+                "turning the binary log off for the restore (--skip-binlog)".to_owned(),
+                "SET SESSION sql_log_bin = 0".to_owned(),
+            ));
+        }
+        if let Placement::Single { target } = &applier.placement {
+            setup.push((
+                format!("selecting the target database {}", ident(target)),
+                format!("USE {}", ident(target)),
+            ));
+            applier.current_db = Some(target.clone());
+            applier.out.databases.push(target.clone());
+        }
+        for (what, sql) in setup {
+            applier
+                .main
+                .query_drop(&sql)
+                .await
+                .map_err(|e| Error::server(what, e))?;
+            applier.push_session(Position::default(), sql.into_bytes());
+        }
+        Ok(applier)
+    }
+
+    /// Applies every statement `rx` delivers, then waits for the data connections to finish.
+    /// The data connections are closed on every path out.
+    pub async fn run(mut self, mut rx: mpsc::Receiver<Item>) -> (Applied, Result<()>) {
+        let result = self.apply_all(&mut rx).await;
+        // Stop reading and let the data connections finish what they hold.
+        drop(rx);
+        self.jobs = None;
+        let mut conns = Vec::new();
+        for h in std::mem::take(&mut self.workers) {
+            if let Ok(c) = h.await {
+                conns.push(c);
+            }
+        }
+        // Answers that arrived after a failure only add to the counts.
+        while let Ok(d) = self.done.try_recv() {
+            if let Ok(e) = d.result {
+                self.count(e);
+            }
+        }
+        for c in conns {
+            let _ = c.disconnect().await;
+        }
+        (self.out, result)
+    }
+
+    async fn apply_all(&mut self, rx: &mut mpsc::Receiver<Item>) -> Result<()> {
+        loop {
+            let Some(item) = rx.recv().await else {
+                return Err(Error::Internal(format!(
+                    "the splitter of {} stopped without reporting",
+                    self.file.display()
+                )));
+            };
+            match item {
+                Item::Failed(e) => return Err(e),
+                Item::End {
+                    completed,
+                    sql_bytes,
+                } => {
+                    self.out.completed_marker = completed;
+                    self.out.sql_bytes = sql_bytes;
+                    break;
+                }
+                Item::Statement(st, kind) => self.apply(st, kind).await?,
+            }
+            self.collect_done()?;
+            self.report();
+        }
+        self.wait_all().await?;
+        self.report();
+        Ok(())
+    }
+
+    fn report(&self) {
+        self.progress
+            .restored(self.out.rows, self.file_read.load(Ordering::Relaxed));
+    }
+
+    async fn apply(&mut self, st: Statement, kind: Kind) -> Result<()> {
+        match kind {
+            Kind::Lock => self.out.skipped += 1,
+            Kind::Session => {
+                self.run_main(st.at, &st.sql).await?;
+                self.push_session(st.at, st.sql);
+            }
+            Kind::Use(name) => match self.placement.clone() {
+                Placement::Single { target } => {
+                    self.note_source(&name.name, &target)?;
+                    self.out.skipped += 1;
+                }
+                Placement::All { exclude, drop } => {
+                    self.skipping = is_excluded(&exclude, &name.name);
+                    if self.skipping {
+                        self.out.skipped += 1;
+                        return Ok(());
+                    }
+                    self.prepare_database(&name.name, drop, true).await?;
+                    self.current_db = Some(name.name.clone());
+                    self.run_main(st.at, &st.sql).await?;
+                    self.push_session(st.at, st.sql);
+                }
+            },
+            Kind::Database { verb, name } => match self.placement.clone() {
+                Placement::Single { target } => {
+                    self.note_source(&name.name, &target)?;
+                    if verb == Verb::Alter {
+                        // mysqldump changes the database's charset around routines.
+                        let sql = name.replace_in(&st.sql, &target);
+                        self.wait_all().await?;
+                        self.run_main(st.at, &sql).await?;
+                    } else {
+                        self.out.skipped += 1;
+                    }
+                }
+                Placement::All { exclude, drop } => {
+                    if is_excluded(&exclude, &name.name) {
+                        if verb == Verb::Create {
+                            self.skipping = true;
+                        }
+                        self.out.skipped += 1;
+                        return Ok(());
+                    }
+                    self.wait_all().await?;
+                    if verb == Verb::Create {
+                        self.skipping = false;
+                    }
+                    // Before the file's own DROP DATABASE too (mysqldump --add-drop-database):
+                    // an existing database is replaced only with --drop-target.
+                    self.prepare_database(&name.name, drop, false).await?;
+                    self.run_main(st.at, &st.sql).await?;
+                }
+            },
+            _ if self.skipping => self.out.skipped += 1,
+            Kind::Data { db, table, .. } => {
+                let db = db.or_else(|| self.current_db.clone());
+                if db.is_none() {
+                    return Err(no_database(self.file, st.at));
+                }
+                self.dispatch(st, TableKey { db, table }).await?;
+            }
+            Kind::TableDdl => {
+                if self.current_db.is_none() {
+                    return Err(no_database(self.file, st.at));
+                }
+                self.wait_for_tables(&st.sql).await?;
+                self.run_main(st.at, &st.sql).await?;
+            }
+            Kind::PostData | Kind::Other => {
+                self.wait_all().await?;
+                self.run_main(st.at, &st.sql).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn push_session(&mut self, at: Position, sql: Vec<u8>) {
+        if let Ok(mut l) = self.log.write() {
+            l.push((at, Arc::from(sql)));
+        }
+    }
+
+    /// A single-database restore: the script may name its database (a combined file of one
+    /// database, or mysqldump --databases); a second name means it holds more than one.
+    fn note_source(&mut self, name: &str, target: &str) -> Result<()> {
+        let seen = &mut self.out.source_databases;
+        if !seen.iter().any(|s| s == name) {
+            seen.push(name.to_owned());
+        }
+        if seen.len() > 1 {
+            return Err(Error::Usage(format!(
+                "{} holds more than one database ({}): restore it with `db-restore all`, not into \
+                 the one database {}",
+                self.file.display(),
+                seen.iter().map(|s| ident(s)).collect::<Vec<_>>().join(", "),
+                ident(target)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Before the first statement of a database of a combined file: refuse to mix into a
+    /// database that already holds tables, unless asked to replace it.
+    async fn prepare_database(&mut self, name: &str, drop: bool, create: bool) -> Result<()> {
+        if !self.prepared.insert(name.to_owned()) {
+            return Ok(());
+        }
+        self.wait_all().await?;
+        prepare_target(self.main, name, drop, create).await?;
+        self.out.databases.push(name.to_owned());
+        Ok(())
+    }
+
+    async fn run_main(&mut self, at: Position, sql: &[u8]) -> Result<()> {
+        match execute(self.main, sql, self.opts.strict).await {
+            Ok(e) => {
+                self.count(e);
+                Ok(())
+            }
+            Err(f) => self.failed(at, f),
+        }
+    }
+
+    fn count(&mut self, e: Executed) {
+        self.out.statements += 1;
+        self.out.rows += e.rows;
+        self.out.warnings += e.warnings;
+        for s in e.samples {
+            if self.out.warning_samples.len() < WARNING_SAMPLES {
+                self.out.warning_samples.push(s);
+            }
+        }
+    }
+
+    fn failed(&mut self, at: Position, f: Failure) -> Result<()> {
+        let err = Error::Statement {
+            file: self.file.to_owned(),
+            statement: at.number,
+            line: at.line,
+            offset: at.offset,
+            problem: f.problem,
+        };
+        if f.fatal || !self.opts.continue_on_error {
+            return Err(err);
+        }
+        let text = err.to_string();
+        self.progress.event(&Event::Warning(&text));
+        self.out.failures.push(text);
+        Ok(())
+    }
+
+    async fn dispatch(&mut self, st: Statement, key: TableKey) -> Result<()> {
+        let kib = (st.sql.len() / 1024 + 1).min(IN_FLIGHT_KIB as usize) as u32;
+        let permit = self
+            .budget
+            .clone()
+            .acquire_many_owned(kib)
+            .await
+            .map_err(|_| Error::Internal("the restore's memory budget was closed".into()))?;
+        let key = match self.in_flight.get_key_value(&key) {
+            Some((k, _)) => k.clone(),
+            None => Arc::new(key),
+        };
+        let epoch = self.log.read().map(|l| l.len()).unwrap_or(0);
+        let job = Job {
+            sql: st.sql,
+            at: st.at,
+            epoch,
+            key: key.clone(),
+            _budget: permit,
+        };
+        let Some(jobs) = self.jobs.as_ref() else {
+            return Err(Error::Internal("data statement after the end".into()));
+        };
+        if jobs.send(job).await.is_err() {
+            // Every data connection stopped: their answers say why.
+            self.collect_done()?;
+            return Err(Error::Internal(
+                "every data connection stopped without saying why".into(),
+            ));
+        }
+        *self.in_flight.entry(key).or_insert(0) += 1;
+        self.in_flight_total += 1;
+        Ok(())
+    }
+
+    fn settle(&mut self, d: Done) -> Result<()> {
+        if let Some(n) = self.in_flight.get_mut(&d.key) {
+            *n -= 1;
+            if *n == 0 {
+                self.in_flight.remove(&d.key);
+            }
+        }
+        self.in_flight_total = self.in_flight_total.saturating_sub(1);
+        match d.result {
+            Ok(e) => {
+                self.count(e);
+                Ok(())
+            }
+            Err(f) => self.failed(d.at, f),
+        }
+    }
+
+    /// Takes in the answers that are ready, without waiting.
+    fn collect_done(&mut self) -> Result<()> {
+        while let Ok(d) = self.done.try_recv() {
+            self.settle(d)?;
+        }
+        Ok(())
+    }
+
+    async fn wait_one(&mut self) -> Result<()> {
+        match self.done.recv().await {
+            Some(d) => self.settle(d),
+            None => Err(Error::Internal(
+                "the data connections stopped without answering".into(),
+            )),
+        }
+    }
+
+    async fn wait_all(&mut self) -> Result<()> {
+        while self.in_flight_total > 0 {
+            self.wait_one().await?;
+            self.report();
+        }
+        Ok(())
+    }
+
+    /// Waits until no data is loading into a table that `sql` names.
+    async fn wait_for_tables(&mut self, sql: &[u8]) -> Result<()> {
+        while self.in_flight.keys().any(|k| mentions(sql, &k.table)) {
+            self.wait_one().await?;
+        }
+        Ok(())
+    }
+}
+
+fn is_excluded(exclude: &[String], db: &str) -> bool {
+    exclude.iter().any(|e| e.eq_ignore_ascii_case(db))
+}
+
+fn no_database(file: &Path, at: Position) -> Error {
+    Error::Usage(format!(
+        "{}: {at} uses a table but the file never says which database (a single-database \
+         file): restore it with `db-restore single --target-db NAME`",
+        file.display()
+    ))
+}
+
+/// How many tables, views and routines a database holds; None when it does not exist.
+pub async fn database_objects(conn: &mut Conn, db: &str) -> Result<Option<u64>> {
+    let exists: Option<String> = conn
+        .exec_first(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+            (db,),
+        )
+        .await
+        .map_err(|e| Error::server(format!("looking for database {}", ident(db)), e))?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    let n: Option<u64> = conn
+        .exec_first(
+            "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?) \
+             + (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?)",
+            (db, db),
+        )
+        .await
+        .map_err(|e| Error::server(format!("counting the objects of {}", ident(db)), e))?;
+    Ok(Some(n.unwrap_or(0)))
+}
+
+/// Makes `db` ready to restore into: dropped first with `drop`; refused when it already
+/// holds objects otherwise; created when missing and `create`.
+pub async fn prepare_target(conn: &mut Conn, db: &str, drop: bool, create: bool) -> Result<()> {
+    let q = ident(db);
+    if drop {
+        conn.query_drop(format!("DROP DATABASE IF EXISTS {q}"))
+            .await
+            .map_err(|e| Error::server(format!("dropping database {q} (--drop-target)"), e))?;
+    } else if let Some(n) = database_objects(conn, db).await?
+        && n > 0
+    {
+        return Err(Error::Usage(format!(
+            "database {q} already holds {n} table(s) or routine(s): restore into a new name, \
+             or pass --drop-target to replace it"
+        )));
+    }
+    if create {
+        conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS {q}"))
+            .await
+            .map_err(|e| Error::server(format!("creating database {q}"), e))?;
+    }
+    Ok(())
+}
+
+/// What a script holds, without running it (`--dry-run`).
+#[derive(Clone, Debug, Default)]
+pub struct Survey {
+    pub statements: u64,
+    /// Per database named in the script (None: the single database of the file): tables
+    /// created, data statements, objects created after the data.
+    pub databases: Vec<(Option<String>, u64, u64, u64)>,
+    pub completed_marker: bool,
+    pub sql_bytes: u64,
+}
+
+/// Reads a whole script and counts what it would do.
+pub async fn survey(mut rx: mpsc::Receiver<Item>, file: &Path) -> Result<Survey> {
+    let mut s = Survey::default();
+    let mut current: Option<String> = None;
+    let mut index: HashMap<Option<String>, usize> = HashMap::new();
+    loop {
+        match rx.recv().await {
+            None => {
+                return Err(Error::Internal(format!(
+                    "the splitter of {} stopped without reporting",
+                    file.display()
+                )));
+            }
+            Some(Item::Failed(e)) => return Err(e),
+            Some(Item::End {
+                completed,
+                sql_bytes,
+            }) => {
+                s.completed_marker = completed;
+                s.sql_bytes = sql_bytes;
+                return Ok(s);
+            }
+            Some(Item::Statement(st, kind)) => {
+                s.statements += 1;
+                let (tables, data, post) = match &kind {
+                    Kind::Use(n)
+                    | Kind::Database {
+                        verb: Verb::Create,
+                        name: n,
+                    } => {
+                        current = Some(n.name.clone());
+                        (0, 0, 0)
+                    }
+                    Kind::TableDdl
+                        if head_has(&st.sql, b"CREATE") && head_has(&st.sql, b"TABLE") =>
+                    {
+                        (1, 0, 0)
+                    }
+                    Kind::Data { .. } => (0, 1, 0),
+                    Kind::PostData if head_has(&st.sql, b"CREATE") => (0, 0, 1),
+                    _ => (0, 0, 0),
+                };
+                if tables + data + post == 0
+                    && !matches!(kind, Kind::Use(_) | Kind::Database { .. })
+                {
+                    continue;
+                }
+                let i = *index.entry(current.clone()).or_insert_with(|| {
+                    s.databases.push((current.clone(), 0, 0, 0));
+                    s.databases.len() - 1
+                });
+                let e = &mut s.databases[i];
+                e.1 += tables;
+                e.2 += data;
+                e.3 += post;
+            }
+        }
+    }
+}
+
+/// True when `word` occurs among the first bytes of `sql` (any case): tells `CREATE` from
+/// `DROP` for counting, past a versioned comment's marker.
+fn head_has(sql: &[u8], word: &[u8]) -> bool {
+    let head: Vec<u8> = sql
+        .iter()
+        .take(32)
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
+    head.windows(word.len()).any(|w| w == word)
+}

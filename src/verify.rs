@@ -1,0 +1,509 @@
+//! `verify`: proof that a backup can be trusted before it is needed.
+//!
+//! The file alone: every byte read through the same strict chain a restore uses (each GCM tag
+//! and the end marker, the codec's own checksum, the SQL to its completion footer), its size
+//! and SHA-256 compared with the metadata, and each table's rows and checksum recomputed from
+//! the INSERTs as written. Against a live database: the rows and checksums computed the way
+//! the dump computed them (the same row serialiser), compared with those recorded.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use mysql_async::prelude::*;
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use crate::catalog;
+use crate::connect::{self, ConnectionSettings};
+use crate::encrypt::{self, Passphrase};
+use crate::error::{Error, Result};
+use crate::input::{self, Metered};
+use crate::metadata::{Recorded, TableInfo};
+use crate::progress::{Event, Progress, Silent};
+use crate::restore::classify::{Kind, classify, for_each_tuple};
+use crate::restore::split::Splitter;
+use crate::rows::{RowChecksum, Serializer, dump_table};
+use crate::sql::ident::{comment_safe, ident};
+
+/// Chunks of SQL the checksum run may queue before they are dropped: they are not kept, the
+/// serialiser only has to be able to hand them on.
+const DISCARD_QUEUE: usize = 4;
+
+/// One property of the file, checked or not.
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub what: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// One table's rows and checksum, as recorded and as found (in the file or the live database).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableCheck {
+    pub database: String,
+    pub table: String,
+    pub recorded: Option<(u64, String)>,
+    pub found: Option<(u64, String)>,
+}
+
+impl TableCheck {
+    pub fn ok(&self) -> bool {
+        self.recorded.is_some() && self.recorded == self.found
+    }
+
+    /// `match`, or what differs.
+    pub fn verdict(&self) -> &'static str {
+        match (&self.recorded, &self.found) {
+            (None, _) => "not in the backup",
+            (_, None) => "missing",
+            (Some((r, _)), Some((f, _))) if r != f => "row count differs",
+            (Some((_, r)), Some((_, f))) if r != f => "content differs",
+            _ => "match",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct VerifyReport {
+    pub file: PathBuf,
+    /// The live database compared with, for `--against`.
+    pub against: Option<String>,
+    pub checks: Vec<Check>,
+    pub tables: Vec<TableCheck>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.checks.iter().all(|c| c.ok) && self.tables.iter().all(TableCheck::ok)
+    }
+
+    /// What failed, one line each.
+    pub fn problems(&self) -> Vec<String> {
+        let mut p: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| format!("{}: {}", c.what, c.detail))
+            .collect();
+        for t in self.tables.iter().filter(|t| !t.ok()) {
+            p.push(format!(
+                "{}: {}",
+                comment_safe(&t.database) + "." + &comment_safe(&t.table),
+                t.verdict()
+            ));
+        }
+        p
+    }
+}
+
+fn check(what: &'static str, ok: bool, detail: impl Into<String>) -> Check {
+    Check {
+        what,
+        ok,
+        detail: detail.into(),
+    }
+}
+
+/// Reads the whole file and checks it against itself and its metadata.
+pub fn verify_file(
+    path: &Path,
+    pass: Option<&Passphrase>,
+    progress: &dyn Progress,
+) -> Result<VerifyReport> {
+    let started = std::time::Instant::now();
+    let mut checks = Vec::new();
+    let recorded = match Recorded::read(path) {
+        Ok(r) => r,
+        Err(e) => {
+            checks.push(check("metadata", false, e.to_string()));
+            None
+        }
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::file("opening", path.to_owned(), e))?
+        .len();
+    let mut head = [0u8; 8];
+    let head_len = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| Error::file("reading", path.to_owned(), e))?;
+    let encrypted = encrypt::sniff(&head[..head_len]);
+    progress.event(&Event::RestoreStarted {
+        file: path,
+        bytes: size,
+        targets: &[],
+    });
+
+    let read = Arc::new(AtomicU64::new(0));
+    let digest = Arc::new(Mutex::new(Sha256::new()));
+    let file = File::open(path).map_err(|e| Error::file("opening", path.to_owned(), e))?;
+    let source = Metered::new(file, read.clone(), Some(digest.clone()));
+    let mut content = Content::default();
+    let outcome = match input::open_from(source, path, pass) {
+        Err(e @ Error::Usage(_)) => return Err(e),
+        Err(e) => Err(e.to_string()),
+        Ok(reader) => {
+            let codec = reader.codec();
+            content.codec = codec.name();
+            read_content(reader, &mut content, &recorded, &read, progress)
+        }
+    };
+    // After a failure the rest of the file is hashed anyway: whether the bytes are those
+    // that were written tells damage after the backup from damage during it.
+    let consumed = read.load(Ordering::Relaxed);
+    let sha256 = finish_digest(path, &digest, consumed)?;
+
+    match &outcome {
+        Ok(()) => checks.push(check(
+            "content",
+            true,
+            format!(
+                "{} statement(s), {} byte(s) of SQL, compression {}, encrypted {}",
+                content.statements,
+                content.sql_bytes,
+                content.codec,
+                if encrypted { "yes" } else { "no" }
+            ),
+        )),
+        Err(e) => checks.push(check("content", false, e.clone())),
+    }
+    if outcome.is_ok() {
+        checks.push(check(
+            "end",
+            content.completed,
+            if content.completed {
+                "ends with the \"-- Dump completed\" footer"
+            } else {
+                "no \"-- Dump completed\" footer at the end: the dump did not finish writing"
+            },
+        ));
+    }
+    let Some(r) = &recorded else {
+        if checks.iter().all(|c| c.what != "metadata") {
+            checks.push(check(
+                "metadata",
+                true,
+                format!(
+                    "none ({} missing): size, SHA-256 and tables not checked",
+                    Recorded::path_for(path).display()
+                ),
+            ));
+        }
+        progress.event(&Event::FileRead {
+            file: path,
+            statements: content.statements,
+            rows: content.rows,
+            elapsed: started.elapsed(),
+        });
+        return Ok(VerifyReport {
+            file: path.to_owned(),
+            against: None,
+            checks,
+            tables: Vec::new(),
+        });
+    };
+    if let Some(want) = r.file_size() {
+        checks.push(check(
+            "size",
+            want == size,
+            format!("{size} byte(s), metadata says {want}"),
+        ));
+    }
+    match r.sha256() {
+        Some(want) => checks.push(check(
+            "sha256",
+            want.eq_ignore_ascii_case(&sha256),
+            if want.eq_ignore_ascii_case(&sha256) {
+                format!("{sha256} as recorded")
+            } else {
+                format!("{sha256}, metadata says {want}: the file changed after it was written")
+            },
+        )),
+        None => checks.push(check(
+            "sha256",
+            true,
+            format!("{sha256} (the metadata records none)"),
+        )),
+    }
+    if let Some(want) = r.encrypted() {
+        checks.push(check(
+            "encryption",
+            want == encrypted,
+            format!(
+                "encrypted {}, metadata says {}",
+                yes_no(encrypted),
+                yes_no(want)
+            ),
+        ));
+    }
+    if outcome.is_ok() {
+        if let Some(want) = r.compression() {
+            let want = if want == "pgzip" { "gzip" } else { want };
+            checks.push(check(
+                "compression",
+                want.eq_ignore_ascii_case(content.codec),
+                format!("{}, metadata says {want}", content.codec),
+            ));
+        }
+        if let Some(want) = r.sql_bytes() {
+            checks.push(check(
+                "sql bytes",
+                want == content.sql_bytes,
+                format!("{}, metadata says {want}", content.sql_bytes),
+            ));
+        }
+    }
+    let recorded_tables = r.tables();
+    let tables = if outcome.is_ok() && !recorded_tables.is_empty() {
+        compare_tables(&recorded_tables, &content.tables)
+    } else {
+        Vec::new()
+    };
+    if outcome.is_ok() && recorded_tables.is_empty() {
+        checks.push(check(
+            "tables",
+            true,
+            "the metadata records no per-table checksums (a mysqldump-engine or old-tool dump)",
+        ));
+    }
+    progress.event(&Event::FileRead {
+        file: path,
+        statements: content.statements,
+        rows: content.rows,
+        elapsed: started.elapsed(),
+    });
+    Ok(VerifyReport {
+        file: path.to_owned(),
+        against: None,
+        checks,
+        tables,
+    })
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+/// What the SQL of a file holds.
+#[derive(Default)]
+struct Content {
+    codec: &'static str,
+    statements: u64,
+    rows: u64,
+    sql_bytes: u64,
+    completed: bool,
+    /// (database, table) → rows and checksum of the INSERTs as written.
+    tables: BTreeMap<(String, String), (u64, RowChecksum)>,
+}
+
+fn read_content(
+    reader: impl Read,
+    content: &mut Content,
+    recorded: &Option<Recorded>,
+    read: &AtomicU64,
+    progress: &dyn Progress,
+) -> std::result::Result<(), String> {
+    // A single-database file never names its database: the metadata does.
+    let mut current: Option<String> = recorded
+        .as_ref()
+        .map(|r| r.databases())
+        .filter(|d| d.len() == 1)
+        .map(|mut d| d.remove(0));
+    let mut s = Splitter::new(reader);
+    loop {
+        let st = match s.next_statement() {
+            Ok(Some(st)) => st,
+            Ok(None) => break,
+            Err(e) => {
+                return Err(format!(
+                    "reading stopped at byte {} of the SQL (byte {} of the file): {e}",
+                    s.sql_bytes(),
+                    read.load(Ordering::Relaxed)
+                ));
+            }
+        };
+        content.statements += 1;
+        match classify(&st.sql) {
+            Kind::Use(n) => current = Some(n.name),
+            Kind::Data {
+                db,
+                table,
+                values_at,
+            } => {
+                let db = db.or_else(|| current.clone()).unwrap_or_default();
+                let entry = content.tables.entry((db, table)).or_default();
+                for_each_tuple(&st.sql, values_at, |row| {
+                    entry.0 += 1;
+                    entry.1.add_row(row);
+                });
+            }
+            _ => {}
+        }
+        if content.statements.is_multiple_of(64) {
+            content.rows = content.tables.values().map(|t| t.0).sum();
+            progress.restored(content.rows, read.load(Ordering::Relaxed));
+        }
+    }
+    content.rows = content.tables.values().map(|t| t.0).sum();
+    content.sql_bytes = s.sql_bytes();
+    content.completed = s.ends_with_completion_marker();
+    Ok(())
+}
+
+/// Completes the SHA-256 of the whole file: the bytes the reader did not get to are read here.
+fn finish_digest(path: &Path, digest: &Mutex<Sha256>, consumed: u64) -> Result<String> {
+    let mut d = digest
+        .lock()
+        .map_err(|_| Error::Internal("the file digest was poisoned".into()))?
+        .clone();
+    let mut f = File::open(path).map_err(|e| Error::file("opening", path.to_owned(), e))?;
+    f.seek(SeekFrom::Start(consumed))
+        .map_err(|e| Error::file("reading", path.to_owned(), e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| Error::file("reading", path.to_owned(), e))?;
+        if n == 0 {
+            break;
+        }
+        d.update(&buf[..n]);
+    }
+    Ok(hex::encode(d.finalize()))
+}
+
+/// Recorded tables against found ones (both directions), in name order.
+fn compare_tables(
+    recorded: &[TableInfo],
+    found: &BTreeMap<(String, String), (u64, RowChecksum)>,
+) -> Vec<TableCheck> {
+    let mut all: BTreeMap<(String, String), TableCheck> = BTreeMap::new();
+    for t in recorded {
+        all.insert(
+            (t.database.clone(), t.table.clone()),
+            TableCheck {
+                database: t.database.clone(),
+                table: t.table.clone(),
+                recorded: Some((t.rows, t.checksum.clone())),
+                // A table without rows has no INSERT in the file.
+                found: Some((0, RowChecksum::default().hex())),
+            },
+        );
+    }
+    for ((db, table), (rows, sum)) in found {
+        let e = all
+            .entry((db.clone(), table.clone()))
+            .or_insert_with(|| TableCheck {
+                database: db.clone(),
+                table: table.clone(),
+                recorded: None,
+                found: None,
+            });
+        e.found = Some((*rows, sum.hex()));
+    }
+    all.into_values().collect()
+}
+
+/// Compares the rows and checksums recorded in a dump's metadata with those of a live
+/// database, computed by the dump's own row reader and serialiser in one snapshot.
+pub async fn verify_against(
+    path: &Path,
+    settings: &ConnectionSettings,
+    db: &str,
+    progress: &dyn Progress,
+) -> Result<VerifyReport> {
+    let recorded = Recorded::read(path)?.ok_or_else(|| {
+        Error::Usage(format!(
+            "{} has no metadata ({}): nothing to compare the database with",
+            path.display(),
+            Recorded::path_for(path).display()
+        ))
+    })?;
+    let tables = recorded.tables();
+    if tables.is_empty() {
+        return Err(Error::Usage(format!(
+            "the metadata of {} records no per-table checksums (a schema-only, mysqldump-engine \
+             or old-tool dump): nothing to compare the database with",
+            path.display()
+        )));
+    }
+    let mut sources: Vec<&str> = tables.iter().map(|t| t.database.as_str()).collect();
+    sources.dedup();
+    let source = if sources.len() == 1 {
+        sources[0].to_owned()
+    } else if let Some(s) = sources.iter().find(|s| s.eq_ignore_ascii_case(db)) {
+        (*s).to_owned()
+    } else {
+        return Err(Error::Usage(format!(
+            "{} holds the databases {}: --against must name one of them",
+            path.display(),
+            sources.join(", ")
+        )));
+    };
+    let (mut conn, _) = connect::open(settings, "verify").await?;
+    let result = live_checks(&mut conn, db, &source, &tables, progress).await;
+    let _ = conn.disconnect().await;
+    let found = result?;
+    Ok(VerifyReport {
+        file: path.to_owned(),
+        against: Some(db.to_owned()),
+        checks: Vec::new(),
+        tables: found,
+    })
+}
+
+async fn live_checks(
+    conn: &mut mysql_async::Conn,
+    db: &str,
+    source: &str,
+    recorded: &[TableInfo],
+    progress: &dyn Progress,
+) -> Result<Vec<TableCheck>> {
+    for sql in [
+        "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+        "START TRANSACTION WITH CONSISTENT SNAPSHOT",
+    ] {
+        conn.query_drop(sql)
+            .await
+            .map_err(|e| Error::server(format!("opening a snapshot of {}", ident(db)), e))?;
+    }
+    let live = catalog::load_database(conn, db).await?;
+    let silent: Arc<dyn Progress> = Arc::new(Silent);
+    let serializer = Serializer::start(crate::sql::insert::DEFAULT_STATEMENT_SIZE, silent)?;
+    let mut checks: BTreeMap<String, TableCheck> = BTreeMap::new();
+    for t in recorded.iter().filter(|t| t.database == source) {
+        checks.insert(
+            t.table.clone(),
+            TableCheck {
+                database: db.to_owned(),
+                table: t.table.clone(),
+                recorded: Some((t.rows, t.checksum.clone())),
+                found: None,
+            },
+        );
+    }
+    for table in &live.tables {
+        // The statements themselves are not needed, only the checksum of the rows in them.
+        let (tx, mut rx) = mpsc::channel(DISCARD_QUEUE);
+        let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        let stats = dump_table(conn, &serializer, &tx, db, table, 0, None).await;
+        drop(tx);
+        let _ = drain.await;
+        let stats = stats?;
+        checks
+            .entry(table.name.clone())
+            .or_insert_with(|| TableCheck {
+                database: db.to_owned(),
+                table: table.name.clone(),
+                recorded: None,
+                found: None,
+            })
+            .found = Some((stats.rows, stats.checksum.hex()));
+        progress.restored(stats.rows, 0);
+    }
+    let _ = conn.query_drop("COMMIT").await;
+    Ok(checks.into_values().collect())
+}

@@ -1,0 +1,743 @@
+//! `db-restore`: our dumps, stock mariadb-dump files and old-tool packages (compressed and
+//! encrypted by an independent implementation) restored in parallel, compared row by row and
+//! definition by definition with their source; failures that say where and what is left.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::compare::{diff, image};
+use common::{TestDb, assert_success, backup, dump_file_in, out_dir, quote, server};
+use mysql_async::prelude::*;
+
+/// `sfdbtools -q db-restore <mode> <args…>` against the test server, ticket given.
+fn restore(mode: &str, args: &[&str]) -> Output {
+    restore_cmd(mode, args).output().expect("run sfdbtools")
+}
+
+fn restore_cmd(mode: &str, args: &[&str]) -> Command {
+    let mut c = server().sfdbtools();
+    c.args(["-q", "db-restore", mode])
+        .args(args)
+        .args(server().connection_args())
+        .args(["-t", "TEST"]);
+    c
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+async fn assert_same(src: &str, dst: &str) {
+    let mut conn = server().conn(None).await;
+    let a = image(&mut conn, src).await;
+    let b = image(&mut conn, dst).await;
+    let d = diff(&a, &b);
+    assert!(d.is_empty(), "differences after restore:\n{}", d.join("\n"));
+}
+
+async fn drop_database(name: &str) {
+    let mut c = server().conn(None).await;
+    c.query_drop(format!("DROP DATABASE IF EXISTS {}", quote(name)))
+        .await
+        .unwrap();
+}
+
+async fn database_exists(name: &str) -> bool {
+    let mut c = server().conn(None).await;
+    let n: Option<String> = c
+        .exec_first(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+            (name,),
+        )
+        .await
+        .unwrap();
+    n.is_some()
+}
+
+/// The acceptance round trip: the whole fidelity corpus through our dump (zstd, encrypted)
+/// and our parallel restore into another name, with zero differences.
+#[tokio::test]
+async fn corpus_round_trips_through_our_dump_and_our_restore() {
+    let src = TestDb::new("rs_corpus").await;
+    common::load_corpus(&src.name);
+    let dir = out_dir();
+    let out = server()
+        .sfdbtools()
+        .env("SFDB_BACKUP_ENCRYPTION_KEY", "corpus key")
+        .args([
+            "-q",
+            "db-backup",
+            "single",
+            "--database",
+            &src.name,
+            "-t",
+            "T",
+        ])
+        .args(server().connection_args())
+        .arg("-o")
+        .arg(dir.path())
+        .args(["-c", "zstd", "--statement-size", "65536", "-j", "2"])
+        .output()
+        .unwrap();
+    assert_success(&out, "backup");
+    let file = dump_file_in(dir.path());
+    assert!(file.to_string_lossy().ends_with(".sql.zst.enc"));
+
+    let dst = TestDb::new("rs corpus ` dst").await;
+    let f = file.to_str().unwrap();
+    let out = restore(
+        "single",
+        &[
+            "--file",
+            f,
+            "--target-db",
+            &dst.name,
+            "-j",
+            "3",
+            "-K",
+            "corpus key",
+        ],
+    );
+    assert_success(&out, "restore");
+    assert_same(&src.name, &dst.name).await;
+}
+
+/// A combined file: every database under its own name; --exclude-db leaves one out;
+/// a database that already holds tables is refused unless --drop-target.
+#[tokio::test]
+async fn combined_file_restores_each_database_and_excludes_on_request() {
+    let a = TestDb::new("rs_comb_a").await;
+    let b = TestDb::new("rs_comb_b").await;
+    a.exec(
+        "CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(10)); INSERT INTO t VALUES (1,'a'),(2,'é')",
+    )
+    .await;
+    a.exec("CREATE VIEW v AS SELECT COUNT(*) AS n FROM t").await;
+    b.exec("CREATE TABLE u (id INT PRIMARY KEY, p INT, FOREIGN KEY (p) REFERENCES u (id)); INSERT INTO u VALUES (1,NULL),(2,1)")
+        .await;
+    b.exec("CREATE TRIGGER tr BEFORE INSERT ON u FOR EACH ROW SET NEW.p = NEW.p")
+        .await;
+    let dir = out_dir();
+    let out = backup(
+        &[
+            "filter",
+            "--db",
+            &a.name,
+            "--db",
+            &b.name,
+            "--mode",
+            "single-file",
+            "-c",
+            "gzip",
+        ],
+        dir.path(),
+    );
+    assert_success(&out, "backup");
+    let file = dump_file_in(dir.path());
+    let f = file.to_str().unwrap();
+    let mut conn = server().conn(None).await;
+    let before_a = image(&mut conn, &a.name).await;
+    let before_b = image(&mut conn, &b.name).await;
+
+    // Into databases that hold the tables already: refused, nothing changed.
+    let out = restore("all", &["--file", f]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--drop-target"), "{}", text(&out));
+
+    drop_database(&a.name).await;
+    drop_database(&b.name).await;
+    let out = restore("all", &["--file", f, "--exclude-db", &b.name, "-j", "2"]);
+    assert_success(&out, "restore all --exclude-db");
+    assert!(diff(&before_a, &image(&mut conn, &a.name).await).is_empty());
+    assert!(
+        !database_exists(&b.name).await,
+        "an excluded database was restored"
+    );
+
+    let out = restore("all", &["--file", f, "--drop-target", "-j", "2"]);
+    assert_success(&out, "restore all --drop-target");
+    let d = diff(&before_a, &image(&mut conn, &a.name).await);
+    assert!(d.is_empty(), "{}", d.join("\n"));
+    let d = diff(&before_b, &image(&mut conn, &b.name).await);
+    assert!(d.is_empty(), "{}", d.join("\n"));
+
+    // A combined file is not one database.
+    let other = TestDb::new("rs_comb_one").await;
+    let out = restore("single", &["--file", f, "--target-db", &other.name]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("db-restore all"), "{}", text(&out));
+}
+
+/// Objects of every kind that stock mariadb-dump writes (DELIMITER blocks, versioned
+/// comments, LOCK TABLES, one row per line) in a database it round-trips exactly.
+async fn stock_friendly_source(tag: &str) -> TestDb {
+    let src = TestDb::new(tag).await;
+    src.exec(
+        "CREATE TABLE p (id INT PRIMARY KEY AUTO_INCREMENT, s VARCHAR(40), d DECIMAL(10,2), \
+         t DATETIME(3), b VARBINARY(8), j JSON, KEY (s)) ENGINE=InnoDB",
+    )
+    .await;
+    src.exec(
+        "INSERT INTO p (s, d, t, b, j) VALUES ('plain', 1.50, '2024-02-29 12:00:00.125', 0x00FF27, '{\"a\": [1, 2]}'), \
+         ('it''s; a \\\\ \"q\" \\n line', -0.01, NULL, '', NULL), ('ünïcødé 😀', 99999999.99, '1970-01-01 00:00:01', NULL, '[]')",
+    )
+    .await;
+    src.exec("INSERT INTO p (s) SELECT CONCAT('row-', seq) FROM seq_1_to_2000")
+        .await;
+    src.exec("CREATE TABLE c (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES p (id))")
+        .await;
+    src.exec("INSERT INTO c VALUES (1, 1), (2, 3)").await;
+    src.exec("CREATE TABLE log (n INT)").await;
+    src.exec("CREATE TRIGGER c_ins AFTER INSERT ON c FOR EACH ROW BEGIN INSERT INTO log VALUES (NEW.id); INSERT INTO log VALUES (-NEW.id); END").await;
+    src.exec("CREATE VIEW pv AS SELECT s, d FROM p WHERE d > 0")
+        .await;
+    src.exec("CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC BEGIN DECLARE y INT; SET y = x * 2; RETURN y; END")
+        .await;
+    src.exec("CREATE PROCEDURE count_p(OUT n INT) BEGIN SELECT COUNT(*) INTO n FROM p; END")
+        .await;
+    src.exec("CREATE EVENT ev ON SCHEDULE AT '2037-01-01 00:00:00' DISABLE DO DELETE FROM log")
+        .await;
+    src
+}
+
+fn mariadb_dump(db: &str, extra: &[&str], out: &Path) {
+    let s = server();
+    let mut c = Command::new("mariadb-dump");
+    c.arg("--no-defaults")
+        .arg(format!("--host={}", s.host))
+        .arg(format!("--port={}", s.port))
+        .arg(format!("--user={}", s.user))
+        .arg("--protocol=TCP")
+        .args(extra)
+        .arg(db)
+        .stdout(std::fs::File::create(out).unwrap());
+    if let Some(p) = &s.password {
+        c.env("MYSQL_PWD", p);
+    }
+    let r = c.output().expect("run mariadb-dump");
+    assert_success(&r, "mariadb-dump");
+}
+
+/// A stock `mariadb-dump --routines --events` file, gzip-compressed with the gzip tool.
+#[tokio::test]
+async fn stock_mariadb_dump_file_restores_exactly() {
+    let src = stock_friendly_source("rs_stock").await;
+    let dir = out_dir();
+    let sql = dir.path().join("stock.sql");
+    mariadb_dump(&src.name, &["--routines", "--events"], &sql);
+    let text_sql = String::from_utf8_lossy(&std::fs::read(&sql).unwrap()).into_owned();
+    assert!(text_sql.contains("LOCK TABLES") && text_sql.contains("DELIMITER ;;"));
+    let gz = Command::new("gzip").arg("-k").arg(&sql).output().unwrap();
+    assert_success(&gz, "gzip");
+    let dst = TestDb::new("rs_stock_dst").await;
+    let file = dir.path().join("stock.sql.gz");
+    let out = restore(
+        "single",
+        &[
+            "--file",
+            file.to_str().unwrap(),
+            "--target-db",
+            &dst.name,
+            "-j",
+            "2",
+        ],
+    );
+    assert_success(&out, "restore of a stock dump");
+    assert_same(&src.name, &dst.name).await;
+}
+
+fn python_encrypt(input: &Path, output: &Path, key: &str, iterations: u32) {
+    let script = common::root().join("tests/interop/sfdb_container.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args([
+            "encrypt",
+            "--format",
+            "chunked",
+            "--iterations",
+            &iterations.to_string(),
+        ])
+        .arg(input)
+        .arg(output)
+        .env("SFDB_PASSPHRASE", key)
+        .output()
+        .expect("run python3 (needs the cryptography package: scripts/test.sh installs it)");
+    assert_success(&out, "sfdb_container.py encrypt");
+}
+
+/// An old-tool package: mariadb-dump with the old tool's options, zstd, encrypted by an
+/// independent implementation (legacy 100 000 iterations), a metadata file of the old shape
+/// whose database_details names the _dmart companion, and a plaintext grants file. `primary`
+/// restores both databases and applies the grants.
+#[tokio::test]
+async fn old_tool_primary_package_restores_with_its_dmart_and_grants() {
+    let main_src = stock_friendly_source("rs_old").await;
+    // The old tool's options have no --events: its backups never held events.
+    main_src.exec("DROP EVENT ev").await;
+    let dmart_src = TestDb::new("rs_old_dm").await;
+    dmart_src
+        .exec("CREATE TABLE facts (k VARCHAR(10) PRIMARY KEY, v DOUBLE); INSERT INTO facts VALUES ('a', 0.1), ('b', 1e300)")
+        .await;
+    let dir = out_dir();
+    let key = "old tool key";
+    let old_args = [
+        "-fQq",
+        "--max-statement-time=0",
+        "--max-allowed-packet=1G",
+        "--hex-blob",
+        "--order-by-primary",
+        "--single-transaction",
+        "--routines=true",
+        "--triggers=true",
+        "--opt",
+        "--net-buffer-length=16M",
+    ];
+    let mut names = Vec::new();
+    for (db, stem) in [
+        (&main_src.name, "dbsf_nbc_x_20260105_120000_db01"),
+        (&dmart_src.name, "dbsf_nbc_x_dmart_20260105_120000_db01"),
+    ] {
+        let sql = dir.path().join(format!("{stem}.sql"));
+        mariadb_dump(db, &old_args, &sql);
+        let z = Command::new("zstd")
+            .args(["-q", "-3", "--rm"])
+            .arg(&sql)
+            .output()
+            .unwrap();
+        assert_success(&z, "zstd");
+        let zst = dir.path().join(format!("{stem}.sql.zst"));
+        let enc = dir.path().join(format!("{stem}.sql.zst.enc"));
+        python_encrypt(&zst, &enc, key, 100_000);
+        std::fs::remove_file(&zst).unwrap();
+        names.push(enc);
+    }
+    let user = format!("rs_old_user_{}", std::process::id());
+    std::fs::write(
+        dir.path().join("dbsf_nbc_x_20260105_120000_db01_users.sql"),
+        format!(
+            "-- grants\nDROP USER IF EXISTS '{user}'@'%';\nCREATE USER '{user}'@'%' IDENTIFIED BY 'pw';\n\
+             GRANT SELECT ON `{}`.* TO '{user}'@'%';\nFLUSH PRIVILEGES;\n",
+            main_src.name.replace('`', "``")
+        ),
+    )
+    .unwrap();
+    let size = |p: &PathBuf| std::fs::metadata(p).unwrap().len();
+    let meta = serde_json::json!({
+        "backup": {"file": names[0], "type": "primary", "status": "success",
+                   "databases": [main_src.name], "excluded_databases": [], "exclude_data": false},
+        "database_details": [
+            {"database_name": main_src.name, "backup_file": names[0], "file_size_bytes": size(&names[0]), "file_size_human": "x"},
+            {"database_name": format!("{}_dmart", main_src.name), "backup_file": "/elsewhere/dbsf_nbc_x_dmart_20260105_120000_db01.sql.zst.enc",
+             "file_size_bytes": size(&names[1]), "file_size_human": "x"}
+        ],
+        "time": {"start_time": "2026-01-05 12:00:00", "end_time": "2026-01-05 12:00:01", "duration": "1s"},
+        "file": {"size_bytes": size(&names[0]), "size_human": "x"},
+        "compression": {"enabled": true, "type": "zstd"},
+        "encryption": {"enabled": true},
+        "source": {"hostname": "db01", "host": "10.0.0.5", "port": 3306},
+        "replication": {"gtid_info": "0-1-5"},
+        "version": {"mariadb": "10.11.6-MariaDB-log"},
+        "additional_files": {"user_grants": "none"},
+        "ticket": "OLD-1",
+        "generator": {"generated_by": "sfdbtools", "generated_at": "2026-01-05T12:00:01+07:00"}
+    });
+    std::fs::write(
+        format!("{}.meta.json", names[0].display()),
+        serde_json::to_vec_pretty(&meta).unwrap(),
+    )
+    .unwrap();
+
+    let target = format!("rs_old_restored_{}", std::process::id());
+    let out = restore(
+        "primary",
+        &[
+            "--file",
+            names[0].to_str().unwrap(),
+            "--target-db",
+            &target,
+            "-K",
+            key,
+            "-j",
+            "2",
+        ],
+    );
+    let restored_user = async {
+        let mut c = server().conn(None).await;
+        let g: Vec<String> = c
+            .query(format!("SHOW GRANTS FOR '{user}'@'%'"))
+            .await
+            .unwrap_or_default();
+        c.query_drop(format!("DROP USER IF EXISTS '{user}'@'%'"))
+            .await
+            .unwrap();
+        g
+    }
+    .await;
+    assert_success(&out, "restore primary");
+    assert_same(&main_src.name, &target).await;
+    assert_same(&dmart_src.name, &format!("{target}_dmart")).await;
+    assert!(
+        restored_user.iter().any(|g| g.contains("GRANT SELECT")),
+        "the grants file was not applied: {restored_user:?}"
+    );
+    drop_database(&target).await;
+    drop_database(&format!("{target}_dmart")).await;
+}
+
+/// Without --strict a truncating value is counted and shown; with it, the restore fails
+/// naming the statement, its line and byte, and the warning.
+#[tokio::test]
+async fn strict_turns_a_truncation_warning_into_a_failure() {
+    let dir = out_dir();
+    let file = dir.path().join("lossy.sql");
+    std::fs::write(
+        &file,
+        "SET sql_mode = '';\nCREATE TABLE t (a VARCHAR(2));\nINSERT INTO t VALUES ('ok'),('too long');\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let lax = TestDb::new("rs_lax").await;
+    let out = restore("single", &["--file", f, "--target-db", &lax.name]);
+    assert_success(&out, "restore without --strict");
+    assert!(
+        text(&out).contains("1 server warning") && text(&out).contains("1265"),
+        "the warning was not shown:\n{}",
+        text(&out)
+    );
+
+    let strict = TestDb::new("rs_strict").await;
+    let out = restore(
+        "single",
+        &["--file", f, "--target-db", &strict.name, "--strict"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("lossy.sql: statement 3 (line 3, byte 50 of the SQL)")
+            && t.contains("--strict")
+            && t.contains("Data truncated"),
+        "{t}"
+    );
+    assert!(t.contains("partially restored"), "{t}");
+}
+
+/// A failing statement names the file, statement, line, byte and the server's error, and
+/// says what is left; --continue-on-error goes on but still fails the run.
+#[tokio::test]
+async fn a_failing_statement_is_named_and_the_partial_state_reported() {
+    let dir = out_dir();
+    let file = dir.path().join("broken.sql");
+    std::fs::write(
+        &file,
+        "CREATE TABLE a (id INT);\nINSERT INTO a VALUES (1);\nCREATE TABLE b (id INT PRIMARY KEY);\n\
+         INSERT INTO b VALUES (1),(1);\nCREATE TABLE c (id INT);\nINSERT INTO c VALUES (7);\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let db = TestDb::new("rs_broken").await;
+    let out = restore("single", &["--file", f, "--target-db", &db.name, "-j", "2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("broken.sql: statement 4 (line 4, byte 88 of the SQL): ERROR 1062"),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!("database `{}` is partially restored", db.name)),
+        "{t}"
+    );
+
+    let again = TestDb::new("rs_broken_go_on").await;
+    let out = restore(
+        "single",
+        &[
+            "--file",
+            f,
+            "--target-db",
+            &again.name,
+            "--continue-on-error",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 statement(s) failed"),
+        "{}",
+        text(&out)
+    );
+    let mut c = again.conn().await;
+    let n: Option<i64> = c.query_first("SELECT id FROM c").await.unwrap();
+    assert_eq!(n, Some(7), "the statements after the failure did not run");
+}
+
+/// A data connection killed on the server in the middle of a load: the restore stops,
+/// says that the connection was lost at which statement, and that the target is partial.
+#[tokio::test]
+async fn a_killed_connection_is_reported() {
+    let src = TestDb::new("rs_kill_src").await;
+    src.exec("CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(200))")
+        .await;
+    src.exec("INSERT INTO big SELECT seq, REPEAT('x', 200) FROM seq_1_to_300000")
+        .await;
+    let dir = out_dir();
+    let out = backup(
+        &[
+            "single",
+            "--database",
+            &src.name,
+            "-c",
+            "none",
+            "--statement-size",
+            "8192",
+        ],
+        dir.path(),
+    );
+    assert_success(&out, "backup");
+    let file = dump_file_in(dir.path());
+    let dst = TestDb::new("rs_kill_dst").await;
+    let child = restore_cmd(
+        "single",
+        &[
+            "--file",
+            file.to_str().unwrap(),
+            "--target-db",
+            &dst.name,
+            "-j",
+            "2",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut c = server().conn(None).await;
+    let mut killed = false;
+    for _ in 0..1000 {
+        let id: Option<u64> = c
+            .exec_first(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'INSERT%' LIMIT 1",
+                (&dst.name,),
+            )
+            .await
+            .unwrap();
+        if let Some(id) = id {
+            c.query_drop(format!("KILL CONNECTION {id}")).await.unwrap();
+            killed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(killed, "no INSERT of the restore was seen running");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("connection was lost") && t.contains(": statement "),
+        "{t}"
+    );
+    assert!(t.contains("partially restored"), "{t}");
+}
+
+/// --dry-run reads the file and reports, and changes nothing.
+#[tokio::test]
+async fn dry_run_changes_nothing() {
+    let src = TestDb::new("rs_dry").await;
+    src.exec("CREATE TABLE t (id INT); INSERT INTO t VALUES (1)")
+        .await;
+    let dir = out_dir();
+    assert_success(
+        &backup(&["single", "--database", &src.name, "-c", "xz"], dir.path()),
+        "backup",
+    );
+    let file = dump_file_in(dir.path());
+    let target = format!("rs_dry_target_{}", std::process::id());
+    let out = restore(
+        "single",
+        &[
+            "--file",
+            file.to_str().unwrap(),
+            "--target-db",
+            &target,
+            "--dry-run",
+        ],
+    );
+    assert_success(&out, "dry run");
+    assert!(text(&out).contains("would be created"), "{}", text(&out));
+    assert!(!database_exists(&target).await);
+}
+
+/// A stock `--databases --add-drop-database` file drops each database itself: restore
+/// refuses before that unless --drop-target, so an existing database is never lost by surprise.
+#[tokio::test]
+async fn a_files_own_drop_database_needs_drop_target() {
+    let src = TestDb::new("rs_adddrop").await;
+    src.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1),(2),(3)")
+        .await;
+    let dir = out_dir();
+    let sql = dir.path().join("dbs.sql");
+    // The database name comes last, as the argument of --databases.
+    mariadb_dump(&src.name, &["--add-drop-database", "--databases"], &sql);
+    let f = sql.to_str().unwrap();
+    src.exec("INSERT INTO t VALUES (4)").await;
+    let out = restore("all", &["--file", f]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--drop-target"), "{}", text(&out));
+    let mut c = src.conn().await;
+    let n: Option<u64> = c.query_first("SELECT COUNT(*) FROM t").await.unwrap();
+    assert_eq!(n, Some(4), "the database was changed by a refused restore");
+    let out = restore("all", &["--file", f, "--drop-target"]);
+    assert_success(&out, "restore all --drop-target");
+    let n: Option<u64> = c.query_first("SELECT COUNT(*) FROM t").await.unwrap();
+    assert_eq!(n, Some(3));
+}
+
+/// SIGINT stops a restore at once: exit 130 and a message that the target is partial.
+#[tokio::test]
+async fn an_interrupted_restore_says_what_it_left() {
+    let src = TestDb::new("rs_int_src").await;
+    src.exec("CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(200))")
+        .await;
+    src.exec("INSERT INTO big SELECT seq, REPEAT('y', 200) FROM seq_1_to_200000")
+        .await;
+    let dir = out_dir();
+    let out = backup(
+        &[
+            "single",
+            "--database",
+            &src.name,
+            "-c",
+            "none",
+            "--statement-size",
+            "8192",
+        ],
+        dir.path(),
+    );
+    assert_success(&out, "backup");
+    let file = dump_file_in(dir.path());
+    let dst = TestDb::new("rs_int_dst").await;
+    let child = restore_cmd(
+        "single",
+        &[
+            "--file",
+            file.to_str().unwrap(),
+            "--target-db",
+            &dst.name,
+            "-j",
+            "2",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut c = server().conn(None).await;
+    let mut loading = false;
+    for _ in 0..1000 {
+        let n: Option<u64> = c
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'INSERT%'",
+                (&dst.name,),
+            )
+            .await
+            .unwrap();
+        if n.unwrap_or(0) > 0 {
+            loading = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .output()
+        .unwrap();
+    assert_success(&kill, "kill -INT");
+    let out = child.wait_with_output().unwrap();
+    assert!(loading, "the restore was never seen loading");
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "database `{}` may be partially restored",
+            dst.name
+        )),
+        "{}",
+        text(&out)
+    );
+}
+
+/// The grants file next to a dump is applied by default, not with --skip-grants; an
+/// encrypted one named with --grants-file is read with the dump's key.
+#[tokio::test]
+async fn grants_files_by_default_by_name_or_not_at_all() {
+    let dir = out_dir();
+    let dump = dir.path().join("app_20260105_020000_db01.sql");
+    std::fs::write(
+        &dump,
+        "CREATE TABLE t (id INT);\nINSERT INTO t VALUES (1);\n",
+    )
+    .unwrap();
+    let user = format!("rs_grant_{}", std::process::id());
+    let grants = format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY 'pw';\nGRANT SELECT ON *.* TO '{user}'@'%';\n"
+    );
+    std::fs::write(
+        dir.path().join("app_20260105_020000_db01_users.sql"),
+        &grants,
+    )
+    .unwrap();
+    let has_user = || async {
+        let mut c = server().conn(None).await;
+        let n: Option<u64> = c
+            .exec_first("SELECT COUNT(*) FROM mysql.user WHERE User = ?", (&user,))
+            .await
+            .unwrap();
+        c.query_drop(format!("DROP USER IF EXISTS '{user}'@'%'"))
+            .await
+            .unwrap();
+        n == Some(1)
+    };
+    let f = dump.to_str().unwrap();
+
+    let a = TestDb::new("rs_gr_skip").await;
+    let out = restore(
+        "single",
+        &["--file", f, "--target-db", &a.name, "--skip-grants"],
+    );
+    assert_success(&out, "restore --skip-grants");
+    assert!(!has_user().await, "--skip-grants applied the grants");
+
+    let b = TestDb::new("rs_gr_default").await;
+    let out = restore("single", &["--file", f, "--target-db", &b.name]);
+    assert_success(&out, "restore with the sibling grants file");
+    assert!(has_user().await, "the sibling grants file was not applied");
+
+    let elsewhere = out_dir();
+    let plain = elsewhere.path().join("g.sql");
+    let sealed = elsewhere.path().join("g.sql.enc");
+    std::fs::write(&plain, &grants).unwrap();
+    let enc = server()
+        .sfdbtools()
+        .args(["crypto", "encrypt-file", "-k", "gkey", "-i"])
+        .arg(&plain)
+        .arg("-o")
+        .arg(&sealed)
+        .output()
+        .unwrap();
+    assert_success(&enc, "crypto encrypt-file");
+    let c = TestDb::new("rs_gr_named").await;
+    let out = restore(
+        "single",
+        &[
+            "--file",
+            f,
+            "--target-db",
+            &c.name,
+            "--grants-file",
+            sealed.to_str().unwrap(),
+            "-K",
+            "gkey",
+        ],
+    );
+    assert_success(&out, "restore --grants-file (encrypted)");
+    assert!(has_user().await, "the named grants file was not applied");
+}
