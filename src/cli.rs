@@ -237,6 +237,9 @@ pub struct BackupArgs {
     /// Remove DEFINER clauses from views, routines, triggers and events.
     #[arg(long = "skip-definer")]
     pub skip_definer: bool,
+    /// wire: the in-place row reader (mysql_async when it cannot connect); driver: mysql_async.
+    #[arg(long = "row-reader", default_value = "wire", hide = true)]
+    pub row_reader: String,
 }
 
 impl Cli {
@@ -415,6 +418,7 @@ fn backup_config(mode: BackupModeArgs, quiet: bool) -> Result<BackupConfig, Erro
                 skip_definer: a.skip_definer,
             },
             file_mode: 0o600,
+            row_reader: a.row_reader.parse().map_err(Error::Usage)?,
         })
     }
 }

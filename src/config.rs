@@ -103,4 +103,6 @@ pub struct BackupConfig {
     pub ddl: DdlOptions,
     /// Permission bits of dump files and metadata.
     pub file_mode: u32,
+    /// How rows are read (hidden `--row-reader`; the default falls back by itself).
+    pub row_reader: crate::rows::RowReader,
 }
