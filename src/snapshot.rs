@@ -165,22 +165,27 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
     let mut threads = opts.threads.max(1);
     let mut methods = Vec::new();
 
-    // The row readers connect before any lock: their handshakes do not lengthen the commit
-    // block, and when they cannot connect the dump falls back before anything is held.
-    let readers = match opts.row_reader {
-        RowReader::Driver => Vec::new(),
-        RowReader::Wire => match open_readers(opts.settings, opts.info.flavor, threads).await {
-            Ok(readers) => readers,
-            Err(e) => {
-                s.warnings.push(format!(
-                    "the row reader could not connect ({e}); reading rows through mysql_async \
-                     instead (same output, more client CPU)"
-                ));
-                Vec::new()
+    // Every worker connects before any lock, so the commit block lasts only as long as
+    // starting the transactions. The mysql_async connections first: when an account's
+    // connection limit leaves no room for the row readers, the dump falls back to reading rows
+    // through mysql_async (said once) before anything is held.
+    for i in 0..threads {
+        let (conn, _) = connect::open(opts.settings, &format!("worker {}", i + 1)).await?;
+        s.workers.push(Worker { conn, rows: None });
+    }
+    if opts.row_reader == RowReader::Wire {
+        match open_readers(opts.settings, opts.info.flavor, threads).await {
+            Ok(readers) => {
+                for (w, r) in s.workers.iter_mut().zip(readers) {
+                    w.rows = Some(r);
+                }
             }
-        },
-    };
-    let mut readers = readers.into_iter();
+            Err(e) => s.warnings.push(format!(
+                "the row reader could not connect ({e}); reading rows through mysql_async \
+                 instead (same output, more client CPU)"
+            )),
+        }
+    }
 
     if opts.consistency != Consistency::None {
         s.control
@@ -242,21 +247,15 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
         }
     }
 
-    for i in 0..threads {
-        let role = format!("worker {}", i + 1);
-        let (mut conn, _) = connect::open(opts.settings, &role).await?;
-        start_transaction(&mut conn, &role).await?;
-        let rows = match readers.next() {
-            Some(mut r) => {
-                start_transaction_wire(&mut r, &role).await?;
-                Some(r)
-            }
-            None => None,
-        };
-        s.workers.push(Worker { conn, rows });
+    for w in s.workers.drain(threads.min(s.workers.len())..) {
+        close_worker(w).await;
     }
-    for unused in readers {
-        unused.close().await;
+    for (i, w) in s.workers.iter_mut().enumerate() {
+        let role = format!("worker {}", i + 1);
+        start_transaction(&mut w.conn, &role).await?;
+        if let Some(r) = &mut w.rows {
+            start_transaction_wire(r, &role).await?;
+        }
     }
 
     s.position = read_position(s, opts.info).await?;
@@ -409,18 +408,23 @@ impl Session {
         let sql = lock_sql(self.flavor);
         let _ = self.commit_block.release().await;
         for w in self.workers.drain(..) {
-            if let Some(r) = w.rows {
-                r.close().await;
-            }
-            let mut conn = w.conn;
-            let _ = conn.query_drop("ROLLBACK").await;
-            let _ = conn.disconnect().await;
+            close_worker(w).await;
         }
         if self.ddl_locked {
             let _ = run_all(&mut self.control, sql.release_ddl).await;
         }
         let _ = self.control.disconnect().await;
     }
+}
+
+/// Ends a worker's transactions and closes its connections.
+async fn close_worker(w: Worker) {
+    if let Some(r) = w.rows {
+        r.close().await;
+    }
+    let mut conn = w.conn;
+    let _ = conn.query_drop("ROLLBACK").await;
+    let _ = conn.disconnect().await;
 }
 
 /// The statements that start a worker's snapshot.

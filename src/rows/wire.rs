@@ -863,4 +863,206 @@ mod tests {
         assert!(c.flags.contains(ColumnFlags::UNSIGNED_FLAG));
         assert_eq!(c.charset, 63);
     }
+
+    /// A connection over one end of a socket pair, as after the handshake.
+    fn over(stream: UnixStream, buffer: usize) -> WireConn {
+        WireConn {
+            stream: Stream::Unix(stream),
+            buf: vec![0; buffer],
+            start: 0,
+            end: 0,
+            seq: 0,
+            deprecate_eof: true,
+            unix_socket: true,
+            id: 0,
+        }
+    }
+
+    /// `payload` framed as the server would: pieces of at most MAX_PAYLOAD, and an empty
+    /// packet after a piece of exactly MAX_PAYLOAD. Returns the bytes and the next sequence id.
+    fn framed(mut seq: u8, payload: &[u8]) -> (Vec<u8>, u8) {
+        let mut out = Vec::new();
+        let mut rest = payload;
+        loop {
+            let n = rest.len().min(MAX_PAYLOAD);
+            out.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
+            out.push(seq);
+            out.extend_from_slice(&rest[..n]);
+            seq = seq.wrapping_add(1);
+            rest = &rest[n..];
+            if n < MAX_PAYLOAD {
+                return (out, seq);
+            }
+        }
+    }
+
+    /// Writes `bytes` in pieces of `piece` bytes, yielding between them, so reads end anywhere.
+    async fn send_in_pieces(mut to: UnixStream, bytes: Vec<u8>, piece: usize) {
+        for p in bytes.chunks(piece) {
+            to.write_all(p).await.unwrap();
+            tokio::task::yield_now().await;
+        }
+    }
+
+    fn row_payload(i: usize, len: usize) -> Vec<u8> {
+        let mut p = vec![0u8];
+        p.extend((1..len).map(|j| (i * 31 + j) as u8));
+        p
+    }
+
+    #[tokio::test]
+    async fn split_packets_are_reassembled_and_sequence_ids_checked() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let mut conn = over(a, 64);
+        let exact: Vec<u8> = (0..MAX_PAYLOAD).map(|i| i as u8).collect();
+        let longer: Vec<u8> = (0..MAX_PAYLOAD + 7).map(|i| (i / 3) as u8).collect();
+        let (mut bytes, seq) = framed(0, &exact);
+        assert_eq!(
+            &bytes[bytes.len() - 4..],
+            &[0, 0, 0, 1],
+            "an empty packet ends it"
+        );
+        let (more, seq) = framed(seq, &longer);
+        bytes.extend_from_slice(&more);
+        let (more, _) = framed(seq.wrapping_add(1), b"skipped a sequence id");
+        bytes.extend_from_slice(&more);
+        let writer = tokio::spawn(async move {
+            b.write_all(&bytes).await.unwrap();
+            b
+        });
+        assert_eq!(conn.read_packet().await.unwrap(), exact);
+        assert_eq!(conn.read_packet().await.unwrap(), longer);
+        let err = conn.read_packet().await.unwrap_err().to_string();
+        assert!(err.contains("out of order"), "{err}");
+        drop(writer.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn written_packets_are_split_at_the_limit() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let mut conn = over(a, 64);
+        let reader = tokio::spawn(async move {
+            let mut all = Vec::new();
+            b.read_to_end(&mut all).await.unwrap();
+            all
+        });
+        let exact = vec![7u8; MAX_PAYLOAD];
+        conn.write_packet(&exact).await.unwrap();
+        conn.write_packet(b"ab").await.unwrap();
+        drop(conn);
+        let all = reader.await.unwrap();
+        assert_eq!(&all[..4], &[0xff, 0xff, 0xff, 0]);
+        assert_eq!(&all[4 + MAX_PAYLOAD..][..4], &[0, 0, 0, 1]);
+        assert_eq!(&all[8 + MAX_PAYLOAD..], &[2, 0, 0, 2, b'a', b'b']);
+    }
+
+    /// Rows of every size (across buffer ends, larger than the buffer, 16 MiB and more) come
+    /// out whole and in order, however the socket cuts them, then the end of the result.
+    #[tokio::test]
+    async fn row_blocks_hold_whole_packets_in_order() {
+        let sizes = [
+            5,
+            1,
+            300,
+            70,
+            5000,
+            2,
+            MAX_PAYLOAD,
+            9,
+            MAX_PAYLOAD + 1,
+            2 * MAX_PAYLOAD + 3,
+            100,
+            40_000,
+            33,
+        ];
+        let rows: Vec<Vec<u8>> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| row_payload(i, *n))
+            .collect();
+        let mut bytes = Vec::new();
+        let mut seq = 0u8;
+        for r in &rows {
+            let (b, next) = framed(seq, r);
+            bytes.extend_from_slice(&b);
+            seq = next;
+        }
+        // The end: an OK packet with the 0xFE header (DEPRECATE_EOF).
+        bytes.extend_from_slice(&framed(seq, &[0xfe, 0, 0, 2, 0, 0, 0]).0);
+        let (a, b) = UnixStream::pair().unwrap();
+        let writer = tokio::spawn(send_in_pieces(b, bytes, 4093));
+        let mut conn = over(a, 64);
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        let mut counted = 0u64;
+        let mut blocks = 0;
+        loop {
+            match conn.next_rows(|| vec![0; 1000]).await.unwrap() {
+                RowBlock::Packets { buf, len, rows } => {
+                    let before = got.len();
+                    got.extend(super::super::decode::packets(&buf[..len]).map(<[u8]>::to_vec));
+                    assert_eq!(got.len() - before, rows as usize);
+                    counted += rows;
+                    blocks += 1;
+                }
+                RowBlock::Large(p) => {
+                    got.push(p);
+                    counted += 1;
+                }
+                RowBlock::End => break,
+            }
+        }
+        writer.await.unwrap();
+        assert_eq!(counted as usize, rows.len());
+        assert_eq!(got.len(), rows.len());
+        for (i, (g, r)) in got.iter().zip(&rows).enumerate() {
+            assert!(g == r, "row {i}: {} bytes, expected {}", g.len(), r.len());
+        }
+        assert!(blocks > 3, "small buffers hand over many blocks ({blocks})");
+    }
+
+    /// An error after some rows: the rows before it first, then the server's error.
+    #[tokio::test]
+    async fn an_error_mid_stream_follows_the_rows_before_it() {
+        let mut bytes = Vec::new();
+        for (i, seq) in (0..3u8).enumerate() {
+            bytes.extend_from_slice(&framed(seq, &row_payload(i, 10)).0);
+        }
+        let mut err = vec![0xff];
+        err.extend_from_slice(&1927u16.to_le_bytes());
+        err.extend_from_slice(b"#70100Connection was killed");
+        bytes.extend_from_slice(&framed(3, &err).0);
+        let (a, mut b) = UnixStream::pair().unwrap();
+        b.write_all(&bytes).await.unwrap();
+        let mut conn = over(a, 1 << 10);
+        match conn.next_rows(|| vec![0; 1 << 10]).await.unwrap() {
+            RowBlock::Packets { rows, .. } => assert_eq!(rows, 3),
+            other => panic!("{other:?}"),
+        }
+        match conn.next_rows(|| vec![0; 1 << 10]).await {
+            Err(mysql_async::Error::Server(e)) => assert_eq!(e.code, 1927),
+            other => panic!("{other:?}"),
+        }
+        // A connection closed mid-packet is an I/O error, not an end.
+        let (a, mut b) = UnixStream::pair().unwrap();
+        b.write_all(&framed(0, &row_payload(0, 10)).0[..8])
+            .await
+            .unwrap();
+        drop(b);
+        let mut conn = over(a, 1 << 10);
+        match conn.next_rows(|| vec![0; 1 << 10]).await {
+            Err(mysql_async::Error::Io(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_row_with_a_wrong_sequence_id_is_refused() {
+        let mut bytes = framed(0, &row_payload(0, 10)).0;
+        bytes.extend_from_slice(&framed(5, &row_payload(1, 10)).0);
+        let (a, mut b) = UnixStream::pair().unwrap();
+        b.write_all(&bytes).await.unwrap();
+        let mut conn = over(a, 1 << 10);
+        let err = conn.next_rows(|| vec![0; 1 << 10]).await.unwrap_err();
+        assert!(err.to_string().contains("out of order"), "{err}");
+    }
 }
