@@ -203,7 +203,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn cell(&mut self, layout: Layout) -> Result<BinaryCell<'a>, Malformed> {
         Ok(match layout {
             Layout::Bytes => {
