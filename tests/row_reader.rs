@@ -11,6 +11,12 @@ use std::process::Output;
 use common::compare::{diff, image};
 use common::{TestDb, assert_success, dump_file_in, metadata_of, out_dir, server};
 use mysql_async::prelude::*;
+use sfdbtools::connect::{ConnectionSettings, Flavor};
+use sfdbtools::rows::decode::{self, Layout};
+use sfdbtools::rows::wire::{RowBlock, WireConn};
+use sfdbtools::secret::Secret;
+use sfdbtools::sql::insert::InsertBuilder;
+use sfdbtools::sql::value::CellKind;
 
 const FALLBACK: &str = "the row reader could not connect";
 
@@ -320,4 +326,154 @@ async fn a_reader_that_cannot_connect_falls_back_with_one_warning() {
             .unwrap()
             .contains("VALUES (1,0.10000000149011612,0x00FF),(2,NULL,'');")
     );
+}
+
+fn settings(user: &str, password: Option<&str>) -> ConnectionSettings {
+    ConnectionSettings {
+        host: server().host.clone(),
+        port: server().port,
+        user: user.to_owned(),
+        password: password.map(Secret::new),
+        socket: None,
+    }
+}
+
+fn flavor() -> Flavor {
+    if server().is_mariadb() {
+        Flavor::MariaDb
+    } else {
+        Flavor::MySql
+    }
+}
+
+/// Both framings of result sets (EOF packets, and the OK packet that replaced them) against the
+/// server: text results, an error, a prepared statement's binary rows, and the connection still
+/// usable after each.
+#[tokio::test]
+async fn both_result_set_framings_read_the_same_rows() {
+    let db = TestDb::new("reader_framing").await;
+    db.exec(
+        "CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(10), d DATE, f DOUBLE);
+         INSERT INTO t VALUES (1, 'a', '2001-02-03', 1.5), (2, NULL, NULL, NULL)",
+    )
+    .await;
+    let s = settings(&server().user, server().password.as_deref());
+    let mut outputs = Vec::new();
+    for eof_packets in [false, true] {
+        let mut conn = if eof_packets {
+            WireConn::open_with_eof_packets(&s, flavor(), "test").await
+        } else {
+            WireConn::open(&s, flavor(), "test").await
+        }
+        .unwrap();
+        assert_eq!(conn.deprecates_eof(), !eof_packets);
+        assert_eq!(
+            conn.query("SELECT 1, NULL, 'x'").await.unwrap(),
+            vec![vec![Some(b"1".to_vec()), None, Some(b"x".to_vec())]]
+        );
+        match conn
+            .prepare(&format!("SELECT * FROM `{}`.no_such_table", db.name))
+            .await
+        {
+            Err(mysql_async::Error::Server(e)) => assert_eq!(e.code, 1146, "{e}"),
+            other => panic!("{other:?}"),
+        }
+        let stmt = conn
+            .prepare(&format!(
+                "SELECT id, s, d, f FROM `{}`.t ORDER BY id",
+                db.name
+            ))
+            .await
+            .unwrap();
+        let columns = conn.execute(stmt).await.unwrap();
+        let layouts: Vec<Layout> = columns
+            .iter()
+            .map(|c| Layout::of(c.column_type, c.flags).unwrap())
+            .collect();
+        let kinds = columns
+            .iter()
+            .map(|c| CellKind::of(c.column_type, c.flags, c.charset, c.decimals))
+            .collect();
+        let mut builder = InsertBuilder::new("`t`", "`id`,`s`,`d`,`f`", kinds, 1 << 20);
+        let mut out = Vec::new();
+        loop {
+            match conn.next_rows(|| vec![0; 4096]).await.unwrap() {
+                RowBlock::Packets { buf, len, .. } => {
+                    for p in decode::packets(&buf[..len]) {
+                        decode::push_row(&mut builder, &mut out, &layouts, p).unwrap();
+                    }
+                }
+                RowBlock::Large(p) => {
+                    decode::push_row(&mut builder, &mut out, &layouts, &p).unwrap();
+                }
+                RowBlock::End => break,
+            }
+        }
+        builder.finish_statement(&mut out);
+        conn.close_statement(stmt).await.unwrap();
+        assert_eq!(
+            conn.query("SELECT 2").await.unwrap(),
+            vec![vec![Some(b"2".to_vec())]]
+        );
+        conn.close().await;
+        outputs.push(String::from_utf8(out).unwrap());
+    }
+    assert_eq!(
+        outputs[0],
+        "INSERT INTO `t` (`id`,`s`,`d`,`f`) VALUES (1,'a','2001-02-03',1.5),(2,NULL,NULL,NULL);\n"
+    );
+    assert_eq!(outputs[0], outputs[1]);
+}
+
+/// mysql_native_password: the right password gets in, a wrong one gets the server's refusal.
+#[tokio::test]
+async fn the_reader_authenticates_with_the_password() {
+    let user = common::TestUser::new("reader_auth", "r1ght-pässword", "USAGE ON *.*").await;
+    let conn = WireConn::open(
+        &settings(&user.name, Some(&user.password)),
+        flavor(),
+        "test",
+    )
+    .await
+    .unwrap();
+    assert!(conn.id() > 0);
+    conn.close().await;
+    let wrong = WireConn::open(&settings(&user.name, Some("wrong")), flavor(), "test")
+        .await
+        .err()
+        .expect("a wrong password must be refused")
+        .to_string();
+    assert!(wrong.contains("ERROR 1045"), "{wrong}");
+    assert!(!wrong.contains("wrong\""), "{wrong}");
+}
+
+/// An account whose authentication plugin the reader does not speak (the server switches to
+/// it): a clean error naming the plugin, which the dump turns into the fallback.
+#[tokio::test]
+async fn an_unsupported_authentication_plugin_is_named() {
+    if !server().is_mariadb() {
+        return; // ed25519 is MariaDB's
+    }
+    let mut root = server().conn(None).await;
+    root.query_drop("INSTALL PLUGIN IF NOT EXISTS ed25519 SONAME 'auth_ed25519'")
+        .await
+        .unwrap();
+    let name = format!("reader_ed_{}", std::process::id());
+    root.query_drop(format!("DROP USER IF EXISTS '{name}'@'%'"))
+        .await
+        .unwrap();
+    root.query_drop(format!(
+        "CREATE USER '{name}'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('pw')"
+    ))
+    .await
+    .unwrap();
+    let err = WireConn::open(&settings(&name, Some("pw")), flavor(), "test")
+        .await
+        .err()
+        .map(|e| e.to_string());
+    root.query_drop(format!("DROP USER '{name}'@'%'"))
+        .await
+        .unwrap();
+    let err = err.expect("the reader cannot speak ed25519");
+    assert!(err.contains("client_ed25519"), "{err}");
 }

@@ -163,6 +163,26 @@ impl WireConn {
         flavor: Flavor,
         role: &str,
     ) -> Result<WireConn, Error> {
+        Self::open_with(settings, flavor, role, WANTED).await
+    }
+
+    /// [`WireConn::open`] without CLIENT_DEPRECATE_EOF, as with servers before MySQL 5.7.5 and
+    /// MariaDB 10.2: result sets then end with EOF packets. For tests of that framing.
+    #[doc(hidden)]
+    pub async fn open_with_eof_packets(
+        settings: &ConnectionSettings,
+        flavor: Flavor,
+        role: &str,
+    ) -> Result<WireConn, Error> {
+        Self::open_with(settings, flavor, role, WANTED & !CLIENT_DEPRECATE_EOF).await
+    }
+
+    async fn open_with(
+        settings: &ConnectionSettings,
+        flavor: Flavor,
+        role: &str,
+        wanted: u32,
+    ) -> Result<WireConn, Error> {
         let connect_err = |e| Error::Connect {
             target: settings.describe(),
             source: DbError(e),
@@ -191,7 +211,9 @@ impl WireConn {
             deprecate_eof: false,
             id: 0,
         };
-        conn.handshake(settings).await.map_err(connect_err)?;
+        conn.handshake(settings, wanted)
+            .await
+            .map_err(connect_err)?;
         for stmt in connect::session_setup_sql(flavor) {
             conn.query_drop(stmt).await.map_err(|e| Error::Server {
                 context: format!("preparing the {role} session: {stmt}"),
@@ -221,6 +243,11 @@ impl WireConn {
         self.id
     }
 
+    /// True when result sets end with an OK packet instead of EOF packets.
+    pub fn deprecates_eof(&self) -> bool {
+        self.deprecate_eof
+    }
+
     /// Says goodbye; the server ends the session (and rolls back its transaction).
     pub async fn close(mut self) {
         if self.command(COM_QUIT, &[]).await.is_ok() {
@@ -234,7 +261,7 @@ impl WireConn {
         }
     }
 
-    async fn handshake(&mut self, settings: &ConnectionSettings) -> WireResult<()> {
+    async fn handshake(&mut self, settings: &ConnectionSettings, wanted: u32) -> WireResult<()> {
         let greeting = self.read_packet().await?;
         if greeting.first() == Some(&0xff) {
             return Err(server_error(&greeting));
@@ -247,7 +274,7 @@ impl WireConn {
             )));
         }
         self.id = g.connection_id;
-        let caps = WANTED & (g.capabilities | CLIENT_LONG_PASSWORD);
+        let caps = wanted & (g.capabilities | CLIENT_LONG_PASSWORD);
         self.deprecate_eof = caps & CLIENT_DEPRECATE_EOF != 0;
         let password = settings
             .password
