@@ -419,6 +419,9 @@ pub struct BackupArgs {
     /// Do not write the accounts file (<dump>_users.sql) next to the dump.
     #[arg(short = 'e', long = "exclude-user")]
     pub exclude_user: bool,
+    /// wire: the in-place row reader (mysql_async when it cannot connect); driver: mysql_async.
+    #[arg(long = "row-reader", default_value = "wire", hide = true)]
+    pub row_reader: String,
 }
 
 impl Cli {
@@ -682,6 +685,7 @@ fn backup_config(
                 },
                 file_mode: settings.file_permissions.unwrap_or(DEFAULT_FILE_MODE),
                 metadata_mode: settings.metadata_permissions.unwrap_or(DEFAULT_FILE_MODE),
+                row_reader: a.row_reader.parse().map_err(Error::Usage)?,
             },
             pending,
         ))

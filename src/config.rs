@@ -133,6 +133,8 @@ pub struct BackupConfig {
     pub file_mode: u32,
     /// Permission bits of `.meta.json` files (config `backup.output.metadata_permissions`).
     pub metadata_mode: u32,
+    /// How rows are read (hidden `--row-reader`; the default falls back by itself).
+    pub row_reader: crate::rows::RowReader,
 }
 
 /// Which grants file a restore applies after the data.

@@ -42,6 +42,8 @@ impl fmt::Display for DbError {
                 "connection lost: {e} (the server restarted or killed this connection; not retried)"
             ),
             mysql_async::Error::Driver(e) => write!(f, "{e}"),
+            // The row reader's protocol errors: the message says it all.
+            mysql_async::Error::Other(e) => write!(f, "{e}"),
             other => write!(f, "{other}"),
         }
     }

@@ -6,6 +6,13 @@
 //! connection holds `FLUSH TABLES WITH READ LOCK` only while the workers start their snapshot
 //! transactions (and while non-transactional tables are read). MariaDB refuses FTWRL on a
 //! connection in a backup stage, hence the second lock connection.
+//!
+//! Each worker has two connections when the row reader can connect: a mysql_async one for
+//! catalogs, and the row reader's (`rows::wire`) for everything read inside the snapshot
+//! (counts, key bounds, rows). Both start their transactions inside the same commit block, and
+//! the position is read from the connections that read the data. A dump with N workers thus
+//! holds 2 + 2N connections (control, the short-lived commit blocker, N workers, N readers), or
+//! 2 + N when rows are read through mysql_async.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +23,8 @@ use mysql_async::prelude::*;
 use crate::connect::{self, ConnectionSettings, Flavor, ServerInfo};
 use crate::error::{DbError, Error, Result};
 use crate::metadata::SnapshotInfo;
+use crate::rows::RowReader;
+use crate::rows::wire::WireConn;
 
 /// How consistent the dump is, and what it locks to get there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,10 +102,18 @@ fn is_lock_timeout(e: &mysql_async::Error) -> bool {
     matches!(e, mysql_async::Error::Server(s) if s.code == 1205)
 }
 
+/// One worker's connections, both inside the dump's snapshot.
+pub struct Worker {
+    /// mysql_async: catalogs; counts, key bounds and rows too when `rows` is None.
+    pub conn: Conn,
+    /// The row reader: counts, key bounds and rows.
+    pub rows: Option<WireConn>,
+}
+
 /// The open session of a dump: locks held and worker connections inside one snapshot.
 pub struct Session {
     pub control: Conn,
-    pub workers: Vec<Conn>,
+    pub workers: Vec<Worker>,
     pub commit_block: CommitBlock,
     ddl_locked: bool,
     flavor: Flavor,
@@ -116,6 +133,7 @@ pub struct SessionOptions<'a> {
     pub lock_wait_timeout: Duration,
     /// Keep commits blocked after the snapshots started (non-transactional tables to read).
     pub hold_commit_block: bool,
+    pub row_reader: RowReader,
 }
 
 /// Takes the locks, opens the workers and starts their snapshots, reads the position.
@@ -146,6 +164,28 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
     let timeout = opts.lock_wait_timeout.as_secs().max(1);
     let mut threads = opts.threads.max(1);
     let mut methods = Vec::new();
+
+    // Every worker connects before any lock, so the commit block lasts only as long as
+    // starting the transactions. The mysql_async connections first: when an account's
+    // connection limit leaves no room for the row readers, the dump falls back to reading rows
+    // through mysql_async (said once) before anything is held.
+    for i in 0..threads {
+        let (conn, _) = connect::open(opts.settings, &format!("worker {}", i + 1)).await?;
+        s.workers.push(Worker { conn, rows: None });
+    }
+    if opts.row_reader == RowReader::Wire {
+        match open_readers(opts.settings, opts.info.flavor, threads).await {
+            Ok(readers) => {
+                for (w, r) in s.workers.iter_mut().zip(readers) {
+                    w.rows = Some(r);
+                }
+            }
+            Err(e) => s.warnings.push(format!(
+                "the row reader could not connect ({e}); reading rows through mysql_async \
+                 instead (same output, more client CPU)"
+            )),
+        }
+    }
 
     if opts.consistency != Consistency::None {
         s.control
@@ -207,11 +247,15 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
         }
     }
 
-    for i in 0..threads {
+    for w in s.workers.drain(threads.min(s.workers.len())..) {
+        close_worker(w).await;
+    }
+    for (i, w) in s.workers.iter_mut().enumerate() {
         let role = format!("worker {}", i + 1);
-        let (mut conn, _) = connect::open(opts.settings, &role).await?;
-        start_transaction(&mut conn, &role).await?;
-        s.workers.push(conn);
+        start_transaction(&mut w.conn, &role).await?;
+        if let Some(r) = &mut w.rows {
+            start_transaction_wire(r, &role).await?;
+        }
     }
 
     s.position = read_position(s, opts.info).await?;
@@ -225,6 +269,27 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
         format!("{} ({})", opts.consistency.name(), methods.join(" + "))
     };
     Ok(())
+}
+
+/// Opens `n` row reader connections, or none.
+async fn open_readers(
+    settings: &ConnectionSettings,
+    flavor: Flavor,
+    n: usize,
+) -> Result<Vec<WireConn>> {
+    let mut readers = Vec::with_capacity(n);
+    for i in 0..n {
+        match WireConn::open(settings, flavor, &format!("row reader {}", i + 1)).await {
+            Ok(r) => readers.push(r),
+            Err(e) => {
+                for r in readers {
+                    r.close().await;
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(readers)
 }
 
 async fn run_all(conn: &mut Conn, stmts: &[&str]) -> std::result::Result<(), mysql_async::Error> {
@@ -270,7 +335,11 @@ async fn read_position(s: &mut Session, info: &ServerInfo) -> Result<SnapshotInf
             // Every worker's snapshot must be the same point: compare their positions.
             let mut first: Option<SnapshotInfo> = None;
             for (i, w) in s.workers.iter_mut().enumerate() {
-                let p = position(w, info).await?;
+                // The connection that reads the data is the one whose snapshot counts.
+                let p = match &mut w.rows {
+                    Some(r) => binlog_snapshot_wire(r).await?,
+                    None => binlog_snapshot(&mut w.conn).await?,
+                };
                 match &first {
                     None => first = Some(p),
                     Some(f)
@@ -288,7 +357,11 @@ async fn read_position(s: &mut Session, info: &ServerInfo) -> Result<SnapshotInf
                     Some(_) => {}
                 }
             }
-            Ok(first.unwrap_or_default())
+            let mut snap = first.unwrap_or_default();
+            if let Some(w) = s.workers.first_mut() {
+                gtid_of(&mut w.conn, &mut snap).await?;
+            }
+            Ok(snap)
         }
         // MySQL reports no per-transaction position: read it while commits are blocked.
         Flavor::MySql => {
@@ -334,9 +407,8 @@ impl Session {
     pub async fn close(mut self) {
         let sql = lock_sql(self.flavor);
         let _ = self.commit_block.release().await;
-        for mut w in self.workers.drain(..) {
-            let _ = w.query_drop("ROLLBACK").await;
-            let _ = w.disconnect().await;
+        for w in self.workers.drain(..) {
+            close_worker(w).await;
         }
         if self.ddl_locked {
             let _ = run_all(&mut self.control, sql.release_ddl).await;
@@ -345,15 +417,97 @@ impl Session {
     }
 }
 
+/// Ends a worker's transactions and closes its connections.
+async fn close_worker(w: Worker) {
+    if let Some(r) = w.rows {
+        r.close().await;
+    }
+    let mut conn = w.conn;
+    let _ = conn.query_drop("ROLLBACK").await;
+    let _ = conn.disconnect().await;
+}
+
+/// The statements that start a worker's snapshot.
+const SNAPSHOT_SQL: [&str; 2] = [
+    "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+    "START TRANSACTION /*!40108 WITH CONSISTENT SNAPSHOT */",
+];
+
 /// Starts a REPEATABLE READ transaction with a consistent snapshot on `conn`.
 pub async fn start_transaction(conn: &mut Conn, role: &str) -> Result<()> {
-    for stmt in [
-        "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-        "START TRANSACTION /*!40108 WITH CONSISTENT SNAPSHOT */",
-    ] {
+    for stmt in SNAPSHOT_SQL {
         conn.query_drop(stmt)
             .await
             .map_err(|e| Error::server(format!("starting the snapshot ({role}): {stmt}"), e))?;
+    }
+    Ok(())
+}
+
+/// [`start_transaction`] on a row reader connection.
+pub async fn start_transaction_wire(conn: &mut WireConn, role: &str) -> Result<()> {
+    for stmt in SNAPSHOT_SQL {
+        conn.query_drop(stmt).await.map_err(|e| {
+            Error::server(
+                format!("starting the snapshot ({role} row reader): {stmt}"),
+                e,
+            )
+        })?;
+    }
+    Ok(())
+}
+
+const BINLOG_SNAPSHOT_SQL: &str = "SHOW STATUS LIKE 'binlog_snapshot_%'";
+
+fn binlog_snapshot_ctx() -> String {
+    "reading the snapshot position (Binlog_snapshot_*)".into()
+}
+
+/// MariaDB's binary log file and position of `conn`'s snapshot (`Binlog_snapshot_*`).
+async fn binlog_snapshot(conn: &mut Conn) -> Result<SnapshotInfo> {
+    let rows: Vec<(String, String)> = conn
+        .query(BINLOG_SNAPSHOT_SQL)
+        .await
+        .map_err(|e| Error::server(binlog_snapshot_ctx(), e))?;
+    Ok(snapshot_from_status(rows))
+}
+
+/// [`binlog_snapshot`] of a row reader connection.
+async fn binlog_snapshot_wire(conn: &mut WireConn) -> Result<SnapshotInfo> {
+    let rows = conn
+        .query(BINLOG_SNAPSHOT_SQL)
+        .await
+        .map_err(|e| Error::server(binlog_snapshot_ctx(), e))?;
+    let text = |c: &Option<Vec<u8>>| {
+        String::from_utf8_lossy(c.as_deref().unwrap_or_default()).into_owned()
+    };
+    Ok(snapshot_from_status(
+        rows.iter()
+            .filter(|r| r.len() >= 2)
+            .map(|r| (text(&r[0]), text(&r[1])))
+            .collect(),
+    ))
+}
+
+fn snapshot_from_status(rows: Vec<(String, String)>) -> SnapshotInfo {
+    let mut snap = SnapshotInfo::default();
+    for (name, value) in rows {
+        match name.to_ascii_lowercase().as_str() {
+            "binlog_snapshot_file" if !value.is_empty() => snap.binlog_file = Some(value),
+            "binlog_snapshot_position" => snap.binlog_position = value.parse().ok(),
+            _ => {}
+        }
+    }
+    snap
+}
+
+/// Fills in the GTID position of MariaDB's binary log file and position.
+async fn gtid_of(conn: &mut Conn, snap: &mut SnapshotInfo) -> Result<()> {
+    if let (Some(file), Some(pos)) = (&snap.binlog_file, snap.binlog_position) {
+        let gtid: Option<Option<String>> = conn
+            .exec_first("SELECT BINLOG_GTID_POS(?, ?)", (file, pos))
+            .await
+            .map_err(|e| Error::server("reading the snapshot position (BINLOG_GTID_POS)", e))?;
+        snap.gtid_binlog_pos = gtid.flatten();
     }
     Ok(())
 }
@@ -366,25 +520,8 @@ pub async fn position(conn: &mut Conn, info: &ServerInfo) -> Result<SnapshotInfo
     let ctx = |what: &str| format!("reading the snapshot position ({what})");
     match info.flavor {
         Flavor::MariaDb => {
-            let rows: Vec<(String, String)> = conn
-                .query("SHOW STATUS LIKE 'binlog_snapshot_%'")
-                .await
-                .map_err(|e| Error::server(ctx("Binlog_snapshot_*"), e))?;
-            let mut snap = SnapshotInfo::default();
-            for (name, value) in rows {
-                match name.to_ascii_lowercase().as_str() {
-                    "binlog_snapshot_file" if !value.is_empty() => snap.binlog_file = Some(value),
-                    "binlog_snapshot_position" => snap.binlog_position = value.parse().ok(),
-                    _ => {}
-                }
-            }
-            if let (Some(file), Some(pos)) = (&snap.binlog_file, snap.binlog_position) {
-                let gtid: Option<Option<String>> = conn
-                    .exec_first("SELECT BINLOG_GTID_POS(?, ?)", (file, pos))
-                    .await
-                    .map_err(|e| Error::server(ctx("BINLOG_GTID_POS"), e))?;
-                snap.gtid_binlog_pos = gtid.flatten();
-            }
+            let mut snap = binlog_snapshot(conn).await?;
+            gtid_of(conn, &mut snap).await?;
             Ok(snap)
         }
         Flavor::MySql => {

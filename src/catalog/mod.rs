@@ -162,11 +162,13 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
         .ok_or_else(|| Error::Internal(ctx("SHOW CREATE DATABASE returned nothing")))?;
     let create_sql = text_at(&create_db, 1, &ctx("SHOW CREATE DATABASE"))?;
 
+    // The names compare case-insensitively: `CaseT` and `caset` tie, and the bytes break the
+    // tie, so two dumps of one database are the same file.
     let table_rows: Vec<Row> = conn
         .exec(
             "SELECT TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE, ''), COALESCE(TABLE_ROWS, 0), \
              COALESCE(DATA_LENGTH, 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
-             ORDER BY TABLE_NAME",
+             ORDER BY TABLE_NAME, BINARY TABLE_NAME",
             (db,),
         )
         .await

@@ -359,6 +359,7 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
             consistency: cfg.consistency,
             lock_wait_timeout: cfg.lock_wait_timeout,
             hold_commit_block: non_transactional > 0 && cfg.consistency == Consistency::Snapshot,
+            row_reader: cfg.row_reader,
         },
     )
     .await?;

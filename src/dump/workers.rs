@@ -1,10 +1,11 @@
-//! The worker pool: N connections inside one snapshot, each with its own serialiser thread,
-//! taking tasks (catalogs, key bounds, counts, row chunks) from one shared queue.
+//! The worker pool: N workers inside one snapshot, each with its own serialiser thread,
+//! taking tasks (catalogs, key bounds, counts, row chunks) from one shared queue. A worker's
+//! row reader, when it has one, does everything read inside the snapshot (counts, key bounds,
+//! rows); its mysql_async connection the catalogs.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use mysql_async::Conn;
 use mysql_async::prelude::*;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -12,6 +13,7 @@ use crate::catalog::{self, DatabaseCatalog, Table};
 use crate::error::{Error, Result};
 use crate::output::Chunk;
 use crate::rows::{self, Serializer, TableStats};
+use crate::snapshot::Worker;
 use crate::sql::ident::{ident, qualified};
 
 /// Tasks waiting for a free worker: a few per worker keep them busy; the rest wait in their
@@ -97,13 +99,13 @@ pub async fn outcome(rx: oneshot::Receiver<Result<Outcome>>) -> Result<Outcome> 
 
 pub struct Pool {
     pub queue: Queue,
-    handles: Vec<tokio::task::JoinHandle<Conn>>,
+    handles: Vec<tokio::task::JoinHandle<Worker>>,
 }
 
 impl Pool {
-    /// Starts one task per connection. Connections come back from [`Pool::join`].
+    /// Starts one task per worker. Workers come back from [`Pool::join`].
     pub fn start(
-        conns: Vec<Conn>,
+        conns: Vec<Worker>,
         statement_size: usize,
         progress: Arc<dyn crate::progress::Progress>,
     ) -> Result<Pool> {
@@ -127,7 +129,7 @@ impl Pool {
     }
 
     /// Waits for the workers to drain and stop; returns their connections.
-    pub async fn join(self) -> Vec<Conn> {
+    pub async fn join(self) -> Vec<Worker> {
         let Pool { queue, handles } = self;
         drop(queue);
         let mut conns = Vec::new();
@@ -141,11 +143,11 @@ impl Pool {
 }
 
 async fn worker(
-    mut conn: Conn,
+    mut conn: Worker,
     serializer: Serializer,
     rx: Arc<Mutex<mpsc::Receiver<Task>>>,
     cancelled: Arc<AtomicBool>,
-) -> Conn {
+) -> Worker {
     loop {
         let task = { rx.lock().await.recv().await };
         let Some(task) = task else { break };
@@ -162,7 +164,8 @@ async fn worker(
     conn
 }
 
-async fn run(conn: &mut Conn, serializer: &Serializer, task: &Task) -> Result<Outcome> {
+async fn run(worker: &mut Worker, serializer: &Serializer, task: &Task) -> Result<Outcome> {
+    let conn = &mut worker.conn;
     let db = &*task.db;
     let table = || {
         task.table
@@ -176,13 +179,23 @@ async fn run(conn: &mut Conn, serializer: &Serializer, task: &Task) -> Result<Ou
         TaskKind::Bounds { column } => {
             let t = table()?;
             let target = qualified(db, &t.name);
-            let row: Option<(Option<String>, Option<String>)> = conn
-                .query_first(format!(
-                    "SELECT MIN({c}), MAX({c}) FROM {target}",
-                    c = ident(column)
-                ))
-                .await
-                .map_err(|e| Error::server(format!("reading the key range of {target}"), e))?;
+            let sql = format!("SELECT MIN({c}), MAX({c}) FROM {target}", c = ident(column));
+            let ctx = || format!("reading the key range of {target}");
+            let row: Option<(Option<String>, Option<String>)> = match &mut worker.rows {
+                Some(r) => {
+                    let rows = r.query(&sql).await.map_err(|e| Error::server(ctx(), e))?;
+                    let text = |c: &Option<Vec<u8>>| {
+                        c.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())
+                    };
+                    rows.first()
+                        .filter(|r| r.len() == 2)
+                        .map(|r| (text(&r[0]), text(&r[1])))
+                }
+                None => conn
+                    .query_first(sql)
+                    .await
+                    .map_err(|e| Error::server(ctx(), e))?,
+            };
             Ok(Outcome::Bounds(match row {
                 Some((Some(lo), Some(hi))) => lo.parse().ok().zip(hi.parse().ok()),
                 _ => None,
@@ -190,7 +203,10 @@ async fn run(conn: &mut Conn, serializer: &Serializer, task: &Task) -> Result<Ou
         }
         TaskKind::Count => {
             let t = table()?;
-            Ok(Outcome::Count(rows::count_rows(conn, db, &t.name).await?))
+            Ok(Outcome::Count(match &mut worker.rows {
+                Some(r) => rows::count_rows_wire(r, db, &t.name).await?,
+                None => rows::count_rows(conn, db, &t.name).await?,
+            }))
         }
         TaskKind::Rows {
             chunk,
@@ -198,10 +214,13 @@ async fn run(conn: &mut Conn, serializer: &Serializer, task: &Task) -> Result<Ou
             out,
         } => {
             let t = table()?;
-            Ok(Outcome::Rows(
-                rows::dump_table(conn, serializer, out, db, t, *chunk, predicate.as_deref())
-                    .await?,
-            ))
+            let predicate = predicate.as_deref();
+            Ok(Outcome::Rows(match &mut worker.rows {
+                Some(r) => {
+                    rows::dump_table_wire(r, serializer, out, db, t, *chunk, predicate).await?
+                }
+                None => rows::dump_table(conn, serializer, out, db, t, *chunk, predicate).await?,
+            }))
         }
     }
 }

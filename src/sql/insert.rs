@@ -58,7 +58,7 @@ impl InsertBuilder {
         cells: impl Iterator<Item = Option<&'a [u8]>>,
     ) -> usize {
         let mut cells = cells;
-        self.push_with(out, |out, kind| {
+        self.push_cells(out, |out, kind| {
             push_cell(out, kind, cells.next().flatten())
         })
     }
@@ -71,15 +71,17 @@ impl InsertBuilder {
         value: impl Fn(usize) -> &'a Value,
     ) -> usize {
         let mut i = 0;
-        self.push_with(out, |out, kind| {
+        self.push_cells(out, |out, kind| {
             let note = push_value(out, kind, value(i));
             i += 1;
             note
         })
     }
 
+    /// Appends one row whose cells `cell(out, kind)` writes, column by column in order.
+    /// Returns the length of the row's `(…)` tuple, which ends `out`.
     #[inline]
-    fn push_with(
+    pub fn push_cells(
         &mut self,
         out: &mut Vec<u8>,
         mut cell: impl FnMut(&mut Vec<u8>, CellKind) -> CellNote,

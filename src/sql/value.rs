@@ -172,42 +172,90 @@ pub fn push_cell(out: &mut Vec<u8>, kind: CellKind, cell: Option<&[u8]>) -> Cell
     CellNote::Written
 }
 
-/// Appends one value of the binary protocol. Byte values follow `kind` like [`push_cell`];
-/// numbers are written in their shortest exact form; temporals as the server would print them.
+/// One cell of a binary-protocol row, borrowed from wherever it was decoded (a mysql_async
+/// `Value`, or a row packet read in place by `rows::decode`). Both paths write through
+/// [`push_binary`], so they produce the same bytes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BinaryCell<'a> {
+    Null,
+    Bytes(&'a [u8]),
+    Int(i64),
+    UInt(u64),
+    Float(f32),
+    Double(f64),
+    /// year, month, day, hour, minute, second, microseconds
+    Date(u16, u8, u8, u8, u8, u8, u32),
+    /// negative, days, hours, minutes, seconds, microseconds
+    Time(bool, u32, u8, u8, u8, u32),
+}
+
+impl<'a> From<&'a Value> for BinaryCell<'a> {
+    #[inline]
+    fn from(value: &'a Value) -> Self {
+        match value {
+            Value::NULL => BinaryCell::Null,
+            Value::Bytes(b) => BinaryCell::Bytes(b),
+            Value::Int(i) => BinaryCell::Int(*i),
+            Value::UInt(u) => BinaryCell::UInt(*u),
+            Value::Float(f) => BinaryCell::Float(*f),
+            Value::Double(d) => BinaryCell::Double(*d),
+            Value::Date(y, m, d, h, i, s, us) => BinaryCell::Date(*y, *m, *d, *h, *i, *s, *us),
+            Value::Time(neg, days, h, i, s, us) => BinaryCell::Time(*neg, *days, *h, *i, *s, *us),
+        }
+    }
+}
+
+/// Appends one value of the binary protocol (see [`push_binary`]).
 #[inline]
 pub fn push_value(out: &mut Vec<u8>, kind: CellKind, value: &Value) -> CellNote {
-    match value {
-        Value::NULL => out.extend_from_slice(b"NULL"),
-        Value::Bytes(b) => return push_cell(out, kind, Some(b)),
-        Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
-        Value::UInt(u) => out.extend_from_slice(itoa::Buffer::new().format(*u).as_bytes()),
+    push_binary(out, kind, BinaryCell::from(value))
+}
+
+/// Appends one cell of the binary protocol. Byte values follow `kind` like [`push_cell`];
+/// numbers are written in their shortest exact form; temporals as the server would print them.
+// Always inlined: the row decoder's match on the column layout then meets this match on the
+// cell, and the compiler joins them (a fifth faster on mixed rows, `cargo bench --bench serialize`).
+#[inline(always)]
+pub fn push_binary(out: &mut Vec<u8>, kind: CellKind, cell: BinaryCell<'_>) -> CellNote {
+    match cell {
+        BinaryCell::Null => out.extend_from_slice(b"NULL"),
+        BinaryCell::Bytes(b) => return push_cell(out, kind, Some(b)),
+        BinaryCell::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
+        BinaryCell::UInt(u) => out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes()),
         // The float's exact value as a double: parsed back as a double and narrowed to FLOAT
         // it is the same float, with no double rounding.
-        Value::Float(f) => return push_double(out, f64::from(*f)),
-        Value::Double(d) => return push_double(out, *d),
-        Value::Date(y, m, d, h, i, s, us) => {
+        BinaryCell::Float(f) => return push_double(out, f64::from(f)),
+        BinaryCell::Double(d) => return push_double(out, d),
+        BinaryCell::Date(y, m, d, h, i, s, us) => {
             out.push(b'\'');
-            push_digits(out, u32::from(*y), 4);
+            push_digits(out, u32::from(y), 4);
             out.push(b'-');
-            push_digits(out, u32::from(*m), 2);
+            push_digits(out, u32::from(m), 2);
             out.push(b'-');
-            push_digits(out, u32::from(*d), 2);
+            push_digits(out, u32::from(d), 2);
             if let CellKind::DateTime(frac) = kind {
                 out.push(b' ');
-                push_clock(out, u32::from(*h), *i, *s, *us, frac);
+                push_clock(out, u32::from(h), i, s, us, frac);
             }
             out.push(b'\'');
         }
-        Value::Time(negative, days, h, i, s, us) => {
+        BinaryCell::Time(negative, days, h, i, s, us) => {
             let frac = match kind {
                 CellKind::Time(f) | CellKind::DateTime(f) => f,
                 _ => 6,
             };
             out.push(b'\'');
-            if *negative {
+            if negative {
                 out.push(b'-');
             }
-            push_clock(out, days * 24 + u32::from(*h), *i, *s, *us, frac);
+            push_clock(
+                out,
+                days.wrapping_mul(24).wrapping_add(u32::from(h)),
+                i,
+                s,
+                us,
+                frac,
+            );
             out.push(b'\'');
         }
     }

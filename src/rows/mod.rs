@@ -1,0 +1,612 @@
+//! The rows stage: stream a table's rows from the server and serialise them on a CPU thread.
+//!
+//! The network side runs on tokio and only moves bytes; a dedicated serialiser thread per
+//! worker turns them into INSERT statements and hands complete statements to the writer.
+//!
+//! Two row paths feed the same serialiser: the row reader (`wire`: buffers of raw binary-protocol
+//! row packets, decoded in place by `decode`) and, when the reader cannot connect, mysql_async
+//! (decoded `Row`s). Both write every cell through `sql::value::push_binary`, so their output is
+//! byte for byte the same.
+
+pub mod decode;
+pub mod wire;
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use mysql_async::prelude::*;
+use mysql_async::{Conn, Row, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::catalog::Table;
+use crate::error::{DbError, Error, Result};
+use crate::output::Chunk;
+use crate::progress::Progress;
+use crate::sql::ident::{ident, qualified};
+use crate::sql::insert::InsertBuilder;
+use crate::sql::value::CellKind;
+use decode::Layout;
+use wire::{READ_BUFFER, RowBlock, WireConn};
+
+/// Rows per batch handed to the serialiser: amortises channel cost without holding much.
+pub const BATCH_ROWS: usize = 512;
+/// A batch is also cut at this many bytes of cell data, so huge rows do not pile up.
+pub const BATCH_BYTES: usize = 1 << 20;
+/// Batches queued per serialiser: two in flight keep both sides busy; more only costs memory.
+pub const SERIALIZER_QUEUE: usize = 2;
+/// A chunk is handed to the writer once this much complete SQL has accumulated.
+pub const FLUSH_BYTES: usize = 1 << 20;
+/// Read buffers coming back from the serialiser for reuse: those queued, the one being
+/// serialised and one spare cover the steady state; more would only hold memory.
+pub const SPARE_BUFFERS: usize = SERIALIZER_QUEUE + 2;
+
+/// How rows are read from the server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RowReader {
+    /// The row reader (`wire`), or mysql_async when it cannot connect (said once, as a warning).
+    #[default]
+    Wire,
+    /// Always mysql_async (for comparison and tests).
+    Driver,
+}
+
+impl std::str::FromStr for RowReader {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "wire" => Ok(RowReader::Wire),
+            "driver" | "mysql_async" => Ok(RowReader::Driver),
+            _ => Err(format!("unknown row reader {s:?}: use wire or driver")),
+        }
+    }
+}
+
+/// What one table (or chunk of one) produced.
+#[derive(Clone, Debug, Default)]
+pub struct TableStats {
+    pub rows: u64,
+    /// Bytes of SQL written for the rows.
+    pub bytes: u64,
+    pub statements: u64,
+    pub largest_statement: usize,
+    /// FLOAT/DOUBLE cells that were not numbers and were written as NULL.
+    pub not_a_number: u64,
+    /// [`RowChecksum`] of the rows as written.
+    pub checksum: RowChecksum,
+}
+
+/// An order-independent checksum of a table's rows: the wrapping sum of XXH3-128 over each
+/// row's `(…)` tuple exactly as written.
+///
+/// Order-independent because a restored table may return its rows in another order, and
+/// because sums of chunks add up to the table's sum. XXH3 is stable across versions and fast
+/// enough not to show next to serialisation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RowChecksum(u128);
+
+impl RowChecksum {
+    #[inline]
+    pub fn add_row(&mut self, tuple: &[u8]) {
+        self.0 = self.0.wrapping_add(xxhash_rust::xxh3::xxh3_128(tuple));
+    }
+
+    pub fn combine(&mut self, other: RowChecksum) {
+        self.0 = self.0.wrapping_add(other.0);
+    }
+
+    pub fn hex(&self) -> String {
+        format!("{:032x}", self.0)
+    }
+}
+
+enum Job {
+    Begin {
+        out: mpsc::Sender<Chunk>,
+        target: String,
+        columns: String,
+        kinds: Vec<CellKind>,
+        /// Per column, for row packets; empty for decoded rows.
+        layouts: Vec<Layout>,
+        /// The qualified table and chunk, for errors found while decoding.
+        table: String,
+        chunk: usize,
+    },
+    /// Rows decoded by mysql_async.
+    Rows(Vec<Row>),
+    /// Whole binary-protocol row packets in `buf[..len]`; the buffer comes back for reuse.
+    Packets {
+        buf: Vec<u8>,
+        len: usize,
+    },
+    /// One row packet's payload (a row of 16 MiB or more, reassembled).
+    Row(Vec<u8>),
+    End(oneshot::Sender<Result<TableStats>>),
+}
+
+/// A serialiser thread owned by one dump worker.
+pub struct Serializer {
+    /// None only while dropping.
+    tx: Option<mpsc::Sender<Job>>,
+    /// Read buffers the thread is done with.
+    spare: crossbeam_channel::Receiver<Vec<u8>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Serializer {
+    pub fn start(statement_size: usize, progress: Arc<dyn Progress>) -> Result<Serializer> {
+        let (tx, rx) = mpsc::channel(SERIALIZER_QUEUE);
+        let (spare_tx, spare) = crossbeam_channel::bounded(SPARE_BUFFERS);
+        let handle = std::thread::Builder::new()
+            .name("sfdb-serialize".into())
+            .spawn(move || serialize_loop(rx, spare_tx, statement_size, progress.as_ref()))
+            .map_err(|e| Error::Internal(format!("cannot start a serialiser thread: {e}")))?;
+        Ok(Serializer {
+            tx: Some(tx),
+            spare,
+            handle: Some(handle),
+        })
+    }
+
+    /// A read buffer for the row reader: a returned one of the usual size, else a new one.
+    fn spare_buffer(&self) -> Vec<u8> {
+        self.spare
+            .try_iter()
+            .find(|b| (READ_BUFFER..=2 * READ_BUFFER).contains(&b.len()))
+            .unwrap_or_else(|| vec![0; READ_BUFFER])
+    }
+}
+
+impl Drop for Serializer {
+    fn drop(&mut self) {
+        // Closing the channel ends the loop; the thread holds no locks, so joining is quick.
+        drop(self.tx.take());
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The table (or chunk) being serialised.
+struct Open {
+    builder: InsertBuilder,
+    buf: Vec<u8>,
+    stats: TableStats,
+    hash: RowChecksum,
+    out: mpsc::Sender<Chunk>,
+    layouts: Vec<Layout>,
+    table: String,
+    chunk: usize,
+}
+
+impl Open {
+    /// Accounts for the row whose `len`-byte tuple ends the buffer; passes complete statements
+    /// on once enough have accumulated.
+    #[inline]
+    fn row_written(&mut self, len: usize) -> Result<()> {
+        self.hash.add_row(&self.buf[self.buf.len() - len..]);
+        self.stats.rows += 1;
+        if self.buf.len() >= FLUSH_BYTES {
+            let done = self.builder.take_complete(&mut self.buf);
+            if !done.is_empty() {
+                self.stats.bytes += done.len() as u64;
+                if self.out.blocking_send(Chunk::Sql(done)).is_err() {
+                    return Err(writer_gone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Serialises one binary-protocol row; returns the bytes it took.
+    #[inline]
+    fn packet_row(&mut self, payload: &[u8]) -> Result<usize> {
+        let len = decode::push_row(&mut self.builder, &mut self.buf, &self.layouts, payload)
+            .map_err(|e| Error::Rows {
+                table: self.table.clone(),
+                chunk: self.chunk,
+                rows: self.stats.rows,
+                source: DbError(mysql_async::Error::Other(Box::new(e))),
+            })?;
+        self.row_written(len)?;
+        Ok(len + 1)
+    }
+
+    fn finish(mut self) -> Result<TableStats> {
+        self.builder.finish_statement(&mut self.buf);
+        self.stats.bytes += self.buf.len() as u64;
+        self.stats.statements = self.builder.statements();
+        self.stats.largest_statement = self.builder.largest_statement();
+        self.stats.not_a_number = self.builder.not_a_number();
+        self.stats.checksum = self.hash;
+        if self.buf.is_empty() || self.out.blocking_send(Chunk::Sql(self.buf)).is_ok() {
+            Ok(self.stats)
+        } else {
+            Err(writer_gone())
+        }
+    }
+}
+
+fn serialize_loop(
+    mut rx: mpsc::Receiver<Job>,
+    spare: crossbeam_channel::Sender<Vec<u8>>,
+    statement_size: usize,
+    progress: &dyn Progress,
+) {
+    let mut open: Option<Open> = None;
+    let mut failed: Option<Error> = None;
+    while let Some(job) = rx.blocking_recv() {
+        match job {
+            Job::Begin {
+                out,
+                target,
+                columns,
+                kinds,
+                layouts,
+                table,
+                chunk,
+            } => {
+                failed = None;
+                open = Some(Open {
+                    builder: InsertBuilder::new(&target, &columns, kinds, statement_size),
+                    buf: Vec::with_capacity(FLUSH_BYTES + (64 << 10)),
+                    stats: TableStats::default(),
+                    hash: RowChecksum::default(),
+                    out,
+                    layouts,
+                    table,
+                    chunk,
+                });
+            }
+            Job::Rows(rows) => {
+                let Some(o) = open.as_mut().filter(|_| failed.is_none()) else {
+                    continue;
+                };
+                let mut batch_bytes = 0u64;
+                for row in &rows {
+                    let len = o
+                        .builder
+                        .push_values(&mut o.buf, |i| row.as_ref(i).unwrap_or(&Value::NULL));
+                    batch_bytes += len as u64 + 1;
+                    if let Err(e) = o.row_written(len) {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                progress.advance(rows.len() as u64, batch_bytes);
+            }
+            Job::Packets { buf, len } => {
+                if let Some(o) = open.as_mut().filter(|_| failed.is_none()) {
+                    let (mut rows, mut batch_bytes) = (0u64, 0u64);
+                    for payload in decode::packets(&buf[..len]) {
+                        match o.packet_row(payload) {
+                            Ok(n) => batch_bytes += n as u64,
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
+                        }
+                        rows += 1;
+                    }
+                    progress.advance(rows, batch_bytes);
+                }
+                let _ = spare.try_send(buf);
+            }
+            Job::Row(payload) => {
+                let Some(o) = open.as_mut().filter(|_| failed.is_none()) else {
+                    continue;
+                };
+                match o.packet_row(&payload) {
+                    Ok(n) => progress.advance(1, n as u64),
+                    Err(e) => failed = Some(e),
+                }
+            }
+            Job::End(reply) => {
+                let result = match (open.take(), failed.take()) {
+                    (_, Some(e)) => Err(e),
+                    (None, None) => Err(Error::Internal("End without Begin".into())),
+                    (Some(o), None) => o.finish(),
+                };
+                let _ = reply.send(result);
+            }
+        }
+    }
+}
+
+fn writer_gone() -> Error {
+    Error::Internal("the output writer stopped".into())
+}
+
+/// How a table's data is read: explicit columns (INVISIBLE included, generated excluded), over
+/// the binary protocol (FLOAT arrives with every bit, where its text has only 6 digits), and
+/// text in charsets that do not survive utf8mb4 read as raw bytes.
+pub struct SelectList {
+    pub select: String,
+    pub insert_columns: String,
+    /// Per column: the introducer its raw bytes are written with, when it has one.
+    pub introducers: Vec<Option<&'static str>>,
+}
+
+pub fn select_list(table: &Table) -> Result<SelectList> {
+    let mut select = Vec::new();
+    let mut insert = Vec::new();
+    let mut introducers = Vec::new();
+    for c in table.data_columns() {
+        let name = ident(&c.name);
+        let introducer = match &c.charset {
+            Some(cs) => crate::sql::value::introducer_for(cs).map_err(|e| {
+                Error::Unsupported(format!(
+                    "column {} of table {}: {e}",
+                    name,
+                    ident(&table.name)
+                ))
+            })?,
+            None => None,
+        };
+        if introducer.is_some() {
+            select.push(format!("CAST({name} AS BINARY)"));
+        } else {
+            select.push(name.clone());
+        }
+        insert.push(name);
+        introducers.push(introducer);
+    }
+    Ok(SelectList {
+        select: select.join(", "),
+        insert_columns: insert.join(","),
+        introducers,
+    })
+}
+
+/// The statement reading one table or chunk, and how its rows are written.
+struct RowQuery {
+    /// The qualified table, for messages.
+    target: String,
+    sql: String,
+    insert_columns: String,
+    introducers: Vec<Option<&'static str>>,
+}
+
+fn row_query(db: &str, table: &Table, predicate: Option<&str>) -> Result<Option<RowQuery>> {
+    let target = qualified(db, &table.name);
+    let SelectList {
+        select,
+        insert_columns,
+        introducers,
+    } = select_list(table)?;
+    if select.is_empty() {
+        return Ok(None);
+    }
+    let sql = match predicate {
+        None => format!("SELECT /*!40001 SQL_NO_CACHE */ {select} FROM {target}"),
+        Some(p) => format!("SELECT /*!40001 SQL_NO_CACHE */ {select} FROM {target} WHERE {p}"),
+    };
+    Ok(Some(RowQuery {
+        target,
+        sql,
+        insert_columns,
+        introducers,
+    }))
+}
+
+fn cell_kind(
+    introducer: Option<&'static str>,
+    column_type: mysql_async::consts::ColumnType,
+    flags: mysql_async::consts::ColumnFlags,
+    charset: u16,
+    decimals: u8,
+) -> CellKind {
+    match introducer {
+        Some(cs) => CellKind::Introduced(cs),
+        None => CellKind::of(column_type, flags, charset, decimals),
+    }
+}
+
+fn stopped() -> Error {
+    Error::Internal("the serialiser thread stopped".into())
+}
+
+impl Serializer {
+    async fn send(&self, job: Job) -> Result<()> {
+        let tx = self.tx.as_ref().ok_or_else(stopped)?;
+        tx.send(job).await.map_err(|_| stopped())
+    }
+
+    /// Ends the table; the stats once the serialiser has written its last rows.
+    async fn end(&self, target: &str, rows: u64) -> Result<TableStats> {
+        let (reply, done) = oneshot::channel();
+        self.send(Job::End(reply)).await?;
+        let stats = done.await.map_err(|_| stopped())??;
+        if stats.rows != rows {
+            return Err(Error::Internal(format!(
+                "{target}: read {rows} rows but serialised {}",
+                stats.rows
+            )));
+        }
+        Ok(stats)
+    }
+}
+
+/// Streams the rows of `db.table` (those matching `predicate`, all when None) through
+/// `serializer` into `out`, over mysql_async; returns what was written.
+pub async fn dump_table(
+    conn: &mut Conn,
+    serializer: &Serializer,
+    out: &mpsc::Sender<Chunk>,
+    db: &str,
+    table: &Table,
+    chunk: usize,
+    predicate: Option<&str>,
+) -> Result<TableStats> {
+    let Some(q) = row_query(db, table, predicate)? else {
+        return Ok(TableStats::default());
+    };
+    let rows_err = |rows: u64, e: mysql_async::Error| Error::Rows {
+        table: q.target.clone(),
+        chunk,
+        rows,
+        source: DbError(e),
+    };
+    let mut result = conn
+        .exec_iter(q.sql.as_str(), ())
+        .await
+        .map_err(|e| rows_err(0, e))?;
+    let kinds: Vec<CellKind> = result
+        .columns_ref()
+        .iter()
+        .zip(&q.introducers)
+        .map(|(c, intro)| {
+            cell_kind(
+                *intro,
+                c.column_type(),
+                c.flags(),
+                c.character_set(),
+                c.decimals(),
+            )
+        })
+        .collect();
+    serializer
+        .send(Job::Begin {
+            out: out.clone(),
+            target: ident(&table.name),
+            columns: q.insert_columns.clone(),
+            kinds,
+            layouts: Vec::new(),
+            table: q.target.clone(),
+            chunk,
+        })
+        .await?;
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    let mut batch_bytes = 0usize;
+    let mut rows = 0u64;
+    loop {
+        let next = result.next().await.map_err(|e| rows_err(rows, e))?;
+        let Some(row) = next else { break };
+        rows += 1;
+        batch_bytes += row_size(&row);
+        batch.push(row);
+        if batch.len() >= BATCH_ROWS || batch_bytes >= BATCH_BYTES {
+            serializer
+                .send(Job::Rows(std::mem::replace(
+                    &mut batch,
+                    Vec::with_capacity(BATCH_ROWS),
+                )))
+                .await?;
+            batch_bytes = 0;
+        }
+    }
+    if !batch.is_empty() {
+        serializer.send(Job::Rows(batch)).await?;
+    }
+    serializer.end(&q.target, rows).await
+}
+
+/// Like [`dump_table`], over the row reader: buffers of row packets go to the serialiser as
+/// read, and are decoded there in place.
+pub async fn dump_table_wire(
+    conn: &mut WireConn,
+    serializer: &Serializer,
+    out: &mpsc::Sender<Chunk>,
+    db: &str,
+    table: &Table,
+    chunk: usize,
+    predicate: Option<&str>,
+) -> Result<TableStats> {
+    let Some(q) = row_query(db, table, predicate)? else {
+        return Ok(TableStats::default());
+    };
+    let rows_err = |rows: u64, e: mysql_async::Error| Error::Rows {
+        table: q.target.clone(),
+        chunk,
+        rows,
+        source: DbError(e),
+    };
+    let statement = conn.prepare(&q.sql).await.map_err(|e| rows_err(0, e))?;
+    let columns = conn.execute(statement).await.map_err(|e| rows_err(0, e))?;
+    if columns.len() != q.introducers.len() {
+        return Err(Error::Internal(format!(
+            "{}: {} columns selected but {} returned",
+            q.target,
+            q.introducers.len(),
+            columns.len()
+        )));
+    }
+    let kinds = columns
+        .iter()
+        .zip(&q.introducers)
+        .map(|(c, intro)| cell_kind(*intro, c.column_type, c.flags, c.charset, c.decimals))
+        .collect();
+    let layouts = columns
+        .iter()
+        .map(|c| Layout::of(c.column_type, c.flags))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| rows_err(0, mysql_async::Error::Other(Box::new(e))))?;
+    serializer
+        .send(Job::Begin {
+            out: out.clone(),
+            target: ident(&table.name),
+            columns: q.insert_columns.clone(),
+            kinds,
+            layouts,
+            table: q.target.clone(),
+            chunk,
+        })
+        .await?;
+    let mut rows = 0u64;
+    loop {
+        let block = conn
+            .next_rows(|| serializer.spare_buffer())
+            .await
+            .map_err(|e| rows_err(rows, e))?;
+        match block {
+            RowBlock::Packets { buf, len, rows: n } => {
+                rows += n;
+                serializer.send(Job::Packets { buf, len }).await?;
+            }
+            RowBlock::Large(payload) => {
+                rows += 1;
+                serializer.send(Job::Row(payload)).await?;
+            }
+            RowBlock::End => break,
+        }
+    }
+    conn.close_statement(statement)
+        .await
+        .map_err(|e| rows_err(rows, e))?;
+    serializer.end(&q.target, rows).await
+}
+
+fn row_size(row: &Row) -> usize {
+    (0..row.len())
+        .map(|i| match row.as_ref(i) {
+            Some(Value::Bytes(b)) => b.len() + 8,
+            _ => 8,
+        })
+        .sum()
+}
+
+/// [`count_rows`] over the row reader, whose snapshot is the one the rows are read in.
+pub async fn count_rows_wire(conn: &mut WireConn, db: &str, table: &str) -> Result<u64> {
+    let target = qualified(db, table);
+    let rows = conn
+        .query(&format!("SELECT COUNT(*) FROM {target}"))
+        .await
+        .map_err(|e| Error::server(format!("counting rows of {target}"), e))?;
+    let cell = rows.first().and_then(|r| r.first()).cloned().flatten();
+    match cell {
+        None => Ok(0),
+        Some(text) => std::str::from_utf8(&text)
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| Error::Internal(format!("{target}: COUNT(*) returned {text:?}"))),
+    }
+}
+
+/// `COUNT(*)` inside the snapshot, to prove no row was lost or repeated.
+pub async fn count_rows(conn: &mut Conn, db: &str, table: &str) -> Result<u64> {
+    let target = qualified(db, table);
+    let n: Option<u64> = conn
+        .query_first(format!("SELECT COUNT(*) FROM {target}"))
+        .await
+        .map_err(|e| Error::server(format!("counting rows of {target}"), e))?;
+    Ok(n.unwrap_or(0))
+}
