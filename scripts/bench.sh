@@ -121,7 +121,7 @@ for r in $(seq 1 "$repeat"); do
   # Restores of the uncompressed native dump (the stock client and ours read the same file)
   # and of the mydumper dump. myloader keeps its load out of the binary log by default; ours
   # writes it like the stock client unless --skip-binlog, so both are measured.
-  native=$(ls "$o"/native/*.sql)
+  native=$(ls "$o"/native/*.sql | grep -v "_users.sql$")
   restore "restore: mariadb < dump.sql" "$native" bash -c "mariadb --no-defaults -uroot \
     -h127.0.0.1 -P$port --protocol=TCP --max-allowed-packet=1G restored < '$native'"
   restore "restore: myloader -t$threads" "$o/mydumper" myloader -h 127.0.0.1 -P "$port" -u root \

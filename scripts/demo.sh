@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shows sfdbtools doing its main job: a throwaway MariaDB with a sample database is backed up
-# (compressed + encrypted), the backup is restored under another name with the stock client,
-# and both databases are compared. Installs MariaDB with apt when missing; never touches a
+# (compressed + encrypted), verified, restored under another name with the parallel restore,
+# and both databases are compared (by sfdbtools verify --against and by CHECKSUM TABLE). Installs MariaDB with apt when missing; never touches a
 # server that is already running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,12 +52,19 @@ echo "== the same without compression/encryption, to show the SQL it writes"
   -o "$work/plain" -t DEMO-2 -c none --skip-encrypt -q
 grep -m3 -E '^(CREATE TABLE|INSERT INTO `customers`|DO SETVAL)' "$work"/plain/*.sql | cut -c1-160
 
-echo "== restoring the plain dump into 'shop_copy' with the stock client"
-sql -e "CREATE DATABASE shop_copy"
-sql shop_copy < "$work"/plain/*.sql
+dump=$(ls "$work"/backups/*.sql.zst.enc)
+echo "== sfdbtools verify --file $(basename "$dump")"
+"$bin" verify --file "$dump"
+
+echo "== sfdbtools db-restore single: the encrypted file into 'shop_copy' (-j 2)"
+"$bin" -q db-restore single --file "$dump" --target-db shop_copy --host 127.0.0.1 --port "$port" \
+  --user root -t DEMO-3 -j 2
 for t in customers orders invoices; do
   a=$(sql -N -e "CHECKSUM TABLE shop.$t EXTENDED" | cut -f2)
   b=$(sql -N -e "CHECKSUM TABLE shop_copy.$t EXTENDED" | cut -f2)
   printf '   %-10s source %-12s restored %-12s %s\n' "$t" "$a" "$b" "$([ "$a" = "$b" ] && echo same || echo DIFFERENT)"
 done
+
+echo "== sfdbtools verify --against shop_copy: row counts and checksums of the restored database"
+"$bin" verify --file "$dump" --against shop_copy --host 127.0.0.1 --port "$port" --user root
 echo "== done (the server and files in $work are removed on exit)"
