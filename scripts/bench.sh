@@ -117,7 +117,12 @@ for r in $(seq 1 "$repeat"); do
     -t BENCH -c zstd -l 3 -j "$threads"
   run "mysqldump | zstd -3 -T0" "$o/mysqldump.sql.zst" bash -c "mariadb-dump --no-defaults -uroot \
     -h127.0.0.1 -P$port --protocol=TCP --single-transaction --hex-blob bench | zstd -3 -T0 -q > '$o/mysqldump.sql.zst'"
+done
 
+# Restores after all dump rounds: a restore leaves the server flushing and purging a gigabyte
+# for a while, which would slow the dumps that follow it.
+for r in $(seq 1 "$repeat"); do
+  echo "== restore round $r" >&2
   # Restores of the uncompressed native dump (the stock client and ours read the same file)
   # and of the mydumper dump. myloader keeps its load out of the binary log by default; ours
   # writes it like the stock client unless --skip-binlog, so both are measured.
