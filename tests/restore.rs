@@ -471,11 +471,13 @@ async fn a_failing_statement_is_named_and_the_partial_state_reported() {
     assert_eq!(n, Some(7), "the statements after the failure did not run");
 }
 
-/// A data connection killed on the server in the middle of a load: the restore stops,
-/// says that the connection was lost at which statement, and that the target is partial.
-#[tokio::test]
-async fn a_killed_connection_is_reported() {
-    let src = TestDb::new("rs_kill_src").await;
+/// Dumps a 300000-row table in small statements, starts `db-restore single -j 2` of it into a
+/// fresh database and returns once an INSERT of the restore runs: the child, the target, the
+/// id of the loading connection, and the directory of the dump (alive while the restore reads).
+async fn restore_caught_loading(
+    tag: &str,
+) -> (std::process::Child, TestDb, u64, tempfile::TempDir) {
+    let src = TestDb::new(&format!("{tag}_src")).await;
     src.exec("CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(200))")
         .await;
     src.exec("INSERT INTO big SELECT seq, REPEAT('x', 200) FROM seq_1_to_300000")
@@ -495,8 +497,8 @@ async fn a_killed_connection_is_reported() {
     );
     assert_success(&out, "backup");
     let file = dump_file_in(dir.path());
-    let dst = TestDb::new("rs_kill_dst").await;
-    let child = restore_cmd(
+    let dst = TestDb::new(&format!("{tag}_dst")).await;
+    let mut child = restore_cmd(
         "single",
         &[
             "--file",
@@ -512,7 +514,6 @@ async fn a_killed_connection_is_reported() {
     .spawn()
     .unwrap();
     let mut c = server().conn(None).await;
-    let mut killed = false;
     for _ in 0..1000 {
         let id: Option<u64> = c
             .exec_first(
@@ -522,14 +523,23 @@ async fn a_killed_connection_is_reported() {
             .await
             .unwrap();
         if let Some(id) = id {
-            c.query_drop(format!("KILL CONNECTION {id}")).await.unwrap();
-            killed = true;
-            break;
+            return (child, dst, id, dir);
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("no INSERT of the restore was seen running");
+}
+
+/// A data connection killed on the server in the middle of a load: the restore stops,
+/// says that the connection was lost at which statement, and that the target is partial.
+#[tokio::test]
+async fn a_killed_connection_is_reported() {
+    let (child, _dst, id, _dir) = restore_caught_loading("rs_kill").await;
+    let mut c = server().conn(None).await;
+    c.query_drop(format!("KILL CONNECTION {id}")).await.unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(killed, "no INSERT of the restore was seen running");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let t = text(&out);
     assert!(
@@ -595,65 +605,13 @@ async fn a_files_own_drop_database_needs_drop_target() {
 /// SIGINT stops a restore at once: exit 130 and a message that the target is partial.
 #[tokio::test]
 async fn an_interrupted_restore_says_what_it_left() {
-    let src = TestDb::new("rs_int_src").await;
-    src.exec("CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(200))")
-        .await;
-    src.exec("INSERT INTO big SELECT seq, REPEAT('y', 200) FROM seq_1_to_200000")
-        .await;
-    let dir = out_dir();
-    let out = backup(
-        &[
-            "single",
-            "--database",
-            &src.name,
-            "-c",
-            "none",
-            "--statement-size",
-            "8192",
-        ],
-        dir.path(),
-    );
-    assert_success(&out, "backup");
-    let file = dump_file_in(dir.path());
-    let dst = TestDb::new("rs_int_dst").await;
-    let child = restore_cmd(
-        "single",
-        &[
-            "--file",
-            file.to_str().unwrap(),
-            "--target-db",
-            &dst.name,
-            "-j",
-            "2",
-        ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let mut c = server().conn(None).await;
-    let mut loading = false;
-    for _ in 0..1000 {
-        let n: Option<u64> = c
-            .exec_first(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'INSERT%'",
-                (&dst.name,),
-            )
-            .await
-            .unwrap();
-        if n.unwrap_or(0) > 0 {
-            loading = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let (child, dst, _, _dir) = restore_caught_loading("rs_int").await;
     let kill = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .output()
         .unwrap();
     assert_success(&kill, "kill -INT");
     let out = child.wait_with_output().unwrap();
-    assert!(loading, "the restore was never seen loading");
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert!(
         text(&out).contains(&format!(
