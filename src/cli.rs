@@ -150,21 +150,24 @@ pub enum RestoreModeArgs {
     },
 }
 
+/// A backup file to read, and its key.
+#[derive(Args, Debug)]
+pub struct InputArgs {
+    /// The dump file (.sql, compressed, .enc: told from its bytes).
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    /// Passphrase of an encrypted file [default: config backup.encryption.key, else env
+    /// SFDB_BACKUP_ENCRYPTION_KEY].
+    #[arg(short = 'K', long = "backup-key")]
+    pub backup_key: Option<String>,
+}
+
 #[derive(Args, Debug)]
 pub struct RestoreArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
-    /// The dump file (.sql, compressed, .enc: told from its bytes).
-    #[arg(short = 'f', long = "file")]
-    pub file: PathBuf,
-    /// Passphrase of an encrypted file (or env SFDB_BACKUP_ENCRYPTION_KEY).
-    #[arg(
-        short = 'K',
-        long = "backup-key",
-        env = "SFDB_BACKUP_ENCRYPTION_KEY",
-        hide_env_values = true
-    )]
-    pub backup_key: Option<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Audit ticket id.
     #[arg(short = 't', long)]
     pub ticket: Option<String>,
@@ -201,17 +204,8 @@ pub struct RestoreArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
-    /// The dump file to verify.
-    #[arg(short = 'f', long = "file")]
-    pub file: PathBuf,
-    /// Passphrase of an encrypted file (or env SFDB_BACKUP_ENCRYPTION_KEY).
-    #[arg(
-        short = 'K',
-        long = "backup-key",
-        env = "SFDB_BACKUP_ENCRYPTION_KEY",
-        hide_env_values = true
-    )]
-    pub backup_key: Option<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Compare the recorded row counts and checksums with this live database instead.
     #[arg(long)]
     pub against: Option<String>,
@@ -446,8 +440,8 @@ impl Cli {
                     None => None,
                 };
                 Ok(Task::Verify(Box::new(VerifyConfig {
-                    file: v.file,
-                    passphrase: reading_passphrase(v.backup_key, settings),
+                    file: v.input.file,
+                    passphrase: reading_passphrase(v.input.backup_key, settings),
                     against,
                 })))
             }
@@ -766,8 +760,8 @@ fn restore_config(
     Ok(RestoreConfig {
         threads: thread_count(a.threads)?,
         connection: connection(a.connection, quiet, settings)?,
-        file: a.file,
-        passphrase: reading_passphrase(a.backup_key, settings),
+        file: a.input.file,
+        passphrase: reading_passphrase(a.input.backup_key, settings),
         mode,
         ticket,
         drop_target: a.drop_target,
