@@ -434,27 +434,13 @@ async fn an_interrupted_dump_leaves_nothing_behind() {
         let db = TestDb::new("interrupted").await;
         common::create_big_table(&db).await;
         let dir = out_dir();
-        let child = server()
-            .sfdbtools()
-            .args([
-                "-q",
-                "db-backup",
-                "single",
-                "--database",
-                &db.name,
-                "-t",
-                "T",
-                "-c",
-                "zstd",
-                "-j",
-                "2",
-            ])
-            .args(server().connection_args())
-            .arg("-o")
-            .arg(dir.path())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = common::backup_command(
+            &["single", "--database", &db.name, "-c", "zstd", "-j", "2"],
+            dir.path(),
+        )
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
         wait_for_rows(&db.name).await;
         let out = common::interrupt(child, signal).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -527,18 +513,11 @@ async fn an_interrupted_multi_file_run_removes_its_finished_files() {
     let big = TestDb::new("intbig").await;
     common::create_big_table(&big).await;
     let dir = out_dir();
-    let child = server()
-        .sfdbtools()
-        .args([
-            "-q",
-            "db-backup",
+    let child = common::backup_command(
+        &[
             "filter",
             "--mode",
             "multi-file",
-            "-t",
-            "T",
-        ])
-        .args([
             "--db",
             &small.name,
             "--db",
@@ -547,13 +526,12 @@ async fn an_interrupted_multi_file_run_removes_its_finished_files() {
             "none",
             "-j",
             "2",
-        ])
-        .args(server().connection_args())
-        .arg("-o")
-        .arg(dir.path())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+        dir.path(),
+    )
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     wait_for_rows(&big.name).await;
     // The small database's file is complete (under its final name) before the big one's rows
     // are done; metadata comes only at the end of the run.

@@ -284,20 +284,24 @@ pub fn assert_success(out: &Output, what: &str) {
     );
 }
 
-/// Runs `sfdbtools -q db-backup <args…>` against the test server into `dir`, uncompressed and
-/// unencrypted unless `args` say otherwise.
-pub fn backup(args: &[&str], dir: &Path) -> Output {
-    server()
-        .sfdbtools()
-        .arg("-q")
+/// `sfdbtools -q db-backup <args…>` against the test server into `dir`, ticket `TEST`, with
+/// the defaults (zstd; no key in the environment, so unencrypted) unless `args` say otherwise;
+/// to run or to spawn.
+pub fn backup_command(args: &[&str], dir: &Path) -> Command {
+    let mut c = server().sfdbtools();
+    c.arg("-q")
         .arg("db-backup")
         .args(args)
         .args(server().connection_args())
         .arg("-o")
         .arg(dir)
-        .args(["-t", "TEST"])
-        .output()
-        .expect("run sfdbtools")
+        .args(["-t", "TEST"]);
+    c
+}
+
+/// Runs [`backup_command`] to its end.
+pub fn backup(args: &[&str], dir: &Path) -> Output {
+    backup_command(args, dir).output().expect("run sfdbtools")
 }
 
 /// An account of one test, created with `grants` and dropped with the value.
