@@ -366,6 +366,18 @@ struct RowQuery {
     introducers: Vec<Option<&'static str>>,
 }
 
+impl RowQuery {
+    /// A failure of this query's stream, at `rows` rows into `chunk`.
+    fn error(&self, chunk: usize, rows: u64, e: mysql_async::Error) -> Error {
+        Error::Rows {
+            table: self.target.clone(),
+            chunk,
+            rows,
+            source: DbError(e),
+        }
+    }
+}
+
 fn row_query(db: &str, table: &Table, predicate: Option<&str>) -> Result<Option<RowQuery>> {
     let target = qualified(db, &table.name);
     let SelectList {
@@ -440,12 +452,7 @@ pub async fn dump_table(
     let Some(q) = row_query(db, table, predicate)? else {
         return Ok(TableStats::default());
     };
-    let rows_err = |rows: u64, e: mysql_async::Error| Error::Rows {
-        table: q.target.clone(),
-        chunk,
-        rows,
-        source: DbError(e),
-    };
+    let rows_err = |rows: u64, e: mysql_async::Error| q.error(chunk, rows, e);
     let mut result = conn
         .exec_iter(q.sql.as_str(), ())
         .await
@@ -514,12 +521,7 @@ pub async fn dump_table_wire(
     let Some(q) = row_query(db, table, predicate)? else {
         return Ok(TableStats::default());
     };
-    let rows_err = |rows: u64, e: mysql_async::Error| Error::Rows {
-        table: q.target.clone(),
-        chunk,
-        rows,
-        source: DbError(e),
-    };
+    let rows_err = |rows: u64, e: mysql_async::Error| q.error(chunk, rows, e);
     let statement = conn.prepare(&q.sql).await.map_err(|e| rows_err(0, e))?;
     let columns = conn.execute(statement).await.map_err(|e| rows_err(0, e))?;
     if columns.len() != q.introducers.len() {
