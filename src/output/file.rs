@@ -4,7 +4,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, mpsc};
 
 use sha2::{Digest, Sha256};
 
@@ -38,6 +38,13 @@ pub fn remove_files_of_this_run() -> usize {
 /// Write buffer in front of the file: large enough that each syscall moves a useful amount.
 const FILE_BUFFER: usize = 1 << 20;
 
+/// Bytes written between two requests to start writing the file back to disk. Without them the
+/// kernel holds a whole dump in dirty pages and the final fsync waits for all of it (0.7 s of a
+/// 6.6 s dump of 1.1 GB here); with them the disk works while the dump runs and the fsync finds
+/// at most two windows left.
+/// (Unit tests use small windows to exercise it.)
+const WRITEBACK_WINDOW: u64 = if cfg!(test) { 64 << 10 } else { 64 << 20 };
+
 /// What a finished file is: its final path, exact size and SHA-256.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileSummary {
@@ -57,6 +64,10 @@ pub struct AtomicFile {
     out: Option<BufWriter<File>>,
     hasher: Sha256,
     bytes: u64,
+    /// Start of the window whose writeback was requested last.
+    written_back: u64,
+    /// Started with the first request: small files never have one.
+    writeback: Option<Writeback>,
 }
 
 impl AtomicFile {
@@ -100,6 +111,8 @@ impl AtomicFile {
             out: Some(BufWriter::with_capacity(FILE_BUFFER, file)),
             hasher: Sha256::new(),
             bytes: 0,
+            written_back: 0,
+            writeback: None,
         })
     }
 
@@ -120,6 +133,9 @@ impl AtomicFile {
     /// temporary file is removed.
     pub fn finish(mut self) -> io::Result<FileSummary> {
         let out = self.out.take().expect("finish is called once");
+        if let Some(w) = self.writeback.take() {
+            w.stop();
+        }
         let completed = out
             .into_inner()
             .map_err(|e| e.into_error())
@@ -148,12 +164,84 @@ impl AtomicFile {
     }
 }
 
+impl AtomicFile {
+    /// Asks for the last window to be written back now and the window before it (written
+    /// back by then) to leave the page cache: a backup is not read again soon, and its pages
+    /// would push the database's out. Advice only: the final fsync is what makes the file
+    /// durable, so a refusal or a busy writeback thread just leaves it to that fsync.
+    fn start_writeback(&mut self) {
+        let Some(out) = self.out.as_ref() else { return };
+        let end = self.bytes - WRITEBACK_WINDOW;
+        let from = self.written_back.saturating_sub(WRITEBACK_WINDOW);
+        if self.writeback.is_none() {
+            self.writeback = Writeback::start(out.get_ref());
+        }
+        if let Some(w) = &self.writeback
+            && w.request(from, end - from)
+        {
+            self.written_back = end;
+        }
+    }
+}
+
+/// The thread that passes writeback requests to the kernel. `POSIX_FADV_DONTNEED` starts
+/// writeback of dirty pages and evicts clean ones, but it waits while the filesystem
+/// allocates blocks and queues the I/O (70 ms per 64 MiB here), which must not stall the
+/// thread that writes the file.
+struct Writeback {
+    requests: Option<mpsc::SyncSender<(u64, u64)>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writeback {
+    fn start(file: &File) -> Option<Writeback> {
+        let file = file.try_clone().ok()?;
+        // One request waiting is enough: a later one covers what a refused one would have.
+        let (tx, rx) = mpsc::sync_channel::<(u64, u64)>(1);
+        let thread = std::thread::Builder::new()
+            .name("sfdb-writeback".into())
+            .spawn(move || {
+                for (from, len) in rx {
+                    let _ = rustix::fs::fadvise(
+                        &file,
+                        from,
+                        std::num::NonZeroU64::new(len),
+                        rustix::fs::Advice::DontNeed,
+                    );
+                }
+            })
+            .ok()?;
+        Some(Writeback {
+            requests: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// False when the thread is still busy with the previous request.
+    fn request(&self, from: u64, len: u64) -> bool {
+        self.requests
+            .as_ref()
+            .is_some_and(|tx| tx.try_send((from, len)).is_ok())
+    }
+
+    /// Waits for the request in progress, so the final fsync is the file's last operation.
+    fn stop(mut self) {
+        self.requests = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let out = self.out.as_mut().expect("not finished");
         let n = out.write(buf)?;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
+        if self.bytes - self.written_back >= 2 * WRITEBACK_WINDOW {
+            self.start_writeback();
+        }
         Ok(n)
     }
 
@@ -199,6 +287,27 @@ mod tests {
         drop(f);
         assert!(!temp.exists());
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_large_file_is_written_back_while_written_and_stays_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.sql");
+        let mut f = AtomicFile::create(&path, 0o600).unwrap();
+        let block: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+        let mut expected = Sha256::new();
+        for _ in 0..100 {
+            f.write_all(&block).unwrap();
+            expected.update(&block);
+        }
+        assert!(f.writeback.is_some(), "a writeback thread started");
+        assert!(f.written_back > 0, "writeback was requested");
+        let s = f.finish().unwrap();
+        assert_eq!(s.bytes, 1_000_000);
+        assert_eq!(s.sha256, hex::encode(expected.finalize()));
+        let content = fs::read(&path).unwrap();
+        assert_eq!(content.len(), 1_000_000);
+        assert!(content.chunks(10_000).all(|c| c == block.as_slice()));
     }
 
     #[test]
