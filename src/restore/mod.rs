@@ -3,10 +3,12 @@
 //! connections at once.
 //!
 //! `split` cuts the SQL into statements, `classify` tells what each one is, `apply` runs them:
-//! definitions in order on one connection, data over N, post-data objects after the data.
+//! definitions in order on one connection, data over N, post-data objects after the data;
+//! `loads` follows each table's data to tell when its load is over.
 
 pub mod apply;
 pub mod classify;
+pub mod loads;
 pub mod split;
 
 use std::path::{Path, PathBuf};
