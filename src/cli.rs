@@ -743,6 +743,8 @@ fn backup_config(
                 file_mode: settings.file_permissions.unwrap_or(DEFAULT_FILE_MODE),
                 metadata_mode: settings.metadata_permissions.unwrap_or(DEFAULT_FILE_MODE),
                 row_reader: a.row_reader.parse().map_err(Error::Usage)?,
+                save_metadata: settings.save_backup_info.unwrap_or(true),
+                capture_position: settings.capture_gtid.unwrap_or(true),
             },
             pending,
         ))

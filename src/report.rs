@@ -608,16 +608,21 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
                 "sql_bytes": f.metadata.sql_bytes, "databases": f.databases,
             })).collect::<Vec<_>>(),
             "gtid": report.snapshot.gtid_info(),
+            "gtid_captured": report.snapshot.was_captured(),
             "user_grants": report.user_grants,
             "seconds": reporter.started.elapsed().as_secs_f64(),
         }));
         return;
     }
     let secs = reporter.started.elapsed().as_secs_f64().max(0.001);
+    let position = if report.snapshot.was_captured() {
+        format!("position {}", report.snapshot.gtid_info())
+    } else {
+        "position not captured (config backup.replication.capture_gtid: false)".to_owned()
+    };
     let mut out = format!(
-        "backup complete: {} file(s) in {secs:.1}s, position {}\n",
+        "backup complete: {} file(s) in {secs:.1}s, {position}\n",
         report.files.len(),
-        report.snapshot.gtid_info()
     );
     for f in &report.files {
         let m = &f.metadata;
@@ -633,7 +638,7 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
         };
         let ratio = m.sql_bytes as f64 / m.file.size_bytes.max(1) as f64;
         out.push_str(&format!(
-            "  {}\n    databases {} | {} ({} of SQL, {ratio:.1}x {}) | encrypted {} | {} | {}/s{skipped}\n    metadata {}\n",
+            "  {}\n    databases {} | {} ({} of SQL, {ratio:.1}x {}) | encrypted {} | {} | {}/s{skipped}\n    {}\n",
             f.path.display(),
             f.databases.join(", "),
             m.file.size_human,
@@ -642,7 +647,10 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
             if m.encryption.enabled { "yes" } else { "no" },
             m.time.duration,
             human_size((m.sql_bytes as f64 / secs) as u64),
-            f.metadata_path.display()
+            match &f.metadata_path {
+                Some(p) => format!("metadata {}", p.display()),
+                None => "no metadata written (config backup.output.save_backup_info: false)".into(),
+            }
         ));
     }
     match &report.user_grants {
