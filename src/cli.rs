@@ -167,6 +167,8 @@ pub struct RestoreArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
     #[command(flatten)]
+    pub profile: TargetProfileArgs,
+    #[command(flatten)]
     pub input: InputArgs,
     /// Audit ticket id.
     #[arg(short = 't', long)]
@@ -204,6 +206,8 @@ pub struct RestoreArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub profile: TargetProfileArgs,
     #[command(flatten)]
     pub input: InputArgs,
     /// Compare the recorded row counts and checksums with this live database instead.
@@ -316,7 +320,8 @@ pub enum FilterMode {
 }
 
 /// Connection flags. No clap defaults: a flag that was not given must be told apart from one
-/// given with the default value, so that a profile's field applies (see [`connection`]).
+/// given with the default value, so that a profile's field applies (see [`connection`]). The
+/// profile flags come apart: their variables depend on which server the command talks to.
 #[derive(Args, Debug)]
 pub struct ConnectionArgs {
     /// Server host name or address [default: the profile's, else 127.0.0.1].
@@ -334,23 +339,81 @@ pub struct ConnectionArgs {
     /// Unix socket path (instead of host/port).
     #[arg(long)]
     pub socket: Option<PathBuf>,
-    /// Encrypted connection profile: a path, or a bare name in the profile directory.
-    #[arg(short = 'p', long = "profile", env = "SFDB_SOURCE_PROFILE")]
+}
+
+/// The profile of the server a backup reads from (compat §1: `SFDB_SOURCE_PROFILE[_KEY]`).
+#[derive(Args, Debug)]
+pub struct SourceProfileArgs {
+    /// Encrypted connection profile of the server to back up: a path, or a bare name in the
+    /// profile directory.
+    #[arg(short = 'p', long = "profile", env = SOURCE_PROFILE_ENV)]
     pub profile: Option<String>,
     /// Passphrase of the profile (prefer the environment variable: a flag is visible in `ps`).
     #[arg(
         short = 'k',
         long = "profile-key",
-        env = "SFDB_SOURCE_PROFILE_KEY",
+        env = SOURCE_PROFILE_KEY_ENV,
         hide_env_values = true
     )]
     pub profile_key: Option<String>,
+}
+
+/// The profile of the server a restore writes to or `verify --against` compares with
+/// (compat §7: `SFDB_TARGET_PROFILE[_KEY]`), so that one environment can name both ends.
+#[derive(Args, Debug)]
+pub struct TargetProfileArgs {
+    /// Encrypted connection profile of the target server: a path, or a bare name in the
+    /// profile directory.
+    #[arg(short = 'p', long = "profile", env = TARGET_PROFILE_ENV)]
+    pub profile: Option<String>,
+    /// Passphrase of the profile (prefer the environment variable: a flag is visible in `ps`).
+    #[arg(
+        short = 'k',
+        long = "profile-key",
+        env = TARGET_PROFILE_KEY_ENV,
+        hide_env_values = true
+    )]
+    pub profile_key: Option<String>,
+}
+
+const SOURCE_PROFILE_ENV: &str = "SFDB_SOURCE_PROFILE";
+const SOURCE_PROFILE_KEY_ENV: &str = "SFDB_SOURCE_PROFILE_KEY";
+const TARGET_PROFILE_ENV: &str = "SFDB_TARGET_PROFILE";
+const TARGET_PROFILE_KEY_ENV: &str = "SFDB_TARGET_PROFILE_KEY";
+
+/// The profile flags of either end, and the variable that gives their key.
+pub struct ProfileChoice {
+    profile: Option<String>,
+    key: Option<String>,
+    key_env: &'static str,
+}
+
+impl From<SourceProfileArgs> for ProfileChoice {
+    fn from(a: SourceProfileArgs) -> Self {
+        ProfileChoice {
+            profile: a.profile,
+            key: a.profile_key,
+            key_env: SOURCE_PROFILE_KEY_ENV,
+        }
+    }
+}
+
+impl From<TargetProfileArgs> for ProfileChoice {
+    fn from(a: TargetProfileArgs) -> Self {
+        ProfileChoice {
+            profile: a.profile,
+            key: a.profile_key,
+            key_env: TARGET_PROFILE_KEY_ENV,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
 pub struct BackupArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub profile: SourceProfileArgs,
     /// Output directory, used as given [default: config base_directory/pattern, else ./{year}{month}{day}/].
     #[arg(short = 'o', long = "backup-dir")]
     pub backup_dir: Option<PathBuf>,
@@ -434,7 +497,7 @@ impl Cli {
             Command::Verify(v) => {
                 let against = match v.against {
                     Some(db) if !db.trim().is_empty() => {
-                        Some((connection(v.connection, quiet, settings)?, db))
+                        Some((connection(v.connection, v.profile, quiet, settings)?, db))
                     }
                     Some(_) => return Err(Error::Usage("--against needs a database name".into())),
                     None => None,
@@ -648,7 +711,7 @@ fn backup_config(
                 engine: a.engine.parse().map_err(Error::Usage)?,
                 dry_run: a.dry_run,
                 mysqldump_args: settings.mysqldump_args.clone(),
-                connection: connection(a.connection, quiet, settings)?,
+                connection: connection(a.connection, a.profile, quiet, settings)?,
                 mode: mode_settings.mode,
                 include,
                 exclude,
@@ -680,6 +743,8 @@ fn backup_config(
                 file_mode: settings.file_permissions.unwrap_or(DEFAULT_FILE_MODE),
                 metadata_mode: settings.metadata_permissions.unwrap_or(DEFAULT_FILE_MODE),
                 row_reader: a.row_reader.parse().map_err(Error::Usage)?,
+                save_metadata: settings.save_backup_info.unwrap_or(true),
+                capture_position: settings.capture_gtid.unwrap_or(true),
             },
             pending,
         ))
@@ -759,7 +824,7 @@ fn restore_config(
     };
     Ok(RestoreConfig {
         threads: thread_count(a.threads)?,
-        connection: connection(a.connection, quiet, settings)?,
+        connection: connection(a.connection, a.profile, quiet, settings)?,
         file: a.input.file,
         passphrase: reading_passphrase(a.input.backup_key, settings),
         mode,
@@ -874,10 +939,12 @@ fn default_output_dir(settings: &Settings, now: &chrono::DateTime<chrono::Local>
 /// prompt. `MYSQL_PWD` does not override a profile: it is ambient, the profile was asked for.
 fn connection(
     c: ConnectionArgs,
+    profile: impl Into<ProfileChoice>,
     quiet: bool,
     settings: &Settings,
 ) -> Result<ConnectionSettings, Error> {
-    let chosen = match c.profile.as_deref().filter(|p| !p.is_empty()) {
+    let profile: ProfileChoice = profile.into();
+    let chosen = match profile.profile.as_deref().filter(|p| !p.is_empty()) {
         Some(arg) => Some(profile::resolve(arg, settings.profile_dir.as_deref())?),
         // Interactively, with no way of connecting given, offer the saved profiles.
         None if prompt::interactive(quiet)
@@ -895,7 +962,7 @@ fn connection(
     };
     let (mut conn, from_profile) = match chosen {
         Some(path) => {
-            let key = profile_key(c.profile_key, quiet, false)?;
+            let key = profile_key_from(profile.key, profile.key_env, quiet, false)?;
             let loaded = profile::load(&path, &key)?;
             let conn = loaded.connection(&path)?;
             if let Some(note) = loaded.ssh_note(&path).filter(|_| !quiet) {
@@ -937,12 +1004,22 @@ pub(crate) fn profile_key(
     quiet: bool,
     confirm: bool,
 ) -> Result<Passphrase, Error> {
+    profile_key_from(given, SOURCE_PROFILE_KEY_ENV, quiet, confirm)
+}
+
+/// A profile's passphrase: `-k/--profile-key` (or the variable `env`), else a prompt.
+fn profile_key_from(
+    given: Option<String>,
+    env: &str,
+    quiet: bool,
+    confirm: bool,
+) -> Result<Passphrase, Error> {
     match given.filter(|k| !k.trim().is_empty()) {
         Some(k) => Ok(Passphrase::new(Secret::new(k))),
         None => prompt_key(
             quiet,
             "Profile key",
-            "missing profile key: pass -k/--profile-key or set SFDB_SOURCE_PROFILE_KEY",
+            &format!("missing profile key: pass -k/--profile-key or set {env}"),
             confirm,
         ),
     }

@@ -135,6 +135,12 @@ pub struct BackupConfig {
     pub metadata_mode: u32,
     /// How rows are read (hidden `--row-reader`; the default falls back by itself).
     pub row_reader: crate::rows::RowReader,
+    /// Write `<dump>.meta.json` next to each dump (off with config
+    /// `backup.output.save_backup_info: false`).
+    pub save_metadata: bool,
+    /// Read the snapshot's GTID/binlog position (off with config
+    /// `backup.replication.capture_gtid: false`, e.g. for an account that may not see it).
+    pub capture_position: bool,
 }
 
 /// Which grants file a restore applies after the data.

@@ -123,9 +123,26 @@ pub struct SnapshotInfo {
     pub binlog_file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub binlog_position: Option<u64>,
+    /// `false` when the position was not read on purpose (config
+    /// `backup.replication.capture_gtid: false`); absent when it was asked for.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub captured: Option<bool>,
 }
 
 impl SnapshotInfo {
+    /// The position of a dump told not to read it: empty, and saying so.
+    pub fn not_captured() -> SnapshotInfo {
+        SnapshotInfo {
+            captured: Some(false),
+            ..Default::default()
+        }
+    }
+
+    /// False only when the position was not read on purpose.
+    pub fn was_captured(&self) -> bool {
+        self.captured != Some(false)
+    }
+
     /// `replication.gtid_info`: the GTID position, else `File=…, Pos=…`, else empty.
     pub fn gtid_info(&self) -> String {
         if let Some(g) = self

@@ -51,7 +51,11 @@ pub fn command_args(
 ) -> Vec<String> {
     // --defaults-extra-file must come first to be honoured.
     let mut args = vec![format!("--defaults-extra-file={}", option_file.display())];
-    args.extend(option_args(cfg.mysqldump_args.as_deref(), flavor));
+    args.extend(option_args(
+        cfg.mysqldump_args.as_deref(),
+        flavor,
+        cfg.capture_position,
+    ));
     if cfg.exclude_data {
         args.push("--no-data".into());
     } else if cfg.mode.is_package() {
@@ -77,23 +81,36 @@ pub fn command_args(
 /// options (`-fQq`) keeps its other letters; letters after one that takes a value (`-hfoo`,
 /// host "foo") are that value and stay untouched.
 /// The dump options: the configured ones without `-f` and with `--master-data=2` unless they
-/// ask for a position themselves (the metadata needs it), or the defaults.
-fn option_args(custom: Option<&[String]>, flavor: Flavor) -> Vec<String> {
+/// ask for a position themselves (the metadata needs it), or the defaults. With `capture`
+/// off (config `backup.replication.capture_gtid: false`) no position option is added, since
+/// reading it needs privileges the account may lack; configured options stay as given.
+fn option_args(custom: Option<&[String]>, flavor: Flavor, capture: bool) -> Vec<String> {
     let Some(custom) = custom else {
-        let mut args: Vec<String> = DEFAULT_ARGS.iter().map(|s| s.to_string()).collect();
+        let mut args: Vec<String> = DEFAULT_ARGS
+            .iter()
+            .filter(|a| capture || !is_position_option(a))
+            .map(|s| s.to_string())
+            .collect();
         if flavor == Flavor::MariaDb {
-            args.extend(MARIADB_ARGS.iter().map(|s| s.to_string()));
+            args.extend(
+                MARIADB_ARGS
+                    .iter()
+                    .filter(|a| capture || **a != "--gtid")
+                    .map(|s| s.to_string()),
+            );
         }
         return args;
     };
     let mut args: Vec<String> = custom.iter().filter_map(|a| without_force(a)).collect();
-    let has_position = custom
-        .iter()
-        .any(|a| a.starts_with("--master-data") || a.starts_with("--source-data"));
-    if !has_position {
+    if capture && !custom.iter().any(|a| is_position_option(a)) {
         args.push("--master-data=2".into());
     }
     args
+}
+
+/// An option that makes mysqldump write the binlog position.
+fn is_position_option(arg: &str) -> bool {
+    arg.starts_with("--master-data") || arg.starts_with("--source-data")
 }
 
 fn without_force(arg: &str) -> Option<String> {
@@ -238,7 +255,9 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
             clock,
         );
         // Written by `dump::complete` once every file of the run exists.
-        let metadata_path = PathBuf::from(format!("{}.meta.json", plan.path.display()));
+        let metadata_path = cfg
+            .save_metadata
+            .then(|| PathBuf::from(format!("{}.meta.json", plan.path.display())));
         progress.event(&Event::FileWritten {
             path: &plan.path,
             bytes: summary.file.bytes,
@@ -333,7 +352,12 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
         )));
     }
     let summary = chain.finish()?;
-    Ok((summary, parse_position(&head), started, clock))
+    let position = if cfg.capture_position {
+        parse_position(&head)
+    } else {
+        SnapshotInfo::not_captured()
+    };
+    Ok((summary, position, started, clock))
 }
 
 /// Removes the option file when dropped, on every path out of `dump_one`.
@@ -376,12 +400,26 @@ mod tests {
             .split_whitespace()
             .map(str::to_owned)
             .collect();
-        let args = option_args(Some(&old), Flavor::MariaDb);
+        let args = option_args(Some(&old), Flavor::MariaDb, true);
         assert_eq!(args[0], "-Qq");
         assert_eq!(&args[1..old.len()], &old[1..]);
         assert_eq!(args.last().map(String::as_str), Some("--master-data=2"));
         let own = vec!["--source-data=2".to_owned()];
-        assert_eq!(option_args(Some(&own), Flavor::MySql), own);
+        assert_eq!(option_args(Some(&own), Flavor::MySql, true), own);
+    }
+
+    #[test]
+    fn without_capture_no_position_option_is_added() {
+        let defaults = option_args(None, Flavor::MariaDb, false);
+        assert!(
+            !defaults
+                .iter()
+                .any(|a| is_position_option(a) || a == "--gtid"),
+            "{defaults:?}"
+        );
+        assert!(defaults.contains(&"--single-transaction".to_owned()));
+        let own = vec!["--hex-blob".to_owned()];
+        assert_eq!(option_args(Some(&own), Flavor::MariaDb, false), own);
     }
 
     #[test]

@@ -35,6 +35,22 @@ pub enum Event<'a> {
         bytes: u64,
         targets: &'a [String],
     },
+    /// A restore starts loading data into a table (first data, or data again after the table
+    /// was reported loaded).
+    TableLoading { database: &'a str, table: &'a str },
+    /// A restore finished loading a table: sent only when certain (every data statement before
+    /// a flush point answered, or a later statement about the table waited for its data), so
+    /// possibly well after its last rows; never when the restore fails. `rows`, `statements`
+    /// and `bytes` (of SQL) are the table's totals in the file so far; `elapsed` runs from its
+    /// first data statement sent to its last one answered.
+    TableLoaded {
+        database: &'a str,
+        table: &'a str,
+        rows: u64,
+        statements: u64,
+        bytes: u64,
+        elapsed: Duration,
+    },
     /// A restore or verify finished reading `file`.
     FileRead {
         file: &'a std::path::Path,
@@ -54,6 +70,10 @@ pub trait Progress: Send + Sync {
 
     /// A restore's totals so far: rows loaded and bytes of the file read (called often).
     fn restored(&self, _rows: u64, _file_bytes: u64) {}
+
+    /// A data statement of a restore's table was answered: the table's rows loaded so far
+    /// (called often, for each table between its `TableLoading` and `TableLoaded`).
+    fn table_restored(&self, _database: &str, _table: &str, _rows: u64) {}
 }
 
 /// Reports nothing (`-q`, tests).

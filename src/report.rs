@@ -20,6 +20,17 @@ use sfdbtools::verify::VerifyReport;
 /// How often a progress line is logged when no terminal shows bars.
 const LOG_EVERY: Duration = Duration::from_secs(5);
 
+/// A restore's table line that received nothing for this long goes: interleaved tables that
+/// are finished are only reported loaded at the next flush point, which may be far off.
+const TABLE_LINE_IDLE: Duration = Duration::from_secs(2);
+
+/// One table's line under the overall bar.
+struct TableLine {
+    bar: ProgressBar,
+    /// When it last received rows (restore), to remove it once idle.
+    touched: Instant,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Style {
     Bars,
@@ -50,7 +61,8 @@ pub struct Reporter {
     reading: Mutex<(u64, Instant)>,
     multi: MultiProgress,
     overall: ProgressBar,
-    tables: Mutex<HashMap<String, ProgressBar>>,
+    /// Table lines by `db.table` (bars only).
+    tables: Mutex<HashMap<String, TableLine>>,
 }
 
 impl Reporter {
@@ -96,6 +108,40 @@ impl Reporter {
         eprintln!("{value}");
     }
 
+    /// Adds (or replaces) the spinner line of `name`.
+    fn add_table_line(&self, name: String, message: String) {
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message(message);
+        bar.enable_steady_tick(Duration::from_millis(200));
+        if let Ok(mut t) = self.tables.lock()
+            && let Some(old) = t.insert(
+                name,
+                TableLine {
+                    bar,
+                    touched: Instant::now(),
+                },
+            )
+        {
+            self.clear_line(old);
+        }
+    }
+
+    fn remove_table_line(&self, name: &str) {
+        let line = self.tables.lock().ok().and_then(|mut t| t.remove(name));
+        if let Some(line) = line {
+            self.clear_line(line);
+        }
+    }
+
+    fn clear_line(&self, line: TableLine) {
+        line.bar.finish_and_clear();
+        self.multi.remove(&line.bar);
+    }
+
     /// The end of a failed run, in the chosen style.
     pub fn error(&self, message: &str) {
         self.overall.abandon();
@@ -136,16 +182,9 @@ impl Progress for Reporter {
                 self.overall
                     .set_length(total.max(self.rows.load(Ordering::Relaxed)));
                 if style == Style::Bars {
-                    let bar = self.multi.add(ProgressBar::new_spinner());
-                    bar.set_style(
-                        ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
-                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                    );
-                    bar.set_message(format!("{database}.{table} (~{estimated_rows} rows)"));
-                    bar.enable_steady_tick(Duration::from_millis(200));
-                    if let Ok(mut t) = self.tables.lock() {
-                        t.insert(format!("{database}.{table}"), bar);
-                    }
+                    let name = table_name(database, table);
+                    let message = format!("{name} (~{estimated_rows} rows)");
+                    self.add_table_line(name, message);
                 }
             }
             Event::TableDone {
@@ -155,18 +194,50 @@ impl Progress for Reporter {
                 bytes,
                 elapsed,
             } => {
-                if let Ok(mut t) = self.tables.lock()
-                    && let Some(bar) = t.remove(&format!("{database}.{table}"))
-                {
-                    bar.finish_and_clear();
-                }
+                self.remove_table_line(&table_name(database, table));
                 match style {
                     Style::Json => self.json(json!({
                         "event": "table_done", "database": database, "table": table,
                         "rows": rows, "bytes": bytes, "seconds": elapsed.as_secs_f64()
                     })),
                     Style::Lines => self.say(&format!(
-                        "  {database}.{table}: {rows} rows, {} of SQL in {:.1}s",
+                        "  {}: {rows} rows, {} of SQL in {:.1}s",
+                        table_name(database, table),
+                        human_size(*bytes),
+                        elapsed.as_secs_f64()
+                    )),
+                    _ => {}
+                }
+            }
+            Event::TableLoading { database, table } => match style {
+                Style::Json => self.json(json!({
+                    "event": "table_loading", "database": database, "table": table
+                })),
+                Style::Bars => {
+                    let name = table_name(database, table);
+                    let message = format!("{name}: 0 rows");
+                    self.add_table_line(name, message);
+                }
+                _ => {}
+            },
+            Event::TableLoaded {
+                database,
+                table,
+                rows,
+                statements,
+                bytes,
+                elapsed,
+            } => {
+                self.remove_table_line(&table_name(database, table));
+                match style {
+                    Style::Json => self.json(json!({
+                        "event": "table_loaded", "database": database, "table": table,
+                        "rows": rows, "statements": statements, "bytes": bytes,
+                        "seconds": elapsed.as_secs_f64()
+                    })),
+                    Style::Lines => self.say(&format!(
+                        "  {}: {rows} rows, {} of SQL in {:.1}s",
+                        table_name(database, table),
                         human_size(*bytes),
                         elapsed.as_secs_f64()
                     )),
@@ -295,6 +366,20 @@ impl Progress for Reporter {
                     HumanCount(rows),
                     rows as f64 / secs
                 ));
+                let idle: Vec<TableLine> = match self.tables.lock() {
+                    Ok(mut t) => {
+                        let names: Vec<String> = t
+                            .iter()
+                            .filter(|(_, l)| l.touched.elapsed() >= TABLE_LINE_IDLE)
+                            .map(|(n, _)| n.clone())
+                            .collect();
+                        names.iter().filter_map(|n| t.remove(n)).collect()
+                    }
+                    Err(_) => Vec::new(),
+                };
+                for line in idle {
+                    self.clear_line(line);
+                }
             }
             Style::Lines | Style::Json => {
                 let Ok(mut last) = self.last_line.try_lock() else {
@@ -330,6 +415,34 @@ impl Progress for Reporter {
             Style::Quiet => {}
         }
     }
+
+    fn table_restored(&self, database: &str, table: &str, rows: u64) {
+        if self.style != Style::Bars {
+            return;
+        }
+        let name = table_name(database, table);
+        let message = format!("{name}: {} rows", HumanCount(rows));
+        {
+            let Ok(mut t) = self.tables.lock() else {
+                return;
+            };
+            if let Some(line) = t.get_mut(&name) {
+                line.bar.set_message(message);
+                line.touched = Instant::now();
+                return;
+            }
+        }
+        // Its line went while idle, and rows came again.
+        self.add_table_line(name, message);
+    }
+}
+
+/// `db.table` for a progress line; line breaks in names shown as `\n`/`\r` so they cannot tear
+/// the bars or split a log line.
+fn table_name(database: &str, table: &str) -> String {
+    format!("{database}.{table}")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
 }
 
 /// The closing summary of a restore: per file what was applied; warnings and failures.
@@ -346,6 +459,10 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
                 "path": f.path, "databases": f.applied.databases, "statements": f.applied.statements,
                 "rows": f.applied.rows, "warnings": f.applied.warnings,
                 "failed": f.applied.failures.len(), "seconds": f.elapsed.as_secs_f64(),
+                "tables": f.applied.tables.iter().map(|t| json!({
+                    "database": t.database, "table": t.table, "rows": t.rows,
+                    "statements": t.statements, "bytes": t.sql_bytes,
+                })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "seconds": secs,
         }));
@@ -356,7 +473,7 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
         if f.applied.warnings > 0 {
             let shown = f.applied.warning_samples.join("\n    ");
             reporter.say(&format!(
-                "sfdbtools: warning: {}: {} server warning(s) while restoring (--strict makes                  them errors); first:\n    {shown}",
+                "sfdbtools: warning: {}: {} server warning(s) while restoring (--strict makes them errors); first:\n    {shown}",
                 f.path.display(),
                 f.applied.warnings
             ));
@@ -372,7 +489,7 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
     for f in &parts {
         let a = &f.applied;
         out.push_str(&format!(
-            "  {}\n    into {} | {} statements ({} skipped), {} rows, {} warning(s) | {:.1}s, {}/s of SQL\n",
+            "  {}\n    into {} | {} statements ({} skipped), {} rows{}, {} warning(s) | {:.1}s, {}/s of SQL\n",
             f.path.display(),
             if a.databases.is_empty() {
                 "(accounts)".to_owned()
@@ -382,6 +499,10 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
             a.statements,
             a.skipped,
             HumanCount(a.rows),
+            match a.tables.len() {
+                0 => String::new(),
+                n => format!(" in {n} table(s)"),
+            },
             a.warnings,
             f.elapsed.as_secs_f64(),
             human_size((a.sql_bytes as f64 / f.elapsed.as_secs_f64().max(0.001)) as u64)
@@ -487,16 +608,21 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
                 "sql_bytes": f.metadata.sql_bytes, "databases": f.databases,
             })).collect::<Vec<_>>(),
             "gtid": report.snapshot.gtid_info(),
+            "gtid_captured": report.snapshot.was_captured(),
             "user_grants": report.user_grants,
             "seconds": reporter.started.elapsed().as_secs_f64(),
         }));
         return;
     }
     let secs = reporter.started.elapsed().as_secs_f64().max(0.001);
+    let position = if report.snapshot.was_captured() {
+        format!("position {}", report.snapshot.gtid_info())
+    } else {
+        "position not captured (config backup.replication.capture_gtid: false)".to_owned()
+    };
     let mut out = format!(
-        "backup complete: {} file(s) in {secs:.1}s, position {}\n",
+        "backup complete: {} file(s) in {secs:.1}s, {position}\n",
         report.files.len(),
-        report.snapshot.gtid_info()
     );
     for f in &report.files {
         let m = &f.metadata;
@@ -512,7 +638,7 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
         };
         let ratio = m.sql_bytes as f64 / m.file.size_bytes.max(1) as f64;
         out.push_str(&format!(
-            "  {}\n    databases {} | {} ({} of SQL, {ratio:.1}x {}) | encrypted {} | {} | {}/s{skipped}\n    metadata {}\n",
+            "  {}\n    databases {} | {} ({} of SQL, {ratio:.1}x {}) | encrypted {} | {} | {}/s{skipped}\n    {}\n",
             f.path.display(),
             f.databases.join(", "),
             m.file.size_human,
@@ -521,7 +647,10 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
             if m.encryption.enabled { "yes" } else { "no" },
             m.time.duration,
             human_size((m.sql_bytes as f64 / secs) as u64),
-            f.metadata_path.display()
+            match &f.metadata_path {
+                Some(p) => format!("metadata {}", p.display()),
+                None => "no metadata written (config backup.output.save_backup_info: false)".into(),
+            }
         ));
     }
     match &report.user_grants {

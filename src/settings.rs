@@ -84,9 +84,9 @@ pub struct Settings {
     pub file_permissions: Option<u32>,
     /// `backup.output.metadata_permissions`, permission bits of `.meta.json` files.
     pub metadata_permissions: Option<u32>,
-    /// `backup.output.save_backup_info`
+    /// `backup.output.save_backup_info`: false writes no `.meta.json`.
     pub save_backup_info: Option<bool>,
-    /// `backup.replication.capture_gtid`
+    /// `backup.replication.capture_gtid`: false reads no GTID/binlog position.
     pub capture_gtid: Option<bool>,
     /// `backup.cleanup.days`: the default of `cleanup --days`.
     pub cleanup_days: Option<u64>,
@@ -222,19 +222,6 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
     s.profile_dir = doc.get("config_dir.database_profile", path_value)?;
 
     let file = path.display();
-    if s.save_backup_info == Some(false) {
-        s.warnings.push(format!(
-            "config file {file}: backup.output.save_backup_info: false is not honoured: the \
-             .meta.json file is always written (it holds the checksums that verify the dump, \
-             and restore reads it)"
-        ));
-    }
-    if s.capture_gtid == Some(false) {
-        s.warnings.push(format!(
-            "config file {file}: backup.replication.capture_gtid: false is not honoured: the \
-             GTID/binlog position is always read inside the dump's snapshot"
-        ));
-    }
     let mut unknown = Vec::new();
     doc.unknown(root, "", &mut unknown);
     s.warnings.extend(
@@ -736,11 +723,13 @@ config_dir:
     }
 
     #[test]
-    fn values_without_effect_warn() {
+    fn metadata_and_position_can_be_turned_off_without_a_warning() {
         let s = parse_ok(
             "backup:\n  output:\n    save_backup_info: false\n  replication:\n    capture_gtid: false\n",
         );
-        assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
+        assert_eq!(s.save_backup_info, Some(false));
+        assert_eq!(s.capture_gtid, Some(false));
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     }
 
     #[test]

@@ -133,6 +133,8 @@ pub struct SessionOptions<'a> {
     pub lock_wait_timeout: Duration,
     /// Keep commits blocked after the snapshots started (non-transactional tables to read).
     pub hold_commit_block: bool,
+    /// Read the binlog/GTID position of the snapshot (config `backup.replication.capture_gtid`).
+    pub capture_position: bool,
     pub row_reader: RowReader,
 }
 
@@ -258,7 +260,13 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
         }
     }
 
-    s.position = read_position(s, opts.info).await?;
+    // Not captured: nothing is read, so an account that may not see the binary log status
+    // (or a server without one) dumps all the same.
+    s.position = if opts.capture_position {
+        read_position(s, opts.info).await?
+    } else {
+        SnapshotInfo::not_captured()
+    };
 
     if !(opts.consistency == Consistency::Lock || opts.hold_commit_block) {
         s.commit_block.release().await?;

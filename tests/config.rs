@@ -560,3 +560,111 @@ async fn the_config_file_is_never_written() {
     assert_eq!(files_in(config.dir.path()), ["config.yaml"]);
     assert!(profiles.join("p.cnf.enc").exists());
 }
+
+/// `backup.output.save_backup_info: false`: the dump and its grants file are written, no
+/// `.meta.json`, without a warning, and the summary says so; `db-restore primary` then names
+/// the missing metadata instead of guessing at the `_dmart` companion.
+#[tokio::test]
+async fn save_backup_info_false_writes_no_metadata() {
+    let db = small_db("cfg_nometa").await;
+    let config = Config::new("backup:\n  output:\n    save_backup_info: false\n");
+    let dir = out_dir();
+    let out = config
+        .command(&["db-backup", "single", "--database", &db.name, "-t", "TEST"])
+        .args(["-c", "none", "-o"])
+        .arg(dir.path())
+        .args(server().connection_args())
+        .output()
+        .unwrap();
+    assert_success(&out, "backup without metadata");
+    let err = stderr(&out);
+    assert!(!err.contains("warning"), "{err}");
+    assert!(err.contains("no metadata written"), "{err}");
+    let files = files_in(dir.path());
+    assert!(
+        files.iter().all(|f| !f.ends_with(".meta.json")),
+        "{files:?}"
+    );
+    assert!(files.iter().any(|f| f.ends_with("_users.sql")), "{files:?}");
+    let file = dump_file_in(dir.path());
+    assert!(sql_of(&file, None).unwrap().contains("'r3'"));
+
+    let target = TestDb::new("cfg_nometa_dst").await;
+    let restore = |extra: &[&str]| {
+        server()
+            .sfdbtools()
+            .args(["-q", "db-restore", "primary", "--file"])
+            .arg(&file)
+            .args(["--target-db", &target.name, "-t", "TEST", "--skip-grants"])
+            .args(extra)
+            .args(server().connection_args())
+            .output()
+            .unwrap()
+    };
+    let out = restore(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(".meta.json does not exist")
+            && err.contains("save_backup_info")
+            && err.contains("--skip-dmart"),
+        "{err}"
+    );
+    let out = restore(&["--skip-dmart"]);
+    assert_success(&out, "restore primary --skip-dmart without metadata");
+    let mut c = target.conn().await;
+    let n: Option<u64> =
+        mysql_async::prelude::Queryable::query_first(&mut c, "SELECT COUNT(*) FROM t")
+            .await
+            .unwrap();
+    assert_eq!(n, Some(3));
+}
+
+/// `backup.replication.capture_gtid: false`: no position is read, by either engine; the
+/// metadata's `replication.gtid_info` is empty and its snapshot says `captured: false`,
+/// without a warning. With the default the test server's position is recorded.
+#[tokio::test]
+async fn capture_gtid_false_records_no_position() {
+    let db = small_db("cfg_nogtid").await;
+    let config = Config::new("backup:\n  replication:\n    capture_gtid: false\n");
+    let run = |config: &Path, engine: &str| {
+        let dir = out_dir();
+        let out = server()
+            .sfdbtools()
+            .env("SFDB_APPS_CONFIG", config)
+            .args(["--log-format", "json", "db-backup", "single", "--database"])
+            .args([
+                &db.name, "-t", "TEST", "-c", "none", "--engine", engine, "-o",
+            ])
+            .arg(dir.path())
+            .args(server().connection_args())
+            .output()
+            .unwrap();
+        assert_success(&out, &format!("backup with the {engine} engine"));
+        let finished: serde_json::Value = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .inspect(|e| assert_ne!(e["event"], "warning", "{e}"))
+            .find(|e| e["event"] == "finished")
+            .expect("a finished event");
+        let file = dump_file_in(dir.path());
+        (metadata_of(&file), finished, sql_of(&file, None).unwrap())
+    };
+
+    let (meta, finished, _) = run(Path::new("/dev/null"), "native");
+    assert_ne!(meta["replication"]["gtid_info"], "", "{meta}");
+    assert_eq!(finished["gtid_captured"], true);
+
+    for engine in ["native", "mysqldump"] {
+        let (meta, finished, sql) = run(&config.path(), engine);
+        assert_eq!(meta["replication"]["gtid_info"], "", "{engine}: {meta}");
+        assert_eq!(
+            meta["snapshot"],
+            serde_json::json!({"captured": false}),
+            "{engine}"
+        );
+        assert_eq!(finished["gtid_captured"], false, "{engine}");
+        assert_eq!(finished["gtid"], "", "{engine}");
+        assert!(!sql.contains("CHANGE MASTER TO"), "{engine}");
+    }
+}

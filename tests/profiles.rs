@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{TestDb, TestUser, assert_success, dump_file_in, out_dir, server};
+use mysql_async::prelude::*;
 
 const KEY: &str = "profile key ✓";
 
@@ -464,4 +465,93 @@ async fn interactively_a_profile_is_chosen_from_the_profile_directory() {
         "{screen}"
     );
     assert!(dump_sql(out_dir.path()).contains("(42)"), "{screen}");
+}
+
+/// `db-restore` and `verify --against` connect to a target: they take their profile from
+/// `SFDB_TARGET_PROFILE` and its key from `SFDB_TARGET_PROFILE_KEY`, not from the source's
+/// variables; a backup reads the source's and ignores the target's.
+#[tokio::test]
+async fn restore_and_verify_take_the_target_profile_backup_the_source_one() {
+    let src = table_with_rows("prof_target_src").await;
+    let user = TestUser::new("prof_target", "pw of target", "ALL ON *.*").await;
+    let w = Workspace::new();
+    let port = server().port.to_string();
+    let out = w
+        .command(&[
+            "-q",
+            "profile",
+            "create",
+            "-n",
+            "tgt",
+            "--host",
+            &server().host,
+        ])
+        .args(["-P", &port, "-u", &user.name])
+        .env("MYSQL_PWD", &user.password)
+        .output()
+        .unwrap();
+    assert_success(&out, "profile create");
+
+    // The backup: connection flags and MYSQL_PWD; a target profile that does not exist must
+    // not matter to it.
+    let dumps = out_dir();
+    let mut backup = w.command(&["-q", "db-backup", "single", "--database", &src.name]);
+    backup
+        .args(["-c", "none", "-t", "TEST", "-o"])
+        .arg(dumps.path())
+        .args(server().connection_args())
+        .env("SFDB_TARGET_PROFILE", "no-such-target")
+        .env("SFDB_TARGET_PROFILE_KEY", "not the key");
+    if let Some(p) = &server().password {
+        backup.env("MYSQL_PWD", p);
+    }
+    let out = backup.output().unwrap();
+    assert_success(&out, "backup beside a target profile");
+    let dump = dump_file_in(dumps.path());
+
+    // The restore: no connection flag, only the target variables (the default 127.0.0.1:3306
+    // as root would not reach the test server); the source ones name nothing usable.
+    let target = TestDb::new("prof_target_dst").await;
+    let restore = |args: &[&str]| {
+        w.command(args)
+            .env("SFDB_TARGET_PROFILE", "tgt")
+            .env("SFDB_TARGET_PROFILE_KEY", KEY)
+            .env("SFDB_SOURCE_PROFILE", "no-such-source")
+            .env("SFDB_SOURCE_PROFILE_KEY", "not the key")
+            .output()
+            .unwrap()
+    };
+    let file = dump.to_str().unwrap();
+    let out = restore(&[
+        "-q",
+        "db-restore",
+        "single",
+        "--file",
+        file,
+        "--target-db",
+        &target.name,
+        "-t",
+        "TEST",
+    ]);
+    assert_success(&out, "restore with SFDB_TARGET_PROFILE");
+    let mut c = target.conn().await;
+    let s: Option<String> = c.query_first("SELECT s FROM t").await.unwrap();
+    assert_eq!(s.as_deref(), Some("from-profile"));
+
+    let out = restore(&["-q", "verify", "--file", file, "--against", &target.name]);
+    assert_success(&out, "verify --against with SFDB_TARGET_PROFILE");
+
+    // The target key is the one asked for when it is missing.
+    let out = w
+        .command(&["-q", "db-restore", "single", "--file", file])
+        .args(["--target-db", &target.name, "-t", "TEST", "--drop-target"])
+        .env("SFDB_TARGET_PROFILE", "tgt")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("SFDB_TARGET_PROFILE_KEY"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -699,3 +699,226 @@ async fn grants_files_by_default_by_name_or_not_at_all() {
     assert_success(&out, "restore --grants-file (encrypted)");
     assert!(has_user().await, "the named grants file was not applied");
 }
+
+/// `db-restore <mode> <args…>` with `--log-format json` (no -q): the events on stderr, one JSON
+/// object a line, after asserting success.
+fn restore_events(mode: &str, args: &[&str]) -> Vec<serde_json::Value> {
+    let out = server()
+        .sfdbtools()
+        .args(["--log-format", "json", "db-restore", mode])
+        .args(args)
+        .args(server().connection_args())
+        .args(["-t", "TEST"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sfdbtools");
+    assert_success(&out, "restore --log-format json");
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+/// The `table_loaded` events: (table, rows, statements), in order; each table's
+/// `table_loading` came before it, in the target database.
+fn tables_loaded(events: &[serde_json::Value], target: &str) -> Vec<(String, u64, u64)> {
+    let mut loading: Vec<String> = Vec::new();
+    let mut loaded = Vec::new();
+    for e in events {
+        let table = e["table"].as_str().unwrap_or_default().to_owned();
+        match e["event"].as_str() {
+            Some("table_loading") => {
+                assert_eq!(e["database"], target, "{e}");
+                loading.push(table);
+            }
+            Some("table_loaded") => {
+                assert_eq!(e["database"], target, "{e}");
+                assert!(
+                    loading.contains(&table),
+                    "{table} loaded before it was loading"
+                );
+                assert!(e["bytes"].as_u64().unwrap() > 0, "{e}");
+                loaded.push((
+                    table,
+                    e["rows"].as_u64().unwrap(),
+                    e["statements"].as_u64().unwrap(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    loaded
+}
+
+/// A dump with `-j 2` of two tables of a few MB of SQL each, in small statements: the two
+/// workers' output (flushed every `rows::FLUSH_BYTES`) alternates, so the data statements of
+/// the tables interleave in the file (`loads` unit tests cover that case deterministically).
+/// The restore reports each table loaded exactly once with its exact rows (JSON and text
+/// lines), and the final summary holds them too; with -q it prints nothing at all.
+#[tokio::test]
+async fn each_table_is_reported_loaded_once_with_its_rows() {
+    let src = TestDb::new("rs_tables").await;
+    src.exec(
+        "CREATE TABLE big1 (id INT PRIMARY KEY, s VARCHAR(200));
+         INSERT INTO big1 SELECT seq, REPEAT('1', 200) FROM seq_1_to_15000;
+         CREATE TABLE big2 (id INT PRIMARY KEY, s VARCHAR(200));
+         INSERT INTO big2 SELECT seq, REPEAT('2', 200) FROM seq_1_to_12000;
+         CREATE TABLE small (id INT PRIMARY KEY); INSERT INTO small VALUES (1),(2),(3);
+         CREATE TABLE empty (id INT PRIMARY KEY);
+         CREATE VIEW v AS SELECT COUNT(*) AS n FROM big1;
+         ANALYZE TABLE big1, big2;",
+    )
+    .await;
+    let dir = out_dir();
+    let out = backup(
+        &[
+            "single",
+            "--database",
+            &src.name,
+            "-c",
+            "none",
+            "-j",
+            "2",
+            "--statement-size",
+            "16384",
+        ],
+        dir.path(),
+    );
+    assert_success(&out, "backup");
+    let file = dump_file_in(dir.path());
+    let f = file.to_str().unwrap();
+    let expected = [("big1", 15000), ("big2", 12000), ("small", 3)];
+
+    let dst = TestDb::new("rs_tables_json").await;
+    let events = restore_events(
+        "single",
+        &["--file", f, "--target-db", &dst.name, "-j", "2"],
+    );
+    let mut loaded = tables_loaded(&events, &dst.name);
+    loaded.sort();
+    let got: Vec<(&str, u64)> = loaded.iter().map(|(t, r, _)| (t.as_str(), *r)).collect();
+    // `empty` has no data statement: nothing loads into it.
+    assert_eq!(got, expected, "table_loaded events: {loaded:?}");
+    assert!(
+        loaded[0].2 > 10 && loaded[1].2 > 1,
+        "the big tables should take several statements: {loaded:?}"
+    );
+    let finished = events
+        .iter()
+        .find(|e| e["event"] == "finished")
+        .expect("a finished event");
+    let mut summary: Vec<(String, u64)> = finished["files"][0]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["table"].as_str().unwrap().to_owned(),
+                t["rows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    summary.sort();
+    let summary: Vec<(&str, u64)> = summary.iter().map(|(t, r)| (t.as_str(), *r)).collect();
+    assert_eq!(summary, expected);
+    assert_same(&src.name, &dst.name).await;
+
+    // Text without a terminal: one line per table loaded.
+    let lines = TestDb::new("rs_tables_lines").await;
+    let out = server()
+        .sfdbtools()
+        .args([
+            "db-restore",
+            "single",
+            "--file",
+            f,
+            "--target-db",
+            &lines.name,
+        ])
+        .args(server().connection_args())
+        .args(["-t", "TEST", "-j", "2"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_success(&out, "restore with text lines");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for (table, rows) in expected {
+        let head = format!("  {}.{table}: {rows} rows, ", lines.name);
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with(&head)).count(),
+            1,
+            "one line {head:?} expected:\n{stderr}"
+        );
+    }
+    assert!(stderr.contains("27,003 rows in 3 table(s)"), "{stderr}");
+
+    let quiet = TestDb::new("rs_tables_quiet").await;
+    let out = restore(
+        "single",
+        &["--file", f, "--target-db", &quiet.name, "-j", "2"],
+    );
+    assert_success(&out, "restore -q");
+    assert!(
+        out.stderr.is_empty() && out.stdout.is_empty(),
+        "-q printed:\n{}",
+        text(&out)
+    );
+}
+
+/// A stock mariadb-dump file (one table after the other, several INSERTs for the big one):
+/// each table is reported loaded with its exact rows as soon as its `ENABLE KEYS` or the next
+/// table's definition waits for it, before the next table starts loading.
+#[tokio::test]
+async fn stock_dump_tables_are_reported_loaded_in_turn() {
+    let src = stock_friendly_source("rs_stock_tables").await;
+    // Before `c` in name order, and without a trigger (whose creation would wait for all data).
+    src.exec("CREATE TABLE b (id INT PRIMARY KEY); INSERT INTO b VALUES (1),(2),(3),(4)")
+        .await;
+    let dir = out_dir();
+    let sql = dir.path().join("stock.sql");
+    mariadb_dump(
+        &src.name,
+        &["--routines", "--events", "--net-buffer-length=4096"],
+        &sql,
+    );
+    let dst = TestDb::new("rs_stock_tables_dst").await;
+    let events = restore_events(
+        "single",
+        &[
+            "--file",
+            sql.to_str().unwrap(),
+            "--target-db",
+            &dst.name,
+            "-j",
+            "2",
+        ],
+    );
+    let loaded = tables_loaded(&events, &dst.name);
+    let got: Vec<(&str, u64)> = loaded.iter().map(|(t, r, _)| (t.as_str(), *r)).collect();
+    // mariadb-dump writes the tables in name order; `log` is empty.
+    assert_eq!(got, [("b", 4), ("c", 2), ("p", 2003)], "{loaded:?}");
+    assert!(loaded[2].2 > 1, "p should take several INSERTs: {loaded:?}");
+    let order: Vec<String> = events
+        .iter()
+        .filter(|e| e["event"] == "table_loading" || e["event"] == "table_loaded")
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["event"].as_str().unwrap(),
+                e["table"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "table_loading b",
+            "table_loaded b",
+            "table_loading c",
+            "table_loaded c",
+            "table_loading p",
+            "table_loaded p"
+        ]
+    );
+    assert_same(&src.name, &dst.name).await;
+}

@@ -33,7 +33,9 @@ use workers::{Outcome, Pool, Queue, TaskKind, outcome};
 #[derive(Clone, Debug)]
 pub struct FileReport {
     pub path: PathBuf,
-    pub metadata_path: PathBuf,
+    /// Where its metadata is written; None when the run writes none (config
+    /// `backup.output.save_backup_info: false`).
+    pub metadata_path: Option<PathBuf>,
     pub databases: Vec<String>,
     pub metadata: Metadata,
 }
@@ -359,6 +361,7 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
             consistency: cfg.consistency,
             lock_wait_timeout: cfg.lock_wait_timeout,
             hold_commit_block: non_transactional > 0 && cfg.consistency == Consistency::Snapshot,
+            capture_position: cfg.capture_position,
             row_reader: cfg.row_reader,
         },
     )
@@ -484,8 +487,9 @@ async fn run_in_session(
 
 /// The end of a successful run, for both engines: writes the accounts file next to the first
 /// dump, then every dump's metadata (naming the accounts file and, for a primary/secondary
-/// package, every file of the package with its final size). Metadata comes last so that it
-/// only ever describes files that are complete. On failure every file of the run is removed.
+/// package, every file of the package with its final size), unless the run writes none.
+/// Metadata comes last so that it only ever describes files that are complete. On failure
+/// every file of the run is removed.
 pub(crate) fn complete(
     cfg: &BackupConfig,
     selection: &Selection,
@@ -514,8 +518,10 @@ pub(crate) fn complete(
         for (f, details) in files.iter_mut().zip(details) {
             f.metadata.additional_files.user_grants = user_grants.clone();
             f.metadata.database_details = details;
-            write_metadata(&f.metadata_path, &f.metadata, cfg.metadata_mode)?;
-            written.push(f.metadata_path.clone());
+            if let Some(path) = &f.metadata_path {
+                write_metadata(path, &f.metadata, cfg.metadata_mode)?;
+                written.push(path.clone());
+            }
         }
         Ok(grants_file)
     })();
@@ -709,7 +715,9 @@ async fn dump_file(ctx: &FileContext, plan: PlannedFile) -> Result<FileReport> {
         &facts, &plan, &summary, tables, largest, started, ended, clock,
     );
     // Written by `complete` once every file of the run exists.
-    let metadata_path = PathBuf::from(naming::metadata_file(&plan.path.display().to_string()));
+    let metadata_path = cfg
+        .save_metadata
+        .then(|| PathBuf::from(naming::metadata_file(&plan.path.display().to_string())));
     ctx.progress.event(&Event::FileWritten {
         path: &plan.path,
         bytes: summary.file.bytes,

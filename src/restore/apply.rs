@@ -16,7 +16,8 @@ use mysql_async::Conn;
 use mysql_async::prelude::*;
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc};
 
-use super::classify::{Kind, Verb, classify, mentions};
+use super::classify::{Kind, Verb, classify};
+use super::loads::{Finished, Loads, TableKey, TableRestored};
 use super::split::{Position, Splitter, Statement};
 use crate::connect::{self, ConnectionSettings};
 use crate::error::{DbError, Error, Result};
@@ -128,6 +129,8 @@ pub struct Applied {
     /// The script ends with a `-- Dump completed` line.
     pub completed_marker: bool,
     pub sql_bytes: u64,
+    /// What each table received, in the order its data first came.
+    pub tables: Vec<TableRestored>,
 }
 
 /// Outcome of one statement.
@@ -204,25 +207,20 @@ async fn execute(conn: &mut Conn, sql: &[u8], strict: bool) -> Result<Executed, 
 /// Session settings in file order; data connections replay them up to their statement.
 type SessionLog = RwLock<Vec<(Position, Arc<[u8]>)>>;
 
-/// A table that data is loading into.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct TableKey {
-    db: Option<String>,
-    table: String,
-}
-
 struct Job {
     sql: Vec<u8>,
     at: Position,
     /// Session settings to have applied first: `log[..epoch]`.
     epoch: usize,
-    key: Arc<TableKey>,
+    /// The table's handle in the applier's `Loads`.
+    table: usize,
     _budget: OwnedSemaphorePermit,
 }
 
 struct Done {
-    key: Arc<TableKey>,
+    table: usize,
     at: Position,
+    bytes: u64,
     result: Result<Executed, Failure>,
 }
 
@@ -268,9 +266,15 @@ async fn worker(
             None => (job.at, execute(&mut conn, &job.sql, strict).await),
         };
         let fatal = matches!(&result, Err(f) if f.fatal);
-        let key = job.key.clone();
+        let (table, bytes) = (job.table, job.sql.len() as u64);
         drop(job);
-        if done.send(Done { key, at, result }).is_err() || fatal {
+        let answer = Done {
+            table,
+            at,
+            bytes,
+            result,
+        };
+        if done.send(answer).is_err() || fatal {
             break;
         }
     }
@@ -291,8 +295,8 @@ pub struct Applier<'a> {
     done: mpsc::UnboundedReceiver<Done>,
     workers: Vec<tokio::task::JoinHandle<Conn>>,
     budget: Arc<Semaphore>,
-    in_flight: HashMap<Arc<TableKey>, u64>,
-    in_flight_total: u64,
+    /// The tables data goes into, and the data statements in flight.
+    loads: Loads,
 
     current_db: Option<String>,
     /// Inside a database excluded with --exclude-db.
@@ -350,8 +354,7 @@ impl<'a> Applier<'a> {
             done: done_rx,
             workers,
             budget: Arc::new(Semaphore::new(IN_FLIGHT_KIB as usize)),
-            in_flight: HashMap::new(),
-            in_flight_total: 0,
+            loads: Loads::default(),
             current_db: None,
             skipping: false,
             prepared: HashSet::new(),
@@ -399,6 +402,8 @@ impl<'a> Applier<'a> {
         }
         // Answers that arrived after a failure only add to the counts.
         while let Ok(d) = self.done.try_recv() {
+            let ran = d.result.as_ref().ok().map(|e| (e.rows, d.bytes));
+            self.loads.settle(d.table, ran);
             if let Ok(e) = d.result {
                 self.count(e);
             }
@@ -406,6 +411,7 @@ impl<'a> Applier<'a> {
         for c in conns {
             let _ = c.disconnect().await;
         }
+        self.out.tables = self.loads.summary();
         (self.out, result)
     }
 
@@ -498,10 +504,9 @@ impl<'a> Applier<'a> {
             },
             _ if self.skipping => self.out.skipped += 1,
             Kind::Data { db, table, .. } => {
-                let db = db.or_else(|| self.current_db.clone());
-                if db.is_none() {
+                let Some(db) = db.or_else(|| self.current_db.clone()) else {
                     return Err(no_database(self.file, st.at));
-                }
+                };
                 self.dispatch(st, TableKey { db, table }).await?;
             }
             Kind::TableDdl => {
@@ -602,20 +607,23 @@ impl<'a> Applier<'a> {
             .acquire_many_owned(kib)
             .await
             .map_err(|_| Error::Internal("the restore's memory budget was closed".into()))?;
-        let key = match self.in_flight.get_key_value(&key) {
-            Some((k, _)) => k.clone(),
-            None => Arc::new(key),
+        let Some(jobs) = self.jobs.as_ref() else {
+            return Err(Error::Internal("data statement after the end".into()));
         };
+        let (table, starts) = self.loads.dispatch(key.clone());
+        if starts {
+            self.progress.event(&Event::TableLoading {
+                database: &key.db,
+                table: &key.table,
+            });
+        }
         let epoch = self.log.read().map(|l| l.len()).unwrap_or(0);
         let job = Job {
             sql: st.sql,
             at: st.at,
             epoch,
-            key: key.clone(),
+            table,
             _budget: permit,
-        };
-        let Some(jobs) = self.jobs.as_ref() else {
-            return Err(Error::Internal("data statement after the end".into()));
         };
         if jobs.send(job).await.is_err() {
             // Every data connection stopped: their answers say why.
@@ -624,25 +632,35 @@ impl<'a> Applier<'a> {
                 "every data connection stopped without saying why".into(),
             ));
         }
-        *self.in_flight.entry(key).or_insert(0) += 1;
-        self.in_flight_total += 1;
         Ok(())
     }
 
     fn settle(&mut self, d: Done) -> Result<()> {
-        if let Some(n) = self.in_flight.get_mut(&d.key) {
-            *n -= 1;
-            if *n == 0 {
-                self.in_flight.remove(&d.key);
-            }
+        let ran = d.result.as_ref().ok().map(|e| (e.rows, d.bytes));
+        let (key, rows) = self.loads.settle(d.table, ran);
+        if ran.is_some() {
+            self.progress.table_restored(&key.db, &key.table, rows);
         }
-        self.in_flight_total = self.in_flight_total.saturating_sub(1);
         match d.result {
             Ok(e) => {
                 self.count(e);
                 Ok(())
             }
             Err(f) => self.failed(d.at, f),
+        }
+    }
+
+    /// Reports tables whose load is over.
+    fn loaded(progress: &dyn Progress, finished: Vec<Finished<'_>>) {
+        for f in finished {
+            progress.event(&Event::TableLoaded {
+                database: &f.key.db,
+                table: &f.key.table,
+                rows: f.rows,
+                statements: f.statements,
+                bytes: f.sql_bytes,
+                elapsed: f.elapsed,
+            });
         }
     }
 
@@ -663,19 +681,22 @@ impl<'a> Applier<'a> {
         }
     }
 
+    /// Waits until every data statement sent has been answered: the tables loading are loaded.
     async fn wait_all(&mut self) -> Result<()> {
-        while self.in_flight_total > 0 {
+        while self.loads.in_flight() > 0 {
             self.wait_one().await?;
             self.report();
         }
+        Self::loaded(self.progress, self.loads.finish_all());
         Ok(())
     }
 
-    /// Waits until no data is loading into a table that `sql` names.
+    /// Waits until no data is loading into a table that `sql` names: those tables are loaded.
     async fn wait_for_tables(&mut self, sql: &[u8]) -> Result<()> {
-        while self.in_flight.keys().any(|k| mentions(sql, &k.table)) {
+        while self.loads.busy_named(sql) {
             self.wait_one().await?;
         }
+        Self::loaded(self.progress, self.loads.finish_named(sql));
         Ok(())
     }
 }

@@ -3,10 +3,12 @@
 //! connections at once.
 //!
 //! `split` cuts the SQL into statements, `classify` tells what each one is, `apply` runs them:
-//! definitions in order on one connection, data over N, post-data objects after the data.
+//! definitions in order on one connection, data over N, post-data objects after the data;
+//! `loads` follows each table's data to tell when its load is over.
 
 pub mod apply;
 pub mod classify;
+pub mod loads;
 pub mod split;
 
 use std::path::{Path, PathBuf};
@@ -148,11 +150,22 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
                 (None, Some(n)) => n,
                 (None, None) => {
                     return Err(Error::Usage(format!(
-                        "{} has no metadata naming its database: pass --target-db NAME",
-                        cfg.file.display()
+                        "{} has no metadata naming its database ({}): pass --target-db NAME",
+                        cfg.file.display(),
+                        no_metadata_reason(&cfg.file, recorded.is_some())
                     )));
                 }
             };
+            if *companion && recorded.is_none() {
+                return Err(Error::Usage(format!(
+                    "{} has no metadata ({}), and only the metadata's database_details name \
+                     its _dmart companion: pass --skip-dmart to restore this file alone, then \
+                     the companion with `db-restore single --file <its dump> --target-db \
+                     {target}_dmart`",
+                    cfg.file.display(),
+                    no_metadata_reason(&cfg.file, false),
+                )));
+            }
             let details = recorded
                 .as_ref()
                 .map(|r| r.database_details())
@@ -219,6 +232,25 @@ fn read_recorded(path: &Path, progress: &dyn Progress) -> Option<Recorded> {
             progress.event(&Event::Warning(&format!("{e}; going on without it")));
             None
         }
+    }
+}
+
+/// Why a dump has no usable metadata, for messages.
+fn no_metadata_reason(dump: &Path, read: bool) -> String {
+    let path = Recorded::path_for(dump);
+    if read {
+        format!("{} names no database", path.display())
+    } else if path.exists() {
+        format!(
+            "{} could not be read, see the warning above",
+            path.display()
+        )
+    } else {
+        format!(
+            "{} does not exist: the backup was made with backup.output.save_backup_info: \
+             false, or the file was moved without it",
+            path.display()
+        )
     }
 }
 

@@ -141,7 +141,9 @@ impl Server {
         // config means built-in defaults. Tests of the config set their own.
         c.env("SFDB_APPS_CONFIG", "/dev/null")
             .env_remove("SFDB_SOURCE_PROFILE")
-            .env_remove("SFDB_SOURCE_PROFILE_KEY");
+            .env_remove("SFDB_SOURCE_PROFILE_KEY")
+            .env_remove("SFDB_TARGET_PROFILE")
+            .env_remove("SFDB_TARGET_PROFILE_KEY");
         match &self.password {
             Some(p) => c.env("MYSQL_PWD", p),
             None => c.env_remove("MYSQL_PWD"),
