@@ -67,7 +67,7 @@ pub struct AtomicFile {
     /// Start of the window whose writeback was requested last.
     written_back: u64,
     /// Started with the first request: small files never have one.
-    writeback: Option<Writeback>,
+    writeback: Option<Box<Writeback>>,
 }
 
 impl AtomicFile {
@@ -174,7 +174,7 @@ impl AtomicFile {
         let end = self.bytes - WRITEBACK_WINDOW;
         let from = self.written_back.saturating_sub(WRITEBACK_WINDOW);
         if self.writeback.is_none() {
-            self.writeback = Writeback::start(out.get_ref());
+            self.writeback = Writeback::start(out.get_ref()).map(Box::new);
         }
         if let Some(w) = &self.writeback
             && w.request(from, end - from)
