@@ -162,9 +162,7 @@ impl AtomicFile {
             sha256: hex::encode(std::mem::take(&mut self.hasher).finalize()),
         })
     }
-}
 
-impl AtomicFile {
     /// Asks for the last window to be written back now and the window before it (written
     /// back by then) to leave the page cache: a backup is not read again soon, and its pages
     /// would push the database's out. Advice only: the final fsync is what makes the file
@@ -176,10 +174,11 @@ impl AtomicFile {
         if self.writeback.is_none() {
             self.writeback = Writeback::start(out.get_ref()).map(Box::new);
         }
-        if let Some(w) = &self.writeback
-            && w.request(from, end - from)
-        {
-            self.written_back = end;
+        match &self.writeback {
+            // Busy with the previous window: asked again on the next write.
+            Some(w) if !w.request(from, end - from) => {}
+            // Requested; or no thread could start, and it is tried again a window later.
+            _ => self.written_back = end,
         }
     }
 }
@@ -189,8 +188,8 @@ impl AtomicFile {
 /// allocates blocks and queues the I/O (70 ms per 64 MiB here), which must not stall the
 /// thread that writes the file.
 struct Writeback {
-    requests: Option<mpsc::SyncSender<(u64, u64)>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    requests: mpsc::SyncSender<(u64, u64)>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Writeback {
@@ -212,24 +211,21 @@ impl Writeback {
             })
             .ok()?;
         Some(Writeback {
-            requests: Some(tx),
-            thread: Some(thread),
+            requests: tx,
+            thread,
         })
     }
 
     /// False when the thread is still busy with the previous request.
     fn request(&self, from: u64, len: u64) -> bool {
-        self.requests
-            .as_ref()
-            .is_some_and(|tx| tx.try_send((from, len)).is_ok())
+        self.requests.try_send((from, len)).is_ok()
     }
 
     /// Waits for the request in progress, so the final fsync is the file's last operation.
-    fn stop(mut self) {
-        self.requests = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+    fn stop(self) {
+        let Writeback { requests, thread } = self;
+        drop(requests);
+        let _ = thread.join();
     }
 }
 
