@@ -171,6 +171,7 @@ awk -F'\t' '
     for (i = 1; i <= k; i++) if (order[i] ~ /^restore: sfdbtools.*nobinlog/) rsn = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^restore: myloader/ && order[i] !~ / -e$/) rml = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^restore: myloader.* -e$/) rmle = order[i]
+    if (rs == "") exit
     printf "restore / stock client wall:           %.2f (target <= 0.50)\n", W[rs] / W["restore: mariadb < dump.sql"]
     printf "restore / myloader -e wall:            %.2f (target <= 1.00; both write the binary log)\n", W[rs] / W[rmle]
     printf "restore nobinlog / myloader wall:      %.2f (target <= 1.00; neither writes it)\n", W[rsn] / W[rml]
