@@ -259,6 +259,12 @@ async fn without_reload_the_dump_falls_back_to_one_connection() {
         &format!("SELECT, SHOW VIEW, TRIGGER, EVENT ON `{}`.*", db.name),
     )
     .await;
+    let mut conn = server().conn(None).await;
+    let before: String = conn
+        .query_first("SELECT @@GLOBAL.gtid_binlog_pos")
+        .await
+        .unwrap()
+        .unwrap();
     let dir = out_dir();
     let out = user.backup(
         &["single", "--database", &db.name, "-c", "none", "-j", "4"],
@@ -281,6 +287,16 @@ async fn without_reload_the_dump_falls_back_to_one_connection() {
         meta["consistency"]
     );
     assert_eq!(meta["tables"][0]["rows"], 3);
+    // Nothing blocks commits here, so the position comes from the snapshot's own binary log
+    // coordinates (BINLOG_GTID_POS): at or after every commit before the dump began.
+    let gtid = meta["snapshot"]["gtid_binlog_pos"]
+        .as_str()
+        .expect("the snapshot's GTID position is recorded without RELOAD");
+    assert!(
+        gtid_seq(gtid) >= gtid_seq(&before),
+        "GTID {gtid} is before {before}, the position when the dump began"
+    );
+    assert_eq!(meta["replication"]["gtid_info"].as_str(), Some(gtid));
 }
 
 /// Fills `db` with a table `big` of 300000 rows, starts a two-worker dump of it into `dir`, and
@@ -453,7 +469,8 @@ async fn an_interrupted_dump_leaves_nothing_behind() {
 }
 
 /// Without the DDL block (`--consistency none`), a table dropped before the dump reads it fails
-/// the dump loudly, naming the table; nothing is left behind.
+/// the dump loudly, naming the table; nothing is left behind. (Once the dump has read a table,
+/// its transaction holds the table's metadata lock and a DROP waits for the dump instead.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_table_dropped_during_an_unlocked_dump_fails_it_by_name() {
     let db = TestDb::new("dropped").await;
@@ -464,10 +481,13 @@ async fn a_table_dropped_during_an_unlocked_dump_fails_it_by_name() {
          ANALYZE TABLE big, zz_small;",
     )
     .await;
+    // The dump's first read of `big` (largest first, before anything of `zz_small`) waits
+    // behind this lock, which holds the dump between its catalog and its first read.
+    let mut holder = server().conn(Some(&db.name)).await;
+    holder.query_drop("LOCK TABLES big WRITE").await.unwrap();
     let dir = out_dir();
     let name = db.name.clone();
     let path = dir.path().to_owned();
-    // One worker: `big` (largest first) is read before `zz_small`.
     let dump = tokio::task::spawn_blocking(move || {
         backup(
             &[
@@ -484,11 +504,27 @@ async fn a_table_dropped_during_an_unlocked_dump_fails_it_by_name() {
             &path,
         )
     });
-    wait_for_rows(&db.name).await;
     let mut conn = server().conn(None).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let waiting: Option<u64> = conn
+            .exec_first(
+                "SELECT ID FROM information_schema.PROCESSLIST \
+                 WHERE STATE LIKE 'Waiting for table metadata lock' AND INSTR(INFO, ?) > 0 LIMIT 1",
+                (format!("`{}`.`big`", db.name),),
+            )
+            .await
+            .unwrap();
+        if waiting.is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the dump never reached `big`");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     conn.query_drop(format!("DROP TABLE `{}`.zz_small", db.name))
         .await
         .unwrap();
+    holder.query_drop("UNLOCK TABLES").await.unwrap();
     let out = dump.await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

@@ -7,9 +7,12 @@
 use crate::catalog::SplitKey;
 use crate::sql::ident::ident;
 
-/// Aim for chunks of about this much table data: big enough that per-chunk query overhead is
-/// noise, small enough that the workers finish a big table together.
-pub const CHUNK_TARGET_BYTES: u64 = 64 << 20;
+/// Aim for chunks of about this much table data: big enough that per-chunk query overhead (a
+/// millisecond) is noise, small enough that when the last chunks run, the workers that have
+/// nothing left wait a fraction of a second at most (a 64 MiB chunk took a second here).
+pub const CHUNK_TARGET_BYTES: u64 = 16 << 20;
+/// Chunks per worker at most: small thread counts gain nothing from more queries.
+pub const CHUNKS_PER_WORKER: usize = 32;
 /// More chunks than this only adds queries.
 pub const MAX_CHUNKS: u64 = 256;
 

@@ -823,8 +823,8 @@ async fn dump_database_data(
     // Key ranges of the big tables, asked for all at once.
     let mut bounds = Vec::new();
     for t in &order {
-        let chunks =
-            chunks::chunk_count(t.estimated_bytes, ctx.cfg.chunk_bytes).min(ctx.threads.max(1) * 8);
+        let chunks = chunks::chunk_count(t.estimated_bytes, ctx.cfg.chunk_bytes)
+            .min(ctx.threads.max(1) * chunks::CHUNKS_PER_WORKER);
         match &t.split_key {
             Some(key) if chunks > 1 => {
                 let rx = ctx
@@ -843,7 +843,7 @@ async fn dump_database_data(
         }
     }
 
-    let mut pending = Vec::new();
+    let mut planned = Vec::with_capacity(order.len());
     for (t, b) in order.iter().zip(bounds) {
         let predicates = match b {
             Some((rx, n)) => match outcome(rx).await? {
@@ -857,35 +857,42 @@ async fn dump_database_data(
             },
             None => vec![None],
         };
-        ctx.progress.event(&Event::TableStarted {
-            database: db,
-            table: &t.name,
-            estimated_rows: t.estimated_rows,
-        });
-        let t0 = Instant::now();
-        let count = ctx.queue.submit(db, Some(t), TaskKind::Count).await?;
-        let mut rxs = Vec::new();
-        for (i, p) in predicates.into_iter().enumerate() {
-            rxs.push(
-                ctx.queue
-                    .submit(
-                        db,
-                        Some(t),
-                        TaskKind::Rows {
-                            chunk: i,
-                            predicate: p,
-                            out: out.clone(),
-                        },
-                    )
-                    .await?,
-            );
-        }
-        pending.push(Pending {
+        planned.push(predicates);
+    }
+
+    let mut pending: Vec<Pending> = order
+        .iter()
+        .map(|t| Pending {
             table: t.clone(),
-            t0,
-            count,
-            chunks: rxs,
-        });
+            t0: Instant::now(),
+            count: None,
+            chunks: Vec::new(),
+        })
+        .collect();
+    for step in schedule(&order, &planned) {
+        let p = &mut pending[step.table];
+        let t = &order[step.table];
+        let kind = match step.chunk {
+            None => {
+                ctx.progress.event(&Event::TableStarted {
+                    database: db,
+                    table: &t.name,
+                    estimated_rows: t.estimated_rows,
+                });
+                p.t0 = Instant::now();
+                TaskKind::Count
+            }
+            Some(i) => TaskKind::Rows {
+                chunk: i,
+                predicate: planned[step.table][i].clone(),
+                out: out.clone(),
+            },
+        };
+        let rx = ctx.queue.submit(db, Some(t), kind).await?;
+        match step.chunk {
+            None => p.count = Some(rx),
+            Some(_) => p.chunks.push(rx),
+        }
     }
 
     let mut done = Vec::new();
@@ -907,13 +914,66 @@ async fn dump_database_data(
 struct Pending {
     table: Arc<Table>,
     t0: Instant,
-    count: oneshot::Receiver<Result<Outcome>>,
+    count: Option<oneshot::Receiver<Result<Outcome>>>,
+    /// In chunk order.
     chunks: Vec<oneshot::Receiver<Result<Outcome>>>,
+}
+
+/// One task of a database's data: the count of `table` (no chunk) or one of its chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Step {
+    table: usize,
+    chunk: Option<usize>,
+}
+
+/// The order a database's tasks are handed to the workers: longest first, so the dump does
+/// not end with one worker busy on a big piece while the others wait.
+///
+/// Non-transactional tables come first, counts and rows, because commits stay blocked until
+/// they are done. Then every count, biggest table first: a count scans a whole index in one
+/// query, the longest single tasks there are. Then every chunk of every table by its share of
+/// the table's size, largest first; a table that cannot be split is one big chunk and so starts
+/// early instead of being left for the end. The chunks of one table keep their order.
+fn schedule(tables: &[Arc<Table>], chunks: &[Vec<Option<String>>]) -> Vec<Step> {
+    let mut steps: Vec<(bool, u8, u64, Step)> = Vec::new();
+    for (i, (t, preds)) in tables.iter().zip(chunks).enumerate() {
+        let transactional = t.is_transactional();
+        steps.push((
+            transactional,
+            0,
+            t.estimated_bytes,
+            Step {
+                table: i,
+                chunk: None,
+            },
+        ));
+        let share = t.estimated_bytes / preds.len().max(1) as u64;
+        for c in 0..preds.len() {
+            steps.push((
+                transactional,
+                1,
+                share,
+                Step {
+                    table: i,
+                    chunk: Some(c),
+                },
+            ));
+        }
+    }
+    // Stable: equal keys keep the tables' order and each table's chunk order.
+    steps.sort_by_key(|&(transactional, phase, bytes, step)| {
+        let phase = if transactional { phase } else { 0 };
+        (transactional, phase, std::cmp::Reverse(bytes), step.table)
+    });
+    steps.into_iter().map(|(.., step)| step).collect()
 }
 
 /// Collects one table's answers: sums its chunks, checks them against its count.
 async fn table_outcome(ctx: &FileContext, db: &Arc<str>, p: Pending) -> Result<(TableInfo, usize)> {
-    let count = outcome(p.count).await;
+    let count = match p.count {
+        Some(rx) => outcome(rx).await,
+        None => Err(Error::Internal("a table was never counted".into())),
+    };
     let target = crate::sql::ident::qualified(db, &p.table.name);
     let mut rows = 0u64;
     let mut bytes = 0u64;
@@ -1136,4 +1196,102 @@ pub(crate) fn write_metadata(path: &Path, metadata: &Metadata, mode: u32) -> Res
     crate::output::file::write_atomic(path, mode, &json)
         .map_err(|e| Error::file("writing metadata", path.to_owned(), e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(name: &str, engine: &str, bytes: u64) -> Arc<Table> {
+        Arc::new(Table {
+            name: name.into(),
+            engine: engine.into(),
+            create_sql: String::new(),
+            columns: Vec::new(),
+            estimated_rows: 0,
+            estimated_bytes: bytes,
+            split_key: None,
+        })
+    }
+
+    fn named(tables: &[Arc<Table>], steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|s| match s.chunk {
+                None => format!("count {}", tables[s.table].name),
+                Some(c) => format!("{}#{c}", tables[s.table].name),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tasks_run_longest_first_with_non_transactional_tables_before_all() {
+        let tables = vec![
+            table("myisam", "MyISAM", 10),
+            table("big", "InnoDB", 800),
+            table("nokey", "InnoDB", 300),
+            table("small", "InnoDB", 5),
+        ];
+        let chunks = vec![
+            vec![None],
+            vec![
+                Some("a".into()),
+                Some("b".into()),
+                Some("c".into()),
+                Some("d".into()),
+            ],
+            vec![None],
+            vec![None],
+        ];
+        let steps = schedule(&tables, &chunks);
+        assert_eq!(
+            named(&tables, &steps),
+            [
+                "count myisam",
+                "myisam#0",
+                "count big",
+                "count nokey",
+                "count small",
+                // The table that cannot be split goes before the chunks of the one that can,
+                // which are smaller pieces; they keep their key order.
+                "nokey#0",
+                "big#0",
+                "big#1",
+                "big#2",
+                "big#3",
+                "small#0",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_task_is_scheduled_once() {
+        let tables: Vec<_> = (0..20)
+            .map(|i| {
+                table(
+                    &format!("t{i}"),
+                    if i % 7 == 0 { "Aria" } else { "InnoDB" },
+                    i * 37 % 11,
+                )
+            })
+            .collect();
+        let chunks: Vec<Vec<Option<String>>> = (0..20).map(|i| vec![None; 1 + i % 4]).collect();
+        let mut steps = schedule(&tables, &chunks);
+        let total: usize = chunks.iter().map(|c| c.len() + 1).sum();
+        assert_eq!(steps.len(), total);
+        steps.sort_by_key(|s| (s.table, s.chunk));
+        steps.dedup();
+        assert_eq!(steps.len(), total);
+        // Non-transactional tables are finished before anything else starts.
+        let order = schedule(&tables, &chunks);
+        let last_nt = order
+            .iter()
+            .rposition(|s| !tables[s.table].is_transactional())
+            .unwrap();
+        let first_t = order
+            .iter()
+            .position(|s| tables[s.table].is_transactional())
+            .unwrap();
+        assert!(last_nt < first_t);
+    }
 }
