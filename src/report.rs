@@ -457,6 +457,7 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
             "ticket": report.ticket,
             "files": parts.iter().map(|f| json!({
                 "path": f.path, "databases": f.applied.databases, "statements": f.applied.statements,
+                "load_data_statements": f.applied.load_data,
                 "rows": f.applied.rows, "warnings": f.applied.warnings,
                 "failed": f.applied.failures.len(), "seconds": f.elapsed.as_secs_f64(),
                 "tables": f.applied.tables.iter().map(|t| json!({
@@ -489,7 +490,7 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
     for f in &parts {
         let a = &f.applied;
         out.push_str(&format!(
-            "  {}\n    into {} | {} statements ({} skipped), {} rows{}, {} warning(s) | {:.1}s, {}/s of SQL\n",
+            "  {}\n    into {} | {} statements ({} skipped, {} as LOAD DATA), {} rows{}, {} warning(s) | {:.1}s, {}/s of SQL\n",
             f.path.display(),
             if a.databases.is_empty() {
                 "(accounts)".to_owned()
@@ -498,6 +499,7 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
             },
             a.statements,
             a.skipped,
+            a.load_data,
             HumanCount(a.rows),
             match a.tables.len() {
                 0 => String::new(),

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use mysql_async::Conn;
@@ -17,6 +17,7 @@ use mysql_async::prelude::*;
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::classify::{Kind, Verb, classify};
+use super::load::{self, LoadData};
 use super::loads::{Finished, Loads, TableKey, TableRestored};
 use super::split::{Position, Splitter, Statement};
 use crate::connect::{self, ConnectionSettings};
@@ -44,7 +45,8 @@ const ER_EMPTY_QUERY: u16 = 1065;
 
 /// What the splitter thread sends.
 pub enum Item {
-    Statement(Statement, Kind),
+    /// With its LOAD DATA form when it is a row statement of our own dump.
+    Statement(Statement, Kind, Option<LoadData>),
     /// The end of the script, reached without error.
     End {
         completed: bool,
@@ -53,22 +55,43 @@ pub enum Item {
     Failed(Error),
 }
 
-/// Starts the splitter on its own thread over `reader` (the SQL of `path`).
+/// Starts the splitter on its own thread over `reader` (the SQL of `path`). With `rows_as_load`
+/// and a file our dump wrote, row statements also get their LOAD DATA form there, off the
+/// async runtime; the flag going false (the server refuses LOCAL INFILE) stops that.
 pub fn start_reader(
     reader: impl Read + Send + 'static,
     path: &Path,
+    rows_as_load: Arc<AtomicBool>,
 ) -> Result<mpsc::Receiver<Item>> {
     let (tx, rx) = mpsc::channel(STATEMENT_QUEUE);
     let path = path.to_owned();
     std::thread::Builder::new()
         .name("sfdb-split".into())
         .spawn(move || {
+            let (ours, reader) = match written_by_us(reader) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.blocking_send(Item::Failed(Error::File {
+                        action: "reading the SQL of",
+                        path,
+                        offset: Some(0),
+                        source: e,
+                    }));
+                    return;
+                }
+            };
             let mut s = Splitter::new(reader);
             loop {
                 let item = match s.next_statement() {
                     Ok(Some(st)) => {
                         let kind = classify(&st.sql);
-                        Item::Statement(st, kind)
+                        let load = match kind {
+                            Kind::Data { .. } if ours && rows_as_load.load(Ordering::Relaxed) => {
+                                load::convert(&st.sql)
+                            }
+                            _ => None,
+                        };
+                        Item::Statement(st, kind, load)
                     }
                     Ok(None) => Item::End {
                         completed: s.ends_with_completion_marker(),
@@ -89,6 +112,18 @@ pub fn start_reader(
         })
         .map_err(|e| Error::Internal(format!("cannot start the splitter thread: {e}")))?;
     Ok(rx)
+}
+
+/// Whether the script starts with our dump's header line (so its session is `SET NAMES
+/// utf8mb4` without NO_BACKSLASH_ESCAPES, and its rows have the shape `load` converts), and
+/// the script again, whole.
+fn written_by_us(mut reader: impl Read) -> std::io::Result<(bool, impl Read)> {
+    const HEADER: &[u8] = b"-- sfdbtools ";
+    let mut head = Vec::with_capacity(HEADER.len());
+    (&mut reader)
+        .take(HEADER.len() as u64)
+        .read_to_end(&mut head)?;
+    Ok((head == HEADER, std::io::Cursor::new(head).chain(reader)))
 }
 
 /// Where the databases of a script go.
@@ -114,6 +149,8 @@ pub struct Options {
 pub struct Applied {
     /// Statements the server ran.
     pub statements: u64,
+    /// Row statements of those that went as LOAD DATA.
+    pub load_data: u64,
     /// Statements not sent (locks, excluded databases, the file's own database statements
     /// in a single-database restore).
     pub skipped: u64,
@@ -139,6 +176,8 @@ struct Executed {
     rows: u64,
     warnings: u64,
     samples: Vec<String>,
+    /// Sent as LOAD DATA.
+    loaded: bool,
 }
 
 #[derive(Debug)]
@@ -150,7 +189,57 @@ struct Failure {
 
 /// Runs one statement; counts its warnings (notes aside) and, with `strict`, fails on any.
 async fn execute(conn: &mut Conn, sql: &[u8], strict: bool) -> Result<Executed, Failure> {
-    if let Err(e) = conn.query_drop(sql).await {
+    let ran = conn.query_drop(sql).await;
+    settle(conn, ran, strict, false).await
+}
+
+/// The server's errors for a LOAD DATA LOCAL it does not allow (`local_infile` off): nothing
+/// was loaded, and the INSERT can run instead.
+const LOCAL_INFILE_REFUSED: [u16; 2] = [1148, 4166];
+
+/// A duplicate key: an error for an INSERT, only a warning for LOAD DATA LOCAL.
+const ER_DUP_ENTRY: u16 = 1062;
+
+/// Runs a row statement as its LOAD DATA form; `sql` (the INSERT) instead when the server
+/// refuses LOCAL INFILE, which also clears `allowed` for the statements after it.
+async fn execute_load(
+    conn: &mut Conn,
+    load: LoadData,
+    sql: &[u8],
+    strict: bool,
+    allowed: &AtomicBool,
+) -> Result<Executed, Failure> {
+    let rows = bytes::Bytes::from(load.data);
+    conn.set_infile_handler(async move {
+        let data: mysql_async::InfileData =
+            Box::pin(futures_util::stream::iter([Ok::<_, std::io::Error>(rows)]));
+        Ok(data)
+    });
+    let ran = conn.query_drop(load.statement.as_str()).await;
+    // A handler the server did not ask for must never answer a later request.
+    conn.set_infile_handler(async {
+        Err(std::io::Error::other("no LOAD DATA of this restore is running").into())
+    });
+    if let Err(mysql_async::Error::Server(e)) = &ran
+        && LOCAL_INFILE_REFUSED.contains(&e.code)
+    {
+        allowed.store(false, Ordering::Relaxed);
+        return execute(conn, sql, strict).await;
+    }
+    let mut done = settle(conn, ran, strict, true).await?;
+    done.loaded = true;
+    Ok(done)
+}
+
+/// Counts a statement's outcome: rows, warnings (a failure with `strict`, and a duplicate key
+/// always when `duplicates_fail`).
+async fn settle(
+    conn: &mut Conn,
+    ran: mysql_async::Result<()>,
+    strict: bool,
+    duplicates_fail: bool,
+) -> Result<Executed, Failure> {
+    if let Err(e) = ran {
         let e = DbError(e);
         if e.server_code() == Some(ER_EMPTY_QUERY) {
             return Ok(Executed::default());
@@ -176,6 +265,20 @@ async fn execute(conn: &mut Conn, sql: &[u8], strict: bool) -> Result<Executed, 
             problem: format!("reading the warnings: {}", DbError(e)),
             fatal: true,
         })?;
+    if duplicates_fail
+        && let Some((_, _, msg)) = shown
+            .iter()
+            .find(|(_, code, _)| *code == ER_DUP_ENTRY as u32)
+    {
+        return Err(Failure {
+            problem: format!(
+                "ERROR {ER_DUP_ENTRY}: {} (the rows were loaded with LOAD DATA, which kept the \
+                 others)",
+                String::from_utf8_lossy(msg)
+            ),
+            fatal: false,
+        });
+    }
     let samples: Vec<String> = shown
         .iter()
         .filter(|(level, ..)| level.as_slice() != b"Note")
@@ -201,6 +304,7 @@ async fn execute(conn: &mut Conn, sql: &[u8], strict: bool) -> Result<Executed, 
         rows,
         warnings: samples.len() as u64,
         samples,
+        ..Default::default()
     })
 }
 
@@ -209,6 +313,7 @@ type SessionLog = RwLock<Vec<(Position, Arc<[u8]>)>>;
 
 struct Job {
     sql: Vec<u8>,
+    load: Option<LoadData>,
     at: Position,
     /// Session settings to have applied first: `log[..epoch]`.
     epoch: usize,
@@ -230,11 +335,12 @@ async fn worker(
     log: Arc<SessionLog>,
     done: mpsc::UnboundedSender<Done>,
     strict: bool,
+    load_allowed: Arc<AtomicBool>,
 ) -> Conn {
     let mut applied = 0usize;
     loop {
         let job = { jobs.lock().await.recv().await };
-        let Some(job) = job else { break };
+        let Some(mut job) = job else { break };
         let mut replay_failed = None;
         if applied < job.epoch {
             let pending: Vec<(Position, Arc<[u8]>)> = match log.read() {
@@ -263,7 +369,15 @@ async fn worker(
         }
         let (at, result) = match replay_failed {
             Some((at, f)) => (at, Err(f)),
-            None => (job.at, execute(&mut conn, &job.sql, strict).await),
+            None => {
+                let ran = match job.load.take() {
+                    Some(load) if load_allowed.load(Ordering::Relaxed) => {
+                        execute_load(&mut conn, load, &job.sql, strict, &load_allowed).await
+                    }
+                    _ => execute(&mut conn, &job.sql, strict).await,
+                };
+                (job.at, ran)
+            }
         };
         let fatal = matches!(&result, Err(f) if f.fatal);
         let (table, bytes) = (job.table, job.sql.len() as u64);
@@ -317,6 +431,7 @@ impl<'a> Applier<'a> {
         opts: Options,
         progress: &'a dyn Progress,
         file_read: Arc<AtomicU64>,
+        rows_as_load: Arc<AtomicBool>,
     ) -> Result<Applier<'a>> {
         let threads = opts.threads.max(1);
         let mut conns = Vec::with_capacity(threads);
@@ -339,6 +454,7 @@ impl<'a> Applier<'a> {
                     log.clone(),
                     done_tx.clone(),
                     opts.strict,
+                    rows_as_load.clone(),
                 ))
             })
             .collect();
@@ -433,7 +549,7 @@ impl<'a> Applier<'a> {
                     self.out.sql_bytes = sql_bytes;
                     break;
                 }
-                Item::Statement(st, kind) => self.apply(st, kind).await?,
+                Item::Statement(st, kind, load) => self.apply(st, kind, load).await?,
             }
             self.collect_done()?;
             self.report();
@@ -448,7 +564,7 @@ impl<'a> Applier<'a> {
             .restored(self.out.rows, self.file_read.load(Ordering::Relaxed));
     }
 
-    async fn apply(&mut self, st: Statement, kind: Kind) -> Result<()> {
+    async fn apply(&mut self, st: Statement, kind: Kind, load: Option<LoadData>) -> Result<()> {
         match kind {
             Kind::Lock => self.out.skipped += 1,
             Kind::Session => {
@@ -507,7 +623,7 @@ impl<'a> Applier<'a> {
                 let Some(db) = db.or_else(|| self.current_db.clone()) else {
                     return Err(no_database(self.file, st.at));
                 };
-                self.dispatch(st, TableKey { db, table }).await?;
+                self.dispatch(st, TableKey { db, table }, load).await?;
             }
             Kind::TableDdl => {
                 if self.current_db.is_none() {
@@ -573,6 +689,7 @@ impl<'a> Applier<'a> {
 
     fn count(&mut self, e: Executed) {
         self.out.statements += 1;
+        self.out.load_data += u64::from(e.loaded);
         self.out.rows += e.rows;
         self.out.warnings += e.warnings;
         for s in e.samples {
@@ -599,7 +716,12 @@ impl<'a> Applier<'a> {
         Ok(())
     }
 
-    async fn dispatch(&mut self, st: Statement, key: TableKey) -> Result<()> {
+    async fn dispatch(
+        &mut self,
+        st: Statement,
+        key: TableKey,
+        load: Option<LoadData>,
+    ) -> Result<()> {
         let kib = (st.sql.len() / 1024 + 1).min(IN_FLIGHT_KIB as usize) as u32;
         let permit = self
             .budget
@@ -620,6 +742,7 @@ impl<'a> Applier<'a> {
         let epoch = self.log.read().map(|l| l.len()).unwrap_or(0);
         let job = Job {
             sql: st.sql,
+            load,
             at: st.at,
             epoch,
             table,
@@ -793,7 +916,7 @@ pub async fn survey(mut rx: mpsc::Receiver<Item>, file: &Path) -> Result<Survey>
                 s.sql_bytes = sql_bytes;
                 return Ok(s);
             }
-            Some(Item::Statement(st, kind)) => {
+            Some(Item::Statement(st, kind, _)) => {
                 s.statements += 1;
                 let (tables, data, post) = match &kind {
                     Kind::Use(n)

@@ -8,12 +8,13 @@
 
 pub mod apply;
 pub mod classify;
+pub mod load;
 pub mod loads;
 pub mod split;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::{Duration, Instant};
 
 use mysql_async::Conn;
@@ -306,24 +307,36 @@ pub fn targets_note(cfg: &RestoreConfig) -> String {
     }
 }
 
+/// A script being read: its statements, the bytes of the file read so far and in all, and
+/// whether row statements come with their LOAD DATA form (see [`apply::start_reader`]).
+struct Script {
+    rx: tokio::sync::mpsc::Receiver<Item>,
+    read: Arc<AtomicU64>,
+    bytes: u64,
+    rows_as_load: Arc<AtomicBool>,
+}
+
 /// Opens a file's SQL on a blocking thread (the key derivation takes a while) and starts
-/// the splitter over it; the counter follows the bytes of the file read.
-async fn open_script(
-    path: &Path,
-    pass: Option<&Passphrase>,
-) -> Result<(tokio::sync::mpsc::Receiver<Item>, Arc<AtomicU64>, u64)> {
+/// the splitter over it.
+async fn open_script(path: &Path, pass: Option<&Passphrase>, rows_as_load: bool) -> Result<Script> {
     let bytes = std::fs::metadata(path)
         .map_err(|e| Error::file("opening", path.to_owned(), e))?
         .len();
-    let counter = Arc::new(AtomicU64::new(0));
-    let (p, pass, c) = (path.to_owned(), pass.cloned(), counter.clone());
+    let read = Arc::new(AtomicU64::new(0));
+    let (p, pass, c) = (path.to_owned(), pass.cloned(), read.clone());
     let reader = tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(&p).map_err(|e| Error::file("opening", p.clone(), e))?;
         input::open_from(Metered::new(file, c, None), &p, pass.as_ref())
     })
     .await
     .map_err(|e| Error::Internal(format!("opening {}: {e}", path.display())))??;
-    Ok((apply::start_reader(reader, path)?, counter, bytes))
+    let rows_as_load = Arc::new(AtomicBool::new(rows_as_load));
+    Ok(Script {
+        rx: apply::start_reader(reader, path, rows_as_load.clone())?,
+        read,
+        bytes,
+        rows_as_load,
+    })
 }
 
 /// Runs a restore as configured.
@@ -364,7 +377,12 @@ async fn run_plan(
     // Databases written so far, for the message when a later step fails.
     let mut touched: Vec<String> = Vec::new();
     for f in &plan.files {
-        let (rx, counter, bytes) = open_script(&f.path, cfg.passphrase.as_ref()).await?;
+        let Script {
+            rx,
+            read: counter,
+            bytes,
+            rows_as_load,
+        } = open_script(&f.path, cfg.passphrase.as_ref(), !cfg.dry_run).await?;
         if cfg.dry_run {
             report.dry_run.push(dry_run_file(main, f, rx).await?);
             continue;
@@ -403,6 +421,7 @@ async fn run_plan(
             opts,
             progress.as_ref(),
             counter,
+            rows_as_load,
         )
         .await
         .map_err(|e| partial(e, &touched, 0))?;
@@ -436,7 +455,7 @@ async fn run_plan(
     }
     if let Some(g) = &plan.grants {
         let started = Instant::now();
-        let (rx, _, _) = open_script(g, cfg.passphrase.as_ref()).await?;
+        let Script { rx, .. } = open_script(g, cfg.passphrase.as_ref(), false).await?;
         if cfg.dry_run {
             report.dry_run.push(DryRunFile {
                 path: g.clone(),
@@ -556,7 +575,7 @@ async fn apply_grants(
                 out.sql_bytes = sql_bytes;
                 return Ok(out);
             }
-            Item::Statement(st, _) => st,
+            Item::Statement(st, ..) => st,
         };
         match main.query_drop(st.sql.as_slice()).await {
             Ok(()) => out.statements += 1,
