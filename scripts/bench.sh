@@ -154,6 +154,12 @@ awk -F'\t' '
     for (i = 1; i <= cnt; i++) v[i] = a[name, i]
     for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
     return cnt % 2 ? v[(cnt + 1) / 2] : (v[cnt / 2] + v[cnt / 2 + 1]) / 2 }
+  # The median of the ratios of runs in the same round: the speed of this machine drifts by 15 %
+  # over minutes, and runs of one round are minutes apart at most.
+  function paired(a, b,   i, cnt, q) {
+    cnt = n[a] < n[b] ? n[a] : n[b]
+    for (i = 1; i <= cnt; i++) q["r", i] = w[a, i] / w[b, i]
+    return med(q, "r", cnt) }
   END {
     printf "%-36s %8s %8s %9s %9s\n", "run", "wall s", "cpu s", "rss MB", "size MB"
     for (i = 1; i <= k; i++) { r = order[i]; W[r] = med(w, r, n[r]); C[r] = med(c, r, n[r])
@@ -163,16 +169,16 @@ awk -F'\t' '
     for (i = 1; i <= k; i++) if (order[i] ~ /^sfdbtools.*zstd-3$/) natz = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /enc$/) nate = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^mydumper/) myd = order[i]
-    printf "native / mysqldump wall:               %.2f (target <= 0.55)\n", W[nat] / W["mysqldump"]
-    printf "native / mydumper wall:                %.2f (target <= 1.00)\n", W[nat] / W[myd]
-    printf "native zstd / mysqldump|zstd wall:     %.2f (target <= 0.50)\n", W[natz] / W["mysqldump | zstd -3 -T0"]
-    printf "encryption overhead (zstd+enc / zstd): %.2f (target <= 1.15)\n", W[nate] / W[natz]
+    printf "native / mysqldump wall:               %.2f (paired %.2f; target <= 0.55)\n", W[nat] / W["mysqldump"], paired(nat, "mysqldump")
+    printf "native / mydumper wall:                %.2f (paired %.2f; target <= 1.00)\n", W[nat] / W[myd], paired(nat, myd)
+    printf "native zstd / mysqldump|zstd wall:     %.2f (paired %.2f; target <= 0.50)\n", W[natz] / W["mysqldump | zstd -3 -T0"], paired(natz, "mysqldump | zstd -3 -T0")
+    printf "encryption overhead (zstd+enc / zstd): %.2f (paired %.2f; target <= 1.15)\n", W[nate] / W[natz], paired(nate, natz)
     for (i = 1; i <= k; i++) if (order[i] ~ /^restore: sfdbtools/ && order[i] !~ /nobinlog/) rs = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^restore: sfdbtools.*nobinlog/) rsn = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^restore: myloader/ && order[i] !~ / -e$/) rml = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^restore: myloader.* -e$/) rmle = order[i]
     if (rs == "") exit
-    printf "restore / stock client wall:           %.2f (target <= 0.50)\n", W[rs] / W["restore: mariadb < dump.sql"]
-    printf "restore / myloader -e wall:            %.2f (target <= 1.00; both write the binary log)\n", W[rs] / W[rmle]
-    printf "restore nobinlog / myloader wall:      %.2f (target <= 1.00; neither writes it)\n", W[rsn] / W[rml]
+    printf "restore / stock client wall:           %.2f (paired %.2f; target <= 0.50)\n", W[rs] / W["restore: mariadb < dump.sql"], paired(rs, "restore: mariadb < dump.sql")
+    printf "restore / myloader -e wall:            %.2f (paired %.2f; target <= 1.00; both write the binary log)\n", W[rs] / W[rmle], paired(rs, rmle)
+    printf "restore nobinlog / myloader wall:      %.2f (paired %.2f; target <= 1.00; neither writes it)\n", W[rsn] / W[rml], paired(rsn, rml)
   }' "$results"

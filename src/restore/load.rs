@@ -248,6 +248,14 @@ impl Parser<'_> {
 }
 
 fn push_field_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Backslashes come only as escapes (handled one byte at a time), and our dump escapes
+    // newlines, carriage returns and NULs too: a tab is all a run of text usually holds.
+    if memchr::memchr3(b'\t', b'\n', b'\r', bytes).is_none()
+        && memchr::memchr2(0, b'\\', bytes).is_none()
+    {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut from = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let esc = match b {
