@@ -1,9 +1,11 @@
 //! Criterion benchmark of the restore's reading path: a dump's SQL through the statement
-//! splitter and the classifier, in bytes of SQL per second. The splitter runs on one thread
-//! ahead of the connections; it must stay far faster than a server can load rows.
+//! splitter and the classifier, and with the rows turned into LOAD DATA input as well, in
+//! bytes of SQL per second. This runs on one thread ahead of the connections; it must stay far
+//! faster than a server can load rows.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sfdbtools::restore::classify::classify;
+use sfdbtools::restore::classify::{Kind, classify};
+use sfdbtools::restore::load;
 use sfdbtools::restore::split::Splitter;
 
 /// A script shaped like our dumps: header settings, then 1 MiB INSERTs of rows with numbers,
@@ -60,11 +62,25 @@ fn split_all(input: &[u8]) -> usize {
     n
 }
 
+fn split_and_convert(input: &[u8]) -> u64 {
+    let mut s = Splitter::new(input);
+    let mut rows = 0;
+    while let Some(st) = s.next_statement().expect("valid script") {
+        if let Kind::Data { .. } = classify(&st.sql) {
+            rows += load::convert(&st.sql).expect("our dump's shape").rows;
+        }
+    }
+    rows
+}
+
 fn bench(c: &mut Criterion) {
     let input = script(200_000);
     let mut group = c.benchmark_group("split");
     group.throughput(Throughput::Bytes(input.len() as u64));
     group.bench_function("dump", |b| b.iter(|| split_all(&input)));
+    group.bench_function("dump as LOAD DATA", |b| {
+        b.iter(|| split_and_convert(&input))
+    });
     group.finish();
 }
 

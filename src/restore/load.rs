@@ -184,14 +184,16 @@ impl Parser<'_> {
                 }
                 *column = Column::Hex;
                 self.i += 2;
-                let start = self.i;
-                while self.peek().is_some_and(|b| b.is_ascii_hexdigit()) {
-                    self.i += 1;
-                }
-                if self.i == start {
+                // A value ends at the comma or parenthesis after it; blobs make these runs
+                // long, so they are found and checked in bulk rather than byte by byte.
+                let rest = &self.s[self.i..];
+                let len = memchr::memchr2(b',', b')', rest)?;
+                let digits = &rest[..len];
+                if digits.is_empty() || !all_hex(digits) {
                     return None;
                 }
-                out.extend_from_slice(&self.s[start..self.i]);
+                self.i += len;
+                out.extend_from_slice(digits);
             }
             b'-' | b'0'..=b'9' => {
                 if *column == Column::Hex {
@@ -236,6 +238,8 @@ impl Parser<'_> {
                 b'n' => b'\n',
                 b'r' => b'\r',
                 b'Z' => 0x1a,
+                b't' => b'\t',
+                b'b' => 0x08,
                 b'\\' => b'\\',
                 b'\'' => b'\'',
                 b'"' => b'"',
@@ -245,6 +249,14 @@ impl Parser<'_> {
             push_field_bytes(out, &[unescaped]);
         }
     }
+}
+
+/// Whether every byte is a hex digit; without early exit, so the compiler checks many bytes
+/// at a time.
+fn all_hex(bytes: &[u8]) -> bool {
+    bytes.iter().fold(true, |ok, &b| {
+        ok & (b.is_ascii_digit() | ((b | 0x20).wrapping_sub(b'a') < 6))
+    })
 }
 
 fn push_field_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -334,6 +346,21 @@ mod tests {
         ] {
             assert_eq!(convert(sql.as_bytes()), None, "{sql}");
         }
+    }
+
+    #[test]
+    fn tab_and_backspace_escapes_are_read_too() {
+        let (_, data) = rows(r"INSERT INTO `t` (`s`) VALUES ('a\tb\bc')");
+        assert_eq!(data, "a\\tb\x08c\n");
+    }
+
+    #[test]
+    fn hex_digits_are_checked() {
+        assert!(all_hex(b"0123456789abcdefABCDEF"));
+        for bad in [&b"0g"[..], b"G0", b"12 ", b"@", b"`", b"/", b":"] {
+            assert!(!all_hex(bad), "{bad:?}");
+        }
+        assert_eq!(convert(b"INSERT INTO `t` (`b`) VALUES (0x1G)"), None);
     }
 
     #[test]
