@@ -504,23 +504,13 @@ async fn a_table_dropped_during_an_unlocked_dump_fails_it_by_name() {
             &path,
         )
     });
+    common::wait_for_statement_on_big(
+        &db.name,
+        "STATE LIKE 'Waiting for table metadata lock'",
+        "the dump never reached `big`",
+    )
+    .await;
     let mut conn = server().conn(None).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let waiting: Option<u64> = conn
-            .exec_first(
-                "SELECT ID FROM information_schema.PROCESSLIST \
-                 WHERE STATE LIKE 'Waiting for table metadata lock' AND INSTR(INFO, ?) > 0 LIMIT 1",
-                (format!("`{}`.`big`", db.name),),
-            )
-            .await
-            .unwrap();
-        if waiting.is_some() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the dump never reached `big`");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
     conn.query_drop(format!("DROP TABLE `{}`.zz_small", db.name))
         .await
         .unwrap();

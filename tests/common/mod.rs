@@ -479,21 +479,31 @@ pub fn load_corpus(db: &str) {
 
 /// Waits until a dump streams the rows of `db`.`big`; returns that worker's connection id.
 pub async fn wait_for_rows(db: &str) -> u64 {
+    wait_for_statement_on_big(
+        db,
+        "INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%'",
+        "the dump never started reading",
+    )
+    .await
+}
+
+/// Waits until a statement about `db`.`big` matching `condition` (on PROCESSLIST) runs;
+/// returns its connection id.
+pub async fn wait_for_statement_on_big(db: &str, condition: &str, never: &str) -> u64 {
     let mut conn = server().conn(None).await;
     let deadline = Instant::now() + Duration::from_secs(60);
+    let sql = format!(
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE {condition} AND INSTR(INFO, ?) > 0 LIMIT 1"
+    );
     loop {
         let id: Option<u64> = conn
-            .exec_first(
-                "SELECT ID FROM information_schema.PROCESSLIST \
-                 WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%' AND INSTR(INFO, ?) > 0 LIMIT 1",
-                (format!("`{db}`.`big`"),),
-            )
+            .exec_first(sql.as_str(), (format!("`{db}`.`big`"),))
             .await
             .unwrap();
         if let Some(id) = id {
             return id;
         }
-        assert!(Instant::now() < deadline, "the dump never started reading");
+        assert!(Instant::now() < deadline, "{never}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
