@@ -194,8 +194,9 @@ async fn execute(conn: &mut Conn, sql: &[u8], strict: bool) -> Result<Executed, 
 }
 
 /// The server's errors for a LOAD DATA LOCAL it does not allow (`local_infile` off): nothing
-/// was loaded, and the INSERT can run instead.
-const LOCAL_INFILE_REFUSED: [u16; 2] = [1148, 4166];
+/// was loaded, and the INSERT can run instead. 1148: MySQL 5.x and MariaDB; 4166: MariaDB's
+/// own; 3948: MySQL 8, where `local_infile` is off by default.
+const LOCAL_INFILE_REFUSED: [u16; 3] = [1148, 3948, 4166];
 
 /// A duplicate key: an error for an INSERT, only a warning for LOAD DATA LOCAL.
 const ER_DUP_ENTRY: u16 = 1062;
