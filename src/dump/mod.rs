@@ -873,20 +873,24 @@ async fn dump_database_data(
         let p = &mut pending[step.table];
         let t = &order[step.table];
         let kind = match step.chunk {
-            None => {
-                ctx.progress.event(&Event::TableStarted {
-                    database: db,
-                    table: &t.name,
-                    estimated_rows: t.estimated_rows,
-                });
-                p.t0 = Instant::now();
-                TaskKind::Count
+            None => TaskKind::Count,
+            Some(i) => {
+                // A table starts when its rows do (counts run well before): progress then
+                // shows the tables being read, not every table counted.
+                if p.chunks.is_empty() {
+                    ctx.progress.event(&Event::TableStarted {
+                        database: db,
+                        table: &t.name,
+                        estimated_rows: t.estimated_rows,
+                    });
+                    p.t0 = Instant::now();
+                }
+                TaskKind::Rows {
+                    chunk: i,
+                    predicate: planned[step.table][i].clone(),
+                    out: out.clone(),
+                }
             }
-            Some(i) => TaskKind::Rows {
-                chunk: i,
-                predicate: planned[step.table][i].clone(),
-                out: out.clone(),
-            },
         };
         let rx = ctx.queue.submit(db, Some(t), kind).await?;
         match step.chunk {
