@@ -71,6 +71,14 @@ async fn a_full_disk_fails_the_dump_naming_file_and_offset() {
         stderr.contains(&mount.path().display().to_string()) && stderr.contains("at byte"),
         "the message must name the file and the byte offset:\n{stderr}"
     );
+    // Where the disk stopped taking data: 2 MiB of filesystem, less what tmpfs keeps.
+    let stopped: u64 = stderr
+        .split("the file stopped at byte ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no position where the file stopped:\n{stderr}"));
+    assert!(stopped > 0 && stopped <= 2 << 20, "{stderr}");
     let left = common::files_in(mount.path());
     assert!(left.is_empty(), "files left behind: {left:?}");
     common::assert_no_lock_left(&db.name, "big").await;

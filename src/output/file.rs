@@ -304,10 +304,31 @@ impl Sink {
     }
 }
 
-/// `write_all_at`, with the offset in the error: a failed write names its byte position.
-fn write_at(file: &File, data: &[u8], offset: u64) -> io::Result<()> {
-    file.write_all_at(data, offset)
-        .map_err(|e| io::Error::new(e.kind(), format!("writing at byte {offset}: {e}")))
+/// `write_all_at`, naming in its error the byte where the file stopped taking data (a full
+/// disk may take part of a write first).
+fn write_at(file: &File, mut data: &[u8], mut offset: u64) -> io::Result<()> {
+    while !data.is_empty() {
+        match file.write_at(data, offset) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    format!("the file stopped at byte {offset}: it took no more data"),
+                ));
+            }
+            Ok(n) => {
+                data = &data[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("the file stopped at byte {offset}: {e}"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Asks for the last window to be written back now and the window before it (written back by
@@ -424,18 +445,19 @@ impl DirectWriter {
     }
 }
 
-/// One direct write. A filesystem that accepted `O_DIRECT` but refuses a write of it
-/// (EINVAL: an alignment stricter than ours) gets the chunk, and the rest of the file, through
-/// the page cache instead.
+/// One direct write. Anything short of the whole chunk written sends the rest, and the rest of
+/// the file, through the page cache: a filesystem that accepted `O_DIRECT` but refuses a write
+/// of it (EINVAL: an alignment stricter than ours) is then written normally, and a disk that
+/// filled up mid-chunk fails at the exact byte where it stopped taking data.
 fn write_direct(file: &File, data: &[u8], offset: u64) -> io::Result<()> {
-    match file.write_all_at(data, offset) {
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
-            let flags = rustix::fs::fcntl_getfl(file)?;
-            rustix::fs::fcntl_setfl(file, flags - rustix::fs::OFlags::DIRECT)?;
-            write_at(file, data, offset)
-        }
-        r => r.map_err(|e| io::Error::new(e.kind(), format!("writing at byte {offset}: {e}"))),
-    }
+    let written = match file.write_at(data, offset) {
+        Ok(n) if n == data.len() => return Ok(()),
+        Ok(n) => n,
+        Err(_) => 0,
+    };
+    let flags = rustix::fs::fcntl_getfl(file)?;
+    rustix::fs::fcntl_setfl(file, flags - rustix::fs::OFlags::DIRECT)?;
+    write_at(file, &data[written..], offset + written as u64)
 }
 
 /// The thread that passes writeback requests to the kernel. `POSIX_FADV_DONTNEED` starts
