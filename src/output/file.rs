@@ -292,8 +292,7 @@ impl Sink {
             Mode::Direct(w) => {
                 w.finish()?;
                 // The tail is not a whole number of blocks: it goes through the page cache.
-                let flags = rustix::fs::fcntl_getfl(&self.file)?;
-                rustix::fs::fcntl_setfl(&self.file, flags - rustix::fs::OFlags::DIRECT)?;
+                set_direct(&self.file, false)?;
             }
             Mode::Buffered { writeback, .. } => {
                 if let Some(w) = writeback {
@@ -374,11 +373,10 @@ struct DirectWriter {
 impl DirectWriter {
     /// Turns on `O_DIRECT` and starts the thread; `None` where either is refused.
     fn start(file: &File) -> Option<DirectWriter> {
-        let flags = rustix::fs::fcntl_getfl(file).ok()?;
-        rustix::fs::fcntl_setfl(file, flags | rustix::fs::OFlags::DIRECT).ok()?;
+        set_direct(file, true).ok()?;
         let clone = file.try_clone();
         let undo = || {
-            let _ = rustix::fs::fcntl_setfl(file, flags);
+            let _ = set_direct(file, false);
         };
         let Ok(out) = clone else {
             undo();
@@ -457,9 +455,20 @@ fn write_direct(file: &File, data: &[u8], offset: u64) -> io::Result<()> {
         Ok(n) => n,
         Err(_) => 0,
     };
-    let flags = rustix::fs::fcntl_getfl(file)?;
-    rustix::fs::fcntl_setfl(file, flags - rustix::fs::OFlags::DIRECT)?;
+    set_direct(file, false)?;
     write_at(file, &data[written..], offset + written as u64)
+}
+
+/// Turns `O_DIRECT` on or off for the open file (and every descriptor cloned from it).
+fn set_direct(file: &File, on: bool) -> io::Result<()> {
+    let flags = rustix::fs::fcntl_getfl(file)?;
+    let flags = if on {
+        flags | rustix::fs::OFlags::DIRECT
+    } else {
+        flags - rustix::fs::OFlags::DIRECT
+    };
+    rustix::fs::fcntl_setfl(file, flags)?;
+    Ok(())
 }
 
 /// The thread that passes writeback requests to the kernel. `POSIX_FADV_DONTNEED` starts
@@ -586,8 +595,7 @@ mod tests {
     fn takes_direct_io(dir: &Path) -> bool {
         let probe = dir.join("probe");
         let f = File::create(&probe).unwrap();
-        let flags = rustix::fs::fcntl_getfl(&f).unwrap();
-        let ok = rustix::fs::fcntl_setfl(&f, flags | rustix::fs::OFlags::DIRECT).is_ok();
+        let ok = set_direct(&f, true).is_ok();
         fs::remove_file(probe).unwrap();
         ok
     }
