@@ -136,17 +136,20 @@ impl InsertBuilder {
     }
 
     /// Splits off the complete statements written so far, leaving only the open statement
-    /// (if any) in `out`, so that a chunk handed on never ends inside a statement.
-    pub fn take_complete(&mut self, out: &mut Vec<u8>) -> Vec<u8> {
+    /// (if any) in `out`, so that a chunk handed on never ends inside a statement. `next`
+    /// becomes the new `out` (a buffer the writer is done with, or a new one): reusing
+    /// buffers spares the page faults of fresh megabytes.
+    pub fn take_complete(&mut self, out: &mut Vec<u8>, mut next: Vec<u8>) -> Vec<u8> {
         let at = self.open_at.unwrap_or(out.len());
-        let open = out[at..].to_vec();
+        next.clear();
+        next.reserve(done_capacity(at));
+        next.extend_from_slice(&out[at..]);
         out.truncate(at);
-        let done = std::mem::replace(out, Vec::with_capacity(done_capacity(at)));
-        out.extend_from_slice(&open);
+        std::mem::swap(out, &mut next);
         if self.open_at.is_some() {
             self.open_at = Some(0);
         }
-        done
+        next
     }
 
     /// Closes the open statement, if any, with `;\n`.
@@ -247,7 +250,7 @@ mod tests {
         for v in ["1", "2", "3"] {
             b.push_row(&mut out, [Some(v.as_bytes())].into_iter());
         }
-        let done = b.take_complete(&mut out);
+        let done = b.take_complete(&mut out, Vec::new());
         assert_eq!(done, b"INSERT INTO `t` (`a`) VALUES (1),(2);\n");
         b.push_row(&mut out, [Some(&b"4"[..])].into_iter());
         b.finish_statement(&mut out);

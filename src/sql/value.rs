@@ -130,7 +130,17 @@ static ESCAPES: [u8; 256] = {
     t
 };
 
-static HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+/// Both hex digits of every byte: one lookup per byte instead of one per digit.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut t = [[0u8; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = [DIGITS[b >> 4], DIGITS[b & 0xf]];
+        b += 1;
+    }
+    t
+};
 
 /// Appends one cell. `None` is SQL NULL; an empty value is `''`, never a bare `0x`.
 #[inline]
@@ -354,8 +364,7 @@ pub fn push_hex(out: &mut Vec<u8>, v: &[u8]) {
     dst[0] = b'0';
     dst[1] = b'x';
     for (pair, &b) in dst[2..].chunks_exact_mut(2).zip(v) {
-        pair[0] = HEX_DIGITS[(b >> 4) as usize];
-        pair[1] = HEX_DIGITS[(b & 0xf) as usize];
+        pair.copy_from_slice(&HEX_PAIRS[b as usize]);
     }
 }
 
