@@ -79,7 +79,7 @@ fn serialise(rows: &[Vec<Value>], kinds: Vec<CellKind>) -> (usize, RowChecksum) 
         let len = builder.push_values(&mut out, |i| &row[i]);
         sum.add_row(&out[out.len() - len..]);
         if out.len() >= 1 << 20 {
-            total += builder.take_complete(&mut out, Vec::new()).len();
+            total += builder.take_complete(&mut out).len();
         }
     }
     builder.finish_statement(&mut out);
@@ -168,7 +168,7 @@ fn in_place(block: &[u8], layouts: &[Layout], kinds: Vec<CellKind>) -> (usize, R
         let len = decode::push_row(&mut builder, &mut out, layouts, payload).expect("a whole row");
         sum.add_row(&out[out.len() - len..]);
         if out.len() >= 1 << 20 {
-            total += builder.take_complete(&mut out, Vec::new()).len();
+            total += builder.take_complete(&mut out).len();
         }
     }
     builder.finish_statement(&mut out);

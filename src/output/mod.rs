@@ -141,17 +141,10 @@ impl OutputChain {
     }
 }
 
-/// Where the writer hands back a buffer it has written, so that its producer fills it again
-/// instead of allocating: fresh megabyte buffers cost page faults (3–4 % of a dump's client
-/// CPU). A full channel means enough are waiting; the buffer is then freed.
-pub type Recycle = crossbeam_channel::Sender<Vec<u8>>;
-
 /// A message to the writer thread. `Abort`, or the channel closing without `Finish`, means the
 /// run failed: the thread then drops the chain and its temporary file.
 pub enum Chunk {
     Sql(Vec<u8>),
-    /// SQL in a buffer that goes back to its producer once written.
-    Recycled(Vec<u8>, Recycle),
     Finish,
     Abort,
 }
@@ -174,10 +167,6 @@ impl Writer {
                 while let Some(msg) = rx.blocking_recv() {
                     match msg {
                         Chunk::Sql(sql) => chain.write_sql(&sql)?,
-                        Chunk::Recycled(sql, back) => {
-                            chain.write_sql(&sql)?;
-                            let _ = back.try_send(sql);
-                        }
                         Chunk::Finish => return chain.finish(),
                         Chunk::Abort => break,
                     }
@@ -216,59 +205,5 @@ async fn join(handle: JoinHandle<Result<OutputSummary>>) -> Result<OutputSummary
             .await
             .map_err(|e| Error::Internal(format!("writer thread join failed: {e}")))?
             .map_err(|_| Error::Internal("the writer thread panicked".into()))?
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-    async fn written_buffers_go_back_to_their_producer_and_plain_ones_do_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out.sql");
-        let writer = Writer::start(OutputSpec {
-            path: path.clone(),
-            codec: Codec::None,
-            level: Level::DEFAULT,
-            passphrase: None,
-            mode: 0o600,
-            threads: 1,
-        })
-        .unwrap();
-        let (back, returned) = crossbeam_channel::bounded(1);
-        let mut first = Vec::with_capacity(1 << 20);
-        first.extend_from_slice(b"SELECT 1;\n");
-        let first_at = first.as_ptr();
-        writer
-            .tx
-            .send(Chunk::Recycled(first, back.clone()))
-            .await
-            .unwrap();
-        writer
-            .tx
-            .send(Chunk::Sql(b"SELECT 2;\n".to_vec()))
-            .await
-            .unwrap();
-        // The channel holds one: a second buffer written while it is full is freed, not queued.
-        writer
-            .tx
-            .send(Chunk::Recycled(b"SELECT 3;\n".to_vec(), back))
-            .await
-            .unwrap();
-        let summary = writer.finish().await.unwrap();
-
-        assert_eq!(
-            std::fs::read(&path).unwrap(),
-            b"SELECT 1;\nSELECT 2;\nSELECT 3;\n"
-        );
-        assert_eq!(summary.sql_bytes, 30);
-        let again = returned.try_recv().expect("the first buffer came back");
-        assert_eq!(again.as_ptr(), first_at, "the same allocation, not a copy");
-        assert!(again.capacity() >= 1 << 20);
-        assert!(
-            returned.try_recv().is_err(),
-            "only as many as the channel holds"
-        );
     }
 }

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::catalog::Table;
 use crate::error::{DbError, Error, Result};
-use crate::output::{Chunk, Recycle};
+use crate::output::Chunk;
 use crate::progress::Progress;
 use crate::sql::ident::{ident, qualified};
 use crate::sql::insert::InsertBuilder;
@@ -39,10 +39,6 @@ pub const FLUSH_BYTES: usize = 1 << 20;
 /// Read buffers coming back from the serialiser for reuse: those queued, the one being
 /// serialised and one spare cover the steady state; more would only hold memory.
 pub const SPARE_BUFFERS: usize = SERIALIZER_QUEUE + 2;
-/// SQL buffers coming back from the writer for reuse: it hashes and copies far faster than
-/// one serialiser fills a buffer, so one is back before the next is needed; two cover a slow
-/// moment, more would only hold memory.
-pub const SQL_SPARES: usize = 2;
 
 /// How rows are read from the server.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -140,12 +136,9 @@ impl Serializer {
     pub fn start(statement_size: usize, progress: Arc<dyn Progress>) -> Result<Serializer> {
         let (tx, rx) = mpsc::channel(SERIALIZER_QUEUE);
         let (spare_tx, spare) = crossbeam_channel::bounded(SPARE_BUFFERS);
-        let sql_spares = crossbeam_channel::bounded(SQL_SPARES);
         let handle = std::thread::Builder::new()
             .name("sfdb-serialize".into())
-            .spawn(move || {
-                serialize_loop(rx, spare_tx, sql_spares, statement_size, progress.as_ref())
-            })
+            .spawn(move || serialize_loop(rx, spare_tx, statement_size, progress.as_ref()))
             .map_err(|e| Error::Internal(format!("cannot start a serialiser thread: {e}")))?;
         Ok(Serializer {
             tx: Some(tx),
@@ -180,9 +173,6 @@ struct Open {
     stats: TableStats,
     hash: RowChecksum,
     out: mpsc::Sender<Chunk>,
-    /// Where the writer returns written buffers, and where they are taken from.
-    recycle: Recycle,
-    recycled: crossbeam_channel::Receiver<Vec<u8>>,
     layouts: Vec<Layout>,
     table: String,
     chunk: usize,
@@ -196,12 +186,10 @@ impl Open {
         self.hash.add_row(&self.buf[self.buf.len() - len..]);
         self.stats.rows += 1;
         if self.buf.len() >= FLUSH_BYTES {
-            let next = self.recycled.try_recv().unwrap_or_default();
-            let done = self.builder.take_complete(&mut self.buf, next);
+            let done = self.builder.take_complete(&mut self.buf);
             if !done.is_empty() {
                 self.stats.bytes += done.len() as u64;
-                let chunk = Chunk::Recycled(done, self.recycle.clone());
-                if self.out.blocking_send(chunk).is_err() {
+                if self.out.blocking_send(Chunk::Sql(done)).is_err() {
                     return Err(writer_gone());
                 }
             }
@@ -230,20 +218,17 @@ impl Open {
         self.stats.largest_statement = self.builder.largest_statement();
         self.stats.not_a_number = self.builder.not_a_number();
         self.stats.checksum = self.hash;
-        if !self.buf.is_empty() {
-            let last = Chunk::Recycled(self.buf, self.recycle);
-            if self.out.blocking_send(last).is_err() {
-                return Err(writer_gone());
-            }
+        if self.buf.is_empty() || self.out.blocking_send(Chunk::Sql(self.buf)).is_ok() {
+            Ok(self.stats)
+        } else {
+            Err(writer_gone())
         }
-        Ok(self.stats)
     }
 }
 
 fn serialize_loop(
     mut rx: mpsc::Receiver<Job>,
     spare: crossbeam_channel::Sender<Vec<u8>>,
-    (recycle, recycled): (Recycle, crossbeam_channel::Receiver<Vec<u8>>),
     statement_size: usize,
     progress: &dyn Progress,
 ) {
@@ -261,17 +246,12 @@ fn serialize_loop(
                 chunk,
             } => {
                 failed = None;
-                let mut buf = recycled.try_recv().unwrap_or_default();
-                buf.clear();
-                buf.reserve(FLUSH_BYTES + (64 << 10));
                 open = Some(Open {
                     builder: InsertBuilder::new(&target, &columns, kinds, statement_size),
-                    buf,
+                    buf: Vec::with_capacity(FLUSH_BYTES + (64 << 10)),
                     stats: TableStats::default(),
                     hash: RowChecksum::default(),
                     out,
-                    recycle: recycle.clone(),
-                    recycled: recycled.clone(),
                     layouts,
                     table,
                     chunk,

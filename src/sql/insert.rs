@@ -136,20 +136,17 @@ impl InsertBuilder {
     }
 
     /// Splits off the complete statements written so far, leaving only the open statement
-    /// (if any) in `out`, so that a chunk handed on never ends inside a statement. `next`
-    /// becomes the new `out` (a buffer the writer is done with, or a new one): reusing
-    /// buffers spares the page faults of fresh megabytes.
-    pub fn take_complete(&mut self, out: &mut Vec<u8>, mut next: Vec<u8>) -> Vec<u8> {
+    /// (if any) in `out`, so that a chunk handed on never ends inside a statement.
+    pub fn take_complete(&mut self, out: &mut Vec<u8>) -> Vec<u8> {
         let at = self.open_at.unwrap_or(out.len());
-        next.clear();
-        next.reserve(done_capacity(at));
-        next.extend_from_slice(&out[at..]);
+        let open = out[at..].to_vec();
         out.truncate(at);
-        std::mem::swap(out, &mut next);
+        let done = std::mem::replace(out, Vec::with_capacity(done_capacity(at)));
+        out.extend_from_slice(&open);
         if self.open_at.is_some() {
             self.open_at = Some(0);
         }
-        next
+        done
     }
 
     /// Closes the open statement, if any, with `;\n`.
@@ -250,7 +247,7 @@ mod tests {
         for v in ["1", "2", "3"] {
             b.push_row(&mut out, [Some(v.as_bytes())].into_iter());
         }
-        let done = b.take_complete(&mut out, Vec::new());
+        let done = b.take_complete(&mut out);
         assert_eq!(done, b"INSERT INTO `t` (`a`) VALUES (1),(2);\n");
         b.push_row(&mut out, [Some(&b"4"[..])].into_iter());
         b.finish_statement(&mut out);
