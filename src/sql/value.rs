@@ -130,18 +130,6 @@ static ESCAPES: [u8; 256] = {
     t
 };
 
-/// Both hex digits of every byte: one lookup per byte instead of one per digit.
-static HEX_PAIRS: [[u8; 2]; 256] = {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let mut t = [[0u8; 2]; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = [DIGITS[b >> 4], DIGITS[b & 0xf]];
-        b += 1;
-    }
-    t
-};
-
 /// Appends one cell. `None` is SQL NULL; an empty value is `''`, never a bare `0x`.
 #[inline]
 pub fn push_cell(out: &mut Vec<u8>, kind: CellKind, cell: Option<&[u8]>) -> CellNote {
@@ -368,13 +356,15 @@ pub fn push_hex(out: &mut Vec<u8>, v: &[u8]) {
     for (d, w) in dst_words.chunks_exact_mut(8).zip(words) {
         d.copy_from_slice(&hex_word(*w));
     }
-    for (pair, &b) in dst_tail.chunks_exact_mut(2).zip(tail) {
-        pair.copy_from_slice(&HEX_PAIRS[b as usize]);
+    if !tail.is_empty() {
+        let mut last = [0u8; 4];
+        last[..tail.len()].copy_from_slice(tail);
+        dst_tail.copy_from_slice(&hex_word(last)[..2 * tail.len()]);
     }
 }
 
-/// The eight hex digits of four bytes, computed in one 64-bit register (about three times
-/// faster than a table lookup per byte, `cargo bench --bench serialize`, blobs).
+/// The eight hex digits of four bytes, computed in one 64-bit register: `in_place/blobs`
+/// (`cargo bench --bench serialize`) takes 0.7 of the time it took with a lookup per digit.
 #[inline(always)]
 fn hex_word(bytes: [u8; 4]) -> [u8; 8] {
     const NIBBLES: u64 = 0x000F_000F_000F_000F;
