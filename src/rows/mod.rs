@@ -9,6 +9,7 @@
 //! byte for byte the same.
 
 pub mod decode;
+mod socket;
 pub mod wire;
 
 use std::sync::Arc;

@@ -15,16 +15,20 @@ use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::{IoError, ServerError};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 use zeroize::Zeroizing;
 
 use super::decode::Reader;
+use super::socket::Socket;
 use crate::connect::{self, ConnectionSettings, Flavor};
 use crate::error::{DbError, Error};
 
 /// The longest payload of one physical packet; a payload this long continues in the next one.
 pub const MAX_PAYLOAD: usize = 0xff_ffff;
+
+/// A reply read this far is a stream of rows worth reading on a timer: smaller replies (every
+/// command's, small tables) stay event-driven and pay no pause at their end.
+const POLL_AFTER: usize = 1 << 20;
 
 /// Size of one read buffer handed to the serialiser: a few thousand typical rows per channel
 /// message, and the handful of buffers in flight per worker stays a few MB.
@@ -121,36 +125,19 @@ pub enum RowBlock {
     End,
 }
 
-enum Stream {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-}
-
-impl Stream {
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.read(buf).await,
-            Stream::Unix(s) => s.read(buf).await,
-        }
-    }
-
-    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.write_all(buf).await,
-            Stream::Unix(s) => s.write_all(buf).await,
-        }
-    }
-}
-
 /// One connection of the row reader.
 pub struct WireConn {
-    stream: Stream,
+    stream: Socket,
     /// Bytes read from the socket: `buf[start..end]` not yet consumed.
     buf: Vec<u8>,
     start: usize,
     end: usize,
     /// Sequence id of the next packet, read or written.
     seq: u8,
+    /// Bytes of the current command's reply read so far.
+    reply_bytes: usize,
+    /// From this many bytes of a reply on, rows are read on a timer ([`Socket::read_polled`]).
+    poll_after: usize,
     deprecate_eof: bool,
     unix_socket: bool,
     id: u32,
@@ -188,7 +175,7 @@ impl WireConn {
             source: DbError(e),
         };
         let stream = match &settings.socket {
-            Some(path) => Stream::Unix(
+            Some(path) => Socket::Unix(
                 UnixStream::connect(path)
                     .await
                     .map_err(|e| connect_err(io_error(e)))?,
@@ -198,16 +185,18 @@ impl WireConn {
                     .await
                     .map_err(|e| connect_err(io_error(e)))?;
                 s.set_nodelay(true).map_err(|e| connect_err(io_error(e)))?;
-                Stream::Tcp(s)
+                Socket::Tcp(s)
             }
         };
         let mut conn = WireConn {
-            unix_socket: matches!(stream, Stream::Unix(_)),
+            unix_socket: matches!(stream, Socket::Unix(_)),
             stream,
             buf: vec![0; COMMAND_BUFFER],
             start: 0,
             end: 0,
             seq: 0,
+            reply_bytes: 0,
+            poll_after: POLL_AFTER,
             deprecate_eof: false,
             id: 0,
         };
@@ -515,15 +504,18 @@ impl WireConn {
                 let need = next.map_or(4, |len| 4 + len);
                 self.buf.resize(need.max(self.buf.len() + 1), 0);
             }
-            let n = self
-                .stream
-                .read(&mut self.buf[self.end..])
-                .await
-                .map_err(io_error)?;
+            let target = &mut self.buf[self.end..];
+            let n = if self.reply_bytes >= self.poll_after {
+                self.stream.read_polled(target).await
+            } else {
+                self.stream.read(target).await
+            }
+            .map_err(io_error)?;
             if n == 0 {
                 return Err(closed());
             }
             self.end += n;
+            self.reply_bytes += n;
         }
     }
 
@@ -564,6 +556,7 @@ impl WireConn {
     /// Starts a command: sequence ids restart at 0.
     async fn command(&mut self, command: u8, body: &[u8]) -> WireResult<()> {
         self.seq = 0;
+        self.reply_bytes = 0;
         let mut payload = Vec::with_capacity(1 + body.len());
         payload.push(command);
         payload.extend_from_slice(body);
@@ -797,6 +790,7 @@ fn scramble(plugin: &str, password: &[u8], nonce: &[u8]) -> WireResult<Zeroizing
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[test]
     fn native_password_scramble_matches_the_reference() {
@@ -894,11 +888,13 @@ mod tests {
     /// A connection over one end of a socket pair, as after the handshake.
     fn over(stream: UnixStream, buffer: usize) -> WireConn {
         WireConn {
-            stream: Stream::Unix(stream),
+            stream: Socket::Unix(stream),
             buf: vec![0; buffer],
             start: 0,
             end: 0,
             seq: 0,
+            reply_bytes: 0,
+            poll_after: POLL_AFTER,
             deprecate_eof: true,
             unix_socket: true,
             id: 0,
@@ -987,6 +983,16 @@ mod tests {
     /// out whole and in order, however the socket cuts them, then the end of the result.
     #[tokio::test]
     async fn row_blocks_hold_whole_packets_in_order() {
+        rows_come_out_whole_and_in_order(POLL_AFTER).await;
+    }
+
+    /// The same with every read of rows made on the timer, from the first byte.
+    #[tokio::test]
+    async fn row_blocks_read_on_the_timer_hold_whole_packets_in_order() {
+        rows_come_out_whole_and_in_order(0).await;
+    }
+
+    async fn rows_come_out_whole_and_in_order(poll_after: usize) {
         let sizes = [
             5,
             1,
@@ -1019,6 +1025,7 @@ mod tests {
         let (a, b) = UnixStream::pair().unwrap();
         let writer = tokio::spawn(send_in_pieces(b, bytes, 4093));
         let mut conn = over(a, 64);
+        conn.poll_after = poll_after;
         let mut got: Vec<Vec<u8>> = Vec::new();
         let mut counted = 0u64;
         let mut blocks = 0;
