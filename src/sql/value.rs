@@ -479,6 +479,44 @@ mod tests {
         }
     }
 
+    /// Quoting is the byte-by-byte escape of dump-fidelity.md for strings of every length up
+    /// to 40 with special bytes anywhere, across the eight-byte steps of the scan.
+    #[test]
+    fn quoted_strings_match_the_byte_by_byte_escape() {
+        let mut x: u32 = 12345;
+        for n in 0..=40 {
+            for _ in 0..500 {
+                let v: Vec<u8> = (0..n)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 17;
+                        x ^= x << 5;
+                        match x % 8 {
+                            0 => [0u8, b'\n', b'\r', b'\\', b'\'', b'"', 0x1a, b'\t']
+                                [(x >> 8) as usize % 8],
+                            _ => (x >> 8) as u8,
+                        }
+                    })
+                    .collect();
+                let mut expected = vec![b'\''];
+                for &b in &v {
+                    match b {
+                        0 => expected.extend_from_slice(b"\\0"),
+                        b'\n' => expected.extend_from_slice(b"\\n"),
+                        b'\r' => expected.extend_from_slice(b"\\r"),
+                        0x1a => expected.extend_from_slice(b"\\Z"),
+                        b'\\' | b'\'' | b'"' => expected.extend_from_slice(&[b'\\', b]),
+                        _ => expected.push(b),
+                    }
+                }
+                expected.push(b'\'');
+                let mut out = Vec::new();
+                push_quoted(&mut out, &v);
+                assert_eq!(out, expected, "{v:?}");
+            }
+        }
+    }
+
     #[test]
     fn hex_of_every_byte_at_every_offset_and_length_is_exact() {
         let every: Vec<u8> = (0..=255u8).chain((0..=255u8).rev()).collect();
