@@ -181,13 +181,12 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
             connect::open(opts.settings, &format!("worker {}", i + 1)).await
         }))
         .await;
-    let mut failed = None;
-    for r in opened {
-        match r {
-            Ok((conn, _)) => s.workers.push(Worker { conn, rows: None }),
-            Err(e) => failed = failed.or(Some(e)),
-        }
-    }
+    let (conns, failed) = opened_and_first_error(opened);
+    s.workers.extend(
+        conns
+            .into_iter()
+            .map(|(conn, _)| Worker { conn, rows: None }),
+    );
     if let Some(e) = failed {
         return Err(e);
     }
@@ -308,14 +307,7 @@ async fn open_readers(
         WireConn::open(settings, flavor, &format!("row reader {}", i + 1)).await
     }))
     .await;
-    let mut readers = Vec::with_capacity(n);
-    let mut failed = None;
-    for r in opened {
-        match r {
-            Ok(r) => readers.push(r),
-            Err(e) => failed = failed.or(Some(e)),
-        }
-    }
+    let (readers, failed) = opened_and_first_error(opened);
     match failed {
         None => Ok(readers),
         Some(e) => {
@@ -325,6 +317,19 @@ async fn open_readers(
             Err(e)
         }
     }
+}
+
+/// The connections that opened, and the first error of those that did not.
+fn opened_and_first_error<T>(opened: Vec<Result<T>>) -> (Vec<T>, Option<Error>) {
+    let mut ok = Vec::with_capacity(opened.len());
+    let mut failed = None;
+    for r in opened {
+        match r {
+            Ok(v) => ok.push(v),
+            Err(e) => failed = failed.or(Some(e)),
+        }
+    }
+    (ok, failed)
 }
 
 async fn run_all(conn: &mut Conn, stmts: &[&str]) -> std::result::Result<(), mysql_async::Error> {
