@@ -31,6 +31,22 @@ pub struct Metadata {
     /// primary/secondary: tables of this file whose schema was dumped but not their rows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data_skipped: Vec<TableRef>,
+    /// Tables dumped as structure only because their rows live elsewhere (MERGE, FEDERATED,
+    /// SPIDER, CONNECT) or do not exist (BLACKHOLE), each with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub structure_only: Vec<StructureOnly>,
+    /// System-versioned tables whose history could not be dumped (transaction-id periods):
+    /// only their current rows are in the file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history_lost: Vec<TableRef>,
+}
+
+/// A table whose rows were not dumped, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StructureOnly {
+    pub database: String,
+    pub table: String,
+    pub reason: String,
 }
 
 /// A table named by its database.
@@ -169,6 +185,10 @@ pub struct TableInfo {
     /// How many key-range chunks the table was read in.
     pub chunks: usize,
     pub checksum: String,
+    /// A system-versioned table whose rows include its history (every row version, with its
+    /// row start and end).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub history: bool,
 }
 
 /// A metadata file read back by restore and verify. Every key is optional and read on its

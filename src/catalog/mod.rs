@@ -41,6 +41,9 @@ pub struct Column {
     pub generated: bool,
     /// `CHARACTER_SET_NAME` of character columns.
     pub charset: Option<String>,
+    /// ENUM or SET: written as its stored number, since a label can be ambiguous (the ENUM
+    /// error value and a `''` member; SET members equal under the collation).
+    pub numbered: bool,
 }
 
 /// The integer column that leads a primary or unique key: rows can be split into ranges of it.
@@ -53,12 +56,51 @@ pub struct SplitKey {
 
 const INTEGER_TYPES: [&str; 5] = ["tinyint", "smallint", "mediumint", "int", "bigint"];
 
+/// Engines whose rows do not live in the table itself: dumping them would copy rows that
+/// belong elsewhere (a MERGE table's children, a remote server, an external file) or that do
+/// not exist (BLACKHOLE). Such tables are dumped as structure only, and the metadata says so.
+const ROWS_ELSEWHERE: [(&str, &str); 5] = [
+    (
+        "MRG_MyISAM",
+        "a MERGE table's rows live in its underlying tables",
+    ),
+    (
+        "FEDERATED",
+        "a FEDERATED table's rows live on another server",
+    ),
+    ("SPIDER", "a SPIDER table's rows live on other servers"),
+    (
+        "CONNECT",
+        "a CONNECT table's rows live in an external source",
+    ),
+    ("BLACKHOLE", "a BLACKHOLE table holds no rows"),
+];
+
+/// The engine names of [`ROWS_ELSEWHERE`], for SQL filters.
+pub fn rows_elsewhere_engines() -> impl Iterator<Item = &'static str> {
+    ROWS_ELSEWHERE.iter().map(|(e, _)| *e)
+}
+
+/// How a table keeps its history (MariaDB system versioning).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Versioning {
+    /// Row start/end are timestamps: the history is dumped (`FOR SYSTEM_TIME ALL`) with the
+    /// exact period columns, and restored through `system_versioning_insert_history`.
+    Timestamp { start: String, end: String },
+    /// Row start/end are transaction ids, which mean nothing on another server: only the
+    /// current rows are dumped, and the run warns by name.
+    TransactionId,
+}
+
 #[derive(Clone, Debug)]
 pub struct Table {
     pub name: String,
     pub engine: String,
-    pub create_sql: String,
+    /// `SHOW CREATE TABLE`, as bytes: a binary column's default (`DEFAULT x'FF00'`) is printed
+    /// raw, and those bytes are the definition (docs/dump-fidelity.md).
+    pub create_sql: Vec<u8>,
     pub columns: Vec<Column>,
+    pub versioning: Option<Versioning>,
     pub estimated_rows: u64,
     pub estimated_bytes: u64,
     /// Set when the table has a usable key for chunking.
@@ -79,12 +121,39 @@ impl Table {
     pub fn data_columns(&self) -> impl Iterator<Item = &Column> {
         self.columns.iter().filter(|c| !c.generated)
     }
+
+    /// Why the table's rows are not dumped, when they live elsewhere (see [`ROWS_ELSEWHERE`]).
+    pub fn rows_elsewhere(&self) -> Option<&'static str> {
+        ROWS_ELSEWHERE
+            .iter()
+            .find(|(e, _)| e.eq_ignore_ascii_case(&self.engine))
+            .map(|(_, why)| *why)
+    }
+
+    /// The period columns whose values are dumped with the history, when there are any.
+    pub fn history_columns(&self) -> Option<(&str, &str)> {
+        match &self.versioning {
+            Some(Versioning::Timestamp { start, end }) => Some((start, end)),
+            _ => None,
+        }
+    }
+
+    /// What row reads, counts and key ranges select from: the table, and every version of
+    /// every row when its history is dumped.
+    pub fn source(&self, db: &str) -> String {
+        let target = qualified(db, &self.name);
+        if self.history_columns().is_some() {
+            format!("{target} FOR SYSTEM_TIME ALL")
+        } else {
+            target
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
 pub struct Sequence {
     pub name: String,
-    pub create_sql: String,
+    pub create_sql: Vec<u8>,
     /// `next_not_cached_value`, restored with `SETVAL(seq, value, 0, round)`.
     pub next_value: String,
     /// `cycle_count`: how often a cycling sequence has wrapped.
@@ -94,7 +163,9 @@ pub struct Sequence {
 #[derive(Clone, Debug)]
 pub struct View {
     pub name: String,
-    pub create_sql: String,
+    /// `SHOW CREATE VIEW` read as binary: the text in the view's own `character_set_client`,
+    /// replayed under it byte for byte.
+    pub create_sql: Vec<u8>,
     pub character_set_client: String,
     pub collation_connection: String,
     pub columns: Vec<Column>,
@@ -128,10 +199,14 @@ impl ObjectKind {
 pub struct StoredObject {
     pub kind: ObjectKind,
     pub name: String,
-    pub create_sql: String,
+    /// Read as binary: the bytes the object was created with, in `character_set_client`.
+    pub create_sql: Vec<u8>,
     pub sql_mode: String,
     pub character_set_client: String,
     pub collation_connection: String,
+    /// The database's collation when the object was created: parameters and variables
+    /// declared without a charset take it, so it is recreated under the same one.
+    pub database_collation: String,
     /// Events only.
     pub time_zone: Option<String>,
 }
@@ -141,7 +216,15 @@ pub struct StoredObject {
 pub struct DatabaseCatalog {
     pub name: String,
     /// `SHOW CREATE DATABASE`, used in combined files.
-    pub create_sql: String,
+    pub create_sql: Vec<u8>,
+    /// The options of `SHOW CREATE DATABASE` after the name (charset, collation, comment):
+    /// a single-database file gives them to whatever database it is restored into.
+    pub options: Vec<u8>,
+    /// `DEFAULT_COLLATION_NAME`: stored objects created under another one switch to theirs.
+    pub collation: String,
+    /// A non-ASCII name as spelled in each other charset its definitions are written in
+    /// (converted by the server), so own-schema qualifiers are found in those bytes too.
+    pub encoded_names: Vec<(String, Vec<u8>)>,
     pub tables: Vec<Table>,
     pub sequences: Vec<Sequence>,
     pub views: Vec<View>,
@@ -150,9 +233,37 @@ pub struct DatabaseCatalog {
     pub events: Vec<StoredObject>,
 }
 
+impl DatabaseCatalog {
+    /// The database's name as bytes of `charset` (a definition's `character_set_client`).
+    pub fn name_in(&self, charset: &str) -> std::borrow::Cow<'_, [u8]> {
+        match self.encoded_names.iter().find(|(cs, _)| cs == charset) {
+            Some((_, bytes)) => std::borrow::Cow::Borrowed(bytes),
+            None => std::borrow::Cow::Borrowed(self.name.as_bytes()),
+        }
+    }
+}
+
 /// Reads the whole catalog of one database. Run it inside the dump's snapshot session so that
 /// `SHOW CREATE TABLE` is read with the time zone it is replayed with.
+///
+/// Definitions are read with `character_set_results = binary`, as mysqldump does: the server
+/// then sends each one in the character set it was written in (a view or routine created
+/// under koi8r comes back in koi8r, a binary default raw), and the dump replays those bytes
+/// under the same `character_set_client`. Converted to utf8mb4 instead, literals in other
+/// charsets would be re-encoded on the way back.
 pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog> {
+    conn.query_drop("SET character_set_results = binary")
+        .await
+        .map_err(|e| Error::server("reading definitions as bytes", e))?;
+    let catalog = read_database(conn, db).await;
+    // The connection goes on to read rows, which are decoded as utf8mb4.
+    conn.query_drop("SET character_set_results = utf8mb4")
+        .await
+        .map_err(|e| Error::server("restoring the session character set", e))?;
+    catalog
+}
+
+async fn read_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog> {
     let ctx = |what: &str| format!("reading the catalog of database {} ({what})", ident(db));
 
     let create_db: Row = conn
@@ -160,7 +271,15 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
         .await
         .map_err(|e| Error::server(ctx("SHOW CREATE DATABASE"), e))?
         .ok_or_else(|| Error::Internal(ctx("SHOW CREATE DATABASE returned nothing")))?;
-    let create_sql = text_at(&create_db, 1, &ctx("SHOW CREATE DATABASE"))?;
+    let create_sql = bytes_at(&create_db, 1);
+    let options = database_options(&create_sql, db);
+    let collation: Option<String> = conn
+        .exec_first(
+            "SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+            (db,),
+        )
+        .await
+        .map_err(|e| Error::server(ctx("information_schema.SCHEMATA"), e))?;
 
     // The names compare case-insensitively: `CaseT` and `caset` tie, and the bytes break the
     // tie, so two dumps of one database are the same file.
@@ -176,8 +295,8 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
     let column_rows: Vec<Row> = conn
         .exec(
             "SELECT TABLE_NAME, COLUMN_NAME, LOWER(DATA_TYPE), COLUMN_TYPE, EXTRA, IS_NULLABLE, \
-             CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? \
-             ORDER BY TABLE_NAME, ORDINAL_POSITION",
+             CHARACTER_SET_NAME, GENERATION_EXPRESSION FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION",
             (db,),
         )
         .await
@@ -192,6 +311,7 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
         )
         .await
         .map_err(|e| Error::server(ctx("information_schema.STATISTICS"), e))?;
+    let srids = geometry_srids(conn, db).await?;
     let mut nullable: std::collections::HashSet<(String, String)> = Default::default();
     for r in &column_rows {
         if text_at(r, 5, "COLUMNS.IS_NULLABLE")? == "YES" {
@@ -200,27 +320,42 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
     }
 
     let mut columns: std::collections::HashMap<String, Vec<Column>> = Default::default();
+    // Explicit system-versioning period columns: (table) → (start, end, is a transaction id).
+    let mut periods: std::collections::HashMap<String, (String, String, bool)> = Default::default();
     for r in &column_rows {
+        let table = text_at(r, 0, "COLUMNS.TABLE_NAME")?;
+        let name = text_at(r, 1, "COLUMNS.COLUMN_NAME")?;
+        let data_type = text_at(r, 2, "COLUMNS.DATA_TYPE")?;
         let extra = text_at(r, 4, "COLUMNS.EXTRA")?.to_ascii_uppercase();
-        columns
-            .entry(text_at(r, 0, "COLUMNS.TABLE_NAME")?)
-            .or_default()
-            .push(Column {
-                name: text_at(r, 1, "COLUMNS.COLUMN_NAME")?,
-                data_type: text_at(r, 2, "COLUMNS.DATA_TYPE")?,
-                column_type: text_at(r, 3, "COLUMNS.COLUMN_TYPE")?,
-                // MySQL's DEFAULT_GENERATED is a default, not a generated column; MariaDB
-                // lists system-versioning ROW START/END as STORED GENERATED.
-                generated: extra.contains("VIRTUAL GENERATED")
-                    || extra.contains("STORED GENERATED")
-                    || extra.contains("PERSISTENT GENERATED"),
-                charset: r.get::<Option<String>, _>(6).flatten(),
-            });
+        match text_at(r, 7, "COLUMNS.GENERATION_EXPRESSION")?.as_str() {
+            "ROW START" => {
+                let p = periods.entry(table.clone()).or_default();
+                p.0 = name.clone();
+                p.2 = INTEGER_TYPES.contains(&data_type.as_str());
+            }
+            "ROW END" => periods.entry(table.clone()).or_default().1 = name.clone(),
+            _ => {}
+        }
+        columns.entry(table).or_default().push(Column {
+            name,
+            numbered: matches!(data_type.as_str(), "enum" | "set"),
+            data_type,
+            column_type: text_at(r, 3, "COLUMNS.COLUMN_TYPE")?,
+            // MySQL's DEFAULT_GENERATED is a default, not a generated column; MariaDB
+            // lists system-versioning ROW START/END as STORED GENERATED.
+            generated: extra.contains("VIRTUAL GENERATED")
+                || extra.contains("STORED GENERATED")
+                || extra.contains("PERSISTENT GENERATED"),
+            charset: r.get::<Option<String>, _>(6).flatten(),
+        });
     }
 
     let mut catalog = DatabaseCatalog {
         name: db.to_owned(),
         create_sql,
+        options,
+        collation: collation.unwrap_or_default(),
+        encoded_names: Vec::new(),
         tables: Vec::new(),
         sequences: Vec::new(),
         views: Vec::new(),
@@ -255,7 +390,7 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
                     .map_err(|e| Error::server(format!("reading view {target}"), e))?
                     .ok_or_else(|| Error::Internal(format!("view {target} vanished")))?;
                 catalog.views.push(View {
-                    create_sql: text_at(&row, 1, &format!("SHOW CREATE VIEW {target}"))?,
+                    create_sql: bytes_at(&row, 1),
                     character_set_client: text_at(&row, 2, "character_set_client")?,
                     collation_connection: text_at(&row, 3, "collation_connection")?,
                     name,
@@ -280,7 +415,7 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
                         Error::Internal(format!("sequence {target} has no state row"))
                     })?;
                 catalog.sequences.push(Sequence {
-                    create_sql: text_at(&row, 1, &format!("SHOW CREATE SEQUENCE {target}"))?,
+                    create_sql: bytes_at(&row, 1),
                     next_value: text_at(&next, 0, "next_not_cached_value")?,
                     round: text_at(&next, 1, "cycle_count")?,
                     name,
@@ -293,11 +428,27 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
                     .await
                     .map_err(|e| Error::server(format!("reading table {target}"), e))?
                     .ok_or_else(|| Error::Internal(format!("table {target} vanished")))?;
+                let mut create_sql = bytes_at(&row, 1);
+                for (_, column, srid) in srids.iter().filter(|(t, _, _)| *t == name) {
+                    create_sql = with_srid(&create_sql, column, *srid);
+                }
+                let versioning = (table_type == "SYSTEM VERSIONED").then(|| {
+                    match periods.remove(&name) {
+                        Some((_, _, true)) => Versioning::TransactionId,
+                        Some((start, end, false)) => Versioning::Timestamp { start, end },
+                        // WITH SYSTEM VERSIONING alone: hidden columns of these names.
+                        None => Versioning::Timestamp {
+                            start: "row_start".into(),
+                            end: "row_end".into(),
+                        },
+                    }
+                });
                 catalog.tables.push(Table {
-                    create_sql: text_at(&row, 1, &format!("SHOW CREATE TABLE {target}"))?,
+                    create_sql,
                     name,
                     engine,
                     columns: cols,
+                    versioning,
                     estimated_rows,
                     estimated_bytes,
                     split_key,
@@ -327,10 +478,11 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
                 )));
             }
         };
-        // SHOW CREATE <kind>: name, sql_mode, create text, character_set_client, collation_connection.
+        // SHOW CREATE <kind>: name, sql_mode, create text, character_set_client,
+        // collation_connection, Database Collation.
         catalog
             .routines
-            .push(show_create_object(conn, db, kind, name, [1, 2, 3, 4], None).await?);
+            .push(show_create_object(conn, db, kind, name, [1, 2, 3, 4, 5], None).await?);
     }
 
     let trigger_names: Vec<String> = conn
@@ -342,9 +494,10 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
         .await
         .map_err(|e| Error::server(ctx("information_schema.TRIGGERS"), e))?;
     for name in trigger_names {
-        // SHOW CREATE TRIGGER: name, sql_mode, statement, character_set_client, collation_connection.
+        // SHOW CREATE TRIGGER: name, sql_mode, statement, character_set_client,
+        // collation_connection, Database Collation.
         catalog.triggers.push(
-            show_create_object(conn, db, ObjectKind::Trigger, name, [1, 2, 3, 4], None).await?,
+            show_create_object(conn, db, ObjectKind::Trigger, name, [1, 2, 3, 4, 5], None).await?,
         );
     }
 
@@ -357,12 +510,104 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
         .await
         .map_err(|e| Error::server(ctx("information_schema.EVENTS"), e))?;
     for name in event_names {
-        // SHOW CREATE EVENT: name, sql_mode, time_zone, statement, charset, collation.
+        // SHOW CREATE EVENT: name, sql_mode, time_zone, statement, charset, collation,
+        // Database Collation.
         catalog.events.push(
-            show_create_object(conn, db, ObjectKind::Event, name, [1, 3, 4, 5], Some(2)).await?,
+            show_create_object(conn, db, ObjectKind::Event, name, [1, 3, 4, 5, 6], Some(2)).await?,
         );
     }
+    if !db.is_ascii() {
+        let mut charsets: Vec<&str> = catalog
+            .views
+            .iter()
+            .map(|v| v.character_set_client.as_str())
+            .chain(
+                catalog
+                    .routines
+                    .iter()
+                    .chain(&catalog.triggers)
+                    .chain(&catalog.events)
+                    .map(|o| o.character_set_client.as_str()),
+            )
+            .filter(|cs| !cs.starts_with("utf8"))
+            .collect();
+        charsets.sort_unstable();
+        charsets.dedup();
+        let mut encoded = Vec::new();
+        for cs in charsets {
+            // A charset name from the server's own answer, checked before it is spliced in.
+            if !cs.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                continue;
+            }
+            let bytes: Option<Vec<u8>> = conn
+                .exec_first(format!("SELECT CONVERT(? USING {cs})"), (db,))
+                .await
+                .map_err(|e| Error::server(ctx("spelling the name in each charset"), e))?;
+            if let Some(b) = bytes {
+                encoded.push((cs.to_owned(), b));
+            }
+        }
+        catalog.encoded_names = encoded;
+    }
     Ok(catalog)
+}
+
+/// What follows the name in `SHOW CREATE DATABASE`: `/*!40100 DEFAULT CHARACTER SET … */`
+/// and any `COMMENT`; empty when the text has another shape.
+fn database_options(create: &[u8], db: &str) -> Vec<u8> {
+    let prefix = format!("CREATE DATABASE {} ", ident(db));
+    match create.strip_prefix(prefix.as_bytes()) {
+        Some(rest) => rest.trim_ascii().to_vec(),
+        None => Vec::new(),
+    }
+}
+
+/// MariaDB keeps a geometry column's SRID (`REF_SYSTEM_ID=4326`) but `SHOW CREATE TABLE`
+/// leaves it out; `information_schema.GEOMETRY_COLUMNS` has it. (table, column, srid) of the
+/// columns with one. MySQL has no such table (its SHOW CREATE TABLE prints `SRID n`).
+async fn geometry_srids(conn: &mut Conn, db: &str) -> Result<Vec<(String, String, u32)>> {
+    const ER_UNKNOWN_TABLE: u16 = 1109;
+    let rows: std::result::Result<Vec<(String, String, u32)>, _> = conn
+        .exec(
+            "SELECT G_TABLE_NAME, G_GEOMETRY_COLUMN, SRID FROM information_schema.GEOMETRY_COLUMNS \
+             WHERE G_TABLE_SCHEMA = ? AND SRID <> 0",
+            (db,),
+        )
+        .await;
+    match rows {
+        Ok(r) => Ok(r),
+        Err(mysql_async::Error::Server(e)) if e.code == ER_UNKNOWN_TABLE => Ok(Vec::new()),
+        Err(e) => Err(Error::server(
+            format!(
+                "reading the catalog of database {} (GEOMETRY_COLUMNS)",
+                ident(db)
+            ),
+            e,
+        )),
+    }
+}
+
+/// Puts `REF_SYSTEM_ID=n` after the type of the column's line, unless it is there already.
+fn with_srid(create: &[u8], column: &str, srid: u32) -> Vec<u8> {
+    let line_start = format!("\n  {} ", ident(column));
+    let Some(at) = memchr::memmem::find(create, line_start.as_bytes()) else {
+        return create.to_vec();
+    };
+    let type_at = at + line_start.len();
+    let type_len = create[type_at..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphabetic())
+        .count();
+    let line_end = memchr::memchr(b'\n', &create[type_at..]).map_or(create.len(), |p| type_at + p);
+    if memchr::memmem::find(&create[type_at..line_end], b"REF_SYSTEM_ID").is_some() {
+        return create.to_vec();
+    }
+    let insert_at = type_at + type_len;
+    let mut out = Vec::with_capacity(create.len() + 24);
+    out.extend_from_slice(&create[..insert_at]);
+    out.extend_from_slice(format!(" REF_SYSTEM_ID={srid}").as_bytes());
+    out.extend_from_slice(&create[insert_at..]);
+    out
 }
 
 /// Reads `SHOW CREATE <kind>`; `at` gives the positions of sql_mode, the statement,
@@ -372,7 +617,7 @@ async fn show_create_object(
     db: &str,
     kind: ObjectKind,
     name: String,
-    at: [usize; 4],
+    at: [usize; 5],
     time_zone_at: Option<usize>,
 ) -> Result<StoredObject> {
     let target = qualified(db, &name);
@@ -392,16 +637,24 @@ async fn show_create_object(
     };
     Ok(StoredObject {
         kind,
-        create_sql: utf8(create, &what)?,
+        create_sql: create,
         sql_mode: text_at(&row, at[0], &what)?,
         character_set_client: text_at(&row, at[2], &what)?,
         collation_connection: text_at(&row, at[3], &what)?,
+        database_collation: text_at(&row, at[4], &what)?,
         time_zone: match time_zone_at {
             Some(i) => Some(text_at(&row, i, &what)?),
             None => None,
         },
         name,
     })
+}
+
+/// A definition's bytes, whatever their character set.
+fn bytes_at(row: &Row, index: usize) -> Vec<u8> {
+    row.get::<Option<Vec<u8>>, _>(index)
+        .flatten()
+        .unwrap_or_default()
 }
 
 fn text_at(row: &Row, index: usize, what: &str) -> Result<String> {
@@ -412,8 +665,62 @@ fn text_at(row: &Row, index: usize, what: &str) -> Result<String> {
 fn utf8(bytes: Vec<u8>, what: &str) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| {
         Error::Unsupported(format!(
-            "{what} is not valid UTF-8 although the session reads utf8mb4 (byte {})",
+            "{what} is not valid UTF-8 (byte {}): names and settings are read as utf8",
             e.utf8_error().valid_up_to()
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn srid_goes_after_the_column_type() {
+        let create = b"CREATE TABLE `t` (\n  `g` point NOT NULL,\n  `gg` geometry DEFAULT NULL\n)";
+        let once = with_srid(create, "g", 4326);
+        assert_eq!(
+            once,
+            b"CREATE TABLE `t` (\n  `g` point REF_SYSTEM_ID=4326 NOT NULL,\n  `gg` geometry DEFAULT NULL\n)"
+        );
+        assert_eq!(with_srid(&once, "g", 4326), once, "never twice");
+        assert_eq!(with_srid(create, "nosuch", 1), create.to_vec());
+    }
+
+    #[test]
+    fn rows_elsewhere_are_named_by_engine() {
+        let t = |engine: &str| Table {
+            name: "t".into(),
+            engine: engine.into(),
+            create_sql: Vec::new(),
+            columns: Vec::new(),
+            versioning: None,
+            estimated_rows: 0,
+            estimated_bytes: 0,
+            split_key: None,
+        };
+        for e in [
+            "MRG_MyISAM",
+            "mrg_myisam",
+            "FEDERATED",
+            "SPIDER",
+            "CONNECT",
+            "BLACKHOLE",
+        ] {
+            assert!(t(e).rows_elsewhere().is_some(), "{e}");
+        }
+        for e in ["InnoDB", "MyISAM", "Aria", "MEMORY", "ARCHIVE", "CSV"] {
+            assert!(t(e).rows_elsewhere().is_none(), "{e}");
+        }
+    }
+
+    #[test]
+    fn database_options_follow_the_name() {
+        let create = b"CREATE DATABASE `a``b` /*!40100 DEFAULT CHARACTER SET cp1251 */ COMMENT 'x'";
+        assert_eq!(
+            database_options(create, "a`b"),
+            b"/*!40100 DEFAULT CHARACTER SET cp1251 */ COMMENT 'x'".to_vec()
+        );
+        assert!(database_options(b"something else", "a").is_empty());
+    }
 }

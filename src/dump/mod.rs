@@ -656,14 +656,19 @@ async fn count_non_transactional(
     mode: &BackupMode,
 ) -> Result<u64> {
     let mut n = 0;
+    // Tables whose rows live elsewhere are not read, so commits do not wait for them.
+    let elsewhere: Vec<String> = catalog::rows_elsewhere_engines()
+        .map(|e| format!("'{e}'"))
+        .collect();
+    let sql = format!(
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
+         AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') \
+         AND ENGINE NOT IN ('InnoDB', 'XtraDB', 'RocksDB', 'TokuDB', 'ndbcluster', {})",
+        elsewhere.join(", ")
+    );
     for db in dbs {
         let names: Vec<String> = conn
-            .exec(
-                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
-                 AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') \
-                 AND ENGINE NOT IN ('InnoDB', 'XtraDB', 'RocksDB', 'TokuDB', 'ndbcluster')",
-                (db,),
-            )
+            .exec(sql.as_str(), (db,))
             .await
             .map_err(|e| Error::server(format!("listing the engines of {}", ident(db)), e))?;
         n += names
@@ -688,7 +693,16 @@ async fn dump_file(ctx: &FileContext, plan: PlannedFile) -> Result<FileReport> {
     })?;
     let mut tables = Vec::new();
     let mut largest = 0usize;
-    let body = write_body(ctx, &plan, &writer.tx, &mut tables, &mut largest).await;
+    let mut notes = FileNotes::default();
+    let body = write_body(
+        ctx,
+        &plan,
+        &writer.tx,
+        &mut tables,
+        &mut largest,
+        &mut notes,
+    )
+    .await;
     let summary = match body {
         Ok(()) => writer.finish().await?,
         Err(e) => {
@@ -711,9 +725,11 @@ async fn dump_file(ctx: &FileContext, plan: PlannedFile) -> Result<FileReport> {
         threads: ctx.threads,
         method: &ctx.method,
     };
-    let metadata = build_metadata(
+    let mut metadata = build_metadata(
         &facts, &plan, &summary, tables, largest, started, ended, clock,
     );
+    metadata.structure_only = notes.structure_only;
+    metadata.history_lost = notes.history_lost;
     // Written by `complete` once every file of the run exists.
     let metadata_path = cfg
         .save_metadata
@@ -731,8 +747,15 @@ async fn dump_file(ctx: &FileContext, plan: PlannedFile) -> Result<FileReport> {
     })
 }
 
-async fn send(out: &mpsc::Sender<Chunk>, text: String) -> Result<()> {
-    out.send(Chunk::Sql(text.into_bytes()))
+/// What a file's metadata says about tables whose rows were not (all) dumped.
+#[derive(Default)]
+struct FileNotes {
+    structure_only: Vec<metadata::StructureOnly>,
+    history_lost: Vec<TableRef>,
+}
+
+async fn send(out: &mpsc::Sender<Chunk>, text: impl Into<Vec<u8>>) -> Result<()> {
+    out.send(Chunk::Sql(text.into()))
         .await
         .map_err(|_| Error::Internal("the output writer stopped".into()))
 }
@@ -743,6 +766,7 @@ async fn write_body(
     out: &mpsc::Sender<Chunk>,
     tables_out: &mut Vec<TableInfo>,
     largest: &mut usize,
+    notes: &mut FileNotes,
 ) -> Result<()> {
     let cfg = &ctx.cfg;
     let combined = cfg.mode.is_combined();
@@ -772,20 +796,22 @@ async fn write_body(
                     ));
                 }
             };
-        let mut ddl = String::new();
+        let mut ddl = Vec::new();
         if combined {
-            ddl.push_str(&script::database_preamble(&catalog));
+            ddl.extend_from_slice(&script::database_preamble(&catalog));
         }
+        ddl.extend_from_slice(&script::database_defaults(&catalog));
         for seq in &catalog.sequences {
-            ddl.push_str(&script::sequence_ddl(db, seq));
+            ddl.extend_from_slice(&script::sequence_ddl(&catalog, seq));
         }
         for table in &catalog.tables {
-            ddl.push_str(&script::table_ddl(db, table));
+            ddl.extend_from_slice(&script::table_ddl(&catalog, table));
         }
         for view in &catalog.views {
-            ddl.push_str(&script::view_placeholder(view));
+            ddl.extend_from_slice(&script::view_placeholder(view));
         }
         send(out, ddl).await?;
+        note_partial_tables(ctx, db, &catalog, notes);
 
         if !cfg.exclude_data {
             let done = dump_database_data(ctx, &db_arc, &catalog, out).await?;
@@ -794,13 +820,49 @@ async fn write_body(
                 tables_out.push(info);
             }
         }
-        send(out, post_data_ddl(db, &catalog, cfg)).await?;
+        send(out, post_data_ddl(&catalog, cfg)).await?;
     }
     send(
         out,
         script::footer(&Local::now().format("%Y-%m-%d %H:%M:%S").to_string()),
     )
     .await
+}
+
+/// Says, in the run's warnings and the file's metadata, which tables' rows are not all in the
+/// file: those that live elsewhere, and the history of transaction-id versioned tables.
+fn note_partial_tables(
+    ctx: &FileContext,
+    db: &str,
+    catalog: &DatabaseCatalog,
+    notes: &mut FileNotes,
+) {
+    if ctx.cfg.exclude_data {
+        return;
+    }
+    for t in &catalog.tables {
+        if let Some(reason) = t.rows_elsewhere() {
+            ctx.progress.event(&Event::Warning(&format!(
+                "{}: structure only, no rows dumped ({reason})",
+                crate::sql::ident::qualified(db, &t.name)
+            )));
+            notes.structure_only.push(metadata::StructureOnly {
+                database: db.to_owned(),
+                table: t.name.clone(),
+                reason: reason.to_owned(),
+            });
+        } else if t.versioning == Some(catalog::Versioning::TransactionId) {
+            ctx.progress.event(&Event::Warning(&format!(
+                "{}: system-versioned by transaction id; its history cannot be carried to \
+                 another server, so only the current rows are dumped",
+                crate::sql::ident::qualified(db, &t.name)
+            )));
+            notes.history_lost.push(TableRef {
+                database: db.to_owned(),
+                table: t.name.clone(),
+            });
+        }
+    }
 }
 
 /// Dumps every table's rows of one database through the pool: non-transactional tables first
@@ -814,7 +876,7 @@ async fn dump_database_data(
     let mut order: Vec<Arc<Table>> = catalog
         .tables
         .iter()
-        .filter(|t| !select::skips_data(&ctx.cfg.mode, &t.name))
+        .filter(|t| !select::skips_data(&ctx.cfg.mode, &t.name) && t.rows_elsewhere().is_none())
         .cloned()
         .map(Arc::new)
         .collect();
@@ -1070,25 +1132,26 @@ async fn table_outcome(ctx: &FileContext, db: &Arc<str>, p: Pending) -> Result<(
             bytes,
             chunks: chunk_count,
             checksum: checksum.hex(),
+            history: p.table.history_columns().is_some(),
         },
         largest,
     ))
 }
 
 /// Routines, then views (each replacing its placeholder, dependencies first), triggers, events.
-fn post_data_ddl(db: &str, catalog: &DatabaseCatalog, cfg: &BackupConfig) -> String {
-    let mut s = String::new();
+fn post_data_ddl(catalog: &DatabaseCatalog, cfg: &BackupConfig) -> Vec<u8> {
+    let mut s = Vec::new();
     for r in &catalog.routines {
-        s.push_str(&script::stored_object_ddl(db, r, cfg.ddl));
+        s.extend_from_slice(&script::stored_object_ddl(catalog, r, cfg.ddl));
     }
     for v in views_in_dependency_order(&catalog.views) {
-        s.push_str(&script::view_ddl(db, v, cfg.ddl));
+        s.extend_from_slice(&script::view_ddl(catalog, v, cfg.ddl));
     }
     for t in &catalog.triggers {
-        s.push_str(&script::stored_object_ddl(db, t, cfg.ddl));
+        s.extend_from_slice(&script::stored_object_ddl(catalog, t, cfg.ddl));
     }
     for e in &catalog.events {
-        s.push_str(&script::stored_object_ddl(db, e, cfg.ddl));
+        s.extend_from_slice(&script::stored_object_ddl(catalog, e, cfg.ddl));
     }
     s
 }
@@ -1102,13 +1165,10 @@ pub fn views_in_dependency_order(views: &[View]) -> Vec<&View> {
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let body = v
-                .create_sql
-                .split_once(" AS ")
-                .map(|(_, b)| b)
-                .unwrap_or(&v.create_sql);
+            let body = memchr::memmem::find(&v.create_sql, b" AS ")
+                .map_or(&v.create_sql[..], |at| &v.create_sql[at + 4..]);
             (0..views.len())
-                .filter(|&j| j != i && body.contains(&names[j]))
+                .filter(|&j| j != i && memchr::memmem::find(body, names[j].as_bytes()).is_some())
                 .collect()
         })
         .collect();
@@ -1209,6 +1269,8 @@ pub(crate) fn build_metadata(
             .filter(|t| plan.databases.contains(&t.database))
             .cloned()
             .collect(),
+        structure_only: Vec::new(),
+        history_lost: Vec::new(),
     }
 }
 
@@ -1229,8 +1291,9 @@ mod tests {
         Arc::new(Table {
             name: name.into(),
             engine: engine.into(),
-            create_sql: String::new(),
+            create_sql: Vec::new(),
             columns: Vec::new(),
+            versioning: None,
             estimated_rows: 0,
             estimated_bytes: bytes,
             split_key: None,

@@ -179,7 +179,11 @@ async fn run(worker: &mut Worker, serializer: &Serializer, task: &Task) -> Resul
         TaskKind::Bounds { column } => {
             let t = table()?;
             let target = qualified(db, &t.name);
-            let sql = format!("SELECT MIN({c}), MAX({c}) FROM {target}", c = ident(column));
+            let sql = format!(
+                "SELECT MIN({c}), MAX({c}) FROM {}",
+                t.source(db),
+                c = ident(column)
+            );
             let ctx = || format!("reading the key range of {target}");
             let row: Option<(Option<String>, Option<String>)> = match &mut worker.rows {
                 Some(r) => {
@@ -204,8 +208,8 @@ async fn run(worker: &mut Worker, serializer: &Serializer, task: &Task) -> Resul
         TaskKind::Count => {
             let t = table()?;
             Ok(Outcome::Count(match &mut worker.rows {
-                Some(r) => rows::count_rows_wire(r, db, &t.name).await?,
-                None => rows::count_rows(conn, db, &t.name).await?,
+                Some(r) => rows::count_rows_wire(r, db, t).await?,
+                None => rows::count_rows(conn, db, t).await?,
             }))
         }
         TaskKind::Rows {

@@ -323,14 +323,15 @@ fn writer_gone() -> Error {
 pub struct SelectList {
     pub select: String,
     pub insert_columns: String,
-    /// Per column: the introducer its raw bytes are written with, when it has one.
-    pub introducers: Vec<Option<&'static str>>,
+    /// Per column: how it is written when its result metadata does not tell (an introducer
+    /// for raw bytes, an ENUM/SET number).
+    pub forced: Vec<Option<CellKind>>,
 }
 
 pub fn select_list(table: &Table) -> Result<SelectList> {
     let mut select = Vec::new();
     let mut insert = Vec::new();
-    let mut introducers = Vec::new();
+    let mut forced = Vec::new();
     for c in table.data_columns() {
         let name = ident(&c.name);
         let introducer = match &c.charset {
@@ -343,18 +344,36 @@ pub fn select_list(table: &Table) -> Result<SelectList> {
             })?,
             None => None,
         };
-        if introducer.is_some() {
+        if c.numbered {
+            // The stored number: an ENUM's index, a SET's bits. A label can be ambiguous
+            // (the ENUM error value '' and a '' member; SET members equal under the
+            // collation), the number never is.
+            select.push(format!("{name} + 0"));
+        } else if introducer.is_some() {
             select.push(format!("CAST({name} AS BINARY)"));
         } else {
             select.push(name.clone());
         }
         insert.push(name);
-        introducers.push(introducer);
+        forced.push(if c.numbered {
+            Some(CellKind::Numbered)
+        } else {
+            introducer.map(CellKind::Introduced)
+        });
+    }
+    // The history's period columns, with their exact values (restored through
+    // system_versioning_insert_history).
+    if let Some((start, end)) = table.history_columns() {
+        for c in [start, end] {
+            select.push(ident(c));
+            insert.push(ident(c));
+            forced.push(None);
+        }
     }
     Ok(SelectList {
         select: select.join(", "),
         insert_columns: insert.join(","),
-        introducers,
+        forced,
     })
 }
 
@@ -364,7 +383,7 @@ struct RowQuery {
     target: String,
     sql: String,
     insert_columns: String,
-    introducers: Vec<Option<&'static str>>,
+    forced: Vec<Option<CellKind>>,
 }
 
 impl RowQuery {
@@ -384,34 +403,32 @@ fn row_query(db: &str, table: &Table, predicate: Option<&str>) -> Result<Option<
     let SelectList {
         select,
         insert_columns,
-        introducers,
+        forced,
     } = select_list(table)?;
     if select.is_empty() {
         return Ok(None);
     }
+    let source = table.source(db);
     let sql = match predicate {
-        None => format!("SELECT /*!40001 SQL_NO_CACHE */ {select} FROM {target}"),
-        Some(p) => format!("SELECT /*!40001 SQL_NO_CACHE */ {select} FROM {target} WHERE {p}"),
+        None => format!("SELECT /*!40001 SQL_NO_CACHE */ {select} FROM {source}"),
+        Some(p) => format!("SELECT /*!40001 SQL_NO_CACHE */ {select} FROM {source} WHERE {p}"),
     };
     Ok(Some(RowQuery {
         target,
         sql,
         insert_columns,
-        introducers,
+        forced,
     }))
 }
 
 fn cell_kind(
-    introducer: Option<&'static str>,
+    forced: Option<CellKind>,
     column_type: mysql_async::consts::ColumnType,
     flags: mysql_async::consts::ColumnFlags,
     charset: u16,
     decimals: u8,
 ) -> CellKind {
-    match introducer {
-        Some(cs) => CellKind::Introduced(cs),
-        None => CellKind::of(column_type, flags, charset, decimals),
-    }
+    forced.unwrap_or_else(|| CellKind::of(column_type, flags, charset, decimals))
 }
 
 fn stopped() -> Error {
@@ -461,10 +478,10 @@ pub async fn dump_table(
     let kinds: Vec<CellKind> = result
         .columns_ref()
         .iter()
-        .zip(&q.introducers)
-        .map(|(c, intro)| {
+        .zip(&q.forced)
+        .map(|(c, forced)| {
             cell_kind(
-                *intro,
+                *forced,
                 c.column_type(),
                 c.flags(),
                 c.character_set(),
@@ -525,18 +542,18 @@ pub async fn dump_table_wire(
     let rows_err = |rows: u64, e: mysql_async::Error| q.error(chunk, rows, e);
     let statement = conn.prepare(&q.sql).await.map_err(|e| rows_err(0, e))?;
     let columns = conn.execute(statement).await.map_err(|e| rows_err(0, e))?;
-    if columns.len() != q.introducers.len() {
+    if columns.len() != q.forced.len() {
         return Err(Error::Internal(format!(
             "{}: {} columns selected but {} returned",
             q.target,
-            q.introducers.len(),
+            q.forced.len(),
             columns.len()
         )));
     }
     let kinds = columns
         .iter()
-        .zip(&q.introducers)
-        .map(|(c, intro)| cell_kind(*intro, c.column_type, c.flags, c.charset, c.decimals))
+        .zip(&q.forced)
+        .map(|(c, forced)| cell_kind(*forced, c.column_type, c.flags, c.charset, c.decimals))
         .collect();
     let layouts = columns
         .iter()
@@ -588,10 +605,10 @@ fn row_size(row: &Row) -> usize {
 }
 
 /// [`count_rows`] over the row reader, whose snapshot is the one the rows are read in.
-pub async fn count_rows_wire(conn: &mut WireConn, db: &str, table: &str) -> Result<u64> {
-    let target = qualified(db, table);
+pub async fn count_rows_wire(conn: &mut WireConn, db: &str, table: &Table) -> Result<u64> {
+    let target = qualified(db, &table.name);
     let rows = conn
-        .query(&format!("SELECT COUNT(*) FROM {target}"))
+        .query(&format!("SELECT COUNT(*) FROM {}", table.source(db)))
         .await
         .map_err(|e| Error::server(format!("counting rows of {target}"), e))?;
     let cell = rows.first().and_then(|r| r.first()).cloned().flatten();
@@ -605,10 +622,10 @@ pub async fn count_rows_wire(conn: &mut WireConn, db: &str, table: &str) -> Resu
 }
 
 /// `COUNT(*)` inside the snapshot, to prove no row was lost or repeated.
-pub async fn count_rows(conn: &mut Conn, db: &str, table: &str) -> Result<u64> {
-    let target = qualified(db, table);
+pub async fn count_rows(conn: &mut Conn, db: &str, table: &Table) -> Result<u64> {
+    let target = qualified(db, &table.name);
     let n: Option<u64> = conn
-        .query_first(format!("SELECT COUNT(*) FROM {target}"))
+        .query_first(format!("SELECT COUNT(*) FROM {}", table.source(db)))
         .await
         .map_err(|e| Error::server(format!("counting rows of {target}"), e))?;
     Ok(n.unwrap_or(0))

@@ -8,12 +8,16 @@
 
 /// Returns `sql` with every `schema.` qualifier (quoted or bare) removed.
 ///
+/// Definitions are bytes, not text: a routine created under `koi8r` is stored, read and written
+/// in koi8r (docs/dump-fidelity.md, "Definitions are bytes"), so the scan works on bytes and
+/// `schema` is the name as it is spelled in the definition's own character set.
+///
 /// Known limit: a two-part reference whose first part is a table alias spelled exactly like the
 /// schema (`shop`.`col` with alias `shop` in database `shop`) loses its qualifier too; the
 /// column then resolves unqualified, which is the same column unless the name is ambiguous.
-pub fn strip_schema(sql: &str, schema: &str) -> String {
-    let b = sql.as_bytes();
-    let mut out = String::with_capacity(sql.len());
+pub fn strip_schema(sql: &[u8], schema: &[u8]) -> Vec<u8> {
+    let b = sql;
+    let mut out = Vec::with_capacity(sql.len());
     let mut i = 0;
     let mut copied = 0;
     while i < b.len() {
@@ -34,7 +38,7 @@ pub fn strip_schema(sql: &str, schema: &str) -> String {
             b'`' => {
                 let (end, name) = quoted_ident(b, i);
                 if name == schema && (i == 0 || b[i - 1] != b'.') && followed_by_member(b, end) {
-                    out.push_str(&sql[copied..i]);
+                    out.extend_from_slice(&sql[copied..i]);
                     copied = end + 1; // skip the name and the dot
                 }
                 i = end;
@@ -45,18 +49,15 @@ pub fn strip_schema(sql: &str, schema: &str) -> String {
                     i += 1;
                 }
                 let word = &sql[start..i];
-                if word == schema
-                    && followed_by_member(b, i)
-                    && !word.as_bytes()[0].is_ascii_digit()
-                {
-                    out.push_str(&sql[copied..start]);
+                if word == schema && followed_by_member(b, i) && !word[0].is_ascii_digit() {
+                    out.extend_from_slice(&sql[copied..start]);
                     copied = i + 1;
                 }
             }
             _ => i += 1,
         }
     }
-    out.push_str(&sql[copied..]);
+    out.extend_from_slice(&sql[copied..]);
     out
 }
 
@@ -72,7 +73,7 @@ fn followed_by_member(b: &[u8], at: usize) -> bool {
 }
 
 /// From an opening backquote at `start`: (index after the closing quote, unquoted name).
-fn quoted_ident(b: &[u8], start: usize) -> (usize, String) {
+fn quoted_ident(b: &[u8], start: usize) -> (usize, Vec<u8>) {
     let mut name = Vec::new();
     let mut i = start + 1;
     while i < b.len() {
@@ -82,12 +83,12 @@ fn quoted_ident(b: &[u8], start: usize) -> (usize, String) {
                 i += 2;
                 continue;
             }
-            return (i + 1, String::from_utf8_lossy(&name).into_owned());
+            return (i + 1, name);
         }
         name.push(b[i]);
         i += 1;
     }
-    (b.len(), String::from_utf8_lossy(&name).into_owned())
+    (b.len(), name)
 }
 
 fn skip_string(b: &[u8], start: usize) -> usize {
@@ -125,7 +126,10 @@ fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::strip_schema;
+    /// The text form of the byte scan, for readable tests.
+    fn strip_schema(sql: &str, schema: &str) -> String {
+        String::from_utf8(super::strip_schema(sql.as_bytes(), schema.as_bytes())).unwrap()
+    }
 
     #[test]
     fn strips_quoted_and_bare_qualifiers() {
@@ -152,6 +156,16 @@ mod tests {
         assert_eq!(
             strip_schema("select `x`.`shop`.`t`", "shop"),
             "select `x`.`shop`.`t`"
+        );
+    }
+
+    #[test]
+    fn bytes_of_other_charsets_pass_through() {
+        // koi8r 'текст' inside a string and a latin1 byte in an introducer literal.
+        let sql = b"select `shop`.`t`.a, '\xd4\xc5\xcb\xd3\xd4', _latin1'\xe9' from shop.t";
+        assert_eq!(
+            super::strip_schema(sql, b"shop"),
+            b"select `t`.a, '\xd4\xc5\xcb\xd3\xd4', _latin1'\xe9' from t".to_vec()
         );
     }
 

@@ -4,6 +4,7 @@
 //! working; session settings are saved and restored with `/*!… */` guards.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 use crate::catalog::{DatabaseCatalog, ObjectKind, Sequence, StoredObject, Table, View};
 use crate::sql::ident::{comment_safe, ident, string_literal};
@@ -46,7 +47,9 @@ pub fn header(info: &HeaderInfo<'_>) -> String {
 /*!40014 SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0 */;\n\
 /*!40014 SET @OLD_FOREIGN_KEY_CHECKS=@@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS=0 */;\n\
 /*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES' */;\n\
-/*!40111 SET @OLD_SQL_NOTES=@@SQL_NOTES, SQL_NOTES=0 */;\n\n",
+/*!40111 SET @OLD_SQL_NOTES=@@SQL_NOTES, SQL_NOTES=0 */;\n\
+/*!100201 SET @OLD_CHECK_CONSTRAINT_CHECKS=@@CHECK_CONSTRAINT_CHECKS, CHECK_CONSTRAINT_CHECKS=0 */;\n\
+/*!101100 SET @OLD_SYSTEM_VERSIONING_INSERT_HISTORY=@@SYSTEM_VERSIONING_INSERT_HISTORY, SYSTEM_VERSIONING_INSERT_HISTORY=1 */;\n\n",
     );
     s
 }
@@ -61,7 +64,9 @@ pub fn footer(completed_at: &str) -> String {
 /*!40101 SET CHARACTER_SET_CLIENT=@OLD_CHARACTER_SET_CLIENT */;\n\
 /*!40101 SET CHARACTER_SET_RESULTS=@OLD_CHARACTER_SET_RESULTS */;\n\
 /*!40101 SET COLLATION_CONNECTION=@OLD_COLLATION_CONNECTION */;\n\
-/*!40111 SET SQL_NOTES=@OLD_SQL_NOTES */;\n\n\
+/*!40111 SET SQL_NOTES=@OLD_SQL_NOTES */;\n\
+/*!100201 SET CHECK_CONSTRAINT_CHECKS=@OLD_CHECK_CONSTRAINT_CHECKS */;\n\
+/*!101100 SET SYSTEM_VERSIONING_INSERT_HISTORY=@OLD_SYSTEM_VERSIONING_INSERT_HISTORY */;\n\n\
 {COMPLETION_MARKER}{completed_at}\n"
     )
 }
@@ -74,55 +79,71 @@ pub struct DdlOptions {
 }
 
 /// `-- Current Database`, `CREATE DATABASE IF NOT EXISTS` and `USE`, for combined files.
-pub fn database_preamble(catalog: &DatabaseCatalog) -> String {
-    let create = catalog.create_sql.replacen(
-        "CREATE DATABASE ",
-        "CREATE DATABASE /*!32312 IF NOT EXISTS*/ ",
-        1,
-    );
-    format!(
-        "--\n-- Current Database: {}\n--\n\n{create};\n\nUSE {};\n\n",
-        comment_safe(&catalog.name),
-        ident(&catalog.name)
+pub fn database_preamble(catalog: &DatabaseCatalog) -> Vec<u8> {
+    let mut s = format!(
+        "--\n-- Current Database: {}\n--\n\n",
+        comment_safe(&catalog.name)
     )
+    .into_bytes();
+    match catalog.create_sql.strip_prefix(b"CREATE DATABASE ") {
+        Some(rest) => {
+            s.extend_from_slice(b"CREATE DATABASE /*!32312 IF NOT EXISTS*/ ");
+            s.extend_from_slice(rest);
+        }
+        None => s.extend_from_slice(&catalog.create_sql),
+    }
+    let _ = write!(s, ";\n\nUSE {};\n\n", ident(&catalog.name));
+    s
 }
 
-fn section(s: &mut String, what: &str, name: &str) {
+/// The database's own defaults (charset, collation, comment) given to the database the file
+/// is restored into: `ALTER DATABASE` without a name applies to the current one, so a
+/// single-database file restored under any name (and a combined file's database that already
+/// existed) carries the source's defaults. Tables name their charsets themselves; routine
+/// parameters and new tables without one take the database's.
+pub fn database_defaults(catalog: &DatabaseCatalog) -> Vec<u8> {
+    if catalog.options.is_empty() {
+        return Vec::new();
+    }
+    let mut s = b"ALTER DATABASE ".to_vec();
+    s.extend_from_slice(&catalog.options);
+    s.extend_from_slice(b";\n\n");
+    s
+}
+
+fn section(s: &mut Vec<u8>, what: &str, name: &str) {
     let _ = write!(s, "--\n-- {what} {}\n--\n\n", comment_safe(name));
 }
 
 /// Sequences come before the tables whose defaults call NEXTVAL on them.
-pub fn sequence_ddl(db: &str, seq: &Sequence) -> String {
-    let mut s = String::new();
+pub fn sequence_ddl(db: &DatabaseCatalog, seq: &Sequence) -> Vec<u8> {
+    let mut s = Vec::new();
     section(&mut s, "Sequence structure for", &seq.name);
+    let name = ident(&seq.name);
+    let _ = writeln!(s, "DROP TABLE IF EXISTS {name};");
+    s.extend_from_slice(&strip_schema(&seq.create_sql, db.name.as_bytes()));
     let _ = write!(
         s,
-        "DROP TABLE IF EXISTS {name};\n{};\nDO SETVAL({name}, {}, 0, {});\n\n",
-        strip_schema(&seq.create_sql, db),
-        seq.next_value,
-        seq.round,
-        name = ident(&seq.name)
+        ";\nDO SETVAL({name}, {}, 0, {});\n\n",
+        seq.next_value, seq.round
     );
     s
 }
 
-pub fn table_ddl(db: &str, table: &Table) -> String {
-    let mut s = String::new();
+pub fn table_ddl(db: &DatabaseCatalog, table: &Table) -> Vec<u8> {
+    let mut s = Vec::new();
     section(&mut s, "Table structure for table", &table.name);
-    let _ = write!(
-        s,
-        "DROP TABLE IF EXISTS {};\n{};\n\n",
-        ident(&table.name),
-        strip_schema(&table.create_sql, db)
-    );
+    let _ = writeln!(s, "DROP TABLE IF EXISTS {};", ident(&table.name));
+    s.extend_from_slice(&strip_schema(&table.create_sql, db.name.as_bytes()));
+    s.extend_from_slice(b";\n\n");
     s
 }
 
 /// A table standing in for a view until all views exist, so views on views (and routines that
 /// read views) can be created in any order; a table, not a dummy view, so that a view
 /// `WITH CHECK OPTION` on it can be created.
-pub fn view_placeholder(view: &View) -> String {
-    let mut s = String::new();
+pub fn view_placeholder(view: &View) -> Vec<u8> {
+    let mut s = Vec::new();
     section(&mut s, "Temporary table structure for view", &view.name);
     let cols: Vec<String> = view
         .columns
@@ -148,35 +169,41 @@ fn placeholder_type(column_type: &str) -> &str {
     }
 }
 
-pub fn view_ddl(db: &str, view: &View, opts: DdlOptions) -> String {
-    let mut s = String::new();
+/// The real view, replacing its placeholder: its text is in the view's own
+/// `character_set_client` and is replayed under it, byte for byte.
+pub fn view_ddl(db: &DatabaseCatalog, view: &View, opts: DdlOptions) -> Vec<u8> {
+    let mut s = Vec::new();
     section(&mut s, "Final view structure for view", &view.name);
-    let create = definer(&strip_schema(&view.create_sql, db), opts);
+    let schema = db.name_in(&view.character_set_client);
+    let create = definer(&strip_schema(&view.create_sql, &schema), opts);
     let _ = write!(
         s,
         "DROP TABLE IF EXISTS {name};\n/*!50001 DROP VIEW IF EXISTS {name}*/;\n\
 /*!50001 SET @saved_cs_client = @@character_set_client */;\n\
+/*!50001 SET @saved_cs_results = @@character_set_results */;\n\
 /*!50001 SET @saved_col_connection = @@collation_connection */;\n\
 /*!50001 SET character_set_client = {cs} */;\n\
-/*!50001 SET collation_connection = {coll} */;\n\
-{create};\n\
-/*!50001 SET character_set_client = @saved_cs_client */;\n\
-/*!50001 SET collation_connection = @saved_col_connection */;\n\n",
+/*!50001 SET character_set_results = {cs} */;\n\
+/*!50001 SET collation_connection = {coll} */;\n",
         name = ident(&view.name),
-        cs = charset_for_text(&view.character_set_client, &create),
-        coll = collation_for_text(
-            &view.character_set_client,
-            &view.collation_connection,
-            &create
-        ),
+        cs = view.character_set_client,
+        coll = view.collation_connection,
+    );
+    s.extend_from_slice(&create);
+    s.extend_from_slice(
+        b";\n\
+/*!50001 SET character_set_client = @saved_cs_client */;\n\
+/*!50001 SET character_set_results = @saved_cs_results */;\n\
+/*!50001 SET collation_connection = @saved_col_connection */;\n\n",
     );
     s
 }
 
-/// Triggers, routines and events, each under the sql_mode, character set and (events) time
-/// zone it was created with, restored right after.
-pub fn stored_object_ddl(db: &str, obj: &StoredObject, opts: DdlOptions) -> String {
-    let mut s = String::new();
+/// Triggers, routines and events, each under the sql_mode, character set, database collation
+/// and (events) time zone it was created with, restored right after. The body is written in
+/// its own character set, byte for byte.
+pub fn stored_object_ddl(db: &DatabaseCatalog, obj: &StoredObject, opts: DdlOptions) -> Vec<u8> {
+    let mut s = Vec::new();
     let title = match obj.kind {
         ObjectKind::Trigger => "Trigger",
         ObjectKind::Function => "Function",
@@ -186,7 +213,8 @@ pub fn stored_object_ddl(db: &str, obj: &StoredObject, opts: DdlOptions) -> Stri
         ObjectKind::Event => "Event",
     };
     section(&mut s, title, &obj.name);
-    let create = definer(&strip_schema(&obj.create_sql, db), opts);
+    let schema = db.name_in(&obj.character_set_client);
+    let create = definer(&strip_schema(&obj.create_sql, &schema), opts);
     let delimiter = delimiter_for(&create);
     let drop = match obj.kind {
         ObjectKind::Trigger => {
@@ -194,88 +222,77 @@ pub fn stored_object_ddl(db: &str, obj: &StoredObject, opts: DdlOptions) -> Stri
         }
         k => format!("DROP {} IF EXISTS {};\n", k.keyword(), ident(&obj.name)),
     };
-    s.push_str(
-        "/*!50003 SET @saved_cs_client = @@character_set_client */;\n\
+    // Parameters and variables declared without a charset take the database's collation of
+    // the time the object was created; mysqldump switches it the same way.
+    let switch_collation = !obj.database_collation.is_empty()
+        && !db.collation.is_empty()
+        && obj.database_collation != db.collation;
+    if switch_collation {
+        let _ = writeln!(s, "ALTER DATABASE COLLATE {};", obj.database_collation);
+    }
+    s.extend_from_slice(
+        b"/*!50003 SET @saved_cs_client = @@character_set_client */;\n\
 /*!50003 SET @saved_cs_results = @@character_set_results */;\n\
 /*!50003 SET @saved_col_connection = @@collation_connection */;\n\
 /*!50003 SET @saved_sql_mode = @@sql_mode */;\n",
     );
     if obj.time_zone.is_some() {
-        s.push_str("/*!50106 SET @saved_time_zone = @@time_zone */;\n");
+        s.extend_from_slice(b"/*!50106 SET @saved_time_zone = @@time_zone */;\n");
     }
-    let cs = charset_for_text(&obj.character_set_client, &create);
     let _ = write!(
         s,
         "/*!50003 SET character_set_client = {cs} */;\n\
 /*!50003 SET character_set_results = {cs} */;\n\
 /*!50003 SET collation_connection = {} */;\n\
 /*!50003 SET sql_mode = {} */;\n",
-        collation_for_text(
-            &obj.character_set_client,
-            &obj.collation_connection,
-            &create
-        ),
+        obj.collation_connection,
         string_literal(&obj.sql_mode),
+        cs = obj.character_set_client,
     );
     if let Some(tz) = &obj.time_zone {
         let _ = writeln!(s, "/*!50106 SET time_zone = {} */;", string_literal(tz));
     }
     // After the sql_mode: a package's DROP only parses under its own (ORACLE) mode.
-    s.push_str(&drop);
-    let _ = write!(
-        s,
-        "DELIMITER {delimiter}\n{create}{delimiter}\nDELIMITER ;\n"
-    );
-    s.push_str(
-        "/*!50003 SET sql_mode = @saved_sql_mode */;\n\
+    s.extend_from_slice(drop.as_bytes());
+    let _ = writeln!(s, "DELIMITER {delimiter}");
+    s.extend_from_slice(&create);
+    // The delimiter on a line of its own: a body may end in a `-- …` or `# …` comment, which
+    // would swallow a delimiter on its last line (MDEV-36183). The server trims the newline.
+    let _ = write!(s, "\n{delimiter}\nDELIMITER ;\n");
+    s.extend_from_slice(
+        b"/*!50003 SET sql_mode = @saved_sql_mode */;\n\
 /*!50003 SET character_set_client = @saved_cs_client */;\n\
 /*!50003 SET character_set_results = @saved_cs_results */;\n\
 /*!50003 SET collation_connection = @saved_col_connection */;\n",
     );
     if obj.time_zone.is_some() {
-        s.push_str("/*!50106 SET time_zone = @saved_time_zone */;\n");
+        s.extend_from_slice(b"/*!50106 SET time_zone = @saved_time_zone */;\n");
     }
-    s.push('\n');
+    if switch_collation {
+        let _ = writeln!(s, "ALTER DATABASE COLLATE {};", db.collation);
+    }
+    s.push(b'\n');
     s
 }
 
 /// A client delimiter that does not occur in the body, so the client cannot split it.
-fn delimiter_for(body: &str) -> &'static str {
+fn delimiter_for(body: &[u8]) -> &'static str {
     [";;", "$$", "//", "$$$$", "||"]
         .into_iter()
-        .find(|d| !body.contains(d))
+        .find(|d| memchr::memmem::find(body, d.as_bytes()).is_none())
         .unwrap_or(";;;;;;;;")
 }
 
-/// The file is UTF-8. A definition recorded under another client charset is written with that
-/// charset only when its text is ASCII (identical bytes); otherwise the text would be misread,
-/// so it is declared as utf8mb4.
-fn charset_for_text<'a>(recorded: &'a str, text: &str) -> &'a str {
-    if text.is_ascii() || recorded.starts_with("utf8") {
-        recorded
-    } else {
-        "utf8mb4"
-    }
-}
-
-fn collation_for_text<'a>(charset: &str, collation: &'a str, text: &str) -> &'a str {
-    if text.is_ascii() || charset.starts_with("utf8") || collation.starts_with("utf8") {
-        collation
-    } else {
-        "utf8mb4_general_ci"
-    }
-}
-
 /// Removes a `DEFINER=user@host` clause when asked to.
-fn definer(create: &str, opts: DdlOptions) -> String {
+fn definer(create: &[u8], opts: DdlOptions) -> Vec<u8> {
     if !opts.skip_definer {
-        return create.to_owned();
+        return create.to_vec();
     }
-    let Some(at) = create.find("DEFINER=") else {
-        return create.to_owned();
+    let Some(at) = memchr::memmem::find(create, b"DEFINER=") else {
+        return create.to_vec();
     };
     // user@host, each part quoted with backquotes or bare (CURRENT_USER).
-    let b = create.as_bytes();
+    let b = create;
     let mut i = at + "DEFINER=".len();
     let mut parts = 0;
     while i < b.len() && parts < 2 {
@@ -307,7 +324,9 @@ fn definer(create: &str, opts: DdlOptions) -> String {
     while i < b.len() && b[i].is_ascii_whitespace() {
         i += 1;
     }
-    format!("{}{}", &create[..at], &create[i..])
+    let mut out = create[..at].to_vec();
+    out.extend_from_slice(&create[i..]);
+    out
 }
 
 #[cfg(test)]
@@ -317,17 +336,20 @@ mod tests {
     #[test]
     fn definer_is_removed_only_when_asked() {
         let sql = "CREATE DEFINER=`ro``ot`@`local host` TRIGGER `t` BEFORE INSERT ON `x` FOR EACH ROW SET @a=1";
-        assert_eq!(definer(sql, DdlOptions::default()), sql);
         assert_eq!(
-            definer(sql, DdlOptions { skip_definer: true }),
-            "CREATE TRIGGER `t` BEFORE INSERT ON `x` FOR EACH ROW SET @a=1"
+            definer(sql.as_bytes(), DdlOptions::default()),
+            sql.as_bytes()
+        );
+        assert_eq!(
+            definer(sql.as_bytes(), DdlOptions { skip_definer: true }),
+            b"CREATE TRIGGER `t` BEFORE INSERT ON `x` FOR EACH ROW SET @a=1"
         );
     }
 
     #[test]
     fn delimiter_avoids_the_body() {
-        assert_eq!(delimiter_for("BEGIN SELECT 1; END"), ";;");
-        assert_eq!(delimiter_for("BEGIN SELECT ';;'; END"), "$$");
+        assert_eq!(delimiter_for(b"BEGIN SELECT 1; END"), ";;");
+        assert_eq!(delimiter_for(b"BEGIN SELECT ';;'; END"), "$$");
     }
 
     #[test]
@@ -346,6 +368,8 @@ mod tests {
             "FOREIGN_KEY_CHECKS",
             "UNIQUE_CHECKS",
             "SQL_NOTES",
+            "CHECK_CONSTRAINT_CHECKS",
+            "SYSTEM_VERSIONING_INSERT_HISTORY",
         ] {
             assert!(h.contains(&format!("@OLD_{var}")), "{var}");
             assert!(f.contains(&format!("@OLD_{var}")), "{var}");

@@ -27,6 +27,10 @@ pub enum CellKind {
     /// Character data in a charset whose text does not survive a trip through utf8mb4 (sjis
     /// 0x5C, cp932 duplicates…): read as raw bytes, written as `_charset 0x<hex>`.
     Introduced(&'static str),
+    /// ENUM/SET read as `col + 0`: the stored number, written `+N`. A number, not the label,
+    /// since labels can be ambiguous; the unary plus marks it for the restore's LOAD DATA
+    /// path, which reads fields as strings (and a string is a label first).
+    Numbered,
     /// DATE: `'YYYY-MM-DD'` (zero and invalid dates kept as stored).
     Date,
     /// DATETIME/TIMESTAMP with this many fractional digits.
@@ -138,6 +142,10 @@ pub fn push_cell(out: &mut Vec<u8>, kind: CellKind, cell: Option<&[u8]>) -> Cell
         return CellNote::Written;
     };
     match kind {
+        CellKind::Numbered => {
+            out.push(b'+');
+            out.extend_from_slice(v);
+        }
         CellKind::Exact => {
             if v.is_empty() {
                 out.extend_from_slice(b"''");
@@ -218,8 +226,18 @@ pub fn push_binary(out: &mut Vec<u8>, kind: CellKind, cell: BinaryCell<'_>) -> C
     match cell {
         BinaryCell::Null => out.extend_from_slice(b"NULL"),
         BinaryCell::Bytes(b) => return push_cell(out, kind, Some(b)),
-        BinaryCell::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
-        BinaryCell::UInt(u) => out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes()),
+        BinaryCell::Int(i) => {
+            if kind == CellKind::Numbered {
+                out.push(b'+');
+            }
+            out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes())
+        }
+        BinaryCell::UInt(u) => {
+            if kind == CellKind::Numbered {
+                out.push(b'+');
+            }
+            out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes())
+        }
         // The float's exact value as a double: parsed back as a double and narrowed to FLOAT
         // it is the same float, with no double rounding.
         BinaryCell::Float(f) => return push_double(out, f64::from(f)),

@@ -25,20 +25,78 @@ pub struct DbImage {
     pub tables: BTreeMap<String, TableImage>,
 }
 
+/// A cell as text; bytes that are not UTF-8 (definitions in koi8r, a binary default) as hex,
+/// so two different byte strings never compare equal.
 fn text(row: &Row, i: usize) -> String {
-    let v: Option<Vec<u8>> = row.get(i).flatten();
-    String::from_utf8_lossy(&v.unwrap_or_default()).into_owned()
+    let v: Vec<u8> = row
+        .get::<Option<Vec<u8>>, _>(i)
+        .flatten()
+        .unwrap_or_default();
+    shown(v)
 }
 
-fn normalise(sql: &str, db: &str) -> String {
-    sql.replace(&quote(db), "`<DB>`")
+fn shown(v: Vec<u8>) -> String {
+    match String::from_utf8(v) {
+        Ok(s) => s,
+        Err(e) => format!("0x{}", hex::encode(e.into_bytes())),
+    }
+}
+
+/// A definition with the database's own (quoted) name replaced, compared as bytes.
+fn normalised(row: &Row, i: usize, db: &str) -> String {
+    let v: Vec<u8> = row
+        .get::<Option<Vec<u8>>, _>(i)
+        .flatten()
+        .unwrap_or_default();
+    let name = quote(db);
+    let mut out = Vec::with_capacity(v.len());
+    let mut rest = &v[..];
+    while let Some(at) = rest.windows(name.len()).position(|w| w == name.as_bytes()) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(b"`<DB>`");
+        rest = &rest[at + name.len()..];
+    }
+    out.extend_from_slice(rest);
+    shown(out)
 }
 
 pub async fn image(conn: &mut Conn, db: &str) -> DbImage {
+    // Definitions as the server stores them, in their own charsets, not converted.
+    conn.query_drop("SET SESSION character_set_results = binary")
+        .await
+        .unwrap();
+    let img = read_image(conn, db).await;
+    conn.query_drop("SET SESSION character_set_results = utf8mb4")
+        .await
+        .unwrap();
+    img
+}
+
+async fn read_image(conn: &mut Conn, db: &str) -> DbImage {
     let mut img = DbImage::default();
     conn.query_drop("SET SESSION time_zone = '+00:00'")
         .await
         .unwrap();
+    // The database's own defaults (charset, collation, comment).
+    let r: Row = conn
+        .query_first(format!("SHOW CREATE DATABASE {}", quote(db)))
+        .await
+        .unwrap()
+        .unwrap();
+    img.objects.insert("database".into(), normalised(&r, 1, db));
+    // Geometry SRIDs, which SHOW CREATE TABLE does not show.
+    let srids: Vec<(String, String, u32)> = conn
+        .exec(
+            "SELECT G_TABLE_NAME, G_GEOMETRY_COLUMN, SRID FROM information_schema.GEOMETRY_COLUMNS \
+             WHERE G_TABLE_SCHEMA = ?",
+            (db,),
+        )
+        .await
+        .unwrap();
+    for (t, c, srid) in srids {
+        img.objects
+            .insert(format!("srid {t}.{c}"), srid.to_string());
+    }
     let tables: Vec<(String, String)> = conn
         .exec(
             "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
@@ -59,7 +117,7 @@ pub async fn image(conn: &mut Conn, db: &str) -> DbImage {
                     format!("view {name}"),
                     format!(
                         "{} | {} | {}",
-                        normalise(&text(&r, 1), db),
+                        normalised(&r, 1, db),
                         text(&r, 2),
                         text(&r, 3)
                     ),
@@ -79,7 +137,7 @@ pub async fn image(conn: &mut Conn, db: &str) -> DbImage {
                 let state: Vec<String> = (0..state.len()).map(|i| text(&state, i)).collect();
                 img.objects.insert(
                     format!("sequence {name}"),
-                    format!("{} | {}", normalise(&text(&r, 1), db), state.join(",")),
+                    format!("{} | {}", normalised(&r, 1, db), state.join(",")),
                 );
             }
             _ => {
@@ -89,7 +147,7 @@ pub async fn image(conn: &mut Conn, db: &str) -> DbImage {
                     .unwrap()
                     .unwrap();
                 img.objects
-                    .insert(format!("table {name}"), normalise(&text(&r, 1), db));
+                    .insert(format!("table {name}"), normalised(&r, 1, db));
                 img.tables
                     .insert(name.clone(), table_rows(conn, db, &name).await);
             }
@@ -111,11 +169,12 @@ pub async fn image(conn: &mut Conn, db: &str) -> DbImage {
         img.objects.insert(
             format!("{} {name}", kind.to_lowercase()),
             format!(
-                "{} | {} | {} | {}",
+                "{} | {} | {} | {} | {}",
                 text(&r, 1),
-                normalise(&text(&r, 2), db),
+                normalised(&r, 2, db),
                 text(&r, 3),
-                text(&r, 4)
+                text(&r, 4),
+                text(&r, 5)
             ),
         );
     }
@@ -141,11 +200,12 @@ pub async fn image(conn: &mut Conn, db: &str) -> DbImage {
         img.objects.insert(
             format!("trigger {name}"),
             format!(
-                "{} | {} | {} | {}",
+                "{} | {} | {} | {} | {}",
                 text(&r, 1),
-                normalise(&text(&r, 2), db),
+                normalised(&r, 2, db),
                 text(&r, 3),
-                text(&r, 4)
+                text(&r, 4),
+                text(&r, 5)
             ),
         );
     }
@@ -165,12 +225,13 @@ pub async fn image(conn: &mut Conn, db: &str) -> DbImage {
         img.objects.insert(
             format!("event {name}"),
             format!(
-                "{} | {} | {} | {} | {}",
+                "{} | {} | {} | {} | {} | {}",
                 text(&r, 1),
                 text(&r, 2),
-                normalise(&text(&r, 3), db),
+                normalised(&r, 3, db),
                 text(&r, 4),
-                text(&r, 5)
+                text(&r, 5),
+                text(&r, 6)
             ),
         );
     }
@@ -186,10 +247,25 @@ async fn table_rows(conn: &mut Conn, db: &str, table: &str) -> TableImage {
         )
         .await
         .unwrap();
-    let exprs: Vec<String> = cols
+    let table_type: String = conn
+        .exec_first(
+            "SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            (db, table),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let period: Vec<&(String, String, Option<String>)> = cols
         .iter()
-        // System-versioning row start/end hold the time of the load, not data.
-        .filter(|(_, _, g)| !matches!(g.as_deref(), Some("ROW START" | "ROW END")))
+        .filter(|(_, _, g)| matches!(g.as_deref(), Some("ROW START" | "ROW END")))
+        .collect();
+    // Timestamp-versioned tables are compared with every row version and its exact period;
+    // transaction ids mean nothing on another server, so those compare current rows only.
+    let by_transaction = period.iter().any(|(_, ty, _)| ty == "bigint");
+    let history = table_type == "SYSTEM VERSIONED" && !by_transaction;
+    let mut exprs: Vec<String> = cols
+        .iter()
+        .filter(|(_, _, g)| history || !matches!(g.as_deref(), Some("ROW START" | "ROW END")))
         .map(|(name, ty, _)| {
             let c = quote(name);
             let e = match ty.as_str() {
@@ -202,7 +278,15 @@ async fn table_rows(conn: &mut Conn, db: &str, table: &str) -> TableImage {
             format!("COALESCE({e}, 'NULL')")
         })
         .collect();
-    let q = format!("{}.{}", quote(db), quote(table));
+    if history && period.is_empty() {
+        // WITH SYSTEM VERSIONING alone: hidden period columns.
+        exprs.push("HEX(row_start)".into());
+        exprs.push("HEX(row_end)".into());
+    }
+    let mut q = format!("{}.{}", quote(db), quote(table));
+    if history {
+        q.push_str(" FOR SYSTEM_TIME ALL");
+    }
     let count: u64 = conn
         .query_first(format!("SELECT COUNT(*) FROM {q}"))
         .await
