@@ -39,6 +39,10 @@ pub struct Metadata {
     /// only their current rows are in the file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history_lost: Vec<TableRef>,
+    /// Per database, a SHA-256 of each definition and of the database's defaults (see
+    /// `DatabaseCatalog::definition_digests`), for `verify --against`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub definitions: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 /// A table whose rows were not dumped, and why.
@@ -310,6 +314,15 @@ impl Recorded {
     }
 
     /// The per-table rows and checksums (empty for dumps that did not record them).
+    /// The definition digests recorded for `database` (empty for older dumps).
+    pub fn definitions(&self, database: &str) -> std::collections::BTreeMap<String, String> {
+        self.0
+            .get("definitions")
+            .and_then(|d| d.get(database))
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default()
+    }
+
     pub fn tables(&self) -> Vec<TableInfo> {
         self.0
             .get("tables")

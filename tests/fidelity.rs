@@ -661,3 +661,84 @@ async fn geometry_srid_is_kept() {
     let (d, _) = differences_on_both_paths(&src, dir.path()).await;
     assert_exact(&d);
 }
+
+/// `verify --against` tells a database that matches the dump from one that lost any of the
+/// classes above: database defaults, history rows, an object's charsets, a routine's body,
+/// ENUM values, SRIDs.
+#[tokio::test]
+async fn verify_against_catches_every_class() {
+    let src = TestDb::new("vf_classes").await;
+    src.exec(&format!(
+        "ALTER DATABASE `{}` CHARACTER SET cp1251 COLLATE cp1251_general_ci",
+        src.name
+    ))
+    .await;
+    src.exec(
+        "SET sql_mode = '';
+         SET timestamp = UNIX_TIMESTAMP('2021-01-01 00:00:00');
+         CREATE TABLE h (id INT PRIMARY KEY, v INT) WITH SYSTEM VERSIONING;
+         INSERT INTO h VALUES (1, 1);
+         SET timestamp = UNIX_TIMESTAMP('2022-01-01 00:00:00');
+         UPDATE h SET v = 2;
+         SET timestamp = DEFAULT;
+         CREATE TABLE es (id INT PRIMARY KEY, e ENUM('a', '', 'b'));
+         INSERT INTO es VALUES (1, 'nosuch'), (2, '');
+         CREATE TABLE g (id INT PRIMARY KEY, p POINT REF_SYSTEM_ID=4326 NOT NULL);
+         CREATE PROCEDURE p() SELECT 1 /* the body */;",
+    )
+    .await;
+    run_bytes(
+        &src.name,
+        "koi8r",
+        b"CREATE VIEW v AS SELECT '\xd4\xc5\xcb\xd3\xd4' AS c;\n",
+    );
+    let dir = out_dir();
+    let file = dump_single(&src.name, dir.path(), &[]);
+    let verify_against = |db: &str| {
+        server()
+            .sfdbtools()
+            .args(["-q", "verify", "--file"])
+            .arg(&file)
+            .args(["--against", db])
+            .args(server().connection_args())
+            .output()
+            .unwrap()
+    };
+    let breakages: [(&str, &str); 6] = [
+        ("ALTER DATABASE COLLATE cp1251_bin", "database"),
+        ("DELETE HISTORY FROM h", "`h`"),
+        ("UPDATE es SET e = 2 WHERE id = 1", "`es`"),
+        ("ALTER TABLE g MODIFY p POINT NOT NULL", "table g"),
+        (
+            "DROP PROCEDURE p; CREATE PROCEDURE p() SELECT 1 /* another body */",
+            "procedure p",
+        ),
+        ("CREATE OR REPLACE VIEW v AS SELECT 'текст' AS c", "view v"),
+    ];
+    for (breakage, named) in breakages {
+        let dst = TestDb::new("vf_classes_dst").await;
+        let out = server()
+            .sfdbtools()
+            .args(["-q", "db-restore", "single", "--file"])
+            .arg(&file)
+            .args(["--target-db", &dst.name, "-t", "T"])
+            .args(server().connection_args())
+            .output()
+            .unwrap();
+        assert_success(&out, "db-restore");
+        assert_success(&verify_against(&dst.name), "verify --against an exact copy");
+        dst.exec(breakage).await;
+        let out = verify_against(&dst.name);
+        let said = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{breakage} went unseen:\n{said}"
+        );
+        assert!(
+            said.contains(named),
+            "{breakage}: {named} not named:\n{said}"
+        );
+    }
+}

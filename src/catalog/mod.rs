@@ -5,6 +5,7 @@ use mysql_async::{Conn, Row};
 
 use crate::error::{Error, Result};
 use crate::sql::ident::{ident, qualified};
+use crate::sql::rewrite::strip_schema;
 
 /// System databases dropped by `--exclude-system` (compat §2.4).
 pub const SYSTEM_DATABASES: [&str; 5] = [
@@ -234,6 +235,69 @@ pub struct DatabaseCatalog {
 }
 
 impl DatabaseCatalog {
+    /// A SHA-256 of each definition as the dump writes it (own-schema qualifiers removed) with
+    /// the settings it is created under, and of the database's defaults, keyed `"view v"`,
+    /// `"procedure p"`, `"database"`…: recorded in the metadata, so `verify --against` can tell
+    /// a database whose objects, charsets, bodies or SRIDs differ from the dump's.
+    pub fn definition_digests(&self) -> std::collections::BTreeMap<String, String> {
+        use sha2::{Digest, Sha256};
+        let mut out = std::collections::BTreeMap::new();
+        let mut put = |key: String, parts: &[&[u8]]| {
+            let mut h = Sha256::new();
+            for p in parts {
+                h.update((p.len() as u64).to_le_bytes());
+                h.update(p);
+            }
+            out.insert(key, hex::encode(h.finalize()));
+        };
+        put(
+            "database".into(),
+            &[&self.options, self.collation.as_bytes()],
+        );
+        let own = self.name.as_bytes();
+        for t in &self.tables {
+            put(
+                format!("table {}", t.name),
+                &[&strip_schema(&t.create_sql, own)],
+            );
+        }
+        for q in &self.sequences {
+            put(
+                format!("sequence {}", q.name),
+                &[&strip_schema(&q.create_sql, own)],
+            );
+        }
+        for v in &self.views {
+            put(
+                format!("view {}", v.name),
+                &[
+                    &strip_schema(&v.create_sql, &self.name_in(&v.character_set_client)),
+                    v.character_set_client.as_bytes(),
+                    v.collation_connection.as_bytes(),
+                ],
+            );
+        }
+        for o in self
+            .routines
+            .iter()
+            .chain(&self.triggers)
+            .chain(&self.events)
+        {
+            put(
+                format!("{} {}", o.kind.keyword().to_ascii_lowercase(), o.name),
+                &[
+                    &strip_schema(&o.create_sql, &self.name_in(&o.character_set_client)),
+                    o.sql_mode.as_bytes(),
+                    o.character_set_client.as_bytes(),
+                    o.collation_connection.as_bytes(),
+                    o.database_collation.as_bytes(),
+                    o.time_zone.as_deref().unwrap_or_default().as_bytes(),
+                ],
+            );
+        }
+        out
+    }
+
     /// The database's name as bytes of `charset` (a definition's `character_set_client`).
     pub fn name_in(&self, charset: &str) -> std::borrow::Cow<'_, [u8]> {
         match self.encoded_names.iter().find(|(cs, _)| cs == charset) {

@@ -730,6 +730,7 @@ async fn dump_file(ctx: &FileContext, plan: PlannedFile) -> Result<FileReport> {
     );
     metadata.structure_only = notes.structure_only;
     metadata.history_lost = notes.history_lost;
+    metadata.definitions = notes.definitions;
     // Written by `complete` once every file of the run exists.
     let metadata_path = cfg
         .save_metadata
@@ -752,6 +753,7 @@ async fn dump_file(ctx: &FileContext, plan: PlannedFile) -> Result<FileReport> {
 struct FileNotes {
     structure_only: Vec<metadata::StructureOnly>,
     history_lost: Vec<TableRef>,
+    definitions: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 async fn send(out: &mpsc::Sender<Chunk>, text: impl Into<Vec<u8>>) -> Result<()> {
@@ -812,6 +814,9 @@ async fn write_body(
         }
         send(out, ddl).await?;
         note_partial_tables(ctx, db, &catalog, notes);
+        notes
+            .definitions
+            .insert(db.clone(), catalog.definition_digests());
 
         if !cfg.exclude_data {
             let done = dump_database_data(ctx, &db_arc, &catalog, out).await?;
@@ -1271,6 +1276,7 @@ pub(crate) fn build_metadata(
             .collect(),
         structure_only: Vec::new(),
         history_lost: Vec::new(),
+        definitions: Default::default(),
     }
 }
 
