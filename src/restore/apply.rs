@@ -633,9 +633,13 @@ impl<'a> Applier<'a> {
                 self.wait_for_tables(&st.sql).await?;
                 self.run_main(st.at, &st.sql).await?;
             }
-            Kind::PostData | Kind::Other => {
+            Kind::PostData => {
                 self.wait_all().await?;
                 self.run_main(st.at, &st.sql).await?;
+            }
+            Kind::Other => {
+                self.wait_all().await?;
+                self.run_main_counting(st.at, &st.sql, true).await?;
             }
         }
         Ok(())
@@ -679,8 +683,18 @@ impl<'a> Applier<'a> {
     }
 
     async fn run_main(&mut self, at: Position, sql: &[u8]) -> Result<()> {
+        self.run_main_counting(at, sql, false).await
+    }
+
+    /// Runs a statement on the main connection; its affected rows count as rows restored only
+    /// when it is a data statement of another shape (`INSERT … SELECT`): a definition's
+    /// affected rows (`ALTER DATABASE` says 1) are not rows.
+    async fn run_main_counting(&mut self, at: Position, sql: &[u8], data: bool) -> Result<()> {
         match execute(self.main, sql, self.opts.strict).await {
-            Ok(e) => {
+            Ok(mut e) => {
+                if !data {
+                    e.rows = 0;
+                }
                 self.count(e);
                 Ok(())
             }

@@ -349,14 +349,15 @@ fn database_kind(verb: Verb, mut t: Tokens<'_>, sql: &[u8]) -> Kind {
             break;
         }
     }
-    // ALTER DATABASE without a name alters the current database.
+    // ALTER DATABASE without a name alters the current database: a definition, in file order
+    // (our dumps give the target the source's defaults this way).
     if let (Verb::Alter, Some(Token::Word(r))) = (verb, &tok) {
         let w = sql[r.clone()].to_ascii_uppercase();
         if matches!(
             w.as_slice(),
             b"CHARACTER" | b"CHARSET" | b"DEFAULT" | b"COLLATE" | b"COMMENT" | b"UPGRADE"
         ) {
-            return Kind::Other;
+            return Kind::TableDdl;
         }
     }
     match name(tok, sql) {
@@ -542,7 +543,7 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(k("ALTER DATABASE CHARACTER SET latin1"), Kind::Other);
+        assert_eq!(k("ALTER DATABASE CHARACTER SET latin1"), Kind::TableDdl);
         assert!(matches!(
             k("DROP DATABASE IF EXISTS d"),
             Kind::Database {

@@ -25,6 +25,9 @@ enum Column {
     Unknown,
     Plain,
     Hex,
+    /// ENUM/SET numbers, written `+N` by the dump: a LOAD DATA field is a string, which the
+    /// server matches against the labels first, so the number goes in through `CAST`.
+    Numbered,
 }
 
 /// The LOAD DATA form of `sql`, or None when it is not an INSERT in our dump's shape.
@@ -101,6 +104,9 @@ pub fn convert(sql: &[u8]) -> Option<LoadData> {
         if *column == Column::Hex {
             let _ = write!(statement, "@sfdb_{c}");
             set.push(format!("{name} = UNHEX(@sfdb_{c})"));
+        } else if *column == Column::Numbered {
+            let _ = write!(statement, "@sfdb_{c}");
+            set.push(format!("{name} = CAST(@sfdb_{c} AS UNSIGNED)"));
         } else {
             statement.push_str(name);
         }
@@ -195,8 +201,23 @@ impl Parser<'_> {
                 self.i += len;
                 out.extend_from_slice(digits);
             }
+            b'+' => {
+                if !matches!(*column, Column::Unknown | Column::Numbered) {
+                    return None;
+                }
+                *column = Column::Numbered;
+                self.i += 1;
+                let start = self.i;
+                while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+                    self.i += 1;
+                }
+                if self.i == start {
+                    return None;
+                }
+                out.extend_from_slice(&self.s[start..self.i]);
+            }
             b'-' | b'0'..=b'9' => {
-                if *column == Column::Hex {
+                if matches!(*column, Column::Hex | Column::Numbered) {
                     return None;
                 }
                 *column = Column::Plain;
@@ -325,6 +346,20 @@ mod tests {
             stmt.ends_with("(`id`,@sfdb_1) SET `b` = UNHEX(@sfdb_1)"),
             "{stmt}"
         );
+    }
+
+    #[test]
+    fn enum_and_set_numbers_go_in_through_cast() {
+        let (stmt, data) = rows("INSERT INTO `t` (`id`,`e`) VALUES (1,+2),(2,NULL),(3,+0)");
+        assert_eq!(data, "1\t2\n2\t\\N\n3\t0\n");
+        assert!(
+            stmt.ends_with("(`id`,@sfdb_1) SET `e` = CAST(@sfdb_1 AS UNSIGNED)"),
+            "{stmt}"
+        );
+        // A column is numbered or not, never both.
+        assert!(convert(b"INSERT INTO `t` (`e`) VALUES (+1),(2)").is_none());
+        assert!(convert(b"INSERT INTO `t` (`e`) VALUES (2),(+1)").is_none());
+        assert!(convert(b"INSERT INTO `t` (`e`) VALUES (+)").is_none());
     }
 
     #[test]
