@@ -45,8 +45,9 @@ const ER_EMPTY_QUERY: u16 = 1065;
 
 /// What the splitter thread sends.
 pub enum Item {
-    /// With its LOAD DATA form when it is a row statement of our own dump.
-    Statement(Statement, Kind, Option<LoadData>),
+    /// With its LOAD DATA form when it is a row statement of our own dump, and whether it is
+    /// a row statement of our own dump (whose rows must all arrive unchanged, see [`Check`]).
+    Statement(Statement, Kind, Option<LoadData>, bool),
     /// The end of the script, reached without error.
     End {
         completed: bool,
@@ -58,10 +59,13 @@ pub enum Item {
 /// Starts the splitter on its own thread over `reader` (the SQL of `path`). With `rows_as_load`
 /// and a file our dump wrote, row statements also get their LOAD DATA form there, off the
 /// async runtime; the flag going false (the server refuses LOCAL INFILE) stops that.
+/// `no_backslash_escapes`: the server's own sql_mode has it, so the script is read under it
+/// until it sets a mode of its own.
 pub fn start_reader(
     reader: impl Read + Send + 'static,
     path: &Path,
     rows_as_load: Arc<AtomicBool>,
+    no_backslash_escapes: bool,
 ) -> Result<mpsc::Receiver<Item>> {
     let (tx, rx) = mpsc::channel(STATEMENT_QUEUE);
     let path = path.to_owned();
@@ -80,18 +84,21 @@ pub fn start_reader(
                     return;
                 }
             };
-            let mut s = Splitter::new(reader);
+            let mut s = Splitter::new(reader).with_no_backslash_escapes(no_backslash_escapes);
             loop {
+                // The mode the statement was read under: our rows' escapes are the ones of a
+                // session without NO_BACKSLASH_ESCAPES, and only then mean what `load` reads.
+                let escapes = !s.no_backslash_escapes();
                 let item = match s.next_statement() {
                     Ok(Some(st)) => {
                         let kind = classify(&st.sql);
-                        let load = match kind {
-                            Kind::Data { .. } if ours && rows_as_load.load(Ordering::Relaxed) => {
-                                load::convert(&st.sql)
-                            }
-                            _ => None,
+                        let data = ours && matches!(kind, Kind::Data { .. });
+                        let load = if data && escapes && rows_as_load.load(Ordering::Relaxed) {
+                            load::convert(&st.sql)
+                        } else {
+                            None
                         };
-                        Item::Statement(st, kind, load)
+                        Item::Statement(st, kind, load, data)
                     }
                     Ok(None) => Item::End {
                         completed: s.ends_with_completion_marker(),
@@ -187,19 +194,38 @@ struct Failure {
     fatal: bool,
 }
 
+/// What a statement's outcome must be, besides not failing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Check {
+    /// Warnings are counted (with `--strict`, any one fails the statement).
+    Counted,
+    /// A row statement of our own dump: every row it holds is in the table, unchanged, or the
+    /// statement fails. The dump read those rows from a table of the same definition, so a
+    /// warning (truncation, conversion, a CHECK constraint, a duplicate key) means a row is
+    /// lost or different. `sent`: the rows it carried, when known (LOAD DATA, which skips a
+    /// row it cannot load and says so only in a warning).
+    Exact { sent: Option<u64> },
+}
+
 /// Runs one statement; counts its warnings (notes aside) and, with `strict`, fails on any.
 async fn execute(conn: &mut Conn, sql: &[u8], strict: bool) -> Result<Executed, Failure> {
+    execute_checked(conn, sql, strict, Check::Counted).await
+}
+
+async fn execute_checked(
+    conn: &mut Conn,
+    sql: &[u8],
+    strict: bool,
+    check: Check,
+) -> Result<Executed, Failure> {
     let ran = conn.query_drop(sql).await;
-    settle(conn, ran, strict, false).await
+    settle(conn, ran, strict, check).await
 }
 
 /// The server's errors for a LOAD DATA LOCAL it does not allow (`local_infile` off): nothing
 /// was loaded, and the INSERT can run instead. 1148: MySQL 5.x and MariaDB; 4166: MariaDB's
 /// own; 3948: MySQL 8, where `local_infile` is off by default.
 const LOCAL_INFILE_REFUSED: [u16; 3] = [1148, 3948, 4166];
-
-/// A duplicate key: an error for an INSERT, only a warning for LOAD DATA LOCAL.
-const ER_DUP_ENTRY: u16 = 1062;
 
 /// Runs a row statement as its LOAD DATA form; `sql` (the INSERT) instead when the server
 /// refuses LOCAL INFILE, which also clears `allowed` for the statements after it.
@@ -208,8 +234,10 @@ async fn execute_load(
     load: LoadData,
     sql: &[u8],
     strict: bool,
+    check: Check,
     allowed: &AtomicBool,
 ) -> Result<Executed, Failure> {
+    let sent = load.rows;
     let rows = bytes::Bytes::from(load.data);
     conn.set_infile_handler(async move {
         let data: mysql_async::InfileData =
@@ -225,20 +253,27 @@ async fn execute_load(
         && LOCAL_INFILE_REFUSED.contains(&e.code)
     {
         allowed.store(false, Ordering::Relaxed);
-        return execute(conn, sql, strict).await;
+        return execute_checked(conn, sql, strict, check).await;
     }
-    let mut done = settle(conn, ran, strict, true).await?;
+    let check = match check {
+        Check::Exact { .. } => Check::Exact { sent: Some(sent) },
+        Check::Counted => Check::Counted,
+    };
+    let mut done = settle(conn, ran, strict, check).await?;
     done.loaded = true;
     Ok(done)
 }
 
-/// Counts a statement's outcome: rows, warnings (a failure with `strict`, and a duplicate key
-/// always when `duplicates_fail`).
+/// Warnings quoted in a failure's message; the count covers all of them.
+const QUOTED_WARNINGS: usize = 5;
+
+/// Counts a statement's outcome: rows, warnings (a failure with `strict`, and any loss or
+/// change of a row under [`Check::Exact`]).
 async fn settle(
     conn: &mut Conn,
     ran: mysql_async::Result<()>,
     strict: bool,
-    duplicates_fail: bool,
+    check: Check,
 ) -> Result<Executed, Failure> {
     if let Err(e) = ran {
         let e = DbError(e);
@@ -255,31 +290,22 @@ async fn settle(
         });
     }
     let rows = conn.affected_rows();
-    if conn.get_warnings() == 0 {
+    let lost = matches!(check, Check::Exact { sent: Some(n) } if n != rows);
+    // The fast path: one look at the OK packet's counters.
+    if conn.get_warnings() == 0 && !lost {
         return Ok(Executed {
             rows,
             ..Default::default()
         });
     }
-    let shown: Vec<(Vec<u8>, u32, Vec<u8>)> =
+    let shown: Vec<(Vec<u8>, u32, Vec<u8>)> = if conn.get_warnings() == 0 {
+        Vec::new()
+    } else {
         conn.query("SHOW WARNINGS").await.map_err(|e| Failure {
             problem: format!("reading the warnings: {}", DbError(e)),
             fatal: true,
-        })?;
-    if duplicates_fail
-        && let Some((_, _, msg)) = shown
-            .iter()
-            .find(|(_, code, _)| *code == ER_DUP_ENTRY as u32)
-    {
-        return Err(Failure {
-            problem: format!(
-                "ERROR {ER_DUP_ENTRY}: {} (the rows were loaded with LOAD DATA, which kept the \
-                 others)",
-                String::from_utf8_lossy(msg)
-            ),
-            fatal: false,
-        });
-    }
+        })?
+    };
     let samples: Vec<String> = shown
         .iter()
         .filter(|(level, ..)| level.as_slice() != b"Note")
@@ -291,6 +317,35 @@ async fn settle(
             )
         })
         .collect();
+    if let Check::Exact { sent } = check
+        && (lost || !samples.is_empty())
+    {
+        let what = match sent {
+            Some(n) if n != rows => format!(
+                "{rows} of its {n} rows loaded (LOAD DATA LOCAL skips a row it cannot load \
+                 with only a warning)"
+            ),
+            Some(n) => format!("all {n} rows loaded, but not as the file holds them"),
+            None => "its rows did not go in as the file holds them".to_owned(),
+        };
+        let mut quoted: Vec<&str> = samples
+            .iter()
+            .take(QUOTED_WARNINGS)
+            .map(String::as_str)
+            .collect();
+        let more = format!("and {} more", samples.len().saturating_sub(QUOTED_WARNINGS));
+        if samples.len() > QUOTED_WARNINGS {
+            quoted.push(&more);
+        }
+        return Err(Failure {
+            problem: if quoted.is_empty() {
+                format!("{what}; the server gave no warning")
+            } else {
+                format!("{what}; the server's warnings: {}", quoted.join("; "))
+            },
+            fatal: false,
+        });
+    }
     if strict && !samples.is_empty() {
         return Err(Failure {
             problem: format!(
@@ -309,12 +364,95 @@ async fn settle(
     })
 }
 
+/// Rows of a failed statement whose problem is named, at most.
+const PROBED_ROWS: usize = 3;
+
+/// Name of the temporary table [`probe_rows`] tries rows in.
+const PROBE_TABLE: &str = "`sfdbtools_probe`";
+
+/// After a row statement of our dump failed or lost rows: which of its rows the server will
+/// not take as they are, found by inserting them one at a time into an empty temporary copy
+/// of the table (same columns and CHECK constraints; the target does not change), so the
+/// message can name the row and the server's own error for it. Only ever on the failure
+/// path. None when the statement is not in our shape or the copy cannot be made (a
+/// partitioned table, no CREATE TEMPORARY TABLES privilege): the failure is reported without
+/// the row then.
+async fn probe_rows(conn: &mut Conn, sql: &[u8]) -> Option<String> {
+    let head = load::insert_head(sql)?;
+    let probe = match head.schema {
+        Some(schema) => format!("{schema}.{PROBE_TABLE}"),
+        None => PROBE_TABLE.to_owned(),
+    };
+    conn.query_drop(format!(
+        "CREATE TEMPORARY TABLE {probe} LIKE {}",
+        head.target
+    ))
+    .await
+    .ok()?;
+    let mut tuples: Vec<Vec<u8>> = Vec::new();
+    super::classify::for_each_tuple(sql, head.values_at, |t| tuples.push(t.to_vec()));
+    let mut found = Vec::new();
+    for (i, tuple) in tuples.iter().enumerate() {
+        let mut insert = format!("INSERT INTO {probe} {} VALUES ", head.columns).into_bytes();
+        insert.extend_from_slice(tuple);
+        let problem = match conn.query_drop(insert).await {
+            Err(mysql_async::Error::Server(e)) => Some(format!("ERROR {}: {}", e.code, e.message)),
+            Err(_) => break,
+            Ok(()) if conn.get_warnings() > 0 => {
+                let shown: Vec<(String, u32, String)> =
+                    conn.query("SHOW WARNINGS").await.unwrap_or_default();
+                let texts: Vec<String> = shown
+                    .into_iter()
+                    .filter(|(level, ..)| level != "Note")
+                    .map(|(level, code, msg)| format!("{level} {code}: {msg}"))
+                    .collect();
+                (!texts.is_empty()).then(|| texts.join("; "))
+            }
+            Ok(()) => None,
+        };
+        if let Some(p) = problem {
+            found.push(format!(
+                "row {} of the statement {}: {p}",
+                i + 1,
+                clip(tuple)
+            ));
+            if found.len() >= PROBED_ROWS {
+                break;
+            }
+        }
+    }
+    let _ = conn
+        .query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {probe}"))
+        .await;
+    if found.is_empty() {
+        // Each row loads on its own: the trouble is between rows (a key another statement's
+        // row holds too).
+        return None;
+    }
+    Some(found.join("; "))
+}
+
+/// A row's text for a message: its start, when it is long.
+fn clip(tuple: &[u8]) -> String {
+    const SHOWN: usize = 120;
+    let text = String::from_utf8_lossy(&tuple[..tuple.len().min(SHOWN)]);
+    if tuple.len() > SHOWN {
+        format!("{text}…")
+    } else {
+        text.into_owned()
+    }
+}
+
 /// Session settings in file order; data connections replay them up to their statement.
 type SessionLog = RwLock<Vec<(Position, Arc<[u8]>)>>;
 
 struct Job {
     sql: Vec<u8>,
     load: Option<LoadData>,
+    /// A row statement of our own dump: [`Check::Exact`].
+    ours: bool,
+    /// The table, for messages.
+    name: String,
     at: Position,
     /// Session settings to have applied first: `log[..epoch]`.
     epoch: usize,
@@ -371,12 +509,27 @@ async fn worker(
         let (at, result) = match replay_failed {
             Some((at, f)) => (at, Err(f)),
             None => {
-                let ran = match job.load.take() {
-                    Some(load) if load_allowed.load(Ordering::Relaxed) => {
-                        execute_load(&mut conn, load, &job.sql, strict, &load_allowed).await
-                    }
-                    _ => execute(&mut conn, &job.sql, strict).await,
+                let check = if job.ours {
+                    Check::Exact { sent: None }
+                } else {
+                    Check::Counted
                 };
+                let mut ran = match job.load.take() {
+                    Some(load) if load_allowed.load(Ordering::Relaxed) => {
+                        execute_load(&mut conn, load, &job.sql, strict, check, &load_allowed).await
+                    }
+                    _ => execute_checked(&mut conn, &job.sql, strict, check).await,
+                };
+                if job.ours
+                    && let Err(f) = &mut ran
+                    && !f.fatal
+                {
+                    f.problem = format!("table {}: {}", job.name, f.problem);
+                    if let Some(rows) = probe_rows(&mut conn, &job.sql).await {
+                        f.problem.push_str("; ");
+                        f.problem.push_str(&rows);
+                    }
+                }
                 (job.at, ran)
             }
         };
@@ -550,7 +703,7 @@ impl<'a> Applier<'a> {
                     self.out.sql_bytes = sql_bytes;
                     break;
                 }
-                Item::Statement(st, kind, load) => self.apply(st, kind, load).await?,
+                Item::Statement(st, kind, load, ours) => self.apply(st, kind, load, ours).await?,
             }
             self.collect_done()?;
             self.report();
@@ -565,7 +718,13 @@ impl<'a> Applier<'a> {
             .restored(self.out.rows, self.file_read.load(Ordering::Relaxed));
     }
 
-    async fn apply(&mut self, st: Statement, kind: Kind, load: Option<LoadData>) -> Result<()> {
+    async fn apply(
+        &mut self,
+        st: Statement,
+        kind: Kind,
+        load: Option<LoadData>,
+        ours: bool,
+    ) -> Result<()> {
         match kind {
             Kind::Lock => self.out.skipped += 1,
             Kind::Session => {
@@ -624,7 +783,8 @@ impl<'a> Applier<'a> {
                 let Some(db) = db.or_else(|| self.current_db.clone()) else {
                     return Err(no_database(self.file, st.at));
                 };
-                self.dispatch(st, TableKey { db, table }, load).await?;
+                self.dispatch(st, TableKey { db, table }, load, ours)
+                    .await?;
             }
             Kind::TableDdl => {
                 if self.current_db.is_none() {
@@ -736,6 +896,7 @@ impl<'a> Applier<'a> {
         st: Statement,
         key: TableKey,
         load: Option<LoadData>,
+        ours: bool,
     ) -> Result<()> {
         let kib = (st.sql.len() / 1024 + 1).min(IN_FLIGHT_KIB as usize) as u32;
         let permit = self
@@ -758,6 +919,8 @@ impl<'a> Applier<'a> {
         let job = Job {
             sql: st.sql,
             load,
+            ours,
+            name: format!("{}.{}", ident(&key.db), ident(&key.table)),
             at: st.at,
             epoch,
             table,
@@ -931,7 +1094,7 @@ pub async fn survey(mut rx: mpsc::Receiver<Item>, file: &Path) -> Result<Survey>
                 s.sql_bytes = sql_bytes;
                 return Ok(s);
             }
-            Some(Item::Statement(st, kind, _)) => {
+            Some(Item::Statement(st, kind, ..)) => {
                 s.statements += 1;
                 let (tables, data, post) = match &kind {
                     Kind::Use(n)

@@ -250,6 +250,91 @@ pub fn classify(sql: &[u8]) -> Kind {
     }
 }
 
+/// Words that can start a routine body: the characteristics are over when one comes.
+const BODY_START: &[&str] = &[
+    "BEGIN", "RETURN", "SELECT", "SET", "IF", "CASE", "WHILE", "LOOP", "REPEAT", "DECLARE",
+    "INSERT", "UPDATE", "DELETE", "REPLACE", "CALL", "AS", "IS", "WITH", "VALUES", "DO", "FOR",
+    "LEAVE", "ITERATE", "SIGNAL", "RESIGNAL", "OPEN", "FETCH", "CLOSE", "TRUNCATE",
+];
+
+/// The name of the stored function `sql` creates when it declares none of `DETERMINISTIC`,
+/// `NO SQL` or `READS SQL DATA`: a server with a binary log and
+/// `log_bin_trust_function_creators=0` refuses it (ERROR 1418), whoever runs it.
+///
+/// When in doubt (not a stored function, a head it cannot follow) None: the server then
+/// decides, and a refusal is still reported where it happens.
+pub fn function_without_determinism(sql: &[u8]) -> Option<String> {
+    let mut t = Tokens { sql, i: 0 };
+    let word = |tok: &Token| -> Option<String> {
+        match tok {
+            Token::Word(r) => Some(String::from_utf8_lossy(&sql[r.clone()]).to_ascii_uppercase()),
+            _ => None,
+        }
+    };
+    if word(&t.next()?)? != "CREATE" {
+        return None;
+    }
+    let mut found = false;
+    for _ in 0..HEAD_TOKENS {
+        match word(&t.next()?).as_deref() {
+            Some("FUNCTION") => {
+                found = true;
+                break;
+            }
+            Some("PROCEDURE" | "TRIGGER" | "EVENT" | "VIEW" | "TABLE" | "PACKAGE") => return None,
+            _ => {}
+        }
+    }
+    if !found {
+        return None;
+    }
+    // IF NOT EXISTS, then the name, maybe qualified.
+    let mut tok = t.next()?;
+    while matches!(word(&tok).as_deref(), Some("IF" | "NOT" | "EXISTS")) {
+        tok = t.next()?;
+    }
+    let mut name = name(Some(tok), sql)?.name;
+    let mut tok = t.next()?;
+    if tok == Token::Punct(b'.') {
+        name = self::name(t.next(), sql)?.name;
+        tok = t.next()?;
+    }
+    // A UDF (`CREATE FUNCTION f RETURNS STRING SONAME …`) has no parameter list.
+    if tok != Token::Punct(b'(') {
+        return None;
+    }
+    let mut depth = 1;
+    while depth > 0 {
+        match t.next()? {
+            Token::Punct(b'(') => depth += 1,
+            Token::Punct(b')') => depth -= 1,
+            _ => {}
+        }
+    }
+    // RETURNS type (RETURN type under sql_mode ORACLE); the type's first word may be SET.
+    if !matches!(word(&t.next()?).as_deref(), Some("RETURNS" | "RETURN")) {
+        return None;
+    }
+    t.next()?;
+    let mut previous = String::new();
+    loop {
+        let tok = t.next()?;
+        if tok == Token::Punct(b':') {
+            return Some(name); // a label: the body starts
+        }
+        let Some(w) = word(&tok) else { continue };
+        match w.as_str() {
+            "DETERMINISTIC" if previous != "NOT" => return None,
+            "SQL" if previous == "NO" => return None,
+            "READS" => return None,
+            "SET" if previous == "CHARACTER" => {}
+            w if BODY_START.contains(&w) => return Some(name),
+            _ => {}
+        }
+        previous = w;
+    }
+}
+
 /// A name token (quoted or bare) as a database or table name.
 fn name(tok: Option<Token>, sql: &[u8]) -> Option<Name> {
     match tok? {
@@ -441,6 +526,8 @@ mod tests {
             "SET sql_mode = 'ORACLE'",
             "/*M!999999\\- enable the sandbox mode */\n-- MariaDB dump\n/*!40103 SET TIME_ZONE='+00:00' */",
             "/*!50003 SET character_set_client = utf8mb4 */",
+            "/*!100201 SET @OLD_CHECK_CONSTRAINT_CHECKS=@@CHECK_CONSTRAINT_CHECKS, CHECK_CONSTRAINT_CHECKS=0 */",
+            "/*!100201 SET CHECK_CONSTRAINT_CHECKS=@OLD_CHECK_CONSTRAINT_CHECKS */",
         ] {
             assert_eq!(k(s), Kind::Session, "{s}");
         }
@@ -564,6 +651,45 @@ mod tests {
             rows.push(String::from_utf8_lossy(r).into_owned())
         });
         assert_eq!(rows, ["(1,'a)\\'(',f(2))", "(2,NULL)"]);
+    }
+
+    #[test]
+    fn functions_without_a_determinism_clause_are_found() {
+        let f = |s: &str| function_without_determinism(s.as_bytes());
+        for (sql, name) in [
+            ("CREATE FUNCTION f() RETURNS INT RETURN 1", "f"),
+            (
+                "CREATE DEFINER=`root`@`%` FUNCTION `d`.`g h`(a INT, b VARCHAR(3)) RETURNS int(11)\n    NOT DETERMINISTIC\n    MODIFIES SQL DATA\nBEGIN RETURN 1; END",
+                "g h",
+            ),
+            (
+                "CREATE OR REPLACE FUNCTION IF NOT EXISTS f(s SET('a','b')) RETURNS SET('x','y') CHARACTER SET latin1 COLLATE latin1_bin CONTAINS SQL COMMENT 'no DETERMINISTIC here' SQL SECURITY INVOKER lbl: BEGIN RETURN 'x'; END",
+                "f",
+            ),
+            (
+                "CREATE FUNCTION f(a INT) RETURN VARCHAR2 AS BEGIN RETURN 'DETERMINISTIC'; END",
+                "f",
+            ),
+            (
+                "CREATE AGGREGATE FUNCTION agg(x INT) RETURNS INT BEGIN RETURN 1; END",
+                "agg",
+            ),
+        ] {
+            assert_eq!(f(sql).as_deref(), Some(name), "{sql}");
+        }
+        for sql in [
+            "CREATE FUNCTION f() RETURNS INT DETERMINISTIC RETURN 1",
+            "CREATE DEFINER=`a`@`%` FUNCTION `f`() RETURNS int(11)\n    NO SQL\nRETURN 1",
+            "CREATE FUNCTION f() RETURNS TEXT CHARSET utf8mb4 COMMENT 'c' READS SQL DATA RETURN (SELECT 1)",
+            "CREATE FUNCTION f() RETURNS INT MODIFIES SQL DATA DETERMINISTIC BEGIN RETURN 1; END",
+            "CREATE FUNCTION f(a INT) RETURN VARCHAR2 DETERMINISTIC AS BEGIN RETURN 'x'; END",
+            "CREATE FUNCTION udf RETURNS STRING SONAME 'udf.so'",
+            "CREATE PROCEDURE p() BEGIN SELECT 1; END",
+            "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = f()",
+            "DROP FUNCTION IF EXISTS f",
+        ] {
+            assert_eq!(f(sql), None, "{sql}");
+        }
     }
 
     #[test]

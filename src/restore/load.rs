@@ -30,30 +30,80 @@ enum Column {
     Numbered,
 }
 
-/// The LOAD DATA form of `sql`, or None when it is not an INSERT in our dump's shape.
-pub fn convert(sql: &[u8]) -> Option<LoadData> {
+/// The head of an INSERT in our dump's shape, as written: `INSERT INTO <target> (<columns>)
+/// VALUES `, the table possibly qualified by its database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InsertHead<'a> {
+    /// `` `db` `` when the table is qualified.
+    pub schema: Option<&'a str>,
+    /// `` `db`.`t` `` or `` `t` ``.
+    pub target: &'a str,
+    /// `` (`a`,`b`) ``.
+    pub columns: &'a str,
+    /// Where the first row tuple starts.
+    pub values_at: usize,
+}
+
+/// The head of `sql` when it is an INSERT in our dump's shape.
+pub fn insert_head(sql: &[u8]) -> Option<InsertHead<'_>> {
     let mut p = Parser { s: sql, i: 0 };
     p.keyword(b"INSERT INTO ")?;
     let target_start = p.i;
     p.ident()?;
+    let mut schema = None;
     if p.peek() == Some(b'.') {
+        schema = Some(std::str::from_utf8(&sql[target_start..p.i]).ok()?);
         p.i += 1;
         p.ident()?;
     }
     let target = std::str::from_utf8(&sql[target_start..p.i]).ok()?;
-    p.keyword(b" (")?;
-    let mut names = Vec::new();
+    p.keyword(b" ")?;
+    let columns_start = p.i;
+    if p.next()? != b'(' {
+        return None;
+    }
     loop {
-        let start = p.i;
         p.ident()?;
-        names.push(std::str::from_utf8(&sql[start..p.i]).ok()?);
         match p.next()? {
             b',' => continue,
             b')' => break,
             _ => return None,
         }
     }
+    let columns = std::str::from_utf8(&sql[columns_start..p.i]).ok()?;
     p.keyword(b" VALUES ")?;
+    Some(InsertHead {
+        schema,
+        target,
+        columns,
+        values_at: p.i,
+    })
+}
+
+/// The LOAD DATA form of `sql`, or None when it is not an INSERT in our dump's shape.
+pub fn convert(sql: &[u8]) -> Option<LoadData> {
+    let head = insert_head(sql)?;
+    let target = head.target;
+    let inner = &head.columns[1..head.columns.len() - 1];
+    // The names are backquoted, so a comma inside one is inside its quotes: split outside.
+    let mut names = Vec::new();
+    let mut start = 0;
+    let mut quoted = false;
+    for (i, b) in inner.bytes().enumerate() {
+        match b {
+            b'`' => quoted = !quoted,
+            b',' if !quoted => {
+                names.push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    names.push(&inner[start..]);
+    let mut p = Parser {
+        s: sql,
+        i: head.values_at,
+    };
 
     let mut columns = vec![Column::Unknown; names.len()];
     let mut data = Vec::with_capacity(sql.len());

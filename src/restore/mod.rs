@@ -318,7 +318,12 @@ struct Script {
 
 /// Opens a file's SQL on a blocking thread (the key derivation takes a while) and starts
 /// the splitter over it.
-async fn open_script(path: &Path, pass: Option<&Passphrase>, rows_as_load: bool) -> Result<Script> {
+async fn open_script(
+    path: &Path,
+    pass: Option<&Passphrase>,
+    rows_as_load: bool,
+    no_backslash_escapes: bool,
+) -> Result<Script> {
     let bytes = std::fs::metadata(path)
         .map_err(|e| Error::file("opening", path.to_owned(), e))?
         .len();
@@ -332,7 +337,7 @@ async fn open_script(path: &Path, pass: Option<&Passphrase>, rows_as_load: bool)
     .map_err(|e| Error::Internal(format!("opening {}: {e}", path.display())))??;
     let rows_as_load = Arc::new(AtomicBool::new(rows_as_load));
     Ok(Script {
-        rx: apply::start_reader(reader, path, rows_as_load.clone())?,
+        rx: apply::start_reader(reader, path, rows_as_load.clone(), no_backslash_escapes)?,
         read,
         bytes,
         rows_as_load,
@@ -364,6 +369,8 @@ async fn run_plan(
     progress: Arc<dyn Progress>,
 ) -> Result<RestoreReport> {
     check_packet_size(main, plan).await?;
+    let nbe = server_no_backslash_escapes(main).await?;
+    check_function_creators(main, cfg, plan, nbe).await?;
     let mut report = RestoreReport {
         ticket: cfg.ticket.clone(),
         ..Default::default()
@@ -382,7 +389,7 @@ async fn run_plan(
             read: counter,
             bytes,
             rows_as_load,
-        } = open_script(&f.path, cfg.passphrase.as_ref(), !cfg.dry_run).await?;
+        } = open_script(&f.path, cfg.passphrase.as_ref(), !cfg.dry_run, nbe).await?;
         if cfg.dry_run {
             report.dry_run.push(dry_run_file(main, f, rx).await?);
             continue;
@@ -455,7 +462,7 @@ async fn run_plan(
     }
     if let Some(g) = &plan.grants {
         let started = Instant::now();
-        let Script { rx, .. } = open_script(g, cfg.passphrase.as_ref(), false).await?;
+        let Script { rx, .. } = open_script(g, cfg.passphrase.as_ref(), false, nbe).await?;
         if cfg.dry_run {
             report.dry_run.push(DryRunFile {
                 path: g.clone(),
@@ -496,6 +503,92 @@ fn partial(e: Error, touched: &[String], statements: u64) -> Error {
             if names.len() == 1 { "it" } else { "them" }
         ),
     }
+}
+
+/// Whether the restore's sessions start under NO_BACKSLASH_ESCAPES (the server's default
+/// sql_mode, which the restore keeps): the splitter must read the script as they will.
+async fn server_no_backslash_escapes(main: &mut Conn) -> Result<bool> {
+    let mode: Option<String> = main
+        .query_first("SELECT @@SESSION.sql_mode")
+        .await
+        .map_err(|e| Error::server("reading the session's sql_mode", e))?;
+    Ok(mode.is_some_and(|m| {
+        m.split(',')
+            .any(|f| f.trim().eq_ignore_ascii_case("NO_BACKSLASH_ESCAPES"))
+    }))
+}
+
+/// Functions named in the refusal, at most.
+const NAMED_FUNCTIONS: usize = 5;
+
+/// Refuses, before anything on the target changes, files holding a stored function the server
+/// will refuse: with a binary log on and `log_bin_trust_function_creators=0`, a function that
+/// declares none of DETERMINISTIC, NO SQL, READS SQL DATA fails with ERROR 1418 for every
+/// account (SUPER and `--skip-binlog` included), and it comes after the data in a dump.
+///
+/// Finding them means reading the files once before the restore; that pass runs only on
+/// such a server, and is the splitter alone (no server round trips).
+async fn check_function_creators(
+    main: &mut Conn,
+    cfg: &RestoreConfig,
+    plan: &Plan,
+    nbe: bool,
+) -> Result<()> {
+    let settings: Option<(Option<u8>, Option<u8>)> = main
+        .query_first("SELECT @@log_bin, @@log_bin_trust_function_creators")
+        .await
+        .map_err(|e| Error::server("reading log_bin and log_bin_trust_function_creators", e))?;
+    if settings != Some((Some(1), Some(0))) {
+        return Ok(());
+    }
+    for f in &plan.files {
+        let Script { mut rx, .. } =
+            open_script(&f.path, cfg.passphrase.as_ref(), false, nbe).await?;
+        let mut found: Vec<(String, split::Position)> = Vec::new();
+        loop {
+            match rx.recv().await {
+                Some(Item::Statement(st, classify::Kind::PostData, ..)) => {
+                    if let Some(name) = classify::function_without_determinism(&st.sql) {
+                        found.push((name, st.at));
+                    }
+                }
+                Some(Item::Statement(..)) => {}
+                Some(Item::End { .. }) => break,
+                Some(Item::Failed(e)) => return Err(e),
+                None => {
+                    return Err(Error::Internal(format!(
+                        "the splitter of {} stopped without reporting",
+                        f.path.display()
+                    )));
+                }
+            }
+        }
+        if let Some((_, first)) = found.first() {
+            let mut names: Vec<String> = found
+                .iter()
+                .take(NAMED_FUNCTIONS)
+                .map(|(n, _)| ident(n))
+                .collect();
+            if found.len() > NAMED_FUNCTIONS {
+                names.push(format!("and {} more", found.len() - NAMED_FUNCTIONS));
+            }
+            return Err(Error::Unsupported(format!(
+                "{}: {first} creates function {} without DETERMINISTIC, NO SQL or READS SQL \
+                 DATA ({} such function(s): {}); the target server has the binary log on and \
+                 log_bin_trust_function_creators=0, so it refuses them (ERROR 1418) whatever \
+                 the account's privileges, and with --skip-binlog too. Nothing was changed. \
+                 Run SET GLOBAL log_bin_trust_function_creators=1 on the target, or add \
+                 DETERMINISTIC, NO SQL or READS SQL DATA to the functions, then restore again \
+                 (with log_bin_trust_function_creators=0 an account without SUPER cannot \
+                 create any function or trigger either: ERROR 1419)",
+                f.path.display(),
+                ident(&found[0].0),
+                found.len(),
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses early when a file holds a statement the server would refuse as too large.

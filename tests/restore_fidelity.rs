@@ -1,0 +1,384 @@
+//! `db-restore` loses nothing silently (issue #15): rows the server would skip or change on
+//! LOAD DATA fail the restore naming table, row and warning; routines, triggers, events and
+//! views written under ANSI_QUOTES, NO_BACKSLASH_ESCAPES, PIPES_AS_CONCAT and ORACLE restore
+//! exactly; a function the server will refuse for want of a determinism clause is refused
+//! before anything on the target changes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::compare::{diff, image};
+use common::{TestDb, TestUser, assert_success, backup, dump_file_in, out_dir, quote, server};
+use mysql_async::prelude::*;
+
+/// `sfdbtools -q db-restore single --file F --target-db DB` with the test server's flags.
+fn restore_into(file: &Path, target: &str, extra: &[&str]) -> Output {
+    server()
+        .sfdbtools()
+        .args(["-q", "db-restore", "single", "--file"])
+        .arg(file)
+        .args(["--target-db", target])
+        .args(extra)
+        .args(server().connection_args())
+        .args(["-t", "TEST"])
+        .output()
+        .expect("run sfdbtools")
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+async fn assert_same(src: &str, dst: &str) {
+    let mut conn = server().conn(None).await;
+    let d = diff(&image(&mut conn, src).await, &image(&mut conn, dst).await);
+    assert!(d.is_empty(), "differences after restore:\n{}", d.join("\n"));
+}
+
+async fn count(db: &str, table: &str) -> u64 {
+    let mut c = server().conn(None).await;
+    c.query_first(format!(
+        "SELECT COUNT(*) FROM {}.{}",
+        quote(db),
+        quote(table)
+    ))
+    .await
+    .unwrap()
+    .unwrap()
+}
+
+async fn database_exists(name: &str) -> bool {
+    let mut c = server().conn(None).await;
+    let n: Option<String> = c
+        .exec_first(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+            (name,),
+        )
+        .await
+        .unwrap();
+    n.is_some()
+}
+
+/// The dump's header line that lets rows violating a CHECK constraint load (as the source
+/// holds them); MariaDB 10.2.1+ only, hence the guard.
+const CHECK_OFF: &str = "/*!100201 SET @OLD_CHECK_CONSTRAINT_CHECKS=@@CHECK_CONSTRAINT_CHECKS, \
+                         CHECK_CONSTRAINT_CHECKS=0 */;";
+
+/// `file` with every line that mentions CHECK_CONSTRAINT_CHECKS removed, or (with `add`)
+/// with the setting present once, right after the header's SQL_MODE line.
+fn with_check_setting(file: &Path, add: bool) -> PathBuf {
+    let sql = std::fs::read_to_string(file).unwrap();
+    let mut out = String::new();
+    for line in sql.lines() {
+        if line
+            .to_ascii_uppercase()
+            .contains("CHECK_CONSTRAINT_CHECKS")
+        {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+        if add && line.contains("SET @OLD_SQL_MODE=@@SQL_MODE") {
+            out.push_str(CHECK_OFF);
+            out.push('\n');
+        }
+    }
+    assert!(
+        !add || out.contains(CHECK_OFF),
+        "the dump has no header SQL_MODE line"
+    );
+    let path = file.with_extension(if add { "check-off.sql" } else { "no-check.sql" });
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+/// A row that violates a CHECK constraint (loaded into the source with the checks off) is
+/// skipped by LOAD DATA with only a warning: without the dump's header setting the restore
+/// fails naming table, row and warning; with it, every row is restored.
+#[tokio::test]
+async fn a_row_violating_a_check_constraint_is_never_dropped_silently() {
+    let src = TestDb::new("rf_check").await;
+    src.exec(
+        "CREATE TABLE t (id INT PRIMARY KEY, v INT, CONSTRAINT v_positive CHECK (v > 0));
+         INSERT INTO t VALUES (1, 5), (3, 7);
+         SET SESSION check_constraint_checks = 0;
+         INSERT INTO t VALUES (2, -1);
+         CREATE TABLE u (id INT PRIMARY KEY, w INT);
+         INSERT INTO u SELECT seq, -seq FROM seq_1_to_50;
+         ALTER TABLE u ADD CONSTRAINT w_positive CHECK (w > 0);",
+    )
+    .await;
+    let dir = out_dir();
+    assert_success(
+        &backup(
+            &[
+                "single",
+                "--database",
+                &src.name,
+                "-c",
+                "none",
+                "--skip-encrypt",
+            ],
+            dir.path(),
+        ),
+        "backup",
+    );
+    let dump = dump_file_in(dir.path());
+
+    let without = with_check_setting(&dump, false);
+    let dst = TestDb::new("rf_check_lost").await;
+    let out = restore_into(&without, &dst.name, &["-j", "2"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("4025") && t.contains("CONSTRAINT"),
+        "the warning is not named:\n{t}"
+    );
+    // Either table may be the one that fails first (two data connections).
+    let names_t = t.contains(&format!("table {}.`t`", quote(&dst.name)))
+        && t.contains("row 2 of the statement (2,-1)");
+    let names_u = t.contains(&format!("table {}.`u`", quote(&dst.name)))
+        && t.contains("row 1 of the statement (1,-1)");
+    assert!(names_t || names_u, "table and row are not named:\n{t}");
+    assert!(t.contains("statement "), "no statement position:\n{t}");
+
+    let with = with_check_setting(&dump, true);
+    for threads in ["1", "3"] {
+        let dst = TestDb::new("rf_check_kept").await;
+        let out = restore_into(&with, &dst.name, &["-j", threads]);
+        assert_success(&out, "restore with the header's CHECK_CONSTRAINT_CHECKS=0");
+        assert_eq!(count(&dst.name, "t").await, 3);
+        assert_same(&src.name, &dst.name).await;
+    }
+    let stock = TestDb::new("rf_check_stock").await;
+    common::restore_with_client(&stock.name, &with);
+    assert_same(&src.name, &stock.name).await;
+}
+
+/// A value LOAD DATA would truncate (the target's column is narrower than the file's rows)
+/// fails the restore, naming the row and the server's warning, where it used to be counted.
+#[tokio::test]
+async fn a_row_changed_on_load_fails_the_restore() {
+    let dir = out_dir();
+    let file = dir.path().join("narrow.sql");
+    std::fs::write(
+        &file,
+        "-- sfdbtools 0.1.0 native dump\n\
+         /*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES' */;\n\
+         CREATE TABLE `n` (`id` INT PRIMARY KEY, `s` VARCHAR(2));\n\
+         INSERT INTO `n` (`id`,`s`) VALUES (1,'ok'),(2,'too long'),(3,'ok');\n",
+    )
+    .unwrap();
+    let dst = TestDb::new("rf_narrow").await;
+    let out = restore_into(&file, &dst.name, &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains(&format!("table {}.`n`", quote(&dst.name)))
+            && t.contains("statement 3 (line 4")
+            && t.contains("1265")
+            && t.contains("row 2 of the statement (2,'too long')"),
+        "{t}"
+    );
+}
+
+/// One source object of each kind under `mode`: `(mode, statements)`.
+fn objects_under_modes() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        (
+            "NO_BACKSLASH_ESCAPES",
+            vec![
+                r#"CREATE FUNCTION nbe_f() RETURNS VARCHAR(20) DETERMINISTIC RETURN '\x\'"#,
+                r#"CREATE PROCEDURE nbe_p(OUT s TEXT) BEGIN SET s = CONCAT('a\', "b\", '\n;'); END"#,
+                r#"CREATE TRIGGER nbe_tr BEFORE INSERT ON base FOR EACH ROW SET NEW.s = CONCAT(NEW.s, '\t\')"#,
+                r#"CREATE EVENT nbe_ev ON SCHEDULE AT '2037-01-01 00:00:00' DISABLE DO INSERT INTO base (s) VALUES ('\e\')"#,
+                r#"CREATE VIEW nbe_v AS SELECT '\x\' AS c, "q\" AS d, s FROM base"#,
+            ],
+        ),
+        (
+            "ANSI_QUOTES",
+            vec![
+                r#"CREATE FUNCTION aq_f() RETURNS TEXT DETERMINISTIC RETURN CONCAT('it''s "', 'a\\b')"#,
+                r#"CREATE PROCEDURE aq_p() BEGIN SELECT "s" FROM "base" WHERE "id" = 1; END"#,
+                r#"CREATE TRIGGER aq_tr BEFORE UPDATE ON "base" FOR EACH ROW SET NEW."s" = CONCAT(NEW."s", '"')"#,
+                r#"CREATE EVENT aq_ev ON SCHEDULE AT '2037-01-01 00:00:00' DISABLE DO UPDATE "base" SET "s" = 'e\\' WHERE "id" = 0"#,
+                r#"CREATE VIEW "aq_v" AS SELECT "id", "s" AS "col ""q""" FROM "base""#,
+            ],
+        ),
+        (
+            "PIPES_AS_CONCAT",
+            vec![
+                r#"CREATE FUNCTION pc_f(a TEXT) RETURNS TEXT DETERMINISTIC RETURN a || '\\' || "|""#,
+                r#"CREATE PROCEDURE pc_p(OUT r TEXT) BEGIN SET r = 'a' || 'b;'; END"#,
+                r#"CREATE TRIGGER pc_tr AFTER INSERT ON base FOR EACH ROW SET @pc = NEW.s || '!'"#,
+                r#"CREATE EVENT pc_ev ON SCHEDULE AT '2037-01-01 00:00:00' DISABLE DO UPDATE base SET s = s || 'e' WHERE id = 0"#,
+                r#"CREATE VIEW pc_v AS SELECT s || '|' AS c FROM base"#,
+            ],
+        ),
+        (
+            "ORACLE",
+            vec![
+                r#"CREATE FUNCTION ora_f(a INT) RETURN VARCHAR2 DETERMINISTIC AS BEGIN RETURN 'x\\' || a; END"#,
+                r#"CREATE PROCEDURE ora_p(a IN INT) AS BEGIN NULL; END"#,
+                r#"CREATE TRIGGER ora_tr BEFORE DELETE ON base FOR EACH ROW BEGIN SET @ora = :OLD.s || 'o\\'; END"#,
+                r#"CREATE EVENT ora_ev ON SCHEDULE AT '2037-01-01 00:00:00' DISABLE DO UPDATE base SET s = s || 'o' WHERE id = 0"#,
+                r#"CREATE VIEW ora_v AS SELECT s || '"' AS c FROM base"#,
+            ],
+        ),
+    ]
+}
+
+/// Routines, triggers, events and views created under each mode that changes how SQL reads
+/// (`'\x\'` is a whole string under NO_BACKSLASH_ESCAPES) restore exactly with our restore
+/// and with the stock client, from our dump.
+#[tokio::test]
+async fn objects_of_every_sql_mode_restore_exactly() {
+    let src = TestDb::new("rf_modes").await;
+    src.exec(
+        r#"CREATE TABLE base (id INT PRIMARY KEY AUTO_INCREMENT, s TEXT);
+          INSERT INTO base VALUES (1, 'a\\b'), (2, 'q\'\"');"#,
+    )
+    .await;
+    let mut conn = src.conn().await;
+    for (mode, statements) in objects_under_modes() {
+        conn.query_drop(format!("SET SESSION sql_mode = '{mode}'"))
+            .await
+            .unwrap();
+        for sql in statements {
+            conn.query_drop(sql)
+                .await
+                .unwrap_or_else(|e| panic!("under {mode}: {sql}: {e}"));
+        }
+    }
+    conn.disconnect().await.unwrap();
+
+    let dir = out_dir();
+    assert_success(
+        &backup(
+            &[
+                "single",
+                "--database",
+                &src.name,
+                "-c",
+                "none",
+                "--skip-encrypt",
+            ],
+            dir.path(),
+        ),
+        "backup",
+    );
+    let dump = dump_file_in(dir.path());
+
+    let dst = TestDb::new("rf_modes_dst").await;
+    let out = restore_into(&dump, &dst.name, &["-j", "2"]);
+    assert_success(&out, "restore");
+    assert_same(&src.name, &dst.name).await;
+
+    let stock = TestDb::new("rf_modes_stock").await;
+    common::restore_with_client(&stock.name, &dump);
+    assert_same(&src.name, &stock.name).await;
+}
+
+/// A hand-written file in mysqldump's style: the mode set, saved and restored around a
+/// routine whose body ends in a backslash under NO_BACKSLASH_ESCAPES.
+#[tokio::test]
+async fn a_file_that_switches_to_no_backslash_escapes_is_read_as_the_server_reads_it() {
+    let dir = out_dir();
+    let file = dir.path().join("nbe.sql");
+    std::fs::write(
+        &file,
+        "/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='' */;\n\
+         CREATE TABLE t (s TEXT);\n\
+         INSERT INTO t VALUES ('a\\'b');\n\
+         /*!50003 SET @saved_sql_mode = @@sql_mode */ ;\n\
+         /*!50003 SET sql_mode = 'NO_BACKSLASH_ESCAPES,ANSI' */ ;\n\
+         DELIMITER ;;\n\
+         CREATE FUNCTION f() RETURNS TEXT DETERMINISTIC RETURN '\\x\\';;\n\
+         DELIMITER ;\n\
+         INSERT INTO t VALUES ('c\\');\n\
+         /*!50003 SET sql_mode = @saved_sql_mode */ ;\n\
+         INSERT INTO t VALUES ('d\\'e');\n\
+         /*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n",
+    )
+    .unwrap();
+    let dst = TestDb::new("rf_nbe_file").await;
+    let out = restore_into(&file, &dst.name, &["-j", "2"]);
+    assert_success(&out, "restore");
+    let mut c = dst.conn().await;
+    let mut rows: Vec<String> = c.query("SELECT s FROM t").await.unwrap();
+    rows.sort();
+    assert_eq!(rows, ["a'b", "c\\", "d'e"]);
+    let f: Option<String> = c.query_first("SELECT f()").await.unwrap();
+    assert_eq!(f.as_deref(), Some("\\x\\"));
+}
+
+/// With the binary log on and log_bin_trust_function_creators=0 the server refuses a
+/// function that declares none of DETERMINISTIC, NO SQL, READS SQL DATA (ERROR 1418, for
+/// root too): the restore says so before it creates or writes anything.
+#[tokio::test]
+async fn a_function_the_binlog_refuses_is_named_before_anything_changes() {
+    let mut c = server().conn(None).await;
+    let (log_bin, trust): (u8, u8) = c
+        .query_first("SELECT @@log_bin, @@log_bin_trust_function_creators")
+        .await
+        .unwrap()
+        .unwrap();
+    if log_bin != 1 || trust != 0 {
+        eprintln!("skipped: the server has log_bin={log_bin}, trust={trust}");
+        return;
+    }
+    let dir = out_dir();
+    let file = dir.path().join("functions.sql");
+    std::fs::write(
+        &file,
+        "CREATE TABLE t (id INT PRIMARY KEY);\n\
+         INSERT INTO t VALUES (1),(2);\n\
+         DELIMITER ;;\n\
+         CREATE FUNCTION fine() RETURNS INT DETERMINISTIC RETURN 1;;\n\
+         CREATE DEFINER=CURRENT_USER FUNCTION `count t`() RETURNS INT\n    COMMENT 'not DETERMINISTIC'\nRETURN (SELECT COUNT(*) FROM t);;\n\
+         DELIMITER ;\n",
+    )
+    .unwrap();
+    let target = format!("rf_binlog_{}", std::process::id());
+    let user = TestUser::new(
+        "rf_restorer",
+        "pw",
+        &format!("ALL PRIVILEGES ON {}.*", quote(&target)),
+    )
+    .await;
+    for (who, password) in [
+        (user.name.as_str(), Some(user.password.as_str())),
+        (server().user.as_str(), server().password.as_deref()),
+    ] {
+        let mut cmd = server().sfdbtools();
+        match password {
+            Some(p) => cmd.env("MYSQL_PWD", p),
+            None => cmd.env_remove("MYSQL_PWD"),
+        };
+        let out = cmd
+            .args(["-q", "db-restore", "single", "--file"])
+            .arg(&file)
+            .args(["--target-db", &target, "-t", "TEST"])
+            .arg(format!("--host={}", server().host))
+            .arg(format!("--port={}", server().port))
+            .arg(format!("--user={who}"))
+            .output()
+            .unwrap();
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(1), "as {who}: {t}");
+        assert!(
+            t.contains("`count t`")
+                && t.contains("statement 4 (line 5")
+                && t.contains("SET GLOBAL log_bin_trust_function_creators=1")
+                && t.contains("DETERMINISTIC, NO SQL or READS SQL DATA")
+                && !t.contains("`fine`"),
+            "as {who}: {t}"
+        );
+        assert!(
+            !database_exists(&target).await,
+            "as {who}: the target was created before the refusal"
+        );
+    }
+}
