@@ -149,21 +149,6 @@ fn assert_details(meta: &serde_json::Value, expected: &[(&str, &Path)]) {
     }
 }
 
-async fn count(db: &str, table: &str) -> u64 {
-    let mut c = server().conn(None).await;
-    let n: u64 = c
-        .query_first(format!(
-            "SELECT COUNT(*) FROM {}.{}",
-            quote(db),
-            quote(table)
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    c.disconnect().await.unwrap();
-    n
-}
-
 /// Session tables keep their schema but not their rows; everything else is dumped whole.
 async fn assert_session_rows_left_out(file: &Path) {
     let text = std::fs::read_to_string(file).unwrap();
@@ -175,9 +160,9 @@ async fn assert_session_rows_left_out(file: &Path) {
     assert!(text.contains("INSERT INTO `orders`"));
     let copy = TestDb::new("pkg_copy").await;
     restore_with_client(&copy.name, file);
-    assert_eq!(count(&copy.name, "orders").await, 2);
+    assert_eq!(common::count_rows(&copy.name, "orders").await, 2);
     for t in ["tsflpageview", "tsfltokensess", "tcllusersession"] {
-        assert_eq!(count(&copy.name, t).await, 0, "{t}");
+        assert_eq!(common::count_rows(&copy.name, t).await, 0, "{t}");
     }
 }
 

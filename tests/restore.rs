@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use common::compare::{diff, image};
-use common::{TestDb, assert_success, backup, dump_file_in, out_dir, quote, server};
+use common::{
+    TestDb, assert_same, assert_success, backup, database_exists, dump_file_in, out_dir,
+    output_text, quote, server,
+};
 use mysql_async::prelude::*;
 
 /// `sfdbtools -q db-restore <mode> <args…>` against the test server, ticket given.
@@ -25,35 +28,11 @@ fn restore_cmd(mode: &str, args: &[&str]) -> Command {
     c
 }
 
-fn text(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
-}
-
-async fn assert_same(src: &str, dst: &str) {
-    let mut conn = server().conn(None).await;
-    let a = image(&mut conn, src).await;
-    let b = image(&mut conn, dst).await;
-    let d = diff(&a, &b);
-    assert!(d.is_empty(), "differences after restore:\n{}", d.join("\n"));
-}
-
 async fn drop_database(name: &str) {
     let mut c = server().conn(None).await;
     c.query_drop(format!("DROP DATABASE IF EXISTS {}", quote(name)))
         .await
         .unwrap();
-}
-
-async fn database_exists(name: &str) -> bool {
-    let mut c = server().conn(None).await;
-    let n: Option<String> = c
-        .exec_first(
-            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
-            (name,),
-        )
-        .await
-        .unwrap();
-    n.is_some()
 }
 
 /// The acceptance round trip: the whole fidelity corpus through our dump (zstd, encrypted)
@@ -143,8 +122,12 @@ async fn combined_file_restores_each_database_and_excludes_on_request() {
 
     // Into databases that hold the tables already: refused, nothing changed.
     let out = restore("all", &["--file", f]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("--drop-target"), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("--drop-target"),
+        "{}",
+        output_text(&out)
+    );
 
     drop_database(&a.name).await;
     drop_database(&b.name).await;
@@ -166,8 +149,12 @@ async fn combined_file_restores_each_database_and_excludes_on_request() {
     // A combined file is not one database.
     let other = TestDb::new("rs_comb_one").await;
     let out = restore("single", &["--file", f, "--target-db", &other.name]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("db-restore all"), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("db-restore all"),
+        "{}",
+        output_text(&out)
+    );
 }
 
 /// Objects of every kind that stock mariadb-dump writes (DELIMITER blocks, versioned
@@ -402,9 +389,9 @@ async fn strict_turns_a_truncation_warning_into_a_failure() {
     let out = restore("single", &["--file", f, "--target-db", &lax.name]);
     assert_success(&out, "restore without --strict");
     assert!(
-        text(&out).contains("1 server warning") && text(&out).contains("1265"),
+        output_text(&out).contains("1 server warning") && output_text(&out).contains("1265"),
         "the warning was not shown:\n{}",
-        text(&out)
+        output_text(&out)
     );
 
     let strict = TestDb::new("rs_strict").await;
@@ -412,8 +399,8 @@ async fn strict_turns_a_truncation_warning_into_a_failure() {
         "single",
         &["--file", f, "--target-db", &strict.name, "--strict"],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let t = output_text(&out);
     assert!(
         t.contains("lossy.sql: statement 3 (line 3, byte 50 of the SQL)")
             && t.contains("--strict")
@@ -438,8 +425,8 @@ async fn a_failing_statement_is_named_and_the_partial_state_reported() {
     let f = file.to_str().unwrap();
     let db = TestDb::new("rs_broken").await;
     let out = restore("single", &["--file", f, "--target-db", &db.name, "-j", "2"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let t = output_text(&out);
     assert!(
         t.contains("broken.sql: statement 4 (line 4, byte 88 of the SQL): ERROR 1062"),
         "{t}"
@@ -460,11 +447,11 @@ async fn a_failing_statement_is_named_and_the_partial_state_reported() {
             "--continue-on-error",
         ],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
     assert!(
-        text(&out).contains("1 statement(s) failed"),
+        output_text(&out).contains("1 statement(s) failed"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
     let mut c = again.conn().await;
     let n: Option<i64> = c.query_first("SELECT id FROM c").await.unwrap();
@@ -544,12 +531,12 @@ async fn a_killed_connection_is_reported() {
         panic!(
             "KILL CONNECTION {id} failed ({e}); the restore exited with {:?}: {}",
             out.status.code(),
-            text(&out)
+            output_text(&out)
         );
     }
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let t = output_text(&out);
     assert!(
         t.contains("connection was lost") && t.contains(": statement "),
         "{t}"
@@ -581,7 +568,11 @@ async fn dry_run_changes_nothing() {
         ],
     );
     assert_success(&out, "dry run");
-    assert!(text(&out).contains("would be created"), "{}", text(&out));
+    assert!(
+        output_text(&out).contains("would be created"),
+        "{}",
+        output_text(&out)
+    );
     assert!(!database_exists(&target).await);
 }
 
@@ -599,8 +590,12 @@ async fn a_files_own_drop_database_needs_drop_target() {
     let f = sql.to_str().unwrap();
     src.exec("INSERT INTO t VALUES (4)").await;
     let out = restore("all", &["--file", f]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("--drop-target"), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("--drop-target"),
+        "{}",
+        output_text(&out)
+    );
     let mut c = src.conn().await;
     let n: Option<u64> = c.query_first("SELECT COUNT(*) FROM t").await.unwrap();
     assert_eq!(n, Some(4), "the database was changed by a refused restore");
@@ -620,14 +615,14 @@ async fn an_interrupted_restore_says_what_it_left() {
         .unwrap();
     assert_success(&kill, "kill -INT");
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(130), "{}", output_text(&out));
     assert!(
-        text(&out).contains(&format!(
+        output_text(&out).contains(&format!(
             "database `{}` may be partially restored",
             dst.name
         )),
         "{}",
-        text(&out)
+        output_text(&out)
     );
 }
 
@@ -869,7 +864,7 @@ async fn each_table_is_reported_loaded_once_with_its_rows() {
     assert!(
         out.stderr.is_empty() && out.stdout.is_empty(),
         "-q printed:\n{}",
-        text(&out)
+        output_text(&out)
     );
 }
 
@@ -1014,7 +1009,7 @@ async fn a_duplicate_key_in_loaded_rows_fails_the_restore() {
         "single",
         &["--file", file.to_str().unwrap(), "--target-db", &dst.name],
     );
-    let t = text(&out);
+    let t = output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("1062") && t.contains("statement 2"), "{t}");
 }

@@ -7,59 +7,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use common::compare::{diff, image};
-use common::{TestDb, TestUser, assert_success, backup, dump_file_in, out_dir, quote, server};
+use common::{
+    TestDb, TestUser, assert_same, assert_success, count_rows, database_exists, dump_plain,
+    out_dir, output_text, quote, restore_single, server,
+};
 use mysql_async::prelude::*;
-
-/// `sfdbtools -q db-restore single --file F --target-db DB` with the test server's flags.
-fn restore_into(file: &Path, target: &str, extra: &[&str]) -> Output {
-    server()
-        .sfdbtools()
-        .args(["-q", "db-restore", "single", "--file"])
-        .arg(file)
-        .args(["--target-db", target])
-        .args(extra)
-        .args(server().connection_args())
-        .args(["-t", "TEST"])
-        .output()
-        .expect("run sfdbtools")
-}
-
-fn text(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
-}
-
-async fn assert_same(src: &str, dst: &str) {
-    let mut conn = server().conn(None).await;
-    let d = diff(&image(&mut conn, src).await, &image(&mut conn, dst).await);
-    assert!(d.is_empty(), "differences after restore:\n{}", d.join("\n"));
-}
-
-async fn count(db: &str, table: &str) -> u64 {
-    let mut c = server().conn(None).await;
-    c.query_first(format!(
-        "SELECT COUNT(*) FROM {}.{}",
-        quote(db),
-        quote(table)
-    ))
-    .await
-    .unwrap()
-    .unwrap()
-}
-
-async fn database_exists(name: &str) -> bool {
-    let mut c = server().conn(None).await;
-    let n: Option<String> = c
-        .exec_first(
-            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
-            (name,),
-        )
-        .await
-        .unwrap();
-    n.is_some()
-}
 
 /// The dump's header line that lets rows violating a CHECK constraint load (as the source
 /// holds them); MariaDB 10.2.1+ only, hence the guard.
@@ -111,26 +64,12 @@ async fn a_row_violating_a_check_constraint_is_never_dropped_silently() {
     )
     .await;
     let dir = out_dir();
-    assert_success(
-        &backup(
-            &[
-                "single",
-                "--database",
-                &src.name,
-                "-c",
-                "none",
-                "--skip-encrypt",
-            ],
-            dir.path(),
-        ),
-        "backup",
-    );
-    let dump = dump_file_in(dir.path());
+    let dump = dump_plain(&src.name, dir.path());
 
     let without = with_check_setting(&dump, false);
     let dst = TestDb::new("rf_check_lost").await;
-    let out = restore_into(&without, &dst.name, &["-j", "2"]);
-    let t = text(&out);
+    let out = restore_single(&without, &dst.name, &["-j", "2"]);
+    let t = output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
         t.contains("4025") && t.contains("CONSTRAINT"),
@@ -147,9 +86,9 @@ async fn a_row_violating_a_check_constraint_is_never_dropped_silently() {
     let with = with_check_setting(&dump, true);
     for threads in ["1", "3"] {
         let dst = TestDb::new("rf_check_kept").await;
-        let out = restore_into(&with, &dst.name, &["-j", threads]);
+        let out = restore_single(&with, &dst.name, &["-j", threads]);
         assert_success(&out, "restore with the header's CHECK_CONSTRAINT_CHECKS=0");
-        assert_eq!(count(&dst.name, "t").await, 3);
+        assert_eq!(count_rows(&dst.name, "t").await, 3);
         assert_same(&src.name, &dst.name).await;
     }
     let stock = TestDb::new("rf_check_stock").await;
@@ -172,8 +111,8 @@ async fn a_row_changed_on_load_fails_the_restore() {
     )
     .unwrap();
     let dst = TestDb::new("rf_narrow").await;
-    let out = restore_into(&file, &dst.name, &[]);
-    let t = text(&out);
+    let out = restore_single(&file, &dst.name, &[]);
+    let t = output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
         t.contains(&format!("table {}.`n`", quote(&dst.name)))
@@ -255,24 +194,10 @@ async fn objects_of_every_sql_mode_restore_exactly() {
     conn.disconnect().await.unwrap();
 
     let dir = out_dir();
-    assert_success(
-        &backup(
-            &[
-                "single",
-                "--database",
-                &src.name,
-                "-c",
-                "none",
-                "--skip-encrypt",
-            ],
-            dir.path(),
-        ),
-        "backup",
-    );
-    let dump = dump_file_in(dir.path());
+    let dump = dump_plain(&src.name, dir.path());
 
     let dst = TestDb::new("rf_modes_dst").await;
-    let out = restore_into(&dump, &dst.name, &["-j", "2"]);
+    let out = restore_single(&dump, &dst.name, &["-j", "2"]);
     assert_success(&out, "restore");
     assert_same(&src.name, &dst.name).await;
 
@@ -304,7 +229,7 @@ async fn a_file_that_switches_to_no_backslash_escapes_is_read_as_the_server_read
     )
     .unwrap();
     let dst = TestDb::new("rf_nbe_file").await;
-    let out = restore_into(&file, &dst.name, &["-j", "2"]);
+    let out = restore_single(&file, &dst.name, &["-j", "2"]);
     assert_success(&out, "restore");
     let mut c = dst.conn().await;
     let mut rows: Vec<String> = c.query("SELECT s FROM t").await.unwrap();
@@ -325,10 +250,12 @@ async fn a_function_the_binlog_refuses_is_named_before_anything_changes() {
         .await
         .unwrap()
         .unwrap();
-    if log_bin != 1 || trust != 0 {
-        eprintln!("skipped: the server has log_bin={log_bin}, trust={trust}");
-        return;
-    }
+    assert_eq!(
+        (log_bin, trust),
+        (1, 0),
+        "this test needs a server with the binary log on and log_bin_trust_function_creators=0 \
+         (scripts/sandbox.sh starts one so)"
+    );
     let dir = out_dir();
     let file = dir.path().join("functions.sql");
     std::fs::write(
@@ -366,7 +293,7 @@ async fn a_function_the_binlog_refuses_is_named_before_anything_changes() {
             .arg(format!("--user={who}"))
             .output()
             .unwrap();
-        let t = text(&out);
+        let t = output_text(&out);
         assert_eq!(out.status.code(), Some(1), "as {who}: {t}");
         assert!(
             t.contains("`count t`")

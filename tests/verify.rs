@@ -7,7 +7,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{TestDb, assert_success, backup, dump_file_in, out_dir, server};
+use common::{
+    TestDb, assert_success, backup, dump_file_in, out_dir, output_text, restore_single, server,
+};
 
 fn verify(file: &Path, extra: &[&str]) -> Output {
     server()
@@ -17,10 +19,6 @@ fn verify(file: &Path, extra: &[&str]) -> Output {
         .args(extra)
         .output()
         .expect("run sfdbtools")
-}
-
-fn text(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
 /// A small database dumped with the given extra flags; returns the dump's path.
@@ -58,7 +56,7 @@ async fn a_good_encrypted_file_verifies_and_a_flipped_byte_is_refused() {
     let file = dumped(&db, dir.path(), &["-c", "zstd", "-K", "vkey"]).await;
     let out = verify(&file, &["-K", "vkey"]);
     assert_success(&out, "verify of a good file");
-    let t = text(&out);
+    let t = output_text(&out);
     assert!(t.contains("verified: ok") && t.contains("sha256"), "{t}");
     assert!(t.contains("match"), "the per-table check did not run:\n{t}");
 
@@ -66,13 +64,13 @@ async fn a_good_encrypted_file_verifies_and_a_flipped_byte_is_refused() {
     let len = std::fs::metadata(&file).unwrap().len() as usize;
     let bad = copy_with(&file, bad_dir.path(), |b| b[len / 2] ^= 0x01);
     let out = verify(&bad, &["-K", "vkey"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let t = output_text(&out);
     assert!(t.contains("content") && t.contains("authentication"), "{t}");
     assert!(t.contains("the file changed after it was written"), "{t}");
 
     let out = verify(&file, &["-K", "wrong key"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
 }
 
 #[tokio::test]
@@ -87,8 +85,8 @@ async fn a_cut_compressed_file_is_refused() {
         b.truncate(n)
     });
     let out = verify(&bad, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let t = output_text(&out);
     assert!(t.contains("content") && t.contains("size"), "{t}");
 }
 
@@ -109,8 +107,8 @@ async fn a_changed_value_is_caught_by_hash_and_table_checksum() {
         b[at + 7] = b'8';
     });
     let out = verify(&bad, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let t = output_text(&out);
     assert!(t.contains("sha256") && t.contains("FAIL"), "{t}");
     assert!(
         t.contains(&format!("`{}`.`t`: content differs", db.name)),
@@ -125,8 +123,12 @@ async fn a_changed_value_is_caught_by_hash_and_table_checksum() {
         b.truncate(at);
     });
     let out = verify(&cut, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("Dump completed"), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("Dump completed"),
+        "{}",
+        output_text(&out)
+    );
 }
 
 #[tokio::test]
@@ -135,15 +137,7 @@ async fn against_compares_a_live_database_table_by_table() {
     let dir = out_dir();
     let file = dumped(&db, dir.path(), &["-c", "zstd"]).await;
     let copy = TestDb::new("vf_live_copy").await;
-    let out = server()
-        .sfdbtools()
-        .args(["-q", "db-restore", "single", "--file"])
-        .arg(&file)
-        .args(["--target-db", &copy.name, "-t", "T"])
-        .args(server().connection_args())
-        .output()
-        .unwrap();
-    assert_success(&out, "restore");
+    assert_success(&restore_single(&file, &copy.name, &[]), "restore");
     let against = |db: &str| {
         let mut args = vec!["--against".to_owned(), db.to_owned()];
         args.extend(server().connection_args());
@@ -152,16 +146,16 @@ async fn against_compares_a_live_database_table_by_table() {
     };
     let out = against(&copy.name);
     assert_success(&out, "verify --against the restored copy");
-    assert!(text(&out).contains("match"), "{}", text(&out));
+    assert!(output_text(&out).contains("match"), "{}", output_text(&out));
 
     copy.exec("UPDATE t SET s = 'changed' WHERE id = 5").await;
     copy.exec("DELETE FROM empty_one").await;
     copy.exec("CREATE TABLE extra (x INT)").await;
     let out = against(&copy.name);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let t = output_text(&out);
     assert!(t.contains("content differs"), "{t}");
     assert!(t.contains("not in the backup"), "{t}");
     copy.exec("DELETE FROM t WHERE id = 6").await;
-    assert!(text(&against(&copy.name)).contains("row count differs"));
+    assert!(output_text(&against(&copy.name)).contains("row count differs"));
 }

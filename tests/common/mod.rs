@@ -529,3 +529,73 @@ pub async fn interrupt(child: std::process::Child, signal: &str) -> Output {
         .await
         .unwrap()
 }
+
+/// Both streams of a finished command, for messages and `contains` checks.
+pub fn output_text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// `sfdbtools -q db-restore single --file F --target-db DB <extra…>` against the test server,
+/// ticket `TEST`.
+pub fn restore_single(file: &Path, target: &str, extra: &[&str]) -> Output {
+    server()
+        .sfdbtools()
+        .args(["-q", "db-restore", "single", "--file"])
+        .arg(file)
+        .args(["--target-db", target])
+        .args(extra)
+        .args(server().connection_args())
+        .args(["-t", "TEST"])
+        .output()
+        .expect("run sfdbtools")
+}
+
+/// `db-backup single` of `db`, uncompressed and unencrypted, into `dir`; the dump's path.
+pub fn dump_plain(db: &str, dir: &Path) -> PathBuf {
+    assert_success(
+        &backup(
+            &["single", "--database", db, "-c", "none", "--skip-encrypt"],
+            dir,
+        ),
+        "backup",
+    );
+    dump_file_in(dir)
+}
+
+/// Panics with every difference when the two databases differ (see `compare`).
+pub async fn assert_same(src: &str, dst: &str) {
+    let mut conn = server().conn(None).await;
+    let a = compare::image(&mut conn, src).await;
+    let b = compare::image(&mut conn, dst).await;
+    let d = compare::diff(&a, &b);
+    assert!(d.is_empty(), "differences after restore:\n{}", d.join("\n"));
+}
+
+/// Whether a database of exactly this name exists.
+pub async fn database_exists(name: &str) -> bool {
+    let mut c = server().conn(None).await;
+    let n: Option<String> = c
+        .exec_first(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+            (name,),
+        )
+        .await
+        .unwrap();
+    n.is_some()
+}
+
+/// `SELECT COUNT(*)` of `db`.`table`.
+pub async fn count_rows(db: &str, table: &str) -> u64 {
+    let mut c = server().conn(None).await;
+    let n: u64 = c
+        .query_first(format!(
+            "SELECT COUNT(*) FROM {}.{}",
+            quote(db),
+            quote(table)
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    c.disconnect().await.unwrap();
+    n
+}
