@@ -43,6 +43,19 @@ pub struct Metadata {
     /// `DatabaseCatalog::definition_digests`), for `verify --against`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub definitions: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// Stored functions declaring none of DETERMINISTIC, NO SQL, READS SQL DATA, which a
+    /// server with a binary log refuses unless `log_bin_trust_function_creators=1`. Written by
+    /// the native engine, empty list included, so a restore knows without reading the file;
+    /// absent for other dumps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub functions_needing_trust: Option<Vec<RoutineRef>>,
+}
+
+/// A stored routine named by its database.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutineRef {
+    pub database: String,
+    pub routine: String,
 }
 
 /// A table whose rows were not dumped, and why.
@@ -314,6 +327,12 @@ impl Recorded {
     }
 
     /// The per-table rows and checksums (empty for dumps that did not record them).
+    /// The functions a binary-logging server refuses without log_bin_trust_function_creators,
+    /// when the dump recorded them (None: not recorded, the file must be read to know).
+    pub fn functions_needing_trust(&self) -> Option<Vec<RoutineRef>> {
+        serde_json::from_value(self.0.get("functions_needing_trust")?.clone()).ok()
+    }
+
     /// The definition digests recorded for `database` (empty for older dumps).
     pub fn definitions(&self, database: &str) -> std::collections::BTreeMap<String, String> {
         self.0

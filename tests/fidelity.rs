@@ -279,6 +279,7 @@ async fn metadata_describes_the_file_exactly() {
         hex::encode(sha2::Sha256::digest(&bytes))
     );
     assert_eq!(v["ticket"], "TEST-1");
+    assert_eq!(v["functions_needing_trust"], serde_json::json!([]));
     assert_eq!(v["backup"]["type"], "single");
     assert_eq!(v["tables"][0]["rows"], 3);
     use std::os::unix::fs::PermissionsExt;
@@ -344,15 +345,10 @@ async fn differences_allowing(
         }
     }
     let ours = TestDb::new("ours_dst").await;
-    let out = server()
-        .sfdbtools()
-        .args(["-q", "db-restore", "single", "--file"])
-        .arg(&file)
-        .args(["--target-db", &ours.name, "-t", "T"])
-        .args(server().connection_args())
-        .output()
-        .unwrap();
-    assert_success(&out, "sfdbtools db-restore single");
+    assert_success(
+        &common::restore_single(&file, &ours.name, &[]),
+        "sfdbtools db-restore single",
+    );
     let mut conn = server().conn(None).await;
     let a = image(&mut conn, &src.name).await;
     let mut all = Vec::new();
@@ -361,6 +357,13 @@ async fn differences_allowing(
         all.extend(diff(&a, &b).into_iter().map(|d| format!("[{path}] {d}")));
     }
     (all, file)
+}
+
+/// [`differences_on_both_paths`] of `src`, which must find none.
+async fn assert_round_trips(src: &TestDb) {
+    let dir = out_dir();
+    let (d, _) = differences_on_both_paths(src, dir.path()).await;
+    assert_exact(&d);
 }
 
 fn assert_exact(differences: &[String]) {
@@ -383,9 +386,7 @@ async fn rows_violating_a_check_constraint_restore() {
          INSERT INTO c VALUES (3, 99);",
     )
     .await;
-    let dir = out_dir();
-    let (d, _) = differences_on_both_paths(&src, dir.path()).await;
-    assert_exact(&d);
+    assert_round_trips(&src).await;
 }
 
 /// System-versioned tables keep every row version with its exact period, implicit and
@@ -471,9 +472,7 @@ async fn definitions_that_are_not_utf8_round_trip() {
          CREATE VIEW v AS SELECT _latin1 x'E9' AS c, _binary x'FF' AS d, v FROM b;",
     )
     .await;
-    let dir = out_dir();
-    let (d, _) = differences_on_both_paths(&src, dir.path()).await;
-    assert_exact(&d);
+    assert_round_trips(&src).await;
 }
 
 /// The database's defaults reach the restored database (restored under another name, into a
@@ -499,9 +498,7 @@ async fn database_defaults_are_carried() {
         src.name
     ))
     .await;
-    let dir = out_dir();
-    let (d, _) = differences_on_both_paths(&src, dir.path()).await;
-    assert_exact(&d);
+    assert_round_trips(&src).await;
 }
 
 /// Views, routines, triggers and events written under koi8r, cp1251 and latin1 clients are
@@ -568,9 +565,7 @@ async fn objects_keep_their_client_charsets() {
         );
         run_bytes(&src.name, cs, &sql);
     }
-    let dir = out_dir();
-    let (d, _) = differences_on_both_paths(&src, dir.path()).await;
-    assert_exact(&d);
+    assert_round_trips(&src).await;
 }
 
 /// A body that ends in a `--` or `#` comment, without a newline, keeps its last line and does
@@ -589,9 +584,7 @@ async fn bodies_ending_in_a_comment_round_trip() {
     ] {
         src.exec(sql).await;
     }
-    let dir = out_dir();
-    let (d, _) = differences_on_both_paths(&src, dir.path()).await;
-    assert_exact(&d);
+    assert_round_trips(&src).await;
 }
 
 /// A MERGE table's rows are its children's: they are dumped once, with the children, and the
@@ -657,9 +650,7 @@ async fn geometry_srid_is_kept() {
          INSERT INTO g VALUES (1, ST_GeomFromText('POINT(1 2)', 4326), NULL);",
     )
     .await;
-    let dir = out_dir();
-    let (d, _) = differences_on_both_paths(&src, dir.path()).await;
-    assert_exact(&d);
+    assert_round_trips(&src).await;
 }
 
 /// `verify --against` tells a database that matches the dump from one that lost any of the
@@ -717,20 +708,11 @@ async fn verify_against_catches_every_class() {
     ];
     for (breakage, named) in breakages {
         let dst = TestDb::new("vf_classes_dst").await;
-        let out = server()
-            .sfdbtools()
-            .args(["-q", "db-restore", "single", "--file"])
-            .arg(&file)
-            .args(["--target-db", &dst.name, "-t", "T"])
-            .args(server().connection_args())
-            .output()
-            .unwrap();
-        assert_success(&out, "db-restore");
+        assert_success(&common::restore_single(&file, &dst.name, &[]), "db-restore");
         assert_success(&verify_against(&dst.name), "verify --against an exact copy");
         dst.exec(breakage).await;
         let out = verify_against(&dst.name);
-        let said = String::from_utf8_lossy(&out.stdout).to_string()
-            + &String::from_utf8_lossy(&out.stderr);
+        let said = common::output_text(&out);
         assert_eq!(
             out.status.code(),
             Some(1),
@@ -741,4 +723,56 @@ async fn verify_against_catches_every_class() {
             "{breakage}: {named} not named:\n{said}"
         );
     }
+}
+
+/// A function without a determinism clause is listed in the metadata, and a restore onto a
+/// server with the binary log on names it from there before it changes anything.
+#[tokio::test]
+async fn functions_the_binlog_refuses_are_recorded_and_named_up_front() {
+    let src = TestDb::new("trust").await;
+    let mut root = server().conn(None).await;
+    // Only for creating the source's function: the test server runs with 0.
+    mysql_async::prelude::Queryable::query_drop(
+        &mut root,
+        "SET GLOBAL log_bin_trust_function_creators = 1",
+    )
+    .await
+    .unwrap();
+    src.exec(
+        "CREATE TABLE t (id INT PRIMARY KEY);
+         CREATE FUNCTION counted() RETURNS INT RETURN (SELECT COUNT(*) FROM t);
+         CREATE FUNCTION fine() RETURNS INT DETERMINISTIC RETURN 1;
+         CREATE FUNCTION reader() RETURNS INT READS SQL DATA RETURN (SELECT COUNT(*) FROM t);",
+    )
+    .await;
+    mysql_async::prelude::Queryable::query_drop(
+        &mut root,
+        "SET GLOBAL log_bin_trust_function_creators = 0",
+    )
+    .await
+    .unwrap();
+    let dir = out_dir();
+    let file = dump_single(&src.name, dir.path(), &[]);
+    let meta = common::metadata_of(&file);
+    assert_eq!(
+        meta["functions_needing_trust"],
+        serde_json::json!([{"database": src.name, "routine": "counted"}]),
+        "{meta}"
+    );
+    let target = format!("t_trust_dst_{}", std::process::id());
+    let out = common::restore_single(&file, &target, &[]);
+    let said = common::output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("its metadata lists a function") && said.contains("`counted`"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("`fine`") && !said.contains("`reader`"),
+        "{said}"
+    );
+    assert!(
+        !common::database_exists(&target).await,
+        "the target was created before the refusal"
+    );
 }

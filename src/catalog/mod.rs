@@ -226,6 +226,9 @@ pub struct DatabaseCatalog {
     /// A non-ASCII name as spelled in each other charset its definitions are written in
     /// (converted by the server), so own-schema qualifiers are found in those bytes too.
     pub encoded_names: Vec<(String, Vec<u8>)>,
+    /// Functions declaring none of DETERMINISTIC, NO SQL, READS SQL DATA: a server with a
+    /// binary log refuses to create them unless `log_bin_trust_function_creators=1`.
+    pub functions_needing_trust: Vec<String>,
     pub tables: Vec<Table>,
     pub sequences: Vec<Sequence>,
     pub views: Vec<View>,
@@ -420,6 +423,7 @@ async fn read_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog> {
         options,
         collation: collation.unwrap_or_default(),
         encoded_names: Vec::new(),
+        functions_needing_trust: Vec::new(),
         tables: Vec::new(),
         sequences: Vec::new(),
         views: Vec::new(),
@@ -521,15 +525,25 @@ async fn read_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog> {
         }
     }
 
-    let routine_rows: Vec<(String, String)> = conn
+    let routine_rows: Vec<(String, String, String, String)> = conn
         .exec(
-            "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES \
+            "SELECT ROUTINE_NAME, ROUTINE_TYPE, IS_DETERMINISTIC, SQL_DATA_ACCESS \
+             FROM information_schema.ROUTINES \
              WHERE ROUTINE_SCHEMA = ? ORDER BY ROUTINE_TYPE, ROUTINE_NAME",
             (db,),
         )
         .await
         .map_err(|e| Error::server(ctx("information_schema.ROUTINES"), e))?;
-    for (name, routine_type) in routine_rows {
+    for (name, routine_type, deterministic, data_access) in routine_rows {
+        // The server's rule for ERROR 1418: with a binary log and
+        // log_bin_trust_function_creators=0 a function must be DETERMINISTIC, NO SQL or
+        // READS SQL DATA.
+        if routine_type == "FUNCTION"
+            && deterministic == "NO"
+            && matches!(data_access.as_str(), "CONTAINS SQL" | "MODIFIES SQL DATA")
+        {
+            catalog.functions_needing_trust.push(name.clone());
+        }
         let kind = match routine_type.as_str() {
             "FUNCTION" => ObjectKind::Function,
             "PROCEDURE" => ObjectKind::Procedure,

@@ -731,6 +731,7 @@ async fn dump_file(ctx: &FileContext, plan: PlannedFile) -> Result<FileReport> {
     metadata.structure_only = notes.structure_only;
     metadata.history_lost = notes.history_lost;
     metadata.definitions = notes.definitions;
+    metadata.functions_needing_trust = Some(notes.functions_needing_trust);
     // Written by `complete` once every file of the run exists.
     let metadata_path = cfg
         .save_metadata
@@ -754,6 +755,7 @@ struct FileNotes {
     structure_only: Vec<metadata::StructureOnly>,
     history_lost: Vec<TableRef>,
     definitions: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    functions_needing_trust: Vec<metadata::RoutineRef>,
 }
 
 async fn send(out: &mpsc::Sender<Chunk>, text: impl Into<Vec<u8>>) -> Result<()> {
@@ -817,6 +819,17 @@ async fn write_body(
         notes
             .definitions
             .insert(db.clone(), catalog.definition_digests());
+        notes
+            .functions_needing_trust
+            .extend(
+                catalog
+                    .functions_needing_trust
+                    .iter()
+                    .map(|f| metadata::RoutineRef {
+                        database: db.clone(),
+                        routine: f.clone(),
+                    }),
+            );
 
         if !cfg.exclude_data {
             let done = dump_database_data(ctx, &db_arc, &catalog, out).await?;
@@ -1277,6 +1290,7 @@ pub(crate) fn build_metadata(
         structure_only: Vec::new(),
         history_lost: Vec::new(),
         definitions: Default::default(),
+        functions_needing_trust: None,
     }
 }
 

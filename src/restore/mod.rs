@@ -526,8 +526,9 @@ const NAMED_FUNCTIONS: usize = 5;
 /// declares none of DETERMINISTIC, NO SQL, READS SQL DATA fails with ERROR 1418 for every
 /// account (SUPER and `--skip-binlog` included), and it comes after the data in a dump.
 ///
-/// Finding them means reading the files once before the restore; that pass runs only on
-/// such a server, and is the splitter alone (no server round trips).
+/// Our dumps' metadata lists such functions; only a file without that list (mysqldump output,
+/// older dumps) is read once before the restore to find them, and only on such a server: the
+/// splitter alone, no server round trips.
 async fn check_function_creators(
     main: &mut Conn,
     cfg: &RestoreConfig,
@@ -542,53 +543,79 @@ async fn check_function_creators(
         return Ok(());
     }
     for f in &plan.files {
-        let Script { mut rx, .. } =
-            open_script(&f.path, cfg.passphrase.as_ref(), false, nbe).await?;
-        let mut found: Vec<(String, split::Position)> = Vec::new();
-        loop {
-            match rx.recv().await {
-                Some(Item::Statement(st, classify::Kind::PostData, ..)) => {
-                    if let Some(name) = classify::function_without_determinism(&st.sql) {
-                        found.push((name, st.at));
-                    }
-                }
-                Some(Item::Statement(..)) => {}
-                Some(Item::End { .. }) => break,
-                Some(Item::Failed(e)) => return Err(e),
-                None => {
-                    return Err(Error::Internal(format!(
-                        "the splitter of {} stopped without reporting",
-                        f.path.display()
-                    )));
-                }
+        let recorded = f
+            .recorded
+            .as_ref()
+            .and_then(|r| r.functions_needing_trust());
+        let (found, first) = match recorded {
+            Some(list) => (
+                list.into_iter().map(|r| r.routine).collect::<Vec<_>>(),
+                "its metadata lists a function".to_owned(),
+            ),
+            None => {
+                let found = scan_functions_needing_trust(f, cfg, nbe).await?;
+                let first = found
+                    .first()
+                    .map(|(_, at)| format!("{at} creates a function"))
+                    .unwrap_or_default();
+                (found.into_iter().map(|(n, _)| n).collect(), first)
             }
+        };
+        if found.is_empty() {
+            continue;
         }
-        if let Some((_, first)) = found.first() {
-            let mut names: Vec<String> = found
-                .iter()
-                .take(NAMED_FUNCTIONS)
-                .map(|(n, _)| ident(n))
-                .collect();
-            if found.len() > NAMED_FUNCTIONS {
-                names.push(format!("and {} more", found.len() - NAMED_FUNCTIONS));
-            }
-            return Err(Error::Unsupported(format!(
-                "{}: {first} creates function {} without DETERMINISTIC, NO SQL or READS SQL \
-                 DATA ({} such function(s): {}); the target server has the binary log on and \
-                 log_bin_trust_function_creators=0, so it refuses them (ERROR 1418) whatever \
-                 the account's privileges, and with --skip-binlog too. Nothing was changed. \
-                 Run SET GLOBAL log_bin_trust_function_creators=1 on the target, or add \
-                 DETERMINISTIC, NO SQL or READS SQL DATA to the functions, then restore again \
-                 (with log_bin_trust_function_creators=0 an account without SUPER cannot \
-                 create any function or trigger either: ERROR 1419)",
-                f.path.display(),
-                ident(&found[0].0),
-                found.len(),
-                names.join(", ")
-            )));
+        let mut names: Vec<String> = found
+            .iter()
+            .take(NAMED_FUNCTIONS)
+            .map(|n| ident(n))
+            .collect();
+        if found.len() > NAMED_FUNCTIONS {
+            names.push(format!("and {} more", found.len() - NAMED_FUNCTIONS));
         }
+        return Err(Error::Unsupported(format!(
+            "{}: {first} without DETERMINISTIC, NO SQL or READS SQL DATA ({} such function(s): \
+             {}); the target server has the binary log on and \
+             log_bin_trust_function_creators=0, so it refuses them (ERROR 1418) whatever the \
+             account's privileges, and with --skip-binlog too. Nothing was changed. Run SET \
+             GLOBAL log_bin_trust_function_creators=1 on the target, or add DETERMINISTIC, NO \
+             SQL or READS SQL DATA to the functions, then restore again (with \
+             log_bin_trust_function_creators=0 an account without SUPER cannot create any \
+             function or trigger either: ERROR 1419)",
+            f.path.display(),
+            found.len(),
+            names.join(", ")
+        )));
     }
     Ok(())
+}
+
+/// Reads a file to its end and returns the functions ERROR 1418 would refuse, with where each
+/// stands.
+async fn scan_functions_needing_trust(
+    f: &FilePlan,
+    cfg: &RestoreConfig,
+    nbe: bool,
+) -> Result<Vec<(String, split::Position)>> {
+    let Script { mut rx, .. } = open_script(&f.path, cfg.passphrase.as_ref(), false, nbe).await?;
+    let mut found = Vec::new();
+    loop {
+        match rx.recv().await {
+            Some(Item::Statement(st, classify::Kind::PostData, ..)) => {
+                if let Some(name) = classify::function_without_determinism(&st.sql) {
+                    found.push((name, st.at));
+                }
+            }
+            Some(Item::Statement(..)) => {}
+            Some(Item::End { .. }) => return Ok(found),
+            Some(Item::Failed(e)) => return Err(e),
+            None => {
+                return Err(Error::Internal(format!(
+                    "the splitter of {} stopped without reporting",
+                    f.path.display()
+                )));
+            }
+        }
+    }
 }
 
 /// Refuses early when a file holds a statement the server would refuse as too large.
