@@ -196,20 +196,18 @@ struct Failure {
 
 /// What a statement's outcome must be, besides not failing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Check {
+enum Check<'a> {
     /// Warnings are counted (with `--strict`, any one fails the statement).
     Counted,
     /// A row statement of our own dump: every row it holds is in the table, unchanged, or the
     /// statement fails. The dump read those rows from a table of the same definition, so a
     /// warning (truncation, conversion, a CHECK constraint, a duplicate key) means a row is
     /// lost or different. `sent`: the rows it carried, when known (LOAD DATA, which skips a
-    /// row it cannot load and says so only in a warning). `enum_error_value`: the statement
-    /// writes an ENUM's error value (`+0`), which the server stores only with a truncation
-    /// warning (1265), on the source as here: that warning is expected, not a loss.
-    Exact {
-        sent: Option<u64>,
-        enum_error_value: bool,
-    },
+    /// row it cannot load and says so only in a warning). `sql`: the statement, looked at
+    /// only when there are warnings: one that writes an ENUM's error value (`+0`) is stored by
+    /// the server only with a truncation warning (1265), on the source as here, and that
+    /// warning is expected, not a loss.
+    Exact { sent: Option<u64>, sql: &'a [u8] },
 }
 
 /// Whether a row statement of our dump holds an ENUM error value (written `+0`).
@@ -226,7 +224,7 @@ async fn execute_checked(
     conn: &mut Conn,
     sql: &[u8],
     strict: bool,
-    check: Check,
+    check: Check<'_>,
 ) -> Result<Executed, Failure> {
     let ran = conn.query_drop(sql).await;
     settle(conn, ran, strict, check).await
@@ -244,7 +242,7 @@ async fn execute_load(
     load: LoadData,
     sql: &[u8],
     strict: bool,
-    check: Check,
+    check: Check<'_>,
     allowed: &AtomicBool,
 ) -> Result<Executed, Failure> {
     let sent = load.rows;
@@ -266,11 +264,9 @@ async fn execute_load(
         return execute_checked(conn, sql, strict, check).await;
     }
     let check = match check {
-        Check::Exact {
-            enum_error_value, ..
-        } => Check::Exact {
+        Check::Exact { sql, .. } => Check::Exact {
             sent: Some(sent),
-            enum_error_value,
+            sql,
         },
         Check::Counted => Check::Counted,
     };
@@ -288,7 +284,7 @@ async fn settle(
     conn: &mut Conn,
     ran: mysql_async::Result<()>,
     strict: bool,
-    check: Check,
+    check: Check<'_>,
 ) -> Result<Executed, Failure> {
     if let Err(e) = ran {
         let e = DbError(e);
@@ -333,10 +329,7 @@ async fn settle(
         })
         .collect();
     let unexpected = match check {
-        Check::Exact {
-            enum_error_value: true,
-            ..
-        } => samples
+        Check::Exact { sql, .. } if holds_enum_error_value(sql) => samples
             .iter()
             .filter(|w| !w.starts_with("Warning 1265:"))
             .count(),
@@ -537,7 +530,7 @@ async fn worker(
                 let check = if job.ours {
                     Check::Exact {
                         sent: None,
-                        enum_error_value: holds_enum_error_value(&job.sql),
+                        sql: &job.sql,
                     }
                 } else {
                     Check::Counted
