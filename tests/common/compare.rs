@@ -42,22 +42,48 @@ fn shown(v: Vec<u8>) -> String {
     }
 }
 
-/// A definition with the database's own (quoted) name replaced, compared as bytes.
-fn normalised(row: &Row, i: usize, db: &str) -> String {
-    let v: Vec<u8> = row
+/// A definition with the database's own (quoted) name replaced, compared as bytes. `names`:
+/// the name quoted as spelled in the definition's charset(s).
+fn normalised(row: &Row, i: usize, names: &[Vec<u8>]) -> String {
+    let mut v: Vec<u8> = row
         .get::<Option<Vec<u8>>, _>(i)
         .flatten()
         .unwrap_or_default();
-    let name = quote(db);
-    let mut out = Vec::with_capacity(v.len());
-    let mut rest = &v[..];
-    while let Some(at) = rest.windows(name.len()).position(|w| w == name.as_bytes()) {
-        out.extend_from_slice(&rest[..at]);
-        out.extend_from_slice(b"`<DB>`");
-        rest = &rest[at + name.len()..];
+    for name in names {
+        let mut out = Vec::with_capacity(v.len());
+        let mut rest = &v[..];
+        while let Some(at) = rest.windows(name.len()).position(|w| w == &name[..]) {
+            out.extend_from_slice(&rest[..at]);
+            out.extend_from_slice(b"`<DB>`");
+            rest = &rest[at + name.len()..];
+        }
+        out.extend_from_slice(rest);
+        v = out;
     }
-    out.extend_from_slice(rest);
-    shown(out)
+    shown(v)
+}
+
+/// The database's name quoted, in UTF-8 and, for a definition shown in another charset
+/// (a koi8r view prints its own name in koi8r), as the server converts it into that charset.
+async fn quoted_names(conn: &mut Conn, db: &str, charset: &str) -> Vec<Vec<u8>> {
+    let mut names = vec![quote(db).into_bytes()];
+    if !charset.starts_with("utf8") && charset.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        let spelled: Vec<u8> = conn
+            .exec_first(format!("SELECT CONVERT(? USING {charset})"), (db,))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut q = vec![b'`'];
+        for b in spelled {
+            if b == b'`' {
+                q.push(b'`');
+            }
+            q.push(b);
+        }
+        q.push(b'`');
+        names.push(q);
+    }
+    names
 }
 
 pub async fn image(conn: &mut Conn, db: &str) -> DbImage {
@@ -83,7 +109,10 @@ async fn read_image(conn: &mut Conn, db: &str) -> DbImage {
         .await
         .unwrap()
         .unwrap();
-    img.objects.insert("database".into(), normalised(&r, 1, db));
+    img.objects.insert(
+        "database".into(),
+        normalised(&r, 1, &[quote(db).into_bytes()]),
+    );
     // Geometry SRIDs, which SHOW CREATE TABLE does not show.
     let srids: Vec<(String, String, u32)> = conn
         .exec(
@@ -113,11 +142,12 @@ async fn read_image(conn: &mut Conn, db: &str) -> DbImage {
                     .await
                     .unwrap()
                     .unwrap();
+                let names = quoted_names(conn, db, &text(&r, 2)).await;
                 img.objects.insert(
                     format!("view {name}"),
                     format!(
                         "{} | {} | {}",
-                        normalised(&r, 1, db),
+                        normalised(&r, 1, &names),
                         text(&r, 2),
                         text(&r, 3)
                     ),
@@ -137,7 +167,11 @@ async fn read_image(conn: &mut Conn, db: &str) -> DbImage {
                 let state: Vec<String> = (0..state.len()).map(|i| text(&state, i)).collect();
                 img.objects.insert(
                     format!("sequence {name}"),
-                    format!("{} | {}", normalised(&r, 1, db), state.join(",")),
+                    format!(
+                        "{} | {}",
+                        normalised(&r, 1, &[quote(db).into_bytes()]),
+                        state.join(",")
+                    ),
                 );
             }
             _ => {
@@ -146,8 +180,10 @@ async fn read_image(conn: &mut Conn, db: &str) -> DbImage {
                     .await
                     .unwrap()
                     .unwrap();
-                img.objects
-                    .insert(format!("table {name}"), normalised(&r, 1, db));
+                img.objects.insert(
+                    format!("table {name}"),
+                    normalised(&r, 1, &[quote(db).into_bytes()]),
+                );
                 img.tables
                     .insert(name.clone(), table_rows(conn, db, &name).await);
             }
@@ -166,12 +202,13 @@ async fn read_image(conn: &mut Conn, db: &str) -> DbImage {
             .await
             .unwrap()
             .unwrap();
+        let names = quoted_names(conn, db, &text(&r, 3)).await;
         img.objects.insert(
             format!("{} {name}", kind.to_lowercase()),
             format!(
                 "{} | {} | {} | {} | {}",
                 text(&r, 1),
-                normalised(&r, 2, db),
+                normalised(&r, 2, &names),
                 text(&r, 3),
                 text(&r, 4),
                 text(&r, 5)
@@ -197,12 +234,13 @@ async fn read_image(conn: &mut Conn, db: &str) -> DbImage {
             .await
             .unwrap()
             .unwrap();
+        let names = quoted_names(conn, db, &text(&r, 3)).await;
         img.objects.insert(
             format!("trigger {name}"),
             format!(
                 "{} | {} | {} | {} | {}",
                 text(&r, 1),
-                normalised(&r, 2, db),
+                normalised(&r, 2, &names),
                 text(&r, 3),
                 text(&r, 4),
                 text(&r, 5)
@@ -228,7 +266,7 @@ async fn read_image(conn: &mut Conn, db: &str) -> DbImage {
                 "{} | {} | {} | {} | {} | {}",
                 text(&r, 1),
                 text(&r, 2),
-                normalised(&r, 3, db),
+                normalised(&r, 3, &quoted_names(conn, db, &text(&r, 4)).await),
                 text(&r, 4),
                 text(&r, 5),
                 text(&r, 6)
