@@ -9,6 +9,8 @@
 #   BENCH_SCALE=0.1 BENCH_REPEAT=1 scripts/bench.sh    a quick look
 #   BENCH_KEEP=1 ...                    keep the server and dataset in /tmp/sfdb-bench for reruns
 #   BENCH_RESTORE=0 ...                 dumps only (the restores take three quarters of the run)
+#   BENCH_BASELINE=/path/to/sfdbtools   also time another build (e.g. the previous commit's) in
+#                                       the same rounds, and print this build's paired ratio to it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -106,6 +108,11 @@ for r in $(seq 1 "$repeat"); do
   echo "== round $r" >&2
   run "sfdbtools -j$threads" "$o/native" "$bin" -q db-backup single --database bench --host 127.0.0.1 \
     --port "$port" --user root -o "$o/native" -t BENCH -c none --skip-encrypt -j "$threads"
+  if [ -n "${BENCH_BASELINE:-}" ]; then
+    run "baseline -j$threads" "$o/baseline" "$BENCH_BASELINE" -q db-backup single --database bench \
+      --host 127.0.0.1 --port "$port" --user root -o "$o/baseline" -t BENCH -c none --skip-encrypt \
+      -j "$threads"
+  fi
   run "mysqldump" "$o/mysqldump.sql" bash -c "mariadb-dump --no-defaults -uroot -h127.0.0.1 -P$port \
     --protocol=TCP --single-transaction --hex-blob bench > '$o/mysqldump.sql'"
   run "mydumper -t$threads" "$o/mydumper" mydumper -h 127.0.0.1 -P "$port" -u root -B bench \
@@ -142,6 +149,13 @@ for r in $(seq 1 "$restore_rounds"); do
   restore "restore: sfdbtools -j$threads nobinlog" "$native" "$bin" -q db-restore single \
     --file "$native" --target-db restored --host 127.0.0.1 --port "$port" --user root -t BENCH \
     -j "$threads" --skip-binlog
+  if [ -n "${BENCH_BASELINE:-}" ]; then
+    # The baseline restores its own dump: the file format may differ between the builds.
+    base=$(ls "$o"/baseline/*.sql | grep -v "_users.sql$")
+    restore "restore: baseline -j$threads" "$base" "$BENCH_BASELINE" -q db-restore single \
+      --file "$base" --target-db restored --host 127.0.0.1 --port "$port" --user root -t BENCH \
+      -j "$threads"
+  fi
 done
 
 echo
@@ -177,7 +191,13 @@ awk -F'\t' '
     for (i = 1; i <= k; i++) if (order[i] ~ /^restore: sfdbtools.*nobinlog/) rsn = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^restore: myloader/ && order[i] !~ / -e$/) rml = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^restore: myloader.* -e$/) rmle = order[i]
+    for (i = 1; i <= k; i++) if (order[i] ~ /^baseline/) base = order[i]
+    if (base != "")
+      printf "native / baseline dump wall:           %.2f (paired %.2f; within noise is 0.9-1.1)\n", W[nat] / W[base], paired(nat, base)
     if (rs == "") exit
+    for (i = 1; i <= k; i++) if (order[i] ~ /^restore: baseline/) rbase = order[i]
+    if (rbase != "")
+      printf "restore / baseline restore wall:       %.2f (paired %.2f; within noise is 0.9-1.1)\n", W[rs] / W[rbase], paired(rs, rbase)
     printf "restore / stock client wall:           %.2f (paired %.2f; target <= 0.50)\n", W[rs] / W["restore: mariadb < dump.sql"], paired(rs, "restore: mariadb < dump.sql")
     printf "restore / myloader -e wall:            %.2f (paired %.2f; target <= 1.00; both write the binary log)\n", W[rs] / W[rmle], paired(rs, rmle)
     printf "restore nobinlog / myloader wall:      %.2f (paired %.2f; target <= 1.00; neither writes it)\n", W[rsn] / W[rml], paired(rsn, rml)

@@ -473,6 +473,10 @@ pub struct BackupArgs {
     /// Remove DEFINER clauses from views, routines, triggers and events.
     #[arg(long = "skip-definer")]
     pub skip_definer: bool,
+    /// Fail instead of warning when something cannot be dumped exactly (the history of a
+    /// table system-versioned by transaction id).
+    #[arg(long)]
+    pub strict: bool,
     /// Do not write the accounts file (<dump>_users.sql) next to the dump.
     #[arg(short = 'e', long = "exclude-user")]
     pub exclude_user: bool,
@@ -745,6 +749,7 @@ fn backup_config(
                 row_reader: a.row_reader.parse().map_err(Error::Usage)?,
                 save_metadata: settings.save_backup_info.unwrap_or(true),
                 capture_position: settings.capture_gtid.unwrap_or(true),
+                strict: a.strict,
             },
             pending,
         ))

@@ -141,6 +141,9 @@ pub struct BackupConfig {
     /// Read the snapshot's GTID/binlog position (off with config
     /// `backup.replication.capture_gtid: false`, e.g. for an account that may not see it).
     pub capture_position: bool,
+    /// Fail instead of warning when something cannot be dumped exactly (the history of a
+    /// table versioned by transaction id).
+    pub strict: bool,
 }
 
 /// Which grants file a restore applies after the data.

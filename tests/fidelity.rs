@@ -464,6 +464,29 @@ async fn system_versioning_history_round_trips() {
     );
     let meta = common::metadata_of(&common::dump_file_in(dir.path()));
     assert_eq!(meta["history_lost"][0]["table"], "by_trx", "{meta}");
+
+    // With --strict the loss is an error, and nothing is left under a final name.
+    let strict_dir = out_dir();
+    let out = common::backup(
+        &[
+            "single",
+            "--database",
+            &trx.name,
+            "-c",
+            "none",
+            "--skip-encrypt",
+            "--strict",
+        ],
+        strict_dir.path(),
+    );
+    let said = common::output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("by_trx") && said.contains("--strict"),
+        "{said}"
+    );
+    let left = common::files_in(strict_dir.path());
+    assert!(left.is_empty(), "files left after a refused dump: {left:?}");
 }
 
 /// Definitions are bytes: a binary default and a latin1 literal in a view are not UTF-8, and

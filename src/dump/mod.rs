@@ -815,7 +815,7 @@ async fn write_body(
             ddl.extend_from_slice(&script::view_placeholder(view));
         }
         send(out, ddl).await?;
-        note_partial_tables(ctx, db, &catalog, notes);
+        note_partial_tables(ctx, db, &catalog, notes)?;
         notes
             .definitions
             .insert(db.clone(), catalog.definition_digests());
@@ -848,15 +848,16 @@ async fn write_body(
 }
 
 /// Says, in the run's warnings and the file's metadata, which tables' rows are not all in the
-/// file: those that live elsewhere, and the history of transaction-id versioned tables.
+/// file: those that live elsewhere, and the history of transaction-id versioned tables (an
+/// error with `--strict`).
 fn note_partial_tables(
     ctx: &FileContext,
     db: &str,
     catalog: &DatabaseCatalog,
     notes: &mut FileNotes,
-) {
+) -> Result<()> {
     if ctx.cfg.exclude_data {
-        return;
+        return Ok(());
     }
     for t in &catalog.tables {
         if let Some(reason) = t.rows_elsewhere() {
@@ -870,17 +871,25 @@ fn note_partial_tables(
                 reason: reason.to_owned(),
             });
         } else if t.versioning == Some(catalog::Versioning::TransactionId) {
-            ctx.progress.event(&Event::Warning(&format!(
+            let what = format!(
                 "{}: system-versioned by transaction id; its history cannot be carried to \
                  another server, so only the current rows are dumped",
                 crate::sql::ident::qualified(db, &t.name)
-            )));
+            );
+            if ctx.cfg.strict {
+                return Err(Error::Unsupported(format!(
+                    "{what} (refused with --strict; without it the dump warns and records the \
+                     table in the metadata's history_lost)"
+                )));
+            }
+            ctx.progress.event(&Event::Warning(&what));
             notes.history_lost.push(TableRef {
                 database: db.to_owned(),
                 table: t.name.clone(),
             });
         }
     }
+    Ok(())
 }
 
 /// Dumps every table's rows of one database through the pool: non-transactional tables first
