@@ -80,10 +80,20 @@ pub fn insert_head(sql: &[u8]) -> Option<InsertHead<'_>> {
     })
 }
 
-/// The LOAD DATA form of `sql`, or None when it is not an INSERT in our dump's shape.
-pub fn convert(sql: &[u8]) -> Option<LoadData> {
+/// An INSERT in our dump's shape, read: its target, column names, how each column's values
+/// are written, the rows as LOAD DATA fields, and which columns hold an ENUM error value.
+struct Parsed<'a> {
+    target: &'a str,
+    names: Vec<&'a str>,
+    columns: Vec<Column>,
+    data: Vec<u8>,
+    rows: u64,
+    /// Per column: it holds `+0`, an ENUM's error value.
+    enum_error: Vec<bool>,
+}
+
+fn parse(sql: &[u8]) -> Option<Parsed<'_>> {
     let head = insert_head(sql)?;
-    let target = head.target;
     let inner = &head.columns[1..head.columns.len() - 1];
     // The names are backquoted, so a comma inside one is inside its quotes: split outside.
     let mut names = Vec::new();
@@ -106,6 +116,7 @@ pub fn convert(sql: &[u8]) -> Option<LoadData> {
     };
 
     let mut columns = vec![Column::Unknown; names.len()];
+    let mut enum_error = vec![false; names.len()];
     let mut data = Vec::with_capacity(sql.len());
     let mut rows = 0u64;
     loop {
@@ -119,7 +130,11 @@ pub fn convert(sql: &[u8]) -> Option<LoadData> {
                 }
                 data.push(b'\t');
             }
+            let at = data.len();
             p.value(column, &mut data)?;
+            if *column == Column::Numbered && data[at..] == *b"0" {
+                enum_error[c] = true;
+            }
         }
         if p.next()? != b')' {
             return None;
@@ -140,7 +155,42 @@ pub fn convert(sql: &[u8]) -> Option<LoadData> {
     if p.i != sql.len() {
         return None;
     }
+    Some(Parsed {
+        target: head.target,
+        names,
+        columns,
+        data,
+        rows,
+        enum_error,
+    })
+}
 
+/// The columns (unquoted names) to which a row statement of our dump writes an ENUM's error
+/// value (`+0`): the server stores it only with a truncation warning (1265) naming the
+/// column, on the source as on restore. Empty when the statement is not in our shape.
+pub fn enum_error_columns(sql: &[u8]) -> Vec<String> {
+    let Some(parsed) = parse(sql) else {
+        return Vec::new();
+    };
+    parsed
+        .names
+        .iter()
+        .zip(&parsed.enum_error)
+        .filter(|(_, e)| **e)
+        .map(|(n, _)| n[1..n.len() - 1].replace("``", "`"))
+        .collect()
+}
+
+/// The LOAD DATA form of `sql`, or None when it is not an INSERT in our dump's shape.
+pub fn convert(sql: &[u8]) -> Option<LoadData> {
+    let Parsed {
+        target,
+        names,
+        columns,
+        data,
+        rows,
+        ..
+    } = parse(sql)?;
     let mut statement = format!(
         "LOAD DATA LOCAL INFILE 'sfdbtools-rows' INTO TABLE {target} CHARACTER SET utf8mb4 \
          FIELDS TERMINATED BY '\\t' ENCLOSED BY '' ESCAPED BY '\\\\' \
@@ -396,6 +446,21 @@ mod tests {
             stmt.ends_with("(`id`,@sfdb_1) SET `b` = UNHEX(@sfdb_1)"),
             "{stmt}"
         );
+    }
+
+    #[test]
+    fn enum_error_values_are_found_by_column() {
+        // A SET's 0 (the empty set) is a numbered 0 too; it loads without a warning, so naming
+        // it excuses nothing.
+        assert_eq!(
+            enum_error_columns(b"INSERT INTO `t` (`id`,`e``x`,`s`) VALUES (1,+0,+3),(2,+1,+0)"),
+            ["e`x", "s"]
+        );
+        assert_eq!(
+            enum_error_columns(b"INSERT INTO `t` (`e`) VALUES (+1),(+10)"),
+            Vec::<String>::new()
+        );
+        assert!(enum_error_columns(b"INSERT INTO `t` VALUES (+0)").is_empty());
     }
 
     #[test]
