@@ -605,6 +605,45 @@ async fn a_files_own_drop_database_needs_drop_target() {
     assert_eq!(n, Some(3));
 }
 
+/// A system database is never a restore's target, --drop-target or not: `mysql` keeps every
+/// account and table it had.
+#[tokio::test]
+async fn a_system_database_is_never_a_target() {
+    let src = TestDb::new("rs_sys_target").await;
+    src.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)")
+        .await;
+    let dir = out_dir();
+    let file = common::dump_plain(&src.name, dir.path());
+    let f = file.to_str().unwrap();
+    let mut c = server().conn(None).await;
+    let before: u64 = c
+        .query_first("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'mysql'")
+        .await
+        .unwrap()
+        .unwrap();
+    for target in ["mysql", "sys", "performance_schema", "MySQL"] {
+        for extra in [&[][..], &["--drop-target"][..]] {
+            let mut args = vec!["--file", f, "--target-db", target];
+            args.extend_from_slice(extra);
+            let out = restore("single", &args);
+            let t = output_text(&out);
+            assert_eq!(out.status.code(), Some(2), "{target} {extra:?}: {t}");
+            assert!(t.contains("system database"), "{target} {extra:?}: {t}");
+        }
+    }
+    let after: u64 = c
+        .query_first("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'mysql'")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(before, after, "mysql changed");
+    let t: Option<u64> = c
+        .query_first("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'mysql' AND TABLE_NAME = 't'")
+        .await
+        .unwrap();
+    assert_eq!(t, Some(0));
+}
+
 /// SIGINT stops a restore at once: exit 130 and a message that the target is partial.
 #[tokio::test]
 async fn an_interrupted_restore_says_what_it_left() {

@@ -11,6 +11,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use mysql_async::Conn;
 use mysql_async::prelude::*;
@@ -192,7 +193,18 @@ struct Failure {
     problem: String,
     /// The connection is gone or the driver failed: nothing more can run on it.
     fatal: bool,
+    /// The server chose the statement as a deadlock's victim and rolled it back whole (data
+    /// connections run in autocommit, a statement is its own transaction): it can run again.
+    deadlock: bool,
 }
+
+/// The server's error for a deadlock victim.
+const ER_LOCK_DEADLOCK: u16 = 1213;
+
+/// Times a row statement chosen as a deadlock's victim is run again before the restore fails.
+/// Two connections loading into one empty table can deadlock on MariaDB's bulk insert into
+/// an empty table (seen on the bench's table without a primary key); a second try succeeds.
+const DEADLOCK_RETRIES: u32 = 5;
 
 /// What a statement's outcome must be, besides not failing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -296,6 +308,7 @@ async fn settle(
             return Ok(Executed::default());
         }
         return Err(Failure {
+            deadlock: e.server_code() == Some(ER_LOCK_DEADLOCK),
             fatal: e.server_code().is_none() || e.is_connection_lost(),
             problem: if e.is_connection_lost() {
                 format!("{e} (the connection was lost)")
@@ -319,6 +332,7 @@ async fn settle(
         conn.query("SHOW WARNINGS").await.map_err(|e| Failure {
             problem: format!("reading the warnings: {}", DbError(e)),
             fatal: true,
+            deadlock: false,
         })?
     };
     let mut samples: Vec<String> = shown
@@ -369,6 +383,7 @@ async fn settle(
                 format!("{what}; the server's warnings: {}", quoted.join("; "))
             },
             fatal: false,
+            deadlock: false,
         });
     }
     if strict && !samples.is_empty() {
@@ -379,6 +394,7 @@ async fn settle(
                 samples.join("; ")
             ),
             fatal: false,
+            deadlock: false,
         });
     }
     Ok(Executed {
@@ -517,6 +533,7 @@ async fn worker(
                                       thread panicked)"
                                 .into(),
                             fatal: true,
+                            deadlock: false,
                         },
                     ));
                     Vec::new()
@@ -542,11 +559,26 @@ async fn worker(
                 } else {
                     Check::Counted
                 };
-                let mut ran = match job.load.take() {
-                    Some(load) if load_allowed.load(Ordering::Relaxed) => {
-                        execute_load(&mut conn, load, &job.sql, strict, check, &load_allowed).await
+                let mut load = job.load.take();
+                let as_load = load.is_some();
+                let mut attempt = 0;
+                let mut ran = loop {
+                    let ran = match load.take() {
+                        Some(l) if load_allowed.load(Ordering::Relaxed) => {
+                            execute_load(&mut conn, l, &job.sql, strict, check, &load_allowed).await
+                        }
+                        _ => execute_checked(&mut conn, &job.sql, strict, check).await,
+                    };
+                    match &ran {
+                        Err(f) if f.deadlock && attempt < DEADLOCK_RETRIES => {
+                            attempt += 1;
+                            tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                            if as_load {
+                                load = load::convert(&job.sql);
+                            }
+                        }
+                        _ => break ran,
                     }
-                    _ => execute_checked(&mut conn, &job.sql, strict, check).await,
                 };
                 if job.ours
                     && let Err(f) = &mut ran
@@ -1069,6 +1101,16 @@ pub async fn database_objects(conn: &mut Conn, db: &str) -> Result<Option<u64>> 
 /// holds objects otherwise; created when missing and `create`.
 pub async fn prepare_target(conn: &mut Conn, db: &str, drop: bool, create: bool) -> Result<()> {
     let q = ident(db);
+    // The server's own databases are never a restore's target: dropping `mysql` for
+    // --drop-target loses every account, and a user database loaded into one mixes with the
+    // server's tables (a new user's trial did both).
+    if crate::catalog::is_system_database(db) {
+        return Err(Error::Usage(format!(
+            "{q} is a system database: db-restore never drops, creates or writes into one. \
+             Restore into another name (--target-db), or leave it out of a combined file \
+             (--exclude-db {db}); accounts go through the grants file"
+        )));
+    }
     if drop {
         conn.query_drop(format!("DROP DATABASE IF EXISTS {q}"))
             .await
