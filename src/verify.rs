@@ -470,11 +470,23 @@ fn definition_checks(
         .iter()
         .map(|(object, digest)| match live.get(object) {
             Some(l) if l == digest => check("definition", true, format!("{object}: match")),
-            Some(_) => check(
-                "definition",
-                false,
-                format!("{object}: differs from the dump (text, charsets, sql_mode or collation)"),
-            ),
+            Some(l) => {
+                let text_differs = l.split(':').next() != digest.split(':').next();
+                let what = match (object.as_str(), text_differs) {
+                    ("database", true) => "its defaults (charset, collation or comment) differ",
+                    ("database", false) => "its collation differs",
+                    (_, true) => "its definition differs",
+                    (_, false) => {
+                        "created under other settings (character set, collation, sql_mode, \
+                         database collation or time zone)"
+                    }
+                };
+                check(
+                    "definition",
+                    false,
+                    format!("{object}: {what} from the dump"),
+                )
+            }
             None => check("definition", false, format!("{object}: missing")),
         })
         .collect();

@@ -724,14 +724,19 @@ async fn verify_against_catches_every_class() {
             .output()
             .unwrap()
     };
-    let breakages: [(&str, &str); 6] = [
+    let breakages: [(&str, &str); 7] = [
         ("ALTER DATABASE COLLATE cp1251_bin", "database"),
+        (
+            "SET sql_mode = 'STRICT_ALL_TABLES'; DROP PROCEDURE p; \
+             CREATE PROCEDURE p() SELECT 1 /* the body */",
+            "procedure p: created under other settings",
+        ),
         ("DELETE HISTORY FROM h", "`h`"),
         ("UPDATE es SET e = 2 WHERE id = 1", "`es`"),
         ("ALTER TABLE g MODIFY p POINT NOT NULL", "table g"),
         (
             "DROP PROCEDURE p; CREATE PROCEDURE p() SELECT 1 /* another body */",
-            "procedure p",
+            "procedure p: its definition differs",
         ),
         ("CREATE OR REPLACE VIEW v AS SELECT 'текст' AS c", "view v"),
     ];

@@ -245,36 +245,48 @@ impl DatabaseCatalog {
     pub fn definition_digests(&self) -> std::collections::BTreeMap<String, String> {
         use sha2::{Digest, Sha256};
         let mut out = std::collections::BTreeMap::new();
-        let mut put = |key: String, parts: &[&[u8]]| {
+        let digest = |parts: &[&[u8]]| {
             let mut h = Sha256::new();
             for p in parts {
                 h.update((p.len() as u64).to_le_bytes());
                 h.update(p);
             }
-            out.insert(key, hex::encode(h.finalize()));
+            hex::encode(h.finalize())
+        };
+        // `<text>` or `<text>:<settings>`, so verify can say which of the two differs.
+        let mut put = |key: String, text: &[u8], settings: &[&[u8]]| {
+            let mut value = digest(&[text]);
+            if !settings.is_empty() {
+                value.push(':');
+                value.push_str(&digest(settings));
+            }
+            out.insert(key, value);
         };
         put(
             "database".into(),
-            &[&self.options, self.collation.as_bytes()],
+            &self.options,
+            &[self.collation.as_bytes()],
         );
         let own = self.name.as_bytes();
         for t in &self.tables {
             put(
                 format!("table {}", t.name),
-                &[&strip_schema(&t.create_sql, own)],
+                &strip_schema(&t.create_sql, own),
+                &[],
             );
         }
         for q in &self.sequences {
             put(
                 format!("sequence {}", q.name),
-                &[&strip_schema(&q.create_sql, own)],
+                &strip_schema(&q.create_sql, own),
+                &[],
             );
         }
         for v in &self.views {
             put(
                 format!("view {}", v.name),
+                &strip_schema(&v.create_sql, &self.name_in(&v.character_set_client)),
                 &[
-                    &strip_schema(&v.create_sql, &self.name_in(&v.character_set_client)),
                     v.character_set_client.as_bytes(),
                     v.collation_connection.as_bytes(),
                 ],
@@ -288,8 +300,8 @@ impl DatabaseCatalog {
         {
             put(
                 format!("{} {}", o.kind.keyword().to_ascii_lowercase(), o.name),
+                &strip_schema(&o.create_sql, &self.name_in(&o.character_set_client)),
                 &[
-                    &strip_schema(&o.create_sql, &self.name_in(&o.character_set_client)),
                     o.sql_mode.as_bytes(),
                     o.character_set_client.as_bytes(),
                     o.collation_connection.as_bytes(),
