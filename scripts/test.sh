@@ -25,4 +25,5 @@ if ! python3 -c 'import cryptography' >/dev/null 2>&1; then
   python3 -m pip install --quiet cryptography >&2 || apt-get install -y -qq python3-cryptography >&2
 fi
 
-cargo test --lib --bins --tests -- "$@"
+# --no-fail-fast: one failing test binary must not hide the results of the others.
+cargo test --no-fail-fast --lib --bins --tests -- "$@"
