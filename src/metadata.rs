@@ -49,6 +49,11 @@ pub struct Metadata {
     /// absent for other dumps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub functions_needing_trust: Option<Vec<RoutineRef>>,
+    /// How long the dump blocked commits on the server, in milliseconds (taking the snapshots
+    /// and reading the non-transactional tables; the whole dump with `--consistency lock`).
+    /// Absent when it blocked none (`--consistency none`, or another engine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commits_blocked_ms: Option<u64>,
 }
 
 /// A stored routine named by its database.

@@ -277,6 +277,7 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
         snapshot: position,
         server: info.version.clone(),
         user_grants,
+        commits_blocked: None,
     })
 }
 

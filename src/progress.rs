@@ -27,6 +27,9 @@ pub enum Event<'a> {
         bytes: u64,
         sql_bytes: u64,
     },
+    /// A dump let the server's commits go on again, after blocking them for `blocked`
+    /// (taking the snapshots, and reading the non-transactional tables).
+    CommitsReleased { blocked: Duration },
     /// Something the operator should know that does not stop the run.
     Warning(&'a str),
     /// A restore starts reading `file` (`bytes` long) into these databases.

@@ -181,10 +181,17 @@ impl Progress for Reporter {
                     + estimated_rows;
                 self.overall
                     .set_length(total.max(self.rows.load(Ordering::Relaxed)));
-                if style == Style::Bars {
-                    let name = table_name(database, table);
-                    let message = format!("{name} (~{estimated_rows} rows)");
-                    self.add_table_line(name, message);
+                match style {
+                    Style::Bars => {
+                        let name = table_name(database, table);
+                        let message = format!("{name} (~{estimated_rows} rows)");
+                        self.add_table_line(name, message);
+                    }
+                    Style::Json => self.json(json!({
+                        "event": "table_started", "database": database, "table": table,
+                        "estimated_rows": estimated_rows
+                    })),
+                    _ => {}
                 }
             }
             Event::TableDone {
@@ -209,6 +216,16 @@ impl Progress for Reporter {
                     _ => {}
                 }
             }
+            Event::CommitsReleased { blocked } => match style {
+                Style::Json => self.json(json!({
+                    "event": "commits_released", "blocked_ms": blocked.as_millis() as u64
+                })),
+                Style::Lines => self.say(&format!(
+                    "commits on the server go on again (blocked {:.3}s)",
+                    blocked.as_secs_f64()
+                )),
+                _ => {}
+            },
             Event::TableLoading { database, table } => match style {
                 Style::Json => self.json(json!({
                     "event": "table_loading", "database": database, "table": table
@@ -612,18 +629,29 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
             "gtid": report.snapshot.gtid_info(),
             "gtid_captured": report.snapshot.was_captured(),
             "user_grants": report.user_grants,
+            "commits_blocked_ms": report.commits_blocked.map(|d| d.as_millis() as u64),
             "seconds": reporter.started.elapsed().as_secs_f64(),
         }));
         return;
     }
     let secs = reporter.started.elapsed().as_secs_f64().max(0.001);
-    let position = if report.snapshot.was_captured() {
+    let unlocked = report
+        .files
+        .first()
+        .is_some_and(|f| f.metadata.consistency == "none");
+    let position = if unlocked {
+        "no position (--consistency none: the files are not one point in time)".to_owned()
+    } else if report.snapshot.was_captured() {
         format!("position {}", report.snapshot.gtid_info())
     } else {
         "position not captured (config backup.replication.capture_gtid: false)".to_owned()
     };
+    let blocked = match report.commits_blocked {
+        Some(d) => format!(", commits blocked {}", human_millis(d)),
+        None => String::new(),
+    };
     let mut out = format!(
-        "backup complete: {} file(s) in {secs:.1}s, {position}\n",
+        "backup complete: {} file(s) in {secs:.1}s, {position}{blocked}\n",
         report.files.len(),
     );
     for f in &report.files {
@@ -660,6 +688,15 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
         None => out.push_str("  user grants: none\n"),
     }
     reporter.say(out.trim_end());
+}
+
+/// A short duration for people: "42 ms", "1.3 s".
+fn human_millis(d: std::time::Duration) -> String {
+    if d.as_millis() < 1000 {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
 }
 
 /// `--dry-run`: the plan on stdout (it is the command's answer, not a log).

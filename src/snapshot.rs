@@ -132,7 +132,8 @@ pub struct SessionOptions<'a> {
     pub threads: usize,
     pub consistency: Consistency,
     pub lock_wait_timeout: Duration,
-    /// Keep commits blocked after the snapshots started (non-transactional tables to read).
+    /// Keep commits blocked after the snapshots started (non-transactional tables to read);
+    /// the dump releases the block itself ([`CommitBlock::release`]) once they are written.
     pub hold_commit_block: bool,
     /// Read the binlog/GTID position of the snapshot (config `backup.replication.capture_gtid`).
     pub capture_position: bool,
@@ -204,7 +205,14 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
         }
     }
 
-    if opts.consistency != Consistency::None {
+    if opts.consistency == Consistency::None {
+        s.warnings.push(
+            "--consistency none: no locks are taken and each worker reads in its own \
+             transaction, so the files are not one point in time (rows written meanwhile may \
+             be in one table and not in another) and no binary log position is recorded"
+                .into(),
+        );
+    } else {
         s.control
             .query_drop(format!("SET SESSION lock_wait_timeout = {timeout}"))
             .await
@@ -232,7 +240,7 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
             .map_err(|e| Error::server("setting lock_wait_timeout on the lock connection", e))?;
         match run_all(&mut blocker, sql.block_commits).await {
             Ok(()) => {
-                s.commit_block = CommitBlock::held(blocker, opts.info.flavor);
+                s.commit_block.hold(blocker, opts.info.flavor);
                 methods.push("FLUSH TABLES WITH READ LOCK");
             }
             Err(e) if is_privilege_error(&e) => {
@@ -279,8 +287,9 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
     .await?;
 
     // Not captured: nothing is read, so an account that may not see the binary log status
-    // (or a server without one) dumps all the same.
-    s.position = if opts.capture_position {
+    // (or a server without one) dumps all the same. Without locks the workers' snapshots are
+    // different points in time, and no one position describes the files.
+    s.position = if opts.capture_position && opts.consistency != Consistency::None {
         read_position(s, opts.info).await?
     } else {
         SnapshotInfo::not_captured()
@@ -290,7 +299,7 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
         s.commit_block.release().await?;
     }
     s.method = if methods.is_empty() {
-        format!("{} (no locks)", opts.consistency.name())
+        opts.consistency.name().to_owned()
     } else {
         format!("{} ({})", opts.consistency.name(), methods.join(" + "))
     };
@@ -406,7 +415,7 @@ async fn read_position(s: &mut Session, info: &ServerInfo) -> Result<SnapshotInf
             // and offset, but by reading that binary log from its start: on a busy server
             // (a 1 GiB file) that holds every commit blocked for seconds. It is the way only
             // when nothing is blocked, and then it blocks nothing.
-            let mut guard = s.commit_block.0.lock().await;
+            let mut guard = s.commit_block.held.lock().await;
             match guard.as_mut() {
                 Some((blocker, _)) => {
                     let gtid: Option<String> = blocker
@@ -428,7 +437,7 @@ async fn read_position(s: &mut Session, info: &ServerInfo) -> Result<SnapshotInf
         }
         // MySQL reports no per-transaction position: read it while commits are blocked.
         Flavor::MySql => {
-            let mut guard = s.commit_block.0.lock().await;
+            let mut guard = s.commit_block.held.lock().await;
             match guard.as_mut() {
                 Some((b, _)) => position(b, info).await,
                 None => Ok(SnapshotInfo::default()),
@@ -438,29 +447,59 @@ async fn read_position(s: &mut Session, info: &ServerInfo) -> Result<SnapshotInf
 }
 
 /// The connection holding `FLUSH TABLES WITH READ LOCK`, shared so that whichever task
-/// finishes the last non-transactional table can let commits go on.
+/// finishes the last non-transactional table can let commits go on. It also keeps how long
+/// commits were blocked, for the summary and the metadata.
 #[derive(Clone, Default)]
-pub struct CommitBlock(Arc<tokio::sync::Mutex<Option<(Conn, Flavor)>>>);
+pub struct CommitBlock {
+    held: Arc<tokio::sync::Mutex<Option<(Conn, Flavor)>>>,
+    /// When the block was taken, and how long it lasted once released.
+    timing: Arc<std::sync::Mutex<BlockTiming>>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct BlockTiming {
+    since: Option<std::time::Instant>,
+    lasted: Option<Duration>,
+}
 
 impl CommitBlock {
-    fn held(conn: Conn, flavor: Flavor) -> Self {
-        CommitBlock(Arc::new(tokio::sync::Mutex::new(Some((conn, flavor)))))
+    /// Takes over a connection whose `FLUSH TABLES WITH READ LOCK` just succeeded.
+    fn hold(&mut self, conn: Conn, flavor: Flavor) {
+        // The clock starts when the lock statement returned: the wait before it (other
+        // connections' long statements) blocked commits too, but is bounded by
+        // lock_wait_timeout and is the server's, not ours.
+        *self = CommitBlock {
+            held: Arc::new(tokio::sync::Mutex::new(Some((conn, flavor)))),
+            timing: Arc::new(std::sync::Mutex::new(BlockTiming {
+                since: Some(std::time::Instant::now()),
+                lasted: None,
+            })),
+        };
     }
 
     /// Lets commits go on. Idempotent.
     pub async fn release(&self) -> Result<()> {
-        let taken = self.0.lock().await.take();
+        let taken = self.held.lock().await.take();
         if let Some((mut b, flavor)) = taken {
-            run_all(&mut b, lock_sql(flavor).release_commits)
-                .await
-                .map_err(|e| Error::server("releasing the commit block (UNLOCK TABLES)", e))?;
+            let result = run_all(&mut b, lock_sql(flavor).release_commits).await;
+            let mut t = self.timing.lock().unwrap_or_else(|p| p.into_inner());
+            t.lasted = t.since.map(|s| s.elapsed());
+            drop(t);
+            result.map_err(|e| Error::server("releasing the commit block (UNLOCK TABLES)", e))?;
             let _ = b.disconnect().await;
         }
         Ok(())
     }
 
     pub async fn is_held(&self) -> bool {
-        self.0.lock().await.is_some()
+        self.held.lock().await.is_some()
+    }
+
+    /// How long commits were blocked: None when they never were (no lock taken), the time so
+    /// far while still held.
+    pub fn blocked_for(&self) -> Option<Duration> {
+        let t = *self.timing.lock().unwrap_or_else(|p| p.into_inner());
+        t.lasted.or_else(|| t.since.map(|s| s.elapsed()))
     }
 }
 

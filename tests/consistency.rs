@@ -84,8 +84,23 @@ async fn a_concurrent_writer_sees_one_point_in_time() {
             commits
         })
     };
-    // Let the writer get going before the snapshot is taken.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Let the writer get going before the snapshot is taken: a few commits must be in.
+    {
+        let mut conn = db.conn().await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let n: u64 = conn
+                .query_first("SELECT n FROM counter")
+                .await
+                .unwrap()
+                .unwrap();
+            if n >= 200_005 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the writer never committed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     let dir = out_dir();
     let out = backup(
         &[
@@ -375,7 +390,7 @@ async fn a_lock_timeout_names_the_blocking_statement() {
             .query_drop("UPDATE t SET id = id WHERE SLEEP(6) = 0")
             .await;
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    common::wait_for_statement("UPDATE t SET id = id WHERE SLEEP(6) = 0").await;
     let dir = out_dir();
     let out = backup(
         &[
@@ -577,4 +592,217 @@ async fn an_interrupted_multi_file_run_removes_its_finished_files() {
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     let left = common::files_in(dir.path());
     assert!(left.is_empty(), "files left behind: {left:?}");
+}
+
+/// The events of a `--log-format json` run, in order.
+fn json_events(out: &std::process::Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&out.stderr).lines())
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("event").is_some())
+        .collect()
+}
+
+/// A MyISAM or Aria table anywhere in the dump is read before anything else, by all workers,
+/// and commits go on before the first transactional table is read: here the non-transactional
+/// tables are in the second database of a combined file, after a large InnoDB table that used
+/// to be read while every commit on the server waited. Their rows still land in their own
+/// database's part of the file, each row once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_transactional_tables_are_read_first_and_commits_go_on_before_the_rest() {
+    if !server().is_mariadb() {
+        return; // Aria is MariaDB's
+    }
+    let first = TestDb::new("ntx_a").await;
+    let second = TestDb::new("ntx_b").await;
+    first
+        .exec(
+            "CREATE TABLE big (id INT PRIMARY KEY, pad CHAR(100));
+             INSERT INTO big SELECT seq, REPEAT('b', 100) FROM seq_1_to_50000;",
+        )
+        .await;
+    second
+        .exec(
+            "CREATE TABLE m (id INT PRIMARY KEY, v VARCHAR(40)) ENGINE=MyISAM;
+             INSERT INTO m SELECT seq, CONCAT('myisam ', seq) FROM seq_1_to_20000;
+             CREATE TABLE a (id INT PRIMARY KEY, v VARCHAR(40)) ENGINE=Aria;
+             INSERT INTO a SELECT seq, CONCAT('aria ', seq) FROM seq_1_to_3000;
+             CREATE TABLE i (id INT PRIMARY KEY) ENGINE=InnoDB;
+             INSERT INTO i SELECT seq FROM seq_1_to_100;
+             ANALYZE TABLE m, a, i;",
+        )
+        .await;
+    let dir = out_dir();
+    // Events in JSON, so -q (which hides them) is not used.
+    let out = server()
+        .sfdbtools()
+        .args(["db-backup", "filter", "--db", &first.name, "--db", &second.name])
+        .args(["--mode", "single-file", "-c", "none", "-j", "2", "--log-format", "json"])
+        // The MyISAM table is split into key ranges read by both workers into one spool.
+        .args(["--chunk-bytes", "100000"])
+        .args(server().connection_args())
+        .arg("-o")
+        .arg(dir.path())
+        .args(["-t", "TEST"])
+        .output()
+        .unwrap();
+    assert_success(&out, "dump with non-transactional tables");
+    let events = json_events(&out);
+    let names = |e: &serde_json::Value| {
+        (
+            e["event"].as_str().unwrap_or_default().to_owned(),
+            e["database"].as_str().unwrap_or_default().to_owned(),
+            e["table"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    let released = events
+        .iter()
+        .position(|e| e["event"] == "commits_released")
+        .unwrap_or_else(|| panic!("no commits_released event: {events:?}"));
+    for (i, e) in events.iter().enumerate() {
+        let (event, db, table) = names(e);
+        let non_transactional = db == second.name && (table == "m" || table == "a");
+        if event == "table_started" {
+            assert_eq!(
+                i < released,
+                non_transactional,
+                "{db}.{table} started {} commits were released: {events:?}",
+                if i < released { "before" } else { "after" }
+            );
+        }
+        if event == "table_done" && non_transactional {
+            assert!(i < released, "{db}.{table} finished after the release");
+        }
+    }
+    let warning = events
+        .iter()
+        .find(|e| e["event"] == "warning")
+        .and_then(|e| e["message"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        warning.contains(&format!("`{}`.`m`", second.name))
+            && warning.contains(&format!("`{}`.`a`", second.name)),
+        "the warning names the tables: {warning}"
+    );
+
+    let file = dump_file_in(dir.path());
+    let meta = metadata_of(&file);
+    assert!(
+        meta["commits_blocked_ms"].is_u64(),
+        "the metadata says how long commits were blocked: {meta}"
+    );
+    let m = meta["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "m")
+        .unwrap();
+    assert_eq!(m["rows"], 20000);
+    assert!(m["chunks"].as_u64().unwrap() > 1, "m was read in ranges: {m}");
+    let finished = events
+        .iter()
+        .find(|e| e["event"] == "finished")
+        .expect("finished event");
+    assert_eq!(finished["commits_blocked_ms"], meta["commits_blocked_ms"]);
+
+    // The combined file restores both databases exactly.
+    let mut conn = server().conn(None).await;
+    let before_a = image(&mut conn, &first.name).await;
+    let before_b = image(&mut conn, &second.name).await;
+    first.exec("DROP TABLE big").await;
+    second.exec("DROP TABLE m, a, i").await;
+    let load = server().load_file(&first.name, &file);
+    assert!(
+        load.status.success(),
+        "{}",
+        String::from_utf8_lossy(&load.stderr)
+    );
+    let after_a = image(&mut conn, &first.name).await;
+    let after_b = image(&mut conn, &second.name).await;
+    assert_eq!(diff(&before_a, &after_a), Vec::<String>::new());
+    assert_eq!(diff(&before_b, &after_b), Vec::<String>::new());
+}
+
+/// `--consistency none` gives up one point in time, not the dump: under concurrent writes the
+/// workers' transactions start at different points, the run says so once and goes on, and
+/// the metadata records `none` with no position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consistency_none_dumps_under_writes_and_records_no_position() {
+    let db = TestDb::new("cnone").await;
+    db.exec(
+        "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v INT);
+         INSERT INTO t (v) SELECT seq FROM seq_1_to_20000;
+         CREATE TABLE u (id INT PRIMARY KEY);
+         INSERT INTO u SELECT seq FROM seq_1_to_10;",
+    )
+    .await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let name = db.name.clone();
+        tokio::spawn(async move {
+            let mut conn = server().conn(Some(&name)).await;
+            let deadline = Instant::now() + Duration::from_secs(120);
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
+                conn.query_drop("INSERT INTO t (v) VALUES (0)")
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+            n
+        })
+    };
+    {
+        let mut conn = db.conn().await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while conn
+            .query_first::<u64, _>("SELECT COUNT(*) FROM t")
+            .await
+            .unwrap()
+            .unwrap()
+            < 20_010
+        {
+            assert!(Instant::now() < deadline, "the writer never committed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let dir = out_dir();
+    // Several runs: each has a fresh chance of its workers starting at different points.
+    for _ in 0..3 {
+        let out = backup(
+            &[
+                "single",
+                "--database",
+                &db.name,
+                "-c",
+                "none",
+                "-j",
+                "4",
+                "--consistency",
+                "none",
+            ],
+            dir.path(),
+        );
+        assert_success(&out, "--consistency none under writes");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.matches("not one point in time").count(),
+            1,
+            "said once: {stderr}"
+        );
+        let file = dump_file_in(dir.path());
+        let meta = metadata_of(&file);
+        assert_eq!(meta["consistency"], "none");
+        assert_eq!(meta["replication"]["gtid_info"], "");
+        assert_eq!(meta["snapshot"]["captured"], false, "{meta}");
+        assert!(meta.get("commits_blocked_ms").is_none(), "{meta}");
+        for f in common::files_in(dir.path()) {
+            std::fs::remove_file(dir.path().join(f)).unwrap();
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(writer.await.unwrap() > 0);
 }

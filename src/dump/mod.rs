@@ -2,12 +2,13 @@
 
 pub mod chunks;
 pub mod naming;
+pub mod spool;
 pub mod workers;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Local};
 use mysql_async::Conn;
@@ -24,7 +25,7 @@ use crate::output::{Chunk, OutputSpec, OutputSummary, Writer};
 use crate::progress::{Event, Progress};
 use crate::rows::RowChecksum;
 use crate::select;
-use crate::snapshot::{self, CommitBlock, Consistency, Session, SessionOptions};
+use crate::snapshot::{self, Consistency, Session, SessionOptions};
 use crate::sql::ident::ident;
 use crate::sql::script::{self, HeaderInfo};
 use workers::{Outcome, Pool, Queue, TaskKind, outcome};
@@ -47,6 +48,8 @@ pub struct BackupReport {
     pub server: String,
     /// The accounts file written with the dump, if any.
     pub user_grants: Option<PathBuf>,
+    /// How long commits on the server were blocked by the dump; None when they never were.
+    pub commits_blocked: Option<Duration>,
 }
 
 pub use crate::select::{Selection, select_databases};
@@ -346,11 +349,11 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
     } = prepare(cfg, progress.as_ref()).await?;
 
     // Non-transactional tables are outside the snapshot: with `snapshot` consistency they are
-    // read while commits are still blocked.
-    let non_transactional = if cfg.exclude_data {
-        0
+    // read first, while commits are still blocked, and the block ends when the last is read.
+    let non_transactional = if cfg.exclude_data || cfg.consistency != Consistency::Snapshot {
+        Vec::new()
     } else {
-        count_non_transactional(&mut control, &selection.databases, &cfg.mode).await?
+        list_non_transactional(&mut control, &selection.databases, &cfg.mode).await?
     };
     let session = snapshot::open(
         control,
@@ -360,7 +363,7 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
             threads: cfg.threads,
             consistency: cfg.consistency,
             lock_wait_timeout: cfg.lock_wait_timeout,
-            hold_commit_block: non_transactional > 0 && cfg.consistency == Consistency::Snapshot,
+            hold_commit_block: !non_transactional.is_empty(),
             capture_position: cfg.capture_position,
             row_reader: cfg.row_reader,
         },
@@ -402,7 +405,7 @@ async fn run_in_session(
     planned: Vec<PlannedFile>,
     run: Run,
     progress: Arc<dyn Progress>,
-    non_transactional: u64,
+    non_transactional: Vec<TableRef>,
 ) -> Result<BackupReport> {
     let threads = session.workers.len();
     let pool = match Pool::start(
@@ -426,14 +429,38 @@ async fn run_in_session(
         threads,
         queue: pool.queue.clone(),
         progress: progress.clone(),
-        commit_block: session.commit_block.clone(),
-        non_transactional_left: Arc::new(AtomicU64::new(non_transactional)),
+        early: Early::default(),
     });
-    if cfg.consistency == Consistency::Snapshot && non_transactional > 0 {
+    let commit_block = session.commit_block.clone();
+    if !non_transactional.is_empty() {
         progress.event(&Event::Warning(&format!(
-            "{non_transactional} non-transactional table(s) (MyISAM/Aria/MEMORY…): commits stay \
-             blocked until they are dumped"
+            "commits on the server are blocked while {} non-transactional table(s) \
+             (MyISAM/Aria/MEMORY…, outside the snapshot) are read, before anything else: {}",
+            non_transactional.len(),
+            name_some(&non_transactional)
         )));
+        if let Err(e) = read_non_transactional_first(&ctx, &non_transactional).await {
+            ctx.queue.cancel();
+            drop(ctx);
+            session.workers = pool.join().await;
+            session.close().await;
+            return Err(e);
+        }
+    }
+    // With `lock` consistency commits stay blocked until the session closes.
+    if cfg.consistency != Consistency::Lock
+        && let Err(e) = commit_block.release().await
+    {
+        ctx.queue.cancel();
+        drop(ctx);
+        session.workers = pool.join().await;
+        session.close().await;
+        return Err(e);
+    }
+    if cfg.consistency != Consistency::Lock
+        && let Some(blocked) = commit_block.blocked_for()
+    {
+        progress.event(&Event::CommitsReleased { blocked });
     }
 
     // Files are written in parallel, at most one per worker at a time.
@@ -466,6 +493,7 @@ async fn run_in_session(
     session.workers = pool.join().await;
     let position = session.position.clone();
     session.close().await;
+    let commits_blocked = commit_block.blocked_for();
     if let Some(e) = first_error {
         // Files finished before the failure are complete and correct, but the run is not:
         // remove them so nothing half of a backup set stays behind looking complete.
@@ -476,12 +504,16 @@ async fn run_in_session(
     }
     files.sort_by_key(|(i, _)| *i);
     let mut files: Vec<FileReport> = files.into_iter().map(|(_, f)| f).collect();
+    for f in &mut files {
+        f.metadata.commits_blocked_ms = commits_blocked.map(|d| d.as_millis() as u64);
+    }
     let user_grants = complete(cfg, &run.selection, &mut files, run.grants.as_ref())?;
     Ok(BackupReport {
         files,
         snapshot: position,
         server: info.version.clone(),
         user_grants,
+        commits_blocked,
     })
 }
 
@@ -603,8 +635,135 @@ struct FileContext {
     threads: usize,
     queue: Queue,
     progress: Arc<dyn Progress>,
-    commit_block: CommitBlock,
-    non_transactional_left: Arc<AtomicU64>,
+    early: Early,
+}
+
+/// What was read before the files were started: the rows of the non-transactional tables
+/// and the catalogs of their databases, each taken by the file that reaches its database.
+#[derive(Default)]
+struct Early {
+    catalogs: Mutex<HashMap<String, DatabaseCatalog>>,
+    tables: Mutex<HashMap<String, Vec<EarlyTable>>>,
+}
+
+struct EarlyTable {
+    spool: spool::Spool,
+    info: TableInfo,
+    largest: usize,
+}
+
+impl Early {
+    fn take_catalog(&self, db: &str) -> Option<DatabaseCatalog> {
+        self.catalogs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(db)
+    }
+
+    fn take_tables(&self, db: &str) -> Vec<EarlyTable> {
+        self.tables
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(db)
+            .unwrap_or_default()
+    }
+}
+
+/// Up to ten names, for a message.
+fn name_some(tables: &[TableRef]) -> String {
+    let mut names: Vec<String> = tables
+        .iter()
+        .take(10)
+        .map(|t| crate::sql::ident::qualified(&t.database, &t.table))
+        .collect();
+    if tables.len() > 10 {
+        names.push(format!("and {} more", tables.len() - 10));
+    }
+    names.join(", ")
+}
+
+/// Reads every non-transactional table's rows, all workers at once, into spools, while
+/// commits are blocked; the caller then releases the block. Their databases' catalogs are read
+/// here too (a table's rows need its columns) and kept for the files.
+async fn read_non_transactional_first(ctx: &FileContext, tables: &[TableRef]) -> Result<()> {
+    let mut dbs: Vec<&str> = tables.iter().map(|t| t.database.as_str()).collect();
+    dbs.sort_unstable();
+    dbs.dedup();
+    let mut asked = Vec::with_capacity(dbs.len());
+    for db in &dbs {
+        let db: Arc<str> = Arc::from(*db);
+        asked.push(ctx.queue.submit(&db, None, TaskKind::Catalog).await?);
+    }
+    let mut catalogs = Vec::with_capacity(dbs.len());
+    for rx in asked {
+        match outcome(rx).await? {
+            Outcome::Catalog(c) => catalogs.push(*c),
+            _ => return Err(Error::Internal("catalog task answered something else".into())),
+        }
+    }
+
+    let mut spools = Vec::new();
+    let mut pending = Vec::new();
+    for catalog in &catalogs {
+        let db: Arc<str> = Arc::from(catalog.name.as_str());
+        let order: Vec<Arc<Table>> = catalog
+            .tables
+            .iter()
+            .filter(|t| {
+                tables
+                    .iter()
+                    .any(|r| r.database == catalog.name && r.table == t.name)
+                    && !t.is_transactional()
+                    && t.rows_elsewhere().is_none()
+            })
+            .cloned()
+            .map(Arc::new)
+            .collect();
+        let mut outs = Vec::with_capacity(order.len());
+        for t in &order {
+            let w = spool::SpoolWriter::create(
+                &ctx.cfg.output_dir,
+                &crate::sql::ident::qualified(&db, &t.name),
+            )?;
+            outs.push(w.tx.clone());
+            spools.push((db.clone(), w));
+        }
+        pending.extend(
+            submit_tables(ctx, &db, &order, |i| outs[i].clone())
+                .await?
+                .into_iter()
+                .map(|p| (db.clone(), p)),
+        );
+    }
+    let mut done = Vec::with_capacity(pending.len());
+    let mut failure: Option<Error> = None;
+    for (db, p) in pending {
+        match table_outcome(ctx, &db, p).await {
+            Ok(d) => done.push(d),
+            Err(e) => failure = Error::prefer(failure, e),
+        }
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let mut finished = Vec::with_capacity(spools.len());
+    for ((db, w), (info, largest)) in spools.into_iter().zip(done) {
+        finished.push((db, w.finish().await?, info, largest));
+    }
+    let mut early = ctx.early.tables.lock().unwrap_or_else(|p| p.into_inner());
+    for (db, spool, info, largest) in finished {
+        early.entry(db.to_string()).or_default().push(EarlyTable {
+            spool,
+            info,
+            largest,
+        });
+    }
+    drop(early);
+    let mut kept = ctx.early.catalogs.lock().unwrap_or_else(|p| p.into_inner());
+    for c in catalogs {
+        kept.insert(c.name.clone(), c);
+    }
+    Ok(())
 }
 
 /// Fails early, before any connection or lock, when the output directory cannot be written:
@@ -649,13 +808,13 @@ async fn count_tables(conn: &mut Conn, db: &str) -> Result<u64> {
 }
 
 /// Base tables of the selected databases whose engine is outside InnoDB's snapshot and whose
-/// rows are dumped (commits stay blocked until each of them is done).
-async fn count_non_transactional(
+/// rows are dumped: they are read first, while commits are blocked.
+async fn list_non_transactional(
     conn: &mut Conn,
     dbs: &[String],
     mode: &BackupMode,
-) -> Result<u64> {
-    let mut n = 0;
+) -> Result<Vec<TableRef>> {
+    let mut found = Vec::new();
     // Tables whose rows live elsewhere are not read, so commits do not wait for them.
     let elsewhere: Vec<String> = catalog::rows_elsewhere_engines()
         .map(|e| format!("'{e}'"))
@@ -663,7 +822,8 @@ async fn count_non_transactional(
     let sql = format!(
         "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
          AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') \
-         AND ENGINE NOT IN ('InnoDB', 'XtraDB', 'RocksDB', 'TokuDB', 'ndbcluster', {})",
+         AND ENGINE NOT IN ('InnoDB', 'XtraDB', 'RocksDB', 'TokuDB', 'ndbcluster', {}) \
+         ORDER BY TABLE_NAME",
         elsewhere.join(", ")
     );
     for db in dbs {
@@ -671,12 +831,17 @@ async fn count_non_transactional(
             .exec(sql.as_str(), (db,))
             .await
             .map_err(|e| Error::server(format!("listing the engines of {}", ident(db)), e))?;
-        n += names
-            .iter()
-            .filter(|t| !select::skips_data(mode, t))
-            .count() as u64;
+        found.extend(
+            names
+                .into_iter()
+                .filter(|t| !select::skips_data(mode, t))
+                .map(|table| TableRef {
+                    database: db.clone(),
+                    table,
+                }),
+        );
     }
-    Ok(n)
+    Ok(found)
 }
 
 async fn dump_file(ctx: &FileContext, plan: PlannedFile) -> Result<FileReport> {
@@ -791,15 +956,19 @@ async fn write_body(
 
     for db in &plan.databases {
         let db_arc: Arc<str> = Arc::from(db.as_str());
-        let catalog =
-            match outcome(ctx.queue.submit(&db_arc, None, TaskKind::Catalog).await?).await? {
-                Outcome::Catalog(c) => *c,
-                _ => {
-                    return Err(Error::Internal(
-                        "catalog task answered something else".into(),
-                    ));
+        let catalog = match ctx.early.take_catalog(db) {
+            Some(c) => c,
+            None => {
+                match outcome(ctx.queue.submit(&db_arc, None, TaskKind::Catalog).await?).await? {
+                    Outcome::Catalog(c) => *c,
+                    _ => {
+                        return Err(Error::Internal(
+                            "catalog task answered something else".into(),
+                        ));
+                    }
                 }
-            };
+            }
+        };
         let mut ddl = Vec::new();
         if combined {
             ddl.extend_from_slice(&script::database_preamble(&catalog));
@@ -892,26 +1061,78 @@ fn note_partial_tables(
     Ok(())
 }
 
-/// Dumps every table's rows of one database through the pool: non-transactional tables first
-/// (commits wait for them), then the rest largest first, big tables split into key ranges.
+/// Dumps every table's rows of one database through the pool, largest first, big tables
+/// split into key ranges. Tables read before the files started (non-transactional ones) are
+/// copied from their spools.
 async fn dump_database_data(
     ctx: &FileContext,
     db: &Arc<str>,
     catalog: &DatabaseCatalog,
     out: &mpsc::Sender<Chunk>,
 ) -> Result<Vec<(TableInfo, usize)>> {
+    let early = ctx.early.take_tables(db);
     let mut order: Vec<Arc<Table>> = catalog
         .tables
         .iter()
-        .filter(|t| !select::skips_data(&ctx.cfg.mode, &t.name) && t.rows_elsewhere().is_none())
+        .filter(|t| {
+            !select::skips_data(&ctx.cfg.mode, &t.name)
+                && t.rows_elsewhere().is_none()
+                && !early.iter().any(|e| e.info.table == t.name)
+        })
         .cloned()
         .map(Arc::new)
         .collect();
     order.sort_by_key(|t| (t.is_transactional(), std::cmp::Reverse(t.estimated_bytes)));
 
+    // The spools go into the file while the workers read the other tables.
+    let mut done = Vec::with_capacity(early.len() + order.len());
+    let mut replays = Vec::with_capacity(early.len());
+    for e in early {
+        replays.push(tokio::spawn(e.spool.replay(out.clone())));
+        done.push((e.info, e.largest));
+    }
+    let submitted = submit_tables(ctx, db, &order, |_| out.clone()).await;
+
+    // Every answer is awaited even after a failure: the task that failed first may come after
+    // tasks that were only stopped because of it, and its error is the one worth reporting.
+    let mut failure: Option<Error> = None;
+    match submitted {
+        Ok(pending) => {
+            for p in pending {
+                match table_outcome(ctx, db, p).await {
+                    Ok(d) => done.push(d),
+                    Err(e) => failure = Error::prefer(failure, e),
+                }
+            }
+        }
+        Err(e) => failure = Some(e),
+    }
+    for r in replays {
+        let r = r
+            .await
+            .map_err(|e| Error::Internal(format!("a spool replay failed: {e}")))
+            .and_then(|r| r);
+        if let Err(e) = r {
+            failure = Error::prefer(failure, e);
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(done),
+    }
+}
+
+/// Hands the tasks of `order`'s tables to the pool (key ranges first, then counts and chunks
+/// in [`schedule`] order), each table's rows into `out_of(index)`.
+async fn submit_tables(
+    ctx: &FileContext,
+    db: &Arc<str>,
+    order: &[Arc<Table>],
+    out_of: impl Fn(usize) -> mpsc::Sender<Chunk>,
+) -> Result<Vec<Pending>> {
     // Key ranges of the big tables, asked for all at once.
     let mut bounds = Vec::new();
-    for t in &order {
+    for t in order {
         let chunks = chunks::chunk_count(t.estimated_bytes, ctx.cfg.chunk_bytes)
             .min(ctx.threads.max(1) * chunks::CHUNKS_PER_WORKER);
         match &t.split_key {
@@ -958,7 +1179,7 @@ async fn dump_database_data(
             chunks: Vec::new(),
         })
         .collect();
-    for step in schedule(&order, &planned) {
+    for step in schedule(order, &planned) {
         let p = &mut pending[step.table];
         let t = &order[step.table];
         let kind = match step.chunk {
@@ -977,7 +1198,7 @@ async fn dump_database_data(
                 TaskKind::Rows {
                     chunk: i,
                     predicate: planned[step.table][i].clone(),
-                    out: out.clone(),
+                    out: out_of(step.table),
                 }
             }
         };
@@ -987,21 +1208,7 @@ async fn dump_database_data(
             Some(_) => p.chunks.push(rx),
         }
     }
-
-    let mut done = Vec::new();
-    // Every answer is awaited even after a failure: the task that failed first may come after
-    // tasks that were only stopped because of it, and its error is the one worth reporting.
-    let mut failure: Option<Error> = None;
-    for p in pending {
-        match table_outcome(ctx, db, p).await {
-            Ok(d) => done.push(d),
-            Err(e) => failure = Error::prefer(failure, e),
-        }
-    }
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(done),
-    }
+    Ok(pending)
 }
 
 struct Pending {
@@ -1135,14 +1342,6 @@ async fn table_outcome(ctx: &FileContext, db: &Arc<str>, p: Pending) -> Result<(
         ctx.progress.event(&Event::Warning(&format!(
             "{target}: {nan} FLOAT/DOUBLE values were not numbers and were written as NULL"
         )));
-    }
-    if !p.table.is_transactional()
-        && ctx
-            .non_transactional_left
-            .fetch_sub(1, AtomicOrdering::SeqCst)
-            == 1
-    {
-        ctx.commit_block.release().await?;
     }
     ctx.progress.event(&Event::TableDone {
         database: db,
@@ -1300,6 +1499,7 @@ pub(crate) fn build_metadata(
         history_lost: Vec::new(),
         definitions: Default::default(),
         functions_needing_trust: None,
+        commits_blocked_ms: None,
     }
 }
 

@@ -478,6 +478,30 @@ pub fn load_corpus(db: &str) {
 }
 
 /// Waits until a dump streams the rows of `db`.`big`; returns that worker's connection id.
+/// Waits until a connection is running exactly `statement` (60 s at most).
+pub async fn wait_for_statement(statement: &str) {
+    let mut conn = server().conn(None).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let n: u64 = conn
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = ?",
+                (statement,),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        if n > 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no connection started {statement:?} within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 pub async fn wait_for_rows(db: &str) -> u64 {
     wait_for_statement_on_big(
         db,
