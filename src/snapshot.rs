@@ -482,9 +482,10 @@ impl CommitBlock {
         let taken = self.held.lock().await.take();
         if let Some((mut b, flavor)) = taken {
             let result = run_all(&mut b, lock_sql(flavor).release_commits).await;
-            let mut t = self.timing.lock().unwrap_or_else(|p| p.into_inner());
-            t.lasted = t.since.map(|s| s.elapsed());
-            drop(t);
+            {
+                let mut t = self.timing.lock().unwrap_or_else(|p| p.into_inner());
+                t.lasted = t.since.map(|s| s.elapsed());
+            }
             result.map_err(|e| Error::server("releasing the commit block (UNLOCK TABLES)", e))?;
             let _ = b.disconnect().await;
         }

@@ -637,8 +637,24 @@ async fn non_transactional_tables_are_read_first_and_commits_go_on_before_the_re
     // Events in JSON, so -q (which hides them) is not used.
     let out = server()
         .sfdbtools()
-        .args(["db-backup", "filter", "--db", &first.name, "--db", &second.name])
-        .args(["--mode", "single-file", "-c", "none", "-j", "2", "--log-format", "json"])
+        .args([
+            "db-backup",
+            "filter",
+            "--db",
+            &first.name,
+            "--db",
+            &second.name,
+        ])
+        .args([
+            "--mode",
+            "single-file",
+            "-c",
+            "none",
+            "-j",
+            "2",
+            "--log-format",
+            "json",
+        ])
         // The MyISAM table is split into key ranges read by both workers into one spool.
         .args(["--chunk-bytes", "100000"])
         .args(server().connection_args())
@@ -700,7 +716,10 @@ async fn non_transactional_tables_are_read_first_and_commits_go_on_before_the_re
         .find(|t| t["table"] == "m")
         .unwrap();
     assert_eq!(m["rows"], 20000);
-    assert!(m["chunks"].as_u64().unwrap() > 1, "m was read in ranges: {m}");
+    assert!(
+        m["chunks"].as_u64().unwrap() > 1,
+        "m was read in ranges: {m}"
+    );
     let finished = events
         .iter()
         .find(|e| e["event"] == "finished")

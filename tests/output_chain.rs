@@ -6,20 +6,11 @@ mod common;
 use std::io::Read;
 use std::path::Path;
 
-use common::compare::{diff, image};
-use common::{
-    TestDb, assert_success, backup, dump_file_in, metadata_of, out_dir, restore_with_client, server,
-};
+use common::{TestDb, assert_success, backup, dump_file_in, out_dir};
 use sfdbtools::encrypt::Passphrase;
 use sfdbtools::secret::Secret;
 
 const KEY: &str = "correct horse battery staple";
-
-async fn corpus_db(tag: &str) -> TestDb {
-    let db = TestDb::new(tag).await;
-    common::load_corpus(&db.name);
-    db
-}
 
 fn read_sql(file: &Path, key: Option<&str>) -> std::io::Result<Vec<u8>> {
     let pass = key.map(|k| Passphrase::new(Secret::new(k)));
@@ -27,63 +18,6 @@ fn read_sql(file: &Path, key: Option<&str>) -> std::io::Result<Vec<u8>> {
     let mut sql = Vec::new();
     reader.read_to_end(&mut sql)?;
     Ok(sql)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_codec_with_and_without_encryption_round_trips_the_corpus() {
-    let src = corpus_db("chain_src").await;
-    let mut conn = server().conn(None).await;
-    let source = image(&mut conn, &src.name).await;
-    for codec in ["none", "gzip", "pgzip", "zstd", "xz", "zlib"] {
-        for encrypted in [false, true] {
-            let dir = out_dir();
-            let mut args = vec!["single", "--database", &src.name, "-c", codec, "-l", "1"];
-            if encrypted {
-                args.extend(["-K", KEY]);
-            }
-            let out = backup(&args, dir.path());
-            assert_success(&out, &format!("dump with {codec}, encrypted {encrypted}"));
-            let file = dump_file_in(dir.path());
-            let name = file.file_name().unwrap().to_string_lossy().into_owned();
-            let ext = match codec {
-                "none" => ".sql",
-                "gzip" | "pgzip" => ".sql.gz",
-                "zstd" => ".sql.zst",
-                "xz" => ".sql.xz",
-                _ => ".sql.zlib",
-            };
-            let expected = format!("{ext}{}", if encrypted { ".enc" } else { "" });
-            assert!(
-                name.ends_with(&expected),
-                "{name} should end with {expected}"
-            );
-            let meta = metadata_of(&file);
-            assert_eq!(meta["compression"]["type"], codec);
-            assert_eq!(meta["compression"]["enabled"], codec != "none");
-            assert_eq!(meta["encryption"]["enabled"], encrypted);
-            assert_eq!(
-                meta["file"]["size_bytes"].as_u64().unwrap(),
-                std::fs::metadata(&file).unwrap().len()
-            );
-
-            let sql = read_sql(&file, encrypted.then_some(KEY)).unwrap();
-            assert_eq!(
-                sql.len() as u64,
-                meta["sql_bytes"].as_u64().unwrap(),
-                "{name}"
-            );
-            let plain = dir.path().join("restored.sql");
-            std::fs::write(&plain, &sql).unwrap();
-            let dst = TestDb::new(&format!("chain_{codec}_{encrypted}")).await;
-            restore_with_client(&dst.name, &plain);
-            let d = diff(&source, &image(&mut conn, &dst.name).await);
-            assert!(
-                d.is_empty(),
-                "{codec} encrypted={encrypted}:\n{}",
-                d.join("\n")
-            );
-        }
-    }
 }
 
 #[tokio::test]

@@ -35,54 +35,6 @@ async fn drop_database(name: &str) {
         .unwrap();
 }
 
-/// The acceptance round trip: the whole fidelity corpus through our dump (zstd, encrypted)
-/// and our parallel restore into another name, with zero differences.
-#[tokio::test]
-async fn corpus_round_trips_through_our_dump_and_our_restore() {
-    let src = TestDb::new("rs_corpus").await;
-    common::load_corpus(&src.name);
-    let dir = out_dir();
-    let out = server()
-        .sfdbtools()
-        .env("SFDB_BACKUP_ENCRYPTION_KEY", "corpus key")
-        .args([
-            "-q",
-            "db-backup",
-            "single",
-            "--database",
-            &src.name,
-            "-t",
-            "T",
-        ])
-        .args(server().connection_args())
-        .arg("-o")
-        .arg(dir.path())
-        .args(["-c", "zstd", "--statement-size", "65536", "-j", "2"])
-        .output()
-        .unwrap();
-    assert_success(&out, "backup");
-    let file = dump_file_in(dir.path());
-    assert!(file.to_string_lossy().ends_with(".sql.zst.enc"));
-
-    let dst = TestDb::new("rs corpus ` dst").await;
-    let f = file.to_str().unwrap();
-    let out = restore(
-        "single",
-        &[
-            "--file",
-            f,
-            "--target-db",
-            &dst.name,
-            "-j",
-            "3",
-            "-K",
-            "corpus key",
-        ],
-    );
-    assert_success(&out, "restore");
-    assert_same(&src.name, &dst.name).await;
-}
-
 /// A combined file: every database under its own name; --exclude-db leaves one out;
 /// a database that already holds tables is refused unless --drop-target.
 #[tokio::test]

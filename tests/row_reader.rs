@@ -8,7 +8,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::compare::{diff, image};
 use common::{TestDb, assert_success, dump_file_in, metadata_of, out_dir, server};
 use mysql_async::prelude::*;
 use sfdbtools::connect::{ConnectionSettings, Flavor};
@@ -95,37 +94,6 @@ fn assert_same_dump(wire: &Path, driver: &Path) {
         );
     }
     assert_eq!(table_sums(wire), table_sums(driver));
-}
-
-#[tokio::test]
-async fn the_reader_writes_the_same_sql_as_mysql_async_for_every_type() {
-    let src = TestDb::new("reader_corpus").await;
-    common::load_corpus(&src.name);
-    // One worker: with two, the non-transactional tables' order in the file is the order they
-    // finish in.
-    let (wire_dir, driver_dir) = (out_dir(), out_dir());
-    let (wire, out) = dump(&src.name, wire_dir.path(), "wire", &["-j", "1"]);
-    assert!(!stderr(&out).contains(FALLBACK), "{}", stderr(&out));
-    let (driver, _) = dump(&src.name, driver_dir.path(), "driver", &["-j", "1"]);
-    assert_same_dump(&wire, &driver);
-
-    // Two workers (chunks and tables in parallel): the same rows, and they restore to the same
-    // database.
-    let parallel_dir = out_dir();
-    let (parallel, _) = dump(&src.name, parallel_dir.path(), "wire", &["-j", "2"]);
-    let (mut a, mut b) = (table_sums(&parallel), table_sums(&driver));
-    a.sort();
-    b.sort();
-    assert_eq!(a, b);
-    assert!(a.len() >= 10 && a.iter().any(|(_, rows, _)| *rows > 0));
-    let dst = TestDb::new("reader_restored").await;
-    common::restore_with_client(&dst.name, &parallel);
-    let mut conn = server().conn(None).await;
-    let d = diff(
-        &image(&mut conn, &src.name).await,
-        &image(&mut conn, &dst.name).await,
-    );
-    assert!(d.is_empty(), "{}", d.join("\n"));
 }
 
 /// Payloads around the 16 MiB packet limit: exactly 0xFFFFFF (followed by an empty packet), one

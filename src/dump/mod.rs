@@ -698,7 +698,11 @@ async fn read_non_transactional_first(ctx: &FileContext, tables: &[TableRef]) ->
     for rx in asked {
         match outcome(rx).await? {
             Outcome::Catalog(c) => catalogs.push(*c),
-            _ => return Err(Error::Internal("catalog task answered something else".into())),
+            _ => {
+                return Err(Error::Internal(
+                    "catalog task answered something else".into(),
+                ));
+            }
         }
     }
 

@@ -68,10 +68,20 @@ impl SpoolWriter {
         opts.read(true).write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let file = opts
-            .open(&path)
-            .map_err(|e| Error::file("creating the spool for a non-transactional table's rows", path.clone(), e))?;
-        std::fs::remove_file(&path).map_err(|e| Error::file("creating the spool for a non-transactional table's rows", path.clone(), e))?;
+        let file = opts.open(&path).map_err(|e| {
+            Error::file(
+                "creating the spool for a non-transactional table's rows",
+                path.clone(),
+                e,
+            )
+        })?;
+        std::fs::remove_file(&path).map_err(|e| {
+            Error::file(
+                "creating the spool for a non-transactional table's rows",
+                path.clone(),
+                e,
+            )
+        })?;
 
         let mut key = Zeroizing::new([0u8; 32]);
         rand::rngs::SysRng
@@ -140,7 +150,9 @@ impl Spool {
 
     fn replay_blocking(mut self, out: &mpsc::Sender<Chunk>) -> Result<()> {
         let failed = |e: io::Error| {
-            Error::Internal(format!("reading back the spooled rows of a table failed: {e}"))
+            Error::Internal(format!(
+                "reading back the spooled rows of a table failed: {e}"
+            ))
         };
         self.file.seek(SeekFrom::Start(0)).map_err(failed)?;
         let mut input = BufReader::with_capacity(1 << 20, &self.file);
@@ -195,13 +207,20 @@ mod tests {
         // Nothing by name while it is in use.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         let sent: Vec<Vec<u8>> = (0..50)
-            .map(|i| format!("INSERT INTO t VALUES ({i});\n").repeat(i + 1).into_bytes())
+            .map(|i| {
+                format!("INSERT INTO t VALUES ({i});\n")
+                    .repeat(i + 1)
+                    .into_bytes()
+            })
             .collect();
         for s in &sent {
             w.tx.send(Chunk::Sql(s.clone())).await.unwrap();
         }
         let spool = w.finish().await.unwrap();
-        assert_eq!(spool.bytes, sent.iter().map(|s| s.len() as u64).sum::<u64>());
+        assert_eq!(
+            spool.bytes,
+            sent.iter().map(|s| s.len() as u64).sum::<u64>()
+        );
         let (tx, mut rx) = mpsc::channel(4);
         let replay = tokio::spawn(spool.replay(tx));
         let mut got = Vec::new();
