@@ -1,15 +1,16 @@
 //! Raw command-line arguments (clap) and their turning into one validated `BackupConfig`.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use sfdbtools::Error;
 use sfdbtools::compress::{Codec, Level};
 use sfdbtools::config::{
     BackupConfig, BackupMode, GrantsSource, RestoreConfig, RestoreMode, VerifyConfig,
 };
-use sfdbtools::connect::ConnectionSettings;
+use sfdbtools::connect::{ConnectionSettings, DEFAULT_CONNECT_TIMEOUT};
 use sfdbtools::dump::naming;
 use sfdbtools::encrypt::Passphrase;
 use sfdbtools::profile;
@@ -339,6 +340,9 @@ pub struct ConnectionArgs {
     /// Unix socket path (instead of host/port).
     #[arg(long)]
     pub socket: Option<PathBuf>,
+    /// Seconds a connection may take to open (look-up, TCP, handshake, login) before failing.
+    #[arg(long = "connect-timeout", value_name = "SECONDS", default_value_t = DEFAULT_CONNECT_TIMEOUT.as_secs())]
+    pub connect_timeout: u64,
 }
 
 /// The profile of the server a backup reads from (compat §1: `SFDB_SOURCE_PROFILE[_KEY]`).
@@ -477,6 +481,10 @@ pub struct BackupArgs {
     /// table system-versioned by transaction id).
     #[arg(long)]
     pub strict: bool,
+    /// Back up the databases that exist when one named by --db, --db-file or the config's
+    /// include list does not (a warning); without it that is a usage error.
+    #[arg(long = "allow-missing")]
+    pub allow_missing: bool,
     /// Do not write the accounts file (<dump>_users.sql) next to the dump.
     #[arg(short = 'e', long = "exclude-user")]
     pub exclude_user: bool,
@@ -555,6 +563,56 @@ impl Cli {
             }
         }
     }
+}
+
+/// mysqldump's `-h HOST` is `-h/--help` here (the old tool's short flags stay as they are), and
+/// help exits 0: `sfdbtools db-backup all -h db1` from cron would "succeed" without a backup.
+/// So `-h` prints help only on its own, after nothing but subcommand names; with any other
+/// argument it is a usage error that names `--host`. `--help` is clap's, unchanged.
+pub fn refuse_short_help_with_arguments(args: &[OsString]) -> Result<(), Error> {
+    let mut root = Cli::command();
+    root.build();
+    let mut cmd = &root;
+    let (mut help, mut others) = (false, false);
+    for arg in args.iter().skip(1) {
+        let Some(arg) = arg.to_str() else {
+            others = true;
+            continue;
+        };
+        if let Some(sub) = cmd.find_subcommand(arg) {
+            cmd = sub;
+            continue;
+        }
+        if arg == "-h" {
+            help = true;
+            continue;
+        }
+        others = true;
+        // A cluster of short flags (`-qh`, `-hdb1`): clap reads `h` as help unless an earlier
+        // short of the cluster takes the rest as its value (`-thost`: a ticket).
+        let Some(cluster) = arg.strip_prefix('-').filter(|c| !c.starts_with('-')) else {
+            continue;
+        };
+        for short in cluster.chars() {
+            if short == 'h' {
+                help = true;
+                break;
+            }
+            match cmd.get_arguments().find(|a| a.get_short() == Some(short)) {
+                Some(a) if !a.get_action().takes_values() => {}
+                _ => break,
+            }
+        }
+    }
+    if help && others {
+        return Err(Error::Usage(
+            "-h is short for --help here, not for --host, and it was given with other \
+             arguments; name the server with --host HOST (see \"For mysqldump users\" in the \
+             README), or ask for help with -h alone or --help"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Mode-specific settings of a backup, before the common flags are applied.
@@ -719,6 +777,7 @@ fn backup_config(
                 mode: mode_settings.mode,
                 include,
                 exclude,
+                allow_missing: a.allow_missing,
                 include_dmart: mode_settings.include_dmart
                     || settings.include_dmart.unwrap_or(false),
                 client_code: mode_settings.client_code,
@@ -948,6 +1007,11 @@ fn connection(
     quiet: bool,
     settings: &Settings,
 ) -> Result<ConnectionSettings, Error> {
+    if c.connect_timeout == 0 {
+        return Err(Error::Usage(
+            "--connect-timeout must be at least 1 second".into(),
+        ));
+    }
     let profile: ProfileChoice = profile.into();
     let chosen = match profile.profile.as_deref().filter(|p| !p.is_empty()) {
         Some(arg) => Some(profile::resolve(arg, settings.profile_dir.as_deref())?),
@@ -987,6 +1051,7 @@ fn connection(
         conn.user = user;
     }
     conn.socket = c.socket;
+    conn.connect_timeout = std::time::Duration::from_secs(c.connect_timeout);
     if let Some(p) = c.password {
         conn.password = Some(Secret::new(p));
     } else if !from_profile {

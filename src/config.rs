@@ -100,6 +100,9 @@ pub struct BackupConfig {
     pub include: Vec<String>,
     /// Exclude list (config `backup.exclude.databases` and `backup.exclude.file`).
     pub exclude: Vec<String>,
+    /// A name of the include list (`--db`, `--db-file`, config) that the server does not have
+    /// is a warning, not a usage error (`--allow-missing`).
+    pub allow_missing: bool,
     /// primary/secondary: add each database's `_dmart` companion when it exists.
     pub include_dmart: bool,
     /// primary/secondary: only this client's databases.

@@ -57,6 +57,86 @@ impl From<mysql_async::Error> for DbError {
     }
 }
 
+/// Why a connection could not be opened, each kind with what to check: the driver's own words
+/// for these ("connection refused", "failed to lookup address") do not say where to look.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(
+        "host name {host:?} does not resolve ({source}); check --host (or the profile's host) \
+         and the DNS or /etc/hosts entry"
+    )]
+    Resolve {
+        host: String,
+        #[source]
+        source: io::Error,
+    },
+
+    /// Refused, or no socket file: nothing accepts connections at the address.
+    #[error(
+        "{source}: nothing listens there; check that the server is running and that \
+         --host/--port (or --socket, or the profile) name it"
+    )]
+    NotListening {
+        #[source]
+        source: io::Error,
+    },
+
+    /// No server greeting (or no TCP answer at all) within `--connect-timeout`.
+    #[error(
+        "timed out after {} s with no answer from the server (--connect-timeout); a firewall \
+         dropping packets, a port that is not the server's, or a server too busy to accept; \
+         check --host/--port, or raise --connect-timeout",
+        .0.as_secs()
+    )]
+    TimedOut(std::time::Duration),
+
+    /// The server refused the account (wrong password, unknown user, host not allowed).
+    #[error(
+        "{0}; check the user and password (--user, --password, MYSQL_PWD or the profile) and \
+         the hosts the account may connect from"
+    )]
+    Denied(DbError),
+
+    /// Any other network error before the session was open (unreachable, reset, closed).
+    #[error(
+        "{source} (before the session was open); check --host/--port (or --socket) and the \
+         network between here and the server"
+    )]
+    Network {
+        #[source]
+        source: io::Error,
+    },
+
+    /// Anything else: a server error during the handshake (too many connections…), a
+    /// protocol error.
+    #[error("{0}")]
+    Other(DbError),
+}
+
+impl ConnectError {
+    /// Sorts a driver error of the connect phase; a timeout and a failed look-up are told
+    /// apart where they happen, before the driver sees them.
+    pub fn from_driver(e: mysql_async::Error) -> ConnectError {
+        match e {
+            mysql_async::Error::Io(mysql_async::IoError::Io(source)) => match source.kind() {
+                io::ErrorKind::ConnectionRefused | io::ErrorKind::NotFound => {
+                    ConnectError::NotListening { source }
+                }
+                _ => ConnectError::Network { source },
+            },
+            e => {
+                let e = DbError(e);
+                // 1045 access denied, 1698 refused by an auth plugin, 1130 host not allowed.
+                if matches!(e.server_code(), Some(1045 | 1698 | 1130)) {
+                    ConnectError::Denied(e)
+                } else {
+                    ConnectError::Other(e)
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Wrong flags or combination of flags: exit code 2.
@@ -71,7 +151,7 @@ pub enum Error {
     Connect {
         target: String,
         #[source]
-        source: DbError,
+        source: ConnectError,
     },
 
     /// A statement failed; `context` says what was being done to which object.

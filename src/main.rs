@@ -20,7 +20,12 @@ use sfdbtools::output::file::AtomicFile;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let cli = cli::Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Err(e) = cli::refuse_short_help_with_arguments(&args) {
+        eprintln!("sfdbtools: error: {e}");
+        std::process::exit(e.exit_code());
+    }
+    let cli = cli::Cli::parse_from(args);
     let quiet = cli.quiet;
     let json = cli.log_format == cli::LogFormat::Json;
     let code = match run(cli, quiet, json) {

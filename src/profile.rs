@@ -271,7 +271,7 @@ impl Profile {
             port: self.port,
             user: self.user.clone(),
             password: (!self.password.is_empty()).then(|| self.password.clone()),
-            socket: None,
+            ..ConnectionSettings::default()
         })
     }
 

@@ -317,3 +317,303 @@ fn cleanup_removes_only_old_sets_together() {
         );
     }
 }
+
+/// mysqldump's `-h HOST` is help here: with any other argument it is a usage error naming
+/// `--host`, never help with exit 0 (a cron job "succeeding" without a backup); alone, after
+/// nothing but subcommand names, it still prints help.
+#[test]
+fn short_h_prints_help_only_on_its_own() {
+    let refused: [&[&str]; 6] = [
+        &["-h", "127.0.0.1"],
+        &["db-backup", "-h", "127.0.0.1"],
+        &["db-backup", "single", "--database", "x", "-h", "db1"],
+        &["db-backup", "all", "-hdb1"],
+        &["-q", "db-backup", "all", "-h"],
+        &["db-restore", "single", "-h", "db1", "-f", "x.sql"],
+    ];
+    for args in refused {
+        let out = server().sfdbtools().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("--host"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?} printed help");
+    }
+    let helped: [&[&str]; 5] = [
+        &["-h"],
+        &["db-backup", "-h"],
+        &["backup", "single", "-h"],
+        &["verify", "-h"],
+        &["db-backup", "single", "--database", "x", "--help"],
+    ];
+    for args in helped {
+        let out = server().sfdbtools().args(args).output().unwrap();
+        assert_success(&out, &format!("{args:?}"));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage:"),
+            "{args:?}: no help printed"
+        );
+    }
+    // A short flag taking a value swallows the `h`: `-th` is ticket "h", not help.
+    let out = server()
+        .sfdbtools()
+        .args(["-q", "db-backup", "single", "--database", "x", "-th"])
+        .args(["--connect-timeout", "0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--connect-timeout must be"), "{stderr}");
+}
+
+/// A database named by --db (or --db-file, or the config's include list) that the server
+/// does not have is a usage error, and nothing is written; --allow-missing backs up the
+/// others with a warning.
+#[tokio::test]
+async fn a_named_database_that_does_not_exist_is_a_usage_error() {
+    let db = TestDb::new("named").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)")
+        .await;
+    let missing = format!("nosuch_{}", std::process::id());
+    let dir = out_dir();
+    let list = dir.path().join("dbs.txt");
+    std::fs::write(&list, format!("{}\n{missing}\n", db.name)).unwrap();
+    let out_of = |name: &str| dir.path().join(name);
+    let by_flag = [
+        "filter",
+        "--db",
+        &missing,
+        "--db",
+        &db.name,
+        "--mode",
+        "single-file",
+        "-c",
+        "none",
+    ];
+    let list_arg = list.to_string_lossy().into_owned();
+    let by_file = [
+        "filter",
+        "--db-file",
+        &list_arg,
+        "--mode",
+        "multi-file",
+        "-c",
+        "none",
+    ];
+    for (args, out) in [(&by_flag[..], "flag"), (&by_file[..], "file")] {
+        let result = backup(args, &out_of(out));
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(&format!("`{missing}`")), "{stderr}");
+        assert!(stderr.contains("--allow-missing"), "{stderr}");
+        assert!(
+            !out_of(out).exists(),
+            "{args:?} created the backup directory"
+        );
+    }
+    // The config's include list, in `all` mode.
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "backup:\n  include:\n    databases: [{}, {missing}]\n",
+            db.name
+        ),
+    )
+    .unwrap();
+    let result = common::backup_command(&["all", "-c", "none"], &out_of("config"))
+        .env("SFDB_APPS_CONFIG", &config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("`{missing}`")), "{stderr}");
+    assert!(!out_of("config").exists());
+
+    let mut allowed = by_flag.to_vec();
+    allowed.push("--allow-missing");
+    let result = backup(&allowed, &out_of("allowed"));
+    assert_success(&result, "filter --allow-missing");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains(&format!("`{missing}`")) && stderr.contains("does not exist"),
+        "the warning names the database: {stderr}"
+    );
+    let dumps: Vec<String> = files_in(&out_of("allowed"))
+        .into_iter()
+        .filter(|f| common::is_dump_file(f))
+        .collect();
+    assert_eq!(dumps.len(), 1, "{dumps:?}");
+    let text = std::fs::read_to_string(out_of("allowed").join(&dumps[0])).unwrap();
+    assert!(
+        text.contains(&format!("`{}`", db.name)),
+        "the existing one is backed up"
+    );
+}
+
+/// A port nothing listens on: the port of a listener that was bound and closed again.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// `-q db-backup single --database x` with `connection` flags; stderr and exit code.
+fn backup_connecting_with(connection: &[&str]) -> (Option<i32>, String) {
+    let dir = out_dir();
+    let out = server()
+        .sfdbtools()
+        .args(["-q", "db-backup", "single", "--database", "x", "-t", "T"])
+        .args(connection)
+        .arg("-o")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(files_in(dir.path()).is_empty());
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Each way of failing to connect says what it is and where to look, and none of them is
+/// called a connection lost mid-run.
+#[test]
+fn connection_failures_each_get_their_own_hint() {
+    let port = closed_port().to_string();
+    let (code, refused) = backup_connecting_with(&["--host", "127.0.0.1", "--port", &port]);
+    assert_eq!(code, Some(1), "{refused}");
+    assert!(
+        refused.contains(&format!("cannot connect to root@127.0.0.1:{port}"))
+            && refused.contains("nothing listens there"),
+        "{refused}"
+    );
+
+    // The reserved .invalid top-level domain never resolves; a slow resolver must not turn
+    // this into a timeout.
+    let (code, unresolved) = backup_connecting_with(&[
+        "--host",
+        "sfdbtools-test.invalid",
+        "--connect-timeout",
+        "120",
+    ]);
+    assert_eq!(code, Some(1), "{unresolved}");
+    assert!(
+        unresolved.contains("\"sfdbtools-test.invalid\" does not resolve"),
+        "{unresolved}"
+    );
+
+    let s = server();
+    let (code, denied) = backup_connecting_with(&[
+        "--host",
+        &s.host,
+        "--port",
+        &s.port.to_string(),
+        "--user",
+        &s.user,
+        "--password",
+        "certainly-not-the-password",
+    ]);
+    assert_eq!(code, Some(1), "{denied}");
+    assert!(
+        denied.contains("ERROR 1045") && denied.contains("check the user and password"),
+        "{denied}"
+    );
+
+    for stderr in [&refused, &unresolved, &denied] {
+        assert!(!stderr.contains("not retried"), "{stderr}");
+        assert!(!stderr.contains("connection lost"), "{stderr}");
+    }
+}
+
+/// `--connect-timeout`: a listener that takes connections and never greets ends a backup, a
+/// restore and `verify --against` after that long, saying so, instead of hanging.
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    // A real dump with its metadata, for restore and verify --against to start from.
+    let db = TestDb::new("timeout").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)")
+        .await;
+    let dir = out_dir();
+    let out = backup(
+        &["single", "--database", &db.name, "-c", "none"],
+        dir.path(),
+    );
+    assert_success(&out, "backup");
+    let dump = dir.path().join(
+        files_in(dir.path())
+            .into_iter()
+            .find(|f| common::is_dump_file(f))
+            .unwrap(),
+    );
+
+    // The kernel completes the TCP handshake for connections in the backlog; no one speaks.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port().to_string();
+    let target = [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--connect-timeout",
+        "1",
+    ];
+    let file = dump.to_string_lossy().into_owned();
+    let never = dir.path().join("never").to_string_lossy().into_owned();
+    let runs: [Vec<&str>; 3] = [
+        [
+            "-q",
+            "db-backup",
+            "single",
+            "--database",
+            "x",
+            "-t",
+            "T",
+            "-o",
+            &never,
+        ]
+        .to_vec(),
+        [
+            "-q",
+            "db-restore",
+            "single",
+            "--target-db",
+            "x",
+            "-t",
+            "T",
+            "--skip-grants",
+            "-f",
+            &file,
+        ]
+        .to_vec(),
+        ["-q", "verify", "--against", &db.name, "-f", &file].to_vec(),
+    ];
+    for args in runs {
+        let mut child = server()
+            .sfdbtools()
+            .args(&args)
+            .args(target)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("{args:?} still waiting for the silent server after 60 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert_eq!(status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("cannot connect to root@127.0.0.1:{port}"))
+                && stderr.contains("timed out after 1 s"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert!(!std::path::Path::new(&never).exists());
+    drop(silent);
+}

@@ -391,7 +391,7 @@ async fn the_all_scope_holds_every_account() {
         port: s.port,
         user: s.user.clone(),
         password: s.password.clone().map(Secret::new),
-        socket: None,
+        ..Default::default()
     };
     let (mut conn, info) = sfdbtools::connect::open(&settings, "test").await.unwrap();
     let export = sfdbtools::grants::read(&mut conn, &info, sfdbtools::grants::Scope::All)

@@ -302,7 +302,7 @@ fn settings(user: &str, password: Option<&str>) -> ConnectionSettings {
         port: server().port,
         user: user.to_owned(),
         password: password.map(Secret::new),
-        socket: None,
+        ..Default::default()
     }
 }
 

@@ -1,11 +1,14 @@
 //! Opening server connections with the session state every dump connection needs.
 
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use mysql_async::prelude::*;
 use mysql_async::{Conn, OptsBuilder};
 
-use crate::error::{DbError, Error, Result};
+use crate::error::{ConnectError, Error, Result};
 use crate::secret::Secret;
 
 /// Where and as whom to connect. Flags fill it today; a profile can fill the same fields.
@@ -17,7 +20,12 @@ pub struct ConnectionSettings {
     pub password: Option<Secret>,
     /// A Unix socket path; used instead of host/port when set.
     pub socket: Option<PathBuf>,
+    /// How long opening a connection (look-up, TCP, handshake, login) may take.
+    pub connect_timeout: Duration,
 }
+
+/// `--connect-timeout`'s default: a server that has not greeted us in 10 s is not coming.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Default for ConnectionSettings {
     fn default() -> Self {
@@ -27,6 +35,7 @@ impl Default for ConnectionSettings {
             user: "root".into(),
             password: None,
             socket: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
         }
     }
 }
@@ -40,9 +49,48 @@ impl ConnectionSettings {
         }
     }
 
-    fn opts(&self) -> OptsBuilder {
+    /// The addresses of host:port (nothing for a socket), looked up here rather than in the
+    /// driver, so that a name that does not resolve is said to be one.
+    pub(crate) async fn resolve(&self) -> std::result::Result<Vec<SocketAddr>, ConnectError> {
+        if self.socket.is_some() {
+            return Ok(Vec::new());
+        }
+        if let Ok(ip) = self.host.parse::<IpAddr>() {
+            return Ok(vec![SocketAddr::new(ip, self.port)]);
+        }
+        let resolve_err = |source| ConnectError::Resolve {
+            host: self.host.clone(),
+            source,
+        };
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await
+            .map_err(resolve_err)?
+            .collect();
+        if addrs.is_empty() {
+            return Err(resolve_err(std::io::Error::other("no address")));
+        }
+        Ok(addrs)
+    }
+
+    /// Runs `connecting` (look-up to login) within `connect_timeout`; the error names the target.
+    pub(crate) async fn within_timeout<T>(
+        &self,
+        connecting: impl Future<Output = std::result::Result<T, ConnectError>>,
+    ) -> Result<T> {
+        let outcome = tokio::time::timeout(self.connect_timeout, connecting)
+            .await
+            .unwrap_or(Err(ConnectError::TimedOut(self.connect_timeout)));
+        outcome.map_err(|source| Error::Connect {
+            target: self.describe(),
+            source,
+        })
+    }
+
+    fn opts(&self, resolved: Vec<SocketAddr>) -> OptsBuilder {
+        let ips: Vec<IpAddr> = resolved.iter().map(SocketAddr::ip).collect();
         let mut b = OptsBuilder::default()
             .ip_or_hostname(self.host.clone())
+            .resolved_ips((!ips.is_empty()).then_some(ips))
             .tcp_port(self.port)
             .user(Some(self.user.clone()))
             .pass(self.password.as_ref().map(|p| p.expose().to_owned()))
@@ -139,12 +187,14 @@ pub async fn open_with(
     role: &str,
     setup: fn(Flavor) -> Vec<&'static str>,
 ) -> Result<(Conn, ServerInfo)> {
-    let mut conn = Conn::new(settings.opts())
-        .await
-        .map_err(|e| Error::Connect {
-            target: settings.describe(),
-            source: DbError(e),
-        })?;
+    let mut conn = settings
+        .within_timeout(async {
+            let resolved = settings.resolve().await?;
+            Conn::new(settings.opts(resolved))
+                .await
+                .map_err(ConnectError::from_driver)
+        })
+        .await?;
     let (version, hostname): (String, String) = conn
         .query_first("SELECT @@version, @@hostname")
         .await

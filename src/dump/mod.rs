@@ -128,9 +128,22 @@ pub(crate) async fn prepare(cfg: &BackupConfig, progress: &dyn Progress) -> Resu
 
     let all = catalog::list_databases(&mut control).await?;
     let mut selection = select_databases(&all, cfg)?;
+    if !selection.unknown.is_empty() && !cfg.allow_missing {
+        let names: Vec<String> = selection.unknown.iter().map(|n| ident(n)).collect();
+        let (what, verb) = match names.len() {
+            1 => ("database", "does"),
+            _ => ("databases", "do"),
+        };
+        return Err(Error::Usage(format!(
+            "{what} {} named by --db, --db-file or the config's include list {verb} not exist \
+             on the server; check the name with SHOW DATABASES, or pass --allow-missing to back \
+             up the others; nothing was written",
+            names.join(", ")
+        )));
+    }
     for name in &selection.unknown {
         progress.event(&Event::Warning(&format!(
-            "database {} was asked for but does not exist on the server",
+            "database {} was asked for but does not exist on the server (--allow-missing)",
             ident(name)
         )));
     }

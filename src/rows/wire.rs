@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 use super::decode::Reader;
 use super::socket::Socket;
 use crate::connect::{self, ConnectionSettings, Flavor};
-use crate::error::{DbError, Error};
+use crate::error::{ConnectError, DbError, Error};
 
 /// The longest payload of one physical packet; a payload this long continues in the next one.
 pub const MAX_PAYLOAD: usize = 0xff_ffff;
@@ -170,39 +170,37 @@ impl WireConn {
         role: &str,
         wanted: u32,
     ) -> Result<WireConn, Error> {
-        let connect_err = |e| Error::Connect {
-            target: settings.describe(),
-            source: DbError(e),
-        };
-        let stream = match &settings.socket {
-            Some(path) => Socket::Unix(
-                UnixStream::connect(path)
+        let conn = settings
+            .within_timeout(async {
+                let resolved = settings.resolve().await?;
+                let io_err = |e| ConnectError::from_driver(io_error(e));
+                let stream = match &settings.socket {
+                    Some(path) => Socket::Unix(UnixStream::connect(path).await.map_err(io_err)?),
+                    None => {
+                        let s = TcpStream::connect(&*resolved).await.map_err(io_err)?;
+                        s.set_nodelay(true).map_err(io_err)?;
+                        Socket::Tcp(s)
+                    }
+                };
+                let mut conn = WireConn {
+                    unix_socket: matches!(stream, Socket::Unix(_)),
+                    stream,
+                    buf: vec![0; COMMAND_BUFFER],
+                    start: 0,
+                    end: 0,
+                    seq: 0,
+                    reply_bytes: 0,
+                    poll_after: POLL_AFTER,
+                    deprecate_eof: false,
+                    id: 0,
+                };
+                conn.handshake(settings, wanted)
                     .await
-                    .map_err(|e| connect_err(io_error(e)))?,
-            ),
-            None => {
-                let s = TcpStream::connect((settings.host.as_str(), settings.port))
-                    .await
-                    .map_err(|e| connect_err(io_error(e)))?;
-                s.set_nodelay(true).map_err(|e| connect_err(io_error(e)))?;
-                Socket::Tcp(s)
-            }
-        };
-        let mut conn = WireConn {
-            unix_socket: matches!(stream, Socket::Unix(_)),
-            stream,
-            buf: vec![0; COMMAND_BUFFER],
-            start: 0,
-            end: 0,
-            seq: 0,
-            reply_bytes: 0,
-            poll_after: POLL_AFTER,
-            deprecate_eof: false,
-            id: 0,
-        };
-        conn.handshake(settings, wanted)
-            .await
-            .map_err(connect_err)?;
+                    .map_err(ConnectError::from_driver)?;
+                Ok(conn)
+            })
+            .await;
+        let mut conn = conn?;
         for stmt in connect::session_setup_sql(flavor) {
             conn.query_drop(stmt).await.map_err(|e| Error::Server {
                 context: format!("preparing the {role} session: {stmt}"),
