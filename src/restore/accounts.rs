@@ -123,8 +123,7 @@ impl AccountsFile {
             if sql.trim().is_empty() {
                 continue;
             }
-            let (action, account) =
-                parse(&sql).map_err(|reason| refused(path, &st.at, &reason))?;
+            let (action, account) = parse(&sql).map_err(|reason| refused(path, &st.at, &reason))?;
             out.push(Checked {
                 sql,
                 at: st.at,
@@ -383,8 +382,10 @@ pub async fn existing(conn: &mut Conn, file: &AccountsFile) -> Result<Vec<Named>
 
 /// What a dry run would do: every account the file names either created or left alone.
 pub fn plan(file: &AccountsFile, existing: &[Named]) -> AccountsReport {
-    let (left, new): (Vec<Named>, Vec<Named>) =
-        file.accounts().into_iter().partition(|a| a.in_list(existing));
+    let (left, new): (Vec<Named>, Vec<Named>) = file
+        .accounts()
+        .into_iter()
+        .partition(|a| a.in_list(existing));
     AccountsReport {
         path: file.path.clone(),
         created: new.iter().map(Named::literal).collect(),
@@ -510,7 +511,9 @@ mod tests {
             (Action::CreateUser, named("u1", Some("%")))
         );
         assert_eq!(
-            ok("CREATE USER 'o\\'q'@'10.0.0.%' IDENTIFIED BY PASSWORD '*A' WITH MAX_QUERIES_PER_HOUR 7"),
+            ok(
+                "CREATE USER 'o\\'q'@'10.0.0.%' IDENTIFIED BY PASSWORD '*A' WITH MAX_QUERIES_PER_HOUR 7"
+            ),
             (Action::CreateUser, named("o'q", Some("10.0.0.%")))
         );
         assert_eq!(
@@ -518,8 +521,10 @@ mod tests {
             (Action::CreateUser, named("u", Some("%")))
         );
         assert_eq!(
-            ok("CREATE USER `app`@`%` IDENTIFIED WITH 'caching_sha2_password' AS 0x2441 \
-                REQUIRE NONE PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK DEFAULT ROLE `r1`@`%`,`r2`@`%`"),
+            ok(
+                "CREATE USER `app`@`%` IDENTIFIED WITH 'caching_sha2_password' AS 0x2441 \
+                REQUIRE NONE PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK DEFAULT ROLE `r1`@`%`,`r2`@`%`"
+            ),
             (Action::CreateUser, named("app", Some("%")))
         );
         assert_eq!(
@@ -582,7 +587,9 @@ mod tests {
         assert!(no("SET DEFAULT ROLE r").contains("without FOR"));
         assert!(no("GRANT SELECT ON d.* TO CURRENT_USER").contains("CURRENT_USER"));
         assert!(no("GRANT SELECT ON d.* TO CURRENT_USER()").contains("CURRENT_USER"));
-        assert!(no("GRANT SELECT ON d.* TO 'u'@'%' /*!, 'root'@'localhost' */").contains("comment"));
+        assert!(
+            no("GRANT SELECT ON d.* TO 'u'@'%' /*!, 'root'@'localhost' */").contains("comment")
+        );
         assert!(no("GRANT SELECT ON d.* TO 'u'@'%' -- x").contains("comment"));
         assert!(no("GRANT SELECT ON d.* TO 'u'@'%' # x").contains("comment"));
         assert!(no("GRANT SELECT ON d.* TO 'u'@'%'; DROP USER x").contains("second statement"));

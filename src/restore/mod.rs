@@ -240,7 +240,9 @@ fn grants_sibling(dump: &Path, recorded: Option<&Recorded>) -> Result<PathBuf> {
         Some(named) => {
             let file_name = Path::new(named).file_name().ok_or_else(|| {
                 Error::Usage(format!(
-                    "--grants: the metadata of {} names the accounts file {named:?}, which is                      not a file name: name the file with --grants-file, or restore without                      --grants",
+                    "--grants: the metadata of {} names the accounts file {named:?}, which is \
+                     not a file name: name the file with --grants-file, or restore without \
+                     --grants",
                     dump.display()
                 ))
             })?;
@@ -251,7 +253,8 @@ fn grants_sibling(dump: &Path, recorded: Option<&Recorded>) -> Result<PathBuf> {
     let found: Vec<&PathBuf> = candidates.iter().filter(|p| p.is_file()).collect();
     let Some(first) = found.first() else {
         return Err(Error::Usage(format!(
-            "--grants: no accounts file next to {} (looked for {}); nothing was restored. Name              it with --grants-file, or restore without --grants",
+            "--grants: no accounts file next to {} (looked for {}); nothing was restored. Name \
+             it with --grants-file, or restore without --grants",
             dump.display(),
             candidates
                 .iter()
@@ -269,7 +272,11 @@ fn grants_sibling(dump: &Path, recorded: Option<&Recorded>) -> Result<PathBuf> {
         }
     }
     Err(Error::Usage(format!(
-        "--grants: {} is encrypted but its accounts file {} is not; nothing was restored. A          plaintext accounts file next to an encrypted dump is not trusted (whoever can write          the directory could have put it there without the key): encrypt it with the dump's          key as {}.enc (`sfdbtools crypto encrypt-file`), or name it with --grants-file if you          vouch for its content",
+        "--grants: {} is encrypted but its accounts file {} is not; nothing was restored. A \
+         plaintext accounts file next to an encrypted dump is not trusted (whoever can write \
+         the directory could have put it there without the key): encrypt it with the dump's \
+         key as {}.enc (`sfdbtools crypto encrypt-file`), or name it with --grants-file if you \
+         vouch for its content",
         dump.display(),
         first.display(),
         first.display().to_string().trim_end_matches(".enc")
@@ -605,7 +612,10 @@ fn retarget(
         for (source, target) in &renamed {
             let Some(source) = source else {
                 return Err(Error::Usage(format!(
-                    "--grants-to-target: the metadata of {} does not name the database the dump                      was made from, so its grants cannot be re-pointed at {}; nothing was                      restored. Restore without --grants-to-target, or correct the grants file                      and pass it with --grants-file",
+                    "--grants-to-target: the metadata of {} does not name the database the dump \
+                     was made from, so its grants cannot be re-pointed at {}; nothing was \
+                     restored. Restore without --grants-to-target, or correct the grants file \
+                     and pass it with --grants-file",
                     cfg.file.display(),
                     ident(target)
                 )));
@@ -624,7 +634,9 @@ fn retarget(
             Some(source) => match file.grants_on(source) {
                 0 => continue,
                 n => format!(
-                    "accounts file {}: {n} grant(s) name database {}, the one the dump was made                      from, not {} where it is restored: they are restored as they are and give                      no access to {}; pass --grants-to-target to make them on {} instead",
+                    "accounts file {}: {n} grant(s) name database {}, the one the dump was made \
+                     from, not {} where it is restored: they are restored as they are and give \
+                     no access to {}; pass --grants-to-target to make them on {} instead",
                     file.path.display(),
                     ident(source),
                     ident(target),
@@ -638,9 +650,15 @@ fn retarget(
                     continue;
                 }
                 format!(
-                    "accounts file {}: its grants name {}, not {} where the dump is restored                      (its metadata does not say which database it was made from): they are                      restored as they are and give no access to {}",
+                    "accounts file {}: its grants name {}, not {} where the dump is restored \
+                     (its metadata does not say which database it was made from): they are \
+                     restored as they are and give no access to {}",
                     file.path.display(),
-                    named.iter().map(|d| ident(d)).collect::<Vec<_>>().join(", "),
+                    named
+                        .iter()
+                        .map(|d| ident(d))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     ident(target),
                     ident(target)
                 )
