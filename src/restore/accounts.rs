@@ -110,7 +110,12 @@ pub struct AccountsReport {
 
 impl AccountsFile {
     /// Checks every statement; the first that is not an accounts statement refuses the file.
-    pub fn check(path: &Path, statements: Vec<Statement>) -> Result<AccountsFile> {
+    /// `no_backslash_escapes`: the session runs them under NO_BACKSLASH_ESCAPES.
+    pub fn check(
+        path: &Path,
+        statements: Vec<Statement>,
+        no_backslash_escapes: bool,
+    ) -> Result<AccountsFile> {
         let mut out = Vec::with_capacity(statements.len());
         for st in statements {
             let sql = String::from_utf8(st.sql).map_err(|_| {
@@ -123,7 +128,8 @@ impl AccountsFile {
             if sql.trim().is_empty() {
                 continue;
             }
-            let (action, account) = parse(&sql).map_err(|reason| refused(path, &st.at, &reason))?;
+            let (action, account) = parse(&sql, no_backslash_escapes)
+                .map_err(|reason| refused(path, &st.at, &reason))?;
             out.push(Checked {
                 sql,
                 at: st.at,
@@ -204,9 +210,13 @@ fn refused(path: &Path, at: &Position, reason: &str) -> Error {
     ))
 }
 
-/// What a statement does and to which account, or why it is refused.
-pub fn parse(sql: &str) -> std::result::Result<(Action, Option<Named>), String> {
-    if let Some(what) = hidden_code(sql) {
+/// What a statement does and to which account, or why it is refused. `no_backslash_escapes`
+/// as in [`AccountsFile::check`].
+pub fn parse(
+    sql: &str,
+    no_backslash_escapes: bool,
+) -> std::result::Result<(Action, Option<Named>), String> {
+    if let Some(what) = hidden_code(sql, no_backslash_escapes) {
         return Err(format!("holds {what}"));
     }
     let spanned = spanned_tokens(sql);
@@ -329,7 +339,9 @@ fn account_at(t: &[Token], i: usize) -> std::result::Result<(Named, usize), Stri
 
 /// A comment outside quotes (`/*! … */` is code the server runs, `--` and `#` hide the rest
 /// of a line), or a second statement: what the statement holds that the check cannot see.
-fn hidden_code(sql: &str) -> Option<&'static str> {
+/// Under NO_BACKSLASH_ESCAPES a backslash in a string is refused as well: the server would end
+/// the string where the account parser (which reads `\'` as a quote) does not.
+fn hidden_code(sql: &str, no_backslash_escapes: bool) -> Option<&'static str> {
     let b = sql.as_bytes();
     let mut quote: Option<u8> = None;
     let mut i = 0;
@@ -338,6 +350,12 @@ fn hidden_code(sql: &str) -> Option<&'static str> {
         match quote {
             Some(q) => {
                 if c == b'\\' && q != b'`' {
+                    if no_backslash_escapes {
+                        return Some(
+                            "a backslash in a quoted string, which the server reads as a plain \
+                             character (sql_mode NO_BACKSLASH_ESCAPES)",
+                        );
+                    }
                     i += 1;
                 } else if c == q {
                     quote = None;
@@ -494,7 +512,7 @@ mod tests {
     use super::*;
 
     fn ok(sql: &str) -> (Action, Option<Named>) {
-        parse(sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+        parse(sql, false).unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     fn named(user: &str, host: Option<&str>) -> Option<Named> {
@@ -569,7 +587,7 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused_with_its_reason() {
-        let no = |sql: &str| parse(sql).expect_err(sql);
+        let no = |sql: &str| parse(sql, false).expect_err(sql);
         assert!(no("DROP USER IF EXISTS 'u'@'%'").contains("is DROP USER,"));
         assert!(no("DROP DATABASE shop").contains("is DROP DATABASE"));
         assert!(no("ALTER USER 'u'@'%' IDENTIFIED BY 'x'").contains("is ALTER USER"));
@@ -597,6 +615,15 @@ mod tests {
         assert!(no("GRANT SELECT ON d.* TO 'u'@").contains("without its host"));
         assert!(no("FLUSH TABLES").contains("is FLUSH TABLES"));
         assert!(no("/*!40101 SET NAMES utf8 */").contains("comment"));
+        // Where the server does not take `\'` as an escape, the parser would see one account
+        // and the server two.
+        let two = r"GRANT ALL ON *.* TO 'x\' , 'root'@'localhost'";
+        assert!(
+            parse(two, true)
+                .expect_err(two)
+                .contains("NO_BACKSLASH_ESCAPES")
+        );
+        assert!(parse(r"GRANT SELECT ON `a\_b`.* TO 'u'@'%'", true).is_ok());
     }
 
     #[test]

@@ -585,7 +585,7 @@ async fn read_accounts(path: &Path, cfg: &RestoreConfig, nbe: bool) -> Result<Ac
             }
         }
     }
-    AccountsFile::check(path, statements)
+    AccountsFile::check(path, statements, nbe)
 }
 
 /// A file restored under another name than it was dumped from leaves the accounts file's
