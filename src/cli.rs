@@ -126,6 +126,10 @@ pub enum RestoreModeArgs {
         /// The database to restore into (created when missing).
         #[arg(long = "target-db")]
         target_db: Option<String>,
+        /// With --grants: make the accounts file's grants on the dumped database on the
+        /// target database instead (without it they keep naming the dumped database).
+        #[arg(long = "grants-to-target")]
+        grants_to_target: bool,
         #[command(flatten)]
         common: RestoreArgs,
     },
@@ -146,6 +150,10 @@ pub enum RestoreModeArgs {
         /// Restore the primary only, not its _dmart companion.
         #[arg(long = "skip-dmart")]
         skip_dmart: bool,
+        /// With --grants: make the accounts file's grants on the dumped databases on the
+        /// target and <target>_dmart instead.
+        #[arg(long = "grants-to-target")]
+        grants_to_target: bool,
         #[command(flatten)]
         common: RestoreArgs,
     },
@@ -181,11 +189,15 @@ pub struct RestoreArgs {
     /// is refused).
     #[arg(long = "drop-target")]
     pub drop_target: bool,
-    /// A grants file (`_users.sql[.enc]`) to apply after the data (default: the one next to
-    /// the dump, if any).
-    #[arg(long = "grants-file", conflicts_with = "skip_grants")]
+    /// Also restore the dump's accounts file (its `_users.sql[.enc]` sibling, as its metadata
+    /// names it) after the data: accounts that do not exist are created, those that exist are
+    /// left entirely alone. Without it no account is touched.
+    #[arg(long = "grants", conflicts_with = "skip_grants")]
+    pub grants: bool,
+    /// Restore the accounts of this file (`_users.sql[.enc]`) after the data, as --grants does.
+    #[arg(long = "grants-file", conflicts_with_all = ["skip_grants", "grants"])]
     pub grants_file: Option<PathBuf>,
-    /// Apply no grants file.
+    /// Restore no accounts (the default; kept for scripts that pass it).
     #[arg(long = "skip-grants")]
     pub skip_grants: bool,
     /// Read the file and show what would be restored where; change nothing.
@@ -847,29 +859,36 @@ fn restore_config(
     quiet: bool,
     settings: &Settings,
 ) -> Result<RestoreConfig, Error> {
-    let (mode, a) = match mode {
-        RestoreModeArgs::Single { target_db, common } => {
+    let (mode, grants_to_target, a) = match mode {
+        RestoreModeArgs::Single {
+            target_db,
+            grants_to_target,
+            common,
+        } => {
             let target = match target_db {
                 Some(t) if !t.trim().is_empty() => t,
                 _ => prompt::text_or_fail(quiet, "target database", "--target-db NAME", None)?,
             };
-            (RestoreMode::Single { target }, common)
+            (RestoreMode::Single { target }, grants_to_target, common)
         }
         RestoreModeArgs::All { exclude_db, common } => (
             RestoreMode::All {
                 exclude: exclude_db,
             },
+            false,
             common,
         ),
         RestoreModeArgs::Primary {
             target_db,
             skip_dmart,
+            grants_to_target,
             common,
         } => (
             RestoreMode::Primary {
                 target: target_db.filter(|t| !t.trim().is_empty()),
                 companion: !skip_dmart,
             },
+            grants_to_target,
             common,
         ),
     };
@@ -881,11 +900,18 @@ fn restore_config(
             prompt::text_or_fail(quiet, "ticket", "-t/--ticket TICKET", Some(&default))?
         }
     };
-    let grants = match (a.skip_grants, a.grants_file) {
-        (true, _) => GrantsSource::Skip,
-        (false, Some(f)) => GrantsSource::File(f),
-        (false, None) => GrantsSource::Sibling,
+    let grants = match (a.grants, a.grants_file) {
+        (_, Some(f)) => GrantsSource::File(f),
+        (true, None) => GrantsSource::Sibling,
+        (false, None) => GrantsSource::Skip,
     };
+    if grants_to_target && grants == GrantsSource::Skip {
+        return Err(Error::Usage(
+            "--grants-to-target re-points the grants of the accounts file: it needs --grants or \
+             --grants-file"
+                .into(),
+        ));
+    }
     Ok(RestoreConfig {
         threads: thread_count(a.threads)?,
         connection: connection(a.connection, a.profile, quiet, settings)?,
@@ -895,6 +921,7 @@ fn restore_config(
         ticket,
         drop_target: a.drop_target,
         grants,
+        grants_to_target,
         dry_run: a.dry_run,
         continue_on_error: a.continue_on_error,
         strict: a.strict,

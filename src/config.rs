@@ -149,14 +149,14 @@ pub struct BackupConfig {
     pub strict: bool,
 }
 
-/// Which grants file a restore applies after the data.
+/// Which accounts file a restore applies after the data: none unless asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GrantsSource {
-    /// The backup's own grants file, when one lies next to the dump (compat §3 name).
+    /// `--grants`: the dump's own, the sibling its metadata names (compat §3 name otherwise).
     Sibling,
     /// This file (`--grants-file`).
     File(PathBuf),
-    /// None (`--skip-grants`).
+    /// None (the default; `--skip-grants` says so).
     Skip,
 }
 
@@ -187,6 +187,9 @@ pub struct RestoreConfig {
     /// Drop each target database before restoring into it.
     pub drop_target: bool,
     pub grants: GrantsSource,
+    /// Re-point the accounts file's grants on the source database at the target database
+    /// (`--grants-to-target`).
+    pub grants_to_target: bool,
     /// Read the file and report what would be restored where; change nothing.
     pub dry_run: bool,
     /// Report a failed statement and go on (the restore still ends as failed).

@@ -10,8 +10,9 @@
 //! would reach every database of the restore server, so a filtered export leaves them out and
 //! says so in a comment.
 //!
-//! The file restores with the stock client: roles first, then one block per account
-//! (`CREATE USER IF NOT EXISTS`, its `GRANT`s), then `FLUSH PRIVILEGES`. Anonymous accounts
+//! The file is roles first, then one block per account (`CREATE USER IF NOT EXISTS`, its
+//! `GRANT`s), then `FLUSH PRIVILEGES`: `db-restore --grants` applies it (see
+//! `restore::accounts`), the stock client replays it too. Anonymous accounts
 //! and the servers' own locked system accounts (`mariadb.sys`, `mysql.sys`, `mysql.session`,
 //! `mysql.infoschema`) are never exported: every server has its own.
 //!
@@ -423,7 +424,7 @@ pub enum Target {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Token {
+pub(crate) enum Token {
     Word(String),
     Quoted(String),
     Punct(char),
@@ -431,12 +432,20 @@ enum Token {
 
 /// Splits a statement into words, quoted names (backquotes and `'…'`, unescaped) and `. @ * ,`;
 /// parenthesised column lists are skipped.
-fn tokens(line: &str) -> Vec<Token> {
+pub(crate) fn tokens(line: &str) -> Vec<Token> {
+    spanned_tokens(line).into_iter().map(|(t, _)| t).collect()
+}
+
+/// [`tokens`] with the byte range of each in `line` (quotes included), for rewriting one.
+pub(crate) fn spanned_tokens(line: &str) -> Vec<(Token, std::ops::Range<usize>)> {
+    let offsets: Vec<usize> = line.char_indices().map(|(o, _)| o).collect();
+    let at = |i: usize| offsets.get(i).copied().unwrap_or(line.len());
     let chars: Vec<char> = line.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
+        let start = i;
         match c {
             '`' | '\'' | '"' => {
                 let mut s = String::new();
@@ -457,7 +466,7 @@ fn tokens(line: &str) -> Vec<Token> {
                     i += 1;
                 }
                 i += 1;
-                out.push(Token::Quoted(s));
+                out.push((Token::Quoted(s), at(start)..at(i)));
             }
             '(' => {
                 let mut depth = 0;
@@ -482,30 +491,32 @@ fn tokens(line: &str) -> Vec<Token> {
                 i += 1;
             }
             '.' | '@' | '*' | ',' => {
-                out.push(Token::Punct(c));
+                out.push((Token::Punct(c), at(start)..at(start + 1)));
                 i += 1;
             }
             c if c.is_whitespace() => i += 1,
             _ => {
-                let start = i;
                 while i < chars.len()
                     && !chars[i].is_whitespace()
                     && !matches!(chars[i], '`' | '\'' | '"' | '(' | '.' | '@' | '*' | ',')
                 {
                     i += 1;
                 }
-                out.push(Token::Word(chars[start..i].iter().collect()));
+                out.push((
+                    Token::Word(chars[start..i].iter().collect()),
+                    at(start)..at(i),
+                ));
             }
         }
     }
     out
 }
 
-fn is_word(t: Option<&Token>, w: &str) -> bool {
+pub(crate) fn is_word(t: Option<&Token>, w: &str) -> bool {
     matches!(t, Some(Token::Word(x)) if x.eq_ignore_ascii_case(w))
 }
 
-fn name(t: Option<&Token>) -> Option<String> {
+pub(crate) fn name(t: Option<&Token>) -> Option<String> {
     match t {
         Some(Token::Word(s)) | Some(Token::Quoted(s)) => Some(s.clone()),
         _ => None,
@@ -514,27 +525,78 @@ fn name(t: Option<&Token>) -> Option<String> {
 
 /// Classifies one line of `SHOW GRANTS`.
 pub fn target(line: &str) -> Target {
-    let t = tokens(line);
+    locate(&tokens(line)).0
+}
+
+/// Re-points a database-, table- or routine-level grant on database `from` at `to`: the line
+/// with that name replaced, or None when it is about something else. A database-level grant
+/// is a pattern: it is re-pointed when, its `\` escapes taken away, it is exactly `from`
+/// (`a\_b` for `a_b`, written back escaped the same way); a wildcard (`shop%`) is not.
+pub fn repoint(line: &str, from: &str, to: &str) -> Option<String> {
+    let spanned = spanned_tokens(line);
+    let t: Vec<Token> = spanned.iter().map(|(t, _)| t.clone()).collect();
+    let (Target::Database { name, pattern }, Some(k)) = locate(&t) else {
+        return None;
+    };
+    let escaped = pattern && name.contains('\\');
+    let literal = if pattern { unescape(&name) } else { name };
+    if literal != from {
+        return None;
+    }
+    let new_name = if escaped {
+        to.replace('\\', "\\\\")
+            .replace('_', "\\_")
+            .replace('%', "\\%")
+    } else {
+        to.to_owned()
+    };
+    let span = spanned[k].1.clone();
+    Some(format!(
+        "{}{}{}",
+        &line[..span.start],
+        ident(&new_name),
+        &line[span.end..]
+    ))
+}
+
+/// A grant's database pattern as the name it stands for: `\x` is `x`.
+fn unescape(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// [`target`] of a tokenised line, and for a `Target::Database` the index of the database's
+/// token.
+fn locate(t: &[Token]) -> (Target, Option<usize>) {
     if is_word(t.first(), "SET") {
         // SET DEFAULT ROLE role FOR account
         if is_word(t.get(1), "DEFAULT") && is_word(t.get(2), "ROLE") {
-            return name(t.get(3)).map(Target::Role).unwrap_or(Target::Other);
+            let role = name(t.get(3)).map(Target::Role).unwrap_or(Target::Other);
+            return (role, None);
         }
-        return Target::Other;
+        return (Target::Other, None);
     }
     if !is_word(t.first(), "GRANT") && !is_word(t.first(), "REVOKE") {
-        return Target::Other;
+        return (Target::Other, None);
     }
     let end = t
         .iter()
         .position(|x| is_word(Some(x), "TO") || is_word(Some(x), "FROM"))
         .unwrap_or(t.len());
     let Some(on) = t[..end].iter().position(|x| is_word(Some(x), "ON")) else {
-        return name(t.get(1)).map(Target::Role).unwrap_or(Target::Other);
+        let role = name(t.get(1)).map(Target::Role).unwrap_or(Target::Other);
+        return (role, None);
     };
     let privileges = &t[1..on];
     if privileges.len() == 1 && is_word(privileges.first(), "PROXY") {
-        return Target::Proxy;
+        return (Target::Proxy, None);
     }
     let mut k = on + 1;
     while ["TABLE", "FUNCTION", "PROCEDURE", "PACKAGE", "BODY"]
@@ -544,18 +606,20 @@ pub fn target(line: &str) -> Target {
         k += 1;
     }
     match (t.get(k), t.get(k + 1), t.get(k + 2)) {
-        (Some(Token::Punct('*')), Some(Token::Punct('.')), Some(Token::Punct('*'))) => {
+        (Some(Token::Punct('*')), Some(Token::Punct('.')), Some(Token::Punct('*'))) => (
             Target::Global {
                 usage_only: privileges.len() == 1 && is_word(privileges.first(), "USAGE"),
-            }
-        }
-        (Some(db @ (Token::Word(_) | Token::Quoted(_))), Some(Token::Punct('.')), Some(obj)) => {
+            },
+            None,
+        ),
+        (Some(db @ (Token::Word(_) | Token::Quoted(_))), Some(Token::Punct('.')), Some(obj)) => (
             Target::Database {
                 name: name(Some(db)).unwrap_or_default(),
                 pattern: *obj == Token::Punct('*'),
-            }
-        }
-        _ => Target::Other,
+            },
+            Some(k),
+        ),
+        _ => (Target::Other, None),
     }
 }
 
@@ -627,8 +691,9 @@ fn render(
     }
     out.push_str(&format!(
         "-- Accounts: {}\n-- Generated: {}\n\
-         -- Restore with the stock client as an account allowed to CREATE USER and GRANT;\n\
-         -- accounts that already exist are kept and receive these privileges.\n",
+         -- Restore with `sfdbtools db-restore ... --grants`: accounts that exist are left\n\
+         -- alone. The stock client also replays it, but gives an account that exists these\n\
+         -- privileges and (MariaDB: GRANT ... IDENTIFIED BY PASSWORD) its password here.\n",
         blocks.len(),
         chrono::Local::now().to_rfc3339()
     ));
@@ -822,6 +887,39 @@ mod tests {
                 pattern: true
             }
         );
+    }
+
+    #[test]
+    fn grants_on_a_database_are_repointed_at_another() {
+        let r = |l: &str| repoint(l, "a_b", "new_db");
+        assert_eq!(
+            r("GRANT SELECT, INSERT ON `a_b`.* TO `u`@`%`").as_deref(),
+            Some("GRANT SELECT, INSERT ON `new_db`.* TO `u`@`%`")
+        );
+        // An escaped pattern for the name stays escaped.
+        assert_eq!(
+            r(r"GRANT SELECT ON `a\_b`.* TO `u`@`%`").as_deref(),
+            Some(r"GRANT SELECT ON `new\_db`.* TO `u`@`%`")
+        );
+        assert_eq!(
+            r("GRANT SELECT (`id`) ON `a_b`.`t` TO `u`@`%` WITH GRANT OPTION").as_deref(),
+            Some("GRANT SELECT (`id`) ON `new_db`.`t` TO `u`@`%` WITH GRANT OPTION")
+        );
+        assert_eq!(
+            r("GRANT EXECUTE ON PROCEDURE `a_b`.`p` TO `u`@`%`").as_deref(),
+            Some("GRANT EXECUTE ON PROCEDURE `new_db`.`p` TO `u`@`%`")
+        );
+        assert_eq!(
+            repoint("GRANT SELECT ON `é`.* TO `ü`@`%`", "é", "x`y").as_deref(),
+            Some("GRANT SELECT ON `x``y`.* TO `ü`@`%`")
+        );
+        // Wildcards, other databases, global and role lines are left as they are.
+        assert_eq!(r("GRANT SELECT ON `a%`.* TO `u`@`%`"), None);
+        assert_eq!(r("GRANT SELECT ON `a_bc`.* TO `u`@`%`"), None);
+        assert_eq!(r("GRANT USAGE ON *.* TO `u`@`%`"), None);
+        assert_eq!(r("GRANT `a_b` TO `u`@`%`"), None);
+        // A user called like the database is not a database.
+        assert_eq!(r("GRANT SELECT ON `x`.* TO `a_b`@`%`"), None);
     }
 
     #[test]

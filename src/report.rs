@@ -13,8 +13,9 @@ use serde_json::json;
 use sfdbtools::dump::BackupReport;
 use sfdbtools::metadata::human_size;
 use sfdbtools::progress::{Event, Progress};
+use sfdbtools::restore::accounts::AccountsReport;
 use sfdbtools::restore::{FileReport, RestoreReport};
-use sfdbtools::sql::ident::comment_safe;
+use sfdbtools::sql::ident::{comment_safe, ident};
 use sfdbtools::verify::VerifyReport;
 
 /// How often a progress line is logged when no terminal shows bars.
@@ -482,9 +483,19 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
                     "statements": t.statements, "bytes": t.sql_bytes,
                 })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
+            "accounts": report.accounts.as_ref().map(|a| json!({
+                "file": a.path, "created": a.created, "left_alone": a.left_alone,
+                "repointed": a.repointed.iter().map(|(s, t, n)| json!({
+                    "from": s, "to": t, "grants": n,
+                })).collect::<Vec<_>>(),
+            })),
             "seconds": secs,
         }));
         return;
+    }
+    // Accounts are server-wide changes outside the restored databases: listed even with -q.
+    if let Some(a) = &report.accounts {
+        reporter.say(&accounts_lines(a, false));
     }
     // Warnings matter even with -q: a warned value may be a changed one.
     for f in &parts {
@@ -530,6 +541,40 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
     reporter.say(out.trim_end());
 }
 
+/// What `--grants` did (or, in a dry run, would do) to each account of the file.
+fn accounts_lines(a: &AccountsReport, dry_run: bool) -> String {
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", v.join(", ").replace(['\n', '\r'], " "))
+        }
+    };
+    let (create, leave) = if dry_run {
+        ("would create", "would leave alone")
+    } else {
+        ("created", "left alone")
+    };
+    let mut out = format!(
+        "accounts file {}:\n  {create} {} account(s){}\n  {leave} {} account(s) that exist \
+         (not changed in any way, their privileges neither){}",
+        a.path.display(),
+        a.created.len(),
+        list(&a.created),
+        a.left_alone.len(),
+        list(&a.left_alone)
+    );
+    for (from, to, n) in &a.repointed {
+        out.push_str(&format!(
+            "\n  {n} grant(s) on {} {} on {} (--grants-to-target)",
+            ident(from),
+            if dry_run { "would be made" } else { "made" },
+            ident(to)
+        ));
+    }
+    out
+}
+
 /// `db-restore --dry-run`: the plan on stdout.
 pub fn restore_dry_run(report: &RestoreReport) {
     println!("dry run: nothing was changed");
@@ -565,6 +610,9 @@ pub fn restore_dry_run(report: &RestoreReport) {
                 ),
             }
         }
+    }
+    if let Some(a) = &report.accounts {
+        println!("{}", accounts_lines(a, true));
     }
 }
 

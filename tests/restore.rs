@@ -209,7 +209,7 @@ fn python_encrypt(input: &Path, output: &Path, key: &str, iterations: u32) {
 /// An old-tool package: mariadb-dump with the old tool's options, zstd, encrypted by an
 /// independent implementation (legacy 100 000 iterations), a metadata file of the old shape
 /// whose database_details names the _dmart companion, and a plaintext grants file. `primary`
-/// restores both databases and applies the grants.
+/// restores both databases, and the accounts of the grants file named with `--grants-file`.
 #[tokio::test]
 async fn old_tool_primary_package_restores_with_its_dmart_and_grants() {
     let main_src = stock_friendly_source("rs_old").await;
@@ -253,10 +253,11 @@ async fn old_tool_primary_package_restores_with_its_dmart_and_grants() {
         names.push(enc);
     }
     let user = format!("rs_old_user_{}", std::process::id());
+    let old_grants = dir.path().join("dbsf_nbc_x_20260105_120000_db01_users.sql");
     std::fs::write(
-        dir.path().join("dbsf_nbc_x_20260105_120000_db01_users.sql"),
+        &old_grants,
         format!(
-            "-- grants\nDROP USER IF EXISTS '{user}'@'%';\nCREATE USER '{user}'@'%' IDENTIFIED BY 'pw';\n\
+            "-- grants\nCREATE USER '{user}'@'%' IDENTIFIED BY 'pw';\n\
              GRANT SELECT ON `{}`.* TO '{user}'@'%';\nFLUSH PRIVILEGES;\n",
             main_src.name.replace('`', "``")
         ),
@@ -300,6 +301,10 @@ async fn old_tool_primary_package_restores_with_its_dmart_and_grants() {
             key,
             "-j",
             "2",
+            // The old tool wrote the accounts file in plaintext next to an encrypted dump:
+            // --grants does not trust that, naming it does.
+            "--grants-file",
+            old_grants.to_str().unwrap(),
         ],
     );
     let restored_user = async {
@@ -617,10 +622,10 @@ async fn an_interrupted_restore_says_what_it_left() {
     );
 }
 
-/// The grants file next to a dump is applied by default, not with --skip-grants; an
-/// encrypted one named with --grants-file is read with the dump's key.
+/// The grants file next to a dump is applied with --grants only (not by default, not with
+/// --skip-grants); an encrypted one named with --grants-file is read with the dump's key.
 #[tokio::test]
-async fn grants_files_by_default_by_name_or_not_at_all() {
+async fn grants_files_only_when_asked_by_name_or_not_at_all() {
     let dir = out_dir();
     let dump = dir.path().join("app_20260105_020000_db01.sql");
     std::fs::write(
@@ -660,6 +665,17 @@ async fn grants_files_by_default_by_name_or_not_at_all() {
 
     let b = TestDb::new("rs_gr_default").await;
     let out = restore("single", &["--file", f, "--target-db", &b.name]);
+    assert_success(&out, "restore without --grants");
+    assert!(
+        !has_user().await,
+        "the grants were applied without --grants"
+    );
+
+    let b2 = TestDb::new("rs_gr_asked").await;
+    let out = restore(
+        "single",
+        &["--file", f, "--target-db", &b2.name, "--grants"],
+    );
     assert_success(&out, "restore with the sibling grants file");
     assert!(has_user().await, "the sibling grants file was not applied");
 

@@ -6,6 +6,7 @@
 //! definitions in order on one connection, data over N, post-data objects after the data;
 //! `loads` follows each table's data to tell when its load is over.
 
+pub mod accounts;
 pub mod apply;
 pub mod classify;
 pub mod load;
@@ -23,15 +24,13 @@ use mysql_async::prelude::*;
 use crate::config::{GrantsSource, RestoreConfig, RestoreMode};
 use crate::connect;
 use crate::encrypt::Passphrase;
-use crate::error::{DbError, Error, Result};
+use crate::error::{Error, Result};
 use crate::input::{self, Metered};
 use crate::metadata::Recorded;
 use crate::progress::{Event, Progress};
 use crate::sql::ident::ident;
+use accounts::{AccountsFile, AccountsReport};
 use apply::{Applied, Applier, Item, Options, Placement, Survey};
-
-/// The server's answer to CREATE USER for an account that exists.
-const ER_CANNOT_USER: u16 = 1396;
 
 /// One file to restore and where its databases go.
 #[derive(Clone, Debug)]
@@ -39,9 +38,11 @@ pub struct FilePlan {
     pub path: PathBuf,
     pub placement: Placement,
     pub recorded: Option<Recorded>,
+    /// The database the file was dumped from, when its metadata says.
+    pub source: Option<String>,
 }
 
-/// What a restore will do: the files in order, then the grants file.
+/// What a restore will do: the files in order, then the accounts file (`--grants`).
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub files: Vec<FilePlan>,
@@ -69,6 +70,8 @@ pub struct RestoreReport {
     pub ticket: String,
     pub files: Vec<FileReport>,
     pub grants: Option<FileReport>,
+    /// The accounts created and left alone (also with `--dry-run`).
+    pub accounts: Option<AccountsReport>,
     pub dry_run: Vec<DryRunFile>,
 }
 
@@ -112,12 +115,14 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
                     r.databases().join(", ")
                 )));
             }
+            let source = recorded.as_ref().and_then(recorded_name);
             files.push(FilePlan {
                 path: cfg.file.clone(),
                 placement: Placement::Single {
                     target: target.clone(),
                 },
                 recorded,
+                source,
             });
         }
         RestoreMode::All { exclude } => {
@@ -137,16 +142,12 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
                     drop: cfg.drop_target,
                 },
                 recorded,
+                source: None,
             });
         }
         RestoreMode::Primary { target, companion } => {
-            let recorded_name = recorded.as_ref().and_then(|r| {
-                r.databases()
-                    .into_iter()
-                    .next()
-                    .or_else(|| r.database_details().into_iter().map(|(d, _)| d).next())
-            });
-            let target = match (target, recorded_name) {
+            let recorded_name = recorded.as_ref().and_then(recorded_name);
+            let target = match (target, recorded_name.clone()) {
                 (Some(t), _) => t.clone(),
                 (None, Some(n)) => n,
                 (None, None) => {
@@ -177,6 +178,7 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
                     target: target.clone(),
                 },
                 recorded,
+                source: recorded_name,
             });
             if *companion {
                 match details
@@ -199,6 +201,7 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
                                 target: format!("{target}_dmart"),
                             },
                             recorded,
+                            source: Some(db.clone()),
                         });
                     }
                     None => progress.event(&Event::Warning(&format!(
@@ -213,16 +216,84 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
     let grants = match &cfg.grants {
         GrantsSource::Skip => None,
         GrantsSource::File(p) => Some(p.clone()),
-        GrantsSource::Sibling => {
-            let recorded = files[0]
-                .recorded
-                .as_ref()
-                .and_then(|r| r.user_grants())
-                .and_then(|g| resolve_sibling(&cfg.file, g));
-            recorded.or_else(|| grants_siblings(&cfg.file).into_iter().find(|p| p.is_file()))
-        }
+        GrantsSource::Sibling => Some(grants_sibling(&cfg.file, files[0].recorded.as_ref())?),
     };
     Ok(Plan { files, grants })
+}
+
+/// The database a file was dumped from, by its metadata.
+fn recorded_name(r: &Recorded) -> Option<String> {
+    r.databases()
+        .into_iter()
+        .next()
+        .or_else(|| r.database_details().into_iter().map(|(d, _)| d).next())
+}
+
+/// The accounts file of `dump` for `--grants`. It is trusted only as the dump's sibling: the
+/// name its metadata records (the name alone; a directory there is not followed, since
+/// whoever can edit the metadata could point it anywhere), else the compat §3 names. For an
+/// encrypted dump only an encrypted file is accepted (by its bytes): a plaintext one may have
+/// been put there by someone without the key.
+fn grants_sibling(dump: &Path, recorded: Option<&Recorded>) -> Result<PathBuf> {
+    let dir = dump.parent().unwrap_or(Path::new(""));
+    let candidates: Vec<PathBuf> = match recorded.and_then(|r| r.user_grants()) {
+        Some(named) => {
+            let file_name = Path::new(named).file_name().ok_or_else(|| {
+                Error::Usage(format!(
+                    "--grants: the metadata of {} names the accounts file {named:?}, which is \
+                     not a file name: name the file with --grants-file, or restore without \
+                     --grants",
+                    dump.display()
+                ))
+            })?;
+            vec![dir.join(file_name)]
+        }
+        None => grants_siblings(dump),
+    };
+    let found: Vec<&PathBuf> = candidates.iter().filter(|p| p.is_file()).collect();
+    let Some(first) = found.first() else {
+        return Err(Error::Usage(format!(
+            "--grants: no accounts file next to {} (looked for {}); nothing was restored. Name \
+             it with --grants-file, or restore without --grants",
+            dump.display(),
+            candidates
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    if !is_encrypted(dump)? {
+        return Ok((*first).clone());
+    }
+    for p in &found {
+        if p.to_string_lossy().ends_with(".enc") && is_encrypted(p)? {
+            return Ok((*p).clone());
+        }
+    }
+    Err(Error::Usage(format!(
+        "--grants: {} is encrypted but its accounts file {} is not; nothing was restored. A \
+         plaintext accounts file next to an encrypted dump is not trusted (whoever can write \
+         the directory could have put it there without the key): encrypt it with the dump's \
+         key as {}.enc (`sfdbtools crypto encrypt-file`), or name it with --grants-file if you \
+         vouch for its content",
+        dump.display(),
+        first.display(),
+        first.display().to_string().trim_end_matches(".enc")
+    )))
+}
+
+/// Whether a file is in the `.enc` container, by its first bytes.
+fn is_encrypted(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(crate::encrypt::MAGIC.len());
+    std::fs::File::open(path)
+        .and_then(|f| {
+            f.take(crate::encrypt::MAGIC.len() as u64)
+                .read_to_end(&mut head)
+        })
+        .map_err(|e| Error::file("reading the first bytes of", path.to_owned(), e))?;
+    Ok(crate::encrypt::sniff(&head))
 }
 
 /// The metadata of a dump, or None (with a warning when it exists but cannot be read).
@@ -375,6 +446,17 @@ async fn run_plan(
         ticket: cfg.ticket.clone(),
         ..Default::default()
     };
+    // The accounts file is read and checked whole before anything changes: a file it refuses,
+    // or a server where the accounts cannot be told apart, stops the restore here.
+    let accounts = match &plan.grants {
+        Some(g) => {
+            let mut file = read_accounts(g, cfg, nbe).await?;
+            let repointed = retarget(cfg, plan, &mut file, progress.as_ref())?;
+            let existing = accounts::existing(main, &file).await?;
+            Some((file, repointed, existing))
+        }
+        None => None,
+    };
     let opts = Options {
         threads: cfg.threads,
         skip_binlog: cfg.skip_binlog,
@@ -460,27 +542,131 @@ async fn run_plan(
             elapsed: started.elapsed(),
         });
     }
-    if let Some(g) = &plan.grants {
+    if let Some((file, repointed, existing)) = accounts {
         let started = Instant::now();
-        let Script { rx, .. } = open_script(g, cfg.passphrase.as_ref(), false, nbe).await?;
-        if cfg.dry_run {
-            report.dry_run.push(DryRunFile {
-                path: g.clone(),
-                survey: apply::survey(rx, g).await?,
-                targets: Vec::new(),
-            });
+        let mut outcome = if cfg.dry_run {
+            accounts::plan(&file, &existing)
         } else {
-            let applied = apply_grants(main, g, rx, opts, progress.as_ref())
+            // Again: the data took a while, and accounts may have come since.
+            let existing = accounts::existing(main, &file)
                 .await
                 .map_err(|e| partial(e, &touched, 0))?;
+            let (applied, outcome) =
+                accounts::apply(main, &file, existing, opts, progress.as_ref())
+                    .await
+                    .map_err(|e| partial(e, &touched, 0))?;
             report.grants = Some(FileReport {
-                path: g.clone(),
+                path: file.path.clone(),
                 applied,
                 elapsed: started.elapsed(),
             });
-        }
+            outcome
+        };
+        outcome.repointed = repointed;
+        report.accounts = Some(outcome);
     }
     Ok(report)
+}
+
+/// Reads an accounts file whole and checks its statements.
+async fn read_accounts(path: &Path, cfg: &RestoreConfig, nbe: bool) -> Result<AccountsFile> {
+    let Script { mut rx, .. } = open_script(path, cfg.passphrase.as_ref(), false, nbe).await?;
+    let mut statements = Vec::new();
+    loop {
+        match rx.recv().await {
+            Some(Item::Statement(st, ..)) => statements.push(st),
+            Some(Item::End { .. }) => break,
+            Some(Item::Failed(e)) => return Err(e),
+            None => {
+                return Err(Error::Internal(format!(
+                    "the splitter of {} stopped without reporting",
+                    path.display()
+                )));
+            }
+        }
+    }
+    AccountsFile::check(path, statements, nbe)
+}
+
+/// A file restored under another name than it was dumped from leaves the accounts file's
+/// grants naming the source database. With `--grants-to-target` they are re-pointed at the
+/// target (returned: source, target, how many); without it the run says so.
+fn retarget(
+    cfg: &RestoreConfig,
+    plan: &Plan,
+    file: &mut AccountsFile,
+    progress: &dyn Progress,
+) -> Result<Vec<(String, String, usize)>> {
+    let renamed: Vec<(Option<&String>, &String)> = plan
+        .files
+        .iter()
+        .filter_map(|f| match &f.placement {
+            Placement::Single { target } if f.source.as_ref() != Some(target) => {
+                Some((f.source.as_ref(), target))
+            }
+            _ => None,
+        })
+        .collect();
+    if cfg.grants_to_target {
+        let mut pairs = Vec::new();
+        for (source, target) in &renamed {
+            let Some(source) = source else {
+                return Err(Error::Usage(format!(
+                    "--grants-to-target: the metadata of {} does not name the database the dump \
+                     was made from, so its grants cannot be re-pointed at {}; nothing was \
+                     restored. Restore without --grants-to-target, or correct the grants file \
+                     and pass it with --grants-file",
+                    cfg.file.display(),
+                    ident(target)
+                )));
+            };
+            pairs.push(((*source).clone(), (*target).clone()));
+        }
+        let counts = file.repoint(&pairs);
+        return Ok(pairs
+            .into_iter()
+            .zip(counts)
+            .map(|((s, t), n)| (s, t, n))
+            .collect());
+    }
+    for (source, target) in renamed {
+        let message = match source {
+            Some(source) => match file.grants_on(source) {
+                0 => continue,
+                n => format!(
+                    "accounts file {}: {n} grant(s) name database {}, the one the dump was made \
+                     from, not {} where it is restored: they are restored as they are and give \
+                     no access to {}; pass --grants-to-target to make them on {} instead",
+                    file.path.display(),
+                    ident(source),
+                    ident(target),
+                    ident(target),
+                    ident(target)
+                ),
+            },
+            None => {
+                let named = file.databases_named(std::slice::from_ref(target));
+                if named.is_empty() {
+                    continue;
+                }
+                format!(
+                    "accounts file {}: its grants name {}, not {} where the dump is restored \
+                     (its metadata does not say which database it was made from): they are \
+                     restored as they are and give no access to {}",
+                    file.path.display(),
+                    named
+                        .iter()
+                        .map(|d| ident(d))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    ident(target),
+                    ident(target)
+                )
+            }
+        };
+        progress.event(&Event::Warning(&message));
+    }
+    Ok(Vec::new())
 }
 
 /// Says what a failed restore left behind.
@@ -666,69 +852,6 @@ async fn dry_run_file(
         survey,
         targets,
     })
-}
-
-/// Applies a grants file in order on one connection. An account that exists already is
-/// reported and its grants applied anyway.
-async fn apply_grants(
-    main: &mut Conn,
-    path: &Path,
-    mut rx: tokio::sync::mpsc::Receiver<Item>,
-    opts: Options,
-    progress: &dyn Progress,
-) -> Result<Applied> {
-    let mut out = Applied::default();
-    loop {
-        let Some(item) = rx.recv().await else {
-            return Err(Error::Internal(format!(
-                "the splitter of {} stopped without reporting",
-                path.display()
-            )));
-        };
-        let st = match item {
-            Item::Failed(e) => return Err(e),
-            Item::End {
-                completed,
-                sql_bytes,
-            } => {
-                out.completed_marker = completed;
-                out.sql_bytes = sql_bytes;
-                return Ok(out);
-            }
-            Item::Statement(st, ..) => st,
-        };
-        match main.query_drop(st.sql.as_slice()).await {
-            Ok(()) => out.statements += 1,
-            Err(e) => {
-                let e = DbError(e);
-                let text = String::from_utf8_lossy(&st.sql[..st.sql.len().min(200)]).into_owned();
-                if e.server_code() == Some(ER_CANNOT_USER)
-                    && text.to_ascii_uppercase().starts_with("CREATE USER")
-                {
-                    progress.event(&Event::Warning(&format!(
-                        "{}: {}: {e}; the account exists, its grants are applied",
-                        path.display(),
-                        st.at
-                    )));
-                    out.skipped += 1;
-                    continue;
-                }
-                let err = Error::Statement {
-                    file: path.to_owned(),
-                    statement: st.at.number,
-                    line: st.at.line,
-                    offset: st.at.offset,
-                    problem: e.to_string(),
-                };
-                if !opts.continue_on_error || e.is_connection_lost() {
-                    return Err(err);
-                }
-                let text = err.to_string();
-                progress.event(&Event::Warning(&text));
-                out.failures.push(text);
-            }
-        }
-    }
 }
 
 #[cfg(test)]
