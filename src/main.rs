@@ -166,7 +166,11 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
             pattern,
             dry_run,
         } => {
-            let sets = sfdbtools::cleanup::find_old(&base, days, pattern.as_deref())?;
+            let scan = sfdbtools::cleanup::find_old(&base, days, pattern.as_deref())?;
+            for warning in &scan.warnings {
+                eprintln!("sfdbtools: warning: {warning}");
+            }
+            let sets = scan.sets;
             let verb = if dry_run { "would remove" } else { "removing" };
             for set in &sets {
                 println!("{verb} {}", set.dump.display());
