@@ -77,6 +77,7 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
                     // Exiting closes every connection, and the server drops their locks with
                     // them; waiting for the runtime's threads could only delay that.
                     sfdbtools::output::file::remove_files_of_this_run();
+                    sfdbtools::mysqldump::remove_option_files();
                     eprintln!(
                         "sfdbtools: error: interrupted: nothing was written under a final name"
                     );
