@@ -844,6 +844,8 @@ fn restore_config(
         mode,
         ticket,
         drop_target: a.drop_target,
+        // Set by main, which owns the terminal.
+        confirm_drop: None,
         grants,
         dry_run: a.dry_run,
         continue_on_error: a.continue_on_error,

@@ -85,10 +85,16 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
                 }
             }
         }
-        cli::Task::Restore(config) => {
+        cli::Task::Restore(mut config) => {
             let runtime = runtime()?;
             let reporter =
                 std::sync::Arc::new(report::Reporter::new(report::Style::choose(quiet, json)));
+            if config.drop_target && !config.dry_run && prompt::can_confirm() {
+                let r = reporter.clone();
+                config.confirm_drop = Some(sfdbtools::config::ConfirmDrop(std::sync::Arc::new(
+                    move |db, objects| r.asking(|| prompt::confirm_drop(db, objects)),
+                )));
+            }
             let progress: std::sync::Arc<dyn sfdbtools::progress::Progress> = reporter.clone();
             let outcome = runtime.block_on(async {
                 tokio::select! {
