@@ -557,8 +557,8 @@ impl Drop for AtomicFile {
 fn already_exists() -> io::Error {
     io::Error::new(
         io::ErrorKind::AlreadyExists,
-        "the file already exists (another run with the same name?); refusing to overwrite a \
-         backup: move it away or name this one differently",
+        "the file already exists (another run may have written it meanwhile); refusing to \
+         overwrite it: move it away, or choose another name",
     )
 }
 
