@@ -61,41 +61,115 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
+/// What a scan found: the old sets, and what it could not look into.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub sets: Vec<BackupSet>,
+    /// A directory or entry that could not be read, and why: its backups were not considered.
+    pub warnings: Vec<String>,
+}
+
 /// Backup sets under `base` whose dump was last modified more than `days` days ago.
-pub fn find_old(base: &Path, days: u64, pattern: Option<&str>) -> Result<Vec<BackupSet>> {
-    let cutoff = SystemTime::now()
-        .checked_sub(Duration::from_secs(days * 86_400))
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    let mut sets = Vec::new();
+///
+/// A file counts as a backup only when its name is one the tool generates (or its metadata
+/// names it: a `--filename` backup) and its `<name>.meta.json` is there: a `.sql` file of
+/// something else (migrations, notes) is never taken. `days` is at least 1. A subdirectory
+/// that cannot be listed is skipped with a warning; `base` itself must be readable.
+pub fn find_old(base: &Path, days: u64, pattern: Option<&str>) -> Result<Scan> {
+    if days == 0 {
+        return Err(Error::Usage(
+            "cleanup --days 0 would remove every backup set, the newest included: give at \
+             least 1 (or fix backup.cleanup.days in the config file)"
+                .into(),
+        ));
+    }
+    let age = days
+        .checked_mul(86_400)
+        .map(Duration::from_secs)
+        .ok_or_else(|| Error::Usage(format!("cleanup --days {days} is too large")))?;
+    let Some(cutoff) = SystemTime::now().checked_sub(age) else {
+        // Before the clock's beginning: nothing can be that old.
+        return Ok(Scan::default());
+    };
+    let mut scan = Scan::default();
     let mut dirs = vec![base.to_owned()];
     while let Some(dir) = dirs.pop() {
-        let entries =
-            std::fs::read_dir(&dir).map_err(|e| Error::file("listing", dir.clone(), e))?;
-        for entry in entries.flatten() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if dir == base => return Err(Error::file("listing", dir, e)),
+            Err(e) => {
+                scan.warnings.push(format!(
+                    "cannot list {}: {e}; the backups in it were not considered",
+                    dir.display()
+                ));
+                continue;
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    scan.warnings.push(format!(
+                        "cannot read an entry of {}: {e}; it was not considered",
+                        dir.display()
+                    ));
+                    continue;
+                }
+            };
             let path = entry.path();
-            let Ok(meta) = entry.metadata() else { continue };
+            let meta = match entry.metadata() {
+                Ok(m) => m,
+                Err(e) => {
+                    scan.warnings.push(format!(
+                        "cannot look at {}: {e}; it was not considered",
+                        path.display()
+                    ));
+                    continue;
+                }
+            };
             if meta.is_dir() {
                 dirs.push(path);
                 continue;
             }
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !is_dump_name(&name) || pattern.is_some_and(|p| !glob_match(p, &name)) {
+            if !meta.is_file()
+                || !is_dump_name(&name)
+                || pattern.is_some_and(|p| !glob_match(p, &name))
+            {
                 continue;
             }
             if meta.modified().map(|m| m >= cutoff).unwrap_or(true) {
                 continue;
             }
-            let mut companions = vec![dir.join(format!("{name}.meta.json"))];
+            let metadata = dir.join(format!("{name}.meta.json"));
+            if !metadata.is_file()
+                || !(crate::dump::naming::is_generated(&name) || names_itself(&path, &name))
+            {
+                continue;
+            }
+            let mut companions = vec![metadata];
             companions.extend(grants_names(&name).into_iter().map(|g| dir.join(g)));
             companions.retain(|c| c.exists());
-            sets.push(BackupSet {
+            scan.sets.push(BackupSet {
                 dump: path,
                 companions,
             });
         }
     }
-    sets.sort_by(|a, b| a.dump.cmp(&b.dump));
-    Ok(sets)
+    scan.sets.sort_by(|a, b| a.dump.cmp(&b.dump));
+    Ok(scan)
+}
+
+/// Whether the metadata file records `name` as its dump (`backup.file`): how a backup made
+/// with `--filename` is told from a file that only looks like one.
+fn names_itself(dump: &Path, name: &str) -> bool {
+    let Ok(Some(recorded)) = crate::metadata::Recorded::read(dump) else {
+        return false;
+    };
+    recorded
+        .file()
+        .and_then(|f| Path::new(f).file_name().map(|n| n == name))
+        .unwrap_or(false)
 }
 
 /// Removes the sets; stops at the first file that cannot be removed, naming it.
@@ -128,6 +202,119 @@ mod tests {
                 "shop_1_2_h_users.sql.enc".to_owned()
             ]
         );
+    }
+
+    /// Writes `name` (and its metadata unless `bare`) in `dir`, modified `days` days ago.
+    fn backup_file(dir: &Path, name: &str, days: u64, bare: bool) -> PathBuf {
+        let path = dir.join(name);
+        let mut files = vec![path.clone()];
+        if !bare {
+            files.push(dir.join(format!("{name}.meta.json")));
+        }
+        for f in &files {
+            std::fs::write(f, b"{}").unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(f)
+                .unwrap()
+                .set_modified(SystemTime::now() - Duration::from_secs(days * 86_400))
+                .unwrap();
+        }
+        path
+    }
+
+    fn dumps(scan: &Scan) -> Vec<PathBuf> {
+        scan.sets.iter().map(|s| s.dump.clone()).collect()
+    }
+
+    /// Run in a home directory, cleanup once planned to remove `notes.sql` and a project's
+    /// migrations: only names the tool writes, with their metadata, are backups.
+    #[test]
+    fn only_the_tools_own_files_with_metadata_are_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let migrations = base.join("projects/app/migrations");
+        std::fs::create_dir_all(&migrations).unwrap();
+        let ours = backup_file(base, "shop_20200101_010000_h.sql.zst", 40, false);
+        backup_file(base, "notes.sql", 40, true);
+        backup_file(&migrations, "001_init.sql", 40, true);
+        // Something else's file next to a metadata-looking file: its name is not ours, and
+        // the metadata does not name it.
+        backup_file(base, "export.sql", 40, false);
+        // Our name but no metadata: not known to be a backup.
+        backup_file(base, "crm_20200101_010000_h.sql", 40, true);
+        // A --filename backup: its metadata names it.
+        let custom = backup_file(base, "nightly.sql.gz", 40, false);
+        std::fs::write(
+            base.join("nightly.sql.gz.meta.json"),
+            br#"{"backup": {"file": "/var/backups/x/nightly.sql.gz"}}"#,
+        )
+        .unwrap();
+        let scan = find_old(base, 30, None).unwrap();
+        let mut want = vec![ours.clone(), custom.clone()];
+        want.sort();
+        assert_eq!(dumps(&scan), want);
+        assert!(scan.warnings.is_empty(), "{:?}", scan.warnings);
+        remove(&scan.sets).unwrap();
+        assert!(!ours.exists() && !custom.exists());
+        for left in ["notes.sql", "export.sql", "crm_20200101_010000_h.sql"] {
+            assert!(base.join(left).exists(), "{left} must stay");
+        }
+        assert!(migrations.join("001_init.sql").exists());
+    }
+
+    #[test]
+    fn zero_days_and_overflowing_days_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = backup_file(dir.path(), "shop_20200101_010000_h.sql", 0, false);
+        let e = find_old(dir.path(), 0, None).unwrap_err();
+        assert!(matches!(e, Error::Usage(_)), "{e}");
+        assert!(e.to_string().contains("--days 0"), "{e}");
+        // days * 86 400 overflows u64: it once wrapped to a small age.
+        let e = find_old(dir.path(), u64::MAX / 1000, None).unwrap_err();
+        assert!(e.to_string().contains("too large"), "{e}");
+        // Longer ago than any file was written: nothing.
+        assert!(find_old(dir.path(), 1 << 40, None).unwrap().sets.is_empty());
+        assert!(f.exists());
+    }
+
+    /// A subdirectory that cannot be listed (here: its path is longer than PATH_MAX, which
+    /// stops root as well as anyone) is skipped with a warning naming it; the rest is cleaned.
+    #[test]
+    fn a_subdirectory_that_cannot_be_listed_is_skipped_with_a_warning() {
+        use rustix::fs::{CWD, Mode, OFlags, mkdirat, openat};
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let readable = base.join("a");
+        std::fs::create_dir(&readable).unwrap();
+        let old = backup_file(&readable, "shop_20200101_010000_h.sql", 40, false);
+        // Built one level at a time from directory descriptors: no path is ever that long.
+        let component = "d".repeat(250);
+        let mut fd = openat(CWD, base, OFlags::DIRECTORY | OFlags::RDONLY, Mode::empty()).unwrap();
+        let mut depth = 0;
+        while base.as_os_str().len() + depth * 251 <= 4096 {
+            mkdirat(&fd, component.as_str(), Mode::from_raw_mode(0o700)).unwrap();
+            fd = openat(
+                &fd,
+                component.as_str(),
+                OFlags::DIRECTORY | OFlags::RDONLY,
+                Mode::empty(),
+            )
+            .unwrap();
+            depth += 1;
+        }
+        let scan = find_old(base, 30, None).unwrap();
+        assert_eq!(dumps(&scan), vec![old]);
+        assert_eq!(scan.warnings.len(), 1, "{:?}", scan.warnings);
+        assert!(
+            scan.warnings[0].starts_with("cannot list ")
+                && scan.warnings[0].contains("were not considered"),
+            "{:?}",
+            scan.warnings
+        );
+        // The base itself is required.
+        let e = find_old(&base.join("missing"), 30, None).unwrap_err();
+        assert!(e.to_string().contains("listing"), "{e}");
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub enum Command {
         /// Print what would be removed; remove nothing.
         #[arg(short = 'd', long = "dry-run")]
         dry_run: bool,
-        /// The base directory holding the backups [default: config backup.output.base_directory, else .].
+        /// The base directory holding the backups [default: config backup.output.base_directory; required].
         #[arg(short = 'o', long = "backup-dir")]
         backup_dir: Option<PathBuf>,
     },
@@ -538,9 +538,18 @@ impl Cli {
                 dry_run,
                 backup_dir,
             } => Ok(Task::Cleanup {
+                // Never the current directory by default: run from a home directory, that
+                // took anyone's `.sql` files.
                 base: backup_dir
                     .or_else(|| settings.base_directory.clone())
-                    .unwrap_or_else(|| PathBuf::from(".")),
+                    .ok_or_else(|| {
+                        Error::Usage(
+                            "cleanup needs the directory that holds the backups: pass \
+                             -o/--backup-dir DIR (or set backup.output.base_directory in the \
+                             config file)"
+                                .into(),
+                        )
+                    })?,
                 days: days.or(settings.cleanup_days).ok_or_else(|| {
                     Error::Usage(
                         "missing --days N (or set backup.cleanup.days in the config file)".into(),
@@ -920,6 +929,8 @@ fn restore_config(
         mode,
         ticket,
         drop_target: a.drop_target,
+        // Set by main, which owns the terminal.
+        confirm_drop: None,
         grants,
         grants_to_target,
         dry_run: a.dry_run,

@@ -1,6 +1,7 @@
 //! The validated configuration of a run: what the CLI (or a test) builds and the engine obeys.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::compress::{Codec, Level};
@@ -186,6 +187,9 @@ pub struct RestoreConfig {
     pub threads: usize,
     /// Drop each target database before restoring into it.
     pub drop_target: bool,
+    /// Asked before `--drop-target` drops a database that exists (interactive runs); None:
+    /// dropped without asking. Either way the drop is reported.
+    pub confirm_drop: Option<ConfirmDrop>,
     pub grants: GrantsSource,
     /// Re-point the accounts file's grants on the source database at the target database
     /// (`--grants-to-target`).
@@ -198,6 +202,31 @@ pub struct RestoreConfig {
     pub strict: bool,
     /// Do not write the restore to the binary log (replicas will not get it).
     pub skip_binlog: bool,
+}
+
+/// The binary's question before `--drop-target` drops a database that exists: its name and
+/// how many tables and routines it holds; false keeps it and stops the restore.
+#[derive(Clone)]
+pub struct ConfirmDrop(pub Arc<DropQuestion>);
+
+/// See [`ConfirmDrop`].
+pub type DropQuestion = dyn Fn(&str, u64) -> bool + Send + Sync;
+
+impl ConfirmDrop {
+    /// Asks on a blocking thread: the answer takes a person, and meanwhile a signal must still
+    /// be able to stop the run.
+    pub async fn ask(&self, database: &str, objects: u64) -> crate::Result<bool> {
+        let (question, database) = (self.0.clone(), database.to_owned());
+        tokio::task::spawn_blocking(move || question(&database, objects))
+            .await
+            .map_err(|e| crate::Error::Internal(format!("asking before dropping: {e}")))
+    }
+}
+
+impl std::fmt::Debug for ConfirmDrop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConfirmDrop")
+    }
 }
 
 /// `verify`: the file alone, or also against a live database.

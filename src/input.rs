@@ -82,6 +82,146 @@ pub fn open_from<R: Read>(
     open_detect(decrypted).map_err(|e| file_err("detecting the compression of", e))
 }
 
+/// Bytes of SQL looked at to tell a dump from any other file.
+pub const RECOGNISE_BYTES: usize = 64 << 10;
+
+/// The first keywords of the statements a dump or a hand-written SQL script starts with.
+const FIRST_KEYWORDS: &[&str] = &[
+    "ALTER",
+    "BEGIN",
+    "COMMIT",
+    "CREATE",
+    "DELETE",
+    "DELIMITER",
+    "DROP",
+    "FLUSH",
+    "GRANT",
+    "INSERT",
+    "LOCK",
+    "RENAME",
+    "REPLACE",
+    "REVOKE",
+    "ROLLBACK",
+    "SELECT",
+    "SET",
+    "START",
+    "TRUNCATE",
+    "UNLOCK",
+    "UPDATE",
+    "USE",
+];
+
+/// Reads the start of the SQL and refuses what is not a SQL dump (see [`not_a_dump`]), before
+/// anything is done with it; returns a reader of the whole SQL again.
+pub fn recognise<R: Read>(mut reader: R, path: &Path) -> Result<io::Chain<io::Cursor<Vec<u8>>, R>> {
+    let mut head = Vec::new();
+    (&mut reader)
+        .take(RECOGNISE_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::file("reading the SQL of", path.to_owned(), e))?;
+    if let Some(why) = not_a_dump(&head, head.len() < RECOGNISE_BYTES) {
+        return Err(Error::Usage(format!(
+            "{} is not a SQL dump: {why}. Nothing was changed: pass a dump file \
+             (.sql, compressed and/or encrypted or not)",
+            path.display()
+        )));
+    }
+    Ok(io::Cursor::new(head).chain(reader))
+}
+
+/// Why `head` (the first [`RECOGNISE_BYTES`] of a file's SQL, `whole` when that is all of it)
+/// is not a SQL dump; None when it is one.
+///
+/// A dump is text (no NUL byte) that starts, after an optional UTF-8 byte order mark, with the
+/// header of ours, of mysqldump or of mariadb-dump (the old tool's files are mysqldump's), or
+/// with blank space and comments (`-- `, `#`, `/* */`, MariaDB's `/*M!999999\- enable the
+/// sandbox mode */`) followed by a statement that begins with a keyword of [`FIRST_KEYWORDS`],
+/// possibly inside a versioned comment (`/*!40101 SET …`). That takes a hand-written script
+/// too; an empty file, a binary file, or a text file such as `/etc/passwd` is refused.
+pub fn not_a_dump(head: &[u8], whole: bool) -> Option<String> {
+    if head.is_empty() {
+        return Some("it is empty".into());
+    }
+    if let Some(at) = memchr::memchr(0, head) {
+        return Some(format!(
+            "byte {at} of its content is a NUL: binary data, not SQL text"
+        ));
+    }
+    let mut rest = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    const HEADERS: [&[u8]; 3] = [b"-- sfdbtools ", b"-- MySQL dump ", b"-- MariaDB dump "];
+    if HEADERS.iter().any(|h| rest.starts_with(h)) {
+        return None;
+    }
+    let no_statement = || {
+        Some(if whole {
+            "it holds no SQL statement, only comments".to_owned()
+        } else {
+            format!(
+                "its first {} KiB hold no SQL statement",
+                RECOGNISE_BYTES >> 10
+            )
+        })
+    };
+    loop {
+        rest = rest.trim_ascii_start();
+        if rest.is_empty() {
+            return no_statement();
+        }
+        let line_comment = rest[0] == b'#'
+            || (rest.starts_with(b"--") && rest.get(2).is_none_or(|c| c.is_ascii_whitespace()));
+        if line_comment {
+            rest = memchr::memchr(b'\n', rest).map_or(&[], |i| &rest[i + 1..]);
+            continue;
+        }
+        if let Some(body) = rest.strip_prefix(b"/*") {
+            let version = body
+                .strip_prefix(b"!")
+                .or_else(|| body.strip_prefix(b"M!"))
+                .map(|v| v.trim_ascii_start());
+            if let Some(v) = version {
+                let v = &v[v.iter().take_while(|c| c.is_ascii_digit()).count()..];
+                // The sandbox line is a command to the mariadb client, not a statement.
+                if !v.starts_with(b"\\-") {
+                    return first_keyword(v);
+                }
+            }
+            match memchr::memmem::find(body, b"*/") {
+                Some(i) => rest = &body[i + 2..],
+                None if whole => return Some("it starts with a comment that never ends".into()),
+                None => return no_statement(),
+            }
+            continue;
+        }
+        return first_keyword(rest);
+    }
+}
+
+/// None when `text` begins with a statement keyword that starts a dump, else what it begins
+/// with instead (escaped: it may be anything).
+fn first_keyword(text: &[u8]) -> Option<String> {
+    let text = text.trim_ascii_start();
+    let word = text.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    let ends = text
+        .get(word)
+        .is_none_or(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c >= 0x80));
+    if word > 0 && ends {
+        let keyword = std::str::from_utf8(&text[..word]).unwrap_or_default();
+        if FIRST_KEYWORDS
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(keyword))
+        {
+            return None;
+        }
+    }
+    let line = text.split(|c| *c == b'\n').next().unwrap_or_default();
+    let shown: String = String::from_utf8_lossy(&line[..line.len().min(40)])
+        .escape_debug()
+        .collect();
+    Some(format!(
+        "it starts with \"{shown}\", neither a SQL statement nor a comment"
+    ))
+}
+
 /// A reader that counts the bytes passing through it (for progress, shared with other
 /// threads) and optionally hashes them (for verify).
 pub struct Metered<R> {
@@ -110,5 +250,59 @@ impl<R: Read> Read for Metered<R> {
             d.update(&buf[..n]);
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepted(text: &[u8]) -> bool {
+        not_a_dump(text, true).is_none()
+    }
+
+    #[test]
+    fn dumps_and_sql_scripts_are_recognised() {
+        for text in [
+            &b"-- sfdbtools 0.1.0 native dump\n"[..],
+            b"-- MySQL dump 10.13  Distrib 8.0.36, for Linux (x86_64)\n",
+            b"-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB\n--\n",
+            b"/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19-11.4.2\n/*!40101 SET NAMES utf8mb4 */;\n",
+            b"/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n",
+            b"\xEF\xBB\xBF-- notes\n\n# more\n/* a block\ncomment */\ncreate table t (id int);\n",
+            b"INSERT INTO t VALUES (1);",
+            b"  \r\n--\nUSE `shop`;\n",
+            b"SET\tNAMES utf8mb4;",
+            b"DELIMITER ;;\nCREATE PROCEDURE p() BEGIN END;;\n",
+            b"-- sfdbtools user grants\n-- Server: x\nCREATE USER 'a'@'%';\n",
+        ] {
+            assert!(accepted(text), "{}: {:?}", String::from_utf8_lossy(text), not_a_dump(text, true));
+        }
+    }
+
+    #[test]
+    fn other_files_are_refused_saying_why() {
+        let why = |t: &[u8]| not_a_dump(t, true).unwrap();
+        assert_eq!(why(b""), "it is empty");
+        assert!(why(b"CREATE\0\x01").contains("byte 6 of its content is a NUL"));
+        let passwd =
+            why(b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n");
+        assert!(
+            passwd.contains("\"root:x:0:0:root:/root:/bin/bash\""),
+            "{passwd}"
+        );
+        assert!(why(b"-- only\n# comments\n").contains("no SQL statement"));
+        assert!(why(b"/* never ends").contains("never ends"));
+        // A word that only begins like a keyword, and text that is no statement.
+        assert!(why(b"SETTINGS=1\n").contains("SETTINGS=1"));
+        assert!(why(b"Hello, world\n").contains("Hello"));
+        assert!(why(b"--not a comment\n").contains("--not"));
+        // Control characters are shown escaped, never sent to the terminal.
+        assert!(why(b"\x1b[2J\x07bell").contains("\\u{1b}[2J"));
+        assert!(
+            not_a_dump(b"-- long comment", false)
+                .unwrap()
+                .contains("first 64 KiB")
+        );
     }
 }

@@ -82,6 +82,7 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
                     // Exiting closes every connection, and the server drops their locks with
                     // them; waiting for the runtime's threads could only delay that.
                     sfdbtools::output::file::remove_files_of_this_run();
+                    sfdbtools::mysqldump::remove_option_files();
                     eprintln!(
                         "sfdbtools: error: interrupted: nothing was written under a final name"
                     );
@@ -89,10 +90,16 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
                 }
             }
         }
-        cli::Task::Restore(config) => {
+        cli::Task::Restore(mut config) => {
             let runtime = runtime()?;
             let reporter =
                 std::sync::Arc::new(report::Reporter::new(report::Style::choose(quiet, json)));
+            if config.drop_target && !config.dry_run && prompt::can_confirm() {
+                let r = reporter.clone();
+                config.confirm_drop = Some(sfdbtools::config::ConfirmDrop(std::sync::Arc::new(
+                    move |db, objects| r.asking(|| prompt::confirm_drop(db, objects)),
+                )));
+            }
             let progress: std::sync::Arc<dyn sfdbtools::progress::Progress> = reporter.clone();
             let outcome = runtime.block_on(async {
                 tokio::select! {
@@ -171,7 +178,11 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
             pattern,
             dry_run,
         } => {
-            let sets = sfdbtools::cleanup::find_old(&base, days, pattern.as_deref())?;
+            let scan = sfdbtools::cleanup::find_old(&base, days, pattern.as_deref())?;
+            for warning in &scan.warnings {
+                eprintln!("sfdbtools: warning: {warning}");
+            }
+            let sets = scan.sets;
             let verb = if dry_run { "would remove" } else { "removing" };
             for set in &sets {
                 println!("{verb} {}", set.dump.display());

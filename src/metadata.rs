@@ -255,6 +255,11 @@ impl Recorded {
         self.0.pointer(pointer).and_then(|v| v.as_u64())
     }
 
+    /// `backup.file`: the dump's path as written.
+    pub fn file(&self) -> Option<&str> {
+        self.str_at("/backup/file")
+    }
+
     /// `backup.type`: all, combined, separated, single, primary, secondary.
     pub fn kind(&self) -> Option<&str> {
         self.str_at("/backup/type")

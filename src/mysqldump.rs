@@ -1,14 +1,15 @@
 //! The compatibility engine: `mariadb-dump` (or `mysqldump`) as a child process, its output fed
 //! through the same compress → encrypt → file chain, with the same names and metadata.
 //!
-//! The password never goes on the child's command line: it is passed in a 0600 option file
-//! that lives only while the child runs. Any non-zero exit is a failure, whatever stderr says.
+//! The password never goes on the child's command line: it is passed in a 0600 option file,
+//! in a 0700 directory of its own, that lives only while the child runs (a signal removes it
+//! too). Any non-zero exit is a failure, whatever stderr says.
 
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::Local;
@@ -68,13 +69,27 @@ pub fn command_args(
     }
     if cfg.mode.is_combined() {
         args.push("--databases".into());
-        args.extend(databases.iter().cloned());
-    } else {
-        // A bare name: no CREATE DATABASE / USE, so the file restores under any name.
-        args.push("--".into());
-        args.extend(databases.iter().cloned());
     }
+    // After `--` a name is a name, whatever it starts with ([`check_names`] refuses a leading
+    // `-` as well). Single: a bare name, no CREATE DATABASE / USE, so the file restores under
+    // any name.
+    args.push("--".into());
+    args.extend(databases.iter().cloned());
     args
+}
+
+/// Refuses database names that begin with `-`: the server's names reach the child's command
+/// line, and one named `--host=…` would otherwise become an option of it, with our password.
+pub fn check_names(databases: &[String]) -> Result<()> {
+    match databases.iter().find(|d| d.starts_with('-')) {
+        Some(d) => Err(Error::Unsupported(format!(
+            "database {} begins with '-': the mysqldump engine does not pass such a name to \
+             the dump tool; back it up with the native engine (--engine native), or leave it \
+             out",
+            crate::sql::ident::ident(d)
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The argument without `-f`/`--force`: None when nothing else is left. A cluster of short
@@ -135,9 +150,62 @@ fn without_force(arg: &str) -> Option<String> {
     (kept.len() > 1).then_some(kept)
 }
 
+/// The private directories holding option files right now. A signal ends the process without
+/// running any `Drop`, so the binary's signal handler removes them by name before exiting.
+static OPTION_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn option_dirs() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    OPTION_DIRS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes every option file (and its directory) of this process: for the signal handler.
+pub fn remove_option_files() {
+    for dir in std::mem::take(&mut *option_dirs()) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// A directory only this user can enter, made for one option file under `parent` ($TMPDIR),
+/// removed with everything in it when dropped.
+pub struct OptionDir(PathBuf);
+
+impl OptionDir {
+    pub fn create(parent: &Path) -> io::Result<OptionDir> {
+        use std::os::unix::fs::DirBuilderExt;
+        let mut tries = 0;
+        loop {
+            let dir = parent.join(format!(
+                ".sfdbtools-mysqldump-{}-{:016x}",
+                std::process::id(),
+                rand::random::<u64>()
+            ));
+            // mkdir never follows or reuses what is there: a name taken is tried again.
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => {
+                    option_dirs().push(dir.clone());
+                    return Ok(OptionDir(dir));
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for OptionDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+        option_dirs().retain(|d| d != &self.0);
+    }
+}
+
 /// The `[client]` option file: connection settings, password included, mode 0600.
 pub fn write_option_file(dir: &Path, settings: &ConnectionSettings) -> io::Result<PathBuf> {
-    let path = dir.join(format!(".sfdbtools-mysqldump-{}.cnf", std::process::id()));
+    let path = dir.join("client.cnf");
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -212,6 +280,7 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
         data_skipped,
     } = dump::prepare(cfg, progress.as_ref()).await?;
     let _ = control.disconnect().await;
+    check_names(&selection.databases)?;
     let mut files = Vec::new();
     let mut position = SnapshotInfo::default();
     for plan in planned {
@@ -291,10 +360,17 @@ type DumpOne = (
 fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<DumpOne> {
     let started = Local::now();
     let clock = Instant::now();
+    check_names(&plan.databases)?;
     let temp = std::env::temp_dir();
-    let option_file = write_option_file(&temp, &cfg.connection)
-        .map_err(|e| Error::file("writing the client option file in", &temp, e))?;
-    let remove_options = OptionFileGuard(option_file.clone());
+    let private = OptionDir::create(&temp).map_err(|e| {
+        Error::file(
+            "creating a private directory for the option file in",
+            &temp,
+            e,
+        )
+    })?;
+    let option_file = write_option_file(private.path(), &cfg.connection)
+        .map_err(|e| Error::file("writing the client option file in", private.path(), e))?;
     let mut chain = OutputChain::create(OutputSpec {
         path: plan.path.clone(),
         codec: cfg.codec,
@@ -304,9 +380,17 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
         threads: cfg.threads.clamp(1, dump::MAX_CODEC_THREADS),
     })?;
     let program = program();
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(command_args(cfg, flavor, &option_file, &plan.databases))
-        .env_remove("MYSQL_PWD")
+        .env_remove("MYSQL_PWD");
+    // The keys of encrypted backups and profiles are none of the child's business.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SFDB_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -343,7 +427,7 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
         .wait()
         .map_err(|e| Error::file("waiting for", Path::new(program), e))?;
     let stderr_text = stderr_reader.join().unwrap_or_default();
-    drop(remove_options);
+    drop(private);
     pumped?;
     if !status.success() {
         return Err(Error::Unsupported(format!(
@@ -359,15 +443,6 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
         SnapshotInfo::not_captured()
     };
     Ok((summary, position, started, clock))
-}
-
-/// Removes the option file when dropped, on every path out of `dump_one`.
-struct OptionFileGuard(PathBuf);
-
-impl Drop for OptionFileGuard {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,8 @@ pub enum Event<'a> {
     CommitsReleased { blocked: Duration },
     /// Something the operator should know that does not stop the run.
     Warning(&'a str),
+    /// `--drop-target` dropped an existing database holding `objects` tables and routines.
+    DatabaseDropped { database: &'a str, objects: u64 },
     /// A restore starts reading `file` (`bytes` long) into these databases.
     RestoreStarted {
         file: &'a std::path::Path,

@@ -1,6 +1,8 @@
 //! Questions on the terminal, for interactive runs only (stdin a terminal, no `-q`): missing
 //! values, databases picked from the server's list, and a last review of the run with the
-//! choice to start it, change an option, or cancel. The library never asks anything.
+//! choice to start it, change an option, or cancel; and whether `--drop-target` may drop a
+//! database (whenever stdin is a terminal). The library never asks anything itself: it calls
+//! the question it is given.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -18,6 +20,24 @@ use crate::cli::Pending;
 /// True when questions may be asked: no `-q`, and stdin is a terminal.
 pub fn interactive(quiet: bool) -> bool {
     !quiet && std::io::stdin().is_terminal()
+}
+
+/// True when the terminal is there to answer whether a database may be dropped: stdin is a
+/// terminal (with `-q` too: dropping is the one question that is never skipped when someone
+/// can answer it).
+pub fn can_confirm() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+/// Asks before `--drop-target` drops `database`; only "y" or "yes" drops it (end of input
+/// or any other answer keeps it).
+pub fn confirm_drop(database: &str, objects: u64) -> bool {
+    let question = format!(
+        "--drop-target: database {} exists and holds {objects} table(s) and routine(s). Drop it \
+         and restore into it? [y/N]: ",
+        sfdbtools::sql::ident::ident(database)
+    );
+    ask(&question).is_ok_and(|a| matches!(a.to_ascii_lowercase().as_str(), "y" | "yes"))
 }
 
 /// The usage error of a value that cannot be asked for.

@@ -143,6 +143,11 @@ impl Reporter {
         self.multi.remove(&line.bar);
     }
 
+    /// Runs `question` with the bars hidden, so that it and its answer stay readable.
+    pub fn asking<T>(&self, question: impl FnOnce() -> T) -> T {
+        self.multi.suspend(question)
+    }
+
     /// The end of a failed run, in the chosen style.
     pub fn error(&self, message: &str) {
         self.overall.abandon();
@@ -159,6 +164,17 @@ impl Progress for Reporter {
             Event::Warning(w) => match style {
                 Style::Json => self.json(json!({"event": "warning", "message": w})),
                 _ => self.say(&format!("sfdbtools: warning: {w}")),
+            },
+            // Said even with -q: a database is gone.
+            Event::DatabaseDropped { database, objects } => match style {
+                Style::Json => self.json(
+                    json!({"event": "database_dropped", "database": database, "objects": objects}),
+                ),
+                _ => self.say(&format!(
+                    "sfdbtools: dropped database {} ({objects} table(s) and routine(s)) for \
+                     --drop-target",
+                    sfdbtools::sql::ident::ident(database)
+                )),
             },
             _ if style == Style::Quiet => {}
             Event::Plan { databases, files } => match style {

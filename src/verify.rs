@@ -148,7 +148,10 @@ pub fn verify_file(
         Ok(reader) => {
             let codec = reader.codec();
             content.codec = codec.name();
-            read_content(reader, &mut content, &recorded, &read, progress)
+            match input::recognise(reader, path) {
+                Ok(sql) => read_content(sql, &mut content, &recorded, &read, progress),
+                Err(e) => Err(e.to_string()),
+            }
         }
     };
     // After a failure the rest of the file is hashed anyway: whether the bytes are those

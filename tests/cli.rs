@@ -617,3 +617,74 @@ async fn a_server_that_never_answers_times_out() {
     assert!(!std::path::Path::new(&never).exists());
     drop(silent);
 }
+
+/// Run where the operator happens to be, cleanup once planned to remove `./notes.sql` and a
+/// project's migrations. It needs the backup directory named, refuses `--days 0`, and takes
+/// only files named as the tool names them that have their metadata; a directory it cannot
+/// list is skipped with a warning.
+#[test]
+fn cleanup_takes_only_backups_from_a_named_directory() {
+    use rustix::fs::{CWD, Mode, OFlags, mkdirat, openat};
+    let home = out_dir();
+    let migrations = home.path().join("projects/app/migrations");
+    std::fs::create_dir_all(&migrations).unwrap();
+    let old_files = [
+        home.path().join("notes.sql"),
+        migrations.join("001_init.sql"),
+        home.path().join("shop_20200101_010000_h.sql"),
+        home.path().join("shop_20200101_010000_h.sql.meta.json"),
+    ];
+    for f in &old_files {
+        std::fs::write(f, b"x").unwrap();
+        let status = std::process::Command::new("touch")
+            .args(["-d", "40 days ago"])
+            .arg(f)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let run = |args: &[&str]| {
+        server()
+            .sfdbtools()
+            .current_dir(home.path())
+            .args(["cleanup"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // No directory (the harness's config names no base directory).
+    let out = run(&["--days", "30"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("-o/--backup-dir"), "{err}");
+    let out = run(&["--days", "0", "-o", "."]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--days 0"), "{err}");
+    assert!(old_files.iter().all(|f| f.exists()), "nothing removed yet");
+
+    // A directory whose path is longer than PATH_MAX: not even root can list it.
+    let component = "d".repeat(250);
+    let mut fd = openat(CWD, home.path(), OFlags::DIRECTORY, Mode::empty()).unwrap();
+    for _ in 0..(4096 / 251 + 1) {
+        mkdirat(&fd, component.as_str(), Mode::from_raw_mode(0o700)).unwrap();
+        fd = openat(&fd, component.as_str(), OFlags::DIRECTORY, Mode::empty()).unwrap();
+    }
+    let out = server()
+        .sfdbtools()
+        .args(["cleanup", "--days", "30", "-o"])
+        .arg(home.path())
+        .output()
+        .unwrap();
+    assert_success(&out, "cleanup with a directory");
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.contains("warning: cannot list") && err.contains(&component),
+        "{err}"
+    );
+    assert!(listed.contains("shop_20200101_010000_h.sql"), "{listed}");
+    assert!(!old_files[2].exists() && !old_files[3].exists());
+    assert!(old_files[0].exists(), "notes.sql must stay:\n{listed}");
+    assert!(old_files[1].exists(), "a migration must stay:\n{listed}");
+}

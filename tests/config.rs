@@ -460,6 +460,10 @@ fn cleanup_takes_days_and_base_directory_from_the_config() {
     let new = base.path().join("shop_20260101_000000_h.sql");
     std::fs::write(&old, "x").unwrap();
     std::fs::write(&new, "x").unwrap();
+    // Only a dump with its metadata is a backup set.
+    for f in [&old, &new] {
+        std::fs::write(format!("{}.meta.json", f.display()), "{}").unwrap();
+    }
     age(&old, 10);
     let config = Config::new(&format!(
         "backup:\n  cleanup:\n    days: 5\n  output:\n    base_directory: {}\n",

@@ -1,12 +1,14 @@
 //! Faults of the output disk: full in the middle of a dump, and mounted read-only. Both use a
 //! small tmpfs mounted for the test (the suite runs as root in CI; elsewhere it says so).
+//! And a file of the same name appearing while a dump runs: never overwritten.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{TestDb, backup, server};
+use common::{TestDb, backup, backup_command, server};
+use mysql_async::prelude::*;
 
 /// A tmpfs of `size` mounted on a fresh directory; unmounted (lazily, so a test failing with a
 /// file still open cannot leak it) when dropped.
@@ -114,5 +116,76 @@ fn a_read_only_directory_fails_before_connecting() {
     assert!(
         !stderr.contains("cannot connect"),
         "must fail first: {stderr}"
+    );
+}
+
+/// Two runs that picked the same file name (started in the same second): the one finishing
+/// second fails naming the file, and the other's file keeps its content. The dump here is
+/// held on a table lock until the other file is in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_appears_under_the_final_name_is_never_replaced() {
+    let db = TestDb::new("samename").await;
+    common::create_big_table(&db).await;
+    let dir = common::out_dir();
+    let mut lock = db.conn().await;
+    lock.query_drop("LOCK TABLES big WRITE").await.unwrap();
+    let child = backup_command(
+        &[
+            "single",
+            "--database",
+            &db.name,
+            "-c",
+            "none",
+            "--consistency",
+            "none",
+            "--filename",
+            "same.sql",
+        ],
+        dir.path(),
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    common::wait_for_statement_on_big(
+        &db.name,
+        "INFO LIKE 'SELECT%'",
+        "the dump never asked for the rows",
+    )
+    .await;
+    // The temporary file exists by now, its name taken from the final one.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !common::files_in(dir.path())
+        .iter()
+        .any(|f| f.starts_with(".same.sql.partial-"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no temporary file: {:?}",
+            common::files_in(dir.path())
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let other = dir.path().join("same.sql");
+    std::fs::write(&other, b"-- the other run's dump\n").unwrap();
+    lock.query_drop("UNLOCK TABLES").await.unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&other.display().to_string()) && stderr.contains("already exists"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&other).unwrap(),
+        b"-- the other run's dump\n",
+        "the other run's file must stay as it was"
+    );
+    assert_eq!(
+        common::files_in(dir.path()),
+        vec!["same.sql".to_owned()],
+        "no temporary file or metadata left"
     );
 }

@@ -4,8 +4,10 @@ mod common;
 
 use common::compare::{diff, image};
 use common::{
-    TestDb, assert_success, dump_file_in, metadata_of, out_dir, restore_with_client, server,
+    TestDb, assert_success, dump_file_in, files_in, metadata_of, out_dir, restore_with_client,
+    server,
 };
+use mysql_async::prelude::*;
 
 #[tokio::test]
 async fn the_fallback_writes_the_same_files_and_restores() {
@@ -19,19 +21,30 @@ async fn the_fallback_writes_the_same_files_and_restores() {
     // An account with a password: it must reach the child without a command line.
     let user = common::TestUser::new("fallback", "p\"w d", "ALL ON *.*").await;
     let dir = out_dir();
-    let out = user.backup(
-        &[
-            "single",
-            "--database",
-            &db.name,
-            "-c",
-            "zstd",
-            "--engine",
-            "mysqldump",
-        ],
-        dir.path(),
-    );
+    // Its own TMPDIR: the option file must not outlive the run.
+    let tmp = out_dir();
+    let out = user
+        .backup_command(
+            &[
+                "single",
+                "--database",
+                &db.name,
+                "-c",
+                "zstd",
+                "--engine",
+                "mysqldump",
+            ],
+            dir.path(),
+        )
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
     assert_success(&out, "mysqldump engine");
+    assert!(
+        files_in(tmp.path()).is_empty(),
+        "left in TMPDIR: {:?}",
+        files_in(tmp.path())
+    );
     let file = dump_file_in(dir.path());
     assert!(file.to_string_lossy().ends_with(".sql.zst"));
     let meta = metadata_of(&file);
@@ -48,11 +61,6 @@ async fn the_fallback_writes_the_same_files_and_restores() {
             "the dump's own position is recorded: {gtid:?}"
         );
     }
-    assert!(
-        !std::env::temp_dir()
-            .join(format!(".sfdbtools-mysqldump-{}.cnf", std::process::id()))
-            .exists()
-    );
 
     let mut sql = Vec::new();
     use std::io::Read;
@@ -100,4 +108,216 @@ async fn a_failing_mysqldump_fails_the_run_and_leaves_nothing() {
     );
     let left = common::files_in(dir.path());
     assert!(left.is_empty(), "files left behind: {left:?}");
+}
+
+/// A `mariadb-dump` first on PATH that records what it was given (its arguments, environment,
+/// and the mode of its option file's directory) in `out`, then runs the real tool.
+fn recording_dump_tool(dir: &std::path::Path, out: &std::path::Path) -> std::ffi::OsString {
+    let real = ["mariadb-dump", "mysqldump"]
+        .iter()
+        .find_map(|name| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap())
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+        .expect("mariadb-dump or mysqldump installed");
+    let script = format!(
+        "#!/bin/sh\n\
+         printf '%s\\n' \"$@\" > '{out}/args'\n\
+         env > '{out}/env'\n\
+         for a in \"$@\"; do case \"$a\" in --defaults-extra-file=*) \
+         f=\"${{a#--defaults-extra-file=}}\"; stat -c '%a' \"$(dirname \"$f\")\" > '{out}/dirmode';; \
+         esac; done\n\
+         exec '{real}' \"$@\"\n",
+        out = out.display(),
+        real = real.display()
+    );
+    let tool = dir.join("mariadb-dump");
+    std::fs::write(&tool, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut path = std::ffi::OsString::from(dir);
+    path.push(":");
+    path.push(std::env::var_os("PATH").unwrap());
+    path
+}
+
+/// The child gets the databases after `--` (a name is never an option), no SFDB_* key of
+/// ours, and its option file in a directory only we can enter.
+#[tokio::test]
+async fn the_child_gets_names_after_dashes_and_none_of_our_keys() {
+    let a = TestDb::new("fb_names_a").await;
+    let b = TestDb::new("fb_names_b").await;
+    a.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)")
+        .await;
+    b.exec("CREATE TABLE u (id INT PRIMARY KEY); INSERT INTO u VALUES (2)")
+        .await;
+    let (dir, tmp, shim, record) = (out_dir(), out_dir(), out_dir(), out_dir());
+    let path = recording_dump_tool(shim.path(), record.path());
+    let out = common::backup_command(
+        &[
+            "filter",
+            "--db",
+            &a.name,
+            "--db",
+            &b.name,
+            "--mode",
+            "single-file",
+            "-c",
+            "none",
+            "--engine",
+            "mysqldump",
+        ],
+        dir.path(),
+    )
+    .env("PATH", path)
+    .env("TMPDIR", tmp.path())
+    .env("SFDB_BACKUP_ENCRYPTION_KEY", "backup key of the test")
+    .env("SFDB_TARGET_PROFILE_KEY", "profile key of the test")
+    .output()
+    .unwrap();
+    assert_success(&out, "mysqldump engine, combined");
+    let args = std::fs::read_to_string(record.path().join("args")).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    let dashes = args
+        .iter()
+        .position(|a| *a == "--")
+        .expect("-- in the arguments");
+    assert_eq!(args[dashes - 1], "--databases", "{args:?}");
+    let mut names = args[dashes + 1..].to_vec();
+    names.sort();
+    assert_eq!(names, [a.name.as_str(), b.name.as_str()], "{args:?}");
+    let env = std::fs::read_to_string(record.path().join("env")).unwrap();
+    assert!(
+        !env.contains("SFDB_"),
+        "the child must not see our keys:\n{env}"
+    );
+    assert!(!env.contains("key of the test"), "{env}");
+    let mode = std::fs::read_to_string(record.path().join("dirmode")).unwrap();
+    assert_eq!(mode.trim(), "700");
+    assert!(
+        files_in(tmp.path()).is_empty(),
+        "{:?}",
+        files_in(tmp.path())
+    );
+    // The dump itself went through: both databases are in it.
+    let mut sql = String::new();
+    use std::io::Read;
+    sfdbtools::input::open(
+        &dump_file_in(dir.path()),
+        Some(&"backup key of the test".to_owned().into()),
+    )
+    .unwrap()
+    .read_to_string(&mut sql)
+    .unwrap();
+    assert!(sql.contains(&format!("USE `{}`", a.name)), "{sql}");
+    assert!(sql.contains(&format!("USE `{}`", b.name)), "{sql}");
+}
+
+/// A database whose name begins with `-` is refused before the dump tool runs.
+#[tokio::test]
+async fn a_database_named_like_an_option_is_refused() {
+    let name = format!("--host=127.0.0.2_{}", std::process::id());
+    let mut root = server().conn(None).await;
+    root.query_drop(format!("CREATE DATABASE `{name}`"))
+        .await
+        .unwrap();
+    let (dir, shim, record) = (out_dir(), out_dir(), out_dir());
+    let path = recording_dump_tool(shim.path(), record.path());
+    let out = common::backup_command(
+        &[
+            "single",
+            &format!("--database={name}"),
+            "-c",
+            "none",
+            "--engine",
+            "mysqldump",
+        ],
+        dir.path(),
+    )
+    .env("PATH", path)
+    .output()
+    .unwrap();
+    root.query_drop(format!("DROP DATABASE `{name}`"))
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("begins with '-'") && stderr.contains(&name),
+        "{stderr}"
+    );
+    assert!(
+        !record.path().join("args").exists(),
+        "the dump tool must not run"
+    );
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "{:?}",
+        files_in(dir.path())
+    );
+}
+
+/// SIGTERM while the dump tool runs: the option file with the password goes with the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_removes_the_option_file() {
+    let db = TestDb::new("fb_signal").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)")
+        .await;
+    let (dir, tmp) = (out_dir(), out_dir());
+    // Holds the dump tool (its FLUSH TABLES WITH READ LOCK, or its SELECT) while the signal
+    // comes.
+    let mut lock = db.conn().await;
+    lock.query_drop("LOCK TABLES t WRITE").await.unwrap();
+    let child = common::backup_command(
+        &[
+            "single",
+            "--database",
+            &db.name,
+            "-c",
+            "none",
+            "--engine",
+            "mysqldump",
+        ],
+        dir.path(),
+    )
+    .env("TMPDIR", tmp.path())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let option_file = loop {
+        let found = files_in(tmp.path())
+            .into_iter()
+            .map(|d| tmp.path().join(d).join("client.cnf"))
+            .find(|f| f.exists());
+        if let Some(f) = found {
+            break f;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no option file appeared"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    let out = common::interrupt(child, "-TERM").await;
+    lock.query_drop("UNLOCK TABLES").await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        !option_file.exists(),
+        "{} left behind",
+        option_file.display()
+    );
+    assert!(
+        files_in(tmp.path()).is_empty(),
+        "{:?}",
+        files_in(tmp.path())
+    );
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "{:?}",
+        files_in(dir.path())
+    );
 }

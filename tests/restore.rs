@@ -1020,3 +1020,252 @@ async fn a_duplicate_key_in_loaded_rows_fails_the_restore() {
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("1062") && t.contains("statement 2"), "{t}");
 }
+
+/// Bytes that look like nothing: a xorshift stream (the same every run), with NUL bytes.
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// A file that is not a dump (a password file, random bytes, either compressed) is refused
+/// before the server is touched: nothing sent, no database created, its bytes not shown; and
+/// `verify` says so too. A hand-written script is a dump.
+#[tokio::test]
+async fn a_file_that_is_not_a_dump_is_refused_before_connecting() {
+    let dir = out_dir();
+    let passwd = dir.path().join("passwd");
+    std::fs::write(
+        &passwd,
+        "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n",
+    )
+    .unwrap();
+    let random = dir.path().join("random.sql");
+    std::fs::write(&random, random_bytes(100_000)).unwrap();
+    let zstd = dir.path().join("passwd.sql.zst");
+    std::fs::write(
+        &zstd,
+        zstd::encode_all(&std::fs::read(&passwd).unwrap()[..], 3).unwrap(),
+    )
+    .unwrap();
+    let empty = dir.path().join("empty.sql");
+    std::fs::write(&empty, b"").unwrap();
+    let target = format!("t_rs_notdump_{}", std::process::id());
+    for file in [&passwd, &random, &zstd, &empty] {
+        let f = file.to_str().unwrap();
+        // A port nothing listens on: reaching the connection would fail differently.
+        let out = server()
+            .sfdbtools()
+            .args([
+                "-q",
+                "db-restore",
+                "single",
+                "--file",
+                f,
+                "--target-db",
+                &target,
+            ])
+            .args(["--host=127.0.0.1", "--port=1", "-t", "TEST"])
+            .output()
+            .unwrap();
+        let t = output_text(&out);
+        assert_eq!(out.status.code(), Some(2), "{f}: {t}");
+        assert!(t.contains(&format!("{f} is not a SQL dump")), "{f}: {t}");
+        assert!(!t.contains("cannot connect"), "{f}: {t}");
+        // The real server: still refused, and no database left behind.
+        let out = restore("single", &["--file", f, "--target-db", &target]);
+        assert_eq!(out.status.code(), Some(2), "{f}: {}", output_text(&out));
+        assert!(!database_exists(&target).await, "{f}: {target} was created");
+        let out = server()
+            .sfdbtools()
+            .args(["verify", "--file", f])
+            .output()
+            .unwrap();
+        let t = output_text(&out);
+        assert_eq!(out.status.code(), Some(1), "{f}: {t}");
+        assert!(t.contains("is not a SQL dump"), "{f}: {t}");
+    }
+    let t = output_text(&restore(
+        "single",
+        &["--file", random.to_str().unwrap(), "--target-db", &target],
+    ));
+    assert!(t.contains("byte ") && t.contains("NUL"), "{t}");
+    assert!(
+        !t.contains('\u{fffd}') && !t.contains('\0'),
+        "binary shown: {t}"
+    );
+    let t = output_text(&restore(
+        "single",
+        &["--file", passwd.to_str().unwrap(), "--target-db", &target],
+    ));
+    assert!(t.contains("\"root:x:0:0:root:/root:/bin/bash\""), "{t}");
+
+    let script = dir.path().join("by_hand.sql");
+    std::fs::write(
+        &script,
+        "-- written by hand\n\n/* a table */\ncreate table t (id int primary key);\n\
+         INSERT INTO t VALUES (1),(2);\n",
+    )
+    .unwrap();
+    let db = TestDb::new("rs_by_hand").await;
+    let out = restore(
+        "single",
+        &["--file", script.to_str().unwrap(), "--target-db", &db.name],
+    );
+    assert_success(&out, "a hand-written script");
+    assert_eq!(common::count_rows(&db.name, "t").await, 2);
+}
+
+/// A restore that fails before anything was made in a database it created removes that
+/// database again; a database that was there before is left as it was.
+#[tokio::test]
+async fn a_failed_restore_leaves_no_empty_database_of_its_own() {
+    let dir = out_dir();
+    let file = dir.path().join("fails_first.sql");
+    std::fs::write(
+        &file,
+        "SET NAMES utf8mb4;\nCREATE TABLE t (id INT, id INT);\nINSERT INTO t VALUES (1);\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let target = format!("t_rs_nothing_{}", std::process::id());
+    drop_database(&target).await;
+    let out = restore("single", &["--file", f, "--target-db", &target]);
+    let t = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("ERROR 1060"), "{t}");
+    assert!(
+        t.contains(&format!("created were removed again: `{target}`")) && !t.contains("partially"),
+        "{t}"
+    );
+    assert!(!database_exists(&target).await, "{target} left behind");
+
+    // There before (empty): kept, and said to be touched.
+    let db = TestDb::new("rs_nothing_kept").await;
+    let out = restore("single", &["--file", f, "--target-db", &db.name]);
+    let t = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(!t.contains("removed again"), "{t}");
+    assert!(database_exists(&db.name).await);
+}
+
+/// `--drop-target` always says what it dropped (with -q too); on a terminal it asks first,
+/// and anything but yes keeps the database and restores nothing.
+#[tokio::test]
+async fn drop_target_says_what_it_dropped_and_asks_on_a_terminal() {
+    let src = TestDb::new("rs_drop_src").await;
+    src.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)")
+        .await;
+    let dir = out_dir();
+    let file = common::dump_plain(&src.name, dir.path());
+    let f = file.to_str().unwrap();
+    let target = TestDb::new("rs_drop_target").await;
+    target
+        .exec(
+            "CREATE TABLE keep (id INT); CREATE TABLE keep2 (id INT); INSERT INTO keep VALUES (9)",
+        )
+        .await;
+
+    // Not a terminal: dropped without a question, and said.
+    let out = restore(
+        "single",
+        &["--file", f, "--target-db", &target.name, "--drop-target"],
+    );
+    assert_success(&out, "--drop-target");
+    let t = output_text(&out);
+    assert!(
+        t.contains(&format!(
+            "dropped database `{}` (2 table(s) and routine(s)) for --drop-target",
+            target.name
+        )),
+        "{t}"
+    );
+    assert!(!t.contains("[y/N]"), "no question without a terminal: {t}");
+    assert_eq!(common::count_rows(&target.name, "t").await, 1);
+
+    // A database that does not exist is not "dropped".
+    let fresh = format!("t_rs_drop_fresh_{}", std::process::id());
+    drop_database(&fresh).await;
+    let out = restore(
+        "single",
+        &["--file", f, "--target-db", &fresh, "--drop-target"],
+    );
+    assert_success(&out, "--drop-target into a new name");
+    assert!(
+        !output_text(&out).contains("dropped"),
+        "{}",
+        output_text(&out)
+    );
+    drop_database(&fresh).await;
+
+    // On a terminal (script(1) gives the restore a pty for stdin): "n" keeps it, "y" drops it.
+    target.exec("CREATE TABLE keep (id INT)").await;
+    let on_terminal = |answer: &str| {
+        let mut args: Vec<String> = vec![
+            env!("CARGO_BIN_EXE_sfdbtools").into(),
+            "-q".into(),
+            "db-restore".into(),
+            "single".into(),
+            "--file".into(),
+            f.into(),
+            "--target-db".into(),
+            target.name.clone(),
+            "--drop-target".into(),
+            "-t".into(),
+            "TEST".into(),
+        ];
+        args.extend(server().connection_args());
+        let line = args
+            .iter()
+            .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut c = Command::new("script");
+        c.args(["-qec", &line, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // The environment the harness gives sfdbtools (no config, the password).
+        for (k, v) in server().sfdbtools().get_envs() {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        let mut running = c.spawn().unwrap();
+        use std::io::Write;
+        running
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{answer}\n").as_bytes())
+            .unwrap();
+        running.wait_with_output().unwrap()
+    };
+    let out = on_terminal("n");
+    let t = output_text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains("[y/N]") && t.contains("holds 2 table(s)"), "{t}");
+    assert!(t.contains("was not dropped (the answer was no)"), "{t}");
+    let mut c = target.conn().await;
+    let kept: Option<u64> = c
+        .query_first("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'keep'")
+        .await
+        .unwrap();
+    assert_eq!(kept, Some(1), "the answer no must keep the database");
+    let out = on_terminal("y");
+    let t = output_text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("dropped database"), "{t}");
+    let kept: Option<u64> = c
+        .query_first("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'keep'")
+        .await
+        .unwrap();
+    assert_eq!(kept, Some(0), "yes drops it");
+}

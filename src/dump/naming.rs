@@ -99,6 +99,35 @@ pub fn grants_file(dump_file: &str, encrypted: bool) -> String {
     format!("{base}_users.sql{}", if encrypted { ".enc" } else { "" })
 }
 
+/// Whether `name` is a dump file name this tool generates (a database's or a combined file,
+/// [`database_file`] and [`combined_file`], any codec, encrypted or not): the name without its
+/// extension chain holds `_YYYYMMDD_HHMMSS_` (a real date and time) with something before and
+/// after it. `cleanup` removes nothing else unless its metadata names it.
+pub fn is_generated(name: &str) -> bool {
+    let mut base = name.strip_suffix(".enc").unwrap_or(name);
+    for ext in [".gz", ".zst", ".xz", ".zlib"] {
+        if let Some(b) = base.strip_suffix(ext) {
+            base = b;
+            break;
+        }
+    }
+    let Some(base) = base.strip_suffix(".sql") else {
+        return false;
+    };
+    // `_` + 8 digits + `_` + 6 digits + `_`.
+    const STAMP: usize = 17;
+    let bytes = base.as_bytes();
+    (1..bytes.len().saturating_sub(STAMP)).any(|i| {
+        let s = &bytes[i..i + STAMP];
+        let shape = s[0] == b'_'
+            && s[9] == b'_'
+            && s[16] == b'_'
+            && s[1..9].iter().chain(&s[10..16]).all(u8::is_ascii_digit);
+        shape
+            && chrono::NaiveDateTime::parse_from_str(&base[i + 1..i + 16], "%Y%m%d_%H%M%S").is_ok()
+    })
+}
+
 /// Names may hold characters a file name cannot; only the path separator and NUL are replaced.
 fn safe(name: &str) -> String {
     name.replace(['/', '\0'], "_")
@@ -160,6 +189,29 @@ mod tests {
             grants_file("custom.sql.bak", false),
             "custom.sql.bak_users.sql"
         );
+    }
+
+    #[test]
+    fn generated_names_are_told_from_others() {
+        for name in [
+            database_file("shop", false, &at(), "db01", Codec::Zstd, true),
+            database_file("a_b", true, &at(), "host_x", Codec::None, false),
+            combined_file(true, false, &at(), "db01", 3, Codec::Gzip, false),
+            combined_file(false, true, &at(), "db01", 2, Codec::Xz, true),
+        ] {
+            assert!(is_generated(&name), "{name}");
+        }
+        for name in [
+            "notes.sql",
+            "001_init.sql",
+            "shop_20260105_120304_.sql",
+            "_20260105_120304_db01.sql",
+            "shop_20261305_120304_db01.sql",
+            "shop_20260105_120304_db01.txt",
+            "shop_20260105_1203_db01.sql",
+        ] {
+            assert!(!is_generated(name), "{name}");
+        }
     }
 
     #[test]

@@ -74,6 +74,9 @@ pub struct FileSummary {
 pub struct AtomicFile {
     final_path: PathBuf,
     temp_path: PathBuf,
+    /// The final rename may replace a file of that name (a profile being saved again); a
+    /// backup's never does.
+    replace: bool,
     /// Boxed: the chunk's bookkeeping and mode would make every writer enum holding a file large.
     sink: Option<Box<Sink>>,
     hasher: Sha256,
@@ -81,20 +84,23 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
-    /// Creates the temporary file with `mode` (e.g. 0o600). Fails if the final name exists.
+    /// Creates the temporary file with `mode` (e.g. 0o600). Fails if the final name exists,
+    /// now or when [`AtomicFile::finish`] renames to it: a run that started in the same second
+    /// as another (same name) fails then, and the other run's file stays as it was.
     pub fn create(final_path: &Path, mode: u32) -> io::Result<AtomicFile> {
         if final_path.exists() {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "the file already exists; refusing to overwrite a backup",
-            ));
+            return Err(already_exists());
         }
-        Self::replacing(final_path, mode)
+        Self::open(final_path, mode, false)
     }
 
     /// Like [`AtomicFile::create`], but [`AtomicFile::finish`] replaces a file that already
     /// has the final name (in one rename: readers see the old or the new content, never a mix).
     pub fn replacing(final_path: &Path, mode: u32) -> io::Result<AtomicFile> {
+        Self::open(final_path, mode, true)
+    }
+
+    fn open(final_path: &Path, mode: u32, replace: bool) -> io::Result<AtomicFile> {
         let name = final_path
             .file_name()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
@@ -118,6 +124,7 @@ impl AtomicFile {
         Ok(AtomicFile {
             final_path: final_path.to_owned(),
             temp_path,
+            replace,
             sink: Some(Box::new(Sink::new(file))),
             hasher: Sha256::new(),
             bytes: 0,
@@ -144,7 +151,13 @@ impl AtomicFile {
         let completed = (*sink)
             .finish()
             .and_then(|file| file.sync_all())
-            .and_then(|()| fs::rename(&self.temp_path, &self.final_path));
+            .and_then(|()| {
+                if self.replace {
+                    fs::rename(&self.temp_path, &self.final_path)
+                } else {
+                    rename_no_replace(&self.temp_path, &self.final_path)
+                }
+            });
         if let Err(e) = completed {
             let _ = fs::remove_file(&self.temp_path);
             forget_partial(&self.temp_path);
@@ -541,6 +554,58 @@ impl Drop for AtomicFile {
     }
 }
 
+fn already_exists() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "the file already exists (another run may have written it meanwhile); refusing to \
+         overwrite it: move it away, or choose another name",
+    )
+}
+
+/// Renames `from` to `to` unless `to` exists, in one step (`renameat2(RENAME_NOREPLACE)`): two
+/// runs that picked the same name cannot replace each other's file.
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    use rustix::io::Errno;
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(Errno::EXIST) => Err(already_exists()),
+        // The kernel or the filesystem lacks the flag (NFS, some FUSE).
+        Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => link_no_replace(from, to),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The same without `RENAME_NOREPLACE`: a hard link never replaces a name, and the temporary
+/// name goes once the final one is there. Where hard links are refused too, the final name is
+/// first claimed with an empty file created exclusively, which only this run then replaces.
+fn link_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    use rustix::io::Errno;
+    let refused = match fs::hard_link(from, to) {
+        Ok(()) => {
+            // The file is complete under its final name; a temporary name left behind would
+            // only be a second name of the same bytes.
+            let _ = fs::remove_file(from);
+            return Ok(());
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(already_exists()),
+        Err(e) => e,
+    };
+    if !matches!(
+        Errno::from_io_error(&refused),
+        Some(Errno::PERM | Errno::OPNOTSUPP | Errno::MLINK)
+    ) {
+        return Err(refused);
+    }
+    match OpenOptions::new().write(true).create_new(true).open(to) {
+        Ok(_) => fs::rename(from, to).inspect_err(|_| {
+            let _ = fs::remove_file(to);
+        }),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(already_exists()),
+        Err(e) => Err(e),
+    }
+}
+
 fn forget_partial(path: &Path) {
     partial_files().retain(|p| p != path);
 }
@@ -653,6 +718,45 @@ mod tests {
         let s = f.finish().unwrap();
         assert_eq!(s.bytes, WRITE_CHUNK as u64 - 1);
         assert_eq!(fs::read(&path).unwrap(), vec![7u8; WRITE_CHUNK - 1]);
+    }
+
+    /// Two runs that picked the same name in the same second: the one finishing second fails
+    /// and the first one's file keeps its content.
+    #[test]
+    fn finish_never_replaces_a_file_that_appeared_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop_20260105_120000_h.sql");
+        let mut f = AtomicFile::create(&path, 0o600).unwrap();
+        f.write_all(b"second run").unwrap();
+        fs::write(&path, b"first run").unwrap();
+        let temp = f.temp_path().to_owned();
+        let e = f.finish().unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{e}");
+        assert!(e.to_string().contains("refusing to overwrite"), "{e}");
+        assert_eq!(fs::read(&path).unwrap(), b"first run");
+        assert!(!temp.exists(), "the temporary file is removed");
+
+        // A profile saved again replaces its file.
+        let mut f = AtomicFile::replacing(&path, 0o600).unwrap();
+        f.write_all(b"replaced").unwrap();
+        f.finish().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"replaced");
+    }
+
+    /// The path taken where `RENAME_NOREPLACE` is refused: the same guarantee.
+    #[test]
+    fn the_fallback_without_rename_noreplace_never_replaces_either() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("from"), dir.path().join("to"));
+        fs::write(&from, b"new").unwrap();
+        fs::write(&to, b"old").unwrap();
+        let e = link_no_replace(&from, &to).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{e}");
+        assert_eq!(fs::read(&to).unwrap(), b"old");
+        fs::remove_file(&to).unwrap();
+        link_no_replace(&from, &to).unwrap();
+        assert_eq!(fs::read(&to).unwrap(), b"new");
+        assert!(!from.exists());
     }
 
     #[test]

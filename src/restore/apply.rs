@@ -21,6 +21,7 @@ use super::classify::{Kind, Verb, classify};
 use super::load::{self, LoadData};
 use super::loads::{Finished, Loads, TableKey, TableRestored};
 use super::split::{Position, Splitter, Statement};
+use crate::config::ConfirmDrop;
 use crate::connect::{self, ConnectionSettings};
 use crate::error::{DbError, Error, Result};
 use crate::progress::{Event, Progress};
@@ -143,13 +144,15 @@ pub enum Placement {
     All { exclude: Vec<String>, drop: bool },
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
     pub threads: usize,
     /// `SET sql_log_bin = 0` on every connection: faster, but replicas do not get the data.
     pub skip_binlog: bool,
     pub strict: bool,
     pub continue_on_error: bool,
+    /// Asked before `--drop-target` drops a database that exists.
+    pub confirm_drop: Option<ConfirmDrop>,
 }
 
 /// What applying a script did.
@@ -169,6 +172,8 @@ pub struct Applied {
     pub failures: Vec<String>,
     /// The databases written to, in order.
     pub databases: Vec<String>,
+    /// Those of them this restore created (absent before, or dropped by `--drop-target`).
+    pub created: Vec<String>,
     /// Database names the script itself used (CREATE DATABASE / USE).
     pub source_databases: Vec<String>,
     /// The script ends with a `-- Dump completed` line.
@@ -692,7 +697,7 @@ impl<'a> Applier<'a> {
         };
         // The restore's own session settings go first, so the file's later ones win.
         let mut setup = Vec::new();
-        if opts.skip_binlog {
+        if applier.opts.skip_binlog {
             setup.push((
                 "turning the binary log off for the restore (--skip-binlog)".to_owned(),
                 "SET SESSION sql_log_bin = 0".to_owned(),
@@ -897,8 +902,19 @@ impl<'a> Applier<'a> {
             return Ok(());
         }
         self.wait_all().await?;
-        prepare_target(self.main, name, drop, create).await?;
+        let fresh = prepare_target(
+            self.main,
+            name,
+            drop,
+            create,
+            self.opts.confirm_drop.as_ref(),
+            self.progress,
+        )
+        .await?;
         self.out.databases.push(name.to_owned());
+        if fresh {
+            self.out.created.push(name.to_owned());
+        }
         Ok(())
     }
 
@@ -1097,9 +1113,17 @@ pub async fn database_objects(conn: &mut Conn, db: &str) -> Result<Option<u64>> 
     Ok(Some(n.unwrap_or(0)))
 }
 
-/// Makes `db` ready to restore into: dropped first with `drop`; refused when it already
-/// holds objects otherwise; created when missing and `create`.
-pub async fn prepare_target(conn: &mut Conn, db: &str, drop: bool, create: bool) -> Result<()> {
+/// Makes `db` ready to restore into: dropped first with `drop` (after `confirm` says yes, and
+/// reported); refused when it already holds objects otherwise; created when missing and
+/// `create`. True when this restore creates it (it did not exist, or was just dropped).
+pub async fn prepare_target(
+    conn: &mut Conn,
+    db: &str,
+    drop: bool,
+    create: bool,
+    confirm: Option<&ConfirmDrop>,
+    progress: &dyn Progress,
+) -> Result<bool> {
     let q = ident(db);
     // The server's own databases are never a restore's target: dropping `mysql` for
     // --drop-target loses every account, and a user database loaded into one mixes with the
@@ -1111,24 +1135,39 @@ pub async fn prepare_target(conn: &mut Conn, db: &str, drop: bool, create: bool)
              (--exclude-db {db}); accounts go through the grants file"
         )));
     }
-    if drop {
-        conn.query_drop(format!("DROP DATABASE IF EXISTS {q}"))
-            .await
-            .map_err(|e| Error::server(format!("dropping database {q} (--drop-target)"), e))?;
-    } else if let Some(n) = database_objects(conn, db).await?
-        && n > 0
-    {
-        return Err(Error::Usage(format!(
-            "database {q} already holds {n} table(s) or routine(s): restore into a new name, \
-             or pass --drop-target to replace it"
-        )));
+    let objects = database_objects(conn, db).await?;
+    match objects {
+        Some(n) if drop => {
+            if let Some(confirm) = confirm
+                && !confirm.ask(db, n).await?
+            {
+                return Err(Error::Usage(format!(
+                    "database {q} was not dropped (the answer was no) and nothing was restored \
+                     into it: restore into another name (--target-db), or answer yes"
+                )));
+            }
+            conn.query_drop(format!("DROP DATABASE IF EXISTS {q}"))
+                .await
+                .map_err(|e| Error::server(format!("dropping database {q} (--drop-target)"), e))?;
+            progress.event(&Event::DatabaseDropped {
+                database: db,
+                objects: n,
+            });
+        }
+        Some(n) if n > 0 => {
+            return Err(Error::Usage(format!(
+                "database {q} already holds {n} table(s) or routine(s): restore into a new \
+                 name, or pass --drop-target to replace it"
+            )));
+        }
+        _ => {}
     }
     if create {
         conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS {q}"))
             .await
             .map_err(|e| Error::server(format!("creating database {q}"), e))?;
     }
-    Ok(())
+    Ok(objects.is_none() || drop)
 }
 
 /// What a script holds, without running it (`--dry-run`).

@@ -387,14 +387,18 @@ struct Script {
     rows_as_load: Arc<AtomicBool>,
 }
 
-/// Opens a file's SQL on a blocking thread (the key derivation takes a while) and starts
-/// the splitter over it.
-async fn open_script(
-    path: &Path,
-    pass: Option<&Passphrase>,
-    rows_as_load: bool,
-    no_backslash_escapes: bool,
-) -> Result<Script> {
+/// A file's SQL, opened (decrypted, decompressed) and recognised as a dump, not yet read.
+struct Opened {
+    path: PathBuf,
+    reader: Box<dyn std::io::Read + Send>,
+    read: Arc<AtomicU64>,
+    bytes: u64,
+}
+
+/// Opens a file's SQL on a blocking thread (the key derivation takes a while) and checks that
+/// it is a dump: done for every file before the server is touched, so a wrong `--file` (a
+/// binary, `/etc/passwd`) changes nothing there.
+async fn open_sql(path: &Path, pass: Option<&Passphrase>) -> Result<Opened> {
     let bytes = std::fs::metadata(path)
         .map_err(|e| Error::file("opening", path.to_owned(), e))?
         .len();
@@ -402,15 +406,32 @@ async fn open_script(
     let (p, pass, c) = (path.to_owned(), pass.cloned(), read.clone());
     let reader = tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(&p).map_err(|e| Error::file("opening", p.clone(), e))?;
-        input::open_from(Metered::new(file, c, None), &p, pass.as_ref())
+        let sql = input::open_from(Metered::new(file, c, None), &p, pass.as_ref())?;
+        let sql: Box<dyn std::io::Read + Send> = Box::new(input::recognise(sql, &p)?);
+        Ok::<_, Error>(sql)
     })
     .await
     .map_err(|e| Error::Internal(format!("opening {}: {e}", path.display())))??;
-    let rows_as_load = Arc::new(AtomicBool::new(rows_as_load));
-    Ok(Script {
-        rx: apply::start_reader(reader, path, rows_as_load.clone(), no_backslash_escapes)?,
+    Ok(Opened {
+        path: path.to_owned(),
+        reader,
         read,
         bytes,
+    })
+}
+
+/// Starts the splitter over an opened file.
+fn start_script(opened: Opened, rows_as_load: bool, no_backslash_escapes: bool) -> Result<Script> {
+    let rows_as_load = Arc::new(AtomicBool::new(rows_as_load));
+    Ok(Script {
+        rx: apply::start_reader(
+            opened.reader,
+            &opened.path,
+            rows_as_load.clone(),
+            no_backslash_escapes,
+        )?,
+        read: opened.read,
+        bytes: opened.bytes,
         rows_as_load,
     })
 }
@@ -426,9 +447,17 @@ pub async fn run(cfg: &RestoreConfig, progress: Arc<dyn Progress>) -> Result<Res
             p.display()
         )));
     }
+    let mut opened = Vec::with_capacity(plan.files.len());
+    for f in &plan.files {
+        opened.push(open_sql(&f.path, cfg.passphrase.as_ref()).await?);
+    }
+    let grants = match &plan.grants {
+        Some(g) => Some(open_sql(g, cfg.passphrase.as_ref()).await?),
+        None => None,
+    };
     let (mut main, _) =
         connect::open_with(&cfg.connection, "restore", connect::restore_setup_sql).await?;
-    let result = run_plan(cfg, &plan, &mut main, progress).await;
+    let result = run_plan(cfg, &plan, opened, grants, &mut main, progress).await;
     let _ = main.disconnect().await;
     result
 }
@@ -436,6 +465,8 @@ pub async fn run(cfg: &RestoreConfig, progress: Arc<dyn Progress>) -> Result<Res
 async fn run_plan(
     cfg: &RestoreConfig,
     plan: &Plan,
+    opened: Vec<Opened>,
+    grants: Option<Opened>,
     main: &mut Conn,
     progress: Arc<dyn Progress>,
 ) -> Result<RestoreReport> {
@@ -448,30 +479,33 @@ async fn run_plan(
     };
     // The accounts file is read and checked whole before anything changes: a file it refuses,
     // or a server where the accounts cannot be told apart, stops the restore here.
-    let accounts = match &plan.grants {
-        Some(g) => {
-            let mut file = read_accounts(g, cfg, nbe).await?;
+    let accounts = match (&plan.grants, grants) {
+        (Some(g), Some(opened)) => {
+            let mut file = read_accounts(g, opened, nbe).await?;
             let repointed = retarget(cfg, plan, &mut file, progress.as_ref())?;
             let existing = accounts::existing(main, &file).await?;
             Some((file, repointed, existing))
         }
-        None => None,
+        _ => None,
     };
     let opts = Options {
         threads: cfg.threads,
         skip_binlog: cfg.skip_binlog,
         strict: cfg.strict,
         continue_on_error: cfg.continue_on_error,
+        confirm_drop: cfg.confirm_drop.clone(),
     };
-    // Databases written so far, for the message when a later step fails.
+    // Databases written so far, for the message when a later step fails, and those of them
+    // this restore created.
     let mut touched: Vec<String> = Vec::new();
-    for f in &plan.files {
+    let mut created: Vec<String> = Vec::new();
+    for (f, opened) in plan.files.iter().zip(opened) {
         let Script {
             rx,
             read: counter,
             bytes,
             rows_as_load,
-        } = open_script(&f.path, cfg.passphrase.as_ref(), !cfg.dry_run, nbe).await?;
+        } = start_script(opened, !cfg.dry_run, nbe)?;
         if cfg.dry_run {
             report.dry_run.push(dry_run_file(main, f, rx).await?);
             continue;
@@ -497,31 +531,49 @@ async fn run_plan(
             targets: &targets,
         });
         if let Placement::Single { target } = &f.placement {
-            apply::prepare_target(main, target, cfg.drop_target, true)
-                .await
-                .map_err(|e| partial(e, &touched, 0))?;
-            touched.push(target.clone());
+            let prepared = apply::prepare_target(
+                main,
+                target,
+                cfg.drop_target,
+                true,
+                opts.confirm_drop.as_ref(),
+                progress.as_ref(),
+            )
+            .await;
+            match prepared {
+                Ok(fresh) => {
+                    touched.push(target.clone());
+                    if fresh {
+                        created.push(target.clone());
+                    }
+                }
+                Err(e) => return Err(failed(main, e, &touched, &created, 0).await),
+            }
         }
         let applier = Applier::start(
             &f.path,
             main,
             &cfg.connection,
             f.placement.clone(),
-            opts,
+            opts.clone(),
             progress.as_ref(),
             counter,
             rows_as_load,
         )
-        .await
-        .map_err(|e| partial(e, &touched, 0))?;
+        .await;
+        let applier = match applier {
+            Ok(a) => a,
+            Err(e) => return Err(failed(main, e, &touched, &created, 0).await),
+        };
         let (applied, result) = applier.run(rx).await;
         for db in &applied.databases {
             if !touched.contains(db) {
                 touched.push(db.clone());
             }
         }
+        created.extend(applied.created.iter().cloned());
         if let Err(e) = result {
-            return Err(partial(e, &touched, applied.statements));
+            return Err(failed(main, e, &touched, &created, applied.statements).await);
         }
         if !applied.completed_marker {
             progress.event(&Event::Warning(&format!(
@@ -569,8 +621,8 @@ async fn run_plan(
 }
 
 /// Reads an accounts file whole and checks its statements.
-async fn read_accounts(path: &Path, cfg: &RestoreConfig, nbe: bool) -> Result<AccountsFile> {
-    let Script { mut rx, .. } = open_script(path, cfg.passphrase.as_ref(), false, nbe).await?;
+async fn read_accounts(path: &Path, opened: Opened, nbe: bool) -> Result<AccountsFile> {
+    let Script { mut rx, .. } = start_script(opened, false, nbe)?;
     let mut statements = Vec::new();
     loop {
         match rx.recv().await {
@@ -667,6 +719,56 @@ fn retarget(
         progress.event(&Event::Warning(&message));
     }
     Ok(Vec::new())
+}
+
+/// Drops the databases this restore created that hold nothing (it failed before any table
+/// or routine was made in them), then says what the failed restore left behind: a failure
+/// never leaves an empty database of its own making.
+async fn failed(
+    main: &mut Conn,
+    e: Error,
+    touched: &[String],
+    created: &[String],
+    statements: u64,
+) -> Error {
+    let mut removed = Vec::new();
+    for db in created {
+        if let Ok(Some(0)) = apply::database_objects(main, db).await
+            && main
+                .query_drop(format!("DROP DATABASE IF EXISTS {}", ident(db)))
+                .await
+                .is_ok()
+        {
+            removed.push(db.clone());
+        }
+    }
+    let left: Vec<String> = touched
+        .iter()
+        .filter(|d| !removed.contains(d))
+        .cloned()
+        .collect();
+    let e = partial(e, &left, statements);
+    if removed.is_empty() {
+        return e;
+    }
+    let note = format!(
+        "the empty database(s) this restore had created were removed again: {}",
+        removed
+            .iter()
+            .map(|d| ident(d))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    match e {
+        Error::Restore { source, state } => Error::Restore {
+            source,
+            state: format!("{state}; {note}"),
+        },
+        e => Error::Restore {
+            source: Box::new(e),
+            state: note,
+        },
+    }
 }
 
 /// Says what a failed restore left behind.
@@ -782,7 +884,8 @@ async fn scan_functions_needing_trust(
     cfg: &RestoreConfig,
     nbe: bool,
 ) -> Result<Vec<(String, split::Position)>> {
-    let Script { mut rx, .. } = open_script(&f.path, cfg.passphrase.as_ref(), false, nbe).await?;
+    let opened = open_sql(&f.path, cfg.passphrase.as_ref()).await?;
+    let Script { mut rx, .. } = start_script(opened, false, nbe)?;
     let mut found = Vec::new();
     loop {
         match rx.recv().await {

@@ -336,9 +336,15 @@ impl TestUser {
 
     /// `sfdbtools -q db-backup <args…>` as this account (password through MYSQL_PWD).
     pub fn backup(&self, args: &[&str], dir: &Path) -> Output {
-        server()
-            .sfdbtools()
-            .env("MYSQL_PWD", &self.password)
+        self.backup_command(args, dir)
+            .output()
+            .expect("run sfdbtools")
+    }
+
+    /// [`TestUser::backup`], to run or to spawn.
+    pub fn backup_command(&self, args: &[&str], dir: &Path) -> Command {
+        let mut c = server().sfdbtools();
+        c.env("MYSQL_PWD", &self.password)
             .args(["-q", "db-backup"])
             .args(args)
             .arg(format!("--host={}", server().host))
@@ -346,9 +352,8 @@ impl TestUser {
             .arg(format!("--user={}", self.name))
             .arg("-o")
             .arg(dir)
-            .args(["-t", "TEST"])
-            .output()
-            .expect("run sfdbtools")
+            .args(["-t", "TEST"]);
+        c
     }
 }
 
