@@ -82,6 +82,7 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
                     // Exiting closes every connection, and the server drops their locks with
                     // them; waiting for the runtime's threads could only delay that.
                     sfdbtools::output::file::remove_files_of_this_run();
+                    sfdbtools::mysqldump::stop_children();
                     sfdbtools::mysqldump::remove_option_files();
                     eprintln!(
                         "sfdbtools: error: interrupted: nothing was written under a final name"

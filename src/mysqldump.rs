@@ -158,6 +158,28 @@ fn option_dirs() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     OPTION_DIRS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Dump tools running right now. A signal ends this process, not them: a `mariadb-dump`
+/// left waiting for FLUSH TABLES WITH READ LOCK would keep every write on the server queued
+/// behind its request until it got the lock, so the signal handler stops them.
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+fn children() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    CHILDREN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Stops every dump tool this process started that is still running: for the signal handler.
+/// SIGTERM: the client closes its connection, and the server drops its lock request with it.
+pub fn stop_children() {
+    for pid in std::mem::take(&mut *children()) {
+        if let Some(pid) = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+    }
+}
+
 /// Removes every option file (and its directory) of this process: for the signal handler.
 pub fn remove_option_files() {
     for dir in std::mem::take(&mut *option_dirs()) {
@@ -398,6 +420,8 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
         .map_err(|e| {
             Error::Unsupported(format!("cannot run {program}: {e}; install mariadb-client"))
         })?;
+    let pid = child.id();
+    children().push(pid);
     let mut stderr = child.stderr.take().expect("piped");
     let stderr_reader = std::thread::spawn(move || {
         let mut text = Vec::new();
@@ -423,9 +447,10 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
             break Err(e);
         }
     };
-    let status = child
-        .wait()
-        .map_err(|e| Error::file("waiting for", Path::new(program), e))?;
+    let status = child.wait();
+    // Reaped: its pid may now be another process's, so it must not be signalled any more.
+    children().retain(|p| *p != pid);
+    let status = status.map_err(|e| Error::file("waiting for", Path::new(program), e))?;
     let stderr_text = stderr_reader.join().unwrap_or_default();
     drop(private);
     pumped?;

@@ -123,6 +123,7 @@ fn recording_dump_tool(dir: &std::path::Path, out: &std::path::Path) -> std::ffi
         .expect("mariadb-dump or mysqldump installed");
     let script = format!(
         "#!/bin/sh\n\
+         echo $$ > '{out}/pid'\n\
          printf '%s\\n' \"$@\" > '{out}/args'\n\
          env > '{out}/env'\n\
          for a in \"$@\"; do case \"$a\" in --defaults-extra-file=*) \
@@ -258,13 +259,16 @@ async fn a_database_named_like_an_option_is_refused() {
     );
 }
 
-/// SIGTERM while the dump tool runs: the option file with the password goes with the run.
+/// SIGTERM while the dump tool runs: the option file with the password goes with the run, and
+/// so does the dump tool, which would otherwise stay waiting for its lock (and keep every
+/// write on the server queued behind that request).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signal_removes_the_option_file() {
     let db = TestDb::new("fb_signal").await;
     db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)")
         .await;
-    let (dir, tmp) = (out_dir(), out_dir());
+    let (dir, tmp, tools, record) = (out_dir(), out_dir(), out_dir(), out_dir());
+    let path = recording_dump_tool(tools.path(), record.path());
     // Holds the dump tool (its FLUSH TABLES WITH READ LOCK, or its SELECT) while the signal
     // comes.
     let mut lock = db.conn().await;
@@ -282,6 +286,7 @@ async fn a_signal_removes_the_option_file() {
         dir.path(),
     )
     .env("TMPDIR", tmp.path())
+    .env("PATH", &path)
     .stdout(std::process::Stdio::piped())
     .stderr(std::process::Stdio::piped())
     .spawn()
@@ -301,7 +306,60 @@ async fn a_signal_removes_the_option_file() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     };
+    let pid_file = record.path().join("pid");
+    while !pid_file.exists()
+        || std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dump tool never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let tool = std::path::PathBuf::from(format!(
+        "/proc/{}",
+        std::fs::read_to_string(&pid_file).unwrap().trim()
+    ));
+    // Signalled only once the tool waits for the lock: earlier, it would die of the closed pipe
+    // on its first write anyway, and the test would prove nothing.
+    let mut watcher = server().conn(None).await;
+    loop {
+        let waiting: u64 = watcher
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting%' \
+                 AND (INFO LIKE 'FLUSH%' OR DB = ?)",
+                (&db.name,),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dump tool never waited for the lock"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let out = common::interrupt(child, "-TERM").await;
+    // The lock is still held: the tool must go because it was told to, not because it got it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while tool.exists()
+        && !std::fs::read_to_string(tool.join("stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dump tool ({}) still runs 30 s after the run was stopped",
+            tool.display()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     lock.query_drop("UNLOCK TABLES").await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
