@@ -35,8 +35,8 @@ pub const BATCH_ROWS: usize = 512;
 pub const BATCH_BYTES: usize = 1 << 20;
 /// Batches queued per serialiser: two in flight keep both sides busy; more only costs memory.
 pub const SERIALIZER_QUEUE: usize = 2;
-/// A chunk is handed to the writer once this much complete SQL has accumulated (with
-/// statements larger than this, each chunk is one statement).
+/// A chunk of complete statements is handed to the writer once this much SQL has accumulated
+/// (with statements larger than this, each chunk is one statement).
 pub const FLUSH_BYTES: usize = 1 << 20;
 /// Read buffers coming back from the serialiser for reuse: those queued, the one being
 /// serialised and one spare cover the steady state; more would only hold memory.
@@ -187,8 +187,8 @@ impl Open {
     fn row_written(&mut self, len: usize) -> Result<()> {
         self.hash.add_row(&self.buf[self.buf.len() - len..]);
         self.stats.rows += 1;
-        // Complete statements only: see `take_ready` for what checking the buffer's length
-        // here cost with statements larger than FLUSH_BYTES.
+        // Complete statements only: see `take_ready` for what taking the open statement here
+        // cost with statements larger than FLUSH_BYTES.
         if let Some(done) = self.builder.take_ready(&mut self.buf, FLUSH_BYTES) {
             self.stats.bytes += done.len() as u64;
             if self.out.blocking_send(Chunk::Sql(done)).is_err() {
