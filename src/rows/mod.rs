@@ -249,7 +249,11 @@ fn serialize_loop(
                 failed = None;
                 open = Some(Open {
                     builder: InsertBuilder::new(&target, &columns, kinds, statement_size),
-                    buf: Vec::with_capacity(FLUSH_BYTES + (64 << 10)),
+                    // Room for FLUSH_BYTES, or for one statement when larger: a buffer that
+                    // grew to it would be copied and zeroed several times over.
+                    buf: Vec::with_capacity(
+                        FLUSH_BYTES.max(statement_size) + (statement_size / 8).max(64 << 10),
+                    ),
                     stats: TableStats::default(),
                     hash: RowChecksum::default(),
                     out,
