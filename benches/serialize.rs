@@ -2,13 +2,20 @@
 //! extended INSERT statements, measured in bytes of SQL produced per second (target: 500 MB/s
 //! per core). `serialise/*` starts from mysql_async `Value`s (decoded already); `in_place/*`
 //! from the raw row packets the row reader hands over, decoded while writing.
+//! `statement_size/*` is `in_place` with `--statement-size` 1, 4, 16 and 64 MiB: a limit above
+//! the flush threshold once made every row copy the open statement (quadratic in the size).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mysql_async::Value;
-use sfdbtools::rows::RowChecksum;
 use sfdbtools::rows::decode::{self, Layout};
+use sfdbtools::rows::{FLUSH_BYTES, RowChecksum};
 use sfdbtools::sql::insert::{DEFAULT_STATEMENT_SIZE, InsertBuilder};
 use sfdbtools::sql::value::CellKind;
+
+/// The binary's allocator: buffers of a statement's size are allocated and freed per chunk, and
+/// what that costs depends on it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Rows shaped like the benchmark's dominant table: ids, a decimal, a double, a float, a
 /// label, a datetime, an enum and a text with characters that need escaping.
@@ -78,8 +85,8 @@ fn serialise(rows: &[Vec<Value>], kinds: Vec<CellKind>) -> (usize, RowChecksum) 
     for row in rows {
         let len = builder.push_values(&mut out, |i| &row[i]);
         sum.add_row(&out[out.len() - len..]);
-        if out.len() >= 1 << 20 {
-            total += builder.take_complete(&mut out).len();
+        if let Some(done) = builder.take_ready(&mut out, FLUSH_BYTES) {
+            total += done.len();
         }
     }
     builder.finish_statement(&mut out);
@@ -159,20 +166,36 @@ fn packets(rows: &[Vec<Value>], layouts: &[Layout]) -> Vec<u8> {
     block
 }
 
-fn in_place(block: &[u8], layouts: &[Layout], kinds: Vec<CellKind>) -> (usize, RowChecksum) {
-    let mut builder = InsertBuilder::new("`t`", "`a`,`b`,`c`", kinds, DEFAULT_STATEMENT_SIZE);
-    let mut out = Vec::with_capacity(2 << 20);
+/// The serialiser's loop over row packets (`rows::Open`): decode each row into the statement,
+/// hand on complete statements once `FLUSH_BYTES` of them are ready. `passes` times over
+/// `block`, statements of at most `limit` bytes.
+fn in_place_sized(
+    block: &[u8],
+    layouts: &[Layout],
+    kinds: Vec<CellKind>,
+    limit: usize,
+    passes: usize,
+) -> (usize, RowChecksum) {
+    let mut builder = InsertBuilder::new("`t`", "`a`,`b`,`c`", kinds, limit);
+    let mut out = Vec::with_capacity(FLUSH_BYTES + (64 << 10));
     let mut total = 0;
     let mut sum = RowChecksum::default();
-    for payload in decode::packets(block) {
-        let len = decode::push_row(&mut builder, &mut out, layouts, payload).expect("a whole row");
-        sum.add_row(&out[out.len() - len..]);
-        if out.len() >= 1 << 20 {
-            total += builder.take_complete(&mut out).len();
+    for _ in 0..passes {
+        for payload in decode::packets(block) {
+            let len =
+                decode::push_row(&mut builder, &mut out, layouts, payload).expect("a whole row");
+            sum.add_row(&out[out.len() - len..]);
+            if let Some(done) = builder.take_ready(&mut out, FLUSH_BYTES) {
+                total += done.len();
+            }
         }
     }
     builder.finish_statement(&mut out);
     (total + out.len(), sum)
+}
+
+fn in_place(block: &[u8], layouts: &[Layout], kinds: Vec<CellKind>) -> (usize, RowChecksum) {
+    in_place_sized(block, layouts, kinds, DEFAULT_STATEMENT_SIZE, 1)
 }
 
 fn bench(c: &mut Criterion) {
@@ -206,5 +229,26 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// The same SQL (about 130 MB, two statements of the largest size) at each statement size:
+/// throughput must not fall as the size grows.
+fn statement_size(c: &mut Criterion) {
+    let rows = mixed_rows(100_000);
+    let (layouts, kinds) = (mixed_layouts(), mixed_kinds());
+    let block = packets(&rows, &layouts);
+    let (one_pass, _) = in_place(&block, &layouts, kinds.clone());
+    let passes = (2usize * (64 << 20)).div_ceil(one_pass);
+    let mut group = c.benchmark_group("statement_size");
+    group.sample_size(10);
+    for mib in [1usize, 4, 16, 64] {
+        let limit = mib << 20;
+        let (bytes, _) = in_place_sized(&block, &layouts, kinds.clone(), limit, passes);
+        group.throughput(Throughput::Bytes(bytes as u64));
+        group.bench_function(format!("{mib}MiB"), |b| {
+            b.iter(|| in_place_sized(&block, &layouts, kinds.clone(), limit, passes))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, statement_size);
 criterion_main!(benches);

@@ -11,6 +11,9 @@
 #   BENCH_RESTORE=0 ...                 dumps only (the restores take three quarters of the run)
 #   BENCH_BASELINE=/path/to/sfdbtools   also time another build (e.g. the previous commit's) in
 #                                       the same rounds, and print this build's paired ratio to it
+#
+# The native dump also runs with --statement-size 4M and 16M (the default is 1M): larger
+# statements once made dumps quadratic (80 times slower at 4M); their ratio to 1M must stay 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -147,6 +150,12 @@ for r in $(seq 1 "$repeat"); do
   writer_during "sfdbtools -j$threads + writer" "$o/native-w" "$bin" -q db-backup single \
     --database bench --host 127.0.0.1 --port "$port" --user root -o "$o/native-w" -t BENCH -c none \
     --skip-encrypt -j "$threads"
+  # One output path for both: only the time matters, and the disk holds one more copy.
+  for size in 4M 16M; do
+    run "statement-size $size -j$threads" "$o/stmt" "$bin" -q db-backup single --database bench \
+      --host 127.0.0.1 --port "$port" --user root -o "$o/stmt" -t BENCH -c none --skip-encrypt \
+      -j "$threads" --statement-size "$size"
+  done
   run "mysqldump" "$o/mysqldump.sql" bash -c "mariadb-dump --no-defaults -uroot -h127.0.0.1 -P$port \
     --protocol=TCP --single-transaction --hex-blob bench > '$o/mysqldump.sql'"
   run "mydumper -t$threads" "$o/mydumper" mydumper -h 127.0.0.1 -P "$port" -u root -B bench \
@@ -231,6 +240,9 @@ awk -F'\t' '
     for (i = 1; i <= k; i++) if (order[i] ~ /^restore: myloader/ && order[i] !~ / -e$/) rml = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^restore: myloader.* -e$/) rmle = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^baseline/) base = order[i]
+    for (i = 1; i <= k; i++) if (order[i] ~ /^statement-size/) {
+      split(order[i], part, " ")
+      printf "%-39s%.2f (paired %.2f; target <= 1.10)\n", "native " part[2] " / 1M statements wall:", W[order[i]] / W[nat], paired(order[i], nat) }
     if (base != "")
       printf "native / baseline dump wall:           %.2f (paired %.2f; within noise is 0.9-1.1)\n", W[nat] / W[base], paired(nat, base)
     if (rs == "") exit

@@ -16,7 +16,7 @@ use sfdbtools::encrypt::Passphrase;
 use sfdbtools::profile;
 use sfdbtools::secret::Secret;
 use sfdbtools::settings::Settings;
-use sfdbtools::sql::insert::DEFAULT_STATEMENT_SIZE;
+use sfdbtools::sql::insert::{DEFAULT_STATEMENT_SIZE, parse_statement_size};
 use sfdbtools::sql::script::DdlOptions;
 
 use crate::prompt;
@@ -467,8 +467,9 @@ pub struct BackupArgs {
     /// No encryption even if a key is configured.
     #[arg(long = "skip-encrypt")]
     pub skip_encrypt: bool,
-    /// Upper bound of one INSERT statement, in bytes.
-    #[arg(long = "statement-size", default_value_t = DEFAULT_STATEMENT_SIZE)]
+    /// Upper bound of one INSERT statement: bytes, or a number with K, M or G (4K to 16M).
+    #[arg(long = "statement-size", value_name = "SIZE", default_value_t = DEFAULT_STATEMENT_SIZE,
+          value_parser = parse_statement_size)]
     pub statement_size: usize,
     /// native: the parallel engine; mysqldump: run mariadb-dump (or mysqldump) instead.
     #[arg(long, default_value = "native")]
@@ -767,11 +768,6 @@ fn backup_config(
             None => settings.compression_level.unwrap_or_default(),
         };
         let passphrase = backup_passphrase(a.backup_key, a.skip_encrypt, settings, quiet)?;
-        if a.statement_size < 4096 {
-            return Err(Error::Usage(
-                "--statement-size must be at least 4096 bytes".into(),
-            ));
-        }
         let threads = thread_count(a.threads)?;
         let consistency = a.consistency.parse().map_err(Error::Usage)?;
         let output_dir = a

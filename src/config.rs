@@ -237,3 +237,71 @@ pub struct VerifyConfig {
     /// A live database to compare the recorded row counts and checksums with.
     pub against: Option<(ConnectionSettings, String)>,
 }
+
+/// A byte count as operators write it for the MySQL tools (`--max-allowed-packet=16M`):
+/// `4194304`, `4M`, `4MiB`, `1G`. K, M and G are powers of 1024, in either case, optionally
+/// followed by `B` or `iB`. The caller checks the range; its error names the option and the
+/// value, so these messages do not repeat the value.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => Some(0),
+        "k" | "kb" | "kib" => Some(10),
+        "m" | "mb" | "mib" => Some(20),
+        "g" | "gb" | "gib" => Some(30),
+        _ => None,
+    };
+    let (Ok(n), Some(shift)) = (digits.parse::<u64>(), shift) else {
+        return Err(
+            "not a size: give bytes (1048576) or a whole number with K, M or G (1M, 4M)".into(),
+        );
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| "too large".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_the_suffixes_of_the_mysql_tools() {
+        for (text, bytes) in [
+            ("4194304", 4 << 20),
+            ("4M", 4 << 20),
+            ("4m", 4 << 20),
+            ("4MiB", 4 << 20),
+            ("4mb", 4 << 20),
+            ("64K", 64 << 10),
+            ("64k", 64 << 10),
+            ("1G", 1 << 30),
+            ("1gib", 1 << 30),
+            (" 16M ", 16 << 20),
+            ("0", 0),
+        ] {
+            assert_eq!(parse_bytes(text), Ok(bytes), "{text}");
+        }
+    }
+
+    #[test]
+    fn garbage_is_not_a_size() {
+        for text in [
+            "",
+            "M",
+            "4X",
+            "4 M",
+            "-1",
+            "1.5M",
+            "4MM",
+            "0x10",
+            "4Mi",
+            "99999999999999999999",
+            "18446744073709551615K",
+        ] {
+            let e = parse_bytes(text).expect_err(text);
+            assert!(e.contains("not a size") || e == "too large", "{text}: {e}");
+        }
+    }
+}

@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 use file::{AtomicFile, FileSummary};
 
 /// Chunks (each up to about one statement size) queued for the writer thread: enough to keep
-/// the compressor busy while producers stall briefly, few enough to bound memory (~8 MiB).
+/// the compressor busy while producers stall briefly, few enough to bound memory (~8 MiB at
+/// the default statement size, 128 MiB at the largest).
 pub const WRITER_QUEUE: usize = 8;
 
 /// How one output file is written.

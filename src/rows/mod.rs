@@ -35,7 +35,8 @@ pub const BATCH_ROWS: usize = 512;
 pub const BATCH_BYTES: usize = 1 << 20;
 /// Batches queued per serialiser: two in flight keep both sides busy; more only costs memory.
 pub const SERIALIZER_QUEUE: usize = 2;
-/// A chunk is handed to the writer once this much complete SQL has accumulated.
+/// A chunk of complete statements is handed to the writer once this much SQL has accumulated
+/// (with statements larger than this, each chunk is one statement).
 pub const FLUSH_BYTES: usize = 1 << 20;
 /// Read buffers coming back from the serialiser for reuse: those queued, the one being
 /// serialised and one spare cover the steady state; more would only hold memory.
@@ -186,13 +187,12 @@ impl Open {
     fn row_written(&mut self, len: usize) -> Result<()> {
         self.hash.add_row(&self.buf[self.buf.len() - len..]);
         self.stats.rows += 1;
-        if self.buf.len() >= FLUSH_BYTES {
-            let done = self.builder.take_complete(&mut self.buf);
-            if !done.is_empty() {
-                self.stats.bytes += done.len() as u64;
-                if self.out.blocking_send(Chunk::Sql(done)).is_err() {
-                    return Err(writer_gone());
-                }
+        // Complete statements only: see `take_ready` for what taking the open statement here
+        // cost with statements larger than FLUSH_BYTES.
+        if let Some(done) = self.builder.take_ready(&mut self.buf, FLUSH_BYTES) {
+            self.stats.bytes += done.len() as u64;
+            if self.out.blocking_send(Chunk::Sql(done)).is_err() {
+                return Err(writer_gone());
             }
         }
         Ok(())
@@ -249,7 +249,11 @@ fn serialize_loop(
                 failed = None;
                 open = Some(Open {
                     builder: InsertBuilder::new(&target, &columns, kinds, statement_size),
-                    buf: Vec::with_capacity(FLUSH_BYTES + (64 << 10)),
+                    // Room for FLUSH_BYTES, or for one statement when larger: a buffer that
+                    // grew to it would be copied and zeroed several times over.
+                    buf: Vec::with_capacity(
+                        FLUSH_BYTES.max(statement_size) + (statement_size / 8).max(64 << 10),
+                    ),
                     stats: TableStats::default(),
                     hash: RowChecksum::default(),
                     out,

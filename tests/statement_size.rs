@@ -1,0 +1,131 @@
+//! `--statement-size`: sizes as the MySQL tools write them, and statements of the largest size
+//! filled up to it and restored on a server left at the default `max_allowed_packet` (16 MiB).
+//!
+//! A test binary of its own: it lowers the server's `max_allowed_packet` to the default for a
+//! moment, which must not meet another test's larger rows.
+
+mod common;
+
+use common::{
+    TestDb, assert_same, assert_success, backup, dump_file_in, metadata_of, out_dir,
+    restore_single, restore_with_client, server,
+};
+use mysql_async::prelude::*;
+
+const DEFAULT_PACKET: u64 = 16 << 20;
+
+/// Puts the server's `max_allowed_packet` back when dropped, also when the test fails.
+struct PacketSize(u64);
+
+impl Drop for PacketSize {
+    fn drop(&mut self) {
+        let _ = server()
+            .client(None)
+            .arg("-e")
+            .arg(format!("SET GLOBAL max_allowed_packet = {}", self.0))
+            .output();
+    }
+}
+
+#[tokio::test]
+async fn statements_of_16m_fill_up_and_restore_at_the_default_packet_size() {
+    let src = TestDb::new("ss_src").await;
+    // Every kind of cell the serialiser writes differently, about 350 bytes a row: 21 MB of
+    // SQL, one statement of nearly 16 MiB and the rest.
+    src.exec(
+        "CREATE TABLE t (id INT PRIMARY KEY, n BIGINT, d DECIMAL(12,2), f DOUBLE, \
+         s VARCHAR(200), b VARBINARY(64), dt DATETIME(6), e ENUM('a','b','c'), x TEXT)",
+    )
+    .await;
+    src.exec(
+        "INSERT INTO t SELECT seq, seq * 7919, seq / 100, seq / 3e0, \
+         CONCAT('row ', seq, ' it''s \"q\" \\\\ ', REPEAT('y', seq % 100)), \
+         UNHEX(SHA2(seq, 256)), TIMESTAMP'2020-01-01 00:00:00' + INTERVAL seq SECOND, \
+         ELT(1 + seq % 3, 'a', 'b', 'c'), IF(seq % 10 = 0, NULL, REPEAT('z', 150)) \
+         FROM seq_1_to_60000",
+    )
+    .await;
+
+    let mut conn = server().conn(None).await;
+    let was: u64 = conn
+        .query_first("SELECT @@GLOBAL.max_allowed_packet")
+        .await
+        .unwrap()
+        .unwrap();
+    let _restore_setting = PacketSize(was);
+    conn.query_drop(format!("SET GLOBAL max_allowed_packet = {DEFAULT_PACKET}"))
+        .await
+        .unwrap();
+
+    let dir = out_dir();
+    let out = backup(
+        &[
+            "single",
+            "--database",
+            &src.name,
+            "-c",
+            "none",
+            "-j",
+            "2",
+            "--statement-size",
+            "16M",
+            // One chunk: a table split by key ranges has statements per range.
+            "--chunk-bytes",
+            "1073741824",
+        ],
+        dir.path(),
+    );
+    assert_success(&out, "backup");
+    let file = dump_file_in(dir.path());
+
+    let largest = metadata_of(&file)["max_statement_bytes"].as_u64().unwrap();
+    assert!(
+        largest <= DEFAULT_PACKET && largest > DEFAULT_PACKET - 4096,
+        "the largest statement is {largest} bytes"
+    );
+    let sql = std::fs::read(&file).unwrap();
+    let inserts: Vec<usize> = sql
+        .split(|&c| c == b'\n')
+        .filter(|l| l.starts_with(b"INSERT INTO"))
+        .map(|l| l.len() + 1)
+        .collect();
+    assert!(inserts.len() >= 2, "{} statements", inserts.len());
+    assert_eq!(*inserts.iter().max().unwrap() as u64, largest);
+
+    let by_client = TestDb::new("ss_client").await;
+    restore_with_client(&by_client.name, &file);
+    assert_same(&src.name, &by_client.name).await;
+
+    let by_us = TestDb::new("ss_ours").await;
+    let out = restore_single(&file, &by_us.name, &["-j", "2"]);
+    assert_success(&out, "db-restore");
+    assert_same(&src.name, &by_us.name).await;
+}
+
+/// 0, garbage and sizes past 16M are usage errors (exit 2) that name the option; nothing is
+/// written.
+#[test]
+fn bad_sizes_exit_2_naming_the_option() {
+    let dir = out_dir();
+    for (size, says) in [
+        ("0", "too small"),
+        ("4X", "not a size"),
+        ("1.5M", "not a size"),
+        ("64M", "too large"),
+    ] {
+        let out = server()
+            .sfdbtools()
+            .args(["-q", "db-backup", "single", "--database", "x", "-t", "T"])
+            .args(["--statement-size", size])
+            .args(server().connection_args())
+            .arg("-o")
+            .arg(dir.path().join("never"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{size}: {stderr}");
+        assert!(stderr.contains("--statement-size"), "{size}: {stderr}");
+        assert!(stderr.contains(says), "{size}: {stderr}");
+        assert!(!dir.path().join("never").exists());
+    }
+}
