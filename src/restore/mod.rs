@@ -189,7 +189,8 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
                         let path = resolve_sibling(&cfg.file, file).ok_or_else(|| {
                             Error::Usage(format!(
                                 "the metadata of {} names the companion {} in {file}, which is \
-                                 not there: put it next to the dump, or pass --skip-dmart",
+                                 not next to the dump (only its name is used): put it there, or pass \
+                                 --skip-dmart",
                                 cfg.file.display(),
                                 ident(db)
                             ))
@@ -326,15 +327,13 @@ fn no_metadata_reason(dump: &Path, read: bool) -> String {
     }
 }
 
-/// A file named in metadata: as written if it exists, else the same name next to `dump`
-/// (backup sets get moved as a whole).
+/// A file named in metadata, looked for next to `dump` by its name only. A package's files
+/// are written side by side and moved as a whole; the directory the metadata records is never
+/// followed, so a metadata file cannot send a restore to read (and load) another file.
 fn resolve_sibling(dump: &Path, named: &str) -> Option<PathBuf> {
-    let as_written = PathBuf::from(named);
-    if as_written.is_absolute() && as_written.is_file() {
-        return Some(as_written);
-    }
+    let name = Path::new(named).file_name()?;
     let dir = dump.parent().unwrap_or(Path::new(""));
-    let beside = dir.join(as_written.file_name()?);
+    let beside = dir.join(name);
     beside.is_file().then_some(beside)
 }
 
@@ -969,6 +968,25 @@ async fn dry_run_file(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_companion_is_found_only_next_to_the_dump_by_its_name() {
+        let here = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let dump = here.path().join("p_20260101_000000_h.sql");
+        std::fs::write(&dump, "-- x").unwrap();
+        let other = elsewhere.path().join("p_dmart_20260101_000000_h.sql");
+        std::fs::write(&other, "-- y").unwrap();
+        let named = other.display().to_string();
+        assert_eq!(super::resolve_sibling(&dump, &named), None);
+        let beside = here.path().join("p_dmart_20260101_000000_h.sql");
+        std::fs::write(&beside, "-- z").unwrap();
+        assert_eq!(super::resolve_sibling(&dump, &named), Some(beside.clone()));
+        assert_eq!(
+            super::resolve_sibling(&dump, "../../p_dmart_20260101_000000_h.sql"),
+            Some(beside)
+        );
+    }
+
     use super::*;
 
     #[test]
