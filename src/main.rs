@@ -1,5 +1,35 @@
 //! The `sfdbtools` binary: parse arguments, build the config, run, map errors to exit codes.
 
+// The terminal may go away while a run works: `sfdbtools … 2>&1 | head`, a log shipper that
+// dies. std's print macros panic when a write fails (EPIPE), which ended a backup with exit
+// 101 and its temporary files on disk. A message that cannot be shown is dropped instead; the
+// run's outcome is its exit code and its files. Declared before the modules so that they all
+// use these.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+macro_rules! print {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod profile_cmd;
 mod prompt;

@@ -688,3 +688,49 @@ fn cleanup_takes_only_backups_from_a_named_directory() {
     assert!(old_files[0].exists(), "notes.sql must stay:\n{listed}");
     assert!(old_files[1].exists(), "a migration must stay:\n{listed}");
 }
+
+/// The terminal went away (`sfdbtools … 2>&1 | head -1`, a log shipper that died): the
+/// messages that cannot be written are dropped and the backup is done all the same, exit 0,
+/// nothing half-written left. std's print macros used to panic (exit 101) and leave the
+/// temporary file behind.
+#[tokio::test]
+async fn a_closed_output_pipe_does_not_stop_the_backup() {
+    let db = common::TestDb::new("closed_pipe").await;
+    db.exec(
+        "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=MyISAM;
+         INSERT INTO t SELECT seq, 'x' FROM seq_1_to_1000;
+         CREATE TABLE u (id INT PRIMARY KEY);
+         INSERT INTO u SELECT seq FROM seq_1_to_1000;",
+    )
+    .await;
+    for format in ["text", "json"] {
+        // One directory each: two runs in one second would want the same file name.
+        let dir = common::out_dir();
+        let mut child = common::server()
+            .sfdbtools()
+            .args(["db-backup", "single", "--database", &db.name, "-c", "none"])
+            .args(["--log-format", format, "-t", "T"])
+            .args(common::server().connection_args())
+            .arg("-o")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Both read ends closed before the run writes anything.
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "--log-format {format}");
+        let files = common::files_in(dir.path());
+        assert!(
+            files.iter().all(|f| !f.starts_with('.')),
+            "temporary files left: {files:?}"
+        );
+        assert_eq!(
+            files.iter().filter(|f| f.ends_with(".sql.meta.json")).count(),
+            1,
+            "{files:?}"
+        );
+    }
+}
