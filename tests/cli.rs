@@ -728,7 +728,10 @@ async fn a_closed_output_pipe_does_not_stop_the_backup() {
             "temporary files left: {files:?}"
         );
         assert_eq!(
-            files.iter().filter(|f| f.ends_with(".sql.meta.json")).count(),
+            files
+                .iter()
+                .filter(|f| f.ends_with(".sql.meta.json"))
+                .count(),
             1,
             "{files:?}"
         );

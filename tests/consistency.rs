@@ -312,6 +312,46 @@ async fn without_reload_the_dump_falls_back_to_one_connection() {
         "GTID {gtid} is before {before}, the position when the dump began"
     );
     assert_eq!(meta["replication"]["gtid_info"].as_str(), Some(gtid));
+
+    // A MyISAM table is outside that snapshot and nothing blocks commits: the run says so,
+    // naming it, instead of claiming commits are blocked; --strict refuses.
+    db.exec("CREATE TABLE m (id INT PRIMARY KEY) ENGINE=MyISAM; INSERT INTO m VALUES (1)")
+        .await;
+    let dir = out_dir();
+    let out = user.backup(
+        &["single", "--database", &db.name, "-c", "none"],
+        dir.path(),
+    );
+    assert_success(&out, "dump of a MyISAM table without RELOAD");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("commits could not be blocked")
+            && stderr.contains(&format!("`{}`.`m`", db.name))
+            && !stderr.contains("commits on the server are blocked"),
+        "{stderr}"
+    );
+    assert!(
+        metadata_of(&dump_file_in(dir.path()))
+            .get("commits_blocked_ms")
+            .is_none()
+    );
+    let dir = out_dir();
+    let out = user.backup(
+        &["single", "--database", &db.name, "-c", "none", "--strict"],
+        dir.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused with --strict"));
+    assert!(
+        common::files_in(dir.path())
+            .iter()
+            .all(|f| !f.ends_with(".sql"))
+    );
 }
 
 /// Fills `db` with a table `big` of 300000 rows, starts a two-worker dump of it into `dir`, and

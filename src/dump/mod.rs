@@ -420,6 +420,25 @@ async fn run_in_session(
     progress: Arc<dyn Progress>,
     non_transactional: Vec<TableRef>,
 ) -> Result<BackupReport> {
+    if !non_transactional.is_empty() && !session.commit_block.is_held().await {
+        // No FLUSH TABLES WITH READ LOCK (no RELOAD privilege): the one worker's snapshot
+        // covers the InnoDB tables only.
+        let what = format!(
+            "commits could not be blocked, so the rows of {} non-transactional table(s) \
+             (MyISAM/Aria/MEMORY…, outside the snapshot) are read as they are when read, not as \
+             of the snapshot and its recorded position: {}",
+            non_transactional.len(),
+            name_some(&non_transactional)
+        );
+        if cfg.strict {
+            session.close().await;
+            return Err(Error::Unsupported(format!(
+                "{what}; refused with --strict (grant the RELOAD privilege, or run without \
+                 --strict to take them as they are)"
+            )));
+        }
+        progress.event(&Event::Warning(&what));
+    }
     let threads = session.workers.len();
     let pool = match Pool::start(
         std::mem::take(&mut session.workers),
@@ -445,7 +464,7 @@ async fn run_in_session(
         early: Early::default(),
     });
     let commit_block = session.commit_block.clone();
-    if !non_transactional.is_empty() {
+    if !non_transactional.is_empty() && commit_block.is_held().await {
         progress.event(&Event::Warning(&format!(
             "commits on the server are blocked while {} non-transactional table(s) \
              (MyISAM/Aria/MEMORY…, outside the snapshot) are read, before anything else: {}",
