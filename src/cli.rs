@@ -467,10 +467,10 @@ pub struct BackupArgs {
     /// No encryption even if a key is configured.
     #[arg(long = "skip-encrypt")]
     pub skip_encrypt: bool,
-    /// Upper bound of one INSERT statement: bytes, or a number with K, M or G (4K to 16M).
-    #[arg(long = "statement-size", value_name = "SIZE", default_value_t = DEFAULT_STATEMENT_SIZE,
-          value_parser = parse_statement_size)]
-    pub statement_size: usize,
+    /// Upper bound of one INSERT statement: bytes, or a number with K, M or G (4K to 16M;
+    /// default 1M; with --engine mysqldump its --net-buffer-length, else the old tool's 16M).
+    #[arg(long = "statement-size", value_name = "SIZE", value_parser = parse_statement_size)]
+    pub statement_size: Option<usize>,
     /// native: the parallel engine; mysqldump: run mariadb-dump (or mysqldump) instead.
     #[arg(long, default_value = "native")]
     pub engine: String,
@@ -812,7 +812,8 @@ fn backup_config(
                 codec,
                 level,
                 passphrase,
-                statement_size: a.statement_size,
+                statement_size: a.statement_size.unwrap_or(DEFAULT_STATEMENT_SIZE),
+                statement_size_given: a.statement_size.is_some(),
                 threads,
                 chunk_bytes: a.chunk_bytes.max(1),
                 consistency,

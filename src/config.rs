@@ -126,6 +126,9 @@ pub struct BackupConfig {
     pub passphrase: Option<Passphrase>,
     /// Upper bound of one INSERT statement in bytes.
     pub statement_size: usize,
+    /// `--statement-size` was given: the mysqldump engine then passes it on as
+    /// `--net-buffer-length` (otherwise it keeps the old tool's 16M).
+    pub statement_size_given: bool,
     pub threads: usize,
     /// Target size of one chunk of a big table (see `dump::chunks`).
     pub chunk_bytes: u64,

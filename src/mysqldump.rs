@@ -57,6 +57,11 @@ pub fn command_args(
         flavor,
         cfg.capture_position,
     ));
+    // An explicit --statement-size bounds the dump tool's INSERTs too (the last
+    // --net-buffer-length wins); otherwise the old tool's 16M stands.
+    if cfg.statement_size_given {
+        args.push(format!("--net-buffer-length={}", cfg.statement_size));
+    }
     if cfg.exclude_data {
         args.push("--no-data".into());
     } else if cfg.mode.is_package() {
@@ -314,7 +319,7 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
         })
         .await
         .map_err(|e| Error::Internal(format!("mysqldump task failed: {e}")))?;
-        let (summary, snap, started, clock) = match result {
+        let (summary, snap, started, clock, longest) = match result {
             Ok(r) => r,
             Err(e) => {
                 for f in &files {
@@ -340,7 +345,7 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
             &plan,
             &summary,
             Vec::new(),
-            0,
+            longest,
             started,
             Local::now(),
             clock,
@@ -377,6 +382,7 @@ type DumpOne = (
     SnapshotInfo,
     chrono::DateTime<Local>,
     Instant,
+    usize,
 );
 
 fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<DumpOne> {
@@ -432,6 +438,10 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
     let mut stdout = child.stdout.take().expect("piped");
     let mut buf = vec![0u8; 1 << 20];
     let mut head: Vec<u8> = Vec::new();
+    // The longest line, for the metadata's max_statement_bytes: the dump tool writes each
+    // (extended) INSERT on one line, newlines inside values escaped, so its longest line is at
+    // least its longest statement, which a restore compares with max_allowed_packet.
+    let mut lines = LongestLine::default();
     let pumped: Result<()> = loop {
         let n = match stdout.read(&mut buf) {
             Ok(0) => break Ok(()),
@@ -442,6 +452,7 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
         if head.len() < 64 << 10 {
             head.extend_from_slice(&buf[..n.min((64 << 10) - head.len())]);
         }
+        lines.feed(&buf[..n]);
         if let Err(e) = chain.write_sql(&buf[..n]) {
             let _ = child.kill();
             break Err(e);
@@ -467,12 +478,47 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
     } else {
         SnapshotInfo::not_captured()
     };
-    Ok((summary, position, started, clock))
+    Ok((summary, position, started, clock, lines.longest()))
+}
+
+/// The length of the longest line of a stream fed in pieces, its newline included.
+#[derive(Default)]
+struct LongestLine {
+    current: usize,
+    longest: usize,
+}
+
+impl LongestLine {
+    fn feed(&mut self, data: &[u8]) {
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', data) {
+            self.longest = self.longest.max(self.current + nl + 1 - start);
+            self.current = 0;
+            start = nl + 1;
+        }
+        self.current += data.len() - start;
+    }
+
+    fn longest(&self) -> usize {
+        self.longest.max(self.current)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_longest_line_is_found_across_pieces() {
+        let mut l = LongestLine::default();
+        for piece in [&b"ab"[..], b"c\nINSERT", b" 1234", b"5;\n", b"", b"x\n\n"] {
+            l.feed(piece);
+        }
+        assert_eq!(l.longest(), "INSERT 12345;\n".len());
+        let mut tail = LongestLine::default();
+        tail.feed(b"a\nno newline at the end");
+        assert_eq!(tail.longest(), "no newline at the end".len());
+    }
 
     #[test]
     fn force_is_never_passed_on() {

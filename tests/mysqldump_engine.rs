@@ -379,3 +379,62 @@ async fn a_signal_removes_the_option_file() {
         files_in(dir.path())
     );
 }
+
+/// `--statement-size` bounds the dump tool's INSERTs too (its `--net-buffer-length`), and the
+/// metadata records the longest statement written, so that a restore can compare it with the
+/// server's max_allowed_packet before it changes anything (it recorded 0).
+#[tokio::test]
+async fn the_statement_size_reaches_the_dump_tool_and_the_metadata() {
+    let db = TestDb::new("fb_stmt").await;
+    db.exec(
+        "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(100));
+         INSERT INTO t SELECT seq, REPEAT('v', 100) FROM seq_1_to_5000;",
+    )
+    .await;
+    let (dir, shim, record) = (out_dir(), out_dir(), out_dir());
+    let path = recording_dump_tool(shim.path(), record.path());
+    let out = common::backup_command(
+        &[
+            "single",
+            "--database",
+            &db.name,
+            "-c",
+            "none",
+            "--engine",
+            "mysqldump",
+            "--statement-size",
+            "64K",
+        ],
+        dir.path(),
+    )
+    .env("PATH", path)
+    .output()
+    .unwrap();
+    assert_success(&out, "mysqldump engine with --statement-size 64K");
+    let args = std::fs::read_to_string(record.path().join("args")).unwrap();
+    let buffers: Vec<&str> = args
+        .lines()
+        .filter(|a| a.starts_with("--net-buffer-length="))
+        .collect();
+    assert_eq!(
+        buffers.last(),
+        Some(&"--net-buffer-length=65536"),
+        "the last one wins: {buffers:?}"
+    );
+    let file = dump_file_in(dir.path());
+    let sql = std::fs::read(&file).unwrap();
+    let inserts: Vec<&[u8]> = sql
+        .split(|b| *b == b'\n')
+        .filter(|l| l.starts_with(b"INSERT INTO"))
+        .collect();
+    assert!(inserts.len() > 5, "5000 rows in 64K statements");
+    let longest_insert = inserts.iter().map(|l| l.len() + 1).max().unwrap();
+    assert!(longest_insert <= 65536, "{longest_insert}");
+    let recorded = common::metadata_of(&file)["max_statement_bytes"]
+        .as_u64()
+        .unwrap() as usize;
+    assert!(
+        recorded >= longest_insert && recorded <= 65536 + 1024,
+        "recorded {recorded}, longest INSERT {longest_insert}"
+    );
+}
