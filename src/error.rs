@@ -36,6 +36,14 @@ impl fmt::Display for DbError {
             mysql_async::Error::Server(e) => {
                 write!(f, "ERROR {} ({}): {}", e.code, e.state, e.message)
             }
+            // The server answers a packet over its max_allowed_packet with this message and
+            // closes the connection: the fix is a setting, not a retry.
+            mysql_async::Error::Io(e) if e.to_string().contains("max_allowed_packet") => write!(
+                f,
+                "connection lost: {e} (the server closed the connection because a statement is \
+                 larger than its max_allowed_packet: raise it, e.g. SET GLOBAL \
+                 max_allowed_packet = 1073741824, and run again)"
+            ),
             // Never retried: a new connection would not share the dump's snapshot.
             mysql_async::Error::Io(e) => write!(
                 f,
@@ -281,4 +289,24 @@ fn at_byte(offset: Option<u64>) -> String {
     offset
         .map(|o| format!(" (at byte {o})"))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_packet_over_max_allowed_packet_says_what_to_raise() {
+        let lost = |msg: &str| {
+            DbError(mysql_async::Error::Io(mysql_async::IoError::Io(
+                std::io::Error::other(msg.to_owned()),
+            )))
+            .to_string()
+        };
+        let big = lost("Got a packet bigger than 'max_allowed_packet' bytes");
+        assert!(big.contains("raise it"), "{big}");
+        assert!(!big.contains("restarted"), "{big}");
+        let other = lost("broken pipe");
+        assert!(other.contains("not retried"), "{other}");
+    }
 }
