@@ -238,8 +238,8 @@ impl Progress for Reporter {
                     "event": "commits_released", "blocked_ms": blocked.as_millis() as u64
                 })),
                 Style::Lines => self.say(&format!(
-                    "commits on the server go on again (blocked {:.3}s)",
-                    blocked.as_secs_f64()
+                    "commits on the server go on again (blocked {})",
+                    human_millis(*blocked)
                 )),
                 _ => {}
             },
