@@ -22,9 +22,6 @@ use common::{
 use sfdbtools::encrypt::Passphrase;
 use sfdbtools::secret::Secret;
 
-/// One corpus test at a time.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 const KEY: &str = "correct horse battery staple";
 const FALLBACK: &str = "the row reader could not connect";
 
@@ -38,7 +35,7 @@ async fn corpus_db(tag: &str) -> TestDb {
 /// and our parallel restore into another name, with zero differences.
 #[tokio::test]
 async fn corpus_round_trips_through_our_dump_and_our_restore() {
-    let _serial = SERIAL.lock().await;
+    let _serial = common::serial().await;
     let src = TestDb::new("rs_corpus").await;
     common::load_corpus(&src.name);
     let dir = out_dir();
@@ -85,7 +82,7 @@ async fn corpus_round_trips_through_our_dump_and_our_restore() {
 
 #[tokio::test]
 async fn corpus_round_trips_into_another_name_with_zero_differences() {
-    let _serial = SERIAL.lock().await;
+    let _serial = common::serial().await;
     let src = TestDb::new("fidelity_src").await;
     common::load_corpus(&src.name);
     let dir = out_dir();
@@ -182,7 +179,7 @@ fn dump_single(db: &str, dir: &Path, extra: &[&str]) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_codec_with_and_without_encryption_round_trips_the_corpus() {
-    let _serial = SERIAL.lock().await;
+    let _serial = common::serial().await;
     let src = corpus_db("chain_src").await;
     let mut conn = server().conn(None).await;
     let source = image(&mut conn, &src.name).await;
@@ -248,7 +245,7 @@ fn read_sql(file: &Path, key: Option<&str>) -> std::io::Result<Vec<u8>> {
 
 #[tokio::test]
 async fn the_reader_writes_the_same_sql_as_mysql_async_for_every_type() {
-    let _serial = SERIAL.lock().await;
+    let _serial = common::serial().await;
     let src = TestDb::new("reader_corpus").await;
     common::load_corpus(&src.name);
     // One worker: with two, the non-transactional tables' order in the file is the order they

@@ -1,5 +1,7 @@
 //! Round trip of the fidelity corpus: dump with sfdbtools, restore with the stock client into
 //! another database name, and compare every row and every definition.
+//!
+//! Each test runs alone ([`common::serial`]): they are DDL from start to end.
 
 mod common;
 
@@ -43,6 +45,7 @@ fn restore_stock(db: &str, file: &Path) {
 /// The comparison must see a one-byte change, or the round-trip test proves nothing.
 #[tokio::test]
 async fn comparison_detects_a_one_byte_change() {
+    let _serial = common::serial().await;
     let src = TestDb::new("cmp_src").await;
     src.exec("CREATE TABLE t (id INT PRIMARY KEY, b VARBINARY(10), f FLOAT, d DECIMAL(10,3))")
         .await;
@@ -77,6 +80,7 @@ async fn comparison_detects_a_one_byte_change() {
 /// FLOAT is exact: the stock dump prints 6 significant digits, we keep the stored value.
 #[tokio::test]
 async fn float_keeps_every_bit() {
+    let _serial = common::serial().await;
     let src = TestDb::new("float").await;
     src.exec("CREATE TABLE f (id INT PRIMARY KEY, x FLOAT)")
         .await;
@@ -105,6 +109,7 @@ async fn float_keeps_every_bit() {
 /// A combined file carries CREATE DATABASE and USE per database and restores both.
 #[tokio::test]
 async fn combined_file_restores_every_database() {
+    let _serial = common::serial().await;
     let a = TestDb::new("comb_a").await;
     let b = TestDb::new("comb_b").await;
     a.exec(
@@ -174,6 +179,7 @@ async fn combined_file_restores_every_database() {
 /// Metadata: old keys in the old order, exact size and hash of the file, no secrets.
 #[tokio::test]
 async fn metadata_describes_the_file_exactly() {
+    let _serial = common::serial().await;
     let src = TestDb::new("meta").await;
     src.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1),(2),(3)")
         .await;
@@ -316,6 +322,7 @@ fn assert_exact(differences: &[String]) {
 /// restore on both paths, and none is dropped.
 #[tokio::test]
 async fn rows_violating_a_check_constraint_restore() {
+    let _serial = common::serial().await;
     let src = TestDb::new("check_rows").await;
     src.exec(
         "CREATE TABLE c (id INT PRIMARY KEY, a INT); INSERT INTO c VALUES (1, 1), (2, 50);
@@ -332,6 +339,7 @@ async fn rows_violating_a_check_constraint_restore() {
 /// which cannot be carried, keeps its current rows and is named in a warning and the metadata.
 #[tokio::test]
 async fn system_versioning_history_round_trips() {
+    let _serial = common::serial().await;
     let src = TestDb::new("history").await;
     src.exec(
         "SET timestamp = UNIX_TIMESTAMP('2021-03-04 05:06:07.123456');
@@ -425,6 +433,7 @@ async fn system_versioning_history_round_trips() {
 /// the dump carries them exactly.
 #[tokio::test]
 async fn definitions_that_are_not_utf8_round_trip() {
+    let _serial = common::serial().await;
     let src = TestDb::new("bytes").await;
     src.exec(
         "CREATE TABLE b (id INT PRIMARY KEY, v VARBINARY(4) DEFAULT x'FF00E9',
@@ -441,6 +450,7 @@ async fn definitions_that_are_not_utf8_round_trip() {
 /// keep the type the source gave them.
 #[tokio::test]
 async fn database_defaults_are_carried() {
+    let _serial = common::serial().await;
     let src = TestDb::new("defaults").await;
     src.exec(&format!(
         "ALTER DATABASE `{}` CHARACTER SET cp1251 COLLATE cp1251_bin COMMENT 'кириллица'",
@@ -467,6 +477,7 @@ async fn database_defaults_are_carried() {
 /// ddl_i18n_koi8r.test).
 #[tokio::test]
 async fn objects_keep_their_client_charsets() {
+    let _serial = common::serial().await;
     let src = TestDb::new("i18n").await;
     src.exec(
         "CREATE TABLE log (id INT AUTO_INCREMENT PRIMARY KEY, c VARCHAR(20) CHARACTER SET utf8mb4)",
@@ -533,6 +544,7 @@ async fn objects_keep_their_client_charsets() {
 /// not swallow the delimiter (MDEV-36183).
 #[tokio::test]
 async fn bodies_ending_in_a_comment_round_trip() {
+    let _serial = common::serial().await;
     let src = TestDb::new("comment_end").await;
     // Sent one by one by the driver: the stock client itself cannot create these (its
     // delimiter would be inside the comment).
@@ -553,6 +565,7 @@ async fn bodies_ending_in_a_comment_round_trip() {
 /// CONNECT follow the same rule; their plugins are not loaded in the test server.)
 #[tokio::test]
 async fn merge_tables_are_structure_only() {
+    let _serial = common::serial().await;
     let src = TestDb::new("merge").await;
     src.exec(
         "CREATE TABLE m1 (a INT) ENGINE=MyISAM; CREATE TABLE m2 (a INT) ENGINE=MyISAM;
@@ -579,6 +592,7 @@ async fn merge_tables_are_structure_only() {
 /// member, and SET members equal under the column's collation.
 #[tokio::test]
 async fn enum_and_set_values_are_exact() {
+    let _serial = common::serial().await;
     let src = TestDb::new("enumset").await;
     src.exec(
         "SET sql_mode = '';
@@ -604,6 +618,7 @@ async fn enum_and_set_values_are_exact() {
 /// A geometry column's SRID (REF_SYSTEM_ID), which SHOW CREATE TABLE does not show.
 #[tokio::test]
 async fn geometry_srid_is_kept() {
+    let _serial = common::serial().await;
     let src = TestDb::new("srid").await;
     src.exec(
         "CREATE TABLE g (id INT PRIMARY KEY, p POINT REF_SYSTEM_ID=4326 NOT NULL,
@@ -619,6 +634,7 @@ async fn geometry_srid_is_kept() {
 /// ENUM values, SRIDs.
 #[tokio::test]
 async fn verify_against_catches_every_class() {
+    let _serial = common::serial().await;
     let src = TestDb::new("vf_classes").await;
     src.exec(&format!(
         "ALTER DATABASE `{}` CHARACTER SET cp1251 COLLATE cp1251_general_ci",
@@ -695,6 +711,7 @@ async fn verify_against_catches_every_class() {
 /// server with the binary log on names it from there before it changes anything.
 #[tokio::test]
 async fn functions_the_binlog_refuses_are_recorded_and_named_up_front() {
+    let _serial = common::serial().await;
     let src = TestDb::new("trust").await;
     let mut root = server().conn(None).await;
     // Only for creating the source's function: the test server runs with 0.

@@ -3,6 +3,8 @@
 //! views written under ANSI_QUOTES, NO_BACKSLASH_ESCAPES, PIPES_AS_CONCAT and ORACLE restore
 //! exactly; a function the server will refuse for want of a determinism clause is refused
 //! before anything on the target changes.
+//!
+//! Each test runs alone ([`common::serial`]): they are DDL from start to end.
 
 mod common;
 
@@ -52,6 +54,7 @@ fn with_check_setting(file: &Path, add: bool) -> PathBuf {
 /// fails naming table, row and warning; with it, every row is restored.
 #[tokio::test]
 async fn a_row_violating_a_check_constraint_is_never_dropped_silently() {
+    let _serial = common::serial().await;
     let src = TestDb::new("rf_check").await;
     src.exec(
         "CREATE TABLE t (id INT PRIMARY KEY, v INT, CONSTRAINT v_positive CHECK (v > 0));
@@ -100,6 +103,7 @@ async fn a_row_violating_a_check_constraint_is_never_dropped_silently() {
 /// fails the restore, naming the row and the server's warning, where it used to be counted.
 #[tokio::test]
 async fn a_row_changed_on_load_fails_the_restore() {
+    let _serial = common::serial().await;
     let dir = out_dir();
     let file = dir.path().join("narrow.sql");
     std::fs::write(
@@ -128,6 +132,7 @@ async fn a_row_changed_on_load_fails_the_restore() {
 /// column in the same statement still fails the restore.
 #[tokio::test]
 async fn an_enum_error_value_is_expected_but_hides_no_other_warning() {
+    let _serial = common::serial().await;
     let dir = out_dir();
     let dump = |name: &str, rows: &str| {
         let file = dir.path().join(name);
@@ -215,6 +220,7 @@ fn objects_under_modes() -> Vec<(&'static str, Vec<&'static str>)> {
 /// and with the stock client, from our dump.
 #[tokio::test]
 async fn objects_of_every_sql_mode_restore_exactly() {
+    let _serial = common::serial().await;
     let src = TestDb::new("rf_modes").await;
     src.exec(
         r#"CREATE TABLE base (id INT PRIMARY KEY AUTO_INCREMENT, s TEXT);
@@ -251,6 +257,7 @@ async fn objects_of_every_sql_mode_restore_exactly() {
 /// routine whose body ends in a backslash under NO_BACKSLASH_ESCAPES.
 #[tokio::test]
 async fn a_file_that_switches_to_no_backslash_escapes_is_read_as_the_server_reads_it() {
+    let _serial = common::serial().await;
     let dir = out_dir();
     let file = dir.path().join("nbe.sql");
     std::fs::write(
@@ -285,6 +292,7 @@ async fn a_file_that_switches_to_no_backslash_escapes_is_read_as_the_server_read
 /// root too): the restore says so before it creates or writes anything.
 #[tokio::test]
 async fn a_function_the_binlog_refuses_is_named_before_anything_changes() {
+    let _serial = common::serial().await;
     let mut c = server().conn(None).await;
     let (log_bin, trust): (u8, u8) = c
         .query_first("SELECT @@log_bin, @@log_bin_trust_function_creators")

@@ -1120,13 +1120,22 @@ async fn dump_database_data(
         .collect();
     order.sort_by_key(|t| (t.is_transactional(), std::cmp::Reverse(t.estimated_bytes)));
 
-    // The spools go into the file while the workers read the other tables.
+    // The spools go into the file while the workers read the other tables: one after
+    // another, in the catalog's order, so that a dump with one worker is the same file every
+    // time.
     let mut done = Vec::with_capacity(early.len() + order.len());
-    let mut replays = Vec::with_capacity(early.len());
+    let mut spools = Vec::with_capacity(early.len());
     for e in early {
-        replays.push(tokio::spawn(e.spool.replay(out.clone())));
+        spools.push(e.spool);
         done.push((e.info, e.largest));
     }
+    let replay_out = out.clone();
+    let replays = [tokio::spawn(async move {
+        for spool in spools {
+            spool.replay(replay_out.clone()).await?;
+        }
+        Ok::<(), Error>(())
+    })];
     let submitted = submit_tables(ctx, db, &order, |_| out.clone()).await;
 
     // Every answer is awaited even after a failure: the task that failed first may come after

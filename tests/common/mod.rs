@@ -27,6 +27,16 @@ pub struct Server {
 
 static SERVER: OnceLock<Server> = OnceLock::new();
 
+/// One test at a time, for binaries whose tests are mostly DDL (schemas of every kind, then
+/// restores of them): InnoDB answers DDL that runs while other DDL does (an `ALTER TABLE`
+/// that copies the table, foreign keys) with ERROR 1213 on its dictionary at times, which is
+/// the server's behaviour under load, not the code under test. Hold the guard for the whole
+/// test, declared before its databases so that they are dropped under it.
+pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    SERIAL.lock().await
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
