@@ -1120,22 +1120,14 @@ async fn dump_database_data(
         .collect();
     order.sort_by_key(|t| (t.is_transactional(), std::cmp::Reverse(t.estimated_bytes)));
 
-    // The spools go into the file while the workers read the other tables: one after
-    // another, in the catalog's order, so that a dump with one worker is the same file every
-    // time.
+    // The spools go into the file first, one after another in the catalog's order and before
+    // any other table of the database is handed to the workers, so that a dump with one worker
+    // is the same file every time. Copying them is quick next to reading the rest.
     let mut done = Vec::with_capacity(early.len() + order.len());
-    let mut spools = Vec::with_capacity(early.len());
     for e in early {
-        spools.push(e.spool);
+        e.spool.replay(out.clone()).await?;
         done.push((e.info, e.largest));
     }
-    let replay_out = out.clone();
-    let replays = [tokio::spawn(async move {
-        for spool in spools {
-            spool.replay(replay_out.clone()).await?;
-        }
-        Ok::<(), Error>(())
-    })];
     let submitted = submit_tables(ctx, db, &order, |_| out.clone()).await;
 
     // Every answer is awaited even after a failure: the task that failed first may come after
@@ -1151,15 +1143,6 @@ async fn dump_database_data(
             }
         }
         Err(e) => failure = Some(e),
-    }
-    for r in replays {
-        let r = r
-            .await
-            .map_err(|e| Error::Internal(format!("a spool replay failed: {e}")))
-            .and_then(|r| r);
-        if let Err(e) = r {
-            failure = Error::prefer(failure, e);
-        }
     }
     match failure {
         Some(e) => Err(e),
