@@ -11,12 +11,12 @@
 mod common;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use common::compare::{diff, image};
 use common::{
-    TestDb, assert_same, assert_success, backup, dump_file_in, files_in, metadata_of, out_dir,
+    TestDb, assert_same, assert_success, backup, dump_file_in, metadata_of, out_dir,
     restore_with_client, server,
 };
 use sfdbtools::encrypt::Passphrase;
@@ -86,7 +86,7 @@ async fn corpus_round_trips_into_another_name_with_zero_differences() {
     let src = TestDb::new("fidelity_src").await;
     common::load_corpus(&src.name);
     let dir = out_dir();
-    let file = dump_single(&src.name, dir.path(), &[]);
+    let file = common::dump_single(&src.name, dir.path(), &[]);
 
     // Not UTF-8 throughout: definitions of koi8r and cp1251 clients are in their own bytes.
     let bytes = std::fs::read(&file).unwrap();
@@ -147,34 +147,6 @@ async fn corpus_round_trips_into_another_name_with_zero_differences() {
         "differences after restore:\n{}",
         differences.join("\n")
     );
-}
-
-fn dump_single(db: &str, dir: &Path, extra: &[&str]) -> PathBuf {
-    let out = server()
-        .sfdbtools()
-        .args([
-            "-q",
-            "db-backup",
-            "single",
-            "--database",
-            db,
-            "-t",
-            "TEST-1",
-        ])
-        .args(server().connection_args())
-        .arg("-o")
-        .arg(dir)
-        .args(["-c", "none", "--skip-encrypt"])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert_success(&out, "sfdbtools db-backup single");
-    let sql: Vec<String> = files_in(dir)
-        .into_iter()
-        .filter(|f| f.ends_with(".sql") && common::is_dump_file(f))
-        .collect();
-    assert_eq!(sql.len(), 1, "one dump file expected, found {sql:?}");
-    dir.join(&sql[0])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -251,16 +223,18 @@ async fn the_reader_writes_the_same_sql_as_mysql_async_for_every_type() {
     // One worker: with two, the non-transactional tables' order in the file is the order they
     // finish in.
     let (wire_dir, driver_dir) = (out_dir(), out_dir());
-    let (wire, out) = dump(&src.name, wire_dir.path(), "wire", &["-j", "1"]);
+    let (wire, out) = common::dump_with_reader(&src.name, wire_dir.path(), "wire", &["-j", "1"]);
     assert!(!stderr(&out).contains(FALLBACK), "{}", stderr(&out));
-    let (driver, _) = dump(&src.name, driver_dir.path(), "driver", &["-j", "1"]);
-    assert_same_dump(&wire, &driver);
+    let (driver, _) =
+        common::dump_with_reader(&src.name, driver_dir.path(), "driver", &["-j", "1"]);
+    common::assert_same_dump(&wire, &driver);
 
     // Two workers (chunks and tables in parallel): the same rows, and they restore to the same
     // database.
     let parallel_dir = out_dir();
-    let (parallel, _) = dump(&src.name, parallel_dir.path(), "wire", &["-j", "2"]);
-    let (mut a, mut b) = (table_sums(&parallel), table_sums(&driver));
+    let (parallel, _) =
+        common::dump_with_reader(&src.name, parallel_dir.path(), "wire", &["-j", "2"]);
+    let (mut a, mut b) = (common::table_sums(&parallel), common::table_sums(&driver));
     a.sort();
     b.sort();
     assert_eq!(a, b);
@@ -275,81 +249,8 @@ async fn the_reader_writes_the_same_sql_as_mysql_async_for_every_type() {
     assert!(d.is_empty(), "{}", d.join("\n"));
 }
 
-/// `sfdbtools db-backup single` of `db` into `dir`, uncompressed, with `--row-reader reader`.
-fn dump(db: &str, dir: &Path, reader: &str, extra: &[&str]) -> (PathBuf, Output) {
-    let out = common::backup(
-        &[
-            &[
-                "single",
-                "--database",
-                db,
-                "-c",
-                "none",
-                "--row-reader",
-                reader,
-            ][..],
-            extra,
-        ]
-        .concat(),
-        dir,
-    );
-    assert_success(&out, &format!("dump with --row-reader {reader}"));
-    (dump_file_in(dir), out)
-}
-
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// The dump without its comment lines (which carry the time and the tool version).
-fn sql_body(file: &Path) -> Vec<u8> {
-    let bytes = std::fs::read(file).unwrap();
-    bytes
-        .split_inclusive(|b| *b == b'\n')
-        .filter(|l| !l.starts_with(b"-- "))
-        .flatten()
-        .copied()
-        .collect()
-}
-
-/// Per table: (name, rows, checksum) from a dump's metadata.
-fn table_sums(file: &Path) -> Vec<(String, u64, String)> {
-    let meta = metadata_of(file);
-    meta["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["table"].as_str().unwrap_or_default().to_owned(),
-                t["rows"].as_u64().unwrap(),
-                t["checksum"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
-/// Asserts both files hold the same SQL and the same per-table checksums.
-fn assert_same_dump(wire: &Path, driver: &Path) {
-    let (a, b) = (sql_body(wire), sql_body(driver));
-    if a != b {
-        let at = a
-            .iter()
-            .zip(&b)
-            .position(|(x, y)| x != y)
-            .unwrap_or(a.len().min(b.len()));
-        let show = |v: &[u8]| {
-            String::from_utf8_lossy(&v[at.saturating_sub(80)..(at + 80).min(v.len())]).into_owned()
-        };
-        panic!(
-            "the readers' dumps differ at byte {at} (lengths {} and {}):\nwire:   {}\ndriver: {}",
-            a.len(),
-            b.len(),
-            show(&a),
-            show(&b)
-        );
-    }
-    assert_eq!(table_sums(wire), table_sums(driver));
 }
 
 /// `sfdbtools -q db-restore <mode> <args…>` against the test server, ticket given.

@@ -10,34 +10,6 @@ use std::path::{Path, PathBuf};
 use common::compare::{diff, image};
 use common::{TestDb, assert_success, files_in, out_dir, server};
 
-fn dump_single(db: &str, dir: &Path, extra: &[&str]) -> PathBuf {
-    let out = server()
-        .sfdbtools()
-        .args([
-            "-q",
-            "db-backup",
-            "single",
-            "--database",
-            db,
-            "-t",
-            "TEST-1",
-        ])
-        .args(server().connection_args())
-        .arg("-o")
-        .arg(dir)
-        .args(["-c", "none", "--skip-encrypt"])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert_success(&out, "sfdbtools db-backup single");
-    let sql: Vec<String> = files_in(dir)
-        .into_iter()
-        .filter(|f| f.ends_with(".sql") && common::is_dump_file(f))
-        .collect();
-    assert_eq!(sql.len(), 1, "one dump file expected, found {sql:?}");
-    dir.join(&sql[0])
-}
-
 fn restore_stock(db: &str, file: &Path) {
     common::restore_with_client(db, file)
 }
@@ -53,7 +25,7 @@ async fn comparison_detects_a_one_byte_change() {
         .await;
     let dst = TestDb::new("cmp_dst").await;
     let dir = out_dir();
-    let file = dump_single(&src.name, dir.path(), &[]);
+    let file = common::dump_single(&src.name, dir.path(), &[]);
     restore_stock(&dst.name, &file);
     let mut conn = server().conn(None).await;
     let a = image(&mut conn, &src.name).await;
@@ -90,7 +62,7 @@ async fn float_keeps_every_bit() {
     )
     .await;
     let dir = out_dir();
-    let file = dump_single(&src.name, dir.path(), &[]);
+    let file = common::dump_single(&src.name, dir.path(), &[]);
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(
         text.contains("0.010516252368688583"),
@@ -184,7 +156,7 @@ async fn metadata_describes_the_file_exactly() {
     src.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1),(2),(3)")
         .await;
     let dir = out_dir();
-    let file = dump_single(&src.name, dir.path(), &[]);
+    let file = common::dump_single(&src.name, dir.path(), &[]);
     let meta_path = PathBuf::from(format!("{}.meta.json", file.display()));
     let text = std::fs::read_to_string(&meta_path).unwrap();
     let keys = [
@@ -274,7 +246,7 @@ async fn differences_allowing(
     dir: &Path,
     warning: Option<&str>,
 ) -> (Vec<String>, PathBuf) {
-    let file = dump_single(&src.name, dir, &[]);
+    let file = common::dump_single(&src.name, dir, &[]);
     let stock = TestDb::new("stock_dst").await;
     match warning {
         None => restore_stock(&stock.name, &file),
@@ -661,7 +633,7 @@ async fn verify_against_catches_every_class() {
         b"CREATE VIEW v AS SELECT '\xd4\xc5\xcb\xd3\xd4' AS c;\n",
     );
     let dir = out_dir();
-    let file = dump_single(&src.name, dir.path(), &[]);
+    let file = common::dump_single(&src.name, dir.path(), &[]);
     let verify_against = |db: &str| {
         server()
             .sfdbtools()
@@ -735,7 +707,7 @@ async fn functions_the_binlog_refuses_are_recorded_and_named_up_front() {
     .await
     .unwrap();
     let dir = out_dir();
-    let file = dump_single(&src.name, dir.path(), &[]);
+    let file = common::dump_single(&src.name, dir.path(), &[]);
     let meta = common::metadata_of(&file);
     assert_eq!(
         meta["functions_needing_trust"],

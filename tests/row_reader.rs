@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{TestDb, assert_success, dump_file_in, metadata_of, out_dir, server};
@@ -19,81 +18,8 @@ use sfdbtools::sql::value::CellKind;
 
 const FALLBACK: &str = "the row reader could not connect";
 
-/// `sfdbtools db-backup single` of `db` into `dir`, uncompressed, with `--row-reader reader`.
-fn dump(db: &str, dir: &Path, reader: &str, extra: &[&str]) -> (PathBuf, Output) {
-    let out = common::backup(
-        &[
-            &[
-                "single",
-                "--database",
-                db,
-                "-c",
-                "none",
-                "--row-reader",
-                reader,
-            ][..],
-            extra,
-        ]
-        .concat(),
-        dir,
-    );
-    assert_success(&out, &format!("dump with --row-reader {reader}"));
-    (dump_file_in(dir), out)
-}
-
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// The dump without its comment lines (which carry the time and the tool version).
-fn sql_body(file: &Path) -> Vec<u8> {
-    let bytes = std::fs::read(file).unwrap();
-    bytes
-        .split_inclusive(|b| *b == b'\n')
-        .filter(|l| !l.starts_with(b"-- "))
-        .flatten()
-        .copied()
-        .collect()
-}
-
-/// Per table: (name, rows, checksum) from a dump's metadata.
-fn table_sums(file: &Path) -> Vec<(String, u64, String)> {
-    let meta = metadata_of(file);
-    meta["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["table"].as_str().unwrap_or_default().to_owned(),
-                t["rows"].as_u64().unwrap(),
-                t["checksum"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
-/// Asserts both files hold the same SQL and the same per-table checksums.
-fn assert_same_dump(wire: &Path, driver: &Path) {
-    let (a, b) = (sql_body(wire), sql_body(driver));
-    if a != b {
-        let at = a
-            .iter()
-            .zip(&b)
-            .position(|(x, y)| x != y)
-            .unwrap_or(a.len().min(b.len()));
-        let show = |v: &[u8]| {
-            String::from_utf8_lossy(&v[at.saturating_sub(80)..(at + 80).min(v.len())]).into_owned()
-        };
-        panic!(
-            "the readers' dumps differ at byte {at} (lengths {} and {}):\nwire:   {}\ndriver: {}",
-            a.len(),
-            b.len(),
-            show(&a),
-            show(&b)
-        );
-    }
-    assert_eq!(table_sums(wire), table_sums(driver));
 }
 
 /// Payloads around the 16 MiB packet limit: exactly 0xFFFFFF (followed by an empty packet), one
@@ -121,7 +47,7 @@ async fn rows_of_16_mib_and_more_are_reassembled() {
     conn.disconnect().await.unwrap();
 
     let (wire_dir, driver_dir) = (out_dir(), out_dir());
-    let (wire, out) = dump(&db.name, wire_dir.path(), "wire", &["-j", "1"]);
+    let (wire, out) = common::dump_with_reader(&db.name, wire_dir.path(), "wire", &["-j", "1"]);
     assert!(!stderr(&out).contains(FALLBACK), "{}", stderr(&out));
     let text = std::fs::read_to_string(&wire).unwrap();
     for (id, n) in sizes {
@@ -136,10 +62,10 @@ async fn rows_of_16_mib_and_more_are_reassembled() {
         );
     }
     assert!(text.contains("(1,0x78)") && text.contains("(6,NULL)") && text.contains("(3,'')"));
-    assert_eq!(table_sums(&wire)[0].1, 7);
+    assert_eq!(common::table_sums(&wire)[0].1, 7);
     drop(text);
-    let (driver, _) = dump(&db.name, driver_dir.path(), "driver", &["-j", "1"]);
-    assert_same_dump(&wire, &driver);
+    let (driver, _) = common::dump_with_reader(&db.name, driver_dir.path(), "driver", &["-j", "1"]);
+    common::assert_same_dump(&wire, &driver);
 }
 
 /// The reader's connection killed while it streams: the run fails naming the table, the chunk
@@ -282,13 +208,13 @@ async fn a_reader_that_cannot_connect_falls_back_with_one_warning() {
     let fell_back = dump_file_in(dir.path());
 
     let driver_dir = out_dir();
-    let (driver, _) = dump(
+    let (driver, _) = common::dump_with_reader(
         &db.name,
         driver_dir.path(),
         "driver",
         &["-j", "1", "--consistency", "none"],
     );
-    assert_eq!(table_sums(&fell_back), table_sums(&driver));
+    assert_eq!(common::table_sums(&fell_back), common::table_sums(&driver));
     assert!(
         std::fs::read_to_string(&fell_back)
             .unwrap()

@@ -638,3 +638,104 @@ pub async fn count_rows(db: &str, table: &str) -> u64 {
     c.disconnect().await.unwrap();
     n
 }
+
+/// `sfdbtools db-backup single` of `db` into `dir`, uncompressed, with `--row-reader reader`.
+pub fn dump_with_reader(db: &str, dir: &Path, reader: &str, extra: &[&str]) -> (PathBuf, Output) {
+    let out = backup(
+        &[
+            &[
+                "single",
+                "--database",
+                db,
+                "-c",
+                "none",
+                "--row-reader",
+                reader,
+            ][..],
+            extra,
+        ]
+        .concat(),
+        dir,
+    );
+    assert_success(&out, &format!("dump with --row-reader {reader}"));
+    (dump_file_in(dir), out)
+}
+
+/// The dump without its comment lines (which carry the time and the tool version).
+pub fn sql_body(file: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(file).unwrap();
+    bytes
+        .split_inclusive(|b| *b == b'\n')
+        .filter(|l| !l.starts_with(b"-- "))
+        .flatten()
+        .copied()
+        .collect()
+}
+
+/// Per table: (name, rows, checksum) from a dump's metadata.
+pub fn table_sums(file: &Path) -> Vec<(String, u64, String)> {
+    let meta = metadata_of(file);
+    meta["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["table"].as_str().unwrap_or_default().to_owned(),
+                t["rows"].as_u64().unwrap(),
+                t["checksum"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Asserts both files hold the same SQL and the same per-table checksums.
+pub fn assert_same_dump(wire: &Path, driver: &Path) {
+    let (a, b) = (sql_body(wire), sql_body(driver));
+    if a != b {
+        let at = a
+            .iter()
+            .zip(&b)
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.len().min(b.len()));
+        let show = |v: &[u8]| {
+            String::from_utf8_lossy(&v[at.saturating_sub(80)..(at + 80).min(v.len())]).into_owned()
+        };
+        panic!(
+            "the readers' dumps differ at byte {at} (lengths {} and {}):\nwire:   {}\ndriver: {}",
+            a.len(),
+            b.len(),
+            show(&a),
+            show(&b)
+        );
+    }
+    assert_eq!(table_sums(wire), table_sums(driver));
+}
+
+pub fn dump_single(db: &str, dir: &Path, extra: &[&str]) -> PathBuf {
+    let out = server()
+        .sfdbtools()
+        .args([
+            "-q",
+            "db-backup",
+            "single",
+            "--database",
+            db,
+            "-t",
+            "TEST-1",
+        ])
+        .args(server().connection_args())
+        .arg("-o")
+        .arg(dir)
+        .args(["-c", "none", "--skip-encrypt"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert_success(&out, "sfdbtools db-backup single");
+    let sql: Vec<String> = files_in(dir)
+        .into_iter()
+        .filter(|f| f.ends_with(".sql") && is_dump_file(f))
+        .collect();
+    assert_eq!(sql.len(), 1, "one dump file expected, found {sql:?}");
+    dir.join(&sql[0])
+}
