@@ -7,16 +7,17 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use sfdbtools::Error;
 use sfdbtools::compress::{Codec, Level};
-use sfdbtools::config::{
+use sfdbtools::config::file::Settings;
+use sfdbtools::config::profile;
+use sfdbtools::config::run::{
     BackupConfig, BackupMode, GrantsSource, RestoreConfig, RestoreMode, VerifyConfig,
+    parse_statement_size,
 };
 use sfdbtools::connect::{ConnectionSettings, DEFAULT_CONNECT_TIMEOUT};
 use sfdbtools::dump::naming;
 use sfdbtools::encrypt::Passphrase;
-use sfdbtools::profile;
 use sfdbtools::secret::Secret;
-use sfdbtools::settings::Settings;
-use sfdbtools::sql::insert::{DEFAULT_STATEMENT_SIZE, parse_statement_size};
+use sfdbtools::sql::insert::DEFAULT_STATEMENT_SIZE;
 use sfdbtools::sql::script::DdlOptions;
 
 use crate::prompt;
@@ -1025,7 +1026,7 @@ fn default_output_dir(settings: &Settings, now: &chrono::DateTime<chrono::Local>
     let pattern = settings
         .structure_pattern
         .as_deref()
-        .unwrap_or(sfdbtools::settings::DEFAULT_PATTERN);
+        .unwrap_or(sfdbtools::config::file::DEFAULT_PATTERN);
     let dir = naming::expand_pattern(pattern, now);
     match &settings.base_directory {
         Some(base) => base.join(dir),

@@ -26,7 +26,8 @@ use mysql_async::prelude::*;
 
 use crate::connect::{Flavor, ServerInfo};
 use crate::error::{DbError, Error, Result};
-use crate::sql::ident::{comment_safe, ident, string_literal};
+use crate::quote::{comment_safe, ident};
+use crate::sql::value::string_literal;
 
 /// Which accounts to export.
 #[derive(Clone, Copy, Debug)]

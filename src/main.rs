@@ -70,9 +70,9 @@ fn main() {
 
 fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
     let settings = if cli.command.reads_config() {
-        sfdbtools::settings::load_default()?
+        sfdbtools::config::file::load_default()?
     } else {
-        sfdbtools::settings::Settings::default()
+        sfdbtools::config::file::Settings::default()
     };
     for warning in &settings.warnings {
         eprintln!("sfdbtools: warning: {warning}");
@@ -127,9 +127,10 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
                 std::sync::Arc::new(report::Reporter::new(report::Style::choose(quiet, json)));
             if config.drop_target && !config.dry_run && prompt::can_confirm() {
                 let r = reporter.clone();
-                config.confirm_drop = Some(sfdbtools::config::ConfirmDrop(std::sync::Arc::new(
-                    move |db, objects| r.asking(|| prompt::confirm_drop(db, objects)),
-                )));
+                config.confirm_drop =
+                    Some(sfdbtools::config::run::ConfirmDrop(std::sync::Arc::new(
+                        move |db, objects| r.asking(|| prompt::confirm_drop(db, objects)),
+                    )));
             }
             let progress: std::sync::Arc<dyn sfdbtools::progress::Progress> = reporter.clone();
             let outcome = runtime.block_on(async {
@@ -159,7 +160,7 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
                                 report
                                     .databases()
                                     .iter()
-                                    .map(|d| sfdbtools::sql::ident::ident(d))
+                                    .map(|d| sfdbtools::quote::ident(d))
                                     .collect::<Vec<_>>()
                                     .join(", ")
                             ),

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use chrono::Local;
 
-use crate::config::BackupConfig;
+use crate::config::run::BackupConfig;
 use crate::connect::{ConnectionSettings, Flavor};
 use crate::dump::{self, BackupReport, FileReport, PlannedFile, Prepared, RunFacts};
 use crate::error::{Error, Result};
@@ -91,7 +91,7 @@ pub fn check_names(databases: &[String]) -> Result<()> {
             "database {} begins with '-': the mysqldump engine does not pass such a name to \
              the dump tool; back it up with the native engine (--engine native), or leave it \
              out",
-            crate::sql::ident::ident(d)
+            crate::quote::ident(d)
         ))),
         None => Ok(()),
     }

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use sfdbtools::Error;
+use sfdbtools::config::file::Settings;
+use sfdbtools::config::profile::{self, Profile};
 use sfdbtools::encrypt::Passphrase;
-use sfdbtools::profile::{self, Profile};
 use sfdbtools::secret::Secret;
-use sfdbtools::settings::Settings;
 
 use crate::cli::{profile_key, prompt_secret};
 use crate::prompt::text_or_fail;

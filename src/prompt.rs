@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use sfdbtools::Error;
 use sfdbtools::compress::{Codec, Level};
-use sfdbtools::config::{BackupConfig, BackupMode};
+use sfdbtools::config::run::{BackupConfig, BackupMode};
 use sfdbtools::dump::{self, DryRun, naming};
 use sfdbtools::metadata::human_size;
 use sfdbtools::progress::Silent;
@@ -35,7 +35,7 @@ pub fn confirm_drop(database: &str, objects: u64) -> bool {
     let question = format!(
         "--drop-target: database {} exists and holds {objects} table(s) and routine(s). Drop it \
          and restore into it? [y/N]: ",
-        sfdbtools::sql::ident::ident(database)
+        sfdbtools::quote::ident(database)
     );
     ask(&question).is_ok_and(|a| matches!(a.to_ascii_lowercase().as_str(), "y" | "yes"))
 }
@@ -158,7 +158,7 @@ pub fn pick_profile(profiles: &[std::path::PathBuf]) -> Result<Option<std::path:
     eprintln!("   0) none (--host/--port/--user defaults)");
     let names: Vec<String> = profiles
         .iter()
-        .map(|p| sfdbtools::profile::name_of(p))
+        .map(|p| sfdbtools::config::profile::name_of(p))
         .collect();
     for (i, name) in names.iter().enumerate() {
         eprintln!("{:>4}) {name}", i + 1);

@@ -13,9 +13,9 @@ use serde_json::json;
 use sfdbtools::dump::BackupReport;
 use sfdbtools::metadata::human_size;
 use sfdbtools::progress::{Event, Progress};
+use sfdbtools::quote::{comment_safe, ident};
 use sfdbtools::restore::accounts::AccountsReport;
 use sfdbtools::restore::{FileReport, RestoreReport};
-use sfdbtools::sql::ident::{comment_safe, ident};
 use sfdbtools::verify::VerifyReport;
 
 /// How often a progress line is logged when no terminal shows bars.
@@ -173,7 +173,7 @@ impl Progress for Reporter {
                 _ => self.say(&format!(
                     "sfdbtools: dropped database {} ({objects} table(s) and routine(s)) for \
                      --drop-target",
-                    sfdbtools::sql::ident::ident(database)
+                    sfdbtools::quote::ident(database)
                 )),
             },
             _ if style == Style::Quiet => {}

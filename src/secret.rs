@@ -1,4 +1,7 @@
 //! Secrets (passwords, passphrases, derived keys) in a type that never prints its content.
+//!
+//! A primitive below every stage, not part of `config/`: `connect` and `encrypt` hold secrets
+//! and `config` is built on both, so a `config::secret` would make them import `config` back.
 
 use std::fmt;
 use zeroize::Zeroize;

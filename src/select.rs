@@ -6,9 +6,9 @@
 //! or `_archive` ones) and put each one's `_dmart` companion right after it.
 
 use crate::catalog;
-use crate::config::{BackupConfig, BackupMode};
+use crate::config::run::{BackupConfig, BackupMode};
 use crate::error::{Error, Result};
-use crate::sql::ident::ident;
+use crate::quote::ident;
 
 /// Tables whose rows primary and secondary backups leave out (their schema is kept): web
 /// sessions and tokens, worthless in a copy and often the largest tables.

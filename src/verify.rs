@@ -24,10 +24,10 @@ use crate::error::{Error, Result};
 use crate::input::{self, Metered};
 use crate::metadata::{Recorded, TableInfo};
 use crate::progress::{Event, Progress, Silent};
+use crate::quote::{comment_safe, ident};
 use crate::restore::classify::{Kind, classify, for_each_tuple};
 use crate::restore::split::Splitter;
 use crate::rows::{RowChecksum, Serializer, dump_table};
-use crate::sql::ident::{comment_safe, ident};
 
 /// Chunks of SQL the checksum run may queue before they are dropped: they are not kept, the
 /// serialiser only has to be able to hand them on.

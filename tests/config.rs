@@ -309,9 +309,9 @@ fn unknown_keys_warn_and_invalid_values_fail_naming_the_key() {
 
     // $XDG_CONFIG_HOME/sfdbtools/config.yaml is read when SFDB_APPS_CONFIG is unset.
     assert!(
-        !Path::new(sfdbtools::settings::SYSTEM_CONFIG).exists(),
+        !Path::new(sfdbtools::config::file::SYSTEM_CONFIG).exists(),
         "{} exists on this machine and would be read before the XDG file; move it away to run this test",
-        sfdbtools::settings::SYSTEM_CONFIG
+        sfdbtools::config::file::SYSTEM_CONFIG
     );
     let xdg = out_dir();
     let user_config = xdg.path().join("sfdbtools/config.yaml");

@@ -3,11 +3,13 @@
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Row};
 
-use crate::error::{Error, Result};
-use crate::sql::ident::{ident, qualified};
-use crate::sql::rewrite::strip_schema;
+pub mod rewrite;
 
-/// System databases dropped by `--exclude-system` (compat §2.4).
+use crate::error::{Error, Result};
+use crate::quote::{ident, qualified};
+use rewrite::strip_schema;
+
+/// System databases dropped by `--exclude-system` (docs/compat.md §2.4).
 pub const SYSTEM_DATABASES: [&str; 5] = [
     "information_schema",
     "mysql",

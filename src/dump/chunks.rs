@@ -5,7 +5,7 @@
 //! a boundary estimate that is off never loses a row, and every row falls in exactly one range.
 
 use crate::catalog::SplitKey;
-use crate::sql::ident::ident;
+use crate::quote::ident;
 
 /// Aim for chunks of about this much table data: big enough that per-chunk query overhead (a
 /// millisecond) is noise, small enough that when the last chunks run, the workers that have

@@ -16,17 +16,17 @@ use mysql_async::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::catalog::{self, DatabaseCatalog, Table, View};
-use crate::config::{BackupConfig, BackupMode, Engine};
+use crate::config::run::{BackupConfig, BackupMode, Engine};
 use crate::connect::{self, ServerInfo};
 use crate::error::{Error, Result};
 use crate::grants::{self, GrantsExport};
 use crate::metadata::{self, DatabaseDetail, Metadata, SnapshotInfo, TableInfo, TableRef};
 use crate::output::{Chunk, OutputSpec, OutputSummary, Writer};
 use crate::progress::{Event, Progress};
+use crate::quote::ident;
 use crate::rows::RowChecksum;
 use crate::select;
 use crate::snapshot::{self, Consistency, Session, SessionOptions};
-use crate::sql::ident::ident;
 use crate::sql::script::{self, HeaderInfo};
 use workers::{Outcome, Pool, Queue, TaskKind, outcome};
 
@@ -706,7 +706,7 @@ fn name_some(tables: &[TableRef]) -> String {
     let mut names: Vec<String> = tables
         .iter()
         .take(10)
-        .map(|t| crate::sql::ident::qualified(&t.database, &t.table))
+        .map(|t| crate::quote::qualified(&t.database, &t.table))
         .collect();
     if tables.len() > 10 {
         names.push(format!("and {} more", tables.len() - 10));
@@ -759,7 +759,7 @@ async fn read_non_transactional_first(ctx: &FileContext, tables: &[TableRef]) ->
         for t in &order {
             let w = spool::SpoolWriter::create(
                 &ctx.cfg.output_dir,
-                &crate::sql::ident::qualified(&db, &t.name),
+                &crate::quote::qualified(&db, &t.name),
             )?;
             outs.push(w.tx.clone());
             spools.push((db.clone(), w));
@@ -1068,7 +1068,7 @@ fn note_partial_tables(
         if let Some(reason) = t.rows_elsewhere() {
             ctx.progress.event(&Event::Warning(&format!(
                 "{}: structure only, no rows dumped ({reason})",
-                crate::sql::ident::qualified(db, &t.name)
+                crate::quote::qualified(db, &t.name)
             )));
             notes.structure_only.push(metadata::StructureOnly {
                 database: db.to_owned(),
@@ -1079,7 +1079,7 @@ fn note_partial_tables(
             let what = format!(
                 "{}: system-versioned by transaction id; its history cannot be carried to \
                  another server, so only the current rows are dumped",
-                crate::sql::ident::qualified(db, &t.name)
+                crate::quote::qualified(db, &t.name)
             );
             if ctx.cfg.strict {
                 return Err(Error::Unsupported(format!(
@@ -1326,7 +1326,7 @@ async fn table_outcome(ctx: &FileContext, db: &Arc<str>, p: Pending) -> Result<(
         Some(rx) => Some(outcome(rx).await),
         None => None,
     };
-    let target = crate::sql::ident::qualified(db, &p.table.name);
+    let target = crate::quote::qualified(db, &p.table.name);
     let mut rows = 0u64;
     let mut bytes = 0u64;
     let mut largest = 0usize;

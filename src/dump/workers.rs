@@ -12,9 +12,9 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use crate::catalog::{self, DatabaseCatalog, Table};
 use crate::error::{Error, Result};
 use crate::output::Chunk;
+use crate::quote::{ident, qualified};
 use crate::rows::{self, Serializer, TableStats};
 use crate::snapshot::Worker;
-use crate::sql::ident::{ident, qualified};
 
 /// Tasks waiting for a free worker: a few per worker keep them busy; the rest wait in their
 /// producers, so memory does not grow with the number of tables.

@@ -22,7 +22,7 @@ use super::split::{Position, Statement};
 use crate::error::{DbError, Error, Result};
 use crate::grants::{self, Target, Token, is_word, name, spanned_tokens};
 use crate::progress::{Event, Progress};
-use crate::sql::ident::string_literal;
+use crate::sql::value::string_literal;
 
 /// The server's answer to CREATE USER/ROLE for an account that exists.
 const ER_CANNOT_USER: u16 = 1396;

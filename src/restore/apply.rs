@@ -21,11 +21,11 @@ use super::classify::{Kind, Verb, classify};
 use super::load::{self, LoadData};
 use super::loads::{Finished, Loads, TableKey, TableRestored};
 use super::split::{Position, Splitter, Statement};
-use crate::config::ConfirmDrop;
+use crate::config::run::ConfirmDrop;
 use crate::connect::{self, ConnectionSettings};
 use crate::error::{DbError, Error, Result};
 use crate::progress::{Event, Progress};
-use crate::sql::ident::ident;
+use crate::quote::ident;
 
 /// Statements read ahead by the splitter thread: enough to keep it busy while a definition
 /// waits for data to finish; few enough that memory stays a few statements.

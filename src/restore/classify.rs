@@ -52,7 +52,7 @@ impl Name {
     pub fn replace_in(&self, sql: &[u8], target: &str) -> Vec<u8> {
         let mut out = Vec::with_capacity(sql.len() + target.len() + 2);
         out.extend_from_slice(&sql[..self.span.start]);
-        crate::sql::ident::push_ident(&mut out, target);
+        crate::quote::push_ident(&mut out, target);
         out.extend_from_slice(&sql[self.span.end..]);
         out
     }

@@ -21,14 +21,14 @@ use std::time::{Duration, Instant};
 use mysql_async::Conn;
 use mysql_async::prelude::*;
 
-use crate::config::{GrantsSource, RestoreConfig, RestoreMode};
+use crate::config::run::{GrantsSource, RestoreConfig, RestoreMode};
 use crate::connect;
 use crate::encrypt::Passphrase;
 use crate::error::{Error, Result};
 use crate::input::{self, Metered};
 use crate::metadata::Recorded;
 use crate::progress::{Event, Progress};
-use crate::sql::ident::ident;
+use crate::quote::ident;
 use accounts::{AccountsFile, AccountsReport};
 use apply::{Applied, Applier, Item, Options, Placement, Survey};
 

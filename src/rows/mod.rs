@@ -23,7 +23,7 @@ use crate::catalog::Table;
 use crate::error::{DbError, Error, Result};
 use crate::output::Chunk;
 use crate::progress::Progress;
-use crate::sql::ident::{ident, qualified};
+use crate::quote::{ident, qualified};
 use crate::sql::insert::InsertBuilder;
 use crate::sql::value::CellKind;
 use decode::Layout;

@@ -6,34 +6,9 @@ use super::value::{CellKind, CellNote, push_cell, push_value};
 
 /// Default upper bound of one INSERT statement: large enough that per-statement overhead on
 /// restore is negligible, small enough for any server's default `max_allowed_packet` (16 MiB).
+/// The bounds an operator may choose are checked where the option is read
+/// (`config::run::parse_statement_size`).
 pub const DEFAULT_STATEMENT_SIZE: usize = 1 << 20;
-/// The smallest `--statement-size`: mysqldump's smallest `--net-buffer-length`.
-pub const MIN_STATEMENT_SIZE: usize = 4 << 10;
-/// The largest `--statement-size`, as mysqldump caps `--net-buffer-length`: a statement must
-/// fit the `max_allowed_packet` of whatever server restores it, whose default is 16 MiB on
-/// MariaDB (4 MiB before 10.2.4 and on MySQL 5.7, 64 MiB on MySQL 8). A statement of 16 MiB
-/// with its `;` is sent as at most 16 MiB - 1 bytes, which such a server takes. Beyond that a
-/// dump would need the restore side reconfigured, for no gain: a restore spends the same time
-/// per row whether statements hold 1 or 16 MiB of them.
-pub const MAX_STATEMENT_SIZE: usize = 16 << 20;
-
-/// `--statement-size`: bytes or K/M/G ([`crate::config::parse_bytes`]), within
-/// [`MIN_STATEMENT_SIZE`]..=[`MAX_STATEMENT_SIZE`].
-pub fn parse_statement_size(text: &str) -> Result<usize, String> {
-    let bytes = crate::config::parse_bytes(text)?;
-    if bytes < MIN_STATEMENT_SIZE as u64 {
-        return Err("too small: a statement holds at least 4K (4096 bytes)".into());
-    }
-    if bytes > MAX_STATEMENT_SIZE as u64 {
-        return Err(
-            "too large: at most 16M (16777216 bytes); a larger statement needs \
-             max_allowed_packet raised on the server that restores it (its default is 16M), \
-             and restores no faster"
-                .into(),
-        );
-    }
-    Ok(bytes as usize)
-}
 
 /// Builds `INSERT INTO t (cols) VALUES (…),(…);` statements into an output buffer.
 ///
@@ -150,16 +125,6 @@ impl InsertBuilder {
         }
         self.rows_in_statement += 1;
         tuple_len
-    }
-
-    /// True when a statement is open (rows written since the last `finish_statement`).
-    pub fn is_open(&self) -> bool {
-        self.open_at.is_some()
-    }
-
-    /// Length of the open statement so far.
-    pub fn open_len(&self, out: &[u8]) -> usize {
-        self.open_at.map_or(0, |at| out.len() - at)
     }
 
     /// Bytes of complete statements at the front of `out` (everything before the open one).
@@ -306,25 +271,6 @@ mod tests {
         b.push_row(&mut out, [Some(&b"4"[..])].into_iter());
         b.finish_statement(&mut out);
         assert_eq!(out, b"INSERT INTO `t` (`a`) VALUES (3),(4);\n");
-    }
-
-    #[test]
-    fn statement_sizes_are_bounded_by_what_restores() {
-        assert_eq!(parse_statement_size("4M"), Ok(4 << 20));
-        assert_eq!(parse_statement_size("16m"), Ok(MAX_STATEMENT_SIZE));
-        assert_eq!(parse_statement_size("16777216"), Ok(MAX_STATEMENT_SIZE));
-        assert_eq!(parse_statement_size("4K"), Ok(MIN_STATEMENT_SIZE));
-        assert_eq!(parse_statement_size("1048576"), Ok(DEFAULT_STATEMENT_SIZE));
-        for (text, says) in [
-            ("0", "too small"),
-            ("4095", "too small"),
-            ("16777217", "too large"),
-            ("1G", "too large"),
-            ("4X", "not a size"),
-        ] {
-            let e = parse_statement_size(text).expect_err(text);
-            assert!(e.contains(says), "{text}: {e}");
-        }
     }
 
     /// A statement past the flush threshold is handed on once complete, and only then: the

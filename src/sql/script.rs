@@ -6,9 +6,10 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
+use crate::catalog::rewrite::strip_schema;
 use crate::catalog::{DatabaseCatalog, ObjectKind, Sequence, StoredObject, Table, View};
-use crate::sql::ident::{comment_safe, ident, string_literal};
-use crate::sql::rewrite::strip_schema;
+use crate::quote::{comment_safe, ident};
+use crate::sql::value::string_literal;
 
 /// What the dump header says about its origin.
 pub struct HeaderInfo<'a> {

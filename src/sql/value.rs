@@ -368,6 +368,13 @@ pub fn push_quoted(out: &mut Vec<u8>, v: &[u8]) {
     out.push(b'\'');
 }
 
+/// A single-quoted SQL string literal with the same escapes the data path uses.
+pub fn string_literal(value: &str) -> String {
+    let mut out = Vec::with_capacity(value.len() + 2);
+    push_quoted(&mut out, value.as_bytes());
+    String::from_utf8(out).expect("escaping keeps UTF-8 valid")
+}
+
 /// Appends `0x<HEX>`; an empty value is `''` because `0x` alone is not a literal.
 #[inline]
 pub fn push_hex(out: &mut Vec<u8>, v: &[u8]) {

@@ -1,4 +1,5 @@
-//! The validated configuration of a run: what the CLI (or a test) builds and the engine obeys.
+//! The validated configuration of a run: what the CLI (or a test) builds and the engine obeys,
+//! and the parsing of the size values it is built from (`--statement-size`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use crate::encrypt::Passphrase;
 use crate::snapshot::Consistency;
 use crate::sql::script::DdlOptions;
 
-/// Which databases go into which files (compat §2 table).
+/// Which databases go into which files (docs/compat.md §2 table).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BackupMode {
     /// Every selected database into one combined file.
@@ -22,7 +23,7 @@ pub enum BackupMode {
     },
     /// One database, one file.
     Single { database: String },
-    /// `dbsf_nbc_` primary databases (compat §2), one file per database; `_dmart` companions
+    /// `dbsf_nbc_` primary databases (docs/compat.md §2), one file per database; `_dmart` companions
     /// with `include_dmart`. Session tables keep their schema but not their rows.
     Primary,
     /// `dbsf_nbc_<client>_secondary_<instance>` databases, as `Primary`.
@@ -97,7 +98,7 @@ pub struct BackupConfig {
     pub mode: BackupMode,
     /// Include list besides the filter mode's own names (config `backup.include.databases` and
     /// `backup.include.file`). A non-empty include list wins over the exclude list and the
-    /// system databases (compat §2).
+    /// system databases (docs/compat.md §2).
     pub include: Vec<String>,
     /// Exclude list (config `backup.exclude.databases` and `backup.exclude.file`).
     pub exclude: Vec<String>,
@@ -118,7 +119,7 @@ pub struct BackupConfig {
     /// Schema only: no rows, `_nodata` in the file name.
     pub exclude_data: bool,
     pub output_dir: PathBuf,
-    /// `--filename`: validated base name (compat §3).
+    /// `--filename`: validated base name (docs/compat.md §3).
     pub filename: Option<String>,
     pub ticket: String,
     pub codec: Codec,
@@ -156,7 +157,7 @@ pub struct BackupConfig {
 /// Which accounts file a restore applies after the data: none unless asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GrantsSource {
-    /// `--grants`: the dump's own, the sibling its metadata names (compat §3 name otherwise).
+    /// `--grants`: the dump's own, the sibling its metadata names (docs/compat.md §3 name otherwise).
     Sibling,
     /// This file (`--grants-file`).
     File(PathBuf),
@@ -265,9 +266,59 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         .ok_or_else(|| "too large".to_owned())
 }
 
+/// The smallest `--statement-size`: mysqldump's smallest `--net-buffer-length`.
+pub const MIN_STATEMENT_SIZE: usize = 4 << 10;
+/// The largest `--statement-size`, as mysqldump caps `--net-buffer-length`: a statement must
+/// fit the `max_allowed_packet` of whatever server restores it, whose default is 16 MiB on
+/// MariaDB (4 MiB before 10.2.4 and on MySQL 5.7, 64 MiB on MySQL 8). A statement of 16 MiB
+/// with its `;` is sent as at most 16 MiB - 1 bytes, which such a server takes. Beyond that a
+/// dump would need the restore side reconfigured, for no gain: a restore spends the same time
+/// per row whether statements hold 1 or 16 MiB of them.
+pub const MAX_STATEMENT_SIZE: usize = 16 << 20;
+
+/// `--statement-size`: bytes or K/M/G ([`parse_bytes`]), within
+/// [`MIN_STATEMENT_SIZE`]..=[`MAX_STATEMENT_SIZE`].
+pub fn parse_statement_size(text: &str) -> Result<usize, String> {
+    let bytes = parse_bytes(text)?;
+    if bytes < MIN_STATEMENT_SIZE as u64 {
+        return Err("too small: a statement holds at least 4K (4096 bytes)".into());
+    }
+    if bytes > MAX_STATEMENT_SIZE as u64 {
+        return Err(
+            "too large: at most 16M (16777216 bytes); a larger statement needs \
+             max_allowed_packet raised on the server that restores it (its default is 16M), \
+             and restores no faster"
+                .into(),
+        );
+    }
+    Ok(bytes as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statement_sizes_are_bounded_by_what_restores() {
+        assert_eq!(parse_statement_size("4M"), Ok(4 << 20));
+        assert_eq!(parse_statement_size("16m"), Ok(MAX_STATEMENT_SIZE));
+        assert_eq!(parse_statement_size("16777216"), Ok(MAX_STATEMENT_SIZE));
+        assert_eq!(parse_statement_size("4K"), Ok(MIN_STATEMENT_SIZE));
+        assert_eq!(
+            parse_statement_size("1048576"),
+            Ok(crate::sql::insert::DEFAULT_STATEMENT_SIZE)
+        );
+        for (text, says) in [
+            ("0", "too small"),
+            ("4095", "too small"),
+            ("16777217", "too large"),
+            ("1G", "too large"),
+            ("4X", "not a size"),
+        ] {
+            let e = parse_statement_size(text).expect_err(text);
+            assert!(e.contains(says), "{text}: {e}");
+        }
+    }
 
     #[test]
     fn sizes_take_the_suffixes_of_the_mysql_tools() {

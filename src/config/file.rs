@@ -1,4 +1,4 @@
-//! The YAML config file (compat §7): where it is, and its values checked key by key. Read only.
+//! The YAML config file (docs/compat.md §7): where it is, and its values checked key by key. Read only.
 //!
 //! Every value is optional here: `None` means "the file does not say", and the CLI then uses its
 //! flag or the built-in default (flags > config > defaults). The file is never written: the old
@@ -749,7 +749,7 @@ config_dir:
         assert_eq!(
             locate_in(None, &system, Some(xdg.clone())).unwrap(),
             Some(system.clone()),
-            "the system file comes first (compat §7 order)"
+            "the system file comes first (docs/compat.md §7 order)"
         );
         let explicit = dir.path().join("mine.yaml");
         assert!(locate_in(Some(explicit.clone()), &system, None).is_err());

@@ -1,4 +1,7 @@
-//! Quoting of identifiers and string literals, and names made safe for `--` comment lines.
+//! Quoting of identifiers, and names made safe for `--` comment lines: the lowest layer of
+//! SQL text, which every stage that names a database, table or column uses (`select`, `catalog`
+//! and `rows` as well as `sql`), so it sits below them all. String literals are the SQL stage's
+//! (`sql::value::string_literal`): they share the escaping of the row data.
 
 /// Appends `` `name` `` with inner backquotes doubled.
 pub fn push_ident(out: &mut Vec<u8>, name: &str) {
@@ -22,13 +25,6 @@ pub fn ident(name: &str) -> String {
 /// `` `db`.`name` ``.
 pub fn qualified(db: &str, name: &str) -> String {
     format!("{}.{}", ident(db), ident(name))
-}
-
-/// A single-quoted SQL string literal with the same escapes the data path uses.
-pub fn string_literal(value: &str) -> String {
-    let mut out = Vec::with_capacity(value.len() + 2);
-    super::value::push_quoted(&mut out, value.as_bytes());
-    String::from_utf8(out).expect("escaping keeps UTF-8 valid")
 }
 
 /// A name for a `-- ` comment line: quoted, with line breaks shown as `\n`/`\r`.

@@ -1,4 +1,4 @@
-//! Encrypted connection profiles (`<name>.cnf.enc`, compat §7): INI text sealed in the one-shot container.
+//! Encrypted connection profiles (`<name>.cnf.enc`, docs/compat.md §7): INI text sealed in the one-shot container.
 //!
 //! The plaintext is what the old tool wrote:
 //!
@@ -453,7 +453,7 @@ pub fn directory(configured: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = configured {
         return Ok(dir.to_owned());
     }
-    let base = crate::settings::user_config_home().ok_or_else(|| {
+    let base = crate::config::file::user_config_home().ok_or_else(|| {
         Error::Config(
             "no profile directory: set config_dir.database_profile in the config, or HOME".into(),
         )
