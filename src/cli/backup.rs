@@ -1,0 +1,353 @@
+//! `db-backup`: its arguments, config-file keys and environment turned into one
+//! [`BackupConfig`] (flags > config file > environment > defaults, one key at a time), and
+//! the run with its answer on the terminal.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sfdbtools::Error;
+use sfdbtools::compress::{Codec, Level};
+use sfdbtools::config::{BackupConfig, BackupMode};
+use sfdbtools::dump::{self, naming};
+use sfdbtools::encrypt::Passphrase;
+use sfdbtools::progress::Progress;
+use sfdbtools::secret::Secret;
+use sfdbtools::settings::Settings;
+use sfdbtools::sql::insert::DEFAULT_STATEMENT_SIZE;
+use sfdbtools::sql::script::DdlOptions;
+
+use super::args::{BackupModeArgs, FilterMode};
+use super::inputs::{BACKUP_KEY_ENV, Env, connection, thread_count};
+use super::prompt::{self, Pending};
+use super::report::{self, Reporter, Style};
+use super::runtime::{interrupted, runtime};
+
+/// Runs the backup: the questions left for the server's list and the review, then the dry run
+/// or the run itself, stopped cleanly (no file under a final name) by SIGINT or SIGTERM.
+pub fn run(config: BackupConfig, pending: Pending, style: Style) -> Result<(), Error> {
+    let runtime = runtime()?;
+    let config = prompt::complete(config, pending, &runtime)?;
+    let reporter = Arc::new(Reporter::new(style));
+    let progress: Arc<dyn Progress> = reporter.clone();
+    if config.dry_run {
+        let plan = runtime.block_on(dump::dry_run(&config, progress.as_ref()))?;
+        report::dry_run(&plan);
+        return Ok(());
+    }
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            r = dump::run(&config, progress) => Some(r),
+            signal = interrupted() => {
+                eprintln!("sfdbtools: {signal}: stopping, removing this run's files");
+                None
+            }
+        }
+    });
+    match outcome {
+        Some(Ok(report)) => {
+            report::summary(&report, &reporter);
+            Ok(())
+        }
+        Some(Err(e)) => {
+            reporter.error(&e.to_string());
+            Err(e)
+        }
+        None => {
+            // Exiting closes every connection, and the server drops their locks with
+            // them; waiting for the runtime's threads could only delay that.
+            sfdbtools::output::file::remove_files_of_this_run();
+            sfdbtools::mysqldump::stop_children();
+            sfdbtools::mysqldump::remove_option_files();
+            eprintln!("sfdbtools: error: interrupted: nothing was written under a final name");
+            std::process::exit(130);
+        }
+    }
+}
+
+/// Mode-specific settings of a backup, before the common flags are applied.
+struct ModeSettings {
+    mode: BackupMode,
+    client_code: Option<String>,
+    instance: Option<String>,
+    include_dmart: bool,
+}
+
+impl ModeSettings {
+    fn plain(mode: BackupMode) -> ModeSettings {
+        ModeSettings {
+            mode,
+            client_code: None,
+            instance: None,
+            include_dmart: false,
+        }
+    }
+}
+
+/// The backup to run, from its arguments, the config file and the environment; prompting only
+/// when interactive, and leaving to [`prompt::complete`] what needs the server's list.
+pub fn config(
+    mode: BackupModeArgs,
+    quiet: bool,
+    settings: &Settings,
+    env: &Env,
+) -> Result<(BackupConfig, Pending), Error> {
+    {
+        let mut pending = Pending {
+            interactive: prompt::interactive(quiet),
+            ..Pending::default()
+        };
+        let (mode_settings, common) = match mode {
+            BackupModeArgs::All { common } => (ModeSettings::plain(BackupMode::All), common),
+            BackupModeArgs::Single { database, common } => {
+                let database = match database {
+                    Some(d) if !d.trim().is_empty() => d,
+                    _ if pending.interactive => {
+                        pending.database = true;
+                        String::new()
+                    }
+                    _ => return Err(prompt::missing("database", "--database NAME")),
+                };
+                (ModeSettings::plain(BackupMode::Single { database }), common)
+            }
+            BackupModeArgs::Primary {
+                client_code,
+                include_dmart,
+                common,
+            } => (
+                ModeSettings {
+                    mode: BackupMode::Primary,
+                    client_code,
+                    instance: None,
+                    include_dmart,
+                },
+                common,
+            ),
+            BackupModeArgs::Secondary {
+                client_code,
+                instance,
+                include_dmart,
+                common,
+            } => (
+                ModeSettings {
+                    mode: BackupMode::Secondary,
+                    client_code,
+                    instance,
+                    include_dmart,
+                },
+                common,
+            ),
+            BackupModeArgs::Filter {
+                db,
+                db_file,
+                mode,
+                common,
+            } => {
+                let mut databases = db;
+                if let Some(path) = db_file {
+                    databases.extend(read_list_file(&path)?);
+                }
+                if databases.is_empty() {
+                    if !pending.interactive {
+                        return Err(Error::Usage(
+                            "filter needs at least one database: --db NAME (repeatable) or \
+                             --db-file PATH"
+                                .into(),
+                        ));
+                    }
+                    pending.databases = true;
+                }
+                let multi_file = match mode {
+                    Some(FilterMode::MultiFile) => true,
+                    Some(FilterMode::SingleFile) => false,
+                    None if quiet => {
+                        return Err(Error::Usage(
+                            "filter with -q needs --mode single-file or --mode multi-file".into(),
+                        ));
+                    }
+                    None => {
+                        prompt::text_or_fail(quiet, "mode", "--mode", Some("single-file"))?
+                            == "multi-file"
+                    }
+                };
+                (
+                    ModeSettings::plain(BackupMode::Filter {
+                        databases,
+                        multi_file,
+                    }),
+                    common,
+                )
+            }
+        };
+        let a = common;
+        let now = chrono::Local::now();
+        let ticket = match a.ticket {
+            Some(t) if !t.trim().is_empty() => t,
+            // A dry run writes nothing, so there is nothing to audit.
+            _ if a.dry_run => String::new(),
+            _ => {
+                let default = format!("bk-{}", now.format("%Y%m%d%H%M%S"));
+                prompt::text_or_fail(quiet, "ticket", "-t/--ticket TICKET", Some(&default))?
+            }
+        };
+        let codec = codec(a.compress.as_deref(), a.skip_compress, settings)?;
+        let level = match a.compress_level {
+            Some(l) => {
+                Level::new(l).map_err(|e| Error::Usage(format!("-l/--compress-level: {e}")))?
+            }
+            None => settings.compression_level.unwrap_or_default(),
+        };
+        let passphrase = backup_passphrase(a.backup_key, a.skip_encrypt, settings, env, quiet)?;
+        let threads = thread_count(a.threads)?;
+        let output_dir = a
+            .backup_dir
+            .unwrap_or_else(|| default_output_dir(settings, &now));
+        if let Some(f) = &a.filename {
+            naming::custom_file(f, codec, passphrase.is_some())?;
+        }
+        // Config include/exclude lists (compat §2): names plus list files.
+        let mut include = settings.include_databases.clone();
+        if let Some(path) = &settings.include_file {
+            include.extend(read_list_file(path)?);
+        }
+        let mut exclude = settings.exclude_databases.clone();
+        if let Some(path) = &settings.exclude_file {
+            exclude.extend(read_list_file(path)?);
+        }
+        Ok((
+            BackupConfig {
+                engine: a.engine,
+                dry_run: a.dry_run,
+                mysqldump_args: settings.mysqldump_args.clone(),
+                connection: connection(a.connection, a.profile, quiet, settings, env)?,
+                mode: mode_settings.mode,
+                include,
+                exclude,
+                allow_missing: a.allow_missing,
+                include_dmart: mode_settings.include_dmart
+                    || settings.include_dmart.unwrap_or(false),
+                client_code: mode_settings.client_code,
+                instance: mode_settings.instance,
+                export_grants: !(a.exclude_user || settings.exclude_user.unwrap_or(false)),
+                exclude_system: a
+                    .exclude_system
+                    .or(settings.exclude_system_databases)
+                    .unwrap_or(true),
+                exclude_empty: a.exclude_empty.or(settings.exclude_empty).unwrap_or(false),
+                exclude_data: a.exclude_data.or(settings.exclude_data).unwrap_or(false),
+                output_dir,
+                filename: a.filename,
+                ticket,
+                codec,
+                level,
+                passphrase,
+                statement_size: a.statement_size.unwrap_or(DEFAULT_STATEMENT_SIZE),
+                statement_size_given: a.statement_size.is_some(),
+                threads,
+                chunk_bytes: a.chunk_bytes.max(1),
+                consistency: a.consistency,
+                lock_wait_timeout: std::time::Duration::from_secs(a.lock_wait_timeout),
+                ddl: DdlOptions {
+                    skip_definer: a.skip_definer,
+                },
+                file_mode: settings.file_permissions.unwrap_or(DEFAULT_FILE_MODE),
+                metadata_mode: settings.metadata_permissions.unwrap_or(DEFAULT_FILE_MODE),
+                row_reader: a.row_reader,
+                save_metadata: settings.save_backup_info.unwrap_or(true),
+                capture_position: settings.capture_gtid.unwrap_or(true),
+                strict: a.strict,
+            },
+            pending,
+        ))
+    }
+}
+
+/// One name per line; CRLF tolerated; blank lines and `#` comments skipped (compat §2.5).
+fn read_list_file(path: &std::path::Path) -> Result<Vec<String>, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Usage(format!("cannot read database list {}: {e}", path.display())))?;
+    Ok(text
+        .lines()
+        .map(|l| l.trim_end_matches('\r').trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
+// Flags > config file > built-in defaults, one key at a time.
+
+/// Permission bits of dump and metadata files unless the config sets others.
+const DEFAULT_FILE_MODE: u32 = 0o600;
+
+/// `-C`, then `-c`, then config `backup.compression.enabled: false` (none) or `.type`, then zstd.
+fn codec(flag: Option<&str>, skip: bool, settings: &Settings) -> Result<Codec, Error> {
+    if skip {
+        return Ok(Codec::None);
+    }
+    if let Some(name) = flag {
+        return name
+            .parse()
+            .map_err(|e| Error::Usage(format!("-c/--compress: {e}")));
+    }
+    if settings.compression_enabled == Some(false) {
+        return Ok(Codec::None);
+    }
+    Ok(settings.compression_type.unwrap_or(Codec::Zstd))
+}
+
+/// `--skip-encrypt` wins; then `-K`; config `backup.encryption.enabled: false` turns the config
+/// key and the environment off; then config `backup.encryption.key`; then
+/// `SFDB_BACKUP_ENCRYPTION_KEY`. `enabled: true` without any key prompts (or fails with -q).
+fn backup_passphrase(
+    flag: Option<String>,
+    skip: bool,
+    settings: &Settings,
+    env: &Env,
+    quiet: bool,
+) -> Result<Option<Passphrase>, Error> {
+    if skip {
+        return Ok(None);
+    }
+    if let Some(k) = flag.filter(|k| !k.trim().is_empty()) {
+        return Ok(Some(Passphrase::new(Secret::new(k))));
+    }
+    if settings.encryption_enabled == Some(false) {
+        return Ok(None);
+    }
+    if let Some(k) = &settings.encryption_key {
+        return Ok(Some(Passphrase::new(k.clone())));
+    }
+    if let Some(k) = env.backup_key.clone() {
+        return Ok(Some(Passphrase::new(Secret::new(k))));
+    }
+    if settings.encryption_enabled == Some(true) {
+        let config = settings
+            .source
+            .as_ref()
+            .map_or_else(String::new, |p| format!(" in {}", p.display()));
+        let key = prompt::key(
+            quiet,
+            "Backup encryption key",
+            &format!(
+                "backup.encryption.enabled is true{config} but no key is given: pass \
+                 -K/--backup-key, set backup.encryption.key or {BACKUP_KEY_ENV}"
+            ),
+            true,
+        )?;
+        return Ok(Some(key));
+    }
+    Ok(None)
+}
+
+/// `<backup.output.base_directory>/<backup.output.structure.pattern>`, expanded at `now`;
+/// without a base directory the pattern is relative to the current directory.
+fn default_output_dir(settings: &Settings, now: &chrono::DateTime<chrono::Local>) -> PathBuf {
+    let pattern = settings
+        .structure_pattern
+        .as_deref()
+        .unwrap_or(sfdbtools::settings::DEFAULT_PATTERN);
+    let dir = naming::expand_pattern(pattern, now);
+    match &settings.base_directory {
+        Some(base) => base.join(dir),
+        None => PathBuf::from(dir),
+    }
+}
