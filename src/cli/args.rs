@@ -590,3 +590,144 @@ pub fn refuse_short_help_with_arguments(args: &[OsString]) -> Result<(), Error> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::error::ErrorKind;
+
+    use super::*;
+
+    fn backup_args(extra: &[&str]) -> Result<BackupArgs, clap::Error> {
+        let argv = ["sfdbtools", "db-backup", "all"].iter().chain(extra);
+        match Cli::try_parse_from(argv)?.command {
+            Command::DbBackup {
+                mode: BackupModeArgs::All { common },
+            } => Ok(common),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn engine_consistency_and_row_reader_take_any_case_and_the_old_aliases() {
+        let a = backup_args(&[]).unwrap();
+        assert_eq!(
+            (a.engine, a.consistency, a.row_reader),
+            (Engine::Native, Consistency::Snapshot, RowReader::Wire)
+        );
+        let a = backup_args(&[
+            "--engine",
+            "MariaDB-Dump",
+            "--consistency",
+            "LOCK",
+            "--row-reader",
+            "mysql_async",
+        ])
+        .unwrap();
+        assert_eq!(
+            (a.engine, a.consistency, a.row_reader),
+            (Engine::Mysqldump, Consistency::Lock, RowReader::Driver)
+        );
+        let a = backup_args(&[
+            "--engine=mysqldump",
+            "--consistency=none",
+            "--row-reader=Driver",
+        ])
+        .unwrap();
+        assert_eq!(
+            (a.engine, a.consistency, a.row_reader),
+            (Engine::Mysqldump, Consistency::None, RowReader::Driver)
+        );
+    }
+
+    #[test]
+    fn an_unknown_engine_consistency_or_row_reader_is_clap_s_usage_error() {
+        for flag in ["--engine", "--consistency", "--row-reader"] {
+            let e = backup_args(&[flag, "bogus"]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidValue, "{flag}");
+            assert_eq!(e.exit_code(), 2, "{flag}");
+            assert!(e.to_string().contains("[possible values: "), "{e}");
+        }
+    }
+
+    /// The variable clap reads for `--long` of the command at `path`.
+    fn env_of(path: &[&str], long: &str) -> Option<String> {
+        let mut root = Cli::command();
+        root.build();
+        let mut cmd = &root;
+        for name in path {
+            cmd = cmd.find_subcommand(name).unwrap();
+        }
+        let arg = cmd.get_arguments().find(|a| a.get_long() == Some(long));
+        arg.and_then(|a| a.get_env())
+            .map(|v| v.to_string_lossy().into_owned())
+    }
+
+    /// A backup reads the source server's profile variables; a restore and `verify --against`
+    /// the target's, so that one environment can name both ends (compat §1, §7).
+    #[test]
+    fn each_end_has_its_own_profile_variables() {
+        for path in [&["db-backup", "all"][..], &["db-backup", "filter"]] {
+            assert_eq!(
+                env_of(path, "profile").as_deref(),
+                Some("SFDB_SOURCE_PROFILE")
+            );
+            assert_eq!(
+                env_of(path, "profile-key").as_deref(),
+                Some("SFDB_SOURCE_PROFILE_KEY")
+            );
+        }
+        for path in [&["db-restore", "single"][..], &["verify"]] {
+            assert_eq!(
+                env_of(path, "profile").as_deref(),
+                Some("SFDB_TARGET_PROFILE")
+            );
+            assert_eq!(
+                env_of(path, "profile-key").as_deref(),
+                Some("SFDB_TARGET_PROFILE_KEY")
+            );
+        }
+        assert_eq!(
+            env_of(&["profile", "show"], "profile-key").as_deref(),
+            Some("SFDB_SOURCE_PROFILE_KEY")
+        );
+        assert_eq!(
+            env_of(&["crypto", "encrypt-file"], "key").as_deref(),
+            Some("SFDB_ENCRYPTION_KEY")
+        );
+        // Read by the binary itself, after the config (see `inputs::Env`), never by clap.
+        assert_eq!(env_of(&["db-backup", "all"], "backup-key"), None);
+        assert_eq!(env_of(&["db-backup", "all"], "password"), None);
+    }
+
+    #[test]
+    fn short_h_is_help_only_alone() {
+        let check = |args: &[&str]| {
+            let args: Vec<OsString> = ["sfdbtools"]
+                .iter()
+                .chain(args)
+                .map(OsString::from)
+                .collect();
+            refuse_short_help_with_arguments(&args)
+        };
+        assert!(check(&["db-backup", "all", "-h"]).is_ok());
+        assert!(check(&["db-backup", "all", "--help", "-t", "T"]).is_ok());
+        assert!(check(&["db-backup", "all", "-thost"]).is_ok());
+        for refused in [
+            &["db-backup", "all", "-h", "db1"][..],
+            &["-qh", "db-backup"],
+            &["db-backup", "all", "-hdb1"],
+        ] {
+            let e = check(refused).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{refused:?}");
+            assert!(
+                e.to_string().starts_with("-h is short for --help here"),
+                "{e}"
+            );
+        }
+    }
+}

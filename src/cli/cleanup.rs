@@ -70,3 +70,52 @@ pub fn run(c: Cleanup, quiet: bool) -> Result<(), Error> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::inputs::tests::config as settings;
+    use super::*;
+
+    fn args(backup_dir: Option<&str>, days: Option<u64>) -> CleanupArgs {
+        CleanupArgs {
+            days,
+            pattern: Some("*.sql".into()),
+            dry_run: true,
+            backup_dir: backup_dir.map(PathBuf::from),
+        }
+    }
+
+    const CONFIG: &str = "backup:\n  output: {base_directory: /backups}\n  cleanup: {days: 30}\n";
+
+    #[test]
+    fn flags_beat_the_config_which_is_the_only_default() {
+        let c = config(args(Some("/here"), Some(7)), &settings(CONFIG)).unwrap();
+        assert_eq!(
+            c,
+            Cleanup {
+                base: "/here".into(),
+                days: 7,
+                pattern: Some("*.sql".into()),
+                dry_run: true
+            }
+        );
+        let c = config(args(None, None), &settings(CONFIG)).unwrap();
+        assert_eq!((c.base, c.days), (PathBuf::from("/backups"), 30));
+    }
+
+    #[test]
+    fn without_a_directory_or_an_age_cleanup_refuses() {
+        let none = Settings::default();
+        let e = config(args(None, Some(7)), &none).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string().starts_with("cleanup needs the directory"),
+            "{e}"
+        );
+        let e = config(args(Some("/here"), None), &none).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "missing --days N (or set backup.cleanup.days in the config file)"
+        );
+    }
+}

@@ -154,3 +154,184 @@ pub fn config(
         skip_binlog: a.skip_binlog,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! Flags > config file > environment > defaults for a restore, without a terminal (`-q`).
+
+    use std::path::PathBuf;
+
+    use clap::Parser;
+
+    use super::super::args::{Cli, Command, RestoreArgs, TargetProfileArgs};
+    use super::super::inputs::tests::{config as settings, env, is_key};
+    use super::*;
+
+    /// `sfdbtools -q db-restore ARGS -f dump.sql` with the config file `yaml` and `env`.
+    fn restore(args: &[&str], yaml: &str, env: &Env) -> Result<RestoreConfig, Error> {
+        let argv = ["sfdbtools", "-q", "db-restore"]
+            .iter()
+            .chain(args)
+            .chain(&["-f", "dump.sql"]);
+        let Command::DbRestore { mut mode } = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!()
+        };
+        let common: &mut RestoreArgs = match &mut mode {
+            RestoreModeArgs::Single { common, .. }
+            | RestoreModeArgs::All { common, .. }
+            | RestoreModeArgs::Primary { common, .. } => common,
+        };
+        // clap also reads SFDB_TARGET_PROFILE[_KEY]: none here, whatever the test run's.
+        common.profile = TargetProfileArgs {
+            profile: None,
+            profile_key: None,
+        };
+        config(mode, true, &settings(yaml), env)
+    }
+
+    fn ok(args: &[&str]) -> RestoreConfig {
+        restore(args, "", &env(None, None)).unwrap()
+    }
+
+    #[test]
+    fn without_flags_a_restore_has_its_defaults() {
+        let c = ok(&["single", "--target-db", "shop", "-t", "T"]);
+        assert_eq!(
+            c.mode,
+            RestoreMode::Single {
+                target: "shop".into()
+            }
+        );
+        assert_eq!(
+            (c.ticket.as_str(), c.file),
+            ("T", PathBuf::from("dump.sql"))
+        );
+        assert_eq!(c.grants, GrantsSource::Skip);
+        assert!(c.passphrase.is_none() && c.confirm_drop.is_none());
+        assert!(!c.drop_target && !c.grants_to_target && !c.dry_run);
+        assert!(!c.continue_on_error && !c.strict && !c.skip_binlog);
+        assert!((1..=8).contains(&c.threads));
+        assert_eq!(
+            (c.connection.host.as_str(), c.connection.port),
+            ("127.0.0.1", 3306)
+        );
+    }
+
+    #[test]
+    fn the_file_key_is_the_flag_then_the_config_then_the_environment() {
+        let keyed = "backup:\n  encryption: {key: from-config}\n";
+        let ambient = env(Some("from-env"), None);
+        let key = |args: &[&str], yaml: &str| {
+            let argv: Vec<&str> = ["all", "-t", "T"].iter().chain(args).copied().collect();
+            restore(&argv, yaml, &ambient).unwrap().passphrase
+        };
+        assert!(is_key(&key(&["-K", "flag"], keyed).unwrap(), "flag"));
+        assert!(is_key(&key(&[], keyed).unwrap(), "from-config"));
+        assert!(is_key(&key(&[], "").unwrap(), "from-env"));
+    }
+
+    #[test]
+    fn flags_reach_the_config() {
+        let c = ok(&[
+            "primary",
+            "--target-db",
+            "shop",
+            "--skip-dmart",
+            "--grants",
+            "--grants-to-target",
+            "-t",
+            "T",
+            "-j",
+            "2",
+            "--drop-target",
+            "--continue-on-error",
+            "--strict",
+            "--skip-binlog",
+            "--host",
+            "db1",
+        ]);
+        assert_eq!(
+            c.mode,
+            RestoreMode::Primary {
+                target: Some("shop".into()),
+                companion: false
+            }
+        );
+        assert_eq!(
+            (c.grants, c.grants_to_target),
+            (GrantsSource::Sibling, true)
+        );
+        assert_eq!(c.threads, 2);
+        assert!(c.drop_target && c.continue_on_error && c.strict && c.skip_binlog);
+        assert_eq!(c.connection.host, "db1");
+        let c = ok(&[
+            "all",
+            "--exclude-db",
+            "a",
+            "--grants-file",
+            "u.sql",
+            "-t",
+            "T",
+        ]);
+        assert_eq!(
+            c.mode,
+            RestoreMode::All {
+                exclude: vec!["a".into()]
+            }
+        );
+        assert_eq!(c.grants, GrantsSource::File("u.sql".into()));
+    }
+
+    #[test]
+    fn what_cannot_be_asked_with_q_is_a_usage_error() {
+        let fails = |args: &[&str]| {
+            let e = restore(args, "", &env(None, None)).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+            e.to_string()
+        };
+        assert_eq!(
+            fails(&["single", "-t", "T"]),
+            "missing target database: pass --target-db NAME (running non-interactively, \
+             nothing is prompted)"
+        );
+        assert!(fails(&["all"]).starts_with("missing ticket: pass -t/--ticket TICKET"));
+        assert!(fails(&["all", "-t", "T", "-j", "0"]).starts_with("-j/--threads"));
+        assert!(
+            fails(&[
+                "single",
+                "--target-db",
+                "x",
+                "-t",
+                "T",
+                "--grants-to-target"
+            ])
+            .starts_with("--grants-to-target re-points the grants")
+        );
+        // A dry run changes nothing, so it needs no ticket; primary's target may stay unset.
+        let c = ok(&["primary", "-d"]);
+        assert_eq!(c.ticket, "");
+        assert!(c.dry_run);
+        assert_eq!(
+            c.mode,
+            RestoreMode::Primary {
+                target: None,
+                companion: true
+            }
+        );
+    }
+
+    /// Failed statements under `--continue-on-error` are a count, not a stop, with the words
+    /// and the exit code they always had.
+    #[test]
+    fn failed_statements_fail_the_restore_with_exit_1() {
+        let e = Error::Restore {
+            source: Box::new(Error::StatementsFailed(3)),
+            state: "restored with gaps: `shop`".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "3 statement(s) failed (--continue-on-error); restored with gaps: `shop`"
+        );
+        assert_eq!(e.exit_code(), 1);
+    }
+}

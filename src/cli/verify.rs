@@ -56,3 +56,41 @@ pub fn run(config: VerifyConfig, style: Style) -> Result<(), Error> {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::args::{Cli, Command, TargetProfileArgs};
+    use super::super::inputs::tests::{env, is_key};
+    use super::*;
+
+    fn verify(args: &[&str], env: &Env) -> Result<VerifyConfig, Error> {
+        let argv = ["sfdbtools", "-q", "verify", "-f", "dump.sql"]
+            .iter()
+            .chain(args);
+        let Command::Verify(mut v) = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!()
+        };
+        // clap also reads SFDB_TARGET_PROFILE[_KEY]: none here, whatever the test run's.
+        v.profile = TargetProfileArgs {
+            profile: None,
+            profile_key: None,
+        };
+        config(v, true, &Settings::default(), env)
+    }
+
+    #[test]
+    fn against_takes_a_database_and_the_key_follows_the_file_rule() {
+        let c = verify(&["--against", "shop", "-P", "3307"], &env(Some("k"), None)).unwrap();
+        let (conn, db) = c.against.unwrap();
+        assert_eq!((conn.port, db.as_str()), (3307, "shop"));
+        assert!(is_key(c.passphrase.as_ref().unwrap(), "k"));
+        let c = verify(&["-K", "flag"], &env(Some("k"), None)).unwrap();
+        assert!(c.against.is_none());
+        assert!(is_key(c.passphrase.as_ref().unwrap(), "flag"));
+        let e = verify(&["--against", " "], &env(None, None)).unwrap_err();
+        assert_eq!(e.to_string(), "--against needs a database name");
+        assert_eq!(e.exit_code(), 2);
+    }
+}
