@@ -216,6 +216,11 @@ pub enum Error {
     #[error("{0}")]
     Stopped(String),
 
+    /// Statements of a restore failed, each reported when it failed, and the restore went on
+    /// to the end (`--continue-on-error`): a count, not a stop.
+    #[error("{0} statement(s) failed (--continue-on-error)")]
+    StatementsFailed(usize),
+
     /// A statement of a restored file failed (or, with `--strict`, warned).
     #[error(
         "{}: statement {statement} (line {line}, byte {offset} of the SQL): {problem}",

@@ -28,7 +28,7 @@ use crate::rows::RowReader;
 use crate::rows::wire::WireConn;
 
 /// How consistent the dump is, and what it locks to get there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Consistency {
     /// Commits blocked only while snapshots start; DDL blocked for the whole dump.
     Snapshot,

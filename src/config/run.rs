@@ -67,11 +67,12 @@ impl BackupMode {
 }
 
 /// Which program produces the SQL.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Engine {
     /// This crate's own parallel dump.
     Native,
     /// `mariadb-dump`/`mysqldump`, for what the native engine cannot do.
+    #[value(alias = "mariadb-dump")]
     Mysqldump,
 }
 

@@ -43,12 +43,13 @@ pub const FLUSH_BYTES: usize = 1 << 20;
 pub const SPARE_BUFFERS: usize = SERIALIZER_QUEUE + 2;
 
 /// How rows are read from the server.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum RowReader {
     /// The row reader (`wire`), or mysql_async when it cannot connect (said once, as a warning).
     #[default]
     Wire,
     /// Always mysql_async (for comparison and tests).
+    #[value(alias = "mysql_async")]
     Driver,
 }
 

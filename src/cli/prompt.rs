@@ -2,7 +2,7 @@
 //! values, databases picked from the server's list, and a last review of the run with the
 //! choice to start it, change an option, or cancel; and whether `--drop-target` may drop a
 //! database (whenever stdin is a terminal). The library never asks anything itself: it calls
-//! the question it is given.
+//! the question it is given. Passphrases and passwords are read here too, without echo.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -11,11 +11,22 @@ use sfdbtools::Error;
 use sfdbtools::compress::{Codec, Level};
 use sfdbtools::config::run::{BackupConfig, BackupMode};
 use sfdbtools::dump::{self, DryRun, naming};
+use sfdbtools::encrypt::Passphrase;
 use sfdbtools::metadata::human_size;
 use sfdbtools::progress::Silent;
+use sfdbtools::secret::Secret;
 use sfdbtools::select;
 
-use crate::cli::Pending;
+/// Questions of an interactive backup that need the server's database list (see [`complete`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pending {
+    /// stdin is a terminal and `-q` was not given: the run is reviewed before it starts.
+    pub interactive: bool,
+    /// `single` without `--database`: pick it from the server's list.
+    pub database: bool,
+    /// `filter` without `--db`/`--db-file`: pick them from the server's list.
+    pub databases: bool,
+}
 
 /// True when questions may be asked: no `-q`, and stdin is a terminal.
 pub fn interactive(quiet: bool) -> bool {
@@ -66,6 +77,41 @@ pub fn text_or_fail(
         (true, Some(d)) => Ok(d.to_owned()),
         (true, None) => Err(Error::Usage(format!("missing {what}"))),
     }
+}
+
+/// A passphrase typed at the terminal ([`secret`]); an empty one is refused at once.
+pub fn key(quiet: bool, what: &str, missing: &str, confirm: bool) -> Result<Passphrase, Error> {
+    let key = secret(quiet, what, missing, confirm)?;
+    if key.expose().trim().is_empty() {
+        return Err(Error::Usage(format!(
+            "the {} is empty",
+            what.to_lowercase()
+        )));
+    }
+    Ok(Passphrase::new(key))
+}
+
+/// Reads a secret on the terminal without echo (twice when `confirm`), or fails with
+/// `missing` when `-q` or not interactive.
+pub fn secret(quiet: bool, what: &str, missing: &str, confirm: bool) -> Result<Secret, Error> {
+    if !interactive(quiet) {
+        return Err(Error::Usage(format!(
+            "{missing} (running non-interactively, nothing is prompted)"
+        )));
+    }
+    let read = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map(Secret::new)
+            .map_err(|e| Error::Usage(format!("cannot read the {}: {e}", what.to_lowercase())))
+    };
+    let first = read(&format!("{what}: "))?;
+    if confirm && read(&format!("{what} again: "))? != first {
+        return Err(Error::Usage(format!(
+            "the two entries of the {} differ; nothing was changed",
+            what.to_lowercase()
+        )));
+    }
+    Ok(first)
 }
 
 /// One trimmed line from stdin after showing `question` on stderr; end of input is an error.

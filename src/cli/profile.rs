@@ -1,4 +1,5 @@
-//! `sfdbtools profile create|list|show|edit|delete`: arguments, prompts and output.
+//! `sfdbtools profile create|list|show|edit|delete`: what each needs (its flags are in
+//! `args`), the questions for what is missing, and the output.
 //!
 //! Secrets never need the command line: the database password comes from `MYSQL_PWD` or a
 //! prompt, the profile key from `-k`, `SFDB_SOURCE_PROFILE_KEY` or a prompt. With `-q` whatever
@@ -7,96 +8,15 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
-
 use sfdbtools::Error;
 use sfdbtools::config::file::Settings;
 use sfdbtools::config::profile::{self, Profile};
 use sfdbtools::encrypt::Passphrase;
 use sfdbtools::secret::Secret;
 
-use crate::cli::{profile_key, prompt_secret};
-use crate::prompt::text_or_fail;
-
-#[derive(Subcommand, Debug)]
-pub enum ProfileAction {
-    /// Create a profile (password from MYSQL_PWD or a prompt; never a flag).
-    Create {
-        #[command(flatten)]
-        name: NameArg,
-        #[command(flatten)]
-        fields: FieldArgs,
-        #[command(flatten)]
-        key: KeyArg,
-    },
-    /// List the profiles in the profile directory (with a key: also where each connects).
-    List {
-        #[command(flatten)]
-        key: KeyArg,
-    },
-    /// Show a profile; the password only with --reveal-password.
-    Show {
-        #[command(flatten)]
-        name: NameArg,
-        #[command(flatten)]
-        key: KeyArg,
-        /// Print the passwords in clear.
-        #[arg(long = "reveal-password")]
-        reveal_password: bool,
-    },
-    /// Change the given fields of a profile; the others stay as they are.
-    Edit {
-        #[command(flatten)]
-        name: NameArg,
-        #[command(flatten)]
-        fields: FieldArgs,
-        /// Replace the password (from MYSQL_PWD or a prompt).
-        #[arg(long = "change-password")]
-        change_password: bool,
-        #[command(flatten)]
-        key: KeyArg,
-    },
-    /// Delete a profile (asks first unless -q or --yes).
-    Delete {
-        #[command(flatten)]
-        name: NameArg,
-        /// Do not ask for confirmation.
-        #[arg(short = 'y', long)]
-        yes: bool,
-    },
-}
-
-#[derive(Args, Debug)]
-pub struct NameArg {
-    /// Profile: a bare name (in the profile directory, `.cnf.enc` appended), or a path.
-    #[arg(short = 'n', long = "name")]
-    pub name: Option<String>,
-}
-
-#[derive(Args, Debug)]
-pub struct FieldArgs {
-    /// Server host name or address (create: prompted, default 127.0.0.1).
-    #[arg(long)]
-    pub host: Option<String>,
-    /// Server port (create: default 3306).
-    #[arg(short = 'P', long)]
-    pub port: Option<u16>,
-    /// Account name (create: prompted, default root).
-    #[arg(short = 'u', long)]
-    pub user: Option<String>,
-}
-
-#[derive(Args, Debug)]
-pub struct KeyArg {
-    /// Passphrase of the profile (prefer the environment variable: a flag is visible in `ps`).
-    #[arg(
-        short = 'k',
-        long = "profile-key",
-        env = "SFDB_SOURCE_PROFILE_KEY",
-        hide_env_values = true
-    )]
-    pub key: Option<String>,
-}
+use super::args::{FieldArgs, NameArg, ProfileAction};
+use super::inputs::{Env, profile_key};
+use super::prompt::{self, text_or_fail};
 
 /// A profile command with everything it needs.
 pub enum ProfileTask {
@@ -126,7 +46,12 @@ pub enum ProfileTask {
 }
 
 /// Validates the arguments and asks for what is missing (or fails with `-q`).
-pub fn task(action: ProfileAction, quiet: bool, settings: &Settings) -> Result<ProfileTask, Error> {
+pub fn task(
+    action: ProfileAction,
+    quiet: bool,
+    settings: &Settings,
+    env: &Env,
+) -> Result<ProfileTask, Error> {
     let configured = settings.profile_dir.as_deref();
     let path_of = |name: NameArg| -> Result<PathBuf, Error> {
         let name = match name.name {
@@ -146,7 +71,7 @@ pub fn task(action: ProfileAction, quiet: bool, settings: &Settings) -> Result<P
                 Some(u) => u,
                 None => text_or_fail(quiet, "user", "-u/--user USER", Some("root"))?,
             };
-            let password = new_password(quiet)?;
+            let password = new_password(quiet, env)?;
             let profile = Profile::new(host, fields.port.unwrap_or(3306), user, password);
             profile.check_storable()?;
             ProfileTask::Create {
@@ -189,7 +114,7 @@ pub fn task(action: ProfileAction, quiet: bool, settings: &Settings) -> Result<P
             let path = path_of(name)?;
             let key = profile_key(key.key, quiet, false)?;
             let password = if change_password {
-                Some(new_password(quiet)?)
+                Some(new_password(quiet, env)?)
             } else {
                 None
             };
@@ -226,10 +151,10 @@ pub fn task(action: ProfileAction, quiet: bool, settings: &Settings) -> Result<P
 
 /// The database password of a new profile: `MYSQL_PWD` when set (even empty: an account
 /// without a password), else a prompt, typed twice.
-fn new_password(quiet: bool) -> Result<Secret, Error> {
-    match std::env::var("MYSQL_PWD") {
-        Ok(p) => Ok(Secret::new(p)),
-        Err(_) => prompt_secret(
+fn new_password(quiet: bool, env: &Env) -> Result<Secret, Error> {
+    match env.mysql_pwd.clone() {
+        Some(p) => Ok(Secret::new(p)),
+        None => prompt::secret(
             quiet,
             "Database password",
             "missing database password: set MYSQL_PWD (empty for an account without one)",

@@ -1,0 +1,81 @@
+//! `crypto encrypt-file` / `decrypt-file`: the key (flag or `SFDB_ENCRYPTION_KEY` through
+//! clap, else a prompt), and the file written only when complete and valid.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+
+use sfdbtools::Error;
+use sfdbtools::encrypt::{self, Passphrase};
+use sfdbtools::output::file::AtomicFile;
+use sfdbtools::secret::Secret;
+
+use super::args::CryptoArgs;
+use super::prompt;
+
+/// One file to encrypt or decrypt, with its key.
+pub struct Crypt {
+    pub encrypting: bool,
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub key: Passphrase,
+}
+
+/// The files and the key: `-k`/`SFDB_ENCRYPTION_KEY` unless blank, else a prompt (or, with
+/// `-q`, a usage error).
+pub fn task(action: CryptoArgs, quiet: bool) -> Result<Crypt, Error> {
+    let (encrypting, files) = match action {
+        CryptoArgs::EncryptFile(f) => (true, f),
+        CryptoArgs::DecryptFile(f) => (false, f),
+    };
+    let key = match files.key {
+        Some(k) if !k.trim().is_empty() => Passphrase::new(Secret::new(k)),
+        _ => prompt::key(
+            quiet,
+            "Encryption key",
+            "missing key: pass -k/--key or set SFDB_ENCRYPTION_KEY",
+            false,
+        )?,
+    };
+    Ok(Crypt {
+        encrypting,
+        input: files.input,
+        output: files.output,
+        key,
+    })
+}
+
+/// The output appears only when complete and valid.
+pub fn run(c: Crypt) -> Result<(), Error> {
+    let Crypt {
+        encrypting,
+        input,
+        output,
+        key,
+    } = c;
+    let source = File::open(&input).map_err(|e| Error::file("opening", &input, e))?;
+    let target =
+        AtomicFile::create(&output, 0o600).map_err(|e| Error::file("creating", &output, e))?;
+    let reader = BufReader::with_capacity(1 << 20, source);
+    let crypto_err = |e: encrypt::EncryptError| {
+        let action = if encrypting {
+            "encrypting"
+        } else {
+            "decrypting"
+        };
+        Error::file(action, &input, std::io::Error::other(e))
+    };
+    let target = if encrypting {
+        encrypt::encrypt_stream(reader, target, &key)
+            .map_err(crypto_err)?
+            .0
+    } else {
+        let mut target = target;
+        encrypt::decrypt_any(reader, &mut target, &key).map_err(crypto_err)?;
+        target
+    };
+    target
+        .finish()
+        .map_err(|e| Error::file("completing", &output, e))?;
+    Ok(())
+}

@@ -1,0 +1,428 @@
+//! What several commands take alike, each resolved in one place by one rule, flags > config
+//! file > environment > built-in defaults: the connection (profile, flags, password), the keys
+//! of profiles and of backup files to read, the number of worker connections; and [`Env`], the
+//! environment variables the binary reads itself.
+
+use sfdbtools::Error;
+use sfdbtools::config::file::Settings;
+use sfdbtools::config::profile;
+use sfdbtools::connect::ConnectionSettings;
+use sfdbtools::encrypt::Passphrase;
+use sfdbtools::secret::Secret;
+
+use super::args::{
+    ConnectionArgs, SOURCE_PROFILE_KEY_ENV, SourceProfileArgs, TARGET_PROFILE_KEY_ENV,
+    TargetProfileArgs,
+};
+use super::prompt;
+
+/// The backup's encryption key variable; read after the config's key (compat §1 order).
+pub const BACKUP_KEY_ENV: &str = "SFDB_BACKUP_ENCRYPTION_KEY";
+
+/// The environment variables the binary reads itself (clap reads the profile and `crypto` ones
+/// through `env = …`). Read once, at the start, so that turning arguments into a run depends
+/// only on what it is given, and the rules can be tested without touching the process's
+/// environment. No `Debug`: it holds secrets.
+#[derive(Default)]
+pub struct Env {
+    /// `SFDB_BACKUP_ENCRYPTION_KEY`, unless unset or blank.
+    pub backup_key: Option<String>,
+    /// `MYSQL_PWD` when set, even empty (an account without a password).
+    pub mysql_pwd: Option<String>,
+}
+
+impl Env {
+    pub fn read() -> Env {
+        Env {
+            backup_key: std::env::var(BACKUP_KEY_ENV)
+                .ok()
+                .filter(|k| !k.trim().is_empty()),
+            mysql_pwd: std::env::var("MYSQL_PWD").ok(),
+        }
+    }
+}
+
+/// The connection: the profile's fields (when `-p` is given), each replaced by its flag when
+/// the flag is given. The password: `--password`, else the profile's, else `MYSQL_PWD`, else a
+/// prompt. `MYSQL_PWD` does not override a profile: it is ambient, the profile was asked for.
+pub fn connection(
+    c: ConnectionArgs,
+    profile: impl Into<ProfileChoice>,
+    quiet: bool,
+    settings: &Settings,
+    env: &Env,
+) -> Result<ConnectionSettings, Error> {
+    if c.connect_timeout == 0 {
+        return Err(Error::Usage(
+            "--connect-timeout must be at least 1 second".into(),
+        ));
+    }
+    let profile: ProfileChoice = profile.into();
+    let chosen = match profile.profile.as_deref().filter(|p| !p.is_empty()) {
+        Some(arg) => Some(profile::resolve(arg, settings.profile_dir.as_deref())?),
+        // Interactively, with no way of connecting given, offer the saved profiles.
+        None if prompt::interactive(quiet)
+            && c.host.is_none()
+            && c.port.is_none()
+            && c.user.is_none()
+            && c.socket.is_none() =>
+        {
+            match profile::directory(settings.profile_dir.as_deref()) {
+                Ok(dir) => prompt::pick_profile(&profile::list(&dir)?)?,
+                Err(_) => None,
+            }
+        }
+        None => None,
+    };
+    let (mut conn, from_profile) = match chosen {
+        Some(path) => {
+            let key = profile_key_from(profile.key, profile.key_env, quiet, false)?;
+            let loaded = profile::load(&path, &key)?;
+            let conn = loaded.connection(&path)?;
+            if let Some(note) = loaded.ssh_note(&path).filter(|_| !quiet) {
+                eprintln!("sfdbtools: note: {note}");
+            }
+            (conn, true)
+        }
+        None => (ConnectionSettings::default(), false),
+    };
+    if let Some(host) = c.host {
+        conn.host = host;
+    }
+    if let Some(port) = c.port {
+        conn.port = port;
+    }
+    if let Some(user) = c.user {
+        conn.user = user;
+    }
+    conn.socket = c.socket;
+    conn.connect_timeout = std::time::Duration::from_secs(c.connect_timeout);
+    if let Some(p) = c.password {
+        conn.password = Some(Secret::new(p));
+    } else if !from_profile {
+        conn.password = match env.mysql_pwd.clone() {
+            Some(p) => Some(Secret::new(p)),
+            None if prompt::interactive(quiet) => {
+                let p = rpassword::prompt_password(format!("Password for {}: ", conn.user))
+                    .map_err(|e| Error::Usage(format!("cannot read the password: {e}")))?;
+                Some(Secret::new(p))
+            }
+            None => None,
+        };
+    }
+    Ok(conn)
+}
+
+/// A profile's passphrase: `-k/--profile-key` (or `SFDB_SOURCE_PROFILE_KEY`), else a prompt.
+pub fn profile_key(given: Option<String>, quiet: bool, confirm: bool) -> Result<Passphrase, Error> {
+    profile_key_from(given, SOURCE_PROFILE_KEY_ENV, quiet, confirm)
+}
+
+/// A profile's passphrase: `-k/--profile-key` (or the variable `env`), else a prompt.
+fn profile_key_from(
+    given: Option<String>,
+    env: &str,
+    quiet: bool,
+    confirm: bool,
+) -> Result<Passphrase, Error> {
+    match given.filter(|k| !k.trim().is_empty()) {
+        Some(k) => Ok(Passphrase::new(Secret::new(k))),
+        None => prompt::key(
+            quiet,
+            "Profile key",
+            &format!("missing profile key: pass -k/--profile-key or set {env}"),
+            confirm,
+        ),
+    }
+}
+
+/// The profile flags of either end, and the variable that gives their key.
+pub struct ProfileChoice {
+    profile: Option<String>,
+    key: Option<String>,
+    key_env: &'static str,
+}
+
+impl From<SourceProfileArgs> for ProfileChoice {
+    fn from(a: SourceProfileArgs) -> Self {
+        ProfileChoice {
+            profile: a.profile,
+            key: a.profile_key,
+            key_env: SOURCE_PROFILE_KEY_ENV,
+        }
+    }
+}
+
+impl From<TargetProfileArgs> for ProfileChoice {
+    fn from(a: TargetProfileArgs) -> Self {
+        ProfileChoice {
+            profile: a.profile,
+            key: a.profile_key,
+            key_env: TARGET_PROFILE_KEY_ENV,
+        }
+    }
+}
+
+/// The key of a file to read: `-K`, then config `backup.encryption.key`, then
+/// `SFDB_BACKUP_ENCRYPTION_KEY` (the backup's order, compat §1). None when the file may be plain.
+pub fn reading_passphrase(
+    flag: Option<String>,
+    settings: &Settings,
+    env: &Env,
+) -> Option<Passphrase> {
+    if let Some(k) = flag.filter(|k| !k.trim().is_empty()) {
+        return Some(Passphrase::new(Secret::new(k)));
+    }
+    if let Some(k) = &settings.encryption_key {
+        return Some(Passphrase::new(k.clone()));
+    }
+    env.backup_key
+        .clone()
+        .map(|k| Passphrase::new(Secret::new(k)))
+}
+
+/// The number of worker connections: the flag, or the CPUs (at most 8).
+pub fn thread_count(flag: Option<usize>) -> Result<usize, Error> {
+    match flag {
+        Some(0) => Err(Error::Usage("-j/--threads must be at least 1".into())),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism()
+            .map(|n| n.get().min(8))
+            .unwrap_or(1)),
+    }
+}
+
+#[cfg(test)]
+pub mod tests {
+    //! The rules above, without a terminal (`quiet`, so nothing is asked) and without the
+    //! process's environment (an [`Env`] made up by each test). The helpers are shared with
+    //! the commands' tests.
+
+    use std::path::Path;
+
+    use sfdbtools::config::profile::Profile;
+    use sfdbtools::encrypt::{self, NONCE_LEN, SALT_LEN};
+
+    use super::*;
+
+    /// Settings from the text of a config file.
+    pub fn config(yaml: &str) -> Settings {
+        sfdbtools::config::file::parse(yaml, Path::new("test-config.yaml")).expect("config")
+    }
+
+    /// Whether `pass` is the passphrase `key` (it has no accessor: a blob sealed with one
+    /// opens with the other; one KDF round keeps it fast).
+    pub fn is_key(pass: &Passphrase, key: &str) -> bool {
+        let sealed =
+            encrypt::seal_oneshot_with_params(b"x", pass, [0; SALT_LEN], [0; NONCE_LEN], 1)
+                .expect("seal");
+        let other = Passphrase::new(Secret::new(key));
+        encrypt::open_oneshot_with_iterations(&sealed, &other, &[1]).is_ok()
+    }
+
+    pub fn env(backup_key: Option<&str>, mysql_pwd: Option<&str>) -> Env {
+        Env {
+            backup_key: backup_key.map(str::to_owned),
+            mysql_pwd: mysql_pwd.map(str::to_owned),
+        }
+    }
+
+    fn flags() -> ConnectionArgs {
+        ConnectionArgs {
+            host: None,
+            port: None,
+            user: None,
+            password: None,
+            socket: None,
+            connect_timeout: 30,
+        }
+    }
+
+    fn target(profile: Option<&Path>, key: Option<&str>) -> TargetProfileArgs {
+        TargetProfileArgs {
+            profile: profile.map(|p| p.display().to_string()),
+            profile_key: key.map(str::to_owned),
+        }
+    }
+
+    fn password(c: &ConnectionSettings) -> Option<&str> {
+        c.password.as_ref().map(Secret::expose)
+    }
+
+    #[test]
+    fn without_flags_or_profile_the_connection_is_the_default() {
+        let c = connection(
+            flags(),
+            target(None, None),
+            true,
+            &Settings::default(),
+            &env(None, None),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.port, c.user.as_str()),
+            ("127.0.0.1", 3306, "root")
+        );
+        assert_eq!(password(&c), None);
+        assert_eq!(c.socket, None);
+        assert_eq!(c.connect_timeout.as_secs(), 30);
+    }
+
+    #[test]
+    fn connection_flags_beat_the_defaults() {
+        let mut f = flags();
+        f.host = Some("db1".into());
+        f.port = Some(3307);
+        f.user = Some("backup".into());
+        f.socket = Some("/run/mysqld.sock".into());
+        f.connect_timeout = 5;
+        let c = connection(
+            f,
+            target(None, None),
+            true,
+            &Settings::default(),
+            &env(None, None),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.port, c.user.as_str()),
+            ("db1", 3307, "backup")
+        );
+        assert_eq!(c.socket.as_deref(), Some(Path::new("/run/mysqld.sock")));
+        assert_eq!(c.connect_timeout.as_secs(), 5);
+    }
+
+    #[test]
+    fn the_password_flag_beats_mysql_pwd_which_beats_nothing() {
+        let s = Settings::default();
+        let c = connection(
+            flags(),
+            target(None, None),
+            true,
+            &s,
+            &env(None, Some("ambient")),
+        )
+        .unwrap();
+        assert_eq!(password(&c), Some("ambient"));
+        // Set but empty: an account without a password, not "unset".
+        let c = connection(flags(), target(None, None), true, &s, &env(None, Some(""))).unwrap();
+        assert_eq!(password(&c), Some(""));
+        let mut f = flags();
+        f.password = Some("given".into());
+        let c = connection(f, target(None, None), true, &s, &env(None, Some("ambient"))).unwrap();
+        assert_eq!(password(&c), Some("given"));
+    }
+
+    #[test]
+    fn a_zero_connect_timeout_is_a_usage_error() {
+        let mut f = flags();
+        f.connect_timeout = 0;
+        let e = connection(
+            f,
+            target(None, None),
+            true,
+            &Settings::default(),
+            &env(None, None),
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::Usage(_)), "{e:?}");
+        assert_eq!(e.to_string(), "--connect-timeout must be at least 1 second");
+    }
+
+    #[test]
+    fn flags_beat_the_profile_which_beats_defaults_and_mysql_pwd() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("prod.cnf.enc");
+        let key = Passphrase::new(Secret::new("profile key"));
+        let saved = Profile::new("db.prod".into(), 3310, "dumper".into(), Secret::new("pw"));
+        profile::save(&path, &key, &saved, false).unwrap();
+        let s = Settings::default();
+        let ambient = env(None, Some("ambient"));
+
+        let c = connection(
+            flags(),
+            target(Some(&path), Some("profile key")),
+            true,
+            &s,
+            &ambient,
+        )
+        .unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.port, c.user.as_str()),
+            ("db.prod", 3310, "dumper")
+        );
+        // MYSQL_PWD is ambient; the profile was asked for.
+        assert_eq!(password(&c), Some("pw"));
+
+        let mut f = flags();
+        f.port = Some(3311);
+        f.password = Some("given".into());
+        let c = connection(
+            f,
+            target(Some(&path), Some("profile key")),
+            true,
+            &s,
+            &ambient,
+        )
+        .unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.port, c.user.as_str()),
+            ("db.prod", 3311, "dumper")
+        );
+        assert_eq!(password(&c), Some("given"));
+    }
+
+    #[test]
+    fn a_missing_profile_key_names_the_variable_of_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.cnf.enc");
+        let s = Settings::default();
+        let e = connection(
+            flags(),
+            target(Some(&path), None),
+            true,
+            &s,
+            &env(None, None),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("SFDB_TARGET_PROFILE_KEY"), "{e}");
+        assert_eq!(e.exit_code(), 2);
+        let source = SourceProfileArgs {
+            profile: Some(path.display().to_string()),
+            profile_key: Some("  ".into()),
+        };
+        let e = connection(flags(), source, true, &s, &env(None, None)).unwrap_err();
+        assert!(e.to_string().contains("SFDB_SOURCE_PROFILE_KEY"), "{e}");
+    }
+
+    #[test]
+    fn a_file_key_is_the_flag_then_the_config_then_the_environment() {
+        let keyed = config("backup:\n  encryption:\n    key: from-config\n");
+        let none = Settings::default();
+        let ambient = env(Some("from-env"), None);
+        let key = |flag: Option<&str>, s: &Settings, e: &Env| {
+            reading_passphrase(flag.map(str::to_owned), s, e)
+        };
+        assert!(is_key(
+            &key(Some("flag"), &keyed, &ambient).unwrap(),
+            "flag"
+        ));
+        // A blank flag counts as not given.
+        assert!(is_key(
+            &key(Some(" "), &keyed, &ambient).unwrap(),
+            "from-config"
+        ));
+        assert!(is_key(&key(None, &keyed, &ambient).unwrap(), "from-config"));
+        assert!(is_key(&key(None, &none, &ambient).unwrap(), "from-env"));
+        assert!(key(None, &none, &env(None, None)).is_none());
+    }
+
+    #[test]
+    fn the_thread_count_is_the_flag_else_the_cpus_up_to_8() {
+        assert_eq!(thread_count(Some(12)).unwrap(), 12);
+        let e = thread_count(Some(0)).unwrap_err();
+        assert_eq!(e.to_string(), "-j/--threads must be at least 1");
+        assert_eq!(e.exit_code(), 2);
+        assert!((1..=8).contains(&thread_count(None).unwrap()));
+    }
+}

@@ -1,0 +1,337 @@
+//! `db-restore`: its arguments, config-file keys and environment turned into one
+//! [`RestoreConfig`], and the run with its answer on the terminal.
+
+use std::sync::Arc;
+
+use sfdbtools::Error;
+use sfdbtools::config::file::Settings;
+use sfdbtools::config::run::{ConfirmDrop, GrantsSource, RestoreConfig, RestoreMode};
+use sfdbtools::progress::Progress;
+use sfdbtools::quote::ident;
+use sfdbtools::restore;
+
+use super::args::RestoreModeArgs;
+use super::inputs::{Env, connection, reading_passphrase, thread_count};
+use super::prompt;
+use super::report::{self, Reporter, Style};
+use super::runtime::{interrupted, runtime};
+
+/// Runs the restore (or its dry run), asking before `--drop-target` drops a database when
+/// someone can answer; statements that failed under `--continue-on-error` fail the run at the
+/// end. SIGINT or SIGTERM stop it, saying what the targets hold.
+pub fn run(mut config: RestoreConfig, style: Style) -> Result<(), Error> {
+    let runtime = runtime()?;
+    let reporter = Arc::new(Reporter::new(style));
+    if config.drop_target && !config.dry_run && prompt::can_confirm() {
+        let r = reporter.clone();
+        config.confirm_drop = Some(ConfirmDrop(Arc::new(move |db, objects| {
+            r.asking(|| prompt::confirm_drop(db, objects))
+        })));
+    }
+    let progress: Arc<dyn Progress> = reporter.clone();
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            r = restore::run(&config, progress) => Some(r),
+            signal = interrupted() => {
+                eprintln!("sfdbtools: {signal}: stopping the restore");
+                None
+            }
+        }
+    });
+    match outcome {
+        Some(Ok(report)) if config.dry_run => {
+            report::restore_dry_run(&report);
+            Ok(())
+        }
+        Some(Ok(report)) => {
+            report::restore_summary(&report, &reporter);
+            match report.failures() {
+                0 => Ok(()),
+                n => Err(Error::Restore {
+                    source: Box::new(Error::StatementsFailed(n)),
+                    state: format!(
+                        "restored with gaps: {}",
+                        report
+                            .databases()
+                            .iter()
+                            .map(|d| ident(d))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }),
+            }
+        }
+        Some(Err(e)) => {
+            reporter.error(&e.to_string());
+            Err(e)
+        }
+        None => {
+            eprintln!(
+                "sfdbtools: error: interrupted: {}",
+                restore::targets_note(&config)
+            );
+            std::process::exit(130);
+        }
+    }
+}
+
+/// The restore to run, from its arguments, the config file and the environment; prompting
+/// only when interactive.
+pub fn config(
+    mode: RestoreModeArgs,
+    quiet: bool,
+    settings: &Settings,
+    env: &Env,
+) -> Result<RestoreConfig, Error> {
+    let (mode, grants_to_target, a) = match mode {
+        RestoreModeArgs::Single {
+            target_db,
+            grants_to_target,
+            common,
+        } => {
+            let target = match target_db {
+                Some(t) if !t.trim().is_empty() => t,
+                _ => prompt::text_or_fail(quiet, "target database", "--target-db NAME", None)?,
+            };
+            (RestoreMode::Single { target }, grants_to_target, common)
+        }
+        RestoreModeArgs::All { exclude_db, common } => (
+            RestoreMode::All {
+                exclude: exclude_db,
+            },
+            false,
+            common,
+        ),
+        RestoreModeArgs::Primary {
+            target_db,
+            skip_dmart,
+            grants_to_target,
+            common,
+        } => (
+            RestoreMode::Primary {
+                target: target_db.filter(|t| !t.trim().is_empty()),
+                companion: !skip_dmart,
+            },
+            grants_to_target,
+            common,
+        ),
+    };
+    let ticket = match a.ticket {
+        Some(t) if !t.trim().is_empty() => t,
+        _ if a.dry_run => String::new(),
+        _ => {
+            let default = format!("rs-{}", chrono::Local::now().format("%Y%m%d%H%M%S"));
+            prompt::text_or_fail(quiet, "ticket", "-t/--ticket TICKET", Some(&default))?
+        }
+    };
+    let grants = match (a.grants, a.grants_file) {
+        (_, Some(f)) => GrantsSource::File(f),
+        (true, None) => GrantsSource::Sibling,
+        (false, None) => GrantsSource::Skip,
+    };
+    if grants_to_target && grants == GrantsSource::Skip {
+        return Err(Error::Usage(
+            "--grants-to-target re-points the grants of the accounts file: it needs --grants or \
+             --grants-file"
+                .into(),
+        ));
+    }
+    Ok(RestoreConfig {
+        threads: thread_count(a.threads)?,
+        connection: connection(a.connection, a.profile, quiet, settings, env)?,
+        file: a.input.file,
+        passphrase: reading_passphrase(a.input.backup_key, settings, env),
+        mode,
+        ticket,
+        drop_target: a.drop_target,
+        // Set by `run`, which owns the terminal.
+        confirm_drop: None,
+        grants,
+        grants_to_target,
+        dry_run: a.dry_run,
+        continue_on_error: a.continue_on_error,
+        strict: a.strict,
+        skip_binlog: a.skip_binlog,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    //! Flags > config file > environment > defaults for a restore, without a terminal (`-q`).
+
+    use std::path::PathBuf;
+
+    use clap::Parser;
+
+    use super::super::args::{Cli, Command, RestoreArgs, TargetProfileArgs};
+    use super::super::inputs::tests::{config as settings, env, is_key};
+    use super::*;
+
+    /// `sfdbtools -q db-restore ARGS -f dump.sql` with the config file `yaml` and `env`.
+    fn restore(args: &[&str], yaml: &str, env: &Env) -> Result<RestoreConfig, Error> {
+        let argv = ["sfdbtools", "-q", "db-restore"]
+            .iter()
+            .chain(args)
+            .chain(&["-f", "dump.sql"]);
+        let Command::DbRestore { mut mode } = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!()
+        };
+        let common: &mut RestoreArgs = match &mut mode {
+            RestoreModeArgs::Single { common, .. }
+            | RestoreModeArgs::All { common, .. }
+            | RestoreModeArgs::Primary { common, .. } => common,
+        };
+        // clap also reads SFDB_TARGET_PROFILE[_KEY]: none here, whatever the test run's.
+        common.profile = TargetProfileArgs {
+            profile: None,
+            profile_key: None,
+        };
+        config(mode, true, &settings(yaml), env)
+    }
+
+    fn ok(args: &[&str]) -> RestoreConfig {
+        restore(args, "", &env(None, None)).unwrap()
+    }
+
+    #[test]
+    fn without_flags_a_restore_has_its_defaults() {
+        let c = ok(&["single", "--target-db", "shop", "-t", "T"]);
+        assert_eq!(
+            c.mode,
+            RestoreMode::Single {
+                target: "shop".into()
+            }
+        );
+        assert_eq!(
+            (c.ticket.as_str(), c.file),
+            ("T", PathBuf::from("dump.sql"))
+        );
+        assert_eq!(c.grants, GrantsSource::Skip);
+        assert!(c.passphrase.is_none() && c.confirm_drop.is_none());
+        assert!(!c.drop_target && !c.grants_to_target && !c.dry_run);
+        assert!(!c.continue_on_error && !c.strict && !c.skip_binlog);
+        assert!((1..=8).contains(&c.threads));
+        assert_eq!(
+            (c.connection.host.as_str(), c.connection.port),
+            ("127.0.0.1", 3306)
+        );
+    }
+
+    #[test]
+    fn the_file_key_is_the_flag_then_the_config_then_the_environment() {
+        let keyed = "backup:\n  encryption: {key: from-config}\n";
+        let ambient = env(Some("from-env"), None);
+        let key = |args: &[&str], yaml: &str| {
+            let argv: Vec<&str> = ["all", "-t", "T"].iter().chain(args).copied().collect();
+            restore(&argv, yaml, &ambient).unwrap().passphrase
+        };
+        assert!(is_key(&key(&["-K", "flag"], keyed).unwrap(), "flag"));
+        assert!(is_key(&key(&[], keyed).unwrap(), "from-config"));
+        assert!(is_key(&key(&[], "").unwrap(), "from-env"));
+    }
+
+    #[test]
+    fn flags_reach_the_config() {
+        let c = ok(&[
+            "primary",
+            "--target-db",
+            "shop",
+            "--skip-dmart",
+            "--grants",
+            "--grants-to-target",
+            "-t",
+            "T",
+            "-j",
+            "2",
+            "--drop-target",
+            "--continue-on-error",
+            "--strict",
+            "--skip-binlog",
+            "--host",
+            "db1",
+        ]);
+        assert_eq!(
+            c.mode,
+            RestoreMode::Primary {
+                target: Some("shop".into()),
+                companion: false
+            }
+        );
+        assert_eq!(
+            (c.grants, c.grants_to_target),
+            (GrantsSource::Sibling, true)
+        );
+        assert_eq!(c.threads, 2);
+        assert!(c.drop_target && c.continue_on_error && c.strict && c.skip_binlog);
+        assert_eq!(c.connection.host, "db1");
+        let c = ok(&[
+            "all",
+            "--exclude-db",
+            "a",
+            "--grants-file",
+            "u.sql",
+            "-t",
+            "T",
+        ]);
+        assert_eq!(
+            c.mode,
+            RestoreMode::All {
+                exclude: vec!["a".into()]
+            }
+        );
+        assert_eq!(c.grants, GrantsSource::File("u.sql".into()));
+    }
+
+    #[test]
+    fn what_cannot_be_asked_with_q_is_a_usage_error() {
+        let fails = |args: &[&str]| {
+            let e = restore(args, "", &env(None, None)).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+            e.to_string()
+        };
+        assert_eq!(
+            fails(&["single", "-t", "T"]),
+            "missing target database: pass --target-db NAME (running non-interactively, \
+             nothing is prompted)"
+        );
+        assert!(fails(&["all"]).starts_with("missing ticket: pass -t/--ticket TICKET"));
+        assert!(fails(&["all", "-t", "T", "-j", "0"]).starts_with("-j/--threads"));
+        assert!(
+            fails(&[
+                "single",
+                "--target-db",
+                "x",
+                "-t",
+                "T",
+                "--grants-to-target"
+            ])
+            .starts_with("--grants-to-target re-points the grants")
+        );
+        // A dry run changes nothing, so it needs no ticket; primary's target may stay unset.
+        let c = ok(&["primary", "-d"]);
+        assert_eq!(c.ticket, "");
+        assert!(c.dry_run);
+        assert_eq!(
+            c.mode,
+            RestoreMode::Primary {
+                target: None,
+                companion: true
+            }
+        );
+    }
+
+    /// Failed statements under `--continue-on-error` are a count, not a stop, with the words
+    /// and the exit code they always had.
+    #[test]
+    fn failed_statements_fail_the_restore_with_exit_1() {
+        let e = Error::Restore {
+            source: Box::new(Error::StatementsFailed(3)),
+            state: "restored with gaps: `shop`".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "3 statement(s) failed (--continue-on-error); restored with gaps: `shop`"
+        );
+        assert_eq!(e.exit_code(), 1);
+    }
+}

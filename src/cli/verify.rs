@@ -1,0 +1,96 @@
+//! `verify`: its arguments turned into one [`VerifyConfig`], and the check with its answer on
+//! stdout; a file that fails is an error (exit 1).
+
+use sfdbtools::Error;
+use sfdbtools::config::file::Settings;
+use sfdbtools::config::run::VerifyConfig;
+use sfdbtools::verify;
+
+use super::args::VerifyArgs;
+use super::inputs::{Env, connection, reading_passphrase};
+use super::report::{self, Reporter, Style};
+use super::runtime::runtime;
+
+/// What to verify, and against which database when `--against` is given.
+pub fn config(
+    v: VerifyArgs,
+    quiet: bool,
+    settings: &Settings,
+    env: &Env,
+) -> Result<VerifyConfig, Error> {
+    let against = match v.against {
+        Some(db) if !db.trim().is_empty() => Some((
+            connection(v.connection, v.profile, quiet, settings, env)?,
+            db,
+        )),
+        Some(_) => return Err(Error::Usage("--against needs a database name".into())),
+        None => None,
+    };
+    Ok(VerifyConfig {
+        file: v.input.file,
+        passphrase: reading_passphrase(v.input.backup_key, settings, env),
+        against,
+    })
+}
+
+/// Reads the whole file (and, with `--against`, the live tables) and prints every check.
+pub fn run(config: VerifyConfig, style: Style) -> Result<(), Error> {
+    let reporter = Reporter::new(style);
+    let report = match &config.against {
+        None => verify::verify_file(&config.file, config.passphrase.as_ref(), &reporter)?,
+        Some((settings, db)) => runtime()?.block_on(verify::verify_against(
+            &config.file,
+            settings,
+            db,
+            &reporter,
+        ))?,
+    };
+    report::verify_report(&report);
+    if report.ok() {
+        Ok(())
+    } else {
+        Err(Error::Verify(format!(
+            "{}: {}",
+            config.file.display(),
+            report.problems().join("; ")
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::args::{Cli, Command, TargetProfileArgs};
+    use super::super::inputs::tests::{env, is_key};
+    use super::*;
+
+    fn verify(args: &[&str], env: &Env) -> Result<VerifyConfig, Error> {
+        let argv = ["sfdbtools", "-q", "verify", "-f", "dump.sql"]
+            .iter()
+            .chain(args);
+        let Command::Verify(mut v) = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!()
+        };
+        // clap also reads SFDB_TARGET_PROFILE[_KEY]: none here, whatever the test run's.
+        v.profile = TargetProfileArgs {
+            profile: None,
+            profile_key: None,
+        };
+        config(v, true, &Settings::default(), env)
+    }
+
+    #[test]
+    fn against_takes_a_database_and_the_key_follows_the_file_rule() {
+        let c = verify(&["--against", "shop", "-P", "3307"], &env(Some("k"), None)).unwrap();
+        let (conn, db) = c.against.unwrap();
+        assert_eq!((conn.port, db.as_str()), (3307, "shop"));
+        assert!(is_key(c.passphrase.as_ref().unwrap(), "k"));
+        let c = verify(&["-K", "flag"], &env(Some("k"), None)).unwrap();
+        assert!(c.against.is_none());
+        assert!(is_key(c.passphrase.as_ref().unwrap(), "flag"));
+        let e = verify(&["--against", " "], &env(None, None)).unwrap_err();
+        assert_eq!(e.to_string(), "--against needs a database name");
+        assert_eq!(e.exit_code(), 2);
+    }
+}
