@@ -34,11 +34,11 @@ use crate::sql::ident::ident;
 
 /// Data statements queued per data connection: one waiting behind each running one keeps
 /// every connection busy between the coordinator's turns.
-pub const JOBS_PER_CONNECTION: usize = 2;
+const JOBS_PER_CONNECTION: usize = 2;
 
 /// KiB of data statements queued or running at once: bounds memory however large the
 /// statements of a file are (a statement larger than this runs alone).
-pub const IN_FLIGHT_KIB: u32 = 64 * 1024;
+const IN_FLIGHT_KIB: u32 = 64 * 1024;
 
 /// Warning texts kept for the summary; the count covers all of them.
 const WARNING_SAMPLES: usize = 10;
