@@ -4,9 +4,9 @@
 //! faster than a server can load rows.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sfdbtools::restore::classify::{Kind, classify};
-use sfdbtools::restore::load;
-use sfdbtools::restore::split::Splitter;
+use sfdbtools::read::classify::{Kind, classify};
+use sfdbtools::read::split::Splitter;
+use sfdbtools::restore::load_data;
 
 /// A script shaped like our dumps: header settings, then 1 MiB INSERTs of rows with numbers,
 /// quoted text with escapes, hex blobs and NULLs.
@@ -67,7 +67,7 @@ fn split_and_convert(input: &[u8]) -> u64 {
     let mut rows = 0;
     while let Some(st) = s.next_statement().expect("valid script") {
         if let Kind::Data { .. } = classify(&st.sql) {
-            rows += load::convert(&st.sql).expect("our dump's shape").rows;
+            rows += load_data::convert(&st.sql).expect("our dump's shape").rows;
         }
     }
     rows

@@ -3,8 +3,9 @@
 //! The modules follow the data's path: `select` (which databases), `connect` and `snapshot`
 //! (sessions, one point in time) → `catalog` (what exists) → `rows` (streaming cells) → `sql`
 //! (serialising) → `compress` → `encrypt` → `output` (files) → `grants` (accounts file) →
-//! `metadata`; `input` reads a backup back. `dump` drives a whole backup run; `restore` loads a
-//! file back into a server; `verify` proves a file good.
+//! `metadata`; `read` reads a backup back (opens it, splits and classifies its statements).
+//! `dump` drives a whole backup run; `restore` loads a file back into a server; `verify` proves
+//! a file good.
 
 pub mod catalog;
 pub mod cleanup;
@@ -15,12 +16,12 @@ pub mod dump;
 pub mod encrypt;
 pub mod error;
 pub mod grants;
-pub mod input;
 pub mod metadata;
 pub mod mysqldump;
 pub mod output;
 pub mod progress;
 pub mod quote;
+pub mod read;
 pub mod restore;
 pub mod rows;
 pub mod secret;

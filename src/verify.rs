@@ -21,12 +21,12 @@ use crate::catalog;
 use crate::connect::{self, ConnectionSettings};
 use crate::encrypt::{self, Passphrase};
 use crate::error::{Error, Result};
-use crate::input::{self, Metered};
 use crate::metadata::{Recorded, TableInfo};
 use crate::progress::{Event, Progress, Silent};
 use crate::quote::{comment_safe, ident};
-use crate::restore::classify::{Kind, classify, for_each_tuple};
-use crate::restore::split::Splitter;
+use crate::read::classify::{Kind, classify, for_each_tuple};
+use crate::read::split::Splitter;
+use crate::read::{Metered, open_from, recognise};
 use crate::rows::{RowChecksum, Serializer, dump_table};
 
 /// Chunks of SQL the checksum run may queue before they are dropped: they are not kept, the
@@ -142,13 +142,13 @@ pub fn verify_file(
     let file = File::open(path).map_err(|e| Error::file("opening", path.to_owned(), e))?;
     let source = Metered::new(file, read.clone(), Some(digest.clone()));
     let mut content = Content::default();
-    let outcome = match input::open_from(source, path, pass) {
+    let outcome = match open_from(source, path, pass) {
         Err(e @ Error::Usage(_)) => return Err(e),
         Err(e) => Err(e.to_string()),
         Ok(reader) => {
             let codec = reader.codec();
             content.codec = codec.name();
-            match input::recognise(reader, path) {
+            match recognise(reader, path) {
                 Ok(sql) => read_content(sql, &mut content, &recorded, &read, progress),
                 Err(e) => Err(e.to_string()),
             }

@@ -53,7 +53,7 @@ fn stderr(out: &Output) -> String {
 fn sql_of(file: &Path, key: Option<&str>) -> Result<String, String> {
     let pass = key.map(Passphrase::from);
     let mut sql = String::new();
-    sfdbtools::input::open(file, pass.as_ref())
+    sfdbtools::read::open(file, pass.as_ref())
         .map_err(|e| e.to_string())?
         .read_to_string(&mut sql)
         .map_err(|e| e.to_string())?;

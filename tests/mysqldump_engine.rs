@@ -64,7 +64,7 @@ async fn the_fallback_writes_the_same_files_and_restores() {
 
     let mut sql = Vec::new();
     use std::io::Read;
-    sfdbtools::input::open(&file, None)
+    sfdbtools::read::open(&file, None)
         .unwrap()
         .read_to_end(&mut sql)
         .unwrap();
@@ -204,7 +204,7 @@ async fn the_child_gets_names_after_dashes_and_none_of_our_keys() {
     // The dump itself went through: both databases are in it.
     let mut sql = String::new();
     use std::io::Read;
-    sfdbtools::input::open(
+    sfdbtools::read::open(
         &dump_file_in(dir.path()),
         Some(&"backup key of the test".to_owned().into()),
     )

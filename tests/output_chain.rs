@@ -14,7 +14,7 @@ const KEY: &str = "correct horse battery staple";
 
 fn read_sql(file: &Path, key: Option<&str>) -> std::io::Result<Vec<u8>> {
     let pass = key.map(|k| Passphrase::new(Secret::new(k)));
-    let mut reader = sfdbtools::input::open(file, pass.as_ref()).map_err(std::io::Error::other)?;
+    let mut reader = sfdbtools::read::open(file, pass.as_ref()).map_err(std::io::Error::other)?;
     let mut sql = Vec::new();
     reader.read_to_end(&mut sql)?;
     Ok(sql)

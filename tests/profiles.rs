@@ -80,7 +80,7 @@ fn stderr(out: &Output) -> String {
 /// The SQL of the one dump file in `dir`.
 fn dump_sql(dir: &Path) -> String {
     let mut sql = String::new();
-    sfdbtools::input::open(&dump_file_in(dir), None)
+    sfdbtools::read::open(&dump_file_in(dir), None)
         .unwrap()
         .read_to_string(&mut sql)
         .unwrap();

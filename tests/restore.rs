@@ -762,7 +762,7 @@ fn tables_loaded(events: &[serde_json::Value], target: &str) -> Vec<(String, u64
 
 /// A dump with `-j 2` of two tables of a few MB of SQL each, in small statements: the two
 /// workers' output (flushed every `rows::FLUSH_BYTES`) alternates, so the data statements of
-/// the tables interleave in the file (`loads` unit tests cover that case deterministically).
+/// the tables interleave in the file (`tables` unit tests cover that case deterministically).
 /// The restore reports each table loaded exactly once with its exact rows (JSON and text
 /// lines), and the final summary holds them too; with -q it prints nothing at all.
 #[tokio::test]

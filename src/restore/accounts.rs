@@ -18,10 +18,10 @@ use mysql_async::Conn;
 use mysql_async::prelude::*;
 
 use super::apply::{Applied, Options};
-use super::split::{Position, Statement};
 use crate::error::{DbError, Error, Result};
-use crate::grants::{self, Target, Token, is_word, name, spanned_tokens};
+use crate::grants::lines::{self, Target, Token, is_word, name, spanned_tokens};
 use crate::progress::{Event, Progress};
+use crate::read::split::{Position, Statement};
 use crate::sql::value::string_literal;
 
 /// The server's answer to CREATE USER/ROLE for an account that exists.
@@ -160,7 +160,7 @@ impl AccountsFile {
         self.statements
             .iter()
             .filter(|s| s.action == Action::Grant)
-            .filter(|s| grants::repoint(&s.sql, db, db).is_some())
+            .filter(|s| lines::repoint(&s.sql, db, db).is_some())
             .count()
     }
 
@@ -168,7 +168,7 @@ impl AccountsFile {
     pub fn databases_named(&self, except: &[String]) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for s in self.statements.iter().filter(|s| s.action == Action::Grant) {
-            if let Target::Database { name, .. } = grants::target(&s.sql)
+            if let Target::Database { name, .. } = lines::target(&s.sql)
                 && !except.contains(&name)
                 && !out.contains(&name)
             {
@@ -189,7 +189,7 @@ impl AccountsFile {
             .filter(|s| s.action == Action::Grant)
         {
             for (i, (from, to)) in pairs.iter().enumerate() {
-                if let Some(new) = grants::repoint(&s.sql, from, to) {
+                if let Some(new) = lines::repoint(&s.sql, from, to) {
                     s.sql = new;
                     counts[i] += 1;
                     break;

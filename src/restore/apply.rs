@@ -2,12 +2,11 @@
 //! statements spread over N connections, and what needs the data (triggers, views, routines,
 //! events) only after the data before it has loaded.
 //!
-//! The splitter runs on its own thread and hands statements over a bounded channel. Each data
-//! connection replays the file's session settings (sql_mode, names, time zone, checks, USE)
-//! up to the point where its statement stood, so it runs as it would have in file order.
+//! Statements come from the splitter thread (see `script`). Each data connection replays the
+//! file's session settings (sql_mode, names, time zone, checks, USE) up to the point where its
+//! statement stood, so it runs as it would have in file order.
 
-use std::collections::{HashMap, HashSet};
-use std::io::Read;
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -17,132 +16,32 @@ use mysql_async::Conn;
 use mysql_async::prelude::*;
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc};
 
-use super::classify::{Kind, Verb, classify};
-use super::load::{self, LoadData};
-use super::loads::{Finished, Loads, TableKey, TableRestored};
-use super::split::{Position, Splitter, Statement};
+use super::execute::{
+    Check, Executed, Failure, execute, execute_checked, execute_load, probe_rows,
+};
+use super::load_data::{self, LoadData};
+use super::plan::Placement;
+use super::script::Item;
+use super::tables::{Finished, Loads, TableKey, TableRestored};
+use super::target::prepare_target;
 use crate::config::run::ConfirmDrop;
 use crate::connect::{self, ConnectionSettings};
-use crate::error::{DbError, Error, Result};
+use crate::error::{Error, Result};
 use crate::progress::{Event, Progress};
 use crate::quote::ident;
-
-/// Statements read ahead by the splitter thread: enough to keep it busy while a definition
-/// waits for data to finish; few enough that memory stays a few statements.
-pub const STATEMENT_QUEUE: usize = 8;
+use crate::read::classify::{Kind, Verb};
+use crate::read::split::{Position, Statement};
 
 /// Data statements queued per data connection: one waiting behind each running one keeps
 /// every connection busy between the coordinator's turns.
-pub const JOBS_PER_CONNECTION: usize = 2;
+const JOBS_PER_CONNECTION: usize = 2;
 
 /// KiB of data statements queued or running at once: bounds memory however large the
 /// statements of a file are (a statement larger than this runs alone).
-pub const IN_FLIGHT_KIB: u32 = 64 * 1024;
+const IN_FLIGHT_KIB: u32 = 64 * 1024;
 
 /// Warning texts kept for the summary; the count covers all of them.
 const WARNING_SAMPLES: usize = 10;
-
-/// The server's answer to a statement that was only comments (`/*M!999999\- … */`).
-const ER_EMPTY_QUERY: u16 = 1065;
-
-/// What the splitter thread sends.
-pub enum Item {
-    /// With its LOAD DATA form when it is a row statement of our own dump, and whether it is
-    /// a row statement of our own dump (whose rows must all arrive unchanged, see [`Check`]).
-    Statement(Statement, Kind, Option<LoadData>, bool),
-    /// The end of the script, reached without error.
-    End {
-        completed: bool,
-        sql_bytes: u64,
-    },
-    Failed(Error),
-}
-
-/// Starts the splitter on its own thread over `reader` (the SQL of `path`). With `rows_as_load`
-/// and a file our dump wrote, row statements also get their LOAD DATA form there, off the
-/// async runtime; the flag going false (the server refuses LOCAL INFILE) stops that.
-/// `no_backslash_escapes`: the server's own sql_mode has it, so the script is read under it
-/// until it sets a mode of its own.
-pub fn start_reader(
-    reader: impl Read + Send + 'static,
-    path: &Path,
-    rows_as_load: Arc<AtomicBool>,
-    no_backslash_escapes: bool,
-) -> Result<mpsc::Receiver<Item>> {
-    let (tx, rx) = mpsc::channel(STATEMENT_QUEUE);
-    let path = path.to_owned();
-    std::thread::Builder::new()
-        .name("sfdb-split".into())
-        .spawn(move || {
-            let (ours, reader) = match written_by_us(reader) {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = tx.blocking_send(Item::Failed(Error::File {
-                        action: "reading the SQL of",
-                        path,
-                        offset: Some(0),
-                        source: e,
-                    }));
-                    return;
-                }
-            };
-            let mut s = Splitter::new(reader).with_no_backslash_escapes(no_backslash_escapes);
-            loop {
-                // The mode the statement was read under: our rows' escapes are the ones of a
-                // session without NO_BACKSLASH_ESCAPES, and only then mean what `load` reads.
-                let escapes = !s.no_backslash_escapes();
-                let item = match s.next_statement() {
-                    Ok(Some(st)) => {
-                        let kind = classify(&st.sql);
-                        let data = ours && matches!(kind, Kind::Data { .. });
-                        let load = if data && escapes && rows_as_load.load(Ordering::Relaxed) {
-                            load::convert(&st.sql)
-                        } else {
-                            None
-                        };
-                        Item::Statement(st, kind, load, data)
-                    }
-                    Ok(None) => Item::End {
-                        completed: s.ends_with_completion_marker(),
-                        sql_bytes: s.sql_bytes(),
-                    },
-                    Err(e) => Item::Failed(Error::File {
-                        action: "reading the SQL of",
-                        path: path.clone(),
-                        offset: Some(s.sql_bytes()),
-                        source: e,
-                    }),
-                };
-                let last = !matches!(item, Item::Statement(..));
-                if tx.blocking_send(item).is_err() || last {
-                    break;
-                }
-            }
-        })
-        .map_err(|e| Error::Internal(format!("cannot start the splitter thread: {e}")))?;
-    Ok(rx)
-}
-
-/// Whether the script starts with our dump's header line (so its session is `SET NAMES
-/// utf8mb4` without NO_BACKSLASH_ESCAPES, and its rows have the shape `load` converts), and
-/// the script again, whole.
-fn written_by_us(mut reader: impl Read) -> std::io::Result<(bool, impl Read)> {
-    const HEADER: &[u8] = b"-- sfdbtools ";
-    let mut head = Vec::with_capacity(HEADER.len());
-    (&mut reader)
-        .take(HEADER.len() as u64)
-        .read_to_end(&mut head)?;
-    Ok((head == HEADER, std::io::Cursor::new(head).chain(reader)))
-}
-
-/// Where the databases of a script go.
-#[derive(Clone, Debug)]
-pub enum Placement {
-    /// Everything into `target`; the script's own database statements are dropped.
-    Single { target: String },
-    /// Each database under its own name, except `exclude`; `drop` replaces existing ones.
-    All { exclude: Vec<String>, drop: bool },
-}
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -183,311 +82,10 @@ pub struct Applied {
     pub tables: Vec<TableRestored>,
 }
 
-/// Outcome of one statement.
-#[derive(Debug, Default)]
-struct Executed {
-    rows: u64,
-    warnings: u64,
-    samples: Vec<String>,
-    /// Sent as LOAD DATA.
-    loaded: bool,
-}
-
-#[derive(Debug)]
-struct Failure {
-    problem: String,
-    /// The connection is gone or the driver failed: nothing more can run on it.
-    fatal: bool,
-    /// The server chose the statement as a deadlock's victim and rolled it back whole (data
-    /// connections run in autocommit, a statement is its own transaction): it can run again.
-    deadlock: bool,
-}
-
-/// The server's error for a deadlock victim.
-const ER_LOCK_DEADLOCK: u16 = 1213;
-
 /// Times a row statement chosen as a deadlock's victim is run again before the restore fails.
 /// Two connections loading into one empty table can deadlock on MariaDB's bulk insert into
 /// an empty table (seen on the bench's table without a primary key); a second try succeeds.
 const DEADLOCK_RETRIES: u32 = 5;
-
-/// What a statement's outcome must be, besides not failing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Check<'a> {
-    /// Warnings are counted (with `--strict`, any one fails the statement).
-    Counted,
-    /// A row statement of our own dump: every row it holds is in the table, unchanged, or the
-    /// statement fails. The dump read those rows from a table of the same definition, so a
-    /// warning (truncation, conversion, a CHECK constraint, a duplicate key) means a row is
-    /// lost or different. `sent`: the rows it carried, when known (LOAD DATA, which skips a
-    /// row it cannot load and says so only in a warning). `sql`: the statement, looked at
-    /// only when there are warnings: one that writes an ENUM's error value (`+0`) is stored by
-    /// the server only with a truncation warning (1265), on the source as here, and that
-    /// warning is expected, not a loss.
-    Exact { sent: Option<u64>, sql: &'a [u8] },
-}
-
-/// Runs one statement; counts its warnings (notes aside) and, with `strict`, fails on any.
-async fn execute(conn: &mut Conn, sql: &[u8], strict: bool) -> Result<Executed, Failure> {
-    execute_checked(conn, sql, strict, Check::Counted).await
-}
-
-async fn execute_checked(
-    conn: &mut Conn,
-    sql: &[u8],
-    strict: bool,
-    check: Check<'_>,
-) -> Result<Executed, Failure> {
-    let ran = conn.query_drop(sql).await;
-    settle(conn, ran, strict, check).await
-}
-
-/// The server's errors for a LOAD DATA LOCAL it does not allow (`local_infile` off): nothing
-/// was loaded, and the INSERT can run instead. 1148: MySQL 5.x and MariaDB; 4166: MariaDB's
-/// own; 3948: MySQL 8, where `local_infile` is off by default.
-const LOCAL_INFILE_REFUSED: [u16; 3] = [1148, 3948, 4166];
-
-/// Runs a row statement as its LOAD DATA form; `sql` (the INSERT) instead when the server
-/// refuses LOCAL INFILE, which also clears `allowed` for the statements after it.
-async fn execute_load(
-    conn: &mut Conn,
-    load: LoadData,
-    sql: &[u8],
-    strict: bool,
-    check: Check<'_>,
-    allowed: &AtomicBool,
-) -> Result<Executed, Failure> {
-    let sent = load.rows;
-    let rows = bytes::Bytes::from(load.data);
-    conn.set_infile_handler(async move {
-        let data: mysql_async::InfileData =
-            Box::pin(futures_util::stream::iter([Ok::<_, std::io::Error>(rows)]));
-        Ok(data)
-    });
-    let ran = conn.query_drop(load.statement.as_str()).await;
-    // A handler the server did not ask for must never answer a later request.
-    conn.set_infile_handler(async {
-        Err(std::io::Error::other("no LOAD DATA of this restore is running").into())
-    });
-    if let Err(mysql_async::Error::Server(e)) = &ran
-        && LOCAL_INFILE_REFUSED.contains(&e.code)
-    {
-        allowed.store(false, Ordering::Relaxed);
-        return execute_checked(conn, sql, strict, check).await;
-    }
-    let check = match check {
-        Check::Exact { sql, .. } => Check::Exact {
-            sent: Some(sent),
-            sql,
-        },
-        Check::Counted => Check::Counted,
-    };
-    let mut done = settle(conn, ran, strict, check).await?;
-    done.loaded = true;
-    Ok(done)
-}
-
-/// The warning the server gives for an ENUM error value stored into `column` (its message
-/// names the column, quoted).
-fn is_enum_error_warning(warning: &str, column: &str) -> bool {
-    warning
-        .strip_prefix("Warning 1265: Data truncated for column '")
-        .and_then(|rest| rest.strip_prefix(column))
-        .is_some_and(|rest| rest.starts_with("' at row "))
-}
-
-/// Warnings quoted in a failure's message; the count covers all of them.
-const QUOTED_WARNINGS: usize = 5;
-
-/// Counts a statement's outcome: rows, warnings (a failure with `strict`, and any loss or
-/// change of a row under [`Check::Exact`]).
-async fn settle(
-    conn: &mut Conn,
-    ran: mysql_async::Result<()>,
-    strict: bool,
-    check: Check<'_>,
-) -> Result<Executed, Failure> {
-    if let Err(e) = ran {
-        let e = DbError(e);
-        if e.server_code() == Some(ER_EMPTY_QUERY) {
-            return Ok(Executed::default());
-        }
-        return Err(Failure {
-            deadlock: e.server_code() == Some(ER_LOCK_DEADLOCK),
-            fatal: e.server_code().is_none() || e.is_connection_lost(),
-            problem: if e.is_connection_lost() {
-                format!("{e} (the connection was lost)")
-            } else {
-                e.to_string()
-            },
-        });
-    }
-    let rows = conn.affected_rows();
-    let lost = matches!(check, Check::Exact { sent: Some(n), .. } if n != rows);
-    // The fast path: one look at the OK packet's counters.
-    if conn.get_warnings() == 0 && !lost {
-        return Ok(Executed {
-            rows,
-            ..Default::default()
-        });
-    }
-    let shown: Vec<(Vec<u8>, u32, Vec<u8>)> = if conn.get_warnings() == 0 {
-        Vec::new()
-    } else {
-        conn.query("SHOW WARNINGS").await.map_err(|e| Failure {
-            problem: format!("reading the warnings: {}", DbError(e)),
-            fatal: true,
-            deadlock: false,
-        })?
-    };
-    let mut samples: Vec<String> = shown
-        .iter()
-        .filter(|(level, ..)| level.as_slice() != b"Note")
-        .map(|(level, code, msg)| {
-            format!(
-                "{} {code}: {}",
-                String::from_utf8_lossy(level),
-                String::from_utf8_lossy(msg)
-            )
-        })
-        .collect();
-    // An ENUM error value of our dump comes back exactly, with the warning the source took it
-    // with: not a warning about this restore. Only when every warning was shown (SHOW WARNINGS
-    // stops at max_error_count), so that none of another kind can hide behind them.
-    if let Check::Exact { sql, .. } = check
-        && !samples.is_empty()
-        && shown.len() >= usize::from(conn.get_warnings())
-    {
-        let enum_error = load::enum_error_columns(sql);
-        samples.retain(|w| !enum_error.iter().any(|c| is_enum_error_warning(w, c)));
-    }
-    if let Check::Exact { sent, .. } = check
-        && (lost || !samples.is_empty())
-    {
-        let what = match sent {
-            Some(n) if n != rows => format!(
-                "{rows} of its {n} rows loaded (LOAD DATA LOCAL skips a row it cannot load \
-                 with only a warning)"
-            ),
-            Some(n) => format!("all {n} rows loaded, but not as the file holds them"),
-            None => "its rows did not go in as the file holds them".to_owned(),
-        };
-        let mut quoted: Vec<&str> = samples
-            .iter()
-            .take(QUOTED_WARNINGS)
-            .map(String::as_str)
-            .collect();
-        let more = format!("and {} more", samples.len().saturating_sub(QUOTED_WARNINGS));
-        if samples.len() > QUOTED_WARNINGS {
-            quoted.push(&more);
-        }
-        return Err(Failure {
-            problem: if quoted.is_empty() {
-                format!("{what}; the server gave no warning")
-            } else {
-                format!("{what}; the server's warnings: {}", quoted.join("; "))
-            },
-            fatal: false,
-            deadlock: false,
-        });
-    }
-    if strict && !samples.is_empty() {
-        return Err(Failure {
-            problem: format!(
-                "{} warning(s), refused with --strict: {}",
-                samples.len(),
-                samples.join("; ")
-            ),
-            fatal: false,
-            deadlock: false,
-        });
-    }
-    Ok(Executed {
-        rows,
-        warnings: samples.len() as u64,
-        samples,
-        ..Default::default()
-    })
-}
-
-/// Rows of a failed statement whose problem is named, at most.
-const PROBED_ROWS: usize = 3;
-
-/// Name of the temporary table [`probe_rows`] tries rows in.
-const PROBE_TABLE: &str = "`sfdbtools_probe`";
-
-/// After a row statement of our dump failed or lost rows: which of its rows the server will
-/// not take as they are, found by inserting them one at a time into an empty temporary copy
-/// of the table (same columns and CHECK constraints; the target does not change), so the
-/// message can name the row and the server's own error for it. Only ever on the failure
-/// path. None when the statement is not in our shape or the copy cannot be made (a
-/// partitioned table, no CREATE TEMPORARY TABLES privilege): the failure is reported without
-/// the row then.
-async fn probe_rows(conn: &mut Conn, sql: &[u8]) -> Option<String> {
-    let head = load::insert_head(sql)?;
-    let probe = match head.schema {
-        Some(schema) => format!("{schema}.{PROBE_TABLE}"),
-        None => PROBE_TABLE.to_owned(),
-    };
-    conn.query_drop(format!(
-        "CREATE TEMPORARY TABLE {probe} LIKE {}",
-        head.target
-    ))
-    .await
-    .ok()?;
-    let mut tuples: Vec<Vec<u8>> = Vec::new();
-    super::classify::for_each_tuple(sql, head.values_at, |t| tuples.push(t.to_vec()));
-    let mut found = Vec::new();
-    for (i, tuple) in tuples.iter().enumerate() {
-        let mut insert = format!("INSERT INTO {probe} {} VALUES ", head.columns).into_bytes();
-        insert.extend_from_slice(tuple);
-        let problem = match conn.query_drop(insert).await {
-            Err(mysql_async::Error::Server(e)) => Some(format!("ERROR {}: {}", e.code, e.message)),
-            Err(_) => break,
-            Ok(()) if conn.get_warnings() > 0 => {
-                let shown: Vec<(String, u32, String)> =
-                    conn.query("SHOW WARNINGS").await.unwrap_or_default();
-                let texts: Vec<String> = shown
-                    .into_iter()
-                    .filter(|(level, ..)| level != "Note")
-                    .map(|(level, code, msg)| format!("{level} {code}: {msg}"))
-                    .collect();
-                (!texts.is_empty()).then(|| texts.join("; "))
-            }
-            Ok(()) => None,
-        };
-        if let Some(p) = problem {
-            found.push(format!(
-                "row {} of the statement {}: {p}",
-                i + 1,
-                clip(tuple)
-            ));
-            if found.len() >= PROBED_ROWS {
-                break;
-            }
-        }
-    }
-    let _ = conn
-        .query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {probe}"))
-        .await;
-    if found.is_empty() {
-        // Each row loads on its own: the trouble is between rows (a key another statement's
-        // row holds too).
-        return None;
-    }
-    Some(found.join("; "))
-}
-
-/// A row's text for a message: its start, when it is long.
-fn clip(tuple: &[u8]) -> String {
-    const SHOWN: usize = 120;
-    let text = String::from_utf8_lossy(&tuple[..tuple.len().min(SHOWN)]);
-    if tuple.len() > SHOWN {
-        format!("{text}…")
-    } else {
-        text.into_owned()
-    }
-}
 
 /// Session settings in file order; data connections replay them up to their statement.
 type SessionLog = RwLock<Vec<(Position, Arc<[u8]>)>>;
@@ -579,7 +177,7 @@ async fn worker(
                             attempt += 1;
                             tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
                             if as_load {
-                                load = load::convert(&job.sql);
+                                load = load_data::convert(&job.sql);
                             }
                         }
                         _ => break ran,
@@ -1088,166 +686,4 @@ fn no_database(file: &Path, at: Position) -> Error {
          file): restore it with `db-restore single --target-db NAME`",
         file.display()
     ))
-}
-
-/// How many tables, views and routines a database holds; None when it does not exist.
-pub async fn database_objects(conn: &mut Conn, db: &str) -> Result<Option<u64>> {
-    let exists: Option<String> = conn
-        .exec_first(
-            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
-            (db,),
-        )
-        .await
-        .map_err(|e| Error::server(format!("looking for database {}", ident(db)), e))?;
-    if exists.is_none() {
-        return Ok(None);
-    }
-    let n: Option<u64> = conn
-        .exec_first(
-            "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?) \
-             + (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?)",
-            (db, db),
-        )
-        .await
-        .map_err(|e| Error::server(format!("counting the objects of {}", ident(db)), e))?;
-    Ok(Some(n.unwrap_or(0)))
-}
-
-/// Makes `db` ready to restore into: dropped first with `drop` (after `confirm` says yes, and
-/// reported); refused when it already holds objects otherwise; created when missing and
-/// `create`. True when this restore creates it (it did not exist, or was just dropped).
-pub async fn prepare_target(
-    conn: &mut Conn,
-    db: &str,
-    drop: bool,
-    create: bool,
-    confirm: Option<&ConfirmDrop>,
-    progress: &dyn Progress,
-) -> Result<bool> {
-    let q = ident(db);
-    // The server's own databases are never a restore's target: dropping `mysql` for
-    // --drop-target loses every account, and a user database loaded into one mixes with the
-    // server's tables (a new user's trial did both).
-    if crate::catalog::is_system_database(db) {
-        return Err(Error::Usage(format!(
-            "{q} is a system database: db-restore never drops, creates or writes into one. \
-             Restore into another name (--target-db), or leave it out of a combined file \
-             (--exclude-db {db}); accounts go through the grants file"
-        )));
-    }
-    let objects = database_objects(conn, db).await?;
-    match objects {
-        Some(n) if drop => {
-            if let Some(confirm) = confirm
-                && !confirm.ask(db, n).await?
-            {
-                return Err(Error::Usage(format!(
-                    "database {q} was not dropped (the answer was no) and nothing was restored \
-                     into it: restore into another name (--target-db), or answer yes"
-                )));
-            }
-            conn.query_drop(format!("DROP DATABASE IF EXISTS {q}"))
-                .await
-                .map_err(|e| Error::server(format!("dropping database {q} (--drop-target)"), e))?;
-            progress.event(&Event::DatabaseDropped {
-                database: db,
-                objects: n,
-            });
-        }
-        Some(n) if n > 0 => {
-            return Err(Error::Usage(format!(
-                "database {q} already holds {n} table(s) or routine(s): restore into a new \
-                 name, or pass --drop-target to replace it"
-            )));
-        }
-        _ => {}
-    }
-    if create {
-        conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS {q}"))
-            .await
-            .map_err(|e| Error::server(format!("creating database {q}"), e))?;
-    }
-    Ok(objects.is_none() || drop)
-}
-
-/// What a script holds, without running it (`--dry-run`).
-#[derive(Clone, Debug, Default)]
-pub struct Survey {
-    pub statements: u64,
-    /// Per database named in the script (None: the single database of the file): tables
-    /// created, data statements, objects created after the data.
-    pub databases: Vec<(Option<String>, u64, u64, u64)>,
-    pub completed_marker: bool,
-    pub sql_bytes: u64,
-}
-
-/// Reads a whole script and counts what it would do.
-pub async fn survey(mut rx: mpsc::Receiver<Item>, file: &Path) -> Result<Survey> {
-    let mut s = Survey::default();
-    let mut current: Option<String> = None;
-    let mut index: HashMap<Option<String>, usize> = HashMap::new();
-    loop {
-        match rx.recv().await {
-            None => {
-                return Err(Error::Internal(format!(
-                    "the splitter of {} stopped without reporting",
-                    file.display()
-                )));
-            }
-            Some(Item::Failed(e)) => return Err(e),
-            Some(Item::End {
-                completed,
-                sql_bytes,
-            }) => {
-                s.completed_marker = completed;
-                s.sql_bytes = sql_bytes;
-                return Ok(s);
-            }
-            Some(Item::Statement(st, kind, ..)) => {
-                s.statements += 1;
-                let (tables, data, post) = match &kind {
-                    Kind::Use(n)
-                    | Kind::Database {
-                        verb: Verb::Create,
-                        name: n,
-                    } => {
-                        current = Some(n.name.clone());
-                        (0, 0, 0)
-                    }
-                    Kind::TableDdl
-                        if head_has(&st.sql, b"CREATE") && head_has(&st.sql, b"TABLE") =>
-                    {
-                        (1, 0, 0)
-                    }
-                    Kind::Data { .. } => (0, 1, 0),
-                    Kind::PostData if head_has(&st.sql, b"CREATE") => (0, 0, 1),
-                    _ => (0, 0, 0),
-                };
-                if tables + data + post == 0
-                    && !matches!(kind, Kind::Use(_) | Kind::Database { .. })
-                {
-                    continue;
-                }
-                let i = *index.entry(current.clone()).or_insert_with(|| {
-                    s.databases.push((current.clone(), 0, 0, 0));
-                    s.databases.len() - 1
-                });
-                let e = &mut s.databases[i];
-                e.1 += tables;
-                e.2 += data;
-                e.3 += post;
-            }
-        }
-    }
-}
-
-/// True when `word` occurs among the first bytes of `sql` (any case): tells `CREATE` from
-/// `DROP` for counting, past a versioned comment's marker.
-fn head_has(sql: &[u8], word: &[u8]) -> bool {
-    let head: Vec<u8> = sql
-        .iter()
-        .take(32)
-        .map(|b| b.to_ascii_uppercase())
-        .collect();
-    head.windows(word.len()).any(|w| w == word)
 }

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::classify::mentions;
+use crate::read::classify::mentions;
 
 /// A table that data is loading into: the database it goes to, and its name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -1,5 +1,13 @@
-//! Reading a backup back: the container and the codec are detected from the bytes, never from
-//! the file name, and the SQL is streamed (a file is never loaded whole).
+//! Reading a backup back, the stage restore and verify share: the container and the codec are
+//! detected from the bytes, never from the file name, and the SQL is streamed (a file is never
+//! loaded whole).
+//!
+//! This module opens a file (decrypts, decompresses) and recognises a dump; `split` cuts its
+//! SQL into statements the way the `mariadb` client does, `classify` tells what each one is.
+
+pub mod classify;
+pub mod split;
+mod sql_mode;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};

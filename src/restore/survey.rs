@@ -1,0 +1,132 @@
+//! `--dry-run`: what a file holds, read to its end without running anything, and the state of
+//! the databases it would go into.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use mysql_async::Conn;
+use tokio::sync::mpsc;
+
+use super::plan::{FilePlan, Placement};
+use super::script::Item;
+use super::target::database_objects;
+use crate::error::{Error, Result};
+use crate::read::classify::{Kind, Verb};
+
+/// `--dry-run`: what one file holds and the state of its targets.
+#[derive(Clone, Debug)]
+pub struct DryRunFile {
+    pub path: PathBuf,
+    pub survey: Survey,
+    /// Target database, and how many objects it holds now (None: it does not exist).
+    pub targets: Vec<(String, Option<u64>)>,
+}
+
+/// What a script holds, without running it (`--dry-run`).
+#[derive(Clone, Debug, Default)]
+pub struct Survey {
+    pub statements: u64,
+    /// Per database named in the script (None: the single database of the file): tables
+    /// created, data statements, objects created after the data.
+    pub databases: Vec<(Option<String>, u64, u64, u64)>,
+    pub completed_marker: bool,
+    pub sql_bytes: u64,
+}
+
+/// Reads a whole script and counts what it would do.
+async fn survey(mut rx: mpsc::Receiver<Item>, file: &Path) -> Result<Survey> {
+    let mut s = Survey::default();
+    let mut current: Option<String> = None;
+    let mut index: HashMap<Option<String>, usize> = HashMap::new();
+    loop {
+        match rx.recv().await {
+            None => {
+                return Err(Error::Internal(format!(
+                    "the splitter of {} stopped without reporting",
+                    file.display()
+                )));
+            }
+            Some(Item::Failed(e)) => return Err(e),
+            Some(Item::End {
+                completed,
+                sql_bytes,
+            }) => {
+                s.completed_marker = completed;
+                s.sql_bytes = sql_bytes;
+                return Ok(s);
+            }
+            Some(Item::Statement(st, kind, ..)) => {
+                s.statements += 1;
+                let (tables, data, post) = match &kind {
+                    Kind::Use(n)
+                    | Kind::Database {
+                        verb: Verb::Create,
+                        name: n,
+                    } => {
+                        current = Some(n.name.clone());
+                        (0, 0, 0)
+                    }
+                    Kind::TableDdl
+                        if head_has(&st.sql, b"CREATE") && head_has(&st.sql, b"TABLE") =>
+                    {
+                        (1, 0, 0)
+                    }
+                    Kind::Data { .. } => (0, 1, 0),
+                    Kind::PostData if head_has(&st.sql, b"CREATE") => (0, 0, 1),
+                    _ => (0, 0, 0),
+                };
+                if tables + data + post == 0
+                    && !matches!(kind, Kind::Use(_) | Kind::Database { .. })
+                {
+                    continue;
+                }
+                let i = *index.entry(current.clone()).or_insert_with(|| {
+                    s.databases.push((current.clone(), 0, 0, 0));
+                    s.databases.len() - 1
+                });
+                let e = &mut s.databases[i];
+                e.1 += tables;
+                e.2 += data;
+                e.3 += post;
+            }
+        }
+    }
+}
+
+/// True when `word` occurs among the first bytes of `sql` (any case): tells `CREATE` from
+/// `DROP` for counting, past a versioned comment's marker.
+fn head_has(sql: &[u8], word: &[u8]) -> bool {
+    let head: Vec<u8> = sql
+        .iter()
+        .take(32)
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
+    head.windows(word.len()).any(|w| w == word)
+}
+
+pub(super) async fn dry_run_file(
+    main: &mut Conn,
+    f: &FilePlan,
+    rx: tokio::sync::mpsc::Receiver<Item>,
+) -> Result<DryRunFile> {
+    let survey = survey(rx, &f.path).await?;
+    let names: Vec<String> = match &f.placement {
+        Placement::Single { target } => vec![target.clone()],
+        Placement::All { exclude, .. } => survey
+            .databases
+            .iter()
+            .filter_map(|(db, ..)| db.clone())
+            .filter(|d| !exclude.iter().any(|e| e.eq_ignore_ascii_case(d)))
+            .collect(),
+    };
+    let mut targets = Vec::new();
+    for n in names {
+        let objects = database_objects(main, &n).await?;
+        targets.push((n, objects));
+    }
+    Ok(DryRunFile {
+        path: f.path.clone(),
+        survey,
+        targets,
+    })
+}
