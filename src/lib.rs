@@ -17,7 +17,6 @@ pub mod error;
 pub mod grants;
 pub mod input;
 pub mod metadata;
-pub mod mysqldump;
 pub mod output;
 pub mod profile;
 pub mod progress;

@@ -86,7 +86,7 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
             let progress: std::sync::Arc<dyn sfdbtools::progress::Progress> = reporter.clone();
             if config.dry_run {
                 let plan =
-                    runtime.block_on(sfdbtools::dump::dry_run(&config, progress.as_ref()))?;
+                    runtime.block_on(sfdbtools::dump::plan::dry_run(&config, progress.as_ref()))?;
                 report::dry_run(&plan);
                 return Ok(());
             }
@@ -112,8 +112,8 @@ fn run(cli: cli::Cli, quiet: bool, json: bool) -> Result<(), Error> {
                     // Exiting closes every connection, and the server drops their locks with
                     // them; waiting for the runtime's threads could only delay that.
                     sfdbtools::output::file::remove_files_of_this_run();
-                    sfdbtools::mysqldump::stop_children();
-                    sfdbtools::mysqldump::remove_option_files();
+                    sfdbtools::dump::mysqldump::stop_children();
+                    sfdbtools::dump::mysqldump::remove_option_files();
                     eprintln!(
                         "sfdbtools: error: interrupted: nothing was written under a final name"
                     );

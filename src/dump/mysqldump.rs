@@ -14,13 +14,15 @@ use std::time::Instant;
 
 use chrono::Local;
 
+use super::finish::{self, FileFacts};
+use super::plan::prepare;
+use super::{BackupReport, FileReport, PlannedFile, codec_threads};
 use crate::config::BackupConfig;
 use crate::connect::{ConnectionSettings, Flavor};
-use crate::dump::{self, BackupReport, FileReport, PlannedFile, Prepared, RunFacts};
 use crate::error::{Error, Result};
 use crate::metadata::SnapshotInfo;
 use crate::output::{OutputChain, OutputSpec};
-use crate::progress::{Event, Progress};
+use crate::progress::Progress;
 
 /// The old tool's packaged `backup.mysqldump_args`, without `-f` (which let a dump continue
 /// past SQL errors and still look successful). `--master-data=2` records the binlog position of
@@ -297,28 +299,19 @@ pub fn parse_position(head: &[u8]) -> SnapshotInfo {
 }
 
 /// Runs the mysqldump engine for every planned file, one after the other.
-pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<BackupReport> {
-    let Prepared {
-        control,
-        info,
-        selection,
-        planned,
-        grants,
-        data_skipped,
-    } = dump::prepare(cfg, progress.as_ref()).await?;
+pub(super) async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<BackupReport> {
+    let (control, run) = prepare(cfg, progress.as_ref()).await?;
     let _ = control.disconnect().await;
-    check_names(&selection.databases)?;
+    check_names(&run.selection.databases)?;
     let mut files = Vec::new();
     let mut position = SnapshotInfo::default();
-    for plan in planned {
+    for plan in &run.planned {
         let cfg2 = cfg.clone();
-        let flavor = info.flavor;
-        let (plan, result) = tokio::task::spawn_blocking(move || {
-            let r = dump_one(&cfg2, flavor, &plan);
-            (plan, r)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("mysqldump task failed: {e}")))?;
+        let flavor = run.info.flavor;
+        let owned = plan.clone();
+        let result = tokio::task::spawn_blocking(move || dump_one(&cfg2, flavor, &owned))
+            .await
+            .map_err(|e| Error::Internal(format!("mysqldump task failed: {e}")))?;
         let (summary, snap, started, clock, longest) = match result {
             Ok(r) => r,
             Err(e) => {
@@ -329,52 +322,27 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
                 return Err(e);
             }
         };
-        let method = "mysqldump --single-transaction";
-        let facts = RunFacts {
-            cfg,
-            info: &info,
-            selection: &selection,
-            data_skipped: &data_skipped,
-            snapshot: &snap,
+        let file = FileFacts {
+            plan,
             engine: "mysqldump",
             threads: 1,
-            method,
-        };
-        let metadata = dump::build_metadata(
-            &facts,
-            &plan,
-            &summary,
-            Vec::new(),
-            longest,
+            method: "mysqldump --single-transaction",
+            snapshot: &snap,
             started,
-            Local::now(),
             clock,
-        );
-        // Written by `dump::complete` once every file of the run exists.
-        let metadata_path = cfg
-            .save_metadata
-            .then(|| PathBuf::from(format!("{}.meta.json", plan.path.display())));
-        progress.event(&Event::FileWritten {
-            path: &plan.path,
-            bytes: summary.file.bytes,
-            sql_bytes: summary.sql_bytes,
-        });
+            tables: Vec::new(),
+            largest: longest,
+            notes: None,
+        };
+        files.push(finish::file_written(
+            &run,
+            file,
+            &summary,
+            progress.as_ref(),
+        ));
         position = snap;
-        files.push(FileReport {
-            path: plan.path.clone(),
-            metadata_path,
-            databases: plan.databases.clone(),
-            metadata,
-        });
     }
-    let user_grants = dump::complete(cfg, &selection, &mut files, grants.as_ref())?;
-    Ok(BackupReport {
-        files,
-        snapshot: position,
-        server: info.version.clone(),
-        user_grants,
-        commits_blocked: None,
-    })
+    finish::report(&run, files, position, None)
 }
 
 type DumpOne = (
@@ -405,7 +373,7 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
         level: cfg.level,
         passphrase: cfg.passphrase.clone(),
         mode: cfg.file_mode,
-        threads: cfg.threads.clamp(1, dump::MAX_CODEC_THREADS),
+        threads: codec_threads(cfg.threads),
     })?;
     let program = program();
     let mut command = Command::new(program);
