@@ -12,12 +12,12 @@ use crate::sql::ident::ident;
 /// nothing left wait a fraction of a second at most (a 64 MiB chunk took a second here).
 pub const CHUNK_TARGET_BYTES: u64 = 16 << 20;
 /// Chunks per worker at most: small thread counts gain nothing from more queries.
-pub const CHUNKS_PER_WORKER: usize = 32;
+pub(crate) const CHUNKS_PER_WORKER: usize = 32;
 /// More chunks than this only adds queries.
-pub const MAX_CHUNKS: u64 = 256;
+pub(crate) const MAX_CHUNKS: u64 = 256;
 
 /// How many chunks a table of this estimated size gets with chunks of `target` bytes.
-pub fn chunk_count(estimated_bytes: u64, target: u64) -> usize {
+pub(crate) fn chunk_count(estimated_bytes: u64, target: u64) -> usize {
     estimated_bytes.div_ceil(target.max(1)).clamp(1, MAX_CHUNKS) as usize
 }
 
@@ -25,27 +25,27 @@ pub fn chunk_count(estimated_bytes: u64, target: u64) -> usize {
 /// missing bound is an open end; the range open below also takes the NULLs of a nullable key.
 /// Both open is the whole table, read without a WHERE clause.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KeyRange {
+pub(crate) struct KeyRange {
     /// Inclusive.
-    pub lower: Option<i128>,
+    lower: Option<i128>,
     /// Exclusive.
-    pub upper: Option<i128>,
+    upper: Option<i128>,
 }
 
 impl KeyRange {
     /// The whole table: the one chunk of a table that is not split.
-    pub const WHOLE: KeyRange = KeyRange {
+    pub(crate) const WHOLE: KeyRange = KeyRange {
         lower: None,
         upper: None,
     };
 
     /// True for the one chunk of a table read in one statement, without a WHERE clause.
-    pub fn is_whole(&self) -> bool {
+    pub(crate) fn is_whole(&self) -> bool {
         *self == KeyRange::WHOLE
     }
 
     /// The WHERE predicate that selects this range of `key`'s column; None for the whole table.
-    pub fn predicate(&self, key: &SplitKey) -> Option<String> {
+    pub(crate) fn predicate(&self, key: &SplitKey) -> Option<String> {
         let col = ident(&key.column);
         match (self.lower, self.upper) {
             (None, None) => None,
@@ -61,7 +61,7 @@ impl KeyRange {
 
 /// The key ranges of up to `chunks` chunks over `[min, max]`, in key order; one
 /// [`KeyRange::WHOLE`] for a single chunk.
-pub fn plan(min: i128, max: i128, chunks: usize) -> Vec<KeyRange> {
+pub(crate) fn plan(min: i128, max: i128, chunks: usize) -> Vec<KeyRange> {
     if chunks <= 1 || max <= min {
         return vec![KeyRange::WHOLE];
     }

@@ -27,7 +27,7 @@ use crate::progress::Progress;
 /// The old tool's packaged `backup.mysqldump_args`, without `-f` (which let a dump continue
 /// past SQL errors and still look successful). `--master-data=2` records the binlog position of
 /// the dump's own snapshot as a comment, which is read back for the metadata.
-pub const DEFAULT_ARGS: &[&str] = &[
+const DEFAULT_ARGS: &[&str] = &[
     "-Qq",
     "--max-allowed-packet=1G",
     "--hex-blob",
@@ -46,7 +46,7 @@ const MARIADB_ARGS: &[&str] = &["--max-statement-time=0", "--gtid"];
 
 /// The child's arguments: option file, options (custom or default, never `-f`), `--no-data` for
 /// `-x`, then the databases.
-pub fn command_args(
+fn command_args(
     cfg: &BackupConfig,
     flavor: Flavor,
     option_file: &Path,
@@ -87,7 +87,7 @@ pub fn command_args(
 
 /// Refuses database names that begin with `-`: the server's names reach the child's command
 /// line, and one named `--host=…` would otherwise become an option of it, with our password.
-pub fn check_names(databases: &[String]) -> Result<()> {
+fn check_names(databases: &[String]) -> Result<()> {
     match databases.iter().find(|d| d.starts_with('-')) {
         Some(d) => Err(Error::Unsupported(format!(
             "database {} begins with '-': the mysqldump engine does not pass such a name to \
@@ -99,9 +99,6 @@ pub fn check_names(databases: &[String]) -> Result<()> {
     }
 }
 
-/// The argument without `-f`/`--force`: None when nothing else is left. A cluster of short
-/// options (`-fQq`) keeps its other letters; letters after one that takes a value (`-hfoo`,
-/// host "foo") are that value and stay untouched.
 /// The dump options: the configured ones without `-f` and with `--master-data=2` unless they
 /// ask for a position themselves (the metadata needs it), or the defaults. With `capture`
 /// off (config `backup.replication.capture_gtid: false`) no position option is added, since
@@ -135,6 +132,9 @@ fn is_position_option(arg: &str) -> bool {
     arg.starts_with("--master-data") || arg.starts_with("--source-data")
 }
 
+/// The argument without `-f`/`--force`: None when nothing else is left. A cluster of short
+/// options (`-fQq`) keeps its other letters; letters after one that takes a value (`-hfoo`,
+/// host "foo") are that value and stay untouched.
 fn without_force(arg: &str) -> Option<String> {
     if arg == "--force" || arg.starts_with("--force=") {
         return None;
@@ -196,10 +196,10 @@ pub fn remove_option_files() {
 
 /// A directory only this user can enter, made for one option file under `parent` ($TMPDIR),
 /// removed with everything in it when dropped.
-pub struct OptionDir(PathBuf);
+struct OptionDir(PathBuf);
 
 impl OptionDir {
-    pub fn create(parent: &Path) -> io::Result<OptionDir> {
+    fn create(parent: &Path) -> io::Result<OptionDir> {
         use std::os::unix::fs::DirBuilderExt;
         let mut tries = 0;
         loop {
@@ -220,7 +220,7 @@ impl OptionDir {
         }
     }
 
-    pub fn path(&self) -> &Path {
+    fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -233,7 +233,7 @@ impl Drop for OptionDir {
 }
 
 /// The `[client]` option file: connection settings, password included, mode 0600.
-pub fn write_option_file(dir: &Path, settings: &ConnectionSettings) -> io::Result<PathBuf> {
+fn write_option_file(dir: &Path, settings: &ConnectionSettings) -> io::Result<PathBuf> {
     let path = dir.join("client.cnf");
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -275,7 +275,7 @@ fn program() -> &'static str {
 }
 
 /// Reads the position `--master-data=2` (and MariaDB's `--gtid`) wrote near the top.
-pub fn parse_position(head: &[u8]) -> SnapshotInfo {
+fn parse_position(head: &[u8]) -> SnapshotInfo {
     let text = String::from_utf8_lossy(head);
     let mut snap = SnapshotInfo::default();
     for line in text.lines().take(200) {
