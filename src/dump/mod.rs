@@ -14,7 +14,7 @@ mod schedule;
 pub mod spool;
 pub mod workers;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +23,7 @@ use crate::connect::ServerInfo;
 use crate::error::Result;
 use crate::grants::GrantsExport;
 use crate::metadata::{Metadata, SnapshotInfo, TableRef};
+use crate::output::OutputSpec;
 use crate::progress::Progress;
 use crate::select::Selection;
 
@@ -83,6 +84,14 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
 /// up with the rows that two to eight dump workers produce.
 pub const MAX_CODEC_THREADS: usize = 4;
 
-fn codec_threads(threads: usize) -> usize {
-    threads.clamp(1, MAX_CODEC_THREADS)
+/// Where and how a dump file of the run is written, for both engines.
+fn file_spec(cfg: &BackupConfig, path: &Path) -> OutputSpec {
+    OutputSpec {
+        path: path.to_owned(),
+        codec: cfg.codec,
+        level: cfg.level,
+        passphrase: cfg.passphrase.clone(),
+        mode: cfg.file_mode,
+        threads: cfg.threads.clamp(1, MAX_CODEC_THREADS),
+    }
 }

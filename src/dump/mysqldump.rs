@@ -16,12 +16,12 @@ use chrono::Local;
 
 use super::finish::{self, FileFacts};
 use super::plan::prepare;
-use super::{BackupReport, FileReport, PlannedFile, codec_threads};
+use super::{BackupReport, FileReport, PlannedFile, file_spec};
 use crate::config::BackupConfig;
 use crate::connect::{ConnectionSettings, Flavor};
 use crate::error::{Error, Result};
 use crate::metadata::SnapshotInfo;
-use crate::output::{OutputChain, OutputSpec};
+use crate::output::OutputChain;
 use crate::progress::Progress;
 
 /// The old tool's packaged `backup.mysqldump_args`, without `-f` (which let a dump continue
@@ -367,14 +367,7 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
     })?;
     let option_file = write_option_file(private.path(), &cfg.connection)
         .map_err(|e| Error::file("writing the client option file in", private.path(), e))?;
-    let mut chain = OutputChain::create(OutputSpec {
-        path: plan.path.clone(),
-        codec: cfg.codec,
-        level: cfg.level,
-        passphrase: cfg.passphrase.clone(),
-        mode: cfg.file_mode,
-        threads: codec_threads(cfg.threads),
-    })?;
+    let mut chain = OutputChain::create(file_spec(cfg, &plan.path))?;
     let program = program();
     let mut command = Command::new(program);
     command

@@ -15,12 +15,12 @@ use super::finish::{self, FileFacts, FileNotes};
 use super::plan::prepare;
 use super::schedule::{submit_tables, table_outcome};
 use super::workers::{Outcome, Pool, Queue, TaskKind, outcome};
-use super::{BackupReport, FileReport, RunContext, codec_threads, spool};
+use super::{BackupReport, FileReport, RunContext, file_spec, spool};
 use crate::catalog::{self, DatabaseCatalog, Table, View, survey};
 use crate::config::{BackupConfig, BackupMode};
 use crate::error::{Error, Result};
 use crate::metadata::{self, SnapshotInfo, TableInfo, TableRef};
-use crate::output::{Chunk, OutputSpec, Writer};
+use crate::output::{Chunk, Writer};
 use crate::progress::{Event, Progress};
 use crate::select;
 use crate::snapshot::{self, Consistency, Session, SessionOptions};
@@ -108,25 +108,24 @@ async fn run_in_session(
         early: Early::default(),
     });
     let commit_block = session.commit_block.clone();
-    if !non_transactional.is_empty() && commit_block.is_held().await {
-        progress.event(&Event::Warning(&format!(
-            "commits on the server are blocked while {} non-transactional table(s) \
-             (MyISAM/Aria/MEMORY…, outside the snapshot) are read, before anything else: {}",
-            non_transactional.len(),
-            name_some(&non_transactional)
-        )));
-        if let Err(e) = read_non_transactional_first(&ctx, &non_transactional).await {
-            ctx.queue.cancel();
-            drop(ctx);
-            session.workers = pool.join().await;
-            session.close().await;
-            return Err(e);
+    let blocked_part: Result<()> = async {
+        if !non_transactional.is_empty() && commit_block.is_held().await {
+            progress.event(&Event::Warning(&format!(
+                "commits on the server are blocked while {} non-transactional table(s) \
+                 (MyISAM/Aria/MEMORY…, outside the snapshot) are read, before anything else: {}",
+                non_transactional.len(),
+                name_some(&non_transactional)
+            )));
+            read_non_transactional_first(&ctx, &non_transactional).await?;
         }
+        // With `lock` consistency commits stay blocked until the session closes.
+        if cfg.consistency != Consistency::Lock {
+            commit_block.release().await?;
+        }
+        Ok(())
     }
-    // With `lock` consistency commits stay blocked until the session closes.
-    if cfg.consistency != Consistency::Lock
-        && let Err(e) = commit_block.release().await
-    {
+    .await;
+    if let Err(e) = blocked_part {
         ctx.queue.cancel();
         drop(ctx);
         session.workers = pool.join().await;
@@ -361,14 +360,7 @@ async fn dump_file(ctx: &FileTasks, index: usize) -> Result<FileReport> {
         largest: 0,
         notes: None,
     };
-    let writer = Writer::start(OutputSpec {
-        path: plan.path.clone(),
-        codec: cfg.codec,
-        level: cfg.level,
-        passphrase: cfg.passphrase.clone(),
-        mode: cfg.file_mode,
-        threads: codec_threads(cfg.threads),
-    })?;
+    let writer = Writer::start(file_spec(cfg, &plan.path))?;
     let body = write_body(ctx, &writer.tx, &mut file).await;
     let summary = match body {
         Ok(()) => writer.finish().await?,
