@@ -17,7 +17,6 @@ pub mod encrypt;
 pub mod error;
 pub mod grants;
 pub mod metadata;
-pub mod mysqldump;
 pub mod output;
 pub mod progress;
 pub mod quote;

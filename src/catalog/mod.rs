@@ -1,5 +1,7 @@
 //! The catalog stage: which databases, tables, columns and stored objects exist, and their DDL.
 
+pub(crate) mod survey;
+
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Row};
 

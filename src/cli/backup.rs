@@ -30,7 +30,7 @@ pub fn run(config: BackupConfig, pending: Pending, style: Style) -> Result<(), E
     let reporter = Arc::new(Reporter::new(style));
     let progress: Arc<dyn Progress> = reporter.clone();
     if config.dry_run {
-        let plan = runtime.block_on(dump::dry_run(&config, progress.as_ref()))?;
+        let plan = runtime.block_on(dump::plan::dry_run(&config, progress.as_ref()))?;
         report::dry_run(&plan);
         return Ok(());
     }
@@ -56,8 +56,8 @@ pub fn run(config: BackupConfig, pending: Pending, style: Style) -> Result<(), E
             // Exiting closes every connection, and the server drops their locks with
             // them; waiting for the runtime's threads could only delay that.
             sfdbtools::output::file::remove_files_of_this_run();
-            sfdbtools::mysqldump::stop_children();
-            sfdbtools::mysqldump::remove_option_files();
+            sfdbtools::dump::mysqldump::stop_children();
+            sfdbtools::dump::mysqldump::remove_option_files();
             eprintln!("sfdbtools: error: interrupted: nothing was written under a final name");
             std::process::exit(130);
         }

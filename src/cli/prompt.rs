@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use sfdbtools::Error;
 use sfdbtools::compress::{Codec, Level};
 use sfdbtools::config::run::{BackupConfig, BackupMode};
-use sfdbtools::dump::{self, DryRun, naming};
+use sfdbtools::dump::plan::DryRun;
+use sfdbtools::dump::{self, naming};
 use sfdbtools::encrypt::Passphrase;
 use sfdbtools::metadata::human_size;
 use sfdbtools::progress::Silent;
@@ -147,7 +148,7 @@ pub fn complete(
     loop {
         let mut preview = cfg.clone();
         preview.dry_run = true;
-        let plan = runtime.block_on(dump::dry_run(&preview, &Silent));
+        let plan = runtime.block_on(dump::plan::dry_run(&preview, &Silent));
         show(&cfg, &plan);
         match ask("1) start the backup  2) change an option  3) cancel [1]: ")?
             .to_ascii_lowercase()
@@ -172,7 +173,7 @@ fn pick_databases(
     runtime: &tokio::runtime::Runtime,
 ) -> Result<(), Error> {
     if server.is_none() {
-        *server = Some(runtime.block_on(dump::server_databases(cfg))?);
+        *server = Some(runtime.block_on(dump::plan::server_databases(cfg))?);
     }
     let all = server.as_deref().unwrap_or_default();
     match &mut cfg.mode {

@@ -764,7 +764,7 @@ fn human_millis(d: std::time::Duration) -> String {
 }
 
 /// `--dry-run`: the plan on stdout (it is the command's answer, not a log).
-pub fn dry_run(plan: &sfdbtools::dump::DryRun) {
+pub fn dry_run(plan: &sfdbtools::dump::plan::DryRun) {
     println!(
         "dry run on {} ({}): nothing was written",
         plan.hostname, plan.server

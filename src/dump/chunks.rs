@@ -12,19 +12,58 @@ use crate::quote::ident;
 /// nothing left wait a fraction of a second at most (a 64 MiB chunk took a second here).
 pub const CHUNK_TARGET_BYTES: u64 = 16 << 20;
 /// Chunks per worker at most: small thread counts gain nothing from more queries.
-pub const CHUNKS_PER_WORKER: usize = 32;
+pub(crate) const CHUNKS_PER_WORKER: usize = 32;
 /// More chunks than this only adds queries.
-pub const MAX_CHUNKS: u64 = 256;
+pub(crate) const MAX_CHUNKS: u64 = 256;
 
 /// How many chunks a table of this estimated size gets with chunks of `target` bytes.
-pub fn chunk_count(estimated_bytes: u64, target: u64) -> usize {
+pub(crate) fn chunk_count(estimated_bytes: u64, target: u64) -> usize {
     estimated_bytes.div_ceil(target.max(1)).clamp(1, MAX_CHUNKS) as usize
 }
 
-/// WHERE predicates of the chunks of `key` over `[min, max]`; one `None` for a single chunk.
-pub fn plan(key: &SplitKey, min: i128, max: i128, chunks: usize) -> Vec<Option<String>> {
+/// The rows of one chunk of a table: those whose split column is in `[lower, upper)`. A
+/// missing bound is an open end; the range open below also takes the NULLs of a nullable key.
+/// Both open is the whole table, read without a WHERE clause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KeyRange {
+    /// Inclusive.
+    lower: Option<i128>,
+    /// Exclusive.
+    upper: Option<i128>,
+}
+
+impl KeyRange {
+    /// The whole table: the one chunk of a table that is not split.
+    pub(crate) const WHOLE: KeyRange = KeyRange {
+        lower: None,
+        upper: None,
+    };
+
+    /// True for the one chunk of a table read in one statement, without a WHERE clause.
+    pub(crate) fn is_whole(&self) -> bool {
+        *self == KeyRange::WHOLE
+    }
+
+    /// The WHERE predicate that selects this range of `key`'s column; None for the whole table.
+    pub(crate) fn predicate(&self, key: &SplitKey) -> Option<String> {
+        let col = ident(&key.column);
+        match (self.lower, self.upper) {
+            (None, None) => None,
+            (None, Some(upper)) if key.nullable => {
+                Some(format!("({col} < {upper} OR {col} IS NULL)"))
+            }
+            (None, Some(upper)) => Some(format!("{col} < {upper}")),
+            (Some(lower), Some(upper)) => Some(format!("{col} >= {lower} AND {col} < {upper}")),
+            (Some(lower), None) => Some(format!("{col} >= {lower}")),
+        }
+    }
+}
+
+/// The key ranges of up to `chunks` chunks over `[min, max]`, in key order; one
+/// [`KeyRange::WHOLE`] for a single chunk.
+pub(crate) fn plan(min: i128, max: i128, chunks: usize) -> Vec<KeyRange> {
     if chunks <= 1 || max <= min {
-        return vec![None];
+        return vec![KeyRange::WHOLE];
     }
     let span = max - min + 1;
     let mut bounds: Vec<i128> = (1..chunks as i128)
@@ -33,20 +72,23 @@ pub fn plan(key: &SplitKey, min: i128, max: i128, chunks: usize) -> Vec<Option<S
     bounds.dedup();
     bounds.retain(|b| *b > min && *b <= max);
     if bounds.is_empty() {
-        return vec![None];
+        return vec![KeyRange::WHOLE];
     }
-    let col = ident(&key.column);
     let mut out = Vec::with_capacity(bounds.len() + 1);
-    let first = if key.nullable {
-        format!("({col} < {} OR {col} IS NULL)", bounds[0])
-    } else {
-        format!("{col} < {}", bounds[0])
-    };
-    out.push(Some(first));
+    out.push(KeyRange {
+        lower: None,
+        upper: Some(bounds[0]),
+    });
     for w in bounds.windows(2) {
-        out.push(Some(format!("{col} >= {} AND {col} < {}", w[0], w[1])));
+        out.push(KeyRange {
+            lower: Some(w[0]),
+            upper: Some(w[1]),
+        });
     }
-    out.push(Some(format!("{col} >= {}", bounds[bounds.len() - 1])));
+    out.push(KeyRange {
+        lower: Some(bounds[bounds.len() - 1]),
+        upper: None,
+    });
     out
 }
 
@@ -61,29 +103,13 @@ mod tests {
         }
     }
 
-    /// Evaluates the plan's predicates in Rust on every value of a range, NULL included.
-    fn owners(preds: &[Option<String>], v: Option<i128>) -> usize {
-        preds
+    /// How many of the ranges hold `v` (None: NULL) of a nullable key.
+    fn owners(ranges: &[KeyRange], v: Option<i128>) -> usize {
+        ranges
             .iter()
-            .filter(|p| match (p, v) {
-                (None, _) => true,
-                (Some(p), None) => p.contains("IS NULL"),
-                (Some(p), Some(v)) => p
-                    .replace("(", "")
-                    .replace(")", "")
-                    .split(" OR ")
-                    .next()
-                    .unwrap()
-                    .split(" AND ")
-                    .all(|c| {
-                        let parts: Vec<&str> = c.split_whitespace().collect();
-                        let b: i128 = parts[2].parse().unwrap();
-                        match parts[1] {
-                            "<" => v < b,
-                            ">=" => v >= b,
-                            _ => unreachable!(),
-                        }
-                    }),
+            .filter(|r| match v {
+                None => r.lower.is_none(),
+                Some(v) => r.lower.is_none_or(|l| v >= l) && r.upper.is_none_or(|u| v < u),
             })
             .count()
     }
@@ -96,7 +122,7 @@ mod tests {
             (0, 3, 8),
             (i64::MIN as i128, i64::MAX as i128, 5),
         ] {
-            let preds = plan(&key(true), min, max, n);
+            let preds = plan(min, max, n);
             assert!(preds.len() <= n);
             for v in [
                 min - 10,
@@ -115,18 +141,37 @@ mod tests {
 
     #[test]
     fn unsigned_bigint_extremes_split() {
-        let preds = plan(&key(false), 0, u64::MAX as i128, 4);
+        let preds = plan(0, u64::MAX as i128, 4);
         assert_eq!(preds.len(), 4);
         assert_eq!(owners(&preds, Some(u64::MAX as i128)), 1);
-        assert!(!preds[0].as_ref().unwrap().contains("NULL"));
+        assert!(!preds[0].predicate(&key(false)).unwrap().contains("NULL"));
     }
 
     #[test]
     fn small_or_empty_ranges_are_one_chunk() {
-        assert_eq!(plan(&key(false), 5, 5, 8), vec![None]);
-        assert_eq!(plan(&key(false), 1, 100, 1), vec![None]);
+        assert_eq!(plan(5, 5, 8), vec![KeyRange::WHOLE]);
+        assert_eq!(plan(1, 100, 1), vec![KeyRange::WHOLE]);
         assert_eq!(chunk_count(0, CHUNK_TARGET_BYTES), 1);
         assert_eq!(chunk_count(CHUNK_TARGET_BYTES * 3, CHUNK_TARGET_BYTES), 3);
         assert_eq!(chunk_count(u64::MAX, 1), MAX_CHUNKS as usize);
+    }
+
+    #[test]
+    fn ranges_render_as_the_predicates_the_row_query_sends() {
+        let ranges = plan(1, 100, 4);
+        let sql = |nullable| -> Vec<Option<String>> {
+            ranges.iter().map(|r| r.predicate(&key(nullable))).collect()
+        };
+        assert_eq!(
+            sql(true),
+            [
+                Some("(`id` < 26 OR `id` IS NULL)".to_owned()),
+                Some("`id` >= 26 AND `id` < 51".to_owned()),
+                Some("`id` >= 51 AND `id` < 76".to_owned()),
+                Some("`id` >= 76".to_owned()),
+            ]
+        );
+        assert_eq!(sql(false)[0].as_deref(), Some("`id` < 26"));
+        assert_eq!(KeyRange::WHOLE.predicate(&key(true)), None);
     }
 }

@@ -14,18 +14,20 @@ use std::time::Instant;
 
 use chrono::Local;
 
+use super::finish::{self, FileFacts};
+use super::plan::prepare;
+use super::{BackupReport, FileReport, PlannedFile, file_spec};
 use crate::config::run::BackupConfig;
 use crate::connect::{ConnectionSettings, Flavor};
-use crate::dump::{self, BackupReport, FileReport, PlannedFile, Prepared, RunFacts};
 use crate::error::{Error, Result};
 use crate::metadata::SnapshotInfo;
-use crate::output::{OutputChain, OutputSpec};
-use crate::progress::{Event, Progress};
+use crate::output::OutputChain;
+use crate::progress::Progress;
 
 /// The old tool's packaged `backup.mysqldump_args`, without `-f` (which let a dump continue
 /// past SQL errors and still look successful). `--master-data=2` records the binlog position of
 /// the dump's own snapshot as a comment, which is read back for the metadata.
-pub const DEFAULT_ARGS: &[&str] = &[
+const DEFAULT_ARGS: &[&str] = &[
     "-Qq",
     "--max-allowed-packet=1G",
     "--hex-blob",
@@ -44,7 +46,7 @@ const MARIADB_ARGS: &[&str] = &["--max-statement-time=0", "--gtid"];
 
 /// The child's arguments: option file, options (custom or default, never `-f`), `--no-data` for
 /// `-x`, then the databases.
-pub fn command_args(
+fn command_args(
     cfg: &BackupConfig,
     flavor: Flavor,
     option_file: &Path,
@@ -85,7 +87,7 @@ pub fn command_args(
 
 /// Refuses database names that begin with `-`: the server's names reach the child's command
 /// line, and one named `--host=…` would otherwise become an option of it, with our password.
-pub fn check_names(databases: &[String]) -> Result<()> {
+fn check_names(databases: &[String]) -> Result<()> {
     match databases.iter().find(|d| d.starts_with('-')) {
         Some(d) => Err(Error::Unsupported(format!(
             "database {} begins with '-': the mysqldump engine does not pass such a name to \
@@ -97,9 +99,6 @@ pub fn check_names(databases: &[String]) -> Result<()> {
     }
 }
 
-/// The argument without `-f`/`--force`: None when nothing else is left. A cluster of short
-/// options (`-fQq`) keeps its other letters; letters after one that takes a value (`-hfoo`,
-/// host "foo") are that value and stay untouched.
 /// The dump options: the configured ones without `-f` and with `--master-data=2` unless they
 /// ask for a position themselves (the metadata needs it), or the defaults. With `capture`
 /// off (config `backup.replication.capture_gtid: false`) no position option is added, since
@@ -133,6 +132,9 @@ fn is_position_option(arg: &str) -> bool {
     arg.starts_with("--master-data") || arg.starts_with("--source-data")
 }
 
+/// The argument without `-f`/`--force`: None when nothing else is left. A cluster of short
+/// options (`-fQq`) keeps its other letters; letters after one that takes a value (`-hfoo`,
+/// host "foo") are that value and stay untouched.
 fn without_force(arg: &str) -> Option<String> {
     if arg == "--force" || arg.starts_with("--force=") {
         return None;
@@ -194,10 +196,10 @@ pub fn remove_option_files() {
 
 /// A directory only this user can enter, made for one option file under `parent` ($TMPDIR),
 /// removed with everything in it when dropped.
-pub struct OptionDir(PathBuf);
+struct OptionDir(PathBuf);
 
 impl OptionDir {
-    pub fn create(parent: &Path) -> io::Result<OptionDir> {
+    fn create(parent: &Path) -> io::Result<OptionDir> {
         use std::os::unix::fs::DirBuilderExt;
         let mut tries = 0;
         loop {
@@ -218,7 +220,7 @@ impl OptionDir {
         }
     }
 
-    pub fn path(&self) -> &Path {
+    fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -231,7 +233,7 @@ impl Drop for OptionDir {
 }
 
 /// The `[client]` option file: connection settings, password included, mode 0600.
-pub fn write_option_file(dir: &Path, settings: &ConnectionSettings) -> io::Result<PathBuf> {
+fn write_option_file(dir: &Path, settings: &ConnectionSettings) -> io::Result<PathBuf> {
     let path = dir.join("client.cnf");
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -273,7 +275,7 @@ fn program() -> &'static str {
 }
 
 /// Reads the position `--master-data=2` (and MariaDB's `--gtid`) wrote near the top.
-pub fn parse_position(head: &[u8]) -> SnapshotInfo {
+fn parse_position(head: &[u8]) -> SnapshotInfo {
     let text = String::from_utf8_lossy(head);
     let mut snap = SnapshotInfo::default();
     for line in text.lines().take(200) {
@@ -297,28 +299,19 @@ pub fn parse_position(head: &[u8]) -> SnapshotInfo {
 }
 
 /// Runs the mysqldump engine for every planned file, one after the other.
-pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<BackupReport> {
-    let Prepared {
-        control,
-        info,
-        selection,
-        planned,
-        grants,
-        data_skipped,
-    } = dump::prepare(cfg, progress.as_ref()).await?;
+pub(super) async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<BackupReport> {
+    let (control, run) = prepare(cfg, progress.as_ref()).await?;
     let _ = control.disconnect().await;
-    check_names(&selection.databases)?;
+    check_names(&run.selection.databases)?;
     let mut files = Vec::new();
     let mut position = SnapshotInfo::default();
-    for plan in planned {
+    for plan in &run.planned {
         let cfg2 = cfg.clone();
-        let flavor = info.flavor;
-        let (plan, result) = tokio::task::spawn_blocking(move || {
-            let r = dump_one(&cfg2, flavor, &plan);
-            (plan, r)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("mysqldump task failed: {e}")))?;
+        let flavor = run.info.flavor;
+        let owned = plan.clone();
+        let result = tokio::task::spawn_blocking(move || dump_one(&cfg2, flavor, &owned))
+            .await
+            .map_err(|e| Error::Internal(format!("mysqldump task failed: {e}")))?;
         let (summary, snap, started, clock, longest) = match result {
             Ok(r) => r,
             Err(e) => {
@@ -329,52 +322,27 @@ pub async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<Back
                 return Err(e);
             }
         };
-        let method = "mysqldump --single-transaction";
-        let facts = RunFacts {
-            cfg,
-            info: &info,
-            selection: &selection,
-            data_skipped: &data_skipped,
-            snapshot: &snap,
+        let file = FileFacts {
+            plan,
             engine: "mysqldump",
             threads: 1,
-            method,
-        };
-        let metadata = dump::build_metadata(
-            &facts,
-            &plan,
-            &summary,
-            Vec::new(),
-            longest,
+            method: "mysqldump --single-transaction",
+            snapshot: &snap,
             started,
-            Local::now(),
             clock,
-        );
-        // Written by `dump::complete` once every file of the run exists.
-        let metadata_path = cfg
-            .save_metadata
-            .then(|| PathBuf::from(format!("{}.meta.json", plan.path.display())));
-        progress.event(&Event::FileWritten {
-            path: &plan.path,
-            bytes: summary.file.bytes,
-            sql_bytes: summary.sql_bytes,
-        });
+            tables: Vec::new(),
+            largest: longest,
+            notes: None,
+        };
+        files.push(finish::file_written(
+            &run,
+            file,
+            &summary,
+            progress.as_ref(),
+        ));
         position = snap;
-        files.push(FileReport {
-            path: plan.path.clone(),
-            metadata_path,
-            databases: plan.databases.clone(),
-            metadata,
-        });
     }
-    let user_grants = dump::complete(cfg, &selection, &mut files, grants.as_ref())?;
-    Ok(BackupReport {
-        files,
-        snapshot: position,
-        server: info.version.clone(),
-        user_grants,
-        commits_blocked: None,
-    })
+    finish::report(&run, files, position, None)
 }
 
 type DumpOne = (
@@ -399,14 +367,7 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
     })?;
     let option_file = write_option_file(private.path(), &cfg.connection)
         .map_err(|e| Error::file("writing the client option file in", private.path(), e))?;
-    let mut chain = OutputChain::create(OutputSpec {
-        path: plan.path.clone(),
-        codec: cfg.codec,
-        level: cfg.level,
-        passphrase: cfg.passphrase.clone(),
-        mode: cfg.file_mode,
-        threads: cfg.threads.clamp(1, dump::MAX_CODEC_THREADS),
-    })?;
+    let mut chain = OutputChain::create(file_spec(cfg, &plan.path))?;
     let program = program();
     let mut command = Command::new(program);
     command

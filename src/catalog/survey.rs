@@ -1,0 +1,95 @@
+//! Questions about the selected databases as a whole, asked on the control connection before
+//! the snapshot opens: how many tables a database has, how big it is, which of its tables are
+//! outside InnoDB's snapshot, which session tables it holds. They answer with names and
+//! figures; what a run makes of them is the dump's business.
+
+use mysql_async::Conn;
+use mysql_async::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::metadata::TableRef;
+use crate::quote::ident;
+
+/// How many tables (views included) `db` holds.
+pub(crate) async fn count_tables(conn: &mut Conn, db: &str) -> Result<u64> {
+    let n: Option<u64> = conn
+        .exec_first(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+            (db,),
+        )
+        .await
+        .map_err(|e| Error::server(format!("counting tables of {}", ident(db)), e))?;
+    Ok(n.unwrap_or(0))
+}
+
+/// `db`'s base tables, their estimated rows and bytes (the server's statistics, not counts).
+pub(crate) async fn estimate_size(conn: &mut Conn, db: &str) -> Result<(u64, u64, u64)> {
+    let row: Option<(u64, u64, u64)> = conn
+        .exec_first(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(TABLE_ROWS), 0) AS UNSIGNED), \
+             CAST(COALESCE(SUM(DATA_LENGTH), 0) AS UNSIGNED) \
+             FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE <> 'VIEW'",
+            (db,),
+        )
+        .await
+        .map_err(|e| Error::server(format!("estimating the size of {}", ident(db)), e))?;
+    Ok(row.unwrap_or_default())
+}
+
+/// The base tables of `databases` named one of `names` (the session tables), in name order
+/// within each database.
+pub(crate) async fn session_tables(
+    conn: &mut Conn,
+    databases: &[String],
+    names: &[&str; 3],
+) -> Result<Vec<TableRef>> {
+    let mut out = Vec::new();
+    for db in databases {
+        let found: Vec<String> = conn
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
+                 AND TABLE_TYPE <> 'VIEW' AND TABLE_NAME IN (?, ?, ?) ORDER BY TABLE_NAME",
+                (db, names[0], names[1], names[2]),
+            )
+            .await
+            .map_err(|e| {
+                Error::server(format!("listing the session tables of {}", ident(db)), e)
+            })?;
+        out.extend(found.into_iter().map(|table| TableRef {
+            database: db.clone(),
+            table,
+        }));
+    }
+    Ok(out)
+}
+
+/// Base tables of `databases` whose engine is outside InnoDB's snapshot, in name order within
+/// each database.
+pub(crate) async fn non_transactional_tables(
+    conn: &mut Conn,
+    databases: &[String],
+) -> Result<Vec<TableRef>> {
+    let mut found = Vec::new();
+    // Tables whose rows live elsewhere are not read, so commits do not wait for them.
+    let elsewhere: Vec<String> = super::rows_elsewhere_engines()
+        .map(|e| format!("'{e}'"))
+        .collect();
+    let sql = format!(
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
+         AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') \
+         AND ENGINE NOT IN ('InnoDB', 'XtraDB', 'RocksDB', 'TokuDB', 'ndbcluster', {}) \
+         ORDER BY TABLE_NAME",
+        elsewhere.join(", ")
+    );
+    for db in databases {
+        let names: Vec<String> = conn
+            .exec(sql.as_str(), (db,))
+            .await
+            .map_err(|e| Error::server(format!("listing the engines of {}", ident(db)), e))?;
+        found.extend(names.into_iter().map(|table| TableRef {
+            database: db.clone(),
+            table,
+        }));
+    }
+    Ok(found)
+}
