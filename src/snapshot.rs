@@ -8,7 +8,7 @@
 //! connection in a backup stage, hence the second lock connection.
 //!
 //! Each worker has two connections when the row reader can connect: a mysql_async one for
-//! catalogs, and the row reader's (`rows::wire`) for everything read inside the snapshot
+//! catalogs, and the row reader's (`connect::wire`) for everything read inside the snapshot
 //! (counts, key bounds, rows). Both start their transactions inside the same commit block, and
 //! the position is read from the connections that read the data. A dump with N workers thus
 //! holds 2 + 2N connections (control, the short-lived commit blocker, N workers, N readers), or
@@ -21,11 +21,11 @@ use futures_util::future::{join_all, try_join_all};
 use mysql_async::Conn;
 use mysql_async::prelude::*;
 
+use crate::connect::wire::WireConn;
 use crate::connect::{self, ConnectionSettings, Flavor, ServerInfo};
 use crate::error::{DbError, Error, Result};
 use crate::metadata::SnapshotInfo;
 use crate::rows::RowReader;
-use crate::rows::wire::WireConn;
 
 /// How consistent the dump is, and what it locks to get there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

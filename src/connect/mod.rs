@@ -5,6 +5,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub mod wire;
+
 use mysql_async::prelude::*;
 use mysql_async::{Conn, OptsBuilder};
 

@@ -3,14 +3,12 @@
 //! The network side runs on tokio and only moves bytes; a dedicated serialiser thread per
 //! worker turns them into INSERT statements and hands complete statements to the writer.
 //!
-//! Two row paths feed the same serialiser: the row reader (`wire`: buffers of raw binary-protocol
-//! row packets, decoded in place by `decode`) and, when the reader cannot connect, mysql_async
+//! Two row paths feed the same serialiser: the row reader (`connect::wire`: buffers of raw
+//! binary-protocol row packets, decoded in place by `decode`) and, when the reader cannot connect, mysql_async
 //! (decoded `Row`s). Both write every cell through `sql::value::push_binary`, so their output is
 //! byte for byte the same.
 
 pub mod decode;
-mod socket;
-pub mod wire;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -20,6 +18,7 @@ use mysql_async::{Conn, Row, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::catalog::Table;
+use crate::connect::wire::{self, READ_BUFFER, RowBlock, WireConn};
 use crate::error::{DbError, Error, Result};
 use crate::output::Chunk;
 use crate::progress::Progress;
@@ -27,7 +26,6 @@ use crate::sql::ident::{ident, qualified};
 use crate::sql::insert::InsertBuilder;
 use crate::sql::value::CellKind;
 use decode::Layout;
-use wire::{READ_BUFFER, RowBlock, WireConn};
 
 /// Rows per batch handed to the serialiser: amortises channel cost without holding much.
 pub const BATCH_ROWS: usize = 512;
@@ -45,7 +43,8 @@ pub const SPARE_BUFFERS: usize = SERIALIZER_QUEUE + 2;
 /// How rows are read from the server.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RowReader {
-    /// The row reader (`wire`), or mysql_async when it cannot connect (said once, as a warning).
+    /// The row reader (`connect::wire`), or mysql_async when it cannot connect (said once, as
+    /// a warning).
     #[default]
     Wire,
     /// Always mysql_async (for comparison and tests).
@@ -282,7 +281,7 @@ fn serialize_loop(
             Job::Packets { buf, len } => {
                 if let Some(o) = open.as_mut().filter(|_| failed.is_none()) {
                     let (mut rows, mut batch_bytes) = (0u64, 0u64);
-                    for payload in decode::packets(&buf[..len]) {
+                    for payload in wire::packets(&buf[..len]) {
                         match o.packet_row(payload) {
                             Ok(n) => batch_bytes += n as u64,
                             Err(e) => {
