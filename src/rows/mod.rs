@@ -18,6 +18,7 @@ use mysql_async::{Conn, Row, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::catalog::Table;
+use crate::connect::QueryConn;
 use crate::connect::wire::{self, READ_BUFFER, RowBlock, WireConn};
 use crate::error::{DbError, Error, Result};
 use crate::output::Chunk;
@@ -530,6 +531,11 @@ pub async fn dump_table(
 
 /// Like [`dump_table`], over the row reader: buffers of row packets go to the serialiser as
 /// read, and are decoded there in place.
+///
+/// Not one function over [`QueryConn`] with [`dump_table`]: reading rows is where the two
+/// connection kinds differ by design (decoded `Row`s from the driver's result stream here,
+/// undecoded packet buffers of a prepared statement there). The query, the cell kinds and the
+/// serialiser are shared.
 pub async fn dump_table_wire(
     conn: &mut WireConn,
     serializer: &Serializer,
@@ -607,11 +613,13 @@ fn row_size(row: &Row) -> usize {
         .sum()
 }
 
-/// [`count_rows`] over the row reader, whose snapshot is the one the rows are read in.
-pub async fn count_rows_wire(conn: &mut WireConn, db: &str, table: &Table) -> Result<u64> {
+/// `COUNT(*)` inside the snapshot, to prove no row was lost or repeated: on the row reader
+/// when the worker has one (its snapshot is the one the rows are read in), else on the
+/// mysql_async connection.
+pub(crate) async fn count_rows<C: QueryConn>(conn: &mut C, db: &str, table: &Table) -> Result<u64> {
     let target = qualified(db, &table.name);
     let rows = conn
-        .query(&format!("SELECT COUNT(*) FROM {}", table.source(db)))
+        .text_rows(&format!("SELECT COUNT(*) FROM {}", table.source(db)))
         .await
         .map_err(|e| Error::server(format!("counting rows of {target}"), e))?;
     let cell = rows.first().and_then(|r| r.first()).cloned().flatten();
@@ -622,14 +630,4 @@ pub async fn count_rows_wire(conn: &mut WireConn, db: &str, table: &Table) -> Re
             .and_then(|t| t.parse().ok())
             .ok_or_else(|| Error::Internal(format!("{target}: COUNT(*) returned {text:?}"))),
     }
-}
-
-/// `COUNT(*)` inside the snapshot, to prove no row was lost or repeated.
-pub async fn count_rows(conn: &mut Conn, db: &str, table: &Table) -> Result<u64> {
-    let target = qualified(db, &table.name);
-    let n: Option<u64> = conn
-        .query_first(format!("SELECT COUNT(*) FROM {}", table.source(db)))
-        .await
-        .map_err(|e| Error::server(format!("counting rows of {target}"), e))?;
-    Ok(n.unwrap_or(0))
 }

@@ -37,6 +37,8 @@ const REQUIRED: u32 = CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION;
 const HANDSHAKE_COLLATION: u8 = 45;
 
 impl WireConn {
+    /// Reads the server's greeting, answers it with the capabilities in `wanted` the server
+    /// has, and authenticates `settings.user`.
     pub(super) async fn handshake(
         &mut self,
         settings: &ConnectionSettings,

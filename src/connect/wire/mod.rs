@@ -21,7 +21,7 @@ mod statement;
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::connect::{self, ConnectionSettings, Flavor};
-use crate::error::{ConnectError, DbError, Error};
+use crate::error::{ConnectError, Error};
 use handshake::{CLIENT_DEPRECATE_EOF, WANTED};
 pub(crate) use packet::Reader;
 use packet::io_error;
@@ -120,27 +120,8 @@ impl WireConn {
             })
             .await;
         let mut conn = conn?;
-        for stmt in connect::session_setup_sql(flavor) {
-            conn.query_drop(stmt).await.map_err(|e| Error::Server {
-                context: format!("preparing the {role} session: {stmt}"),
-                source: DbError(e),
-            })?;
-        }
-        let results = conn
-            .query("SELECT @@character_set_results")
-            .await
-            .map_err(|e| Error::Server {
-                context: format!("checking the {role} session charset"),
-                source: DbError(e),
-            })?;
-        let results = results.first().and_then(|r| r.first().cloned().flatten());
-        if results.as_deref() != Some(&b"utf8mb4"[..]) {
-            return Err(Error::Unsupported(format!(
-                "the {role} session reads results as {:?} after SET NAMES utf8mb4; refusing to \
-                 dump text that would be converted",
-                results.map(|r| String::from_utf8_lossy(&r).into_owned())
-            )));
-        }
+        connect::prepare_session(&mut conn, role, &connect::session_setup_sql(flavor), "dump")
+            .await?;
         Ok(conn)
     }
 

@@ -9,6 +9,7 @@ use super::packet::{
     protocol, server_error,
 };
 use super::{READ_BUFFER, WireConn, WireResult};
+use crate::connect::TextRow;
 
 const COM_QUERY: u8 = 0x03;
 const COM_STMT_PREPARE: u8 = 0x16;
@@ -42,7 +43,7 @@ impl WireConn {
     }
 
     /// Runs a statement; returns its rows as text cells (None for NULL). For small results.
-    pub async fn query(&mut self, sql: &str) -> WireResult<Vec<Vec<Option<Vec<u8>>>>> {
+    pub async fn query(&mut self, sql: &str) -> WireResult<Vec<TextRow>> {
         self.command(COM_QUERY, sql.as_bytes()).await?;
         let first = self.read_packet().await?;
         let columns = match first.first() {
