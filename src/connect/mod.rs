@@ -5,20 +5,21 @@
 //! both answer, so the session setup here and the snapshot, count and bounds helpers exist
 //! once for either.
 
+mod query;
+pub mod wire;
+
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
-
-mod query;
-pub mod wire;
 
 use mysql_async::prelude::*;
 use mysql_async::{Conn, OptsBuilder};
 
 use crate::error::{ConnectError, Error, Result};
 use crate::secret::Secret;
-pub use query::{QueryConn, TextRow};
+pub(crate) use query::QueryConn;
+pub use query::TextRow;
 
 /// Where and as whom to connect. Flags fill it today; a profile can fill the same fields.
 #[derive(Clone, Debug)]

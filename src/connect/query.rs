@@ -18,7 +18,7 @@ use super::wire::WireConn;
 pub type TextRow = Vec<Option<Vec<u8>>>;
 
 /// A connection that runs statements and returns small results as text.
-pub trait QueryConn: Send {
+pub(crate) trait QueryConn: Send {
     /// Runs a statement and discards any result.
     fn run(&mut self, sql: &str) -> impl Future<Output = Result<(), mysql_async::Error>> + Send;
 
