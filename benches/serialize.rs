@@ -7,6 +7,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mysql_async::Value;
+use sfdbtools::connect::wire;
 use sfdbtools::rows::decode::{self, Layout};
 use sfdbtools::rows::{FLUSH_BYTES, RowChecksum};
 use sfdbtools::sql::insert::{DEFAULT_STATEMENT_SIZE, InsertBuilder};
@@ -181,7 +182,7 @@ fn in_place_sized(
     let mut total = 0;
     let mut sum = RowChecksum::default();
     for _ in 0..passes {
-        for payload in decode::packets(block) {
+        for payload in wire::packets(block) {
             let len =
                 decode::push_row(&mut builder, &mut out, layouts, payload).expect("a whole row");
             sum.add_row(&out[out.len() - len..]);

@@ -8,7 +8,7 @@
 //! connection in a backup stage, hence the second lock connection.
 //!
 //! Each worker has two connections when the row reader can connect: a mysql_async one for
-//! catalogs, and the row reader's (`rows::wire`) for everything read inside the snapshot
+//! catalogs, and the row reader's (`connect::wire`) for everything read inside the snapshot
 //! (counts, key bounds, rows). Both start their transactions inside the same commit block, and
 //! the position is read from the connections that read the data. A dump with N workers thus
 //! holds 2 + 2N connections (control, the short-lived commit blocker, N workers, N readers), or
@@ -21,11 +21,11 @@ use futures_util::future::{join_all, try_join_all};
 use mysql_async::Conn;
 use mysql_async::prelude::*;
 
-use crate::connect::{self, ConnectionSettings, Flavor, ServerInfo};
+use crate::connect::wire::WireConn;
+use crate::connect::{self, ConnectionSettings, Flavor, QueryConn, ServerInfo};
 use crate::error::{DbError, Error, Result};
 use crate::metadata::SnapshotInfo;
 use crate::rows::RowReader;
-use crate::rows::wire::WireConn;
 
 /// How consistent the dump is, and what it locks to get there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -280,7 +280,7 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
         let role = format!("worker {}", i + 1);
         start_transaction(&mut w.conn, &role).await?;
         if let Some(r) = &mut w.rows {
-            start_transaction_wire(r, &role).await?;
+            start_transaction(r, &format!("{role} row reader")).await?;
         }
         Ok::<(), Error>(())
     }))
@@ -386,7 +386,7 @@ async fn read_position(s: &mut Session, info: &ServerInfo) -> Result<SnapshotInf
             for (i, w) in s.workers.iter_mut().enumerate() {
                 // The connection that reads the data is the one whose snapshot counts.
                 let p = match &mut w.rows {
-                    Some(r) => binlog_snapshot_wire(r).await?,
+                    Some(r) => binlog_snapshot(r).await?,
                     None => binlog_snapshot(&mut w.conn).await?,
                 };
                 match &first {
@@ -536,50 +536,26 @@ const SNAPSHOT_SQL: [&str; 2] = [
     "START TRANSACTION /*!40108 WITH CONSISTENT SNAPSHOT */",
 ];
 
-/// Starts a REPEATABLE READ transaction with a consistent snapshot on `conn`.
-pub async fn start_transaction(conn: &mut Conn, role: &str) -> Result<()> {
+/// Starts a REPEATABLE READ transaction with a consistent snapshot on `conn`, either kind
+/// (`role` names the connection in errors: "worker 1", "worker 1 row reader").
+async fn start_transaction<C: QueryConn>(conn: &mut C, role: &str) -> Result<()> {
     for stmt in SNAPSHOT_SQL {
-        conn.query_drop(stmt)
+        conn.run(stmt)
             .await
             .map_err(|e| Error::server(format!("starting the snapshot ({role}): {stmt}"), e))?;
     }
     Ok(())
 }
 
-/// [`start_transaction`] on a row reader connection.
-pub async fn start_transaction_wire(conn: &mut WireConn, role: &str) -> Result<()> {
-    for stmt in SNAPSHOT_SQL {
-        conn.query_drop(stmt).await.map_err(|e| {
-            Error::server(
-                format!("starting the snapshot ({role} row reader): {stmt}"),
-                e,
-            )
-        })?;
-    }
-    Ok(())
-}
-
 const BINLOG_SNAPSHOT_SQL: &str = "SHOW STATUS LIKE 'binlog_snapshot_%'";
 
-fn binlog_snapshot_ctx() -> String {
-    "reading the snapshot position (Binlog_snapshot_*)".into()
-}
-
-/// MariaDB's binary log file and position of `conn`'s snapshot (`Binlog_snapshot_*`).
-async fn binlog_snapshot(conn: &mut Conn) -> Result<SnapshotInfo> {
-    let rows: Vec<(String, String)> = conn
-        .query(BINLOG_SNAPSHOT_SQL)
-        .await
-        .map_err(|e| Error::server(binlog_snapshot_ctx(), e))?;
-    Ok(snapshot_from_status(rows))
-}
-
-/// [`binlog_snapshot`] of a row reader connection.
-async fn binlog_snapshot_wire(conn: &mut WireConn) -> Result<SnapshotInfo> {
+/// MariaDB's binary log file and position of `conn`'s snapshot (`Binlog_snapshot_*`), on
+/// either kind of connection.
+async fn binlog_snapshot<C: QueryConn>(conn: &mut C) -> Result<SnapshotInfo> {
     let rows = conn
-        .query(BINLOG_SNAPSHOT_SQL)
+        .text_rows(BINLOG_SNAPSHOT_SQL)
         .await
-        .map_err(|e| Error::server(binlog_snapshot_ctx(), e))?;
+        .map_err(|e| Error::server("reading the snapshot position (Binlog_snapshot_*)", e))?;
     let text = |c: &Option<Vec<u8>>| {
         String::from_utf8_lossy(c.as_deref().unwrap_or_default()).into_owned()
     };

@@ -1,4 +1,4 @@
-//! The row reader (`rows::wire`, rows decoded in place) against the real server: the same SQL
+//! The row reader (`connect::wire`, rows decoded in place) against the real server: the same SQL
 //! as the mysql_async path for every type, rows of 16 MiB and more, a connection killed while
 //! it streams, password and Unix socket authentication, and the fallback when it cannot
 //! connect.
@@ -9,9 +9,9 @@ use std::process::Output;
 
 use common::{TestDb, assert_success, dump_file_in, metadata_of, out_dir, server};
 use mysql_async::prelude::*;
+use sfdbtools::connect::wire::{self, RowBlock, WireConn};
 use sfdbtools::connect::{ConnectionSettings, Flavor};
 use sfdbtools::rows::decode::{self, Layout};
-use sfdbtools::rows::wire::{RowBlock, WireConn};
 use sfdbtools::secret::Secret;
 use sfdbtools::sql::insert::InsertBuilder;
 use sfdbtools::sql::value::CellKind;
@@ -293,7 +293,7 @@ async fn both_result_set_framings_read_the_same_rows() {
         loop {
             match conn.next_rows(|| vec![0; 4096]).await.unwrap() {
                 RowBlock::Packets { buf, len, .. } => {
-                    for p in decode::packets(&buf[..len]) {
+                    for p in wire::packets(&buf[..len]) {
                         decode::push_row(&mut builder, &mut out, &layouts, p).unwrap();
                     }
                 }

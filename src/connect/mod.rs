@@ -1,4 +1,12 @@
 //! Opening server connections with the session state every dump connection needs.
+//!
+//! Two kinds of connection: mysql_async's `Conn` (catalogs, locks, restore, verify) and the row
+//! reader's [`wire::WireConn`] (a worker's reads inside the snapshot). [`QueryConn`] is what
+//! both answer, so the session setup here and the snapshot, count and bounds helpers exist
+//! once for either.
+
+mod query;
+pub mod wire;
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -10,6 +18,8 @@ use mysql_async::{Conn, OptsBuilder};
 
 use crate::error::{ConnectError, Error, Result};
 use crate::secret::Secret;
+pub(crate) use query::QueryConn;
+pub use query::TextRow;
 
 /// Where and as whom to connect. Flags fill it today; a profile can fill the same fields.
 #[derive(Clone, Debug)]
@@ -211,22 +221,39 @@ pub async fn open_with(
         version,
         hostname,
     };
-    for stmt in setup(flavor) {
-        conn.query_drop(stmt)
+    prepare_session(&mut conn, role, &setup(flavor), "read or write").await?;
+    Ok((conn, info))
+}
+
+/// Runs `setup` on a new session of either kind, then checks that results arrive as utf8mb4:
+/// a session that would convert text is refused (`refusing` says what it would have done with
+/// it: "dump" for the row reader, "read or write" for driver connections, which restore uses).
+pub(crate) async fn prepare_session<C: QueryConn>(
+    conn: &mut C,
+    role: &str,
+    setup: &[&str],
+    refusing: &str,
+) -> Result<()> {
+    for stmt in setup {
+        conn.run(stmt)
             .await
             .map_err(|e| Error::server(format!("preparing the {role} session: {stmt}"), e))?;
     }
-    let results: Option<String> = conn
-        .query_first("SELECT @@character_set_results")
+    let rows = conn
+        .text_rows("SELECT @@character_set_results")
         .await
         .map_err(|e| Error::server(format!("checking the {role} session charset"), e))?;
+    let results = rows
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .map(|r| String::from_utf8_lossy(&r).into_owned());
     if results.as_deref() != Some("utf8mb4") {
         return Err(Error::Unsupported(format!(
             "the {role} session reads results as {results:?} after SET NAMES utf8mb4; \
-             refusing to read or write text that would be converted"
+             refusing to {refusing} text that would be converted"
         )));
     }
-    Ok((conn, info))
+    Ok(())
 }
 
 fn parse_version(v: &str) -> (u16, u16, u16) {

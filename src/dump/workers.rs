@@ -6,10 +6,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use mysql_async::prelude::*;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::catalog::{self, DatabaseCatalog, Table};
+use crate::connect::QueryConn;
 use crate::error::{Error, Result};
 use crate::output::Chunk;
 use crate::quote::{ident, qualified};
@@ -81,10 +81,6 @@ impl Queue {
     /// Stops the pool taking new tasks; queued ones are dropped (their receivers see it).
     pub fn cancel(&self) {
         self.cancelled.store(true, Ordering::SeqCst);
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::SeqCst)
     }
 }
 
@@ -178,37 +174,15 @@ async fn run(worker: &mut Worker, serializer: &Serializer, task: &Task) -> Resul
         ))),
         TaskKind::Bounds { column } => {
             let t = table()?;
-            let target = qualified(db, &t.name);
-            let sql = format!(
-                "SELECT MIN({c}), MAX({c}) FROM {}",
-                t.source(db),
-                c = ident(column)
-            );
-            let ctx = || format!("reading the key range of {target}");
-            let row: Option<(Option<String>, Option<String>)> = match &mut worker.rows {
-                Some(r) => {
-                    let rows = r.query(&sql).await.map_err(|e| Error::server(ctx(), e))?;
-                    let text = |c: &Option<Vec<u8>>| {
-                        c.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())
-                    };
-                    rows.first()
-                        .filter(|r| r.len() == 2)
-                        .map(|r| (text(&r[0]), text(&r[1])))
-                }
-                None => conn
-                    .query_first(sql)
-                    .await
-                    .map_err(|e| Error::server(ctx(), e))?,
-            };
-            Ok(Outcome::Bounds(match row {
-                Some((Some(lo), Some(hi))) => lo.parse().ok().zip(hi.parse().ok()),
-                _ => None,
+            Ok(Outcome::Bounds(match &mut worker.rows {
+                Some(r) => bounds(r, db, t, column).await?,
+                None => bounds(conn, db, t, column).await?,
             }))
         }
         TaskKind::Count => {
             let t = table()?;
             Ok(Outcome::Count(match &mut worker.rows {
-                Some(r) => rows::count_rows_wire(r, db, t).await?,
+                Some(r) => rows::count_rows(r, db, t).await?,
                 None => rows::count_rows(conn, db, t).await?,
             }))
         }
@@ -227,4 +201,33 @@ async fn run(worker: &mut Worker, serializer: &Serializer, task: &Task) -> Resul
             }))
         }
     }
+}
+
+/// MIN and MAX of `column` in the snapshot, on either connection of a worker; None when the
+/// table is empty or the bounds are not integers.
+async fn bounds<C: QueryConn>(
+    conn: &mut C,
+    db: &str,
+    table: &Table,
+    column: &str,
+) -> Result<Option<(i128, i128)>> {
+    let target = qualified(db, &table.name);
+    let sql = format!(
+        "SELECT MIN({c}), MAX({c}) FROM {}",
+        table.source(db),
+        c = ident(column)
+    );
+    let rows = conn
+        .text_rows(&sql)
+        .await
+        .map_err(|e| Error::server(format!("reading the key range of {target}"), e))?;
+    let text = |c: &Option<Vec<u8>>| c.as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
+    let row = rows
+        .first()
+        .filter(|r| r.len() == 2)
+        .map(|r| (text(&r[0]), text(&r[1])));
+    Ok(match row {
+        Some((Some(lo), Some(hi))) => lo.parse().ok().zip(hi.parse().ok()),
+        _ => None,
+    })
 }

@@ -8,13 +8,9 @@
 
 use mysql_async::consts::{ColumnFlags, ColumnType};
 
+use crate::connect::wire::{Malformed, Reader};
 use crate::sql::insert::InsertBuilder;
 use crate::sql::value::{BinaryCell, CellNote, push_binary};
-
-/// A row or packet the server sent that does not parse.
-#[derive(Debug, thiserror::Error)]
-#[error("malformed row from the server: {0}")]
-pub struct Malformed(pub String);
 
 /// How one column's non-NULL value is laid out in a binary row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,22 +74,6 @@ impl Layout {
     }
 }
 
-/// The payloads of the complete packets in `block` (each a 4-byte header, then its payload), as
-/// the network side cut it: every packet is whole.
-pub fn packets(block: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = block;
-    std::iter::from_fn(move || {
-        if rest.len() < 4 {
-            return None;
-        }
-        let len = usize::from(rest[0]) | usize::from(rest[1]) << 8 | usize::from(rest[2]) << 16;
-        let end = (4 + len).min(rest.len());
-        let payload = &rest[4..end];
-        rest = &rest[end..];
-        Some(payload)
-    })
-}
-
 /// Appends the row in `payload` (one binary-protocol row packet) to the open statement of
 /// `builder`. Returns the length of the row's `(…)` tuple, which ends `out`.
 pub fn push_row(
@@ -130,7 +110,7 @@ pub fn push_row(
         if bitmap[bit / 8] & (1 << (bit % 8)) != 0 {
             return push_binary(out, kind, BinaryCell::Null);
         }
-        match reader.cell(layouts[i]) {
+        match cell(&mut reader, layouts[i]) {
             Ok(cell) => push_binary(out, kind, cell),
             Err(e) => {
                 failed.get_or_insert(e);
@@ -150,144 +130,91 @@ pub fn push_row(
     Ok(len)
 }
 
-/// A cursor over one packet.
-pub(crate) struct Reader<'a> {
-    pub buf: &'a [u8],
-    pub pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    #[inline]
-    pub fn take(&mut self, n: usize) -> Result<&'a [u8], Malformed> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len());
-        match end {
-            Some(end) => {
-                let s = &self.buf[self.pos..end];
-                self.pos = end;
-                Ok(s)
-            }
-            None => Err(Malformed(format!(
-                "a value of {n} bytes at byte {} runs past the end of a {}-byte row",
-                self.pos,
-                self.buf.len()
-            ))),
+/// One cell of `layout` at the reader's position.
+#[inline(always)]
+fn cell<'a>(r: &mut Reader<'a>, layout: Layout) -> Result<BinaryCell<'a>, Malformed> {
+    Ok(match layout {
+        Layout::Bytes => {
+            let len = r.lenenc()?;
+            let len =
+                usize::try_from(len).map_err(|_| Malformed(format!("a value of {len} bytes")))?;
+            BinaryCell::Bytes(r.take(len)?)
         }
-    }
-
-    #[inline]
-    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], Malformed> {
-        let mut a = [0u8; N];
-        a.copy_from_slice(self.take(N)?);
-        Ok(a)
-    }
-
-    #[inline]
-    pub fn u8(&mut self) -> Result<u8, Malformed> {
-        Ok(self.take(1)?[0])
-    }
-
-    /// A length-encoded integer (1, 3, 4 or 9 bytes).
-    #[inline]
-    pub fn lenenc(&mut self) -> Result<u64, Malformed> {
-        match self.u8()? {
-            b @ 0..=0xfa => Ok(u64::from(b)),
-            0xfc => Ok(u64::from(u16::from_le_bytes(self.array()?))),
-            0xfd => {
-                let [a, b, c] = self.array()?;
-                Ok(u64::from(u32::from_le_bytes([a, b, c, 0])))
+        // mysql_common reads signed integers as Int and unsigned ones as Int or UInt by
+        // width; the digits written are the same either way.
+        Layout::Int { bytes: 1, unsigned } => {
+            let b = r.u8()?;
+            if unsigned {
+                BinaryCell::Int(i64::from(b))
+            } else {
+                BinaryCell::Int(i64::from(b as i8))
             }
-            0xfe => Ok(u64::from_le_bytes(self.array()?)),
-            b => Err(Malformed(format!(
-                "byte 0x{b:02X} cannot start a length-encoded integer"
-            ))),
         }
-    }
-
-    #[inline(always)]
-    fn cell(&mut self, layout: Layout) -> Result<BinaryCell<'a>, Malformed> {
-        Ok(match layout {
-            Layout::Bytes => {
-                let len = self.lenenc()?;
-                let len = usize::try_from(len)
-                    .map_err(|_| Malformed(format!("a value of {len} bytes")))?;
-                BinaryCell::Bytes(self.take(len)?)
+        Layout::Int { bytes: 2, unsigned } => {
+            let a = r.array()?;
+            if unsigned {
+                BinaryCell::Int(i64::from(u16::from_le_bytes(a)))
+            } else {
+                BinaryCell::Int(i64::from(i16::from_le_bytes(a)))
             }
-            // mysql_common reads signed integers as Int and unsigned ones as Int or UInt by
-            // width; the digits written are the same either way.
-            Layout::Int { bytes: 1, unsigned } => {
-                let b = self.u8()?;
-                if unsigned {
-                    BinaryCell::Int(i64::from(b))
-                } else {
-                    BinaryCell::Int(i64::from(b as i8))
-                }
+        }
+        Layout::Int { bytes: 4, unsigned } => {
+            let a = r.array()?;
+            if unsigned {
+                BinaryCell::Int(i64::from(u32::from_le_bytes(a)))
+            } else {
+                BinaryCell::Int(i64::from(i32::from_le_bytes(a)))
             }
-            Layout::Int { bytes: 2, unsigned } => {
-                let a = self.array()?;
-                if unsigned {
-                    BinaryCell::Int(i64::from(u16::from_le_bytes(a)))
-                } else {
-                    BinaryCell::Int(i64::from(i16::from_le_bytes(a)))
-                }
+        }
+        Layout::Int { unsigned, .. } => {
+            let a = r.array()?;
+            if unsigned {
+                BinaryCell::UInt(u64::from_le_bytes(a))
+            } else {
+                BinaryCell::Int(i64::from_le_bytes(a))
             }
-            Layout::Int { bytes: 4, unsigned } => {
-                let a = self.array()?;
-                if unsigned {
-                    BinaryCell::Int(i64::from(u32::from_le_bytes(a)))
-                } else {
-                    BinaryCell::Int(i64::from(i32::from_le_bytes(a)))
-                }
+        }
+        Layout::Float => BinaryCell::Float(f32::from_le_bytes(r.array()?)),
+        Layout::Double => BinaryCell::Double(f64::from_le_bytes(r.array()?)),
+        Layout::Date => {
+            // Fields by length as mysql_common reads them: 4 date, 7 with time, 11 with
+            // microseconds.
+            let len = usize::from(r.u8()?);
+            let v = r.take(len)?;
+            let (mut y, mut mo, mut d, mut h, mut mi, mut s, mut us) = (0, 0, 0, 0, 0, 0, 0);
+            if len >= 4 {
+                y = u16::from_le_bytes([v[0], v[1]]);
+                mo = v[2];
+                d = v[3];
             }
-            Layout::Int { unsigned, .. } => {
-                let a = self.array()?;
-                if unsigned {
-                    BinaryCell::UInt(u64::from_le_bytes(a))
-                } else {
-                    BinaryCell::Int(i64::from_le_bytes(a))
-                }
+            if len >= 7 {
+                h = v[4];
+                mi = v[5];
+                s = v[6];
             }
-            Layout::Float => BinaryCell::Float(f32::from_le_bytes(self.array()?)),
-            Layout::Double => BinaryCell::Double(f64::from_le_bytes(self.array()?)),
-            Layout::Date => {
-                // Fields by length as mysql_common reads them: 4 date, 7 with time, 11 with
-                // microseconds.
-                let len = usize::from(self.u8()?);
-                let v = self.take(len)?;
-                let (mut y, mut mo, mut d, mut h, mut mi, mut s, mut us) = (0, 0, 0, 0, 0, 0, 0);
-                if len >= 4 {
-                    y = u16::from_le_bytes([v[0], v[1]]);
-                    mo = v[2];
-                    d = v[3];
-                }
-                if len >= 7 {
-                    h = v[4];
-                    mi = v[5];
-                    s = v[6];
-                }
-                if len == 11 {
-                    us = u32::from_le_bytes([v[7], v[8], v[9], v[10]]);
-                }
-                BinaryCell::Date(y, mo, d, h, mi, s, us)
+            if len == 11 {
+                us = u32::from_le_bytes([v[7], v[8], v[9], v[10]]);
             }
-            Layout::Time => {
-                let len = usize::from(self.u8()?);
-                let v = self.take(len)?;
-                let (mut neg, mut days, mut h, mut mi, mut s, mut us) = (false, 0, 0, 0, 0, 0);
-                if len >= 8 {
-                    neg = v[0] == 1;
-                    days = u32::from_le_bytes([v[1], v[2], v[3], v[4]]);
-                    h = v[5];
-                    mi = v[6];
-                    s = v[7];
-                }
-                if len == 12 {
-                    us = u32::from_le_bytes([v[8], v[9], v[10], v[11]]);
-                }
-                BinaryCell::Time(neg, days, h, mi, s, us)
+            BinaryCell::Date(y, mo, d, h, mi, s, us)
+        }
+        Layout::Time => {
+            let len = usize::from(r.u8()?);
+            let v = r.take(len)?;
+            let (mut neg, mut days, mut h, mut mi, mut s, mut us) = (false, 0, 0, 0, 0, 0);
+            if len >= 8 {
+                neg = v[0] == 1;
+                days = u32::from_le_bytes([v[1], v[2], v[3], v[4]]);
+                h = v[5];
+                mi = v[6];
+                s = v[7];
             }
-            Layout::Null => BinaryCell::Null,
-        })
-    }
+            if len == 12 {
+                us = u32::from_le_bytes([v[8], v[9], v[10], v[11]]);
+            }
+            BinaryCell::Time(neg, days, h, mi, s, us)
+        }
+        Layout::Null => BinaryCell::Null,
+    })
 }
 
 #[cfg(test)]
@@ -581,13 +508,6 @@ mod tests {
         assert!(tuple(&[CellKind::Quoted], &[Layout::Bytes], &p).is_err());
         let p = row(&[false], &[&[0xfb]]);
         assert!(tuple(&[CellKind::Quoted], &[Layout::Bytes], &p).is_err());
-    }
-
-    #[test]
-    fn packets_are_cut_at_their_headers() {
-        let block = [2, 0, 0, 0, b'a', b'b', 0, 0, 0, 1, 1, 0, 0, 2, b'c'];
-        let got: Vec<&[u8]> = packets(&block).collect();
-        assert_eq!(got, vec![&b"ab"[..], &b""[..], &b"c"[..]]);
     }
 
     #[test]

@@ -3,14 +3,12 @@
 //! The network side runs on tokio and only moves bytes; a dedicated serialiser thread per
 //! worker turns them into INSERT statements and hands complete statements to the writer.
 //!
-//! Two row paths feed the same serialiser: the row reader (`wire`: buffers of raw binary-protocol
-//! row packets, decoded in place by `decode`) and, when the reader cannot connect, mysql_async
+//! Two row paths feed the same serialiser: the row reader (`connect::wire`: buffers of raw
+//! binary-protocol row packets, decoded in place by `decode`) and, when the reader cannot connect, mysql_async
 //! (decoded `Row`s). Both write every cell through `sql::value::push_binary`, so their output is
 //! byte for byte the same.
 
 pub mod decode;
-mod socket;
-pub mod wire;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -20,6 +18,8 @@ use mysql_async::{Conn, Row, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::catalog::Table;
+use crate::connect::QueryConn;
+use crate::connect::wire::{self, READ_BUFFER, RowBlock, WireConn};
 use crate::error::{DbError, Error, Result};
 use crate::output::Chunk;
 use crate::progress::Progress;
@@ -27,7 +27,6 @@ use crate::quote::{ident, qualified};
 use crate::sql::insert::InsertBuilder;
 use crate::sql::value::CellKind;
 use decode::Layout;
-use wire::{READ_BUFFER, RowBlock, WireConn};
 
 /// Rows per batch handed to the serialiser: amortises channel cost without holding much.
 pub const BATCH_ROWS: usize = 512;
@@ -45,7 +44,8 @@ pub const SPARE_BUFFERS: usize = SERIALIZER_QUEUE + 2;
 /// How rows are read from the server.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum RowReader {
-    /// The row reader (`wire`), or mysql_async when it cannot connect (said once, as a warning).
+    /// The row reader (`connect::wire`), or mysql_async when it cannot connect (said once, as
+    /// a warning).
     #[default]
     Wire,
     /// Always mysql_async (for comparison and tests).
@@ -283,7 +283,7 @@ fn serialize_loop(
             Job::Packets { buf, len } => {
                 if let Some(o) = open.as_mut().filter(|_| failed.is_none()) {
                     let (mut rows, mut batch_bytes) = (0u64, 0u64);
-                    for payload in decode::packets(&buf[..len]) {
+                    for payload in wire::packets(&buf[..len]) {
                         match o.packet_row(payload) {
                             Ok(n) => batch_bytes += n as u64,
                             Err(e) => {
@@ -532,6 +532,11 @@ pub async fn dump_table(
 
 /// Like [`dump_table`], over the row reader: buffers of row packets go to the serialiser as
 /// read, and are decoded there in place.
+///
+/// Not one function over [`QueryConn`] with [`dump_table`]: reading rows is where the two
+/// connection kinds differ by design (decoded `Row`s from the driver's result stream here,
+/// undecoded packet buffers of a prepared statement there). The query, the cell kinds and the
+/// serialiser are shared.
 pub async fn dump_table_wire(
     conn: &mut WireConn,
     serializer: &Serializer,
@@ -609,11 +614,13 @@ fn row_size(row: &Row) -> usize {
         .sum()
 }
 
-/// [`count_rows`] over the row reader, whose snapshot is the one the rows are read in.
-pub async fn count_rows_wire(conn: &mut WireConn, db: &str, table: &Table) -> Result<u64> {
+/// `COUNT(*)` inside the snapshot, to prove no row was lost or repeated: on the row reader
+/// when the worker has one (its snapshot is the one the rows are read in), else on the
+/// mysql_async connection.
+pub(crate) async fn count_rows<C: QueryConn>(conn: &mut C, db: &str, table: &Table) -> Result<u64> {
     let target = qualified(db, &table.name);
     let rows = conn
-        .query(&format!("SELECT COUNT(*) FROM {}", table.source(db)))
+        .text_rows(&format!("SELECT COUNT(*) FROM {}", table.source(db)))
         .await
         .map_err(|e| Error::server(format!("counting rows of {target}"), e))?;
     let cell = rows.first().and_then(|r| r.first()).cloned().flatten();
@@ -624,14 +631,4 @@ pub async fn count_rows_wire(conn: &mut WireConn, db: &str, table: &Table) -> Re
             .and_then(|t| t.parse().ok())
             .ok_or_else(|| Error::Internal(format!("{target}: COUNT(*) returned {text:?}"))),
     }
-}
-
-/// `COUNT(*)` inside the snapshot, to prove no row was lost or repeated.
-pub async fn count_rows(conn: &mut Conn, db: &str, table: &Table) -> Result<u64> {
-    let target = qualified(db, &table.name);
-    let n: Option<u64> = conn
-        .query_first(format!("SELECT COUNT(*) FROM {}", table.source(db)))
-        .await
-        .map_err(|e| Error::server(format!("counting rows of {target}"), e))?;
-    Ok(n.unwrap_or(0))
 }
