@@ -1,4 +1,5 @@
-//! The `sfdbtools` binary: parse arguments, build the config, run, map errors to exit codes.
+//! The `sfdbtools` binary: parse arguments, read the config file and the environment, run one
+//! command (each in its module under `cli/`), map errors to exit codes.
 
 // The terminal may go away while a run works: `sfdbtools … 2>&1 | head`, a log shipper that
 // dies. std's print macros panic when a write fails (EPIPE), which ended a backup with exit

@@ -9,8 +9,10 @@ use sfdbtools::Error;
 use sfdbtools::compress::{Codec, Level};
 use sfdbtools::config::file::Settings;
 use sfdbtools::config::run::{BackupConfig, BackupMode};
+use sfdbtools::dump::plan::DryRun;
 use sfdbtools::dump::{self, naming};
 use sfdbtools::encrypt::Passphrase;
+use sfdbtools::metadata::human_size;
 use sfdbtools::progress::Progress;
 use sfdbtools::secret::Secret;
 use sfdbtools::sql::insert::DEFAULT_STATEMENT_SIZE;
@@ -31,7 +33,7 @@ pub fn run(config: BackupConfig, pending: Pending, style: Style) -> Result<(), E
     let progress: Arc<dyn Progress> = reporter.clone();
     if config.dry_run {
         let plan = runtime.block_on(dump::plan::dry_run(&config, progress.as_ref()))?;
-        report::dry_run(&plan);
+        print_dry_run(&plan);
         return Ok(());
     }
     let outcome = runtime.block_on(async {
@@ -61,6 +63,43 @@ pub fn run(config: BackupConfig, pending: Pending, style: Style) -> Result<(), E
             eprintln!("sfdbtools: error: interrupted: nothing was written under a final name");
             std::process::exit(130);
         }
+    }
+}
+
+/// `--dry-run`: the plan on stdout (it is the command's answer, not a log).
+fn print_dry_run(plan: &DryRun) {
+    println!(
+        "dry run on {} ({}): nothing was written",
+        plan.hostname, plan.server
+    );
+    println!(
+        "{:<40} {:>7} {:>14} {:>12}",
+        "database", "tables", "~rows", "~size"
+    );
+    for (db, tables, rows, bytes) in &plan.databases {
+        println!("{db:<40} {tables:>7} {rows:>14} {:>12}", human_size(*bytes));
+    }
+    if !plan.excluded.is_empty() {
+        println!("excluded: {}", plan.excluded.join(", "));
+    }
+    for p in plan.packages.iter().filter(|p| p.companion.is_some()) {
+        println!(
+            "package: {} with {}",
+            p.database,
+            p.companion.as_deref().unwrap_or_default()
+        );
+    }
+    if !plan.data_skipped.is_empty() {
+        let names: Vec<String> = plan
+            .data_skipped
+            .iter()
+            .map(|t| format!("{}.{}", t.database, t.table))
+            .collect();
+        println!("rows left out (schema kept): {}", names.join(", "));
+    }
+    println!("files:");
+    for f in plan.files.iter().chain(&plan.user_grants) {
+        println!("  {}", f.display());
     }
 }
 

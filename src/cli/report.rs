@@ -1,5 +1,7 @@
 //! How the binary shows a run: bars on a terminal, a log line every few seconds otherwise,
-//! JSON events for monitoring, nothing but errors with `-q`; and the final summary.
+//! JSON events for monitoring, nothing but errors with `-q`; and the closing summaries. (A
+//! dry run's plan and `verify`'s checks are the command's answer on stdout, not a log: each
+//! command's module prints its own.)
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -13,10 +15,9 @@ use serde_json::json;
 use sfdbtools::dump::BackupReport;
 use sfdbtools::metadata::human_size;
 use sfdbtools::progress::{Event, Progress};
-use sfdbtools::quote::{comment_safe, ident};
+use sfdbtools::quote::ident;
 use sfdbtools::restore::accounts::AccountsReport;
 use sfdbtools::restore::{FileReport, RestoreReport};
-use sfdbtools::verify::VerifyReport;
 
 /// How often a progress line is logged when no terminal shows bars.
 const LOG_EVERY: Duration = Duration::from_secs(5);
@@ -558,7 +559,7 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
 }
 
 /// What `--grants` did (or, in a dry run, would do) to each account of the file.
-fn accounts_lines(a: &AccountsReport, dry_run: bool) -> String {
+pub fn accounts_lines(a: &AccountsReport, dry_run: bool) -> String {
     let list = |v: &[String]| {
         if v.is_empty() {
             String::new()
@@ -589,91 +590,6 @@ fn accounts_lines(a: &AccountsReport, dry_run: bool) -> String {
         ));
     }
     out
-}
-
-/// `db-restore --dry-run`: the plan on stdout.
-pub fn restore_dry_run(report: &RestoreReport) {
-    println!("dry run: nothing was changed");
-    for f in &report.dry_run {
-        let s = &f.survey;
-        println!(
-            "{}: {} statements, {} of SQL{}",
-            f.path.display(),
-            s.statements,
-            human_size(s.sql_bytes),
-            if s.completed_marker {
-                ""
-            } else {
-                " (no \"-- Dump completed\" footer)"
-            }
-        );
-        println!(
-            "  {:<40} {:>7} {:>12} {:>9}",
-            "database in the file", "tables", "data stmts", "objects"
-        );
-        for (db, tables, data, post) in &s.databases {
-            println!(
-                "  {:<40} {tables:>7} {data:>12} {post:>9}",
-                db.as_deref().unwrap_or("(unnamed: the single database)")
-            );
-        }
-        for (target, objects) in &f.targets {
-            match objects {
-                None => println!("  target {target}: does not exist, would be created"),
-                Some(0) => println!("  target {target}: exists and is empty"),
-                Some(n) => println!(
-                    "  target {target}: exists with {n} table(s)/routine(s): refused unless --drop-target"
-                ),
-            }
-        }
-    }
-    if let Some(a) = &report.accounts {
-        println!("{}", accounts_lines(a, true));
-    }
-}
-
-/// `verify`: every check and, when there are any, the per-table comparison, on stdout.
-pub fn verify_report(report: &VerifyReport) {
-    match &report.against {
-        Some(db) => println!("{} against database {db}:", report.file.display()),
-        None => println!("{}:", report.file.display()),
-    }
-    for c in &report.checks {
-        println!(
-            "  {:<12} {:<4} {}",
-            c.what,
-            if c.ok { "ok" } else { "FAIL" },
-            c.detail
-        );
-    }
-    if !report.tables.is_empty() {
-        println!(
-            "  {:<40} {:>12} {:>12}  {:<20} checksum (backup)",
-            "table", "rows (backup)", "rows (found)", "verdict"
-        );
-        for t in &report.tables {
-            let rows = |v: &Option<(u64, String)>| {
-                v.as_ref().map(|(r, _)| r.to_string()).unwrap_or("-".into())
-            };
-            // Names may hold anything, line breaks included: shown quoted and escaped.
-            println!(
-                "  {:<40} {:>12} {:>12}  {:<20} {}",
-                format!("{}.{}", comment_safe(&t.database), comment_safe(&t.table)),
-                rows(&t.recorded),
-                rows(&t.found),
-                t.verdict(),
-                t.recorded.as_ref().map(|(_, c)| c.as_str()).unwrap_or("-")
-            );
-        }
-    }
-    println!(
-        "{}",
-        if report.ok() {
-            "verified: ok"
-        } else {
-            "verification FAILED"
-        }
-    );
 }
 
 /// The closing summary: one block per file, and the position of the snapshot.
@@ -760,42 +676,5 @@ fn human_millis(d: std::time::Duration) -> String {
         format!("{} ms", d.as_millis())
     } else {
         format!("{:.1} s", d.as_secs_f64())
-    }
-}
-
-/// `--dry-run`: the plan on stdout (it is the command's answer, not a log).
-pub fn dry_run(plan: &sfdbtools::dump::plan::DryRun) {
-    println!(
-        "dry run on {} ({}): nothing was written",
-        plan.hostname, plan.server
-    );
-    println!(
-        "{:<40} {:>7} {:>14} {:>12}",
-        "database", "tables", "~rows", "~size"
-    );
-    for (db, tables, rows, bytes) in &plan.databases {
-        println!("{db:<40} {tables:>7} {rows:>14} {:>12}", human_size(*bytes));
-    }
-    if !plan.excluded.is_empty() {
-        println!("excluded: {}", plan.excluded.join(", "));
-    }
-    for p in plan.packages.iter().filter(|p| p.companion.is_some()) {
-        println!(
-            "package: {} with {}",
-            p.database,
-            p.companion.as_deref().unwrap_or_default()
-        );
-    }
-    if !plan.data_skipped.is_empty() {
-        let names: Vec<String> = plan
-            .data_skipped
-            .iter()
-            .map(|t| format!("{}.{}", t.database, t.table))
-            .collect();
-        println!("rows left out (schema kept): {}", names.join(", "));
-    }
-    println!("files:");
-    for f in plan.files.iter().chain(&plan.user_grants) {
-        println!("  {}", f.display());
     }
 }

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use sfdbtools::Error;
 use sfdbtools::config::file::Settings;
 use sfdbtools::config::run::{ConfirmDrop, GrantsSource, RestoreConfig, RestoreMode};
+use sfdbtools::metadata::human_size;
 use sfdbtools::progress::Progress;
 use sfdbtools::quote::ident;
-use sfdbtools::restore;
+use sfdbtools::restore::{self, RestoreReport};
 
 use super::args::RestoreModeArgs;
 use super::inputs::{Env, connection, reading_passphrase, thread_count};
@@ -40,7 +41,7 @@ pub fn run(mut config: RestoreConfig, style: Style) -> Result<(), Error> {
     });
     match outcome {
         Some(Ok(report)) if config.dry_run => {
-            report::restore_dry_run(&report);
+            print_dry_run(&report);
             Ok(())
         }
         Some(Ok(report)) => {
@@ -72,6 +73,47 @@ pub fn run(mut config: RestoreConfig, style: Style) -> Result<(), Error> {
             );
             std::process::exit(130);
         }
+    }
+}
+
+/// `db-restore --dry-run`: the plan on stdout.
+fn print_dry_run(report: &RestoreReport) {
+    println!("dry run: nothing was changed");
+    for f in &report.dry_run {
+        let s = &f.survey;
+        println!(
+            "{}: {} statements, {} of SQL{}",
+            f.path.display(),
+            s.statements,
+            human_size(s.sql_bytes),
+            if s.completed_marker {
+                ""
+            } else {
+                " (no \"-- Dump completed\" footer)"
+            }
+        );
+        println!(
+            "  {:<40} {:>7} {:>12} {:>9}",
+            "database in the file", "tables", "data stmts", "objects"
+        );
+        for (db, tables, data, post) in &s.databases {
+            println!(
+                "  {:<40} {tables:>7} {data:>12} {post:>9}",
+                db.as_deref().unwrap_or("(unnamed: the single database)")
+            );
+        }
+        for (target, objects) in &f.targets {
+            match objects {
+                None => println!("  target {target}: does not exist, would be created"),
+                Some(0) => println!("  target {target}: exists and is empty"),
+                Some(n) => println!(
+                    "  target {target}: exists with {n} table(s)/routine(s): refused unless --drop-target"
+                ),
+            }
+        }
+    }
+    if let Some(a) = &report.accounts {
+        println!("{}", report::accounts_lines(a, true));
     }
 }
 

@@ -4,11 +4,12 @@
 use sfdbtools::Error;
 use sfdbtools::config::file::Settings;
 use sfdbtools::config::run::VerifyConfig;
-use sfdbtools::verify;
+use sfdbtools::quote::comment_safe;
+use sfdbtools::verify::{self, VerifyReport};
 
 use super::args::VerifyArgs;
 use super::inputs::{Env, connection, reading_passphrase};
-use super::report::{self, Reporter, Style};
+use super::report::{Reporter, Style};
 use super::runtime::runtime;
 
 /// What to verify, and against which database when `--against` is given.
@@ -45,7 +46,7 @@ pub fn run(config: VerifyConfig, style: Style) -> Result<(), Error> {
             &reporter,
         ))?,
     };
-    report::verify_report(&report);
+    print_report(&report);
     if report.ok() {
         Ok(())
     } else {
@@ -55,6 +56,50 @@ pub fn run(config: VerifyConfig, style: Style) -> Result<(), Error> {
             report.problems().join("; ")
         )))
     }
+}
+
+/// `verify`: every check and, when there are any, the per-table comparison, on stdout.
+fn print_report(report: &VerifyReport) {
+    match &report.against {
+        Some(db) => println!("{} against database {db}:", report.file.display()),
+        None => println!("{}:", report.file.display()),
+    }
+    for c in &report.checks {
+        println!(
+            "  {:<12} {:<4} {}",
+            c.what,
+            if c.ok { "ok" } else { "FAIL" },
+            c.detail
+        );
+    }
+    if !report.tables.is_empty() {
+        println!(
+            "  {:<40} {:>12} {:>12}  {:<20} checksum (backup)",
+            "table", "rows (backup)", "rows (found)", "verdict"
+        );
+        for t in &report.tables {
+            let rows = |v: &Option<(u64, String)>| {
+                v.as_ref().map(|(r, _)| r.to_string()).unwrap_or("-".into())
+            };
+            // Names may hold anything, line breaks included: shown quoted and escaped.
+            println!(
+                "  {:<40} {:>12} {:>12}  {:<20} {}",
+                format!("{}.{}", comment_safe(&t.database), comment_safe(&t.table)),
+                rows(&t.recorded),
+                rows(&t.found),
+                t.verdict(),
+                t.recorded.as_ref().map(|(_, c)| c.as_str()).unwrap_or("-")
+            );
+        }
+    }
+    println!(
+        "{}",
+        if report.ok() {
+            "verified: ok"
+        } else {
+            "verification FAILED"
+        }
+    );
 }
 
 #[cfg(test)]
