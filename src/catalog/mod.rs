@@ -10,7 +10,7 @@ use crate::quote::{ident, qualified};
 use rewrite::strip_schema;
 
 /// System databases dropped by `--exclude-system` (docs/compat.md §2.4).
-pub const SYSTEM_DATABASES: [&str; 5] = [
+const SYSTEM_DATABASES: [&str; 5] = [
     "information_schema",
     "mysql",
     "performance_schema",
