@@ -12,7 +12,7 @@ use crate::quote::{ident, qualified};
 use rewrite::strip_schema;
 
 /// System databases dropped by `--exclude-system` (docs/compat.md §2.4).
-pub const SYSTEM_DATABASES: [&str; 5] = [
+const SYSTEM_DATABASES: [&str; 5] = [
     "information_schema",
     "mysql",
     "performance_schema",
@@ -81,7 +81,7 @@ const ROWS_ELSEWHERE: [(&str, &str); 5] = [
     ("BLACKHOLE", "a BLACKHOLE table holds no rows"),
 ];
 
-/// The engine names of [`ROWS_ELSEWHERE`], for SQL filters.
+/// The engine names of `ROWS_ELSEWHERE`, for SQL filters.
 pub fn rows_elsewhere_engines() -> impl Iterator<Item = &'static str> {
     ROWS_ELSEWHERE.iter().map(|(e, _)| *e)
 }
@@ -127,7 +127,7 @@ impl Table {
         self.columns.iter().filter(|c| !c.generated)
     }
 
-    /// Why the table's rows are not dumped, when they live elsewhere (see [`ROWS_ELSEWHERE`]).
+    /// Why the table's rows are not dumped, when they live elsewhere (see `ROWS_ELSEWHERE`).
     pub fn rows_elsewhere(&self) -> Option<&'static str> {
         ROWS_ELSEWHERE
             .iter()

@@ -5,6 +5,10 @@
 //! `db.t` in routine bodies. Those qualifiers are dropped so the references follow the target.
 //! The scan understands strings, comments and quoted identifiers, so text inside a string or a
 //! comment is never changed.
+//!
+//! It lives with the catalog because it is a property of the definitions the catalog reads:
+//! the catalog's fingerprints compare definitions without the qualifier, and the SQL stage
+//! (`sql::script`) writes them without it.
 
 /// Returns `sql` with every `schema.` qualifier (quoted or bare) removed.
 ///

@@ -128,7 +128,7 @@ impl InsertBuilder {
     }
 
     /// Bytes of complete statements at the front of `out` (everything before the open one).
-    pub fn complete_len(&self, out: &[u8]) -> usize {
+    fn complete_len(&self, out: &[u8]) -> usize {
         self.open_at.unwrap_or(out.len())
     }
 
@@ -153,7 +153,7 @@ impl InsertBuilder {
 
     /// Splits off the complete statements written so far, leaving only the open statement
     /// (if any) in `out`, so that a chunk handed on never ends inside a statement.
-    pub fn take_complete(&mut self, out: &mut Vec<u8>) -> Vec<u8> {
+    fn take_complete(&mut self, out: &mut Vec<u8>) -> Vec<u8> {
         let at = self.complete_len(out);
         let open = out[at..].to_vec();
         out.truncate(at);

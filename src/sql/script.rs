@@ -21,7 +21,7 @@ pub struct HeaderInfo<'a> {
 }
 
 /// The marker a complete dump ends with; `verify` and restore look for it.
-pub const COMPLETION_MARKER: &str = "-- Dump completed on ";
+const COMPLETION_MARKER: &str = "-- Dump completed on ";
 
 pub fn header(info: &HeaderInfo<'_>) -> String {
     let mut s = String::new();

@@ -10,7 +10,7 @@ use mysql_async::Value;
 use mysql_async::consts::{ColumnFlags, ColumnType};
 
 /// The charset number the server reports for binary data.
-pub const BINARY_CHARSET: u16 = 63;
+const BINARY_CHARSET: u16 = 63;
 
 /// How the cells of one result column are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -344,7 +344,7 @@ fn push_digits(out: &mut Vec<u8>, value: u32, width: usize) {
 
 /// Appends `'…'` with NUL, LF, CR, `\`, `'`, `"` and 0x1A escaped; all other bytes verbatim.
 #[inline]
-pub fn push_quoted(out: &mut Vec<u8>, v: &[u8]) {
+fn push_quoted(out: &mut Vec<u8>, v: &[u8]) {
     out.reserve(v.len() + 2);
     out.push(b'\'');
     let mut start = 0;
@@ -377,7 +377,7 @@ pub fn string_literal(value: &str) -> String {
 
 /// Appends `0x<HEX>`; an empty value is `''` because `0x` alone is not a literal.
 #[inline]
-pub fn push_hex(out: &mut Vec<u8>, v: &[u8]) {
+fn push_hex(out: &mut Vec<u8>, v: &[u8]) {
     if v.is_empty() {
         out.extend_from_slice(b"''");
         return;
