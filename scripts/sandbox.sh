@@ -50,8 +50,12 @@ start() {
   dir=$(cd "$dir" && pwd)
   local data="$dir/data"
   local me; me=$(id -un)
+  # A temporary directory of its own: servers started side by side (one per test binary) and
+  # their bootstraps otherwise share /tmp, where one has been seen removing another's
+  # temporary table file.
+  mkdir -p "$dir/tmp"
   if [ ! -d "$data/mysql" ]; then
-    mariadb-install-db --no-defaults --user="$me" --datadir="$data" \
+    mariadb-install-db --no-defaults --user="$me" --datadir="$data" --tmpdir="$dir/tmp" \
       --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 || {
       echo "sandbox: mariadb-install-db failed, see $dir/install.log" >&2; cat "$dir/install.log" >&2; exit 1; }
   fi
@@ -79,7 +83,7 @@ launch() {
   local dir=$1 port=$2
   local data="$dir/data" sock="$dir/mysqld.sock" log="$dir/error.log"
   local me; me=$(id -un)
-  "$(mariadbd_bin)" --no-defaults --user="$me" --datadir="$data" --port="$port" \
+  "$(mariadbd_bin)" --no-defaults --user="$me" --datadir="$data" --tmpdir="$dir/tmp" --port="$port" \
     --bind-address=127.0.0.1 --socket="$sock" --pid-file="$dir/mysqld.pid" \
     --log-error="$log" --server-id=1 --log-bin="$dir/binlog" --log-basename=sandbox \
     --binlog-format=ROW --gtid-strict-mode=ON --gtid-domain-id=0 \

@@ -1,4 +1,4 @@
-//! `<dump>.meta.json`: the old tool's keys in the old order (compat §4), then the engine's own.
+//! `<dump>.meta.json`: the old tool's keys in the old order (docs/compat.md §4), then the engine's own.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! Which databases a run backs up (compat §2): pure rules over the server's database list.
+//! Which databases a run backs up (docs/compat.md §2): pure rules over the server's database list.
 //!
 //! Order of the rules: a non-empty include list wins over the exclude list, which wins over the
 //! system databases; names match case-insensitively and keep the server's order and spelling.
@@ -221,7 +221,7 @@ pub fn skips_data(mode: &BackupMode, table: &str) -> bool {
     mode.is_package() && SESSION_TABLES.contains(&table)
 }
 
-/// A primary database (compat §2): `dbsf_nbc_…`, not a secondary, not a companion, not
+/// A primary database (docs/compat.md §2): `dbsf_nbc_…`, not a secondary, not a companion, not
 /// `_temp` or `_archive`.
 pub fn is_primary(db: &str) -> bool {
     let l = db.to_ascii_lowercase();
@@ -262,7 +262,7 @@ fn primary_of_client(lower: &str, client: &str) -> bool {
     lower == base || lower.starts_with(&format!("{base}_"))
 }
 
-/// secondary with client code and/or instance (compat §2).
+/// secondary with client code and/or instance (docs/compat.md §2).
 ///
 /// With an instance alone the old tool matched any name containing `_secondary_<I>`, so
 /// instance 1 also took `_secondary_10`; here the instance must end the name or be followed

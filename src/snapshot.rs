@@ -1,5 +1,5 @@
 //! One point in time for every dump connection: locks, snapshot transactions, and the
-//! binlog/GTID position of that point (dump-fidelity.md, "Consistency across parallel connections").
+//! binlog/GTID position of that point (docs/dump-fidelity.md, "Consistency across parallel connections").
 //!
 //! Connections: the control connection holds the DDL block for the whole dump (MariaDB
 //! `BACKUP STAGE BLOCK_DDL`, MySQL `LOCK INSTANCE FOR BACKUP`); a short-lived commit-blocker
@@ -44,20 +44,6 @@ impl Consistency {
             Consistency::Snapshot => "snapshot",
             Consistency::Lock => "lock",
             Consistency::None => "none",
-        }
-    }
-}
-
-impl std::str::FromStr for Consistency {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "snapshot" => Ok(Consistency::Snapshot),
-            "lock" => Ok(Consistency::Lock),
-            "none" => Ok(Consistency::None),
-            _ => Err(format!(
-                "unknown consistency {s:?}: use snapshot, lock or none"
-            )),
         }
     }
 }
@@ -645,11 +631,5 @@ mod tests {
             assert_eq!(l.block_commits[1], "FLUSH TABLES WITH READ LOCK");
             assert_eq!(l.release_commits, ["UNLOCK TABLES"]);
         }
-    }
-
-    #[test]
-    fn consistency_parses() {
-        assert_eq!("SNAPSHOT".parse::<Consistency>(), Ok(Consistency::Snapshot));
-        assert!("x".parse::<Consistency>().is_err());
     }
 }

@@ -214,7 +214,7 @@ async fn config_exclusions_apply_and_flags_override_them() {
     assert!(by_flags.contains(&empty.name), "{by_flags:?}");
 }
 
-/// The config's include and exclude lists (names and list files) select databases as compat §2
+/// The config's include and exclude lists (names and list files) select databases as docs/compat.md §2
 /// says: a non-empty include list wins; otherwise excluded names are dropped;
 /// `exclude.user` turns the accounts file off.
 #[tokio::test]

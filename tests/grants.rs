@@ -82,7 +82,7 @@ async fn show_grants(account: &str) -> BTreeSet<String> {
     lines.into_iter().collect()
 }
 
-/// The accounts file next to `dump`, by the compat §3 rule.
+/// The accounts file next to `dump`, by the docs/compat.md §3 rule.
 fn grants_file_of(dump: &Path, encrypted: bool) -> PathBuf {
     let name = dump.file_name().unwrap().to_string_lossy().into_owned();
     let base = name

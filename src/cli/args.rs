@@ -319,7 +319,7 @@ pub struct ConnectionArgs {
     pub connect_timeout: u64,
 }
 
-/// The profile of the server a backup reads from (compat §1: `SFDB_SOURCE_PROFILE[_KEY]`).
+/// The profile of the server a backup reads from (docs/compat.md §1: `SFDB_SOURCE_PROFILE[_KEY]`).
 #[derive(Args, Debug)]
 pub struct SourceProfileArgs {
     /// Encrypted connection profile of the server to back up: a path, or a bare name in the
@@ -337,7 +337,7 @@ pub struct SourceProfileArgs {
 }
 
 /// The profile of the server a restore writes to or `verify --against` compares with
-/// (compat §7: `SFDB_TARGET_PROFILE[_KEY]`), so that one environment can name both ends.
+/// (docs/compat.md §7: `SFDB_TARGET_PROFILE[_KEY]`), so that one environment can name both ends.
 #[derive(Args, Debug)]
 pub struct TargetProfileArgs {
     /// Encrypted connection profile of the target server: a path, or a bare name in the
@@ -668,7 +668,7 @@ mod tests {
     }
 
     /// A backup reads the source server's profile variables; a restore and `verify --against`
-    /// the target's, so that one environment can name both ends (compat §1, §7).
+    /// the target's, so that one environment can name both ends (docs/compat.md §1, §7).
     #[test]
     fn each_end_has_its_own_profile_variables() {
         for path in [&["db-backup", "all"][..], &["db-backup", "filter"]] {

@@ -243,7 +243,7 @@ pub fn config(
         if let Some(f) = &a.filename {
             naming::custom_file(f, codec, passphrase.is_some())?;
         }
-        // Config include/exclude lists (compat §2): names plus list files.
+        // Config include/exclude lists (docs/compat.md §2): names plus list files.
         let mut include = settings.include_databases.clone();
         if let Some(path) = &settings.include_file {
             include.extend(read_list_file(path)?);
@@ -300,7 +300,7 @@ pub fn config(
     }
 }
 
-/// One name per line; CRLF tolerated; blank lines and `#` comments skipped (compat §2.5).
+/// One name per line; CRLF tolerated; blank lines and `#` comments skipped (docs/compat.md §2.5).
 fn read_list_file(path: &std::path::Path) -> Result<Vec<String>, Error> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Usage(format!("cannot read database list {}: {e}", path.display())))?;

@@ -16,7 +16,7 @@ use super::args::{
 };
 use super::prompt;
 
-/// The backup's encryption key variable; read after the config's key (compat §1 order).
+/// The backup's encryption key variable; read after the config's key (docs/compat.md §1 order).
 pub const BACKUP_KEY_ENV: &str = "SFDB_BACKUP_ENCRYPTION_KEY";
 
 /// The environment variables the binary reads itself (clap reads the profile and `crypto` ones
@@ -164,7 +164,7 @@ impl From<TargetProfileArgs> for ProfileChoice {
 }
 
 /// The key of a file to read: `-K`, then config `backup.encryption.key`, then
-/// `SFDB_BACKUP_ENCRYPTION_KEY` (the backup's order, compat §1). None when the file may be plain.
+/// `SFDB_BACKUP_ENCRYPTION_KEY` (the backup's order, docs/compat.md §1). None when the file may be plain.
 pub fn reading_passphrase(
     flag: Option<String>,
     settings: &Settings,

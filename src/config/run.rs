@@ -76,24 +76,13 @@ pub enum Engine {
     Mysqldump,
 }
 
-impl std::str::FromStr for Engine {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "native" => Ok(Engine::Native),
-            "mysqldump" | "mariadb-dump" => Ok(Engine::Mysqldump),
-            _ => Err(format!("unknown engine {s:?}: use native or mysqldump")),
-        }
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct BackupConfig {
     pub engine: Engine,
     /// Connect, select and report; write nothing.
     pub dry_run: bool,
     /// Extra options for the mysqldump engine (config `backup.mysqldump_args`); None: the
-    /// defaults in `mysqldump::DEFAULT_ARGS`.
+    /// defaults in `dump::mysqldump::DEFAULT_ARGS`.
     pub mysqldump_args: Option<Vec<String>>,
     pub connection: ConnectionSettings,
     pub mode: BackupMode,

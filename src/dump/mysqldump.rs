@@ -67,7 +67,7 @@ fn command_args(
     if cfg.exclude_data {
         args.push("--no-data".into());
     } else if cfg.mode.is_package() {
-        // The session tables keep their schema; their rows are left out (compat §2).
+        // The session tables keep their schema; their rows are left out (docs/compat.md §2).
         for db in databases {
             for t in crate::select::SESSION_TABLES {
                 args.push(format!("--ignore-table-data={db}.{t}"));

@@ -1,4 +1,4 @@
-//! File names of dumps, their metadata and grants, exactly as the old tool wrote them (compat §3).
+//! File names of dumps, their metadata and grants, exactly as the old tool wrote them (docs/compat.md §3).
 
 use chrono::{DateTime, Local};
 
@@ -85,7 +85,7 @@ pub fn metadata_file(dump_file: &str) -> String {
     format!("{dump_file}.meta.json")
 }
 
-/// `<dump name without .enc, codec extension and .sql>_users.sql[.enc]` (compat §3): the grants
+/// `<dump name without .enc, codec extension and .sql>_users.sql[.enc]` (docs/compat.md §3): the grants
 /// file of a run, next to its first dump file. Never compressed; encrypted with the dump.
 pub fn grants_file(dump_file: &str, encrypted: bool) -> String {
     let mut base = dump_file.strip_suffix(".enc").unwrap_or(dump_file);

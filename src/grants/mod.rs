@@ -1,5 +1,5 @@
-//! Accounts and their privileges as SQL (compat §8): `SHOW CREATE USER` and `SHOW GRANTS` per
-//! account, written next to the dump as `<dump>_users.sql` (see `dump::complete`).
+//! Accounts and their privileges as SQL (docs/compat.md §8): `SHOW CREATE USER` and `SHOW GRANTS` per
+//! account, written next to the dump as `<dump>_users.sql` (see `dump::finish`).
 //!
 //! Scope: every account for `all`. For the other modes, the accounts with a privilege on a
 //! selected database (database, table, column or routine level; database-level grants are

@@ -168,7 +168,7 @@ fn recorded_name(r: &Recorded) -> Option<String> {
 
 /// The accounts file of `dump` for `--grants`. It is trusted only as the dump's sibling: the
 /// name its metadata records (the name alone; a directory there is not followed, since
-/// whoever can edit the metadata could point it anywhere), else the compat §3 names. For an
+/// whoever can edit the metadata could point it anywhere), else the docs/compat.md §3 names. For an
 /// encrypted dump only an encrypted file is accepted (by its bytes): a plaintext one may have
 /// been put there by someone without the key.
 fn grants_sibling(dump: &Path, recorded: Option<&Recorded>) -> Result<PathBuf> {
@@ -273,7 +273,7 @@ fn resolve_sibling(dump: &Path, named: &str) -> Option<PathBuf> {
     beside.is_file().then_some(beside)
 }
 
-/// The grants files a dump may have next to it (compat §3): `<name>_users.sql`, encrypted
+/// The grants files a dump may have next to it (docs/compat.md §3): `<name>_users.sql`, encrypted
 /// or not, where `<name>` is the dump's name without `.enc`, the codec's extension and `.sql`.
 pub fn grants_siblings(dump: &Path) -> Vec<PathBuf> {
     let name = dump

@@ -53,17 +53,6 @@ pub enum RowReader {
     Driver,
 }
 
-impl std::str::FromStr for RowReader {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "wire" => Ok(RowReader::Wire),
-            "driver" | "mysql_async" => Ok(RowReader::Driver),
-            _ => Err(format!("unknown row reader {s:?}: use wire or driver")),
-        }
-    }
-}
-
 /// What one table (or chunk of one) produced.
 #[derive(Clone, Debug, Default)]
 pub struct TableStats {

@@ -1,7 +1,7 @@
 //! Serialising one cell of the text protocol into SQL: the hot path of every dump.
 //!
 //! How a cell is written is decided once per column from the result-set metadata (type, flags,
-//! charset number), never from the value (dump-fidelity.md, "Values").
+//! charset number), never from the value (docs/dump-fidelity.md, "Values").
 //!
 //! Rows are read over the binary protocol: numbers and temporals arrive as native values (the
 //! server does no text conversion, and FLOAT arrives with every bit), strings as bytes.
@@ -504,7 +504,7 @@ mod tests {
         }
     }
 
-    /// Quoting is the byte-by-byte escape of dump-fidelity.md for strings of every length up
+    /// Quoting is the byte-by-byte escape of docs/dump-fidelity.md for strings of every length up
     /// to 40 with special bytes anywhere, across the eight-byte steps of the scan.
     #[test]
     fn quoted_strings_match_the_byte_by_byte_escape() {

@@ -136,7 +136,9 @@ mod tests {
         let writer = tokio::spawn(async move {
             for burst in bursts {
                 b.write_all(&burst).await.unwrap();
-                tokio::time::sleep(POLL_INTERVAL * (PAUSES + 8)).await;
+                // Far longer than PAUSES pauses even when the machine is loaded (a 1 ms
+                // sleep then takes several): the reader must have given up polling.
+                tokio::time::sleep(POLL_INTERVAL * PAUSES * 50).await;
             }
             let mut reply = [0u8; 5];
             b.read_exact(&mut reply).await.unwrap();
