@@ -1,11 +1,14 @@
-//! sfdbtools: a native MySQL/MariaDB dump engine (library). The binary in `main.rs` is only glue.
+//! sfdbtools: a native MySQL/MariaDB dump engine (library). The binary (`main.rs`, `cli/`) only
+//! turns the command line into a validated run and draws the events this library emits.
 //!
-//! The modules follow the data's path: `select` (which databases), `connect` and `snapshot`
-//! (sessions, one point in time) → `catalog` (what exists) → `rows` (streaming cells) → `sql`
-//! (serialising) → `compress` → `encrypt` → `output` (files) → `grants` (accounts file) →
-//! `metadata`; `read` reads a backup back (opens it, splits and classifies its statements).
-//! `dump` drives a whole backup run; `restore` loads a file back into a server; `verify` proves
-//! a file good.
+//! The modules follow the data's path: `config` (the validated run) → `select` (which
+//! databases) → `connect` and `snapshot` (sessions, one point in time) → `catalog` (what
+//! exists) → `rows` (streaming cells) → `sql` (serialising) → `compress` → `encrypt` →
+//! `output` (files) → `grants` (accounts file) → `metadata`; `dump` drives a whole backup run.
+//! Back the other way: `read` opens a backup and splits and classifies its statements;
+//! `restore` loads it into a server; `verify` proves it good. README.md's layout section
+//! names every module; `scripts/module-cycles.py` checks that none import each other in a
+//! cycle.
 
 pub mod catalog;
 pub mod cleanup;
