@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: unit tests, and integration tests against a private MariaDB that
-# the test harness starts itself (scripts/sandbox.sh). Installs what the tests need when missing.
+# Runs the whole test suite: unit tests, and the two integration test binaries (tests/it: in
+# parallel on one server; tests/serial: one at a time on another), each against a private
+# MariaDB that the test harness starts itself (scripts/sandbox.sh). Installs what the tests need
+# when missing.
 #
 #   scripts/test.sh                 everything
-#   scripts/test.sh fidelity        only tests whose name matches (passed to cargo test)
+#   scripts/test.sh fidelity        only tests whose path matches (passed to cargo test); an
+#                                   integration test's path starts with its file's name,
+#                                   e.g. `restore::` for tests/it/restore.rs
 #   SFDB_TEST_URL=mysql://root:pw@127.0.0.1:3306 scripts/test.sh   against an external server
 set -euo pipefail
 cd "$(dirname "$0")/.."

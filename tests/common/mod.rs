@@ -1,10 +1,10 @@
-//! Test harness shared by the integration tests: one private MariaDB per test binary, a
-//! database per test, the stock client for restores, and a precise database comparison.
+//! Test harness shared by the integration test binaries (`it`, `serial`): one private MariaDB
+//! per test binary, a database per test, the stock client for restores, and a precise database
+//! comparison. Each binary includes it through its own `common.rs`, next to the helpers only
+//! that binary uses.
 //!
 //! `SFDB_TEST_URL=mysql://user:pass@host:port` points the tests at an external server instead
 //! (MySQL 8, another MariaDB); nothing is started then.
-
-#![allow(dead_code)]
 
 pub mod compare;
 
@@ -26,16 +26,6 @@ pub struct Server {
 }
 
 static SERVER: OnceLock<Server> = OnceLock::new();
-
-/// One test at a time, for binaries whose tests are mostly DDL (schemas of every kind, then
-/// restores of them): InnoDB answers DDL that runs while other DDL does (an `ALTER TABLE`
-/// that copies the table, foreign keys) with ERROR 1213 on its dictionary at times, which is
-/// the server's behaviour under load, not the code under test. Hold the guard for the whole
-/// test, declared before its databases so that they are dropped under it.
-pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
-    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    SERIAL.lock().await
-}
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -180,31 +170,6 @@ impl Server {
             .output()
             .expect("run mariadb")
     }
-
-    /// Shuts the private server down cleanly and starts it again on the same port and datadir
-    /// (every connection is dropped). None for an external server, which is not ours to restart.
-    pub fn restart(&self) -> Option<()> {
-        let dir = self.dir.as_ref()?;
-        let out = Command::new(root().join("scripts/sandbox.sh"))
-            .arg("restart")
-            .arg(dir)
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/sandbox.sh restart");
-        assert!(out.status.success(), "the test server did not restart");
-        Some(())
-    }
-
-    pub fn is_mariadb(&self) -> bool {
-        let out = self
-            .client(None)
-            .args(["-N", "-e", "SELECT VERSION()"])
-            .output()
-            .expect("run mariadb");
-        String::from_utf8_lossy(&out.stdout)
-            .to_lowercase()
-            .contains("mariadb")
-    }
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -343,28 +308,6 @@ impl TestUser {
             password: password.to_owned(),
         }
     }
-
-    /// `sfdbtools -q db-backup <args…>` as this account (password through MYSQL_PWD).
-    pub fn backup(&self, args: &[&str], dir: &Path) -> Output {
-        self.backup_command(args, dir)
-            .output()
-            .expect("run sfdbtools")
-    }
-
-    /// [`TestUser::backup`], to run or to spawn.
-    pub fn backup_command(&self, args: &[&str], dir: &Path) -> Command {
-        let mut c = server().sfdbtools();
-        c.env("MYSQL_PWD", &self.password)
-            .args(["-q", "db-backup"])
-            .args(args)
-            .arg(format!("--host={}", server().host))
-            .arg(format!("--port={}", server().port))
-            .arg(format!("--user={}", self.name))
-            .arg("-o")
-            .arg(dir)
-            .args(["-t", "TEST"]);
-        c
-    }
 }
 
 impl Drop for TestUser {
@@ -464,59 +407,7 @@ pub fn restore_with_client(db: &str, file: &Path) {
     }
 }
 
-/// Loads `fixtures/fidelity/*.sql` in name order into `db`; the corpus must load without any
-/// error or warning.
-pub fn load_corpus(db: &str) {
-    let dir = root().join("fixtures/fidelity");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-        .collect();
-    files.sort();
-    assert!(
-        files.len() >= 3,
-        "the fidelity corpus is missing in {}",
-        dir.display()
-    );
-    for f in files {
-        let out = server().load_file(db, &f);
-        assert_success(&out, &format!("loading {}", f.display()));
-        let noise = String::from_utf8_lossy(&out.stdout).to_string()
-            + &String::from_utf8_lossy(&out.stderr);
-        assert!(
-            noise.trim().is_empty(),
-            "loading {} printed:\n{noise}",
-            f.display()
-        );
-    }
-}
-
 /// Waits until a dump streams the rows of `db`.`big`; returns that worker's connection id.
-/// Waits until a connection is running exactly `statement` (60 s at most).
-pub async fn wait_for_statement(statement: &str) {
-    let mut conn = server().conn(None).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let n: u64 = conn
-            .exec_first(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = ?",
-                (statement,),
-            )
-            .await
-            .unwrap()
-            .unwrap();
-        if n > 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no connection started {statement:?} within 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 pub async fn wait_for_rows(db: &str) -> u64 {
     wait_for_statement_on_big(
         db,
@@ -555,18 +446,6 @@ pub async fn create_big_table(db: &TestDb) {
          INSERT INTO big SELECT seq, REPEAT('b', 255) FROM seq_1_to_300000;",
     )
     .await;
-}
-
-/// Sends `signal` (`-INT`, `-TERM`) to a running `sfdbtools` and waits for its output.
-pub async fn interrupt(child: std::process::Child, signal: &str) -> Output {
-    let killed = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success(), "kill {signal} failed");
-    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap()
 }
 
 /// Both streams of a finished command, for messages and `contains` checks.
@@ -710,32 +589,4 @@ pub fn assert_same_dump(wire: &Path, driver: &Path) {
         );
     }
     assert_eq!(table_sums(wire), table_sums(driver));
-}
-
-pub fn dump_single(db: &str, dir: &Path, extra: &[&str]) -> PathBuf {
-    let out = server()
-        .sfdbtools()
-        .args([
-            "-q",
-            "db-backup",
-            "single",
-            "--database",
-            db,
-            "-t",
-            "TEST-1",
-        ])
-        .args(server().connection_args())
-        .arg("-o")
-        .arg(dir)
-        .args(["-c", "none", "--skip-encrypt"])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert_success(&out, "sfdbtools db-backup single");
-    let sql: Vec<String> = files_in(dir)
-        .into_iter()
-        .filter(|f| f.ends_with(".sql") && is_dump_file(f))
-        .collect();
-    assert_eq!(sql.len(), 1, "one dump file expected, found {sql:?}");
-    dir.join(&sql[0])
 }

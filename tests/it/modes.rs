@@ -5,7 +5,7 @@
 //! Every test works on its own client code (`dbsf_nbc_<code>…`), so tests run in parallel on
 //! the binary's one server without seeing each other's databases.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,7 +3,7 @@
 //! it streams, password and Unix socket authentication, and the fallback when it cannot
 //! connect.
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 

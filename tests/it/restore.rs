@@ -2,7 +2,7 @@
 //! encrypted by an independent implementation) restored in parallel, compared row by row and
 //! definition by definition with their source; failures that say where and what is left.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

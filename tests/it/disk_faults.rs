@@ -2,7 +2,7 @@
 //! small tmpfs mounted for the test (the suite runs as root in CI; elsewhere it says so).
 //! And a file of the same name appearing while a dump runs: never overwritten.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! cut compressed stream, a changed value in plain SQL, a missing footer) is refused with a
 //! message saying what and where; `--against` compares a live database table by table.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -3,7 +3,7 @@
 //!
 //! Each test runs alone ([`common::serial`]): they are DDL from start to end.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! `--engine mysqldump`: the stock dump tool behind the same chain, names and metadata.
 
-mod common;
+use crate::common;
 
 use common::compare::{diff, image};
 use common::{

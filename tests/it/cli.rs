@@ -1,6 +1,6 @@
 //! The command line as cron sees it: modes, file names, exit codes and messages.
 
-mod common;
+use crate::common;
 
 use common::compare::{diff, image};
 use common::{

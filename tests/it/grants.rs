@@ -7,7 +7,7 @@
 //! Accounts are server-wide: every test names its own with a tag and the process id, and only
 //! looks at those, so the tests run in parallel.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;

@@ -2,13 +2,14 @@
 //! each path: our dump restored by the stock client and by `db-restore`, every codec with and
 //! without encryption, and both row readers.
 //!
-//! These tests run alone in their own binary, so on their own server, and one after another:
-//! loading the corpus runs foreign-key DDL (`ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY`), and
+//! These tests run in the `serial` binary, so on a server of their own, and one after another
+//! ([`common::serial`]): loading the corpus runs foreign-key DDL (`ALTER TABLE … ADD CONSTRAINT
+//! … FOREIGN KEY`), and
 //! InnoDB answers foreign-key DDL that runs while other DDL does with ERROR 1213 (deadlock)
 //! on its dictionary tables, which made the suite fail at random under load. That is the
 //! server's behaviour, not the code under test.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::Path;

@@ -1,25 +1,22 @@
-//! Tests that must have the server to themselves, one at a time, in a test binary of their
-//! own: a restart drops every connection of every test sharing the server, and a transaction
-//! held open on purpose (to make a deadlock) stalls any dump's FLUSH TABLES WITH READ LOCK
-//! (MariaDB's global read lock waits for open transactions that wrote, and new writes wait
-//! behind it).
+//! Tests that must have the server to themselves, one at a time ([`common::serial`], in the
+//! `serial` binary): a restart drops every connection of every test sharing the server, and a
+//! transaction held open on purpose (to make a deadlock) stalls any dump's FLUSH TABLES WITH
+//! READ LOCK (MariaDB's global read lock waits for open transactions that wrote, and new writes
+//! wait behind it).
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 
 use common::{TestDb, assert_success, backup, out_dir, output_text, server, wait_for_rows};
 use mysql_async::prelude::*;
 
-/// Held by each test of this binary for its whole run.
-static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// The server going away mid-dump fails the run loudly, naming the table and how far it got;
 /// the dump never reconnects (a new connection would be outside the snapshot), leaves no file
 /// and no metadata behind, and the restarted server takes DDL and a global lock right after.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_restart_mid_dump_fails_it_and_leaves_nothing() {
-    let _alone = EXCLUSIVE.lock().await;
+    let _alone = common::serial().await;
     let db = TestDb::new("restart").await;
     common::create_big_table(&db).await;
     let dir = out_dir();
@@ -87,7 +84,7 @@ fn give_up(mut child: std::process::Child, why: &str) -> ! {
 /// rows 1-4, and the other transaction (heavier, so not the victim) then asks for row 2.
 #[tokio::test]
 async fn a_deadlocked_row_statement_is_run_again() {
-    let _alone = EXCLUSIVE.lock().await;
+    let _alone = common::serial().await;
     let dir = out_dir();
     let file = dir.path().join("gate.sql");
     let gate = format!("sfdb_gate_{}", std::process::id());

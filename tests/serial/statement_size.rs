@@ -1,10 +1,11 @@
 //! `--statement-size`: sizes as the MySQL tools write them, and statements of the largest size
 //! filled up to it and restored on a server left at the default `max_allowed_packet` (16 MiB).
 //!
-//! A test binary of its own: it lowers the server's `max_allowed_packet` to the default for a
-//! moment, which must not meet another test's larger rows.
+//! Alone on its server ([`common::serial`], in the `serial` binary): it lowers the server's
+//! `max_allowed_packet` to the default for a moment, which must not meet another test's larger
+//! rows.
 
-mod common;
+use crate::common;
 
 use common::{
     TestDb, assert_same, assert_success, backup, dump_file_in, metadata_of, out_dir,
@@ -29,6 +30,7 @@ impl Drop for PacketSize {
 
 #[tokio::test]
 async fn statements_of_16m_fill_up_and_restore_at_the_default_packet_size() {
+    let _serial = common::serial().await;
     let src = TestDb::new("ss_src").await;
     // Every kind of cell the serialiser writes differently, about 350 bytes a row: 21 MB of
     // SQL, one statement of nearly 16 MiB and the rest.

@@ -3,7 +3,7 @@
 //! path; profiles sealed by an independent implementation (Python `cryptography`) at both
 //! iteration counts; the `[ssh]` section.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;

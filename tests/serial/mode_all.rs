@@ -1,7 +1,8 @@
-//! `db-backup all`, alone in its test binary: it dumps every database on the server, so a
-//! test creating or dropping databases next to it would race it.
+//! `db-backup all`, alone on its server ([`common::serial`], in the `serial` binary): it dumps
+//! every database on the server, so a test creating or dropping databases next to it would
+//! race it.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -9,6 +10,7 @@ use common::{TestDb, assert_success, backup, files_in, metadata_of, out_dir};
 
 #[tokio::test]
 async fn all_writes_one_combined_file_without_system_databases() {
+    let _serial = common::serial().await;
     let a = TestDb::new("all_a").await;
     a.exec("CREATE TABLE t (id INT PRIMARY KEY)").await;
     let dir = out_dir();

@@ -1,7 +1,7 @@
 //! The YAML config file through the binary: where it is found, flags > config > built-in
 //! defaults, the backup key order, warnings and errors, and that the file is never written.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;

@@ -5,7 +5,7 @@
 //! the "nothing is left locked" checks wait up to 60 s, long enough for the other tests' dumps
 //! to end, while a lock that was really left behind never goes away.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,88 @@
+//! The harness of the `it` binary: the shared one (`tests/common`, re-exported whole, so tests
+//! say `common::…` for either) and the helpers only these tests use. A helper that the other
+//! binary starts to use moves to `tests/common`; one that no test uses any more is flagged by
+//! the compiler (there is no blanket `dead_code` allow).
+
+#[path = "../common/mod.rs"]
+mod shared;
+
+pub use shared::*;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::*;
+
+impl Server {
+    pub fn is_mariadb(&self) -> bool {
+        let out = self
+            .client(None)
+            .args(["-N", "-e", "SELECT VERSION()"])
+            .output()
+            .expect("run mariadb");
+        String::from_utf8_lossy(&out.stdout)
+            .to_lowercase()
+            .contains("mariadb")
+    }
+}
+
+impl TestUser {
+    /// `sfdbtools -q db-backup <args…>` as this account (password through MYSQL_PWD).
+    pub fn backup(&self, args: &[&str], dir: &Path) -> Output {
+        self.backup_command(args, dir)
+            .output()
+            .expect("run sfdbtools")
+    }
+
+    /// [`TestUser::backup`], to run or to spawn.
+    pub fn backup_command(&self, args: &[&str], dir: &Path) -> Command {
+        let mut c = server().sfdbtools();
+        c.env("MYSQL_PWD", &self.password)
+            .args(["-q", "db-backup"])
+            .args(args)
+            .arg(format!("--host={}", server().host))
+            .arg(format!("--port={}", server().port))
+            .arg(format!("--user={}", self.name))
+            .arg("-o")
+            .arg(dir)
+            .args(["-t", "TEST"]);
+        c
+    }
+}
+
+/// Waits until a connection is running exactly `statement` (60 s at most).
+pub async fn wait_for_statement(statement: &str) {
+    let mut conn = server().conn(None).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let n: u64 = conn
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = ?",
+                (statement,),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        if n > 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no connection started {statement:?} within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends `signal` (`-INT`, `-TERM`) to a running `sfdbtools` and waits for its output.
+pub async fn interrupt(child: std::process::Child, signal: &str) -> Output {
+    let killed = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "kill {signal} failed");
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap()
+}
