@@ -29,5 +29,9 @@ if ! python3 -c 'import cryptography' >/dev/null 2>&1; then
   python3 -m pip install --quiet cryptography >&2 || apt-get install -y -qq python3-cryptography >&2
 fi
 
+# The house's one structural rule no compiler checks: top-level modules never import each other
+# in a cycle (prints the cycle and fails when one appears).
+python3 scripts/module-cycles.py --quiet
+
 # --no-fail-fast: one failing test binary must not hide the results of the others.
 cargo test --no-fail-fast --lib --bins --tests -- "$@"
