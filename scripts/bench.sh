@@ -227,7 +227,8 @@ awk -F'\t' '
     for (i = 1; i <= k; i++) { r = order[i]; W[r] = med(w, r, n[r]); C[r] = med(c, r, n[r])
       printf "%-36s %8.2f %8.2f %9.1f %9.1f\n", r, W[r], C[r], m[r] / 1024, s[r] / 1048576 }
     print ""
-    for (i = 1; i <= k; i++) if (order[i] ~ /^sfdbtools/ && order[i] !~ /zstd/) nat = order[i]
+    # The plain native dump: not the compressed runs, not the run beside a writer.
+    for (i = 1; i <= k; i++) if (order[i] ~ /^sfdbtools/ && order[i] !~ /zstd|writer/) nat = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^sfdbtools.*zstd-3$/) natz = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /enc$/) nate = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^mydumper/) myd = order[i]
