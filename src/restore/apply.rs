@@ -21,7 +21,7 @@ use super::execute::{
 };
 use super::load_data::{self, LoadData};
 use super::plan::Placement;
-use super::script::Item;
+use super::script::{Item, Statements};
 use super::tables::{Finished, Loads, TableKey, TableRestored};
 use super::target::prepare_target;
 use crate::config::run::ConfirmDrop;
@@ -213,6 +213,14 @@ async fn worker(
 }
 
 /// Applies one script. `main` runs everything but the data, in file order.
+/// What the applier and the splitter thread of its file share: how far the file has been read
+/// (for progress), and whether row statements still come with their LOAD DATA form (the
+/// applier turns that off when the server refuses LOCAL INFILE).
+pub(super) struct Feedback {
+    pub read: Arc<AtomicU64>,
+    pub rows_as_load: Arc<AtomicBool>,
+}
+
 pub struct Applier<'a> {
     file: &'a Path,
     main: &'a mut Conn,
@@ -239,17 +247,19 @@ pub struct Applier<'a> {
 impl<'a> Applier<'a> {
     /// Opens the data connections. For a single-database placement, every connection starts
     /// in the target database.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn start(
+    pub(super) async fn start(
         file: &'a Path,
         main: &'a mut Conn,
         settings: &ConnectionSettings,
         placement: Placement,
         opts: Options,
         progress: &'a dyn Progress,
-        file_read: Arc<AtomicU64>,
-        rows_as_load: Arc<AtomicBool>,
+        feedback: Feedback,
     ) -> Result<Applier<'a>> {
+        let Feedback {
+            read: file_read,
+            rows_as_load,
+        } = feedback;
         let threads = opts.threads.max(1);
         let mut conns = Vec::with_capacity(threads);
         for i in 0..threads {
@@ -322,10 +332,10 @@ impl<'a> Applier<'a> {
 
     /// Applies every statement `rx` delivers, then waits for the data connections to finish.
     /// The data connections are closed on every path out.
-    pub async fn run(mut self, mut rx: mpsc::Receiver<Item>) -> (Applied, Result<()>) {
-        let result = self.apply_all(&mut rx).await;
+    pub(super) async fn run(mut self, mut statements: Statements) -> (Applied, Result<()>) {
+        let result = self.apply_all(&mut statements).await;
         // Stop reading and let the data connections finish what they hold.
-        drop(rx);
+        drop(statements);
         self.jobs = None;
         let mut conns = Vec::new();
         for h in std::mem::take(&mut self.workers) {
@@ -348,16 +358,9 @@ impl<'a> Applier<'a> {
         (self.out, result)
     }
 
-    async fn apply_all(&mut self, rx: &mut mpsc::Receiver<Item>) -> Result<()> {
+    async fn apply_all(&mut self, statements: &mut Statements) -> Result<()> {
         loop {
-            let Some(item) = rx.recv().await else {
-                return Err(Error::Internal(format!(
-                    "the splitter of {} stopped without reporting",
-                    self.file.display()
-                )));
-            };
-            match item {
-                Item::Failed(e) => return Err(e),
+            match statements.next().await? {
                 Item::End {
                     completed,
                     sql_bytes,

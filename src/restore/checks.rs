@@ -104,24 +104,17 @@ async fn scan_functions_needing_trust(
     nbe: bool,
 ) -> Result<Vec<(String, split::Position)>> {
     let opened = open_sql(&f.path, cfg.passphrase.as_ref()).await?;
-    let Script { mut rx, .. } = start_script(opened, false, nbe)?;
+    let Script { mut statements, .. } = start_script(opened, false, nbe)?;
     let mut found = Vec::new();
     loop {
-        match rx.recv().await {
-            Some(Item::Statement(st, classify::Kind::PostData, ..)) => {
+        match statements.next().await? {
+            Item::Statement(st, classify::Kind::PostData, ..) => {
                 if let Some(name) = classify::function_without_determinism(&st.sql) {
                     found.push((name, st.at));
                 }
             }
-            Some(Item::Statement(..)) => {}
-            Some(Item::End { .. }) => return Ok(found),
-            Some(Item::Failed(e)) => return Err(e),
-            None => {
-                return Err(Error::Internal(format!(
-                    "the splitter of {} stopped without reporting",
-                    f.path.display()
-                )));
-            }
+            Item::Statement(..) => {}
+            Item::End { .. } => return Ok(found),
         }
     }
 }

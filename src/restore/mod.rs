@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::progress::{Event, Progress};
 use crate::quote::ident;
 use accounts::{AccountsFile, AccountsReport};
-use apply::{Applied, Applier, Options};
+use apply::{Applied, Applier, Feedback, Options};
 use plan::{Placement, Plan};
 use script::{Item, Opened, Script, open_sql, start_script};
 use survey::{DryRunFile, dry_run_file};
@@ -161,13 +161,15 @@ async fn run_plan(
     let mut created: Vec<String> = Vec::new();
     for (f, opened) in plan.files.iter().zip(opened) {
         let Script {
-            rx,
-            read: counter,
+            statements,
+            read,
             bytes,
             rows_as_load,
         } = start_script(opened, !cfg.dry_run, nbe)?;
         if cfg.dry_run {
-            report.dry_run.push(dry_run_file(main, f, rx).await?);
+            report
+                .dry_run
+                .push(dry_run_file(main, f, statements).await?);
             continue;
         }
         let started = Instant::now();
@@ -217,15 +219,14 @@ async fn run_plan(
             f.placement.clone(),
             opts.clone(),
             progress.as_ref(),
-            counter,
-            rows_as_load,
+            Feedback { read, rows_as_load },
         )
         .await;
         let applier = match applier {
             Ok(a) => a,
             Err(e) => return Err(failed(main, e, &touched, &created, 0).await),
         };
-        let (applied, result) = applier.run(rx).await;
+        let (applied, result) = applier.run(statements).await;
         for db in &applied.databases {
             if !touched.contains(db) {
                 touched.push(db.clone());
@@ -282,22 +283,12 @@ async fn run_plan(
 
 /// Reads an accounts file whole and checks its statements.
 async fn read_accounts(path: &Path, opened: Opened, nbe: bool) -> Result<AccountsFile> {
-    let Script { mut rx, .. } = start_script(opened, false, nbe)?;
-    let mut statements = Vec::new();
-    loop {
-        match rx.recv().await {
-            Some(Item::Statement(st, ..)) => statements.push(st),
-            Some(Item::End { .. }) => break,
-            Some(Item::Failed(e)) => return Err(e),
-            None => {
-                return Err(Error::Internal(format!(
-                    "the splitter of {} stopped without reporting",
-                    path.display()
-                )));
-            }
-        }
+    let Script { mut statements, .. } = start_script(opened, false, nbe)?;
+    let mut read = Vec::new();
+    while let Item::Statement(st, ..) = statements.next().await? {
+        read.push(st);
     }
-    AccountsFile::check(path, statements, nbe)
+    AccountsFile::check(path, read, nbe)
 }
 
 /// A file restored under another name than it was dumped from leaves the accounts file's

@@ -20,18 +20,34 @@ use crate::read::{self, Metered};
 /// waits for data to finish; few enough that memory stays a few statements.
 const STATEMENT_QUEUE: usize = 8;
 
-/// What the splitter thread sends.
+/// What the splitter thread sends; its failures come as errors (see [`Statements::next`]).
 pub enum Item {
     /// With its LOAD DATA form when it is a row statement of our own dump, and whether it is
     /// a row statement of our own dump (whose rows must all arrive unchanged, see
     /// `execute::Check`).
     Statement(Statement, Kind, Option<LoadData>, bool),
     /// The end of the script, reached without error.
-    End {
-        completed: bool,
-        sql_bytes: u64,
-    },
-    Failed(Error),
+    End { completed: bool, sql_bytes: u64 },
+}
+
+/// The statements of one script as the splitter thread hands them over.
+pub(super) struct Statements {
+    rx: mpsc::Receiver<Result<Item>>,
+    path: PathBuf,
+}
+
+impl Statements {
+    /// The next statement, or the end of the script. The splitter's own failure (reading,
+    /// decrypting, decompressing the file) is returned as the error; a splitter that stops
+    /// without either is a bug, said as one rather than read as an end.
+    pub(super) async fn next(&mut self) -> Result<Item> {
+        self.rx.recv().await.unwrap_or_else(|| {
+            Err(Error::Internal(format!(
+                "the splitter of {} stopped without reporting",
+                self.path.display()
+            )))
+        })
+    }
 }
 
 /// Starts the splitter on its own thread over `reader` (the SQL of `path`). With `rows_as_load`
@@ -44,8 +60,12 @@ fn start_reader(
     path: &Path,
     rows_as_load: Arc<AtomicBool>,
     no_backslash_escapes: bool,
-) -> Result<mpsc::Receiver<Item>> {
+) -> Result<Statements> {
     let (tx, rx) = mpsc::channel(STATEMENT_QUEUE);
+    let statements = Statements {
+        rx,
+        path: path.to_owned(),
+    };
     let path = path.to_owned();
     std::thread::Builder::new()
         .name("sfdb-split".into())
@@ -53,7 +73,7 @@ fn start_reader(
             let (ours, reader) = match written_by_us(reader) {
                 Ok(r) => r,
                 Err(e) => {
-                    let _ = tx.blocking_send(Item::Failed(Error::File {
+                    let _ = tx.blocking_send(Err(Error::File {
                         action: "reading the SQL of",
                         path,
                         offset: Some(0),
@@ -76,27 +96,27 @@ fn start_reader(
                         } else {
                             None
                         };
-                        Item::Statement(st, kind, load, data)
+                        Ok(Item::Statement(st, kind, load, data))
                     }
-                    Ok(None) => Item::End {
+                    Ok(None) => Ok(Item::End {
                         completed: s.ends_with_completion_marker(),
                         sql_bytes: s.sql_bytes(),
-                    },
-                    Err(e) => Item::Failed(Error::File {
+                    }),
+                    Err(e) => Err(Error::File {
                         action: "reading the SQL of",
                         path: path.clone(),
                         offset: Some(s.sql_bytes()),
                         source: e,
                     }),
                 };
-                let last = !matches!(item, Item::Statement(..));
+                let last = !matches!(item, Ok(Item::Statement(..)));
                 if tx.blocking_send(item).is_err() || last {
                     break;
                 }
             }
         })
         .map_err(|e| Error::Internal(format!("cannot start the splitter thread: {e}")))?;
-    Ok(rx)
+    Ok(statements)
 }
 
 /// Whether the script starts with our dump's header line (so its session is `SET NAMES
@@ -114,7 +134,7 @@ fn written_by_us(mut reader: impl Read) -> std::io::Result<(bool, impl Read)> {
 /// A script being read: its statements, the bytes of the file read so far and in all, and
 /// whether row statements come with their LOAD DATA form (see [`start_reader`]).
 pub(super) struct Script {
-    pub(super) rx: tokio::sync::mpsc::Receiver<Item>,
+    pub(super) statements: Statements,
     pub(super) read: Arc<AtomicU64>,
     pub(super) bytes: u64,
     pub(super) rows_as_load: Arc<AtomicBool>,
@@ -161,7 +181,7 @@ pub(super) fn start_script(
 ) -> Result<Script> {
     let rows_as_load = Arc::new(AtomicBool::new(rows_as_load));
     Ok(Script {
-        rx: start_reader(
+        statements: start_reader(
             opened.reader,
             &opened.path,
             rows_as_load.clone(),

@@ -2,15 +2,14 @@
 //! the databases it would go into.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use mysql_async::Conn;
-use tokio::sync::mpsc;
 
 use super::plan::{FilePlan, Placement};
-use super::script::Item;
+use super::script::{Item, Statements};
 use super::target::database_objects;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::read::classify::{Kind, Verb};
 
 /// `--dry-run`: what one file holds and the state of its targets.
@@ -34,28 +33,21 @@ pub struct Survey {
 }
 
 /// Reads a whole script and counts what it would do.
-async fn survey(mut rx: mpsc::Receiver<Item>, file: &Path) -> Result<Survey> {
+async fn survey(mut statements: Statements) -> Result<Survey> {
     let mut s = Survey::default();
     let mut current: Option<String> = None;
     let mut index: HashMap<Option<String>, usize> = HashMap::new();
     loop {
-        match rx.recv().await {
-            None => {
-                return Err(Error::Internal(format!(
-                    "the splitter of {} stopped without reporting",
-                    file.display()
-                )));
-            }
-            Some(Item::Failed(e)) => return Err(e),
-            Some(Item::End {
+        match statements.next().await? {
+            Item::End {
                 completed,
                 sql_bytes,
-            }) => {
+            } => {
                 s.completed_marker = completed;
                 s.sql_bytes = sql_bytes;
                 return Ok(s);
             }
-            Some(Item::Statement(st, kind, ..)) => {
+            Item::Statement(st, kind, ..) => {
                 s.statements += 1;
                 let (tables, data, post) = match &kind {
                     Kind::Use(n)
@@ -107,9 +99,9 @@ fn head_has(sql: &[u8], word: &[u8]) -> bool {
 pub(super) async fn dry_run_file(
     main: &mut Conn,
     f: &FilePlan,
-    rx: tokio::sync::mpsc::Receiver<Item>,
+    statements: Statements,
 ) -> Result<DryRunFile> {
-    let survey = survey(rx, &f.path).await?;
+    let survey = survey(statements).await?;
     let names: Vec<String> = match &f.placement {
         Placement::Single { target } => vec![target.clone()],
         Placement::All { exclude, .. } => survey
