@@ -66,5 +66,5 @@ for t in customers orders invoices; do
 done
 
 echo "== sfdbtools verify --against shop_copy: row counts and checksums of the restored database"
-"$bin" verify --file "$dump" --against shop_copy --host 127.0.0.1 --port "$port" --user root
+"$bin" -q verify --file "$dump" --against shop_copy --host 127.0.0.1 --port "$port" --user root
 echo "== done (the server and files in $work are removed on exit)"
