@@ -523,8 +523,9 @@ const SNAPSHOT_SQL: [&str; 2] = [
 ];
 
 /// Starts a REPEATABLE READ transaction with a consistent snapshot on `conn`, either kind
-/// (`role` names the connection in errors: "worker 1", "worker 1 row reader").
-async fn start_transaction<C: QueryConn>(conn: &mut C, role: &str) -> Result<()> {
+/// (`role` names the connection in errors: "worker 1", "worker 1 row reader"); also the
+/// snapshot `verify --against` reads a live database in.
+pub(crate) async fn start_transaction<C: QueryConn>(conn: &mut C, role: &str) -> Result<()> {
     for stmt in SNAPSHOT_SQL {
         conn.run(stmt)
             .await

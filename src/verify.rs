@@ -28,6 +28,7 @@ use crate::read::classify::{Kind, classify, for_each_tuple};
 use crate::read::split::Splitter;
 use crate::read::{Metered, open_from, recognise};
 use crate::rows::{RowChecksum, Serializer, dump_table};
+use crate::snapshot;
 
 /// Chunks of SQL the checksum run may queue before they are dropped: they are not kept, the
 /// serialiser only has to be able to hand them on.
@@ -510,14 +511,7 @@ async fn live_checks(
     recorded: &[TableInfo],
     progress: &dyn Progress,
 ) -> Result<(Vec<TableCheck>, catalog::DatabaseCatalog)> {
-    for sql in [
-        "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-        "START TRANSACTION WITH CONSISTENT SNAPSHOT",
-    ] {
-        conn.query_drop(sql)
-            .await
-            .map_err(|e| Error::server(format!("opening a snapshot of {}", ident(db)), e))?;
-    }
+    snapshot::start_transaction(conn, &format!("verifying {}", ident(db))).await?;
     let live = catalog::load_database(conn, db).await?;
     let silent: Arc<dyn Progress> = Arc::new(Silent);
     let serializer = Serializer::start(crate::sql::insert::DEFAULT_STATEMENT_SIZE, silent)?;
