@@ -613,21 +613,45 @@ async fn an_interrupted_multi_file_run_removes_its_finished_files() {
     .stderr(std::process::Stdio::piped())
     .spawn()
     .unwrap();
+    let mut child = child;
     wait_for_rows(&big.name).await;
     // The small database's file is complete (under its final name) before the big one's rows
-    // are done; metadata comes only at the end of the run.
+    // are done; metadata comes only at the end of the run. The dump is stopped (SIGSTOP) while
+    // the directory is looked at: a stopped process cannot finish, so once the small file is
+    // there the interrupt certainly meets a run still going, however slowly this test is
+    // scheduled on a busy machine (it once looked, and the run had ended before the signal).
+    let kill = |signal: &str, pid: u32| {
+        let sent = std::process::Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill {signal} failed");
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !common::files_in(dir.path())
-        .iter()
-        .any(|f| f.starts_with(&small.name) && f.ends_with(".sql"))
-    {
+    loop {
+        kill("-STOP", child.id());
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the dump ended ({status}) before the small database's file was seen");
+        }
+        if common::files_in(dir.path())
+            .iter()
+            .any(|f| f.starts_with(&small.name) && f.ends_with(".sql"))
+        {
+            break;
+        }
+        kill("-CONT", child.id());
         assert!(
             Instant::now() < deadline,
             "the small database's file never appeared"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let out = common::interrupt(child, "-INT").await;
+    // Delivered when the process continues.
+    kill("-INT", child.id());
+    kill("-CONT", child.id());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     let left = common::files_in(dir.path());
