@@ -22,7 +22,7 @@ use mysql_async::Conn;
 use mysql_async::prelude::*;
 
 use crate::connect::wire::WireConn;
-use crate::connect::{self, ConnectionSettings, Flavor, QueryConn, ServerInfo};
+use crate::connect::{self, ConnectionSettings, Flavor, QueryConn, ServerInfo, cell_text};
 use crate::error::{DbError, Error, Result};
 use crate::metadata::SnapshotInfo;
 use crate::rows::RowReader;
@@ -543,9 +543,7 @@ async fn binlog_snapshot<C: QueryConn>(conn: &mut C) -> Result<SnapshotInfo> {
         .text_rows(BINLOG_SNAPSHOT_SQL)
         .await
         .map_err(|e| Error::server("reading the snapshot position (Binlog_snapshot_*)", e))?;
-    let text = |c: &Option<Vec<u8>>| {
-        String::from_utf8_lossy(c.as_deref().unwrap_or_default()).into_owned()
-    };
+    let text = |c: &Option<Vec<u8>>| cell_text(c).unwrap_or_default();
     Ok(snapshot_from_status(
         rows.iter()
             .filter(|r| r.len() >= 2)

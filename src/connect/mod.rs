@@ -18,8 +18,8 @@ use mysql_async::{Conn, OptsBuilder};
 
 use crate::error::{ConnectError, Error, Result};
 use crate::secret::Secret;
-pub(crate) use query::QueryConn;
 pub use query::TextRow;
+pub(crate) use query::{QueryConn, cell_text};
 
 /// Where and as whom to connect. Flags fill it today; a profile can fill the same fields.
 #[derive(Clone, Debug)]
@@ -243,10 +243,7 @@ pub(crate) async fn prepare_session<C: QueryConn>(
         .text_rows("SELECT @@character_set_results")
         .await
         .map_err(|e| Error::server(format!("checking the {role} session charset"), e))?;
-    let results = rows
-        .first()
-        .and_then(|r| r.first().cloned().flatten())
-        .map(|r| String::from_utf8_lossy(&r).into_owned());
+    let results = rows.first().and_then(|r| r.first()).and_then(cell_text);
     if results.as_deref() != Some("utf8mb4") {
         return Err(Error::Unsupported(format!(
             "the {role} session reads results as {results:?} after SET NAMES utf8mb4; \

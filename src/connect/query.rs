@@ -17,6 +17,13 @@ use super::wire::WireConn;
 /// One row of a text result: each cell's bytes, None for NULL.
 pub type TextRow = Vec<Option<Vec<u8>>>;
 
+/// A cell of a text result as a string (None for NULL). For the small results these helpers
+/// read (names, numbers, charset names); bytes that are not UTF-8 are replaced.
+pub(crate) fn cell_text(cell: &Option<Vec<u8>>) -> Option<String> {
+    cell.as_deref()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
 /// A connection that runs statements and returns small results as text.
 pub(crate) trait QueryConn: Send {
     /// Runs a statement and discards any result.

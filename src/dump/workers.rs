@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::catalog::{self, DatabaseCatalog, Table};
-use crate::connect::QueryConn;
+use crate::connect::{QueryConn, cell_text};
 use crate::error::{Error, Result};
 use crate::output::Chunk;
 use crate::quote::{ident, qualified};
@@ -221,11 +221,10 @@ async fn bounds<C: QueryConn>(
         .text_rows(&sql)
         .await
         .map_err(|e| Error::server(format!("reading the key range of {target}"), e))?;
-    let text = |c: &Option<Vec<u8>>| c.as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
     let row = rows
         .first()
         .filter(|r| r.len() == 2)
-        .map(|r| (text(&r[0]), text(&r[1])));
+        .map(|r| (cell_text(&r[0]), cell_text(&r[1])));
     Ok(match row {
         Some((Some(lo), Some(hi))) => lo.parse().ok().zip(hi.parse().ok()),
         _ => None,
