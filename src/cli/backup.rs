@@ -22,7 +22,7 @@ use super::args::{BackupModeArgs, FilterMode};
 use super::inputs::{BACKUP_KEY_ENV, Env, connection, thread_count};
 use super::prompt::{self, Pending};
 use super::report::{self, Reporter, Style};
-use super::runtime::{interrupted, runtime};
+use super::runtime::{runtime, until_interrupted};
 
 /// Runs the backup: the questions left for the server's list and the review, then the dry run
 /// or the run itself, stopped cleanly (no file under a final name) by SIGINT or SIGTERM.
@@ -36,15 +36,11 @@ pub fn run(config: BackupConfig, pending: Pending, style: Style) -> Result<(), E
         print_dry_run(&plan);
         return Ok(());
     }
-    let outcome = runtime.block_on(async {
-        tokio::select! {
-            r = dump::run(&config, progress) => Some(r),
-            signal = interrupted() => {
-                eprintln!("sfdbtools: {signal}: stopping, removing this run's files");
-                None
-            }
-        }
-    });
+    let outcome = until_interrupted(
+        &runtime,
+        dump::run(&config, progress),
+        "stopping, removing this run's files",
+    );
     match outcome {
         Some(Ok(report)) => {
             report::summary(&report, &reporter);

@@ -15,7 +15,7 @@ use super::args::RestoreModeArgs;
 use super::inputs::{Env, connection, reading_passphrase, thread_count};
 use super::prompt;
 use super::report::{self, Reporter, Style};
-use super::runtime::{interrupted, runtime};
+use super::runtime::{runtime, until_interrupted};
 
 /// Runs the restore (or its dry run), asking before `--drop-target` drops a database when
 /// someone can answer; statements that failed under `--continue-on-error` fail the run at the
@@ -30,15 +30,11 @@ pub fn run(mut config: RestoreConfig, style: Style) -> Result<(), Error> {
         })));
     }
     let progress: Arc<dyn Progress> = reporter.clone();
-    let outcome = runtime.block_on(async {
-        tokio::select! {
-            r = restore::run(&config, progress) => Some(r),
-            signal = interrupted() => {
-                eprintln!("sfdbtools: {signal}: stopping the restore");
-                None
-            }
-        }
-    });
+    let outcome = until_interrupted(
+        &runtime,
+        restore::run(&config, progress),
+        "stopping the restore",
+    );
     match outcome {
         Some(Ok(report)) if config.dry_run => {
             print_dry_run(&report);

@@ -10,8 +10,26 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))
 }
 
+/// Runs `work` to its end, or until the first SIGINT or SIGTERM: then says so with
+/// `stopping` ("stopping the restore") and returns None, leaving the cleanup to the caller.
+pub fn until_interrupted<T>(
+    runtime: &tokio::runtime::Runtime,
+    work: impl std::future::Future<Output = T>,
+    stopping: &str,
+) -> Option<T> {
+    runtime.block_on(async {
+        tokio::select! {
+            r = work => Some(r),
+            signal = interrupted() => {
+                eprintln!("sfdbtools: {signal}: {stopping}");
+                None
+            }
+        }
+    })
+}
+
 /// Resolves on the first SIGINT or SIGTERM, naming it.
-pub async fn interrupted() -> &'static str {
+async fn interrupted() -> &'static str {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),
