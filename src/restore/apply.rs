@@ -21,7 +21,7 @@ use super::execute::{
 };
 use super::load_data::{self, LoadData};
 use super::plan::Placement;
-use super::script::{Item, Statements};
+use super::script::{Feedback, Item, Statements};
 use super::tables::{Finished, Loads, TableKey, TableRestored};
 use super::target::prepare_target;
 use crate::config::run::ConfirmDrop;
@@ -213,14 +213,6 @@ async fn worker(
 }
 
 /// Applies one script. `main` runs everything but the data, in file order.
-/// What the applier and the splitter thread of its file share: how far the file has been read
-/// (for progress), and whether row statements still come with their LOAD DATA form (the
-/// applier turns that off when the server refuses LOCAL INFILE).
-pub(super) struct Feedback {
-    pub read: Arc<AtomicU64>,
-    pub rows_as_load: Arc<AtomicBool>,
-}
-
 pub struct Applier<'a> {
     file: &'a Path,
     main: &'a mut Conn,

@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::progress::{Event, Progress};
 use crate::quote::ident;
 use accounts::{AccountsFile, AccountsReport};
-use apply::{Applied, Applier, Feedback, Options};
+use apply::{Applied, Applier, Options};
 use plan::{Placement, Plan};
 use script::{Item, Opened, Script, open_sql, start_script};
 use survey::{DryRunFile, dry_run_file};
@@ -162,9 +162,8 @@ async fn run_plan(
     for (f, opened) in plan.files.iter().zip(opened) {
         let Script {
             statements,
-            read,
             bytes,
-            rows_as_load,
+            feedback,
         } = start_script(opened, !cfg.dry_run, nbe)?;
         if cfg.dry_run {
             report
@@ -219,7 +218,7 @@ async fn run_plan(
             f.placement.clone(),
             opts.clone(),
             progress.as_ref(),
-            Feedback { read, rows_as_load },
+            feedback,
         )
         .await;
         let applier = match applier {

@@ -131,12 +131,19 @@ fn written_by_us(mut reader: impl Read) -> std::io::Result<(bool, impl Read)> {
     Ok((head == HEADER, std::io::Cursor::new(head).chain(reader)))
 }
 
-/// A script being read: its statements, the bytes of the file read so far and in all, and
-/// whether row statements come with their LOAD DATA form (see [`start_reader`]).
+/// A script being read: its statements, the size of the file, and what its reader shares with
+/// the applier.
 pub(super) struct Script {
     pub(super) statements: Statements,
-    pub(super) read: Arc<AtomicU64>,
     pub(super) bytes: u64,
+    pub(super) feedback: Feedback,
+}
+
+/// What the applier and the splitter thread of a file share: how far the file has been read
+/// (for progress), and whether row statements still come with their LOAD DATA form (see
+/// [`start_reader`]; the applier turns that off when the server refuses LOCAL INFILE).
+pub(super) struct Feedback {
+    pub(super) read: Arc<AtomicU64>,
     pub(super) rows_as_load: Arc<AtomicBool>,
 }
 
@@ -187,8 +194,10 @@ pub(super) fn start_script(
             rows_as_load.clone(),
             no_backslash_escapes,
         )?,
-        read: opened.read,
         bytes: opened.bytes,
-        rows_as_load,
+        feedback: Feedback {
+            read: opened.read,
+            rows_as_load,
+        },
     })
 }
