@@ -1,0 +1,260 @@
+//! TLS on the driver connections (issue #18, first slice), against the binary's TLS-only server
+//! (`common::tls_server`: require_secure_transport, certificates made by `sandbox.sh --tls`).
+//! The row reader has no TLS yet: under TLS the dump reads rows through mysql_async and says so.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Output;
+
+use mysql_async::prelude::*;
+
+use crate::common::{self, TlsServer, assert_success, dump_file_in, out_dir, tls_server};
+
+const NOT_IN_TLS: &str = "the row reader does not speak TLS yet";
+
+/// A database on the TLS server with one marked row; dropped by name at the end of the test.
+async fn tls_db(tag: &str) -> String {
+    let name = format!("t_tls_{tag}_{}", std::process::id());
+    let mut c = tls_server().conn(None).await;
+    c.query_drop(format!("DROP DATABASE IF EXISTS {name}"))
+        .await
+        .unwrap();
+    c.query_drop(format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    c.query_drop(format!(
+        "CREATE TABLE {name}.t (id INT PRIMARY KEY, v VARCHAR(40)) ENGINE=InnoDB"
+    ))
+    .await
+    .unwrap();
+    c.query_drop(format!(
+        "INSERT INTO {name}.t VALUES (1, 'tls-marker-row'), (2, 'second')"
+    ))
+    .await
+    .unwrap();
+    c.disconnect().await.unwrap();
+    name
+}
+
+async fn drop_db(name: &str) {
+    let mut c = tls_server().conn(None).await;
+    c.query_drop(format!("DROP DATABASE IF EXISTS {name}"))
+        .await
+        .unwrap();
+    c.disconnect().await.unwrap();
+}
+
+/// `sfdbtools -q db-backup single` of `db` on the TLS server, reached at `host:port`, with the
+/// TLS flags `tls`.
+fn dump(t: &TlsServer, db: &str, host: &str, port: u16, tls: &[&str], dir: &Path) -> Output {
+    t.server
+        .sfdbtools()
+        .args(["-q", "db-backup", "single", "--database", db, "-c", "none"])
+        .args(["-t", "TEST", "--user", &t.server.user])
+        .arg(format!("--host={host}"))
+        .arg(format!("--port={port}"))
+        .args(tls)
+        .arg("-o")
+        .arg(dir)
+        .output()
+        .expect("run sfdbtools")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn ca(t: &TlsServer, file: &str) -> String {
+    format!("--ssl-ca={}", t.cert(file).display())
+}
+
+/// Fails with `want` in the message, naming the server it tried.
+fn assert_fails_with(out: &Output, want: &str, target: &str) {
+    let err = stderr(out);
+    assert!(!out.status.success(), "should have failed: {err}");
+    assert!(err.contains(want), "wanted {want:?} in: {err}");
+    assert!(
+        err.contains(target),
+        "wanted the server {target:?} in: {err}"
+    );
+}
+
+#[test]
+fn the_harness_server_takes_verified_tls_and_refuses_plaintext() {
+    let t = tls_server();
+    let out = t
+        .client(None)
+        .args(["-N", "-e", "SHOW SESSION STATUS LIKE 'Ssl_version'"])
+        .output()
+        .unwrap();
+    assert_success(&out, "the stock client over verified TLS");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("TLSv1."));
+    let plain = t
+        .server
+        .client(None)
+        .args(["--skip-ssl", "-e", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert!(!plain.status.success(), "plaintext must be refused");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dump_under_verify_identity_reads_its_rows_over_tls() {
+    let t = tls_server();
+    let db = tls_db("identity").await;
+    for reader in ["driver", "wire"] {
+        let dir = out_dir();
+        let tls = [
+            "--ssl-mode",
+            "VERIFY_IDENTITY",
+            &ca(t, "ca.pem"),
+            "--row-reader",
+            reader,
+        ];
+        let out = dump(t, &db, "127.0.0.1", t.server.port, &tls, dir.path());
+        assert_success(&out, &format!("dump over TLS, --row-reader {reader}"));
+        let text = std::fs::read_to_string(dump_file_in(dir.path())).unwrap();
+        assert!(text.contains("(1,'tls-marker-row')"), "{text}");
+        // The row reader would send its login in clear: it stays off, and the run says so.
+        assert_eq!(
+            stderr(&out).contains(NOT_IN_TLS),
+            reader == "wire",
+            "{}",
+            stderr(&out)
+        );
+    }
+    drop_db(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plaintext_is_refused_with_a_clear_error() {
+    let t = tls_server();
+    let db = tls_db("plain").await;
+    let dir = out_dir();
+    let out = dump(
+        t,
+        &db,
+        "127.0.0.1",
+        t.server.port,
+        &["--ssl-mode", "DISABLED"],
+        dir.path(),
+    );
+    let target = format!("127.0.0.1:{}", t.server.port);
+    assert_fails_with(&out, "sent the login without TLS", &target);
+    assert!(common::files_in(dir.path()).is_empty());
+    drop_db(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_of_another_ca_is_not_trusted() {
+    let t = tls_server();
+    let db = tls_db("wrongca").await;
+    let dir = out_dir();
+    let tls = ["--ssl-mode", "VERIFY_CA", &ca(t, "other-ca.pem")];
+    let out = dump(t, &db, "127.0.0.1", t.server.port, &tls, dir.path());
+    let target = format!("127.0.0.1:{}", t.server.port);
+    assert_fails_with(&out, "TLS certificate is not trusted", &target);
+    drop_db(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_name_the_certificate_lacks_fails_verify_identity() {
+    let t = tls_server();
+    let db = tls_db("name").await;
+    // 127.0.0.2 is loopback too, but not in the certificate (localhost, 127.0.0.1).
+    let relay = relay_to(Ipv4Addr::new(127, 0, 0, 2), t.server.port);
+    let dir = out_dir();
+    let tls = ["--ssl-mode", "VERIFY_IDENTITY", &ca(t, "ca.pem")];
+    let out = dump(t, &db, "127.0.0.2", relay.port(), &tls, dir.path());
+    let target = format!("127.0.0.2:{}", relay.port());
+    assert_fails_with(&out, "does not name the host connected to", &target);
+    drop_db(&db).await;
+}
+
+/// VERIFY_CA should accept the other name; mysql_async 0.37.1 cannot skip the name check with
+/// rustls 0.23.46 (its issue #404, fixed by its PR #408, unreleased), so it refuses, saying
+/// why. When a mysql_async with the fix comes, this test fails: make it expect the dump.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_ca_checks_the_name_too_until_the_driver_can_skip_it() {
+    let t = tls_server();
+    let db = tls_db("verifyca").await;
+    let relay = relay_to(Ipv4Addr::new(127, 0, 0, 2), t.server.port);
+    let dir = out_dir();
+    let tls = ["--ssl-mode", "VERIFY_CA", &ca(t, "ca.pem")];
+    let out = dump(t, &db, "127.0.0.2", relay.port(), &tls, dir.path());
+    let target = format!("127.0.0.2:{}", relay.port());
+    assert_fails_with(&out, "VERIFY_CA checks the name too for now", &target);
+    drop_db(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_certificate_of_an_unknown_ca_is_refused() {
+    let t = tls_server();
+    let db = tls_db("clientcert").await;
+    let dir = out_dir();
+    let cert = format!("--ssl-cert={}", t.cert("other-client-cert.pem").display());
+    let key = format!("--ssl-key={}", t.cert("other-client-key.pem").display());
+    let tls = [
+        "--ssl-mode",
+        "VERIFY_IDENTITY",
+        &ca(t, "ca.pem"),
+        &cert,
+        &key,
+    ];
+    let out = dump(t, &db, "127.0.0.1", t.server.port, &tls, dir.path());
+    let target = format!("127.0.0.1:{}", t.server.port);
+    assert_fails_with(&out, "refused the client certificate", &target);
+    drop_db(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn required_never_falls_back_to_a_server_without_tls() {
+    // The binary's plain server offers no TLS at all.
+    let s = common::server();
+    let db = common::TestDb::new("tls_required").await;
+    let dir = out_dir();
+    let out = common::backup(
+        &["single", "--database", &db.name, "--ssl-mode", "REQUIRED"],
+        dir.path(),
+    );
+    assert_fails_with(
+        &out,
+        "the server offers no TLS, and --ssl-mode REQUIRED",
+        &format!("{}:{}", s.host, s.port),
+    );
+    // PREFERRED (the default) connects in plaintext to it, as before.
+    let out = common::backup(&["single", "--database", &db.name], dir.path());
+    assert_success(&out, "PREFERRED to a server without TLS");
+}
+
+/// A TCP relay on `ip` to the TLS server's port on 127.0.0.1, for as long as the test runs
+/// (its threads end with the process): a name that reaches the server but that its
+/// certificate does not carry.
+fn relay_to(ip: Ipv4Addr, port: u16) -> SocketAddr {
+    let listener = TcpListener::bind((ip, 0)).expect("bind the relay");
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(("127.0.0.1", port)) else {
+                continue;
+            };
+            pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+            pipe(server, client);
+        }
+    });
+    addr
+}
+
+/// Copies `from` into `to` on a thread of its own until either side closes.
+fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16 * 1024];
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0 || to.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    });
+}
