@@ -37,6 +37,11 @@ pub struct ConnectionSettings {
     /// `--ssl-mode` and its files; a socket connection never uses TLS (it is local, and
     /// servers count it as secure transport).
     pub tls: TlsSettings,
+    /// Set once a PREFERRED connection found that the server offers no TLS, so that the other
+    /// connections of the run (clones share it) go straight to plaintext instead of each
+    /// greeting the server twice: a server counts a client that leaves after the greeting as
+    /// a connect error (`max_connect_errors` blocks the host after enough of them).
+    pub no_tls_offered: tls::NoTlsOffered,
 }
 
 /// `--connect-timeout`'s default: a server that has not greeted us in 10 s is not coming.
@@ -52,6 +57,7 @@ impl Default for ConnectionSettings {
             socket: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             tls: TlsSettings::default(),
+            no_tls_offered: tls::NoTlsOffered::default(),
         }
     }
 }
@@ -135,14 +141,17 @@ impl ConnectionSettings {
     /// and above never fall back. A refused plaintext login under DISABLED says TLS may be why.
     pub(crate) async fn connect_driver(&self) -> std::result::Result<Conn, ConnectError> {
         let resolved = self.resolve().await?;
-        let tls = self.tls_over_tcp();
+        let tls = self.tls_over_tcp() && !self.no_tls_offered.seen();
         match Conn::new(self.opts(resolved.clone(), tls)).await {
             Ok(conn) => Ok(conn),
             Err(mysql_async::Error::Driver(
                 mysql_async::DriverError::NoClientSslFlagFromServer,
-            )) if self.tls.mode == SslMode::Preferred => Conn::new(self.opts(resolved, false))
-                .await
-                .map_err(ConnectError::from_driver),
+            )) if self.tls.mode == SslMode::Preferred => {
+                self.no_tls_offered.remember();
+                Conn::new(self.opts(resolved, false))
+                    .await
+                    .map_err(ConnectError::from_driver)
+            }
             Err(e) => Err(match ConnectError::from_driver(e) {
                 ConnectError::NoTlsOffered(_) => ConnectError::NoTlsOffered(self.tls.mode.name()),
                 ConnectError::NameMismatch { detail, .. } => ConnectError::NameMismatch {

@@ -5,6 +5,8 @@
 //! connections use TLS, so that rows never cross in clear because of it.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use mysql_async::SslOpts;
 use rustls::{AlertDescription, CertificateError};
@@ -90,6 +92,20 @@ impl TlsSettings {
             )));
         }
         Some(opts)
+    }
+}
+
+/// Whether a PREFERRED connection of this run found the server without TLS; clones share it.
+#[derive(Clone, Debug, Default)]
+pub struct NoTlsOffered(Arc<AtomicBool>);
+
+impl NoTlsOffered {
+    pub(crate) fn seen(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn remember(&self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 
