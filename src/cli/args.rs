@@ -659,6 +659,20 @@ mod tests {
     }
 
     #[test]
+    fn ssl_mode_takes_any_case_and_a_client_certificate_needs_its_key() {
+        let a = backup_args(&["--ssl-mode", "verify_identity"]).unwrap();
+        assert_eq!(a.connection.ssl_mode, Some(SslMode::VerifyIdentity));
+        let a = backup_args(&["--ssl-mode=DISABLED"]).unwrap();
+        assert_eq!(a.connection.ssl_mode, Some(SslMode::Disabled));
+        assert_eq!(backup_args(&[]).unwrap().connection.ssl_mode, None);
+        for lone in ["--ssl-cert=/c.pem", "--ssl-key=/k.pem"] {
+            let e = backup_args(&[lone]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::MissingRequiredArgument, "{lone}");
+        }
+        assert!(backup_args(&["--ssl-cert=/c.pem", "--ssl-key=/k.pem"]).is_ok());
+    }
+
+    #[test]
     fn an_unknown_engine_consistency_or_row_reader_is_clap_s_usage_error() {
         for flag in ["--engine", "--consistency", "--row-reader"] {
             let e = backup_args(&[flag, "bogus"]).unwrap_err();

@@ -128,6 +128,52 @@ async fn a_dump_under_verify_identity_reads_its_rows_over_tls() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn restore_and_verify_against_work_under_verify_identity() {
+    let t = tls_server();
+    let db = tls_db("roundtrip").await;
+    let copy = format!("{db}_copy");
+    let dir = out_dir();
+    let ca = ca(t, "ca.pem");
+    let tls = ["--ssl-mode", "VERIFY_IDENTITY", ca.as_str()];
+    let out = dump(t, &db, "127.0.0.1", t.server.port, &tls, dir.path());
+    assert_success(&out, "dump over TLS");
+    let file = dump_file_in(dir.path());
+    let connection = [
+        "--host=127.0.0.1".to_owned(),
+        format!("--port={}", t.server.port),
+        format!("--user={}", t.server.user),
+    ];
+    let out = t
+        .server
+        .sfdbtools()
+        .args(["-q", "db-restore", "single", "--file"])
+        .arg(&file)
+        .args(["--target-db", &copy, "-t", "TEST"])
+        .args(&connection)
+        .args(tls)
+        .output()
+        .unwrap();
+    assert_success(&out, "restore over TLS");
+    let out = t
+        .server
+        .sfdbtools()
+        .args(["-q", "verify", "--file"])
+        .arg(&file)
+        .args(["--against", &copy])
+        .args(&connection)
+        .args(tls)
+        .output()
+        .unwrap();
+    assert_success(&out, "verify --against over TLS");
+    let mut c = t.conn(Some(&copy)).await;
+    let marker: Option<String> = c.query_first("SELECT v FROM t WHERE id = 1").await.unwrap();
+    assert_eq!(marker.as_deref(), Some("tls-marker-row"));
+    c.disconnect().await.unwrap();
+    drop_db(&copy).await;
+    drop_db(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn plaintext_is_refused_with_a_clear_error() {
     let t = tls_server();
     let db = tls_db("plain").await;
