@@ -174,6 +174,26 @@ async fn restore_and_verify_against_work_under_verify_identity() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_mysqldump_engine_gets_the_tls_flags() {
+    let t = tls_server();
+    let db = tls_db("mysqldump").await;
+    let dir = out_dir();
+    let ca = ca(t, "ca.pem");
+    let tls = [
+        "--ssl-mode",
+        "VERIFY_IDENTITY",
+        ca.as_str(),
+        "--engine",
+        "mysqldump",
+    ];
+    let out = dump(t, &db, "127.0.0.1", t.server.port, &tls, dir.path());
+    assert_success(&out, "--engine mysqldump over TLS");
+    let text = std::fs::read_to_string(dump_file_in(dir.path())).unwrap();
+    assert!(text.contains("'tls-marker-row'"), "{text}");
+    drop_db(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn plaintext_is_refused_with_a_clear_error() {
     let t = tls_server();
     let db = tls_db("plain").await;
