@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Output;
+use std::sync::{Arc, Mutex};
 
 use mysql_async::prelude::*;
 
@@ -194,6 +195,117 @@ async fn the_mysqldump_engine_gets_the_tls_flags() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_account_that_requires_x509_dumps_with_the_client_certificate() {
+    let t = tls_server();
+    let db = tls_db("x509").await;
+    let user = format!("x509_{}", std::process::id());
+    let mut c = t.conn(None).await;
+    c.query_drop(format!("DROP USER IF EXISTS '{user}'@'127.0.0.1'"))
+        .await
+        .unwrap();
+    c.query_drop(format!("CREATE USER '{user}'@'127.0.0.1' REQUIRE X509"))
+        .await
+        .unwrap();
+    c.query_drop(format!(
+        "GRANT SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER, RELOAD ON *.* TO '{user}'@'127.0.0.1'"
+    ))
+    .await
+    .unwrap();
+    let run = |with_cert: bool| {
+        let dir = out_dir();
+        let mut cmd = t.server.sfdbtools();
+        cmd.args(["-q", "db-backup", "single", "--database", &db, "-c", "none"])
+            .args(["-t", "TEST", "--user", &user, "--host=127.0.0.1"])
+            .arg(format!("--port={}", t.server.port))
+            .args(["--ssl-mode", "VERIFY_IDENTITY", &ca(t, "ca.pem")])
+            .args(["--consistency", "none"]);
+        if with_cert {
+            cmd.arg(format!(
+                "--ssl-cert={}",
+                t.cert("client-cert.pem").display()
+            ))
+            .arg(format!("--ssl-key={}", t.cert("client-key.pem").display()));
+        }
+        let out = cmd.arg("-o").arg(dir.path()).output().unwrap();
+        (out, dir)
+    };
+    let (out, dir) = run(true);
+    assert_success(&out, "dump as a REQUIRE X509 account with its certificate");
+    let text = std::fs::read_to_string(dump_file_in(dir.path())).unwrap();
+    assert!(text.contains("(1,'tls-marker-row')"), "{text}");
+    // Without the certificate the server refuses the login itself.
+    let (out, _dir) = run(false);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Access denied"), "{}", stderr(&out));
+    c.query_drop(format!("DROP USER '{user}'@'127.0.0.1'"))
+        .await
+        .unwrap();
+    c.disconnect().await.unwrap();
+    drop_db(&db).await;
+}
+
+/// Under REQUIRED no row crosses in clear: a relay records what passes between the dump and
+/// the server, and the marker stored in the table is not in it.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_row_crosses_in_clear_under_required() {
+    let t = tls_server();
+    let db = tls_db("clear").await;
+    let (relay, seen) = recording_relay_to(Ipv4Addr::LOCALHOST, t.server.port);
+    let dir = out_dir();
+    let out = dump(
+        t,
+        &db,
+        "127.0.0.1",
+        relay.port(),
+        &["--ssl-mode", "REQUIRED"],
+        dir.path(),
+    );
+    assert_success(&out, "dump through the recording relay");
+    let text = std::fs::read_to_string(dump_file_in(dir.path())).unwrap();
+    assert!(text.contains("tls-marker-row"), "{text}");
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.len() > 1000, "the relay saw {} bytes", seen.len());
+    let marker = b"tls-marker-row";
+    assert!(
+        !seen.windows(marker.len()).any(|w| w == marker),
+        "the marker crossed in clear"
+    );
+    drop_db(&db).await;
+
+    // The same relay does see it in a plaintext dump (of the plain server): the check can fail.
+    let plain = common::TestDb::new("tls_clear").await;
+    plain
+        .exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(40))")
+        .await;
+    plain
+        .exec("INSERT INTO t VALUES (1, 'tls-marker-row')")
+        .await;
+    let s = common::server();
+    let (relay, seen) = recording_relay_to(Ipv4Addr::LOCALHOST, s.port);
+    let dir = out_dir();
+    let out = s
+        .sfdbtools()
+        .args([
+            "-q",
+            "db-backup",
+            "single",
+            "--database",
+            &plain.name,
+            "-c",
+            "none",
+        ])
+        .args(["-t", "TEST", "--user", &s.user, "--host=127.0.0.1"])
+        .arg(format!("--port={}", relay.port()))
+        .args(["--ssl-mode", "DISABLED", "-o"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_success(&out, "plaintext dump through the recording relay");
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.windows(marker.len()).any(|w| w == marker));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn plaintext_is_refused_with_a_clear_error() {
     let t = tls_server();
     let db = tls_db("plain").await;
@@ -298,28 +410,37 @@ async fn required_never_falls_back_to_a_server_without_tls() {
 /// (its threads end with the process): a name that reaches the server but that its
 /// certificate does not carry.
 fn relay_to(ip: Ipv4Addr, port: u16) -> SocketAddr {
+    recording_relay_to(ip, port).0
+}
+
+/// [`relay_to`], also keeping every byte that passes either way.
+fn recording_relay_to(ip: Ipv4Addr, port: u16) -> (SocketAddr, Arc<Mutex<Vec<u8>>>) {
     let listener = TcpListener::bind((ip, 0)).expect("bind the relay");
     let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
             let Ok(server) = TcpStream::connect(("127.0.0.1", port)) else {
                 continue;
             };
-            pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
-            pipe(server, client);
+            let (c, s) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            pipe(c, s, Arc::clone(&record));
+            pipe(server, client, Arc::clone(&record));
         }
     });
-    addr
+    (addr, seen)
 }
 
-/// Copies `from` into `to` on a thread of its own until either side closes.
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
+/// Copies `from` into `to` (and onto `seen`) on a thread of its own until either side closes.
+fn pipe(mut from: TcpStream, mut to: TcpStream, seen: Arc<Mutex<Vec<u8>>>) {
     std::thread::spawn(move || {
         let mut buf = [0u8; 16 * 1024];
         while let Ok(n) = from.read(&mut buf) {
             if n == 0 || to.write_all(&buf[..n]).is_err() {
                 break;
             }
+            seen.lock().unwrap().extend_from_slice(&buf[..n]);
         }
         let _ = to.shutdown(std::net::Shutdown::Write);
     });
