@@ -174,26 +174,9 @@ pub enum ConnectError {
 
 impl ConnectError {
     /// Sorts a driver error of the connect phase; a timeout and a failed look-up are told
-    /// apart where they happen, before the driver sees them.
+    /// apart where they happen, before the driver sees them, and TLS failures by
+    /// `connect::tls`, which knows the mode.
     pub fn from_driver(e: mysql_async::Error) -> ConnectError {
-        use crate::connect::tls::{TlsFailure, classify};
-        match classify(&e) {
-            // The mode is filled in by the caller, which knows it.
-            Some(TlsFailure::NotOffered) => return ConnectError::NoTlsOffered("REQUIRED"),
-            Some(TlsFailure::NotTrusted(d)) => return ConnectError::CertificateNotTrusted(d),
-            Some(TlsFailure::NameMismatch(detail)) => {
-                // The mode is filled in by the caller, which knows it.
-                return ConnectError::NameMismatch {
-                    detail,
-                    verify_ca: false,
-                };
-            }
-            Some(TlsFailure::ClientCertRefused(d)) => {
-                return ConnectError::ClientCertificateRefused(d);
-            }
-            Some(TlsFailure::Other(d)) => return ConnectError::Tls(d),
-            None => {}
-        }
         match e {
             mysql_async::Error::Io(mysql_async::IoError::Io(source)) => match source.kind() {
                 io::ErrorKind::ConnectionRefused | io::ErrorKind::NotFound => {

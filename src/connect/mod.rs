@@ -150,19 +150,9 @@ impl ConnectionSettings {
                 self.no_tls_offered.remember();
                 Conn::new(self.opts(resolved, false))
                     .await
-                    .map_err(ConnectError::from_driver)
+                    .map_err(|e| tls::connect_error(e, self.tls.mode))
             }
-            Err(e) => Err(match ConnectError::from_driver(e) {
-                ConnectError::NoTlsOffered(_) => ConnectError::NoTlsOffered(self.tls.mode.name()),
-                ConnectError::NameMismatch { detail, .. } => ConnectError::NameMismatch {
-                    detail,
-                    verify_ca: self.tls.mode == SslMode::VerifyCa,
-                },
-                ConnectError::Denied(e) if self.tls.mode == SslMode::Disabled => {
-                    ConnectError::PlaintextRefused(e)
-                }
-                other => other,
-            }),
+            Err(e) => Err(tls::connect_error(e, self.tls.mode)),
         }
     }
 }

@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use mysql_async::SslOpts;
 use rustls::{AlertDescription, CertificateError};
 
+use crate::error::ConnectError;
+
 /// `--ssl-mode`, spelt as the MySQL clients spell it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 #[value(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -122,6 +124,27 @@ pub enum TlsFailure {
     ClientCertRefused(String),
     /// Anything else in the TLS layer (a file that is not PEM, a protocol error).
     Other(String),
+}
+
+/// A driver error of the connect phase as the user reads it: a TLS failure under `mode`, or
+/// whatever [`ConnectError::from_driver`] makes of the rest.
+pub(crate) fn connect_error(e: mysql_async::Error, mode: SslMode) -> ConnectError {
+    match classify(&e) {
+        Some(TlsFailure::NotOffered) => ConnectError::NoTlsOffered(mode.name()),
+        Some(TlsFailure::NotTrusted(d)) => ConnectError::CertificateNotTrusted(d),
+        Some(TlsFailure::NameMismatch(detail)) => ConnectError::NameMismatch {
+            detail,
+            verify_ca: mode == SslMode::VerifyCa,
+        },
+        Some(TlsFailure::ClientCertRefused(d)) => ConnectError::ClientCertificateRefused(d),
+        Some(TlsFailure::Other(d)) => ConnectError::Tls(d),
+        None => match ConnectError::from_driver(e) {
+            ConnectError::Denied(e) if mode == SslMode::Disabled => {
+                ConnectError::PlaintextRefused(e)
+            }
+            other => other,
+        },
+    }
 }
 
 /// Sorts a driver error of the connect phase; None when it is not about TLS.
