@@ -4,7 +4,7 @@
 # Used by demo.sh, bench.sh and the Rust test harness, so there is one way to get a test server.
 # It never touches a server that is already running on this machine.
 #
-#   scripts/sandbox.sh ensure-packages          install mariadb-server/client with apt when missing
+#   scripts/sandbox.sh ensure-packages          install mariadb-server/client, openssl with apt when missing
 #   scripts/sandbox.sh start DIR [--watch PID] [--tls]
 #                                               start a server in DIR; prints "port=N socket=PATH"
 #                                               --watch PID: stop it and delete DIR when PID exits
@@ -17,16 +17,17 @@
 set -euo pipefail
 
 ensure_packages() {
+  # openssl: the command that makes the certificates of `start --tls`.
   if command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; then
-    if command -v mariadb >/dev/null 2>&1; then return 0; fi
+    if command -v mariadb >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; then return 0; fi
   fi
-  echo "sandbox: installing mariadb-server and mariadb-client with apt-get" >&2
+  echo "sandbox: installing mariadb-server, mariadb-client and openssl with apt-get" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2
   # The package's own post-install may try to start a system server; policy-rc.d stops that.
   local policy=/usr/sbin/policy-rc.d created=0
   if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; created=1; fi
-  apt-get install -y -qq mariadb-server mariadb-client >&2
+  apt-get install -y -qq mariadb-server mariadb-client openssl >&2
   if [ "$created" = 1 ]; then rm -f "$policy"; fi
 }
 
