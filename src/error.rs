@@ -115,6 +115,57 @@ pub enum ConnectError {
         source: io::Error,
     },
 
+    /// Plaintext refused: MySQL's error 3159 (require_secure_transport), or MariaDB's
+    /// "access denied" to a login sent with `--ssl-mode DISABLED` (MariaDB says no more than
+    /// that, and a server that requires TLS is the likely cause).
+    #[error(
+        "{0}; --ssl-mode DISABLED sent the login without TLS, and the server may require TLS \
+         (require_secure_transport=ON, or an account that REQUIRE SSL); use --ssl-mode \
+         VERIFY_IDENTITY with --ssl-ca, or check the user and password"
+    )]
+    PlaintextRefused(DbError),
+
+    /// `--ssl-mode REQUIRED` or above, and the server's greeting offers no TLS.
+    #[error(
+        "the server offers no TLS, and --ssl-mode {0} does not fall back to plaintext; \
+         configure TLS on the server (ssl_cert, ssl_key), or use --ssl-mode PREFERRED or DISABLED \
+         if plaintext to this server is acceptable"
+    )]
+    NoTlsOffered(&'static str),
+
+    /// The server's certificate does not chain to a trusted root, or is expired.
+    #[error(
+        "the server's TLS certificate is not trusted ({0}); give the CA that signed it with \
+         --ssl-ca (without it only the public roots are trusted)"
+    )]
+    CertificateNotTrusted(String),
+
+    /// The certificate is trusted but names other hosts. Under VERIFY_CA too: mysql_async
+    /// 0.37.1 cannot skip the name check with rustls 0.23.46 (mysql_async issue #404, fixed by
+    /// its PR #408, not released yet), so VERIFY_CA checks names as VERIFY_IDENTITY does.
+    #[error(
+        "the server's TLS certificate does not name the host connected to ({detail}); connect \
+         with a --host the certificate names{}",
+        if *.verify_ca {
+            " (--ssl-mode VERIFY_CA checks the name too for now: the driver cannot skip it)"
+        } else {
+            ", or use --ssl-mode VERIFY_CA to check the CA only"
+        }
+    )]
+    NameMismatch { detail: String, verify_ca: bool },
+
+    /// The server's TLS layer refused our client certificate, or wanted one and got none.
+    #[error(
+        "the server refused the client certificate ({0}); check --ssl-cert and --ssl-key, and \
+         that they are signed by a CA the server trusts (its ssl_ca)"
+    )]
+    ClientCertificateRefused(String),
+
+    /// Any other TLS failure: an unreadable or malformed --ssl-ca/--ssl-cert/--ssl-key file, a
+    /// handshake the two sides could not agree on.
+    #[error("TLS failed: {0}; check --ssl-ca, --ssl-cert and --ssl-key")]
+    Tls(String),
+
     /// Anything else: a server error during the handshake (too many connections…), a
     /// protocol error.
     #[error("{0}")]
@@ -123,7 +174,8 @@ pub enum ConnectError {
 
 impl ConnectError {
     /// Sorts a driver error of the connect phase; a timeout and a failed look-up are told
-    /// apart where they happen, before the driver sees them.
+    /// apart where they happen, before the driver sees them, and TLS failures by
+    /// `connect::tls`, which knows the mode.
     pub fn from_driver(e: mysql_async::Error) -> ConnectError {
         match e {
             mysql_async::Error::Io(mysql_async::IoError::Io(source)) => match source.kind() {
@@ -135,7 +187,9 @@ impl ConnectError {
             e => {
                 let e = DbError(e);
                 // 1045 access denied, 1698 refused by an auth plugin, 1130 host not allowed.
-                if matches!(e.server_code(), Some(1045 | 1698 | 1130)) {
+                if e.server_code() == Some(3159) {
+                    ConnectError::PlaintextRefused(e)
+                } else if matches!(e.server_code(), Some(1045 | 1698 | 1130)) {
                     ConnectError::Denied(e)
                 } else {
                     ConnectError::Other(e)

@@ -11,7 +11,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use sfdbtools::Error;
 use sfdbtools::config::run::Engine;
 use sfdbtools::config::run::parse_statement_size;
-use sfdbtools::connect::DEFAULT_CONNECT_TIMEOUT;
+use sfdbtools::connect::{DEFAULT_CONNECT_TIMEOUT, SslMode};
 use sfdbtools::rows::RowReader;
 use sfdbtools::snapshot::Consistency;
 
@@ -317,6 +317,20 @@ pub struct ConnectionArgs {
     /// Seconds a connection may take to open (look-up, TCP, handshake, login) before failing.
     #[arg(long = "connect-timeout", value_name = "SECONDS", default_value_t = DEFAULT_CONNECT_TIMEOUT.as_secs())]
     pub connect_timeout: u64,
+    /// TLS for TCP connections [default: VERIFY_CA with --ssl-ca, else PREFERRED]. PREFERRED:
+    /// TLS when offered, unverified; REQUIRED: TLS or fail; VERIFY_CA: the certificate must
+    /// chain to --ssl-ca (or a public root); VERIFY_IDENTITY: and name --host.
+    #[arg(long = "ssl-mode", value_name = "MODE", ignore_case = true)]
+    pub ssl_mode: Option<SslMode>,
+    /// CA certificate(s), PEM, that the server's certificate must chain to.
+    #[arg(long = "ssl-ca", value_name = "FILE")]
+    pub ssl_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for accounts that REQUIRE X509; needs --ssl-key.
+    #[arg(long = "ssl-cert", value_name = "FILE", requires = "ssl_key")]
+    pub ssl_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM); needs --ssl-cert.
+    #[arg(long = "ssl-key", value_name = "FILE", requires = "ssl_cert")]
+    pub ssl_key: Option<PathBuf>,
 }
 
 /// The profile of the server a backup reads from (docs/compat.md §1: `SFDB_SOURCE_PROFILE[_KEY]`).
@@ -642,6 +656,20 @@ mod tests {
             (a.engine, a.consistency, a.row_reader),
             (Engine::Mysqldump, Consistency::None, RowReader::Driver)
         );
+    }
+
+    #[test]
+    fn ssl_mode_takes_any_case_and_a_client_certificate_needs_its_key() {
+        let a = backup_args(&["--ssl-mode", "verify_identity"]).unwrap();
+        assert_eq!(a.connection.ssl_mode, Some(SslMode::VerifyIdentity));
+        let a = backup_args(&["--ssl-mode=DISABLED"]).unwrap();
+        assert_eq!(a.connection.ssl_mode, Some(SslMode::Disabled));
+        assert_eq!(backup_args(&[]).unwrap().connection.ssl_mode, None);
+        for lone in ["--ssl-cert=/c.pem", "--ssl-key=/k.pem"] {
+            let e = backup_args(&[lone]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::MissingRequiredArgument, "{lone}");
+        }
+        assert!(backup_args(&["--ssl-cert=/c.pem", "--ssl-key=/k.pem"]).is_ok());
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! of profiles and of backup files to read, the number of worker connections; and [`Env`], the
 //! environment variables the binary reads itself.
 
+use std::path::PathBuf;
+
 use sfdbtools::Error;
 use sfdbtools::config::file::Settings;
 use sfdbtools::config::profile;
-use sfdbtools::connect::ConnectionSettings;
+use sfdbtools::connect::{ConnectionSettings, SslMode, TlsSettings};
 use sfdbtools::encrypt::Passphrase;
 use sfdbtools::secret::Secret;
 
@@ -45,6 +47,47 @@ impl Env {
 /// The connection: the profile's fields (when `-p` is given), each replaced by its flag when
 /// the flag is given. The password: `--password`, else the profile's, else `MYSQL_PWD`, else a
 /// prompt. `MYSQL_PWD` does not override a profile: it is ambient, the profile was asked for.
+/// The TLS flags as one setting. As in the MySQL client, a CA given without a mode means
+/// VERIFY_CA: a CA is given to be checked against.
+fn tls(
+    mode: Option<SslMode>,
+    ca: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+) -> Result<TlsSettings, Error> {
+    let mode = mode.unwrap_or(if ca.is_some() {
+        SslMode::VerifyCa
+    } else {
+        SslMode::Preferred
+    });
+    if mode == SslMode::Disabled && (ca.is_some() || cert.is_some()) {
+        return Err(Error::Usage(
+            "--ssl-mode DISABLED with --ssl-ca/--ssl-cert: the files would not be used; drop \
+             them or choose another --ssl-mode"
+                .into(),
+        ));
+    }
+    // The driver reads them only when it connects, and a missing file then looks like a
+    // missing server (its io::Error is NotFound): say it here, naming the flag.
+    for (flag, path) in [
+        ("--ssl-ca", &ca),
+        ("--ssl-cert", &cert),
+        ("--ssl-key", &key),
+    ] {
+        if let Some(path) = path {
+            std::fs::File::open(path).map_err(|e| {
+                Error::Usage(format!("{flag} {}: cannot read it ({e})", path.display()))
+            })?;
+        }
+    }
+    Ok(TlsSettings {
+        mode,
+        ca,
+        cert,
+        key,
+    })
+}
+
 pub fn connection(
     c: ConnectionArgs,
     profile: impl Into<ProfileChoice>,
@@ -97,6 +140,7 @@ pub fn connection(
     }
     conn.socket = c.socket;
     conn.connect_timeout = std::time::Duration::from_secs(c.connect_timeout);
+    conn.tls = tls(c.ssl_mode, c.ssl_ca, c.ssl_cert, c.ssl_key)?;
     if let Some(p) = c.password {
         conn.password = Some(Secret::new(p));
     } else if !from_profile {
@@ -235,7 +279,35 @@ pub mod tests {
             password: None,
             socket: None,
             connect_timeout: 30,
+            ssl_mode: None,
+            ssl_ca: None,
+            ssl_cert: None,
+            ssl_key: None,
         }
+    }
+
+    #[test]
+    fn tls_flags_default_to_preferred_and_a_ca_alone_to_verify_ca() {
+        assert_eq!(
+            tls(None, None, None, None).unwrap().mode,
+            SslMode::Preferred
+        );
+        // Any readable file will do: the driver parses it when it connects.
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let ca = || Some(file.path().to_path_buf());
+        let with_ca = tls(None, ca(), None, None).unwrap();
+        assert_eq!(with_ca.mode, SslMode::VerifyCa);
+        let explicit = tls(Some(SslMode::Required), ca(), None, None).unwrap();
+        assert_eq!(explicit.mode, SslMode::Required);
+        let missing = tls(None, Some("/nonexistent/ca.pem".into()), None, None);
+        assert!(
+            matches!(&missing, Err(Error::Usage(m)) if m.starts_with("--ssl-ca /nonexistent/ca.pem")),
+            "{missing:?}"
+        );
+        assert!(matches!(
+            tls(Some(SslMode::Disabled), Some("/ca.pem".into()), None, None),
+            Err(Error::Usage(_))
+        ));
     }
 
     fn target(profile: Option<&Path>, key: Option<&str>) -> TargetProfileArgs {

@@ -6,6 +6,7 @@
 //! once for either.
 
 mod query;
+pub mod tls;
 pub mod wire;
 
 use std::future::Future;
@@ -20,6 +21,7 @@ use crate::error::{ConnectError, Error, Result};
 use crate::secret::Secret;
 pub use query::TextRow;
 pub(crate) use query::{QueryConn, cell_text};
+pub use tls::{SslMode, TlsSettings};
 
 /// Where and as whom to connect. Flags fill it today; a profile can fill the same fields.
 #[derive(Clone, Debug)]
@@ -32,6 +34,14 @@ pub struct ConnectionSettings {
     pub socket: Option<PathBuf>,
     /// How long opening a connection (look-up, TCP, handshake, login) may take.
     pub connect_timeout: Duration,
+    /// `--ssl-mode` and its files; a socket connection never uses TLS (it is local, and
+    /// servers count it as secure transport).
+    pub tls: TlsSettings,
+    /// Set once a PREFERRED connection found that the server offers no TLS, so that the other
+    /// connections of the run (clones share it) go straight to plaintext instead of each
+    /// greeting the server twice: a server counts a client that leaves after the greeting as
+    /// a connect error (`max_connect_errors` blocks the host after enough of them).
+    pub no_tls_offered: tls::NoTlsOffered,
 }
 
 /// `--connect-timeout`'s default: a server that has not greeted us in 10 s is not coming.
@@ -46,6 +56,8 @@ impl Default for ConnectionSettings {
             password: None,
             socket: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            tls: TlsSettings::default(),
+            no_tls_offered: tls::NoTlsOffered::default(),
         }
     }
 }
@@ -96,7 +108,13 @@ impl ConnectionSettings {
         })
     }
 
-    fn opts(&self, resolved: Vec<SocketAddr>) -> OptsBuilder {
+    /// Whether connections go over TCP with TLS options (the driver would send the TLS request
+    /// on a socket too, and then talk plaintext: never give it options there).
+    pub(crate) fn tls_over_tcp(&self) -> bool {
+        self.socket.is_none() && self.tls.mode != SslMode::Disabled
+    }
+
+    fn opts(&self, resolved: Vec<SocketAddr>, tls: bool) -> OptsBuilder {
         let ips: Vec<IpAddr> = resolved.iter().map(SocketAddr::ip).collect();
         let mut b = OptsBuilder::default()
             .ip_or_hostname(self.host.clone())
@@ -111,7 +129,31 @@ impl ConnectionSettings {
         if let Some(sock) = &self.socket {
             b = b.socket(Some(sock.to_string_lossy().into_owned()));
         }
+        if tls && self.socket.is_none() {
+            b = b.ssl_opts(self.tls.ssl_opts());
+        }
         b
+    }
+
+    /// Opens a driver connection with this run's TLS rules: PREFERRED tries TLS and, when the
+    /// server offers none, connects again in plaintext (mysql_async has no "if offered" mode:
+    /// with TLS options it fails on a server without TLS, before sending the login); REQUIRED
+    /// and above never fall back. A refused plaintext login under DISABLED says TLS may be why.
+    pub(crate) async fn connect_driver(&self) -> std::result::Result<Conn, ConnectError> {
+        let resolved = self.resolve().await?;
+        let tls = self.tls_over_tcp() && !self.no_tls_offered.seen();
+        match Conn::new(self.opts(resolved.clone(), tls)).await {
+            Ok(conn) => Ok(conn),
+            Err(mysql_async::Error::Driver(
+                mysql_async::DriverError::NoClientSslFlagFromServer,
+            )) if self.tls.mode == SslMode::Preferred => {
+                self.no_tls_offered.remember();
+                Conn::new(self.opts(resolved, false))
+                    .await
+                    .map_err(|e| tls::connect_error(e, self.tls.mode))
+            }
+            Err(e) => Err(tls::connect_error(e, self.tls.mode)),
+        }
     }
 }
 
@@ -197,14 +239,7 @@ pub async fn open_with(
     role: &str,
     setup: fn(Flavor) -> Vec<&'static str>,
 ) -> Result<(Conn, ServerInfo)> {
-    let mut conn = settings
-        .within_timeout(async {
-            let resolved = settings.resolve().await?;
-            Conn::new(settings.opts(resolved))
-                .await
-                .map_err(ConnectError::from_driver)
-        })
-        .await?;
+    let mut conn = settings.within_timeout(settings.connect_driver()).await?;
     let (version, hostname): (String, String) = conn
         .query_first("SELECT @@version, @@hostname")
         .await

@@ -233,7 +233,11 @@ impl Drop for OptionDir {
 }
 
 /// The `[client]` option file: connection settings, password included, mode 0600.
-fn write_option_file(dir: &Path, settings: &ConnectionSettings) -> io::Result<PathBuf> {
+fn write_option_file(
+    dir: &Path,
+    settings: &ConnectionSettings,
+    program: &str,
+) -> io::Result<PathBuf> {
     let path = dir.join("client.cnf");
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -256,9 +260,46 @@ fn write_option_file(dir: &Path, settings: &ConnectionSettings) -> io::Result<Pa
             settings.port
         )),
     }
+    if settings.socket.is_none() {
+        for line in tls_options(&settings.tls, program == "mariadb-dump") {
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
     f.write_all(text.as_bytes())?;
     f.sync_all()?;
     Ok(path)
+}
+
+/// The `--ssl-mode` of the run in the dump tool's own option names. MariaDB's tool has no
+/// `ssl-mode`: `ssl` asks for TLS, `ssl-verify-server-cert` checks the chain and the name
+/// (VERIFY_CA too, as our own connections do for now). MySQL's `mysqldump` takes `ssl-mode`.
+/// PREFERRED writes nothing, so that a tool that knows neither spelling (an old MariaDB
+/// `mysqldump`) still runs with the defaults.
+fn tls_options(tls: &crate::connect::TlsSettings, mariadb: bool) -> Vec<String> {
+    use crate::connect::SslMode;
+    let quote = |p: &Path| format!("\"{}\"", p.to_string_lossy().replace('\\', "\\\\"));
+    let mut lines = Vec::new();
+    match (tls.mode, mariadb) {
+        (SslMode::Preferred, _) => return lines,
+        (SslMode::Disabled, true) => lines.push("skip-ssl".to_owned()),
+        (SslMode::Required, true) => lines.push("ssl".to_owned()),
+        (SslMode::VerifyCa | SslMode::VerifyIdentity, true) => {
+            lines.push("ssl".to_owned());
+            lines.push("ssl-verify-server-cert".to_owned());
+        }
+        (mode, false) => lines.push(format!("ssl-mode={}", mode.name())),
+    }
+    for (key, path) in [
+        ("ssl-ca", &tls.ca),
+        ("ssl-cert", &tls.cert),
+        ("ssl-key", &tls.key),
+    ] {
+        if let Some(path) = path {
+            lines.push(format!("{key}={}", quote(path)));
+        }
+    }
+    lines
 }
 
 /// `mariadb-dump` when installed, else `mysqldump`.
@@ -365,10 +406,10 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
             e,
         )
     })?;
-    let option_file = write_option_file(private.path(), &cfg.connection)
+    let program = program();
+    let option_file = write_option_file(private.path(), &cfg.connection, program)
         .map_err(|e| Error::file("writing the client option file in", private.path(), e))?;
     let mut chain = OutputChain::create(file_spec(cfg, &plan.path))?;
-    let program = program();
     let mut command = Command::new(program);
     command
         .args(command_args(cfg, flavor, &option_file, &plan.databases))
@@ -468,6 +509,30 @@ impl LongestLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_options_use_each_tool_s_spelling() {
+        use crate::connect::{SslMode, TlsSettings};
+        let tls = |mode| TlsSettings {
+            mode,
+            ca: Some("/etc/ca dir/ca.pem".into()),
+            ..TlsSettings::default()
+        };
+        assert!(tls_options(&tls(SslMode::Preferred), true).is_empty());
+        assert_eq!(
+            tls_options(&tls(SslMode::VerifyIdentity), true),
+            [
+                "ssl",
+                "ssl-verify-server-cert",
+                "ssl-ca=\"/etc/ca dir/ca.pem\""
+            ]
+        );
+        assert_eq!(tls_options(&tls(SslMode::Disabled), true)[0], "skip-ssl");
+        assert_eq!(
+            tls_options(&tls(SslMode::VerifyCa), false)[0],
+            "ssl-mode=VERIFY_CA"
+        );
+    }
 
     #[test]
     fn the_longest_line_is_found_across_pieces() {

@@ -65,16 +65,23 @@ fn parse_url(url: &str) -> Server {
 }
 
 fn start_private() -> Server {
+    start_sandbox("", &[])
+}
+
+/// A private server of this test binary from `scripts/sandbox.sh start` (`tag` tells the
+/// directories of two servers of one binary apart, `extra` are sandbox options).
+pub fn start_sandbox(tag: &str, extra: &[&str]) -> Server {
     let binary = std::env::current_exe()
         .ok()
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "test".into());
-    let dir = std::env::temp_dir().join(format!("sfdb-test-{}-{binary}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("sfdb-test-{}-{binary}{tag}", std::process::id()));
     let out = Command::new(root().join("scripts/sandbox.sh"))
         .arg("start")
         .arg(&dir)
         .arg("--watch")
         .arg(std::process::id().to_string())
+        .args(extra)
         .stderr(Stdio::inherit())
         .output()
         .expect("run scripts/sandbox.sh");

@@ -8,8 +8,9 @@ mod shared;
 
 pub use shared::*;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::*;
@@ -85,4 +86,55 @@ pub async fn interrupt(child: std::process::Child, signal: &str) -> Output {
     tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap()
+}
+
+/// The TLS-only server of this test binary (`sandbox.sh start --tls`: require_secure_transport,
+/// certificates made when it starts), started on first use and apart from [`server`], so that
+/// the other tests keep their plaintext server. Always a private one, even with SFDB_TEST_URL:
+/// its certificates must be ours.
+pub fn tls_server() -> &'static TlsServer {
+    static TLS: OnceLock<TlsServer> = OnceLock::new();
+    TLS.get_or_init(|| {
+        let server = shared::start_sandbox("-tls", &["--tls"]);
+        let certs = server.dir.as_ref().expect("a private server").join("tls");
+        TlsServer { server, certs }
+    })
+}
+
+pub struct TlsServer {
+    /// Root on 127.0.0.1; it connects over TCP only with TLS.
+    pub server: Server,
+    /// The files `sandbox.sh` made: ca.pem, server-cert.pem, client-cert.pem, client-key.pem,
+    /// and an unrelated CA: other-ca.pem, other-client-cert.pem, other-client-key.pem.
+    pub certs: PathBuf,
+}
+
+impl TlsServer {
+    pub fn cert(&self, file: &str) -> PathBuf {
+        self.certs.join(file)
+    }
+
+    /// The stock client, TLS with the server's certificate checked against our CA.
+    pub fn client(&self, db: Option<&str>) -> Command {
+        let mut c = self.server.client(db);
+        c.arg("--ssl-verify-server-cert")
+            .arg(format!("--ssl-ca={}", self.cert("ca.pem").display()));
+        c
+    }
+
+    /// Driver options with TLS verified against our CA, for setting up test data.
+    pub fn opts(&self, db: Option<&str>) -> mysql_async::Opts {
+        let ssl = mysql_async::SslOpts::default()
+            .with_root_certs(vec![self.cert("ca.pem").into()])
+            .with_disable_built_in_roots(true);
+        mysql_async::OptsBuilder::from_opts(self.server.opts(db))
+            .ssl_opts(Some(ssl))
+            .into()
+    }
+
+    pub async fn conn(&self, db: Option<&str>) -> mysql_async::Conn {
+        mysql_async::Conn::new(self.opts(db))
+            .await
+            .expect("connect to the TLS test server")
+    }
 }

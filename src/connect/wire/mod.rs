@@ -89,6 +89,15 @@ impl WireConn {
         role: &str,
         wanted: u32,
     ) -> Result<WireConn, Error> {
+        // No TLS here yet (issue #18): never send the login in clear where TLS is required.
+        // `snapshot` does not get this far when the driver connections use TLS; this is the
+        // guard for any other caller.
+        if settings.socket.is_none() && settings.tls.mode.requires_tls() {
+            return Err(Error::Unsupported(format!(
+                "the row reader does not speak TLS yet, and --ssl-mode {} requires it",
+                settings.tls.mode.name()
+            )));
+        }
         let conn = settings
             .within_timeout(async {
                 let resolved = settings.resolve().await?;

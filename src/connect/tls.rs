@@ -1,0 +1,251 @@
+//! TLS for the driver (mysql_async) connections: `--ssl-mode` and its files, turned into the
+//! driver's `SslOpts`, and the driver's TLS failures sorted into the four a user can act on.
+//!
+//! The row reader (`wire/`) does not speak TLS yet; `snapshot` keeps it off whenever the driver
+//! connections use TLS, so that rows never cross in clear because of it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use mysql_async::SslOpts;
+use rustls::{AlertDescription, CertificateError};
+
+use crate::error::ConnectError;
+
+/// `--ssl-mode`, spelt as the MySQL clients spell it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SslMode {
+    /// Plaintext only.
+    Disabled,
+    /// TLS when the server offers it, unverified (as the MySQL client's default); plaintext
+    /// otherwise.
+    #[default]
+    Preferred,
+    /// TLS or nothing; the certificate is not checked (it is, against --ssl-ca, if given).
+    Required,
+    /// TLS with a certificate signed by --ssl-ca (or a public root); any host name.
+    VerifyCa,
+    /// As VERIFY_CA, and the certificate must name the host connected to.
+    VerifyIdentity,
+}
+
+impl SslMode {
+    /// The name as the flag spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SslMode::Disabled => "DISABLED",
+            SslMode::Preferred => "PREFERRED",
+            SslMode::Required => "REQUIRED",
+            SslMode::VerifyCa => "VERIFY_CA",
+            SslMode::VerifyIdentity => "VERIFY_IDENTITY",
+        }
+    }
+
+    /// Whether a connection must not go ahead without TLS.
+    pub fn requires_tls(self) -> bool {
+        matches!(
+            self,
+            SslMode::Required | SslMode::VerifyCa | SslMode::VerifyIdentity
+        )
+    }
+}
+
+/// How connections of a run use TLS: the mode and the files that go with it (paths, read by the
+/// driver when it connects).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsSettings {
+    pub mode: SslMode,
+    /// CA certificates (PEM) the server's certificate must chain to. Given, they are the only
+    /// roots; not given, the public roots compiled in (webpki-roots) are, as for a managed
+    /// service.
+    pub ca: Option<PathBuf>,
+    /// The client certificate chain (PEM), for accounts that `REQUIRE X509`.
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    pub key: Option<PathBuf>,
+}
+
+impl TlsSettings {
+    /// The driver's TLS options for a TCP connection, or None for plaintext.
+    ///
+    /// REQUIRED with --ssl-ca verifies the chain, as the MySQL client does: a CA given is a CA
+    /// meant to be checked.
+    pub(crate) fn ssl_opts(&self) -> Option<SslOpts> {
+        let verify_chain = match self.mode {
+            SslMode::Disabled => return None,
+            SslMode::Preferred => false,
+            SslMode::Required => self.ca.is_some(),
+            SslMode::VerifyCa | SslMode::VerifyIdentity => true,
+        };
+        let mut opts = SslOpts::default()
+            .with_danger_accept_invalid_certs(!verify_chain)
+            .with_danger_skip_domain_validation(self.mode != SslMode::VerifyIdentity);
+        if let Some(ca) = &self.ca {
+            opts = opts
+                .with_root_certs(vec![ca.clone().into()])
+                .with_disable_built_in_roots(true);
+        }
+        if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
+            opts = opts.with_client_identity(Some(mysql_async::ClientIdentity::new(
+                cert.clone().into(),
+                key.clone().into(),
+            )));
+        }
+        Some(opts)
+    }
+}
+
+/// Whether a PREFERRED connection of this run found the server without TLS; clones share it.
+#[derive(Clone, Debug, Default)]
+pub struct NoTlsOffered(Arc<AtomicBool>);
+
+impl NoTlsOffered {
+    pub(crate) fn seen(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn remember(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Which TLS failure a driver error is, when it is one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TlsFailure {
+    /// The server's greeting has no SSL capability.
+    NotOffered,
+    /// The certificate does not chain to a trusted root (or is expired, revoked…): the detail.
+    NotTrusted(String),
+    /// The certificate is valid but for other names: the detail says which.
+    NameMismatch(String),
+    /// The server refused our client certificate (or wanted one and got none).
+    ClientCertRefused(String),
+    /// Anything else in the TLS layer (a file that is not PEM, a protocol error).
+    Other(String),
+}
+
+/// A driver error of the connect phase as the user reads it: a TLS failure under `mode`, or
+/// whatever [`ConnectError::from_driver`] makes of the rest.
+pub(crate) fn connect_error(e: mysql_async::Error, mode: SslMode) -> ConnectError {
+    match classify(&e) {
+        Some(TlsFailure::NotOffered) => ConnectError::NoTlsOffered(mode.name()),
+        Some(TlsFailure::NotTrusted(d)) => ConnectError::CertificateNotTrusted(d),
+        Some(TlsFailure::NameMismatch(detail)) => ConnectError::NameMismatch {
+            detail,
+            verify_ca: mode == SslMode::VerifyCa,
+        },
+        Some(TlsFailure::ClientCertRefused(d)) => ConnectError::ClientCertificateRefused(d),
+        Some(TlsFailure::Other(d)) => ConnectError::Tls(d),
+        None => match ConnectError::from_driver(e) {
+            ConnectError::Denied(e) if mode == SslMode::Disabled => {
+                ConnectError::PlaintextRefused(e)
+            }
+            other => other,
+        },
+    }
+}
+
+/// Sorts a driver error of the connect phase; None when it is not about TLS.
+pub(crate) fn classify(e: &mysql_async::Error) -> Option<TlsFailure> {
+    use mysql_async::{DriverError, Error, IoError, TlsError};
+    match e {
+        Error::Driver(DriverError::NoClientSslFlagFromServer) => Some(TlsFailure::NotOffered),
+        Error::Io(IoError::Tls(TlsError::Tls(r))) => Some(classify_rustls(r)),
+        Error::Io(IoError::Tls(other)) => Some(TlsFailure::Other(other.to_string())),
+        // tokio-rustls reports handshake failures as io::Error wrapping the rustls error.
+        Error::Io(IoError::Io(io)) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .map(classify_rustls),
+        _ => None,
+    }
+}
+
+fn classify_rustls(e: &rustls::Error) -> TlsFailure {
+    let detail = e.to_string();
+    match e {
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => TlsFailure::NameMismatch(detail),
+        rustls::Error::InvalidCertificate(_) => TlsFailure::NotTrusted(detail),
+        // The server's verdict on our certificate comes back as an alert.
+        rustls::Error::AlertReceived(
+            AlertDescription::BadCertificate
+            | AlertDescription::UnknownCA
+            | AlertDescription::CertificateRequired
+            | AlertDescription::CertificateUnknown
+            | AlertDescription::CertificateExpired
+            | AlertDescription::CertificateRevoked
+            | AlertDescription::UnsupportedCertificate
+            | AlertDescription::AccessDenied,
+        ) => TlsFailure::ClientCertRefused(detail),
+        _ => TlsFailure::Other(detail),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disabled_means_no_tls_options_and_the_rest_some() {
+        let mut t = TlsSettings::default();
+        assert_eq!(t.mode, SslMode::Preferred);
+        assert!(t.ssl_opts().is_some());
+        t.mode = SslMode::Disabled;
+        assert!(t.ssl_opts().is_none());
+    }
+
+    #[test]
+    fn each_mode_checks_what_it_says() {
+        let check = |mode, ca: Option<&str>| {
+            let o = TlsSettings {
+                mode,
+                ca: ca.map(PathBuf::from),
+                ..TlsSettings::default()
+            }
+            .ssl_opts()
+            .unwrap();
+            (o.accept_invalid_certs(), o.skip_domain_validation())
+        };
+        assert_eq!(check(SslMode::Preferred, None), (true, true));
+        assert_eq!(check(SslMode::Required, None), (true, true));
+        assert_eq!(check(SslMode::Required, Some("/ca.pem")), (false, true));
+        assert_eq!(check(SslMode::VerifyCa, None), (false, true));
+        assert_eq!(check(SslMode::VerifyIdentity, None), (false, false));
+    }
+
+    #[test]
+    fn a_ca_file_replaces_the_public_roots() {
+        let o = TlsSettings {
+            mode: SslMode::VerifyIdentity,
+            ca: Some("/ca.pem".into()),
+            ..TlsSettings::default()
+        }
+        .ssl_opts()
+        .unwrap();
+        assert!(o.disable_built_in_roots());
+        assert_eq!(o.root_certs().len(), 1);
+    }
+
+    #[test]
+    fn rustls_errors_sort_into_what_the_user_can_fix() {
+        let bad = |e| classify_rustls(&rustls::Error::InvalidCertificate(e));
+        assert!(matches!(
+            bad(CertificateError::UnknownIssuer),
+            TlsFailure::NotTrusted(_)
+        ));
+        assert!(matches!(
+            bad(CertificateError::NotValidForName),
+            TlsFailure::NameMismatch(_)
+        ));
+        assert!(matches!(
+            classify_rustls(&rustls::Error::AlertReceived(AlertDescription::UnknownCA)),
+            TlsFailure::ClientCertRefused(_)
+        ));
+        let no_tls: mysql_async::Error = mysql_async::DriverError::NoClientSslFlagFromServer.into();
+        assert_eq!(classify(&no_tls), Some(TlsFailure::NotOffered));
+    }
+}
