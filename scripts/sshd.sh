@@ -63,7 +63,8 @@ start() {
   local port attempt
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
-    # StrictModes no: DIR is under /tmp, whose modes sshd would otherwise judge. No PAM: it
+    # DEBUG1: the log names each direct-tcpip target, which the tests check. StrictModes no:
+    # DIR is under /tmp, whose modes sshd would otherwise judge. No PAM: it
     # would consult the system's account stack.
     cat >"$dir/sshd_config" <<CFG
 ListenAddress 127.0.0.1:$port
@@ -80,7 +81,7 @@ StrictModes no
 AllowTcpForwarding yes
 X11Forwarding no
 PrintMotd no
-LogLevel VERBOSE
+LogLevel DEBUG1
 CFG
     if launch "$dir" "$port"; then
       echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$dir/host_key.pub")" >"$dir/known_hosts"

@@ -6,6 +6,7 @@
 //! once for either.
 
 mod query;
+pub mod tunnel;
 pub mod wire;
 
 use std::future::Future;

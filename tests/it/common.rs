@@ -86,3 +86,46 @@ pub async fn interrupt(child: std::process::Child, signal: &str) -> Output {
         .await
         .unwrap()
 }
+
+/// The private OpenSSH server of this test binary (`scripts/sshd.sh`), started on first use:
+/// key auth for the user running the tests, a host key and user keys generated at its start.
+pub struct Sshd {
+    pub port: u16,
+    pub user: String,
+    /// Holds `known_hosts` (its host key), `user_key` (no passphrase), `user_key_pass` (PEM
+    /// RSA, passphrase [`Sshd::KEY_PASSPHRASE`]), `host_key.pub`, `sshd.log`.
+    pub dir: std::path::PathBuf,
+}
+
+impl Sshd {
+    pub const KEY_PASSPHRASE: &str = "ssh key ✓";
+}
+
+static SSHD: std::sync::OnceLock<Sshd> = std::sync::OnceLock::new();
+
+pub fn sshd() -> &'static Sshd {
+    SSHD.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("sfdb-sshd-{}", std::process::id()));
+        let out = Command::new(root().join("scripts/sshd.sh"))
+            .arg("start")
+            .arg(&dir)
+            .arg("--watch")
+            .arg(std::process::id().to_string())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("run scripts/sshd.sh");
+        assert!(out.status.success(), "scripts/sshd.sh could not start sshd");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let field = |name: &str| {
+            text.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .unwrap_or_else(|| panic!("sshd.sh printed no {name}: {text}"))
+                .to_owned()
+        };
+        Sshd {
+            port: field("port=").parse().expect("port"),
+            user: field("user="),
+            dir,
+        }
+    })
+}

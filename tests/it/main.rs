@@ -29,4 +29,5 @@ mod output_chain;
 mod profiles;
 mod restore;
 mod row_reader;
+mod ssh;
 mod verify;

@@ -1,0 +1,183 @@
+//! SSH tunnels (issue #18) against a real OpenSSH server the harness starts
+//! (`scripts/sshd.sh`): a backup through the tunnel with key auth, a passphrase-protected PEM
+//! key, and the host key rules (unknown refused, accept-new recorded, changed refused).
+//!
+//! The tunnel is opened in the test process (the library's `Tunnel`) and the binary is pointed
+//! at its local end: the flags and the profile's `[ssh]` section do not open tunnels yet.
+
+use crate::common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{TestDb, assert_success, dump_file_in, out_dir, server, sshd};
+use sfdbtools::connect::tunnel::{SshAuth, SshSettings, Tunnel, TunnelError, UnknownHost};
+use sfdbtools::secret::Secret;
+
+fn settings(known_hosts: &Path, auth: SshAuth) -> SshSettings {
+    SshSettings {
+        host: "127.0.0.1".into(),
+        port: sshd().port,
+        user: sshd().user.clone(),
+        auth,
+        known_hosts: known_hosts.to_owned(),
+        unknown_host: UnknownHost::Refuse,
+        local_port: None,
+        connect_timeout: Duration::from_secs(20),
+    }
+}
+
+fn key(name: &str, passphrase: Option<&str>) -> SshAuth {
+    SshAuth::Key {
+        path: sshd().dir.join(name),
+        passphrase: passphrase.map(Secret::new),
+    }
+}
+
+fn known_hosts() -> PathBuf {
+    sshd().dir.join("known_hosts")
+}
+
+async fn open(s: &SshSettings) -> Result<Tunnel, TunnelError> {
+    Tunnel::open(s, &server().host, server().port).await
+}
+
+/// `db-backup single` of `db` into `out`, connecting to `port` on 127.0.0.1. Run on a blocking
+/// thread: the tunnel is served by this test's runtime meanwhile.
+async fn backup_through(port: u16, db: &str, out: &Path) -> std::process::Output {
+    let mut c = server().sfdbtools();
+    c.args(["-q", "db-backup", "single", "--database", db])
+        .arg("--host=127.0.0.1")
+        .arg(format!("--port={port}"))
+        .arg(format!("--user={}", server().user))
+        .args(["-c", "none", "-t", "TEST", "-o"])
+        .arg(out);
+    tokio::task::spawn_blocking(move || c.output().expect("run sfdbtools"))
+        .await
+        .unwrap()
+}
+
+fn dump_sql(dir: &Path) -> String {
+    use std::io::Read;
+    let mut sql = String::new();
+    sfdbtools::read::open(&dump_file_in(dir), None)
+        .unwrap()
+        .read_to_string(&mut sql)
+        .unwrap();
+    sql
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_goes_through_the_tunnel_with_key_auth() {
+    let db = TestDb::new("ssh_key").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(40)); INSERT INTO t VALUES (1, 'through-the-tunnel'), (2, 'second row')")
+        .await;
+    let tunnel = open(&settings(&known_hosts(), key("user_key", None)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(tunnel.local_addr().ip().is_loopback());
+    let out_a = out_dir();
+    let out = backup_through(tunnel.local_addr().port(), &db.name, out_a.path()).await;
+    assert_success(&out, "backup through the tunnel");
+    assert!(tunnel.failure().is_none(), "{:?}", tunnel.failure());
+    assert!(dump_sql(out_a.path()).contains("through-the-tunnel"));
+    // The connections went through sshd: it logged a direct-tcpip request to the database.
+    let log = std::fs::read_to_string(sshd().dir.join("sshd.log")).unwrap();
+    let target = format!("target {} port {}", server().host, server().port);
+    assert!(
+        log.contains(&target),
+        "no '{target}' in the sshd log:\n{log}"
+    );
+    drop(tunnel);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passphrase_protected_pem_rsa_key_logs_in() {
+    let s = settings(
+        &known_hosts(),
+        key("user_key_pass", Some(common::Sshd::KEY_PASSPHRASE)),
+    );
+    let tunnel = open(&s).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!tunnel.is_closed());
+
+    let wrong = settings(&known_hosts(), key("user_key_pass", Some("not it")));
+    let err = open(&wrong).await.err().expect("a wrong passphrase fails");
+    assert!(matches!(err, TunnelError::Key { .. }), "{err}");
+    assert!(err.to_string().contains("user_key_pass"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_not_in_authorized_keys_is_denied() {
+    // The host key is a valid key that authorized_keys does not list.
+    let err = open(&settings(&known_hosts(), key("host_key", None)))
+        .await
+        .err()
+        .expect("an unlisted key is denied");
+    assert!(matches!(err, TunnelError::Denied { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("refused public key authentication"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_host_key_is_refused_and_accept_new_records_it() {
+    let dir = out_dir();
+    let file = dir.path().join("known_hosts");
+    let s = settings(&file, key("user_key", None));
+    let err = open(&s).await.err().expect("an unknown host is refused");
+    assert!(matches!(err, TunnelError::UnknownHostKey { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("--ssh-accept-new") && msg.contains("SHA256:"),
+        "{msg}"
+    );
+    assert!(!file.exists(), "a refusal records nothing");
+
+    let accept = SshSettings {
+        unknown_host: UnknownHost::AcceptNew,
+        ..s.clone()
+    };
+    let tunnel = open(&accept).await.unwrap_or_else(|e| panic!("{e}"));
+    drop(tunnel);
+    // russh starts a new file with an empty line (it saw no final newline); OpenSSH skips it.
+    let recorded = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        recorded
+            .trim_start()
+            .starts_with(&format!("[127.0.0.1]:{} ssh-ed25519 ", sshd().port)),
+        "{recorded}"
+    );
+    // Now known: the default (refuse unknown) connects.
+    open(&s).await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_host_key_is_refused_even_with_accept_new() {
+    let dir = out_dir();
+    let file = dir.path().join("known_hosts");
+    // Another ed25519 key recorded for the host: what a man in the middle would look like.
+    let other = std::fs::read_to_string(sshd().dir.join("user_key.pub")).unwrap();
+    let other: Vec<&str> = other.split_whitespace().take(2).collect();
+    std::fs::write(
+        &file,
+        format!("[127.0.0.1]:{} {} {}\n", sshd().port, other[0], other[1]),
+    )
+    .unwrap();
+    let s = SshSettings {
+        unknown_host: UnknownHost::AcceptNew,
+        ..settings(&file, key("user_key", None))
+    };
+    let err = open(&s).await.err().expect("a changed key is refused");
+    assert!(
+        matches!(err, TunnelError::ChangedHostKey { line: 1, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("NOT the one"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap().lines().count(),
+        1,
+        "nothing is recorded"
+    );
+}
