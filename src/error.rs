@@ -155,6 +155,11 @@ pub enum Error {
     #[error("{0}")]
     Config(String),
 
+    /// The SSH tunnel the connections go through could not be opened (boxed: its fields would
+    /// make every `Result` of the crate larger).
+    #[error("{0}")]
+    Tunnel(Box<crate::connect::tunnel::TunnelError>),
+
     #[error("cannot connect to {target}: {source}")]
     Connect {
         target: String,
@@ -285,6 +290,12 @@ impl Error {
             context: context.into(),
             source: DbError(source),
         }
+    }
+}
+
+impl From<crate::connect::tunnel::TunnelError> for Error {
+    fn from(e: crate::connect::tunnel::TunnelError) -> Self {
+        Error::Tunnel(Box::new(e))
     }
 }
 

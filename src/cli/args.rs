@@ -317,6 +317,30 @@ pub struct ConnectionArgs {
     /// Seconds a connection may take to open (look-up, TCP, handshake, login) before failing.
     #[arg(long = "connect-timeout", value_name = "SECONDS", default_value_t = DEFAULT_CONNECT_TIMEOUT.as_secs())]
     pub connect_timeout: u64,
+    #[command(flatten)]
+    pub ssh: SshArgs,
+}
+
+/// An SSH tunnel for every connection of the run (issue #18): --host/--port then name the
+/// database as the SSH host reaches it.
+#[derive(Args, Debug, Default)]
+pub struct SshArgs {
+    /// SSH host to tunnel the connections through (host keys checked in ~/.ssh/known_hosts).
+    #[arg(long = "ssh-host")]
+    pub ssh_host: Option<String>,
+    /// SSH port [default: 22].
+    #[arg(long = "ssh-port")]
+    pub ssh_port: Option<u16>,
+    /// SSH account name.
+    #[arg(long = "ssh-user")]
+    pub ssh_user: Option<String>,
+    /// Private key file for the SSH login (OpenSSH or PEM format, without a passphrase for now).
+    #[arg(long = "ssh-identity", value_name = "FILE")]
+    pub ssh_identity: Option<PathBuf>,
+    /// Trust an SSH host key that ~/.ssh/known_hosts does not know and record it there (a
+    /// changed key is still refused).
+    #[arg(long = "ssh-accept-new")]
+    pub ssh_accept_new: bool,
 }
 
 /// The profile of the server a backup reads from (docs/compat.md §1: `SFDB_SOURCE_PROFILE[_KEY]`).

@@ -33,6 +33,10 @@ pub struct ConnectionSettings {
     pub socket: Option<PathBuf>,
     /// How long opening a connection (look-up, TCP, handshake, login) may take.
     pub connect_timeout: Duration,
+    /// The SSH tunnel to reach host/port through (host and port as the jump host resolves
+    /// them). The command opens it once and points the settings at its local end
+    /// ([`tunnel::Tunnel::point`]), which clears this field.
+    pub ssh: Option<tunnel::SshSettings>,
 }
 
 /// `--connect-timeout`'s default: a server that has not greeted us in 10 s is not coming.
@@ -47,6 +51,7 @@ impl Default for ConnectionSettings {
             password: None,
             socket: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            ssh: None,
         }
     }
 }

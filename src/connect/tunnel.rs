@@ -233,6 +233,7 @@ impl Tunnel {
             host: self.local.ip().to_string(),
             port: self.local.port(),
             socket: None,
+            ssh: None,
             ..conn.clone()
         }
     }

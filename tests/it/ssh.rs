@@ -2,8 +2,9 @@
 //! (`scripts/sshd.sh`): a backup through the tunnel with key auth, a passphrase-protected PEM
 //! key, and the host key rules (unknown refused, accept-new recorded, changed refused).
 //!
-//! The tunnel is opened in the test process (the library's `Tunnel`) and the binary is pointed
-//! at its local end: the flags and the profile's `[ssh]` section do not open tunnels yet.
+//! Most tests open the tunnel in the test process (the library's `Tunnel`) and point the binary
+//! at its local end; one goes through the binary's `--ssh-*` flags. The profile's `[ssh]`
+//! section does not open tunnels yet.
 
 use crate::common;
 
@@ -180,4 +181,71 @@ async fn a_changed_host_key_is_refused_even_with_accept_new() {
         1,
         "nothing is recorded"
     );
+}
+
+/// `sfdbtools <args>` with `--ssh-*` flags to the harness's sshd and `HOME` set to `home`
+/// (whose `.ssh/known_hosts` is checked), connecting to the database by the address the SSH
+/// host reaches it at.
+fn with_ssh_flags(home: &Path, args: &[&str]) -> std::process::Command {
+    let mut c = server().sfdbtools();
+    c.env("HOME", home)
+        .args(args)
+        .arg(format!("--host={}", server().host))
+        .arg(format!("--port={}", server().port))
+        .arg(format!("--user={}", server().user))
+        .arg("--ssh-host=127.0.0.1")
+        .arg(format!("--ssh-port={}", sshd().port))
+        .arg(format!("--ssh-user={}", sshd().user))
+        .arg(format!(
+            "--ssh-identity={}",
+            sshd().dir.join("user_key").display()
+        ));
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ssh_flags_tunnel_a_backup_and_an_unknown_host_fails_it() {
+    let db = TestDb::new("ssh_flags").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(40)); INSERT INTO t VALUES (1, 'flag-tunnel')")
+        .await;
+    let home = out_dir();
+    let backup = |out: &Path| {
+        let mut c = with_ssh_flags(
+            home.path(),
+            &["-q", "db-backup", "single", "--database", &db.name],
+        );
+        c.args(["-c", "none", "-t", "TEST", "-o"]).arg(out);
+        c.output().expect("run sfdbtools")
+    };
+
+    // No known_hosts yet: refused before anything is written.
+    let out_a = out_dir();
+    let out = backup(out_a.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("is not in") && err.contains("--ssh-accept-new"),
+        "{err}"
+    );
+    assert!(common::files_in(out_a.path()).is_empty());
+
+    std::fs::create_dir(home.path().join(".ssh")).unwrap();
+    std::fs::copy(known_hosts(), home.path().join(".ssh/known_hosts")).unwrap();
+    let out_b = out_dir();
+    let out = backup(out_b.path());
+    assert_success(&out, "backup with --ssh-host");
+    assert!(dump_sql(out_b.path()).contains("flag-tunnel"));
+}
+
+#[test]
+fn ssh_flags_without_ssh_host_are_a_usage_error() {
+    let out = server()
+        .sfdbtools()
+        .args(["-q", "db-backup", "single", "--database", "x", "-t", "T"])
+        .arg("--ssh-user=u")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("need --ssh-host"), "{err}");
 }
