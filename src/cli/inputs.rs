@@ -84,7 +84,7 @@ pub fn connection(
         Some(path) => {
             let key = profile_key_from(profile.key, profile.key_env, quiet, false)?;
             let loaded = profile::load(&path, &key)?;
-            let conn = loaded.connection(&path)?;
+            let conn = loaded.connection(&path, env.home.as_deref())?;
             if let Some(note) = loaded.ssh_note(&path).filter(|_| !quiet) {
                 eprintln!("sfdbtools: note: {note}");
             }
@@ -103,7 +103,16 @@ pub fn connection(
     }
     conn.socket = c.socket;
     conn.connect_timeout = std::time::Duration::from_secs(c.connect_timeout);
-    if let Some(ssh) = ssh_tunnel(c.ssh, conn.connect_timeout, env)? {
+    let accept_new = c.ssh.ssh_accept_new;
+    if let Some(t) = conn.ssh.as_mut() {
+        // The profile's tunnel: the flags' timeout, and --ssh-accept-new, apply to it too.
+        t.connect_timeout = conn.connect_timeout;
+        if accept_new {
+            t.unknown_host = UnknownHost::AcceptNew;
+        }
+    }
+    let profile_tunnel = conn.ssh.is_some();
+    if let Some(ssh) = ssh_tunnel(c.ssh, profile_tunnel, conn.connect_timeout, env)? {
         if conn.socket.is_some() {
             return Err(Error::Usage(
                 "--socket and --ssh-host do not go together: a tunnel reaches a host and port"
@@ -133,14 +142,16 @@ pub fn connection(
 /// `$HOME/.ssh/known_hosts`.
 fn ssh_tunnel(
     a: SshArgs,
+    profile_tunnel: bool,
     connect_timeout: std::time::Duration,
     env: &Env,
 ) -> Result<Option<SshSettings>, Error> {
     let Some(host) = a.ssh_host else {
+        // --ssh-accept-new alone is fine for a profile's tunnel.
         if a.ssh_port.is_some()
             || a.ssh_user.is_some()
             || a.ssh_identity.is_some()
-            || a.ssh_accept_new
+            || (a.ssh_accept_new && !profile_tunnel)
         {
             return Err(Error::Usage(
                 "--ssh-port, --ssh-user, --ssh-identity and --ssh-accept-new need --ssh-host"

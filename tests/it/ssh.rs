@@ -3,8 +3,7 @@
 //! key, and the host key rules (unknown refused, accept-new recorded, changed refused).
 //!
 //! Most tests open the tunnel in the test process (the library's `Tunnel`) and point the binary
-//! at its local end; one goes through the binary's `--ssh-*` flags. The profile's `[ssh]`
-//! section does not open tunnels yet.
+//! at its local end; two go through the binary: its `--ssh-*` flags, a profile's `[ssh]`.
 
 use crate::common;
 
@@ -248,4 +247,51 @@ fn ssh_flags_without_ssh_host_are_a_usage_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("need --ssh-host"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_s_ssh_section_tunnels_a_backup() {
+    use sfdbtools::config::profile::{self, Profile, SshTunnel};
+    use sfdbtools::encrypt::Passphrase;
+
+    let db = TestDb::new("ssh_profile").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(40)); INSERT INTO t VALUES (1, 'profile-tunnel')")
+        .await;
+    let home = out_dir();
+    std::fs::create_dir(home.path().join(".ssh")).unwrap();
+    std::fs::copy(known_hosts(), home.path().join(".ssh/known_hosts")).unwrap();
+    // "localhost", which only this test asks the SSH host for: its log proves the tunnel.
+    let mut p = Profile::new(
+        "localhost".into(),
+        server().port,
+        server().user.clone(),
+        Secret::new(server().password.clone().unwrap_or_default()),
+    );
+    p.ssh = Some(SshTunnel {
+        enabled: true,
+        host: Some("127.0.0.1".into()),
+        port: sshd().port,
+        user: Some(sshd().user.clone()),
+        password: None,
+        identity_file: Some(sshd().dir.join("user_key").display().to_string()),
+        local_port: None,
+    });
+    let path = home.path().join("jump.cnf.enc");
+    let key = "profile key";
+    profile::save(&path, &Passphrase::new(Secret::new(key)), &p, false).unwrap();
+    let out_a = out_dir();
+    let mut c = server().sfdbtools();
+    c.env("HOME", home.path())
+        .env("SFDB_SOURCE_PROFILE_KEY", key)
+        .env_remove("MYSQL_PWD")
+        .args(["-q", "db-backup", "single", "--database", &db.name, "-p"])
+        .arg(&path)
+        .args(["-c", "none", "-t", "TEST", "-o"])
+        .arg(out_a.path());
+    let out = c.output().unwrap();
+    assert_success(&out, "backup with a profile's [ssh] tunnel");
+    assert!(dump_sql(out_a.path()).contains("profile-tunnel"));
+    let log = std::fs::read_to_string(sshd().dir.join("sshd.log")).unwrap();
+    let target = format!("target localhost port {}", server().port);
+    assert!(log.contains(&target), "no '{target}' in the sshd log");
 }
