@@ -4,7 +4,8 @@
 # sshd service or an sshd it did not start.
 #
 #   scripts/sshd.sh ensure-packages          install openssh-server with apt when missing
-#   scripts/sshd.sh start DIR [--watch PID]  start sshd in DIR; prints "port=N user=NAME"
+#   scripts/sshd.sh start DIR [--watch PID]  start sshd in DIR; prints "port=N user=NAME
+#                                            [pw_user=NAME]" (see below)
 #                                            DIR/host_key.pub: the server's host key
 #                                            DIR/known_hosts: a known_hosts line for it
 #                                            DIR/user_key: the private key that logs in (no
@@ -13,11 +14,28 @@
 #                                            --watch PID: stop it and delete DIR when PID exits
 #   scripts/sshd.sh stop DIR                 stop the sshd in DIR and delete DIR
 #
-# The user is the one running the script (root in CI): key auth needs no system account.
-# Password auth would need a system account's password; that is not done here (yet).
+# Key auth is for the user running the script (root in CI): it needs no system account. Password
+# auth needs a system account with a password: as root, the script creates the dedicated account
+# sfdbssh (no home, shell nologin, marked by its comment) when it is absent, sets a random
+# password for each start (DIR/ssh_password) and locks it again at stop. An existing sfdbssh
+# account without that comment is never changed: password auth is then off and no pw_user is
+# printed. With password auth: prints "pw_user=sfdbssh" too.
 set -euo pipefail
 
 SSHD=/usr/sbin/sshd
+PW_USER=sfdbssh
+PW_MARK="sfdbtools SSH tunnel tests"
+
+# Creates the password account when absent; succeeds when it is ours (by its comment).
+password_account() {
+  [ "$(id -u)" = 0 ] || return 1
+  if ! getent passwd "$PW_USER" >/dev/null; then
+    echo "sshd.sh: creating the system account $PW_USER for the password-auth tests" >&2
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+      --comment "$PW_MARK" "$PW_USER" >&2 || return 1
+  fi
+  [ "$(getent passwd "$PW_USER" | cut -d: -f5)" = "$PW_MARK" ]
+}
 
 ensure_packages() {
   if [ -x "$SSHD" ] && command -v ssh-keygen >/dev/null 2>&1; then return 0; fi
@@ -60,6 +78,13 @@ start() {
   cat "$dir/user_key.pub" "$dir/user_key_pass.pub" >"$dir/authorized_keys"
   chmod 600 "$dir/authorized_keys"
   local me; me=$(id -un)
+  local users=$me password_auth=no pw_line=""
+  if password_account; then
+    python3 -c 'import secrets; print(secrets.token_urlsafe(18))' >"$dir/ssh_password"
+    chmod 600 "$dir/ssh_password"
+    echo "$PW_USER:$(cat "$dir/ssh_password")" | chpasswd
+    users="$me $PW_USER" password_auth=yes pw_line=" pw_user=$PW_USER"
+  fi
   local port attempt
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
@@ -71,10 +96,10 @@ ListenAddress 127.0.0.1:$port
 HostKey $dir/host_key
 PidFile $dir/sshd.pid
 AuthorizedKeysFile $dir/authorized_keys
-AllowUsers $me
+AllowUsers $users
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
-PasswordAuthentication no
+PasswordAuthentication $password_auth
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
@@ -90,7 +115,7 @@ CFG
         nohup bash -c "while kill -0 $watch 2>/dev/null; do sleep 1; done; '$0' stop '$dir'" \
           >/dev/null 2>&1 &
       fi
-      echo "port=$port user=$me"
+      echo "port=$port user=$me$pw_line"
       return 0
     fi
   done
@@ -130,6 +155,8 @@ stop() {
     for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   fi
+  # The account's password was for this server only.
+  if [ -f "$dir/ssh_password" ] && password_account; then passwd -q -l "$PW_USER" >/dev/null 2>&1 || true; fi
   rm -rf "$dir"
 }
 

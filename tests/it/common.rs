@@ -92,6 +92,9 @@ pub async fn interrupt(child: std::process::Child, signal: &str) -> Output {
 pub struct Sshd {
     pub port: u16,
     pub user: String,
+    /// The account for password auth (`sfdbssh`, created by the script when run as root), its
+    /// password in `dir/ssh_password`; None when the script could not offer one.
+    pub pw_user: Option<String>,
     /// Holds `known_hosts` (its host key), `user_key` (no passphrase), `user_key_pass` (PEM
     /// RSA, passphrase [`Sshd::KEY_PASSPHRASE`]), `host_key.pub`, `sshd.log`.
     pub dir: std::path::PathBuf,
@@ -125,6 +128,10 @@ pub fn sshd() -> &'static Sshd {
         Sshd {
             port: field("port=").parse().expect("port"),
             user: field("user="),
+            pw_user: text
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("pw_user="))
+                .map(str::to_owned),
             dir,
         }
     })

@@ -1,6 +1,6 @@
 //! SSH tunnels (issue #18) against a real OpenSSH server the harness starts
-//! (`scripts/sshd.sh`): a backup through the tunnel with key auth, a passphrase-protected PEM
-//! key, and the host key rules (unknown refused, accept-new recorded, changed refused).
+//! (`scripts/sshd.sh`): a backup through the tunnel with key auth and with password auth, a
+//! passphrase-protected PEM key, and the host key rules (unknown refused, accept-new recorded, changed refused).
 //!
 //! Most tests open the tunnel in the test process (the library's `Tunnel`) and point the binary
 //! at its local end; two go through the binary: its `--ssh-*` flags, a profile's `[ssh]`.
@@ -294,4 +294,49 @@ async fn a_profile_s_ssh_section_tunnels_a_backup() {
     let log = std::fs::read_to_string(sshd().dir.join("sshd.log")).unwrap();
     let target = format!("target localhost port {}", server().port);
     assert!(log.contains(&target), "no '{target}' in the sshd log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_goes_through_the_tunnel_with_password_auth() {
+    let Some(pw_user) = sshd().pw_user.clone() else {
+        // Only root can create the password account (scripts/sshd.sh); CI runs as root.
+        eprintln!("skipped: scripts/sshd.sh offers no password account (not root?)");
+        return;
+    };
+    let password = std::fs::read_to_string(sshd().dir.join("ssh_password")).unwrap();
+    let s = SshSettings {
+        user: pw_user.clone(),
+        ..settings(
+            &known_hosts(),
+            SshAuth::Password(Secret::new(password.trim())),
+        )
+    };
+    let db = TestDb::new("ssh_pw").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(40)); INSERT INTO t VALUES (1, 'password-tunnel')")
+        .await;
+    let tunnel = open(&s).await.unwrap_or_else(|e| panic!("{e}"));
+    let out_a = out_dir();
+    let out = backup_through(tunnel.local_addr().port(), &db.name, out_a.path()).await;
+    assert_success(&out, "backup through a password-auth tunnel");
+    assert!(dump_sql(out_a.path()).contains("password-tunnel"));
+
+    let wrong = SshSettings {
+        user: pw_user,
+        ..settings(&known_hosts(), SshAuth::Password(Secret::new("not it")))
+    };
+    let err = open(&wrong)
+        .await
+        .err()
+        .expect("a wrong password is denied");
+    assert!(
+        matches!(
+            err,
+            TunnelError::Denied {
+                method: "password",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("not it"), "{err}");
 }
