@@ -185,11 +185,11 @@ async fn a_changed_host_key_is_refused_even_with_accept_new() {
 /// `sfdbtools <args>` with `--ssh-*` flags to the harness's sshd and `HOME` set to `home`
 /// (whose `.ssh/known_hosts` is checked), connecting to the database by the address the SSH
 /// host reaches it at.
-fn with_ssh_flags(home: &Path, args: &[&str]) -> std::process::Command {
+fn with_ssh_flags(home: &Path, db_host: &str, args: &[&str]) -> std::process::Command {
     let mut c = server().sfdbtools();
     c.env("HOME", home)
         .args(args)
-        .arg(format!("--host={}", server().host))
+        .arg(format!("--host={db_host}"))
         .arg(format!("--port={}", server().port))
         .arg(format!("--user={}", server().user))
         .arg("--ssh-host=127.0.0.1")
@@ -203,7 +203,7 @@ fn with_ssh_flags(home: &Path, args: &[&str]) -> std::process::Command {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_ssh_flags_tunnel_a_backup_and_an_unknown_host_fails_it() {
+async fn the_ssh_flags_tunnel_backup_restore_and_verify_and_an_unknown_host_fails_them() {
     let db = TestDb::new("ssh_flags").await;
     db.exec("CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(40)); INSERT INTO t VALUES (1, 'flag-tunnel')")
         .await;
@@ -211,6 +211,7 @@ async fn the_ssh_flags_tunnel_a_backup_and_an_unknown_host_fails_it() {
     let backup = |out: &Path| {
         let mut c = with_ssh_flags(
             home.path(),
+            &server().host,
             &["-q", "db-backup", "single", "--database", &db.name],
         );
         c.args(["-c", "none", "-t", "TEST", "-o"]).arg(out);
@@ -234,6 +235,32 @@ async fn the_ssh_flags_tunnel_a_backup_and_an_unknown_host_fails_it() {
     let out = backup(out_b.path());
     assert_success(&out, "backup with --ssh-host");
     assert!(dump_sql(out_b.path()).contains("flag-tunnel"));
+
+    // Restore and verify --against through the tunnel too. The database's address is spelled
+    // in ways only these commands use (inet_aton forms of 127.0.0.1): sshd's log of the
+    // forwarding targets proves the connections went through it.
+    let file = dump_file_in(out_b.path());
+    let file = file.to_str().unwrap();
+    let target = TestDb::new("ssh_flags_to").await;
+    let out = with_ssh_flags(
+        home.path(),
+        "127.1",
+        &["-q", "db-restore", "single", "--file", file],
+    )
+    .args(["--target-db", &target.name, "-t", "TEST"])
+    .output()
+    .unwrap();
+    assert_success(&out, "restore with --ssh-host");
+    let out = with_ssh_flags(home.path(), "127.0.1", &["-q", "verify", "--file", file])
+        .args(["--against", &target.name])
+        .output()
+        .unwrap();
+    assert_success(&out, "verify --against with --ssh-host");
+    let log = std::fs::read_to_string(sshd().dir.join("sshd.log")).unwrap();
+    for host in ["127.1", "127.0.1"] {
+        let target = format!("target {host} port {}", server().port);
+        assert!(log.contains(&target), "no '{target}' in the sshd log");
+    }
 }
 
 #[test]
