@@ -9,8 +9,9 @@
 #                                            DIR/host_key.pub: the server's host key
 #                                            DIR/known_hosts: a known_hosts line for it
 #                                            DIR/user_key: the private key that logs in (no
-#                                            passphrase); DIR/user_key_pass: the same user's
-#                                            second key, passphrase "ssh key ✓" not used yet
+#                                            passphrase); DIR/user_key_pass (PEM RSA) and
+#                                            DIR/user_key_enc (OpenSSH ed25519): the same
+#                                            user's keys with the passphrase "ssh key ✓"
 #                                            --watch PID: stop it and delete DIR when PID exits
 #   scripts/sshd.sh stop DIR                 stop the sshd in DIR and delete DIR
 #
@@ -75,7 +76,8 @@ start() {
   [ -f "$dir/host_key" ] || ssh-keygen -q -t ed25519 -N '' -C sfdb-test-host -f "$dir/host_key"
   [ -f "$dir/user_key" ] || ssh-keygen -q -t ed25519 -N '' -C sfdb-test-user -f "$dir/user_key"
   [ -f "$dir/user_key_pass" ] || ssh-keygen -q -t rsa -b 2048 -m PEM -N 'ssh key ✓' -C sfdb-test-pem -f "$dir/user_key_pass"
-  cat "$dir/user_key.pub" "$dir/user_key_pass.pub" >"$dir/authorized_keys"
+  [ -f "$dir/user_key_enc" ] || ssh-keygen -q -t ed25519 -N 'ssh key ✓' -C sfdb-test-enc -f "$dir/user_key_enc"
+  cat "$dir/user_key.pub" "$dir/user_key_pass.pub" "$dir/user_key_enc.pub" >"$dir/authorized_keys"
   chmod 600 "$dir/authorized_keys"
   local me; me=$(id -un)
   local users=$me password_auth=no pw_line=""

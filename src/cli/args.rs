@@ -334,7 +334,7 @@ pub struct SshArgs {
     /// SSH account name.
     #[arg(long = "ssh-user")]
     pub ssh_user: Option<String>,
-    /// Private key file for the SSH login (OpenSSH or PEM format, without a passphrase for now).
+    /// Private key file for the SSH login (OpenSSH or PEM format; a passphrase is asked for).
     #[arg(long = "ssh-identity", value_name = "FILE")]
     pub ssh_identity: Option<PathBuf>,
     /// Trust an SSH host key that ~/.ssh/known_hosts does not know and record it there (a

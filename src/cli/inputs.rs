@@ -7,7 +7,7 @@ use sfdbtools::Error;
 use sfdbtools::config::file::Settings;
 use sfdbtools::config::profile;
 use sfdbtools::connect::ConnectionSettings;
-use sfdbtools::connect::tunnel::{SshAuth, SshSettings, UnknownHost};
+use sfdbtools::connect::tunnel::{self, SshAuth, SshSettings, UnknownHost};
 use sfdbtools::encrypt::Passphrase;
 use sfdbtools::secret::Secret;
 
@@ -120,6 +120,17 @@ pub fn connection(
             ));
         }
         conn.ssh = Some(ssh);
+    }
+    // An encrypted key's passphrase is asked for now, before anything connects; without a
+    // terminal, opening the tunnel fails saying the key is encrypted.
+    if let Some(SshAuth::Key { path, passphrase }) = conn.ssh.as_mut().map(|t| &mut t.auth)
+        && passphrase.is_none()
+        && prompt::interactive(quiet)
+        && tunnel::key_is_encrypted(path)
+    {
+        let p = rpassword::prompt_password(format!("Passphrase for SSH key {}: ", path.display()))
+            .map_err(|e| Error::Usage(format!("cannot read the key's passphrase: {e}")))?;
+        *passphrase = Some(Secret::new(p));
     }
     if let Some(p) = c.password {
         conn.password = Some(Secret::new(p));

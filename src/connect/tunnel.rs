@@ -130,7 +130,7 @@ pub enum TunnelError {
 
     #[error(
         "cannot load the SSH key {path}: {source}; check the identity file (and its \
-         passphrase, if it has one)"
+         passphrase, if it has one: without -q, in a terminal, it is asked for)"
     )]
     Key {
         path: String,
@@ -341,6 +341,16 @@ async fn login(ssh: &SshSettings) -> Result<client::Handle<HostKeyCheck>, Tunnel
         });
     }
     Ok(session)
+}
+
+/// True when the key file at `path` needs a passphrase, so that the command can ask for it
+/// before connecting. A file that cannot be read or parsed is not judged here: opening the
+/// tunnel reports it.
+pub fn key_is_encrypted(path: &std::path::Path) -> bool {
+    matches!(
+        russh::keys::load_secret_key(path, None),
+        Err(russh::keys::Error::KeyIsEncrypted)
+    )
 }
 
 fn load_key(

@@ -96,7 +96,8 @@ pub struct Sshd {
     /// password in `dir/ssh_password`; None when the script could not offer one.
     pub pw_user: Option<String>,
     /// Holds `known_hosts` (its host key), `user_key` (no passphrase), `user_key_pass` (PEM
-    /// RSA, passphrase [`Sshd::KEY_PASSPHRASE`]), `host_key.pub`, `sshd.log`.
+    /// RSA) and `user_key_enc` (OpenSSH ed25519), both with the passphrase
+    /// [`Sshd::KEY_PASSPHRASE`], `host_key.pub`, `sshd.log`.
     pub dir: std::path::PathBuf,
 }
 

@@ -92,13 +92,29 @@ async fn a_backup_goes_through_the_tunnel_with_key_auth() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_passphrase_protected_pem_rsa_key_logs_in() {
+async fn passphrase_protected_pem_rsa_and_openssh_keys_log_in() {
+    let s = settings(
+        &known_hosts(),
+        key("user_key_enc", Some(common::Sshd::KEY_PASSPHRASE)),
+    );
+    open(&s).await.unwrap_or_else(|e| panic!("{e}"));
+
     let s = settings(
         &known_hosts(),
         key("user_key_pass", Some(common::Sshd::KEY_PASSPHRASE)),
     );
     let tunnel = open(&s).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(!tunnel.is_closed());
+
+    assert!(sfdbtools::connect::tunnel::key_is_encrypted(
+        &sshd().dir.join("user_key_pass")
+    ));
+    assert!(!sfdbtools::connect::tunnel::key_is_encrypted(
+        &sshd().dir.join("user_key")
+    ));
+    let none = settings(&known_hosts(), key("user_key_pass", None));
+    let err = open(&none).await.err().expect("no passphrase fails");
+    assert!(err.to_string().contains("is encrypted"), "{err}");
 
     let wrong = settings(&known_hosts(), key("user_key_pass", Some("not it")));
     let err = open(&wrong).await.err().expect("a wrong passphrase fails");
