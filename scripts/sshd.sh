@@ -13,7 +13,8 @@
 #                                            DIR/user_key_enc (OpenSSH ed25519): the same
 #                                            user's keys with the passphrase "ssh key ✓"
 #                                            --watch PID: stop it and delete DIR when PID exits
-#   scripts/sshd.sh stop DIR                 stop the sshd in DIR and delete DIR
+#   scripts/sshd.sh stop DIR                 stop the sshd in DIR (its open connections too)
+#                                            and delete DIR
 #
 # Key auth is for the user running the script (root in CI): it needs no system account. Password
 # auth needs a system account with a password: as root, the script creates the dedicated account
@@ -152,6 +153,10 @@ stop() {
   [ -d "$dir" ] || return 0
   if [ -f "$dir/server.pid" ]; then
     local pid; pid=$(cat "$dir/server.pid")
+    # The listener's children serve the open connections and outlive it: end them too (by
+    # their ids), so that stopping is an outage for the tunnels too (the fault tests' case).
+    local child
+    for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do kill "$child" 2>/dev/null || true; done
     kill "$pid" 2>/dev/null || true
     local i
     for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

@@ -383,3 +383,68 @@ async fn a_backup_goes_through_the_tunnel_with_password_auth() {
     );
     assert!(!err.to_string().contains("not it"), "{err}");
 }
+
+/// A second sshd of this test's own, stopped while a connection goes through it: the
+/// connection fails as a lost one, and the tunnel says it is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sshd_that_goes_away_breaks_the_connection_through_it() {
+    use mysql_async::prelude::*;
+
+    let dir = out_dir();
+    let sshd_dir = dir.path().join("sshd");
+    let script = common::root().join("scripts/sshd.sh");
+    let out = std::process::Command::new(&script)
+        .arg("start")
+        .arg(&sshd_dir)
+        .arg("--watch")
+        .arg(std::process::id().to_string())
+        .output()
+        .unwrap();
+    assert_success(&out, "a second sshd");
+    let port: u16 = std::fs::read_to_string(sshd_dir.join("port"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let s = SshSettings {
+        port,
+        ..settings(
+            &sshd_dir.join("known_hosts"),
+            SshAuth::Key {
+                path: sshd_dir.join("user_key"),
+                passphrase: None,
+            },
+        )
+    };
+    let tunnel = open(&s).await.unwrap_or_else(|e| panic!("{e}"));
+    let local = tunnel.point(&sfdbtools::connect::ConnectionSettings {
+        host: server().host.clone(),
+        port: server().port,
+        user: server().user.clone(),
+        password: server().password.clone().map(Secret::new),
+        ..Default::default()
+    });
+    let (mut conn, _) = sfdbtools::connect::open(&local, "test").await.unwrap();
+    let one: Option<u8> = conn.query_first("SELECT 1").await.unwrap();
+    assert_eq!(one, Some(1));
+
+    let out = std::process::Command::new(&script)
+        .arg("stop")
+        .arg(&sshd_dir)
+        .output()
+        .unwrap();
+    assert_success(&out, "stopping the second sshd");
+    let lost = tokio::time::timeout(
+        Duration::from_secs(30),
+        conn.query_drop("SELECT SLEEP(0.1)"),
+    )
+    .await
+    .expect("the lost tunnel is noticed within 30 s");
+    let err = sfdbtools::error::DbError(lost.expect_err("the query fails"));
+    assert!(err.is_connection_lost(), "{err}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !tunnel.is_closed() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(tunnel.is_closed());
+}
