@@ -24,7 +24,7 @@ use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use super::ConnectionSettings;
+use super::{ConnectionSettings, Tunnelled};
 use crate::secret::Secret;
 
 /// How to log in to the jump host.
@@ -174,6 +174,8 @@ pub enum TunnelError {
 /// stops accepting and closes the SSH connection (and with it every channel).
 pub struct Tunnel {
     local: SocketAddr,
+    /// "user@host:port" of the SSH host, for messages.
+    ssh: String,
     accept: JoinHandle<()>,
     session: Arc<client::Handle<HostKeyCheck>>,
     failure: Arc<Mutex<Option<String>>>,
@@ -215,6 +217,7 @@ impl Tunnel {
         ));
         Ok(Tunnel {
             local,
+            ssh: format!("{}@{}:{}", ssh.user, ssh.host, ssh.port),
             accept,
             session,
             failure,
@@ -234,6 +237,11 @@ impl Tunnel {
             port: self.local.port(),
             socket: None,
             ssh: None,
+            tunnelled: Some(Tunnelled {
+                host: conn.host.clone(),
+                port: conn.port,
+                ssh: self.ssh.clone(),
+            }),
             ..conn.clone()
         }
     }

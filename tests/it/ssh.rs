@@ -334,6 +334,10 @@ async fn a_profile_s_ssh_section_tunnels_a_backup() {
     let out = c.output().unwrap();
     assert_success(&out, "backup with a profile's [ssh] tunnel");
     assert!(dump_sql(out_a.path()).contains("profile-tunnel"));
+    // The metadata names the database as the SSH host reaches it, not the tunnel's local end.
+    let meta = common::metadata_of(&dump_file_in(out_a.path()));
+    assert_eq!(meta["source"]["host"], "localhost", "{meta}");
+    assert_eq!(meta["source"]["port"], server().port, "{meta}");
     let log = std::fs::read_to_string(sshd().dir.join("sshd.log")).unwrap();
     let target = format!("target localhost port {}", server().port);
     assert!(log.contains(&target), "no '{target}' in the sshd log");
