@@ -281,8 +281,14 @@ async fn forward(
     failure: Arc<Mutex<Option<String>>>,
 ) {
     loop {
-        let Ok((local, peer)) = listener.accept().await else {
-            continue;
+        let (local, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            // Out of file descriptors, usually: a pause instead of a busy loop; the client
+            // waiting on it times out (--connect-timeout) if it lasts.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let session = Arc::clone(&session);
         let target_host = target_host.clone();
