@@ -13,6 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/sandbox.sh ensure-packages
+# A real OpenSSH server for the SSH tunnel tests (tests/it/ssh.rs).
+scripts/sshd.sh ensure-packages
 
 missing=()
 command -v zstd >/dev/null 2>&1 || missing+=(zstd)

@@ -4,6 +4,112 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+/// Why an SSH tunnel (`connect::tunnel`) could not be opened, each with what to check.
+#[derive(Debug, thiserror::Error)]
+pub enum TunnelError {
+    #[error(
+        "cannot reach the SSH host {host}:{port}: {source}; check the ssh host and port (the \
+         profile's [ssh] section or --ssh-host/--ssh-port)"
+    )]
+    Connect {
+        host: String,
+        port: u16,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "timed out after {} s opening the SSH connection to {host}:{port} (--connect-timeout); \
+         check the ssh host and port",
+        .timeout.as_secs()
+    )]
+    TimedOut {
+        host: String,
+        port: u16,
+        timeout: std::time::Duration,
+    },
+
+    #[error(
+        "the SSH host {host}:{port} is not in {known_hosts} (its {fingerprint} key); refusing \
+         to trust a key on first sight: check the fingerprint with the host's administrator, \
+         then run once with --ssh-accept-new to record it, or add it with ssh-keyscan"
+    )]
+    UnknownHostKey {
+        host: String,
+        port: u16,
+        fingerprint: String,
+        known_hosts: String,
+    },
+
+    #[error(
+        "the SSH host {host}:{port} presented the key {fingerprint}, which is NOT the one \
+         recorded in {known_hosts} line {line}: someone may be intercepting the connection, or \
+         the host's key was replaced; refusing. If the change is expected, remove the old line \
+         (ssh-keygen -R '{host_entry}' -f {known_hosts}) and record the new key"
+    )]
+    ChangedHostKey {
+        host: String,
+        port: u16,
+        host_entry: String,
+        fingerprint: String,
+        known_hosts: String,
+        line: usize,
+    },
+
+    #[error(
+        "the SSH host {host}:{port} presented a host certificate; only plain host keys are checked, refusing"
+    )]
+    HostCertificate { host: String, port: u16 },
+
+    #[error("reading or recording host keys in {known_hosts}: {source}; check the file")]
+    KnownHosts {
+        known_hosts: String,
+        #[source]
+        source: russh::keys::Error,
+    },
+
+    #[error(
+        "cannot load the SSH key {path}: {source}; check the identity file (and its \
+         passphrase, if it has one: without -q, in a terminal, it is asked for)"
+    )]
+    Key {
+        path: String,
+        #[source]
+        source: russh::keys::Error,
+    },
+
+    #[error(
+        "the SSH host {host}:{port} refused {method} authentication for user {user}; check \
+         the ssh user and {what}"
+    )]
+    Denied {
+        host: String,
+        port: u16,
+        user: String,
+        method: &'static str,
+        what: &'static str,
+    },
+
+    #[error("SSH connection to {host}:{port} failed while {phase}: {source}")]
+    Protocol {
+        host: String,
+        port: u16,
+        phase: &'static str,
+        #[source]
+        source: russh::Error,
+    },
+
+    #[error(
+        "cannot listen on 127.0.0.1:{port} for the tunnel: {source}; choose another \
+         local_port in the profile's [ssh] section, or leave it out for a free one"
+    )]
+    Listen {
+        port: u16,
+        #[source]
+        source: io::Error,
+    },
+}
+
 /// A server or driver error, displayed once and plainly (`ERROR 1146 (42S02): …`).
 ///
 /// mysql_async's own `Display` wraps server errors in "Server error: `…'"; operators grep for the
@@ -209,6 +315,11 @@ pub enum Error {
     #[error("{0}")]
     Config(String),
 
+    /// The SSH tunnel the connections go through could not be opened (boxed: its fields would
+    /// make every `Result` of the crate larger).
+    #[error("{0}")]
+    Tunnel(Box<TunnelError>),
+
     #[error("cannot connect to {target}: {source}")]
     Connect {
         target: String,
@@ -339,6 +450,12 @@ impl Error {
             context: context.into(),
             source: DbError(source),
         }
+    }
+}
+
+impl From<TunnelError> for Error {
+    fn from(e: TunnelError) -> Self {
+        Error::Tunnel(Box::new(e))
     }
 }
 

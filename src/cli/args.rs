@@ -331,6 +331,30 @@ pub struct ConnectionArgs {
     /// The client certificate's private key (PEM); needs --ssl-cert.
     #[arg(long = "ssl-key", value_name = "FILE", requires = "ssl_cert")]
     pub ssl_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub ssh: SshArgs,
+}
+
+/// An SSH tunnel for every connection of the run (issue #18): --host/--port then name the
+/// database as the SSH host reaches it.
+#[derive(Args, Debug, Default)]
+pub struct SshArgs {
+    /// SSH host to tunnel the connections through (host keys checked in ~/.ssh/known_hosts).
+    #[arg(long = "ssh-host")]
+    pub ssh_host: Option<String>,
+    /// SSH port [default: 22].
+    #[arg(long = "ssh-port")]
+    pub ssh_port: Option<u16>,
+    /// SSH account name.
+    #[arg(long = "ssh-user")]
+    pub ssh_user: Option<String>,
+    /// Private key file for the SSH login (OpenSSH or PEM format; a passphrase is asked for).
+    #[arg(long = "ssh-identity", value_name = "FILE")]
+    pub ssh_identity: Option<PathBuf>,
+    /// Trust an SSH host key that ~/.ssh/known_hosts does not know and record it there (a
+    /// changed key is still refused).
+    #[arg(long = "ssh-accept-new")]
+    pub ssh_accept_new: bool,
 }
 
 /// The profile of the server a backup reads from (docs/compat.md §1: `SFDB_SOURCE_PROFILE[_KEY]`).

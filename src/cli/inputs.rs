@@ -9,11 +9,12 @@ use sfdbtools::Error;
 use sfdbtools::config::file::Settings;
 use sfdbtools::config::profile;
 use sfdbtools::connect::{ConnectionSettings, SslMode, TlsSettings};
+use sfdbtools::connect::tunnel::{self, SshAuth, SshSettings, UnknownHost};
 use sfdbtools::encrypt::Passphrase;
 use sfdbtools::secret::Secret;
 
 use super::args::{
-    ConnectionArgs, SOURCE_PROFILE_KEY_ENV, SourceProfileArgs, TARGET_PROFILE_KEY_ENV,
+    ConnectionArgs, SOURCE_PROFILE_KEY_ENV, SourceProfileArgs, SshArgs, TARGET_PROFILE_KEY_ENV,
     TargetProfileArgs,
 };
 use super::prompt;
@@ -31,6 +32,8 @@ pub struct Env {
     pub backup_key: Option<String>,
     /// `MYSQL_PWD` when set, even empty (an account without a password).
     pub mysql_pwd: Option<String>,
+    /// `HOME`, unless unset or empty: where `~/.ssh/known_hosts` is.
+    pub home: Option<std::path::PathBuf>,
 }
 
 impl Env {
@@ -40,6 +43,9 @@ impl Env {
                 .ok()
                 .filter(|k| !k.trim().is_empty()),
             mysql_pwd: std::env::var("MYSQL_PWD").ok(),
+            home: std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(Into::into),
         }
     }
 }
@@ -121,7 +127,7 @@ pub fn connection(
         Some(path) => {
             let key = profile_key_from(profile.key, profile.key_env, quiet, false)?;
             let loaded = profile::load(&path, &key)?;
-            let conn = loaded.connection(&path)?;
+            let conn = loaded.connection(&path, env.home.as_deref())?;
             if let Some(note) = loaded.ssh_note(&path).filter(|_| !quiet) {
                 eprintln!("sfdbtools: note: {note}");
             }
@@ -141,6 +147,35 @@ pub fn connection(
     conn.socket = c.socket;
     conn.connect_timeout = std::time::Duration::from_secs(c.connect_timeout);
     conn.tls = tls(c.ssl_mode, c.ssl_ca, c.ssl_cert, c.ssl_key)?;
+    let accept_new = c.ssh.ssh_accept_new;
+    if let Some(t) = conn.ssh.as_mut() {
+        // The profile's tunnel: the flags' timeout, and --ssh-accept-new, apply to it too.
+        t.connect_timeout = conn.connect_timeout;
+        if accept_new {
+            t.unknown_host = UnknownHost::AcceptNew;
+        }
+    }
+    let profile_tunnel = conn.ssh.is_some();
+    if let Some(ssh) = ssh_tunnel(c.ssh, profile_tunnel, conn.connect_timeout, env)? {
+        if conn.socket.is_some() {
+            return Err(Error::Usage(
+                "--socket and --ssh-host do not go together: a tunnel reaches a host and port"
+                    .into(),
+            ));
+        }
+        conn.ssh = Some(ssh);
+    }
+    // An encrypted key's passphrase is asked for now, before anything connects; without a
+    // terminal, opening the tunnel fails saying the key is encrypted.
+    if let Some(SshAuth::Key { path, passphrase }) = conn.ssh.as_mut().map(|t| &mut t.auth)
+        && passphrase.is_none()
+        && prompt::interactive(quiet)
+        && tunnel::key_is_encrypted(path)
+    {
+        let p = rpassword::prompt_password(format!("Passphrase for SSH key {}: ", path.display()))
+            .map_err(|e| Error::Usage(format!("cannot read the key's passphrase: {e}")))?;
+        *passphrase = Some(Secret::new(p));
+    }
     if let Some(p) = c.password {
         conn.password = Some(Secret::new(p));
     } else if !from_profile {
@@ -155,6 +190,57 @@ pub fn connection(
         };
     }
     Ok(conn)
+}
+
+/// The SSH tunnel of the `--ssh-*` flags, when `--ssh-host` is given. Key auth only from
+/// flags (a password prompt and key passphrases are still to come); host keys are checked in
+/// `$HOME/.ssh/known_hosts`.
+fn ssh_tunnel(
+    a: SshArgs,
+    profile_tunnel: bool,
+    connect_timeout: std::time::Duration,
+    env: &Env,
+) -> Result<Option<SshSettings>, Error> {
+    let Some(host) = a.ssh_host else {
+        // --ssh-accept-new alone is fine for a profile's tunnel.
+        if a.ssh_port.is_some()
+            || a.ssh_user.is_some()
+            || a.ssh_identity.is_some()
+            || (a.ssh_accept_new && !profile_tunnel)
+        {
+            return Err(Error::Usage(
+                "--ssh-port, --ssh-user, --ssh-identity and --ssh-accept-new need --ssh-host"
+                    .into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let user = a
+        .ssh_user
+        .ok_or_else(|| Error::Usage("--ssh-host needs --ssh-user (the SSH account)".into()))?;
+    let path = a.ssh_identity.ok_or_else(|| {
+        Error::Usage("--ssh-host needs --ssh-identity (the private key that logs in)".into())
+    })?;
+    let home = env.home.clone().ok_or_else(|| {
+        Error::Config("HOME is not set: no ~/.ssh/known_hosts to check the SSH host key in".into())
+    })?;
+    Ok(Some(SshSettings {
+        host,
+        port: a.ssh_port.unwrap_or(22),
+        user,
+        auth: SshAuth::Key {
+            path,
+            passphrase: None,
+        },
+        known_hosts: home.join(".ssh").join("known_hosts"),
+        unknown_host: if a.ssh_accept_new {
+            UnknownHost::AcceptNew
+        } else {
+            UnknownHost::Refuse
+        },
+        local_port: None,
+        connect_timeout,
+    }))
 }
 
 /// A profile's passphrase: `-k/--profile-key` (or `SFDB_SOURCE_PROFILE_KEY`), else a prompt.
@@ -268,7 +354,60 @@ pub mod tests {
         Env {
             backup_key: backup_key.map(str::to_owned),
             mysql_pwd: mysql_pwd.map(str::to_owned),
+            home: None,
         }
+    }
+
+    #[test]
+    fn ssh_flags_make_a_tunnel_checked_in_home_known_hosts() {
+        let mut f = flags();
+        f.ssh.ssh_host = Some("jump".into());
+        f.ssh.ssh_user = Some("ops".into());
+        f.ssh.ssh_identity = Some("/keys/id".into());
+        let e = Env {
+            home: Some("/home/ops".into()),
+            ..env(None, Some(""))
+        };
+        let c = connection(f, target(None, None), true, &Settings::default(), &e).unwrap();
+        let ssh = c.ssh.expect("a tunnel");
+        assert_eq!(
+            (ssh.host.as_str(), ssh.port, ssh.user.as_str()),
+            ("jump", 22, "ops")
+        );
+        assert_eq!(ssh.known_hosts, Path::new("/home/ops/.ssh/known_hosts"));
+        assert_eq!(ssh.unknown_host, UnknownHost::Refuse);
+        assert!(
+            matches!(ssh.auth, SshAuth::Key { ref path, passphrase: None } if path == Path::new("/keys/id"))
+        );
+        assert_eq!(ssh.connect_timeout.as_secs(), 30);
+    }
+
+    #[test]
+    fn incomplete_or_conflicting_ssh_flags_are_usage_errors() {
+        let e = Env {
+            home: Some("/home/ops".into()),
+            ..env(None, Some(""))
+        };
+        let s = Settings::default();
+        let usage = |f: ConnectionArgs| {
+            matches!(
+                connection(f, target(None, None), true, &s, &e),
+                Err(Error::Usage(_))
+            )
+        };
+        let mut f = flags();
+        f.ssh.ssh_user = Some("ops".into());
+        assert!(usage(f), "--ssh-user without --ssh-host");
+        let mut f = flags();
+        f.ssh.ssh_host = Some("jump".into());
+        f.ssh.ssh_user = Some("ops".into());
+        assert!(usage(f), "no --ssh-identity");
+        let mut f = flags();
+        f.ssh.ssh_host = Some("jump".into());
+        f.ssh.ssh_user = Some("ops".into());
+        f.ssh.ssh_identity = Some("/keys/id".into());
+        f.socket = Some("/run/mysqld.sock".into());
+        assert!(usage(f), "--socket with --ssh-host");
     }
 
     fn flags() -> ConnectionArgs {
@@ -283,6 +422,7 @@ pub mod tests {
             ssl_ca: None,
             ssl_cert: None,
             ssl_key: None,
+            ssh: SshArgs::default(),
         }
     }
 

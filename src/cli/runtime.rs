@@ -2,6 +2,8 @@
 //! that stop a run.
 
 use sfdbtools::Error;
+use sfdbtools::connect::ConnectionSettings;
+use sfdbtools::connect::tunnel::Tunnel;
 
 pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
@@ -26,6 +28,22 @@ pub fn until_interrupted<T>(
             }
         }
     })
+}
+
+/// Opens the run's SSH tunnel when `conn` asks for one, and points `conn` at its local end.
+/// Before anything else connects (the interactive database choice does): every connection of
+/// the run, the mysqldump engine's included, then goes through it. The tunnel lives as long as
+/// the returned value, which must outlive the run; it is served by `runtime`.
+pub fn open_tunnel(
+    conn: &mut ConnectionSettings,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Option<Tunnel>, Error> {
+    let Some(ssh) = conn.ssh.clone() else {
+        return Ok(None);
+    };
+    let tunnel = runtime.block_on(Tunnel::open(&ssh, &conn.host, conn.port))?;
+    *conn = tunnel.point(conn);
+    Ok(Some(tunnel))
 }
 
 /// Resolves on the first SIGINT or SIGTERM, naming it.

@@ -10,7 +10,7 @@ use sfdbtools::verify::{self, VerifyReport};
 use super::args::VerifyArgs;
 use super::inputs::{Env, connection, reading_passphrase};
 use super::report::{Reporter, Style};
-use super::runtime::runtime;
+use super::runtime::{open_tunnel, runtime};
 
 /// What to verify, and against which database when `--against` is given.
 pub fn config(
@@ -39,12 +39,17 @@ pub fn run(config: VerifyConfig, style: Style) -> Result<(), Error> {
     let reporter = Reporter::new(style);
     let report = match &config.against {
         None => verify::verify_file(&config.file, config.passphrase.as_ref(), &reporter)?,
-        Some((settings, db)) => runtime()?.block_on(verify::verify_against(
-            &config.file,
-            settings,
-            db,
-            &reporter,
-        ))?,
+        Some((settings, db)) => {
+            let runtime = runtime()?;
+            let mut settings = settings.clone();
+            let _tunnel = open_tunnel(&mut settings, &runtime)?;
+            runtime.block_on(verify::verify_against(
+                &config.file,
+                &settings,
+                db,
+                &reporter,
+            ))?
+        }
     };
     print_report(&report);
     if report.ok() {

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 use crate::connect::ConnectionSettings;
+use crate::connect::tunnel::{SshAuth, SshSettings, UnknownHost};
 use crate::encrypt::{self, EncryptError, Passphrase};
 use crate::error::{Error, Result};
 use crate::output::file::AtomicFile;
@@ -54,7 +55,8 @@ pub struct Profile {
     pub other: Vec<Entry>,
 }
 
-/// The `[ssh]` section: a tunnel through a jump host. Read and shown, not used yet.
+/// The `[ssh]` section: a tunnel through a jump host (`enabled=true`: every connection goes
+/// through it, see `connect::tunnel`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SshTunnel {
     pub enabled: bool,
@@ -252,25 +254,19 @@ impl Profile {
         Ok(())
     }
 
-    /// Where and as whom to connect. An enabled `[ssh]` tunnel is an error: connecting
-    /// directly instead would reach another server, or none, without saying so.
-    pub fn connection(&self, origin: &Path) -> Result<ConnectionSettings> {
-        if let Some(t) = self.ssh.as_ref().filter(|t| t.enabled) {
-            return Err(Error::Config(format!(
-                "profile {}: its [ssh] section enables a tunnel through {}, and SSH tunnels are \
-                 not supported yet; open the tunnel yourself (ssh -N -L PORT:{}:{} JUMPHOST) and \
-                 use a profile without [ssh] (or with enabled=false) whose host/port point at it",
-                origin.display(),
-                t.host.as_deref().unwrap_or("(no host)"),
-                self.host,
-                self.port
-            )));
-        }
+    /// Where and as whom to connect, through the `[ssh]` tunnel when it is enabled. `home` is
+    /// where `~/.ssh/known_hosts` (the tunnel's host keys) and a `~/` identity file are.
+    pub fn connection(&self, origin: &Path, home: Option<&Path>) -> Result<ConnectionSettings> {
+        let ssh = match self.ssh.as_ref().filter(|t| t.enabled) {
+            Some(t) => Some(t.settings(origin, home)?),
+            None => None,
+        };
         Ok(ConnectionSettings {
             host: self.host.clone(),
             port: self.port,
             user: self.user.clone(),
             password: (!self.password.is_empty()).then(|| self.password.clone()),
+            ssh,
             ..ConnectionSettings::default()
         })
     }
@@ -306,7 +302,7 @@ impl Profile {
             }
             Some(t) => {
                 let state = if t.enabled {
-                    "enabled (not supported yet: backups with this profile fail)"
+                    "enabled (every connection goes through it)"
                 } else {
                     "disabled (ignored)"
                 };
@@ -335,6 +331,48 @@ impl Profile {
             let _ = writeln!(s, "[{}] {}={value}", e.section, e.key);
         }
         s
+    }
+}
+
+impl SshTunnel {
+    /// The tunnel's settings: key auth when `identity_file` is set, else `ssh_password`. An
+    /// unknown host key is refused (`--ssh-accept-new` changes that).
+    fn settings(&self, origin: &Path, home: Option<&Path>) -> Result<SshSettings> {
+        let fail = |what: &str| {
+            Error::Config(format!(
+                "profile {}: its [ssh] section enables a tunnel but {what}; fix the profile \
+                 (sfdbtools profile edit)",
+                origin.display()
+            ))
+        };
+        let host = self.host.clone().filter(|h| !h.is_empty());
+        let host = host.ok_or_else(|| fail("has no host"))?;
+        let user = self.user.clone().filter(|u| !u.is_empty());
+        let user = user.ok_or_else(|| fail("has no user"))?;
+        let home = home.ok_or_else(|| {
+            fail("HOME is not set: there is no ~/.ssh/known_hosts to check the host key in")
+        })?;
+        let auth = match (&self.identity_file, &self.password) {
+            (Some(f), _) if !f.is_empty() => SshAuth::Key {
+                path: match f.strip_prefix("~/") {
+                    Some(rest) => home.join(rest),
+                    None => PathBuf::from(f),
+                },
+                passphrase: None,
+            },
+            (_, Some(p)) if !p.is_empty() => SshAuth::Password(p.clone()),
+            _ => return Err(fail("has neither identity_file nor ssh_password")),
+        };
+        Ok(SshSettings {
+            host,
+            port: self.port,
+            user,
+            auth,
+            known_hosts: home.join(".ssh").join("known_hosts"),
+            unknown_host: UnknownHost::Refuse,
+            local_port: self.local_port,
+            connect_timeout: crate::connect::DEFAULT_CONNECT_TIMEOUT,
+        })
     }
 }
 
@@ -547,7 +585,7 @@ mod tests {
         assert_eq!(t.identity_file.as_deref(), Some("/k/id"));
         assert_eq!(t.local_port, Some(3310));
         assert!(p.other.is_empty());
-        assert!(p.connection(origin()).is_ok());
+        assert!(p.connection(origin(), None).is_ok());
         assert!(p.ssh_note(origin()).unwrap().contains("enabled=false"));
     }
 
@@ -555,7 +593,7 @@ mod tests {
     fn defaults_and_missing_fields() {
         let p = Profile::parse("[client]\nhost=h\nuser=u\n", origin()).unwrap();
         assert_eq!((p.port, p.password.is_empty()), (3306, true));
-        assert_eq!(p.connection(origin()).unwrap().password, None);
+        assert_eq!(p.connection(origin(), None).unwrap().password, None);
         for (text, needle) in [
             ("[client]\nuser=u\n", "no host"),
             ("[client]\nhost=h\n", "no user"),
@@ -583,17 +621,64 @@ mod tests {
     }
 
     #[test]
-    fn an_enabled_tunnel_is_refused_with_the_profile_named() {
+    fn an_enabled_tunnel_becomes_the_connection_s_ssh_settings() {
         let p = Profile::parse(
-            "[client]\nhost=db\nuser=u\n[ssh]\nenabled=true\nhost=jump\n",
+            "[client]\nhost=db\nuser=u\n[ssh]\nenabled=true\nhost=jump\nport=2222\nuser=ops\n\
+             identity_file=~/.ssh/id_ed25519\nssh_password=pw\nlocal_port=3307\n",
             origin(),
         )
         .unwrap();
-        let e = p.connection(origin()).unwrap_err();
-        assert_eq!(e.exit_code(), 2);
-        let e = e.to_string();
-        assert!(e.contains("SSH tunnels are not supported yet"), "{e}");
-        assert!(e.contains("/p/test.cnf.enc") && e.contains("jump"), "{e}");
+        let c = p
+            .connection(origin(), Some(Path::new("/home/ops")))
+            .unwrap();
+        assert_eq!((c.host.as_str(), c.port), ("db", 3306));
+        let t = c.ssh.expect("a tunnel");
+        assert_eq!(
+            (t.host.as_str(), t.port, t.user.as_str()),
+            ("jump", 2222, "ops")
+        );
+        assert_eq!(t.local_port, Some(3307));
+        assert_eq!(t.known_hosts, Path::new("/home/ops/.ssh/known_hosts"));
+        assert_eq!(t.unknown_host, UnknownHost::Refuse);
+        // The key wins over the password, and ~/ is the home directory.
+        assert!(
+            matches!(&t.auth, SshAuth::Key { path, .. } if path == Path::new("/home/ops/.ssh/id_ed25519"))
+        );
+
+        let p = Profile::parse(
+            "[client]\nhost=db\nuser=u\n[ssh]\nenabled=true\nhost=jump\nuser=ops\nssh_password=pw\n",
+            origin(),
+        )
+        .unwrap();
+        let t = p
+            .connection(origin(), Some(Path::new("/h")))
+            .unwrap()
+            .ssh
+            .unwrap();
+        assert!(matches!(&t.auth, SshAuth::Password(p) if p.expose() == "pw"));
+        assert_eq!(t.port, 22);
+    }
+
+    #[test]
+    fn an_incomplete_tunnel_is_refused_with_the_profile_named() {
+        for (section, missing) in [
+            (
+                "host=jump\nuser=ops\n",
+                "neither identity_file nor ssh_password",
+            ),
+            ("user=ops\nssh_password=pw\n", "no host"),
+            ("host=jump\nssh_password=pw\n", "no user"),
+        ] {
+            let p = Profile::parse(
+                &format!("[client]\nhost=db\nuser=u\n[ssh]\nenabled=true\n{section}"),
+                origin(),
+            )
+            .unwrap();
+            let e = p.connection(origin(), Some(Path::new("/h"))).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            let e = e.to_string();
+            assert!(e.contains(missing) && e.contains("/p/test.cnf.enc"), "{e}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod query;
 pub mod tls;
+pub mod tunnel;
 pub mod wire;
 
 use std::future::Future;
@@ -42,6 +43,22 @@ pub struct ConnectionSettings {
     /// greeting the server twice: a server counts a client that leaves after the greeting as
     /// a connect error (`max_connect_errors` blocks the host after enough of them).
     pub no_tls_offered: tls::NoTlsOffered,
+    /// The SSH tunnel to reach host/port through (host and port as the jump host resolves
+    /// them). The command opens it once and points the settings at its local end
+    /// ([`tunnel::Tunnel::point`]), which clears this field.
+    pub ssh: Option<tunnel::SshSettings>,
+    /// Set by [`tunnel::Tunnel::point`]: the database's host and port as the SSH host reaches
+    /// them, and the SSH host ("user@host:port"), while `host`/`port` are the tunnel's local
+    /// end. Messages and the metadata name the database by these.
+    pub tunnelled: Option<Tunnelled>,
+}
+
+/// Where a tunnelled connection really goes (see [`ConnectionSettings::tunnelled`]).
+#[derive(Clone, Debug)]
+pub struct Tunnelled {
+    pub host: String,
+    pub port: u16,
+    pub ssh: String,
 }
 
 /// `--connect-timeout`'s default: a server that has not greeted us in 10 s is not coming.
@@ -58,6 +75,8 @@ impl Default for ConnectionSettings {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             tls: TlsSettings::default(),
             no_tls_offered: tls::NoTlsOffered::default(),
+            ssh: None,
+            tunnelled: None,
         }
     }
 }
@@ -65,9 +84,13 @@ impl Default for ConnectionSettings {
 impl ConnectionSettings {
     /// How the target is named in messages (never with the password).
     pub fn describe(&self) -> String {
-        match &self.socket {
-            Some(s) => format!("{}@{} (socket)", self.user, s.display()),
-            None => format!("{}@{}:{}", self.user, self.host, self.port),
+        match (&self.socket, &self.tunnelled) {
+            (Some(s), _) => format!("{}@{} (socket)", self.user, s.display()),
+            (None, Some(t)) => format!(
+                "{}@{}:{} (through the SSH tunnel via {}, local end {}:{})",
+                self.user, t.host, t.port, t.ssh, self.host, self.port
+            ),
+            (None, None) => format!("{}@{}:{}", self.user, self.host, self.port),
         }
     }
 
@@ -324,6 +347,27 @@ mod tests {
         info.flavor = Flavor::MariaDb;
         info.numeric = (10, 11, 6);
         assert_eq!(info.binary_log_status_sql(), "SHOW MASTER STATUS");
+    }
+
+    #[test]
+    fn a_tunnelled_connection_is_named_by_the_database_and_the_ssh_host() {
+        let c = ConnectionSettings {
+            host: "127.0.0.1".into(),
+            port: 40000,
+            user: "dumper".into(),
+            tunnelled: Some(Tunnelled {
+                host: "db.internal".into(),
+                port: 3306,
+                ssh: "ops@jump:22".into(),
+            }),
+            ..ConnectionSettings::default()
+        };
+        let d = c.describe();
+        assert!(d.starts_with("dumper@db.internal:3306 "), "{d}");
+        assert!(
+            d.contains("ops@jump:22") && d.contains("127.0.0.1:40000"),
+            "{d}"
+        );
     }
 
     #[test]

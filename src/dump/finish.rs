@@ -215,11 +215,16 @@ fn build_metadata(
         },
         source: metadata::SourceInfo {
             hostname: info.hostname.clone(),
-            host: match &cfg.connection.socket {
-                Some(s) => s.display().to_string(),
-                None => cfg.connection.host.clone(),
+            // Through a tunnel: the database as the SSH host reaches it, not the local end.
+            host: match (&cfg.connection.socket, &cfg.connection.tunnelled) {
+                (Some(s), _) => s.display().to_string(),
+                (None, Some(t)) => t.host.clone(),
+                (None, None) => cfg.connection.host.clone(),
             },
-            port: cfg.connection.port,
+            port: match &cfg.connection.tunnelled {
+                Some(t) => t.port,
+                None => cfg.connection.port,
+            },
         },
         replication: metadata::ReplicationInfo {
             gtid_info: file.snapshot.gtid_info(),

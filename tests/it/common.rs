@@ -138,3 +138,53 @@ impl TlsServer {
             .expect("connect to the TLS test server")
     }
 }
+/// The private OpenSSH server of this test binary (`scripts/sshd.sh`), started on first use:
+/// key auth for the user running the tests, a host key and user keys generated at its start.
+pub struct Sshd {
+    pub port: u16,
+    pub user: String,
+    /// The account for password auth (`sfdbssh`, created by the script when run as root), its
+    /// password in `dir/ssh_password`; None when the script could not offer one.
+    pub pw_user: Option<String>,
+    /// Holds `known_hosts` (its host key), `user_key` (no passphrase), `user_key_pass` (PEM
+    /// RSA) and `user_key_enc` (OpenSSH ed25519), both with the passphrase
+    /// [`Sshd::KEY_PASSPHRASE`], `host_key.pub`, `sshd.log`.
+    pub dir: std::path::PathBuf,
+}
+
+impl Sshd {
+    pub const KEY_PASSPHRASE: &str = "ssh key ✓";
+}
+
+static SSHD: std::sync::OnceLock<Sshd> = std::sync::OnceLock::new();
+
+pub fn sshd() -> &'static Sshd {
+    SSHD.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("sfdb-sshd-{}", std::process::id()));
+        let out = Command::new(root().join("scripts/sshd.sh"))
+            .arg("start")
+            .arg(&dir)
+            .arg("--watch")
+            .arg(std::process::id().to_string())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("run scripts/sshd.sh");
+        assert!(out.status.success(), "scripts/sshd.sh could not start sshd");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let field = |name: &str| {
+            text.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .unwrap_or_else(|| panic!("sshd.sh printed no {name}: {text}"))
+                .to_owned()
+        };
+        Sshd {
+            port: field("port=").parse().expect("port"),
+            user: field("user="),
+            pw_user: text
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("pw_user="))
+                .map(str::to_owned),
+            dir,
+        }
+    })
+}

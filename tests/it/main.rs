@@ -30,4 +30,5 @@ mod profiles;
 mod restore;
 mod row_reader;
 mod tls;
+mod ssh;
 mod verify;

@@ -352,7 +352,7 @@ async fn profiles_sealed_by_python_open_at_both_iteration_counts() {
 }
 
 #[tokio::test]
-async fn an_ssh_section_is_read_and_an_enabled_tunnel_refused() {
+async fn an_ssh_section_is_read_and_an_enabled_tunnel_without_a_login_refused() {
     let db = table_with_rows("prof_ssh").await;
     let w = Workspace::new();
     std::fs::create_dir(w.profiles()).unwrap();
@@ -373,15 +373,17 @@ async fn an_ssh_section_is_read_and_an_enabled_tunnel_refused() {
     let out = w.backup("tunnel", &db.name, out_a.path(), &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("SSH tunnels are not supported yet"), "{err}");
+    // The tunnel is used now (tests/it/ssh.rs); this one has no way to log in.
     assert!(
-        err.contains(&tunnel.display().to_string()) && err.contains("jump.example"),
+        err.contains("has neither identity_file nor ssh_password"),
         "{err}"
     );
+    assert!(err.contains(&tunnel.display().to_string()), "{err}");
     assert!(common::files_in(out_a.path()).is_empty());
     let shown = stdout(&w.run(&["profile", "show", "-n", "tunnel"]));
     assert!(
-        shown.contains("not supported yet") && shown.contains("ops@jump.example:2222"),
+        shown.contains("enabled (every connection goes through it)")
+            && shown.contains("ops@jump.example:2222"),
         "{shown}"
     );
 
