@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use sfdbtools::Error;
 use sfdbtools::config::file::Settings;
 use sfdbtools::config::profile;
-use sfdbtools::connect::{ConnectionSettings, SslMode, TlsSettings};
 use sfdbtools::connect::tunnel::{self, SshAuth, SshSettings, UnknownHost};
+use sfdbtools::connect::{ConnectionSettings, SslMode, TlsSettings};
 use sfdbtools::encrypt::Passphrase;
 use sfdbtools::secret::Secret;
 

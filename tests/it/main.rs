@@ -29,6 +29,6 @@ mod output_chain;
 mod profiles;
 mod restore;
 mod row_reader;
-mod tls;
 mod ssh;
+mod tls;
 mod verify;
