@@ -131,6 +131,13 @@ impl ConnectionSettings {
         })
     }
 
+    /// The name a server certificate must carry under VERIFY_IDENTITY: the host connected
+    /// to, or through a tunnel the database's host as the SSH host reaches it (the local end
+    /// is 127.0.0.1, which no certificate of the database names).
+    pub(crate) fn tls_name(&self) -> &str {
+        self.tunnelled.as_ref().map_or(&self.host, |t| &t.host)
+    }
+
     /// Whether connections go over TCP with TLS options (the driver would send the TLS request
     /// on a socket too, and then talk plaintext: never give it options there).
     pub(crate) fn tls_over_tcp(&self) -> bool {
@@ -140,7 +147,9 @@ impl ConnectionSettings {
     fn opts(&self, resolved: Vec<SocketAddr>, tls: bool) -> OptsBuilder {
         let ips: Vec<IpAddr> = resolved.iter().map(SocketAddr::ip).collect();
         let mut b = OptsBuilder::default()
-            .ip_or_hostname(self.host.clone())
+            // The driver checks the certificate against this name and connects to the
+            // resolved addresses: through a tunnel, the database's name, at the local end.
+            .ip_or_hostname(self.tls_name().to_owned())
             .resolved_ips((!ips.is_empty()).then_some(ips))
             .tcp_port(self.port)
             .user(Some(self.user.clone()))
