@@ -177,18 +177,7 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
     if let Some(e) = failed {
         return Err(e);
     }
-    let mut row_reader = opts.row_reader;
-    if row_reader == RowReader::Wire && control_uses_tls(&mut s.control, opts.settings).await? {
-        // The row reader speaks plaintext only (issue #18): it must not carry the login and
-        // the rows in clear beside TLS connections.
-        row_reader = RowReader::Driver;
-        s.warnings.push(
-            "the row reader does not speak TLS yet; reading rows through mysql_async over \
-             TLS instead (same output, more client CPU)"
-                .into(),
-        );
-    }
-    if row_reader == RowReader::Wire {
+    if opts.row_reader == RowReader::Wire {
         match open_readers(opts.settings, opts.info.flavor, threads).await {
             Ok(readers) => {
                 for (w, r) in s.workers.iter_mut().zip(readers) {
@@ -304,19 +293,6 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
 }
 
 /// Opens `n` row reader connections, or none.
-/// Whether the control connection negotiated TLS (PREFERRED connects in plaintext to a server
-/// that offers none; a socket never uses it).
-async fn control_uses_tls(control: &mut Conn, settings: &ConnectionSettings) -> Result<bool> {
-    if !settings.tls_over_tcp() {
-        return Ok(false);
-    }
-    let cipher: Option<(String, String)> = control
-        .query_first("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
-        .await
-        .map_err(|e| Error::server("checking whether the control connection uses TLS", e))?;
-    Ok(cipher.is_some_and(|(_, c)| !c.is_empty()))
-}
-
 async fn open_readers(
     settings: &ConnectionSettings,
     flavor: Flavor,

@@ -1,15 +1,20 @@
-//! TLS for the driver (mysql_async) connections: `--ssl-mode` and its files, turned into the
-//! driver's `SslOpts`, and the driver's TLS failures sorted into the four a user can act on.
-//!
-//! The row reader (`wire/`) does not speak TLS yet; `snapshot` keeps it off whenever the driver
-//! connections use TLS, so that rows never cross in clear because of it.
+//! TLS for every connection of a run: `--ssl-mode` and its files, turned into the driver's
+//! `SslOpts` (mysql_async connections) and into a rustls `ClientConfig` with the same rules
+//! (the row reader, `wire/`), and TLS failures sorted into the four a user can act on.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use mysql_async::SslOpts;
-use rustls::{AlertDescription, CertificateError};
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{
+    AlertDescription, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore,
+};
 
 use crate::error::ConnectError;
 
@@ -94,6 +99,187 @@ impl TlsSettings {
             )));
         }
         Some(opts)
+    }
+    /// The row reader's TLS configuration, checking what [`TlsSettings::ssl_opts`] checks:
+    /// nothing under PREFERRED and REQUIRED (unless a CA is given), the chain under VERIFY_CA,
+    /// the chain and the name under VERIFY_IDENTITY. None under DISABLED. Unlike the driver,
+    /// VERIFY_CA here really skips the name (mysql_async issue #404).
+    pub(crate) fn client_config(&self) -> Result<Option<Arc<ClientConfig>>, ConnectError> {
+        let verify_chain = match self.mode {
+            SslMode::Disabled => return Ok(None),
+            SslMode::Preferred => false,
+            SslMode::Required => self.ca.is_some(),
+            SslMode::VerifyCa | SslMode::VerifyIdentity => true,
+        };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let algorithms = provider.signature_verification_algorithms;
+        let verifier: Arc<dyn ServerCertVerifier> = if verify_chain {
+            let roots = Arc::new(self.roots()?);
+            let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+                .build()
+                .map_err(|e| ConnectError::Tls(format!("the TLS certificate checks: {e}")))?;
+            match self.mode {
+                SslMode::VerifyIdentity => webpki,
+                _ => Arc::new(AnyName(webpki)),
+            }
+        } else {
+            Arc::new(Unverified(algorithms))
+        };
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ConnectError::Tls(e.to_string()))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier);
+        let config = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => {
+                let chain = CertificateDer::pem_file_iter(cert)
+                    .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| pem_error(cert, "--ssl-cert", e))?;
+                let key_der = PrivateKeyDer::from_pem_file(key)
+                    .map_err(|e| pem_error(key, "--ssl-key", e))?;
+                builder.with_client_auth_cert(chain, key_der).map_err(|e| {
+                    ConnectError::Tls(format!(
+                        "the client certificate {} and key {} do not go together: {e}",
+                        cert.display(),
+                        key.display()
+                    ))
+                })?
+            }
+            _ => builder.with_no_client_auth(),
+        };
+        Ok(Some(Arc::new(config)))
+    }
+
+    /// The CA file's certificates, or the public roots (webpki-roots) without one.
+    fn roots(&self) -> Result<RootCertStore, ConnectError> {
+        let Some(ca) = &self.ca else {
+            return Ok(RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            });
+        };
+        let mut roots = RootCertStore::empty();
+        let certs = CertificateDer::pem_file_iter(ca)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| pem_error(ca, "--ssl-ca", e))?;
+        let (_, unusable) = roots.add_parsable_certificates(certs);
+        if roots.is_empty() {
+            return Err(ConnectError::Tls(format!(
+                "--ssl-ca {} holds no usable CA certificate ({unusable} unusable)",
+                ca.display()
+            )));
+        }
+        Ok(roots)
+    }
+}
+
+/// The server name a TLS session checks the certificate against (an IP address or a DNS name).
+/// Only VERIFY_IDENTITY needs it to be one; below, a host name rustls cannot take (an
+/// underscore in it) is sent as no name at all.
+pub(crate) fn server_name(host: &str, mode: SslMode) -> Result<ServerName<'static>, ConnectError> {
+    match ServerName::try_from(host.to_owned()) {
+        Ok(name) => Ok(name),
+        Err(_) if mode != SslMode::VerifyIdentity => Ok(ServerName::IpAddress(
+            std::net::Ipv4Addr::UNSPECIFIED.into(),
+        )),
+        Err(e) => Err(ConnectError::Tls(format!(
+            "{host:?} cannot be checked as a TLS name ({e}); connect by a name the \
+             certificate carries, or use --ssl-mode VERIFY_CA"
+        ))),
+    }
+}
+
+fn pem_error(path: &std::path::Path, flag: &str, e: rustls::pki_types::pem::Error) -> ConnectError {
+    ConnectError::Tls(format!(
+        "{flag} {}: not a readable PEM file ({e})",
+        path.display()
+    ))
+}
+
+/// PREFERRED and REQUIRED without a CA: any certificate, as the MySQL clients do; the
+/// handshake's signatures are still checked, so the session is with the certificate's holder.
+#[derive(Debug)]
+struct Unverified(WebPkiSupportedAlgorithms);
+
+impl ServerCertVerifier for Unverified {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_schemes()
+    }
+}
+
+/// VERIFY_CA: the chain must reach a trusted root; the names in the certificate do not count
+/// (webpki checks the chain first, so a name error means the chain was good).
+#[derive(Debug)]
+struct AnyName(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
     }
 }
 

@@ -2,17 +2,24 @@
 //! authentication with `mysql_native_password` or `caching_sha2_password` (including an auth
 //! switch to the plugin the account uses).
 
+use std::sync::Arc;
+
+use rustls::pki_types::ServerName;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::packet::{Reader, protocol, put_lenenc, server_error};
+use super::packet::{Reader, io_error, protocol, put_lenenc, server_error};
 use super::{WireConn, WireResult};
 use crate::connect::ConnectionSettings;
+
+/// The row reader's TLS for one connection: the rules and the name the certificate must carry.
+pub(super) type TlsStart = (Arc<rustls::ClientConfig>, ServerName<'static>);
 
 const CLIENT_LONG_PASSWORD: u32 = 1;
 const CLIENT_LONG_FLAG: u32 = 1 << 2;
 const CLIENT_PROTOCOL_41: u32 = 1 << 9;
+const CLIENT_SSL: u32 = 1 << 11;
 const CLIENT_TRANSACTIONS: u32 = 1 << 13;
 const CLIENT_SECURE_CONNECTION: u32 = 1 << 15;
 const CLIENT_MULTI_RESULTS: u32 = 1 << 17;
@@ -37,11 +44,13 @@ const REQUIRED: u32 = CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION;
 const HANDSHAKE_COLLATION: u8 = 45;
 
 impl WireConn {
-    /// Reads the server's greeting, answers it with the capabilities in `wanted` the server
-    /// has, and authenticates `settings.user`.
+    /// Reads the server's greeting, switches to TLS when `tls` says so and the server offers it
+    /// (a server without TLS is an error when the mode requires it), answers the greeting with
+    /// the capabilities in `wanted` the server has, and authenticates `settings.user`.
     pub(super) async fn handshake(
         &mut self,
         settings: &ConnectionSettings,
+        tls: Option<TlsStart>,
         wanted: u32,
     ) -> WireResult<()> {
         let greeting = self.read_packet().await?;
@@ -56,8 +65,28 @@ impl WireConn {
             )));
         }
         self.id = g.connection_id;
-        let caps = wanted & (g.capabilities | CLIENT_LONG_PASSWORD);
+        let mut caps = wanted & (g.capabilities | CLIENT_LONG_PASSWORD);
         self.deprecate_eof = caps & CLIENT_DEPRECATE_EOF != 0;
+        if let Some((config, name)) = tls {
+            if g.capabilities & CLIENT_SSL != 0 {
+                caps |= CLIENT_SSL;
+                // The SSL request: the login's first 32 bytes, then TLS, then the login.
+                let mut p = Vec::with_capacity(32);
+                p.extend_from_slice(&caps.to_le_bytes());
+                p.extend_from_slice(&(1u32 << 30).to_le_bytes());
+                p.push(HANDSHAKE_COLLATION);
+                p.extend_from_slice(&[0; 23]);
+                self.write_packet(&p).await?;
+                self.stream
+                    .start_tls(config, name)
+                    .await
+                    .map_err(io_error)?;
+            } else if settings.tls.mode.requires_tls() {
+                return Err(mysql_async::DriverError::NoClientSslFlagFromServer.into());
+            } else {
+                settings.no_tls_offered.remember();
+            }
+        }
         let password = settings
             .password
             .as_ref()
@@ -119,7 +148,8 @@ impl WireConn {
                 // More data of caching_sha2_password: 3 = cached, OK follows; 4 = full auth.
                 Some(0x01) if plugin == "caching_sha2_password" => match reply.get(1) {
                     Some(3) => {}
-                    Some(4) if self.unix_socket => {
+                    // The server takes the password itself over a channel it trusts.
+                    Some(4) if self.unix_socket || self.stream.is_tls() => {
                         let mut clear = Zeroizing::new(password.to_vec());
                         clear.push(0);
                         self.write_packet(&clear).await?;

@@ -5,22 +5,26 @@
 //! mysql_async decodes every row into a `Row` of `Value`s, one heap allocation per string cell;
 //! this connection reads socket bytes into large buffers and passes buffers of complete row
 //! packets to the serialiser, which decodes them in place (`rows::decode`). It is not a general
-//! driver: no TLS, no compression, no parameters, no multi-statements, no LOCAL INFILE.
+//! driver: no compression, no parameters, no multi-statements, no LOCAL INFILE. TLS under the
+//! run's `--ssl-mode`, checked as the driver connections check it (`connect::tls`).
 //! Authentication: `mysql_native_password` and `caching_sha2_password` (its full
-//! authentication only over a Unix socket, where the server accepts the password itself).
+//! authentication over TLS or a Unix socket, where the server takes the password itself, or
+//! with the server's RSA key when the user allows or pins one).
 //!
 //! By job: [`WireConn`] here (opening, the session, closing); `socket` (how bytes are read);
-//! `packet` (framing, length-encoded integers, error packets); `handshake` (greeting and
-//! authentication); `statement` (queries, prepared statements, row blocks).
+//! `stream` (the socket in plaintext or under TLS); `packet` (framing, length-encoded
+//! integers, error packets); `handshake` (greeting and authentication); `statement` (queries,
+//! prepared statements, row blocks).
 
 mod handshake;
 mod packet;
 mod socket;
 mod statement;
+mod stream;
 
 use tokio::net::{TcpStream, UnixStream};
 
-use crate::connect::{self, ConnectionSettings, Flavor};
+use crate::connect::{self, ConnectionSettings, Flavor, tls};
 use crate::error::{ConnectError, Error};
 use handshake::{CLIENT_DEPRECATE_EOF, WANTED};
 pub(crate) use packet::Reader;
@@ -28,6 +32,7 @@ use packet::io_error;
 pub use packet::{MAX_PAYLOAD, Malformed, packets};
 use socket::Socket;
 pub use statement::{ColumnDef, RowBlock};
+use stream::Stream;
 
 /// A reply read this far is a stream of rows worth reading on a timer: smaller replies (every
 /// command's, small tables) stay event-driven and pay no pause at their end.
@@ -46,7 +51,7 @@ type WireResult<T> = Result<T, mysql_async::Error>;
 
 /// One connection of the row reader.
 pub struct WireConn {
-    stream: Socket,
+    stream: Stream,
     /// Bytes read from the socket: `buf[start..end]` not yet consumed.
     buf: Vec<u8>,
     start: usize,
@@ -89,15 +94,21 @@ impl WireConn {
         role: &str,
         wanted: u32,
     ) -> Result<WireConn, Error> {
-        // No TLS here yet (issue #18): never send the login in clear where TLS is required.
-        // `snapshot` does not get this far when the driver connections use TLS; this is the
-        // guard for any other caller.
-        if settings.socket.is_none() && settings.tls.mode.requires_tls() {
-            return Err(Error::Unsupported(format!(
-                "the row reader does not speak TLS yet, and --ssl-mode {} requires it",
-                settings.tls.mode.name()
-            )));
-        }
+        // Read before connecting: a CA file that is not PEM is the user's to fix, not the server's.
+        let tls = match &settings.socket {
+            Some(_) => None,
+            None => settings
+                .tls
+                .client_config()
+                .and_then(|config| {
+                    let name = tls::server_name(settings.tls_name(), settings.tls.mode)?;
+                    Ok(config.map(|c| (c, name)))
+                })
+                .map_err(|source| Error::Connect {
+                    target: settings.describe(),
+                    source,
+                })?,
+        };
         let conn = settings
             .within_timeout(async {
                 let resolved = settings.resolve().await?;
@@ -112,7 +123,7 @@ impl WireConn {
                 };
                 let mut conn = WireConn {
                     unix_socket: matches!(stream, Socket::Unix(_)),
-                    stream,
+                    stream: Stream::plain(stream),
                     buf: vec![0; COMMAND_BUFFER],
                     start: 0,
                     end: 0,
@@ -122,9 +133,9 @@ impl WireConn {
                     deprecate_eof: false,
                     id: 0,
                 };
-                conn.handshake(settings, wanted)
+                conn.handshake(settings, tls, wanted)
                     .await
-                    .map_err(ConnectError::from_driver)?;
+                    .map_err(|e| tls::connect_error(e, settings.tls.mode))?;
                 Ok(conn)
             })
             .await;
@@ -147,6 +158,7 @@ impl WireConn {
     /// Says goodbye; the server ends the session (and rolls back its transaction).
     pub async fn close(mut self) {
         if self.command(COM_QUIT, &[]).await.is_ok() {
+            self.stream.close_tls().await;
             // The server closes its end; reading to EOF avoids a reset racing the quit.
             let mut scratch = [0u8; 64];
             let _ = tokio::time::timeout(
@@ -162,7 +174,7 @@ impl WireConn {
 #[cfg(test)]
 fn over(stream: UnixStream, buffer: usize) -> WireConn {
     WireConn {
-        stream: Socket::Unix(stream),
+        stream: Stream::plain(Socket::Unix(stream)),
         buf: vec![0; buffer],
         start: 0,
         end: 0,
