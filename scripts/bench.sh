@@ -14,6 +14,8 @@
 #
 # The native dump also runs with --statement-size 4M and 16M (the default is 1M): larger
 # statements once made dumps quadratic (80 times slower at 4M); their ratio to 1M must stay 1.
+# And over TLS (VERIFY_IDENTITY; every connection, the row reader's too): the server offers TLS
+# to whoever asks, so our other runs say --ssl-mode DISABLED (the other tools do not ask).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,10 +40,20 @@ bin=$PWD/target/release/sfdbtools
 # The dataset should fit in memory, as a production buffer pool is sized to its hot data;
 # otherwise every tool measures the disk.
 export SANDBOX_BUFFER_POOL=${SANDBOX_BUFFER_POOL:-6G}
-if [ ! -f "$work/port" ] || ! mariadb --no-defaults -uroot --socket="$work/mysqld.sock" -e 'SELECT 1' >/dev/null 2>&1; then
+if [ ! -f "$work/port" ] || [ ! -f "$work/tls/ca.pem" ] ||
+  ! mariadb --no-defaults -uroot --socket="$work/mysqld.sock" -e 'SELECT 1' >/dev/null 2>&1; then
+  [ -f "$work/port" ] && scripts/sandbox.sh stop "$work" >/dev/null 2>&1 || true
   rm -rf "$work"
-  scripts/sandbox.sh start "$work" >/dev/null
+  scripts/sandbox.sh start "$work" --tls-optional >/dev/null
 fi
+# This build's runs in plaintext, like the other tools'; a baseline without --ssl-mode has no
+# TLS at all.
+plain=(--ssl-mode DISABLED)
+base_plain=()
+if [ -n "${BENCH_BASELINE:-}" ] && "$BENCH_BASELINE" db-backup --help | grep -q -- --ssl-mode; then
+  base_plain=(--ssl-mode DISABLED)
+fi
+tls=(--ssl-mode VERIFY_IDENTITY --ssl-ca "$work/tls/ca.pem")
 port=$(cat "$work/port")
 sql() { mariadb --no-defaults -uroot -h127.0.0.1 -P"$port" --protocol=TCP "$@"; }
 if [ "${BENCH_KEEP:-0}" != 1 ]; then
@@ -141,20 +153,23 @@ mkdir -p "$o"
 for r in $(seq 1 "$repeat"); do
   echo "== round $r" >&2
   run "sfdbtools -j$threads" "$o/native" "$bin" -q db-backup single --database bench --host 127.0.0.1 \
-    --port "$port" --user root -o "$o/native" -t BENCH -c none --skip-encrypt -j "$threads"
+    --port "$port" --user root -o "$o/native" -t BENCH -c none --skip-encrypt -j "$threads" "${plain[@]}"
+  run "sfdbtools -j$threads tls" "$o/native-tls" "$bin" -q db-backup single --database bench \
+    --host 127.0.0.1 --port "$port" --user root -o "$o/native-tls" -t BENCH -c none --skip-encrypt \
+    -j "$threads" "${tls[@]}"
   if [ -n "${BENCH_BASELINE:-}" ]; then
     run "baseline -j$threads" "$o/baseline" "$BENCH_BASELINE" -q db-backup single --database bench \
       --host 127.0.0.1 --port "$port" --user root -o "$o/baseline" -t BENCH -c none --skip-encrypt \
-      -j "$threads"
+      -j "$threads" "${base_plain[@]}"
   fi
   writer_during "sfdbtools -j$threads + writer" "$o/native-w" "$bin" -q db-backup single \
     --database bench --host 127.0.0.1 --port "$port" --user root -o "$o/native-w" -t BENCH -c none \
-    --skip-encrypt -j "$threads"
+    --skip-encrypt -j "$threads" "${plain[@]}"
   # One output path for both: only the time matters, and the disk holds one more copy.
   for size in 4M 16M; do
     run "statement-size $size -j$threads" "$o/stmt" "$bin" -q db-backup single --database bench \
       --host 127.0.0.1 --port "$port" --user root -o "$o/stmt" -t BENCH -c none --skip-encrypt \
-      -j "$threads" --statement-size "$size"
+      -j "$threads" --statement-size "$size" "${plain[@]}"
   done
   run "mysqldump" "$o/mysqldump.sql" bash -c "mariadb-dump --no-defaults -uroot -h127.0.0.1 -P$port \
     --protocol=TCP --single-transaction --hex-blob bench > '$o/mysqldump.sql'"
@@ -162,10 +177,10 @@ for r in $(seq 1 "$repeat"); do
     -t "$threads" --rows 500000 -o "$o/mydumper"
   run "sfdbtools -j$threads zstd-3" "$o/native-zst" "$bin" -q db-backup single --database bench \
     --host 127.0.0.1 --port "$port" --user root -o "$o/native-zst" -t BENCH -c zstd -l 3 \
-    --skip-encrypt -j "$threads"
+    --skip-encrypt -j "$threads" "${plain[@]}"
   run "sfdbtools -j$threads zstd-3 enc" "$o/native-enc" env SFDB_BACKUP_ENCRYPTION_KEY=bench "$bin" -q \
     db-backup single --database bench --host 127.0.0.1 --port "$port" --user root -o "$o/native-enc" \
-    -t BENCH -c zstd -l 3 -j "$threads"
+    -t BENCH -c zstd -l 3 -j "$threads" "${plain[@]}"
   run "mysqldump | zstd -3 -T0" "$o/mysqldump.sql.zst" bash -c "mariadb-dump --no-defaults -uroot \
     -h127.0.0.1 -P$port --protocol=TCP --single-transaction --hex-blob bench | zstd -3 -T0 -q > '$o/mysqldump.sql.zst'"
 done
@@ -188,16 +203,16 @@ for r in $(seq 1 "$restore_rounds"); do
   restore "restore: myloader -t$threads -e" "$o/mydumper" myloader -h 127.0.0.1 -P "$port" -u root \
     -d "$o/mydumper" -B restored -t "$threads" -o -e
   restore "restore: sfdbtools -j$threads" "$native" "$bin" -q db-restore single --file "$native" \
-    --target-db restored --host 127.0.0.1 --port "$port" --user root -t BENCH -j "$threads"
+    --target-db restored --host 127.0.0.1 --port "$port" --user root -t BENCH -j "$threads" "${plain[@]}"
   restore "restore: sfdbtools -j$threads nobinlog" "$native" "$bin" -q db-restore single \
     --file "$native" --target-db restored --host 127.0.0.1 --port "$port" --user root -t BENCH \
-    -j "$threads" --skip-binlog
+    -j "$threads" --skip-binlog "${plain[@]}"
   if [ -n "${BENCH_BASELINE:-}" ]; then
     # The baseline restores its own dump: the file format may differ between the builds.
     base=$(ls "$o"/baseline/*.sql | grep -v "_users.sql$")
     restore "restore: baseline -j$threads" "$base" "$BENCH_BASELINE" -q db-restore single \
       --file "$base" --target-db restored --host 127.0.0.1 --port "$port" --user root -t BENCH \
-      -j "$threads"
+      -j "$threads" "${base_plain[@]}"
   fi
 done
 
@@ -228,7 +243,8 @@ awk -F'\t' '
       printf "%-36s %8.2f %8.2f %9.1f %9.1f\n", r, W[r], C[r], m[r] / 1024, s[r] / 1048576 }
     print ""
     # The plain native dump: not the compressed runs, not the run beside a writer.
-    for (i = 1; i <= k; i++) if (order[i] ~ /^sfdbtools/ && order[i] !~ /zstd|writer/) nat = order[i]
+    for (i = 1; i <= k; i++) if (order[i] ~ /^sfdbtools/ && order[i] !~ /zstd|writer|tls/) nat = order[i]
+    for (i = 1; i <= k; i++) if (order[i] ~ /^sfdbtools.* tls$/) natt = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^sfdbtools.*zstd-3$/) natz = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /enc$/) nate = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^mydumper/) myd = order[i]
@@ -236,6 +252,7 @@ awk -F'\t' '
     printf "native / mydumper wall:                %.2f (paired %.2f; target <= 1.00)\n", W[nat] / W[myd], paired(nat, myd)
     printf "native zstd / mysqldump|zstd wall:     %.2f (paired %.2f; target <= 0.50)\n", W[natz] / W["mysqldump | zstd -3 -T0"], paired(natz, "mysqldump | zstd -3 -T0")
     printf "encryption overhead (zstd+enc / zstd): %.2f (paired %.2f; target <= 1.15)\n", W[nate] / W[natz], paired(nate, natz)
+    printf "TLS overhead (VERIFY_IDENTITY / plain): %.2f (paired %.2f; target <= 1.30)\n", W[natt] / W[nat], paired(natt, nat)
     for (i = 1; i <= k; i++) if (order[i] ~ /^restore: sfdbtools/ && order[i] !~ /nobinlog/) rs = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^restore: sfdbtools.*nobinlog/) rsn = order[i]
     for (i = 1; i <= k; i++) if (order[i] ~ /^restore: myloader/ && order[i] !~ / -e$/) rml = order[i]

@@ -5,12 +5,14 @@
 # It never touches a server that is already running on this machine.
 #
 #   scripts/sandbox.sh ensure-packages          install mariadb-server/client, openssl with apt when missing
-#   scripts/sandbox.sh start DIR [--watch PID] [--tls]
+#   scripts/sandbox.sh start DIR [--watch PID] [--tls | --tls-optional]
 #                                               start a server in DIR; prints "port=N socket=PATH"
 #                                               --watch PID: stop it and delete DIR when PID exits
 #                                               --tls: certificates made now with the openssl CLI
 #                                               in DIR/tls (see make_certs), TCP only over TLS
 #                                               (require_secure_transport; the socket still works)
+#                                               --tls-optional: the same certificates, plaintext
+#                                               allowed too (the bench's TLS case)
 #   scripts/sandbox.sh stop DIR                 stop the server in DIR and delete DIR
 #   scripts/sandbox.sh restart DIR              shut the server in DIR down cleanly and start it
 #                                               again on the same port and datadir (fault tests)
@@ -49,6 +51,7 @@ start() {
     case "$1" in
       --watch) watch=$2; shift 2 ;;
       --tls) tls=1; shift ;;
+      --tls-optional) tls=optional; shift ;;
       *) echo "sandbox: unknown option $1" >&2; exit 2 ;;
     esac
   done
@@ -65,11 +68,12 @@ start() {
       --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 || {
       echo "sandbox: mariadb-install-db failed, see $dir/install.log" >&2; cat "$dir/install.log" >&2; exit 1; }
   fi
-  if [ "$tls" = 1 ]; then
+  if [ "$tls" != 0 ]; then
     make_certs "$dir/tls"
     # launch (and restart) read the server's extra options from here.
     printf '%s\n' "--ssl-ca=$dir/tls/ca.pem" "--ssl-cert=$dir/tls/server-cert.pem" \
-      "--ssl-key=$dir/tls/server-key.pem" "--require-secure-transport=ON" >"$dir/extra-args"
+      "--ssl-key=$dir/tls/server-key.pem" >"$dir/extra-args"
+    [ "$tls" = 1 ] && echo "--require-secure-transport=ON" >>"$dir/extra-args"
   fi
   local port attempt
   for attempt in 1 2 3 4 5; do
