@@ -272,6 +272,16 @@ pub enum ConnectError {
     #[error("TLS failed: {0}; check --ssl-ca, --ssl-cert and --ssl-key")]
     Tls(String),
 
+    /// caching_sha2_password wanted the password in full over plaintext TCP and the user
+    /// allowed no RSA key (`connect::auth`).
+    #[error(
+        "{0}; use TLS (--ssl-mode REQUIRED or above, with --ssl-ca), or pin the server's key \
+         with --server-public-key-path FILE (its caching_sha2_password_public_key_path), or \
+         accept an unverified key with --get-server-public-key; logging in once over TLS or \
+         the server's socket also caches the account so that later logins need neither"
+    )]
+    ServerKeyRefused(String),
+
     /// Anything else: a server error during the handshake (too many connections…), a
     /// protocol error.
     #[error("{0}")]

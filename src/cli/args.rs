@@ -331,6 +331,16 @@ pub struct ConnectionArgs {
     /// The client certificate's private key (PEM); needs --ssl-cert.
     #[arg(long = "ssl-key", value_name = "FILE", requires = "ssl_cert")]
     pub ssl_key: Option<PathBuf>,
+    /// Fetch the server's RSA key for a caching_sha2_password login outside TLS (unverified:
+    /// a man in the middle could replace it and read the password). Off by default.
+    #[arg(
+        long = "get-server-public-key",
+        conflicts_with = "server_public_key_path"
+    )]
+    pub get_server_public_key: bool,
+    /// The server's RSA public key (PEM), pinned, for caching_sha2_password logins outside TLS.
+    #[arg(long = "server-public-key-path", value_name = "FILE")]
+    pub server_public_key_path: Option<PathBuf>,
     #[command(flatten)]
     pub ssh: SshArgs,
 }

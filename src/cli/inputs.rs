@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use sfdbtools::Error;
 use sfdbtools::config::file::Settings;
 use sfdbtools::config::profile;
+use sfdbtools::connect::auth::{self, ServerKey};
 use sfdbtools::connect::tunnel::{self, SshAuth, SshSettings, UnknownHost};
 use sfdbtools::connect::{ConnectionSettings, SslMode, TlsSettings};
 use sfdbtools::encrypt::Passphrase;
@@ -147,6 +148,15 @@ pub fn connection(
     conn.socket = c.socket;
     conn.connect_timeout = std::time::Duration::from_secs(c.connect_timeout);
     conn.tls = tls(c.ssl_mode, c.ssl_ca, c.ssl_cert, c.ssl_key)?;
+    conn.server_key = match (c.get_server_public_key, c.server_public_key_path) {
+        (_, Some(path)) => {
+            // Read now: a wrong file is the user's to fix before anything connects.
+            auth::read_pinned(&path).map_err(Error::Usage)?;
+            ServerKey::Pinned(path)
+        }
+        (true, None) => ServerKey::Fetch,
+        (false, None) => ServerKey::Refuse,
+    };
     let accept_new = c.ssh.ssh_accept_new;
     if let Some(t) = conn.ssh.as_mut() {
         // The profile's tunnel: the flags' timeout, and --ssh-accept-new, apply to it too.
@@ -422,6 +432,8 @@ pub mod tests {
             ssl_ca: None,
             ssl_cert: None,
             ssl_key: None,
+            get_server_public_key: false,
+            server_public_key_path: None,
             ssh: SshArgs::default(),
         }
     }

@@ -5,6 +5,7 @@
 //! both answer, so the session setup here and the snapshot, count and bounds helpers exist
 //! once for either.
 
+pub mod auth;
 mod query;
 pub mod tls;
 pub mod tunnel;
@@ -43,6 +44,9 @@ pub struct ConnectionSettings {
     /// greeting the server twice: a server counts a client that leaves after the greeting as
     /// a connect error (`max_connect_errors` blocks the host after enough of them).
     pub no_tls_offered: tls::NoTlsOffered,
+    /// Where the server's RSA key may come from for a full caching_sha2_password login
+    /// outside TLS (`--get-server-public-key`, `--server-public-key-path`; see [`auth`]).
+    pub server_key: auth::ServerKey,
     /// The SSH tunnel to reach host/port through (host and port as the jump host resolves
     /// them). The command opens it once and points the settings at its local end
     /// ([`tunnel::Tunnel::point`]), which clears this field.
@@ -75,6 +79,7 @@ impl Default for ConnectionSettings {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             tls: TlsSettings::default(),
             no_tls_offered: tls::NoTlsOffered::default(),
+            server_key: auth::ServerKey::default(),
             ssh: None,
             tunnelled: None,
         }
@@ -173,19 +178,30 @@ impl ConnectionSettings {
     /// and above never fall back. A refused plaintext login under DISABLED says TLS may be why.
     pub(crate) async fn connect_driver(&self) -> std::result::Result<Conn, ConnectError> {
         let resolved = self.resolve().await?;
-        let tls = self.tls_over_tcp() && !self.no_tls_offered.seen();
-        match Conn::new(self.opts(resolved.clone(), tls)).await {
-            Ok(conn) => Ok(conn),
-            Err(mysql_async::Error::Driver(
-                mysql_async::DriverError::NoClientSslFlagFromServer,
-            )) if self.tls.mode == SslMode::Preferred => {
-                self.no_tls_offered.remember();
-                Conn::new(self.opts(resolved, false))
-                    .await
-                    .map_err(|e| tls::connect_error(e, self.tls.mode))
+        if self.tls_over_tcp() && !self.no_tls_offered.seen() {
+            match Conn::new(self.opts(resolved.clone(), true)).await {
+                Ok(conn) => return Ok(conn),
+                Err(mysql_async::Error::Driver(
+                    mysql_async::DriverError::NoClientSslFlagFromServer,
+                )) if self.tls.mode == SslMode::Preferred => self.no_tls_offered.remember(),
+                Err(e) => return Err(tls::connect_error(e, self.tls.mode)),
             }
-            Err(e) => Err(tls::connect_error(e, self.tls.mode)),
         }
+        if self.socket.is_some() || auth::is_local(self, &resolved) {
+            return Conn::new(self.opts(resolved, false))
+                .await
+                .map_err(|e| tls::connect_error(e, self.tls.mode));
+        }
+        // Plaintext over the network: through the guard that keeps mysql_async from fetching
+        // the server's RSA key unless the user allowed it (`auth`).
+        let (local, verdict) = auth::guard(resolved, self.server_key.clone(), self.connect_timeout)
+            .await
+            .map_err(|source| ConnectError::Network { source })?;
+        let opts = self.opts(vec![local], false).tcp_port(local.port());
+        Conn::new(opts).await.map_err(|e| match verdict.refusal() {
+            Some(why) => ConnectError::ServerKeyRefused(why),
+            None => tls::connect_error(e, self.tls.mode),
+        })
     }
 }
 

@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 use super::packet::{Reader, io_error, protocol, put_lenenc, server_error};
 use super::{WireConn, WireResult};
 use crate::connect::ConnectionSettings;
+use crate::connect::auth::{self, ServerKey};
 
 /// The row reader's TLS for one connection: the rules and the name the certificate must carry.
 pub(super) type TlsStart = (Arc<rustls::ClientConfig>, ServerName<'static>);
@@ -98,7 +99,8 @@ impl WireConn {
             // Anything else: answer as native; the server switches us to what the account uses.
             _ => "mysql_native_password",
         };
-        let auth = scramble(plugin, password, &g.scramble)?;
+        let mut nonce = g.scramble.clone();
+        let auth = scramble(plugin, password, &nonce)?;
         let mut p = Zeroizing::new(Vec::with_capacity(128));
         p.extend_from_slice(&caps.to_le_bytes());
         p.extend_from_slice(&(1u32 << 30).to_le_bytes());
@@ -142,7 +144,8 @@ impl WireConn {
                             )));
                         }
                     };
-                    let auth = scramble(plugin, password, data)?;
+                    nonce = data.to_vec();
+                    let auth = scramble(plugin, password, &nonce)?;
                     self.write_packet(&auth).await?;
                 }
                 // More data of caching_sha2_password: 3 = cached, OK follows; 4 = full auth.
@@ -155,11 +158,8 @@ impl WireConn {
                         self.write_packet(&clear).await?;
                     }
                     Some(4) => {
-                        return Err(protocol(
-                            "caching_sha2_password needs a full authentication for this account \
-                             (no cached entry on the server), which takes TLS or the server's RSA \
-                             key; the row reader has neither over TCP",
-                        ));
+                        let sealed = self.seal_password(settings, password, &nonce).await?;
+                        self.write_packet(&sealed).await?;
                     }
                     _ => return Err(protocol("unexpected caching_sha2_password message")),
                 },
@@ -171,6 +171,33 @@ impl WireConn {
                 }
             }
         }
+    }
+}
+
+impl WireConn {
+    /// The password encrypted with the server's RSA key, for a full caching_sha2_password
+    /// login outside TLS and a socket: the pinned key, or the server's when the user allowed
+    /// fetching it or the connection never leaves this machine; otherwise refused
+    /// (`connect::auth`).
+    async fn seal_password(
+        &mut self,
+        settings: &ConnectionSettings,
+        password: &[u8],
+        nonce: &[u8],
+    ) -> WireResult<Vec<u8>> {
+        let pem = match &settings.server_key {
+            ServerKey::Pinned(path) => auth::read_pinned(path).map_err(protocol)?,
+            ServerKey::Refuse if !self.local => return Err(protocol(auth::REFUSED)),
+            ServerKey::Fetch | ServerKey::Refuse => {
+                self.write_packet(&[0x02]).await?;
+                let reply = self.read_packet().await?;
+                match reply.split_first() {
+                    Some((0x01, key)) => String::from_utf8_lossy(key).into_owned(),
+                    _ => return Err(protocol("the server did not send its RSA public key")),
+                }
+            }
+        };
+        auth::encrypt_password(password, nonce, &pem).map_err(protocol)
     }
 }
 

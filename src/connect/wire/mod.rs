@@ -64,6 +64,8 @@ pub struct WireConn {
     poll_after: usize,
     deprecate_eof: bool,
     unix_socket: bool,
+    /// The connection never leaves this machine (`connect::auth::is_local`).
+    local: bool,
     id: u32,
 }
 
@@ -123,6 +125,7 @@ impl WireConn {
                 };
                 let mut conn = WireConn {
                     unix_socket: matches!(stream, Socket::Unix(_)),
+                    local: connect::auth::is_local(settings, &resolved),
                     stream: Stream::plain(stream),
                     buf: vec![0; COMMAND_BUFFER],
                     start: 0,
@@ -183,6 +186,7 @@ fn over(stream: UnixStream, buffer: usize) -> WireConn {
         poll_after: POLL_AFTER,
         deprecate_eof: true,
         unix_socket: true,
+        local: true,
         id: 0,
     }
 }
