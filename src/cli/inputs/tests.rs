@@ -322,3 +322,268 @@ fn the_thread_count_is_the_flag_else_the_cpus_up_to_8() {
     assert_eq!(e.exit_code(), 2);
     assert!((1..=8).contains(&thread_count(None).unwrap()));
 }
+
+/// Where the TLS and SSH layering tests keep their files: readable PEM stand-ins (the driver
+/// parses them only when it connects), a profile, and a home directory.
+struct Layers {
+    dir: tempfile::TempDir,
+}
+
+impl Layers {
+    fn new() -> Layers {
+        let l = Layers {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        for name in ["f.pem", "p.pem", "c.pem"] {
+            std::fs::write(l.file(name), "stand-in").unwrap();
+        }
+        l
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `p` saved as this directory's profile; the target profile flags that name it.
+    fn profile(&self, p: &Profile) -> TargetProfileArgs {
+        let path = self.file("p.cnf.enc");
+        let _ = std::fs::remove_file(&path);
+        let key = Passphrase::new(Secret::new("k"));
+        profile::save(&path, &key, p, false).unwrap();
+        target(Some(&path), Some("k"))
+    }
+
+    fn env(&self, user: Option<&str>) -> Env {
+        Env {
+            home: Some(self.dir.path().to_owned()),
+            user: user.map(str::to_owned),
+            ..env(None, Some(""))
+        }
+    }
+}
+
+fn plain_profile() -> Profile {
+    Profile::new("db".into(), 3306, "u".into(), Secret::new("pw"))
+}
+
+#[test]
+fn each_tls_key_is_the_flag_else_the_profile_else_the_config_else_the_default() {
+    let l = Layers::new();
+    let s = config(&format!(
+        "connection:\n  ssl:\n    mode: VERIFY_CA\n    ca: {c}\n    cert: {c}\n    key: {c}\n",
+        c = l.file("c.pem").display()
+    ));
+    let mut p = plain_profile();
+    p.tls.mode = Some(SslMode::Required);
+    p.tls.ca = Some(l.file("p.pem"));
+    let mut f = flags();
+    f.ssl_mode = Some(SslMode::VerifyIdentity);
+    let tls_of = |f, p: Option<&Profile>, s: &Settings| {
+        let choice = match p {
+            Some(p) => l.profile(p),
+            None => target(None, None),
+        };
+        connection(f, choice, true, s, &l.env(None)).unwrap().tls
+    };
+    // Flag mode; the profile's CA; the config's certificate and key.
+    let t = tls_of(f, Some(&p), &s);
+    assert_eq!(t.mode, SslMode::VerifyIdentity);
+    assert_eq!(t.ca, Some(l.file("p.pem")));
+    assert_eq!(
+        (t.cert, t.key),
+        (Some(l.file("c.pem")), Some(l.file("c.pem")))
+    );
+    // No flag: the profile's mode.
+    let t = tls_of(flags(), Some(&p), &s);
+    assert_eq!(t.mode, SslMode::Required);
+    // No profile: the config's mode and CA.
+    let t = tls_of(flags(), None, &s);
+    assert_eq!((t.mode, t.ca), (SslMode::VerifyCa, Some(l.file("c.pem"))));
+    // Nothing anywhere: PREFERRED; a CA from any layer without a mode from any: VERIFY_CA.
+    let t = tls_of(flags(), None, &Settings::default());
+    assert_eq!((t.mode, t.ca), (SslMode::Preferred, None));
+    let mut ca_only = plain_profile();
+    ca_only.tls.ca = Some(l.file("p.pem"));
+    let t = tls_of(flags(), Some(&ca_only), &Settings::default());
+    assert_eq!(t.mode, SslMode::VerifyCa);
+}
+
+#[test]
+fn a_certificate_without_its_key_after_layering_is_a_usage_error_naming_its_layer() {
+    let l = Layers::new();
+    let cert_only = config(&format!(
+        "connection:\n  ssl:\n    cert: {}\n",
+        l.file("c.pem").display()
+    ));
+    let e = connection(flags(), target(None, None), true, &cert_only, &l.env(None)).unwrap_err();
+    assert!(matches!(e, Error::Usage(_)), "{e:?}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("connection.ssl.cert of config file test-config.yaml")
+            && msg.contains("without --ssl-key"),
+        "{msg}"
+    );
+    // The profile's key completes the config's certificate.
+    let mut p = plain_profile();
+    p.tls.key = Some(l.file("p.pem"));
+    p.tls.cert = Some(l.file("p.pem"));
+    let c = connection(flags(), l.profile(&p), true, &cert_only, &l.env(None)).unwrap();
+    assert_eq!(c.tls.cert, Some(l.file("p.pem")), "the profile's wins");
+    // A profile's file that is missing is named with the profile.
+    p.tls.ca = Some(l.file("missing.pem"));
+    let e = connection(flags(), l.profile(&p), true, &cert_only, &l.env(None)).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with("ssl-ca of profile ") && msg.contains("missing.pem: cannot read it"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn disabled_drops_the_files_of_lower_layers_and_refuses_those_of_its_own() {
+    let l = Layers::new();
+    let s = config(&format!(
+        "connection:\n  ssl:\n    ca: {}\n",
+        l.file("c.pem").display()
+    ));
+    let mut f = flags();
+    f.ssl_mode = Some(SslMode::Disabled);
+    let c = connection(f, target(None, None), true, &s, &l.env(None)).unwrap();
+    assert_eq!((c.tls.mode, c.tls.ca), (SslMode::Disabled, None));
+    let mut p = plain_profile();
+    p.tls.mode = Some(SslMode::Disabled);
+    let mut f = flags();
+    f.ssl_ca = Some(l.file("f.pem"));
+    let e = connection(f, l.profile(&p), true, &s, &l.env(None)).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with("ssl-mode of profile ") && msg.contains("but --ssl-ca is given"),
+        "{msg}"
+    );
+}
+
+/// An enabled `[ssh]` with only a host and a password.
+fn tunnel_profile(port: u16, user: Option<&str>) -> Profile {
+    let mut p = plain_profile();
+    p.ssh = Some(SshTunnel {
+        enabled: true,
+        host: Some("p-jump".into()),
+        port,
+        user: user.map(str::to_owned),
+        password: Some(Secret::new("ssh pw")),
+        identity_file: None,
+        local_port: Some(3399),
+    });
+    p
+}
+
+#[test]
+fn each_ssh_key_is_the_flag_else_the_profile_else_the_config_else_openssh_s_default() {
+    let l = Layers::new();
+    let s = config(
+        "connection:\n  ssh:\n    host: c-jump\n    port: 2200\n    user: c-user\n    \
+         identity_file: ~/keys/c\n    accept_new: true\n",
+    );
+    let ssh_of = |f, choice, s: &Settings, user: Option<&str>| {
+        connection(f, choice, true, s, &l.env(user))
+            .unwrap()
+            .ssh
+            .expect("a tunnel")
+    };
+    // The config alone: all its keys, `~/` under HOME.
+    let t = ssh_of(flags(), target(None, None), &s, Some("me"));
+    assert_eq!(
+        (t.host.as_str(), t.port, t.user.as_str()),
+        ("c-jump", 2200, "c-user")
+    );
+    assert!(matches!(&t.auth, SshAuth::Key { path, .. } if *path == l.file("keys/c")));
+    assert_eq!(t.unknown_host, UnknownHost::AcceptNew);
+    // The profile over it: its host, port (22 when it says none), password and local port.
+    let t = ssh_of(
+        flags(),
+        l.profile(&tunnel_profile(22, None)),
+        &s,
+        Some("me"),
+    );
+    assert_eq!(
+        (t.host.as_str(), t.port, t.user.as_str()),
+        ("p-jump", 22, "c-user")
+    );
+    assert!(matches!(&t.auth, SshAuth::Password(p) if p.expose() == "ssh pw"));
+    assert_eq!(t.local_port, Some(3399));
+    // The flags over both.
+    let mut f = flags();
+    f.ssh.ssh_host = Some("f-jump".into());
+    f.ssh.ssh_port = Some(2022);
+    f.ssh.ssh_user = Some("f-user".into());
+    f.ssh.ssh_identity = Some("/keys/f".into());
+    let t = ssh_of(f, l.profile(&tunnel_profile(22, Some("p-user"))), &s, None);
+    assert_eq!(
+        (t.host.as_str(), t.port, t.user.as_str()),
+        ("f-jump", 2022, "f-user")
+    );
+    assert!(matches!(&t.auth, SshAuth::Key { path, .. } if path == Path::new("/keys/f")));
+    // Neither says a user: the local one, as OpenSSH's client.
+    let bare = config("connection:\n  ssh:\n    host: c-jump\n");
+    let t = ssh_of(
+        flags(),
+        l.profile(&tunnel_profile(2222, None)),
+        &bare,
+        Some("me"),
+    );
+    assert_eq!((t.port, t.user.as_str()), (2222, "me"));
+    assert_eq!(t.unknown_host, UnknownHost::Refuse);
+    // A socket connection leaves the config's tunnel (a default for remote runs) alone.
+    let mut f = flags();
+    f.socket = Some("/run/mysqld.sock".into());
+    let c = connection(f, target(None, None), true, &s, &l.env(None)).unwrap();
+    assert!(c.ssh.is_none());
+}
+
+#[test]
+fn without_a_key_or_password_the_default_keys_that_exist_are_tried_in_order() {
+    let l = Layers::new();
+    let mut f = flags();
+    f.ssh.ssh_host = Some("jump".into());
+    let e = connection(
+        f,
+        target(None, None),
+        true,
+        &Settings::default(),
+        &l.env(Some("me")),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::Usage(_)), "{e:?}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("~/.ssh/id_ed25519, ~/.ssh/id_ecdsa, ~/.ssh/id_rsa")
+            && msg.contains("--ssh-host"),
+        "{msg}"
+    );
+    std::fs::create_dir(l.file(".ssh")).unwrap();
+    for name in ["id_rsa", "id_ecdsa"] {
+        std::fs::write(l.file(".ssh").join(name), "a key").unwrap();
+    }
+    let mut f = flags();
+    f.ssh.ssh_host = Some("jump".into());
+    let t = connection(
+        f,
+        target(None, None),
+        true,
+        &Settings::default(),
+        &l.env(Some("me")),
+    )
+    .unwrap()
+    .ssh
+    .unwrap();
+    assert_eq!(t.user, "me");
+    let SshAuth::Keys(keys) = &t.auth else {
+        panic!("{:?}", t.auth)
+    };
+    let paths: Vec<&Path> = keys.iter().map(|k| k.path.as_path()).collect();
+    assert_eq!(
+        paths,
+        [l.file(".ssh/id_ecdsa"), l.file(".ssh/id_rsa")],
+        "OpenSSH's order, only those that exist"
+    );
+}

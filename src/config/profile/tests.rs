@@ -262,3 +262,85 @@ fn list_and_delete_touch_only_profiles() {
         ["b.cnf.enc", "fake.cnf.enc", "notes.txt"]
     );
 }
+
+#[test]
+fn tls_keys_parse_in_either_spelling_and_round_trip() {
+    use crate::connect::SslMode;
+    let text = "[client]\nhost=h\nuser=u\nSSL-Mode = verify_identity\nssl_ca=/etc/ca.pem\n\
+                ssl-cert=/etc/c.pem\nSSL_KEY=/etc/k.pem\nssl-crl=/etc/crl.pem\n";
+    let p = Profile::parse(text, origin()).unwrap();
+    assert_eq!(p.tls.mode, Some(SslMode::VerifyIdentity));
+    assert_eq!(p.tls.ca.as_deref(), Some(Path::new("/etc/ca.pem")));
+    assert_eq!(p.tls.cert.as_deref(), Some(Path::new("/etc/c.pem")));
+    assert_eq!(p.tls.key.as_deref(), Some(Path::new("/etc/k.pem")));
+    // A key this version does not use stays, as before.
+    assert_eq!(p.other.len(), 1);
+    let ini = p.to_ini();
+    assert!(
+        ini.contains("ssl-mode=VERIFY_IDENTITY\nssl-ca=/etc/ca.pem\n"),
+        "{}",
+        *ini
+    );
+    assert_eq!(Profile::parse(&ini, origin()).unwrap(), p);
+    let c = p.connection(origin(), None).unwrap();
+    assert_eq!(c.tls.mode, SslMode::VerifyIdentity);
+    assert_eq!(c.tls.key.as_deref(), Some(Path::new("/etc/k.pem")));
+    let shown = p.describe(origin(), false);
+    assert!(
+        shown.contains("ssl-mode: VERIFY_IDENTITY\n") && shown.contains("ssl-ca:   /etc/ca.pem\n"),
+        "{shown}"
+    );
+    // No mode but a CA: VERIFY_CA, as the flags do.
+    let p = Profile::parse("[client]\nhost=h\nuser=u\nssl-ca=/ca\n", origin()).unwrap();
+    assert_eq!(
+        p.connection(origin(), None).unwrap().tls.mode,
+        SslMode::VerifyCa
+    );
+}
+
+#[test]
+fn a_bad_ssl_mode_names_the_file_the_line_and_the_allowed_values() {
+    let e = Profile::parse("[client]\nhost=h\nuser=u\nssl-mode=sometimes\n", origin())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("/p/test.cnf.enc")
+            && e.contains("line 4")
+            && e.contains("DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_certificate_without_its_key_is_not_stored() {
+    let mut p = Profile::new("h".into(), 1, "u".into(), Secret::default());
+    p.tls.cert = Some("/c.pem".into());
+    assert!(p.check_storable().is_err());
+    p.tls.key = Some("/k.pem".into());
+    p.check_storable().unwrap();
+}
+
+#[test]
+fn an_enabled_tunnel_without_key_or_password_takes_the_default_keys_in_order() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".ssh")).unwrap();
+    for name in ["id_rsa", "id_ed25519", "id_dsa"] {
+        std::fs::write(home.path().join(".ssh").join(name), "a key").unwrap();
+    }
+    let p = Profile::parse(
+        "[client]\nhost=db\nuser=u\n[ssh]\nenabled=true\nhost=jump\nuser=ops\n",
+        origin(),
+    )
+    .unwrap();
+    let t = p
+        .connection(origin(), Some(home.path()))
+        .unwrap()
+        .ssh
+        .unwrap();
+    let SshAuth::Keys(keys) = &t.auth else {
+        panic!("{:?}", t.auth)
+    };
+    let names: Vec<_> = keys.iter().map(|k| k.path.file_name().unwrap()).collect();
+    assert_eq!(names, ["id_ed25519", "id_rsa"]);
+    assert!(p.describe(origin(), false).contains("the default keys"));
+}
