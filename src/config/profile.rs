@@ -450,8 +450,9 @@ impl SshTunnel {
                 let keys = tunnel::default_identities(home);
                 if keys.is_empty() {
                     return Err(fail(&format!(
-                        "has no way to log in: neither identity_file nor ssh_password (nor \
-                         --ssh-identity) is given, and none of the default keys {} exists",
+                        "has neither identity_file nor ssh_password (nor --ssh-identity, nor \
+                         the config file's connection.ssh.identity_file), and none of the \
+                         default keys {} exists: there is nothing to log in with",
                         tunnel::DEFAULT_IDENTITIES
                             .map(|k| format!("~/.ssh/{k}"))
                             .join(", ")
