@@ -740,6 +740,37 @@ mod tests {
     }
 
     #[test]
+    fn profile_edit_sets_the_tls_keys_given_and_keeps_the_others() {
+        use sfdbtools::config::profile::Profile;
+        use sfdbtools::secret::Secret;
+        let argv = [
+            "sfdbtools",
+            "profile",
+            "edit",
+            "-n",
+            "p",
+            "--ssl-mode",
+            "verify_ca",
+            "--ssl-ca",
+            "/ca.pem",
+        ];
+        let Command::Profile {
+            action: ProfileAction::Edit { fields, .. },
+        } = Cli::try_parse_from(argv).unwrap().command
+        else {
+            unreachable!()
+        };
+        assert!(fields.any());
+        let mut p = Profile::new("h".into(), 1, "u".into(), Secret::default());
+        p.tls.key = Some("/k.pem".into());
+        fields.apply(&mut p);
+        assert_eq!(p.tls.mode, Some(SslMode::VerifyCa));
+        assert_eq!(p.tls.ca.as_deref(), Some(std::path::Path::new("/ca.pem")));
+        assert_eq!(p.tls.key.as_deref(), Some(std::path::Path::new("/k.pem")));
+        assert_eq!((p.host.as_str(), p.port), ("h", 1));
+    }
+
+    #[test]
     fn an_unknown_engine_consistency_or_row_reader_is_clap_s_usage_error() {
         for flag in ["--engine", "--consistency", "--row-reader"] {
             let e = backup_args(&[flag, "bogus"]).unwrap_err();
