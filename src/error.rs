@@ -90,6 +90,18 @@ pub enum TunnelError {
         what: &'static str,
     },
 
+    #[error(
+        "the SSH host {host}:{port} accepted none of the default keys for user {user}: tried \
+         {tried}; give the key with --ssh-identity (or identity_file in the profile's [ssh]), \
+         or add one of these to the account's authorized_keys"
+    )]
+    NoKeyAccepted {
+        host: String,
+        port: u16,
+        user: String,
+        tried: String,
+    },
+
     #[error("SSH connection to {host}:{port} failed while {phase}: {source}")]
     Protocol {
         host: String,

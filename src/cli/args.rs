@@ -575,6 +575,49 @@ pub struct FieldArgs {
     /// Account name (create: prompted, default root).
     #[arg(short = 'u', long)]
     pub user: Option<String>,
+    /// The profile's ssl-mode (DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY).
+    #[arg(long = "ssl-mode", value_name = "MODE", ignore_case = true)]
+    pub ssl_mode: Option<SslMode>,
+    /// The profile's ssl-ca: CA certificate(s), PEM.
+    #[arg(long = "ssl-ca", value_name = "FILE")]
+    pub ssl_ca: Option<PathBuf>,
+    /// The profile's ssl-cert: client certificate (PEM); needs --ssl-key.
+    #[arg(long = "ssl-cert", value_name = "FILE", requires = "ssl_key")]
+    pub ssl_cert: Option<PathBuf>,
+    /// The profile's ssl-key: the client certificate's private key (PEM); needs --ssl-cert.
+    #[arg(long = "ssl-key", value_name = "FILE", requires = "ssl_cert")]
+    pub ssl_key: Option<PathBuf>,
+}
+
+impl FieldArgs {
+    /// Whether any field is given (edit needs one).
+    pub fn any(&self) -> bool {
+        self.host.is_some()
+            || self.port.is_some()
+            || self.user.is_some()
+            || self.ssl_mode.is_some()
+            || self.ssl_ca.is_some()
+            || self.ssl_cert.is_some()
+            || self.ssl_key.is_some()
+    }
+
+    /// Sets the given fields in `p`, leaving the others as they are.
+    pub fn apply(self, p: &mut sfdbtools::config::profile::Profile) {
+        if let Some(h) = self.host {
+            p.host = h;
+        }
+        if let Some(port) = self.port {
+            p.port = port;
+        }
+        if let Some(u) = self.user {
+            p.user = u;
+        }
+        let tls = &mut p.tls;
+        tls.mode = self.ssl_mode.or(tls.mode);
+        tls.ca = self.ssl_ca.or(tls.ca.take());
+        tls.cert = self.ssl_cert.or(tls.cert.take());
+        tls.key = self.ssl_key.or(tls.key.take());
+    }
 }
 
 #[derive(Args, Debug)]
@@ -704,6 +747,37 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::MissingRequiredArgument, "{lone}");
         }
         assert!(backup_args(&["--ssl-cert=/c.pem", "--ssl-key=/k.pem"]).is_ok());
+    }
+
+    #[test]
+    fn profile_edit_sets_the_tls_keys_given_and_keeps_the_others() {
+        use sfdbtools::config::profile::Profile;
+        use sfdbtools::secret::Secret;
+        let argv = [
+            "sfdbtools",
+            "profile",
+            "edit",
+            "-n",
+            "p",
+            "--ssl-mode",
+            "verify_ca",
+            "--ssl-ca",
+            "/ca.pem",
+        ];
+        let Command::Profile {
+            action: ProfileAction::Edit { fields, .. },
+        } = Cli::try_parse_from(argv).unwrap().command
+        else {
+            unreachable!()
+        };
+        assert!(fields.any());
+        let mut p = Profile::new("h".into(), 1, "u".into(), Secret::default());
+        p.tls.key = Some("/k.pem".into());
+        fields.apply(&mut p);
+        assert_eq!(p.tls.mode, Some(SslMode::VerifyCa));
+        assert_eq!(p.tls.ca.as_deref(), Some(std::path::Path::new("/ca.pem")));
+        assert_eq!(p.tls.key.as_deref(), Some(std::path::Path::new("/k.pem")));
+        assert_eq!((p.host.as_str(), p.port), ("h", 1));
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! What several commands take alike, each resolved in one place by one rule, flags > config
-//! file > environment > built-in defaults: the connection (profile, flags, password), the keys
+//! file > environment > built-in defaults (the connection: flags > profile > config file >
+//! defaults, key by key): the connection (profile, flags, password, TLS, SSH tunnel), the keys
 //! of profiles and of backup files to read, the number of worker connections; and [`Env`], the
 //! environment variables the binary reads itself.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sfdbtools::Error;
-use sfdbtools::config::file::Settings;
-use sfdbtools::config::profile;
+use sfdbtools::config::TlsKeys;
+use sfdbtools::config::file::{Settings, SshKeys};
+use sfdbtools::config::profile::{self, Profile, SshTunnel};
 use sfdbtools::connect::auth::{self, ServerKey};
 use sfdbtools::connect::tunnel::{self, SshAuth, SshSettings, UnknownHost};
 use sfdbtools::connect::{ConnectionSettings, SslMode, TlsSettings};
@@ -35,6 +37,9 @@ pub struct Env {
     pub mysql_pwd: Option<String>,
     /// `HOME`, unless unset or empty: where `~/.ssh/known_hosts` is.
     pub home: Option<std::path::PathBuf>,
+    /// `USER`, else `LOGNAME` (unless empty): the SSH user when none is given, as for
+    /// OpenSSH's client.
+    pub user: Option<String>,
 }
 
 impl Env {
@@ -47,54 +52,131 @@ impl Env {
             home: std::env::var_os("HOME")
                 .filter(|h| !h.is_empty())
                 .map(Into::into),
+            user: ["USER", "LOGNAME"]
+                .into_iter()
+                .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty())),
         }
     }
 }
 
-/// The connection: the profile's fields (when `-p` is given), each replaced by its flag when
-/// the flag is given. The password: `--password`, else the profile's, else `MYSQL_PWD`, else a
-/// prompt. `MYSQL_PWD` does not override a profile: it is ambient, the profile was asked for.
-/// The TLS flags as one setting. As in the MySQL client, a CA given without a mode means
-/// VERIFY_CA: a CA is given to be checked against.
+/// Which layer a connection setting came from; the order is the precedence (docs/compat.md §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Layer {
+    Config,
+    Profile,
+    Flag,
+}
+
+/// The profile and config files of a run, which messages about their settings name.
+struct Origins<'a> {
+    profile: Option<&'a Path>,
+    config: Option<&'a Path>,
+}
+
+impl Origins<'_> {
+    /// How the TLS setting of `flag` ("--ssl-ca") is named in `layer`: the flag, the profile's
+    /// key, or the config file's.
+    fn tls_name(&self, layer: Layer, flag: &str) -> String {
+        let key = flag.trim_start_matches("--");
+        let file = |p: Option<&Path>| p.map_or(String::new(), |p| p.display().to_string());
+        match layer {
+            Layer::Flag => flag.to_owned(),
+            Layer::Profile => format!("{key} of profile {}", file(self.profile)),
+            Layer::Config => format!(
+                "connection.ssl.{} of config file {}",
+                key.trim_start_matches("ssl-"),
+                file(self.config)
+            ),
+        }
+    }
+}
+
+/// The first layer that sets a key: the flag, else the profile, else the config file.
+fn pick<T>(flag: Option<T>, profile: Option<T>, config: Option<T>) -> Option<(T, Layer)> {
+    flag.map(|v| (v, Layer::Flag))
+        .or_else(|| profile.map(|v| (v, Layer::Profile)))
+        .or_else(|| config.map(|v| (v, Layer::Config)))
+}
+
+/// The TLS settings, key by key: flags > profile > config file > defaults. As in the MySQL
+/// client, a CA given (by any layer) without a mode (from any layer) means VERIFY_CA: a CA is
+/// given to be checked against. DISABLED drops the files of the layers below it (a flag may
+/// turn TLS off for one run whatever the config file says) and refuses those of its own
+/// layer or above, which would silently not be used.
 fn tls(
-    mode: Option<SslMode>,
-    ca: Option<PathBuf>,
-    cert: Option<PathBuf>,
-    key: Option<PathBuf>,
+    flags: TlsKeys,
+    profile: Option<&TlsKeys>,
+    config: &TlsKeys,
+    from: &Origins,
 ) -> Result<TlsSettings, Error> {
-    let mode = mode.unwrap_or(if ca.is_some() {
-        SslMode::VerifyCa
-    } else {
-        SslMode::Preferred
-    });
-    if mode == SslMode::Disabled && (ca.is_some() || cert.is_some()) {
-        return Err(Error::Usage(
-            "--ssl-mode DISABLED with --ssl-ca/--ssl-cert: the files would not be used; drop \
-             them or choose another --ssl-mode"
-                .into(),
-        ));
+    let p = profile.cloned().unwrap_or_default();
+    let c = config.clone();
+    let mode = pick(flags.mode, p.mode, c.mode);
+    let mut ca = pick(flags.ca, p.ca, c.ca);
+    let mut cert = pick(flags.cert, p.cert, c.cert);
+    let mut key = pick(flags.key, p.key, c.key);
+    if let Some((SslMode::Disabled, off)) = mode {
+        for (flag, file) in [
+            ("--ssl-ca", &mut ca),
+            ("--ssl-cert", &mut cert),
+            ("--ssl-key", &mut key),
+        ] {
+            match file {
+                Some((_, layer)) if *layer >= off => {
+                    return Err(Error::Usage(format!(
+                        "{} is DISABLED but {} is given: the file would not be used; drop it or \
+                         choose another ssl-mode",
+                        from.tls_name(off, "--ssl-mode"),
+                        from.tls_name(*layer, flag)
+                    )));
+                }
+                _ => *file = None,
+            }
+        }
+    }
+    let missing = |(_, layer): &(PathBuf, Layer), has: &str, lacks: &str| {
+        Error::Usage(format!(
+            "{} is given without {lacks}: a client certificate and its key go together; give \
+             {lacks} (as a flag, in the profile, or in the config file's connection.ssl)",
+            from.tls_name(*layer, has)
+        ))
+    };
+    match (&cert, &key) {
+        (Some(c), None) => return Err(missing(c, "--ssl-cert", "--ssl-key")),
+        (None, Some(k)) => return Err(missing(k, "--ssl-key", "--ssl-cert")),
+        _ => {}
     }
     // The driver reads them only when it connects, and a missing file then looks like a
-    // missing server (its io::Error is NotFound): say it here, naming the flag.
-    for (flag, path) in [
+    // missing server (its io::Error is NotFound): say it here, naming where it was set.
+    for (flag, file) in [
         ("--ssl-ca", &ca),
         ("--ssl-cert", &cert),
         ("--ssl-key", &key),
     ] {
-        if let Some(path) = path {
+        if let Some((path, layer)) = file {
             std::fs::File::open(path).map_err(|e| {
-                Error::Usage(format!("{flag} {}: cannot read it ({e})", path.display()))
+                Error::Usage(format!(
+                    "{} {}: cannot read it ({e})",
+                    from.tls_name(*layer, flag),
+                    path.display()
+                ))
             })?;
         }
     }
-    Ok(TlsSettings {
-        mode,
-        ca,
-        cert,
-        key,
-    })
+    Ok(TlsKeys {
+        mode: mode.map(|(m, _)| m),
+        ca: ca.map(|(p, _)| p),
+        cert: cert.map(|(p, _)| p),
+        key: key.map(|(p, _)| p),
+    }
+    .settings())
 }
 
+/// The connection: the profile's fields (when `-p` is given), each replaced by its flag when
+/// the flag is given; TLS and the SSH tunnel key by key from the flags, the profile, the config
+/// file (docs/compat.md §7). The password: `--password`, else the profile's, else `MYSQL_PWD`,
+/// else a prompt. `MYSQL_PWD` does not override a profile: it is ambient, the profile was
+/// asked for.
 pub fn connection(
     c: ConnectionArgs,
     profile: impl Into<ProfileChoice>,
@@ -124,18 +206,21 @@ pub fn connection(
         }
         None => None,
     };
-    let (mut conn, from_profile) = match chosen {
+    let loaded: Option<(PathBuf, Profile)> = match chosen {
         Some(path) => {
             let key = profile_key_from(profile.key, profile.key_env, quiet, false)?;
-            let loaded = profile::load(&path, &key)?;
-            let conn = loaded.connection(&path, env.home.as_deref())?;
-            if let Some(note) = loaded.ssh_note(&path).filter(|_| !quiet) {
-                eprintln!("sfdbtools: note: {note}");
-            }
-            (conn, true)
+            let p = profile::load(&path, &key)?;
+            Some((path, p))
         }
-        None => (ConnectionSettings::default(), false),
+        None => None,
     };
+    let mut conn = ConnectionSettings::default();
+    if let Some((_, p)) = &loaded {
+        conn.host = p.host.clone();
+        conn.port = p.port;
+        conn.user = p.user.clone();
+        conn.password = (!p.password.is_empty()).then(|| p.password.clone());
+    }
     if let Some(host) = c.host {
         conn.host = host;
     }
@@ -147,7 +232,22 @@ pub fn connection(
     }
     conn.socket = c.socket;
     conn.connect_timeout = std::time::Duration::from_secs(c.connect_timeout);
-    conn.tls = tls(c.ssl_mode, c.ssl_ca, c.ssl_cert, c.ssl_key)?;
+    let from = Origins {
+        profile: loaded.as_ref().map(|(path, _)| path.as_path()),
+        config: settings.source.as_deref(),
+    };
+    let flags = TlsKeys {
+        mode: c.ssl_mode,
+        ca: c.ssl_ca,
+        cert: c.ssl_cert,
+        key: c.ssl_key,
+    };
+    conn.tls = tls(
+        flags,
+        loaded.as_ref().map(|(_, p)| &p.tls),
+        &settings.tls,
+        &from,
+    )?;
     conn.server_key = match (c.get_server_public_key, c.server_public_key_path) {
         (_, Some(path)) => {
             // Read now: a wrong file is the user's to fix before anything connects.
@@ -157,38 +257,33 @@ pub fn connection(
         (true, None) => ServerKey::Fetch,
         (false, None) => ServerKey::Refuse,
     };
-    let accept_new = c.ssh.ssh_accept_new;
+    let profile_tunnel = loaded.as_ref().and_then(|(_, p)| p.tunnel());
+    // A socket is local: the config file's tunnel (a default for every run) is not for it.
+    let config_ssh = match conn.socket {
+        Some(_) => SshKeys::default(),
+        None => settings.ssh.clone(),
+    };
+    conn.ssh = ssh_tunnel(c.ssh, profile_tunnel, &config_ssh, &from, env)?;
     if let Some(t) = conn.ssh.as_mut() {
-        // The profile's tunnel: the flags' timeout, and --ssh-accept-new, apply to it too.
         t.connect_timeout = conn.connect_timeout;
-        if accept_new {
-            t.unknown_host = UnknownHost::AcceptNew;
-        }
-    }
-    let profile_tunnel = conn.ssh.is_some();
-    if let Some(ssh) = ssh_tunnel(c.ssh, profile_tunnel, conn.connect_timeout, env)? {
         if conn.socket.is_some() {
             return Err(Error::Usage(
-                "--socket and --ssh-host do not go together: a tunnel reaches a host and port"
+                "--socket and an SSH tunnel (--ssh-host, or the profile's [ssh]) do not go \
+                 together: a tunnel reaches a host and port"
                     .into(),
             ));
         }
-        conn.ssh = Some(ssh);
     }
-    // An encrypted key's passphrase is asked for now, before anything connects; without a
-    // terminal, opening the tunnel fails saying the key is encrypted.
-    if let Some(SshAuth::Key { path, passphrase }) = conn.ssh.as_mut().map(|t| &mut t.auth)
-        && passphrase.is_none()
-        && prompt::interactive(quiet)
-        && tunnel::key_is_encrypted(path)
+    if let Some((path, p)) = &loaded
+        && conn.ssh.is_none()
+        && let Some(note) = p.ssh_note(path).filter(|_| !quiet)
     {
-        let p = rpassword::prompt_password(format!("Passphrase for SSH key {}: ", path.display()))
-            .map_err(|e| Error::Usage(format!("cannot read the key's passphrase: {e}")))?;
-        *passphrase = Some(Secret::new(p));
+        eprintln!("sfdbtools: note: {note}");
     }
+    ask_key_passphrases(conn.ssh.as_mut().map(|t| &mut t.auth), quiet)?;
     if let Some(p) = c.password {
         conn.password = Some(Secret::new(p));
-    } else if !from_profile {
+    } else if loaded.is_none() {
         conn.password = match env.mysql_pwd.clone() {
             Some(p) => Some(Secret::new(p)),
             None if prompt::interactive(quiet) => {
@@ -202,55 +297,111 @@ pub fn connection(
     Ok(conn)
 }
 
-/// The SSH tunnel of the `--ssh-*` flags, when `--ssh-host` is given. Key auth only from
-/// flags (a password prompt and key passphrases are still to come); host keys are checked in
-/// `$HOME/.ssh/known_hosts`.
+/// An encrypted key's passphrase is asked for now, before anything connects. Without a
+/// terminal, `--ssh-identity`'s key then fails to load (saying it is encrypted), and an
+/// encrypted default key is skipped, with a note.
+fn ask_key_passphrases(auth: Option<&mut SshAuth>, quiet: bool) -> Result<(), Error> {
+    let ask = |path: &Path, what: &str| {
+        rpassword::prompt_password(format!("Passphrase for SSH key {}{what}: ", path.display()))
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "cannot read the passphrase of {}: {e}",
+                    path.display()
+                ))
+            })
+    };
+    match auth {
+        Some(SshAuth::Key { path, passphrase })
+            if passphrase.is_none()
+                && prompt::interactive(quiet)
+                && tunnel::key_is_encrypted(path) =>
+        {
+            *passphrase = Some(Secret::new(ask(path, "")?));
+        }
+        Some(SshAuth::Keys(keys)) => {
+            for k in keys.iter_mut() {
+                if k.passphrase.is_some() || !tunnel::key_is_encrypted(&k.path) {
+                    continue;
+                }
+                if prompt::interactive(quiet) {
+                    let p = ask(&k.path, " (empty: skip this key)")?;
+                    k.passphrase = (!p.is_empty()).then(|| Secret::new(p));
+                } else if !quiet {
+                    eprintln!(
+                        "sfdbtools: note: skipping the encrypted SSH key {}: there is no \
+                         terminal to ask its passphrase on (give a key with --ssh-identity)",
+                        k.path.display()
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The SSH tunnel, key by key: `--ssh-*` flags > the profile's enabled `[ssh]` > the config
+/// file's `connection.ssh` > OpenSSH's defaults (port 22, the local user, the default keys; see
+/// [`SshTunnel::settings`]). There is one when any layer names a host. The login: the flag's
+/// key, else the profile's `identity_file` or `ssh_password`, else the config's
+/// `identity_file`, else the default keys. A profile's `[ssh]` port counts as set (it
+/// defaults to 22 there, as in the old tool). Host keys are checked in
+/// `$HOME/.ssh/known_hosts`; `--ssh-accept-new` or `accept_new: true` record unknown ones.
 fn ssh_tunnel(
     a: SshArgs,
-    profile_tunnel: bool,
-    connect_timeout: std::time::Duration,
+    profile: Option<&SshTunnel>,
+    config: &SshKeys,
+    from: &Origins,
     env: &Env,
 ) -> Result<Option<SshSettings>, Error> {
-    let Some(host) = a.ssh_host else {
-        // --ssh-accept-new alone is fine for a profile's tunnel.
-        if a.ssh_port.is_some()
-            || a.ssh_user.is_some()
-            || a.ssh_identity.is_some()
-            || (a.ssh_accept_new && !profile_tunnel)
-        {
-            return Err(Error::Usage(
-                "--ssh-port, --ssh-user, --ssh-identity and --ssh-accept-new need --ssh-host"
-                    .into(),
-            ));
+    let host = pick(
+        a.ssh_host,
+        profile.and_then(|t| t.host.clone()),
+        config.host.clone(),
+    );
+    let origin = match (&host, profile) {
+        (Some((_, Layer::Flag)), _) => "--ssh-host".to_owned(),
+        (_, Some(_)) => format!(
+            "profile {}",
+            from.profile.unwrap_or(Path::new("")).display()
+        ),
+        (Some(_), None) => format!(
+            "config file {} (connection.ssh)",
+            from.config.unwrap_or(Path::new("")).display()
+        ),
+        (None, None) => {
+            if a.ssh_port.is_some()
+                || a.ssh_user.is_some()
+                || a.ssh_identity.is_some()
+                || a.ssh_accept_new
+            {
+                return Err(Error::Usage(
+                    "--ssh-port, --ssh-user, --ssh-identity and --ssh-accept-new need \
+                     --ssh-host (or a profile \
+                     with an enabled [ssh] section, or connection.ssh.host in the config file)"
+                        .into(),
+                ));
+            }
+            return Ok(None);
         }
-        return Ok(None);
     };
-    let user = a
-        .ssh_user
-        .ok_or_else(|| Error::Usage("--ssh-host needs --ssh-user (the SSH account)".into()))?;
-    let path = a.ssh_identity.ok_or_else(|| {
-        Error::Usage("--ssh-host needs --ssh-identity (the private key that logs in)".into())
-    })?;
-    let home = env.home.clone().ok_or_else(|| {
-        Error::Config("HOME is not set: no ~/.ssh/known_hosts to check the SSH host key in".into())
-    })?;
-    Ok(Some(SshSettings {
-        host,
-        port: a.ssh_port.unwrap_or(22),
-        user,
-        auth: SshAuth::Key {
-            path,
-            passphrase: None,
-        },
-        known_hosts: home.join(".ssh").join("known_hosts"),
-        unknown_host: if a.ssh_accept_new {
-            UnknownHost::AcceptNew
-        } else {
-            UnknownHost::Refuse
-        },
-        local_port: None,
-        connect_timeout,
-    }))
+    let mut t = profile.cloned().unwrap_or_default();
+    t.host = host.map(|(h, _)| h);
+    match (a.ssh_port, profile, config.port) {
+        (Some(port), _, _) | (None, None, Some(port)) => t.port = port,
+        _ => {}
+    }
+    t.user = a.ssh_user.or(t.user).or_else(|| config.user.clone());
+    if let Some(key) = a.ssh_identity {
+        t.identity_file = Some(key.display().to_string());
+    } else if t.identity_file.is_none() && t.password.is_none() {
+        t.identity_file = config.identity_file.clone();
+    }
+    let mut ssh = t.settings(&origin, env.home.as_deref(), env.user.as_deref())?;
+    if a.ssh_accept_new || config.accept_new == Some(true) {
+        ssh.unknown_host = UnknownHost::AcceptNew;
+    }
+    Ok(Some(ssh))
 }
 
 /// A profile's passphrase: `-k/--profile-key` (or `SFDB_SOURCE_PROFILE_KEY`), else a prompt.
@@ -333,320 +484,4 @@ pub fn thread_count(flag: Option<usize>) -> Result<usize, Error> {
 }
 
 #[cfg(test)]
-pub mod tests {
-    //! The rules above, without a terminal (`quiet`, so nothing is asked) and without the
-    //! process's environment (an [`Env`] made up by each test). The helpers are shared with
-    //! the commands' tests.
-
-    use std::path::Path;
-
-    use sfdbtools::config::profile::Profile;
-    use sfdbtools::encrypt::{self, NONCE_LEN, SALT_LEN};
-
-    use super::*;
-
-    /// Settings from the text of a config file.
-    pub fn config(yaml: &str) -> Settings {
-        sfdbtools::config::file::parse(yaml, Path::new("test-config.yaml")).expect("config")
-    }
-
-    /// Whether `pass` is the passphrase `key` (it has no accessor: a blob sealed with one
-    /// opens with the other; one KDF round keeps it fast).
-    pub fn is_key(pass: &Passphrase, key: &str) -> bool {
-        let sealed =
-            encrypt::seal_oneshot_with_params(b"x", pass, [0; SALT_LEN], [0; NONCE_LEN], 1)
-                .expect("seal");
-        let other = Passphrase::new(Secret::new(key));
-        encrypt::open_oneshot_with_iterations(&sealed, &other, &[1]).is_ok()
-    }
-
-    pub fn env(backup_key: Option<&str>, mysql_pwd: Option<&str>) -> Env {
-        Env {
-            backup_key: backup_key.map(str::to_owned),
-            mysql_pwd: mysql_pwd.map(str::to_owned),
-            home: None,
-        }
-    }
-
-    #[test]
-    fn ssh_flags_make_a_tunnel_checked_in_home_known_hosts() {
-        let mut f = flags();
-        f.ssh.ssh_host = Some("jump".into());
-        f.ssh.ssh_user = Some("ops".into());
-        f.ssh.ssh_identity = Some("/keys/id".into());
-        let e = Env {
-            home: Some("/home/ops".into()),
-            ..env(None, Some(""))
-        };
-        let c = connection(f, target(None, None), true, &Settings::default(), &e).unwrap();
-        let ssh = c.ssh.expect("a tunnel");
-        assert_eq!(
-            (ssh.host.as_str(), ssh.port, ssh.user.as_str()),
-            ("jump", 22, "ops")
-        );
-        assert_eq!(ssh.known_hosts, Path::new("/home/ops/.ssh/known_hosts"));
-        assert_eq!(ssh.unknown_host, UnknownHost::Refuse);
-        assert!(
-            matches!(ssh.auth, SshAuth::Key { ref path, passphrase: None } if path == Path::new("/keys/id"))
-        );
-        assert_eq!(ssh.connect_timeout.as_secs(), 30);
-    }
-
-    #[test]
-    fn incomplete_or_conflicting_ssh_flags_are_usage_errors() {
-        let e = Env {
-            home: Some("/home/ops".into()),
-            ..env(None, Some(""))
-        };
-        let s = Settings::default();
-        let usage = |f: ConnectionArgs| {
-            matches!(
-                connection(f, target(None, None), true, &s, &e),
-                Err(Error::Usage(_))
-            )
-        };
-        let mut f = flags();
-        f.ssh.ssh_user = Some("ops".into());
-        assert!(usage(f), "--ssh-user without --ssh-host");
-        let mut f = flags();
-        f.ssh.ssh_host = Some("jump".into());
-        f.ssh.ssh_user = Some("ops".into());
-        assert!(usage(f), "no --ssh-identity");
-        let mut f = flags();
-        f.ssh.ssh_host = Some("jump".into());
-        f.ssh.ssh_user = Some("ops".into());
-        f.ssh.ssh_identity = Some("/keys/id".into());
-        f.socket = Some("/run/mysqld.sock".into());
-        assert!(usage(f), "--socket with --ssh-host");
-    }
-
-    fn flags() -> ConnectionArgs {
-        ConnectionArgs {
-            host: None,
-            port: None,
-            user: None,
-            password: None,
-            socket: None,
-            connect_timeout: 30,
-            ssl_mode: None,
-            ssl_ca: None,
-            ssl_cert: None,
-            ssl_key: None,
-            get_server_public_key: false,
-            server_public_key_path: None,
-            ssh: SshArgs::default(),
-        }
-    }
-
-    #[test]
-    fn tls_flags_default_to_preferred_and_a_ca_alone_to_verify_ca() {
-        assert_eq!(
-            tls(None, None, None, None).unwrap().mode,
-            SslMode::Preferred
-        );
-        // Any readable file will do: the driver parses it when it connects.
-        let file = tempfile::NamedTempFile::new().unwrap();
-        let ca = || Some(file.path().to_path_buf());
-        let with_ca = tls(None, ca(), None, None).unwrap();
-        assert_eq!(with_ca.mode, SslMode::VerifyCa);
-        let explicit = tls(Some(SslMode::Required), ca(), None, None).unwrap();
-        assert_eq!(explicit.mode, SslMode::Required);
-        let missing = tls(None, Some("/nonexistent/ca.pem".into()), None, None);
-        assert!(
-            matches!(&missing, Err(Error::Usage(m)) if m.starts_with("--ssl-ca /nonexistent/ca.pem")),
-            "{missing:?}"
-        );
-        assert!(matches!(
-            tls(Some(SslMode::Disabled), Some("/ca.pem".into()), None, None),
-            Err(Error::Usage(_))
-        ));
-    }
-
-    fn target(profile: Option<&Path>, key: Option<&str>) -> TargetProfileArgs {
-        TargetProfileArgs {
-            profile: profile.map(|p| p.display().to_string()),
-            profile_key: key.map(str::to_owned),
-        }
-    }
-
-    fn password(c: &ConnectionSettings) -> Option<&str> {
-        c.password.as_ref().map(Secret::expose)
-    }
-
-    #[test]
-    fn without_flags_or_profile_the_connection_is_the_default() {
-        let c = connection(
-            flags(),
-            target(None, None),
-            true,
-            &Settings::default(),
-            &env(None, None),
-        )
-        .unwrap();
-        assert_eq!(
-            (c.host.as_str(), c.port, c.user.as_str()),
-            ("127.0.0.1", 3306, "root")
-        );
-        assert_eq!(password(&c), None);
-        assert_eq!(c.socket, None);
-        assert_eq!(c.connect_timeout.as_secs(), 30);
-    }
-
-    #[test]
-    fn connection_flags_beat_the_defaults() {
-        let mut f = flags();
-        f.host = Some("db1".into());
-        f.port = Some(3307);
-        f.user = Some("backup".into());
-        f.socket = Some("/run/mysqld.sock".into());
-        f.connect_timeout = 5;
-        let c = connection(
-            f,
-            target(None, None),
-            true,
-            &Settings::default(),
-            &env(None, None),
-        )
-        .unwrap();
-        assert_eq!(
-            (c.host.as_str(), c.port, c.user.as_str()),
-            ("db1", 3307, "backup")
-        );
-        assert_eq!(c.socket.as_deref(), Some(Path::new("/run/mysqld.sock")));
-        assert_eq!(c.connect_timeout.as_secs(), 5);
-    }
-
-    #[test]
-    fn the_password_flag_beats_mysql_pwd_which_beats_nothing() {
-        let s = Settings::default();
-        let c = connection(
-            flags(),
-            target(None, None),
-            true,
-            &s,
-            &env(None, Some("ambient")),
-        )
-        .unwrap();
-        assert_eq!(password(&c), Some("ambient"));
-        // Set but empty: an account without a password, not "unset".
-        let c = connection(flags(), target(None, None), true, &s, &env(None, Some(""))).unwrap();
-        assert_eq!(password(&c), Some(""));
-        let mut f = flags();
-        f.password = Some("given".into());
-        let c = connection(f, target(None, None), true, &s, &env(None, Some("ambient"))).unwrap();
-        assert_eq!(password(&c), Some("given"));
-    }
-
-    #[test]
-    fn a_zero_connect_timeout_is_a_usage_error() {
-        let mut f = flags();
-        f.connect_timeout = 0;
-        let e = connection(
-            f,
-            target(None, None),
-            true,
-            &Settings::default(),
-            &env(None, None),
-        )
-        .unwrap_err();
-        assert!(matches!(e, Error::Usage(_)), "{e:?}");
-        assert_eq!(e.to_string(), "--connect-timeout must be at least 1 second");
-    }
-
-    #[test]
-    fn flags_beat_the_profile_which_beats_defaults_and_mysql_pwd() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("prod.cnf.enc");
-        let key = Passphrase::new(Secret::new("profile key"));
-        let saved = Profile::new("db.prod".into(), 3310, "dumper".into(), Secret::new("pw"));
-        profile::save(&path, &key, &saved, false).unwrap();
-        let s = Settings::default();
-        let ambient = env(None, Some("ambient"));
-
-        let c = connection(
-            flags(),
-            target(Some(&path), Some("profile key")),
-            true,
-            &s,
-            &ambient,
-        )
-        .unwrap();
-        assert_eq!(
-            (c.host.as_str(), c.port, c.user.as_str()),
-            ("db.prod", 3310, "dumper")
-        );
-        // MYSQL_PWD is ambient; the profile was asked for.
-        assert_eq!(password(&c), Some("pw"));
-
-        let mut f = flags();
-        f.port = Some(3311);
-        f.password = Some("given".into());
-        let c = connection(
-            f,
-            target(Some(&path), Some("profile key")),
-            true,
-            &s,
-            &ambient,
-        )
-        .unwrap();
-        assert_eq!(
-            (c.host.as_str(), c.port, c.user.as_str()),
-            ("db.prod", 3311, "dumper")
-        );
-        assert_eq!(password(&c), Some("given"));
-    }
-
-    #[test]
-    fn a_missing_profile_key_names_the_variable_of_its_end() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.cnf.enc");
-        let s = Settings::default();
-        let e = connection(
-            flags(),
-            target(Some(&path), None),
-            true,
-            &s,
-            &env(None, None),
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("SFDB_TARGET_PROFILE_KEY"), "{e}");
-        assert_eq!(e.exit_code(), 2);
-        let source = SourceProfileArgs {
-            profile: Some(path.display().to_string()),
-            profile_key: Some("  ".into()),
-        };
-        let e = connection(flags(), source, true, &s, &env(None, None)).unwrap_err();
-        assert!(e.to_string().contains("SFDB_SOURCE_PROFILE_KEY"), "{e}");
-    }
-
-    #[test]
-    fn a_file_key_is_the_flag_then_the_config_then_the_environment() {
-        let keyed = config("backup:\n  encryption:\n    key: from-config\n");
-        let none = Settings::default();
-        let ambient = env(Some("from-env"), None);
-        let key = |flag: Option<&str>, s: &Settings, e: &Env| {
-            reading_passphrase(flag.map(str::to_owned), s, e)
-        };
-        assert!(is_key(
-            &key(Some("flag"), &keyed, &ambient).unwrap(),
-            "flag"
-        ));
-        // A blank flag counts as not given.
-        assert!(is_key(
-            &key(Some(" "), &keyed, &ambient).unwrap(),
-            "from-config"
-        ));
-        assert!(is_key(&key(None, &keyed, &ambient).unwrap(), "from-config"));
-        assert!(is_key(&key(None, &none, &ambient).unwrap(), "from-env"));
-        assert!(key(None, &none, &env(None, None)).is_none());
-    }
-
-    #[test]
-    fn the_thread_count_is_the_flag_else_the_cpus_up_to_8() {
-        assert_eq!(thread_count(Some(12)).unwrap(), 12);
-        let e = thread_count(Some(0)).unwrap_err();
-        assert_eq!(e.to_string(), "-j/--threads must be at least 1");
-        assert_eq!(e.exit_code(), 2);
-        assert!((1..=8).contains(&thread_count(None).unwrap()));
-    }
-}
+pub mod tests;

@@ -61,18 +61,24 @@ pub fn task(
         profile::resolve(&name, configured)
     };
     Ok(match action {
-        ProfileAction::Create { name, fields, key } => {
+        ProfileAction::Create {
+            name,
+            mut fields,
+            key,
+        } => {
             let path = path_of(name)?;
-            let host = match fields.host {
+            let host = match fields.host.take() {
                 Some(h) => h,
                 None => text_or_fail(quiet, "host", "--host HOST", Some("127.0.0.1"))?,
             };
-            let user = match fields.user {
+            let user = match fields.user.take() {
                 Some(u) => u,
                 None => text_or_fail(quiet, "user", "-u/--user USER", Some("root"))?,
             };
             let password = new_password(quiet, env)?;
-            let profile = Profile::new(host, fields.port.unwrap_or(3306), user, password);
+            let port = fields.port.take().unwrap_or(3306);
+            let mut profile = Profile::new(host, port, user, password);
+            fields.apply(&mut profile);
             profile.check_storable()?;
             ProfileTask::Create {
                 path,
@@ -102,13 +108,11 @@ pub fn task(
             change_password,
             key,
         } => {
-            if fields.host.is_none()
-                && fields.port.is_none()
-                && fields.user.is_none()
-                && !change_password
-            {
+            if !fields.any() && !change_password {
                 return Err(Error::Usage(
-                    "nothing to change: give --host, --port, --user or --change-password".into(),
+                    "nothing to change: give --host, --port, --user, --ssl-mode, --ssl-ca, \
+                     --ssl-cert/--ssl-key or --change-password"
+                        .into(),
                 ));
             }
             let path = path_of(name)?;
@@ -186,10 +190,14 @@ pub fn run(task: ProfileTask, quiet: bool) -> Result<(), Error> {
                     None => println!("{name}\t{}", path.display()),
                     Some(key) => match profile::load(&path, key) {
                         Ok(p) => {
-                            let ssh = if p.ssh.as_ref().is_some_and(|t| t.enabled) {
-                                " (ssh tunnel: not supported yet)"
-                            } else {
-                                ""
+                            let ssh = match p.tunnel() {
+                                Some(t) => format!(
+                                    " (through ssh {}@{}:{})",
+                                    t.user.as_deref().unwrap_or("$USER"),
+                                    t.host.as_deref().unwrap_or("?"),
+                                    t.port
+                                ),
+                                None => String::new(),
                             };
                             println!("{name}\t{}@{}:{}{ssh}", p.user, p.host, p.port)
                         }
@@ -209,15 +217,7 @@ pub fn run(task: ProfileTask, quiet: bool) -> Result<(), Error> {
             password,
         } => {
             let mut p = profile::load(&path, &key)?;
-            if let Some(h) = fields.host {
-                p.host = h;
-            }
-            if let Some(port) = fields.port {
-                p.port = port;
-            }
-            if let Some(u) = fields.user {
-                p.user = u;
-            }
+            fields.apply(&mut p);
             if let Some(pw) = password {
                 p.password = pw;
             }

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 
 use yaml_rust2::{Yaml, YamlLoader};
 
+use super::{TlsKeys, parse_ssl_mode};
 use crate::compress::{Codec, Level};
+use crate::connect::SslMode;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -95,6 +97,29 @@ pub struct Settings {
     pub mysqldump_args: Option<Vec<String>>,
     /// `config_dir.database_profile`: where bare profile names are looked up.
     pub profile_dir: Option<PathBuf>,
+
+    // Added (the old tool had neither): `connection.ssl.*` and `connection.ssh.*`, for every
+    // command that connects. A section of its own rather than under `backup`, since restore and
+    // verify use them too; the sub-keys are the flags' and the profile's names in this file's
+    // snake_case (`mode`, `ca` for `--ssl-mode`, `--ssl-ca`; `identity_file` as in the
+    // profile's [ssh]; `accept_new` for `--ssh-accept-new`). Layered key by key under the
+    // flags and the profile (docs/compat.md §7).
+    /// `connection.ssl.{mode,ca,cert,key}`.
+    pub tls: TlsKeys,
+    /// `connection.ssh.{host,port,user,identity_file,accept_new}`.
+    pub ssh: SshKeys,
+}
+
+/// The config file's `connection.ssh` keys: a tunnel for runs whose flags and profile set none
+/// (or the parts they leave out).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SshKeys {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    /// `~/` is the home directory, as in a profile's `identity_file`.
+    pub identity_file: Option<String>,
+    pub accept_new: Option<bool>,
 }
 
 /// `$XDG_CONFIG_HOME`, else `$HOME/.config`: the user's configuration directory.
@@ -220,6 +245,21 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
     s.cleanup_days = doc.get("backup.cleanup.days", days)?;
     s.mysqldump_args = doc.get("backup.mysqldump_args", arguments)?;
     s.profile_dir = doc.get("config_dir.database_profile", path_value)?;
+    s.tls = TlsKeys {
+        mode: doc.get("connection.ssl.mode", ssl_mode)?,
+        ca: doc.get("connection.ssl.ca", path_value)?,
+        cert: doc.get("connection.ssl.cert", path_value)?,
+        key: doc.get("connection.ssl.key", path_value)?,
+    };
+    s.ssh = SshKeys {
+        host: doc.get("connection.ssh.host", word)?,
+        port: doc.get("connection.ssh.port", port)?,
+        user: doc.get("connection.ssh.user", word)?,
+        identity_file: doc
+            .get("connection.ssh.identity_file", path_value)?
+            .map(|p| p.display().to_string()),
+        accept_new: doc.get("connection.ssh.accept_new", boolean)?,
+    };
 
     let file = path.display();
     let mut unknown = Vec::new();
@@ -349,6 +389,29 @@ fn string(v: &Yaml) -> Result<String, String> {
         Yaml::String(s) => Ok(s.clone()),
         other => Err(format!("expected a string, found {}", kind(other))),
     }
+}
+
+/// A non-empty string without spaces (a host or account name).
+fn word(v: &Yaml) -> Result<String, String> {
+    let s = string(v)?;
+    if s.is_empty() || s.contains(char::is_whitespace) {
+        return Err(format!("expected a name without spaces, found {s:?}"));
+    }
+    Ok(s)
+}
+
+fn port(v: &Yaml) -> Result<u16, String> {
+    match v {
+        Yaml::Integer(p) => u16::try_from(*p)
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| format!("expected a port number 1-65535, found {p}")),
+        other => Err(format!("expected a port number, found {}", kind(other))),
+    }
+}
+
+fn ssl_mode(v: &Yaml) -> Result<SslMode, String> {
+    parse_ssl_mode(&string(v)?)
 }
 
 fn codec(v: &Yaml) -> Result<Codec, String> {
@@ -540,6 +603,18 @@ backup:
   mysqldump_args: "--hex-blob  --single-transaction"
 config_dir:
   database_profile: /etc/sfDBTools/database_profile
+connection:
+  ssl:
+    mode: verify_identity
+    ca: /etc/ssl/db-ca.pem
+    cert: /etc/ssl/client.pem
+    key: /etc/ssl/client.key
+  ssh:
+    host: bastion.example.com
+    port: 2222
+    user: ops
+    identity_file: ~/.ssh/bastion
+    accept_new: true
 "#;
 
     #[test]
@@ -583,6 +658,23 @@ config_dir:
         assert_eq!(
             s.profile_dir.as_deref(),
             Some(Path::new("/etc/sfDBTools/database_profile"))
+        );
+        assert_eq!(s.tls.mode, Some(SslMode::VerifyIdentity));
+        assert_eq!(s.tls.ca.as_deref(), Some(Path::new("/etc/ssl/db-ca.pem")));
+        assert_eq!(
+            s.tls.cert.as_deref(),
+            Some(Path::new("/etc/ssl/client.pem"))
+        );
+        assert_eq!(s.tls.key.as_deref(), Some(Path::new("/etc/ssl/client.key")));
+        assert_eq!(
+            s.ssh,
+            SshKeys {
+                host: Some("bastion.example.com".into()),
+                port: Some(2222),
+                user: Some("ops".into()),
+                identity_file: Some("~/.ssh/bastion".into()),
+                accept_new: Some(true),
+            }
         );
     }
 
@@ -685,6 +777,23 @@ config_dir:
             (
                 "config_dir:\n  database_profile: \"\"\n",
                 "config_dir.database_profile",
+            ),
+            (
+                "connection:\n  ssl:\n    mode: sometimes\n",
+                "connection.ssl.mode",
+            ),
+            ("connection:\n  ssl:\n    ca: 5\n", "connection.ssl.ca"),
+            (
+                "connection:\n  ssh:\n    port: 70000\n",
+                "connection.ssh.port",
+            ),
+            (
+                "connection:\n  ssh:\n    host: \"a b\"\n",
+                "connection.ssh.host",
+            ),
+            (
+                "connection:\n  ssh:\n    accept_new: maybe\n",
+                "connection.ssh.accept_new",
             ),
         ] {
             let e = parse_err(text);

@@ -8,10 +8,12 @@
 //! port=3306
 //! user=admin
 //! password=s3cr3t
+//! ssl-mode=VERIFY_IDENTITY   ; optional, added: ssl-mode, ssl-ca, ssl-cert, ssl-key
 //! [ssh]            ; optional: enabled, host, port, user, ssh_password, identity_file, local_port
 //! ```
 //!
-//! Sections and keys are case-insensitive, `;` and `#` start comment lines, a line is split at
+//! The TLS keys are spelt as MySQL option files spell them (`ssl_ca` too). Sections and keys are
+//! case-insensitive, `;` and `#` start comment lines, a line is split at
 //! its first `=` and both sides are trimmed. Keys this version does not use are kept, so
 //! `profile edit` never drops what another tool put there. The file is sealed with
 //! [`crate::encrypt::seal_oneshot`] (600000 PBKDF2 iterations) and opened with either count.
@@ -22,8 +24,9 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
+use super::{TlsKeys, parse_ssl_mode};
 use crate::connect::ConnectionSettings;
-use crate::connect::tunnel::{SshAuth, SshSettings, UnknownHost};
+use crate::connect::tunnel::{self, KeyFile, SshAuth, SshSettings, UnknownHost};
 use crate::encrypt::{self, EncryptError, Passphrase};
 use crate::error::{Error, Result};
 use crate::output::file::AtomicFile;
@@ -49,6 +52,8 @@ pub struct Profile {
     pub user: String,
     /// Empty when the account has no password.
     pub password: Secret,
+    /// `[client]`'s `ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key` (added: the old tool had no TLS).
+    pub tls: TlsKeys,
     /// The `[ssh]` section, when there is one.
     pub ssh: Option<SshTunnel>,
     /// Keys and sections this version does not use, in file order.
@@ -85,6 +90,7 @@ impl Profile {
             port,
             user,
             password,
+            tls: TlsKeys::default(),
             ssh: None,
             other: Vec::new(),
         }
@@ -101,6 +107,7 @@ impl Profile {
         };
         let mut section: Option<String> = None;
         let (mut host, mut port, mut user, mut password) = (None, None, None, None);
+        let mut tls = TlsKeys::default();
         let mut ssh: Option<SshTunnel> = None;
         let mut other = Vec::new();
         for (i, raw) in text.trim_start_matches('\u{feff}').lines().enumerate() {
@@ -139,6 +146,16 @@ impl Profile {
                 (Some("client"), "port") => port = Some(number("port")?),
                 (Some("client"), "user") => user = Some(value.to_owned()),
                 (Some("client"), "password") => password = Some(Secret::new(value)),
+                (Some("client"), "ssl-mode" | "ssl_mode") => {
+                    tls.mode = Some(parse_ssl_mode(value).map_err(|e| fail(n, &e))?)
+                }
+                (Some("client"), "ssl-ca" | "ssl_ca") => tls.ca = non_empty(value).map(Into::into),
+                (Some("client"), "ssl-cert" | "ssl_cert") => {
+                    tls.cert = non_empty(value).map(Into::into)
+                }
+                (Some("client"), "ssl-key" | "ssl_key") => {
+                    tls.key = non_empty(value).map(Into::into)
+                }
                 (Some("ssh"), _) => {
                     let t = ssh.get_or_insert_with(SshTunnel::default);
                     match key.as_str() {
@@ -173,6 +190,7 @@ impl Profile {
                 .filter(|u| !u.is_empty())
                 .ok_or_else(|| missing("user"))?,
             password: password.unwrap_or_default(),
+            tls,
             ssh,
             other,
         })
@@ -190,6 +208,12 @@ impl Profile {
             self.user,
             self.password.expose()
         );
+        if let Some(mode) = self.tls.mode {
+            let _ = writeln!(s, "ssl-mode={}", mode.name());
+        }
+        for (k, v) in self.tls_files() {
+            let _ = writeln!(s, "{k}={v}");
+        }
         self.write_other(&mut s, "client");
         if let Some(t) = &self.ssh {
             let _ = writeln!(s, "[ssh]\nenabled={}", t.enabled);
@@ -226,6 +250,17 @@ impl Profile {
         s
     }
 
+    /// The TLS files that are set, as `(key, path)`.
+    fn tls_files(&self) -> impl Iterator<Item = (&'static str, std::path::Display<'_>)> {
+        [
+            ("ssl-ca", &self.tls.ca),
+            ("ssl-cert", &self.tls.cert),
+            ("ssl-key", &self.tls.key),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v.display())))
+    }
+
     fn write_other(&self, s: &mut String, section: &str) {
         for e in self.other.iter().filter(|e| e.section == section) {
             let _ = writeln!(s, "{}={}", e.key, e.value.expose());
@@ -235,11 +270,15 @@ impl Profile {
     /// Refuses values the INI form cannot carry back unchanged (a line break, surrounding
     /// spaces, which reading trims), so a saved profile always reads back as it was given.
     pub fn check_storable(&self) -> Result<()> {
+        let files: Vec<(&str, String)> =
+            self.tls_files().map(|(k, v)| (k, v.to_string())).collect();
         let fields = [
             ("host", self.host.as_str()),
             ("user", self.user.as_str()),
             ("password", self.password.expose()),
-        ];
+        ]
+        .into_iter()
+        .chain(files.iter().map(|(k, v)| (*k, v.as_str())));
         for (what, value) in fields {
             if value.contains(['\n', '\r']) || value.trim() != value {
                 return Err(Error::Usage(format!(
@@ -251,14 +290,25 @@ impl Profile {
         if self.host.is_empty() || self.user.is_empty() {
             return Err(Error::Usage("a profile needs a host and a user".into()));
         }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return Err(Error::Usage(
+                "a profile's client certificate needs its key: give both --ssl-cert and --ssl-key"
+                    .into(),
+            ));
+        }
         Ok(())
     }
 
-    /// Where and as whom to connect, through the `[ssh]` tunnel when it is enabled. `home` is
-    /// where `~/.ssh/known_hosts` (the tunnel's host keys) and a `~/` identity file are.
+    /// Where and as whom to connect, with the profile's TLS keys, through the `[ssh]` tunnel
+    /// when it is enabled: the profile alone (the binary layers flags and the config file over
+    /// it). `home` is where `~/.ssh/known_hosts` (the tunnel's host keys), a `~/` identity file
+    /// and the default keys are.
     pub fn connection(&self, origin: &Path, home: Option<&Path>) -> Result<ConnectionSettings> {
-        let ssh = match self.ssh.as_ref().filter(|t| t.enabled) {
-            Some(t) => Some(t.settings(origin, home)?),
+        let ssh = match self.tunnel() {
+            Some(t) => {
+                let origin = format!("profile {}", origin.display());
+                Some(t.settings(&origin, home, None)?)
+            }
             None => None,
         };
         Ok(ConnectionSettings {
@@ -266,9 +316,15 @@ impl Profile {
             port: self.port,
             user: self.user.clone(),
             password: (!self.password.is_empty()).then(|| self.password.clone()),
+            tls: self.tls.settings(),
             ssh,
             ..ConnectionSettings::default()
         })
+    }
+
+    /// The `[ssh]` section when it is enabled.
+    pub fn tunnel(&self) -> Option<&SshTunnel> {
+        self.ssh.as_ref().filter(|t| t.enabled)
     }
 
     /// A note for the operator when the profile has an `[ssh]` section that is switched off.
@@ -296,6 +352,15 @@ impl Profile {
         let _ = writeln!(s, "port:     {}", self.port);
         let _ = writeln!(s, "user:     {}", self.user);
         let _ = writeln!(s, "password: {}", hide(&self.password));
+        let mode = match self.tls.mode {
+            Some(m) => m.name(),
+            None if self.tls.ca.is_some() => "(not set: VERIFY_CA, since ssl-ca is)",
+            None => "(not set: PREFERRED)",
+        };
+        let _ = writeln!(s, "ssl-mode: {mode}");
+        for (k, v) in self.tls_files() {
+            let _ = writeln!(s, "{:<10}{v}", format!("{k}:"));
+        }
         match &self.ssh {
             None => {
                 let _ = writeln!(s, "ssh:      none");
@@ -310,12 +375,18 @@ impl Profile {
                 let _ = writeln!(
                     s,
                     "  via:    {}@{}:{}",
-                    t.user.as_deref().unwrap_or("?"),
+                    t.user.as_deref().unwrap_or("$USER"),
                     t.host.as_deref().unwrap_or("?"),
                     t.port
                 );
                 if let Some(f) = &t.identity_file {
                     let _ = writeln!(s, "  identity_file: {f}");
+                } else if t.password.is_none() {
+                    let _ = writeln!(
+                        s,
+                        "  identity_file: (not set: the default keys ~/.ssh/{})",
+                        tunnel::DEFAULT_IDENTITIES.join(", ~/.ssh/")
+                    );
                 }
                 if let Some(p) = &t.password {
                     let _ = writeln!(s, "  ssh_password: {}", hide(p));
@@ -335,22 +406,36 @@ impl Profile {
 }
 
 impl SshTunnel {
-    /// The tunnel's settings: key auth when `identity_file` is set, else `ssh_password`. An
-    /// unknown host key is refused (`--ssh-accept-new` changes that).
-    fn settings(&self, origin: &Path, home: Option<&Path>) -> Result<SshSettings> {
+    /// The tunnel's settings, as OpenSSH's client would make them: key auth when
+    /// `identity_file` is set, else `ssh_password`, else the default keys that exist in
+    /// `~/.ssh` ([`tunnel::default_identities`], tried in order); the user, when not set, is
+    /// `local_user` (the local account's name). An unknown host key is refused
+    /// (`--ssh-accept-new` changes that). `origin` names where the settings came from in
+    /// messages ("profile /p/prod.cnf.enc", or the layers the binary merged).
+    pub fn settings(
+        &self,
+        origin: &str,
+        home: Option<&Path>,
+        local_user: Option<&str>,
+    ) -> Result<SshSettings> {
         let fail = |what: &str| {
-            Error::Config(format!(
-                "profile {}: its [ssh] section enables a tunnel but {what}; fix the profile \
-                 (sfdbtools profile edit)",
-                origin.display()
+            Error::Usage(format!(
+                "{origin}: the SSH tunnel {what}; fix the profile's [ssh] section (sfdbtools \
+                 profile edit), or give the --ssh-* flags"
             ))
         };
         let host = self.host.clone().filter(|h| !h.is_empty());
         let host = host.ok_or_else(|| fail("has no host"))?;
-        let user = self.user.clone().filter(|u| !u.is_empty());
-        let user = user.ok_or_else(|| fail("has no user"))?;
+        let user = self
+            .user
+            .as_deref()
+            .or(local_user)
+            .filter(|u| !u.is_empty());
+        let user = user
+            .ok_or_else(|| fail("has no user (and $USER and $LOGNAME are not set)"))?
+            .to_owned();
         let home = home.ok_or_else(|| {
-            fail("HOME is not set: there is no ~/.ssh/known_hosts to check the host key in")
+            fail("cannot check the host key: HOME is not set, so there is no ~/.ssh/known_hosts")
         })?;
         let auth = match (&self.identity_file, &self.password) {
             (Some(f), _) if !f.is_empty() => SshAuth::Key {
@@ -361,7 +446,27 @@ impl SshTunnel {
                 passphrase: None,
             },
             (_, Some(p)) if !p.is_empty() => SshAuth::Password(p.clone()),
-            _ => return Err(fail("has neither identity_file nor ssh_password")),
+            _ => {
+                let keys = tunnel::default_identities(home);
+                if keys.is_empty() {
+                    return Err(fail(&format!(
+                        "has neither identity_file nor ssh_password (nor --ssh-identity, nor \
+                         the config file's connection.ssh.identity_file), and none of the \
+                         default keys {} exists: there is nothing to log in with",
+                        tunnel::DEFAULT_IDENTITIES
+                            .map(|k| format!("~/.ssh/{k}"))
+                            .join(", ")
+                    )));
+                }
+                SshAuth::Keys(
+                    keys.into_iter()
+                        .map(|path| KeyFile {
+                            path,
+                            passphrase: None,
+                        })
+                        .collect(),
+                )
+            }
         };
         Ok(SshSettings {
             host,
@@ -556,266 +661,4 @@ pub fn delete(path: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::encrypt::{LEGACY_ITERATIONS, seal_oneshot_with_params};
-    use std::os::unix::fs::PermissionsExt;
-
-    fn origin() -> &'static Path {
-        Path::new("/p/test.cnf.enc")
-    }
-
-    #[test]
-    fn the_old_tools_ini_parses() {
-        let text = "\u{feff}; written by sfDBTools\r\n[Client]\r\nHOST = 10.0.0.5\r\nport=3307\r\n\
-                    user=admin\r\n# a comment\r\npassword=p=w;#x \r\n\r\n[ssh]   ; optional\r\n\
-                    Enabled=False\r\nhost=jump\r\nuser=ops\r\nssh_password=pw2\r\n\
-                    identity_file=/k/id\r\nlocal_port=3310\r\n";
-        let p = Profile::parse(text, origin()).unwrap();
-        assert_eq!(p.host, "10.0.0.5");
-        assert_eq!(p.port, 3307);
-        assert_eq!(p.user, "admin");
-        assert_eq!(p.password.expose(), "p=w;#x", "split at the first `=` only");
-        let t = p.ssh.as_ref().unwrap();
-        assert!(!t.enabled);
-        assert_eq!(t.host.as_deref(), Some("jump"));
-        assert_eq!(t.port, 22);
-        assert_eq!(t.user.as_deref(), Some("ops"));
-        assert_eq!(t.password.as_ref().unwrap().expose(), "pw2");
-        assert_eq!(t.identity_file.as_deref(), Some("/k/id"));
-        assert_eq!(t.local_port, Some(3310));
-        assert!(p.other.is_empty());
-        assert!(p.connection(origin(), None).is_ok());
-        assert!(p.ssh_note(origin()).unwrap().contains("enabled=false"));
-    }
-
-    #[test]
-    fn defaults_and_missing_fields() {
-        let p = Profile::parse("[client]\nhost=h\nuser=u\n", origin()).unwrap();
-        assert_eq!((p.port, p.password.is_empty()), (3306, true));
-        assert_eq!(p.connection(origin(), None).unwrap().password, None);
-        for (text, needle) in [
-            ("[client]\nuser=u\n", "no host"),
-            ("[client]\nhost=h\n", "no user"),
-            ("host=h\n", "line 1: a key before any [section]"),
-            ("[client]\nhost=h\nport=99999\n", "line 3: port"),
-            ("[client]\nhost\n", "line 2: expected `key=value`"),
-            ("[client\n", "line 1: a section header"),
-            (
-                "[client]\nhost=h\nuser=u\n[ssh]\nenabled=perhaps\n",
-                "line 5: [ssh] enabled",
-            ),
-        ] {
-            let e = Profile::parse(text, origin()).unwrap_err().to_string();
-            assert!(e.contains(needle), "{needle:?} not in {e}");
-            assert!(e.contains("/p/test.cnf.enc"), "{e}");
-        }
-    }
-
-    #[test]
-    fn a_parse_error_never_quotes_the_line() {
-        let e = Profile::parse("[client]\nhunter2secret\n", origin())
-            .unwrap_err()
-            .to_string();
-        assert!(!e.contains("hunter2secret"), "{e}");
-    }
-
-    #[test]
-    fn an_enabled_tunnel_becomes_the_connection_s_ssh_settings() {
-        let p = Profile::parse(
-            "[client]\nhost=db\nuser=u\n[ssh]\nenabled=true\nhost=jump\nport=2222\nuser=ops\n\
-             identity_file=~/.ssh/id_ed25519\nssh_password=pw\nlocal_port=3307\n",
-            origin(),
-        )
-        .unwrap();
-        let c = p
-            .connection(origin(), Some(Path::new("/home/ops")))
-            .unwrap();
-        assert_eq!((c.host.as_str(), c.port), ("db", 3306));
-        let t = c.ssh.expect("a tunnel");
-        assert_eq!(
-            (t.host.as_str(), t.port, t.user.as_str()),
-            ("jump", 2222, "ops")
-        );
-        assert_eq!(t.local_port, Some(3307));
-        assert_eq!(t.known_hosts, Path::new("/home/ops/.ssh/known_hosts"));
-        assert_eq!(t.unknown_host, UnknownHost::Refuse);
-        // The key wins over the password, and ~/ is the home directory.
-        assert!(
-            matches!(&t.auth, SshAuth::Key { path, .. } if path == Path::new("/home/ops/.ssh/id_ed25519"))
-        );
-
-        let p = Profile::parse(
-            "[client]\nhost=db\nuser=u\n[ssh]\nenabled=true\nhost=jump\nuser=ops\nssh_password=pw\n",
-            origin(),
-        )
-        .unwrap();
-        let t = p
-            .connection(origin(), Some(Path::new("/h")))
-            .unwrap()
-            .ssh
-            .unwrap();
-        assert!(matches!(&t.auth, SshAuth::Password(p) if p.expose() == "pw"));
-        assert_eq!(t.port, 22);
-    }
-
-    #[test]
-    fn an_incomplete_tunnel_is_refused_with_the_profile_named() {
-        for (section, missing) in [
-            (
-                "host=jump\nuser=ops\n",
-                "neither identity_file nor ssh_password",
-            ),
-            ("user=ops\nssh_password=pw\n", "no host"),
-            ("host=jump\nssh_password=pw\n", "no user"),
-        ] {
-            let p = Profile::parse(
-                &format!("[client]\nhost=db\nuser=u\n[ssh]\nenabled=true\n{section}"),
-                origin(),
-            )
-            .unwrap();
-            let e = p.connection(origin(), Some(Path::new("/h"))).unwrap_err();
-            assert_eq!(e.exit_code(), 2);
-            let e = e.to_string();
-            assert!(e.contains(missing) && e.contains("/p/test.cnf.enc"), "{e}");
-        }
-    }
-
-    #[test]
-    fn ini_round_trips_including_unknown_keys() {
-        let text = "[client]\nhost=h\nport=1\nuser=u\npassword=pw\nsocket=/s\n[ssh]\nenabled=true\n\
-                    host=j\nport=2222\nkeepalive=5\n[extra]\na=b\n";
-        let p = Profile::parse(text, origin()).unwrap();
-        assert_eq!(p.other.len(), 3);
-        let again = Profile::parse(&p.to_ini(), origin()).unwrap();
-        assert_eq!(again, p);
-        assert!(p.to_ini().contains("[extra]\na=b\n"));
-    }
-
-    #[test]
-    fn values_the_format_cannot_keep_are_refused() {
-        for pw in ["two\nlines", " padded", "trailing "] {
-            let p = Profile::new("h".into(), 1, "u".into(), Secret::new(pw));
-            assert!(p.check_storable().is_err(), "{pw:?}");
-        }
-        let p = Profile::new("h".into(), 1, "u".into(), Secret::new("in ner=;#"));
-        p.check_storable().unwrap();
-    }
-
-    #[test]
-    fn show_hides_the_passwords_unless_asked() {
-        let text = "[client]\nhost=h\nuser=u\npassword=hunter2\n[ssh]\nssh_password=jump2\n[x]\ntoken=t0k3n\n";
-        let p = Profile::parse(text, origin()).unwrap();
-        let hidden = p.describe(origin(), false);
-        for secret in ["hunter2", "jump2", "t0k3n"] {
-            assert!(!hidden.contains(secret), "{hidden}");
-            assert!(p.describe(origin(), true).contains(secret));
-        }
-        assert!(!format!("{p:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn save_and_load_round_trip_with_mode_0600() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("prod.cnf.enc");
-        let key = Passphrase::from("k");
-        let p = Profile::new("db".into(), 3307, "me".into(), Secret::new("pw"));
-        save(&path, &key, &p, false).unwrap();
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-        assert_eq!(load(&path, &key).unwrap(), p);
-        assert!(
-            save(&path, &key, &p, false).is_err(),
-            "create never overwrites"
-        );
-        let mut changed = p.clone();
-        changed.port = 1;
-        save(&path, &key, &changed, true).unwrap();
-        assert_eq!(load(&path, &key).unwrap().port, 1);
-        let e = load(&path, &Passphrase::from("wrong"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("wrong key") && e.contains("prod.cnf.enc"), "{e}");
-        assert_eq!(files_in(dir.path()), ["prod.cnf.enc"], "no temp file left");
-    }
-
-    fn files_in(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
-
-    #[test]
-    fn legacy_profiles_open() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.cnf.enc");
-        let key = Passphrase::from("k");
-        let sealed = seal_oneshot_with_params(
-            b"[client]\nhost=old\nuser=u\npassword=p\n",
-            &key,
-            rand::random(),
-            rand::random(),
-            LEGACY_ITERATIONS,
-        )
-        .unwrap();
-        std::fs::write(&path, sealed).unwrap();
-        assert_eq!(load(&path, &key).unwrap().host, "old");
-    }
-
-    #[test]
-    fn names_resolve_to_paths() {
-        let dir = Some(Path::new("/profiles"));
-        assert_eq!(
-            resolve("prod", dir).unwrap(),
-            Path::new("/profiles/prod.cnf.enc")
-        );
-        assert_eq!(
-            resolve("prod.cnf.enc", dir).unwrap(),
-            Path::new("/profiles/prod.cnf.enc")
-        );
-        assert_eq!(resolve("./prod", dir).unwrap(), Path::new("./prod"));
-        assert_eq!(
-            resolve("a/b.cnf.enc", dir).unwrap(),
-            Path::new("a/b.cnf.enc")
-        );
-        assert_eq!(resolve("/x/y", dir).unwrap(), Path::new("/x/y"));
-        assert!(resolve("", dir).is_err());
-        assert!(resolve("..", dir).is_err());
-        assert_eq!(name_of(Path::new("/profiles/prod.cnf.enc")), "prod");
-    }
-
-    #[test]
-    fn list_and_delete_touch_only_profiles() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(list(&dir.path().join("missing")).unwrap().is_empty());
-        let key = Passphrase::from("k");
-        let p = Profile::new("h".into(), 1, "u".into(), Secret::default());
-        for name in ["b", "a"] {
-            save(
-                &dir.path().join(format!("{name}{EXTENSION}")),
-                &key,
-                &p,
-                false,
-            )
-            .unwrap();
-        }
-        std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
-        std::fs::write(dir.path().join("fake.cnf.enc"), "plain text").unwrap();
-        let names: Vec<String> = list(dir.path())
-            .unwrap()
-            .iter()
-            .map(|p| name_of(p))
-            .collect();
-        assert_eq!(names, ["a", "b", "fake"]);
-        assert!(delete(&dir.path().join("fake.cnf.enc")).is_err());
-        assert!(delete(&dir.path().join("nope.cnf.enc")).is_err());
-        delete(&dir.path().join("a.cnf.enc")).unwrap();
-        assert_eq!(
-            files_in(dir.path()),
-            ["b.cnf.enc", "fake.cnf.enc", "notes.txt"]
-        );
-    }
-}
+mod tests;

@@ -15,7 +15,7 @@
 //! StrictHostKeyChecking=accept-new`).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -40,6 +40,30 @@ pub enum SshAuth {
     },
     /// The account's password (the profile's `ssh_password`).
     Password(Secret),
+    /// Several keys, tried in order until the SSH host accepts one, as OpenSSH's client tries
+    /// its default keys ([`default_identities`]). A key that is encrypted and has no
+    /// passphrase, or does not load, is skipped; the error when none is accepted names each.
+    Keys(Vec<KeyFile>),
+}
+
+/// A private key file of [`SshAuth::Keys`], with its passphrase when it is encrypted.
+#[derive(Clone, Debug)]
+pub struct KeyFile {
+    pub path: PathBuf,
+    pub passphrase: Option<Secret>,
+}
+
+/// The keys OpenSSH's client tries without `-i`, in its order (under `~/.ssh`), minus the DSA
+/// and security-key (`_sk`) kinds, which this client does not use.
+pub const DEFAULT_IDENTITIES: [&str; 3] = ["id_ed25519", "id_ecdsa", "id_rsa"];
+
+/// The [`DEFAULT_IDENTITIES`] that exist under `home`/.ssh, in order.
+pub fn default_identities(home: &Path) -> Vec<PathBuf> {
+    DEFAULT_IDENTITIES
+        .iter()
+        .map(|name| home.join(".ssh").join(name))
+        .filter(|path| path.is_file())
+        .collect()
 }
 
 /// What to do with a jump host whose key known_hosts does not record.
@@ -210,20 +234,7 @@ async fn login(ssh: &SshSettings) -> Result<client::Handle<HostKeyCheck>, Tunnel
     let (result, method, what) = match &ssh.auth {
         SshAuth::Key { path, passphrase } => {
             let key = load_key(path, passphrase.as_ref())?;
-            // RSA keys sign with the best hash the server announces (rsa-sha2-512/256), not
-            // the SHA-1 that current OpenSSH refuses.
-            let hash = if key.algorithm().is_rsa() {
-                session
-                    .best_supported_rsa_hash()
-                    .await
-                    .map_err(protocol("asking for the server's signature algorithms"))?
-                    .flatten()
-            } else {
-                None
-            };
-            let key = PrivateKeyWithHashAlg::new(Arc::new(key), hash);
-            let r = session
-                .authenticate_publickey(ssh.user.clone(), key)
+            let r = authenticate_key(&mut session, &ssh.user, key)
                 .await
                 .map_err(protocol("authenticating with the key"))?;
             (r, "public key", "that the key is in its authorized_keys")
@@ -234,6 +245,41 @@ async fn login(ssh: &SshSettings) -> Result<client::Handle<HostKeyCheck>, Tunnel
                 .await
                 .map_err(protocol("authenticating with the password"))?;
             (r, "password", "ssh_password")
+        }
+        SshAuth::Keys(keys) => {
+            let mut tried = Vec::new();
+            for k in keys {
+                let key = match russh::keys::load_secret_key(
+                    &k.path,
+                    k.passphrase.as_ref().map(Secret::expose),
+                ) {
+                    Ok(key) => key,
+                    Err(russh::keys::Error::KeyIsEncrypted) => {
+                        tried.push(format!(
+                            "{} (encrypted, and no passphrase was given: skipped)",
+                            k.path.display()
+                        ));
+                        continue;
+                    }
+                    Err(e) => {
+                        tried.push(format!("{} (cannot be loaded: {e})", k.path.display()));
+                        continue;
+                    }
+                };
+                let r = authenticate_key(&mut session, &ssh.user, key)
+                    .await
+                    .map_err(protocol("authenticating with a default key"))?;
+                if r.success() {
+                    return Ok(session);
+                }
+                tried.push(format!("{} (refused)", k.path.display()));
+            }
+            return Err(TunnelError::NoKeyAccepted {
+                host: ssh.host.clone(),
+                port: ssh.port,
+                user: ssh.user.clone(),
+                tried: tried.join(", "),
+            });
         }
     };
     if !result.success() {
@@ -248,20 +294,33 @@ async fn login(ssh: &SshSettings) -> Result<client::Handle<HostKeyCheck>, Tunnel
     Ok(session)
 }
 
+/// One public key attempt. RSA keys sign with the best hash the server announces
+/// (rsa-sha2-512/256), not the SHA-1 that current OpenSSH refuses.
+async fn authenticate_key(
+    session: &mut client::Handle<HostKeyCheck>,
+    user: &str,
+    key: PrivateKey,
+) -> Result<client::AuthResult, russh::Error> {
+    let hash = if key.algorithm().is_rsa() {
+        session.best_supported_rsa_hash().await?.flatten()
+    } else {
+        None
+    };
+    let key = PrivateKeyWithHashAlg::new(Arc::new(key), hash);
+    session.authenticate_publickey(user.to_owned(), key).await
+}
+
 /// True when the key file at `path` needs a passphrase, so that the command can ask for it
 /// before connecting. A file that cannot be read or parsed is not judged here: opening the
 /// tunnel reports it.
-pub fn key_is_encrypted(path: &std::path::Path) -> bool {
+pub fn key_is_encrypted(path: &Path) -> bool {
     matches!(
         russh::keys::load_secret_key(path, None),
         Err(russh::keys::Error::KeyIsEncrypted)
     )
 }
 
-fn load_key(
-    path: &std::path::Path,
-    passphrase: Option<&Secret>,
-) -> Result<PrivateKey, TunnelError> {
+fn load_key(path: &Path, passphrase: Option<&Secret>) -> Result<PrivateKey, TunnelError> {
     russh::keys::load_secret_key(path, passphrase.map(Secret::expose)).map_err(|source| {
         TunnelError::Key {
             path: path.display().to_string(),

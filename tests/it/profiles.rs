@@ -42,8 +42,9 @@ impl Workspace {
         self.dir.path().join("profiles")
     }
 
-    /// `sfdbtools <args>` run in the workspace, with its config, the key in the environment
-    /// and no password in the environment.
+    /// `sfdbtools <args>` run in the workspace, with its config, the key in the environment,
+    /// no password in the environment, and HOME the workspace (no default SSH keys, whoever
+    /// runs the tests).
     fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("run sfdbtools")
     }
@@ -53,6 +54,7 @@ impl Workspace {
         c.current_dir(self.dir.path())
             .env("SFDB_APPS_CONFIG", self.config())
             .env("SFDB_SOURCE_PROFILE_KEY", KEY)
+            .env("HOME", self.dir.path())
             .env_remove("MYSQL_PWD")
             .args(args);
         c

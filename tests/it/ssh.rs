@@ -452,3 +452,91 @@ async fn an_sshd_that_goes_away_breaks_the_connection_through_it() {
     }
     assert!(tunnel.is_closed());
 }
+
+// Defaults as OpenSSH's client has them (h18-a): the local user name and the default keys.
+
+/// A HOME whose `.ssh` holds the harness's known_hosts and, under each default key name, a
+/// copy of the harness key given (`None`: no such file).
+fn home_with_keys(keys: [(&str, &str); 3]) -> tempfile::TempDir {
+    let home = out_dir();
+    let ssh = home.path().join(".ssh");
+    std::fs::create_dir(&ssh).unwrap();
+    std::fs::copy(known_hosts(), ssh.join("known_hosts")).unwrap();
+    for (name, from) in keys {
+        if !from.is_empty() {
+            std::fs::copy(sshd().dir.join(from), ssh.join(name)).unwrap();
+        }
+    }
+    home
+}
+
+/// `db-backup single` of `db` through the harness's sshd with only `--ssh-host`/`--ssh-port`:
+/// the user from `USER`, the keys from `home`'s `.ssh`. Without `-q` (and without a
+/// terminal), so that notes are printed.
+fn backup_with_default_login(home: &Path, db: &str, out: &Path) -> std::process::Output {
+    server()
+        .sfdbtools()
+        .env("HOME", home)
+        .env("USER", &sshd().user)
+        .env_remove("LOGNAME")
+        .args(["db-backup", "single", "--database", db])
+        .arg(format!("--host={}", server().host))
+        .arg(format!("--port={}", server().port))
+        .arg(format!("--user={}", server().user))
+        .arg("--ssh-host=127.0.0.1")
+        .arg(format!("--ssh-port={}", sshd().port))
+        .args(["-c", "none", "-t", "TEST", "-o"])
+        .arg(out)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run sfdbtools")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_ssh_user_and_identity_the_local_user_and_default_keys_log_in() {
+    let db = TestDb::new("ssh_defaults").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(40)); INSERT INTO t VALUES (1, 'default-key-tunnel')")
+        .await;
+
+    // ~/.ssh/id_ed25519 is the harness's user key.
+    let home = home_with_keys([("id_ed25519", "user_key"), ("id_ecdsa", ""), ("id_rsa", "")]);
+    let out_a = out_dir();
+    let out = backup_with_default_login(home.path(), &db.name, out_a.path());
+    assert_success(&out, "backup with the default key");
+    assert!(dump_sql(out_a.path()).contains("default-key-tunnel"));
+
+    // An encrypted id_ed25519 is skipped without a terminal (with a note); id_rsa, the
+    // accepted key, is tried after it.
+    let home = home_with_keys([
+        ("id_ed25519", "user_key_enc"),
+        ("id_ecdsa", ""),
+        ("id_rsa", "user_key"),
+    ]);
+    let out_b = out_dir();
+    let out = backup_with_default_login(home.path(), &db.name, out_b.path());
+    assert_success(&out, "backup with the second default key");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("skipping the encrypted SSH key") && err.contains("id_ed25519"),
+        "{err}"
+    );
+    assert!(dump_sql(out_b.path()).contains("default-key-tunnel"));
+
+    // No default key the SSH host accepts: the run fails naming each file tried.
+    let home = home_with_keys([
+        ("id_ed25519", "user_key_enc"),
+        ("id_ecdsa", "host_key"),
+        ("id_rsa", ""),
+    ]);
+    let out_c = out_dir();
+    let out = backup_with_default_login(home.path(), &db.name, out_c.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("accepted none of the default keys")
+            && err.contains(".ssh/id_ed25519 (encrypted")
+            && err.contains(".ssh/id_ecdsa (refused)"),
+        "{err}"
+    );
+    assert!(common::files_in(out_c.path()).is_empty());
+}
