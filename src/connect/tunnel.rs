@@ -25,10 +25,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use super::{ConnectionSettings, Tunnelled};
+use crate::error::Error;
 // In `error` beside `ConnectError`, so that `Error` can hold it without `error` importing
 // `connect` (scripts/module-cycles.py); named here too, where it is raised.
 pub use crate::error::TunnelError;
-use crate::error::Error;
 use crate::secret::Secret;
 
 /// How to log in to the jump host.
@@ -191,7 +191,7 @@ impl Tunnel {
 /// How long [`Tunnel::explain`] waits, after a lost connection, for the tunnel's closing to be
 /// noticed: its socket and the database clients' close together, and the SSH session's task
 /// sees it within milliseconds on a live machine.
-pub const CLOSING_NOTICED: Duration = Duration::from_secs(3);
+pub const CLOSING_NOTICED: Duration = Duration::from_secs(5);
 
 impl Drop for Tunnel {
     fn drop(&mut self) {

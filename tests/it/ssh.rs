@@ -3,7 +3,9 @@
 //! passphrase-protected PEM key, and the host key rules (unknown refused, accept-new recorded, changed refused).
 //!
 //! Most tests open the tunnel in the test process (the library's `Tunnel`) and point the binary
-//! at its local end; two go through the binary: its `--ssh-*` flags, a profile's `[ssh]`.
+//! at its local end; the others go through the binary: its `--ssh-*` flags, a profile's `[ssh]`
+//! (key and password auth), an sshd stopped mid-dump and mid-restore, VERIFY_IDENTITY through
+//! a tunnel.
 
 use crate::common;
 
@@ -652,8 +654,8 @@ async fn an_sshd_stopped_mid_dump_fails_the_run_and_leaves_nothing() {
         (&server().host, server().port),
         &["-q", "db-backup", "single", "--database", &db.name],
     );
-    c.args(["-c", "zstd", "-j", "1", "--consistency", "none", "-t", "TEST"])
-        .arg("-o")
+    c.args(["-c", "zstd", "-j", "1", "--consistency", "none"])
+        .args(["-t", "TEST", "-o"])
         .arg(out_a.path());
     let mut run = tokio::spawn(output_within(c, Duration::from_secs(120)));
     let waiting = wait_for_lock_wait(&format!("`{}`.`t`", db.name), &mut run).await;
@@ -662,7 +664,10 @@ async fn an_sshd_stopped_mid_dump_fails_the_run_and_leaves_nothing() {
     let out = run.await.unwrap();
     assert_lost_through(&out, &jump);
     let left = common::files_in(out_a.path());
-    assert!(left.is_empty(), "files left behind: {left:?} (the dump waited in {waiting})");
+    assert!(
+        left.is_empty(),
+        "files left behind: {left:?} (the dump waited in {waiting})"
+    );
 }
 
 /// The sshd stopped while the restore waits to drop the target's table: the run fails as a
@@ -688,7 +693,13 @@ async fn an_sshd_stopped_mid_restore_fails_the_run() {
         home.path(),
         server(),
         (&server().host, server().port),
-        &["-q", "db-restore", "single", "--file", file.to_str().unwrap()],
+        &[
+            "-q",
+            "db-restore",
+            "single",
+            "--file",
+            file.to_str().unwrap(),
+        ],
     );
     c.args(["--target-db", &target.name, "--drop-target", "-t", "TEST"]);
     let mut run = tokio::spawn(output_within(c, Duration::from_secs(120)));
@@ -788,7 +799,10 @@ async fn a_profile_s_ssh_password_tunnels_a_backup_and_a_wrong_one_is_refused() 
         )),
         "{err}"
     );
-    assert!(!err.contains(wrong), "the password must not be shown: {err}");
+    assert!(
+        !err.contains(wrong),
+        "the password must not be shown: {err}"
+    );
     let left = common::files_in(out_b.path());
     assert!(left.is_empty(), "files written: {left:?}");
 }
@@ -829,7 +843,10 @@ async fn verify_identity_through_a_tunnel_checks_the_database_s_name() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("does not name the host connected to"), "{err}");
-    assert!(err.contains(&format!("127.0.0.2:{}", relay.port())), "{err}");
+    assert!(
+        err.contains(&format!("127.0.0.2:{}", relay.port())),
+        "{err}"
+    );
     assert!(jump.forwarded_to("127.0.0.2", relay.port()));
     assert!(common::files_in(out_b.path()).is_empty());
     crate::tls::drop_db(&db).await;
