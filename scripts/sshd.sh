@@ -4,7 +4,8 @@
 # sshd service or an sshd it did not start.
 #
 #   scripts/sshd.sh ensure-packages          install openssh-server with apt when missing
-#   scripts/sshd.sh start DIR [--watch PID]  start sshd in DIR; prints "port=N user=NAME
+#   scripts/sshd.sh start DIR [--watch PID] [--no-password]
+#                                            start sshd in DIR; prints "port=N user=NAME
 #                                            [pw_user=NAME]" (see below)
 #                                            DIR/host_key.pub: the server's host key
 #                                            DIR/known_hosts: a known_hosts line for it
@@ -13,6 +14,10 @@
 #                                            DIR/user_key_enc (OpenSSH ed25519): the same
 #                                            user's keys with the passphrase "ssh key ✓"
 #                                            --watch PID: stop it and delete DIR when PID exits
+#                                            --no-password: key auth only, the password account
+#                                            left alone (for a second sshd of a test: the
+#                                            account is the machine's, and a start sets its
+#                                            password and a stop locks it for every sshd)
 #   scripts/sshd.sh stop DIR                 stop the sshd in DIR (its open connections too)
 #                                            and delete DIR
 #
@@ -60,10 +65,11 @@ PY
 
 start() {
   local dir=$1; shift
-  local watch=""
+  local watch="" with_password=1
   while [ $# -gt 0 ]; do
     case "$1" in
       --watch) watch=$2; shift 2 ;;
+      --no-password) with_password=0; shift ;;
       *) echo "sshd.sh: unknown option $1" >&2; exit 2 ;;
     esac
   done
@@ -82,7 +88,7 @@ start() {
   chmod 600 "$dir/authorized_keys"
   local me; me=$(id -un)
   local users=$me password_auth=no pw_line=""
-  if password_account; then
+  if [ "$with_password" = 1 ] && password_account; then
     python3 -c 'import secrets; print(secrets.token_urlsafe(18))' >"$dir/ssh_password"
     chmod 600 "$dir/ssh_password"
     echo "$PW_USER:$(cat "$dir/ssh_password")" | chpasswd
@@ -171,5 +177,5 @@ case "${1:-}" in
   ensure-packages) ensure_packages ;;
   start) shift; ensure_packages; start "$@" ;;
   stop) shift; stop "$1" ;;
-  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,22p' "$0" >&2; exit 2 ;;
 esac

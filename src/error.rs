@@ -342,6 +342,11 @@ pub enum Error {
     #[error("{0}")]
     Tunnel(Box<TunnelError>),
 
+    /// A run failed while its connections went through an SSH tunnel that failed under them
+    /// (`connect::tunnel::Tunnel::explain`): `cause` names the SSH host and says what happened.
+    #[error("{source}; {cause}")]
+    ThroughTunnel { source: Box<Error>, cause: String },
+
     #[error("cannot connect to {target}: {source}")]
     Connect {
         target: String,
@@ -452,8 +457,28 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Config(_) => 2,
             Error::Interrupted(_) => 130,
-            Error::Restore { source, .. } => source.exit_code(),
+            Error::Restore { source, .. } | Error::ThroughTunnel { source, .. } => {
+                source.exit_code()
+            }
             _ => 1,
+        }
+    }
+
+    /// True when a connection broke under the run (killed, server gone, network error), as far
+    /// as the error still tells: a failed statement of a restored file keeps only its text.
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            Error::Server { source, .. } | Error::Rows { source, .. } => {
+                source.is_connection_lost()
+            }
+            Error::Connect {
+                source: ConnectError::Network { .. } | ConnectError::TimedOut(_),
+                ..
+            } => true,
+            Error::Restore { source, .. } | Error::ThroughTunnel { source, .. } => {
+                source.is_connection_lost()
+            }
+            _ => false,
         }
     }
 
@@ -506,5 +531,36 @@ mod tests {
         assert!(!big.contains("restarted"), "{big}");
         let other = lost("broken pipe");
         assert!(other.contains("not retried"), "{other}");
+    }
+
+    #[test]
+    fn a_lost_connection_is_told_through_the_wrappers_and_keeps_its_exit_code() {
+        let io = || {
+            DbError(mysql_async::Error::Io(mysql_async::IoError::Io(
+                std::io::Error::other("connection closed"),
+            )))
+        };
+        let rows = Error::Rows {
+            table: "`d`.`t`".into(),
+            chunk: 0,
+            rows: 0,
+            source: io(),
+        };
+        assert!(rows.is_connection_lost());
+        let restore = Error::Restore {
+            source: Box::new(Error::Server {
+                context: "dropping database `d`".into(),
+                source: io(),
+            }),
+            state: "`d` is as it was".into(),
+        };
+        assert!(restore.is_connection_lost());
+        assert!(!Error::Lock("held by 7".into()).is_connection_lost());
+        let through = Error::ThroughTunnel {
+            source: Box::new(Error::Interrupted("SIGINT".into())),
+            cause: "the tunnel closed".into(),
+        };
+        assert_eq!(through.exit_code(), 130);
+        assert!(through.to_string().ends_with("; the tunnel closed"));
     }
 }

@@ -22,13 +22,13 @@ use super::args::{BackupModeArgs, FilterMode};
 use super::inputs::{BACKUP_KEY_ENV, Env, connection, thread_count};
 use super::prompt::{self, Pending};
 use super::report::{self, Reporter, Style};
-use super::runtime::{open_tunnel, runtime, until_interrupted};
+use super::runtime::{open_tunnel, runtime, through_tunnel, until_interrupted};
 
 /// Runs the backup: the questions left for the server's list and the review, then the dry run
 /// or the run itself, stopped cleanly (no file under a final name) by SIGINT or SIGTERM.
 pub fn run(mut config: BackupConfig, pending: Pending, style: Style) -> Result<(), Error> {
     let runtime = runtime()?;
-    let _tunnel = open_tunnel(&mut config.connection, &runtime)?;
+    let tunnel = open_tunnel(&mut config.connection, &runtime)?;
     let config = prompt::complete(config, pending, &runtime)?;
     let reporter = Arc::new(Reporter::new(style));
     let progress: Arc<dyn Progress> = reporter.clone();
@@ -48,6 +48,7 @@ pub fn run(mut config: BackupConfig, pending: Pending, style: Style) -> Result<(
             Ok(())
         }
         Some(Err(e)) => {
+            let e = through_tunnel(&tunnel, e);
             reporter.error(&e.to_string());
             Err(e)
         }

@@ -15,14 +15,14 @@ use super::args::RestoreModeArgs;
 use super::inputs::{Env, connection, reading_passphrase, thread_count};
 use super::prompt;
 use super::report::{self, Reporter, Style};
-use super::runtime::{open_tunnel, runtime, until_interrupted};
+use super::runtime::{open_tunnel, runtime, through_tunnel, until_interrupted};
 
 /// Runs the restore (or its dry run), asking before `--drop-target` drops a database when
 /// someone can answer; statements that failed under `--continue-on-error` fail the run at the
 /// end. SIGINT or SIGTERM stop it, saying what the targets hold.
 pub fn run(mut config: RestoreConfig, style: Style) -> Result<(), Error> {
     let runtime = runtime()?;
-    let _tunnel = open_tunnel(&mut config.connection, &runtime)?;
+    let tunnel = open_tunnel(&mut config.connection, &runtime)?;
     let reporter = Arc::new(Reporter::new(style));
     if config.drop_target && !config.dry_run && prompt::can_confirm() {
         let r = reporter.clone();
@@ -60,6 +60,7 @@ pub fn run(mut config: RestoreConfig, style: Style) -> Result<(), Error> {
             }
         }
         Some(Err(e)) => {
+            let e = through_tunnel(&tunnel, e);
             reporter.error(&e.to_string());
             Err(e)
         }

@@ -46,6 +46,15 @@ pub fn open_tunnel(
     Ok(Some(tunnel))
 }
 
+/// A run's failure as it reads with the run's tunnel, if any ([`Tunnel::explain`]: a tunnel
+/// lost mid-run is named as the cause).
+pub fn through_tunnel(tunnel: &Option<Tunnel>, error: Error) -> Error {
+    match tunnel {
+        Some(t) => t.explain(error),
+        None => error,
+    }
+}
+
 /// Resolves on the first SIGINT or SIGTERM, naming it.
 async fn interrupted() -> &'static str {
     use tokio::signal::unix::{SignalKind, signal};

@@ -10,7 +10,7 @@ use sfdbtools::verify::{self, VerifyReport};
 use super::args::VerifyArgs;
 use super::inputs::{Env, connection, reading_passphrase};
 use super::report::{Reporter, Style};
-use super::runtime::{open_tunnel, runtime};
+use super::runtime::{open_tunnel, runtime, through_tunnel};
 
 /// What to verify, and against which database when `--against` is given.
 pub fn config(
@@ -42,13 +42,15 @@ pub fn run(config: VerifyConfig, style: Style) -> Result<(), Error> {
         Some((settings, db)) => {
             let runtime = runtime()?;
             let mut settings = settings.clone();
-            let _tunnel = open_tunnel(&mut settings, &runtime)?;
-            runtime.block_on(verify::verify_against(
-                &config.file,
-                &settings,
-                db,
-                &reporter,
-            ))?
+            let tunnel = open_tunnel(&mut settings, &runtime)?;
+            runtime
+                .block_on(verify::verify_against(
+                    &config.file,
+                    &settings,
+                    db,
+                    &reporter,
+                ))
+                .map_err(|e| through_tunnel(&tunnel, e))?
         }
     };
     print_report(&report);

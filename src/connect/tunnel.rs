@@ -17,7 +17,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use russh::client;
 use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
@@ -25,6 +25,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use super::{ConnectionSettings, Tunnelled};
+use crate::error::Error;
 // In `error` beside `ConnectError`, so that `Error` can hold it without `error` importing
 // `connect` (scripts/module-cycles.py); named here too, where it is raised.
 pub use crate::error::TunnelError;
@@ -177,7 +178,44 @@ impl Tunnel {
     pub fn is_closed(&self) -> bool {
         self.session.is_closed()
     }
+
+    /// `error`, the failure of a run whose connections went through this tunnel, as the user
+    /// should read it: when the SSH connection closed, that is what lost the connections (the
+    /// driver only saw its socket close, and guesses that the server ended it), so the message
+    /// says so and names the SSH host; when a channel could not be opened, why. Otherwise
+    /// `error` as it is. It may wait [`CLOSING_NOTICED`]: call it outside the runtime.
+    pub fn explain(&self, error: Error) -> Error {
+        // The database clients see their sockets close about when the SSH session's task sees
+        // its connection end; a lost connection gives the task a moment to catch up.
+        if error.is_connection_lost() {
+            let deadline = Instant::now() + CLOSING_NOTICED;
+            while !self.is_closed() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let cause = if self.is_closed() {
+            format!(
+                "the connections went through the SSH tunnel via {}, which closed during the run: \
+                 the SSH host, or the network to it, went away, and every connection through the \
+                 tunnel was lost with it; check the SSH host and run again",
+                self.ssh
+            )
+        } else if let Some(failure) = self.failure() {
+            format!("through the SSH tunnel via {}: {failure}", self.ssh)
+        } else {
+            return error;
+        };
+        Error::ThroughTunnel {
+            source: Box::new(error),
+            cause,
+        }
+    }
 }
+
+/// How long [`Tunnel::explain`] waits, after a lost connection, for the tunnel's closing to be
+/// noticed: its socket and the database clients' close together, and the SSH session's task
+/// sees it within milliseconds on a live machine.
+pub const CLOSING_NOTICED: Duration = Duration::from_secs(5);
 
 impl Drop for Tunnel {
     fn drop(&mut self) {

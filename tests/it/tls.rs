@@ -17,7 +17,7 @@ use crate::common::{self, TlsServer, assert_success, dump_file_in, out_dir, tls_
 const FALLBACK: &str = "the row reader could not connect";
 
 /// A database on the TLS server with one marked row; dropped by name at the end of the test.
-async fn tls_db(tag: &str) -> String {
+pub(crate) async fn tls_db(tag: &str) -> String {
     let name = format!("t_tls_{tag}_{}", std::process::id());
     let mut c = tls_server().conn(None).await;
     c.query_drop(format!("DROP DATABASE IF EXISTS {name}"))
@@ -40,7 +40,7 @@ async fn tls_db(tag: &str) -> String {
     name
 }
 
-async fn drop_db(name: &str) {
+pub(crate) async fn drop_db(name: &str) {
     let mut c = tls_server().conn(None).await;
     c.query_drop(format!("DROP DATABASE IF EXISTS {name}"))
         .await
@@ -408,7 +408,7 @@ async fn required_never_falls_back_to_a_server_without_tls() {
 /// A TCP relay on `ip` to the TLS server's port on 127.0.0.1, for as long as the test runs
 /// (its threads end with the process): a name that reaches the server but that its
 /// certificate does not carry.
-fn relay_to(ip: Ipv4Addr, port: u16) -> SocketAddr {
+pub(crate) fn relay_to(ip: Ipv4Addr, port: u16) -> SocketAddr {
     recording_relay_to(ip, port).0
 }
 
