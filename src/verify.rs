@@ -448,6 +448,9 @@ pub async fn verify_against(
         )));
     };
     let (mut conn, _) = connect::open(settings, "verify").await?;
+    if let Some(w) = settings.plaintext_warning() {
+        progress.event(&Event::Warning(&w));
+    }
     let definitions = recorded.definitions(&source);
     let result = live_checks(&mut conn, db, &source, &tables, progress).await;
     let _ = conn.disconnect().await;

@@ -143,6 +143,12 @@ impl ConnectionSettings {
         self.tunnelled.as_ref().map_or(&self.host, |t| &t.host)
     }
 
+    /// The warning for a run that went on in plaintext over the network under PREFERRED, the
+    /// first time it is asked for (see [`tls::NoTlsOffered::warning`]).
+    pub fn plaintext_warning(&self) -> Option<String> {
+        self.no_tls_offered.warning(&self.describe())
+    }
+
     /// Whether connections go over TCP with TLS options (the driver would send the TLS request
     /// on a socket too, and then talk plaintext: never give it options there).
     pub(crate) fn tls_over_tcp(&self) -> bool {
@@ -183,7 +189,9 @@ impl ConnectionSettings {
                 Ok(conn) => return Ok(conn),
                 Err(mysql_async::Error::Driver(
                     mysql_async::DriverError::NoClientSslFlagFromServer,
-                )) if self.tls.mode == SslMode::Preferred => self.no_tls_offered.remember(),
+                )) if self.tls.mode == SslMode::Preferred => self
+                    .no_tls_offered
+                    .remember(auth::is_local(self, &resolved)),
                 Err(e) => return Err(tls::connect_error(e, self.tls.mode)),
             }
         }

@@ -285,15 +285,41 @@ impl ServerCertVerifier for AnyName {
 
 /// Whether a PREFERRED connection of this run found the server without TLS; clones share it.
 #[derive(Clone, Debug, Default)]
-pub struct NoTlsOffered(Arc<AtomicBool>);
+pub struct NoTlsOffered(Arc<Plaintext>);
+
+#[derive(Debug, Default)]
+struct Plaintext {
+    seen: AtomicBool,
+    /// The server is on the network (not this machine): worth a warning.
+    remote: AtomicBool,
+    warned: AtomicBool,
+}
 
 impl NoTlsOffered {
     pub(crate) fn seen(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.0.seen.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn remember(&self) {
-        self.0.store(true, Ordering::Relaxed);
+    /// The server offered no TLS; `local` when the connection never leaves this machine.
+    pub(crate) fn remember(&self, local: bool) {
+        self.0.seen.store(true, Ordering::Relaxed);
+        if !local {
+            self.0.remote.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Once per run, after a connection went on in plaintext over the network under PREFERRED:
+    /// what to tell the user (the login and the rows crossed the network in clear).
+    pub fn warning(&self, target: &str) -> Option<String> {
+        let remote = self.0.remote.load(Ordering::Relaxed);
+        (remote && !self.0.warned.swap(true, Ordering::Relaxed)).then(|| {
+            format!(
+                "{target} offers no TLS: under --ssl-mode PREFERRED (the default) the login and \
+                 the data cross the network in clear; configure TLS on the server, or say \
+                 --ssl-mode DISABLED to accept plaintext (and silence this), or REQUIRED to \
+                 refuse it"
+            )
+        })
     }
 }
 

@@ -76,6 +76,9 @@ pub(crate) async fn prepare(
     }
     let started = Local::now();
     let (mut control, info) = connect::open(&cfg.connection, "control").await?;
+    if let Some(w) = cfg.connection.plaintext_warning() {
+        progress.event(&Event::Warning(&w));
+    }
 
     let all = catalog::list_databases(&mut control).await?;
     let mut selection = select_databases(&all, cfg)?;

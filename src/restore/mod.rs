@@ -117,6 +117,9 @@ pub async fn run(cfg: &RestoreConfig, progress: Arc<dyn Progress>) -> Result<Res
     };
     let (mut main, _) =
         connect::open_with(&cfg.connection, "restore", connect::restore_setup_sql).await?;
+    if let Some(w) = cfg.connection.plaintext_warning() {
+        progress.event(&Event::Warning(&w));
+    }
     let result = run_plan(cfg, &plan, opened, grants, &mut main, progress).await;
     let _ = main.disconnect().await;
     result

@@ -939,3 +939,46 @@ async fn verify_identity_through_a_tunnel_checks_the_database_s_name() {
     assert!(common::files_in(out_b.path()).is_empty());
     crate::tls::drop_db(&db).await;
 }
+
+/// PREFERRED to a server that offers no TLS warns once when the server is on the network, and
+/// not when it is this machine or the user chose plaintext. Through the tunnel, the database's
+/// address as the SSH host reaches it decides; `0x7f.1` (127.0.0.1 in an inet_aton form) is not
+/// recognised as loopback here, so it stands for a server across the network: the plaintext
+/// connections then also go through the guard of `connect::auth`, which lets this MariaDB's
+/// ordinary login through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preferred_warns_once_about_plaintext_to_a_server_on_the_network() {
+    const WARNING: &str = "offers no TLS: under --ssl-mode PREFERRED";
+    let db = TestDb::new("ssh_plain_warn").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1), (2)")
+        .await;
+    let home = out_dir();
+    std::fs::create_dir(home.path().join(".ssh")).unwrap();
+    std::fs::copy(known_hosts(), home.path().join(".ssh/known_hosts")).unwrap();
+    let backup = |db_host: &str, extra: &[&str]| {
+        let out_dir = out_dir();
+        let mut c = with_ssh_flags(
+            home.path(),
+            db_host,
+            &["db-backup", "single", "--database", &db.name],
+        );
+        c.args(["-c", "none", "-t", "TEST"])
+            .args(extra)
+            .arg("-o")
+            .arg(out_dir.path());
+        let out = c.output().expect("run sfdbtools");
+        assert_success(&out, &format!("backup to {db_host} {extra:?}"));
+        assert!(dump_sql(out_dir.path()).contains("(1),(2)"));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = backup("0x7f.1", &[]);
+    assert_eq!(err.matches(WARNING).count(), 1, "{err}");
+    assert!(
+        err.contains("0x7f.1"),
+        "the warning names the server: {err}"
+    );
+    let err = backup("0x7f.1", &["--ssl-mode", "DISABLED"]);
+    assert!(!err.contains(WARNING), "{err}");
+    let err = backup("127.0.0.1", &[]);
+    assert!(!err.contains(WARNING), "{err}");
+}

@@ -85,7 +85,7 @@ impl WireConn {
             } else if settings.tls.mode.requires_tls() {
                 return Err(mysql_async::DriverError::NoClientSslFlagFromServer.into());
             } else {
-                settings.no_tls_offered.remember();
+                settings.no_tls_offered.remember(self.local);
             }
         }
         let password = settings
