@@ -264,15 +264,16 @@ async fn watch_login(
         write(client, seq, &p.payload).await?;
         // The client's answer to an auth switch, to more auth data, or to the full-auth request.
         let mut answer = read(client).await?;
-        if full && answer.payload == KEY_REQUEST {
-            if let Some(pem) = pinned {
-                // The pinned key instead of the server's; the server never sees the request.
-                let mut reply = vec![0x01];
-                reply.extend_from_slice(pem.as_bytes());
-                write(client, answer.seq.wrapping_add(1), &reply).await?;
-                answer = read(client).await?;
-                shift = shift.wrapping_add(2);
-            }
+        if full
+            && answer.payload == KEY_REQUEST
+            && let Some(pem) = pinned
+        {
+            // The pinned key instead of the server's; the server never sees the request.
+            let mut reply = vec![0x01];
+            reply.extend_from_slice(pem.as_bytes());
+            write(client, answer.seq.wrapping_add(1), &reply).await?;
+            answer = read(client).await?;
+            shift = shift.wrapping_add(2);
         }
         write(server, answer.seq.wrapping_sub(shift), &answer.payload).await?;
     }

@@ -232,6 +232,45 @@ impl Drop for OptionDir {
     }
 }
 
+/// The connection settings for the dump tool: through the guard of `connect::auth` when its
+/// connection would be plaintext TCP to a server on the network (MariaDB's tool, like
+/// mysql_async, fetches the RSA key of `caching_sha2_password` from the server unasked). Not
+/// under REQUIRED and above: the tool speaks TLS then, and would check the certificate against
+/// the guard's address. Runs on a blocking thread of the runtime, whose handle starts the guard.
+fn guarded(settings: &ConnectionSettings) -> Result<ConnectionSettings> {
+    use crate::connect::{SslMode, auth};
+    if settings.socket.is_some()
+        || !matches!(settings.tls.mode, SslMode::Preferred | SslMode::Disabled)
+    {
+        return Ok(settings.clone());
+    }
+    let runtime = tokio::runtime::Handle::current();
+    let resolved = runtime
+        .block_on(settings.resolve())
+        .map_err(|source| Error::Connect {
+            target: settings.describe(),
+            source,
+        })?;
+    if auth::is_local(settings, &resolved) {
+        return Ok(settings.clone());
+    }
+    let (local, _) = runtime
+        .block_on(auth::guard(
+            resolved,
+            settings.server_key.clone(),
+            settings.connect_timeout,
+        ))
+        .map_err(|source| Error::Connect {
+            target: settings.describe(),
+            source: crate::error::ConnectError::Network { source },
+        })?;
+    Ok(ConnectionSettings {
+        host: local.ip().to_string(),
+        port: local.port(),
+        ..settings.clone()
+    })
+}
+
 /// The `[client]` option file: connection settings, password included, mode 0600.
 fn write_option_file(
     dir: &Path,
@@ -261,7 +300,11 @@ fn write_option_file(
         )),
     }
     if settings.socket.is_none() {
-        for line in tls_options(&settings.tls, program == "mariadb-dump") {
+        let mariadb = program == "mariadb-dump";
+        for line in tls_options(&settings.tls, mariadb)
+            .into_iter()
+            .chain(server_key_options(&settings.server_key, mariadb))
+        {
             text.push_str(&line);
             text.push('\n');
         }
@@ -300,6 +343,21 @@ fn tls_options(tls: &crate::connect::TlsSettings, mariadb: bool) -> Vec<String> 
         }
     }
     lines
+}
+
+/// `--get-server-public-key` and `--server-public-key-path` for MySQL's `mysqldump`, which
+/// refuses a full `caching_sha2_password` login outside TLS without one of them. MariaDB's tool
+/// has neither option (the guard applies the rule to it).
+fn server_key_options(key: &crate::connect::auth::ServerKey, mariadb: bool) -> Vec<String> {
+    use crate::connect::auth::ServerKey;
+    match (key, mariadb) {
+        (_, true) | (ServerKey::Refuse, _) => Vec::new(),
+        (ServerKey::Fetch, false) => vec!["get-server-public-key".to_owned()],
+        (ServerKey::Pinned(path), false) => vec![format!(
+            "server-public-key-path=\"{}\"",
+            path.to_string_lossy().replace('\\', "\\\\")
+        )],
+    }
 }
 
 /// `mariadb-dump` when installed, else `mysqldump`.
@@ -407,7 +465,8 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
         )
     })?;
     let program = program();
-    let option_file = write_option_file(private.path(), &cfg.connection, program)
+    let settings = guarded(&cfg.connection)?;
+    let option_file = write_option_file(private.path(), &settings, program)
         .map_err(|e| Error::file("writing the client option file in", private.path(), e))?;
     let mut chain = OutputChain::create(file_spec(cfg, &plan.path))?;
     let mut command = Command::new(program);
@@ -532,6 +591,21 @@ mod tests {
             tls_options(&tls(SslMode::VerifyCa), false)[0],
             "ssl-mode=VERIFY_CA"
         );
+    }
+
+    #[test]
+    fn mysql_s_tool_gets_the_server_key_options_and_mariadb_s_none() {
+        use crate::connect::auth::ServerKey;
+        assert!(server_key_options(&ServerKey::Refuse, false).is_empty());
+        assert_eq!(
+            server_key_options(&ServerKey::Fetch, false),
+            ["get-server-public-key"]
+        );
+        assert_eq!(
+            server_key_options(&ServerKey::Pinned("/keys/pub.pem".into()), false),
+            ["server-public-key-path=\"/keys/pub.pem\""]
+        );
+        assert!(server_key_options(&ServerKey::Fetch, true).is_empty());
     }
 
     #[test]
