@@ -35,7 +35,7 @@ fi
 scripts/sandbox.sh ensure-packages
 
 cargo build --release --quiet
-bin=$PWD/target/release/sfdbtools
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/sfdbtools
 
 # The dataset should fit in memory, as a production buffer pool is sized to its hot data;
 # otherwise every tool measures the disk.
