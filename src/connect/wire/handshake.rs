@@ -357,4 +357,123 @@ mod tests {
         assert_eq!(parsed.capabilities, caps);
         assert!(Greeting::parse(&[9, 0]).is_err());
     }
+
+    /// A MySQL 8 server's side of caching_sha2_password's full authentication, scripted (no
+    /// MariaDB has the plugin): greeting, login, "send it in full", then a key request if the
+    /// client makes one (answered with the public half of `private`), then the password, which
+    /// it decrypts and checks before its OK. True when the client authenticated.
+    async fn scripted_mysql(
+        mut s: tokio::net::UnixStream,
+        private: rsa::PrivateKey,
+        expect_key_request: bool,
+    ) -> bool {
+        use super::super::framed;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let nonce = b"12345678abcdefghijkl";
+        let mut g = vec![10];
+        g.extend_from_slice(b"8.0.40\0");
+        g.extend_from_slice(&7u32.to_le_bytes());
+        g.extend_from_slice(&nonce[..8]);
+        g.push(0);
+        let caps = CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH;
+        g.extend_from_slice(&(caps as u16).to_le_bytes());
+        g.push(45);
+        g.extend_from_slice(&[2, 0]);
+        g.extend_from_slice(&((caps >> 16) as u16).to_le_bytes());
+        g.push(21);
+        g.extend_from_slice(&[0; 10]);
+        g.extend_from_slice(&nonce[8..]);
+        g.push(0);
+        g.extend_from_slice(b"caching_sha2_password\0");
+        async fn read(s: &mut tokio::net::UnixStream) -> Option<(u8, Vec<u8>)> {
+            let mut h = [0u8; 4];
+            s.read_exact(&mut h).await.ok()?;
+            let mut p = vec![0; u32::from_le_bytes([h[0], h[1], h[2], 0]) as usize];
+            s.read_exact(&mut p).await.ok()?;
+            Some((h[3], p))
+        }
+        let send = |seq: u8, payload: Vec<u8>| framed(seq, &payload).0;
+        s.write_all(&send(0, g)).await.unwrap();
+        let Some((1, _login)) = read(&mut s).await else {
+            return false;
+        };
+        s.write_all(&send(2, vec![0x01, 0x04])).await.unwrap();
+        let Some((mut seq, mut p)) = read(&mut s).await else {
+            return false;
+        };
+        if expect_key_request {
+            assert_eq!((seq, p.as_slice()), (3, &[0x02][..]));
+            let mut reply = vec![0x01];
+            reply.extend_from_slice(public_pem(&private).as_bytes());
+            s.write_all(&send(4, reply)).await.unwrap();
+            (seq, p) = read(&mut s).await.unwrap();
+        }
+        assert_ne!(p, [0x02], "a key request the script did not expect");
+        let mut plain = private
+            .decrypt(rsa::Oaep::<sha1::Sha1>::new(), &p)
+            .expect("the password encrypted with this server's key");
+        for (i, b) in plain.iter_mut().enumerate() {
+            *b ^= nonce[i % nonce.len()];
+        }
+        assert_eq!(plain, b"pw\0");
+        s.write_all(&send(seq + 1, vec![0x00, 0, 0, 2, 0, 0, 0]))
+            .await
+            .unwrap();
+        true
+    }
+
+    fn public_pem(private: &rsa::PrivateKey) -> String {
+        use rsa::pkcs8::EncodePublicKey;
+        private
+            .to_public_key()
+            .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+            .unwrap()
+    }
+
+    /// The row reader's handshake over TCP-like conditions (no socket, no TLS) against the
+    /// script; `pin` writes the server's public key to a file and pins it.
+    async fn full_auth(key: ServerKey, local: bool, pin: bool) -> (WireResult<()>, bool) {
+        let private = rsa::PrivateKey::new(&mut rand::rng(), 1024).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let key = if pin {
+            let path = dir.path().join("server_public_key.pem");
+            std::fs::write(&path, public_pem(&private)).unwrap();
+            ServerKey::Pinned(path)
+        } else {
+            key
+        };
+        let (client, server) = tokio::net::UnixStream::pair().unwrap();
+        let server = tokio::spawn(scripted_mysql(server, private, !pin));
+        let mut conn = super::super::over(client, 4096);
+        // As over TCP: the password in clear is not for this connection.
+        conn.unix_socket = false;
+        conn.local = local;
+        let settings = ConnectionSettings {
+            password: Some(crate::secret::Secret::new("pw")),
+            server_key: key,
+            ..Default::default()
+        };
+        let result = conn.handshake(&settings, None, WANTED).await;
+        drop(conn);
+        (result, server.await.expect("the script's checks"))
+    }
+
+    #[tokio::test]
+    async fn a_full_caching_sha2_login_outside_tls_follows_the_key_rule() {
+        // Over the network with no key allowed: refused before the key is asked for.
+        let (result, authenticated) = full_auth(ServerKey::Refuse, false, false).await;
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("neither TLS nor local"), "{err}");
+        assert!(!authenticated);
+        // Allowed, or local: fetched and used.
+        for (key, local) in [(ServerKey::Fetch, false), (ServerKey::Refuse, true)] {
+            let (result, authenticated) = full_auth(key.clone(), local, false).await;
+            result.unwrap_or_else(|e| panic!("{key:?} local={local}: {e}"));
+            assert!(authenticated);
+        }
+        // Pinned: used without asking the server (the script fails on a key request).
+        let (result, authenticated) = full_auth(ServerKey::Refuse, false, true).await;
+        result.unwrap_or_else(|e| panic!("pinned: {e}"));
+        assert!(authenticated);
+    }
 }
