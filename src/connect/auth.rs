@@ -144,12 +144,13 @@ pub(crate) async fn guard(
             return;
         };
         drop(listener);
-        let Ok(upstream) = TcpStream::connect(&*server).await else {
+        let Ok(Ok(upstream)) = tokio::time::timeout(timeout, TcpStream::connect(&*server)).await
+        else {
             return;
         };
         let _ = client.set_nodelay(true);
         let _ = upstream.set_nodelay(true);
-        relay(client, upstream, key, pinned, seen).await;
+        relay(client, upstream, key, pinned, seen, timeout).await;
     });
     Ok((local, verdict))
 }
@@ -160,8 +161,15 @@ async fn relay(
     key: ServerKey,
     pinned: Option<String>,
     verdict: Verdict,
+    timeout: std::time::Duration,
 ) {
-    match watch_login(&mut client, &mut server, &key, pinned.as_deref()).await {
+    // The login within the connect timeout, as the driver's side has it: a server that stops
+    // answering mid-login does not keep the relay waiting after the driver gave up.
+    let login = watch_login(&mut client, &mut server, &key, pinned.as_deref());
+    match tokio::time::timeout(timeout, login)
+        .await
+        .unwrap_or(Err(Stop::Io))
+    {
         Ok(()) => {
             let _ = tokio::io::copy_bidirectional_with_sizes(
                 &mut client,
