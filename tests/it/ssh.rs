@@ -347,9 +347,7 @@ async fn a_profile_s_ssh_section_tunnels_a_backup() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_goes_through_the_tunnel_with_password_auth() {
-    let Some(pw_user) = sshd().pw_user.clone() else {
-        // Only root can create the password account (scripts/sshd.sh); CI runs as root.
-        eprintln!("skipped: scripts/sshd.sh offers no password account (not root?)");
+    let Some(pw_user) = password_user() else {
         return;
     };
     let password = std::fs::read_to_string(sshd().dir.join("ssh_password")).unwrap();
