@@ -11,7 +11,7 @@ trap 'scripts/sandbox.sh stop "$work/server" >/dev/null 2>&1 || true; rm -rf "$w
 
 echo "== building sfdbtools (release)"
 cargo build --release --quiet
-bin=target/release/sfdbtools
+bin=${CARGO_TARGET_DIR:-target}/release/sfdbtools
 
 echo "== starting a throwaway MariaDB in $work/server"
 info=$(scripts/sandbox.sh start "$work/server")

@@ -318,8 +318,9 @@ pub struct ConnectionArgs {
     #[arg(long = "connect-timeout", value_name = "SECONDS", default_value_t = DEFAULT_CONNECT_TIMEOUT.as_secs())]
     pub connect_timeout: u64,
     /// TLS for TCP connections [default: VERIFY_CA with --ssl-ca, else PREFERRED]. PREFERRED:
-    /// TLS when offered, unverified; REQUIRED: TLS or fail; VERIFY_CA: the certificate must
-    /// chain to --ssl-ca (or a public root); VERIFY_IDENTITY: and name --host.
+    /// TLS when offered, unverified unless --ssl-ca is given; REQUIRED: TLS or fail;
+    /// VERIFY_CA: the certificate must chain to --ssl-ca (or a public root), and for now must
+    /// also name --host (the driver cannot skip the name); VERIFY_IDENTITY: and name --host.
     #[arg(long = "ssl-mode", value_name = "MODE", ignore_case = true)]
     pub ssl_mode: Option<SslMode>,
     /// CA certificate(s), PEM, that the server's certificate must chain to.

@@ -163,13 +163,20 @@ fn tls(
             })?;
         }
     }
-    Ok(TlsKeys {
+    let settings = TlsKeys {
         mode: mode.map(|(m, _)| m),
         ca: ca.map(|(p, _)| p),
         cert: cert.map(|(p, _)| p),
         key: key.map(|(p, _)| p),
     }
-    .settings())
+    .settings();
+    // Their content too, as the row reader reads them: a file that is not PEM, a certificate
+    // and a key that do not go together are the user's to fix before anything connects (the
+    // server would otherwise be blamed for an "untrusted" certificate).
+    settings
+        .client_config()
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    Ok(settings)
 }
 
 /// The connection: the profile's fields (when `-p` is given), each replaced by its flag when

@@ -24,8 +24,8 @@ use crate::error::ConnectError;
 pub enum SslMode {
     /// Plaintext only.
     Disabled,
-    /// TLS when the server offers it, unverified (as the MySQL client's default); plaintext
-    /// otherwise.
+    /// TLS when the server offers it, unverified unless a CA is given (then the chain is
+    /// checked); plaintext otherwise.
     #[default]
     Preferred,
     /// TLS or nothing; the certificate is not checked (it is, against --ssl-ca, if given).
@@ -75,13 +75,13 @@ pub struct TlsSettings {
 impl TlsSettings {
     /// The driver's TLS options for a TCP connection, or None for plaintext.
     ///
-    /// REQUIRED with --ssl-ca verifies the chain, as the MySQL client does: a CA given is a CA
-    /// meant to be checked.
+    /// PREFERRED and REQUIRED with --ssl-ca verify the chain when TLS is used: a CA given is a
+    /// CA meant to be checked (REQUIRED as the MySQL client; PREFERRED would otherwise take a
+    /// wrong CA in silence).
     pub(crate) fn ssl_opts(&self) -> Option<SslOpts> {
         let verify_chain = match self.mode {
             SslMode::Disabled => return None,
-            SslMode::Preferred => false,
-            SslMode::Required => self.ca.is_some(),
+            SslMode::Preferred | SslMode::Required => self.ca.is_some(),
             SslMode::VerifyCa | SslMode::VerifyIdentity => true,
         };
         let mut opts = SslOpts::default()
@@ -101,14 +101,13 @@ impl TlsSettings {
         Some(opts)
     }
     /// The row reader's TLS configuration, checking what [`TlsSettings::ssl_opts`] checks:
-    /// nothing under PREFERRED and REQUIRED (unless a CA is given), the chain under VERIFY_CA,
+    /// nothing under PREFERRED and REQUIRED (the chain when a CA is given), the chain under VERIFY_CA,
     /// the chain and the name under VERIFY_IDENTITY. None under DISABLED. Unlike the driver,
     /// VERIFY_CA here really skips the name (mysql_async issue #404).
-    pub(crate) fn client_config(&self) -> Result<Option<Arc<ClientConfig>>, ConnectError> {
+    pub fn client_config(&self) -> Result<Option<Arc<ClientConfig>>, ConnectError> {
         let verify_chain = match self.mode {
             SslMode::Disabled => return Ok(None),
-            SslMode::Preferred => false,
-            SslMode::Required => self.ca.is_some(),
+            SslMode::Preferred | SslMode::Required => self.ca.is_some(),
             SslMode::VerifyCa | SslMode::VerifyIdentity => true,
         };
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -423,6 +422,7 @@ mod tests {
             (o.accept_invalid_certs(), o.skip_domain_validation())
         };
         assert_eq!(check(SslMode::Preferred, None), (true, true));
+        assert_eq!(check(SslMode::Preferred, Some("/ca.pem")), (false, true));
         assert_eq!(check(SslMode::Required, None), (true, true));
         assert_eq!(check(SslMode::Required, Some("/ca.pem")), (false, true));
         assert_eq!(check(SslMode::VerifyCa, None), (false, true));

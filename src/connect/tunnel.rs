@@ -477,16 +477,32 @@ impl HostKeyCheck {
                 fingerprint,
                 known_hosts,
             }),
-            UnknownHost::AcceptNew => russh::keys::known_hosts::learn_known_hosts_path(
-                &self.host,
-                self.port,
-                key,
-                &self.known_hosts,
-            )
-            .map_err(|source| TunnelError::KnownHosts {
-                known_hosts,
-                source,
-            }),
+            UnknownHost::AcceptNew => {
+                // A ~/.ssh made here is private, as OpenSSH makes it (russh would make it 0755).
+                if let Some(dir) = self.known_hosts.parent()
+                    && !dir.exists()
+                {
+                    use std::os::unix::fs::DirBuilderExt;
+                    std::fs::DirBuilder::new()
+                        .recursive(true)
+                        .mode(0o700)
+                        .create(dir)
+                        .map_err(|e| TunnelError::KnownHosts {
+                            known_hosts: known_hosts.clone(),
+                            source: e.into(),
+                        })?;
+                }
+                russh::keys::known_hosts::learn_known_hosts_path(
+                    &self.host,
+                    self.port,
+                    key,
+                    &self.known_hosts,
+                )
+                .map_err(|source| TunnelError::KnownHosts {
+                    known_hosts,
+                    source,
+                })
+            }
         }
     }
 }

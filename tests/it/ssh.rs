@@ -142,7 +142,8 @@ async fn a_key_not_in_authorized_keys_is_denied() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_host_key_is_refused_and_accept_new_records_it() {
     let dir = out_dir();
-    let file = dir.path().join("known_hosts");
+    // In a .ssh that does not exist yet: accepting makes it, private as OpenSSH's.
+    let file = dir.path().join(".ssh/known_hosts");
     let s = settings(&file, key("user_key", None));
     let err = open(&s).await.err().expect("an unknown host is refused");
     assert!(matches!(err, TunnelError::UnknownHostKey { .. }), "{err}");
@@ -159,6 +160,12 @@ async fn an_unknown_host_key_is_refused_and_accept_new_records_it() {
     };
     let tunnel = open(&accept).await.unwrap_or_else(|e| panic!("{e}"));
     drop(tunnel);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join(".ssh"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
     // russh starts a new file with an empty line (it saw no final newline); OpenSSH skips it.
     let recorded = std::fs::read_to_string(&file).unwrap();
     assert!(

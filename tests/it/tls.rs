@@ -328,10 +328,14 @@ async fn a_certificate_of_another_ca_is_not_trusted() {
     let t = tls_server();
     let db = tls_db("wrongca").await;
     let dir = out_dir();
-    let tls = ["--ssl-mode", "VERIFY_CA", &ca(t, "other-ca.pem")];
-    let out = dump(t, &db, "127.0.0.1", t.server.port, &tls, dir.path());
     let target = format!("127.0.0.1:{}", t.server.port);
-    assert_fails_with(&out, "TLS certificate is not trusted", &target);
+    // A CA given is a CA checked, under PREFERRED and REQUIRED too.
+    for mode in ["VERIFY_CA", "PREFERRED", "REQUIRED"] {
+        let tls = ["--ssl-mode", mode, &ca(t, "other-ca.pem")];
+        let out = dump(t, &db, "127.0.0.1", t.server.port, &tls, dir.path());
+        assert_fails_with(&out, "TLS certificate is not trusted", &target);
+        assert!(common::files_in(dir.path()).is_empty(), "{mode}");
+    }
     drop_db(&db).await;
 }
 

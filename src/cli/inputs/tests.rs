@@ -105,8 +105,8 @@ fn flags() -> ConnectionArgs {
 #[test]
 fn tls_flags_default_to_preferred_and_a_ca_alone_to_verify_ca() {
     assert_eq!(flag_tls(None, None).unwrap().mode, SslMode::Preferred);
-    // Any readable file will do: the driver parses it when it connects.
     let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), TEST_PEM).unwrap();
     let ca = || Some(file.path().to_path_buf());
     let with_ca = flag_tls(None, ca()).unwrap();
     assert_eq!(with_ca.mode, SslMode::VerifyCa);
@@ -121,6 +121,16 @@ fn tls_flags_default_to_preferred_and_a_ca_alone_to_verify_ca() {
         flag_tls(Some(SslMode::Disabled), Some("/ca.pem".into())),
         Err(Error::Usage(_))
     ));
+    // Read now, not when connecting: a file that is no CA, or a directory, names the flag.
+    let not_pem = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(not_pem.path(), "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+    for bad in [not_pem.path(), std::path::Path::new("/tmp")] {
+        let e = flag_tls(None, Some(bad.to_path_buf()));
+        assert!(
+            matches!(&e, Err(Error::Usage(m)) if m.contains("--ssl-ca")),
+            "{e:?}"
+        );
+    }
 }
 
 /// The TLS settings of `--ssl-mode` and `--ssl-ca` alone.
@@ -327,6 +337,27 @@ fn the_thread_count_is_the_flag_else_the_cpus_up_to_8() {
 
 /// Where the TLS and SSH layering tests keep their files: readable PEM stand-ins (the driver
 /// parses them only when it connects), a profile, and a home directory.
+/// A self-signed CA certificate and its key in one file (made once with the openssl CLI, valid
+/// for a century): good as --ssl-ca, --ssl-cert and --ssl-key alike, since the files are now
+/// read when the run is set up.
+const TEST_PEM: &str = "-----BEGIN CERTIFICATE-----\n\
+MIIBmTCCAT+gAwIBAgIUa0/8E3hh6bPxtI4R4LjZ2MGSeJ8wCgYIKoZIzj0EAwIw\n\
+ITEfMB0GA1UEAwwWc2ZkYnRvb2xzIHVuaXQtdGVzdCBDQTAgFw0yNjEyMDIxNzM1\n\
+NDVaGA8yMTI2MTEwODE3MzU0NVowITEfMB0GA1UEAwwWc2ZkYnRvb2xzIHVuaXQt\n\
+dGVzdCBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABHF3WZnr0j++mBQLY3oL\n\
+vNNYjs+iz+xNyx+WhXS+Hv6pAp2j6txEWv1oFAOegUXB5gEerpV2HjeKlIWrfkO4\n\
+BAyjUzBRMB0GA1UdDgQWBBQGtnY/pNVoffqktS2c36Ac0p9kJTAfBgNVHSMEGDAW\n\
+gBQGtnY/pNVoffqktS2c36Ac0p9kJTAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49\n\
+BAMCA0gAMEUCIDNPBfTWEXst1YF1rPSPUP+lpQhxP1y3yfPlMwt94giCAiEAzTEw\n\
+bS+PhH/k8d0lCMPFmc1+7zy3SLfiVX1ldU/YvFw=\n\
+-----END CERTIFICATE-----\n\
+-----BEGIN PRIVATE KEY-----\n\
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg+FGzXJFGYWwB++D2\n\
+8UEX5GshGYK3ReqiaxOhPmjNTDuhRANCAARxd1mZ69I/vpgUC2N6C7zTWI7Pos/s\n\
+TcsfloV0vh7+qQKdo+rcRFr9aBQDnoFFweYBHq6Vdh43ipSFq35DuAQM\n\
+-----END PRIVATE KEY-----\n\
+";
+
 struct Layers {
     dir: tempfile::TempDir,
 }
@@ -337,7 +368,7 @@ impl Layers {
             dir: tempfile::tempdir().unwrap(),
         };
         for name in ["f.pem", "p.pem", "c.pem"] {
-            std::fs::write(l.file(name), "stand-in").unwrap();
+            std::fs::write(l.file(name), TEST_PEM).unwrap();
         }
         l
     }
