@@ -588,6 +588,27 @@ pub struct FieldArgs {
     /// The profile's ssl-key: the client certificate's private key (PEM); needs --ssl-cert.
     #[arg(long = "ssl-key", value_name = "FILE", requires = "ssl_cert")]
     pub ssl_key: Option<PathBuf>,
+    /// The profile's [ssh] tunnel: the SSH host (sets enabled=true).
+    #[arg(long = "ssh-host")]
+    pub ssh_host: Option<String>,
+    /// The [ssh] port [default: 22].
+    #[arg(long = "ssh-port")]
+    pub ssh_port: Option<u16>,
+    /// The [ssh] account [default when connecting: the local user name].
+    #[arg(long = "ssh-user")]
+    pub ssh_user: Option<String>,
+    /// The [ssh] identity_file: a private key (OpenSSH or PEM; `~/` is the home directory).
+    #[arg(long = "ssh-identity", value_name = "FILE")]
+    pub ssh_identity: Option<String>,
+    /// Ask for the [ssh] ssh_password on the terminal (password auth, when no identity file).
+    #[arg(long = "ssh-ask-password")]
+    pub ssh_ask_password: bool,
+    /// Switch the profile's [ssh] tunnel off (enabled=false), keeping its keys.
+    #[arg(long = "no-ssh", conflicts_with_all = ["ssh_host", "ssh_port", "ssh_user", "ssh_identity", "ssh_ask_password"])]
+    pub no_ssh: bool,
+    /// The SSH password, once asked for (never a flag: it would show in `ps`).
+    #[arg(skip)]
+    pub ssh_password: Option<sfdbtools::secret::Secret>,
 }
 
 impl FieldArgs {
@@ -600,10 +621,22 @@ impl FieldArgs {
             || self.ssl_ca.is_some()
             || self.ssl_cert.is_some()
             || self.ssl_key.is_some()
+            || self.touches_ssh()
+            || self.no_ssh
+    }
+
+    /// Whether a key of the `[ssh]` section is given (which switches the tunnel on).
+    fn touches_ssh(&self) -> bool {
+        self.ssh_host.is_some()
+            || self.ssh_port.is_some()
+            || self.ssh_user.is_some()
+            || self.ssh_identity.is_some()
+            || self.ssh_ask_password
     }
 
     /// Sets the given fields in `p`, leaving the others as they are.
     pub fn apply(self, p: &mut sfdbtools::config::profile::Profile) {
+        let ssh = self.touches_ssh();
         if let Some(h) = self.host {
             p.host = h;
         }
@@ -618,6 +651,20 @@ impl FieldArgs {
         tls.ca = self.ssl_ca.or(tls.ca.take());
         tls.cert = self.ssl_cert.or(tls.cert.take());
         tls.key = self.ssl_key.or(tls.key.take());
+        if self.no_ssh
+            && let Some(t) = p.ssh.as_mut()
+        {
+            t.enabled = false;
+        }
+        if ssh {
+            let t = p.ssh.get_or_insert_with(Default::default);
+            t.enabled = true;
+            t.host = self.ssh_host.or(t.host.take());
+            t.port = self.ssh_port.unwrap_or(t.port);
+            t.user = self.ssh_user.or(t.user.take());
+            t.identity_file = self.ssh_identity.or(t.identity_file.take());
+            t.password = self.ssh_password.or(t.password.take());
+        }
     }
 }
 

@@ -317,13 +317,36 @@ fn ask_key_passphrases(auth: Option<&mut SshAuth>, quiet: bool) -> Result<(), Er
                 ))
             })
     };
+    // A mistyped passphrase is said at once and asked again (three tries), rather than found
+    // out after the database password, as a cryptographic error.
+    let ask_until_it_opens = |path: &Path, what: &str| -> Result<Option<Secret>, Error> {
+        for attempt in 1..=3 {
+            let p = ask(path, what)?;
+            if p.is_empty() && !what.is_empty() {
+                return Ok(None);
+            }
+            let p = Secret::new(p);
+            if tunnel::passphrase_opens(path, &p) {
+                return Ok(Some(p));
+            }
+            eprintln!(
+                "sfdbtools: that passphrase does not open {}{}",
+                path.display(),
+                if attempt < 3 { "; try again" } else { "" }
+            );
+        }
+        Err(Error::Usage(format!(
+            "three passphrases did not open the SSH key {}",
+            path.display()
+        )))
+    };
     match auth {
         Some(SshAuth::Key { path, passphrase })
             if passphrase.is_none()
                 && prompt::interactive(quiet)
                 && tunnel::key_is_encrypted(path) =>
         {
-            *passphrase = Some(Secret::new(ask(path, "")?));
+            *passphrase = ask_until_it_opens(path, "")?;
         }
         Some(SshAuth::Keys(keys)) => {
             for k in keys.iter_mut() {
@@ -331,8 +354,7 @@ fn ask_key_passphrases(auth: Option<&mut SshAuth>, quiet: bool) -> Result<(), Er
                     continue;
                 }
                 if prompt::interactive(quiet) {
-                    let p = ask(&k.path, " (empty: skip this key)")?;
-                    k.passphrase = (!p.is_empty()).then(|| Secret::new(p));
+                    k.passphrase = ask_until_it_opens(&k.path, " (empty: skip this key)")?;
                 } else if !quiet {
                     eprintln!(
                         "sfdbtools: note: skipping the encrypted SSH key {}: there is no \

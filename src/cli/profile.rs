@@ -76,6 +76,7 @@ pub fn task(
                 None => text_or_fail(quiet, "user", "-u/--user USER", Some("root"))?,
             };
             let password = new_password(quiet, env)?;
+            ask_ssh_password(&mut fields, quiet)?;
             let port = fields.port.take().unwrap_or(3306);
             let mut profile = Profile::new(host, port, user, password);
             fields.apply(&mut profile);
@@ -111,10 +112,13 @@ pub fn task(
             if !fields.any() && !change_password {
                 return Err(Error::Usage(
                     "nothing to change: give --host, --port, --user, --ssl-mode, --ssl-ca, \
-                     --ssl-cert/--ssl-key or --change-password"
+                     --ssl-cert/--ssl-key, --ssh-host, --ssh-port, --ssh-user, --ssh-identity, \
+                     --ssh-ask-password, --no-ssh or --change-password"
                         .into(),
                 ));
             }
+            let mut fields = fields;
+            ask_ssh_password(&mut fields, quiet)?;
             let path = path_of(name)?;
             let key = profile_key(key.key, quiet, false)?;
             let password = if change_password {
@@ -151,6 +155,19 @@ pub fn task(
             ProfileTask::Delete { path }
         }
     })
+}
+
+/// `--ssh-ask-password`: the `[ssh]` password, typed twice on the terminal.
+fn ask_ssh_password(fields: &mut super::args::FieldArgs, quiet: bool) -> Result<(), Error> {
+    if fields.ssh_ask_password {
+        fields.ssh_password = Some(prompt::secret(
+            quiet,
+            "SSH password",
+            "--ssh-ask-password needs a terminal to ask on",
+            true,
+        )?);
+    }
+    Ok(())
 }
 
 /// The database password of a new profile: `MYSQL_PWD` when set (even empty: an account

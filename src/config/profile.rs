@@ -296,6 +296,29 @@ impl Profile {
                     .into(),
             ));
         }
+        if let Some(t) = self.ssh.as_ref().filter(|t| t.enabled) {
+            if t.host.as_deref().is_none_or(str::is_empty) {
+                return Err(Error::Usage(
+                    "a profile's [ssh] tunnel needs its host: give --ssh-host (or --no-ssh to \
+                     switch the tunnel off)"
+                        .into(),
+                ));
+            }
+            let ssh_fields = [
+                ("SSH host", t.host.as_deref()),
+                ("SSH user", t.user.as_deref()),
+                ("SSH identity file", t.identity_file.as_deref()),
+                ("SSH password", t.password.as_ref().map(Secret::expose)),
+            ];
+            for (what, value) in ssh_fields {
+                if value.is_some_and(|v| v.contains(['\n', '\r']) || v.trim() != v) {
+                    return Err(Error::Usage(format!(
+                        "the {what} cannot be stored in a profile: it has a line break or \
+                         surrounding spaces, which the profile format does not keep"
+                    )));
+                }
+            }
+        }
         Ok(())
     }
 

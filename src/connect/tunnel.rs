@@ -358,6 +358,12 @@ pub fn key_is_encrypted(path: &Path) -> bool {
     )
 }
 
+/// Whether `passphrase` opens the key at `path` (asked for before connecting, so that a typo is
+/// caught while the user is still at the prompt).
+pub fn passphrase_opens(path: &Path, passphrase: &Secret) -> bool {
+    russh::keys::load_secret_key(path, Some(passphrase.expose())).is_ok()
+}
+
 fn load_key(path: &Path, passphrase: Option<&Secret>) -> Result<PrivateKey, TunnelError> {
     russh::keys::load_secret_key(path, passphrase.map(Secret::expose)).map_err(|source| {
         TunnelError::Key {

@@ -991,3 +991,98 @@ async fn preferred_warns_once_about_plaintext_to_a_server_on_the_network() {
     // The mysqldump engine's one connection goes through the guard too, and works.
     backup("0x7f.1", &["--engine", "mysqldump"]);
 }
+
+/// `profile create` writes an `[ssh]` section from its `--ssh-*` flags, a backup with `-p` then
+/// goes through that tunnel, and `profile edit --no-ssh` switches it off; a tunnel without a
+/// host is refused before anything is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_create_writes_an_ssh_section_that_backups_go_through() {
+    const KEY: &str = "profile key of the ssh test";
+    let db = TestDb::new("ssh_prof_flags").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (7)")
+        .await;
+    let w = out_dir();
+    let home = w.path();
+    std::fs::create_dir(home.join(".ssh")).unwrap();
+    std::fs::copy(known_hosts(), home.join(".ssh/known_hosts")).unwrap();
+    let config = home.join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "config_dir:\n  database_profile: {}/profiles\n",
+            home.display()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut c = server().sfdbtools();
+        c.env("HOME", home)
+            .env("SFDB_APPS_CONFIG", &config)
+            .env("SFDB_SOURCE_PROFILE_KEY", KEY)
+            .env("MYSQL_PWD", server().password.clone().unwrap_or_default())
+            .args(args);
+        c.output().expect("run sfdbtools")
+    };
+    // 0177.0.0.1 is 127.0.0.1 in octal, which only this test asks sshd for.
+    let db_host = "0177.0.0.1";
+    let port = server().port.to_string();
+    let ssh_port = sshd().port.to_string();
+    let identity = sshd().dir.join("user_key").display().to_string();
+    let create = |extra: &[&str]| {
+        let mut args = vec!["-q", "profile", "create", "-n", "jump", "--host", db_host];
+        args.extend(["-P", &port, "-u", &server().user]);
+        args.extend(extra);
+        run(&args)
+    };
+    let out = create(&["--ssh-user", &sshd().user]);
+    assert_eq!(out.status.code(), Some(2), "no --ssh-host");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs its host"), "{err}");
+    assert!(!home.join("profiles/jump.cnf.enc").exists());
+
+    let out = create(&[
+        "--ssh-host",
+        "127.0.0.1",
+        "--ssh-port",
+        &ssh_port,
+        "--ssh-user",
+        &sshd().user,
+        "--ssh-identity",
+        &identity,
+    ]);
+    assert_success(&out, "profile create with --ssh-*");
+    let listed = run(&["profile", "list", "-k", KEY]);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("(through ssh"),
+        "{listed:?}"
+    );
+    let out_a = out_dir();
+    let ok = run(&[
+        "-q",
+        "db-backup",
+        "single",
+        "--database",
+        &db.name,
+        "-p",
+        "jump",
+        "-c",
+        "none",
+        "-t",
+        "TEST",
+        "-o",
+        &out_a.path().display().to_string(),
+    ]);
+    assert_success(&ok, "backup through the profile's tunnel");
+    assert!(dump_sql(out_a.path()).contains("(7)"));
+    let log = std::fs::read_to_string(sshd().dir.join("sshd.log")).unwrap();
+    let target = format!("target {db_host} port {port}");
+    assert!(log.contains(&target), "no '{target}' in the sshd log");
+
+    let out = run(&["-q", "profile", "edit", "-n", "jump", "--no-ssh"]);
+    assert_success(&out, "profile edit --no-ssh");
+    let listed = run(&["profile", "list", "-k", KEY]);
+    assert!(
+        !String::from_utf8_lossy(&listed.stdout).contains("(through ssh"),
+        "{listed:?}"
+    );
+}
