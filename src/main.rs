@@ -37,9 +37,9 @@ use clap::Parser;
 use sfdbtools::Error;
 use sfdbtools::config::file::{self, Settings};
 
+use cli::args::profile::ProfileAction;
 use cli::args::{
-    BackupModeArgs, CleanupArgs, Cli, Command, CryptoArgs, LogFormat, ProfileAction,
-    RestoreModeArgs, VerifyArgs,
+    BackupModeArgs, CleanupArgs, Cli, Command, CryptoArgs, LogFormat, RestoreModeArgs, VerifyArgs,
 };
 use cli::inputs::Env;
 use cli::report::Style;

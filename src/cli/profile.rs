@@ -14,7 +14,7 @@ use sfdbtools::config::profile::{self, Profile};
 use sfdbtools::encrypt::Passphrase;
 use sfdbtools::secret::Secret;
 
-use super::args::{FieldArgs, NameArg, ProfileAction};
+use super::args::profile::{FieldArgs, NameArg, ProfileAction};
 use super::inputs::{Env, profile_key};
 use super::prompt::{self, text_or_fail};
 
@@ -158,7 +158,7 @@ pub fn task(
 }
 
 /// `--ssh-ask-password`: the `[ssh]` password, typed twice on the terminal.
-fn ask_ssh_password(fields: &mut super::args::FieldArgs, quiet: bool) -> Result<(), Error> {
+fn ask_ssh_password(fields: &mut FieldArgs, quiet: bool) -> Result<(), Error> {
     if fields.ssh_ask_password {
         fields.ssh_password = Some(prompt::secret(
             quiet,
