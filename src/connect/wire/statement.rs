@@ -50,12 +50,7 @@ impl WireConn {
             Some(0x00) => return Ok(Vec::new()),
             Some(0xff) => return Err(server_error(&first)),
             Some(0xfb) => return Err(protocol("the server asked for a LOCAL INFILE")),
-            _ => Reader {
-                buf: &first,
-                pos: 0,
-            }
-            .lenenc()
-            .map_err(malformed)?,
+            _ => column_count(&first)?,
         };
         self.skip_definitions(columns).await?;
         let mut rows = Vec::new();
@@ -114,12 +109,7 @@ impl WireConn {
         let count = match first.first() {
             Some(0x00) => return Ok(Vec::new()),
             Some(0xff) => return Err(server_error(&first)),
-            _ => Reader {
-                buf: &first,
-                pos: 0,
-            }
-            .lenenc()
-            .map_err(malformed)?,
+            _ => column_count(&first)?,
         };
         let mut columns = Vec::with_capacity(count as usize);
         for _ in 0..count {
@@ -242,6 +232,23 @@ impl WireConn {
 }
 
 /// A column definition packet (protocol 4.1).
+/// The most columns a result set can have: MySQL and MariaDB allow 4096 in a table, and a
+/// select list is refused well before 65 535. A count read from the network sizes allocations,
+/// so anything above is a protocol error, not a vector of that capacity (which would panic or
+/// exhaust memory on a bogus or hostile server).
+const MAX_COLUMNS: u64 = u16::MAX as u64;
+
+/// The column count that starts a result set.
+fn column_count(first: &[u8]) -> WireResult<u64> {
+    let count = Reader { buf: first, pos: 0 }.lenenc().map_err(malformed)?;
+    if count > MAX_COLUMNS {
+        return Err(protocol(format!(
+            "the server announced a result of {count} columns (at most {MAX_COLUMNS} exist)"
+        )));
+    }
+    Ok(count)
+}
+
 fn column_def(p: &[u8]) -> Result<ColumnDef, Malformed> {
     let mut r = Reader { buf: p, pos: 0 };
     // catalog, schema, table, org_table, name, org_name
@@ -424,5 +431,28 @@ mod tests {
         let mut conn = over(a, 1 << 10);
         let err = conn.next_rows(|| vec![0; 1 << 10]).await.unwrap_err();
         assert!(err.to_string().contains("out of order"), "{err}");
+    }
+
+    /// A column count no result can have (here 2^60, as a bogus or hostile server might send)
+    /// is a protocol error, for a query and for a prepared statement's execution alike, and
+    /// sizes nothing.
+    #[tokio::test]
+    async fn an_impossible_column_count_is_refused_not_allocated() {
+        let mut count = vec![0xfe];
+        count.extend_from_slice(&(1u64 << 60).to_le_bytes());
+        for execute in [false, true] {
+            let (a, mut b) = UnixStream::pair().unwrap();
+            // The reply to the command (sequence id 1, after the command's 0).
+            b.write_all(&framed(1, &count).0).await.unwrap();
+            let mut conn = over(a, 1 << 10);
+            let err = match execute {
+                false => conn.query("SELECT 1").await.map(|_| ()).unwrap_err(),
+                true => conn.execute(1).await.map(|_| ()).unwrap_err(),
+            };
+            assert!(
+                err.to_string().contains("1152921504606846976 columns"),
+                "{err}"
+            );
+        }
     }
 }
