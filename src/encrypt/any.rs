@@ -122,7 +122,11 @@ pub fn decrypt_any_with_iterations<R: Read, W: Write>(
     }
 
     let mut keys = Vec::with_capacity(candidates.len());
-    for &iterations in candidates {
+    let variants = pass.variants();
+    for (pass, &iterations) in variants
+        .iter()
+        .flat_map(|p| candidates.iter().map(move |i| (p, i)))
+    {
         let cipher = ChunkCipher::new(derive_cipher(pass, &header.salt, iterations)?, header.nonce);
         if let ChunkedView::FirstChunk(len) = view {
             let mut scratch = Zeroizing::new(vec![0u8; len - TAG_LEN]);

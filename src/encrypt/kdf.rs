@@ -15,37 +15,76 @@ use crate::secret::Secret;
 
 /// The passphrase a container is encrypted with.
 ///
-/// Surrounding whitespace is ignored (as the Go tool did), so a passphrase read from a file with
-/// a trailing newline or pasted with a stray space still opens the file.
+/// Surrounding whitespace is ignored (as the Go tool did for flags and backups), so a passphrase
+/// read from a file with a trailing newline or pasted with a stray space still opens the file.
+/// One exception in the Go tool: `crypto encrypt-file` took `SFDB_ENCRYPTION_KEY` as it was,
+/// spaces included. So a passphrase with surrounding whitespace is also tried exactly as given
+/// when a file is opened ([`Passphrase::variants`]); files are always written trimmed.
 #[derive(Clone)]
-pub struct Passphrase(Secret);
+pub struct Passphrase {
+    secret: Secret,
+    /// Used as given, untrimmed (the second reading of a passphrase with spaces around it).
+    exact: bool,
+}
 
 impl Passphrase {
     pub fn new(secret: Secret) -> Self {
-        Passphrase(secret)
+        Passphrase {
+            secret,
+            exact: false,
+        }
     }
 
     /// The bytes that go into the KDF.
     fn material(&self) -> &[u8] {
-        self.0.expose().trim().as_bytes()
+        match self.exact {
+            true => self.secret.expose().as_bytes(),
+            false => self.secret.expose().trim().as_bytes(),
+        }
+    }
+
+    /// The readings to try when opening a file, in order: trimmed, then, when the passphrase
+    /// has surrounding whitespace, exactly as given (Go's `crypto encrypt-file` with
+    /// `SFDB_ENCRYPTION_KEY`). A passphrase without such whitespace has one reading: no KDF run
+    /// is added for it.
+    pub(crate) fn variants(&self) -> Vec<Passphrase> {
+        let mut v = vec![Passphrase::new(self.secret.clone())];
+        let raw = self.secret.expose();
+        if raw.trim() != raw && !raw.trim().is_empty() {
+            v.push(Passphrase {
+                secret: self.secret.clone(),
+                exact: true,
+            });
+        }
+        v
+    }
+
+    /// A passphrase used exactly as given, spaces included: how Go's `crypto encrypt-file`
+    /// sealed with `SFDB_ENCRYPTION_KEY`. For tests that make such files.
+    #[cfg(test)]
+    pub(crate) fn exact(value: &str) -> Self {
+        Passphrase {
+            secret: Secret::new(value),
+            exact: true,
+        }
     }
 }
 
 impl From<Secret> for Passphrase {
     fn from(secret: Secret) -> Self {
-        Passphrase(secret)
+        Passphrase::new(secret)
     }
 }
 
 impl From<String> for Passphrase {
     fn from(value: String) -> Self {
-        Passphrase(Secret::from(value))
+        Passphrase::new(Secret::from(value))
     }
 }
 
 impl From<&str> for Passphrase {
     fn from(value: &str) -> Self {
-        Passphrase(Secret::new(value))
+        Passphrase::new(Secret::new(value))
     }
 }
 

@@ -45,7 +45,11 @@ pub fn open_oneshot_with_iterations(
     candidates: &[u32],
 ) -> Result<Zeroizing<Vec<u8>>, EncryptError> {
     let header = parse_oneshot_header(data)?;
-    for &iterations in candidates {
+    let variants = pass.variants();
+    for (pass, &iterations) in variants
+        .iter()
+        .flat_map(|p| candidates.iter().map(move |i| (p, i)))
+    {
         let aead = derive_cipher(pass, &header.salt, iterations)?;
         if let Some(plain) = open_with(&aead, &header.nonce, &data[HEADER_LEN..]) {
             return Ok(plain);

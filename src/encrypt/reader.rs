@@ -78,7 +78,11 @@ impl<R: Read> DecryptReader<R> {
                 // Opened out of place so the ciphertext survives a failed attempt for the next
                 // iteration count.
                 let sealed = buf[..len].to_vec();
-                for &iterations in candidates {
+                let variants = pass.variants();
+                for (pass, &iterations) in variants
+                    .iter()
+                    .flat_map(|p| candidates.iter().map(move |i| (p, i)))
+                {
                     let cipher = ChunkCipher::new(
                         derive_cipher(pass, &header.salt, iterations)?,
                         header.nonce,

@@ -587,3 +587,44 @@ fn sniff_checks_the_magic() {
     assert!(!sniff(b"Salted_"));
     assert!(!sniff(b"\x28\xb5\x2f\xfd"));
 }
+
+/// Go's `crypto encrypt-file` sealed with `SFDB_ENCRYPTION_KEY` untrimmed: such a file, one-shot
+/// or chunked, opens with the same key as given (spaces included), through every reader, while
+/// the trimmed key alone cannot open it and a file sealed trimmed still opens with the spaced
+/// key. Trimmed is tried first, so ordinary files cost no extra KDF run.
+#[test]
+fn a_key_with_spaces_also_opens_a_file_sealed_with_it_untrimmed() {
+    let spaced = " k e y \n";
+    let exact = Passphrase::exact(spaced);
+    let oneshot = seal_oneshot_with_params(&payload(100), &exact, SALT, NONCE, FAST).unwrap();
+    assert_eq!(
+        open_oneshot_with_iterations(&oneshot, &pass(spaced), &[FAST]).unwrap()[..],
+        payload(100)[..]
+    );
+    assert!(matches!(
+        open_oneshot_with_iterations(&oneshot, &pass("k e y"), &[FAST]),
+        Err(EncryptError::WrongKey)
+    ));
+
+    let mut w = EncryptWriter::with_params(Vec::new(), &exact, SALT, NONCE, FAST).unwrap();
+    w.write_all(&payload(CHUNK_SIZE + 10)).unwrap();
+    let chunked = w.finish().unwrap().0;
+    assert_eq!(
+        open_fast(&chunked, spaced).unwrap(),
+        payload(CHUNK_SIZE + 10)
+    );
+    assert!(matches!(
+        open_fast(&chunked, "k e y"),
+        Err(EncryptError::WrongKey)
+    ));
+    for file in [&oneshot, &chunked] {
+        let mut out = Vec::new();
+        decrypt_any_with_iterations(Cursor::new(file), &mut out, &pass(spaced), &[FAST]).unwrap();
+        assert!(out.len() == 100 || out.len() == CHUNK_SIZE + 10);
+    }
+    // The usual case still holds: trimmed on both sides.
+    assert_eq!(
+        open_fast(&seal_fast(&payload(5), "k e y"), spaced).unwrap(),
+        payload(5)
+    );
+}

@@ -213,3 +213,39 @@ fn identical_bytes_for_fixed_salt_and_nonce() {
         assert!(ours == theirs, "one-shot output differs for {len} bytes");
     }
 }
+
+/// A file the Go tool's `crypto encrypt-file` wrote with `SFDB_ENCRYPTION_KEY=" golden pass
+/// 600k "`, which it did not trim (`tests/fixtures/go`): `crypto decrypt-file` with the same
+/// environment opens it, byte for byte; the trimmed key alone cannot, and says wrong key.
+#[test]
+fn go_s_encrypt_file_with_an_untrimmed_environment_key_opens() {
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/go");
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("text1000.txt");
+    let decrypt = |key: &str| {
+        Command::new(env!("CARGO_BIN_EXE_sfdbtools"))
+            .env("SFDB_ENCRYPTION_KEY", key)
+            .args(["-q", "crypto", "decrypt-file", "-i"])
+            .arg(fixtures.join("o600_filecmd_envkey_untrimmed.enc"))
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let ok = decrypt(" golden pass 600k ");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(
+        fs::read(&out).unwrap(),
+        fs::read(fixtures.join("text1000.txt")).unwrap()
+    );
+    fs::remove_file(&out).unwrap();
+    let trimmed = decrypt("golden pass 600k");
+    assert!(!trimmed.status.success());
+    let err = String::from_utf8_lossy(&trimmed.stderr);
+    assert!(err.to_lowercase().contains("wrong key"), "{err}");
+    assert!(!out.exists(), "nothing written under the output's name");
+}
