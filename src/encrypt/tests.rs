@@ -628,3 +628,35 @@ fn a_key_with_spaces_also_opens_a_file_sealed_with_it_untrimmed() {
         payload(5)
     );
 }
+
+/// A one-shot blob whose ciphertext happens to start like a chunked file, two plausible frame
+/// lengths in a row (made here on purpose: the keystream of a fixed key and nonce is known, so
+/// the plaintext can be chosen to give those ciphertext bytes), still opens: the chunked reading
+/// fails its tag and the one-shot reading is tried with the same key.
+#[test]
+fn a_one_shot_blob_that_looks_chunked_still_opens() {
+    const LEN: usize = 100_000; // past the first frame and its next length: not `complete`
+    const FRAME_LEN: u32 = 1000;
+    let key = pass("k");
+    let zeros = seal_oneshot_with_params(&vec![0u8; LEN], &key, SALT, NONCE, FAST).unwrap();
+    let keystream = &zeros[HEADER_LEN..HEADER_LEN + LEN];
+    let mut wanted = payload(LEN);
+    let len_at = [0, 4 + FRAME_LEN as usize];
+    for at in len_at {
+        wanted[at..at + 4].copy_from_slice(&FRAME_LEN.to_be_bytes());
+    }
+    // Plaintext = wanted ciphertext XOR keystream.
+    let plain: Vec<u8> = wanted.iter().zip(keystream).map(|(w, k)| w ^ k).collect();
+    let blob = seal_oneshot_with_params(&plain, &key, SALT, NONCE, FAST).unwrap();
+    for at in len_at {
+        let b = &blob[HEADER_LEN + at..HEADER_LEN + at + 4];
+        assert_eq!(u32::from_be_bytes(b.try_into().unwrap()), FRAME_LEN);
+    }
+    let mut out = Vec::new();
+    decrypt_any_with_iterations(Cursor::new(&blob), &mut out, &key, &[FAST])
+        .unwrap_or_else(|e| panic!("the look-alike one-shot blob: {e}"));
+    assert_eq!(out, plain);
+    // With another key it is still a wrong key, not a corrupt file.
+    let err = decrypt_any_with_iterations(Cursor::new(&blob), Vec::new(), &pass("x"), &[FAST]);
+    assert!(matches!(err, Err(EncryptError::WrongKey)), "{err:?}");
+}
