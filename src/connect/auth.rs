@@ -123,6 +123,26 @@ impl Verdict {
     }
 }
 
+/// The guard for one plaintext TCP connection of `settings` to `resolved`, or None when the
+/// connection never leaves this machine ([`is_local`]) and needs none. The one decision for
+/// every caller (the driver's connections, the mysqldump engine's).
+pub(crate) async fn guard_unless_local(
+    settings: &ConnectionSettings,
+    resolved: &[SocketAddr],
+) -> Result<Option<(SocketAddr, Verdict)>, crate::error::ConnectError> {
+    if is_local(settings, resolved) {
+        return Ok(None);
+    }
+    guard(
+        resolved.to_vec(),
+        settings.server_key.clone(),
+        settings.connect_timeout,
+    )
+    .await
+    .map(Some)
+    .map_err(|source| crate::error::ConnectError::Network { source })
+}
+
 /// Starts a guard for one connection to `server` (its addresses, tried in order): returns the
 /// local address to connect to instead. The relay ends with the connection; if nothing
 /// connects within `timeout` it ends too.

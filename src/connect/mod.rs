@@ -195,16 +195,13 @@ impl ConnectionSettings {
                 Err(e) => return Err(tls::connect_error(e, self.tls.mode)),
             }
         }
-        if self.socket.is_some() || auth::is_local(self, &resolved) {
+        // Plaintext over the network: through the guard that keeps mysql_async from fetching
+        // the server's RSA key unless the user allowed it (`auth`).
+        let Some((local, verdict)) = auth::guard_unless_local(self, &resolved).await? else {
             return Conn::new(self.opts(resolved, false))
                 .await
                 .map_err(|e| tls::connect_error(e, self.tls.mode));
-        }
-        // Plaintext over the network: through the guard that keeps mysql_async from fetching
-        // the server's RSA key unless the user allowed it (`auth`).
-        let (local, verdict) = auth::guard(resolved, self.server_key.clone(), self.connect_timeout)
-            .await
-            .map_err(|source| ConnectError::Network { source })?;
+        };
         let opts = self.opts(vec![local], false).tcp_port(local.port());
         Conn::new(opts).await.map_err(|e| match verdict.refusal() {
             Some(why) => ConnectError::ServerKeyRefused(why),

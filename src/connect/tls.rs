@@ -73,17 +73,23 @@ pub struct TlsSettings {
 }
 
 impl TlsSettings {
+    /// Whether the server's certificate chain is checked; None when there is no TLS at all.
+    /// One rule for both connection kinds.
+    fn verifies_chain(&self) -> Option<bool> {
+        match self.mode {
+            SslMode::Disabled => None,
+            SslMode::Preferred | SslMode::Required => Some(self.ca.is_some()),
+            SslMode::VerifyCa | SslMode::VerifyIdentity => Some(true),
+        }
+    }
+
     /// The driver's TLS options for a TCP connection, or None for plaintext.
     ///
     /// PREFERRED and REQUIRED with --ssl-ca verify the chain when TLS is used: a CA given is a
     /// CA meant to be checked (REQUIRED as the MySQL client; PREFERRED would otherwise take a
     /// wrong CA in silence).
     pub(crate) fn ssl_opts(&self) -> Option<SslOpts> {
-        let verify_chain = match self.mode {
-            SslMode::Disabled => return None,
-            SslMode::Preferred | SslMode::Required => self.ca.is_some(),
-            SslMode::VerifyCa | SslMode::VerifyIdentity => true,
-        };
+        let verify_chain = self.verifies_chain()?;
         let mut opts = SslOpts::default()
             .with_danger_accept_invalid_certs(!verify_chain)
             .with_danger_skip_domain_validation(self.mode != SslMode::VerifyIdentity);
@@ -105,10 +111,8 @@ impl TlsSettings {
     /// the chain and the name under VERIFY_IDENTITY. None under DISABLED. Unlike the driver,
     /// VERIFY_CA here really skips the name (mysql_async issue #404).
     pub fn client_config(&self) -> Result<Option<Arc<ClientConfig>>, ConnectError> {
-        let verify_chain = match self.mode {
-            SslMode::Disabled => return Ok(None),
-            SslMode::Preferred | SslMode::Required => self.ca.is_some(),
-            SslMode::VerifyCa | SslMode::VerifyIdentity => true,
+        let Some(verify_chain) = self.verifies_chain() else {
+            return Ok(None);
         };
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let algorithms = provider.signature_verification_algorithms;

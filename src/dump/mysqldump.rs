@@ -244,26 +244,17 @@ fn guarded(settings: &ConnectionSettings) -> Result<ConnectionSettings> {
     {
         return Ok(settings.clone());
     }
-    let runtime = tokio::runtime::Handle::current();
-    let resolved = runtime
-        .block_on(settings.resolve())
-        .map_err(|source| Error::Connect {
-            target: settings.describe(),
-            source,
-        })?;
-    if auth::is_local(settings, &resolved) {
+    let guarded = tokio::runtime::Handle::current().block_on(async {
+        let resolved = settings.resolve().await?;
+        auth::guard_unless_local(settings, &resolved).await
+    });
+    let guarded = guarded.map_err(|source| Error::Connect {
+        target: settings.describe(),
+        source,
+    })?;
+    let Some((local, _)) = guarded else {
         return Ok(settings.clone());
-    }
-    let (local, _) = runtime
-        .block_on(auth::guard(
-            resolved,
-            settings.server_key.clone(),
-            settings.connect_timeout,
-        ))
-        .map_err(|source| Error::Connect {
-            target: settings.describe(),
-            source: crate::error::ConnectError::Network { source },
-        })?;
+    };
     Ok(ConnectionSettings {
         host: local.ip().to_string(),
         port: local.port(),

@@ -72,12 +72,7 @@ impl WireConn {
             if g.capabilities & CLIENT_SSL != 0 {
                 caps |= CLIENT_SSL;
                 // The SSL request: the login's first 32 bytes, then TLS, then the login.
-                let mut p = Vec::with_capacity(32);
-                p.extend_from_slice(&caps.to_le_bytes());
-                p.extend_from_slice(&(1u32 << 30).to_le_bytes());
-                p.push(HANDSHAKE_COLLATION);
-                p.extend_from_slice(&[0; 23]);
-                self.write_packet(&p).await?;
+                self.write_packet(&login_prefix(caps)).await?;
                 self.stream
                     .start_tls(config, name)
                     .await
@@ -101,11 +96,7 @@ impl WireConn {
         };
         let mut nonce = g.scramble.clone();
         let auth = scramble(plugin, password, &nonce)?;
-        let mut p = Zeroizing::new(Vec::with_capacity(128));
-        p.extend_from_slice(&caps.to_le_bytes());
-        p.extend_from_slice(&(1u32 << 30).to_le_bytes());
-        p.push(HANDSHAKE_COLLATION);
-        p.extend_from_slice(&[0; 23]);
+        let mut p = Zeroizing::new(login_prefix(caps));
         p.extend_from_slice(settings.user.as_bytes());
         p.push(0);
         if caps & CLIENT_PLUGIN_AUTH_LENENC_DATA != 0 {
@@ -199,6 +190,17 @@ impl WireConn {
         };
         auth::encrypt_password(password, nonce, &pem).map_err(protocol)
     }
+}
+
+/// The login's fixed first 32 bytes (capabilities, max packet size, collation, filler), which
+/// are also the whole SSL request.
+fn login_prefix(caps: u32) -> Vec<u8> {
+    let mut p = Vec::with_capacity(128);
+    p.extend_from_slice(&caps.to_le_bytes());
+    p.extend_from_slice(&(1u32 << 30).to_le_bytes());
+    p.push(HANDSHAKE_COLLATION);
+    p.extend_from_slice(&[0; 23]);
+    p
 }
 
 /// The server's first packet (HandshakeV10).
