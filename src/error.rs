@@ -435,6 +435,11 @@ pub enum Error {
         state: String,
     },
 
+    /// A file read for a restore is not the one its metadata describes, or a dump of ours
+    /// ends without its footer: `problem` says which and what to do.
+    #[error("{}: {problem}", file.display())]
+    Integrity { file: PathBuf, problem: String },
+
     /// A backup file failed verification; the message says what is wrong and where.
     #[error("verification failed: {0}")]
     Verify(String),

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,7 +26,7 @@ use crate::progress::{Event, Progress, Silent};
 use crate::quote::{comment_safe, ident};
 use crate::read::classify::{Kind, classify, for_each_tuple};
 use crate::read::split::Splitter;
-use crate::read::{Metered, open_from, recognise};
+use crate::read::{Metered, finish_digest, open_from, recognise};
 use crate::rows::{RowChecksum, Serializer, dump_table};
 use crate::snapshot;
 
@@ -355,28 +355,6 @@ fn read_content(
     content.sql_bytes = s.sql_bytes();
     content.completed = s.ends_with_completion_marker();
     Ok(())
-}
-
-/// Completes the SHA-256 of the whole file: the bytes the reader did not get to are read here.
-fn finish_digest(path: &Path, digest: &Mutex<Sha256>, consumed: u64) -> Result<String> {
-    let mut d = digest
-        .lock()
-        .map_err(|_| Error::Internal("the file digest was poisoned".into()))?
-        .clone();
-    let mut f = File::open(path).map_err(|e| Error::file("opening", path.to_owned(), e))?;
-    f.seek(SeekFrom::Start(consumed))
-        .map_err(|e| Error::file("reading", path.to_owned(), e))?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(|e| Error::file("reading", path.to_owned(), e))?;
-        if n == 0 {
-            break;
-        }
-        d.update(&buf[..n]);
-    }
-    Ok(hex::encode(d.finalize()))
 }
 
 /// Recorded tables against found ones (both directions), in name order.

@@ -214,6 +214,11 @@ pub struct RestoreArgs {
     /// needs the BINLOG ADMIN or SUPER privilege).
     #[arg(long = "skip-binlog")]
     pub skip_binlog: bool,
+    /// Skip the integrity checks: the file's size and SHA-256 are not compared with its
+    /// metadata, and a dump of ours without its "-- Dump completed" footer (cut short) is
+    /// restored with a warning instead of failing. For a damaged copy that is the last one.
+    #[arg(long = "no-verify")]
+    pub no_verify: bool,
 }
 
 #[derive(Args, Debug)]

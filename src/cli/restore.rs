@@ -192,6 +192,7 @@ pub fn config(
         continue_on_error: a.continue_on_error,
         strict: a.strict,
         skip_binlog: a.skip_binlog,
+        verify: !a.no_verify,
     })
 }
 

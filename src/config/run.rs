@@ -196,6 +196,9 @@ pub struct RestoreConfig {
     pub strict: bool,
     /// Do not write the restore to the binary log (replicas will not get it).
     pub skip_binlog: bool,
+    /// Prove each file while reading it: size and SHA-256 against its metadata, and our
+    /// dumps' completion footer (`--no-verify` turns this off).
+    pub verify: bool,
 }
 
 /// The binary's question before `--drop-target` drops a database that exists: its name and

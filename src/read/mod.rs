@@ -10,7 +10,7 @@ pub mod split;
 mod sql_mode;
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -82,10 +82,29 @@ pub fn open_from<R: Read>(
                 path.display()
             )));
         }
-        (true, Some(p)) => Decrypted::Sealed(Box::new(
-            DecryptReader::new(reader, p)
-                .map_err(|e| file_err("decrypting", io::Error::other(e)))?,
-        )),
+        (true, Some(p)) => {
+            let mut sealed = DecryptReader::new(reader, p)
+                .map_err(|e| file_err("decrypting", io::Error::other(e)))?;
+            // A container of only a header and an end marker opens with any key (there is no
+            // tag to check) as an empty file: legal for `crypto encrypt-file` of an empty
+            // file, never a backup.
+            if sealed
+                .fill_buf()
+                .map_err(|e| file_err("decrypting", e))?
+                .is_empty()
+            {
+                return Err(file_err(
+                    "decrypting",
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the encrypted container holds no data, only its header and end \
+                         marker: no key can be checked against it, and a backup is never \
+                         empty; the file was cut before anything was written, or replaced",
+                    ),
+                ));
+            }
+            Decrypted::Sealed(Box::new(sealed))
+        }
     };
     open_detect(decrypted).map_err(|e| file_err("detecting the compression of", e))
 }
@@ -259,6 +278,31 @@ impl<R: Read> Read for Metered<R> {
         }
         Ok(n)
     }
+}
+
+/// Completes the SHA-256 of a whole file whose first `consumed` bytes went through `digest`
+/// (a [`Metered`] reader): the bytes the reader did not get to (after a failure, or past the
+/// end of what the decoders read) are read here, so the sum is the file's, comparable with
+/// the metadata's.
+pub fn finish_digest(path: &Path, digest: &Mutex<Sha256>, consumed: u64) -> Result<String> {
+    let mut d = digest
+        .lock()
+        .map_err(|_| Error::Internal("the file digest was poisoned".into()))?
+        .clone();
+    let mut f = File::open(path).map_err(|e| Error::file("opening", path.to_owned(), e))?;
+    f.seek(SeekFrom::Start(consumed))
+        .map_err(|e| Error::file("reading", path.to_owned(), e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| Error::file("reading", path.to_owned(), e))?;
+        if n == 0 {
+            break;
+        }
+        d.update(&buf[..n]);
+    }
+    Ok(hex::encode(d.finalize()))
 }
 
 #[cfg(test)]

@@ -103,7 +103,7 @@ async fn scan_functions_needing_trust(
     cfg: &RestoreConfig,
     nbe: bool,
 ) -> Result<Vec<(String, split::Position)>> {
-    let opened = open_sql(&f.path, cfg.passphrase.as_ref()).await?;
+    let opened = open_sql(&f.path, cfg.passphrase.as_ref(), super::proof_for(cfg, f)).await?;
     let Script { mut statements, .. } = start_script(opened, false, nbe)?;
     let mut found = Vec::new();
     loop {

@@ -35,7 +35,7 @@ use crate::quote::ident;
 use accounts::{AccountsFile, AccountsReport};
 use apply::{Applied, Applier, Options};
 use plan::{Placement, Plan};
-use script::{Item, Opened, Script, open_sql, start_script};
+use script::{Item, Opened, Proof, Script, open_sql, start_script};
 use survey::{DryRunFile, dry_run_file};
 
 #[derive(Clone, Debug)]
@@ -107,12 +107,18 @@ pub async fn run(cfg: &RestoreConfig, progress: Arc<dyn Progress>) -> Result<Res
             p.display()
         )));
     }
+    if !cfg.verify {
+        progress.event(&Event::Warning(
+            "--no-verify: the files' size and SHA-256 are not compared with their metadata, \
+             and a dump cut short is restored as far as it goes",
+        ));
+    }
     let mut opened = Vec::with_capacity(plan.files.len());
     for f in &plan.files {
-        opened.push(open_sql(&f.path, cfg.passphrase.as_ref()).await?);
+        opened.push(open_sql(&f.path, cfg.passphrase.as_ref(), proof_for(cfg, f)).await?);
     }
     let grants = match &plan.grants {
-        Some(g) => Some(open_sql(g, cfg.passphrase.as_ref()).await?),
+        Some(g) => Some(open_sql(g, cfg.passphrase.as_ref(), Proof::none()).await?),
         None => None,
     };
     let (mut main, _) =
@@ -123,6 +129,15 @@ pub async fn run(cfg: &RestoreConfig, progress: Arc<dyn Progress>) -> Result<Res
     let result = run_plan(cfg, &plan, opened, grants, &mut main, progress).await;
     let _ = main.disconnect().await;
     result
+}
+
+/// What a file of the plan must prove as it is read: everything its metadata records, unless
+/// `--no-verify`.
+fn proof_for(cfg: &RestoreConfig, f: &plan::FilePlan) -> Proof {
+    match cfg.verify {
+        true => Proof::of(&f.path, f.recorded.as_ref()),
+        false => Proof::none(),
+    }
 }
 
 async fn run_plan(
@@ -238,6 +253,7 @@ async fn run_plan(
         if let Err(e) = result {
             return Err(failed(main, e, &touched, &created, applied.statements).await);
         }
+        // Our own dumps without it failed already, unless --no-verify.
         if !applied.completed_marker {
             progress.event(&Event::Warning(&format!(
                 "{} does not end with a \"-- Dump completed\" line: if it is a dump, it may \

@@ -4,14 +4,16 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use super::load_data::{self, LoadData};
 use crate::encrypt::Passphrase;
 use crate::error::{Error, Result};
+use crate::metadata::Recorded;
 use crate::read::classify::{Kind, classify};
 use crate::read::split::{Splitter, Statement};
 use crate::read::{self, Metered};
@@ -50,23 +52,115 @@ impl Statements {
     }
 }
 
+/// What a file must prove as it is read (unless `--no-verify`): its size and SHA-256 as its
+/// metadata records them, and, for a dump of ours, the completion footer. A file cut at a
+/// chunk boundary of the encrypted container, or a copy damaged in storage, reads as a
+/// plausible script; only these tell.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Proof {
+    size: Option<u64>,
+    sha256: Option<String>,
+    /// The metadata file, for messages.
+    metadata: PathBuf,
+    footer: bool,
+}
+
+impl Proof {
+    /// Nothing to prove: `--no-verify`, or an accounts file (which has no metadata or footer).
+    pub(super) fn none() -> Proof {
+        Proof::default()
+    }
+
+    /// The checks for a dump and its metadata, when it has some.
+    pub(super) fn of(dump: &Path, recorded: Option<&Recorded>) -> Proof {
+        Proof {
+            size: recorded.and_then(Recorded::file_size),
+            sha256: recorded.and_then(|r| r.sha256()).map(str::to_owned),
+            metadata: Recorded::path_for(dump),
+            footer: true,
+        }
+    }
+
+    /// Before anything is read: the size, so a cut file changes nothing on the server.
+    fn check_size(&self, path: &Path, size: u64) -> Result<()> {
+        match self.size {
+            Some(want) if want != size => Err(Error::Integrity {
+                file: path.to_owned(),
+                problem: format!(
+                    "the file is {size} byte(s), its metadata ({}) records {want}: it was cut \
+                     short or changed after it was written. Nothing was restored; use a good \
+                     copy (`sfdbtools verify` checks one), or pass --no-verify to restore \
+                     this one as it is",
+                    self.metadata.display()
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// At the end of the SQL: the footer of our dumps, then the SHA-256 of the whole file.
+    fn check_end(
+        &self,
+        path: &Path,
+        ours: bool,
+        completed: bool,
+        sql_bytes: u64,
+        hashed: Option<(&Mutex<Sha256>, u64)>,
+    ) -> Result<()> {
+        if let (Some(want), Some((digest, consumed))) = (&self.sha256, hashed) {
+            let found = read::finish_digest(path, digest, consumed)?;
+            if !found.eq_ignore_ascii_case(want) {
+                return Err(Error::Integrity {
+                    file: path.to_owned(),
+                    problem: format!(
+                        "its SHA-256 is {found}, its metadata ({}) records {want}: the file \
+                         changed after it was written (damaged in storage or in a copy, or \
+                         altered); restore a good copy \
+                         (`sfdbtools verify` checks one), or pass --no-verify to accept this \
+                         one",
+                        self.metadata.display()
+                    ),
+                });
+            }
+        }
+        if self.footer && ours && !completed {
+            return Err(Error::Integrity {
+                file: path.to_owned(),
+                problem: format!(
+                    "the dump ends after {sql_bytes} byte(s) of SQL without the \"-- Dump \
+                     completed\" footer every sfdbtools dump ends with: it was cut short (a \
+                     full disk, an interrupted copy); restore a complete copy (`sfdbtools verify` checks one), or pass \
+                     --no-verify to accept a cut dump"
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Starts the splitter on its own thread over `reader` (the SQL of `path`). With `rows_as_load`
 /// and a file our dump wrote, row statements also get their LOAD DATA form there, off the
 /// async runtime; the flag going false (the server refuses LOCAL INFILE) stops that.
 /// `no_backslash_escapes`: the server's own sql_mode has it, so the script is read under it
 /// until it sets a mode of its own.
 fn start_reader(
-    reader: impl Read + Send + 'static,
-    path: &Path,
+    opened: Opened,
     rows_as_load: Arc<AtomicBool>,
     no_backslash_escapes: bool,
 ) -> Result<Statements> {
+    let Opened {
+        path,
+        reader,
+        read,
+        proof,
+        digest,
+        ..
+    } = opened;
     let (tx, rx) = mpsc::channel(STATEMENT_QUEUE);
     let statements = Statements {
         rx,
-        path: path.to_owned(),
+        path: path.clone(),
     };
-    let path = path.to_owned();
     std::thread::Builder::new()
         .name("sfdb-split".into())
         .spawn(move || {
@@ -98,10 +192,17 @@ fn start_reader(
                         };
                         Ok(Item::Statement(st, kind, load, data))
                     }
-                    Ok(None) => Ok(Item::End {
-                        completed: s.ends_with_completion_marker(),
-                        sql_bytes: s.sql_bytes(),
-                    }),
+                    Ok(None) => {
+                        let (completed, sql_bytes) =
+                            (s.ends_with_completion_marker(), s.sql_bytes());
+                        let hashed = digest.as_deref().map(|d| (d, read.load(Ordering::Relaxed)));
+                        proof
+                            .check_end(&path, ours, completed, sql_bytes, hashed)
+                            .map(|()| Item::End {
+                                completed,
+                                sql_bytes,
+                            })
+                    }
                     Err(e) => Err(Error::File {
                         action: "reading the SQL of",
                         path: path.clone(),
@@ -153,20 +254,33 @@ pub(super) struct Opened {
     reader: Box<dyn std::io::Read + Send>,
     read: Arc<AtomicU64>,
     bytes: u64,
+    proof: Proof,
+    /// The SHA-256 of the bytes read so far, when the metadata records one to compare with.
+    digest: Option<Arc<Mutex<Sha256>>>,
 }
 
 /// Opens a file's SQL on a blocking thread (the key derivation takes a while) and checks that
 /// it is a dump: done for every file before the server is touched, so a wrong `--file` (a
-/// binary, `/etc/passwd`) changes nothing there.
-pub(super) async fn open_sql(path: &Path, pass: Option<&Passphrase>) -> Result<Opened> {
+/// binary, `/etc/passwd`) or a file whose size is not the one its metadata records changes
+/// nothing there.
+pub(super) async fn open_sql(
+    path: &Path,
+    pass: Option<&Passphrase>,
+    proof: Proof,
+) -> Result<Opened> {
     let bytes = std::fs::metadata(path)
         .map_err(|e| Error::file("opening", path.to_owned(), e))?
         .len();
+    proof.check_size(path, bytes)?;
     let read = Arc::new(AtomicU64::new(0));
-    let (p, pass, c) = (path.to_owned(), pass.cloned(), read.clone());
+    let digest = proof
+        .sha256
+        .is_some()
+        .then(|| Arc::new(Mutex::new(Sha256::new())));
+    let (p, pass, c, d) = (path.to_owned(), pass.cloned(), read.clone(), digest.clone());
     let reader = tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(&p).map_err(|e| Error::file("opening", p.clone(), e))?;
-        let sql = read::open_from(Metered::new(file, c, None), &p, pass.as_ref())?;
+        let sql = read::open_from(Metered::new(file, c, d), &p, pass.as_ref())?;
         let sql: Box<dyn std::io::Read + Send> = Box::new(read::recognise(sql, &p)?);
         Ok::<_, Error>(sql)
     })
@@ -177,6 +291,8 @@ pub(super) async fn open_sql(path: &Path, pass: Option<&Passphrase>) -> Result<O
         reader,
         read,
         bytes,
+        proof,
+        digest,
     })
 }
 
@@ -187,17 +303,10 @@ pub(super) fn start_script(
     no_backslash_escapes: bool,
 ) -> Result<Script> {
     let rows_as_load = Arc::new(AtomicBool::new(rows_as_load));
+    let (bytes, read) = (opened.bytes, opened.read.clone());
     Ok(Script {
-        statements: start_reader(
-            opened.reader,
-            &opened.path,
-            rows_as_load.clone(),
-            no_backslash_escapes,
-        )?,
-        bytes: opened.bytes,
-        feedback: Feedback {
-            read: opened.read,
-            rows_as_load,
-        },
+        statements: start_reader(opened, rows_as_load.clone(), no_backslash_escapes)?,
+        bytes,
+        feedback: Feedback { read, rows_as_load },
     })
 }

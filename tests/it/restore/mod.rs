@@ -741,3 +741,4 @@ async fn our_rows_go_as_load_data_and_as_inserts_where_it_is_refused() {
 
 /// Restores that fail or are refused, and what they leave.
 mod failures;
+mod integrity;

@@ -1,0 +1,233 @@
+//! A restore proves the file it reads: a size other than the metadata's refuses before the
+//! server is touched, a SHA-256 other than the metadata's fails the run, a dump of ours cut
+//! short (even at a statement boundary, even encrypted and cut at a chunk boundary with an end
+//! marker appended) fails without its footer, and an encrypted container with no content is
+//! refused whatever the key. `--no-verify` restores such files anyway, saying so.
+
+use crate::common;
+
+use std::path::{Path, PathBuf};
+
+use common::{
+    TestDb, assert_success, backup, count_rows, database_exists, dump_file_in, out_dir,
+    output_text, restore_single,
+};
+
+/// A table of 5 000 rows (about 300 KiB of SQL: several chunks of the encrypted container),
+/// dumped with `extra`; the dump's path.
+async fn dumped(db: &TestDb, dir: &Path, extra: &[&str]) -> PathBuf {
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(80))")
+        .await;
+    db.exec("INSERT INTO t SELECT seq, CONCAT('value ', seq, REPEAT('x', 40)) FROM seq_1_to_5000")
+        .await;
+    let mut args = vec!["single", "--database", db.name.as_str()];
+    args.extend_from_slice(extra);
+    assert_success(&backup(&args, dir), "backup");
+    dump_file_in(dir)
+}
+
+/// A copy of `src` (and of its metadata, when `with_metadata`) in `dir`, changed by `change`.
+fn copy_with(
+    src: &Path,
+    dir: &Path,
+    with_metadata: bool,
+    change: impl FnOnce(&mut Vec<u8>),
+) -> PathBuf {
+    let mut bytes = std::fs::read(src).unwrap();
+    change(&mut bytes);
+    let dst = dir.join(src.file_name().unwrap());
+    std::fs::write(&dst, bytes).unwrap();
+    if with_metadata {
+        std::fs::copy(
+            format!("{}.meta.json", src.display()),
+            format!("{}.meta.json", dst.display()),
+        )
+        .unwrap();
+    }
+    dst
+}
+
+fn target_name(db: &TestDb, tag: &str) -> String {
+    format!("{}_{tag}", db.name)
+}
+
+async fn drop_db(name: &str) {
+    let c = TestDb {
+        name: name.to_owned(),
+    };
+    drop(c);
+}
+
+#[tokio::test]
+async fn a_file_changed_after_the_dump_fails_the_restore_unless_no_verify() {
+    let db = TestDb::new("ri_sha").await;
+    let dir = out_dir();
+    let file = dumped(&db, dir.path(), &["-c", "none", "--skip-encrypt"]).await;
+    // Same size, one value changed: only the SHA-256 tells.
+    let bad_dir = out_dir();
+    let bad = copy_with(&file, bad_dir.path(), true, |b| {
+        let at = b
+            .windows(10)
+            .position(|w| w == b"'value 77x")
+            .expect("the row is in the file");
+        b[at + 7] = b'8';
+    });
+    let target = target_name(&db, "a");
+    let out = restore_single(&bad, &target, &[]);
+    let t = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("SHA-256") && t.contains("changed after it was written"),
+        "{t}"
+    );
+    assert!(t.contains("--no-verify"), "{t}");
+    assert!(
+        t.contains(&format!("`{target}` is partially restored")),
+        "{t}"
+    );
+
+    let target_b = target_name(&db, "b");
+    let out = restore_single(&bad, &target_b, &["--no-verify"]);
+    assert_success(&out, "restore --no-verify of a changed file");
+    assert_eq!(count_rows(&target_b, "t").await, 5000);
+    drop_db(&target).await;
+    drop_db(&target_b).await;
+}
+
+#[tokio::test]
+async fn a_file_of_another_size_than_recorded_changes_nothing() {
+    let db = TestDb::new("ri_size").await;
+    let dir = out_dir();
+    let file = dumped(&db, dir.path(), &["-c", "zstd", "--skip-encrypt"]).await;
+    let bad_dir = out_dir();
+    let bad = copy_with(&file, bad_dir.path(), true, |b| {
+        let n = b.len() / 2;
+        b.truncate(n)
+    });
+    let target = target_name(&db, "cut");
+    let out = restore_single(&bad, &target, &[]);
+    let t = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("Nothing was restored") && t.contains("records"),
+        "{t}"
+    );
+    assert!(
+        !database_exists(&target).await,
+        "a refused file created its target database"
+    );
+}
+
+/// Cut at the last statement: the SQL is whole and parses, only the footer is missing.
+#[tokio::test]
+async fn our_dump_without_its_footer_fails_unless_no_verify() {
+    let db = TestDb::new("ri_footer").await;
+    let dir = out_dir();
+    let file = dumped(&db, dir.path(), &["-c", "none", "--skip-encrypt"]).await;
+    let cut_dir = out_dir();
+    let cut = copy_with(&file, cut_dir.path(), false, |b| {
+        let text = String::from_utf8_lossy(b).into_owned();
+        let at = text.rfind("/*!40103 SET TIME_ZONE=@OLD_TIME_ZONE").unwrap();
+        b.truncate(at);
+    });
+    let target = target_name(&db, "a");
+    let out = restore_single(&cut, &target, &[]);
+    let t = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("Dump completed") && t.contains("cut short"),
+        "{t}"
+    );
+
+    let target_b = target_name(&db, "b");
+    let out = server_restore_warns(&cut, &target_b);
+    assert!(out.contains("Dump completed"), "{out}");
+    drop_db(&target).await;
+    drop_db(&target_b).await;
+}
+
+/// `--no-verify` without -q: the run succeeds and warns, saying what was skipped.
+fn server_restore_warns(file: &Path, target: &str) -> String {
+    let out = common::server()
+        .sfdbtools()
+        .args(["db-restore", "single", "--no-verify", "--file"])
+        .arg(file)
+        .args(["--target-db", target])
+        .args(common::server().connection_args())
+        .args(["-t", "TEST"])
+        .output()
+        .expect("run sfdbtools");
+    assert_success(&out, "restore --no-verify");
+    let t = output_text(&out);
+    assert!(
+        t.contains("--no-verify: the files' size and SHA-256"),
+        "{t}"
+    );
+    t
+}
+
+/// The old container format accepts a file cut at a chunk boundary with an end marker
+/// appended: the decryption cannot tell, the footer and the metadata do.
+#[tokio::test]
+async fn an_encrypted_dump_cut_at_a_chunk_boundary_is_refused() {
+    let db = TestDb::new("ri_chunk").await;
+    let dir = out_dir();
+    let file = dumped(&db, dir.path(), &["-c", "none", "-K", "rikey"]).await;
+    // Header (28 bytes), then the first chunk: its length and 64 KiB + tag.
+    let first_chunk_end = 28 + 4 + 65536 + 16;
+    let forge = |b: &mut Vec<u8>| {
+        assert!(
+            b.len() > first_chunk_end + 100,
+            "the dump is one chunk only"
+        );
+        assert_eq!(
+            u32::from_be_bytes(b[28..32].try_into().unwrap()) as usize,
+            65536 + 16
+        );
+        b.truncate(first_chunk_end);
+        b.extend_from_slice(&[0; 4]);
+    };
+    for with_metadata in [false, true] {
+        let cut_dir = out_dir();
+        let cut = copy_with(&file, cut_dir.path(), with_metadata, forge);
+        let target = target_name(&db, if with_metadata { "m" } else { "n" });
+        let out = restore_single(&cut, &target, &["-K", "rikey"]);
+        let t = output_text(&out);
+        assert_eq!(out.status.code(), Some(1), "{t}");
+        let why = if with_metadata {
+            "Nothing was restored"
+        } else {
+            "Dump completed"
+        };
+        assert!(t.contains(why), "{t}");
+        drop_db(&target).await;
+    }
+}
+
+#[tokio::test]
+async fn an_encrypted_container_without_content_is_refused_whatever_the_key() {
+    let dir = out_dir();
+    let empty = dir.path().join("empty.sql.enc");
+    let mut bytes = b"Salted__".to_vec();
+    bytes.extend_from_slice(&[7; 8 + 12]);
+    bytes.extend_from_slice(&[0; 4]);
+    std::fs::write(&empty, bytes).unwrap();
+    let target = format!("t_ri_empty_{}", std::process::id());
+    let out = restore_single(&empty, &target, &["-K", "any key at all"]);
+    let t = output_text(&out);
+    assert_ne!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("holds no data"), "{t}");
+    assert!(!database_exists(&target).await);
+    let out = common::server()
+        .sfdbtools()
+        .args(["-q", "verify", "-K", "whatever", "--file"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("holds no data"),
+        "{}",
+        output_text(&out)
+    );
+}
