@@ -27,6 +27,10 @@ pub struct Metadata {
     pub sql_bytes: u64,
     /// The largest INSERT statement: the restore server's max_allowed_packet must exceed it.
     pub max_statement_bytes: usize,
+    /// Encrypted dumps: the table checksums and definition digests are keyed (see
+    /// `encrypt::ChecksumKey`) with a key derived from the passphrase as this says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_key: Option<ChecksumKeyInfo>,
     pub tables: Vec<TableInfo>,
     /// primary/secondary: tables of this file whose schema was dumped but not their rows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -54,6 +58,23 @@ pub struct Metadata {
     /// Absent when it blocked none (`--consistency none`, or another engine).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commits_blocked_ms: Option<u64>,
+}
+
+/// How the keyed checksums of an encrypted dump's metadata were keyed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChecksumKeyInfo {
+    /// `hmac-sha256`.
+    pub algorithm: String,
+    /// `pbkdf2-sha256` of the passphrase.
+    pub kdf: String,
+    pub iterations: u32,
+    /// Hex.
+    pub salt: String,
+}
+
+impl ChecksumKeyInfo {
+    pub const ALGORITHM: &str = "hmac-sha256";
+    pub const KDF: &str = "pbkdf2-sha256";
 }
 
 /// A stored routine named by its database.
@@ -336,7 +357,24 @@ impl Recorded {
             .filter(|s| !s.is_empty() && *s != "none")
     }
 
-    /// The per-table rows and checksums (empty for dumps that did not record them).
+    /// How the checksums are keyed; None when they are plain (an unencrypted dump, or one
+    /// written before they were keyed). A key of another kind than this version writes is an
+    /// error, so that such checksums are never compared as if plain.
+    pub fn checksum_key(&self) -> std::result::Result<Option<ChecksumKeyInfo>, String> {
+        let Some(v) = self.0.get("checksum_key") else {
+            return Ok(None);
+        };
+        let info: ChecksumKeyInfo = serde_json::from_value(v.clone())
+            .map_err(|e| format!("its checksum_key cannot be read ({e})"))?;
+        if info.algorithm != ChecksumKeyInfo::ALGORITHM || info.kdf != ChecksumKeyInfo::KDF {
+            return Err(format!(
+                "its checksums are keyed as {} over {}, which this version does not know",
+                info.algorithm, info.kdf
+            ));
+        }
+        Ok(Some(info))
+    }
+
     /// The functions a binary-logging server refuses without log_bin_trust_function_creators,
     /// when the dump recorded them (None: not recorded, the file must be read to know).
     pub fn functions_needing_trust(&self) -> Option<Vec<RoutineRef>> {
@@ -352,6 +390,7 @@ impl Recorded {
             .unwrap_or_default()
     }
 
+    /// The per-table rows and checksums (empty for dumps that did not record them).
     pub fn tables(&self) -> Vec<TableInfo> {
         self.0
             .get("tables")

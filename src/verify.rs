@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use crate::catalog;
 use crate::connect::{self, ConnectionSettings};
-use crate::encrypt::{self, Passphrase};
+use crate::encrypt::{self, ChecksumKey, Passphrase};
 use crate::error::{Error, Result};
 use crate::metadata::{Recorded, TableInfo};
 use crate::progress::{Event, Progress, Silent};
@@ -262,7 +262,13 @@ pub fn verify_file(
     }
     let recorded_tables = r.tables();
     let tables = if outcome.is_ok() && !recorded_tables.is_empty() {
-        compare_tables(&recorded_tables, &content.tables)
+        match Sums::for_recorded(r, pass) {
+            Ok(sums) => compare_tables(&recorded_tables, &content.tables, &sums),
+            Err(why) => {
+                checks.push(check("tables", false, why));
+                Vec::new()
+            }
+        }
     } else {
         Vec::new()
     };
@@ -357,10 +363,58 @@ fn read_content(
     Ok(())
 }
 
+/// How checksums found are put into the metadata's form: as they are, or keyed as an
+/// encrypted dump's metadata says (see `encrypt::ChecksumKey`).
+enum Sums {
+    Plain,
+    Keyed(ChecksumKey),
+}
+
+impl Sums {
+    /// The form of `recorded`'s checksums, the key derived from `pass` (a KDF run as long as
+    /// the container's); why they cannot be checked when the key is missing or unknown.
+    fn for_recorded(
+        recorded: &Recorded,
+        pass: Option<&Passphrase>,
+    ) -> std::result::Result<Sums, String> {
+        let info = match recorded.checksum_key() {
+            Ok(None) => return Ok(Sums::Plain),
+            Ok(Some(info)) => info,
+            Err(why) => return Err(format!("the metadata's checksums cannot be checked: {why}")),
+        };
+        let pass = pass.ok_or(
+            "the metadata's checksums are keyed with the backup's passphrase (an encrypted \
+             dump): pass it with -K/--backup-key to check them",
+        )?;
+        let salt = hex::decode(&info.salt)
+            .map_err(|e| format!("the metadata's checksum_key salt is not hex ({e})"))?;
+        ChecksumKey::derive(pass, &salt, info.iterations)
+            .map(Sums::Keyed)
+            .map_err(|e| format!("the metadata's checksum key cannot be derived: {e}"))
+    }
+
+    fn table(&self, database: &str, table: &str, sum: &RowChecksum) -> String {
+        match self {
+            Sums::Plain => sum.hex(),
+            Sums::Keyed(k) => k.table(database, table, &sum.hex()),
+        }
+    }
+
+    fn definitions(&self, mut digests: BTreeMap<String, String>) -> BTreeMap<String, String> {
+        if let Sums::Keyed(k) = self {
+            for (object, digest) in digests.iter_mut() {
+                *digest = k.definition(object, digest);
+            }
+        }
+        digests
+    }
+}
+
 /// Recorded tables against found ones (both directions), in name order.
 fn compare_tables(
     recorded: &[TableInfo],
     found: &BTreeMap<(String, String), (u64, RowChecksum)>,
+    sums: &Sums,
 ) -> Vec<TableCheck> {
     let mut all: BTreeMap<(String, String), TableCheck> = BTreeMap::new();
     for t in recorded {
@@ -371,7 +425,10 @@ fn compare_tables(
                 table: t.table.clone(),
                 recorded: Some((t.rows, t.checksum.clone())),
                 // A table without rows has no INSERT in the file.
-                found: Some((0, RowChecksum::default().hex())),
+                found: Some((
+                    0,
+                    sums.table(&t.database, &t.table, &RowChecksum::default()),
+                )),
             },
         );
     }
@@ -384,7 +441,7 @@ fn compare_tables(
                 recorded: None,
                 found: None,
             });
-        e.found = Some((*rows, sum.hex()));
+        e.found = Some((*rows, sums.table(db, table, sum)));
     }
     all.into_values().collect()
 }
@@ -393,6 +450,7 @@ fn compare_tables(
 /// database, computed by the dump's own row reader and serialiser in one snapshot.
 pub async fn verify_against(
     path: &Path,
+    pass: Option<&Passphrase>,
     settings: &ConnectionSettings,
     db: &str,
     progress: &dyn Progress,
@@ -425,18 +483,23 @@ pub async fn verify_against(
             sources.join(", ")
         )));
     };
+    let (r, p) = (recorded.clone(), pass.cloned());
+    let sums = tokio::task::spawn_blocking(move || Sums::for_recorded(&r, p.as_ref()))
+        .await
+        .map_err(|e| Error::Internal(format!("deriving the checksum key: {e}")))?
+        .map_err(|why| Error::Usage(format!("{}: {why}", path.display())))?;
     let (mut conn, _) = connect::open(settings, "verify").await?;
     if let Some(w) = settings.plaintext_warning() {
         progress.event(&Event::Warning(&w));
     }
     let definitions = recorded.definitions(&source);
-    let result = live_checks(&mut conn, db, &source, &tables, progress).await;
+    let result = live_checks(&mut conn, db, &source, &tables, &sums, progress).await;
     let _ = conn.disconnect().await;
     let (found, live) = result?;
     Ok(VerifyReport {
         file: path.to_owned(),
         against: Some(db.to_owned()),
-        checks: definition_checks(&definitions, &live.definition_digests()),
+        checks: definition_checks(&definitions, &sums.definitions(live.definition_digests())),
         tables: found,
     })
 }
@@ -490,6 +553,7 @@ async fn live_checks(
     db: &str,
     source: &str,
     recorded: &[TableInfo],
+    sums: &Sums,
     progress: &dyn Progress,
 ) -> Result<(Vec<TableCheck>, catalog::DatabaseCatalog)> {
     snapshot::start_transaction(conn, &format!("verifying {}", ident(db))).await?;
@@ -525,7 +589,7 @@ async fn live_checks(
                 recorded: None,
                 found: None,
             })
-            .found = Some((stats.rows, stats.checksum.hex()));
+            .found = Some((stats.rows, sums.table(source, &table.name, &stats.checksum)));
         progress.restored(stats.rows, 0);
     }
     let _ = conn.query_drop("COMMIT").await;

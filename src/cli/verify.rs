@@ -46,6 +46,7 @@ pub fn run(config: VerifyConfig, style: Style) -> Result<(), Error> {
             runtime
                 .block_on(verify::verify_against(
                     &config.file,
+                    config.passphrase.as_ref(),
                     &settings,
                     db,
                     &reporter,

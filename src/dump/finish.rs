@@ -10,9 +10,12 @@ use chrono::{DateTime, Local};
 use super::plan::grants_file_next_to;
 use super::{BackupReport, FileReport, PlannedFile, RunContext, naming};
 use crate::config::run::BackupConfig;
+use crate::encrypt::{ChecksumKey, Passphrase, WRITE_ITERATIONS};
 use crate::error::{Error, Result};
 use crate::grants::GrantsExport;
-use crate::metadata::{self, DatabaseDetail, Metadata, SnapshotInfo, TableInfo, TableRef};
+use crate::metadata::{
+    self, ChecksumKeyInfo, DatabaseDetail, Metadata, SnapshotInfo, TableInfo, TableRef,
+};
 use crate::output::{OutputSpec, OutputSummary};
 use crate::progress::{Event, Progress};
 
@@ -41,6 +44,55 @@ pub(super) struct FileNotes {
     pub history_lost: Vec<TableRef>,
     pub definitions: BTreeMap<String, BTreeMap<String, String>>,
     pub functions_needing_trust: Vec<metadata::RoutineRef>,
+}
+
+/// The key an encrypted dump's metadata checksums are keyed with, and how it was derived (one
+/// per run: a fresh salt, the container's number of rounds).
+pub(crate) struct KeyedChecksums {
+    key: ChecksumKey,
+    info: ChecksumKeyInfo,
+}
+
+impl KeyedChecksums {
+    /// Derives the key on a blocking thread: the KDF takes as long as the container's.
+    pub(crate) async fn new(pass: Passphrase) -> Result<KeyedChecksums> {
+        tokio::task::spawn_blocking(move || {
+            let salt = ChecksumKey::new_salt()?;
+            let key = ChecksumKey::derive(&pass, &salt, WRITE_ITERATIONS)?;
+            Ok(KeyedChecksums {
+                key,
+                info: ChecksumKeyInfo {
+                    algorithm: ChecksumKeyInfo::ALGORITHM.into(),
+                    kdf: ChecksumKeyInfo::KDF.into(),
+                    iterations: WRITE_ITERATIONS,
+                    salt: hex::encode(salt),
+                },
+            })
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("deriving the checksum key: {e}")))?
+        .map_err(|e: crate::encrypt::EncryptError| {
+            Error::Usage(format!(
+                "the backup key cannot key the metadata's checksums: {e}"
+            ))
+        })
+    }
+
+    /// The file's table checksums and definition digests, keyed.
+    fn apply(
+        &self,
+        tables: &mut [TableInfo],
+        definitions: &mut BTreeMap<String, BTreeMap<String, String>>,
+    ) {
+        for t in tables {
+            t.checksum = self.key.table(&t.database, &t.table, &t.checksum);
+        }
+        for objects in definitions.values_mut() {
+            for (object, digest) in objects.iter_mut() {
+                *digest = self.key.definition(object, digest);
+            }
+        }
+    }
 }
 
 /// A file is complete: its metadata is built (written later, by [`report`]) and the progress
@@ -186,7 +238,10 @@ fn build_metadata(
         .notes
         .as_mut()
         .map(|n| std::mem::take(&mut n.functions_needing_trust));
-    let notes = file.notes.unwrap_or_default();
+    let mut notes = file.notes.unwrap_or_default();
+    if let Some(k) = &run.checksums {
+        k.apply(&mut file.tables, &mut notes.definitions);
+    }
     Metadata {
         backup: metadata::BackupInfo {
             file: plan.path.display().to_string(),
@@ -247,6 +302,7 @@ fn build_metadata(
         sha256: summary.file.sha256.clone(),
         sql_bytes: summary.sql_bytes,
         max_statement_bytes: file.largest,
+        checksum_key: run.checksums.as_ref().map(|k| k.info.clone()),
         tables: file.tables,
         data_skipped: run
             .data_skipped

@@ -69,6 +69,9 @@ pub(crate) struct RunContext {
     pub grants: Option<GrantsExport>,
     /// primary/secondary: the session tables whose rows are left out.
     pub data_skipped: Vec<TableRef>,
+    /// The key of the metadata's checksums, for an encrypted dump of the native engine (the
+    /// only one that records checksums).
+    pub checksums: Option<finish::KeyedChecksums>,
 }
 
 /// Runs a backup as configured.

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Local};
 use mysql_async::Conn;
 
+use super::finish::KeyedChecksums;
 use super::{PlannedFile, RunContext, naming};
 use crate::catalog::{self, survey};
-use crate::config::run::{BackupConfig, BackupMode};
+use crate::config::run::{BackupConfig, BackupMode, Engine};
 use crate::connect;
 use crate::error::{Error, Result};
 use crate::grants::{self, GrantsExport};
@@ -130,9 +131,13 @@ pub(crate) async fn prepare(
         planned,
         grants: None,
         data_skipped,
+        checksums: None,
     };
     if cfg.dry_run {
         return Ok((control, run));
+    }
+    if let (Some(pass), Engine::Native) = (&cfg.passphrase, cfg.engine) {
+        run.checksums = Some(KeyedChecksums::new(pass.clone()).await?);
     }
     if cfg.export_grants {
         run.grants = read_grants(&mut control, &run, progress).await?;

@@ -36,7 +36,7 @@ impl Passphrase {
     }
 
     /// The bytes that go into the KDF.
-    fn material(&self) -> &[u8] {
+    pub(super) fn material(&self) -> &[u8] {
         match self.exact {
             true => self.secret.expose().as_bytes(),
             false => self.secret.expose().trim().as_bytes(),

@@ -24,6 +24,7 @@ mod any;
 mod error;
 mod format;
 mod kdf;
+mod keyed;
 mod oneshot;
 mod reader;
 mod writer;
@@ -38,6 +39,7 @@ pub use any::{
 pub use error::EncryptError;
 pub use format::{HEADER_LEN, MAGIC, MAX_CHUNK_LEN, NONCE_LEN, SALT_LEN, TAG_LEN, sniff};
 pub use kdf::Passphrase;
+pub use keyed::{CHECKSUM_SALT_LEN, ChecksumKey};
 pub use oneshot::{
     open_oneshot, open_oneshot_with_iterations, seal_oneshot, seal_oneshot_with_params,
 };

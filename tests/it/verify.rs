@@ -159,3 +159,93 @@ async fn against_compares_a_live_database_table_by_table() {
     copy.exec("DELETE FROM t WHERE id = 6").await;
     assert!(output_text(&against(&copy.name)).contains("row count differs"));
 }
+
+/// An encrypted dump's metadata sits in clear next to it: its table checksums are keyed with
+/// the passphrase, so they match no plain checksum of the same rows; with the key, `verify`
+/// and `verify --against` still check them, and without it `--against` says what to pass.
+#[tokio::test]
+async fn an_encrypted_dump_records_keyed_checksums_that_verify_checks_with_the_key() {
+    let db = TestDb::new("vf_keyed").await;
+    let plain_dir = out_dir();
+    let plain = dumped(&db, plain_dir.path(), &["-c", "none", "--skip-encrypt"]).await;
+    let enc_dir = out_dir();
+    let enc = dumped_again(&db, enc_dir.path(), &["-c", "zstd", "-K", "keyed pass"]);
+    let meta = |f: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(format!("{}.meta.json", f.display())).unwrap())
+            .unwrap()
+    };
+    let checksum = |m: &serde_json::Value| {
+        m["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["table"] == "t")
+            .map(|t| t["checksum"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let (pm, em) = (meta(&plain), meta(&enc));
+    assert!(
+        pm.get("checksum_key").is_none(),
+        "a plain dump keyed its checksums"
+    );
+    assert_eq!(em["checksum_key"]["algorithm"], "hmac-sha256", "{em}");
+    assert_eq!(em["checksum_key"]["iterations"], 600000, "{em}");
+    assert_eq!(checksum(&pm).len(), 32);
+    assert_eq!(checksum(&em).len(), 64);
+    assert_ne!(checksum(&em), checksum(&pm));
+    let definitions = |m: &serde_json::Value| m["definitions"][&db.name]["table t"].clone();
+    assert_ne!(
+        definitions(&em),
+        definitions(&pm),
+        "definition digests are not keyed"
+    );
+
+    let out = verify(&enc, &["-K", "keyed pass"]);
+    assert_success(&out, "verify of an encrypted dump with keyed checksums");
+    assert!(output_text(&out).contains("match"), "{}", output_text(&out));
+
+    let against = |extra: &[&str]| {
+        let mut args = vec!["--against".to_owned(), db.name.clone()];
+        args.extend(server().connection_args());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        verify(&enc, &args)
+    };
+    let out = against(&["-K", "keyed pass"]);
+    assert_success(&out, "verify --against with the key");
+    let t = output_text(&out);
+    assert!(t.contains("match") && !t.contains("differs"), "{t}");
+    let out = against(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("-K/--backup-key"),
+        "{}",
+        output_text(&out)
+    );
+
+    // A keyed checksum changed in the metadata is caught, the key being right.
+    let bad_dir = out_dir();
+    let bad = copy_with(&enc, bad_dir.path(), |_| {});
+    let mut m = meta(&bad);
+    for t in m["tables"].as_array_mut().unwrap() {
+        if t["table"] == "t" {
+            t["checksum"] = serde_json::Value::String(checksum(&pm));
+        }
+    }
+    std::fs::write(format!("{}.meta.json", bad.display()), m.to_string()).unwrap();
+    let out = verify(&bad, &["-K", "keyed pass"]);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("content differs"),
+        "{}",
+        output_text(&out)
+    );
+}
+
+/// Another dump of a database [`dumped`] filled.
+fn dumped_again(db: &TestDb, dir: &Path, extra: &[&str]) -> PathBuf {
+    let mut args = vec!["single", "--database", db.name.as_str()];
+    args.extend_from_slice(extra);
+    assert_success(&backup(&args, dir), "backup");
+    dump_file_in(dir)
+}
