@@ -98,6 +98,25 @@ impl Proof {
         }
     }
 
+    /// A file that could not be opened (a failed tag reads as a wrong key, a damaged
+    /// compressed header as an unknown format): when its SHA-256 is not the recorded one, the
+    /// error says so, since the cause is then the file, not the key or the format.
+    fn explain(&self, path: &Path, e: Error, digest: &Mutex<Sha256>, consumed: u64) -> Error {
+        let Some(want) = &self.sha256 else { return e };
+        match read::finish_digest(path, digest, consumed) {
+            Ok(found) if !found.eq_ignore_ascii_case(want) => Error::Integrity {
+                file: path.to_owned(),
+                problem: format!(
+                    "{e}; but its SHA-256 is {found} and its metadata ({}) records {want}: \
+                     the file was damaged or altered after it was written, which is the likely \
+                     cause. Nothing was restored; use a good copy (`sfdbtools verify` checks one)",
+                    self.metadata.display()
+                ),
+            },
+            _ => e,
+        }
+    }
+
     /// At the end of the SQL: the footer of our dumps, then the SHA-256 of the whole file.
     fn check_end(
         &self,
@@ -278,11 +297,16 @@ pub(super) async fn open_sql(
         .is_some()
         .then(|| Arc::new(Mutex::new(Sha256::new())));
     let (p, pass, c, d) = (path.to_owned(), pass.cloned(), read.clone(), digest.clone());
+    let pr = proof.clone();
     let reader = tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(&p).map_err(|e| Error::file("opening", p.clone(), e))?;
-        let sql = read::open_from(Metered::new(file, c, d), &p, pass.as_ref())?;
-        let sql: Box<dyn std::io::Read + Send> = Box::new(read::recognise(sql, &p)?);
-        Ok::<_, Error>(sql)
+        let opened = read::open_from(Metered::new(file, c.clone(), d.clone()), &p, pass.as_ref())
+            .and_then(|sql| read::recognise(sql, &p));
+        match (opened, &d) {
+            (Ok(sql), _) => Ok(Box::new(sql) as Box<dyn std::io::Read + Send>),
+            (Err(e @ Error::Usage(_)), _) | (Err(e), None) => Err(e),
+            (Err(e), Some(d)) => Err(pr.explain(&p, e, d, c.load(Ordering::Relaxed))),
+        }
     })
     .await
     .map_err(|e| Error::Internal(format!("opening {}: {e}", path.display())))??;

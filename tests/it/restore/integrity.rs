@@ -231,3 +231,35 @@ async fn an_encrypted_container_without_content_is_refused_whatever_the_key() {
         output_text(&out)
     );
 }
+
+/// A damaged first chunk fails its tag as a wrong key would: the metadata's SHA-256 tells the
+/// operator that the file, not the key, is the problem.
+#[tokio::test]
+async fn a_damaged_encrypted_file_is_not_blamed_on_the_key() {
+    let db = TestDb::new("ri_tag").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY)").await;
+    db.exec("INSERT INTO t VALUES (1), (2), (3)").await;
+    let dir = out_dir();
+    let args = [
+        "single",
+        "--database",
+        db.name.as_str(),
+        "-c",
+        "zstd",
+        "-K",
+        "tagkey",
+    ];
+    assert_success(&backup(&args, dir.path()), "backup");
+    let file = dump_file_in(dir.path());
+    let bad_dir = out_dir();
+    let bad = copy_with(&file, bad_dir.path(), true, |b| {
+        let n = b.len() - 10;
+        b[n] ^= 0x20;
+    });
+    let target = target_name(&db, "x");
+    let out = restore_single(&bad, &target, &["-K", "tagkey"]);
+    let t = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("damaged or altered after it was written"), "{t}");
+    assert!(!database_exists(&target).await);
+}
