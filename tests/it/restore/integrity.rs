@@ -51,13 +51,6 @@ fn target_name(db: &TestDb, tag: &str) -> String {
     format!("{}_{tag}", db.name)
 }
 
-async fn drop_db(name: &str) {
-    let c = TestDb {
-        name: name.to_owned(),
-    };
-    drop(c);
-}
-
 #[tokio::test]
 async fn a_file_changed_after_the_dump_fails_the_restore_unless_no_verify() {
     let db = TestDb::new("ri_sha").await;
@@ -90,8 +83,8 @@ async fn a_file_changed_after_the_dump_fails_the_restore_unless_no_verify() {
     let out = restore_single(&bad, &target_b, &["--no-verify"]);
     assert_success(&out, "restore --no-verify of a changed file");
     assert_eq!(count_rows(&target_b, "t").await, 5000);
-    drop_db(&target).await;
-    drop_db(&target_b).await;
+    super::drop_database(&target).await;
+    super::drop_database(&target_b).await;
 }
 
 #[tokio::test]
@@ -142,8 +135,8 @@ async fn our_dump_without_its_footer_fails_unless_no_verify() {
     let target_b = target_name(&db, "b");
     let out = server_restore_warns(&cut, &target_b);
     assert!(out.contains("Dump completed"), "{out}");
-    drop_db(&target).await;
-    drop_db(&target_b).await;
+    super::drop_database(&target).await;
+    super::drop_database(&target_b).await;
 }
 
 /// `--no-verify` without -q: the run succeeds and warns, saying what was skipped.
@@ -200,7 +193,7 @@ async fn an_encrypted_dump_cut_at_a_chunk_boundary_is_refused() {
             "Dump completed"
         };
         assert!(t.contains(why), "{t}");
-        drop_db(&target).await;
+        super::drop_database(&target).await;
     }
 }
 
