@@ -1,8 +1,11 @@
 //! The streaming statement splitter: SQL text in, one statement at a time out, the way the
 //! `mariadb` client cuts a script (quotes, escapes, comments, versioned comments, `DELIMITER`).
 //!
-//! Memory holds the statement being read and one read buffer, whatever the file's size; a
-//! statement has no length limit other than memory.
+//! Memory holds the statement being read and one read buffer, whatever the file's size: a
+//! statement that grows past the limit ([`Splitter::with_max_statement`], by default
+//! [`DEFAULT_MAX_STATEMENT`]) is an error before the buffer grows, so a stray quote in a small
+//! compressed file cannot make the splitter buffer the whole decompressed stream. Blank space
+//! and comments between statements are dropped as they are read, whatever their length.
 //!
 //! Like the client, which reads the server's `NO_BACKSLASH_ESCAPES` status after every
 //! statement, the splitter follows the session's sql_mode as the script's own `SET` statements
@@ -18,6 +21,10 @@ const READ_CHUNK: usize = 256 * 1024;
 
 /// Bytes of the stream's end kept to find the completion footer.
 const TAIL_LEN: usize = 512;
+
+/// The statement limit when none is given: 1 GiB, the largest `max_allowed_packet` a server
+/// accepts, so no statement that any server can run is refused.
+pub const DEFAULT_MAX_STATEMENT: usize = 1 << 30;
 
 /// One statement of a script.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,6 +116,8 @@ pub struct Splitter<R: Read> {
     tail: Vec<u8>,
     /// The session's sql_mode as the script's statements so far set it.
     mode: ModeTracker,
+    /// Bytes a statement (or a `DELIMITER` line) may hold before it is an error.
+    max_statement: usize,
 }
 
 impl<R: Read> Splitter<R> {
@@ -130,7 +139,15 @@ impl<R: Read> Splitter<R> {
             eof: false,
             tail: Vec::with_capacity(TAIL_LEN * 2),
             mode: ModeTracker::new(false),
+            max_statement: DEFAULT_MAX_STATEMENT,
         }
+    }
+
+    /// Refuses a statement longer than `bytes` (`--max-statement-size`): the buffer never holds
+    /// more than that and one read.
+    pub fn with_max_statement(mut self, bytes: usize) -> Self {
+        self.max_statement = bytes;
+        self
     }
 
     /// Starts in a session whose sql_mode has (or lacks) `NO_BACKSLASH_ESCAPES`: the server's
@@ -167,6 +184,11 @@ impl<R: Read> Splitter<R> {
     pub fn next_statement(&mut self) -> io::Result<Option<Statement>> {
         loop {
             if let Some(s) = self.scan() {
+                // One that ended within the last read may be up to a read over the limit.
+                if s.sql.len() > self.max_statement {
+                    let size = format!("it is {} bytes long", s.sql.len());
+                    return Err(self.over_limit(s.at, &size));
+                }
                 // The statement runs before the next one is read: a mode it sets applies to
                 // the bytes after it.
                 self.mode.observe(&s.sql);
@@ -209,6 +231,10 @@ impl<R: Read> Splitter<R> {
         let end = self.buf.len();
         self.pos = end;
         let s = self.emit(start, end, end);
+        if s.sql.len() > self.max_statement {
+            let size = format!("it is {} bytes long", s.sql.len());
+            return Err(self.over_limit(s.at, &size));
+        }
         self.mode.observe(&s.sql);
         Ok(Some(s))
     }
@@ -217,8 +243,11 @@ impl<R: Read> Splitter<R> {
     fn refill(&mut self) -> io::Result<()> {
         let keep = self.content.unwrap_or(self.pos);
         // Moving only when at least half the buffer is dead keeps the copying linear even for
-        // a statement many times the read size.
-        if keep > 0 && keep >= self.buf.len() / 2 {
+        // a statement many times the read size; moving also before the buffer would grow
+        // keeps it at the limit plus one read (at most once per statement: `keep` is then 0
+        // until the statement ends).
+        let grows = self.buf.len() + READ_CHUNK > self.buf.capacity();
+        if keep > 0 && (keep >= self.buf.len() / 2 || grows) {
             self.count_lines_to(keep);
             self.buf.copy_within(keep.., 0);
             self.buf.truncate(self.buf.len() - keep);
@@ -228,6 +257,18 @@ impl<R: Read> Splitter<R> {
             if let Some(c) = self.content.as_mut() {
                 *c -= keep;
             }
+        }
+        let held = self.buf.len() - self.content.unwrap_or(self.pos);
+        if held > self.max_statement {
+            return Err(self.too_large(held));
+        }
+        // Grown by doubling (linear copying), but never past the limit and one read.
+        let needed = self.buf.len() + READ_CHUNK;
+        if needed > self.buf.capacity() {
+            let cap = needed.max(
+                (self.buf.capacity() * 2).min(self.max_statement.saturating_add(2 * READ_CHUNK)),
+            );
+            self.buf.reserve_exact(cap - self.buf.len());
         }
         let len = self.buf.len();
         self.buf.resize(len + READ_CHUNK, 0);
@@ -257,6 +298,38 @@ impl<R: Read> Splitter<R> {
             }
         }
         Ok(())
+    }
+
+    /// The error for a statement (or a `DELIMITER` line) that grew past the limit while
+    /// `held` bytes of it are buffered.
+    fn too_large(&mut self, held: usize) -> io::Error {
+        let (offset, line) = self.locate(self.content.unwrap_or(self.pos));
+        let at = Position {
+            number: self.number + 1,
+            line,
+            offset,
+        };
+        let opened = self.opened_at;
+        let inside = match self.state {
+            State::Quoted(b'`') => format!(", inside a quoted name opened at byte {opened}"),
+            State::Quoted(_) => format!(", inside a quoted string opened at byte {opened}"),
+            State::BlockComment => format!(", inside a comment opened at byte {opened}"),
+            State::Code | State::LineComment => String::new(),
+        };
+        self.over_limit(at, &format!("{held} bytes read without its end{inside}"))
+    }
+
+    fn over_limit(&self, at: Position, what: &str) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{at} is over the statement size limit of {} (--max-statement-size): {what}. \
+                 If the file really holds a statement this large, pass a larger \
+                 --max-statement-size (the server's max_allowed_packet must allow it too); \
+                 otherwise the file is damaged (a quote or comment that never closes)",
+                human_bytes(self.max_statement as u64)
+            ),
+        )
     }
 
     fn count_lines_to(&mut self, to: usize) {
@@ -531,6 +604,15 @@ impl<R: Read> Splitter<R> {
     }
 }
 
+/// `64 MiB (67108864 bytes)`: the limit as given and exactly.
+fn human_bytes(n: u64) -> String {
+    let units = [(30, "GiB"), (20, "MiB"), (10, "KiB")];
+    match units.iter().find(|(shift, _)| n >= 1 << shift && n % (1 << shift) == 0) {
+        Some((shift, unit)) => format!("{} {unit} ({n} bytes)", n >> shift),
+        None => format!("{n} bytes"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -760,5 +842,123 @@ mod tests {
         let mut s = Splitter::new(&b"SELECT 1;\n-- Dump completed on x\nSELECT 2;\n"[..]);
         while s.next_statement().unwrap().is_some() {}
         assert!(!s.ends_with_completion_marker());
+    }
+
+    /// A reader of `n` bytes of `fill` after `head`, made as it is read (a decompressed bomb).
+    struct Endless {
+        head: &'static [u8],
+        fill: u8,
+        left: u64,
+        /// Bytes handed out so far.
+        given: u64,
+    }
+
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if !self.head.is_empty() {
+                let n = self.head.len().min(buf.len());
+                buf[..n].copy_from_slice(&self.head[..n]);
+                self.head = &self.head[n..];
+                self.given += n as u64;
+                return Ok(n);
+            }
+            let n = (self.left.min(buf.len() as u64)) as usize;
+            buf[..n].fill(self.fill);
+            self.left -= n as u64;
+            self.given += n as u64;
+            Ok(n)
+        }
+    }
+
+    fn bomb(head: &'static [u8], fill: u8, n: u64) -> Endless {
+        Endless {
+            head,
+            fill,
+            left: n,
+            given: 0,
+        }
+    }
+
+    #[test]
+    fn a_statement_past_the_limit_is_refused_before_the_buffer_grows() {
+        const LIMIT: usize = 1 << 20;
+        for (head, fill, says) in [
+            (&b"SELECT 1;
+
+INSERT INTO t VALUES ('"[..], b'a', "quoted string opened at byte 33"),
+            (b"SELECT 1;
+
+INSERT INTO t VALUES (1 /* ", b'x', "comment opened at byte 35"),
+            (b"SELECT 1;
+
+DELIMITER ", b' ', ""),
+            (b"SELECT 1;
+
+SELECT ", b'1', ""),
+        ] {
+            let mut s = Splitter::new(bomb(head, fill, 1 << 40)).with_max_statement(LIMIT);
+            assert_eq!(s.next_statement().unwrap().unwrap().sql, b"SELECT 1");
+            let e = s.next_statement().map(|_| ()).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+            let m = e.to_string();
+            assert!(
+                m.starts_with("statement 2 (line 3, byte 11 of the SQL) is over the statement size limit of 1 MiB (1048576 bytes) (--max-statement-size)"),
+                "{m}"
+            );
+            assert!(m.contains(says) && m.contains("the file is damaged"), "{m}");
+            // Held: the limit and a read or two, never the stream.
+            assert!(s.buf.capacity() <= LIMIT + 2 * READ_CHUNK, "{}", s.buf.capacity());
+            assert!(s.reader.given <= (LIMIT + 2 * READ_CHUNK) as u64, "{}", s.reader.given);
+        }
+    }
+
+    #[test]
+    fn a_statement_of_exactly_the_limit_passes() {
+        let sql = format!("SELECT '{}'", "a".repeat(5000));
+        let input = format!("{sql};
+SELECT 2;");
+        for step in [1, 7, usize::MAX] {
+            let mut s = Splitter::new(Trickle(input.as_bytes(), step)).with_max_statement(sql.len());
+            assert_eq!(s.next_statement().unwrap().unwrap().sql, sql.as_bytes());
+            assert_eq!(s.next_statement().unwrap().unwrap().sql, b"SELECT 2");
+            let mut s =
+                Splitter::new(Trickle(input.as_bytes(), step)).with_max_statement(sql.len() - 1);
+            let e = s.next_statement().map(|_| ()).unwrap_err().to_string();
+            let last = Splitter::new(Trickle(sql.as_bytes(), step))
+                .with_max_statement(sql.len() - 1)
+                .next_statement()
+                .map(|_| ());
+            let last = last.unwrap_err().to_string();
+            assert!(last.contains("statement 1 (line 1, byte 0 of the SQL) is over"), "{last}");
+            assert!(
+                e.contains("statement 1 (line 1, byte 0 of the SQL) is over")
+                    && (e.contains("it is 5009 bytes long") || e.contains("5009 bytes read")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn blank_space_and_comments_between_statements_are_not_kept() {
+        const LIMIT: usize = 64 << 10;
+        for (head, fill) in [
+            (&b"SELECT 1;
+/*"[..], b'c'),
+            (b"SELECT 1;
+-- ", b'c'),
+            (b"SELECT 1;
+", b'\n'),
+            (b"SELECT 1;
+", b';'),
+        ] {
+            let mut s = Splitter::new(bomb(head, fill, 64 << 20)).with_max_statement(LIMIT);
+            assert_eq!(s.next_statement().unwrap().unwrap().sql, b"SELECT 1");
+            match s.next_statement() {
+                Ok(None) => {}
+                Err(e) => assert!(e.to_string().contains("cut short"), "{e}"),
+                Ok(Some(st)) => panic!("a statement from nothing: {:?}", st.at),
+            }
+            assert!(s.buf.capacity() <= 4 * READ_CHUNK, "{}", s.buf.capacity());
+        }
     }
 }

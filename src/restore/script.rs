@@ -54,12 +54,13 @@ impl Statements {
 /// and a file our dump wrote, row statements also get their LOAD DATA form there, off the
 /// async runtime; the flag going false (the server refuses LOCAL INFILE) stops that.
 /// `no_backslash_escapes`: the server's own sql_mode has it, so the script is read under it
-/// until it sets a mode of its own.
+/// until it sets a mode of its own. A statement over `max_statement` bytes is an error.
 fn start_reader(
     reader: impl Read + Send + 'static,
     path: &Path,
     rows_as_load: Arc<AtomicBool>,
     no_backslash_escapes: bool,
+    max_statement: usize,
 ) -> Result<Statements> {
     let (tx, rx) = mpsc::channel(STATEMENT_QUEUE);
     let statements = Statements {
@@ -82,7 +83,9 @@ fn start_reader(
                     return;
                 }
             };
-            let mut s = Splitter::new(reader).with_no_backslash_escapes(no_backslash_escapes);
+            let mut s = Splitter::new(reader)
+                .with_no_backslash_escapes(no_backslash_escapes)
+                .with_max_statement(max_statement);
             loop {
                 // The mode the statement was read under: our rows' escapes are the ones of a
                 // session without NO_BACKSLASH_ESCAPES, and only then mean what `load_data` reads.
@@ -185,6 +188,7 @@ pub(super) fn start_script(
     opened: Opened,
     rows_as_load: bool,
     no_backslash_escapes: bool,
+    max_statement: usize,
 ) -> Result<Script> {
     let rows_as_load = Arc::new(AtomicBool::new(rows_as_load));
     Ok(Script {
@@ -193,6 +197,7 @@ pub(super) fn start_script(
             &opened.path,
             rows_as_load.clone(),
             no_backslash_escapes,
+            max_statement,
         )?,
         bytes: opened.bytes,
         feedback: Feedback {
