@@ -151,14 +151,9 @@ pub fn verify_file(
             let codec = reader.codec();
             content.codec = codec.name();
             match recognise(reader, path) {
-                Ok(sql) => read_content(
-                    sql,
-                    max_statement,
-                    &mut content,
-                    &recorded,
-                    &read,
-                    progress,
-                ),
+                Ok(sql) => {
+                    read_content(sql, max_statement, &mut content, &recorded, &read, progress)
+                }
                 Err(e) => Err(e.to_string()),
             }
         }

@@ -241,7 +241,14 @@ mod tests {
             args.extend(["-t", "T", "--max-statement-size", "64M"]);
             assert_eq!(ok(&args).max_statement_size, Some(64 << 20), "{mode:?}");
         }
-        let argv = ["sfdbtools", "db-restore", "all", "-f", "d.sql", "--max-statement-size"];
+        let argv = [
+            "sfdbtools",
+            "db-restore",
+            "all",
+            "-f",
+            "d.sql",
+            "--max-statement-size",
+        ];
         let e = Cli::try_parse_from(argv.iter().chain(&["12"])).unwrap_err();
         assert!(e.to_string().contains("too small"), "{e}");
     }
@@ -263,7 +270,10 @@ mod tests {
         assert!(c.passphrase.is_none() && c.confirm_drop.is_none());
         assert!(!c.drop_target && !c.grants_to_target && !c.dry_run);
         assert!(!c.continue_on_error && !c.strict && !c.skip_binlog);
-        assert_eq!(c.max_statement_size, None, "the server's max_allowed_packet decides");
+        assert_eq!(
+            c.max_statement_size, None,
+            "the server's max_allowed_packet decides"
+        );
         assert!((1..=8).contains(&c.threads));
         assert_eq!(
             (c.connection.host.as_str(), c.connection.port),

@@ -435,7 +435,11 @@ fn xz_with_dictionary(bits: u8, data: &[u8]) -> Vec<u8> {
     let (mut out, _) = compress(Codec::Xz, 1, 1, data);
     // Stream header (12 bytes), then the block header: size 12, flags 0 (one filter, no
     // sizes), filter LZMA2 (0x21) with one property byte: the dictionary size.
-    assert_eq!(out[12..16], [0x02, 0x00, 0x21, 0x01], "xz2 wrote another block header");
+    assert_eq!(
+        out[12..16],
+        [0x02, 0x00, 0x21, 0x01],
+        "xz2 wrote another block header"
+    );
     out[16] = bits;
     let mut crc = flate2::Crc::new();
     crc.update(&out[12..20]);
@@ -464,7 +468,11 @@ fn zstd_with_window(log: u8, data: &[u8]) -> Vec<u8> {
     let (mut out, _) = compress(Codec::Zstd, 3, 1, data);
     // Frame header descriptor: no single segment, so byte 5 is the window descriptor
     // (exponent in the top five bits, plus 10).
-    assert_eq!(out[4] & 0b10_0000, 0, "a single-segment frame has no window descriptor");
+    assert_eq!(
+        out[4] & 0b10_0000,
+        0,
+        "a single-segment frame has no window descriptor"
+    );
     out[5] = (log - 10) << 3;
     out
 }

@@ -607,7 +607,10 @@ impl<R: Read> Splitter<R> {
 /// `64 MiB (67108864 bytes)`: the limit as given and exactly.
 fn human_bytes(n: u64) -> String {
     let units = [(30, "GiB"), (20, "MiB"), (10, "KiB")];
-    match units.iter().find(|(shift, _)| n >= 1 << shift && n % (1 << shift) == 0) {
+    match units
+        .iter()
+        .find(|(shift, _)| n >= 1 << shift && n % (1 << shift) == 0)
+    {
         Some((shift, unit)) => format!("{} {unit} ({n} bytes)", n >> shift),
         None => format!("{n} bytes"),
     }
@@ -883,18 +886,34 @@ mod tests {
     fn a_statement_past_the_limit_is_refused_before_the_buffer_grows() {
         const LIMIT: usize = 1 << 20;
         for (head, fill, says) in [
-            (&b"SELECT 1;
+            (
+                &b"SELECT 1;
 
-INSERT INTO t VALUES ('"[..], b'a', "quoted string opened at byte 33"),
-            (b"SELECT 1;
+INSERT INTO t VALUES ('"[..],
+                b'a',
+                "quoted string opened at byte 33",
+            ),
+            (
+                b"SELECT 1;
 
-INSERT INTO t VALUES (1 /* ", b'x', "comment opened at byte 35"),
-            (b"SELECT 1;
+INSERT INTO t VALUES (1 /* ",
+                b'x',
+                "comment opened at byte 35",
+            ),
+            (
+                b"SELECT 1;
 
-DELIMITER ", b' ', ""),
-            (b"SELECT 1;
+DELIMITER ",
+                b' ',
+                "",
+            ),
+            (
+                b"SELECT 1;
 
-SELECT ", b'1', ""),
+SELECT ",
+                b'1',
+                "",
+            ),
         ] {
             let mut s = Splitter::new(bomb(head, fill, 1 << 40)).with_max_statement(LIMIT);
             assert_eq!(s.next_statement().unwrap().unwrap().sql, b"SELECT 1");
@@ -907,18 +926,29 @@ SELECT ", b'1', ""),
             );
             assert!(m.contains(says) && m.contains("the file is damaged"), "{m}");
             // Held: the limit and a read or two, never the stream.
-            assert!(s.buf.capacity() <= LIMIT + 2 * READ_CHUNK, "{}", s.buf.capacity());
-            assert!(s.reader.given <= (LIMIT + 2 * READ_CHUNK) as u64, "{}", s.reader.given);
+            assert!(
+                s.buf.capacity() <= LIMIT + 2 * READ_CHUNK,
+                "{}",
+                s.buf.capacity()
+            );
+            assert!(
+                s.reader.given <= (LIMIT + 2 * READ_CHUNK) as u64,
+                "{}",
+                s.reader.given
+            );
         }
     }
 
     #[test]
     fn a_statement_of_exactly_the_limit_passes() {
         let sql = format!("SELECT '{}'", "a".repeat(5000));
-        let input = format!("{sql};
-SELECT 2;");
+        let input = format!(
+            "{sql};
+SELECT 2;"
+        );
         for step in [1, 7, usize::MAX] {
-            let mut s = Splitter::new(Trickle(input.as_bytes(), step)).with_max_statement(sql.len());
+            let mut s =
+                Splitter::new(Trickle(input.as_bytes(), step)).with_max_statement(sql.len());
             assert_eq!(s.next_statement().unwrap().unwrap().sql, sql.as_bytes());
             assert_eq!(s.next_statement().unwrap().unwrap().sql, b"SELECT 2");
             let mut s =
@@ -929,7 +959,10 @@ SELECT 2;");
                 .next_statement()
                 .map(|_| ());
             let last = last.unwrap_err().to_string();
-            assert!(last.contains("statement 1 (line 1, byte 0 of the SQL) is over"), "{last}");
+            assert!(
+                last.contains("statement 1 (line 1, byte 0 of the SQL) is over"),
+                "{last}"
+            );
             assert!(
                 e.contains("statement 1 (line 1, byte 0 of the SQL) is over")
                     && (e.contains("it is 5009 bytes long") || e.contains("5009 bytes read")),
@@ -942,14 +975,26 @@ SELECT 2;");
     fn blank_space_and_comments_between_statements_are_not_kept() {
         const LIMIT: usize = 64 << 10;
         for (head, fill) in [
-            (&b"SELECT 1;
-/*"[..], b'c'),
-            (b"SELECT 1;
--- ", b'c'),
-            (b"SELECT 1;
-", b'\n'),
-            (b"SELECT 1;
-", b';'),
+            (
+                &b"SELECT 1;
+/*"[..],
+                b'c',
+            ),
+            (
+                b"SELECT 1;
+-- ",
+                b'c',
+            ),
+            (
+                b"SELECT 1;
+",
+                b'\n',
+            ),
+            (
+                b"SELECT 1;
+",
+                b';',
+            ),
         ] {
             let mut s = Splitter::new(bomb(head, fill, 64 << 20)).with_max_statement(LIMIT);
             assert_eq!(s.next_statement().unwrap().unwrap().sql, b"SELECT 1");
