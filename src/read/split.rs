@@ -609,7 +609,7 @@ fn human_bytes(n: u64) -> String {
     let units = [(30, "GiB"), (20, "MiB"), (10, "KiB")];
     match units
         .iter()
-        .find(|(shift, _)| n >= 1 << shift && n % (1 << shift) == 0)
+        .find(|(shift, _)| n >= 1 << shift && n.is_multiple_of(1 << shift))
     {
         Some((shift, unit)) => format!("{} {unit} ({n} bytes)", n >> shift),
         None => format!("{n} bytes"),
