@@ -262,13 +262,9 @@ impl<R: Read> Splitter<R> {
         if held > self.max_statement {
             return Err(self.too_large(held));
         }
-        // Grown by doubling (linear copying), but never past the limit and one read.
         let needed = self.buf.len() + READ_CHUNK;
         if needed > self.buf.capacity() {
-            let cap = needed.max(
-                (self.buf.capacity() * 2).min(self.max_statement.saturating_add(2 * READ_CHUNK)),
-            );
-            self.buf.reserve_exact(cap - self.buf.len());
+            self.grow(needed);
         }
         let len = self.buf.len();
         self.buf.resize(len + READ_CHUNK, 0);
@@ -298,6 +294,24 @@ impl<R: Read> Splitter<R> {
             }
         }
         Ok(())
+    }
+
+    /// Makes room for `needed` bytes. Past a few reads, the buffer is reserved at once at the
+    /// limit and one read: the kernel backs only the pages written, and no reallocation
+    /// leaves the smaller copies behind in the allocator's heap (growing by doubling held
+    /// twice the limit at the peak). Where that much address space is refused, it grows by
+    /// doubling, never past the same bound.
+    fn grow(&mut self, needed: usize) {
+        let most = self.max_statement.saturating_add(2 * READ_CHUNK);
+        let len = self.buf.len();
+        if needed > 4 * READ_CHUNK
+            && most > needed
+            && self.buf.try_reserve_exact(most - len).is_ok()
+        {
+            return;
+        }
+        let cap = needed.max((self.buf.capacity() * 2).min(most));
+        self.buf.reserve_exact(cap - len);
     }
 
     /// The error for a statement (or a `DELIMITER` line) that grew past the limit while
