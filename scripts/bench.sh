@@ -3,7 +3,8 @@
 # MariaDB, same dataset, runs alternated and repeated; then restores of the dumps: the stock
 # client (`mariadb db < dump.sql`), myloader and sfdbtools db-restore. Prints wall time, CPU
 # time, peak RSS, output (or input) size and ratios. Installs mydumper, zstd and GNU time with
-# apt when missing.
+# apt when missing. Last, the peak RSS of verify and db-restore on hostile files
+# (scripts/hostile-rss.sh).
 #
 #   scripts/bench.sh                    ~1.5 GB of SQL, 2 repetitions
 #   BENCH_SCALE=0.1 BENCH_REPEAT=1 scripts/bench.sh    a quick look
@@ -271,3 +272,10 @@ awk -F'\t' '
     printf "restore / myloader -e wall:            %.2f (paired %.2f; target <= 1.00; both write the binary log)\n", W[rs] / W[rmle], paired(rs, rmle)
     printf "restore nobinlog / myloader wall:      %.2f (paired %.2f; target <= 1.00; neither writes it)\n", W[rsn] / W[rml], paired(rsn, rml)
   }' "$results"
+
+# Hostile files (#19): peak RSS of verify and db-restore --dry-run on small compressed files
+# whose one statement never ends (2 GiB of SQL): the statement limit plus a constant, under
+# 300 MB with --max-statement-size 64M.
+echo "== hostile files" >&2
+HOSTILE_SERVER="--host 127.0.0.1 --port $port --user root ${plain[*]}" \
+  scripts/hostile-rss.sh "$bin" 2G 64M

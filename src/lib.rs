@@ -19,6 +19,7 @@ pub mod dump;
 pub mod encrypt;
 pub mod error;
 pub mod grants;
+pub mod limits;
 pub mod metadata;
 pub mod output;
 pub mod progress;

@@ -113,6 +113,7 @@ fn check(what: &'static str, ok: bool, detail: impl Into<String>) -> Check {
 pub fn verify_file(
     path: &Path,
     pass: Option<&Passphrase>,
+    max_statement: usize,
     progress: &dyn Progress,
 ) -> Result<VerifyReport> {
     let started = std::time::Instant::now();
@@ -150,7 +151,9 @@ pub fn verify_file(
             let codec = reader.codec();
             content.codec = codec.name();
             match recognise(reader, path) {
-                Ok(sql) => read_content(sql, &mut content, &recorded, &read, progress),
+                Ok(sql) => {
+                    read_content(sql, max_statement, &mut content, &recorded, &read, progress)
+                }
                 Err(e) => Err(e.to_string()),
             }
         }
@@ -311,6 +314,7 @@ struct Content {
 
 fn read_content(
     reader: impl Read,
+    max_statement: usize,
     content: &mut Content,
     recorded: &Option<Recorded>,
     read: &AtomicU64,
@@ -322,7 +326,7 @@ fn read_content(
         .map(|r| r.databases())
         .filter(|d| d.len() == 1)
         .map(|mut d| d.remove(0));
-    let mut s = Splitter::new(reader);
+    let mut s = Splitter::new(reader).with_max_statement(max_statement);
     loop {
         let st = match s.next_statement() {
             Ok(Some(st)) => st,

@@ -10,7 +10,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use sfdbtools::Error;
 use sfdbtools::config::run::Engine;
-use sfdbtools::config::run::parse_statement_size;
+use sfdbtools::config::run::{parse_max_statement_size, parse_statement_size};
 use sfdbtools::connect::{DEFAULT_CONNECT_TIMEOUT, SslMode};
 use sfdbtools::rows::RowReader;
 use sfdbtools::snapshot::Consistency;
@@ -219,6 +219,11 @@ pub struct RestoreArgs {
     /// restored with a warning instead of failing. For a damaged copy that is the last one.
     #[arg(long = "no-verify")]
     pub no_verify: bool,
+    /// The longest statement read from the file (bytes, or K/M/G): a longer one stops the
+    /// restore, and memory holds no more [default: the target server's max_allowed_packet,
+    /// which refuses a longer one anyway].
+    #[arg(long = "max-statement-size", value_name = "SIZE", value_parser = parse_max_statement_size)]
+    pub max_statement_size: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -232,6 +237,10 @@ pub struct VerifyArgs {
     /// Compare the recorded row counts and checksums with this live database instead.
     #[arg(long)]
     pub against: Option<String>,
+    /// The longest statement read from the file (bytes, or K/M/G): a longer one fails the
+    /// check, and memory holds no more.
+    #[arg(long = "max-statement-size", value_name = "SIZE", value_parser = parse_max_statement_size, default_value = "1G")]
+    pub max_statement_size: usize,
 }
 
 #[derive(Subcommand, Debug)]

@@ -300,8 +300,11 @@ pub fn config(
 
 /// One name per line; CRLF tolerated; blank lines and `#` comments skipped (docs/compat.md §2.5).
 fn read_list_file(path: &std::path::Path) -> Result<Vec<String>, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Usage(format!("cannot read database list {}: {e}", path.display())))?;
+    let text =
+        sfdbtools::limits::read_text(path, sfdbtools::limits::LIST_FILE, "list of databases")
+            .map_err(|e| {
+                Error::Usage(format!("cannot read database list {}: {e}", path.display()))
+            })?;
     Ok(text
         .lines()
         .map(|l| l.trim_end_matches('\r').trim())
@@ -451,6 +454,21 @@ backup:
   replication: {capture_gtid: false}
   mysqldump_args: --single-transaction --quick
 ";
+
+    #[test]
+    fn a_list_file_larger_than_any_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dbs.txt");
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(65 << 20)
+            .unwrap();
+        let e = read_list_file(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("dbs.txt") && e.contains("more than 67108864 bytes"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn without_flags_or_config_every_key_has_its_default() {

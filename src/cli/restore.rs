@@ -193,6 +193,7 @@ pub fn config(
         strict: a.strict,
         skip_binlog: a.skip_binlog,
         verify: !a.no_verify,
+        max_statement_size: a.max_statement_size,
     })
 }
 
@@ -235,6 +236,25 @@ mod tests {
     }
 
     #[test]
+    fn max_statement_size_takes_the_size_suffixes_in_every_mode() {
+        for mode in [&["single", "--target-db", "x"][..], &["all"], &["primary"]] {
+            let mut args = mode.to_vec();
+            args.extend(["-t", "T", "--max-statement-size", "64M"]);
+            assert_eq!(ok(&args).max_statement_size, Some(64 << 20), "{mode:?}");
+        }
+        let argv = [
+            "sfdbtools",
+            "db-restore",
+            "all",
+            "-f",
+            "d.sql",
+            "--max-statement-size",
+        ];
+        let e = Cli::try_parse_from(argv.iter().chain(&["12"])).unwrap_err();
+        assert!(e.to_string().contains("too small"), "{e}");
+    }
+
+    #[test]
     fn without_flags_a_restore_has_its_defaults() {
         let c = ok(&["single", "--target-db", "shop", "-t", "T"]);
         assert_eq!(
@@ -251,6 +271,10 @@ mod tests {
         assert!(c.passphrase.is_none() && c.confirm_drop.is_none());
         assert!(!c.drop_target && !c.grants_to_target && !c.dry_run);
         assert!(!c.continue_on_error && !c.strict && !c.skip_binlog);
+        assert_eq!(
+            c.max_statement_size, None,
+            "the server's max_allowed_packet decides"
+        );
         assert!((1..=8).contains(&c.threads));
         assert_eq!(
             (c.connection.host.as_str(), c.connection.port),

@@ -31,6 +31,7 @@ pub fn config(
         file: v.input.file,
         passphrase: reading_passphrase(v.input.backup_key, settings, env),
         against,
+        max_statement_size: v.max_statement_size,
     })
 }
 
@@ -38,7 +39,12 @@ pub fn config(
 pub fn run(config: VerifyConfig, style: Style) -> Result<(), Error> {
     let reporter = Reporter::new(style);
     let report = match &config.against {
-        None => verify::verify_file(&config.file, config.passphrase.as_ref(), &reporter)?,
+        None => verify::verify_file(
+            &config.file,
+            config.passphrase.as_ref(),
+            config.max_statement_size,
+            &reporter,
+        )?,
         Some((settings, db)) => {
             let runtime = runtime()?;
             let mut settings = settings.clone();
@@ -142,6 +148,9 @@ mod tests {
         let c = verify(&["-K", "flag"], &env(Some("k"), None)).unwrap();
         assert!(c.against.is_none());
         assert!(is_key(c.passphrase.as_ref().unwrap(), "flag"));
+        assert_eq!(c.max_statement_size, 1 << 30);
+        let c = verify(&["--max-statement-size", "64m"], &env(None, None)).unwrap();
+        assert_eq!(c.max_statement_size, 64 << 20);
         let e = verify(&["--against", " "], &env(None, None)).unwrap_err();
         assert_eq!(e.to_string(), "--against needs a database name");
         assert_eq!(e.exit_code(), 2);

@@ -4,8 +4,19 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use flate2::bufread::{MultiGzDecoder, ZlibDecoder};
 use xz2::bufread::XzDecoder;
+use xz2::stream::{CONCATENATED, Stream};
 
 use super::{Codec, DETECT_PREFIX_LEN, READ_BUFFER_SIZE, ambiguous_prefix, detect};
+
+/// Memory the xz decoder may use: every preset opens (`xz -9` and `-9e` need 65 MiB, whether
+/// written by one thread or many), a hostile header asking for a dictionary of gigabytes does
+/// not. The decoder checks it before it allocates.
+pub const XZ_MEMORY_LIMIT: u64 = 128 << 20;
+
+/// The largest zstd window (2^27 = 128 MiB) a frame may ask for: zstd's own default limit, set
+/// explicitly since a frame's window is memory the decoder fills. Every level opens, `--ultra
+/// -22` and `--long` (27) included; `--long=28` and above do not.
+pub const ZSTD_WINDOW_LOG_MAX: u32 = 27;
 
 /// Decompresses a stream written by [`super::CompressWriter`] (or by the standard tools).
 ///
@@ -35,8 +46,15 @@ impl<R: Read> DecompressReader<R> {
                 DecompressReader::Gzip(MultiGzDecoder::new(buffered(inner)))
             }
             // zstd verifies the content checksum whenever the frame carries one (ours always do).
-            Codec::Zstd => DecompressReader::Zstd(zstd::Decoder::with_buffer(buffered(inner))?),
-            Codec::Xz => DecompressReader::Xz(XzDecoder::new_multi_decoder(buffered(inner))),
+            Codec::Zstd => {
+                let mut d = zstd::Decoder::with_buffer(buffered(inner))?;
+                d.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+                DecompressReader::Zstd(d)
+            }
+            Codec::Xz => DecompressReader::Xz(XzDecoder::new_stream(
+                buffered(inner),
+                Stream::new_stream_decoder(XZ_MEMORY_LIMIT, CONCATENATED)?,
+            )),
             Codec::Zlib => DecompressReader::Zlib(ZlibDecoder::new(buffered(inner))),
         })
     }
@@ -58,8 +76,8 @@ impl<R: Read> Read for DecompressReader<R> {
         match self {
             DecompressReader::None(r) => r.read(buf),
             DecompressReader::Gzip(d) => d.read(buf),
-            DecompressReader::Zstd(d) => d.read(buf),
-            DecompressReader::Xz(d) => d.read(buf),
+            DecompressReader::Zstd(d) => d.read(buf).map_err(over_zstd_window),
+            DecompressReader::Xz(d) => d.read(buf).map_err(over_xz_limit),
             DecompressReader::Zlib(d) => {
                 let n = d.read(buf)?;
                 // A zlib stream has no framing beyond its own end, so flate2 stops there and
@@ -74,6 +92,46 @@ impl<R: Read> Read for DecompressReader<R> {
             }
         }
     }
+}
+
+/// The xz decoder's refusal of a stream over [`XZ_MEMORY_LIMIT`], said with what to do (the
+/// caller names the file); other errors as they are.
+fn over_xz_limit(e: io::Error) -> io::Error {
+    let over = e
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<xz2::stream::Error>())
+        .is_some_and(|x| matches!(x, xz2::stream::Error::MemLimit));
+    if !over {
+        return e;
+    }
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "the xz stream needs more than {} MiB of memory to decode (a dictionary larger than \
+             any xz preset's: xz -9 needs 65 MiB), so it is refused rather than allowed to \
+             exhaust memory; if the file is genuine, recompress it with a standard preset \
+             (xz -dc FILE | xz -9 > NEW)",
+            XZ_MEMORY_LIMIT >> 20
+        ),
+    )
+}
+
+/// zstd's refusal of a frame whose window is over 2^[`ZSTD_WINDOW_LOG_MAX`], said with what to
+/// do; other errors as they are. zstd says only "Frame requires too much memory for decoding".
+fn over_zstd_window(e: io::Error) -> io::Error {
+    if !e.to_string().contains("requires too much memory") {
+        return e;
+    }
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "the zstd frame asks for a window larger than {} MiB (written with --long=28 or \
+             more), so it is refused rather than allowed to exhaust memory; if the file is \
+             genuine, recompress it with a smaller window (zstd -dc --long=31 FILE | zstd -19 \
+             > NEW)",
+            1u64 << (ZSTD_WINDOW_LOG_MAX - 20)
+        ),
+    )
 }
 
 /// Detects the codec from the buffered start of `r` (without consuming it) and returns a reader

@@ -427,3 +427,66 @@ fn stages_can_move_to_pipeline_threads() {
     assert_send::<CompressWriter<std::fs::File>>();
     assert_send::<DecompressReader<std::fs::File>>();
 }
+
+/// A small xz file (preset 1, one block) whose block header asks for a dictionary of
+/// `2 << (bits / 2 + 11)` bytes (`bits` even), its CRC32 fixed: what `xz --lzma2=dict=…`
+/// writes, without the encoder's memory for a large dictionary.
+fn xz_with_dictionary(bits: u8, data: &[u8]) -> Vec<u8> {
+    let (mut out, _) = compress(Codec::Xz, 1, 1, data);
+    // Stream header (12 bytes), then the block header: size 12, flags 0 (one filter, no
+    // sizes), filter LZMA2 (0x21) with one property byte: the dictionary size.
+    assert_eq!(
+        out[12..16],
+        [0x02, 0x00, 0x21, 0x01],
+        "xz2 wrote another block header"
+    );
+    out[16] = bits;
+    let mut crc = flate2::Crc::new();
+    crc.update(&out[12..20]);
+    out[20..24].copy_from_slice(&crc.sum().to_le_bytes());
+    out
+}
+
+#[test]
+fn xz_within_the_memory_limit_opens_and_a_larger_dictionary_is_refused() {
+    let data = &sample()[..100_000];
+    // 64 MiB: the dictionary of xz -9 and -9e.
+    assert!(decompress(Codec::Xz, &xz_with_dictionary(28, data)).unwrap() == data);
+    for bits in [30, 36] {
+        let e = decompress(Codec::Xz, &xz_with_dictionary(bits, data)).unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.contains("needs more than 128 MiB of memory to decode") && m.contains("xz -9"),
+            "{bits}: {m}"
+        );
+    }
+}
+
+/// A zstd frame of ours whose header asks for a window of 2^`log` bytes (as `zstd --long=log`
+/// writes).
+fn zstd_with_window(log: u8, data: &[u8]) -> Vec<u8> {
+    let (mut out, _) = compress(Codec::Zstd, 3, 1, data);
+    // Frame header descriptor: no single segment, so byte 5 is the window descriptor
+    // (exponent in the top five bits, plus 10).
+    assert_eq!(
+        out[4] & 0b10_0000,
+        0,
+        "a single-segment frame has no window descriptor"
+    );
+    out[5] = (log - 10) << 3;
+    out
+}
+
+#[test]
+fn zstd_within_the_window_limit_opens_and_a_larger_window_is_refused() {
+    let data = &sample()[..100_000];
+    assert!(decompress(Codec::Zstd, &zstd_with_window(27, data)).unwrap() == data);
+    for log in [28, 31] {
+        let e = decompress(Codec::Zstd, &zstd_with_window(log, data)).unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.contains("window larger than 128 MiB") && m.contains("--long"),
+            "{log}: {m}"
+        );
+    }
+}

@@ -172,12 +172,13 @@ pub fn load_default() -> Result<Settings> {
 
 /// Reads and checks one config file.
 pub fn load(path: &Path) -> Result<Settings> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::Config(format!(
-            "cannot read the config file {}: {e}; fix it or point {CONFIG_ENV} at another file",
-            path.display()
-        ))
-    })?;
+    let text =
+        crate::limits::read_text(path, crate::limits::CONFIG_FILE, "config file").map_err(|e| {
+            Error::Config(format!(
+                "cannot read the config file {}: {e}; fix it or point {CONFIG_ENV} at another file",
+                path.display()
+            ))
+        })?;
     parse(&text, path)
 }
 
@@ -800,6 +801,21 @@ connection:
             assert!(e.contains(&format!("`{key}`")), "{key} not in: {e}");
             assert!(e.contains("/etc/test.yaml"), "no path in: {e}");
         }
+    }
+
+    #[test]
+    fn a_config_file_larger_than_any_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yaml");
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(17 << 20)
+            .unwrap();
+        let e = load(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("c.yaml") && e.contains("more than 16777216 bytes"),
+            "{e}"
+        );
     }
 
     #[test]

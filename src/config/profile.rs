@@ -542,13 +542,15 @@ fn parse_bool(v: &str) -> Option<bool> {
 
 /// Reads and decrypts a profile (600000 or, for files of v1.0.0–v1.0.5, 100000 iterations).
 pub fn load(path: &Path, key: &Passphrase) -> Result<Profile> {
-    let sealed = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::Config(format!(
-            "profile {} does not exist; `sfdbtools profile list` shows the profiles",
-            path.display()
-        )),
-        _ => Error::file("reading the profile", path, e),
-    })?;
+    let sealed = crate::limits::read_file(path, crate::limits::PROFILE_FILE, "profile").map_err(
+        |e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::Config(format!(
+                "profile {} does not exist; `sfdbtools profile list` shows the profiles",
+                path.display()
+            )),
+            _ => Error::file("reading the profile", path, e),
+        },
+    )?;
     let plain = encrypt::open_oneshot(&sealed, key).map_err(|e| {
         let hint = match e {
             EncryptError::WrongKey => {

@@ -199,6 +199,9 @@ pub struct RestoreConfig {
     /// Prove each file while reading it: size and SHA-256 against its metadata, and our
     /// dumps' completion footer (`--no-verify` turns this off).
     pub verify: bool,
+    /// `--max-statement-size`: a longer statement in the file is an error, and memory holds
+    /// no more; None: the target server's `max_allowed_packet`, which refuses a longer one.
+    pub max_statement_size: Option<usize>,
 }
 
 /// The binary's question before `--drop-target` drops a database that exists: its name and
@@ -233,6 +236,9 @@ pub struct VerifyConfig {
     pub passphrase: Option<Passphrase>,
     /// A live database to compare the recorded row counts and checksums with.
     pub against: Option<(ConnectionSettings, String)>,
+    /// `--max-statement-size` (default [`crate::read::split::DEFAULT_MAX_STATEMENT`]): a
+    /// longer statement is an error, and memory holds no more.
+    pub max_statement_size: usize,
 }
 
 /// A byte count as operators write it for the MySQL tools (`--max-allowed-packet=16M`):
@@ -287,9 +293,47 @@ pub fn parse_statement_size(text: &str) -> Result<usize, String> {
     Ok(bytes as usize)
 }
 
+/// The smallest `--max-statement-size`: a dump's own header statements take more.
+pub const MIN_MAX_STATEMENT: usize = 1 << 10;
+
+/// `--max-statement-size`: bytes or K/M/G ([`parse_bytes`]), from 1K up to 1G (the largest
+/// `max_allowed_packet` of any server: no longer statement can run anywhere).
+pub fn parse_max_statement_size(text: &str) -> Result<usize, String> {
+    let bytes = parse_bytes(text)?;
+    if bytes < MIN_MAX_STATEMENT as u64 {
+        return Err("too small: at least 1K (1024 bytes)".into());
+    }
+    if bytes > crate::read::split::DEFAULT_MAX_STATEMENT as u64 {
+        return Err(
+            "too large: at most 1G (1073741824 bytes), the largest max_allowed_packet of any \
+             server"
+                .into(),
+        );
+    }
+    usize::try_from(bytes).map_err(|_| "too large for this machine".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_statement_sizes_run_from_1k_to_1g() {
+        assert_eq!(parse_max_statement_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_max_statement_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_max_statement_size("1K"), Ok(1024));
+        assert_eq!(parse_max_statement_size("1G"), Ok(1 << 30));
+        for (text, says) in [
+            ("1023", "too small"),
+            ("0", "too small"),
+            ("1025M", "too large"),
+            ("2G", "too large"),
+            ("64Q", "not a size"),
+        ] {
+            let e = parse_max_statement_size(text).expect_err(text);
+            assert!(e.contains(says), "{text}: {e}");
+        }
+    }
 
     #[test]
     fn statement_sizes_are_bounded_by_what_restores() {

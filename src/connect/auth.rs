@@ -94,7 +94,7 @@ pub(crate) fn encrypt_password(
 
 /// Reads a pinned key file; the error names it.
 pub fn read_pinned(path: &Path) -> Result<String, String> {
-    let pem = std::fs::read_to_string(path)
+    let pem = crate::limits::read_text(path, crate::limits::KEY_FILE, "PEM public key")
         .map_err(|e| format!("--server-public-key-path {}: {e}", path.display()))?;
     rsa::PublicKey::from_public_key_pem(pem.trim()).map_err(|e| {
         format!(
@@ -481,6 +481,21 @@ mod tests {
         let err = read_pinned(&path).unwrap_err();
         assert!(
             err.contains("key.pem") && err.contains("not a PEM public key"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_pinned_file_larger_than_any_key_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.pem");
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(2 << 20)
+            .unwrap();
+        let err = read_pinned(&path).unwrap_err();
+        assert!(
+            err.contains("key.pem") && err.contains("more than 1048576 bytes"),
             "{err}"
         );
     }

@@ -1,8 +1,11 @@
 //! The streaming statement splitter: SQL text in, one statement at a time out, the way the
 //! `mariadb` client cuts a script (quotes, escapes, comments, versioned comments, `DELIMITER`).
 //!
-//! Memory holds the statement being read and one read buffer, whatever the file's size; a
-//! statement has no length limit other than memory.
+//! Memory holds the statement being read and one read buffer, whatever the file's size: a
+//! statement that grows past the limit ([`Splitter::with_max_statement`], by default
+//! [`DEFAULT_MAX_STATEMENT`]) is an error before the buffer grows, so a stray quote in a small
+//! compressed file cannot make the splitter buffer the whole decompressed stream. Blank space
+//! and comments between statements are dropped as they are read, whatever their length.
 //!
 //! Like the client, which reads the server's `NO_BACKSLASH_ESCAPES` status after every
 //! statement, the splitter follows the session's sql_mode as the script's own `SET` statements
@@ -18,6 +21,10 @@ const READ_CHUNK: usize = 256 * 1024;
 
 /// Bytes of the stream's end kept to find the completion footer.
 const TAIL_LEN: usize = 512;
+
+/// The statement limit when none is given: 1 GiB, the largest `max_allowed_packet` a server
+/// accepts, so no statement that any server can run is refused.
+pub const DEFAULT_MAX_STATEMENT: usize = 1 << 30;
 
 /// One statement of a script.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,6 +116,8 @@ pub struct Splitter<R: Read> {
     tail: Vec<u8>,
     /// The session's sql_mode as the script's statements so far set it.
     mode: ModeTracker,
+    /// Bytes a statement (or a `DELIMITER` line) may hold before it is an error.
+    max_statement: usize,
 }
 
 impl<R: Read> Splitter<R> {
@@ -130,7 +139,15 @@ impl<R: Read> Splitter<R> {
             eof: false,
             tail: Vec::with_capacity(TAIL_LEN * 2),
             mode: ModeTracker::new(false),
+            max_statement: DEFAULT_MAX_STATEMENT,
         }
+    }
+
+    /// Refuses a statement longer than `bytes` (`--max-statement-size`): the buffer never holds
+    /// more than that and one read.
+    pub fn with_max_statement(mut self, bytes: usize) -> Self {
+        self.max_statement = bytes;
+        self
     }
 
     /// Starts in a session whose sql_mode has (or lacks) `NO_BACKSLASH_ESCAPES`: the server's
@@ -167,6 +184,11 @@ impl<R: Read> Splitter<R> {
     pub fn next_statement(&mut self) -> io::Result<Option<Statement>> {
         loop {
             if let Some(s) = self.scan() {
+                // One that ended within the last read may be up to a read over the limit.
+                if s.sql.len() > self.max_statement {
+                    let size = format!("it is {} bytes long", s.sql.len());
+                    return Err(self.over_limit(s.at, &size));
+                }
                 // The statement runs before the next one is read: a mode it sets applies to
                 // the bytes after it.
                 self.mode.observe(&s.sql);
@@ -209,6 +231,10 @@ impl<R: Read> Splitter<R> {
         let end = self.buf.len();
         self.pos = end;
         let s = self.emit(start, end, end);
+        if s.sql.len() > self.max_statement {
+            let size = format!("it is {} bytes long", s.sql.len());
+            return Err(self.over_limit(s.at, &size));
+        }
         self.mode.observe(&s.sql);
         Ok(Some(s))
     }
@@ -217,8 +243,11 @@ impl<R: Read> Splitter<R> {
     fn refill(&mut self) -> io::Result<()> {
         let keep = self.content.unwrap_or(self.pos);
         // Moving only when at least half the buffer is dead keeps the copying linear even for
-        // a statement many times the read size.
-        if keep > 0 && keep >= self.buf.len() / 2 {
+        // a statement many times the read size; moving also before the buffer would grow
+        // keeps it at the limit plus one read (at most once per statement: `keep` is then 0
+        // until the statement ends).
+        let grows = self.buf.len() + READ_CHUNK > self.buf.capacity();
+        if keep > 0 && (keep >= self.buf.len() / 2 || grows) {
             self.count_lines_to(keep);
             self.buf.copy_within(keep.., 0);
             self.buf.truncate(self.buf.len() - keep);
@@ -228,6 +257,14 @@ impl<R: Read> Splitter<R> {
             if let Some(c) = self.content.as_mut() {
                 *c -= keep;
             }
+        }
+        let held = self.buf.len() - self.content.unwrap_or(self.pos);
+        if held > self.max_statement {
+            return Err(self.too_large(held));
+        }
+        let needed = self.buf.len() + READ_CHUNK;
+        if needed > self.buf.capacity() {
+            self.grow(needed);
         }
         let len = self.buf.len();
         self.buf.resize(len + READ_CHUNK, 0);
@@ -257,6 +294,56 @@ impl<R: Read> Splitter<R> {
             }
         }
         Ok(())
+    }
+
+    /// Makes room for `needed` bytes. Past a few reads, the buffer is reserved at once at the
+    /// limit and one read: the kernel backs only the pages written, and no reallocation
+    /// leaves the smaller copies behind in the allocator's heap (growing by doubling held
+    /// twice the limit at the peak). Where that much address space is refused, it grows by
+    /// doubling, never past the same bound.
+    fn grow(&mut self, needed: usize) {
+        let most = self.max_statement.saturating_add(2 * READ_CHUNK);
+        let len = self.buf.len();
+        if needed > 4 * READ_CHUNK
+            && most > needed
+            && self.buf.try_reserve_exact(most - len).is_ok()
+        {
+            return;
+        }
+        let cap = needed.max((self.buf.capacity() * 2).min(most));
+        self.buf.reserve_exact(cap - len);
+    }
+
+    /// The error for a statement (or a `DELIMITER` line) that grew past the limit while
+    /// `held` bytes of it are buffered.
+    fn too_large(&mut self, held: usize) -> io::Error {
+        let (offset, line) = self.locate(self.content.unwrap_or(self.pos));
+        let at = Position {
+            number: self.number + 1,
+            line,
+            offset,
+        };
+        let opened = self.opened_at;
+        let inside = match self.state {
+            State::Quoted(b'`') => format!(", inside a quoted name opened at byte {opened}"),
+            State::Quoted(_) => format!(", inside a quoted string opened at byte {opened}"),
+            State::BlockComment => format!(", inside a comment opened at byte {opened}"),
+            State::Code | State::LineComment => String::new(),
+        };
+        self.over_limit(at, &format!("{held} bytes read without its end{inside}"))
+    }
+
+    fn over_limit(&self, at: Position, what: &str) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{at} is over the statement size limit of {} (--max-statement-size): {what}. \
+                 If the file really holds a statement this large, pass a larger \
+                 --max-statement-size (the server's max_allowed_packet must allow it too); \
+                 otherwise the file is damaged (a quote or comment that never closes)",
+                human_bytes(self.max_statement as u64)
+            ),
+        )
     }
 
     fn count_lines_to(&mut self, to: usize) {
@@ -531,12 +618,24 @@ impl<R: Read> Splitter<R> {
     }
 }
 
+/// `64 MiB (67108864 bytes)`: the limit as given and exactly.
+fn human_bytes(n: u64) -> String {
+    let units = [(30, "GiB"), (20, "MiB"), (10, "KiB")];
+    match units
+        .iter()
+        .find(|(shift, _)| n >= 1 << shift && n.is_multiple_of(1 << shift))
+    {
+        Some((shift, unit)) => format!("{} {unit} ({n} bytes)", n >> shift),
+        None => format!("{n} bytes"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// Feeds the input a few bytes at a time, so every construct also crosses a buffer end.
-    struct Trickle<'a>(&'a [u8], usize);
+    pub(super) struct Trickle<'a>(pub &'a [u8], pub usize);
 
     impl Read for Trickle<'_> {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -694,7 +793,7 @@ mod tests {
     }
 
     #[test]
-    fn long_statements_have_no_length_limit() {
+    fn long_statements_span_many_reads() {
         let mut sql = b"INSERT INTO t VALUES ".to_vec();
         for i in 0..200_000 {
             sql.extend_from_slice(format!("({i},'v;{i}'),").as_bytes());
@@ -762,3 +861,6 @@ mod tests {
         assert!(!s.ends_with_completion_marker());
     }
 }
+
+#[cfg(test)]
+mod limit_tests;

@@ -41,6 +41,7 @@ pub(super) async fn check_function_creators(
     cfg: &RestoreConfig,
     plan: &Plan,
     nbe: bool,
+    max_statement: usize,
 ) -> Result<()> {
     let settings: Option<(Option<u8>, Option<u8>)> = main
         .query_first("SELECT @@log_bin, @@log_bin_trust_function_creators")
@@ -60,7 +61,7 @@ pub(super) async fn check_function_creators(
                 "its metadata lists a function".to_owned(),
             ),
             None => {
-                let found = scan_functions_needing_trust(f, cfg, nbe).await?;
+                let found = scan_functions_needing_trust(f, cfg, nbe, max_statement).await?;
                 let first = found
                     .first()
                     .map(|(_, at)| format!("{at} creates a function"))
@@ -102,9 +103,10 @@ async fn scan_functions_needing_trust(
     f: &FilePlan,
     cfg: &RestoreConfig,
     nbe: bool,
+    max_statement: usize,
 ) -> Result<Vec<(String, split::Position)>> {
     let opened = open_sql(&f.path, cfg.passphrase.as_ref(), super::proof_for(cfg, f)).await?;
-    let Script { mut statements, .. } = start_script(opened, false, nbe)?;
+    let Script { mut statements, .. } = start_script(opened, false, nbe, max_statement)?;
     let mut found = Vec::new();
     loop {
         match statements.next().await? {
@@ -129,13 +131,26 @@ fn fits_packet(largest: u64, limit: u64) -> bool {
     largest <= limit
 }
 
-/// Refuses early when a file holds a statement the server would refuse as too large.
-pub(super) async fn check_packet_size(main: &mut Conn, plan: &Plan) -> Result<()> {
+/// Refuses early when a file holds a statement the server would refuse as too large. Returns
+/// the longest statement the splitter reads: `--max-statement-size`, else the server's
+/// `max_allowed_packet` (a longer statement cannot run there, so it need not be held).
+pub(super) async fn check_packet_size(
+    main: &mut Conn,
+    plan: &Plan,
+    cfg: &RestoreConfig,
+) -> Result<usize> {
     let limit: Option<u64> = main
         .query_first("SELECT @@max_allowed_packet")
         .await
         .map_err(|e| Error::server("reading max_allowed_packet", e))?;
-    let Some(limit) = limit else { return Ok(()) };
+    let max_statement = cfg.max_statement_size.unwrap_or_else(|| {
+        limit.map_or(split::DEFAULT_MAX_STATEMENT, |l| {
+            usize::try_from(l).unwrap_or(usize::MAX)
+        })
+    });
+    let Some(limit) = limit else {
+        return Ok(max_statement);
+    };
     for f in &plan.files {
         if let Some(largest) = f.recorded.as_ref().and_then(|r| r.max_statement_bytes())
             && !fits_packet(largest, limit)
@@ -149,5 +164,5 @@ pub(super) async fn check_packet_size(main: &mut Conn, plan: &Plan) -> Result<()
             )));
         }
     }
-    Ok(())
+    Ok(max_statement)
 }

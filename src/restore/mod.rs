@@ -148,9 +148,9 @@ async fn run_plan(
     main: &mut Conn,
     progress: Arc<dyn Progress>,
 ) -> Result<RestoreReport> {
-    checks::check_packet_size(main, plan).await?;
+    let max_statement = checks::check_packet_size(main, plan, cfg).await?;
     let nbe = checks::server_no_backslash_escapes(main).await?;
-    checks::check_function_creators(main, cfg, plan, nbe).await?;
+    checks::check_function_creators(main, cfg, plan, nbe, max_statement).await?;
     let mut report = RestoreReport {
         ticket: cfg.ticket.clone(),
         ..Default::default()
@@ -159,7 +159,7 @@ async fn run_plan(
     // or a server where the accounts cannot be told apart, stops the restore here.
     let accounts = match (&plan.grants, grants) {
         (Some(g), Some(opened)) => {
-            let mut file = read_accounts(g, opened, nbe).await?;
+            let mut file = read_accounts(g, opened, nbe, max_statement).await?;
             let repointed = retarget(cfg, plan, &mut file, progress.as_ref())?;
             let existing = accounts::existing(main, &file).await?;
             Some((file, repointed, existing))
@@ -182,7 +182,7 @@ async fn run_plan(
             statements,
             bytes,
             feedback,
-        } = start_script(opened, !cfg.dry_run, nbe)?;
+        } = start_script(opened, !cfg.dry_run, nbe, max_statement)?;
         if cfg.dry_run {
             report
                 .dry_run
@@ -300,8 +300,13 @@ async fn run_plan(
 }
 
 /// Reads an accounts file whole and checks its statements.
-async fn read_accounts(path: &Path, opened: Opened, nbe: bool) -> Result<AccountsFile> {
-    let Script { mut statements, .. } = start_script(opened, false, nbe)?;
+async fn read_accounts(
+    path: &Path,
+    opened: Opened,
+    nbe: bool,
+    max_statement: usize,
+) -> Result<AccountsFile> {
+    let Script { mut statements, .. } = start_script(opened, false, nbe, max_statement)?;
     let mut read = Vec::new();
     while let Item::Statement(st, ..) = statements.next().await? {
         read.push(st);

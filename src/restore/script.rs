@@ -161,11 +161,12 @@ impl Proof {
 /// and a file our dump wrote, row statements also get their LOAD DATA form there, off the
 /// async runtime; the flag going false (the server refuses LOCAL INFILE) stops that.
 /// `no_backslash_escapes`: the server's own sql_mode has it, so the script is read under it
-/// until it sets a mode of its own.
+/// until it sets a mode of its own. A statement over `max_statement` bytes is an error.
 fn start_reader(
     opened: Opened,
     rows_as_load: Arc<AtomicBool>,
     no_backslash_escapes: bool,
+    max_statement: usize,
 ) -> Result<Statements> {
     let Opened {
         path,
@@ -195,7 +196,9 @@ fn start_reader(
                     return;
                 }
             };
-            let mut s = Splitter::new(reader).with_no_backslash_escapes(no_backslash_escapes);
+            let mut s = Splitter::new(reader)
+                .with_no_backslash_escapes(no_backslash_escapes)
+                .with_max_statement(max_statement);
             loop {
                 // The mode the statement was read under: our rows' escapes are the ones of a
                 // session without NO_BACKSLASH_ESCAPES, and only then mean what `load_data` reads.
@@ -325,11 +328,17 @@ pub(super) fn start_script(
     opened: Opened,
     rows_as_load: bool,
     no_backslash_escapes: bool,
+    max_statement: usize,
 ) -> Result<Script> {
     let rows_as_load = Arc::new(AtomicBool::new(rows_as_load));
     let (bytes, read) = (opened.bytes, opened.read.clone());
     Ok(Script {
-        statements: start_reader(opened, rows_as_load.clone(), no_backslash_escapes)?,
+        statements: start_reader(
+            opened,
+            rows_as_load.clone(),
+            no_backslash_escapes,
+            max_statement,
+        )?,
         bytes,
         feedback: Feedback { read, rows_as_load },
     })

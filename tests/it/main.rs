@@ -23,6 +23,7 @@ mod consistency;
 mod crypto_interop;
 mod disk_faults;
 mod grants;
+mod hostile;
 mod modes;
 mod mysqldump_engine;
 mod output_chain;

@@ -131,3 +131,48 @@ fn bad_sizes_exit_2_naming_the_option() {
         assert!(!dir.path().join("never").exists());
     }
 }
+
+/// `db-restore` without `--max-statement-size` stops a statement that never ends at the
+/// server's `max_allowed_packet` (lowered to 4 MiB here), which would refuse it anyway.
+#[tokio::test]
+async fn restore_stops_an_endless_statement_at_the_servers_max_allowed_packet() {
+    use std::io::Write;
+    let _serial = common::serial().await;
+    let db = TestDb::new("ss_bomb").await;
+    let dir = out_dir();
+    let path = dir.path().join("bomb.sql.zst");
+    let mut w = sfdbtools::compress::CompressWriter::new(
+        sfdbtools::compress::Codec::Zstd,
+        sfdbtools::compress::Level::new(1).unwrap(),
+        std::fs::File::create(&path).unwrap(),
+        1,
+    )
+    .unwrap();
+    w.write_all(b"SELECT 1;\nINSERT INTO t VALUES ('").unwrap();
+    for _ in 0..8 {
+        w.write_all(&[b'a'; 1 << 20]).unwrap();
+    }
+    w.finish().unwrap();
+
+    let mut conn = server().conn(None).await;
+    let was: u64 = conn
+        .query_first("SELECT @@GLOBAL.max_allowed_packet")
+        .await
+        .unwrap()
+        .unwrap();
+    let _restore_setting = PacketSize(was);
+    conn.query_drop("SET GLOBAL max_allowed_packet = 4194304")
+        .await
+        .unwrap();
+    conn.disconnect().await.unwrap();
+    let out = restore_single(&path, &db.name, &[]);
+    let t = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains(
+            "statement 2 (line 2, byte 10 of the SQL) is over the statement size limit of 4 MiB \
+             (4194304 bytes) (--max-statement-size)"
+        ),
+        "{t}"
+    );
+}

@@ -344,3 +344,18 @@ fn an_enabled_tunnel_without_key_or_password_takes_the_default_keys_in_order() {
     assert_eq!(names, ["id_ed25519", "id_rsa"]);
     assert!(p.describe(origin(), false).contains("the default keys"));
 }
+
+#[test]
+fn a_profile_larger_than_any_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.cnf.enc");
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(2 << 20)
+        .unwrap();
+    let e = load(&path, &Passphrase::from("k")).unwrap_err().to_string();
+    assert!(
+        e.contains("big.cnf.enc") && e.contains("more than 1048576 bytes"),
+        "{e}"
+    );
+}

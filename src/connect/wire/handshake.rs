@@ -9,7 +9,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::packet::{Reader, io_error, protocol, put_lenenc, server_error};
+use super::packet::{MAX_PACKET, Reader, io_error, protocol, put_lenenc, server_error};
 use super::{WireConn, WireResult};
 use crate::connect::ConnectionSettings;
 use crate::connect::auth::{self, ServerKey};
@@ -197,7 +197,7 @@ impl WireConn {
 fn login_prefix(caps: u32) -> Vec<u8> {
     let mut p = Vec::with_capacity(128);
     p.extend_from_slice(&caps.to_le_bytes());
-    p.extend_from_slice(&(1u32 << 30).to_le_bytes());
+    p.extend_from_slice(&(MAX_PACKET as u32).to_le_bytes());
     p.push(HANDSHAKE_COLLATION);
     p.extend_from_slice(&[0; 23]);
     p

@@ -29,7 +29,7 @@ use crate::error::{ConnectError, Error};
 use handshake::{CLIENT_DEPRECATE_EOF, WANTED};
 pub(crate) use packet::Reader;
 use packet::io_error;
-pub use packet::{MAX_PAYLOAD, Malformed, packets};
+pub use packet::{MAX_PACKET, MAX_PAYLOAD, Malformed, packets};
 use socket::Socket;
 pub use statement::{ColumnDef, RowBlock};
 use stream::Stream;
@@ -67,6 +67,8 @@ pub struct WireConn {
     /// The connection never leaves this machine (`connect::auth::is_local`).
     local: bool,
     id: u32,
+    /// The longest logical packet read ([`MAX_PACKET`]; less in tests).
+    max_packet: usize,
 }
 
 impl WireConn {
@@ -135,6 +137,7 @@ impl WireConn {
                     poll_after: POLL_AFTER,
                     deprecate_eof: false,
                     id: 0,
+                    max_packet: MAX_PACKET,
                 };
                 conn.handshake(settings, tls, wanted)
                     .await
@@ -188,6 +191,7 @@ fn over(stream: UnixStream, buffer: usize) -> WireConn {
         unix_socket: true,
         local: true,
         id: 0,
+        max_packet: MAX_PACKET,
     }
 }
 

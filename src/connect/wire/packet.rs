@@ -13,6 +13,11 @@ use super::{WireConn, WireResult};
 /// The longest payload of one physical packet; a payload this long continues in the next one.
 pub const MAX_PAYLOAD: usize = 0xff_ffff;
 
+/// The longest logical packet this client takes, as it says at login: 1 GiB, the largest
+/// `max_allowed_packet` of any server, so no row it can send is refused. A reply reassembled
+/// from pieces grows no further: a bogus or hostile server cannot make it take all memory.
+pub const MAX_PACKET: usize = 1 << 30;
+
 /// The server said something this client does not understand or support.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -204,6 +209,13 @@ impl WireConn {
                 return Err(out_of_order(seq, self.seq));
             }
             self.seq = self.seq.wrapping_add(1);
+            if payload.len() + len > self.max_packet {
+                return Err(protocol(format!(
+                    "the server sent a packet of more than {} bytes, the most this client \
+                     accepts (it said so at login)",
+                    self.max_packet
+                )));
+            }
             self.fill(4 + len).await?;
             payload.extend_from_slice(&self.buf[self.start + 4..self.start + 4 + len]);
             self.start += 4 + len;
@@ -285,6 +297,30 @@ mod tests {
         let err = conn.read_packet().await.unwrap_err().to_string();
         assert!(err.contains("out of order"), "{err}");
         drop(writer.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_reassembled_packet_stops_at_the_limit_before_it_grows() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let mut conn = over(a, 64);
+        conn.max_packet = MAX_PAYLOAD + 100;
+        let fits: Vec<u8> = vec![1; MAX_PAYLOAD + 100];
+        let (mut bytes, seq) = framed(0, &fits);
+        // Pieces of 16 MiB without end: only the first two are ever read.
+        let (more, _) = framed(seq, &vec![2; 3 * MAX_PAYLOAD]);
+        bytes.extend_from_slice(&more);
+        let writer = tokio::spawn(async move {
+            let _ = b.write_all(&bytes).await;
+        });
+        assert!(conn.read_packet().await.unwrap() == fits);
+        let err = conn.read_packet().await.unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("more than {} bytes", MAX_PAYLOAD + 100)),
+            "{err}"
+        );
+        assert!(conn.buf.len() <= MAX_PAYLOAD + 4, "{}", conn.buf.len());
+        drop(conn);
+        writer.await.unwrap();
     }
 
     #[tokio::test]
