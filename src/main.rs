@@ -51,6 +51,7 @@ use cli::{backup, cleanup, crypto, profile, restore, verify};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    forbid_core_dumps();
     let code = match run(std::env::args_os().collect()) {
         Ok(()) => 0,
         Err(e) => {
@@ -59,6 +60,22 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// Core dumps off, before anything reads a secret: a crash (or a `kill -QUIT`, or `gcore`)
+/// would otherwise write the passwords, passphrases and derived keys this process holds to a
+/// file anyone with access to the dump directory can read. Non-dumpable also keeps other
+/// processes of the same user from attaching with ptrace or reading `/proc/<pid>/mem`. A
+/// kernel that refuses (not Linux, a seccomp filter) costs that protection, not the run.
+fn forbid_core_dumps() {
+    use rustix::process::{DumpableBehavior, set_dumpable_behavior};
+    if let Err(e) = set_dumpable_behavior(DumpableBehavior::NotDumpable) {
+        eprintln!(
+            "sfdbtools: warning: cannot turn core dumps off for this process ({e}); a crash \
+             could write the secrets it holds to a core file: check the core dump settings \
+             (ulimit -c, kernel.core_pattern) of this host"
+        );
+    }
 }
 
 /// Parses the arguments (clap prints help and its own errors, and exits), reads the config

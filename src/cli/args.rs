@@ -190,6 +190,11 @@ pub struct RestoreArgs {
     /// is refused).
     #[arg(long = "drop-target")]
     pub drop_target: bool,
+    /// `single` only: run statements that write into a database other than the target as
+    /// written (`INSERT INTO other.t`, `DROP TABLE other.t`, `GRANT … ON other.*`); without
+    /// it such a statement stops the restore before it runs.
+    #[arg(long = "allow-other-databases")]
+    pub allow_other_databases: bool,
     /// Also restore the dump's accounts file (its `_users.sql[.enc]` sibling, as its metadata
     /// names it) after the data: accounts that do not exist are created, those that exist are
     /// left entirely alone. Without it no account is touched.

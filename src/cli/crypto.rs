@@ -12,6 +12,7 @@ use sfdbtools::secret::Secret;
 
 use super::args::CryptoArgs;
 use super::prompt;
+use super::runtime::{runtime, until_interrupted};
 
 /// One file to encrypt or decrypt, with its key.
 pub struct Crypt {
@@ -45,8 +46,30 @@ pub fn task(action: CryptoArgs, quiet: bool) -> Result<Crypt, Error> {
     })
 }
 
-/// The output appears only when complete and valid.
+/// The output appears only when complete and valid: it is written under a temporary name
+/// and renamed at the end ([`AtomicFile`]), like a backup. A failure mid-way (a corrupted
+/// chunk, a wrong key found late) drops the temporary file; SIGINT or SIGTERM, which would
+/// end the process without running any `Drop`, remove it by name before exiting. An existing
+/// output file is never replaced.
 pub fn run(c: Crypt) -> Result<(), Error> {
+    let runtime = runtime()?;
+    // The work runs on a blocking thread; this one waits for it or for a signal.
+    let work = runtime.spawn_blocking(move || crypt(c));
+    let stopping = "stopping, removing the unfinished output";
+    match until_interrupted(&runtime, work, stopping) {
+        Some(Ok(result)) => result,
+        Some(Err(e)) => Err(Error::Internal(format!(
+            "the encryption thread ended without an answer ({e})"
+        ))),
+        None => {
+            sfdbtools::output::file::remove_files_of_this_run();
+            eprintln!("sfdbtools: error: interrupted: no output file was written");
+            std::process::exit(130);
+        }
+    }
+}
+
+fn crypt(c: Crypt) -> Result<(), Error> {
     let Crypt {
         encrypting,
         input,

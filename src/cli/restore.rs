@@ -184,6 +184,7 @@ pub fn config(
         mode,
         ticket,
         drop_target: a.drop_target,
+        allow_other_databases: a.allow_other_databases,
         // Set by `run`, which owns the terminal.
         confirm_drop: None,
         grants,

@@ -181,6 +181,9 @@ pub struct RestoreConfig {
     pub threads: usize,
     /// Drop each target database before restoring into it.
     pub drop_target: bool,
+    /// A single-database restore runs statements naming another database as written
+    /// (`--allow-other-databases`); otherwise they are refused.
+    pub allow_other_databases: bool,
     /// Asked before `--drop-target` drops a database that exists (interactive runs); None:
     /// dropped without asking. Either way the drop is reported.
     pub confirm_drop: Option<ConfirmDrop>,

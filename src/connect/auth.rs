@@ -83,13 +83,21 @@ pub(crate) fn encrypt_password(
     }
     let key = rsa::PublicKey::from_public_key_pem(pem.trim())
         .map_err(|e| format!("the server's RSA key is not a PEM public key ({e})"))?;
-    let mut message = Zeroizing::new(password.to_vec());
-    message.push(0);
+    let mut message = nul_terminated(password);
     for (i, b) in message.iter_mut().enumerate() {
         *b ^= nonce[i % nonce.len()];
     }
     key.encrypt(&mut rand::rng(), rsa::Oaep::<sha1::Sha1>::new(), &message)
         .map_err(|e| format!("RSA encryption of the password failed ({e})"))
+}
+
+/// `password` and a NUL, in a buffer zeroed when dropped and sized before the password goes
+/// in: `to_vec` then `push` would move it to a larger buffer and free the first copy as it was.
+pub(crate) fn nul_terminated(password: &[u8]) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(password.len() + 1));
+    out.extend_from_slice(password);
+    out.push(0);
+    out
 }
 
 /// Reads a pinned key file; the error names it.
@@ -347,6 +355,14 @@ mod tests {
             .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
             .unwrap();
         (private, pem)
+    }
+
+    #[test]
+    fn a_nul_terminated_password_is_built_in_one_buffer() {
+        let p = nul_terminated(b"s3cr3t");
+        assert_eq!(p.as_slice(), b"s3cr3t\0");
+        // Grown from a first buffer, it would have left a copy of the password behind.
+        assert_eq!(p.capacity(), p.len());
     }
 
     #[test]

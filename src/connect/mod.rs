@@ -164,6 +164,9 @@ impl ConnectionSettings {
             .resolved_ips((!ips.is_empty()).then_some(ips))
             .tcp_port(self.port)
             .user(Some(self.user.clone()))
+            // mysql_async takes a String of its own and keeps it in its Opts for the life of
+            // the pool: that copy is beyond our reach (the driver does not zero it); this
+            // process is at least non-dumpable (see the binary's `forbid_core_dumps`).
             .pass(self.password.as_ref().map(|p| p.expose().to_owned()))
             // One connection per role; statements are one-off.
             .stmt_cache_size(0)

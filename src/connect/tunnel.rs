@@ -278,6 +278,8 @@ async fn login(ssh: &SshSettings) -> Result<client::Handle<HostKeyCheck>, Tunnel
             (r, "public key", "that the key is in its authorized_keys")
         }
         SshAuth::Password(password) => {
+            // russh makes a String of its own for the request and does not zero it: beyond
+            // our reach, like mysql_async's copy of the database password.
             let r = session
                 .authenticate_password(ssh.user.clone(), password.expose())
                 .await

@@ -274,17 +274,25 @@ fn write_option_file(
         .create_new(true)
         .mode(0o600)
         .open(&path)?;
+    let text = option_text(settings, program);
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(path)
+}
+
+/// The option file's text, in a buffer zeroed when dropped and sized before the password goes
+/// in: a `String` that grows moves to a new buffer and frees the old one as it was, password
+/// included, where zeroing on drop no longer reaches.
+fn option_text(settings: &ConnectionSettings, program: &str) -> zeroize::Zeroizing<String> {
     let quote = |v: &str| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""));
-    let mut text = format!("[client]\nuser={}\n", quote(&settings.user));
-    if let Some(p) = &settings.password {
-        text.push_str(&format!("password={}\n", quote(p.expose())));
-    }
+    let head = format!("[client]\nuser={}\n", quote(&settings.user));
+    let mut rest = String::new();
     match &settings.socket {
-        Some(s) => text.push_str(&format!(
+        Some(s) => rest.push_str(&format!(
             "socket={}\nprotocol=SOCKET\n",
             quote(&s.to_string_lossy())
         )),
-        None => text.push_str(&format!(
+        None => rest.push_str(&format!(
             "host={}\nport={}\nprotocol=TCP\n",
             quote(&settings.host),
             settings.port
@@ -296,13 +304,31 @@ fn write_option_file(
             .into_iter()
             .chain(server_key_options(&settings.server_key, mariadb))
         {
-            text.push_str(&line);
-            text.push('\n');
+            rest.push_str(&line);
+            rest.push('\n');
         }
     }
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    Ok(path)
+    let password = settings.password.as_ref().map(|p| p.expose());
+    // `password="…"\n`, each `\` and `"` escaped with one more byte.
+    let password_line = password.map_or(0, |p| {
+        "password=\"\"\n".len() + p.len() + p.bytes().filter(|b| matches!(b, b'\\' | b'"')).count()
+    });
+    let mut text = zeroize::Zeroizing::new(String::with_capacity(
+        head.len() + password_line + rest.len(),
+    ));
+    text.push_str(&head);
+    if let Some(p) = password {
+        text.push_str("password=\"");
+        for c in p.chars() {
+            if matches!(c, '\\' | '"') {
+                text.push('\\');
+            }
+            text.push(c);
+        }
+        text.push_str("\"\n");
+    }
+    text.push_str(&rest);
+    text
 }
 
 /// The `--ssl-mode` of the run in the dump tool's own option names. MariaDB's tool has no
@@ -559,6 +585,26 @@ impl LongestLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The password is escaped as the tools read it, and the buffer never grew (a grown
+    /// buffer leaves an unzeroed copy of the password in freed memory).
+    #[test]
+    fn the_option_text_holds_the_password_in_a_buffer_that_never_grew() {
+        let settings = ConnectionSettings {
+            user: "u".into(),
+            password: Some(crate::secret::Secret::new(r#"p"w\ä"#)),
+            ..ConnectionSettings::default()
+        };
+        for program in ["mariadb-dump", "mysqldump"] {
+            let text = option_text(&settings, program);
+            assert!(
+                text.starts_with("[client]\nuser=\"u\"\npassword=\"p\\\"w\\\\ä\"\n"),
+                "{}",
+                text.as_str()
+            );
+            assert_eq!(text.capacity(), text.len(), "sized once, exactly");
+        }
+    }
 
     #[test]
     fn tls_options_use_each_tool_s_spelling() {

@@ -155,6 +155,11 @@ pub fn decrypt_any_with_iterations<R: Read, W: Write>(
             .read_to_end(&mut body)?;
         if body.len() > body_limit {
             return Err(match view {
+                ChunkedView::Broken(EncryptError::BadChunkLength { length, offset })
+                    if offset == HEADER_LEN as u64 =>
+                {
+                    EncryptError::WholeFileMessageTooLarge { length }
+                }
                 ChunkedView::Broken(err) => err,
                 _ => EncryptError::WrongKey,
             });

@@ -35,6 +35,32 @@ pub enum EncryptError {
     )]
     BadChunkLength { length: u32, offset: u64 },
 
+    /// The first frame length is impossible: no chunked writer (ours, any release of the old
+    /// tool) writes that, but a one-shot blob's ciphertext starts there. Pre-release builds of
+    /// the old tool sealed whole backups as one GCM message; restore and verify stream
+    /// chunks and cannot open one without holding it in memory.
+    #[error(
+        "this is not a chunked container (its first chunk length, {length} at byte {offset}, is \
+         impossible): it looks like a backup sealed whole as a single GCM message, as pre-release \
+         builds of the old tool wrote them (or its start is corrupted). `sfdbtools crypto \
+         decrypt-file` opens such a file up to {limit} MiB, into a plain file to restore or \
+         verify",
+        offset = HEADER_LEN,
+        limit = super::ONESHOT_DETECT_LIMIT >> 20
+    )]
+    WholeFileMessage { length: u32 },
+
+    /// [`EncryptError::WholeFileMessage`] too large for `decrypt_any` to hold.
+    #[error(
+        "this is not a chunked container (its first chunk length, {length} at byte {offset}, is \
+         impossible): it looks like a backup sealed whole as a single GCM message, as pre-release \
+         builds of the old tool wrote them (or its start is corrupted), and it is larger than the \
+         {limit} MiB this tool holds in memory to open one. Open it with the tool that wrote it",
+        offset = HEADER_LEN,
+        limit = super::ONESHOT_DETECT_LIMIT >> 20
+    )]
+    WholeFileMessageTooLarge { length: u32 },
+
     #[error(
         "one-shot encrypted data is {length} bytes, shorter than the minimum of {min} (header and tag): it is truncated",
         min = HEADER_LEN + TAG_LEN
@@ -84,6 +110,8 @@ impl EncryptError {
                 offset: *offset,
             },
             OneShotTooShort { length } => OneShotTooShort { length: *length },
+            WholeFileMessage { length } => WholeFileMessage { length: *length },
+            WholeFileMessageTooLarge { length } => WholeFileMessageTooLarge { length: *length },
             EmptyPassphrase => EmptyPassphrase,
             InvalidIterations => InvalidIterations,
             Random(msg) => Random(msg.clone()),

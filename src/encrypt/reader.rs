@@ -58,7 +58,14 @@ impl<R: Read> DecryptReader<R> {
         let header = Header::read(&mut inner)?;
         let mut buf = Zeroizing::new(vec![0u8; MAX_CHUNK_LEN]);
         let offset = HEADER_LEN as u64;
-        match read_frame(&mut inner, &mut buf, offset)? {
+        let first = read_frame(&mut inner, &mut buf, offset).map_err(|e| match e {
+            // Not the first length of any chunked writer: the start of a one-shot blob.
+            EncryptError::BadChunkLength { length, .. } => {
+                EncryptError::WholeFileMessage { length }
+            }
+            e => e,
+        })?;
+        match first {
             Frame::End => {
                 let after = offset + LEN_PREFIX as u64;
                 expect_eof(&mut inner, after)?;

@@ -232,16 +232,43 @@ fn damaged_tag_or_length_field_is_caught() {
         assert!(err.to_string().contains("at byte 65584"), "{err}");
     }
 
-    // A bad first length is found before any key is derived.
+    // A bad first length is found before any key is derived; no chunked writer makes one,
+    // so it is named as what it most likely is (the start of a one-shot blob).
     let mut bad = file.clone();
     bad[28..32].copy_from_slice(&5u32.to_be_bytes());
     assert!(matches!(
         DecryptReader::with_iterations(Cursor::new(&bad), &pass("k"), &[FAST]),
-        Err(EncryptError::BadChunkLength {
-            length: 5,
-            offset: 28
-        })
+        Err(EncryptError::WholeFileMessage { length: 5 })
     ));
+}
+
+/// A whole backup sealed as one GCM message (pre-release builds of the old tool): the
+/// streaming reader says what it is and what opens it; `decrypt_any` opens it.
+#[test]
+fn a_backup_sealed_as_one_message_is_named_and_decrypt_any_opens_it() {
+    let plain = payload(3 << 20);
+    let blob = seal_oneshot_with_params(&plain, &pass("k"), [1; 8], [2; 12], FAST).unwrap();
+    let err = DecryptReader::with_iterations(Cursor::new(&blob), &pass("k"), &[FAST])
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, EncryptError::WholeFileMessage { .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    for part in [
+        "single GCM message",
+        "pre-release",
+        "crypto decrypt-file",
+        "256 MiB",
+    ] {
+        assert!(text.contains(part), "no {part:?} in {text}");
+    }
+    let mut out = Vec::new();
+    let summary =
+        decrypt_any_with_iterations(Cursor::new(&blob), &mut out, &pass("k"), &[FAST]).unwrap();
+    assert_eq!(summary.format, ContainerFormat::OneShot);
+    assert_eq!(out, plain);
 }
 
 #[test]

@@ -59,7 +59,7 @@ impl Name {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Token {
+pub(super) enum Token {
     Word(Range<usize>),
     /// `` `name` ``, unquoted.
     Quoted(String, Range<usize>),
@@ -74,7 +74,7 @@ const NEVER_EXECUTED_VERSION: u64 = 999_999;
 
 /// Tokens at the head of a statement, skipping comments and the markers of executable
 /// comments (whose content is code).
-struct Tokens<'a> {
+pub(super) struct Tokens<'a> {
     sql: &'a [u8],
     i: usize,
 }
@@ -83,7 +83,11 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
 }
 
-impl Tokens<'_> {
+impl<'a> Tokens<'a> {
+    pub(super) fn new(sql: &'a [u8]) -> Tokens<'a> {
+        Tokens { sql, i: 0 }
+    }
+
     fn skip_to(&mut self, end: &[u8]) {
         match memchr::memmem::find(&self.sql[self.i..], end) {
             Some(k) => self.i += k + end.len(),
@@ -336,7 +340,7 @@ pub fn function_without_determinism(sql: &[u8]) -> Option<String> {
 }
 
 /// A name token (quoted or bare) as a database or table name.
-fn name(tok: Option<Token>, sql: &[u8]) -> Option<Name> {
+pub(super) fn name(tok: Option<Token>, sql: &[u8]) -> Option<Name> {
     match tok? {
         Token::Quoted(n, span) => Some(Name { name: n, span }),
         Token::Word(r) => Some(Name {

@@ -3,9 +3,10 @@
 //! loaded whole).
 //!
 //! This module opens a file (decrypts, decompresses) and recognises a dump; `split` cuts its
-//! SQL into statements the way the `mariadb` client does, `classify` tells what each one is.
+//! SQL into statements the way the `mariadb` client does, `classify` tells what each one is, `confine` which databases it writes into by name.
 
 pub mod classify;
+pub mod confine;
 pub mod split;
 mod sql_mode;
 

@@ -50,6 +50,8 @@ pub struct Options {
     pub skip_binlog: bool,
     pub strict: bool,
     pub continue_on_error: bool,
+    /// A single-database restore runs statements that name another database as written.
+    pub allow_other_databases: bool,
     /// Asked before `--drop-target` drops a database that exists.
     pub confirm_drop: Option<ConfirmDrop>,
 }
@@ -383,6 +385,11 @@ impl<'a> Applier<'a> {
         load: Option<LoadData>,
         ours: bool,
     ) -> Result<()> {
+        if let Placement::Single { target } = &self.placement
+            && !self.opts.allow_other_databases
+        {
+            confine(self.file, &st, &kind, target)?;
+        }
         match kind {
             Kind::Lock => self.out.skipped += 1,
             Kind::Session => {
@@ -673,6 +680,37 @@ impl<'a> Applier<'a> {
 
 fn is_excluded(exclude: &[String], db: &str) -> bool {
     exclude.iter().any(|e| e.eq_ignore_ascii_case(db))
+}
+
+/// A single-database restore writes into its target only (`docs/compat.md` §1, "Changed", says
+/// what is refused): a statement that names another database as the place it writes is refused
+/// before it runs. Row statements of a dump cost nothing here (their table is known from
+/// classification); the others are scanned from their first tokens.
+fn confine(file: &Path, st: &Statement, kind: &Kind, target: &str) -> Result<()> {
+    let named = match kind {
+        Kind::Data { db, .. } => db.iter().cloned().collect(),
+        // The file's own database statements are mapped onto the target (see `note_source`).
+        Kind::Session | Kind::Lock | Kind::Use(_) | Kind::Database { .. } => Vec::new(),
+        Kind::TableDdl | Kind::PostData | Kind::Other => {
+            crate::read::confine::written_databases(&st.sql)
+        }
+    };
+    let Some(other) = named.into_iter().find(|db| db != target) else {
+        return Ok(());
+    };
+    let other = if other == "*" {
+        "every database (*.*)".to_owned()
+    } else {
+        format!("database {}", ident(&other))
+    };
+    Err(Error::Usage(format!(
+        "{}: {} writes into {other}, not into the target {}: refused before it ran (the \
+         statements before it were restored). Restore a file that writes only into its own \
+         database, or pass --allow-other-databases to run such statements as written",
+        file.display(),
+        st.at,
+        ident(target)
+    )))
 }
 
 fn no_database(file: &Path, at: Position) -> Error {

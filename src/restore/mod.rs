@@ -171,6 +171,7 @@ async fn run_plan(
         skip_binlog: cfg.skip_binlog,
         strict: cfg.strict,
         continue_on_error: cfg.continue_on_error,
+        allow_other_databases: cfg.allow_other_databases,
         confirm_drop: cfg.confirm_drop.clone(),
     };
     // Databases written so far, for the message when a later step fails, and those of them

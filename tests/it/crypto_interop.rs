@@ -249,3 +249,64 @@ fn go_s_encrypt_file_with_an_untrimmed_environment_key_opens() {
     assert!(err.to_lowercase().contains("wrong key"), "{err}");
     assert!(!out.exists(), "nothing written under the output's name");
 }
+
+/// A backup sealed whole as one GCM message, as pre-release builds of the old tool wrote them
+/// (the one-shot layout, over the 1 MiB below which released builds use it): `verify` and
+/// `db-restore` stream chunks and cannot open it, and say what it is and what opens it;
+/// `crypto decrypt-file` does.
+#[test]
+fn a_backup_sealed_as_one_gcm_message_is_named_and_decrypt_file_opens_it() {
+    let dir = TempDir::new().unwrap();
+    let plain: Vec<u8> = b"INSERT INTO t VALUES (1,'a row of a pre-release backup');\n"
+        .iter()
+        .copied()
+        .cycle()
+        .take(3 << 20)
+        .collect();
+    let sealed = dir.path().join("prerelease.sql.enc");
+    fs::write(
+        &sealed,
+        seal_oneshot(&plain, &Passphrase::from("pre key")).unwrap(),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sfdbtools"))
+            .env("SFDB_APPS_CONFIG", "/dev/null")
+            .env_remove("SFDB_ENCRYPTION_KEY")
+            .env_remove("SFDB_BACKUP_ENCRYPTION_KEY")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let file = sealed.to_str().unwrap();
+    let out = run(&["-q", "verify", "--file", file, "-K", "pre key"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for part in [
+        "prerelease.sql.enc",
+        "single GCM message",
+        "pre-release",
+        "crypto decrypt-file",
+        "256 MiB",
+    ] {
+        assert!(err.contains(part), "no {part:?} in {err}");
+    }
+    let opened = dir.path().join("prerelease.sql");
+    let args = [
+        "-q",
+        "crypto",
+        "decrypt-file",
+        "-k",
+        "pre key",
+        "-i",
+        file,
+        "-o",
+    ];
+    let out = run(&[&args[..], &[opened.to_str().unwrap()]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(fs::read(&opened).unwrap(), plain);
+}

@@ -30,6 +30,7 @@ mod output_chain;
 mod profiles;
 mod restore;
 mod row_reader;
+mod secrets;
 mod ssh;
 mod tls;
 mod verify;

@@ -144,8 +144,7 @@ impl WireConn {
                     Some(3) => {}
                     // The server takes the password itself over a channel it trusts.
                     Some(4) if self.unix_socket || self.stream.is_tls() => {
-                        let mut clear = Zeroizing::new(password.to_vec());
-                        clear.push(0);
+                        let clear = auth::nul_terminated(password);
                         self.write_packet(&clear).await?;
                     }
                     Some(4) => {

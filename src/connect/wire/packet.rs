@@ -177,7 +177,11 @@ impl WireConn {
 
     /// Writes one logical packet, split into physical packets of at most [`MAX_PAYLOAD`].
     pub(super) async fn write_packet(&mut self, payload: &[u8]) -> WireResult<()> {
-        let mut out = Vec::with_capacity(payload.len() + 8);
+        // Zeroed when dropped: the login's packets carry the password (in clear over TLS or a
+        // socket, else its scramble). The other packets are queries of a few hundred bytes, so
+        // clearing them all costs nothing measurable. Sized up front: a grown buffer would
+        // leave its first copy in freed memory.
+        let mut out = zeroize::Zeroizing::new(Vec::with_capacity(payload.len() + 8));
         let mut pieces = payload.chunks(MAX_PAYLOAD).peekable();
         if pieces.peek().is_none() {
             out.extend_from_slice(&[0, 0, 0, self.seq]);

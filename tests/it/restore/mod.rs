@@ -739,6 +739,8 @@ async fn our_rows_go_as_load_data_and_as_inserts_where_it_is_refused() {
     assert_same(&src.name, &refused.name).await;
 }
 
+/// Single-database restores write into their target only.
+mod confine;
 /// Restores that fail or are refused, and what they leave.
 mod failures;
 mod integrity;

@@ -1,0 +1,271 @@
+//! The databases a statement writes into by name: what a single-database restore
+//! (`db-restore single --target-db X`) checks so that a file cannot write anywhere but X.
+//!
+//! Only the objects a statement changes are looked at, from its first tokens: the table of an
+//! `INSERT`/`UPDATE`/`DELETE`/`TRUNCATE`/`LOAD DATA`, the object a `CREATE`/`ALTER`/`DROP`
+//! defines (and a trigger's table, an `ALTER TABLE … RENAME TO`'s new name), both sides of a
+//! `RENAME TABLE`, the routine of a `CALL`, the sequence of `SETVAL`, the level of a
+//! `GRANT`/`REVOKE … ON`. Names *read* are not refused: a view's `SELECT`, an
+//! `INSERT … SELECT`'s source, a `CREATE TABLE … LIKE`'s model. Routine and trigger bodies are
+//! not scanned either: they are code that runs when called (and, for a trigger, when its
+//! table is written), with the rights of their definer, which a restore does not choose.
+//! `USE` and `CREATE`/`ALTER`/`DROP DATABASE` are the restore's own business (the file's
+//! database is mapped onto the target, a second one is refused) and are not handled here.
+//!
+//! Bounded: at most [`SCAN_TOKENS`] tokens of a statement are read, and row statements of a
+//! dump are never scanned (their table is already known from classification).
+
+use super::classify::{Token, Tokens, name};
+
+/// Tokens read at most: enough for a definition's head (DEFINER, ALGORITHM, IF NOT EXISTS),
+/// a multi-table UPDATE's table list or a GRANT's privilege list.
+const SCAN_TOKENS: usize = 512;
+
+/// Every database `sql` names as a place it writes into; `*` stands for "every database"
+/// (`GRANT … ON *.*`). Empty when it writes only into the current database (or is not
+/// understood: the server then resolves unqualified names in the target).
+pub fn written_databases(sql: &[u8]) -> Vec<String> {
+    let toks: Vec<Token> = Tokens::new(sql).take(SCAN_TOKENS).collect();
+    let word = |i: usize| -> Option<String> {
+        match toks.get(i) {
+            Some(Token::Word(r)) => {
+                Some(String::from_utf8_lossy(&sql[r.clone()]).to_ascii_uppercase())
+            }
+            _ => None,
+        }
+    };
+    let is = |i: usize, words: &[&str]| word(i).is_some_and(|w| words.contains(&w.as_str()));
+    // The database of the name starting at token `i`, when it is qualified.
+    let qualifier = |i: usize| -> Option<String> {
+        let db = name(toks.get(i).cloned(), sql)?;
+        (toks.get(i + 1) == Some(&Token::Punct(b'.'))
+            && name(toks.get(i + 2).cloned(), sql).is_some())
+        .then_some(db.name)
+    };
+    // The databases of the qualified names of a table list in tokens `from..to`: not inside
+    // parentheses (subqueries and derived tables are read) nor in a join's `ON` condition
+    // (`t.a` there is a table and a column).
+    let table_list = |from: usize, to: usize| -> Vec<String> {
+        let mut found = Vec::new();
+        let (mut depth, mut condition) = (0usize, false);
+        for i in from..to.min(toks.len()) {
+            match &toks[i] {
+                Token::Punct(b'(') => depth += 1,
+                Token::Punct(b')') => depth = depth.saturating_sub(1),
+                _ if depth > 0 => {}
+                Token::Punct(b',') => condition = false,
+                _ if is(i, &["ON"]) => condition = true,
+                _ if is(i, &["JOIN"]) => condition = false,
+                _ if condition || (i > 0 && toks[i - 1] == Token::Punct(b'.')) => {}
+                _ => found.extend(qualifier(i)),
+            }
+        }
+        found
+    };
+    // The first token at or after `from` that is one of `words`.
+    let find = |from: usize, words: &[&str]| (from..toks.len()).find(|&i| is(i, words));
+    let skip = |mut i: usize, words: &[&str]| {
+        while is(i, words) {
+            i += 1;
+        }
+        i
+    };
+    let mut out = Vec::new();
+    let Some(first) = word(0) else {
+        return out;
+    };
+    match first.as_str() {
+        "INSERT" | "REPLACE" => {
+            let i = skip(
+                1,
+                &["LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY", "IGNORE", "INTO"],
+            );
+            out.extend(qualifier(i));
+        }
+        "UPDATE" => {
+            let end = find(1, &["SET"]).unwrap_or(toks.len());
+            out = table_list(1, end);
+        }
+        "DELETE" => {
+            let end = find(1, &["WHERE", "ORDER", "LIMIT", "RETURNING"]).unwrap_or(toks.len());
+            out = table_list(1, end);
+        }
+        "TRUNCATE" => out.extend(qualifier(skip(1, &["TABLE"]))),
+        "LOAD" => {
+            if let Some(i) = find(1, &["INTO"]).filter(|&i| is(i + 1, &["TABLE"])) {
+                out.extend(qualifier(i + 2));
+            }
+        }
+        "RENAME" if is(1, &["TABLE", "TABLES"]) => out = table_list(2, toks.len()),
+        "CALL" => out.extend(qualifier(1)),
+        "SELECT" => {
+            if let Some(i) =
+                find(1, &["SETVAL"]).filter(|&i| toks.get(i + 1) == Some(&Token::Punct(b'(')))
+            {
+                out.extend(qualifier(i + 2));
+            }
+        }
+        "GRANT" | "REVOKE" => {
+            if let Some(on) = find(1, &["ON"]) {
+                let i = skip(
+                    on + 1,
+                    &["TABLE", "FUNCTION", "PROCEDURE", "PACKAGE", "BODY"],
+                );
+                let dot = toks.get(i + 1) == Some(&Token::Punct(b'.'));
+                match toks.get(i) {
+                    Some(Token::Punct(b'*')) if dot => out.push("*".to_owned()),
+                    _ if dot => out.extend(name(toks.get(i).cloned(), sql).map(|n| n.name)),
+                    _ => {}
+                }
+            }
+        }
+        "CREATE" | "ALTER" | "DROP" => {
+            let Some(k) = find(1, &OBJECTS) else {
+                return out;
+            };
+            let object = word(k).unwrap_or_default();
+            let mut i = skip(k + 1, &["BODY", "IF", "NOT", "EXISTS"]);
+            match object.as_str() {
+                "DATABASE" | "SCHEMA" | "USER" | "ROLE" | "SERVER" | "TABLESPACE" | "LOGFILE" => {}
+                // Its name is not qualified; its table is.
+                "INDEX" => {
+                    if let Some(on) = find(i, &["ON"]) {
+                        out.extend(qualifier(on + 1));
+                    }
+                }
+                // DROP TABLE a, b.c …
+                _ if first == "DROP" => out = table_list(i, toks.len()),
+                "TRIGGER" => {
+                    out.extend(qualifier(i));
+                    if let Some(on) = find(i, &["ON"]) {
+                        out.extend(qualifier(on + 1));
+                    }
+                }
+                "TABLE" if first == "ALTER" => {
+                    out.extend(qualifier(i));
+                    // ALTER TABLE t RENAME [TO|AS] db.u (not RENAME COLUMN/INDEX/KEY).
+                    while let Some(r) = find(i + 1, &["RENAME"]) {
+                        let j = skip(r + 1, &["TO", "AS"]);
+                        if !is(j, &["COLUMN", "INDEX", "KEY"]) {
+                            out.extend(qualifier(j));
+                        }
+                        i = r;
+                    }
+                }
+                _ => out.extend(qualifier(i)),
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The object keywords of `CREATE`/`ALTER`/`DROP`, first one found wins.
+const OBJECTS: [&str; 18] = [
+    "TABLE",
+    "TABLES",
+    "SEQUENCE",
+    "VIEW",
+    "TRIGGER",
+    "FUNCTION",
+    "PROCEDURE",
+    "EVENT",
+    "PACKAGE",
+    "INDEX",
+    "DATABASE",
+    "SCHEMA",
+    "USER",
+    "ROLE",
+    "SERVER",
+    "TABLESPACE",
+    "LOGFILE",
+    "SYNONYM",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(sql: &str) -> Vec<String> {
+        written_databases(sql.as_bytes())
+    }
+
+    #[test]
+    fn writes_into_a_named_database_are_found() {
+        for (sql, dbs) in [
+            ("INSERT INTO other.t VALUES (1)", &["other"][..]),
+            (
+                "insert low_priority ignore into `o t`.`x` select * from t",
+                &["o t"],
+            ),
+            ("REPLACE `other`.t SET a = 1", &["other"]),
+            ("UPDATE t JOIN other.u ON t.a = u.a SET u.b = 1", &["other"]),
+            ("UPDATE a.t, `b`.u SET x = 1", &["a", "b"]),
+            (
+                "DELETE FROM other.t WHERE a IN (SELECT a FROM x.y)",
+                &["other"],
+            ),
+            ("DELETE a, b FROM other.a JOIN b", &["other"]),
+            ("TRUNCATE TABLE other.t", &["other"]),
+            ("LOAD DATA LOCAL INFILE 'f' INTO TABLE other.t", &["other"]),
+            ("RENAME TABLE t TO other.t, a.b TO c", &["other", "a"]),
+            ("CALL other.p(1)", &["other"]),
+            ("SELECT SETVAL(`other`.`s`, 5)", &["other"]),
+            ("GRANT SELECT ON other.* TO 'u'@'%'", &["other"]),
+            ("GRANT EXECUTE ON PROCEDURE other.p TO u", &["other"]),
+            ("REVOKE ALL ON *.* FROM u", &["*"]),
+            ("CREATE TABLE other.t (a INT)", &["other"]),
+            (
+                "CREATE TABLE IF NOT EXISTS `other`.`t` LIKE src.t",
+                &["other"],
+            ),
+            ("DROP TABLE IF EXISTS t, other.u, x.v", &["other", "x"]),
+            ("ALTER TABLE t RENAME TO other.u", &["other"]),
+            ("ALTER TABLE other.t ADD c INT", &["other"]),
+            ("CREATE UNIQUE INDEX i ON other.t (a)", &["other"]),
+            ("DROP INDEX i ON other.t", &["other"]),
+            (
+                "/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`%`*/ /*!50003 TRIGGER tr BEFORE INSERT ON other.t FOR EACH ROW SET NEW.a = 1 */",
+                &["other"],
+            ),
+            (
+                "CREATE DEFINER=`root`@`localhost` PROCEDURE `other`.`p`() BEGIN END",
+                &["other"],
+            ),
+            ("CREATE OR REPLACE VIEW other.v AS SELECT 1", &["other"]),
+            ("DROP VIEW IF EXISTS other.v", &["other"]),
+            ("CREATE SEQUENCE other.s", &["other"]),
+            ("DROP PACKAGE BODY other.p", &["other"]),
+        ] {
+            assert_eq!(written(sql), dbs, "{sql}");
+        }
+    }
+
+    #[test]
+    fn reads_and_current_database_statements_are_not_writes_elsewhere() {
+        for sql in [
+            "INSERT INTO t VALUES (1)",
+            "INSERT INTO t SELECT * FROM other.t",
+            "CREATE TABLE t LIKE other.t",
+            "CREATE TABLE `t.x` (a INT)",
+            "CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`%` VIEW v AS SELECT other.t.a FROM other.t",
+            "CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW INSERT INTO other.log VALUES (1)",
+            "ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES other.p (a)",
+            "ALTER TABLE t RENAME COLUMN a TO b",
+            "SELECT * FROM other.t",
+            "SET @a = (SELECT 1 FROM other.t)",
+            "UPDATE t SET a = (SELECT b FROM other.u)",
+            "DELETE FROM t WHERE a IN (SELECT a FROM other.t)",
+            "GRANT SELECT ON t TO u",
+            "GRANT r TO u",
+            "USE other",
+            "CREATE DATABASE other",
+            "DROP DATABASE other",
+            "CREATE USER 'a.b'@'%'",
+            "INSERT INTO t VALUES ('other.t')",
+            "-- DROP TABLE other.t\nSELECT 1",
+        ] {
+            assert!(written(sql).is_empty(), "{sql}: {:?}", written(sql));
+        }
+    }
+}

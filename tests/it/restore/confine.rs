@@ -1,0 +1,118 @@
+//! `db-restore single --target-db X` writes into X only: a statement that writes into another
+//! database by name is refused before it runs (that database is left as it was), unless
+//! `--allow-other-databases`; the file's own `USE`/`DROP DATABASE` are mapped onto X.
+
+use crate::common;
+
+use std::path::PathBuf;
+
+use common::{TestDb, count_rows, out_dir, output_text, quote, restore_single};
+use tempfile::TempDir;
+
+/// A file of a table created and filled in the current database, then `statement`.
+fn file_with(dir: &TempDir, name: &str, statement: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(
+        &path,
+        format!("CREATE TABLE here (a INT);\nINSERT INTO here VALUES (1);\n{statement};\n"),
+    )
+    .unwrap();
+    path
+}
+
+async fn tables_of(db: &str) -> Vec<String> {
+    use mysql_async::prelude::*;
+    let mut c = common::server().conn(None).await;
+    let v: Vec<String> = c
+        .exec(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
+             ORDER BY TABLE_NAME",
+            (db,),
+        )
+        .await
+        .unwrap();
+    c.disconnect().await.unwrap();
+    v
+}
+
+#[tokio::test]
+async fn statements_writing_into_another_database_are_refused() {
+    let other = TestDb::new("cf_other").await;
+    other.exec("CREATE TABLE t (a INT)").await;
+    other.exec("INSERT INTO t VALUES (1)").await;
+    let o = quote(&other.name);
+    let dir = out_dir();
+    for (i, statement) in [
+        format!("INSERT INTO {o}.t VALUES (2)"),
+        format!("UPDATE {o}.`t` SET a = 3"),
+        format!("DELETE FROM {o}.t"),
+        format!("DROP TABLE IF EXISTS here, {o}.t"),
+        format!("CREATE TABLE {o}.u (a INT)"),
+        format!("RENAME TABLE here TO {o}.moved"),
+        format!("TRUNCATE TABLE {o}.t"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let target = TestDb::new("cf_target").await;
+        let file = file_with(&dir, &format!("case{i}.sql"), statement);
+        let out = restore_single(&file, &target.name, &[]);
+        let text = output_text(&out);
+        assert_eq!(out.status.code(), Some(2), "{statement}: {text}");
+        for part in [
+            "statement 3 (line 3",
+            &format!("writes into database {o}"),
+            "--allow-other-databases",
+        ] {
+            assert!(text.contains(part), "{statement}: no {part:?} in {text}");
+        }
+        assert_eq!(tables_of(&other.name).await, ["t"], "{statement}");
+        assert_eq!(count_rows(&other.name, "t").await, 1, "{statement}");
+        // What came before it was restored, as the message says.
+        assert_eq!(count_rows(&target.name, "here").await, 1, "{statement}");
+    }
+}
+
+/// The file's own database statements name the database it came from: they are mapped onto
+/// the target (USE skipped, DROP DATABASE never run), so the database of that name is
+/// untouched.
+#[tokio::test]
+async fn the_file_s_own_use_and_drop_database_stay_in_the_target() {
+    let other = TestDb::new("cf_own").await;
+    other.exec("CREATE TABLE t (a INT)").await;
+    other.exec("INSERT INTO t VALUES (1)").await;
+    let o = quote(&other.name);
+    let dir = out_dir();
+    let file = dir.path().join("own.sql");
+    std::fs::write(
+        &file,
+        format!(
+            "DROP DATABASE IF EXISTS {o};\nCREATE DATABASE {o};\nUSE {o};\n\
+             CREATE TABLE t (a INT);\nINSERT INTO t VALUES (5), (6);\n"
+        ),
+    )
+    .unwrap();
+    let target = TestDb::new("cf_into").await;
+    let out = restore_single(&file, &target.name, &[]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert_eq!(count_rows(&other.name, "t").await, 1);
+    assert_eq!(count_rows(&target.name, "t").await, 2);
+}
+
+#[tokio::test]
+async fn allow_other_databases_runs_them_as_written() {
+    let other = TestDb::new("cf_allowed").await;
+    other.exec("CREATE TABLE t (a INT)").await;
+    let dir = out_dir();
+    let o = quote(&other.name);
+    let file = file_with(
+        &dir,
+        "allowed.sql",
+        &format!("INSERT INTO {o}.t VALUES (2)"),
+    );
+    let target = TestDb::new("cf_target_allowed").await;
+    let out = restore_single(&file, &target.name, &["--allow-other-databases"]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert_eq!(count_rows(&other.name, "t").await, 1);
+    assert_eq!(count_rows(&target.name, "here").await, 1);
+}
