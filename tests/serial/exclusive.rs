@@ -95,7 +95,8 @@ async fn a_deadlocked_row_statement_is_run_again() {
              CREATE TABLE `t` (`id` INT PRIMARY KEY, `v` INT) ENGINE=InnoDB;\n\
              DO GET_LOCK('{gate}', 60);\n\
              INSERT INTO `t` (`id`,`v`) VALUES (1,1),(2,2),(3,3),(4,4),(5,5),(6,6);\n\
-             DO RELEASE_LOCK('{gate}');\n"
+             DO RELEASE_LOCK('{gate}');\n\
+             -- Dump completed\n"
         ),
     )
     .unwrap();

@@ -111,7 +111,8 @@ async fn a_row_changed_on_load_fails_the_restore() {
         "-- sfdbtools 0.1.0 native dump\n\
          /*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES' */;\n\
          CREATE TABLE `n` (`id` INT PRIMARY KEY, `s` VARCHAR(2));\n\
-         INSERT INTO `n` (`id`,`s`) VALUES (1,'ok'),(2,'too long'),(3,'ok');\n",
+         INSERT INTO `n` (`id`,`s`) VALUES (1,'ok'),(2,'too long'),(3,'ok');\n\
+         -- Dump completed\n",
     )
     .unwrap();
     let dst = TestDb::new("rf_narrow").await;
@@ -142,7 +143,8 @@ async fn an_enum_error_value_is_expected_but_hides_no_other_warning() {
                 "-- sfdbtools 0.1.0 native dump\n\
                  /*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES' */;\n\
                  CREATE TABLE `e` (`id` INT PRIMARY KEY, `e` ENUM('a','b'), `s` VARCHAR(2));\n\
-                 INSERT INTO `e` (`id`,`e`,`s`) VALUES {rows};\n"
+                 INSERT INTO `e` (`id`,`e`,`s`) VALUES {rows};\n\
+                 -- Dump completed\n"
             ),
         )
         .unwrap();

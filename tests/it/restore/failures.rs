@@ -285,7 +285,8 @@ async fn a_duplicate_key_in_loaded_rows_fails_the_restore() {
         &file,
         "-- sfdbtools 0.1.0 native dump\n\
          CREATE TABLE `t` (`id` INT PRIMARY KEY, `v` INT);\n\
-         INSERT INTO `t` (`id`,`v`) VALUES (1,1),(2,2),(1,3);\n",
+         INSERT INTO `t` (`id`,`v`) VALUES (1,1),(2,2),(1,3);\n\
+         -- Dump completed\n",
     )
     .unwrap();
     let dst = TestDb::new("rs_dup").await;
