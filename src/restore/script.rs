@@ -22,6 +22,11 @@ use crate::read::{self, Metered};
 /// waits for data to finish; few enough that memory stays a few statements.
 const STATEMENT_QUEUE: usize = 8;
 
+/// Bytes those statements (and their LOAD DATA forms) may hold at once: with statements of up
+/// to `--max-statement-size`, eight of them would be eight times the limit. A statement larger
+/// than this waits for the queue to be empty and goes alone.
+const QUEUE_BYTES: u64 = 16 << 20;
+
 /// What the splitter thread sends; its failures come as errors (see [`Statements::next`]).
 pub enum Item {
     /// With its LOAD DATA form when it is a row statement of our own dump, and whether it is
@@ -32,10 +37,71 @@ pub enum Item {
     End { completed: bool, sql_bytes: u64 },
 }
 
+impl Item {
+    /// The bytes it holds, as the queue counts them.
+    fn bytes(&self) -> u64 {
+        match self {
+            Item::Statement(st, _, load, _) => {
+                (st.sql.len() + load.as_ref().map_or(0, |l| l.data.len() + l.statement.len()))
+                    as u64
+            }
+            Item::End { .. } => 0,
+        }
+    }
+}
+
+/// The bytes queued between the splitter thread and the applier (see [`QUEUE_BYTES`]): the
+/// thread waits for room, the applier frees it as it takes each statement.
+#[derive(Default)]
+struct Queued {
+    state: std::sync::Mutex<QueuedState>,
+    freed: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct QueuedState {
+    bytes: u64,
+    /// The applier stopped taking statements: the thread must not wait for room.
+    closed: bool,
+}
+
+impl Queued {
+    /// Waits until `n` bytes fit (or the queue is empty), then counts them; false when the
+    /// applier is gone.
+    fn reserve(&self, n: u64) -> bool {
+        let Ok(mut s) = self.state.lock() else {
+            return false;
+        };
+        while !s.closed && s.bytes > 0 && s.bytes + n > QUEUE_BYTES {
+            s = match self.freed.wait(s) {
+                Ok(s) => s,
+                Err(_) => return false,
+            };
+        }
+        s.bytes += n;
+        !s.closed
+    }
+
+    fn release(&self, n: u64) {
+        if let Ok(mut s) = self.state.lock() {
+            s.bytes = s.bytes.saturating_sub(n);
+        }
+        self.freed.notify_all();
+    }
+
+    fn close(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.closed = true;
+        }
+        self.freed.notify_all();
+    }
+}
+
 /// The statements of one script as the splitter thread hands them over.
 pub(super) struct Statements {
     rx: mpsc::Receiver<Result<Item>>,
     path: PathBuf,
+    queued: Arc<Queued>,
 }
 
 impl Statements {
@@ -43,12 +109,23 @@ impl Statements {
     /// decrypting, decompressing the file) is returned as the error; a splitter that stops
     /// without either is a bug, said as one rather than read as an end.
     pub(super) async fn next(&mut self) -> Result<Item> {
-        self.rx.recv().await.unwrap_or_else(|| {
+        let item = self.rx.recv().await.unwrap_or_else(|| {
             Err(Error::Internal(format!(
                 "the splitter of {} stopped without reporting",
                 self.path.display()
             )))
-        })
+        });
+        if let Ok(i) = &item {
+            self.queued.release(i.bytes());
+        }
+        item
+    }
+}
+
+impl Drop for Statements {
+    /// A restore that stops early must not leave the splitter thread waiting for room.
+    fn drop(&mut self) {
+        self.queued.close();
     }
 }
 
@@ -177,9 +254,11 @@ fn start_reader(
         ..
     } = opened;
     let (tx, rx) = mpsc::channel(STATEMENT_QUEUE);
+    let queued = Arc::new(Queued::default());
     let statements = Statements {
         rx,
         path: path.clone(),
+        queued: queued.clone(),
     };
     std::thread::Builder::new()
         .name("sfdb-split".into())
@@ -233,7 +312,8 @@ fn start_reader(
                     }),
                 };
                 let last = !matches!(item, Ok(Item::Statement(..)));
-                if tx.blocking_send(item).is_err() || last {
+                let room = item.as_ref().map_or(true, |i| queued.reserve(i.bytes()));
+                if !room || tx.blocking_send(item).is_err() || last {
                     break;
                 }
             }
@@ -342,4 +422,47 @@ pub(super) fn start_script(
         bytes,
         feedback: Feedback { read, rows_as_load },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::{RecvTimeoutError, channel};
+    use std::time::Duration;
+
+    /// Starts a thread that reserves `n` bytes and reports what `reserve` answered.
+    fn reserving(q: &Arc<Queued>, n: u64) -> std::sync::mpsc::Receiver<bool> {
+        let (tx, rx) = channel();
+        let q = q.clone();
+        std::thread::spawn(move || tx.send(q.reserve(n)).unwrap());
+        rx
+    }
+
+    #[test]
+    fn the_queue_holds_at_most_its_bytes_and_a_large_statement_goes_alone() {
+        let q = Arc::new(Queued::default());
+        // Alone, a statement of any size fits.
+        assert!(q.reserve(QUEUE_BYTES * 4));
+        let waiter = reserving(&q, 1);
+        // It cannot pass until the room is freed, however long that takes.
+        assert_eq!(
+            waiter.recv_timeout(Duration::from_millis(100)),
+            Err(RecvTimeoutError::Timeout)
+        );
+        q.release(QUEUE_BYTES * 4);
+        assert_eq!(waiter.recv_timeout(Duration::from_secs(30)), Ok(true));
+        // Small ones share the room.
+        assert!(q.reserve(QUEUE_BYTES / 2 - 1));
+        assert!(q.reserve(QUEUE_BYTES / 2));
+    }
+
+    #[test]
+    fn an_applier_that_stops_releases_the_waiting_splitter() {
+        let q = Arc::new(Queued::default());
+        assert!(q.reserve(QUEUE_BYTES));
+        let waiter = reserving(&q, QUEUE_BYTES);
+        q.close();
+        assert_eq!(waiter.recv_timeout(Duration::from_secs(30)), Ok(false));
+        assert!(!q.reserve(1), "a closed queue took a statement");
+    }
 }
