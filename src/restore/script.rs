@@ -211,9 +211,8 @@ impl Proof {
                     problem: format!(
                         "its SHA-256 is {found}, its metadata ({}) records {want}: the file \
                          changed after it was written (damaged in storage or in a copy, or \
-                         altered); restore a good copy \
-                         (`sfdbtools verify` checks one), or pass --no-verify to accept this \
-                         one",
+                         altered); restore a good copy (`sfdbtools verify` checks one), or \
+                         pass --no-verify to accept this one",
                         self.metadata.display()
                     ),
                 });
@@ -225,8 +224,8 @@ impl Proof {
                 problem: format!(
                     "the dump ends after {sql_bytes} byte(s) of SQL without the \"-- Dump \
                      completed\" footer every sfdbtools dump ends with: it was cut short (a \
-                     full disk, an interrupted copy); restore a complete copy (`sfdbtools verify` checks one), or pass \
-                     --no-verify to accept a cut dump"
+                     full disk, an interrupted copy); restore a complete copy (`sfdbtools \
+                     verify` checks one), or pass --no-verify to accept a cut dump"
                 ),
             });
         }
