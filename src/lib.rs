@@ -18,6 +18,8 @@ pub mod connect;
 pub mod dump;
 pub mod encrypt;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod grants;
 pub mod limits;
 pub mod metadata;

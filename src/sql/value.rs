@@ -142,28 +142,21 @@ pub fn push_cell(out: &mut Vec<u8>, kind: CellKind, cell: Option<&[u8]>) -> Cell
         return CellNote::Written;
     };
     match kind {
+        CellKind::Float if v.first().is_some_and(|b| b.is_ascii_alphabetic()) => {
+            out.extend_from_slice(b"NULL");
+            return CellNote::NotANumber;
+        }
+        // Bare only when it is a number: the text is the server's, and anything else written
+        // bare would put SQL of its choosing into the dump (a column announced as DECIMAL
+        // whose value is `1); DROP …`). Quoted, such a value stays one value.
+        CellKind::Numbered | CellKind::Exact | CellKind::Float if !is_number(v) => {
+            push_quoted(out, v)
+        }
         CellKind::Numbered => {
             out.push(b'+');
             out.extend_from_slice(v);
         }
-        CellKind::Exact => {
-            if v.is_empty() {
-                out.extend_from_slice(b"''");
-            } else {
-                out.extend_from_slice(v);
-            }
-        }
-        CellKind::Float => {
-            if v.first().is_some_and(|b| b.is_ascii_alphabetic()) {
-                out.extend_from_slice(b"NULL");
-                return CellNote::NotANumber;
-            }
-            if v.is_empty() {
-                out.extend_from_slice(b"''");
-            } else {
-                out.extend_from_slice(v);
-            }
-        }
+        CellKind::Exact | CellKind::Float => out.extend_from_slice(v),
         CellKind::Quoted | CellKind::Date | CellKind::DateTime(_) | CellKind::Time(_) => {
             push_quoted(out, v)
         }
@@ -176,6 +169,37 @@ pub fn push_cell(out: &mut Vec<u8>, kind: CellKind, cell: Option<&[u8]>) -> Cell
         }
     }
     CellNote::Written
+}
+
+/// True when `v` reads as one number in SQL: an optional sign, digits with an optional point,
+/// an optional exponent. An empty text is not one (it is written `''`).
+fn is_number(v: &[u8]) -> bool {
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while v.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - start
+    };
+    let mut i = usize::from(matches!(v.first(), Some(b'-' | b'+')));
+    let mut mantissa = digits(&mut i);
+    if v.get(i) == Some(&b'.') {
+        i += 1;
+        mantissa += digits(&mut i);
+    }
+    if mantissa == 0 {
+        return false;
+    }
+    if matches!(v.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(v.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == v.len()
 }
 
 /// One cell of a binary-protocol row, borrowed from wherever it was decoded (a mysql_async
@@ -431,6 +455,43 @@ mod tests {
         assert_eq!(cell(CellKind::Quoted, Some(b"")), "''");
         assert_eq!(cell(CellKind::Hex, Some(b"")), "''");
         assert_eq!(cell(CellKind::Hex, None), "NULL");
+    }
+
+    /// Found by the `result_set` fuzz target: a column definition cut short made a string
+    /// column read as DECIMAL, and its text went into the dump bare.
+    #[test]
+    fn a_number_kind_writes_only_numbers_bare() {
+        for n in [
+            "0",
+            "-5",
+            "+7",
+            "-12.50",
+            ".5",
+            "5.",
+            "1.5e-10",
+            "1E+20",
+            "18446744073709551615",
+        ] {
+            assert_eq!(cell(CellKind::Exact, Some(n.as_bytes())), n);
+            assert_eq!(cell(CellKind::Float, Some(n.as_bytes())), n);
+        }
+        assert_eq!(cell(CellKind::Numbered, Some(b"3")), "+3");
+        for (v, quoted) in [
+            (
+                &b"1); DROP DATABASE d; -- "[..],
+                "'1); DROP DATABASE d; -- '",
+            ),
+            (b"1'b", r"'1\'b'"),
+            (b"1e", "'1e'"),
+            (b"-", "'-'"),
+            (b".", "'.'"),
+            (b"1 2", "'1 2'"),
+            (b"", "''"),
+        ] {
+            for kind in [CellKind::Exact, CellKind::Numbered, CellKind::Float] {
+                assert_eq!(cell(kind, Some(v)), quoted, "{kind:?}");
+            }
+        }
     }
 
     #[test]

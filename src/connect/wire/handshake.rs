@@ -203,7 +203,7 @@ fn login_prefix(caps: u32) -> Vec<u8> {
 }
 
 /// The server's first packet (HandshakeV10).
-struct Greeting {
+pub(crate) struct Greeting {
     version: String,
     connection_id: u32,
     capabilities: u32,
@@ -212,7 +212,7 @@ struct Greeting {
 }
 
 impl Greeting {
-    fn parse(p: &[u8]) -> WireResult<Greeting> {
+    pub(crate) fn parse(p: &[u8]) -> WireResult<Greeting> {
         let bad = || protocol("the server's handshake could not be read");
         if p.first() != Some(&10) {
             return Err(protocol(format!(

@@ -32,6 +32,9 @@ use packet::io_error;
 pub use packet::{MAX_PACKET, MAX_PAYLOAD, Malformed, packets};
 use socket::Socket;
 pub use statement::{ColumnDef, RowBlock};
+// For `crate::fuzzing`: the decoders of what a server sends, callable on bytes.
+pub(crate) use handshake::Greeting;
+pub(crate) use statement::{column_count, column_def, text_row};
 use stream::Stream;
 
 /// A reply read this far is a stream of rows worth reading on a timer: smaller replies (every

@@ -61,19 +61,7 @@ impl WireConn {
                 Some(0xfe) if p.len() < MAX_PAYLOAD => return Ok(rows),
                 _ => {}
             }
-            let mut r = Reader { buf: &p, pos: 0 };
-            let mut row = Vec::with_capacity(columns as usize);
-            for _ in 0..columns {
-                if r.buf.get(r.pos) == Some(&0xfb) {
-                    r.pos += 1;
-                    row.push(None);
-                } else {
-                    let len = r.lenenc().map_err(malformed)?;
-                    let len = usize::try_from(len).map_err(|_| protocol("oversized text cell"))?;
-                    row.push(Some(r.take(len).map_err(malformed)?.to_vec()));
-                }
-            }
-            rows.push(row);
+            rows.push(text_row(&p, columns)?);
         }
     }
 
@@ -239,7 +227,7 @@ impl WireConn {
 const MAX_COLUMNS: u64 = u16::MAX as u64;
 
 /// The column count that starts a result set.
-fn column_count(first: &[u8]) -> WireResult<u64> {
+pub(crate) fn column_count(first: &[u8]) -> WireResult<u64> {
     let count = Reader { buf: first, pos: 0 }.lenenc().map_err(malformed)?;
     if count > MAX_COLUMNS {
         return Err(protocol(format!(
@@ -249,7 +237,24 @@ fn column_count(first: &[u8]) -> WireResult<u64> {
     Ok(count)
 }
 
-fn column_def(p: &[u8]) -> Result<ColumnDef, Malformed> {
+/// One row of a text result (`columns` cells: 0xFB for NULL, else length-encoded bytes).
+pub(crate) fn text_row(p: &[u8], columns: u64) -> WireResult<TextRow> {
+    let mut r = Reader { buf: p, pos: 0 };
+    let mut row = Vec::with_capacity(columns as usize);
+    for _ in 0..columns {
+        if r.buf.get(r.pos) == Some(&0xfb) {
+            r.pos += 1;
+            row.push(None);
+        } else {
+            let len = r.lenenc().map_err(malformed)?;
+            let len = usize::try_from(len).map_err(|_| protocol("oversized text cell"))?;
+            row.push(Some(r.take(len).map_err(malformed)?.to_vec()));
+        }
+    }
+    Ok(row)
+}
+
+pub(crate) fn column_def(p: &[u8]) -> Result<ColumnDef, Malformed> {
     let mut r = Reader { buf: p, pos: 0 };
     // catalog, schema, table, org_table, name, org_name
     for _ in 0..6 {
