@@ -42,8 +42,10 @@ impl Item {
     fn bytes(&self) -> u64 {
         match self {
             Item::Statement(st, _, load, _) => {
-                (st.sql.len() + load.as_ref().map_or(0, |l| l.data.len() + l.statement.len()))
-                    as u64
+                (st.sql.len()
+                    + load
+                        .as_ref()
+                        .map_or(0, |l| l.data.len() + l.statement.len())) as u64
             }
             Item::End { .. } => 0,
         }
