@@ -19,6 +19,9 @@ use super::sql_mode::ModeTracker;
 /// Bytes asked of the reader at a time: large enough to amortise the decoder's calls.
 const READ_CHUNK: usize = 256 * 1024;
 
+/// Statements from this size on take the read buffer with them (see `Splitter::hand_over`).
+const HAND_OVER: usize = 4 * READ_CHUNK;
+
 /// Bytes of the stream's end kept to find the completion footer.
 const TAIL_LEN: usize = 512;
 
@@ -366,8 +369,12 @@ impl<R: Read> Splitter<R> {
             text_end -= 1;
         }
         self.number += 1;
-        let sql = self.buf[start..text_end].to_vec();
-        self.pos = resume;
+        let sql = if text_end - start >= HAND_OVER {
+            self.hand_over(start, text_end, resume)
+        } else {
+            self.pos = resume;
+            self.buf[start..text_end].to_vec()
+        };
         Statement {
             sql,
             at: Position {
@@ -376,6 +383,22 @@ impl<R: Read> Splitter<R> {
                 offset,
             },
         }
+    }
+
+    /// A large statement takes the buffer it was read into, not a copy of it: a copy would
+    /// keep two statements' worth of memory while the next one is read. The splitter goes on
+    /// with a new buffer holding the bytes after the statement (at most the last read).
+    fn hand_over(&mut self, start: usize, text_end: usize, resume: usize) -> Vec<u8> {
+        self.count_lines_to(resume);
+        let mut next = Vec::with_capacity(READ_CHUNK * 2);
+        next.extend_from_slice(&self.buf[resume..]);
+        let mut sql = std::mem::replace(&mut self.buf, next);
+        self.base += resume as u64;
+        self.counted -= resume;
+        self.pos = 0;
+        sql.truncate(text_end);
+        sql.drain(..start);
+        sql
     }
 
     /// Scans from `pos`; returns a statement when one ends within the buffer, None when more

@@ -1,6 +1,6 @@
 //! Unit tests of the splitter's statement size limit: a statement that never ends is refused
 //! at the limit with its position, before the buffer grows past it; blank space and comments
-//! between statements are not kept.
+//! between statements are not kept; large statements take the buffer with them, unchanged.
 
 use super::tests::Trickle;
 use super::*;
@@ -161,5 +161,56 @@ fn blank_space_and_comments_between_statements_are_not_kept() {
             Ok(Some(st)) => panic!("a statement from nothing: {:?}", st.at),
         }
         assert!(s.buf.capacity() <= 4 * READ_CHUNK, "{}", s.buf.capacity());
+    }
+}
+
+/// Statements past the hand-over size take the read buffer with them: their text, number,
+/// line and offset, and those of the statements after them, are what a copy gives, at any
+/// read size.
+#[test]
+fn large_statements_keep_their_text_and_positions() {
+    let mut input = b"-- head\n".to_vec();
+    let mut expected = Vec::new();
+    for (i, size) in [HAND_OVER - 1, HAND_OVER, 3 * HAND_OVER + 7, 10]
+        .into_iter()
+        .enumerate()
+    {
+        for sql in [
+            {
+                let mut v = b"INSERT INTO t VALUES ('".to_vec();
+                v.extend((0..size).map(|k| {
+                    if k % 99_991 == 5 {
+                        b'\n'
+                    } else {
+                        b'a' + (i as u8)
+                    }
+                }));
+                v.extend_from_slice(b"')");
+                v
+            },
+            b"SELECT 1".to_vec(),
+        ] {
+            let line = 1 + memchr::memchr_iter(b'\n', &input).count() as u64;
+            expected.push((sql.clone(), line, input.len() as u64));
+            input.extend_from_slice(&sql);
+            input.extend_from_slice(b";\n  \n");
+        }
+    }
+    for step in [usize::MAX, 4096, 100_003] {
+        let mut s = Splitter::new(Trickle(&input, step));
+        let mut got = Vec::new();
+        while let Some(st) = s.next_statement().unwrap() {
+            assert_eq!(st.at.number, got.len() as u64 + 1);
+            got.push((st.sql, st.at.line, st.at.offset));
+        }
+        assert_eq!(got.len(), expected.len(), "read size {step}");
+        for (g, e) in got.iter().zip(&expected) {
+            assert!(
+                g == e,
+                "read size {step}: statement at byte {} differs",
+                e.2
+            );
+        }
+        assert_eq!(s.sql_bytes(), input.len() as u64);
     }
 }
