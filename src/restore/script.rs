@@ -22,9 +22,15 @@ use crate::read::{self, Metered};
 /// waits for data to finish; few enough that memory stays a few statements.
 const STATEMENT_QUEUE: usize = 8;
 
-/// Bytes those statements (and their LOAD DATA forms) may hold at once: with statements of up
-/// to `--max-statement-size`, eight of them would be eight times the limit. A statement larger
-/// than this waits for the queue to be empty and goes alone.
+/// The largest row statement also given its LOAD DATA form (a second copy of its rows): the
+/// largest our dumps write (`--statement-size` 16M). A larger one (a single row that big) runs
+/// as the INSERT it is, so that memory holds one copy of it.
+const CONVERT_AT_MOST: usize = crate::config::run::MAX_STATEMENT_SIZE + 1024;
+
+/// Bytes those statements (and their LOAD DATA forms), and the one the applier holds, may
+/// take at once: with statements of up to `--max-statement-size`, eight of them would be eight
+/// times the limit. A statement larger than this waits until the applier is done with the one
+/// before (has run it, or handed it to a data connection) and goes alone.
 const QUEUE_BYTES: u64 = 16 << 20;
 
 /// What the splitter thread sends; its failures come as errors (see [`Statements::next`]).
@@ -104,6 +110,9 @@ pub(super) struct Statements {
     rx: mpsc::Receiver<Result<Item>>,
     path: PathBuf,
     queued: Arc<Queued>,
+    /// The bytes of the statement last handed out: still counted until the next is asked
+    /// for, since the applier holds it until then (running it, or waiting to dispatch it).
+    held: u64,
 }
 
 impl Statements {
@@ -111,6 +120,7 @@ impl Statements {
     /// decrypting, decompressing the file) is returned as the error; a splitter that stops
     /// without either is a bug, said as one rather than read as an end.
     pub(super) async fn next(&mut self) -> Result<Item> {
+        self.queued.release(std::mem::take(&mut self.held));
         let item = self.rx.recv().await.unwrap_or_else(|| {
             Err(Error::Internal(format!(
                 "the splitter of {} stopped without reporting",
@@ -118,7 +128,7 @@ impl Statements {
             )))
         });
         if let Ok(i) = &item {
-            self.queued.release(i.bytes());
+            self.held = i.bytes();
         }
         item
     }
@@ -260,6 +270,7 @@ fn start_reader(
         rx,
         path: path.clone(),
         queued: queued.clone(),
+        held: 0,
     };
     std::thread::Builder::new()
         .name("sfdb-split".into())
@@ -287,7 +298,8 @@ fn start_reader(
                     Ok(Some(st)) => {
                         let kind = classify(&st.sql);
                         let data = ours && matches!(kind, Kind::Data { .. });
-                        let load = if data && escapes && rows_as_load.load(Ordering::Relaxed) {
+                        let convert = data && escapes && st.sql.len() <= CONVERT_AT_MOST;
+                        let load = if convert && rows_as_load.load(Ordering::Relaxed) {
                             load_data::convert(&st.sql)
                         } else {
                             None
@@ -455,6 +467,43 @@ mod tests {
         // Small ones share the room.
         assert!(q.reserve(QUEUE_BYTES / 2 - 1));
         assert!(q.reserve(QUEUE_BYTES / 2));
+    }
+
+    /// The statement the applier holds still counts: the next one over the room waits until
+    /// the applier asks for another.
+    #[tokio::test]
+    async fn the_statement_in_the_applier_s_hands_counts_until_the_next_is_asked_for() {
+        let (tx, rx) = mpsc::channel(STATEMENT_QUEUE);
+        let queued = Arc::new(Queued::default());
+        let mut statements = Statements {
+            rx,
+            path: PathBuf::from("f.sql"),
+            queued: queued.clone(),
+            held: 0,
+        };
+        let big = Statement {
+            sql: vec![b'x'; QUEUE_BYTES as usize],
+            at: Default::default(),
+        };
+        assert!(queued.reserve(QUEUE_BYTES));
+        tx.send(Ok(Item::Statement(big, Kind::Other, None, false)))
+            .await
+            .unwrap();
+        assert!(matches!(statements.next().await, Ok(Item::Statement(..))));
+        let bytes = |q: &Queued| q.state.lock().unwrap().bytes;
+        assert_eq!(
+            bytes(&queued),
+            QUEUE_BYTES,
+            "released while the applier holds it"
+        );
+        tx.send(Ok(Item::End {
+            completed: true,
+            sql_bytes: 0,
+        }))
+        .await
+        .unwrap();
+        assert!(matches!(statements.next().await, Ok(Item::End { .. })));
+        assert_eq!(bytes(&queued), 0);
     }
 
     #[test]
