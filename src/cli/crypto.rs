@@ -94,7 +94,16 @@ fn crypt(c: Crypt) -> Result<(), Error> {
             .0
     } else {
         let mut target = target;
-        encrypt::decrypt_any(reader, &mut target, &key).map_err(crypto_err)?;
+        let summary = encrypt::decrypt_any(reader, &mut target, &key).map_err(crypto_err)?;
+        // Header and end marker only: what encrypting an empty file gives, and what opens
+        // with any key, since there is no tag to check. Not an error, but never silent.
+        if summary.iterations.is_none() {
+            eprintln!(
+                "sfdbtools: warning: {} holds no data (an encrypted empty file): the key could \
+                 not be checked, and the output is empty",
+                input.display()
+            );
+        }
         target
     };
     target

@@ -310,3 +310,31 @@ fn a_backup_sealed_as_one_gcm_message_is_named_and_decrypt_file_opens_it() {
     );
     assert_eq!(fs::read(&opened).unwrap(), plain);
 }
+
+/// A container of only a header and an end marker is what encrypting an empty file gives,
+/// and it opens with any key (no tag to check): `crypto decrypt-file` writes the empty file
+/// and says so, rather than pass it off as a checked decryption.
+#[test]
+fn an_empty_container_decrypts_to_nothing_with_a_warning() {
+    let dir = TempDir::new().unwrap();
+    let input = dir.path().join("empty.enc");
+    let mut bytes = b"Salted__".to_vec();
+    bytes.extend_from_slice(&[3; 20]);
+    bytes.extend_from_slice(&[0; 4]);
+    std::fs::write(&input, bytes).unwrap();
+    let out = dir.path().join("empty.txt");
+    let run = Command::new(env!("CARGO_BIN_EXE_sfdbtools"))
+        .args(["-q", "crypto", "decrypt-file", "-k", "any key", "-i"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(
+        err.contains("holds no data") && err.contains("could not be checked"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"");
+}
