@@ -63,8 +63,8 @@ pub(super) enum Token {
     Word(Range<usize>),
     /// `` `name` ``, unquoted.
     Quoted(String, Range<usize>),
-    /// `'…'` or `"…"`.
-    Str,
+    /// `'…'` or `"…"`, quotes included.
+    Str(Range<usize>),
     Punct(u8),
 }
 
@@ -160,12 +160,14 @@ impl Iterator for Tokens<'_> {
                     ));
                 }
                 b'\'' | b'"' => {
+                    let start = self.i;
                     let mut j = self.i + 1;
-                    while j < s.len() && s[j] != b {
-                        j += if s[j] == b'\\' { 2 } else { 1 };
+                    // A doubled quote is one quote inside: `'it''s'` is one string.
+                    while j < s.len() && (s[j] != b || s.get(j + 1) == Some(&b)) {
+                        j += if s[j] == b'\\' || s[j] == b { 2 } else { 1 };
                     }
                     self.i = (j + 1).min(s.len());
-                    return Some(Token::Str);
+                    return Some(Token::Str(start..self.i));
                 }
                 _ if is_word_byte(b) => {
                     let start = self.i;

@@ -6,16 +6,18 @@
 //! defines (and a trigger's table, an `ALTER TABLE … RENAME TO`'s new name), both sides of a
 //! `RENAME TABLE`, the routine of a `CALL`, the sequence of `SETVAL`, the level of a
 //! `GRANT`/`REVOKE … ON`. Names *read* are not refused: a view's `SELECT`, an
-//! `INSERT … SELECT`'s source, a `CREATE TABLE … LIKE`'s model. Routine and trigger bodies are
-//! not scanned either: they are code that runs when called (and, for a trigger, when its
-//! table is written), with the rights of their definer, which a restore does not choose.
-//! `USE` and `CREATE`/`ALTER`/`DROP DATABASE` are the restore's own business (the file's
+//! `INSERT … SELECT`'s source, a `CREATE TABLE … LIKE`'s model. The bodies of triggers,
+//! routines and events are code the restore itself may run (a trigger fires on the restored
+//! rows, a `CALL` runs a procedure), so the write statements in them are read the same way.
+//! Names in double quotes count as names (`"db"."t"` under ANSI_QUOTES). `USE` and `CREATE`/`ALTER`/`DROP DATABASE` are the restore's own business (the file's
 //! database is mapped onto the target, a second one is refused) and are not handled here.
 //!
-//! Bounded: at most [`SCAN_TOKENS`] tokens of a statement are read, and row statements of a
-//! dump are never scanned (their table is already known from classification).
+//! Bounded: at most [`SCAN_TOKENS`] tokens of a statement are read (of a body: the
+//! statements in it, at most [`BODY_TOKENS`] tokens, beyond which it is refused as too long to
+//! check), and row statements of a dump are never scanned (their table is already known from
+//! classification).
 
-use super::classify::{Token, Tokens, name};
+use super::classify::{Name, Token, Tokens, name};
 
 /// Tokens read at most: enough for a definition's head (DEFINER, ALGORITHM, IF NOT EXISTS),
 /// a multi-table UPDATE's table list or a GRANT's privilege list.
@@ -25,7 +27,90 @@ const SCAN_TOKENS: usize = 512;
 /// (`GRANT … ON *.*`). Empty when it writes only into the current database (or is not
 /// understood: the server then resolves unqualified names in the target).
 pub fn written_databases(sql: &[u8]) -> Vec<String> {
-    let toks: Vec<Token> = Tokens::new(sql).take(SCAN_TOKENS).collect();
+    let head: Vec<Token> = Tokens::new(sql).take(SCAN_TOKENS).collect();
+    let mut out = written_by(&head, sql);
+    if defines_code(&head, sql) {
+        out.extend(written_in_body(sql));
+    }
+    out
+}
+
+/// Stands for "a body too long to check" among the databases a statement writes into.
+pub const BODY_TOO_LONG: &str = "\0body too long to check";
+
+/// Tokens of a routine, trigger or event body read at most: far more than real bodies hold,
+/// and a bound on the work a hostile one can cause.
+const BODY_TOKENS: usize = 100_000;
+
+/// Whether the statement creates code that runs later (a trigger fired by the restore's own
+/// rows, a procedure it calls, an event): its body's writes are the restore's writes too.
+fn defines_code(toks: &[Token], sql: &[u8]) -> bool {
+    let word = |t: &Token| match t {
+        Token::Word(r) => Some(sql[r.clone()].to_ascii_uppercase()),
+        _ => None,
+    };
+    let mut words = toks.iter().filter_map(word);
+    words.next().as_deref() == Some(&b"CREATE"[..])
+        && words.any(|w| {
+            matches!(
+                &w[..],
+                b"TRIGGER" | b"PROCEDURE" | b"FUNCTION" | b"EVENT" | b"PACKAGE"
+            )
+        })
+}
+
+/// The databases written by the statements inside a body: each write statement found where
+/// a statement can start (after `;`, `BEGIN`, `THEN`, `ELSE`, `DO`, `LOOP`, `REPEAT`, a label
+/// or `FOR EACH ROW`), read as a statement of its own.
+fn written_in_body(sql: &[u8]) -> Vec<String> {
+    let toks: Vec<Token> = Tokens::new(sql).take(BODY_TOKENS + 1).collect();
+    if toks.len() > BODY_TOKENS {
+        return vec![BODY_TOO_LONG.to_owned()];
+    }
+    let upper = |t: &Token| match t {
+        Token::Word(r) => sql[r.clone()].to_ascii_uppercase(),
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for i in 1..toks.len() {
+        let starts = match &toks[i - 1] {
+            // `;` between statements, `label:`, `p() UPDATE …`, `COMMENT '…' UPDATE …`.
+            Token::Punct(b';' | b':' | b')') | Token::Str(_) => true,
+            t @ Token::Word(_) => matches!(
+                &upper(t)[..],
+                b"BEGIN"
+                    | b"THEN"
+                    | b"ELSE"
+                    | b"DO"
+                    | b"LOOP"
+                    | b"REPEAT"
+                    | b"ROW"
+                    | b"DETERMINISTIC"
+                    | b"SQL"
+                    | b"DATA"
+                    | b"INVOKER"
+                    | b"DEFINER"
+            ),
+            _ => false,
+        };
+        if starts && !upper(&toks[i]).is_empty() {
+            let end = (i + SCAN_TOKENS).min(toks.len());
+            out.extend(written_by(&toks[i..end], sql));
+        }
+    }
+    out
+}
+
+/// The databases the statement whose tokens start at `toks[0]` writes into by name.
+fn written_by(toks: &[Token], sql: &[u8]) -> Vec<String> {
+    let name = |tok: Option<Token>, sql: &[u8]| match tok? {
+        // `"db"."t"`: names under ANSI_QUOTES (a syntax error otherwise, so never wrong).
+        Token::Str(r) if sql.get(r.start) == Some(&b'"') && r.len() >= 2 => Some(Name {
+            name: String::from_utf8_lossy(&sql[r.start + 1..r.end - 1]).replace("\"\"", "\""),
+            span: r,
+        }),
+        t => name(Some(t), sql),
+    };
     let word = |i: usize| -> Option<String> {
         match toks.get(i) {
             Some(Token::Word(r)) => {
@@ -236,6 +321,35 @@ mod tests {
             ("DROP VIEW IF EXISTS other.v", &["other"]),
             ("CREATE SEQUENCE other.s", &["other"]),
             ("DROP PACKAGE BODY other.p", &["other"]),
+            // Bodies: what the restore's own rows fire, or a CALL runs.
+            (
+                "CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW INSERT INTO other.log VALUES (1)",
+                &["other"],
+            ),
+            (
+                "CREATE DEFINER=`r`@`%` PROCEDURE p() BEGIN DECLARE x INT; \
+                 lbl: LOOP IF x THEN DELETE FROM other.t; END IF; END LOOP; END",
+                &["other"],
+            ),
+            (
+                "CREATE PROCEDURE p() MODIFIES SQL DATA UPDATE `other`.t SET a = 1",
+                &["other"],
+            ),
+            (
+                "CREATE PROCEDURE p() COMMENT 'x' REPLACE INTO other.t VALUES (1)",
+                &["other"],
+            ),
+            (
+                "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO TRUNCATE other.t",
+                &["other"],
+            ),
+            (
+                "CREATE FUNCTION f() RETURNS INT BEGIN CALL other.p(); RETURN 1; END",
+                &["other"],
+            ),
+            // Names in double quotes: ANSI_QUOTES.
+            ("UPDATE \"other\".\"t\" SET v = 1", &["other"]),
+            ("INSERT INTO \"o\"\"q\".t VALUES (1)", &["o\"q"]),
         ] {
             assert_eq!(written(sql), dbs, "{sql}");
         }
@@ -249,7 +363,10 @@ mod tests {
             "CREATE TABLE t LIKE other.t",
             "CREATE TABLE `t.x` (a INT)",
             "CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`%` VIEW v AS SELECT other.t.a FROM other.t",
-            "CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW INSERT INTO other.log VALUES (1)",
+            "CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW INSERT INTO log SELECT * FROM other.t",
+            "CREATE FUNCTION f() RETURNS INT RETURN (SELECT COUNT(*) FROM other.t)",
+            "CREATE PROCEDURE p() BEGIN SELECT * FROM other.t; UPDATE t SET a = 1; END",
+            "INSERT INTO t VALUES (\"other\".\"t\")",
             "ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES other.p (a)",
             "ALTER TABLE t RENAME COLUMN a TO b",
             "SELECT * FROM other.t",
@@ -267,5 +384,14 @@ mod tests {
         ] {
             assert!(written(sql).is_empty(), "{sql}: {:?}", written(sql));
         }
+    }
+
+    /// A body too long to read is refused as such, not read to its end.
+    #[test]
+    fn a_body_too_long_to_check_says_so() {
+        let mut sql = "CREATE PROCEDURE p() BEGIN ".to_owned();
+        sql.push_str(&"SELECT 1; ".repeat(BODY_TOKENS / 3 + 1));
+        sql.push_str("END");
+        assert_eq!(written(&sql), [BODY_TOO_LONG]);
     }
 }

@@ -700,6 +700,8 @@ fn confine(file: &Path, st: &Statement, kind: &Kind, target: &str) -> Result<()>
     };
     let other = if other == "*" {
         "every database (*.*)".to_owned()
+    } else if other == crate::read::confine::BODY_TOO_LONG {
+        "a body too long to check (it may write anywhere)".to_owned()
     } else {
         format!("database {}", ident(&other))
     };

@@ -50,6 +50,11 @@ async fn statements_writing_into_another_database_are_refused() {
         format!("CREATE TABLE {o}.u (a INT)"),
         format!("RENAME TABLE here TO {o}.moved"),
         format!("TRUNCATE TABLE {o}.t"),
+        // Code the restore itself would run: a trigger its next rows fire, a procedure, an
+        // event.
+        format!("CREATE TRIGGER tr AFTER INSERT ON here FOR EACH ROW INSERT INTO {o}.t VALUES (9)"),
+        format!("CREATE PROCEDURE p() MODIFIES SQL DATA UPDATE {o}.t SET a = 7"),
+        format!("CREATE EVENT e ON SCHEDULE AT CURRENT_TIMESTAMP DO DELETE FROM {o}.t"),
     ]
     .iter()
     .enumerate()
