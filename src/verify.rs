@@ -487,11 +487,26 @@ pub async fn verify_against(
             sources.join(", ")
         )));
     };
-    let (r, p) = (recorded.clone(), pass.cloned());
-    let sums = tokio::task::spawn_blocking(move || Sums::for_recorded(&r, p.as_ref()))
-        .await
-        .map_err(|e| Error::Internal(format!("deriving the checksum key: {e}")))?
-        .map_err(|why| Error::Usage(format!("{}: {why}", path.display())))?;
+    let (r, p, file) = (recorded.clone(), pass.cloned(), path.to_owned());
+    let sums = tokio::task::spawn_blocking(move || {
+        let sums = Sums::for_recorded(&r, p.as_ref())?;
+        // A wrong key derives a checksum key too, and every table would then "differ": the
+        // key must first open the file it belongs to.
+        if matches!(sums, Sums::Keyed(_)) {
+            let f =
+                File::open(&file).map_err(|e| format!("cannot open it to check the key: {e}"))?;
+            open_from(f, &file, p.as_ref()).map_err(|e| {
+                format!(
+                    "the key given does not open the file ({e}); its metadata's checksums are \
+                     keyed with the key that does: pass that one with -K/--backup-key"
+                )
+            })?;
+        }
+        Ok::<_, String>(sums)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("deriving the checksum key: {e}")))?
+    .map_err(|why| Error::Usage(format!("{}: {why}", path.display())))?;
     let (mut conn, _) = connect::open(settings, "verify").await?;
     if let Some(w) = settings.plaintext_warning() {
         progress.event(&Event::Warning(&w));

@@ -222,6 +222,14 @@ async fn an_encrypted_dump_records_keyed_checksums_that_verify_checks_with_the_k
         "{}",
         output_text(&out)
     );
+    // A wrong key is said to be one, not read as every table differing.
+    let out = against(&["-K", "not the pass"]);
+    let t = output_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("does not open the file") && !t.contains("differs"),
+        "{t}"
+    );
 
     // A keyed checksum changed in the metadata is caught, the key being right.
     let bad_dir = out_dir();
