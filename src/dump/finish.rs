@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Local};
@@ -10,7 +11,7 @@ use chrono::{DateTime, Local};
 use super::plan::grants_file_next_to;
 use super::{BackupReport, FileReport, PlannedFile, RunContext, naming};
 use crate::config::run::BackupConfig;
-use crate::encrypt::{ChecksumKey, Passphrase, WRITE_ITERATIONS};
+use crate::encrypt::{ChecksumKey, EncryptError, Passphrase, WRITE_ITERATIONS};
 use crate::error::{Error, Result};
 use crate::grants::GrantsExport;
 use crate::metadata::{
@@ -47,34 +48,43 @@ pub(super) struct FileNotes {
 }
 
 /// The key an encrypted dump's metadata checksums are keyed with, and how it was derived (one
-/// per run: a fresh salt, the container's number of rounds).
+/// per run: a fresh salt, the container's number of rounds). The derivation takes as long as
+/// the container's (a third of a second here), so it runs on its own thread while the dump
+/// does, and a file's metadata waits for it only if it is not done by then.
 pub(crate) struct KeyedChecksums {
-    key: ChecksumKey,
+    /// None only if the derivation failed after all (it cannot once one round passed).
+    key: Arc<OnceLock<Option<ChecksumKey>>>,
     info: ChecksumKeyInfo,
 }
 
 impl KeyedChecksums {
-    /// Derives the key on a blocking thread: the KDF takes as long as the container's.
-    pub(crate) async fn new(pass: Passphrase) -> Result<KeyedChecksums> {
-        tokio::task::spawn_blocking(move || {
-            let salt = ChecksumKey::new_salt()?;
-            let key = ChecksumKey::derive(&pass, &salt, WRITE_ITERATIONS)?;
-            Ok(KeyedChecksums {
-                key,
-                info: ChecksumKeyInfo {
-                    algorithm: ChecksumKeyInfo::ALGORITHM.into(),
-                    kdf: ChecksumKeyInfo::KDF.into(),
-                    iterations: WRITE_ITERATIONS,
-                    salt: hex::encode(salt),
-                },
-            })
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("deriving the checksum key: {e}")))?
-        .map_err(|e: crate::encrypt::EncryptError| {
+    /// Draws the salt and starts the derivation; a passphrase the KDF would refuse (empty) is
+    /// refused here, so the thread cannot fail.
+    pub(crate) fn start(pass: Passphrase) -> Result<KeyedChecksums> {
+        let refused = |e: EncryptError| {
             Error::Usage(format!(
                 "the backup key cannot key the metadata's checksums: {e}"
             ))
+        };
+        let salt = ChecksumKey::new_salt().map_err(refused)?;
+        // One round first: the only ways the derivation can fail, found cheaply.
+        ChecksumKey::derive(&pass, &salt, 1).map_err(refused)?;
+        let key = Arc::new(OnceLock::new());
+        let slot = key.clone();
+        std::thread::Builder::new()
+            .name("sfdb-checksum-key".into())
+            .spawn(move || {
+                let _ = slot.set(ChecksumKey::derive(&pass, &salt, WRITE_ITERATIONS).ok());
+            })
+            .map_err(|e| Error::Internal(format!("cannot start the checksum key thread: {e}")))?;
+        Ok(KeyedChecksums {
+            key,
+            info: ChecksumKeyInfo {
+                algorithm: ChecksumKeyInfo::ALGORITHM.into(),
+                kdf: ChecksumKeyInfo::KDF.into(),
+                iterations: WRITE_ITERATIONS,
+                salt: hex::encode(salt),
+            },
         })
     }
 
@@ -84,12 +94,18 @@ impl KeyedChecksums {
         tables: &mut [TableInfo],
         definitions: &mut BTreeMap<String, BTreeMap<String, String>>,
     ) {
+        let Some(key) = self.key.wait() else {
+            // Never plain sums next to an encrypted dump: none at all rather.
+            tables.iter_mut().for_each(|t| t.checksum.clear());
+            definitions.clear();
+            return;
+        };
         for t in tables {
-            t.checksum = self.key.table(&t.database, &t.table, &t.checksum);
+            t.checksum = key.table(&t.database, &t.table, &t.checksum);
         }
         for objects in definitions.values_mut() {
             for (object, digest) in objects.iter_mut() {
-                *digest = self.key.definition(object, digest);
+                *digest = key.definition(object, digest);
             }
         }
     }

@@ -137,7 +137,7 @@ pub(crate) async fn prepare(
         return Ok((control, run));
     }
     if let (Some(pass), Engine::Native) = (&cfg.passphrase, cfg.engine) {
-        run.checksums = Some(KeyedChecksums::new(pass.clone()).await?);
+        run.checksums = Some(KeyedChecksums::start(pass.clone())?);
     }
     if cfg.export_grants {
         run.grants = read_grants(&mut control, &run, progress).await?;
