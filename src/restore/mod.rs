@@ -452,10 +452,16 @@ fn partial(e: Error, touched: &[String], statements: u64) -> Error {
         return e;
     }
     let names: Vec<String> = touched.iter().map(|d| ident(d)).collect();
+    // Found at the end of the file: every statement it holds ran, from a file that is not
+    // the one written; "partially" would say less than what is there.
+    let how = match &e {
+        Error::Integrity { .. } => "restored from that damaged file, all of it",
+        _ => "partially restored",
+    };
     Error::Restore {
         source: Box::new(e),
         state: format!(
-            "{} {} partially restored ({statements} statement(s) of the failed file applied): \
+            "{} {} {how} ({statements} statement(s) of the failed file applied): \
              drop {}, or restore again with --drop-target",
             if names.len() == 1 {
                 "database"

@@ -75,7 +75,9 @@ async fn a_file_changed_after_the_dump_fails_the_restore_unless_no_verify() {
     );
     assert!(t.contains("--no-verify"), "{t}");
     assert!(
-        t.contains(&format!("`{target}` is partially restored")),
+        t.contains(&format!(
+            "`{target}` is restored from that damaged file, all of it"
+        )),
         "{t}"
     );
 
