@@ -406,9 +406,7 @@ impl Sums {
 
     fn definitions(&self, mut digests: BTreeMap<String, String>) -> BTreeMap<String, String> {
         if let Sums::Keyed(k) = self {
-            for (object, digest) in digests.iter_mut() {
-                *digest = k.definition(object, digest);
-            }
+            k.definitions(&mut digests);
         }
         digests
     }

@@ -103,11 +103,7 @@ impl KeyedChecksums {
         for t in tables {
             t.checksum = key.table(&t.database, &t.table, &t.checksum);
         }
-        for objects in definitions.values_mut() {
-            for (object, digest) in objects.iter_mut() {
-                *digest = key.definition(object, digest);
-            }
-        }
+        definitions.values_mut().for_each(|d| key.definitions(d));
     }
 }
 

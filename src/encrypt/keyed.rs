@@ -83,6 +83,13 @@ impl ChecksumKey {
             .join(":")
     }
 
+    /// Every digest of a database's definitions (object → digest), keyed in place.
+    pub fn definitions(&self, digests: &mut std::collections::BTreeMap<String, String>) {
+        for (object, digest) in digests.iter_mut() {
+            *digest = self.definition(object, digest);
+        }
+    }
+
     /// HMAC-SHA-256 over the parts, each preceded by its length (no two inputs collide).
     fn mac(&self, parts: &[&[u8]]) -> String {
         let mut m = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(self.0.as_ref())
