@@ -3,6 +3,7 @@
 //! connections at once.
 //!
 //! `plan` works out which files go where; `checks` refuses early what the server would refuse;
+//! `proof` is what each file must prove against its metadata as it is read;
 //! `script` opens each file and runs the splitter (`read::split`, `read::classify`) on its own
 //! thread; `apply` runs the statements: definitions in order on one connection, data over N
 //! (`execute` runs one, `load_data` sends our rows as LOAD DATA), post-data objects after the
@@ -15,6 +16,7 @@ mod checks;
 mod execute;
 pub mod load_data;
 pub mod plan;
+mod proof;
 mod script;
 pub mod survey;
 pub mod tables;
@@ -35,7 +37,8 @@ use crate::quote::ident;
 use accounts::{AccountsFile, AccountsReport};
 use apply::{Applied, Applier, Options};
 use plan::{Placement, Plan};
-use script::{Item, Opened, Proof, Script, open_sql, start_script};
+use proof::Proof;
+use script::{Item, Opened, Script, open_sql, start_script};
 use survey::{DryRunFile, dry_run_file};
 
 #[derive(Clone, Debug)]
