@@ -189,10 +189,13 @@ async fn an_encrypted_dump_cut_at_a_chunk_boundary_is_refused() {
         let out = restore_single(&cut, &target, &["-K", "rikey"]);
         let t = output_text(&out);
         assert_eq!(out.status.code(), Some(1), "{t}");
+        // Without metadata: the missing footer, or, when the cut falls inside a quoted
+        // value (where depends on the names and times in the dump), the open quote; both say
+        // the file was cut short.
         let why = if with_metadata {
             "Nothing was restored"
         } else {
-            "Dump completed"
+            "cut short"
         };
         assert!(t.contains(why), "{t}");
         super::drop_database(&target).await;
