@@ -79,6 +79,8 @@ pub struct Applied {
     pub source_databases: Vec<String>,
     /// The script ends with a `-- Dump completed` line.
     pub completed_marker: bool,
+    /// The script starts with our dump's header.
+    pub ours: bool,
     pub sql_bytes: u64,
     /// What each table received, in the order its data first came.
     pub tables: Vec<TableRestored>,
@@ -358,7 +360,9 @@ impl<'a> Applier<'a> {
                 Item::End {
                     completed,
                     sql_bytes,
+                    ours,
                 } => {
+                    self.out.ours = ours;
                     self.out.completed_marker = completed;
                     self.out.sql_bytes = sql_bytes;
                     break;

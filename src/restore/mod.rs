@@ -257,6 +257,14 @@ async fn run_plan(
         if let Err(e) = result {
             return Err(failed(main, e, &touched, &created, applied.statements).await);
         }
+        if cfg.verify && applied.ours && f.recorded.is_none() {
+            progress.event(&Event::Warning(&format!(
+                "{} has no metadata ({}): its size and SHA-256 could not be compared with what \
+                 was written, only its footer was checked (`sfdbtools verify` says the same)",
+                f.path.display(),
+                crate::metadata::Recorded::path_for(&f.path).display()
+            )));
+        }
         // Our own dumps without it failed already, unless --no-verify.
         if !applied.completed_marker {
             progress.event(&Event::Warning(&format!(

@@ -39,8 +39,13 @@ pub enum Item {
     /// a row statement of our own dump (whose rows must all arrive unchanged, see
     /// `execute::Check`).
     Statement(Statement, Kind, Option<LoadData>, bool),
-    /// The end of the script, reached without error.
-    End { completed: bool, sql_bytes: u64 },
+    /// The end of the script, reached without error; `ours`: it starts with our dump's
+    /// header.
+    End {
+        completed: bool,
+        sql_bytes: u64,
+        ours: bool,
+    },
 }
 
 impl Item {
@@ -211,6 +216,7 @@ fn start_reader(
                             .map(|()| Item::End {
                                 completed,
                                 sql_bytes,
+                                ours,
                             })
                     }
                     Err(e) => Err(Error::File {
@@ -395,6 +401,7 @@ mod tests {
         tx.send(Ok(Item::End {
             completed: true,
             sql_bytes: 0,
+            ours: false,
         }))
         .await
         .unwrap();

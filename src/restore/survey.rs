@@ -42,6 +42,7 @@ async fn survey(mut statements: Statements) -> Result<Survey> {
             Item::End {
                 completed,
                 sql_bytes,
+                ..
             } => {
                 s.completed_marker = completed;
                 s.sql_bytes = sql_bytes;

@@ -261,3 +261,31 @@ async fn a_damaged_encrypted_file_is_not_blamed_on_the_key() {
     assert!(t.contains("damaged or altered after it was written"), "{t}");
     assert!(!database_exists(&target).await);
 }
+
+/// A dump of ours restored without its metadata restores, and says what could not be
+/// checked.
+#[tokio::test]
+async fn a_dump_without_its_metadata_says_what_was_not_checked() {
+    let db = TestDb::new("ri_nometa").await;
+    let dir = out_dir();
+    let file = dumped(&db, dir.path(), &["-c", "zstd", "--skip-encrypt"]).await;
+    std::fs::remove_file(format!("{}.meta.json", file.display())).unwrap();
+    let target = target_name(&db, "n");
+    let out = common::server()
+        .sfdbtools()
+        .args(["db-restore", "single", "--file"])
+        .arg(&file)
+        .args(["--target-db", &target])
+        .args(common::server().connection_args())
+        .args(["-t", "TEST"])
+        .output()
+        .expect("run sfdbtools");
+    assert_success(&out, "restore without metadata");
+    let t = output_text(&out);
+    assert!(
+        t.contains("has no metadata") && t.contains("SHA-256 could not be compared"),
+        "{t}"
+    );
+    assert_eq!(count_rows(&target, "t").await, 5000);
+    super::drop_database(&target).await;
+}
