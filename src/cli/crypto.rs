@@ -31,11 +31,12 @@ pub fn task(action: CryptoArgs, quiet: bool) -> Result<Crypt, Error> {
     };
     let key = match files.key {
         Some(k) if !k.trim().is_empty() => Passphrase::new(Secret::new(k)),
+        // Asked twice when encrypting: a typo would make the file unrecoverable.
         _ => prompt::key(
             quiet,
             "Encryption key",
             "missing key: pass -k/--key or set SFDB_ENCRYPTION_KEY",
-            false,
+            encrypting,
         )?,
     };
     Ok(Crypt {

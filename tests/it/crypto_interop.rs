@@ -338,3 +338,67 @@ fn an_empty_container_decrypts_to_nothing_with_a_warning() {
     );
     assert_eq!(std::fs::read(&out).unwrap(), b"");
 }
+
+/// `crypto encrypt-file` without a key asks for it twice on a terminal (a typo would make
+/// the file unrecoverable); two different entries write nothing. The terminal is the pty of
+/// util-linux's `script`, which passes the typed lines on.
+#[test]
+fn encrypt_file_asks_for_the_key_twice() {
+    let dir = TempDir::new().unwrap();
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, b"hello").unwrap();
+    let out = dir.path().join("out.enc");
+    let run = |typed: &str| {
+        let command = format!(
+            "{} crypto encrypt-file -i {} -o {}",
+            env!("CARGO_BIN_EXE_sfdbtools"),
+            input.display(),
+            out.display()
+        );
+        let mut child = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env_remove("SFDB_ENCRYPTION_KEY")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run script (util-linux)");
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(typed.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let differ = run("abc\nabd\n");
+    let text = String::from_utf8_lossy(&differ.stdout);
+    assert_eq!(differ.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("Encryption key again") && text.contains("differ"),
+        "{text}"
+    );
+    assert!(!out.exists(), "a file was written with a mistyped key");
+
+    let same = run("abc\nabc\n");
+    assert!(
+        same.status.success(),
+        "{}",
+        String::from_utf8_lossy(&same.stdout)
+    );
+    let back = dir.path().join("back.txt");
+    let opened = Command::new(env!("CARGO_BIN_EXE_sfdbtools"))
+        .args(["-q", "crypto", "decrypt-file", "-k", "abc", "-i"])
+        .arg(&out)
+        .arg("-o")
+        .arg(&back)
+        .output()
+        .unwrap();
+    assert!(
+        opened.status.success(),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    assert_eq!(std::fs::read(&back).unwrap(), b"hello");
+}
