@@ -452,8 +452,15 @@ impl<'a> Applier<'a> {
                 let Some(db) = db.or_else(|| self.current_db.clone()) else {
                     return Err(no_database(self.file, st.at));
                 };
+                // One that went alone through the queue (see `script::QUEUE_BYTES`) runs
+                // before the next statement is asked for, so that the splitter does not read
+                // another as large while it does.
+                let alone = st.sql.len() as u64 >= super::script::QUEUE_BYTES;
                 self.dispatch(st, TableKey { db, table }, load, ours)
                     .await?;
+                while alone && self.loads.in_flight() > 0 {
+                    self.wait_one().await?;
+                }
             }
             Kind::TableDdl => {
                 if self.current_db.is_none() {

@@ -31,7 +31,7 @@ const CONVERT_AT_MOST: usize = crate::config::run::MAX_STATEMENT_SIZE + 1024;
 /// take at once: with statements of up to `--max-statement-size`, eight of them would be eight
 /// times the limit. A statement larger than this waits until the applier is done with the one
 /// before (has run it, or handed it to a data connection) and goes alone.
-const QUEUE_BYTES: u64 = 16 << 20;
+pub(super) const QUEUE_BYTES: u64 = 16 << 20;
 
 /// What the splitter thread sends; its failures come as errors (see [`Statements::next`]).
 pub enum Item {
@@ -85,7 +85,8 @@ impl Queued {
         let Ok(mut s) = self.state.lock() else {
             return false;
         };
-        while !s.closed && s.bytes > 0 && s.bytes + n > QUEUE_BYTES {
+        // Zero bytes: wait for the queue to be empty (see `start_reader`).
+        while !s.closed && s.bytes > 0 && (n == 0 || s.bytes + n > QUEUE_BYTES) {
             s = match self.freed.wait(s) {
                 Ok(s) => s,
                 Err(_) => return false,
@@ -227,8 +228,14 @@ fn start_reader(
                     }),
                 };
                 let last = !matches!(item, Ok(Item::Statement(..)));
-                let room = item.as_ref().map_or(true, |i| queued.reserve(i.bytes()));
+                let bytes = item.as_ref().map_or(0, Item::bytes);
+                let room = item.is_err() || queued.reserve(bytes);
                 if !room || tx.blocking_send(item).is_err() || last {
+                    break;
+                }
+                // A statement that went alone is not read ahead of: the next one, as large,
+                // would be a third copy in memory while the applier runs this one.
+                if bytes >= QUEUE_BYTES && !queued.reserve(0) {
                     break;
                 }
             }
