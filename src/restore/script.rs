@@ -376,6 +376,21 @@ mod tests {
         // Small ones share the room.
         assert!(q.reserve(QUEUE_BYTES / 2 - 1));
         assert!(q.reserve(QUEUE_BYTES / 2));
+        // Zero bytes: after a statement that went alone, wait for the queue to be empty.
+        let waiter = reserving(&q, 0);
+        assert_eq!(
+            waiter.recv_timeout(Duration::from_millis(100)),
+            Err(RecvTimeoutError::Timeout)
+        );
+        q.release(QUEUE_BYTES / 2);
+        assert_eq!(
+            waiter.recv_timeout(Duration::from_millis(100)),
+            Err(RecvTimeoutError::Timeout),
+            "passed with bytes still queued"
+        );
+        // The 1 byte of the first waiter too.
+        q.release(QUEUE_BYTES / 2 - 1 + 1);
+        assert_eq!(waiter.recv_timeout(Duration::from_secs(30)), Ok(true));
     }
 
     /// The statement the applier holds still counts: the next one over the room waits until
