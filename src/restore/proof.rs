@@ -67,9 +67,8 @@ impl Proof {
         digest: &Mutex<Sha256>,
         consumed: u64,
     ) -> Error {
-        let Some(want) = &self.sha256 else { return e };
-        match read::finish_digest(path, digest, consumed) {
-            Ok(found) if !found.eq_ignore_ascii_case(want) => Error::Integrity {
+        match self.sha256_mismatch(path, digest, consumed) {
+            Ok(Some((found, want))) => Error::Integrity {
                 file: path.to_owned(),
                 problem: format!(
                     "{e}; but its SHA-256 is {found} and its metadata ({}) records {want}: \
@@ -82,6 +81,21 @@ impl Proof {
         }
     }
 
+    /// The file's SHA-256 and the recorded one, when they differ; the bytes the reader did
+    /// not get to are hashed here (see `read::finish_digest`).
+    fn sha256_mismatch(
+        &self,
+        path: &Path,
+        digest: &Mutex<Sha256>,
+        consumed: u64,
+    ) -> Result<Option<(String, &str)>> {
+        let Some(want) = &self.sha256 else {
+            return Ok(None);
+        };
+        let found = read::finish_digest(path, digest, consumed)?;
+        Ok((!found.eq_ignore_ascii_case(want)).then_some((found, want.as_str())))
+    }
+
     /// At the end of the SQL: the footer of our dumps, then the SHA-256 of the whole file.
     pub(super) fn check_end(
         &self,
@@ -91,20 +105,19 @@ impl Proof {
         sql_bytes: u64,
         hashed: Option<(&Mutex<Sha256>, u64)>,
     ) -> Result<()> {
-        if let (Some(want), Some((digest, consumed))) = (&self.sha256, hashed) {
-            let found = read::finish_digest(path, digest, consumed)?;
-            if !found.eq_ignore_ascii_case(want) {
-                return Err(Error::Integrity {
-                    file: path.to_owned(),
-                    problem: format!(
-                        "its SHA-256 is {found}, its metadata ({}) records {want}: the file \
-                         changed after it was written (damaged in storage or in a copy, or \
-                         altered); restore a good copy (`sfdbtools verify` checks one), or \
-                         pass --no-verify to accept this one",
-                        self.metadata.display()
-                    ),
-                });
-            }
+        if let Some((digest, consumed)) = hashed
+            && let Some((found, want)) = self.sha256_mismatch(path, digest, consumed)?
+        {
+            return Err(Error::Integrity {
+                file: path.to_owned(),
+                problem: format!(
+                    "its SHA-256 is {found}, its metadata ({}) records {want}: the file \
+                     changed after it was written (damaged in storage or in a copy, or \
+                     altered); restore a good copy (`sfdbtools verify` checks one), or pass \
+                     --no-verify to accept this one",
+                    self.metadata.display()
+                ),
+            });
         }
         if self.footer && ours && !completed {
             return Err(Error::Integrity {
