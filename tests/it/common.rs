@@ -188,3 +188,36 @@ pub fn sshd() -> &'static Sshd {
         }
     })
 }
+
+/// `sfdbtools -q verify --file F <extra…>`.
+pub fn verify(file: &Path, extra: &[&str]) -> Output {
+    server()
+        .sfdbtools()
+        .args(["-q", "verify", "--file"])
+        .arg(file)
+        .args(extra)
+        .output()
+        .expect("run sfdbtools")
+}
+
+/// A copy of the dump `src` in `dir`, changed by `change`, with a copy of its metadata when
+/// `with_metadata`.
+pub fn copy_with(
+    src: &Path,
+    dir: &Path,
+    with_metadata: bool,
+    change: impl FnOnce(&mut Vec<u8>),
+) -> PathBuf {
+    let mut bytes = std::fs::read(src).unwrap();
+    change(&mut bytes);
+    let dst = dir.join(src.file_name().unwrap());
+    std::fs::write(&dst, bytes).unwrap();
+    if with_metadata {
+        std::fs::copy(
+            format!("{}.meta.json", src.display()),
+            format!("{}.meta.json", dst.display()),
+        )
+        .unwrap();
+    }
+    dst
+}

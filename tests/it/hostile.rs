@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{TestDb, output_text, restore_single, server};
+use common::{TestDb, output_text, restore_single, verify};
 use mysql_async::prelude::*;
 use sfdbtools::compress::{Codec, CompressWriter, Level};
 
@@ -29,16 +29,6 @@ fn bomb(dir: &Path, codec: Codec, head: &[u8], fill: u8, n: usize) -> PathBuf {
     }
     w.finish().unwrap();
     path
-}
-
-fn verify(file: &Path, extra: &[&str]) -> Output {
-    server()
-        .sfdbtools()
-        .args(["-q", "verify", "--file"])
-        .arg(file)
-        .args(extra)
-        .output()
-        .expect("run sfdbtools")
 }
 
 /// Exit 1 and the limit's message for statement 2 at line 2, byte 10 (after `SELECT 1;\n`).

@@ -5,21 +5,11 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use common::{
-    TestDb, assert_success, backup, dump_file_in, out_dir, output_text, restore_single, server,
+    TestDb, assert_success, backup, copy_with, dump_file_in, out_dir, output_text, restore_single,
+    server, verify,
 };
-
-fn verify(file: &Path, extra: &[&str]) -> Output {
-    server()
-        .sfdbtools()
-        .args(["-q", "verify", "--file"])
-        .arg(file)
-        .args(extra)
-        .output()
-        .expect("run sfdbtools")
-}
 
 /// A small database dumped with the given extra flags; returns the dump's path.
 async fn dumped(db: &TestDb, dir: &Path, extra: &[&str]) -> PathBuf {
@@ -36,19 +26,6 @@ async fn dumped(db: &TestDb, dir: &Path, extra: &[&str]) -> PathBuf {
     dump_file_in(dir)
 }
 
-fn copy_with(src: &Path, dir: &Path, change: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
-    let mut bytes = std::fs::read(src).unwrap();
-    change(&mut bytes);
-    let dst = dir.join(src.file_name().unwrap());
-    std::fs::write(&dst, bytes).unwrap();
-    std::fs::copy(
-        format!("{}.meta.json", src.display()),
-        format!("{}.meta.json", dst.display()),
-    )
-    .unwrap();
-    dst
-}
-
 #[tokio::test]
 async fn a_good_encrypted_file_verifies_and_a_flipped_byte_is_refused() {
     let db = TestDb::new("vf_enc").await;
@@ -62,7 +39,7 @@ async fn a_good_encrypted_file_verifies_and_a_flipped_byte_is_refused() {
 
     let bad_dir = out_dir();
     let len = std::fs::metadata(&file).unwrap().len() as usize;
-    let bad = copy_with(&file, bad_dir.path(), |b| b[len / 2] ^= 0x01);
+    let bad = copy_with(&file, bad_dir.path(), true, |b| b[len / 2] ^= 0x01);
     let out = verify(&bad, &["-K", "vkey"]);
     assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
     let t = output_text(&out);
@@ -80,7 +57,7 @@ async fn a_cut_compressed_file_is_refused() {
     let file = dumped(&db, dir.path(), &["-c", "gzip"]).await;
     assert_success(&verify(&file, &[]), "verify of a good gzip file");
     let bad_dir = out_dir();
-    let bad = copy_with(&file, bad_dir.path(), |b| {
+    let bad = copy_with(&file, bad_dir.path(), true, |b| {
         let n = b.len() - 100;
         b.truncate(n)
     });
@@ -99,7 +76,7 @@ async fn a_changed_value_is_caught_by_hash_and_table_checksum() {
     let file = dumped(&db, dir.path(), &["-c", "none"]).await;
     assert_success(&verify(&file, &[]), "verify of a good plain file");
     let bad_dir = out_dir();
-    let bad = copy_with(&file, bad_dir.path(), |b| {
+    let bad = copy_with(&file, bad_dir.path(), true, |b| {
         let at = b
             .windows(11)
             .position(|w| w == b"'value 777 ")
@@ -117,7 +94,7 @@ async fn a_changed_value_is_caught_by_hash_and_table_checksum() {
 
     // Cut at a statement boundary: the SQL parses, only the missing footer shows it.
     let cut_dir = out_dir();
-    let cut = copy_with(&file, cut_dir.path(), |b| {
+    let cut = copy_with(&file, cut_dir.path(), true, |b| {
         let text = String::from_utf8_lossy(b).into_owned();
         let at = text.rfind("/*!40103 SET TIME_ZONE=@OLD_TIME_ZONE").unwrap();
         b.truncate(at);
@@ -233,7 +210,7 @@ async fn an_encrypted_dump_records_keyed_checksums_that_verify_checks_with_the_k
 
     // A keyed checksum changed in the metadata is caught, the key being right.
     let bad_dir = out_dir();
-    let bad = copy_with(&enc, bad_dir.path(), |_| {});
+    let bad = copy_with(&enc, bad_dir.path(), true, |_| {});
     let mut m = meta(&bad);
     for t in m["tables"].as_array_mut().unwrap() {
         if t["table"] == "t" {

@@ -9,7 +9,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 
 use common::{
-    TestDb, assert_success, backup, count_rows, database_exists, dump_file_in, out_dir,
+    TestDb, assert_success, backup, copy_with, count_rows, database_exists, dump_file_in, out_dir,
     output_text, restore_single,
 };
 
@@ -24,27 +24,6 @@ async fn dumped(db: &TestDb, dir: &Path, extra: &[&str]) -> PathBuf {
     args.extend_from_slice(extra);
     assert_success(&backup(&args, dir), "backup");
     dump_file_in(dir)
-}
-
-/// A copy of `src` (and of its metadata, when `with_metadata`) in `dir`, changed by `change`.
-fn copy_with(
-    src: &Path,
-    dir: &Path,
-    with_metadata: bool,
-    change: impl FnOnce(&mut Vec<u8>),
-) -> PathBuf {
-    let mut bytes = std::fs::read(src).unwrap();
-    change(&mut bytes);
-    let dst = dir.join(src.file_name().unwrap());
-    std::fs::write(&dst, bytes).unwrap();
-    if with_metadata {
-        std::fs::copy(
-            format!("{}.meta.json", src.display()),
-            format!("{}.meta.json", dst.display()),
-        )
-        .unwrap();
-    }
-    dst
 }
 
 fn target_name(db: &TestDb, tag: &str) -> String {
