@@ -18,6 +18,22 @@ const DEFAULT_PACKET: u64 = 16 << 20;
 /// Puts the server's `max_allowed_packet` back when dropped, also when the test fails.
 struct PacketSize(u64);
 
+impl PacketSize {
+    /// Sets the server's `max_allowed_packet` to `bytes` until the guard is dropped.
+    async fn set(conn: &mut mysql_async::Conn, bytes: u64) -> PacketSize {
+        let was: u64 = conn
+            .query_first("SELECT @@GLOBAL.max_allowed_packet")
+            .await
+            .unwrap()
+            .unwrap();
+        let guard = PacketSize(was);
+        conn.query_drop(format!("SET GLOBAL max_allowed_packet = {bytes}"))
+            .await
+            .unwrap();
+        guard
+    }
+}
+
 impl Drop for PacketSize {
     fn drop(&mut self) {
         let _ = server()
@@ -49,15 +65,7 @@ async fn statements_of_16m_fill_up_and_restore_at_the_default_packet_size() {
     .await;
 
     let mut conn = server().conn(None).await;
-    let was: u64 = conn
-        .query_first("SELECT @@GLOBAL.max_allowed_packet")
-        .await
-        .unwrap()
-        .unwrap();
-    let _restore_setting = PacketSize(was);
-    conn.query_drop(format!("SET GLOBAL max_allowed_packet = {DEFAULT_PACKET}"))
-        .await
-        .unwrap();
+    let _restore_setting = PacketSize::set(&mut conn, DEFAULT_PACKET).await;
 
     let dir = out_dir();
     let out = backup(
@@ -155,15 +163,7 @@ async fn restore_stops_an_endless_statement_at_the_servers_max_allowed_packet() 
     w.finish().unwrap();
 
     let mut conn = server().conn(None).await;
-    let was: u64 = conn
-        .query_first("SELECT @@GLOBAL.max_allowed_packet")
-        .await
-        .unwrap()
-        .unwrap();
-    let _restore_setting = PacketSize(was);
-    conn.query_drop("SET GLOBAL max_allowed_packet = 4194304")
-        .await
-        .unwrap();
+    let _restore_setting = PacketSize::set(&mut conn, 4 << 20).await;
     conn.disconnect().await.unwrap();
     let out = restore_single(&path, &db.name, &[]);
     let t = String::from_utf8_lossy(&out.stderr);
