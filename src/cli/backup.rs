@@ -292,6 +292,8 @@ pub fn config(
                 save_metadata: settings.save_backup_info.unwrap_or(true),
                 capture_position: settings.capture_gtid.unwrap_or(true),
                 strict: a.strict,
+                tables: Default::default(),
+                objects: Default::default(),
             },
             pending,
         ))

@@ -195,6 +195,7 @@ pub fn config(
         skip_binlog: a.skip_binlog,
         verify: !a.no_verify,
         max_statement_size: a.max_statement_size,
+        tables: Default::default(),
     })
 }
 

@@ -142,6 +142,34 @@ pub struct BackupConfig {
     /// Fail instead of warning when something cannot be dumped exactly (the history of a
     /// table versioned by transaction id).
     pub strict: bool,
+    /// Which tables of the chosen databases, and which of their rows (`--tables`,
+    /// `--ignore-table`, `--ignore-table-data`, `--where`).
+    pub tables: crate::select::TableFilter,
+    /// Which kinds of objects besides rows.
+    pub objects: DumpObjects,
+}
+
+/// The kinds of objects a dump writes besides rows; all by default (mysqldump's
+/// `--no-create-info`, `--skip-triggers`, `--skip-routines`, `--skip-events`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DumpObjects {
+    /// `CREATE TABLE`/`CREATE VIEW` (and `CREATE DATABASE` of combined files).
+    pub create_info: bool,
+    pub triggers: bool,
+    /// Stored procedures, functions and packages.
+    pub routines: bool,
+    pub events: bool,
+}
+
+impl Default for DumpObjects {
+    fn default() -> Self {
+        DumpObjects {
+            create_info: true,
+            triggers: true,
+            routines: true,
+            events: true,
+        }
+    }
 }
 
 /// Which accounts file a restore applies after the data: none unless asked.
@@ -205,6 +233,9 @@ pub struct RestoreConfig {
     /// `--max-statement-size`: a longer statement in the file is an error, and memory holds
     /// no more; None: the target server's `max_allowed_packet`, which refuses a longer one.
     pub max_statement_size: Option<usize>,
+    /// Part of the file (`--tables`, `--ignore-table`): the statements of other tables are
+    /// read past, not run.
+    pub tables: crate::select::TableFilter,
 }
 
 /// The binary's question before `--drop-target` drops a database that exists: its name and

@@ -3,12 +3,16 @@
 //! Order of the rules: a non-empty include list wins over the exclude list, which wins over the
 //! system databases; names match case-insensitively and keep the server's order and spelling.
 //! `primary` and `secondary` then keep the `dbsf_nbc_` databases of their kind (never `_temp`
-//! or `_archive` ones) and put each one's `_dmart` companion right after it.
+//! or `_archive` ones) and put each one's `_dmart` companion right after it. Within those
+//! databases, [`tables`] picks the tables.
 
 use crate::catalog;
 use crate::config::run::{BackupConfig, BackupMode};
 use crate::error::{Error, Result};
 use crate::quote::ident;
+
+pub mod tables;
+pub use tables::{RowFilter, TableFilter, TablePattern};
 
 /// Tables whose rows primary and secondary backups leave out (their schema is kept): web
 /// sessions and tokens, worthless in a copy and often the largest tables.
