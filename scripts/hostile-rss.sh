@@ -7,6 +7,11 @@
 #   comment-in-statement               SELECT 1 /* then SIZE bytes, never closed
 #   comment-between                    /* then SIZE bytes before any statement: dropped as read,
 #                                      so the whole stream is decompressed (the slowest case)
+# and, with a server, two files of 12 *complete* statements of LIMIT less 4 MiB each, really
+# restored (the server's max_allowed_packet must allow them; the sandbox's is 1G):
+#   full-select                        SELECT LENGTH('…'): run on the main connection
+#   full-insert                        our header, INSERT INTO t VALUES (…,'…'): row statements
+#                                      over the restore's queue, run on one data connection
 #
 #   scripts/hostile-rss.sh BIN [SIZE] [LIMIT]      SIZE default 2G, LIMIT default 64M
 #   HOSTILE_SERVER="--host H --port P --user U" scripts/hostile-rss.sh BIN    db-restore too
@@ -45,6 +50,29 @@ make comment-in-statement.sql.zst "zstd -q -1 -T2" "SELECT 1;
 SELECT 2 /*" c
 make comment-between.sql.zst "zstd -q -1 -T2" "SELECT 1;
 /*" c
+if [ -n "${HOSTILE_SERVER:-}" ]; then
+  for kind in select insert; do
+    f=$dir/full-$kind.sql
+    [ -s "$f" ] || python3 - "$f.part" "$kind" "$limit" <<'PY'
+import sys
+path, kind, limit = sys.argv[1], sys.argv[2], sys.argv[3]
+units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+size = int(limit[:-1]) * units[limit[-1].upper()] if limit[-1].upper() in units else int(limit)
+big = b"a" * (size - (4 << 20))
+with open(path, "wb") as f:
+    if kind == "insert":
+        f.write(b"-- sfdbtools hostile-rss\nCREATE TABLE t (id INT PRIMARY KEY, s LONGTEXT);\n")
+    for i in range(12):
+        if kind == "insert":
+            f.write(b"INSERT INTO t VALUES (%d,'" % i + big + b"');\n")
+        else:
+            f.write(b"SELECT LENGTH('" + big + b"');\n")
+    if kind == "insert":
+        f.write(b"-- Dump completed\n")
+PY
+    [ -s "$f" ] || mv "$f.part" "$f"
+  done
+fi
 
 # rss LABEL COMMAND…: peak RSS in MB and the exit code.
 rss() {
@@ -71,3 +99,12 @@ for f in quote-zstd.sql.zst quote-xz.sql.xz quote-gzip.sql.gz comment-in-stateme
       --target-db sfdb_hostile_rss --file "$dir/$f" --max-statement-size "$limit" $HOSTILE_SERVER
   fi
 done
+if [ -n "${HOSTILE_SERVER:-}" ]; then
+  for f in full-select.sql full-insert.sql; do
+    rss "of verify --max-statement-size $limit, $f:" \
+      "$bin" -q verify --file "$dir/$f" --max-statement-size "$limit"
+    # shellcheck disable=SC2086 # the connection flags are words
+    rss "of db-restore (real), $f:" "$bin" -q db-restore single --drop-target -t hostile-rss \
+      --target-db sfdb_hostile_rss --file "$dir/$f" --max-statement-size "$limit" $HOSTILE_SERVER
+  done
+fi

@@ -148,6 +148,11 @@ fn set_tokens(sql: &[u8], no_backslash_escapes: bool) -> Vec<SetToken> {
     let mut i = 0;
     let word_byte = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'@' | b'.');
     while i < sql.len() {
+        // Only a SET is read on: a SELECT holding a 60 MB string would otherwise be copied
+        // into its tokens (a second and third copy of the statement, and its time).
+        if out.len() == 1 && out[0] != SetToken::Word(b"SET".to_vec()) {
+            break;
+        }
         let b = sql[i];
         let next = sql.get(i + 1).copied();
         match b {
@@ -290,6 +295,14 @@ mod tests {
             step("SET sql_mode = @m"),
             "a variable overwritten by an unknown value"
         );
+    }
+
+    /// Anything but a SET is not read past its first word: its strings would be copied.
+    #[test]
+    fn only_a_set_is_tokenized_whole() {
+        let select = set_tokens(b"/*!40101 SELECT 'a', 'b' */", false);
+        assert_eq!(select, vec![SetToken::Word(b"SELECT".to_vec())]);
+        assert_eq!(set_tokens(b"SET @a = 'x'", false).len(), 4);
     }
 
     /// Under the mode, the SET's own string is read without escapes too.

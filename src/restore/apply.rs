@@ -116,9 +116,19 @@ struct Done {
     result: Result<Executed, Failure>,
 }
 
+/// Where the applier sends data statements: any free data connection, or (a statement that
+/// went alone through the queue, see `script::QUEUE_BYTES`) always the first one. The driver
+/// keeps a connection's largest write buffer for its life: statements of 60 MB spread over
+/// four connections would leave four such buffers behind, one connection keeps one.
+struct Lanes {
+    any: mpsc::Sender<Job>,
+    large: mpsc::Sender<Job>,
+}
+
 async fn worker(
     mut conn: Conn,
     jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
+    mut large: Option<mpsc::Receiver<Job>>,
     log: Arc<SessionLog>,
     done: mpsc::UnboundedSender<Done>,
     strict: bool,
@@ -126,7 +136,21 @@ async fn worker(
 ) -> Conn {
     let mut applied = 0usize;
     loop {
-        let job = { jobs.lock().await.recv().await };
+        let job = match &mut large {
+            // A large one first: the applier waits for it before reading on.
+            Some(l) => tokio::select! {
+                biased;
+                j = l.recv() => match j {
+                    Some(j) => Some(j),
+                    None => {
+                        large = None;
+                        continue;
+                    }
+                },
+                j = async { jobs.lock().await.recv().await } => j,
+            },
+            None => jobs.lock().await.recv().await,
+        };
         let Some(mut job) = job else { break };
         let mut replay_failed = None;
         if applied < job.epoch {
@@ -226,7 +250,7 @@ pub struct Applier<'a> {
     file_read: Arc<AtomicU64>,
 
     log: Arc<SessionLog>,
-    jobs: Option<mpsc::Sender<Job>>,
+    jobs: Option<Lanes>,
     done: mpsc::UnboundedReceiver<Done>,
     workers: Vec<tokio::task::JoinHandle<Conn>>,
     budget: Arc<Semaphore>,
@@ -266,6 +290,8 @@ impl<'a> Applier<'a> {
         }
         let (jobs_tx, jobs_rx) = mpsc::channel(JOBS_PER_CONNECTION * threads);
         let jobs_rx = Arc::new(Mutex::new(jobs_rx));
+        let (large_tx, large_rx) = mpsc::channel(1);
+        let mut large_rx = Some(large_rx);
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         let log: Arc<SessionLog> = Arc::new(RwLock::new(Vec::new()));
         let workers = conns
@@ -274,6 +300,7 @@ impl<'a> Applier<'a> {
                 tokio::spawn(worker(
                     c,
                     jobs_rx.clone(),
+                    large_rx.take(),
                     log.clone(),
                     done_tx.clone(),
                     opts.strict,
@@ -289,7 +316,10 @@ impl<'a> Applier<'a> {
             progress,
             file_read,
             log,
-            jobs: Some(jobs_tx),
+            jobs: Some(Lanes {
+                any: jobs_tx,
+                large: large_tx,
+            }),
             done: done_rx,
             workers,
             budget: Arc::new(Semaphore::new(IN_FLIGHT_KIB as usize)),
@@ -592,8 +622,13 @@ impl<'a> Applier<'a> {
             .acquire_many_owned(kib)
             .await
             .map_err(|_| Error::Internal("the restore's memory budget was closed".into()))?;
-        let Some(jobs) = self.jobs.as_ref() else {
+        let Some(lanes) = self.jobs.as_ref() else {
             return Err(Error::Internal("data statement after the end".into()));
+        };
+        let lane = if st.sql.len() as u64 >= super::script::QUEUE_BYTES {
+            &lanes.large
+        } else {
+            &lanes.any
         };
         let (table, starts) = self.loads.dispatch(key.clone());
         if starts {
@@ -613,7 +648,7 @@ impl<'a> Applier<'a> {
             table,
             _budget: permit,
         };
-        if jobs.send(job).await.is_err() {
+        if lane.send(job).await.is_err() {
             // Every data connection stopped: their answers say why.
             self.collect_done()?;
             return Err(Error::Internal(

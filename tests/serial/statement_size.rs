@@ -176,3 +176,55 @@ async fn restore_stops_an_endless_statement_at_the_servers_max_allowed_packet() 
         "{t}"
     );
 }
+
+/// Statements over the restore's 16 MiB queue all run on one data connection, whatever the
+/// number of connections: the driver keeps each connection's largest write buffer for its
+/// life, so spreading them would leave one such buffer per connection in memory. Each row
+/// records the connection that inserted it; small statements between them keep the other
+/// connections busy.
+#[tokio::test]
+async fn statements_over_the_queue_run_on_one_data_connection() {
+    use std::io::Write;
+    let _serial = common::serial().await;
+    let db = TestDb::new("ss_lane").await;
+    let dir = out_dir();
+    let path = dir.path().join("large.sql");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    f.write_all(b"CREATE TABLE t (id INT PRIMARY KEY, s LONGTEXT, c BIGINT);\n")
+        .unwrap();
+    let big = vec![b'a'; (16 << 20) + 1024];
+    for i in 0..5 {
+        for j in 0..8 {
+            let id = 1000 + i * 100 + j;
+            writeln!(f, "INSERT INTO t VALUES ({id}, 'small', CONNECTION_ID());").unwrap();
+        }
+        write!(f, "INSERT INTO t VALUES ({i}, '").unwrap();
+        f.write_all(&big).unwrap();
+        f.write_all(b"', CONNECTION_ID());\n").unwrap();
+    }
+    f.into_inner().unwrap().sync_all().unwrap();
+
+    let mut conn = server().conn(None).await;
+    let _restore_setting = PacketSize::set(&mut conn, 64 << 20).await;
+    conn.disconnect().await.unwrap();
+    let out = restore_single(&path, &db.name, &["-j", "4"]);
+    assert_success(&out, "db-restore");
+
+    let (large, connections, small_connections): (u64, u64, u64) = db
+        .conn()
+        .await
+        .query_first(
+            "SELECT SUM(LENGTH(s) > 1000), COUNT(DISTINCT IF(LENGTH(s) > 1000, c, NULL)), \
+             COUNT(DISTINCT IF(LENGTH(s) < 1000, c, NULL)) FROM t",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(large, 5);
+    assert_eq!(
+        connections, 1,
+        "the large statements ran on {connections} connections"
+    );
+    // The small ones did spread: the test would prove nothing on one connection.
+    assert!(small_connections > 1, "{small_connections}");
+}
