@@ -499,12 +499,13 @@ pub struct BackupArgs {
         default_value = "snapshot"
     )]
     pub consistency: Consistency,
-    /// Seconds to wait for the DDL and commit locks before failing.
-    #[arg(long = "lock-wait-timeout", default_value_t = 60)]
-    pub lock_wait_timeout: u64,
-    /// Target bytes of table data per chunk when splitting big tables by key ranges.
-    #[arg(long = "chunk-bytes", default_value_t = sfdbtools::dump::chunks::CHUNK_TARGET_BYTES, hide = true)]
-    pub chunk_bytes: u64,
+    /// Seconds to wait for the DDL and commit locks before failing [default: 60].
+    #[arg(long = "lock-wait-timeout")]
+    pub lock_wait_timeout: Option<u64>,
+    /// Target bytes of table data per chunk when splitting big tables by key ranges [default:
+    /// `dump::chunks::CHUNK_TARGET_BYTES`].
+    #[arg(long = "chunk-bytes", hide = true)]
+    pub chunk_bytes: Option<u64>,
     /// Remove DEFINER clauses from views, routines, triggers and events.
     #[arg(long = "skip-definer")]
     pub skip_definer: bool,
@@ -520,14 +521,8 @@ pub struct BackupArgs {
     #[arg(short = 'e', long = "exclude-user")]
     pub exclude_user: bool,
     /// wire: the in-place row reader (mysql_async when it cannot connect); driver: mysql_async.
-    #[arg(
-        long = "row-reader",
-        value_enum,
-        ignore_case = true,
-        default_value = "wire",
-        hide = true
-    )]
-    pub row_reader: RowReader,
+    #[arg(long = "row-reader", value_enum, ignore_case = true, hide = true)]
+    pub row_reader: Option<RowReader>,
 }
 
 /// mysqldump's `-h HOST` is `-h/--help` here (the old tool's short flags stay as they are), and
@@ -606,7 +601,7 @@ mod tests {
         let a = backup_args(&[]).unwrap();
         assert_eq!(
             (a.engine, a.consistency, a.row_reader),
-            (Engine::Native, Consistency::Snapshot, RowReader::Wire)
+            (Engine::Native, Consistency::Snapshot, None)
         );
         let a = backup_args(&[
             "--engine",
@@ -619,7 +614,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             (a.engine, a.consistency, a.row_reader),
-            (Engine::Mysqldump, Consistency::Lock, RowReader::Driver)
+            (
+                Engine::Mysqldump,
+                Consistency::Lock,
+                Some(RowReader::Driver)
+            )
         );
         let a = backup_args(&[
             "--engine=mysqldump",
@@ -629,7 +628,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             (a.engine, a.consistency, a.row_reader),
-            (Engine::Mysqldump, Consistency::None, RowReader::Driver)
+            (
+                Engine::Mysqldump,
+                Consistency::None,
+                Some(RowReader::Driver)
+            )
         );
     }
 

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use sfdbtools::Error;
 use sfdbtools::compress::{Codec, Level};
+use sfdbtools::config::dump_args;
 use sfdbtools::config::file::Settings;
-use sfdbtools::config::run::{BackupConfig, BackupMode};
+use sfdbtools::config::run::{BackupConfig, BackupMode, Engine};
 use sfdbtools::dump::plan::DryRun;
 use sfdbtools::dump::{self, naming};
 use sfdbtools::encrypt::Passphrase;
@@ -18,7 +19,7 @@ use sfdbtools::secret::Secret;
 use sfdbtools::sql::insert::DEFAULT_STATEMENT_SIZE;
 use sfdbtools::sql::script::DdlOptions;
 
-use super::args::{BackupModeArgs, FilterMode};
+use super::args::{BackupArgs, BackupModeArgs, FilterMode};
 use super::inputs::{BACKUP_KEY_ENV, Env, connection, thread_count};
 use super::prompt::{self, Pending};
 use super::report::{self, Reporter, Style};
@@ -216,6 +217,9 @@ pub fn config(
             }
         };
         let a = common;
+        if a.engine == Engine::Mysqldump {
+            refuse_native_only(&a)?;
+        }
         let now = chrono::Local::now();
         let ticket = match a.ticket {
             Some(t) if !t.trim().is_empty() => t,
@@ -250,57 +254,134 @@ pub fn config(
         if let Some(path) = &settings.exclude_file {
             exclude.extend(read_list_file(path)?);
         }
-        Ok((
-            BackupConfig {
-                engine: a.engine,
-                dry_run: a.dry_run,
-                mysqldump_args: settings.mysqldump_args.clone(),
-                connection: connection(a.connection, a.profile, quiet, settings, env)?,
-                mode: mode_settings.mode,
-                include,
-                exclude,
-                allow_missing: a.allow_missing,
-                include_dmart: mode_settings.include_dmart
-                    || settings.include_dmart.unwrap_or(false),
-                client_code: mode_settings.client_code,
-                instance: mode_settings.instance,
-                export_grants: !(a.exclude_user || settings.exclude_user.unwrap_or(false)),
-                exclude_system: a
-                    .exclude_system
-                    .or(settings.exclude_system_databases)
-                    .unwrap_or(true),
-                exclude_empty: a.exclude_empty.or(settings.exclude_empty).unwrap_or(false),
-                exclude_data: a.exclude_data.or(settings.exclude_data).unwrap_or(false),
-                output_dir,
-                filename: a.filename,
-                ticket,
-                codec,
-                level,
-                passphrase,
-                statement_size: a.statement_size.unwrap_or(DEFAULT_STATEMENT_SIZE),
-                statement_size_given: a.statement_size.is_some(),
-                threads,
-                chunk_bytes: a.chunk_bytes.max(1),
-                consistency: a.consistency,
-                lock_wait_timeout: std::time::Duration::from_secs(a.lock_wait_timeout),
-                ddl: DdlOptions {
-                    skip_definer: a.skip_definer,
-                },
-                file_mode: settings.file_permissions.unwrap_or(DEFAULT_FILE_MODE),
-                metadata_mode: settings.metadata_permissions.unwrap_or(DEFAULT_FILE_MODE),
-                row_reader: a.row_reader,
-                save_metadata: settings.save_backup_info.unwrap_or(true),
-                capture_position: settings.capture_gtid.unwrap_or(true),
-                strict: a.strict,
-                tables: Default::default(),
-                objects: Default::default(),
+        let mut cfg = BackupConfig {
+            engine: a.engine,
+            dry_run: a.dry_run,
+            mysqldump_args: settings.mysqldump_args.clone(),
+            connection: connection(a.connection, a.profile, quiet, settings, env)?,
+            mode: mode_settings.mode,
+            include,
+            exclude,
+            allow_missing: a.allow_missing,
+            include_dmart: mode_settings.include_dmart || settings.include_dmart.unwrap_or(false),
+            client_code: mode_settings.client_code,
+            instance: mode_settings.instance,
+            export_grants: !(a.exclude_user || settings.exclude_user.unwrap_or(false)),
+            exclude_system: a
+                .exclude_system
+                .or(settings.exclude_system_databases)
+                .unwrap_or(true),
+            exclude_empty: a.exclude_empty.or(settings.exclude_empty).unwrap_or(false),
+            exclude_data: a.exclude_data.or(settings.exclude_data).unwrap_or(false),
+            output_dir,
+            filename: a.filename,
+            ticket,
+            codec,
+            level,
+            passphrase,
+            statement_size: a.statement_size.unwrap_or(DEFAULT_STATEMENT_SIZE),
+            statement_size_given: a.statement_size.is_some(),
+            threads,
+            chunk_bytes: a
+                .chunk_bytes
+                .unwrap_or(sfdbtools::dump::chunks::CHUNK_TARGET_BYTES)
+                .max(1),
+            consistency: a.consistency,
+            lock_wait_timeout: std::time::Duration::from_secs(
+                a.lock_wait_timeout.unwrap_or(DEFAULT_LOCK_WAIT_SECS),
+            ),
+            ddl: DdlOptions {
+                skip_definer: a.skip_definer,
             },
-            pending,
-        ))
+            file_mode: settings.file_permissions.unwrap_or(DEFAULT_FILE_MODE),
+            metadata_mode: settings.metadata_permissions.unwrap_or(DEFAULT_FILE_MODE),
+            row_reader: a.row_reader.unwrap_or_default(),
+            save_metadata: settings.save_backup_info.unwrap_or(true),
+            capture_position: settings.capture_gtid.unwrap_or(true),
+            strict: a.strict,
+            tables: Default::default(),
+            objects: Default::default(),
+        };
+        follow_mysqldump_args(&mut cfg)?;
+        Ok((cfg, pending))
     }
 }
 
 /// One name per line; CRLF tolerated; blank lines and `#` comments skipped (docs/compat.md §2.5).
+/// `--lock-wait-timeout` when not given.
+const DEFAULT_LOCK_WAIT_SECS: u64 = 60;
+
+/// Flags of the native engine given with `--engine mysqldump`: the ones mariadb-dump can follow
+/// are translated (`--statement-size`, `--consistency`, the table selection: see
+/// `dump::mysqldump`); these it cannot, and they are refused rather than ignored.
+fn refuse_native_only(a: &BackupArgs) -> Result<(), Error> {
+    let mut given = Vec::new();
+    if a.threads.is_some_and(|n| n > 1) {
+        given.push("-j/--threads (mariadb-dump reads over one connection)");
+    }
+    if a.consistency == sfdbtools::snapshot::Consistency::None {
+        given.push(
+            "--consistency none (mariadb-dump takes a global read lock to record its position)",
+        );
+    }
+    if a.lock_wait_timeout.is_some() {
+        given.push("--lock-wait-timeout (mariadb-dump has no such setting)");
+    }
+    if a.skip_definer {
+        given.push("--skip-definer (mariadb-dump keeps every DEFINER)");
+    }
+    if a.strict {
+        given.push("--strict (its checks are made by the native engine's reader)");
+    }
+    if a.row_reader.is_some() {
+        given.push("--row-reader");
+    }
+    if a.chunk_bytes.is_some() {
+        given.push("--chunk-bytes");
+    }
+    if given.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "--engine mysqldump cannot follow {}: leave them out, or back up with the native          engine",
+        given.join(", ")
+    )))
+}
+
+/// The config's `backup.mysqldump_args`, for the native engine: what they select is added to
+/// what the flags select, and an option the native engine cannot follow is a configuration
+/// error (see `config::dump_args`). The mysqldump engine passes them on as they are.
+fn follow_mysqldump_args(cfg: &mut BackupConfig) -> Result<(), Error> {
+    let Some(args) = cfg
+        .mysqldump_args
+        .as_deref()
+        .filter(|_| cfg.engine == Engine::Native)
+    else {
+        return Ok(());
+    };
+    let asked = dump_args::read(args).map_err(|e| {
+        Error::Config(format!(
+            "backup.mysqldump_args: {e}. Remove it from backup.mysqldump_args, or back up              with --engine mysqldump, which passes the options to mariadb-dump"
+        ))
+    })?;
+    let t = &mut cfg.tables;
+    t.ignore.extend(asked.tables.ignore);
+    t.ignore_data.extend(asked.tables.ignore_data);
+    t.wheres.extend(asked.tables.wheres);
+    cfg.exclude_data |= asked.no_data;
+    // A flag that leaves something out wins over the config asking for it.
+    let o = &mut cfg.objects;
+    for (kind, said) in [
+        (&mut o.create_info, asked.create_info),
+        (&mut o.triggers, asked.triggers),
+        (&mut o.routines, asked.routines),
+        (&mut o.events, asked.events),
+    ] {
+        *kind &= said.unwrap_or(true);
+    }
+    Ok(())
+}
+
 fn read_list_file(path: &std::path::Path) -> Result<Vec<String>, Error> {
     let text =
         sfdbtools::limits::read_text(path, sfdbtools::limits::LIST_FILE, "list of databases")
@@ -607,8 +688,6 @@ backup:
                 "shop",
                 "-t",
                 "T",
-                "--engine",
-                "mysqldump",
                 "--consistency",
                 "lock",
                 "--row-reader",
@@ -634,13 +713,97 @@ backup:
                 database: "shop".into()
             }
         );
-        assert_eq!(c.engine, Engine::Mysqldump);
+        assert_eq!(c.engine, Engine::Native);
         assert_eq!(c.consistency, Consistency::Lock);
         assert_eq!(c.row_reader, RowReader::Driver);
         assert_eq!((c.statement_size, c.statement_size_given), (64 << 10, true));
         assert_eq!((c.lock_wait_timeout.as_secs(), c.threads), (5, 3));
         assert_eq!(c.filename.as_deref(), Some("custom"));
         assert!(c.ddl.skip_definer && c.strict && c.allow_missing && c.dry_run);
+
+        // The mysqldump engine takes what it can pass on, and refuses the rest by name.
+        let c = ok(
+            &[
+                "all",
+                "-t",
+                "T",
+                "--engine",
+                "mysqldump",
+                "--consistency",
+                "lock",
+                "--statement-size",
+                "64K",
+                "-j",
+                "1",
+            ],
+            "",
+        );
+        assert_eq!(
+            (c.engine, c.consistency),
+            (Engine::Mysqldump, Consistency::Lock)
+        );
+        for (flag, says) in [
+            (&["-j", "3"][..], "-j/--threads"),
+            (&["--lock-wait-timeout", "5"], "--lock-wait-timeout"),
+            (&["--skip-definer"], "--skip-definer"),
+            (&["--strict"], "--strict"),
+            (&["--row-reader", "wire"], "--row-reader"),
+            (&["--chunk-bytes", "1000"], "--chunk-bytes"),
+            (&["--consistency", "none"], "--consistency none"),
+        ] {
+            let args: Vec<&str> = ["all", "-t", "T", "--engine", "mysqldump"]
+                .iter()
+                .chain(flag)
+                .copied()
+                .collect();
+            let e = backup(&args, "", &env(None, None)).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{flag:?}");
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!("--engine mysqldump cannot follow {says}")),
+                "{text}"
+            );
+        }
+    }
+
+    /// `backup.mysqldump_args` for the native engine: the old tool's packaged options are met
+    /// without a word, what they select is followed (added to the flags), and the rest is a
+    /// configuration error naming the option.
+    #[test]
+    fn mysqldump_args_are_followed_or_refused_by_the_native_engine() {
+        let old = "backup:\n  mysqldump_args: \"-fQq --max-statement-time=0 --max-allowed-packet=1G \
+                   --hex-blob --order-by-primary --single-transaction --routines=true \
+                   --triggers=true --opt --net-buffer-length=16M\"\n";
+        let c = ok(&["all", "-t", "T"], old);
+        assert!(c.tables.is_empty());
+        assert_eq!(c.objects, sfdbtools::config::run::DumpObjects::default());
+
+        let yaml = "backup:\n  mysqldump_args: [\"--ignore-table=shop.log\", \"--skip-triggers\", \
+                    \"--where=id < 100\", \"--no-data\"]\n";
+        let c = ok(&["all", "-t", "T"], yaml);
+        assert!(!c.tables.takes("shop", "log") && c.tables.takes("shop", "orders"));
+        assert_eq!(c.tables.condition("a", "b").as_deref(), Some("(id < 100)"));
+        assert!(!c.objects.triggers && c.exclude_data && c.objects.events);
+
+        let e = backup(
+            &["all", "-t", "T"],
+            "backup:\n  mysqldump_args: --single-transaction --compatible=ansi\n",
+            &env(None, None),
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let text = e.to_string();
+        assert!(
+            text.contains("backup.mysqldump_args: --compatible=ansi changes what the file holds")
+                && text.contains("--engine mysqldump"),
+            "{text}"
+        );
+        // The mysqldump engine passes them on untouched.
+        let c = ok(
+            &["all", "-t", "T", "--engine", "mysqldump"],
+            "backup:\n  mysqldump_args: --compatible=ansi\n",
+        );
+        assert!(c.tables.is_empty());
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! two things: [`run`] is the validated configuration of one run (what the binary builds from
 //! flags > config file > defaults, and what the engine obeys); [`file`](mod@file) is the YAML
 //! config file an operator edits (every value optional, read only); [`profile`] holds the
-//! encrypted connection profiles. Secrets are `crate::secret`, below all of them (see its
+//! encrypted connection profiles; [`dump_args`] reads the config's mysqldump options for the
+//! native engine. Secrets are `crate::secret`, below all of them (see its
 //! header).
 
+pub mod dump_args;
 pub mod file;
 pub mod profile;
 pub mod run;

@@ -59,6 +59,11 @@ fn command_args(
         flavor,
         cfg.capture_position,
     ));
+    args.extend(
+        consistency_args(cfg.consistency)
+            .iter()
+            .map(|a| a.to_string()),
+    );
     // An explicit --statement-size bounds the dump tool's INSERTs too (the last
     // --net-buffer-length wins); otherwise the old tool's 16M stands.
     if cfg.statement_size_given {
@@ -83,6 +88,17 @@ fn command_args(
     args.push("--".into());
     args.extend(databases.iter().cloned());
     args
+}
+
+/// `--consistency` as mariadb-dump says it: `lock` blocks writes for the whole dump as
+/// `--lock-all-tables` does (which also turns `--single-transaction` off); `snapshot` is the
+/// default options' `--single-transaction`. `none` is refused before a run starts
+/// (`cli::backup`): mariadb-dump takes a global read lock to record its position.
+fn consistency_args(c: crate::snapshot::Consistency) -> &'static [&'static str] {
+    match c {
+        crate::snapshot::Consistency::Lock => &["--lock-all-tables"],
+        _ => &[],
+    }
 }
 
 /// Refuses database names that begin with `-`: the server's names reach the child's command
@@ -655,6 +671,13 @@ mod tests {
         let mut tail = LongestLine::default();
         tail.feed(b"a\nno newline at the end");
         assert_eq!(tail.longest(), "no newline at the end".len());
+    }
+
+    #[test]
+    fn consistency_lock_locks_all_tables() {
+        use crate::snapshot::Consistency;
+        assert_eq!(consistency_args(Consistency::Lock), ["--lock-all-tables"]);
+        assert!(consistency_args(Consistency::Snapshot).is_empty());
     }
 
     #[test]

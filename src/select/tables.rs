@@ -89,6 +89,17 @@ impl TablePattern {
         Ok((pattern, condition.to_string()))
     }
 
+    /// A pattern that names one table exactly, whatever its characters (mysqldump's
+    /// `--ignore-table=db.t`, where `*` is a letter).
+    pub fn literal(database: &str, table: &str) -> TablePattern {
+        let tick = |n: &str| format!("`{}`", n.replace('`', "``"));
+        TablePattern {
+            text: format!("{}.{}", tick(database), tick(table)),
+            database: database.chars().map(Piece::Char).collect(),
+            table: table.chars().map(Piece::Char).collect(),
+        }
+    }
+
     /// The pattern as given.
     pub fn text(&self) -> &str {
         &self.text
@@ -322,6 +333,9 @@ mod tests {
         let e = p(r"my\.db.t\*");
         assert!(e.matches("my.db", "t*") && !e.matches("my.db", "t1"));
         assert!(p("`a``b`.c").matches("a`b", "c"));
+        let l = TablePattern::literal("a`b", "t*");
+        assert!(l.is_literal() && l.matches("a`b", "t*") && !l.matches("a`b", "tx"));
+        assert_eq!(TablePattern::parse(l.text()).unwrap(), l);
     }
 
     #[test]
