@@ -443,6 +443,45 @@ async fn mysqldump_args_come_from_the_config() {
     );
 }
 
+/// The native engine reads `backup.mysqldump_args` too: the old tool's packaged options are met
+/// without a word; an option it cannot follow stops the run before anything is written (exit
+/// 2), naming the option and `--engine mysqldump`.
+#[tokio::test]
+async fn the_native_engine_meets_or_refuses_the_configs_mysqldump_args() {
+    let db = small_db("cfg_mdnative").await;
+    let old = Config::new(
+        "backup:\n  mysqldump_args: \"-fQq --max-statement-time=0 --max-allowed-packet=1G \
+         --hex-blob --order-by-primary --single-transaction --routines=true --triggers=true \
+         --opt --net-buffer-length=16M\"\n",
+    );
+    let dir = out_dir();
+    let out = backup_single(
+        &old.path(),
+        &db.name,
+        &["-c", "none", "-o", &dir.path().display().to_string()],
+    );
+    assert_success(&out, "native engine with the old tool's mysqldump_args");
+    assert!(!stderr(&out).contains("mysqldump_args"), "{}", stderr(&out));
+    let sql = sql_of(&dump_file_in(dir.path()), None).unwrap();
+    assert!(sql.contains("(3,'r3')"), "{sql}");
+
+    let refused = Config::new("backup:\n  mysqldump_args: \"--single-transaction --xml\"\n");
+    let dir = out_dir();
+    let out = backup_single(
+        &refused.path(),
+        &db.name,
+        &["-c", "none", "-o", &dir.path().display().to_string()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("backup.mysqldump_args: --xml writes another kind of output")
+            && stderr(&out).contains("--engine mysqldump"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(files_in(dir.path()).is_empty());
+}
+
 fn age(path: &Path, days: u64) {
     let when = SystemTime::now() - Duration::from_secs(days * 86_400);
     std::fs::File::options()
