@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sfdbtools::Error;
 use sfdbtools::compress::{Codec, Level};
 use sfdbtools::config::file::Settings;
-use sfdbtools::config::run::{BackupConfig, BackupMode};
+use sfdbtools::config::run::{BackupConfig, BackupMode, Engine};
 use sfdbtools::dump::plan::DryRun;
 use sfdbtools::dump::{self, naming};
 use sfdbtools::encrypt::Passphrase;
@@ -18,7 +18,7 @@ use sfdbtools::secret::Secret;
 use sfdbtools::sql::insert::DEFAULT_STATEMENT_SIZE;
 use sfdbtools::sql::script::DdlOptions;
 
-use super::args::{BackupModeArgs, FilterMode};
+use super::args::{BackupArgs, BackupModeArgs, FilterMode};
 use super::inputs::{BACKUP_KEY_ENV, Env, connection, thread_count};
 use super::prompt::{self, Pending};
 use super::report::{self, Reporter, Style};
@@ -87,6 +87,15 @@ fn print_dry_run(plan: &DryRun) {
             p.companion.as_deref().unwrap_or_default()
         );
     }
+    if !plan.databases_left_out.is_empty() {
+        println!(
+            "left out by --tables (none of their tables matches): {}",
+            plan.databases_left_out.join(", ")
+        );
+    }
+    for (db, taken, left_out) in &plan.table_counts {
+        println!("{db}: {taken} table(s) and view(s) taken, {left_out} left out");
+    }
     if !plan.data_skipped.is_empty() {
         let names: Vec<String> = plan
             .data_skipped
@@ -94,6 +103,9 @@ fn print_dry_run(plan: &DryRun) {
             .map(|t| format!("{}.{}", t.database, t.table))
             .collect();
         println!("rows left out (schema kept): {}", names.join(", "));
+    }
+    for (t, condition) in &plan.conditions {
+        println!("rows of {}.{} where {condition}", t.database, t.table);
     }
     println!("files:");
     for f in plan.files.iter().chain(&plan.user_grants) {
@@ -216,6 +228,10 @@ pub fn config(
             }
         };
         let a = common;
+        let (tables, objects) = super::selection::dump_selection(&a.selection)?;
+        if a.engine == Engine::Mysqldump {
+            refuse_native_only(&a)?;
+        }
         let now = chrono::Local::now();
         let ticket = match a.ticket {
             Some(t) if !t.trim().is_empty() => t,
@@ -292,11 +308,41 @@ pub fn config(
                 save_metadata: settings.save_backup_info.unwrap_or(true),
                 capture_position: settings.capture_gtid.unwrap_or(true),
                 strict: a.strict,
-                tables: Default::default(),
-                objects: Default::default(),
+                tables,
+                objects,
             },
             pending,
         ))
+    }
+}
+
+/// Flags of the native engine that the mysqldump engine has no way to obey: refused rather
+/// than dropped without a word (the selection flags are translated, `dump::translate`).
+fn refuse_native_only(a: &BackupArgs) -> Result<(), Error> {
+    let given = [
+        (
+            a.skip_definer,
+            "--skip-definer",
+            "it writes every DEFINER clause",
+        ),
+        (a.strict, "--strict", "it has no such check"),
+        (
+            a.threads.is_some(),
+            "-j/--threads",
+            "it dumps with one connection",
+        ),
+        (
+            a.consistency != sfdbtools::snapshot::Consistency::Snapshot,
+            "--consistency lock/none",
+            "its options (backup.mysqldump_args) say how it locks",
+        ),
+    ];
+    match given.iter().find(|(on, ..)| *on) {
+        Some((_, flag, why)) => Err(Error::Usage(format!(
+            "{flag} cannot be honoured by --engine mysqldump ({why}); leave it out, or use the \
+             native engine (--engine native)"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -400,7 +446,6 @@ mod tests {
     //! terminal (`-q`) and with a made-up environment.
 
     use clap::Parser;
-    use sfdbtools::config::run::Engine;
     use sfdbtools::rows::RowReader;
     use sfdbtools::snapshot::Consistency;
 
@@ -607,8 +652,6 @@ backup:
                 "shop",
                 "-t",
                 "T",
-                "--engine",
-                "mysqldump",
                 "--consistency",
                 "lock",
                 "--row-reader",
@@ -634,13 +677,83 @@ backup:
                 database: "shop".into()
             }
         );
-        assert_eq!(c.engine, Engine::Mysqldump);
         assert_eq!(c.consistency, Consistency::Lock);
         assert_eq!(c.row_reader, RowReader::Driver);
         assert_eq!((c.statement_size, c.statement_size_given), (64 << 10, true));
         assert_eq!((c.lock_wait_timeout.as_secs(), c.threads), (5, 3));
         assert_eq!(c.filename.as_deref(), Some("custom"));
         assert!(c.ddl.skip_definer && c.strict && c.allow_missing && c.dry_run);
+    }
+
+    #[test]
+    fn selection_flags_reach_the_config() {
+        let c = ok(
+            &[
+                "all",
+                "-t",
+                "T",
+                "--tables",
+                "shop.*,crm.o*",
+                "--ignore-table",
+                "shop.tmp",
+                "--ignore-table-data",
+                "shop.log",
+                "--where",
+                "crm.orders:id > 1",
+                "--skip-triggers",
+                "--skip-routines",
+            ],
+            "",
+        );
+        assert_eq!(c.tables.tables.len(), 2);
+        assert!(!c.tables.takes("shop", "tmp") && !c.tables.takes_rows("shop", "log"));
+        assert_eq!(
+            c.tables.condition("crm", "orders").as_deref(),
+            Some("(id > 1)")
+        );
+        assert!(c.objects.create_info && c.objects.events);
+        assert!(!c.objects.triggers && !c.objects.routines);
+        let e = backup(
+            &["all", "-t", "T", "--tables", "orders"],
+            "",
+            &env(None, None),
+        );
+        let e = e.unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().starts_with("--tables: \"orders\""), "{e}");
+    }
+
+    /// The mysqldump engine takes the selection flags (translated) but refuses those it
+    /// cannot obey, naming them; never dropped without a word.
+    #[test]
+    fn native_only_flags_are_refused_with_the_mysqldump_engine() {
+        let c = ok(
+            &["all", "-t", "T", "--engine", "mysqldump", "--tables", "a.b"],
+            "",
+        );
+        assert_eq!(c.engine, Engine::Mysqldump);
+        for flag in [
+            &["--skip-definer"][..],
+            &["--strict"],
+            &["-j", "2"],
+            &["--consistency", "lock"],
+        ] {
+            let args: Vec<&str> = ["all", "-t", "T", "--engine", "mysqldump"]
+                .iter()
+                .chain(flag)
+                .copied()
+                .collect();
+            let e = backup(&args, "", &env(None, None)).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{flag:?}");
+            let m = e.to_string();
+            assert!(
+                m.starts_with(flag[0]) && m.contains("--engine native"),
+                "{flag:?}: {m}"
+            );
+            // The native engine takes them.
+            let native: Vec<&str> = ["all", "-t", "T"].iter().chain(flag).copied().collect();
+            assert!(backup(&native, "", &env(None, None)).is_ok(), "{flag:?}");
+        }
     }
 
     #[test]
