@@ -101,8 +101,8 @@ pub struct SelectionInfo {
     /// Databases of the run's mode that `--tables` left out: none of their tables matches.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub databases_left_out: Vec<String>,
-    /// Views dumped although a table or view they read was left out: restored, they fail
-    /// when queried until it exists. The run warned about each.
+    /// Views dumped although a table or view they read was left out: the server refuses to
+    /// create such a view where what it reads does not exist. The run warned about each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub views_over_left_out: Vec<ViewOverLeftOut>,
 }

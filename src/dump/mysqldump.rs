@@ -46,8 +46,7 @@ const DEFAULT_ARGS: &[&str] = &[
 const MARIADB_ARGS: &[&str] = &["--max-statement-time=0", "--gtid"];
 
 /// The child's arguments: option file, options (custom or default, never `-f`), `--no-data` for
-/// `-x`, the table selection's options, then the databases (or the one database and its
-/// tables).
+/// `-x`, the table selection's options, then the databases.
 fn command_args(
     cfg: &BackupConfig,
     flavor: Flavor,
@@ -78,10 +77,9 @@ fn command_args(
     }
     // After `--` a name is a name, whatever it starts with ([`check_names`] refuses a leading
     // `-` as well). Single: a bare name, no CREATE DATABASE / USE, so the file restores under
-    // any name; with --tables, its tables after it.
+    // any name.
     args.push("--".into());
     args.extend(databases.iter().cloned());
-    args.extend(call.tables.iter().cloned());
     args
 }
 

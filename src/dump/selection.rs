@@ -194,7 +194,7 @@ fn unmatched(pattern: &TablePattern, listed: &[Listed], databases: &[String]) ->
         .find(|l| pattern.matches_ignoring_case(&l.database, &l.name))
     {
         // Table names compare exactly (as a Linux server stores them).
-        why.push_str(&format!("; did you mean {}.{}?", l.database, l.name));
+        why.push_str(&format!(" (did you mean {}.{}?)", l.database, l.name));
     }
     Some(why)
 }
@@ -287,12 +287,16 @@ fn read_by(definition: &str, left_out: &[(String, String)]) -> Vec<String> {
 
 fn view_warning(v: &ViewOverLeftOut) -> String {
     format!(
-        "view {} is dumped but reads {}, which the table selection leaves out: restored, it \
-         fails when queried until {} exist(s) (recorded in the metadata's \
+        "view {} is dumped but reads {}, which the table selection leaves out: the server \
+         refuses to create it where {} (recorded in the metadata's \
          selection.views_over_left_out)",
         qualified(&v.database, &v.view),
         v.left_out.join(", "),
-        if v.left_out.len() == 1 { "it" } else { "they" }
+        if v.left_out.len() == 1 {
+            "that does not exist"
+        } else {
+            "they do not exist"
+        }
     )
 }
 
@@ -368,7 +372,7 @@ mod tests {
         assert_eq!(unmatched(&p("SHOP.Orders"), &l, &dbs), None);
         assert_eq!(unmatched(&p("shop.v"), &l, &dbs), None);
         let why = unmatched(&p("shop.orders"), &l, &dbs).unwrap();
-        assert!(why.contains("did you mean shop.Orders?"), "{why}");
+        assert!(why.ends_with("(did you mean shop.Orders?)"), "{why}");
         let why = unmatched(&p("shop.nothing*"), &l, &dbs).unwrap();
         assert!(
             why.starts_with("matches no table") && !why.contains("did you"),

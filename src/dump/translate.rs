@@ -10,13 +10,10 @@ use crate::config::run::{BackupMode, DumpObjects};
 use crate::error::{Error, Result};
 use crate::select::{self, TableFilter};
 
-/// What one call of the dump tool is given besides its usual options: the selection's options,
-/// and the tables to name after the database (one database, `--tables`).
+/// What one call of the dump tool is given besides its usual options: the selection's.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct DumpCall {
     pub options: Vec<String>,
-    /// Empty: every table of the databases, bar those `options` leave out.
-    pub tables: Vec<String>,
 }
 
 /// What a run asks of its tables, for [`call_for`].
@@ -60,19 +57,16 @@ pub(super) fn call_for(asked: &Asked<'_>, plan: &PlannedFile) -> Result<DumpCall
             call.options.push(format!("--where={c}"));
         }
     }
-    let one_database = !asked.mode.is_combined() && plan.databases.len() == 1;
+    // What is left out is named (globs expanded), rather than what is taken listed after the
+    // database's name: one form for every file, combined ones included, whose `--databases`
+    // list cannot name tables.
     for db in &plan.databases {
-        if one_database && !filter.tables.is_empty() {
-            call.tables
-                .extend(asked.tables.taken(filter, db).map(|l| l.name.clone()));
-        } else {
-            call.options.extend(
-                asked
-                    .tables
-                    .left_out(filter, db)
-                    .map(|l| format!("--ignore-table={db}.{}", l.name)),
-            );
-        }
+        call.options.extend(
+            asked
+                .tables
+                .left_out(filter, db)
+                .map(|l| format!("--ignore-table={db}.{}", l.name)),
+        );
     }
     let o = asked.objects;
     if !o.create_info {
@@ -227,14 +221,16 @@ mod tests {
     }
 
     #[test]
-    fn tables_follow_the_database_of_a_one_database_file() {
+    fn a_one_database_file_leaves_out_by_ignore_table_too() {
         let f = TableFilter {
             tables: vec![p("shop.o*"), p("shop.v")],
             ..Default::default()
         };
         let call = call(single(), f, DumpObjects::default(), &["shop"]).unwrap();
-        assert_eq!(call.tables, ["orders", "v"]);
-        assert!(call.options.is_empty(), "{:?}", call.options);
+        assert_eq!(
+            call.options,
+            ["--ignore-table=shop.items", "--ignore-table=shop.log"]
+        );
     }
 
     #[test]
@@ -246,7 +242,6 @@ mod tests {
             ..Default::default()
         };
         let call = call(BackupMode::All, f, DumpObjects::default(), &["shop", "crm"]).unwrap();
-        assert!(call.tables.is_empty());
         assert_eq!(
             call.options,
             [
