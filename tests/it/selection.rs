@@ -153,7 +153,8 @@ async fn tables_take_only_their_tables_and_databases_they_match() {
     let a = shop("sel_tables_a").await;
     let b = shop("sel_tables_b").await;
     let dir = out_dir();
-    let list = dir.path().join("tables.txt");
+    let lists = out_dir();
+    let list = lists.path().join("tables.txt");
     std::fs::write(&list, format!("# the order side\n{}.v_orders\n", a.name)).unwrap();
     let list = list.display().to_string();
     let args = |extra: &[&str]| -> Vec<String> {
@@ -208,7 +209,7 @@ async fn tables_take_only_their_tables_and_databases_they_match() {
     assert_success(&out, "backup with --tables");
     let dumps: Vec<String> = files_in(dir.path())
         .into_iter()
-        .filter(|f| f.ends_with(".sql"))
+        .filter(|f| common::is_dump_file(f))
         .collect();
     assert_eq!(dumps.len(), 1, "{dumps:?}");
     assert!(dumps[0].starts_with(&a.name), "{dumps:?}");
