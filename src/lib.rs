@@ -24,6 +24,7 @@ pub mod grants;
 pub mod limits;
 pub mod metadata;
 pub mod output;
+pub mod pattern;
 pub mod progress;
 pub mod quote;
 pub mod read;

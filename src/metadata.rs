@@ -31,8 +31,13 @@ pub struct Metadata {
     /// `encrypt::ChecksumKey`) with a key derived from the passphrase as this says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum_key: Option<ChecksumKeyInfo>,
+    /// The table selection the run was given (`--tables`, `--ignore-table`…), as given;
+    /// absent when it took every table and object of its databases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<SelectionInfo>,
     pub tables: Vec<TableInfo>,
-    /// primary/secondary: tables of this file whose schema was dumped but not their rows.
+    /// Tables of this file whose schema was dumped but not their rows: the session tables of
+    /// primary/secondary, and those `--ignore-table-data` names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data_skipped: Vec<TableRef>,
     /// Tables dumped as structure only because their rows live elsewhere (MERGE, FEDERATED,
@@ -75,6 +80,47 @@ pub struct ChecksumKeyInfo {
 impl ChecksumKeyInfo {
     pub const ALGORITHM: &str = "hmac-sha256";
     pub const KDF: &str = "pbkdf2-sha256";
+}
+
+/// The table selection of a run as the operator gave it (docs/compat.md §2): each list holds
+/// the patterns of one option, in the order given. Empty lists are left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectionInfo {
+    /// `--tables`/`--tables-file`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_table: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_table_data: Vec<String>,
+    #[serde(rename = "where", default, skip_serializing_if = "Vec::is_empty")]
+    pub wheres: Vec<WhereInfo>,
+    /// Kinds of objects left out: `create_info`, `triggers`, `routines`, `events`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects_left_out: Vec<String>,
+    /// Databases of the run's mode that `--tables` left out: none of their tables matches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub databases_left_out: Vec<String>,
+    /// Views dumped although a table or view they read was left out: the server refuses to
+    /// create such a view where what it reads does not exist. The run warned about each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub views_over_left_out: Vec<ViewOverLeftOut>,
+}
+
+/// A `--where` as given: the pattern and its condition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhereInfo {
+    pub table: String,
+    pub condition: String,
+}
+
+/// A view of the dump that reads tables (or views) the selection left out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewOverLeftOut {
+    pub database: String,
+    pub view: String,
+    /// `db.table` of each one left out that its definition names.
+    pub left_out: Vec<String>,
 }
 
 /// A stored routine named by its database.
@@ -232,6 +278,10 @@ pub struct TableInfo {
     /// row start and end).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub history: bool,
+    /// Only the rows this condition accepts were dumped (`--where`; every matching one, each
+    /// in parentheses, joined with AND): `rows` and `checksum` are those of the filtered rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
 }
 
 /// A metadata file read back by restore and verify. Every key is optional and read on its
@@ -387,6 +437,20 @@ impl Recorded {
         self.0
             .get("definitions")
             .and_then(|d| d.get(database))
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default()
+    }
+
+    /// The table selection the dump was made with; None for a dump of whole databases (or
+    /// one written before selections were recorded).
+    pub fn selection(&self) -> Option<SelectionInfo> {
+        serde_json::from_value(self.0.get("selection")?.clone()).ok()
+    }
+
+    /// The tables whose rows the dump left out on purpose (`data_skipped`).
+    pub fn data_skipped(&self) -> Vec<TableRef> {
+        self.0
+            .get("data_skipped")
             .and_then(|v| serde_json::from_value(v.clone()).ok())
             .unwrap_or_default()
     }

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::catalog;
+use crate::config::run::DumpObjects;
 use crate::connect::{self, ConnectionSettings};
 use crate::encrypt::{self, ChecksumKey, Passphrase};
 use crate::error::{Error, Result};
@@ -28,6 +29,7 @@ use crate::read::classify::{Kind, classify, for_each_tuple};
 use crate::read::split::Splitter;
 use crate::read::{Metered, finish_digest, open_from, recognise};
 use crate::rows::{RowChecksum, Serializer, dump_table};
+use crate::select::{self, TableFilter, TablePattern};
 use crate::snapshot;
 
 /// Chunks of SQL the checksum run may queue before they are dropped: they are not kept, the
@@ -47,6 +49,8 @@ pub struct Check {
 pub struct TableCheck {
     pub database: String,
     pub table: String,
+    /// The dump read only the rows this accepts (`--where`): so did the comparison.
+    pub condition: Option<String>,
     pub recorded: Option<(u64, String)>,
     pub found: Option<(u64, String)>,
 }
@@ -425,6 +429,7 @@ fn compare_tables(
             TableCheck {
                 database: t.database.clone(),
                 table: t.table.clone(),
+                condition: t.condition.clone(),
                 recorded: Some((t.rows, t.checksum.clone())),
                 // A table without rows has no INSERT in the file.
                 found: Some((
@@ -440,6 +445,7 @@ fn compare_tables(
             .or_insert_with(|| TableCheck {
                 database: db.clone(),
                 table: table.clone(),
+                condition: None,
                 recorded: None,
                 found: None,
             });
@@ -510,7 +516,9 @@ pub async fn verify_against(
         progress.event(&Event::Warning(&w));
     }
     let definitions = recorded.definitions(&source);
-    let result = live_checks(&mut conn, db, &source, &tables, &sums, progress).await;
+    let part = DumpedPart::of(&recorded, &source)
+        .map_err(|why| Error::Usage(format!("{}: {why}", path.display())))?;
+    let result = live_checks(&mut conn, db, &source, &tables, &part, &sums, progress).await;
     let _ = conn.disconnect().await;
     let (found, live) = result?;
     Ok(VerifyReport {
@@ -565,16 +573,77 @@ fn definition_checks(
     checks
 }
 
+/// What of the source database a dump holds, from its metadata: the tables and objects its
+/// table selection took, and the tables whose rows it left out. A dump of whole databases
+/// holds everything but the rows of its `data_skipped` tables.
+struct DumpedPart {
+    source: String,
+    tables: TableFilter,
+    objects: DumpObjects,
+    data_skipped: Vec<String>,
+}
+
+impl DumpedPart {
+    fn of(recorded: &Recorded, source: &str) -> std::result::Result<DumpedPart, String> {
+        let sel = recorded.selection().unwrap_or_default();
+        let patterns = |v: &[String]| -> std::result::Result<Vec<TablePattern>, String> {
+            v.iter()
+                .map(|p| {
+                    TablePattern::parse(p)
+                        .map_err(|e| format!("the metadata's selection cannot be read: {e}"))
+                })
+                .collect()
+        };
+        let left_out = |kind: &str| sel.objects_left_out.iter().any(|k| k == kind);
+        Ok(DumpedPart {
+            source: source.to_owned(),
+            tables: TableFilter {
+                tables: patterns(&sel.tables)?,
+                ignore: patterns(&sel.ignore_table)?,
+                ignore_data: patterns(&sel.ignore_table_data)?,
+                // The conditions are read per table, as recorded with its rows.
+                wheres: Vec::new(),
+            },
+            objects: DumpObjects {
+                create_info: !left_out("create_info"),
+                triggers: !left_out("triggers"),
+                routines: !left_out("routines"),
+                events: !left_out("events"),
+            },
+            data_skipped: recorded
+                .data_skipped()
+                .into_iter()
+                .filter(|t| t.database == source)
+                .map(|t| t.table)
+                .collect(),
+        })
+    }
+
+    fn takes(&self, table: &str) -> bool {
+        self.tables.takes(&self.source, table)
+    }
+
+    fn takes_rows(&self, table: &str) -> bool {
+        self.tables.takes_rows(&self.source, table) && !self.data_skipped.iter().any(|t| t == table)
+    }
+}
+
+/// The live side of `verify --against`: each table the dump holds rows of, read in one
+/// transaction with the condition it was dumped with (`--where`), and the definitions of
+/// what it holds. Tables and objects its selection left out, and the rows it left out, are
+/// not compared: they are not in the backup by design.
 async fn live_checks(
     conn: &mut mysql_async::Conn,
     db: &str,
     source: &str,
     recorded: &[TableInfo],
+    part: &DumpedPart,
     sums: &Sums,
     progress: &dyn Progress,
 ) -> Result<(Vec<TableCheck>, catalog::DatabaseCatalog)> {
     snapshot::start_transaction(conn, &format!("verifying {}", ident(db))).await?;
-    let live = catalog::load_database(conn, db).await?;
+    let mut live = catalog::load_database(conn, db, |t| part.takes(t)).await?;
+    select::drop_skipped_objects(&mut live, part.objects);
     let silent: Arc<dyn Progress> = Arc::new(Silent);
     let serializer = Serializer::start(crate::sql::insert::DEFAULT_STATEMENT_SIZE, silent)?;
     let mut checks: BTreeMap<String, TableCheck> = BTreeMap::new();
@@ -584,17 +653,23 @@ async fn live_checks(
             TableCheck {
                 database: db.to_owned(),
                 table: t.table.clone(),
+                condition: t.condition.clone(),
                 recorded: Some((t.rows, t.checksum.clone())),
                 found: None,
             },
         );
     }
     // Tables whose rows live elsewhere were dumped as structure only.
-    for table in live.tables.iter().filter(|t| t.rows_elsewhere().is_none()) {
+    for table in live
+        .tables
+        .iter()
+        .filter(|t| t.rows_elsewhere().is_none() && part.takes_rows(&t.name))
+    {
+        let condition = checks.get(&table.name).and_then(|c| c.condition.clone());
         // The statements themselves are not needed, only the checksum of the rows in them.
         let (tx, mut rx) = mpsc::channel(DISCARD_QUEUE);
         let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
-        let stats = dump_table(conn, &serializer, &tx, db, table, 0, None).await;
+        let stats = dump_table(conn, &serializer, &tx, db, table, 0, condition.as_deref()).await;
         drop(tx);
         let _ = drain.await;
         let stats = stats?;
@@ -603,6 +678,7 @@ async fn live_checks(
             .or_insert_with(|| TableCheck {
                 database: db.to_owned(),
                 table: table.name.clone(),
+                condition: None,
                 recorded: None,
                 found: None,
             })

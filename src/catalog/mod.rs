@@ -334,11 +334,18 @@ impl DatabaseCatalog {
 /// under koi8r comes back in koi8r, a binary default raw), and the dump replays those bytes
 /// under the same `character_set_client`. Converted to utf8mb4 instead, literals in other
 /// charsets would be re-encoded on the way back.
-pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog> {
+///
+/// `keep` says which tables, views and sequences are read (a table selection: the others are
+/// not asked for, which spares a `SHOW CREATE` each); a trigger is read when its table is.
+pub async fn load_database(
+    conn: &mut Conn,
+    db: &str,
+    keep: impl Fn(&str) -> bool + Sync,
+) -> Result<DatabaseCatalog> {
     conn.query_drop("SET character_set_results = binary")
         .await
         .map_err(|e| Error::server("reading definitions as bytes", e))?;
-    let catalog = read_database(conn, db).await;
+    let catalog = read_database(conn, db, &keep).await;
     // The connection goes on to read rows, which are decoded as utf8mb4.
     conn.query_drop("SET character_set_results = utf8mb4")
         .await
@@ -346,7 +353,11 @@ pub async fn load_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog>
     catalog
 }
 
-async fn read_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog> {
+async fn read_database(
+    conn: &mut Conn,
+    db: &str,
+    keep: &(impl Fn(&str) -> bool + Sync),
+) -> Result<DatabaseCatalog> {
     let ctx = |what: &str| format!("reading the catalog of database {} ({what})", ident(db));
 
     let create_db: Row = conn
@@ -450,6 +461,9 @@ async fn read_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog> {
 
     for r in &table_rows {
         let name = text_at(r, 0, "TABLES.TABLE_NAME")?;
+        if !keep(&name) {
+            continue;
+        }
         let table_type = text_at(r, 1, "TABLES.TABLE_TYPE")?;
         let engine = text_at(r, 2, "TABLES.ENGINE")?;
         let estimated_rows: u64 = r.get(3).unwrap_or(0);
@@ -579,15 +593,16 @@ async fn read_database(conn: &mut Conn, db: &str) -> Result<DatabaseCatalog> {
             .push(show_create_object(conn, db, kind, name, [1, 2, 3, 4, 5], None).await?);
     }
 
-    let trigger_names: Vec<String> = conn
+    let triggers: Vec<(String, String)> = conn
         .exec(
-            "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? \
+            "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS \
+             WHERE TRIGGER_SCHEMA = ? \
              ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER",
             (db,),
         )
         .await
         .map_err(|e| Error::server(ctx("information_schema.TRIGGERS"), e))?;
-    for name in trigger_names {
+    for (name, _) in triggers.into_iter().filter(|(_, table)| keep(table)) {
         // SHOW CREATE TRIGGER: name, sql_mode, statement, character_set_client,
         // collation_connection, Database Collation.
         catalog.triggers.push(

@@ -1,6 +1,6 @@
 //! Questions about the selected databases as a whole, asked on the control connection before
 //! the snapshot opens: how many tables a database has, how big it is, which of its tables are
-//! outside InnoDB's snapshot, which session tables it holds. They answer with names and
+//! outside InnoDB's snapshot, which tables and views it holds. They answer with names and
 //! figures; what a run makes of them is the dump's business.
 
 use mysql_async::Conn;
@@ -36,31 +36,28 @@ pub(crate) async fn estimate_size(conn: &mut Conn, db: &str) -> Result<(u64, u64
     Ok(row.unwrap_or_default())
 }
 
-/// The base tables of `databases` named one of `names` (the session tables), in name order
-/// within each database.
-pub(crate) async fn session_tables(
-    conn: &mut Conn,
-    databases: &[String],
-    names: &[&str; 3],
-) -> Result<Vec<TableRef>> {
-    let mut out = Vec::new();
-    for db in databases {
-        let found: Vec<String> = conn
-            .exec(
-                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
-                 AND TABLE_TYPE <> 'VIEW' AND TABLE_NAME IN (?, ?, ?) ORDER BY TABLE_NAME",
-                (db, names[0], names[1], names[2]),
-            )
-            .await
-            .map_err(|e| {
-                Error::server(format!("listing the session tables of {}", ident(db)), e)
-            })?;
-        out.extend(found.into_iter().map(|table| TableRef {
-            database: db.clone(),
-            table,
-        }));
-    }
-    Ok(out)
+/// The tables, views and sequences of `db` with their `TABLE_TYPE` (`BASE TABLE`, `VIEW`,
+/// `SEQUENCE`, `SYSTEM VERSIONED`), in name order: what a table selection is matched against.
+pub(crate) async fn tables(conn: &mut Conn, db: &str) -> Result<Vec<(String, String)>> {
+    conn.exec(
+        "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
+         ORDER BY TABLE_NAME, BINARY TABLE_NAME",
+        (db,),
+    )
+    .await
+    .map_err(|e| Error::server(format!("listing the tables of {}", ident(db)), e))
+}
+
+/// The views of `db` with their definitions as `information_schema.VIEWS` gives them (every
+/// table named with its database, as the server stores it).
+pub(crate) async fn view_definitions(conn: &mut Conn, db: &str) -> Result<Vec<(String, String)>> {
+    conn.exec(
+        "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS \
+         WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
+        (db,),
+    )
+    .await
+    .map_err(|e| Error::server(format!("reading the view definitions of {}", ident(db)), e))
 }
 
 /// Base tables of `databases` whose engine is outside InnoDB's snapshot, in name order within

@@ -16,6 +16,7 @@ use sfdbtools::rows::RowReader;
 use sfdbtools::snapshot::Consistency;
 
 pub mod profile;
+pub mod selection;
 use profile::ProfileAction;
 
 #[derive(Parser, Debug)]
@@ -520,6 +521,8 @@ pub struct BackupArgs {
     /// Do not write the accounts file (<dump>_users.sql) next to the dump.
     #[arg(short = 'e', long = "exclude-user")]
     pub exclude_user: bool,
+    #[command(flatten)]
+    pub selection: selection::DumpSelectionArgs,
     /// wire: the in-place row reader (mysql_async when it cannot connect); driver: mysql_async.
     #[arg(long = "row-reader", value_enum, ignore_case = true, hide = true)]
     pub row_reader: Option<RowReader>,

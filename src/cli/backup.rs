@@ -88,6 +88,15 @@ fn print_dry_run(plan: &DryRun) {
             p.companion.as_deref().unwrap_or_default()
         );
     }
+    if !plan.databases_left_out.is_empty() {
+        println!(
+            "left out by --tables (none of their tables matches): {}",
+            plan.databases_left_out.join(", ")
+        );
+    }
+    for (db, taken, left_out) in &plan.table_counts {
+        println!("{db}: {taken} table(s) and view(s) taken, {left_out} left out");
+    }
     if !plan.data_skipped.is_empty() {
         let names: Vec<String> = plan
             .data_skipped
@@ -95,6 +104,9 @@ fn print_dry_run(plan: &DryRun) {
             .map(|t| format!("{}.{}", t.database, t.table))
             .collect();
         println!("rows left out (schema kept): {}", names.join(", "));
+    }
+    for (t, condition) in &plan.conditions {
+        println!("rows of {}.{} where {condition}", t.database, t.table);
     }
     println!("files:");
     for f in plan.files.iter().chain(&plan.user_grants) {
@@ -217,6 +229,7 @@ pub fn config(
             }
         };
         let a = common;
+        let (tables, objects) = super::selection::dump_selection(&a.selection)?;
         if a.engine == Engine::Mysqldump {
             refuse_native_only(&a)?;
         }
@@ -299,15 +312,14 @@ pub fn config(
             save_metadata: settings.save_backup_info.unwrap_or(true),
             capture_position: settings.capture_gtid.unwrap_or(true),
             strict: a.strict,
-            tables: Default::default(),
-            objects: Default::default(),
+            tables,
+            objects,
         };
         follow_mysqldump_args(&mut cfg)?;
         Ok((cfg, pending))
     }
 }
 
-/// One name per line; CRLF tolerated; blank lines and `#` comments skipped (docs/compat.md §2.5).
 /// `--lock-wait-timeout` when not given.
 const DEFAULT_LOCK_WAIT_SECS: u64 = 60;
 
@@ -481,7 +493,6 @@ mod tests {
     //! terminal (`-q`) and with a made-up environment.
 
     use clap::Parser;
-    use sfdbtools::config::run::Engine;
     use sfdbtools::rows::RowReader;
     use sfdbtools::snapshot::Consistency;
 
@@ -804,6 +815,44 @@ backup:
             "backup:\n  mysqldump_args: --compatible=ansi\n",
         );
         assert!(c.tables.is_empty());
+    }
+
+    #[test]
+    fn selection_flags_reach_the_config() {
+        let c = ok(
+            &[
+                "all",
+                "-t",
+                "T",
+                "--tables",
+                "shop.*,crm.o*",
+                "--ignore-table",
+                "shop.tmp",
+                "--ignore-table-data",
+                "shop.log",
+                "--where",
+                "crm.orders:id > 1",
+                "--skip-triggers",
+                "--skip-routines",
+            ],
+            "",
+        );
+        assert_eq!(c.tables.tables.len(), 2);
+        assert!(!c.tables.takes("shop", "tmp") && !c.tables.takes_rows("shop", "log"));
+        assert_eq!(
+            c.tables.condition("crm", "orders").as_deref(),
+            Some("(id > 1)")
+        );
+        assert!(c.objects.create_info && c.objects.events);
+        assert!(!c.objects.triggers && !c.objects.routines);
+        let e = backup(
+            &["all", "-t", "T", "--tables", "orders"],
+            "",
+            &env(None, None),
+        );
+        let e = e.unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().starts_with("--tables: \"orders\""), "{e}");
     }
 
     #[test]

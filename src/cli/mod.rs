@@ -5,7 +5,8 @@
 //! arguments, the config file and the environment into one validated run (flags, then the
 //! config file, then the environment, then built-in defaults) and then carries it out:
 //! `backup`, `restore`, `verify`, `cleanup`, `crypto`, `profile`. What several of them resolve
-//! alike (the connection, keys, the worker count) is in `inputs`; questions on the terminal in
+//! alike (the connection, keys, the worker count) is in `inputs`, a backup's table selection
+//! flags in `selection`; questions on the terminal in
 //! `prompt`; progress and summaries in `report`; the runtime and signal handling in `runtime`.
 //! Imports go one way: commands → `inputs` → `prompt`; any of them may use `args`, which uses
 //! none of them.
@@ -20,4 +21,5 @@ pub mod prompt;
 pub mod report;
 pub mod restore;
 pub mod runtime;
+pub mod selection;
 pub mod verify;

@@ -343,6 +343,17 @@ fn show(cfg: &BackupConfig, plan: &Result<DryRun, Error>) {
                     .collect();
                 out.push_str(&format!("  rows left out: {}\n", skipped.join(", ")));
             }
+            if !p.databases_left_out.is_empty() {
+                out.push_str(&format!(
+                    "  left out by --tables: {}\n",
+                    p.databases_left_out.join(", ")
+                ));
+            }
+            for (db, taken, left_out) in &p.table_counts {
+                out.push_str(&format!(
+                    "  {db}: {taken} table(s) taken, {left_out} left out\n"
+                ));
+            }
             out.push_str("  files:\n");
             for f in p.files.iter().chain(&p.user_grants) {
                 out.push_str(&format!("    {}\n", f.display()));

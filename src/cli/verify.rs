@@ -104,6 +104,10 @@ fn print_report(report: &VerifyReport) {
                 t.verdict(),
                 t.recorded.as_ref().map(|(_, c)| c.as_str()).unwrap_or("-")
             );
+            if let Some(c) = &t.condition {
+                // The dump holds only these rows, and only these were compared.
+                println!("    rows where {} (--where)", c.replace(['\n', '\r'], " "));
+            }
         }
     }
     println!(

@@ -10,7 +10,7 @@
 //! everything else, known or not, is a configuration error naming the option, with `--engine
 //! mysqldump` as the way to keep it.
 
-use crate::select::{RowFilter, TableFilter, TablePattern};
+use crate::pattern::{RowFilter, TableFilter, TablePattern};
 
 /// What the options ask of the native engine.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

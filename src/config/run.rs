@@ -144,7 +144,7 @@ pub struct BackupConfig {
     pub strict: bool,
     /// Which tables of the chosen databases, and which of their rows (`--tables`,
     /// `--ignore-table`, `--ignore-table-data`, `--where`).
-    pub tables: crate::select::TableFilter,
+    pub tables: crate::pattern::TableFilter,
     /// Which kinds of objects besides rows.
     pub objects: DumpObjects,
 }
@@ -235,7 +235,7 @@ pub struct RestoreConfig {
     pub max_statement_size: Option<usize>,
     /// Part of the file (`--tables`, `--ignore-table`): the statements of other tables are
     /// read past, not run.
-    pub tables: crate::select::TableFilter,
+    pub tables: crate::pattern::TableFilter,
 }
 
 /// The binary's question before `--drop-target` drops a database that exists: its name and

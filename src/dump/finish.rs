@@ -315,8 +315,10 @@ fn build_metadata(
         sql_bytes: summary.sql_bytes,
         max_statement_bytes: file.largest,
         checksum_key: run.checksums.as_ref().map(|k| k.info.clone()),
+        selection: super::selection::metadata(cfg, &run.tables, &plan.databases),
         tables: file.tables,
         data_skipped: run
+            .tables
             .data_skipped
             .iter()
             .filter(|t| plan.databases.contains(&t.database))

@@ -11,7 +11,9 @@ pub mod naming;
 mod native;
 pub mod plan;
 mod schedule;
+pub(crate) mod selection;
 pub mod spool;
+mod translate;
 pub mod workers;
 
 use std::path::{Path, PathBuf};
@@ -22,7 +24,7 @@ use crate::config::run::{BackupConfig, Engine};
 use crate::connect::ServerInfo;
 use crate::error::Result;
 use crate::grants::GrantsExport;
-use crate::metadata::{Metadata, SnapshotInfo, TableRef};
+use crate::metadata::{Metadata, SnapshotInfo};
 use crate::output::OutputSpec;
 use crate::progress::Progress;
 use crate::select::Selection;
@@ -57,8 +59,8 @@ pub(crate) struct PlannedFile {
 }
 
 /// One run from its preparation to its report, for both engines: what was asked, of which
-/// server, which databases and files, and what the end of the run needs (the accounts, the
-/// session tables whose rows are left out). Made once by [`plan::prepare`], read by the engine,
+/// server, which databases, tables and files, and what the end of the run needs (the
+/// accounts, the tables whose rows are left out). Made once by [`plan::prepare`], read by the engine,
 /// by every file task (the native engine shares it between them) and by [`finish`].
 pub(crate) struct RunContext {
     pub cfg: BackupConfig,
@@ -67,8 +69,9 @@ pub(crate) struct RunContext {
     pub planned: Vec<PlannedFile>,
     /// The accounts file's content; None when not wanted, in a dry run, or not readable.
     pub grants: Option<GrantsExport>,
-    /// primary/secondary: the session tables whose rows are left out.
-    pub data_skipped: Vec<TableRef>,
+    /// The tables of the chosen databases and what the selection makes of them (the tables
+    /// whose rows are left out, the views over tables left out).
+    pub tables: selection::TablePlan,
     /// The key of the metadata's checksums, for an encrypted dump of the native engine (the
     /// only one that records checksums).
     pub checksums: Option<finish::KeyedChecksums>,

@@ -16,6 +16,7 @@ use chrono::Local;
 
 use super::finish::{self, FileFacts};
 use super::plan::prepare;
+use super::translate::{self, DumpCall};
 use super::{BackupReport, FileReport, PlannedFile, file_spec};
 use crate::config::run::BackupConfig;
 use crate::connect::{ConnectionSettings, Flavor};
@@ -45,12 +46,13 @@ const DEFAULT_ARGS: &[&str] = &[
 const MARIADB_ARGS: &[&str] = &["--max-statement-time=0", "--gtid"];
 
 /// The child's arguments: option file, options (custom or default, never `-f`), `--no-data` for
-/// `-x`, then the databases.
+/// `-x`, the table selection's options, then the databases.
 fn command_args(
     cfg: &BackupConfig,
     flavor: Flavor,
     option_file: &Path,
     databases: &[String],
+    call: &DumpCall,
 ) -> Vec<String> {
     // --defaults-extra-file must come first to be honoured.
     let mut args = vec![format!("--defaults-extra-file={}", option_file.display())];
@@ -71,14 +73,10 @@ fn command_args(
     }
     if cfg.exclude_data {
         args.push("--no-data".into());
-    } else if cfg.mode.is_package() {
-        // The session tables keep their schema; their rows are left out (docs/compat.md §2).
-        for db in databases {
-            for t in crate::select::SESSION_TABLES {
-                args.push(format!("--ignore-table-data={db}.{t}"));
-            }
-        }
     }
+    // The session tables of primary/secondary keep their schema, their rows are left out
+    // (docs/compat.md §2), as are those of --ignore-table-data; then the rest of the selection.
+    args.extend(call.options.iter().cloned());
     if cfg.mode.is_combined() {
         args.push("--databases".into());
     }
@@ -435,13 +433,20 @@ pub(super) async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Resu
     let (control, run) = prepare(cfg, progress.as_ref()).await?;
     let _ = control.disconnect().await;
     check_names(&run.selection.databases)?;
+    // Every file's call first: what the tool cannot be told stops the run before it writes.
+    let asked = translate::Asked::of(&run);
+    let calls = run
+        .planned
+        .iter()
+        .map(|plan| translate::call_for(&asked, plan))
+        .collect::<Result<Vec<_>>>()?;
     let mut files = Vec::new();
     let mut position = SnapshotInfo::default();
-    for plan in &run.planned {
+    for (plan, call) in run.planned.iter().zip(calls) {
         let cfg2 = cfg.clone();
         let flavor = run.info.flavor;
         let owned = plan.clone();
-        let result = tokio::task::spawn_blocking(move || dump_one(&cfg2, flavor, &owned))
+        let result = tokio::task::spawn_blocking(move || dump_one(&cfg2, flavor, &owned, &call))
             .await
             .map_err(|e| Error::Internal(format!("mysqldump task failed: {e}")))?;
         let (summary, snap, started, clock, longest) = match result {
@@ -485,7 +490,12 @@ type DumpOne = (
     usize,
 );
 
-fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<DumpOne> {
+fn dump_one(
+    cfg: &BackupConfig,
+    flavor: Flavor,
+    plan: &PlannedFile,
+    call: &DumpCall,
+) -> Result<DumpOne> {
     let started = Local::now();
     let clock = Instant::now();
     check_names(&plan.databases)?;
@@ -504,7 +514,13 @@ fn dump_one(cfg: &BackupConfig, flavor: Flavor, plan: &PlannedFile) -> Result<Du
     let mut chain = OutputChain::create(file_spec(cfg, &plan.path))?;
     let mut command = Command::new(program);
     command
-        .args(command_args(cfg, flavor, &option_file, &plan.databases))
+        .args(command_args(
+            cfg,
+            flavor,
+            &option_file,
+            &plan.databases,
+            call,
+        ))
         .env_remove("MYSQL_PWD");
     // The keys of encrypted backups and profiles are none of the child's business.
     for (name, _) in std::env::vars_os() {

@@ -17,13 +17,13 @@ use super::schedule::{submit_tables, table_outcome};
 use super::workers::{Outcome, Pool, Queue, TaskKind, outcome};
 use super::{BackupReport, FileReport, RunContext, file_spec, spool};
 use crate::catalog::{self, DatabaseCatalog, Table, View, survey};
-use crate::config::run::{BackupConfig, BackupMode};
+use crate::config::run::BackupConfig;
 use crate::error::{Error, Result};
 use crate::metadata::{self, SnapshotInfo, TableInfo, TableRef};
 use crate::output::{Chunk, Writer};
 use crate::progress::{Event, Progress};
 use crate::quote::ident;
-use crate::select;
+use crate::select::{self, TableFilter};
 use crate::snapshot::{self, Consistency, Session, SessionOptions};
 use crate::sql::script::{self, HeaderInfo};
 
@@ -36,7 +36,7 @@ pub(super) async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Resu
     let non_transactional = if cfg.exclude_data || cfg.consistency != Consistency::Snapshot {
         Vec::new()
     } else {
-        list_non_transactional(&mut control, &run.selection.databases, &cfg.mode).await?
+        list_non_transactional(&mut control, &run.selection.databases, cfg).await?
     };
     let session = snapshot::open(
         control,
@@ -99,6 +99,7 @@ async fn run_in_session(
         }
     };
     let ctx = Arc::new(FileTasks {
+        keep: Arc::new(run.cfg.tables.clone()),
         run: run.clone(),
         snapshot: session.position.clone(),
         method: session.method.clone(),
@@ -188,6 +189,8 @@ async fn run_in_session(
 /// pool can be joined, and the run is still needed after that, to finish.
 pub(super) struct FileTasks {
     pub run: Arc<RunContext>,
+    /// The run's table selection, handed to every catalog task.
+    keep: Arc<TableFilter>,
     snapshot: SnapshotInfo,
     /// How the snapshot was made consistent (`Session::method`).
     method: String,
@@ -210,6 +213,15 @@ struct EarlyTable {
     spool: spool::Spool,
     info: TableInfo,
     largest: usize,
+}
+
+impl FileTasks {
+    /// The task that reads a database's catalog: the tables and views the run takes.
+    fn catalog_task(&self) -> TaskKind {
+        TaskKind::Catalog {
+            keep: self.keep.clone(),
+        }
+    }
 }
 
 impl Early {
@@ -252,7 +264,7 @@ async fn read_non_transactional_first(ctx: &FileTasks, tables: &[TableRef]) -> R
     let mut asked = Vec::with_capacity(dbs.len());
     for db in &dbs {
         let db: Arc<str> = Arc::from(*db);
-        asked.push(ctx.queue.submit(&db, None, TaskKind::Catalog).await?);
+        asked.push(ctx.queue.submit(&db, None, ctx.catalog_task()).await?);
     }
     let mut catalogs = Vec::with_capacity(dbs.len());
     for rx in asked {
@@ -335,12 +347,12 @@ async fn read_non_transactional_first(ctx: &FileTasks, tables: &[TableRef]) -> R
 async fn list_non_transactional(
     conn: &mut Conn,
     dbs: &[String],
-    mode: &BackupMode,
+    cfg: &BackupConfig,
 ) -> Result<Vec<TableRef>> {
     let found = survey::non_transactional_tables(conn, dbs).await?;
     Ok(found
         .into_iter()
-        .filter(|t| !select::skips_data(mode, &t.table))
+        .filter(|t| !select::skips_data(&cfg.mode, &cfg.tables, &t.database, &t.table))
         .collect())
 }
 
@@ -414,10 +426,10 @@ async fn write_body(
 
     for db in &plan.databases {
         let db_arc: Arc<str> = Arc::from(db.as_str());
-        let catalog = match ctx.early.take_catalog(db) {
+        let mut catalog = match ctx.early.take_catalog(db) {
             Some(c) => c,
             None => {
-                match outcome(ctx.queue.submit(&db_arc, None, TaskKind::Catalog).await?).await? {
+                match outcome(ctx.queue.submit(&db_arc, None, ctx.catalog_task()).await?).await? {
                     Outcome::Catalog(c) => *c,
                     _ => {
                         return Err(Error::Internal(
@@ -427,21 +439,8 @@ async fn write_body(
                 }
             }
         };
-        let mut ddl = Vec::new();
-        if combined {
-            ddl.extend_from_slice(&script::database_preamble(&catalog));
-        }
-        ddl.extend_from_slice(&script::database_defaults(&catalog));
-        for seq in &catalog.sequences {
-            ddl.extend_from_slice(&script::sequence_ddl(&catalog, seq));
-        }
-        for table in &catalog.tables {
-            ddl.extend_from_slice(&script::table_ddl(&catalog, table));
-        }
-        for view in &catalog.views {
-            ddl.extend_from_slice(&script::view_placeholder(view));
-        }
-        send(out, ddl).await?;
+        select::drop_skipped_objects(&mut catalog, cfg.objects);
+        send(out, pre_data_ddl(&catalog, cfg)).await?;
         note_partial_tables(ctx, db, &catalog, notes)?;
         notes
             .definitions
@@ -533,7 +532,7 @@ async fn dump_database_data(
         .tables
         .iter()
         .filter(|t| {
-            !select::skips_data(&ctx.run.cfg.mode, &t.name)
+            !select::skips_data(&ctx.run.cfg.mode, &ctx.run.cfg.tables, db, &t.name)
                 && t.rows_elsewhere().is_none()
                 && !early.iter().any(|e| e.info.table == t.name)
         })
@@ -572,13 +571,46 @@ async fn dump_database_data(
     }
 }
 
-/// Routines, then views (each replacing its placeholder, dependencies first), triggers, events.
+/// A combined file's `CREATE DATABASE` and `USE`, the database's defaults, then sequences,
+/// tables and view placeholders. Without create info (`--no-create-info`) only the `USE`: the
+/// rows go into tables that exist.
+fn pre_data_ddl(catalog: &DatabaseCatalog, cfg: &BackupConfig) -> Vec<u8> {
+    let combined = cfg.mode.is_combined();
+    if !cfg.objects.create_info {
+        return match combined {
+            true => script::database_use(catalog),
+            false => Vec::new(),
+        };
+    }
+    let mut ddl = Vec::new();
+    if combined {
+        ddl.extend_from_slice(&script::database_preamble(catalog));
+    }
+    ddl.extend_from_slice(&script::database_defaults(catalog));
+    for seq in &catalog.sequences {
+        ddl.extend_from_slice(&script::sequence_ddl(catalog, seq));
+    }
+    for table in &catalog.tables {
+        ddl.extend_from_slice(&script::table_ddl(catalog, table));
+    }
+    for view in &catalog.views {
+        ddl.extend_from_slice(&script::view_placeholder(view));
+    }
+    ddl
+}
+
+/// Routines, then views (each replacing its placeholder, dependencies first; none without
+/// create info), triggers, events.
 fn post_data_ddl(catalog: &DatabaseCatalog, cfg: &BackupConfig) -> Vec<u8> {
     let mut s = Vec::new();
     for r in &catalog.routines {
         s.extend_from_slice(&script::stored_object_ddl(catalog, r, cfg.ddl));
     }
-    for v in views_in_dependency_order(&catalog.views) {
+    let views = match cfg.objects.create_info {
+        true => views_in_dependency_order(&catalog.views),
+        false => Vec::new(),
+    };
+    for v in views {
         s.extend_from_slice(&script::view_ddl(catalog, v, cfg.ddl));
     }
     for t in &catalog.triggers {

@@ -117,11 +117,14 @@ pub(crate) async fn prepare(
                 .into(),
         ));
     }
-    let data_skipped = if cfg.mode.is_package() {
-        session_tables(&mut control, &selection.databases, &cfg.mode).await?
-    } else {
-        Vec::new()
-    };
+    let tables = super::selection::plan(&mut control, cfg, &mut selection, progress).await?;
+    if selection.databases.is_empty() {
+        return Err(Error::Usage(
+            "no database left: --tables takes no table of the databases selected; nothing was \
+             written"
+                .into(),
+        ));
+    }
 
     let planned = plan_files(cfg, &selection.databases, &info.hostname, &started)?;
     let mut run = RunContext {
@@ -130,7 +133,7 @@ pub(crate) async fn prepare(
         selection,
         planned,
         grants: None,
-        data_skipped,
+        tables,
         checksums: None,
     };
     if cfg.dry_run {
@@ -183,20 +186,6 @@ async fn read_grants(
     }
 }
 
-/// The session tables (base tables, exact names) of `databases` whose rows are left out.
-async fn session_tables(
-    conn: &mut Conn,
-    databases: &[String],
-    mode: &BackupMode,
-) -> Result<Vec<TableRef>> {
-    let found = survey::session_tables(conn, databases, &select::SESSION_TABLES).await?;
-    // information_schema may compare names case-insensitively; the engines match exactly.
-    Ok(found
-        .into_iter()
-        .filter(|t| select::skips_data(mode, &t.table))
-        .collect())
-}
-
 /// The server's databases in server order (for choosing interactively).
 pub async fn server_databases(cfg: &BackupConfig) -> Result<Vec<String>> {
     let (mut control, _) = connect::open(&cfg.connection, "control").await?;
@@ -219,6 +208,12 @@ pub struct DryRun {
     /// primary/secondary: the packages (database and companion).
     pub packages: Vec<select::Package>,
     pub data_skipped: Vec<TableRef>,
+    /// Databases `--tables` left out: none of their tables matches.
+    pub databases_left_out: Vec<String>,
+    /// Per database of the run with a table selection: (tables and views taken, left out).
+    pub table_counts: Vec<(String, usize, usize)>,
+    /// Tables whose rows are read through a `--where`, with the condition.
+    pub conditions: Vec<(TableRef, String)>,
 }
 
 /// `--dry-run`: connects and selects like a backup, then reports; writes nothing, creates no
@@ -231,11 +226,44 @@ pub async fn dry_run(cfg: &BackupConfig, progress: &dyn Progress) -> Result<DryR
         databases.push((db.clone(), tables, rows, bytes));
     }
     let _ = control.disconnect().await;
+    let filter = &cfg.tables;
+    let table_counts = if filter.is_empty() {
+        Vec::new()
+    } else {
+        run.selection
+            .databases
+            .iter()
+            .map(|db| {
+                let t = &run.tables;
+                (
+                    db.clone(),
+                    t.taken(filter, db).count(),
+                    t.left_out(filter, db).count(),
+                )
+            })
+            .collect()
+    };
+    let conditions = run
+        .tables
+        .listed
+        .iter()
+        .filter(|l| !select::skips_data(&cfg.mode, filter, &l.database, &l.name))
+        .filter_map(|l| {
+            let c = filter.condition(&l.database, &l.name)?;
+            Some((
+                TableRef {
+                    database: l.database.clone(),
+                    table: l.name.clone(),
+                },
+                c,
+            ))
+        })
+        .collect();
     let RunContext {
         info,
         selection,
         planned,
-        data_skipped,
+        tables,
         ..
     } = run;
     Ok(DryRun {
@@ -250,7 +278,10 @@ pub async fn dry_run(cfg: &BackupConfig, progress: &dyn Progress) -> Result<DryR
         },
         files: planned.into_iter().map(|p| p.path).collect(),
         packages: selection.packages,
-        data_skipped,
+        data_skipped: tables.data_skipped,
+        databases_left_out: tables.databases_left_out,
+        table_counts,
+        conditions,
     })
 }
 

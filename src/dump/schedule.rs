@@ -64,6 +64,7 @@ pub(super) async fn submit_tables(
         .iter()
         .map(|t| Pending {
             table: t.clone(),
+            condition: ctx.run.cfg.tables.condition(db, &t.name),
             t0: Instant::now(),
             count: None,
             chunks: Vec::new(),
@@ -73,7 +74,9 @@ pub(super) async fn submit_tables(
         let p = &mut pending[step.table];
         let t = &order[step.table];
         let kind = match step.chunk {
-            None => TaskKind::Count,
+            None => TaskKind::Count {
+                condition: p.condition.clone(),
+            },
             Some(i) => {
                 // A table starts when its rows do (counts run well before): progress then
                 // shows the tables being read, not every table counted.
@@ -88,9 +91,10 @@ pub(super) async fn submit_tables(
                 // Rendered here, the one place ranges become SQL: the rows query takes it as
                 // its WHERE clause.
                 let range = planned[step.table][i];
+                let range = t.split_key.as_ref().and_then(|key| range.predicate(key));
                 TaskKind::Rows {
                     chunk: i,
-                    predicate: t.split_key.as_ref().and_then(|key| range.predicate(key)),
+                    predicate: both(range, p.condition.as_deref()),
                     out: out_of(step.table),
                 }
             }
@@ -104,8 +108,19 @@ pub(super) async fn submit_tables(
     Ok(pending)
 }
 
+/// A chunk's key range AND the table's `--where` condition (already in parentheses): the
+/// ranges partition the table, so they partition the rows the condition accepts too.
+fn both(range: Option<String>, condition: Option<&str>) -> Option<String> {
+    match (range, condition) {
+        (Some(r), Some(c)) => Some(format!("{r} AND {c}")),
+        (r, c) => r.or_else(|| c.map(str::to_owned)),
+    }
+}
+
 pub(super) struct Pending {
     table: Arc<Table>,
+    /// `--where`: only the rows this accepts are read, and counted.
+    condition: Option<String>,
     t0: Instant,
     /// None for a table read in one statement (see [`needs_count`]).
     count: Option<oneshot::Receiver<Result<Outcome>>>,
@@ -220,7 +235,24 @@ pub(super) async fn table_outcome(
         }
     }
     if let Some(e) = failure {
-        return Err(e);
+        return Err(match (e, &p.condition) {
+            // The rows query of a filtered table: say with which condition it was read.
+            (
+                Error::Rows {
+                    table,
+                    chunk,
+                    rows,
+                    source,
+                },
+                Some(c),
+            ) => Error::Rows {
+                table: format!("{table} where {c} (--where)"),
+                chunk,
+                rows,
+                source,
+            },
+            (e, _) => e,
+        });
     }
     for o in results {
         match o {
@@ -256,6 +288,7 @@ pub(super) async fn table_outcome(
             chunks: chunk_count,
             checksum: checksum.hex(),
             history: p.table.history_columns().is_some(),
+            condition: p.condition,
         },
         largest,
     ))
@@ -326,6 +359,33 @@ mod tests {
         assert!(check_rows("`shop`.`orders`", 1000, Some(1000)).is_ok());
         // Read in one statement: not counted, nothing to compare.
         assert!(check_rows("`shop`.`orders`", 1000, None).is_ok());
+    }
+
+    #[test]
+    fn a_where_condition_is_anded_with_each_key_range() {
+        let ranges = chunks::plan(1, 100, 2);
+        let key = crate::catalog::SplitKey {
+            column: "id".into(),
+            nullable: true,
+        };
+        let preds: Vec<Option<String>> = ranges
+            .iter()
+            .map(|r| both(r.predicate(&key), Some("(x > 5 OR y)")))
+            .collect();
+        assert_eq!(
+            preds,
+            [
+                Some("(`id` < 51 OR `id` IS NULL) AND (x > 5 OR y)".to_owned()),
+                Some("`id` >= 51 AND (x > 5 OR y)".to_owned()),
+            ]
+        );
+        // A table read whole: the condition alone; no condition: the range alone.
+        assert_eq!(both(None, Some("(a)")).as_deref(), Some("(a)"));
+        assert_eq!(
+            both(Some("`id` < 3".into()), None).as_deref(),
+            Some("`id` < 3")
+        );
+        assert_eq!(both(None, None), None);
     }
 
     #[test]

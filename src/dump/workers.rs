@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::output::Chunk;
 use crate::quote::{ident, qualified};
 use crate::rows::{self, Serializer, TableStats};
+use crate::select::TableFilter;
 use crate::snapshot::Worker;
 
 /// Tasks waiting for a free worker: a few per worker keep them busy; the rest wait in their
@@ -21,12 +22,12 @@ use crate::snapshot::Worker;
 pub const TASK_QUEUE_PER_WORKER: usize = 4;
 
 pub enum TaskKind {
-    /// The whole catalog of one database.
-    Catalog,
+    /// The catalog of one database: the tables and views `keep` takes, and the rest.
+    Catalog { keep: Arc<TableFilter> },
     /// MIN and MAX of the split column, for chunk boundaries.
     Bounds { column: String },
-    /// `COUNT(*)` in the snapshot.
-    Count,
+    /// `COUNT(*)` in the snapshot, of the rows `condition` accepts when there is one.
+    Count { condition: Option<String> },
     /// Rows of one chunk into `out`.
     Rows {
         chunk: usize,
@@ -169,8 +170,8 @@ async fn run(worker: &mut Worker, serializer: &Serializer, task: &Task) -> Resul
             .ok_or_else(|| Error::Internal("a table task without a table".into()))
     };
     match &task.kind {
-        TaskKind::Catalog => Ok(Outcome::Catalog(Box::new(
-            catalog::load_database(conn, db).await?,
+        TaskKind::Catalog { keep } => Ok(Outcome::Catalog(Box::new(
+            catalog::load_database(conn, db, |t| keep.takes(db, t)).await?,
         ))),
         TaskKind::Bounds { column } => {
             let t = table()?;
@@ -179,11 +180,12 @@ async fn run(worker: &mut Worker, serializer: &Serializer, task: &Task) -> Resul
                 None => bounds(conn, db, t, column).await?,
             }))
         }
-        TaskKind::Count => {
+        TaskKind::Count { condition } => {
             let t = table()?;
+            let c = condition.as_deref();
             Ok(Outcome::Count(match &mut worker.rows {
-                Some(r) => rows::count_rows(r, db, t).await?,
-                None => rows::count_rows(conn, db, t).await?,
+                Some(r) => rows::count_rows(r, db, t, c).await?,
+                None => rows::count_rows(conn, db, t, c).await?,
             }))
         }
         TaskKind::Rows {

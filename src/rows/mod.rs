@@ -605,13 +605,29 @@ fn row_size(row: &Row) -> usize {
 
 /// `COUNT(*)` inside the snapshot, to prove no row was lost or repeated: on the row reader
 /// when the worker has one (its snapshot is the one the rows are read in), else on the
-/// mysql_async connection.
-pub(crate) async fn count_rows<C: QueryConn>(conn: &mut C, db: &str, table: &Table) -> Result<u64> {
+/// mysql_async connection. With a `condition` (`--where`), of the rows it accepts: those the
+/// chunks, each reading its key range AND the condition, must add up to.
+pub(crate) async fn count_rows<C: QueryConn>(
+    conn: &mut C,
+    db: &str,
+    table: &Table,
+    condition: Option<&str>,
+) -> Result<u64> {
     let target = qualified(db, &table.name);
+    let (sql, what) = match condition {
+        None => (
+            format!("SELECT COUNT(*) FROM {}", table.source(db)),
+            format!("counting rows of {target}"),
+        ),
+        Some(c) => (
+            format!("SELECT COUNT(*) FROM {} WHERE {c}", table.source(db)),
+            format!("counting rows of {target} where {c} (--where)"),
+        ),
+    };
     let rows = conn
-        .text_rows(&format!("SELECT COUNT(*) FROM {}", table.source(db)))
+        .text_rows(&sql)
         .await
-        .map_err(|e| Error::server(format!("counting rows of {target}"), e))?;
+        .map_err(|e| Error::server(what, e))?;
     let cell = rows.first().and_then(|r| r.first()).cloned().flatten();
     match cell {
         None => Ok(0),

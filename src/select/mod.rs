@@ -4,15 +4,14 @@
 //! system databases; names match case-insensitively and keep the server's order and spelling.
 //! `primary` and `secondary` then keep the `dbsf_nbc_` databases of their kind (never `_temp`
 //! or `_archive` ones) and put each one's `_dmart` companion right after it. Within those
-//! databases, [`tables`] picks the tables.
+//! databases, [`crate::pattern`] picks the tables.
 
 use crate::catalog;
-use crate::config::run::{BackupConfig, BackupMode};
+use crate::config::run::{BackupConfig, BackupMode, DumpObjects};
 use crate::error::{Error, Result};
 use crate::quote::ident;
 
-pub mod tables;
-pub use tables::{RowFilter, TableFilter, TablePattern};
+pub use crate::pattern::{RowFilter, TableFilter, TablePattern};
 
 /// Tables whose rows primary and secondary backups leave out (their schema is kept): web
 /// sessions and tokens, worthless in a copy and often the largest tables.
@@ -220,9 +219,27 @@ pub fn single_candidates(all: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// True when primary and secondary backups leave out the rows of `table`.
-pub fn skips_data(mode: &BackupMode, table: &str) -> bool {
-    mode.is_package() && SESSION_TABLES.contains(&table)
+/// True when a backup leaves out the rows of `db`.`table`: the session tables of primary and
+/// secondary backups, the tables `--ignore-table-data` names, and (having no rows in the file
+/// at all) the tables the selection does not take. The schema of a table it takes is kept.
+pub fn skips_data(mode: &BackupMode, tables: &TableFilter, db: &str, table: &str) -> bool {
+    (mode.is_package() && SESSION_TABLES.contains(&table)) || !tables.takes_rows(db, table)
+}
+
+/// Drops from a database's catalog the kinds of stored objects a dump leaves out
+/// (`--skip-routines`, `--skip-triggers`, `--skip-events`); the tables and views it does not
+/// take were never read (see `catalog::load_database`).
+pub fn drop_skipped_objects(catalog: &mut catalog::DatabaseCatalog, objects: DumpObjects) {
+    if !objects.routines {
+        catalog.routines.clear();
+        catalog.functions_needing_trust.clear();
+    }
+    if !objects.triggers {
+        catalog.triggers.clear();
+    }
+    if !objects.events {
+        catalog.events.clear();
+    }
 }
 
 /// A primary database (docs/compat.md §2): `dbsf_nbc_…`, not a secondary, not a companion, not
@@ -612,10 +629,34 @@ mod tests {
 
     #[test]
     fn session_tables_lose_only_their_rows_in_package_modes() {
-        assert!(skips_data(&BackupMode::Primary, "tsflpageview"));
-        assert!(skips_data(&BackupMode::Secondary, "tcllusersession"));
-        assert!(!skips_data(&BackupMode::All, "tsfltokensess"));
-        assert!(!skips_data(&BackupMode::Primary, "orders"));
+        let none = TableFilter::default();
+        assert!(skips_data(&BackupMode::Primary, &none, "d", "tsflpageview"));
+        assert!(skips_data(
+            &BackupMode::Secondary,
+            &none,
+            "d",
+            "tcllusersession"
+        ));
+        assert!(!skips_data(&BackupMode::All, &none, "d", "tsfltokensess"));
+        assert!(!skips_data(&BackupMode::Primary, &none, "d", "orders"));
+    }
+
+    #[test]
+    fn ignore_table_data_adds_to_the_session_tables() {
+        let p = |s: &str| TablePattern::parse(s).unwrap();
+        let f = TableFilter {
+            tables: vec![p("d.*")],
+            ignore: vec![p("d.tmp")],
+            ignore_data: vec![p("*.log_*")],
+            wheres: Vec::new(),
+        };
+        assert!(skips_data(&BackupMode::Primary, &f, "d", "tsflpageview"));
+        assert!(skips_data(&BackupMode::Primary, &f, "d", "log_1"));
+        assert!(skips_data(&BackupMode::All, &f, "d", "log_1"));
+        assert!(!skips_data(&BackupMode::All, &f, "d", "orders"));
+        // Not taken at all: no rows either.
+        assert!(skips_data(&BackupMode::All, &f, "d", "tmp"));
+        assert!(skips_data(&BackupMode::All, &f, "e", "orders"));
     }
 
     #[test]

@@ -81,11 +81,7 @@ pub struct DdlOptions {
 
 /// `-- Current Database`, `CREATE DATABASE IF NOT EXISTS` and `USE`, for combined files.
 pub fn database_preamble(catalog: &DatabaseCatalog) -> Vec<u8> {
-    let mut s = format!(
-        "--\n-- Current Database: {}\n--\n\n",
-        comment_safe(&catalog.name)
-    )
-    .into_bytes();
+    let mut s = current_database(catalog);
     match catalog.create_sql.strip_prefix(b"CREATE DATABASE ") {
         Some(rest) => {
             s.extend_from_slice(b"CREATE DATABASE /*!32312 IF NOT EXISTS*/ ");
@@ -94,6 +90,22 @@ pub fn database_preamble(catalog: &DatabaseCatalog) -> Vec<u8> {
         None => s.extend_from_slice(&catalog.create_sql),
     }
     let _ = write!(s, ";\n\nUSE {};\n\n", ident(&catalog.name));
+    s
+}
+
+fn current_database(catalog: &DatabaseCatalog) -> Vec<u8> {
+    format!(
+        "--\n-- Current Database: {}\n--\n\n",
+        comment_safe(&catalog.name)
+    )
+    .into_bytes()
+}
+
+/// A combined file's switch to a database without creating it (`--no-create-info`: the
+/// database and its tables exist where the file is restored).
+pub fn database_use(catalog: &DatabaseCatalog) -> Vec<u8> {
+    let mut s = current_database(catalog);
+    let _ = write!(s, "USE {};\n\n", ident(&catalog.name));
     s
 }
 

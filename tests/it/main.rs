@@ -31,6 +31,7 @@ mod profiles;
 mod restore;
 mod row_reader;
 mod secrets;
+mod selection;
 mod ssh;
 mod tls;
 mod verify;

@@ -399,6 +399,67 @@ async fn primary_with_mysqldump_leaves_out_session_rows() {
     assert!(text.contains("INSERT INTO `orders`"));
 }
 
+/// `--ignore-table-data` adds to the session tables of primary (both in `data_skipped`, with
+/// either engine); `--tables` leaves out the companion none of whose tables it matches.
+#[tokio::test]
+async fn primary_adds_ignore_table_data_to_the_session_tables() {
+    let client = Client::new("pid", &["", "_dmart"], &[]).await;
+    let main = client.db("");
+    for engine in ["native", "mysqldump"] {
+        let dir = out_dir();
+        let out = backup(
+            &[
+                "primary",
+                "--client-code",
+                &client.code,
+                "--include-dmart",
+                "-c",
+                "none",
+                "--engine",
+                engine,
+                "--tables",
+                &format!("{main}.*"),
+                "--ignore-table-data",
+                &format!("{main}.orders"),
+            ],
+            dir.path(),
+        );
+        assert_success(&out, &format!("primary --ignore-table-data ({engine})"));
+        let dumps: Vec<String> = files_in(dir.path())
+            .into_iter()
+            .filter(|f| common::is_dump_file(f))
+            .collect();
+        assert_eq!(
+            dumps.len(),
+            1,
+            "{engine}: the companion is left out: {dumps:?}"
+        );
+        let file = dir.path().join(&dumps[0]);
+        let meta = metadata_of(&file);
+        let skipped: Vec<&str> = meta["data_skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["table"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            skipped,
+            ["orders", "tcllusersession", "tsflpageview", "tsfltokensess"],
+            "{engine}"
+        );
+        assert_eq!(
+            meta["selection"]["databases_left_out"],
+            serde_json::json!([client.db("_dmart")]),
+            "{engine}"
+        );
+        let copy = TestDb::new("pid_copy").await;
+        restore_with_client(&copy.name, &file);
+        for t in ["orders", "tsflpageview", "tsfltokensess", "tcllusersession"] {
+            assert_eq!(common::count_rows(&copy.name, t).await, 0, "{engine}: {t}");
+        }
+    }
+}
+
 /// `-E` drops databases without tables, also a package's companion.
 #[tokio::test]
 async fn exclude_empty_drops_empty_databases() {
