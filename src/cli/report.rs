@@ -670,6 +670,37 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
     reporter.say(out.trim_end());
 }
 
+/// What the cleanup after a backup removed (not with `-q`: a nightly run that went as
+/// configured says nothing), and what it could not, as warnings (always).
+pub fn cleanup_after(
+    done: &sfdbtools::cleanup::AfterBackup,
+    c: &sfdbtools::config::run::CleanupAfter,
+    reporter: &Reporter,
+) {
+    for p in &done.problems {
+        reporter.event(&Event::Warning(&format!("cleanup after the backup: {p}")));
+    }
+    match reporter.style {
+        Style::Quiet => {}
+        Style::Json => reporter.json(json!({
+            "event": "cleanup", "base": c.base, "days": c.days, "sets": done.sets,
+            "removed": done.removed, "problems": done.problems,
+        })),
+        _ => {
+            let mut out = format!(
+                "cleanup: {} backup set(s) older than {} day(s) under {}",
+                done.sets,
+                c.days,
+                c.base.display()
+            );
+            for f in &done.removed {
+                out.push_str(&format!("\n  removed {}", f.display()));
+            }
+            reporter.say(&out);
+        }
+    }
+}
+
 /// A short duration for people: "42 ms", "1.3 s".
 fn human_millis(d: std::time::Duration) -> String {
     if d.as_millis() < 1000 {

@@ -142,6 +142,16 @@ pub struct BackupConfig {
     /// Fail instead of warning when something cannot be dumped exactly (the history of a
     /// table versioned by transaction id).
     pub strict: bool,
+    /// Old sets to remove once the run has succeeded (config `backup.cleanup.enabled`).
+    pub cleanup_after: Option<CleanupAfter>,
+}
+
+/// The cleanup after a successful backup: the sets older than `days` days under `base` (the
+/// config's `backup.output.base_directory`), by the rules of `cleanup` (`cleanup::after_backup`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CleanupAfter {
+    pub base: PathBuf,
+    pub days: u64,
 }
 
 /// Which accounts file a restore applies after the data: none unless asked.

@@ -16,6 +16,7 @@
 
 mod common;
 
+mod cleanup;
 mod cli;
 mod compress_tools;
 mod config;
