@@ -651,11 +651,11 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
             "  {}\n    databases {} | {} ({} of SQL, {ratio:.1}x {}) | encrypted {} | {} | {}/s{skipped}\n    {}\n",
             f.path.display(),
             f.databases.join(", "),
-            m.file.size_human,
+            human_size(m.file.size_bytes),
             human_size(m.sql_bytes),
             m.compression.kind,
             if m.encryption.enabled { "yes" } else { "no" },
-            m.time.duration,
+            sfdbtools::metadata::human_duration(Duration::from_millis(m.duration_ms)),
             human_size((m.sql_bytes as f64 / secs) as u64),
             match &f.metadata_path {
                 Some(p) => format!("metadata {}", p.display()),
