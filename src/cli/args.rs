@@ -158,6 +158,25 @@ pub enum RestoreModeArgs {
         #[command(flatten)]
         common: RestoreArgs,
     },
+    /// A dump (a primary's, usually) as the secondary dbsf_nbc_<client>_secondary_<instance>,
+    /// and its _dmart companion (named in the metadata's database_details) as <that>_dmart.
+    Secondary {
+        /// The client: dbsf_nbc_<CODE> (or the whole dbsf_nbc_… name).
+        #[arg(long = "client-code")]
+        client_code: Option<String>,
+        /// The instance: …_secondary_<INSTANCE> (training, 1, …).
+        #[arg(long)]
+        instance: Option<String>,
+        /// Restore the dump only, not its _dmart companion.
+        #[arg(long = "skip-dmart")]
+        skip_dmart: bool,
+        /// With --grants: make the accounts file's grants on the dumped databases on the
+        /// secondary and its _dmart instead.
+        #[arg(long = "grants-to-target")]
+        grants_to_target: bool,
+        #[command(flatten)]
+        common: RestoreArgs,
+    },
 }
 
 /// A backup file to read, and its key.
