@@ -734,7 +734,13 @@ mod tests {
                 Some("SFDB_SOURCE_PROFILE_KEY")
             );
         }
-        for path in [&["db-restore", "single"][..], &["verify"]] {
+        for path in [
+            &["db-restore", "single"][..],
+            &["db-restore", "all"],
+            &["db-restore", "primary"],
+            &["db-restore", "secondary"],
+            &["verify"],
+        ] {
             assert_eq!(
                 env_of(path, "profile").as_deref(),
                 Some("SFDB_TARGET_PROFILE")
@@ -744,10 +750,14 @@ mod tests {
                 Some("SFDB_TARGET_PROFILE_KEY")
             );
         }
-        assert_eq!(
-            env_of(&["profile", "show"], "profile-key").as_deref(),
-            Some("SFDB_SOURCE_PROFILE_KEY")
-        );
+        // The profile commands serve either end: `cli::profile` reads both ends' variables.
+        for action in ["create", "list", "show", "edit"] {
+            assert_eq!(
+                env_of(&["profile", action], "profile-key"),
+                None,
+                "{action}"
+            );
+        }
         assert_eq!(
             env_of(&["crypto", "encrypt-file"], "key").as_deref(),
             Some("SFDB_ENCRYPTION_KEY")
