@@ -182,6 +182,60 @@ pub fn remove(sets: &[BackupSet]) -> Result<()> {
     Ok(())
 }
 
+/// What a cleanup after a backup did.
+#[derive(Debug, Default)]
+pub struct AfterBackup {
+    /// The files removed, set by set.
+    pub removed: Vec<PathBuf>,
+    /// How many sets were looked at for removal (old enough, not the run's own).
+    pub sets: usize,
+    /// What could not be looked at or removed, each naming its file or directory.
+    pub problems: Vec<String>,
+}
+
+/// The cleanup after a successful backup (config `backup.cleanup.enabled`): the sets under
+/// `base` older than `days`, by the rules of [`find_old`], except a set holding one of
+/// `written` (the files the run just wrote, whatever their age says: a clock set back must
+/// not make a backup remove itself). Unlike [`remove`] nothing stops it: a file that cannot
+/// be removed, a directory that cannot be listed are `problems`, and the rest goes on, since
+/// the backup it follows is good either way.
+pub fn after_backup(base: &Path, days: u64, written: &[PathBuf]) -> AfterBackup {
+    use std::os::unix::fs::MetadataExt;
+    let mut done = AfterBackup::default();
+    let scan = match find_old(base, days, None) {
+        Ok(scan) => scan,
+        Err(e) => {
+            done.problems.push(e.to_string());
+            return done;
+        }
+    };
+    done.problems = scan.warnings;
+    // By identity, not by name: the run may have named its directory otherwise (relative,
+    // through a symbolic link) than the scan of the base directory does.
+    let identity = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let own: Vec<(u64, u64)> = written.iter().filter_map(|p| identity(p)).collect();
+    for set in scan.sets {
+        let files: Vec<&PathBuf> = std::iter::once(&set.dump).chain(&set.companions).collect();
+        if files
+            .iter()
+            .any(|f| written.contains(f) || identity(f).is_some_and(|i| own.contains(&i)))
+        {
+            continue;
+        }
+        done.sets += 1;
+        for f in files {
+            match std::fs::remove_file(f) {
+                Ok(()) => done.removed.push(f.clone()),
+                Err(e) => done.problems.push(format!(
+                    "cannot remove {}: {e}; remove it by hand or fix its directory's permissions",
+                    f.display()
+                )),
+            }
+        }
+    }
+    done
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +369,38 @@ mod tests {
         // The base itself is required.
         let e = find_old(&base.join("missing"), 30, None).unwrap_err();
         assert!(e.to_string().contains("listing"), "{e}");
+    }
+
+    /// After a backup: the run's own set stays whatever its age, another old set goes, and
+    /// what cannot be removed (a directory where a grants file would be: root cannot
+    /// `unlink` it either) is a problem named, not a stop.
+    #[test]
+    fn after_a_backup_its_own_set_stays_and_failures_are_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let day = base.join("20200101");
+        std::fs::create_dir(&day).unwrap();
+        let other = backup_file(&day, "shop_20200101_010000_h.sql", 40, false);
+        let stuck = backup_file(&day, "crm_20200101_010000_h.sql", 40, false);
+        std::fs::create_dir(day.join("crm_20200101_010000_h_users.sql")).unwrap();
+        let own = backup_file(base, "shop_20260101_010000_h.sql", 40, false);
+        // The run names its files through another path than the scan.
+        let written = [day.join("../shop_20260101_010000_h.sql")];
+        let done = after_backup(base, 30, &written);
+        assert!(own.exists(), "the run's own set was removed");
+        assert!(!other.exists() && !stuck.exists());
+        assert_eq!(done.sets, 2);
+        assert_eq!(done.removed.len(), 4, "{:?}", done.removed);
+        assert_eq!(done.problems.len(), 1, "{:?}", done.problems);
+        assert!(
+            done.problems[0].starts_with("cannot remove ")
+                && done.problems[0].contains("crm_20200101_010000_h_users.sql"),
+            "{:?}",
+            done.problems
+        );
+        // A base directory that is not there: a problem, nothing else.
+        let done = after_backup(&base.join("missing"), 30, &[]);
+        assert!(done.removed.is_empty() && done.problems.len() == 1);
     }
 
     #[test]

@@ -88,11 +88,15 @@ fn run(args: Vec<std::ffi::OsString>) -> Result<(), Error> {
     } else {
         Settings::default()
     };
-    for warning in &settings.warnings {
-        eprintln!("sfdbtools: warning: {warning}");
+    let (quiet, json) = (cli.quiet, cli.log_format == LogFormat::Json);
+    // Once per run, here and nowhere else; not with `-q`: a key the file has that this version
+    // does not know is the same every night, and cron mails whatever a job writes.
+    if !quiet {
+        for warning in &settings.warnings {
+            eprintln!("sfdbtools: warning: {warning}");
+        }
     }
     let env = Env::read();
-    let (quiet, json) = (cli.quiet, cli.log_format == LogFormat::Json);
     match cli.command {
         Command::DbBackup { mode } => db_backup(mode, quiet, json, &settings, &env),
         Command::DbRestore { mode } => db_restore(mode, quiet, json, &settings, &env),

@@ -22,6 +22,10 @@ pub struct Metadata {
     pub engine: String,
     pub threads: usize,
     pub consistency: String,
+    /// How long the file took, to the millisecond (`time.duration` has the old tool's whole
+    /// seconds, in its words).
+    #[serde(default)]
+    pub duration_ms: u64,
     pub snapshot: SnapshotInfo,
     pub sha256: String,
     pub sql_bytes: u64,
@@ -192,8 +196,12 @@ pub struct EncryptionInfo {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SourceInfo {
     pub hostname: String,
+    /// The host connected to; `localhost` over a socket (see `ConnectionSettings::source_host`).
     pub host: String,
     pub port: u16,
+    /// The socket's path, for a socket connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -469,7 +477,57 @@ impl Recorded {
     }
 }
 
-/// Sizes as people read them: `512 B`, `1.5 KB`, `52.3 MB` (1024-based, like the old tool).
+/// `file.size_human` and `file_size_human` as the old tool wrote them (go-humanize's
+/// `Bytes`, in every release): powers of 1000, `kB`, one decimal below 10 (`82 B`, `1.5 kB`,
+/// `52 MB`). A reader that parses them back (`humanize.ParseBytes`) would take a 1024-based
+/// `52.3 MB` for 2.4 % less than the file is.
+pub fn old_size(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+    if bytes < 10 {
+        return format!("{bytes} B");
+    }
+    // go-humanize's own arithmetic (logarithms, then a half-up rounding to a tenth), so that
+    // the same size gives the same text.
+    let s = bytes as f64;
+    let e = (s.ln() / 1000f64.ln()).floor();
+    let val = (s / 1000f64.powf(e) * 10.0 + 0.5).floor() / 10.0;
+    let unit = UNITS[(e as usize).min(UNITS.len() - 1)];
+    if val < 10.0 {
+        format!("{val:.1} {unit}")
+    } else {
+        format!("{val:.0} {unit}")
+    }
+}
+
+/// `time.duration` as the old tool wrote it in every release: `H jam M menit S detik`, whole
+/// units (hours, minutes, seconds in Indonesian).
+pub fn old_duration(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    format!(
+        "{} jam {} menit {} detik",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// `generator.generated_at` as Go writes a `time.Time` (RFC 3339 with the nanoseconds,
+/// trailing zeros cut, `Z` for UTC), which is what the old tool's reader parses.
+pub fn go_time(t: &chrono::DateTime<chrono::Local>) -> String {
+    let nanos = t.timestamp_subsec_nanos();
+    let fraction = if nanos == 0 {
+        String::new()
+    } else {
+        format!(".{nanos:09}").trim_end_matches('0').to_owned()
+    };
+    let offset = match t.offset().local_minus_utc() {
+        0 => "Z".to_owned(),
+        _ => t.format("%:z").to_string(),
+    };
+    format!("{}{fraction}{offset}", t.format("%Y-%m-%dT%H:%M:%S"))
+}
+
+/// Sizes as people read them: `512 B`, `1.5 KB`, `52.3 MB` (1024-based), on the terminal.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
     let mut value = bytes as f64;
@@ -485,7 +543,7 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
-/// `1h2m3.4s` style, like the old tool's Go durations.
+/// `1h2m3.4s` style, like Go's durations, on the terminal.
 pub fn human_duration(d: std::time::Duration) -> String {
     let secs = d.as_secs_f64();
     let h = (secs / 3600.0).floor();
@@ -510,6 +568,58 @@ mod tests {
             human_duration(std::time::Duration::from_millis(61_500)),
             "1m1.500s"
         );
+    }
+
+    /// The old tool's own outputs for these values (go-humanize's tests, Go's formatting).
+    #[test]
+    fn sizes_durations_and_times_read_as_the_old_tool_wrote_them() {
+        for (bytes, text) in [
+            (0, "0 B"),
+            (9, "9 B"),
+            (803, "803 B"),
+            (999, "999 B"),
+            (1024, "1.0 kB"),
+            (9999, "10 kB"),
+            (999_999, "1000 kB"),
+            (1024 * 1024, "1.0 MB"),
+            (52_300_000, "52 MB"),
+            (1024 * 1024 * 1024, "1.1 GB"),
+        ] {
+            assert_eq!(old_size(bytes), text, "{bytes}");
+        }
+        assert_eq!(
+            old_duration(std::time::Duration::from_millis(3_725_900)),
+            "1 jam 2 menit 5 detik"
+        );
+        assert_eq!(
+            old_duration(std::time::Duration::from_millis(999)),
+            "0 jam 0 menit 0 detik"
+        );
+        use chrono::{TimeZone, Timelike};
+        let at = |nanos: u32, offset: i32| {
+            chrono::FixedOffset::east_opt(offset)
+                .unwrap()
+                .with_ymd_and_hms(2026, 1, 28, 10, 0, 2)
+                .unwrap()
+                .with_nanosecond(nanos)
+                .unwrap()
+                .with_timezone(&chrono::Local)
+        };
+        // Whatever the machine's zone, the text is RFC 3339 with Go's fraction.
+        for (nanos, fraction) in [(0, ""), (120_000_000, ".12"), (123_456_789, ".123456789")] {
+            let t = at(nanos, 7 * 3600);
+            let text = go_time(&t);
+            let parsed = chrono::DateTime::parse_from_rfc3339(&text).unwrap();
+            assert_eq!(parsed, t, "{text}");
+            let seconds_end = text.find('.').unwrap_or(19);
+            assert_eq!(&text[19..19 + fraction.len()], fraction, "{text}");
+            assert!(seconds_end == 19, "{text}");
+            let zone = &text[19 + fraction.len()..];
+            assert!(
+                zone == "Z" || (zone.len() == 6 && zone.starts_with(['+', '-'])),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub struct TablePattern {
     text: String,
     database: Vec<Piece>,
     table: Vec<Piece>,
+    /// From the config's `backup.mysqldump_args`, where mysqldump takes a name that matches
+    /// nothing without a word: an old config that leaves out a table of another database
+    /// must not fail every night (see `dump::selection`).
+    from_config: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +76,7 @@ impl TablePattern {
             text: text.to_string(),
             database,
             table,
+            from_config: false,
         })
     }
 
@@ -97,7 +102,21 @@ impl TablePattern {
             text: format!("{}.{}", tick(database), tick(table)),
             database: database.chars().map(Piece::Char).collect(),
             table: table.chars().map(Piece::Char).collect(),
+            from_config: false,
         }
+    }
+
+    /// The same pattern, marked as coming from the config's mysqldump options.
+    pub fn from_config(self) -> TablePattern {
+        TablePattern {
+            from_config: true,
+            ..self
+        }
+    }
+
+    /// Whether it came from the config's mysqldump options (no "matches nothing" check).
+    pub fn is_from_config(&self) -> bool {
+        self.from_config
     }
 
     /// The pattern as given.

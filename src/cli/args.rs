@@ -159,6 +159,25 @@ pub enum RestoreModeArgs {
         #[command(flatten)]
         common: RestoreArgs,
     },
+    /// A dump (a primary's, usually) as the secondary dbsf_nbc_<client>_secondary_<instance>,
+    /// and its _dmart companion (named in the metadata's database_details) as <that>_dmart.
+    Secondary {
+        /// The client: dbsf_nbc_<CODE> (or the whole dbsf_nbc_… name).
+        #[arg(long = "client-code")]
+        client_code: Option<String>,
+        /// The instance: …_secondary_<INSTANCE> (training, 1, …).
+        #[arg(long)]
+        instance: Option<String>,
+        /// Restore the dump only, not its _dmart companion.
+        #[arg(long = "skip-dmart")]
+        skip_dmart: bool,
+        /// With --grants: make the accounts file's grants on the dumped databases on the
+        /// secondary and its _dmart instead.
+        #[arg(long = "grants-to-target")]
+        grants_to_target: bool,
+        #[command(flatten)]
+        common: RestoreArgs,
+    },
 }
 
 /// A backup file to read, and its key.
@@ -721,7 +740,13 @@ mod tests {
                 Some("SFDB_SOURCE_PROFILE_KEY")
             );
         }
-        for path in [&["db-restore", "single"][..], &["verify"]] {
+        for path in [
+            &["db-restore", "single"][..],
+            &["db-restore", "all"],
+            &["db-restore", "primary"],
+            &["db-restore", "secondary"],
+            &["verify"],
+        ] {
             assert_eq!(
                 env_of(path, "profile").as_deref(),
                 Some("SFDB_TARGET_PROFILE")
@@ -731,10 +756,14 @@ mod tests {
                 Some("SFDB_TARGET_PROFILE_KEY")
             );
         }
-        assert_eq!(
-            env_of(&["profile", "show"], "profile-key").as_deref(),
-            Some("SFDB_SOURCE_PROFILE_KEY")
-        );
+        // The profile commands serve either end: `cli::profile` reads both ends' variables.
+        for action in ["create", "list", "show", "edit"] {
+            assert_eq!(
+                env_of(&["profile", action], "profile-key"),
+                None,
+                "{action}"
+            );
+        }
         assert_eq!(
             env_of(&["crypto", "encrypt-file"], "key").as_deref(),
             Some("SFDB_ENCRYPTION_KEY")

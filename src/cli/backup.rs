@@ -9,7 +9,7 @@ use sfdbtools::Error;
 use sfdbtools::compress::{Codec, Level};
 use sfdbtools::config::dump_args;
 use sfdbtools::config::file::Settings;
-use sfdbtools::config::run::{BackupConfig, BackupMode, Engine};
+use sfdbtools::config::run::{BackupConfig, BackupMode, CleanupAfter, Engine};
 use sfdbtools::dump::plan::DryRun;
 use sfdbtools::dump::{self, naming};
 use sfdbtools::encrypt::Passphrase;
@@ -46,6 +46,18 @@ pub fn run(mut config: BackupConfig, pending: Pending, style: Style) -> Result<(
     match outcome {
         Some(Ok(report)) => {
             report::summary(&report, &reporter);
+            // Only here: after a run that wrote every file, never after a dry run or a
+            // failure (an old set may be the only good one left when tonight's failed).
+            if let Some(c) = &config.cleanup_after {
+                let written: Vec<PathBuf> = report
+                    .files
+                    .iter()
+                    .flat_map(|f| std::iter::once(f.path.clone()).chain(f.metadata_path.clone()))
+                    .chain(report.user_grants.clone())
+                    .collect();
+                let done = sfdbtools::cleanup::after_backup(&c.base, c.days, &written);
+                report::cleanup_after(&done, c, &reporter);
+            }
             Ok(())
         }
         Some(Err(e)) => {
@@ -314,6 +326,7 @@ pub fn config(
             strict: a.strict,
             tables,
             objects,
+            cleanup_after: cleanup_after(settings, quiet)?,
         };
         follow_mysqldump_args(&mut cfg)?;
         Ok((cfg, pending))
@@ -473,6 +486,42 @@ fn backup_passphrase(
     Ok(None)
 }
 
+/// `backup.cleanup.enabled`: the age and the base directory of the cleanup after a backup.
+/// Without an age (0, the old tool's packaged value, means no cleanup) it is off, with a
+/// warning; without a base directory there is nothing it could clean, which is the config's
+/// error to fix before anything runs.
+fn cleanup_after(settings: &Settings, quiet: bool) -> Result<Option<CleanupAfter>, Error> {
+    if settings.cleanup_enabled != Some(true) {
+        return Ok(None);
+    }
+    let file = settings
+        .source
+        .as_ref()
+        .map_or_else(String::new, |p| format!(" in {}", p.display()));
+    let days = settings.cleanup_days.unwrap_or(0);
+    if days == 0 {
+        if !quiet {
+            eprintln!(
+                "sfdbtools: warning: backup.cleanup.enabled is true{file} but \
+                 backup.cleanup.days is {}: no backup set is removed after the backup (0 means \
+                 no cleanup, as for the old tool); set the age in days",
+                settings
+                    .cleanup_days
+                    .map_or_else(|| "not set".to_owned(), |d| d.to_string())
+            );
+        }
+        return Ok(None);
+    }
+    let base = settings.base_directory.clone().ok_or_else(|| {
+        Error::Config(format!(
+            "backup.cleanup.enabled is true{file} but backup.output.base_directory is not set: \
+             the cleanup after a backup removes the old sets under that directory; set it, or \
+             set backup.cleanup.enabled: false"
+        ))
+    })?;
+    Ok(Some(CleanupAfter { base, days }))
+}
+
 /// `<backup.output.base_directory>/<backup.output.structure.pattern>`, expanded at `now`;
 /// without a base directory the pattern is relative to the current directory.
 fn default_output_dir(settings: &Settings, now: &chrono::DateTime<chrono::Local>) -> PathBuf {
@@ -589,6 +638,43 @@ backup:
         assert_eq!(c.chunk_bytes, sfdbtools::dump::chunks::CHUNK_TARGET_BYTES);
         assert!(!c.ddl.skip_definer && !c.strict && !c.dry_run);
         assert_eq!(c.connection.host, "127.0.0.1");
+        assert_eq!(c.cleanup_after, None);
+    }
+
+    #[test]
+    fn cleanup_after_a_backup_needs_an_age_and_a_base_directory() {
+        let on = "backup:\n  cleanup: {enabled: true, days: 7}\n  output: {base_directory: /b}\n";
+        assert_eq!(
+            ok(&["all", "-t", "T"], on).cleanup_after,
+            Some(CleanupAfter {
+                base: "/b".into(),
+                days: 7
+            })
+        );
+        // `-o` does not change what is cleaned: the base directory of the config.
+        let c = ok(&["all", "-t", "T", "-o", "/elsewhere"], on);
+        assert_eq!(c.cleanup_after.unwrap().base, PathBuf::from("/b"));
+        // Off, or on without an age (0 is the old tool's "no cleanup"): none.
+        for yaml in [
+            "backup:\n  cleanup: {enabled: false, days: 7}\n  output: {base_directory: /b}\n",
+            "backup:\n  cleanup: {days: 7}\n  output: {base_directory: /b}\n",
+            "backup:\n  cleanup: {enabled: true, days: 0}\n  output: {base_directory: /b}\n",
+            "backup:\n  cleanup: {enabled: true}\n",
+        ] {
+            assert_eq!(ok(&["all", "-t", "T"], yaml).cleanup_after, None, "{yaml}");
+        }
+        let e = backup(
+            &["all", "-t", "T"],
+            "backup:\n  cleanup: {enabled: true, days: 7}\n",
+            &env(None, None),
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string()
+                .contains("backup.output.base_directory is not set"),
+            "{e}"
+        );
     }
 
     #[test]

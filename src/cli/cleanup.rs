@@ -34,9 +34,23 @@ pub fn config(a: CleanupArgs, settings: &Settings) -> Result<Cleanup, Error> {
                         .into(),
                 )
             })?,
-        days: a.days.or(settings.cleanup_days).ok_or_else(|| {
-            Error::Usage("missing --days N (or set backup.cleanup.days in the config file)".into())
-        })?,
+        days: match (a.days, settings.cleanup_days) {
+            (Some(d), _) => d,
+            (None, Some(d)) if d > 0 => d,
+            // The old tool's packaged config: 0 says no cleanup, not "everything".
+            (None, Some(_)) => {
+                return Err(Error::Usage(
+                    "backup.cleanup.days is 0 in the config file, which means no cleanup: pass \
+                     --days N"
+                        .into(),
+                ));
+            }
+            (None, None) => {
+                return Err(Error::Usage(
+                    "missing --days N (or set backup.cleanup.days in the config file)".into(),
+                ));
+            }
+        },
         pattern: a.pattern,
         dry_run: a.dry_run,
     })
@@ -117,5 +131,10 @@ mod tests {
             e.to_string(),
             "missing --days N (or set backup.cleanup.days in the config file)"
         );
+        let zero = settings("backup:\n  cleanup: {days: 0}\n");
+        let e = config(args(Some("/here"), None), &zero).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("which means no cleanup"), "{e}");
+        assert_eq!(config(args(Some("/here"), Some(3)), &zero).unwrap().days, 3);
     }
 }

@@ -17,8 +17,8 @@ use sfdbtools::encrypt::Passphrase;
 use sfdbtools::secret::Secret;
 
 use super::args::{
-    ConnectionArgs, SOURCE_PROFILE_KEY_ENV, SourceProfileArgs, SshArgs, TARGET_PROFILE_KEY_ENV,
-    TargetProfileArgs,
+    ConnectionArgs, SOURCE_PROFILE_ENV, SOURCE_PROFILE_KEY_ENV, SourceProfileArgs, SshArgs,
+    TARGET_PROFILE_ENV, TARGET_PROFILE_KEY_ENV, TargetProfileArgs,
 };
 use super::prompt;
 
@@ -40,6 +40,18 @@ pub struct Env {
     /// `USER`, else `LOGNAME` (unless empty): the SSH user when none is given, as for
     /// OpenSSH's client.
     pub user: Option<String>,
+    /// Both ends' profile variables, for the `profile` commands, which serve either end (a
+    /// backup or a restore has clap read its own end's).
+    pub profiles: ProfileVars,
+}
+
+/// `SFDB_SOURCE_PROFILE[_KEY]` and `SFDB_TARGET_PROFILE[_KEY]`, each unless unset or empty.
+#[derive(Default)]
+pub struct ProfileVars {
+    pub source: Option<String>,
+    pub source_key: Option<String>,
+    pub target: Option<String>,
+    pub target_key: Option<String>,
 }
 
 impl Env {
@@ -55,6 +67,15 @@ impl Env {
             user: ["USER", "LOGNAME"]
                 .into_iter()
                 .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty())),
+            profiles: {
+                let var = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+                ProfileVars {
+                    source: var(SOURCE_PROFILE_ENV),
+                    source_key: var(SOURCE_PROFILE_KEY_ENV),
+                    target: var(TARGET_PROFILE_ENV),
+                    target_key: var(TARGET_PROFILE_KEY_ENV),
+                }
+            },
         }
     }
 }
@@ -433,13 +454,9 @@ fn ssh_tunnel(
     Ok(Some(ssh))
 }
 
-/// A profile's passphrase: `-k/--profile-key` (or `SFDB_SOURCE_PROFILE_KEY`), else a prompt.
-pub fn profile_key(given: Option<String>, quiet: bool, confirm: bool) -> Result<Passphrase, Error> {
-    profile_key_from(given, SOURCE_PROFILE_KEY_ENV, quiet, confirm)
-}
-
-/// A profile's passphrase: `-k/--profile-key` (or the variable `env`), else a prompt.
-fn profile_key_from(
+/// A profile's passphrase: `-k/--profile-key` (or the variable `env`, which the message
+/// names), else a prompt.
+pub fn profile_key_from(
     given: Option<String>,
     env: &str,
     quiet: bool,

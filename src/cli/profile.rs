@@ -2,11 +2,13 @@
 //! `args`), the questions for what is missing, and the output.
 //!
 //! Secrets never need the command line: the database password comes from `MYSQL_PWD` or a
-//! prompt, the profile key from `-k`, `SFDB_SOURCE_PROFILE_KEY` or a prompt. With `-q` whatever
-//! is missing is an error naming how to give it.
+//! prompt, the profile key from `-k`, `SFDB_TARGET_PROFILE_KEY` / `SFDB_SOURCE_PROFILE_KEY` or
+//! a prompt; `show` and `edit` take the profile from `SFDB_SOURCE_PROFILE` or
+//! `SFDB_TARGET_PROFILE` when `-n` is not given, as the old tool did. With `-q` whatever is
+//! missing is an error naming how to give it.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sfdbtools::Error;
 use sfdbtools::config::file::Settings;
@@ -14,8 +16,8 @@ use sfdbtools::config::profile::{self, Profile};
 use sfdbtools::encrypt::Passphrase;
 use sfdbtools::secret::Secret;
 
-use super::args::profile::{FieldArgs, NameArg, ProfileAction};
-use super::inputs::{Env, profile_key};
+use super::args::profile::{FieldArgs, ProfileAction};
+use super::inputs::{Env, ProfileVars, profile_key_from};
 use super::prompt::{self, text_or_fail};
 
 /// A profile command with everything it needs.
@@ -27,16 +29,19 @@ pub enum ProfileTask {
     },
     List {
         dir: PathBuf,
-        key: Option<Passphrase>,
+        /// Tried in turn on each profile; none: names only.
+        keys: Vec<Passphrase>,
     },
     Show {
         path: PathBuf,
-        key: Passphrase,
+        /// Tried in turn until one opens the profile.
+        keys: Vec<Passphrase>,
         reveal: bool,
     },
     Edit {
         path: PathBuf,
-        key: Passphrase,
+        /// Tried in turn; the one that opens the profile seals it again.
+        keys: Vec<Passphrase>,
         fields: FieldArgs,
         password: Option<Secret>,
     },
@@ -53,8 +58,9 @@ pub fn task(
     env: &Env,
 ) -> Result<ProfileTask, Error> {
     let configured = settings.profile_dir.as_deref();
-    let path_of = |name: NameArg| -> Result<PathBuf, Error> {
-        let name = match name.name {
+    let vars = &env.profiles;
+    let path_of = |name: Option<String>| -> Result<PathBuf, Error> {
+        let name = match name {
             Some(n) => n,
             None => text_or_fail(quiet, "profile name", "-n/--name NAME", None)?,
         };
@@ -66,7 +72,7 @@ pub fn task(
             mut fields,
             key,
         } => {
-            let path = path_of(name)?;
+            let path = path_of(name.name)?;
             let host = match fields.host.take() {
                 Some(h) => h,
                 None => text_or_fail(quiet, "host", "--host HOST", Some("127.0.0.1"))?,
@@ -84,25 +90,25 @@ pub fn task(
             ProfileTask::Create {
                 path,
                 profile,
-                key: profile_key(key.key, quiet, true)?,
+                key: sealing_key(key.key, vars, quiet)?,
             }
         }
         ProfileAction::List { key } => ProfileTask::List {
             dir: profile::directory(configured)?,
-            key: key
-                .key
-                .filter(|k| !k.trim().is_empty())
-                .map(|k| Passphrase::new(Secret::new(k))),
+            keys: given_keys(key.key, vars, None),
         },
         ProfileAction::Show {
             name,
             key,
             reveal_password,
-        } => ProfileTask::Show {
-            path: path_of(name)?,
-            key: profile_key(key.key, quiet, false)?,
-            reveal: reveal_password,
-        },
+        } => {
+            let (name, end) = named(name.name, vars)?;
+            ProfileTask::Show {
+                path: path_of(name)?,
+                keys: keys_to_try(key.key, vars, end, quiet)?,
+                reveal: reveal_password,
+            }
+        }
         ProfileAction::Edit {
             name,
             fields,
@@ -119,8 +125,9 @@ pub fn task(
             }
             let mut fields = fields;
             ask_ssh_password(&mut fields, quiet)?;
+            let (name, end) = named(name.name, vars)?;
             let path = path_of(name)?;
-            let key = profile_key(key.key, quiet, false)?;
+            let keys = keys_to_try(key.key, vars, end, quiet)?;
             let password = if change_password {
                 Some(new_password(quiet, env)?)
             } else {
@@ -128,13 +135,14 @@ pub fn task(
             };
             ProfileTask::Edit {
                 path,
-                key,
+                keys,
                 fields,
                 password,
             }
         }
+        // Never from a variable: a delete names what it deletes.
         ProfileAction::Delete { name, yes } => {
-            let path = path_of(name)?;
+            let path = path_of(name.name)?;
             if !yes && !quiet {
                 if !std::io::stdin().is_terminal() {
                     return Err(Error::Usage(format!(
@@ -155,6 +163,100 @@ pub fn task(
             ProfileTask::Delete { path }
         }
     })
+}
+
+/// Which end's variable named the profile of a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    Source,
+    Target,
+}
+
+/// The two key variables, as messages name them.
+const KEY_VARS: &str = "SFDB_TARGET_PROFILE_KEY or SFDB_SOURCE_PROFILE_KEY";
+
+/// The profile `show` and `edit` work on: `-n`, else the one `SFDB_SOURCE_PROFILE` or
+/// `SFDB_TARGET_PROFILE` names (as the old tool's did; a machine that only backs up, or only
+/// restores, has one of them set), else none (asked, or an error with `-q`). Both naming
+/// different profiles is a usage error: either could be meant.
+fn named(name: Option<String>, vars: &ProfileVars) -> Result<(Option<String>, Option<End>), Error> {
+    if name.is_some() {
+        return Ok((name, None));
+    }
+    match (&vars.source, &vars.target) {
+        (Some(s), Some(t)) if s != t => Err(Error::Usage(format!(
+            "SFDB_SOURCE_PROFILE ({s}) and SFDB_TARGET_PROFILE ({t}) name two profiles: say \
+             which with -n/--name"
+        ))),
+        (Some(s), _) => Ok((Some(s.clone()), Some(End::Source))),
+        (None, Some(t)) => Ok((Some(t.clone()), Some(End::Target))),
+        (None, None) => Ok((None, None)),
+    }
+}
+
+/// `-k`, else the key variables that are set: the one of the end whose variable named the
+/// profile first, otherwise `SFDB_TARGET_PROFILE_KEY` before `SFDB_SOURCE_PROFILE_KEY`, the
+/// old tool's order. Each is tried on the profile until one opens it, so a machine with both
+/// ends' keys opens either end's profile.
+fn given_keys(given: Option<String>, vars: &ProfileVars, end: Option<End>) -> Vec<Passphrase> {
+    if let Some(k) = given.filter(|k| !k.trim().is_empty()) {
+        return vec![Passphrase::new(Secret::new(k))];
+    }
+    let (first, second) = match end {
+        Some(End::Source) => (&vars.source_key, &vars.target_key),
+        _ => (&vars.target_key, &vars.source_key),
+    };
+    let mut keys: Vec<&String> = first.iter().chain(second).collect();
+    keys.dedup();
+    keys.into_iter()
+        .map(|k| Passphrase::new(Secret::new(k.clone())))
+        .collect()
+}
+
+/// [`given_keys`], else one asked for (or an error naming the variables, with `-q`).
+fn keys_to_try(
+    given: Option<String>,
+    vars: &ProfileVars,
+    end: Option<End>,
+    quiet: bool,
+) -> Result<Vec<Passphrase>, Error> {
+    let keys = given_keys(given, vars, end);
+    if !keys.is_empty() {
+        return Ok(keys);
+    }
+    Ok(vec![profile_key_from(None, KEY_VARS, quiet, false)?])
+}
+
+/// The key a new profile is sealed with: `-k`, else the one key variable set (both set to
+/// different keys: either could be meant, so `-k` must say), else asked twice.
+fn sealing_key(
+    given: Option<String>,
+    vars: &ProfileVars,
+    quiet: bool,
+) -> Result<Passphrase, Error> {
+    let keys = given_keys(given.clone(), vars, None);
+    match keys.len() {
+        0 => profile_key_from(None, KEY_VARS, quiet, true),
+        1 => Ok(keys.into_iter().next().expect("one key")),
+        _ => Err(Error::Usage(
+            "SFDB_TARGET_PROFILE_KEY and SFDB_SOURCE_PROFILE_KEY are both set, to different \
+             keys: say which seals the new profile with -k/--profile-key"
+                .into(),
+        )),
+    }
+}
+
+/// The profile at `path` opened with the first of `keys` that opens it, and that key; when
+/// none does, the last one's error.
+fn open(path: &Path, keys: &[Passphrase]) -> Result<(Profile, Passphrase), Error> {
+    let mut last = None;
+    for key in keys {
+        match profile::load(path, key) {
+            Ok(p) => return Ok((p, key.clone())),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| Error::Internal("no profile key to try".into())))
 }
 
 /// `--ssh-ask-password`: the `[ssh]` password, typed twice on the terminal.
@@ -196,44 +298,45 @@ pub fn run(task: ProfileTask, quiet: bool) -> Result<(), Error> {
                 println!("created {}", path.display());
             }
         }
-        ProfileTask::List { dir, key } => {
+        ProfileTask::List { dir, keys } => {
             let files = profile::list(&dir)?;
             if files.is_empty() && !quiet {
                 eprintln!("no profiles in {}", dir.display());
             }
             for path in files {
                 let name = profile::name_of(&path);
-                match &key {
-                    None => println!("{name}\t{}", path.display()),
-                    Some(key) => match profile::load(&path, key) {
-                        Ok(p) => {
-                            let ssh = match p.tunnel() {
-                                Some(t) => format!(
-                                    " (through ssh {}@{}:{})",
-                                    t.user.as_deref().unwrap_or("$USER"),
-                                    t.host.as_deref().unwrap_or("?"),
-                                    t.port
-                                ),
-                                None => String::new(),
-                            };
-                            println!("{name}\t{}@{}:{}{ssh}", p.user, p.host, p.port)
-                        }
-                        Err(_) => println!("{name}\t(does not open with this key)"),
-                    },
+                if keys.is_empty() {
+                    println!("{name}\t{}", path.display());
+                    continue;
+                }
+                match open(&path, &keys) {
+                    Ok((p, _)) => {
+                        let ssh = match p.tunnel() {
+                            Some(t) => format!(
+                                " (through ssh {}@{}:{})",
+                                t.user.as_deref().unwrap_or("$USER"),
+                                t.host.as_deref().unwrap_or("?"),
+                                t.port
+                            ),
+                            None => String::new(),
+                        };
+                        println!("{name}\t{}@{}:{}{ssh}", p.user, p.host, p.port)
+                    }
+                    Err(_) => println!("{name}\t(does not open with the key(s) given)"),
                 }
             }
         }
-        ProfileTask::Show { path, key, reveal } => {
-            let p = profile::load(&path, &key)?;
+        ProfileTask::Show { path, keys, reveal } => {
+            let (p, _) = open(&path, &keys)?;
             print!("{}", p.describe(&path, reveal));
         }
         ProfileTask::Edit {
             path,
-            key,
+            keys,
             fields,
             password,
         } => {
-            let mut p = profile::load(&path, &key)?;
+            let (mut p, key) = open(&path, &keys)?;
             fields.apply(&mut p);
             if let Some(pw) = password {
                 p.password = pw;
@@ -264,4 +367,101 @@ fn create_private_dir(dir: &std::path::Path) -> Result<(), Error> {
         .mode(profile::DIR_MODE)
         .create(dir)
         .map_err(|e| Error::file("creating the profile directory", dir, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::inputs::tests::is_key;
+    use super::*;
+
+    fn vars(source: Option<&str>, target: Option<&str>, keys: [Option<&str>; 2]) -> ProfileVars {
+        let own = |v: Option<&str>| v.map(str::to_owned);
+        ProfileVars {
+            source: own(source),
+            target: own(target),
+            source_key: own(keys[0]),
+            target_key: own(keys[1]),
+        }
+    }
+
+    /// Whether `keys` are these passphrases, in this order.
+    fn are(keys: &[Passphrase], texts: &[&str]) -> bool {
+        keys.len() == texts.len() && keys.iter().zip(texts).all(|(k, t)| is_key(k, t))
+    }
+
+    #[test]
+    fn the_profile_comes_from_n_else_the_one_variable_set() {
+        let none = vars(None, None, [None, None]);
+        assert_eq!(
+            named(Some("n".into()), &none).unwrap(),
+            (Some("n".into()), None)
+        );
+        assert_eq!(named(None, &none).unwrap(), (None, None));
+        let src = vars(Some("s"), None, [None, None]);
+        assert_eq!(
+            named(None, &src).unwrap(),
+            (Some("s".into()), Some(End::Source))
+        );
+        let tgt = vars(None, Some("t"), [None, None]);
+        assert_eq!(
+            named(None, &tgt).unwrap(),
+            (Some("t".into()), Some(End::Target))
+        );
+        assert_eq!(
+            named(Some("n".into()), &tgt).unwrap().0.as_deref(),
+            Some("n")
+        );
+        let same = vars(Some("p"), Some("p"), [None, None]);
+        assert_eq!(named(None, &same).unwrap().0.as_deref(), Some("p"));
+        let e = named(None, &vars(Some("s"), Some("t"), [None, None])).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("say which with -n/--name"), "{e}");
+    }
+
+    #[test]
+    fn keys_are_the_flag_else_the_variables_the_named_end_s_first() {
+        let both = vars(None, None, [Some("sk"), Some("tk")]);
+        assert!(are(&given_keys(Some("k".into()), &both, None), &["k"]));
+        assert!(are(&given_keys(None, &both, None), &["tk", "sk"]));
+        assert!(are(
+            &given_keys(None, &both, Some(End::Target)),
+            &["tk", "sk"]
+        ));
+        assert!(are(
+            &given_keys(None, &both, Some(End::Source)),
+            &["sk", "tk"]
+        ));
+        let one = vars(None, None, [Some("sk"), None]);
+        assert!(are(&given_keys(None, &one, Some(End::Target)), &["sk"]));
+        let e = keys_to_try(None, &vars(None, None, [None, None]), None, true).unwrap_err();
+        assert!(e.to_string().contains(KEY_VARS), "{e}");
+        // A new profile is sealed with one key: two different ones must be chosen from.
+        assert!(are(&[sealing_key(None, &one, true).unwrap()], &["sk"]));
+        let e = sealing_key(None, &both, true).unwrap_err();
+        assert!(e.to_string().contains("-k/--profile-key"), "{e}");
+        assert!(are(
+            &[sealing_key(Some("k".into()), &both, true).unwrap()],
+            &["k"]
+        ));
+    }
+
+    #[test]
+    fn a_profile_opens_with_whichever_key_fits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.cnf.enc");
+        let p = Profile::new("h".into(), 1, "u".into(), Secret::new("pw"));
+        profile::save(&path, &Passphrase::new(Secret::new("right")), &p, false).unwrap();
+        let keys = [
+            Passphrase::new(Secret::new("wrong")),
+            Passphrase::new(Secret::new("right")),
+        ];
+        let (opened, key) = open(&path, &keys).unwrap();
+        assert_eq!(opened.host, "h");
+        assert!(is_key(&key, "right"));
+        let e = open(&path, &keys[..1]).unwrap_err().to_string();
+        assert!(
+            e.contains("p.cnf.enc") && e.contains("SFDB_TARGET_PROFILE_KEY"),
+            "{e}"
+        );
+    }
 }

@@ -651,11 +651,11 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
             "  {}\n    databases {} | {} ({} of SQL, {ratio:.1}x {}) | encrypted {} | {} | {}/s{skipped}\n    {}\n",
             f.path.display(),
             f.databases.join(", "),
-            m.file.size_human,
+            human_size(m.file.size_bytes),
             human_size(m.sql_bytes),
             m.compression.kind,
             if m.encryption.enabled { "yes" } else { "no" },
-            m.time.duration,
+            sfdbtools::metadata::human_duration(Duration::from_millis(m.duration_ms)),
             human_size((m.sql_bytes as f64 / secs) as u64),
             match &f.metadata_path {
                 Some(p) => format!("metadata {}", p.display()),
@@ -668,6 +668,37 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
         None => out.push_str("  user grants: none\n"),
     }
     reporter.say(out.trim_end());
+}
+
+/// What the cleanup after a backup removed (not with `-q`: a nightly run that went as
+/// configured says nothing), and what it could not, as warnings (always).
+pub fn cleanup_after(
+    done: &sfdbtools::cleanup::AfterBackup,
+    c: &sfdbtools::config::run::CleanupAfter,
+    reporter: &Reporter,
+) {
+    for p in &done.problems {
+        reporter.event(&Event::Warning(&format!("cleanup after the backup: {p}")));
+    }
+    match reporter.style {
+        Style::Quiet => {}
+        Style::Json => reporter.json(json!({
+            "event": "cleanup", "base": c.base, "days": c.days, "sets": done.sets,
+            "removed": done.removed, "problems": done.problems,
+        })),
+        _ => {
+            let mut out = format!(
+                "cleanup: {} backup set(s) older than {} day(s) under {}",
+                done.sets,
+                c.days,
+                c.base.display()
+            );
+            for f in &done.removed {
+                out.push_str(&format!("\n  removed {}", f.display()));
+            }
+            reporter.say(&out);
+        }
+    }
 }
 
 /// A short duration for people: "42 ms", "1.3 s".

@@ -155,6 +155,29 @@ pub fn config(
             grants_to_target,
             common,
         ),
+        RestoreModeArgs::Secondary {
+            client_code,
+            instance,
+            skip_dmart,
+            grants_to_target,
+            common,
+        } => {
+            let ask = |given: Option<String>, what: &str, flag: &str| match given {
+                Some(v) if !v.trim().is_empty() => Ok(v),
+                _ => prompt::text_or_fail(quiet, what, flag, None),
+            };
+            let client = ask(client_code, "client code", "--client-code CODE")?;
+            let instance = ask(instance, "instance", "--instance NAME")?;
+            // Into the secondary's name, as `primary` restores into a given --target-db.
+            (
+                RestoreMode::Primary {
+                    target: Some(secondary_name(&client, &instance)?),
+                    companion: !skip_dmart,
+                },
+                grants_to_target,
+                common,
+            )
+        }
     };
     let ticket = match a.ticket {
         Some(t) if !t.trim().is_empty() => t,
@@ -199,6 +222,33 @@ pub fn config(
     })
 }
 
+/// The secondary `db-restore secondary` restores into, as the old tool named it:
+/// `dbsf_nbc_<client>_secondary_<instance>`, the client code also taken as the whole primary
+/// name when it starts with `dbsf_nbc_`. Only letters, digits, `_` and `-`, at most 64
+/// characters (the server's limit, whose refusal would come after the file was read): a typo
+/// must not create an odd database.
+fn secondary_name(client: &str, instance: &str) -> Result<String, Error> {
+    let (client, instance) = (client.trim(), instance.trim());
+    let primary = if client.to_ascii_lowercase().starts_with("dbsf_nbc_") {
+        client.to_owned()
+    } else {
+        format!("dbsf_nbc_{client}")
+    };
+    let name = format!("{primary}_secondary_{instance}");
+    let fine = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    if !fine(client) || !fine(instance) || name.len() > 64 {
+        return Err(Error::Usage(format!(
+            "--client-code {client:?} and --instance {instance:?} make the secondary {name:?}: \
+             use letters, digits, _ and - only, at most 64 characters in all"
+        )));
+    }
+    Ok(name)
+}
+
 #[cfg(test)]
 mod tests {
     //! Flags > config file > environment > defaults for a restore, without a terminal (`-q`).
@@ -223,7 +273,8 @@ mod tests {
         let common: &mut RestoreArgs = match &mut mode {
             RestoreModeArgs::Single { common, .. }
             | RestoreModeArgs::All { common, .. }
-            | RestoreModeArgs::Primary { common, .. } => common,
+            | RestoreModeArgs::Primary { common, .. }
+            | RestoreModeArgs::Secondary { common, .. } => common,
         };
         // clap also reads SFDB_TARGET_PROFILE[_KEY]: none here, whatever the test run's.
         common.profile = TargetProfileArgs {
@@ -385,6 +436,56 @@ mod tests {
                 companion: true
             }
         );
+    }
+
+    #[test]
+    fn secondary_restores_into_the_secondary_s_name_with_its_companion() {
+        let c = ok(&[
+            "secondary",
+            "--client-code",
+            "acme",
+            "--instance",
+            "training",
+            "-t",
+            "T",
+        ]);
+        assert_eq!(
+            c.mode,
+            RestoreMode::Primary {
+                target: Some("dbsf_nbc_acme_secondary_training".into()),
+                companion: true
+            }
+        );
+        let c = ok(&[
+            "secondary",
+            "--client-code",
+            "DBSF_NBC_acme",
+            "--instance",
+            "2",
+            "--skip-dmart",
+            "-t",
+            "T",
+        ]);
+        assert_eq!(
+            c.mode,
+            RestoreMode::Primary {
+                target: Some("DBSF_NBC_acme_secondary_2".into()),
+                companion: false
+            }
+        );
+        let fails = |args: &[&str]| {
+            let mut argv = vec!["secondary", "-t", "T"];
+            argv.extend(args);
+            let e = restore(&argv, "", &env(None, None)).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+            e.to_string()
+        };
+        assert!(fails(&["--instance", "1"]).starts_with("missing client code: pass --client-code"));
+        assert!(fails(&["--client-code", "a"]).starts_with("missing instance: pass --instance"));
+        for bad in [["a b", "1"], ["a", "x;drop"], ["a", &"i".repeat(60)]] {
+            let e = fails(&["--client-code", bad[0], "--instance", bad[1]]);
+            assert!(e.contains("letters, digits, _ and -"), "{e}");
+        }
     }
 
     /// Failed statements under `--continue-on-error` are a count, not a stop, with the words

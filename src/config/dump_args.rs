@@ -255,7 +255,9 @@ fn apply(
                 return Err(format!("{arg}: the condition is empty"));
             }
             asked.tables.wheres.push(RowFilter {
-                pattern: TablePattern::parse("*.*").expect("a valid pattern"),
+                pattern: TablePattern::parse("*.*")
+                    .expect("a valid pattern")
+                    .from_config(),
                 condition,
             });
         }
@@ -288,7 +290,9 @@ fn apply(
 /// mysqldump's `db.table` for `--ignore-table`: split at the first dot, both parts literal.
 fn named_table(arg: &str, text: &str) -> Result<TablePattern, String> {
     match text.split_once('.') {
-        Some((db, t)) if !db.is_empty() && !t.is_empty() => Ok(TablePattern::literal(db, t)),
+        Some((db, t)) if !db.is_empty() && !t.is_empty() => {
+            Ok(TablePattern::literal(db, t).from_config())
+        }
         _ => Err(format!(
             "{arg}: {text:?} is not database.table (mysqldump needs both, as this does)"
         )),

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use yaml_rust2::{Yaml, YamlLoader};
 
+mod old_tool;
+
 use super::{TlsKeys, parse_ssl_mode};
 use crate::compress::{Codec, Level};
 use crate::connect::SslMode;
@@ -90,8 +92,11 @@ pub struct Settings {
     pub save_backup_info: Option<bool>,
     /// `backup.replication.capture_gtid`: false reads no GTID/binlog position.
     pub capture_gtid: Option<bool>,
-    /// `backup.cleanup.days`: the default of `cleanup --days`.
+    /// `backup.cleanup.days`: the default of `cleanup --days` and the age for
+    /// `backup.cleanup.enabled`; 0 is the old tool's "no cleanup" (its packaged value).
     pub cleanup_days: Option<u64>,
+    /// `backup.cleanup.enabled`: remove old sets after a successful backup (`cli::backup`).
+    pub cleanup_enabled: Option<bool>,
     /// `backup.mysqldump_args`: options of the mysqldump engine (a string split at whitespace,
     /// or a list of strings taken as they are).
     pub mysqldump_args: Option<Vec<String>>,
@@ -244,6 +249,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
     s.save_backup_info = doc.get("backup.output.save_backup_info", boolean)?;
     s.capture_gtid = doc.get("backup.replication.capture_gtid", boolean)?;
     s.cleanup_days = doc.get("backup.cleanup.days", days)?;
+    s.cleanup_enabled = doc.get("backup.cleanup.enabled", boolean)?;
     s.mysqldump_args = doc.get("backup.mysqldump_args", arguments)?;
     s.profile_dir = doc.get("config_dir.database_profile", path_value)?;
     s.tls = TlsKeys {
@@ -314,6 +320,9 @@ impl Doc<'_> {
         }
         match node {
             Yaml::Null => Ok(None),
+            // The old tool wrote its whole config back on every run, with empty strings for
+            // what was not set: an empty value says nothing, as null does.
+            Yaml::String(s) if s.trim().is_empty() => Ok(None),
             value => convert(value)
                 .map(Some)
                 .map_err(|msg| self.invalid(key, &msg)),
@@ -338,9 +347,10 @@ impl Doc<'_> {
             } else {
                 format!("{prefix}.{name}")
             };
-            if self.visited.contains(&dotted.to_ascii_lowercase()) {
+            let lower = dotted.to_ascii_lowercase();
+            if self.visited.contains(&lower) {
                 self.unknown(v, &dotted, out);
-            } else {
+            } else if !old_tool::KEYS.contains(&lower.as_str()) {
                 out.push(dotted);
             }
         }
@@ -525,11 +535,12 @@ fn permissions(v: &Yaml) -> Result<u32, String> {
     Ok(mode)
 }
 
+/// Days of `backup.cleanup.days`; 0 means no cleanup, as in the old tool's packaged config.
 fn days(v: &Yaml) -> Result<u64, String> {
     match v {
-        Yaml::Integer(d) if *d >= 1 => Ok(*d as u64),
+        Yaml::Integer(d) if *d >= 0 => Ok(*d as u64),
         Yaml::Integer(d) => Err(format!(
-            "{d} days would remove every backup; expected 1 or more"
+            "{d} days is not an age; expected 1 or more (0: no cleanup)"
         )),
         other => Err(format!("expected a number of days, found {}", kind(other))),
     }
@@ -601,6 +612,7 @@ backup:
     capture_gtid: true
   cleanup:
     days: 14
+    enabled: true
   mysqldump_args: "--hex-blob  --single-transaction"
 config_dir:
   database_profile: /etc/sfDBTools/database_profile
@@ -651,7 +663,7 @@ connection:
         assert_eq!(s.metadata_permissions, Some(0o600));
         assert_eq!(s.save_backup_info, Some(true));
         assert_eq!(s.capture_gtid, Some(true));
-        assert_eq!(s.cleanup_days, Some(14));
+        assert_eq!((s.cleanup_days, s.cleanup_enabled), (Some(14), Some(true)));
         assert_eq!(
             s.mysqldump_args,
             Some(vec!["--hex-blob".into(), "--single-transaction".into()])
@@ -705,10 +717,10 @@ connection:
     #[test]
     fn unknown_keys_warn_once_per_unknown_node() {
         let s = parse_ok(
-            "backup:\n  compression:\n    typo: zstd\n  retention: {a: 1, b: 2}\nlog:\n  level: info\n  file: x\n",
+            "backup:\n  compression:\n    typo: zstd\n  retention: {a: 1, b: 2}\nlogging:\n  level: info\n  file: x\n",
         );
         assert_eq!(s.warnings.len(), 3, "{:?}", s.warnings);
-        for key in ["backup.compression.typo", "backup.retention", "`log`"] {
+        for key in ["backup.compression.typo", "backup.retention", "`logging`"] {
             assert!(
                 s.warnings.iter().any(|w| w.contains(key)),
                 "{key} in {:?}",
@@ -765,7 +777,6 @@ connection:
                 "backup:\n  output:\n    structure:\n      pattern: \"../{day}\"\n",
                 "backup.output.structure.pattern",
             ),
-            ("backup:\n  cleanup:\n    days: 0\n", "backup.cleanup.days"),
             (
                 "backup:\n  cleanup:\n    days: soon\n",
                 "backup.cleanup.days",
@@ -775,9 +786,10 @@ connection:
                 "backup:\n  mysqldump_args: {a: 1}\n",
                 "backup.mysqldump_args",
             ),
+            ("backup:\n  cleanup:\n    days: -1\n", "backup.cleanup.days"),
             (
-                "config_dir:\n  database_profile: \"\"\n",
-                "config_dir.database_profile",
+                "backup:\n  cleanup:\n    enabled: sometimes\n",
+                "backup.cleanup.enabled",
             ),
             (
                 "connection:\n  ssl:\n    mode: sometimes\n",

@@ -554,7 +554,8 @@ pub fn load(path: &Path, key: &Passphrase) -> Result<Profile> {
     let plain = encrypt::open_oneshot(&sealed, key).map_err(|e| {
         let hint = match e {
             EncryptError::WrongKey => {
-                "; check the profile key (-k/--profile-key or SFDB_SOURCE_PROFILE_KEY)"
+                "; check the profile key (-k/--profile-key, or SFDB_SOURCE_PROFILE_KEY for a \
+                 backup's, SFDB_TARGET_PROFILE_KEY for a restore's)"
             }
             _ => "",
         };

@@ -147,6 +147,8 @@ pub struct BackupConfig {
     pub tables: crate::pattern::TableFilter,
     /// Which kinds of objects besides rows.
     pub objects: DumpObjects,
+    /// Old sets to remove once the run has succeeded (config `backup.cleanup.enabled`).
+    pub cleanup_after: Option<CleanupAfter>,
 }
 
 /// The kinds of objects a dump writes besides rows; all by default (mysqldump's
@@ -170,6 +172,14 @@ impl Default for DumpObjects {
             events: true,
         }
     }
+}
+
+/// The cleanup after a successful backup: the sets older than `days` days under `base` (the
+/// config's `backup.output.base_directory`), by the rules of `cleanup` (`cleanup::after_backup`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CleanupAfter {
+    pub base: PathBuf,
+    pub days: u64,
 }
 
 /// Which accounts file a restore applies after the data: none unless asked.

@@ -99,6 +99,18 @@ impl ConnectionSettings {
         }
     }
 
+    /// The server as the metadata's `source.host` names it: the host connected to; through a
+    /// tunnel the database's host as the SSH host reaches it (not the local end); over a
+    /// socket `localhost`, as the MySQL clients call that connection (a path is no host to a
+    /// reader of the old metadata; it goes in `source.socket`).
+    pub fn source_host(&self) -> &str {
+        match (&self.socket, &self.tunnelled) {
+            (Some(_), _) => "localhost",
+            (None, Some(t)) => &t.host,
+            (None, None) => &self.host,
+        }
+    }
+
     /// The addresses of host:port (nothing for a socket), looked up here rather than in the
     /// driver, so that a name that does not resolve is said to be one.
     pub(crate) async fn resolve(&self) -> std::result::Result<Vec<SocketAddr>, ConnectError> {
@@ -296,11 +308,20 @@ pub async fn open_with(
     setup: fn(Flavor) -> Vec<&'static str>,
 ) -> Result<(Conn, ServerInfo)> {
     let mut conn = settings.within_timeout(settings.connect_driver()).await?;
-    let (version, hostname): (String, String) = conn
-        .query_first("SELECT @@version, @@hostname")
-        .await
+    let identified: std::result::Result<Option<(String, Option<String>)>, _> =
+        match conn.query_first("SELECT @@version, @@hostname").await {
+            // A server (or a proxy in front of it) that does not know @@hostname: the name
+            // falls back, the version is still needed.
+            Err(mysql_async::Error::Server(_)) => conn
+                .query_first::<String, _>("SELECT @@version")
+                .await
+                .map(|v| v.map(|v| (v, None))),
+            other => other,
+        };
+    let (version, hostname) = identified
         .map_err(|e| Error::server(format!("identifying the server ({role} connection)"), e))?
         .ok_or_else(|| Error::Internal("SELECT @@version returned no row".into()))?;
+    let hostname = server_name(hostname.as_deref(), settings);
     let flavor = if version.to_ascii_lowercase().contains("mariadb") {
         Flavor::MariaDb
     } else {
@@ -342,6 +363,20 @@ pub(crate) async fn prepare_session<C: QueryConn>(
         )));
     }
     Ok(())
+}
+
+/// The server's name in file names and the metadata (docs/compat.md §3): its `@@hostname`,
+/// else the host connected to ([`ConnectionSettings::source_host`]: the profile's or the
+/// flag's), else `unknown`, as the old tool has it. An empty `@@hostname` (a container
+/// without a host name) once made `shop_20260105_120304_.sql`, which `cleanup` does not
+/// take for a backup.
+fn server_name(server: Option<&str>, settings: &ConnectionSettings) -> String {
+    [server.unwrap_or_default(), settings.source_host()]
+        .into_iter()
+        .map(str::trim)
+        .find(|n| !n.is_empty())
+        .unwrap_or("unknown")
+        .to_owned()
 }
 
 fn parse_version(v: &str) -> (u16, u16, u16) {
@@ -401,6 +436,37 @@ mod tests {
             d.contains("ops@jump:22") && d.contains("127.0.0.1:40000"),
             "{d}"
         );
+    }
+
+    #[test]
+    fn the_server_name_falls_back_to_the_host_then_unknown() {
+        let tcp = ConnectionSettings {
+            host: "db01.example".into(),
+            ..ConnectionSettings::default()
+        };
+        assert_eq!(server_name(Some("db01"), &tcp), "db01");
+        assert_eq!(server_name(Some(" "), &tcp), "db01.example");
+        assert_eq!(server_name(None, &tcp), "db01.example");
+        let socket = ConnectionSettings {
+            socket: Some("/run/mysqld/mysqld.sock".into()),
+            ..tcp.clone()
+        };
+        assert_eq!(server_name(Some(""), &socket), "localhost");
+        let tunnelled = ConnectionSettings {
+            tunnelled: Some(Tunnelled {
+                host: "db.internal".into(),
+                port: 3306,
+                ssh: "ops@jump:22".into(),
+            }),
+            host: "127.0.0.1".into(),
+            ..ConnectionSettings::default()
+        };
+        assert_eq!(server_name(None, &tunnelled), "db.internal");
+        let nameless = ConnectionSettings {
+            host: String::new(),
+            ..ConnectionSettings::default()
+        };
+        assert_eq!(server_name(Some(""), &nameless), "unknown");
     }
 
     #[test]

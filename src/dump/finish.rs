@@ -246,6 +246,7 @@ fn build_metadata(
 ) -> Metadata {
     let (cfg, info, plan) = (&run.cfg, &run.info, file.plan);
     let fmt = |t: &DateTime<Local>| t.format("%Y-%m-%d %H:%M:%S").to_string();
+    let elapsed = file.clock.elapsed();
     let functions_needing_trust = file
         .notes
         .as_mut()
@@ -267,11 +268,11 @@ fn build_metadata(
         time: metadata::TimeInfo {
             start_time: fmt(&file.started),
             end_time: fmt(&ended),
-            duration: metadata::human_duration(file.clock.elapsed()),
+            duration: metadata::old_duration(elapsed),
         },
         file: metadata::FileInfo {
             size_bytes: summary.file.bytes,
-            size_human: metadata::human_size(summary.file.bytes),
+            size_human: metadata::old_size(summary.file.bytes),
         },
         compression: metadata::CompressionInfo {
             enabled: summary.codec != crate::compress::Codec::None,
@@ -282,16 +283,16 @@ fn build_metadata(
         },
         source: metadata::SourceInfo {
             hostname: info.hostname.clone(),
-            // Through a tunnel: the database as the SSH host reaches it, not the local end.
-            host: match (&cfg.connection.socket, &cfg.connection.tunnelled) {
-                (Some(s), _) => s.display().to_string(),
-                (None, Some(t)) => t.host.clone(),
-                (None, None) => cfg.connection.host.clone(),
-            },
+            host: cfg.connection.source_host().to_owned(),
             port: match &cfg.connection.tunnelled {
                 Some(t) => t.port,
                 None => cfg.connection.port,
             },
+            socket: cfg
+                .connection
+                .socket
+                .as_ref()
+                .map(|s| s.display().to_string()),
         },
         replication: metadata::ReplicationInfo {
             gtid_info: file.snapshot.gtid_info(),
@@ -305,11 +306,12 @@ fn build_metadata(
         ticket: cfg.ticket.clone(),
         generator: metadata::GeneratorInfo {
             generated_by: "sfdbtools".into(),
-            generated_at: ended.to_rfc3339(),
+            generated_at: metadata::go_time(&ended),
         },
         engine: file.engine.into(),
         threads: file.threads,
         consistency: file.method.to_owned(),
+        duration_ms: elapsed.as_millis() as u64,
         snapshot: file.snapshot.clone(),
         sha256: summary.file.sha256.clone(),
         sql_bytes: summary.sql_bytes,

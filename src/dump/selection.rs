@@ -102,7 +102,10 @@ pub(crate) async fn plan(
             });
         }
     }
-    for (flag, pattern) in filter.patterns() {
+    // The config's mysqldump options name tables as mysqldump takes them: one that matches
+    // nothing is not an error there.
+    let checked = filter.patterns().filter(|(_, p)| !p.is_from_config());
+    for (flag, pattern) in checked {
         if let Some(why) = unmatched(pattern, &listed, &selection.databases) {
             let what = format!("{flag} {pattern} {why}");
             if !cfg.allow_missing {
@@ -166,7 +169,10 @@ pub(crate) async fn plan(
 
 /// `single` backs up one database: a pattern naming another can only be a mistake.
 fn check_single(filter: &TableFilter, db: &str) -> Result<()> {
-    match filter.patterns().find(|(_, p)| !p.matches_database(db)) {
+    match filter
+        .patterns()
+        .find(|(_, p)| !p.is_from_config() && !p.matches_database(db))
+    {
         Some((flag, p)) => Err(Error::Usage(format!(
             "{flag} {p}: single backs up database {} only, and this pattern names another; \
              write it as {}.<table> (or *.<table>); nothing was written",

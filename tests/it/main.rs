@@ -16,6 +16,7 @@
 
 mod common;
 
+mod cleanup;
 mod cli;
 mod compress_tools;
 mod config;
@@ -24,6 +25,7 @@ mod crypto_interop;
 mod disk_faults;
 mod grants;
 mod hostile;
+mod metadata;
 mod modes;
 mod mysqldump_engine;
 mod output_chain;

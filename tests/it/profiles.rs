@@ -559,3 +559,94 @@ async fn restore_and_verify_take_the_target_profile_backup_the_source_one() {
         stderr(&out)
     );
 }
+
+/// The profile commands serve either end, as the old tool's did: `show` and `edit` work on the
+/// profile `SFDB_SOURCE_PROFILE` or `SFDB_TARGET_PROFILE` names when `-n` is not given, with
+/// whichever of `SFDB_TARGET_PROFILE_KEY` and `SFDB_SOURCE_PROFILE_KEY` opens it; `delete`
+/// deletes only what `-n` names.
+#[test]
+fn profile_commands_take_either_end_s_variables() {
+    let w = Workspace::new();
+    let both_keys = |c: &mut Command| {
+        c.env("SFDB_SOURCE_PROFILE_KEY", KEY)
+            .env("SFDB_TARGET_PROFILE_KEY", "target key");
+    };
+    let out = w
+        .command(&[
+            "-q",
+            "profile",
+            "create",
+            "-n",
+            "tgt",
+            "--host",
+            "target.db",
+            "-u",
+            "u",
+        ])
+        .env("MYSQL_PWD", "pw")
+        .env_remove("SFDB_SOURCE_PROFILE_KEY")
+        .env("SFDB_TARGET_PROFILE_KEY", "target key")
+        .output()
+        .unwrap();
+    assert_success(&out, "create with the target key");
+    let out = w
+        .command(&[
+            "-q",
+            "profile",
+            "create",
+            "-n",
+            "src",
+            "--host",
+            "source.db",
+            "-u",
+            "u",
+        ])
+        .env("MYSQL_PWD", "pw")
+        .output()
+        .unwrap();
+    assert_success(&out, "create with the source key");
+
+    // Each end's profile by its variable, both keys set: each opens with its own.
+    for (var, profile, host) in [
+        ("SFDB_TARGET_PROFILE", "tgt", "target.db"),
+        ("SFDB_SOURCE_PROFILE", "src", "source.db"),
+    ] {
+        let mut c = w.command(&["-q", "profile", "show"]);
+        both_keys(&mut c);
+        let out = c.env(var, profile).output().unwrap();
+        assert_success(&out, &format!("show by {var}"));
+        assert!(stdout(&out).contains(host), "{}", stdout(&out));
+    }
+    // `edit` by the variable, sealed again with the key that opened it.
+    let mut c = w.command(&["-q", "profile", "edit", "-P", "3307"]);
+    both_keys(&mut c);
+    let out = c.env("SFDB_TARGET_PROFILE", "tgt").output().unwrap();
+    assert_success(&out, "edit by SFDB_TARGET_PROFILE");
+    let out = w
+        .command(&["-q", "profile", "show", "-n", "tgt"])
+        .env_remove("SFDB_SOURCE_PROFILE_KEY")
+        .env("SFDB_TARGET_PROFILE_KEY", "target key")
+        .output()
+        .unwrap();
+    assert_success(&out, "show the edited profile with the target key alone");
+    assert!(stdout(&out).contains("3307"), "{}", stdout(&out));
+
+    // Two profiles named: either could be meant.
+    let out = w
+        .command(&["-q", "profile", "show"])
+        .env("SFDB_SOURCE_PROFILE", "src")
+        .env("SFDB_TARGET_PROFILE", "tgt")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("-n/--name"), "{}", stderr(&out));
+
+    // `delete` does not take a variable's profile.
+    let out = w
+        .command(&["-q", "profile", "delete"])
+        .env("SFDB_SOURCE_PROFILE", "src")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(w.profiles().join("src.cnf.enc").exists());
+}

@@ -7,8 +7,6 @@ use clap::{Args, Subcommand};
 
 use sfdbtools::connect::SslMode;
 
-use super::SOURCE_PROFILE_KEY_ENV;
-
 #[derive(Subcommand, Debug)]
 pub enum ProfileAction {
     /// Create a profile (password from MYSQL_PWD or a prompt; never a flag).
@@ -59,7 +57,8 @@ pub enum ProfileAction {
 
 #[derive(Args, Debug)]
 pub struct NameArg {
-    /// Profile: a bare name (in the profile directory, `.cnf.enc` appended), or a path.
+    /// Profile: a bare name (in the profile directory, `.cnf.enc` appended), or a path
+    /// [show, edit: default env SFDB_SOURCE_PROFILE or SFDB_TARGET_PROFILE].
     #[arg(short = 'n', long = "name")]
     pub name: Option<String>,
 }
@@ -169,12 +168,9 @@ impl FieldArgs {
 
 #[derive(Args, Debug)]
 pub struct KeyArg {
-    /// Passphrase of the profile (prefer the environment variable: a flag is visible in `ps`).
-    #[arg(
-        short = 'k',
-        long = "profile-key",
-        env = SOURCE_PROFILE_KEY_ENV,
-        hide_env_values = true
-    )]
+    /// Passphrase of the profile [default: env SFDB_TARGET_PROFILE_KEY or
+    /// SFDB_SOURCE_PROFILE_KEY, whichever opens it] (prefer the variables: a flag is visible
+    /// in `ps`).
+    #[arg(short = 'k', long = "profile-key")]
     pub key: Option<String>,
 }

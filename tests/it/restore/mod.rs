@@ -744,3 +744,5 @@ mod confine;
 /// Restores that fail or are refused, and what they leave.
 mod failures;
 mod integrity;
+/// `db-restore secondary`.
+mod secondary;
