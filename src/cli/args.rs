@@ -229,6 +229,31 @@ pub struct RestoreArgs {
     /// which refuses a longer one anyway].
     #[arg(long = "max-statement-size", value_name = "SIZE", value_parser = parse_max_statement_size)]
     pub max_statement_size: Option<usize>,
+    #[command(flatten)]
+    pub tables: RestoreTablesArgs,
+}
+
+/// Part of a file: `db.table` patterns with shell globs (`*`, `?`; `\` or backticks for a
+/// literal dot or star). The database part is the database as the file names it (the one
+/// dumped from, by its USE, its metadata or its header), never --target-db; when a
+/// single-database file names it nowhere, only `*.table` matches. Views are selected by their
+/// own name. A pattern that matches no table or view of the file is an error.
+#[derive(Args, Debug, Default)]
+pub struct RestoreTablesArgs {
+    /// Restore only these tables and views, with their triggers (comma-separated, repeatable):
+    /// `shop.orders,shop.log_*`.
+    #[arg(long = "tables", value_name = "DB.TABLE,…")]
+    pub tables: Vec<String>,
+    /// Restore only the tables and views this file lists, one pattern per line (# comments and
+    /// blank lines skipped); adds to --tables.
+    #[arg(long = "tables-file", value_name = "FILE")]
+    pub tables_file: Option<PathBuf>,
+    /// Leave this table or view out: its definition, rows and triggers (repeatable).
+    #[arg(long = "ignore-table", value_name = "DB.TABLE")]
+    pub ignore_table: Vec<String>,
+    /// Restore this table's definition and triggers but not its rows (repeatable).
+    #[arg(long = "ignore-table-data", value_name = "DB.TABLE")]
+    pub ignore_table_data: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -10,8 +10,9 @@ use sfdbtools::metadata::human_size;
 use sfdbtools::progress::Progress;
 use sfdbtools::quote::ident;
 use sfdbtools::restore::{self, RestoreReport};
+use sfdbtools::select::{TableFilter, TablePattern};
 
-use super::args::RestoreModeArgs;
+use super::args::{RestoreModeArgs, RestoreTablesArgs};
 use super::inputs::{Env, connection, reading_passphrase, thread_count};
 use super::prompt;
 use super::report::{self, Reporter, Style};
@@ -98,6 +99,23 @@ fn print_dry_run(report: &RestoreReport) {
             println!(
                 "  {:<40} {tables:>7} {data:>12} {post:>9}",
                 db.as_deref().unwrap_or("(unnamed: the single database)")
+            );
+        }
+        if !s.selected.is_empty() {
+            let restored: Vec<String> = s
+                .selected
+                .iter()
+                .filter(|t| t.restored)
+                .map(|t| t.display())
+                .collect();
+            println!("  {}", report::selection_line(&s.selected));
+            println!(
+                "  would restore: {}",
+                if restored.is_empty() {
+                    "(nothing)".to_owned()
+                } else {
+                    restored.join(", ")
+                }
             );
         }
         for (target, objects) in &f.targets {
@@ -195,8 +213,74 @@ pub fn config(
         skip_binlog: a.skip_binlog,
         verify: !a.no_verify,
         max_statement_size: a.max_statement_size,
-        tables: Default::default(),
+        tables: table_filter(a.tables)?,
     })
+}
+
+/// `--tables`, `--tables-file`, `--ignore-table`, `--ignore-table-data` as one filter; a
+/// pattern that does not parse is a usage error naming its flag (or file and line).
+fn table_filter(a: RestoreTablesArgs) -> Result<TableFilter, Error> {
+    let usage = |flag: &str, e: String| Error::Usage(format!("{flag}: {e}"));
+    let mut tables = Vec::new();
+    for list in &a.tables {
+        let parsed = TablePattern::parse_list(list).map_err(|e| usage("--tables", e))?;
+        // `--tables "$LIST"` with an empty variable must not restore every table.
+        if parsed.is_empty() {
+            return Err(usage(
+                "--tables",
+                format!("{list:?} names no table: give db.table patterns"),
+            ));
+        }
+        tables.extend(parsed);
+    }
+    if let Some(path) = &a.tables_file {
+        tables.extend(read_patterns(path)?);
+    }
+    let each = |flag: &str, list: &[String]| -> Result<Vec<TablePattern>, Error> {
+        list.iter()
+            .map(|p| TablePattern::parse(p.trim()).map_err(|e| usage(flag, e)))
+            .collect()
+    };
+    Ok(TableFilter {
+        tables,
+        ignore: each("--ignore-table", &a.ignore_table)?,
+        ignore_data: each("--ignore-table-data", &a.ignore_table_data)?,
+        wheres: Vec::new(),
+    })
+}
+
+/// `--tables-file`: one pattern per line; CRLF tolerated, blank lines and `#` comments skipped
+/// (as the `--db-file` list). An empty list would restore nothing, so it is refused.
+fn read_patterns(path: &std::path::Path) -> Result<Vec<TablePattern>, Error> {
+    let text = sfdbtools::limits::read_text(path, sfdbtools::limits::LIST_FILE, "list of tables")
+        .map_err(|e| {
+        Error::Usage(format!(
+            "--tables-file: cannot read {}: {e}",
+            path.display()
+        ))
+    })?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r').trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        out.push(TablePattern::parse(line).map_err(|e| {
+            Error::Usage(format!(
+                "--tables-file {} line {}: {e}",
+                path.display(),
+                i + 1
+            ))
+        })?);
+    }
+    if out.is_empty() {
+        return Err(Error::Usage(format!(
+            "--tables-file {} lists no table (only blank lines and # comments): name the \
+             tables to restore, one db.table pattern per line",
+            path.display()
+        )));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
