@@ -233,15 +233,21 @@ pub struct RestoreArgs {
     pub tables: RestoreTablesArgs,
 }
 
-/// Part of a file: `db.table` patterns with shell globs (`*`, `?`; `\` or backticks for a
-/// literal dot or star). The database part is the database as the file names it (the one
-/// dumped from, by its USE, its metadata or its header), never --target-db; when a
-/// single-database file names it nowhere, only `*.table` matches. Views are selected by their
-/// own name. A pattern that matches no table or view of the file is an error.
-#[derive(Args, Debug, Default)]
+/// Part of a file: which of its tables and views a restore takes.
+#[derive(Args, Debug)]
 pub struct RestoreTablesArgs {
     /// Restore only these tables and views, with their triggers (comma-separated, repeatable):
     /// `shop.orders,shop.log_*`.
+    ///
+    /// Patterns, here and in the options below, are db.table with shell globs (`*`, `?`; `\`
+    /// or backticks for a literal dot, star or comma). The database part is the database as
+    /// the file names it, the one the dump was made from (its USE, else its metadata, else
+    /// its header), never --target-db; when a single-database file names it nowhere, only
+    /// `*.table` matches. Table names compare exactly, database names ignoring case. A view is
+    /// chosen by its own name. Statements about no table (routines, events, the database's
+    /// own) are restored; a database no --tables pattern can match is left out whole (in
+    /// `all`, and primary's _dmart companion). A pattern that matches no table or view of the
+    /// file is an error.
     #[arg(long = "tables", value_name = "DB.TABLE,…")]
     pub tables: Vec<String>,
     /// Restore only the tables and views this file lists, one pattern per line (# comments and

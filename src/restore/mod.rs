@@ -102,8 +102,13 @@ pub fn targets_note(cfg: &RestoreConfig) -> String {
 
 /// Runs a restore as configured.
 pub async fn run(cfg: &RestoreConfig, progress: Arc<dyn Progress>) -> Result<RestoreReport> {
-    let plan = plan::plan(cfg, progress.as_ref())?;
+    let mut plan = plan::plan(cfg, progress.as_ref())?;
     let patterns_checked = select::check_metadata(cfg, &plan)?;
+    // Only once the patterns are known good: a file left out unread could not show them its
+    // tables.
+    if patterns_checked {
+        select::leave_out_files(&cfg.tables, &mut plan, progress.as_ref());
+    }
     if let GrantsSource::File(p) = &cfg.grants
         && !p.is_file()
     {
@@ -304,8 +309,9 @@ async fn run_plan(
             elapsed: started.elapsed(),
         });
     }
-    if !patterns_checked {
-        check_patterns_read(cfg, plan, &report)?;
+    if !patterns_checked && let Err(e) = check_patterns_read(cfg, plan, &report) {
+        // A database created for nothing is removed, as after a failure.
+        return Err(failed(main, e, &[], &created, 0).await);
     }
     if let Some((file, repointed, existing)) = accounts {
         let started = Instant::now();
@@ -349,11 +355,13 @@ fn check_patterns_read(cfg: &RestoreConfig, plan: &Plan, report: &RestoreReport)
         .map(|f| f.path.display().to_string())
         .collect::<Vec<_>>()
         .join(" and ");
+    let restored = met.iter().filter(|s| s.restored).count();
     match select::unmatched(&cfg.tables, &met, &files) {
+        Some(problem) if cfg.dry_run || restored == 0 => Err(Error::Usage(problem)),
         Some(problem) => Err(select::unmatched_after(
             problem,
             &report.databases(),
-            cfg.dry_run,
+            restored,
         )),
         None => Ok(()),
     }

@@ -30,6 +30,7 @@ use std::path::Path;
 use super::plan::{Placement, Plan};
 use crate::config::run::{RestoreConfig, RestoreMode};
 use crate::error::{Error, Result};
+use crate::progress::{Event, Progress};
 use crate::quote::ident;
 use crate::read::classify::{Kind, Verb};
 use crate::read::subject::{Role, Subject, TableName, subject};
@@ -321,6 +322,32 @@ pub(super) fn check_metadata(cfg: &RestoreConfig, plan: &Plan) -> Result<bool> {
     }
 }
 
+/// Leaves out of the plan the files restored into one database (`single`, `primary` and its
+/// companion) whose database, as their metadata names it, no `--tables` pattern can match:
+/// their tables would all be left out, and their target would be created for nothing but
+/// routines. As `all` leaves out such a database of a combined file. Only once the patterns
+/// were checked against the metadata (see [`check_metadata`]): otherwise the file is read, so
+/// that its tables count for the check.
+pub(super) fn leave_out_files(filter: &TableFilter, plan: &mut Plan, progress: &dyn Progress) {
+    if filter.is_empty() {
+        return;
+    }
+    plan.files.retain(|f| {
+        let Some(source) = f.source.as_deref() else {
+            return true;
+        };
+        if !matches!(f.placement, Placement::Single { .. }) || filter.takes_database(source) {
+            return true;
+        }
+        progress.event(&Event::Warning(&format!(
+            "{} is not restored: no --tables pattern names its database {}",
+            f.path.display(),
+            ident(source)
+        )));
+        false
+    });
+}
+
 /// Names shown when a pattern matches none of them.
 const NAMES_SHOWN: usize = 12;
 
@@ -387,20 +414,17 @@ pub(super) fn unmatched(filter: &TableFilter, names: &[Selected], files: &str) -
     Some(problem)
 }
 
-/// The error for patterns found to match nothing once the files were read: the tables the
-/// selection took were restored into `databases`.
-pub(super) fn unmatched_after(problem: String, databases: &[String], dry_run: bool) -> Error {
-    if dry_run || databases.is_empty() {
-        return Error::Usage(problem);
-    }
+/// The error for patterns found to match nothing once the files were read, when the
+/// selection took `restored` tables and views, restored into `databases`.
+pub(super) fn unmatched_after(problem: String, databases: &[String], restored: usize) -> Error {
     let names: Vec<String> = databases.iter().map(|d| ident(d)).collect();
     Error::Restore {
         source: Box::new(Error::Usage(problem)),
         state: format!(
-            "the tables the selection took were restored into {} (the file's metadata does not \
-             list its tables, so the patterns could only be checked as it was read; \
-             `db-restore --dry-run` checks them without changing anything): drop {}, or \
-             restore again with --drop-target",
+            "the {restored} table(s) and view(s) the selection took were restored into {} (the \
+             file's metadata does not list its tables, so the patterns could only be checked \
+             as it was read; `db-restore --dry-run` checks them without changing anything): \
+             drop {}, or restore again with --drop-target",
             names.join(", "),
             if names.len() == 1 { "it" } else { "them" }
         ),
@@ -582,6 +606,48 @@ mod tests {
         );
         let e = decide(&mut s, "CREATE TABLE (a INT)").unwrap_err();
         assert!(e.contains("cannot read"), "{e}");
+    }
+
+    /// primary: the companion's file is not restored when no pattern names its database (nor
+    /// the primary's, when the patterns name the companion's tables only).
+    #[test]
+    fn files_of_a_database_no_pattern_names_are_left_out() {
+        use super::super::plan::FilePlan;
+        let file = |name: &str, source: Option<&str>| FilePlan {
+            path: name.into(),
+            placement: Placement::Single {
+                target: "target".into(),
+            },
+            recorded: None,
+            source: source.map(str::to_owned),
+        };
+        let plan = || Plan {
+            files: vec![file("p.sql", Some("p")), file("d.sql", Some("p_dmart"))],
+            grants: None,
+        };
+        let kept = |f: TableFilter| {
+            let mut plan = plan();
+            leave_out_files(&f, &mut plan, &crate::progress::Silent);
+            plan.files
+                .iter()
+                .map(|f| f.path.display().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kept(filter(&["p.orders"], &[], &[])), ["p.sql"]);
+        assert_eq!(kept(filter(&["p_dmart.*"], &[], &[])), ["d.sql"]);
+        assert_eq!(kept(filter(&["*.orders"], &[], &[])), ["p.sql", "d.sql"]);
+        assert_eq!(kept(filter(&[], &["p_dmart.x"], &[])), ["p.sql", "d.sql"]);
+        // A file whose database is not known is read, to find out.
+        let mut unknown = Plan {
+            files: vec![file("x.sql", None)],
+            grants: None,
+        };
+        leave_out_files(
+            &filter(&["p.orders"], &[], &[]),
+            &mut unknown,
+            &crate::progress::Silent,
+        );
+        assert_eq!(unknown.files.len(), 1);
     }
 
     fn sel(db: Option<&str>, table: &str, restored: bool) -> Selected {

@@ -744,3 +744,5 @@ mod confine;
 /// Restores that fail or are refused, and what they leave.
 mod failures;
 mod integrity;
+/// Part of a file: --tables, --ignore-table.
+mod tables;
