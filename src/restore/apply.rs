@@ -65,7 +65,7 @@ pub struct Applied {
     /// Row statements of those that went as LOAD DATA.
     pub load_data: u64,
     /// Statements not sent (locks, excluded databases, the file's own database statements
-    /// in a single-database restore).
+    /// in a single-database restore, the statements of tables the selection leaves out).
     pub skipped: u64,
     pub rows: u64,
     pub warnings: u64,
