@@ -108,12 +108,11 @@ impl Selection {
         let (role, tables) = match subject(sql, kind) {
             Subject::None => return Ok(Verdict::Run),
             Subject::Unreadable => {
-                return Err(
-                    "is about a table whose name this restore cannot read, so whether \
-                            it belongs to a table the selection leaves out cannot be told: it \
-                            was not run. Restore the file without --tables/--ignore-table"
-                        .into(),
-                );
+                return Err("is about a table whose name this restore cannot read, so \
+                            whether it belongs to a table the selection leaves out cannot be \
+                            told: it was not run. Restore the file without \
+                            --tables/--ignore-table"
+                    .into());
             }
             Subject::Tables { role, tables } => (role, tables),
         };
@@ -242,9 +241,9 @@ impl Selection {
     }
 }
 
-/// The selection for file `f` of the plan (None without one): its names start in the database
-/// the file was dumped from, for a single-database placement (`header`: what the file's header
-/// comment names, after the metadata).
+/// The selection for a file of the plan placed as `placement` (None without one): in a
+/// single-database placement its names start in the database the file was dumped from, by its
+/// metadata (`source`), else its header comment (`header`).
 pub(super) fn for_file(
     cfg: &RestoreConfig,
     placement: &Placement,
