@@ -155,6 +155,42 @@ impl TablePattern {
     pub fn matches_ignoring_case(&self, db: &str, table: &str) -> bool {
         self.matches_database(db) && glob(&self.table, table, true)
     }
+
+    /// [`TablePattern::matches`] where the database may be unknown (None: a single-database
+    /// file that names its database nowhere): then only a database part of `*` matches, since
+    /// any other would be a guess.
+    pub fn matches_in(&self, db: Option<&str>, table: &str) -> bool {
+        match db {
+            Some(db) => self.matches(db, table),
+            None => self.database == [Piece::Any] && glob(&self.table, table, false),
+        }
+    }
+
+    /// Parses a comma-separated list (`--tables a.b,c.d`); a comma in backticks or after `\`
+    /// belongs to the name, and empty items (a trailing comma) are left out.
+    pub fn parse_list(text: &str) -> Result<Vec<TablePattern>, String> {
+        let mut items = Vec::new();
+        let (mut quoted, mut escaped, mut start) = (false, false, 0);
+        for (i, c) in text.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if !quoted => escaped = true,
+                '`' => quoted = !quoted,
+                ',' if !quoted => {
+                    items.push(&text[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        items.push(&text[start..]);
+        items
+            .into_iter()
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .map(TablePattern::parse)
+            .collect()
+    }
 }
 
 fn literal(pieces: &[Piece]) -> Option<String> {
@@ -292,13 +328,24 @@ impl TableFilter {
 
     /// Whether the table (or view) is taken at all.
     pub fn takes(&self, db: &str, table: &str) -> bool {
-        (self.tables.is_empty() || self.tables.iter().any(|p| p.matches(db, table)))
-            && !self.ignore.iter().any(|p| p.matches(db, table))
+        self.takes_in(Some(db), table)
     }
 
     /// Whether the table's rows are taken.
     pub fn takes_rows(&self, db: &str, table: &str) -> bool {
-        self.takes(db, table) && !self.ignore_data.iter().any(|p| p.matches(db, table))
+        self.takes_rows_in(Some(db), table)
+    }
+
+    /// [`TableFilter::takes`] where the database may be unknown (see
+    /// [`TablePattern::matches_in`]).
+    pub fn takes_in(&self, db: Option<&str>, table: &str) -> bool {
+        (self.tables.is_empty() || self.tables.iter().any(|p| p.matches_in(db, table)))
+            && !self.ignore.iter().any(|p| p.matches_in(db, table))
+    }
+
+    /// [`TableFilter::takes_rows`] where the database may be unknown.
+    pub fn takes_rows_in(&self, db: Option<&str>, table: &str) -> bool {
+        self.takes_in(db, table) && !self.ignore_data.iter().any(|p| p.matches_in(db, table))
     }
 
     /// The condition its rows are read with: every matching `--where`, each in parentheses,
@@ -410,5 +457,46 @@ mod tests {
         assert_eq!(f.condition("shop", "log"), None);
         assert!(TableFilter::default().takes("x", "y") && TableFilter::default().is_empty());
         assert_eq!(f.patterns().count(), 5);
+    }
+
+    /// A table whose database is not known: only `*.name` can say anything about it.
+    #[test]
+    fn an_unknown_database_is_matched_by_a_star_only() {
+        assert!(p("*.t").matches_in(None, "t") && !p("*.t").matches_in(None, "u"));
+        assert!(!p("s*.t").matches_in(None, "t") && !p("shop.t").matches_in(None, "t"));
+        assert!(p("shop.t").matches_in(Some("SHOP"), "t"));
+        let f = TableFilter {
+            tables: vec![p("*.t*")],
+            ignore: vec![p("*.tmp")],
+            ignore_data: vec![p("*.tlog")],
+            ..Default::default()
+        };
+        assert!(f.takes_in(None, "t1") && !f.takes_in(None, "tmp") && !f.takes_in(None, "u"));
+        assert!(f.takes_in(None, "tlog") && !f.takes_rows_in(None, "tlog"));
+        let only_shop = TableFilter {
+            tables: vec![p("shop.t")],
+            ..Default::default()
+        };
+        assert!(!only_shop.takes_in(None, "t"));
+    }
+
+    #[test]
+    fn lists_split_at_commas_outside_names() {
+        let texts = |s: &str| -> Vec<String> {
+            TablePattern::parse_list(s)
+                .unwrap()
+                .iter()
+                .map(|p| p.text().to_owned())
+                .collect()
+        };
+        assert_eq!(texts("a.b, c.d,"), ["a.b", "c.d"]);
+        assert_eq!(texts("`a,b`.c,d.e\\,f"), ["`a,b`.c", "d.e\\,f"]);
+        assert!(TablePattern::parse_list("a.b\\,f").unwrap()[0].matches("a", "b,f"));
+        assert!(TablePattern::parse_list("a.b,orders").is_err());
+        assert!(
+            TablePattern::parse_list("a.b\\").is_err(),
+            "a lone backslash at the end"
+        );
+        assert!(texts(" , ").is_empty());
     }
 }

@@ -249,6 +249,37 @@ pub struct RestoreArgs {
     /// which refuses a longer one anyway].
     #[arg(long = "max-statement-size", value_name = "SIZE", value_parser = parse_max_statement_size)]
     pub max_statement_size: Option<usize>,
+    #[command(flatten)]
+    pub tables: RestoreTablesArgs,
+}
+
+/// Part of a file: which of its tables and views a restore takes.
+#[derive(Args, Debug)]
+pub struct RestoreTablesArgs {
+    /// Restore only these tables and views, with their triggers (comma-separated, repeatable):
+    /// `shop.orders,shop.log_*`.
+    ///
+    /// Patterns, here and in the options below, are db.table with shell globs (`*`, `?`; `\`
+    /// or backticks for a literal dot, star or comma). The database part is the database as
+    /// the file names it, the one the dump was made from (its USE, else its metadata, else
+    /// its header), never --target-db; when a single-database file names it nowhere, only
+    /// `*.table` matches. Table names compare exactly, database names ignoring case. A view is
+    /// chosen by its own name. Statements about no table (routines, events, the database's
+    /// own) are restored; a database no --tables pattern can match is left out whole (in
+    /// `all`, and primary's _dmart companion). A pattern that matches no table or view of the
+    /// file is an error.
+    #[arg(long = "tables", value_name = "DB.TABLE,…")]
+    pub tables: Vec<String>,
+    /// Restore only the tables and views this file lists, one pattern per line (# comments and
+    /// blank lines skipped); adds to --tables.
+    #[arg(long = "tables-file", value_name = "FILE")]
+    pub tables_file: Option<PathBuf>,
+    /// Leave this table or view out: its definition, rows and triggers (repeatable).
+    #[arg(long = "ignore-table", value_name = "DB.TABLE")]
+    pub ignore_table: Vec<String>,
+    /// Restore this table's definition and triggers but not its rows (repeatable).
+    #[arg(long = "ignore-table-data", value_name = "DB.TABLE")]
+    pub ignore_table_data: Vec<String>,
 }
 
 #[derive(Args, Debug)]

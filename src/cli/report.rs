@@ -17,6 +17,7 @@ use sfdbtools::metadata::human_size;
 use sfdbtools::progress::{Event, Progress};
 use sfdbtools::quote::ident;
 use sfdbtools::restore::accounts::AccountsReport;
+use sfdbtools::restore::select::Selected;
 use sfdbtools::restore::{FileReport, RestoreReport};
 
 /// How often a progress line is logged when no terminal shows bars.
@@ -499,6 +500,11 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
                     "database": t.database, "table": t.table, "rows": t.rows,
                     "statements": t.statements, "bytes": t.sql_bytes,
                 })).collect::<Vec<_>>(),
+                // With --tables/--ignore-table: every table and view of the file, as the file
+                // names it; null without a selection.
+                "selection": (!f.applied.selected.is_empty()).then(|| f.applied.selected.iter().map(|t| json!({
+                    "database": t.database, "table": t.table, "restored": t.restored,
+                })).collect::<Vec<_>>()),
             })).collect::<Vec<_>>(),
             "accounts": report.accounts.as_ref().map(|a| json!({
                 "file": a.path, "created": a.created, "left_alone": a.left_alone,
@@ -554,8 +560,41 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
             f.elapsed.as_secs_f64(),
             human_size((a.sql_bytes as f64 / f.elapsed.as_secs_f64().max(0.001)) as u64)
         ));
+        if !a.selected.is_empty() {
+            out.push_str(&format!("    {}\n", selection_line(&a.selected)));
+        }
     }
     reporter.say(out.trim_end());
+}
+
+/// Names of the tables left out shown in a summary line, at most.
+const LEFT_OUT_SHOWN: usize = 10;
+
+/// How many tables and views of a file a selection restored (or would), and which it left out.
+pub fn selection_line(selected: &[Selected]) -> String {
+    let left_out: Vec<String> = selected
+        .iter()
+        .filter(|s| !s.restored)
+        .map(Selected::display)
+        .collect();
+    let mut line = format!(
+        "tables and views: {} restored, {} left out by the selection",
+        selected.len() - left_out.len(),
+        left_out.len()
+    );
+    if !left_out.is_empty() {
+        let more = left_out.len().saturating_sub(LEFT_OUT_SHOWN);
+        line.push_str(&format!(
+            " ({}{})",
+            left_out[..left_out.len() - more].join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    line
 }
 
 /// What `--grants` did (or, in a dry run, would do) to each account of the file.

@@ -10,8 +10,9 @@ use sfdbtools::metadata::human_size;
 use sfdbtools::progress::Progress;
 use sfdbtools::quote::ident;
 use sfdbtools::restore::{self, RestoreReport};
+use sfdbtools::select::{TableFilter, TablePattern};
 
-use super::args::RestoreModeArgs;
+use super::args::{RestoreModeArgs, RestoreTablesArgs};
 use super::inputs::{Env, connection, reading_passphrase, thread_count};
 use super::prompt;
 use super::report::{self, Reporter, Style};
@@ -98,6 +99,23 @@ fn print_dry_run(report: &RestoreReport) {
             println!(
                 "  {:<40} {tables:>7} {data:>12} {post:>9}",
                 db.as_deref().unwrap_or("(unnamed: the single database)")
+            );
+        }
+        if !s.selected.is_empty() {
+            let restored: Vec<String> = s
+                .selected
+                .iter()
+                .filter(|t| t.restored)
+                .map(|t| t.display())
+                .collect();
+            println!("  {}", report::selection_line(&s.selected));
+            println!(
+                "  would restore: {}",
+                if restored.is_empty() {
+                    "(nothing)".to_owned()
+                } else {
+                    restored.join(", ")
+                }
             );
         }
         for (target, objects) in &f.targets {
@@ -218,7 +236,7 @@ pub fn config(
         skip_binlog: a.skip_binlog,
         verify: !a.no_verify,
         max_statement_size: a.max_statement_size,
-        tables: Default::default(),
+        tables: table_filter(a.tables)?,
     })
 }
 
@@ -247,6 +265,24 @@ fn secondary_name(client: &str, instance: &str) -> Result<String, Error> {
         )));
     }
     Ok(name)
+}
+
+/// `--tables`, `--tables-file`, `--ignore-table`, `--ignore-table-data` as one filter; a
+/// pattern that does not parse is a usage error naming its flag (or file and line).
+fn table_filter(a: RestoreTablesArgs) -> Result<TableFilter, Error> {
+    let each = |flag: &str, list: &[String]| -> Result<Vec<TablePattern>, Error> {
+        list.iter()
+            .map(|p| {
+                TablePattern::parse(p.trim()).map_err(|e| Error::Usage(format!("{flag}: {e}")))
+            })
+            .collect()
+    };
+    Ok(TableFilter {
+        tables: super::selection::tables(&a.tables, a.tables_file.as_deref())?,
+        ignore: each("--ignore-table", &a.ignore_table)?,
+        ignore_data: each("--ignore-table-data", &a.ignore_table_data)?,
+        wheres: Vec::new(),
+    })
 }
 
 #[cfg(test)]
@@ -486,6 +522,78 @@ mod tests {
             let e = fails(&["--client-code", bad[0], "--instance", bad[1]]);
             assert!(e.contains("letters, digits, _ and -"), "{e}");
         }
+    }
+
+    /// `--tables` (comma lists, repeatable), `--tables-file`, `--ignore-table`,
+    /// `--ignore-table-data` in every mode; a pattern that does not parse is a usage error
+    /// naming its flag, or its file and line.
+    #[test]
+    fn table_flags_reach_the_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("tables.txt");
+        std::fs::write(&list, "# chosen\n\nshop.log_*\r\n  crm.`a,b`  \n").unwrap();
+        let list = list.to_str().unwrap();
+        let texts = |v: &[TablePattern]| v.iter().map(|p| p.text().to_owned()).collect::<Vec<_>>();
+        for mode in [&["single", "--target-db", "x"][..], &["all"], &["primary"]] {
+            let mut args = mode.to_vec();
+            args.extend([
+                "-t",
+                "T",
+                "--tables",
+                "shop.orders, shop.items",
+                "--tables",
+                "crm.t",
+                "--tables-file",
+                list,
+                "--ignore-table",
+                "shop.tmp*",
+                "--ignore-table-data",
+                "shop.log_1",
+            ]);
+            let f = ok(&args).tables;
+            assert_eq!(
+                texts(&f.tables),
+                [
+                    "shop.orders",
+                    "shop.items",
+                    "crm.t",
+                    "shop.log_*",
+                    "crm.`a,b`"
+                ],
+                "{mode:?}"
+            );
+            assert_eq!(texts(&f.ignore), ["shop.tmp*"]);
+            assert_eq!(texts(&f.ignore_data), ["shop.log_1"]);
+            assert!(f.wheres.is_empty());
+        }
+        assert!(ok(&["all", "-t", "T"]).tables.is_empty());
+
+        let fails = |args: &[&str]| {
+            let mut all = vec!["all", "-t", "T"];
+            all.extend(args);
+            let e = restore(&all, "", &env(None, None)).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+            e.to_string()
+        };
+        let e = fails(&["--tables", "shop.a,orders"]);
+        assert!(
+            e.starts_with("--tables: \"orders\": give the database too"),
+            "{e}"
+        );
+        assert!(fails(&["--tables", " "]).contains("names no table"));
+        assert!(fails(&["--ignore-table", "a.b.c"]).starts_with("--ignore-table: "));
+        assert!(fails(&["--ignore-table-data", "x"]).starts_with("--ignore-table-data: "));
+        let bad = dir.path().join("bad.txt");
+        std::fs::write(&bad, "shop.a\norders\n").unwrap();
+        let e = fails(&["--tables-file", bad.to_str().unwrap()]);
+        assert!(e.contains("bad.txt line 2: \"orders\""), "{e}");
+        std::fs::write(&bad, "# nothing\n\n").unwrap();
+        assert!(fails(&["--tables-file", bad.to_str().unwrap()]).contains("lists no table"));
+        let missing = dir.path().join("missing.txt");
+        assert!(
+            fails(&["--tables-file", missing.to_str().unwrap()])
+                .starts_with("--tables-file: cannot read")
+        );
     }
 
     /// Failed statements under `--continue-on-error` are a count, not a stop, with the words

@@ -1,5 +1,6 @@
-//! A backup's table selection flags turned into the run's [`TableFilter`] and
-//! [`DumpObjects`]: each pattern parsed, a malformed one a usage error naming its flag.
+//! The table selection flags turned into the run's [`TableFilter`] (and a backup's
+//! [`DumpObjects`]): each pattern parsed, a malformed one a usage error naming its flag. The
+//! `--tables` lists and the `--tables-file` of `db-backup` and `db-restore` are read here, once.
 
 use std::path::Path;
 
@@ -15,17 +16,7 @@ pub fn dump_selection(a: &DumpSelectionArgs) -> Result<(TableFilter, DumpObjects
         TablePattern::parse(text.trim()).map_err(|e| Error::Usage(format!("{flag}: {e}")))
     };
     let mut filter = TableFilter::default();
-    for list in &a.tables {
-        for text in split_list(list)
-            .into_iter()
-            .filter(|t| !t.trim().is_empty())
-        {
-            filter.tables.push(parse("--tables", text)?);
-        }
-    }
-    if let Some(path) = &a.tables_file {
-        filter.tables.extend(read_patterns(path)?);
-    }
+    filter.tables = tables(&a.tables, a.tables_file.as_deref())?;
     for text in &a.ignore_table {
         filter.ignore.push(parse("--ignore-table", text)?);
     }
@@ -46,24 +37,25 @@ pub fn dump_selection(a: &DumpSelectionArgs) -> Result<(TableFilter, DumpObjects
     Ok((filter, objects))
 }
 
-/// `--tables a.b,c.d` split at the commas outside backticks (a quoted name may hold one).
-fn split_list(list: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut start, mut quoted, mut escaped) = (0, false, false);
-    for (i, c) in list.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if !quoted => escaped = true,
-            '`' => quoted = !quoted,
-            ',' if !quoted => {
-                parts.push(&list[start..i]);
-                start = i + 1;
-            }
-            _ => {}
+/// `--tables a.b,c.d` (repeatable, split at the commas outside backticks) and `--tables-file`.
+/// A list that names nothing is refused: `--tables "$LIST"` with an empty variable must not
+/// take every table.
+pub(super) fn tables(lists: &[String], file: Option<&Path>) -> Result<Vec<TablePattern>, Error> {
+    let mut out = Vec::new();
+    for list in lists {
+        let parsed =
+            TablePattern::parse_list(list).map_err(|e| Error::Usage(format!("--tables: {e}")))?;
+        if parsed.is_empty() {
+            return Err(Error::Usage(format!(
+                "--tables: {list:?} names no table: give db.table patterns"
+            )));
         }
+        out.extend(parsed);
     }
-    parts.push(&list[start..]);
-    parts
+    if let Some(path) = file {
+        out.extend(read_patterns(path)?);
+    }
+    Ok(out)
 }
 
 /// `--tables-file`: one pattern per line; CRLF tolerated; blank lines and `#` comments
@@ -89,6 +81,13 @@ fn read_patterns(path: &Path) -> Result<Vec<TablePattern>, Error> {
                 n + 1
             ))
         })?);
+    }
+    if out.is_empty() {
+        return Err(Error::Usage(format!(
+            "--tables-file {} lists no table (only blank lines and # comments): name the \
+             tables, one db.table pattern per line",
+            path.display()
+        )));
     }
     Ok(out)
 }

@@ -3,12 +3,14 @@
 //! loaded whole).
 //!
 //! This module opens a file (decrypts, decompresses) and recognises a dump; `split` cuts its
-//! SQL into statements the way the `mariadb` client does, `classify` tells what each one is, `confine` which databases it writes into by name.
+//! SQL into statements the way the `mariadb` client does, `classify` tells what each one is,
+//! `confine` which databases it writes into by name, `subject` which tables it is about.
 
 pub mod classify;
 pub mod confine;
 pub mod split;
 mod sql_mode;
+pub mod subject;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
@@ -250,6 +252,29 @@ fn first_keyword(text: &[u8]) -> Option<String> {
     ))
 }
 
+/// Header lines looked at for the database a dump names.
+const HEADER_LINES: usize = 8;
+
+/// The database a dump's header comment names (`-- Host: h    Database: shop` as mysqldump
+/// and mariadb-dump write it, `` Database: `shop` `` as ours does), from the first bytes of its
+/// SQL: for a single-database file, the only place the file itself names its database. None
+/// when the header names none (a combined file of ours) or there is no such header.
+pub fn header_database(head: &[u8]) -> Option<String> {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let line = head
+        .split(|b| *b == b'\n')
+        .take(HEADER_LINES)
+        .find(|l| l.starts_with(b"-- Host: "))?;
+    let line = String::from_utf8_lossy(line);
+    let (_, db) = line.split_once("    Database: ")?;
+    let db = db.trim_end_matches('\r').trim();
+    let db = match db.strip_prefix('`').and_then(|d| d.strip_suffix('`')) {
+        Some(quoted) => quoted.replace("``", "`"),
+        None => db.to_owned(),
+    };
+    (!db.is_empty()).then_some(db)
+}
+
 /// A reader that counts the bytes passing through it (for progress, shared with other
 /// threads) and optionally hashes them (for verify).
 pub struct Metered<R> {
@@ -309,6 +334,22 @@ pub fn finish_digest(path: &Path, digest: &Mutex<Sha256>, consumed: u64) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_header_names_the_database_of_a_single_database_file() {
+        let ours = b"-- sfdbtools 0.1.0 native dump\n-- Host: vm    Database: `a``b`\n-- Server";
+        assert_eq!(header_database(ours).as_deref(), Some("a`b"));
+        let stock = b"/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19\n--\n\
+                      -- Host: 127.0.0.1    Database: shop\r\n-- ---";
+        assert_eq!(header_database(stock).as_deref(), Some("shop"));
+        // A combined file of ours, mysqldump --all-databases, a script without a header.
+        assert_eq!(
+            header_database(b"-- sfdbtools x\n-- Host: vm    Database: \n"),
+            None
+        );
+        assert_eq!(header_database(b"-- Host: h    Database:\n"), None);
+        assert_eq!(header_database(b"CREATE TABLE t (a INT);\n"), None);
+    }
 
     fn accepted(text: &[u8]) -> bool {
         not_a_dump(text, true).is_none()

@@ -22,6 +22,7 @@ use super::execute::{
 use super::load_data::{self, LoadData};
 use super::plan::Placement;
 use super::script::{Feedback, Item, Statements};
+use super::select::{self, REFUSED_VIEW, Selected, Selection, Verdict};
 use super::tables::{Finished, Loads, TableKey, TableRestored};
 use super::target::prepare_target;
 use crate::config::run::ConfirmDrop;
@@ -64,7 +65,7 @@ pub struct Applied {
     /// Row statements of those that went as LOAD DATA.
     pub load_data: u64,
     /// Statements not sent (locks, excluded databases, the file's own database statements
-    /// in a single-database restore).
+    /// in a single-database restore, the statements of tables the selection leaves out).
     pub skipped: u64,
     pub rows: u64,
     pub warnings: u64,
@@ -84,6 +85,10 @@ pub struct Applied {
     pub sql_bytes: u64,
     /// What each table received, in the order its data first came.
     pub tables: Vec<TableRestored>,
+    /// With `--tables`/`--ignore-table`: every table and view of the file, as the file names
+    /// it, and whether it was restored (the statements of the others are counted in
+    /// `skipped`).
+    pub selected: Vec<Selected>,
 }
 
 /// Times a row statement chosen as a deadlock's victim is run again before the restore fails.
@@ -164,7 +169,7 @@ async fn worker(
                                       thread panicked)"
                                 .into(),
                             fatal: true,
-                            deadlock: false,
+                            code: None,
                         },
                     ));
                     Vec::new()
@@ -201,7 +206,7 @@ async fn worker(
                         _ => execute_checked(&mut conn, &job.sql, strict, check).await,
                     };
                     match &ran {
-                        Err(f) if f.deadlock && attempt < DEADLOCK_RETRIES => {
+                        Err(f) if f.deadlock() && attempt < DEADLOCK_RETRIES => {
                             attempt += 1;
                             tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
                             if as_load {
@@ -260,6 +265,8 @@ pub struct Applier<'a> {
     current_db: Option<String>,
     /// Inside a database excluded with --exclude-db.
     skipping: bool,
+    /// `--tables`/`--ignore-table`: which statements run.
+    selection: Option<Selection>,
     prepared: HashSet<String>,
     out: Applied,
 }
@@ -326,6 +333,7 @@ impl<'a> Applier<'a> {
             loads: Loads::default(),
             current_db: None,
             skipping: false,
+            selection: None,
             prepared: HashSet::new(),
             out: Applied::default(),
         };
@@ -356,6 +364,12 @@ impl<'a> Applier<'a> {
         Ok(applier)
     }
 
+    /// Restores only part of the script (`--tables`, `--ignore-table`).
+    pub(super) fn select(mut self, selection: Option<Selection>) -> Self {
+        self.selection = selection;
+        self
+    }
+
     /// Applies every statement `rx` delivers, then waits for the data connections to finish.
     /// The data connections are closed on every path out.
     pub(super) async fn run(mut self, mut statements: Statements) -> (Applied, Result<()>) {
@@ -381,6 +395,11 @@ impl<'a> Applier<'a> {
             let _ = c.disconnect().await;
         }
         self.out.tables = self.loads.summary();
+        self.out.selected = self
+            .selection
+            .take()
+            .map(Selection::into_seen)
+            .unwrap_or_default();
         (self.out, result)
     }
 
@@ -419,6 +438,25 @@ impl<'a> Applier<'a> {
         load: Option<LoadData>,
         ours: bool,
     ) -> Result<()> {
+        // Before the confinement check: a statement read past writes nowhere.
+        let mut view = None;
+        if let Some(selection) = self.selection.as_mut() {
+            if self.skipping {
+                selection.pass(&st.sql, &kind);
+            } else {
+                let verdict = selection
+                    .decide(&st.sql, &kind)
+                    .map_err(|p| select::undecidable(self.file, st.at, p))?;
+                match verdict {
+                    Verdict::Skip => {
+                        self.out.skipped += 1;
+                        return Ok(());
+                    }
+                    Verdict::View(name) => view = Some(name),
+                    Verdict::Run => {}
+                }
+            }
+        }
         if let Placement::Single { target } = &self.placement
             && !self.opts.allow_other_databases
         {
@@ -436,7 +474,7 @@ impl<'a> Applier<'a> {
                     self.out.skipped += 1;
                 }
                 Placement::All { exclude, drop } => {
-                    self.skipping = is_excluded(&exclude, &name.name);
+                    self.skipping = self.left_out(&exclude, &name.name);
                     if self.skipping {
                         self.out.skipped += 1;
                         return Ok(());
@@ -460,7 +498,7 @@ impl<'a> Applier<'a> {
                     }
                 }
                 Placement::All { exclude, drop } => {
-                    if is_excluded(&exclude, &name.name) {
+                    if self.left_out(&exclude, &name.name) {
                         if verb == Verb::Create {
                             self.skipping = true;
                         }
@@ -501,7 +539,10 @@ impl<'a> Applier<'a> {
             }
             Kind::PostData => {
                 self.wait_all().await?;
-                self.run_main(st.at, &st.sql).await?;
+                match view {
+                    Some(name) => self.run_view(st.at, &st.sql, &name).await?,
+                    None => self.run_main(st.at, &st.sql).await?,
+                }
             }
             Kind::Other => {
                 self.wait_all().await?;
@@ -509,6 +550,17 @@ impl<'a> Applier<'a> {
             }
         }
         Ok(())
+    }
+
+    /// A database of a combined file that is not restored: excluded with `--exclude-db`, or
+    /// one that no `--tables` pattern can match (its routines and events stay out too, as
+    /// mysqldump's `--tables` leaves them out).
+    fn left_out(&self, exclude: &[String], db: &str) -> bool {
+        is_excluded(exclude, db)
+            || self
+                .selection
+                .as_ref()
+                .is_some_and(|s| !s.takes_database(db))
     }
 
     fn push_session(&mut self, at: Position, sql: Vec<u8>) {
@@ -573,6 +625,37 @@ impl<'a> Applier<'a> {
                     e.rows = 0;
                 }
                 self.count(e);
+                Ok(())
+            }
+            Err(f) => self.failed(at, f),
+        }
+    }
+
+    /// A view of the selection: the server refusing it because a table or view it reads does
+    /// not exist (one the selection leaves out, most likely) is a warning, and the view counts
+    /// as left out; any other failure is one.
+    async fn run_view(&mut self, at: Position, sql: &[u8], name: &str) -> Result<()> {
+        match execute(self.main, sql, self.opts.strict).await {
+            Ok(mut e) => {
+                e.rows = 0;
+                self.count(e);
+                Ok(())
+            }
+            Err(f) if f.code.is_some_and(|c| REFUSED_VIEW.contains(&c)) => {
+                let db = self.selection.as_ref().and_then(|s| s.current()).map(ident);
+                self.progress.event(&Event::Warning(&format!(
+                    "{}: {at}: view {}{} was not restored: it reads a table or view that does \
+                     not exist here, most likely one the selection leaves out (the server \
+                     said: {}); add what it reads to --tables to restore it",
+                    self.file.display(),
+                    db.map(|d| d + ".").unwrap_or_default(),
+                    ident(name),
+                    f.problem
+                )));
+                if let Some(s) = self.selection.as_mut() {
+                    s.view_refused(name);
+                }
+                self.out.skipped += 1;
                 Ok(())
             }
             Err(f) => self.failed(at, f),

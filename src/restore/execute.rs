@@ -29,9 +29,16 @@ pub(super) struct Failure {
     pub(super) problem: String,
     /// The connection is gone or the driver failed: nothing more can run on it.
     pub(super) fatal: bool,
+    /// The server's error code, when the server refused the statement.
+    pub(super) code: Option<u16>,
+}
+
+impl Failure {
     /// The server chose the statement as a deadlock's victim and rolled it back whole (data
     /// connections run in autocommit, a statement is its own transaction): it can run again.
-    pub(super) deadlock: bool,
+    pub(super) fn deadlock(&self) -> bool {
+        self.code == Some(ER_LOCK_DEADLOCK)
+    }
 }
 
 /// The server's error for a deadlock victim.
@@ -143,7 +150,7 @@ async fn settle(
             return Ok(Executed::default());
         }
         return Err(Failure {
-            deadlock: e.server_code() == Some(ER_LOCK_DEADLOCK),
+            code: e.server_code(),
             fatal: e.server_code().is_none() || e.is_connection_lost(),
             problem: if e.is_connection_lost() {
                 format!("{e} (the connection was lost)")
@@ -167,7 +174,7 @@ async fn settle(
         conn.query("SHOW WARNINGS").await.map_err(|e| Failure {
             problem: format!("reading the warnings: {}", DbError(e)),
             fatal: true,
-            deadlock: false,
+            code: None,
         })?
     };
     let mut samples: Vec<String> = shown
@@ -218,7 +225,7 @@ async fn settle(
                 format!("{what}; the server's warnings: {}", quoted.join("; "))
             },
             fatal: false,
-            deadlock: false,
+            code: None,
         });
     }
     if strict && !samples.is_empty() {
@@ -229,7 +236,7 @@ async fn settle(
                 samples.join("; ")
             ),
             fatal: false,
-            deadlock: false,
+            code: None,
         });
     }
     Ok(Executed {

@@ -18,6 +18,7 @@ pub mod load_data;
 pub mod plan;
 mod proof;
 mod script;
+pub mod select;
 pub mod survey;
 pub mod tables;
 mod target;
@@ -101,7 +102,13 @@ pub fn targets_note(cfg: &RestoreConfig) -> String {
 
 /// Runs a restore as configured.
 pub async fn run(cfg: &RestoreConfig, progress: Arc<dyn Progress>) -> Result<RestoreReport> {
-    let plan = plan::plan(cfg, progress.as_ref())?;
+    let mut plan = plan::plan(cfg, progress.as_ref())?;
+    let patterns_checked = select::check_metadata(cfg, &plan)?;
+    // Only once the patterns are known good: a file left out unread could not show them its
+    // tables.
+    if patterns_checked {
+        select::leave_out_files(&cfg.tables, &mut plan, progress.as_ref());
+    }
     if let GrantsSource::File(p) = &cfg.grants
         && !p.is_file()
     {
@@ -129,7 +136,16 @@ pub async fn run(cfg: &RestoreConfig, progress: Arc<dyn Progress>) -> Result<Res
     if let Some(w) = cfg.connection.plaintext_warning() {
         progress.event(&Event::Warning(&w));
     }
-    let result = run_plan(cfg, &plan, opened, grants, &mut main, progress).await;
+    let result = run_plan(
+        cfg,
+        &plan,
+        opened,
+        grants,
+        &mut main,
+        progress,
+        patterns_checked,
+    )
+    .await;
     let _ = main.disconnect().await;
     result
 }
@@ -150,6 +166,7 @@ async fn run_plan(
     grants: Option<Opened>,
     main: &mut Conn,
     progress: Arc<dyn Progress>,
+    patterns_checked: bool,
 ) -> Result<RestoreReport> {
     let max_statement = checks::check_packet_size(main, plan, cfg).await?;
     let nbe = checks::server_no_backslash_escapes(main).await?;
@@ -182,6 +199,12 @@ async fn run_plan(
     let mut touched: Vec<String> = Vec::new();
     let mut created: Vec<String> = Vec::new();
     for (f, opened) in plan.files.iter().zip(opened) {
+        let selection = select::for_file(
+            cfg,
+            &f.placement,
+            f.source.as_ref(),
+            opened.header_database.as_ref(),
+        );
         let Script {
             statements,
             bytes,
@@ -190,7 +213,7 @@ async fn run_plan(
         if cfg.dry_run {
             report
                 .dry_run
-                .push(dry_run_file(main, f, statements).await?);
+                .push(dry_run_file(main, f, statements, selection).await?);
             continue;
         }
         let started = Instant::now();
@@ -205,6 +228,7 @@ async fn run_plan(
                 if let RestoreMode::All { exclude } = &cfg.mode {
                     dbs.retain(|d| !exclude.iter().any(|e| e.eq_ignore_ascii_case(d)));
                 }
+                dbs.retain(|d| cfg.tables.takes_database(d));
                 dbs
             }
         };
@@ -244,7 +268,7 @@ async fn run_plan(
         )
         .await;
         let applier = match applier {
-            Ok(a) => a,
+            Ok(a) => a.select(selection),
             Err(e) => return Err(failed(main, e, &touched, &created, 0).await),
         };
         let (applied, result) = applier.run(statements).await;
@@ -285,6 +309,10 @@ async fn run_plan(
             elapsed: started.elapsed(),
         });
     }
+    if !patterns_checked && let Err(e) = check_patterns_read(cfg, plan, &report) {
+        // A database created for nothing is removed, as after a failure.
+        return Err(failed(main, e, &[], &created, 0).await);
+    }
     if let Some((file, repointed, existing)) = accounts {
         let started = Instant::now();
         let mut outcome = if cfg.dry_run {
@@ -309,6 +337,34 @@ async fn run_plan(
         report.accounts = Some(outcome);
     }
     Ok(report)
+}
+
+/// Once every file was read: the patterns of the selection against the tables and views the
+/// files held (their metadata did not list them), before the accounts file is applied.
+fn check_patterns_read(cfg: &RestoreConfig, plan: &Plan, report: &RestoreReport) -> Result<()> {
+    let met: Vec<select::Selected> = report
+        .files
+        .iter()
+        .flat_map(|f| f.applied.selected.iter())
+        .chain(report.dry_run.iter().flat_map(|d| d.survey.selected.iter()))
+        .cloned()
+        .collect();
+    let files = plan
+        .files
+        .iter()
+        .map(|f| f.path.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let restored = met.iter().filter(|s| s.restored).count();
+    match select::unmatched(&cfg.tables, &met, &files) {
+        Some(problem) if cfg.dry_run || restored == 0 => Err(Error::Usage(problem)),
+        Some(problem) => Err(select::unmatched_after(
+            problem,
+            &report.databases(),
+            restored,
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Reads an accounts file whole and checks its statements.

@@ -275,6 +275,8 @@ pub(super) struct Feedback {
 /// A file's SQL, opened (decrypted, decompressed) and recognised as a dump, not yet read.
 pub(super) struct Opened {
     path: PathBuf,
+    /// The database its header comment names (see `read::header_database`).
+    pub(super) header_database: Option<String>,
     reader: Box<dyn std::io::Read + Send>,
     read: Arc<AtomicU64>,
     bytes: u64,
@@ -308,15 +310,20 @@ pub(super) async fn open_sql(
         let opened = read::open_from(Metered::new(file, c.clone(), d.clone()), &p, pass.as_ref())
             .and_then(|sql| read::recognise(sql, &p));
         match (opened, &d) {
-            (Ok(sql), _) => Ok(Box::new(sql) as Box<dyn std::io::Read + Send>),
+            (Ok(sql), _) => {
+                let named = read::header_database(sql.get_ref().0.get_ref());
+                Ok((Box::new(sql) as Box<dyn std::io::Read + Send>, named))
+            }
             (Err(e @ Error::Usage(_)), _) | (Err(e), None) => Err(e),
             (Err(e), Some(d)) => Err(pr.explain(&p, e, d, c.load(Ordering::Relaxed))),
         }
     })
     .await
     .map_err(|e| Error::Internal(format!("opening {}: {e}", path.display())))??;
+    let (reader, header_database) = reader;
     Ok(Opened {
         path: path.to_owned(),
+        header_database,
         reader,
         read,
         bytes,

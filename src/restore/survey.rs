@@ -8,6 +8,7 @@ use mysql_async::Conn;
 
 use super::plan::{FilePlan, Placement};
 use super::script::{Item, Statements};
+use super::select::{Selected, Selection, Verdict};
 use super::target::database_objects;
 use crate::error::Result;
 use crate::read::classify::{Kind, Verb};
@@ -30,13 +31,23 @@ pub struct Survey {
     pub databases: Vec<(Option<String>, u64, u64, u64)>,
     pub completed_marker: bool,
     pub sql_bytes: u64,
+    /// With `--tables`/`--ignore-table`: every table and view of the file and whether it would
+    /// be restored (the counts above are of what would be).
+    pub selected: Vec<Selected>,
 }
 
 /// Reads a whole script and counts what it would do.
-async fn survey(mut statements: Statements) -> Result<Survey> {
+async fn survey(
+    f: &FilePlan,
+    mut statements: Statements,
+    mut selection: Option<Selection>,
+) -> Result<Survey> {
     let mut s = Survey::default();
     let mut current: Option<String> = None;
     let mut index: HashMap<Option<String>, usize> = HashMap::new();
+    // Inside a database of a combined file that is not restored: excluded, or left out whole
+    // by the selection (as the applier does).
+    let mut left_out = false;
     loop {
         match statements.next().await? {
             Item::End {
@@ -46,10 +57,35 @@ async fn survey(mut statements: Statements) -> Result<Survey> {
             } => {
                 s.completed_marker = completed;
                 s.sql_bytes = sql_bytes;
+                s.selected = selection.map(Selection::into_seen).unwrap_or_default();
                 return Ok(s);
             }
             Item::Statement(st, kind, ..) => {
                 s.statements += 1;
+                if let Some(sel) = selection.as_mut() {
+                    if let (
+                        Kind::Use(n)
+                        | Kind::Database {
+                            verb: Verb::Create,
+                            name: n,
+                        },
+                        Placement::All { exclude, .. },
+                    ) = (&kind, &f.placement)
+                    {
+                        left_out = !sel.takes_database(&n.name)
+                            || exclude.iter().any(|e| e.eq_ignore_ascii_case(&n.name));
+                    }
+                    if left_out {
+                        sel.pass(&st.sql, &kind);
+                        continue;
+                    }
+                    let verdict = sel
+                        .decide(&st.sql, &kind)
+                        .map_err(|p| super::select::undecidable(&f.path, st.at, p))?;
+                    if verdict == Verdict::Skip {
+                        continue;
+                    }
+                }
                 let (tables, data, post) = match &kind {
                     Kind::Use(n)
                     | Kind::Database {
@@ -101,8 +137,9 @@ pub(super) async fn dry_run_file(
     main: &mut Conn,
     f: &FilePlan,
     statements: Statements,
+    selection: Option<Selection>,
 ) -> Result<DryRunFile> {
-    let survey = survey(statements).await?;
+    let survey = survey(f, statements, selection).await?;
     let names: Vec<String> = match &f.placement {
         Placement::Single { target } => vec![target.clone()],
         Placement::All { exclude, .. } => survey

@@ -746,3 +746,5 @@ mod failures;
 mod integrity;
 /// `db-restore secondary`.
 mod secondary;
+/// Part of a file: --tables, --ignore-table.
+mod tables;
