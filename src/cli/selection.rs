@@ -15,8 +15,10 @@ pub fn dump_selection(a: &DumpSelectionArgs) -> Result<(TableFilter, DumpObjects
     let parse = |flag: &str, text: &str| {
         TablePattern::parse(text.trim()).map_err(|e| Error::Usage(format!("{flag}: {e}")))
     };
-    let mut filter = TableFilter::default();
-    filter.tables = tables(&a.tables, a.tables_file.as_deref())?;
+    let mut filter = TableFilter {
+        tables: tables(&a.tables, a.tables_file.as_deref())?,
+        ..TableFilter::default()
+    };
     for text in &a.ignore_table {
         filter.ignore.push(parse("--ignore-table", text)?);
     }
