@@ -122,7 +122,11 @@ async fn output_within(mut c: std::process::Command, limit: Duration) -> std::pr
 }
 
 /// Waits (60 s at most) until a statement of `run` containing `needle` waits for a metadata
-/// lock (a table's, or its database's); returns the statement.
+/// lock (a table's, or its database's) or for the backup lock; returns the statement. The
+/// backup lock: another test's dump on the shared server holds `BACKUP STAGE BLOCK_DDL` for
+/// its whole run, and a DDL statement then waits for it before it reaches the table lock this
+/// test holds; either way the run is connected and waiting on the server, which is all the
+/// test needs before it stops the sshd.
 async fn wait_for_lock_wait(
     needle: &str,
     run: &mut tokio::task::JoinHandle<std::process::Output>,
@@ -134,7 +138,9 @@ async fn wait_for_lock_wait(
         let info: Option<String> = conn
             .exec_first(
                 "SELECT INFO FROM information_schema.PROCESSLIST \
-                 WHERE STATE LIKE 'Waiting for % metadata lock' AND INSTR(INFO, ?) > 0 LIMIT 1",
+                 WHERE (STATE LIKE 'Waiting for % metadata lock' \
+                        OR STATE = 'Waiting for backup lock') \
+                   AND INSTR(INFO, ?) > 0 LIMIT 1",
                 (needle,),
             )
             .await
