@@ -388,6 +388,12 @@ pub enum Error {
     #[error("{0}")]
     Unsupported(String),
 
+    /// A table pattern of a restore that matched nothing in the file, found only once the
+    /// file was read (its metadata lists no tables): the restore has changed the target by
+    /// then, so it is a failure (exit 1), not a usage error that promises nothing was done.
+    #[error("{0}")]
+    Unmatched(String),
+
     #[error("{action} {}{}: {source}", path.display(), at_byte(*offset))]
     File {
         action: &'static str,

@@ -328,7 +328,7 @@ pub fn config(
             objects,
             cleanup_after: cleanup_after(settings, quiet)?,
         };
-        follow_mysqldump_args(&mut cfg)?;
+        follow_mysqldump_args(&mut cfg, settings)?;
         Ok((cfg, pending))
     }
 }
@@ -368,26 +368,40 @@ fn refuse_native_only(a: &BackupArgs) -> Result<(), Error> {
         return Ok(());
     }
     Err(Error::Usage(format!(
-        "--engine mysqldump cannot follow {}: leave them out, or back up with the native          engine",
-        given.join(", ")
+        "--engine mysqldump cannot follow {}: leave {} out, or back up with the native \
+         engine",
+        given.join(", "),
+        if given.len() == 1 { "it" } else { "them" }
     )))
 }
 
-/// The config's `backup.mysqldump_args`, for the native engine: what they select is added to
-/// what the flags select, and an option the native engine cannot follow is a configuration
-/// error (see `config::dump_args`). The mysqldump engine passes them on as they are.
-fn follow_mysqldump_args(cfg: &mut BackupConfig) -> Result<(), Error> {
-    let Some(args) = cfg
-        .mysqldump_args
-        .as_deref()
-        .filter(|_| cfg.engine == Engine::Native)
-    else {
+/// The config's `backup.mysqldump_args`. For the native engine, what they select is added to
+/// what the flags select, and an option it cannot follow is a configuration error (see
+/// `config::dump_args`). The mysqldump engine passes them on, except those that would make the
+/// tool write something else than the run's one SQL script, connect elsewhere or choose other
+/// databases.
+fn follow_mysqldump_args(cfg: &mut BackupConfig, settings: &Settings) -> Result<(), Error> {
+    let Some(args) = cfg.mysqldump_args.as_deref() else {
         return Ok(());
     };
-    let asked = dump_args::read(args).map_err(|e| {
+    let refused = |e: String, way: &str| {
+        let file = settings
+            .source
+            .as_ref()
+            .map(|p| format!("config file {}: ", p.display()))
+            .unwrap_or_default();
         Error::Config(format!(
-            "backup.mysqldump_args: {e}. Remove it from backup.mysqldump_args, or back up              with --engine mysqldump, which passes the options to mariadb-dump"
+            "{file}backup.mysqldump_args: {e}. Remove it from backup.mysqldump_args{way}"
         ))
+    };
+    if cfg.engine == Engine::Mysqldump {
+        return dump_args::check_for_tool(args).map_err(|e| refused(e, ""));
+    }
+    let asked = dump_args::read(args).map_err(|e| {
+        refused(
+            e,
+            ", or back up with --engine mysqldump, which passes the options to mariadb-dump",
+        )
     })?;
     let t = &mut cfg.tables;
     t.ignore.extend(asked.tables.ignore);

@@ -55,18 +55,20 @@ enum Effect {
     Utf8Charset,
     /// Refused, saying why.
     Refused(&'static str),
+    /// Refused by the native engine and by `--engine mysqldump` too ([`check_for_tool`]).
+    RefusedBoth(&'static str),
 }
 
 /// mariadb-dump's options (10.11; mysqldump 8's where they differ), by long name.
 const OPTIONS: &[(&str, Option<char>, Takes, Effect)] = {
     use Effect::*;
     use Takes::*;
-    const CONNECTION: Effect = Refused(
-        "is a connection option: the native engine connects with the profile's or the \
-         command line's settings",
+    const CONNECTION: Effect = RefusedBoth(
+        "is a connection option: a run connects with the profile's or the command line's \
+         settings",
     );
-    const OUTPUT: Effect = Refused("writes another kind of output than one SQL script");
-    const SELECTS: Effect = Refused(
+    const OUTPUT: Effect = RefusedBoth("writes another kind of output than one SQL script");
+    const SELECTS: Effect = RefusedBoth(
         "selects databases or tables: give them with the backup mode, --db, --tables or \
          --ignore-table instead",
     );
@@ -153,6 +155,60 @@ const OPTIONS: &[(&str, Option<char>, Takes, Effect)] = {
 /// Reads the options; the error names the first one that cannot be followed, and why.
 pub fn read(args: &[String]) -> Result<Asked, String> {
     let mut asked = Asked::default();
+    walk(args, &mut |seen| match seen {
+        Seen::Option {
+            arg,
+            effect,
+            on,
+            value,
+        } => apply(&mut asked, &arg, effect, on, value),
+        Seen::Unknown(arg) => Err(unknown(&arg)),
+        Seen::Name(arg) => Err(format!(
+            "{arg:?} is a name, not an option: mysqldump would read it as a database or \
+             table; the native engine takes its databases from the backup mode and its \
+             tables from --tables"
+        )),
+    })?;
+    Ok(asked)
+}
+
+/// For `--engine mysqldump`, which passes the options to the tool: those that would make it
+/// write something else than the one SQL script the run names, connect elsewhere, or choose
+/// other databases are refused (an `--xml` "backup" would otherwise succeed as a useless
+/// file); the rest, known here or not, is the tool's business.
+pub fn check_for_tool(args: &[String]) -> Result<(), String> {
+    walk(args, &mut |seen| match seen {
+        Seen::Option {
+            arg,
+            effect: Effect::RefusedBoth(why),
+            ..
+        } => Err(format!("{arg} {why}")),
+        _ => Ok(()),
+    })
+}
+
+/// One option as [`walk`] reads it.
+enum Seen<'a> {
+    Option {
+        /// As written (`--x=1`, or `-x` out of a bundle).
+        arg: String,
+        effect: Effect,
+        on: bool,
+        value: Option<String>,
+    },
+    /// An option not in [`OPTIONS`] (its value, if it takes one, comes next as a `Name`).
+    Unknown(String),
+    /// A word that is not an option.
+    Name(&'a str),
+}
+
+/// mysqldump's option syntax: `--name[=value]`, `--name value`, the `skip-`/`disable-`/
+/// `enable-` prefixes and `=0/1` of switches, short bundles (`-fQq`) and short values
+/// (`-wcond`, `-w cond`).
+fn walk<'a>(
+    args: &'a [String],
+    visit: &mut dyn FnMut(Seen<'a>) -> Result<(), String>,
+) -> Result<(), String> {
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         if let Some(long) = arg.strip_prefix("--") {
@@ -169,7 +225,8 @@ pub fn read(args: &[String]) -> Result<Asked, String> {
                 _ => (name.clone(), true),
             };
             let Some(&(_, _, takes, effect)) = lookup(&name) else {
-                return Err(unknown(arg));
+                visit(Seen::Unknown(arg.clone()))?;
+                continue;
             };
             let value = match (takes, value) {
                 (Takes::Value, None) => Some(
@@ -183,18 +240,22 @@ pub fn read(args: &[String]) -> Result<Asked, String> {
                 (Takes::Switch, Some(v)) => on && switch_value(arg, v)?,
                 _ => on,
             };
-            apply(&mut asked, arg, effect, on, value)?;
+            visit(Seen::Option {
+                arg: arg.clone(),
+                effect,
+                on,
+                value,
+            })?;
         } else if let Some(shorts) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
             for (k, c) in shorts.char_indices() {
                 let Some(&(_, _, takes, effect)) = OPTIONS.iter().find(|o| o.1 == Some(c)) else {
-                    return Err(unknown(&format!("-{c} (in {arg})")));
+                    visit(Seen::Unknown(format!("-{c} (in {arg})")))?;
+                    break;
                 };
-                if takes == Takes::Switch {
-                    apply(&mut asked, &format!("-{c}"), effect, true, None)?;
-                    continue;
-                }
                 let attached = &shorts[k + c.len_utf8()..];
-                let value = if !attached.is_empty() {
+                let value = if takes == Takes::Switch {
+                    None
+                } else if !attached.is_empty() {
                     Some(attached.to_string())
                 } else if takes == Takes::Value {
                     Some(
@@ -205,18 +266,22 @@ pub fn read(args: &[String]) -> Result<Asked, String> {
                 } else {
                     None
                 };
-                apply(&mut asked, &format!("-{c}"), effect, true, value)?;
-                break;
+                let takes_rest = value.is_some() || takes != Takes::Switch;
+                visit(Seen::Option {
+                    arg: format!("-{c}"),
+                    effect,
+                    on: true,
+                    value,
+                })?;
+                if takes_rest {
+                    break;
+                }
             }
         } else {
-            return Err(format!(
-                "{arg:?} is a name, not an option: mysqldump would read it as a database or \
-                 table; the native engine takes its databases from the backup mode and its \
-                 tables from --tables"
-            ));
+            visit(Seen::Name(arg))?;
         }
     }
-    Ok(asked)
+    Ok(())
 }
 
 fn lookup(name: &str) -> Option<&'static (&'static str, Option<char>, Takes, Effect)> {
@@ -282,7 +347,7 @@ fn apply(
                 ));
             }
         }
-        Effect::Refused(why) => return Err(format!("{arg} {why}")),
+        Effect::Refused(why) | Effect::RefusedBoth(why) => return Err(format!("{arg} {why}")),
     }
     Ok(())
 }
@@ -394,5 +459,31 @@ mod tests {
         assert!(
             read_str("--default-character-set=UTF8MB4 --skip-lock-tables --skip-comments").is_ok()
         );
+    }
+
+    /// For `--engine mysqldump` only another output, connection or database choice is refused;
+    /// what the tool can do, known here or not, is left to it.
+    #[test]
+    fn the_tool_is_refused_only_other_outputs_connections_and_databases() {
+        for ok in [
+            "--compatible=ansi --insert-ignore --skip-opt",
+            "--some-new-option value -fQq",
+            "--flush-logs --dump-slave=2",
+        ] {
+            let args: Vec<String> = ok.split_whitespace().map(String::from).collect();
+            assert_eq!(check_for_tool(&args), Ok(()), "{ok}");
+        }
+        for (bad, says) in [
+            ("--single-transaction --xml", "--xml writes another kind"),
+            ("-qX", "-X writes another kind"),
+            ("--tab=/tmp", "--tab=/tmp writes another kind"),
+            ("-r out.sql", "-r writes another kind"),
+            ("--host db2", "--host is a connection option"),
+            ("--all-databases", "--all-databases selects databases"),
+        ] {
+            let args: Vec<String> = bad.split_whitespace().map(String::from).collect();
+            let e = check_for_tool(&args).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 }

@@ -56,16 +56,10 @@ fn command_args(
 ) -> Vec<String> {
     // --defaults-extra-file must come first to be honoured.
     let mut args = vec![format!("--defaults-extra-file={}", option_file.display())];
-    args.extend(option_args(
-        cfg.mysqldump_args.as_deref(),
-        flavor,
-        cfg.capture_position,
+    args.extend(with_consistency(
+        option_args(cfg.mysqldump_args.as_deref(), flavor, cfg.capture_position),
+        cfg.consistency,
     ));
-    args.extend(
-        consistency_args(cfg.consistency)
-            .iter()
-            .map(|a| a.to_string()),
-    );
     // An explicit --statement-size bounds the dump tool's INSERTs too (the last
     // --net-buffer-length wins); otherwise the old tool's 16M stands.
     if cfg.statement_size_given {
@@ -89,14 +83,19 @@ fn command_args(
 }
 
 /// `--consistency` as mariadb-dump says it: `lock` blocks writes for the whole dump as
-/// `--lock-all-tables` does (which also turns `--single-transaction` off); `snapshot` is the
-/// default options' `--single-transaction`. `none` is refused before a run starts
-/// (`cli::backup`): mariadb-dump takes a global read lock to record its position.
-fn consistency_args(c: crate::snapshot::Consistency) -> &'static [&'static str] {
-    match c {
-        crate::snapshot::Consistency::Lock => &["--lock-all-tables"],
-        _ => &[],
+/// `--lock-all-tables` does, and mariadb-dump refuses that together with
+/// `--single-transaction` (which the default options hold), so that one goes; `snapshot` is
+/// the options as they are. `none` is refused before a run starts (`cli::backup`):
+/// mariadb-dump takes a global read lock to record its position.
+fn with_consistency(mut opts: Vec<String>, c: crate::snapshot::Consistency) -> Vec<String> {
+    if c == crate::snapshot::Consistency::Lock {
+        opts.retain(|o| {
+            let name = o.split('=').next().unwrap_or("").replace('_', "-");
+            name != "--single-transaction"
+        });
+        opts.push("--lock-all-tables".into());
     }
+    opts
 }
 
 /// Refuses database names that begin with `-`: the server's names reach the child's command
@@ -690,10 +689,23 @@ mod tests {
     }
 
     #[test]
-    fn consistency_lock_locks_all_tables() {
+    fn consistency_lock_locks_all_tables_instead_of_the_transaction() {
         use crate::snapshot::Consistency;
-        assert_eq!(consistency_args(Consistency::Lock), ["--lock-all-tables"]);
-        assert!(consistency_args(Consistency::Snapshot).is_empty());
+        let opts = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let given = opts(&[
+            "-Qq",
+            "--single-transaction",
+            "--single_transaction=1",
+            "--opt",
+        ]);
+        assert_eq!(
+            with_consistency(given.clone(), Consistency::Lock),
+            opts(&["-Qq", "--opt", "--lock-all-tables"])
+        );
+        assert_eq!(
+            with_consistency(given.clone(), Consistency::Snapshot),
+            given
+        );
     }
 
     #[test]

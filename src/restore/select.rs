@@ -418,7 +418,7 @@ pub(super) fn unmatched(filter: &TableFilter, names: &[Selected], files: &str) -
 pub(super) fn unmatched_after(problem: String, databases: &[String], restored: usize) -> Error {
     let names: Vec<String> = databases.iter().map(|d| ident(d)).collect();
     Error::Restore {
-        source: Box::new(Error::Usage(problem)),
+        source: Box::new(Error::Unmatched(problem)),
         state: format!(
             "the {restored} table(s) and view(s) the selection took were restored into {} (the \
              file's metadata does not list its tables, so the patterns could only be checked \

@@ -180,3 +180,37 @@ async fn a_deadlocked_row_statement_is_run_again() {
         [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 6), (3000, 0)]
     );
 }
+
+/// `--engine mysqldump --consistency lock`: the tool gets `--lock-all-tables` in place of the
+/// default options' `--single-transaction` (mariadb-dump refuses the two together), and the
+/// file restores whole. Alone on its server: the global read lock would stall other tests'
+/// writes for the dump's length.
+#[tokio::test]
+async fn the_mysqldump_engine_dumps_under_consistency_lock() {
+    let _alone = common::serial().await;
+    let src = TestDb::new("md_lock").await;
+    src.exec(
+        "CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(10)); INSERT INTO t VALUES (1,'a'),(2,'b')",
+    )
+    .await;
+    let dir = out_dir();
+    let out = backup(
+        &[
+            "single",
+            "--database",
+            &src.name,
+            "--engine",
+            "mysqldump",
+            "--consistency",
+            "lock",
+            "-c",
+            "none",
+        ],
+        dir.path(),
+    );
+    assert_success(&out, "mysqldump engine under --consistency lock");
+    let dst = TestDb::new("md_lock_to").await;
+    let out = common::restore_single(&common::dump_file_in(dir.path()), &dst.name, &[]);
+    assert_success(&out, "restore");
+    common::assert_same(&src.name, &dst.name).await;
+}

@@ -355,7 +355,23 @@ fn mysqldump_args_are_followed_or_refused_by_the_native_engine() {
             && text.contains("--engine mysqldump"),
         "{text}"
     );
-    // The mysqldump engine passes them on untouched.
+    // The mysqldump engine refuses only what would write something else than its SQL file
+    // (an `--xml` "backup" would succeed as a useless file), naming the config file.
+    let e = backup(
+        &["all", "-t", "T", "--engine", "mysqldump"],
+        "backup:\n  mysqldump_args: --single-transaction --xml\n",
+        &env(None, None),
+    )
+    .unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    let text = e.to_string();
+    assert!(
+        text.contains("backup.mysqldump_args: --xml writes another kind of output")
+            && text.contains("config file ")
+            && !text.contains("  "),
+        "{text}"
+    );
+    // Otherwise it passes them on untouched.
     let c = ok(
         &["all", "-t", "T", "--engine", "mysqldump"],
         "backup:\n  mysqldump_args: --compatible=ansi\n",

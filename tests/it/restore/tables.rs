@@ -207,8 +207,9 @@ async fn a_view_over_a_table_left_out_is_a_warning() {
     assert_eq!(objects(&dst.name).await, want);
 }
 
-/// A pattern that matches no table: with our metadata, refused before the server changes;
-/// without metadata (a stock file), found once the file is read, saying what was restored;
+/// A pattern that matches no table: with our metadata, refused before the server changes
+/// (exit 2); without metadata (a stock file), found once the file is read, saying what was
+/// restored (exit 1);
 /// `--dry-run` finds it without changing anything. A file that names its database nowhere
 /// takes `*.table` only.
 #[tokio::test]
@@ -262,7 +263,21 @@ async fn a_pattern_that_matches_nothing_is_refused() {
         !database_exists(&target).await,
         "a dry run created the target"
     );
-    let text = refused(&stock, &["--tables", &format!("{s}.a,{typo}")]);
+    // Found after the tables taken were restored: a failure (exit 1), not a usage error,
+    // since the target changed.
+    let out = restore(
+        "single",
+        &[
+            "--file",
+            stock.to_str().unwrap(),
+            "--target-db",
+            &target,
+            "--tables",
+            &format!("{s}.a,{typo}"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let text = output_text(&out);
     assert!(
         text.contains(&format!("--tables {typo} matches no table"))
             && text.contains(&format!("restored into `{target}`")),
