@@ -439,6 +439,9 @@ pub(super) async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Resu
         .iter()
         .map(|plan| translate::call_for(&asked, plan))
         .collect::<Result<Vec<_>>>()?;
+    if !cfg.dry_run {
+        super::plan::create_output_dir(cfg)?;
+    }
     let mut files = Vec::new();
     let mut position = SnapshotInfo::default();
     for (plan, call) in run.planned.iter().zip(calls) {

@@ -30,6 +30,9 @@ use crate::sql::script::{self, HeaderInfo};
 /// Runs a backup with the native engine.
 pub(super) async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Result<BackupReport> {
     let (mut control, run) = prepare(cfg, progress.as_ref()).await?;
+    if !cfg.dry_run {
+        super::plan::create_output_dir(cfg)?;
+    }
 
     // Non-transactional tables are outside the snapshot: with `snapshot` consistency they are
     // read first, while commits are still blocked, and the block ends when the last is read.

@@ -145,14 +145,19 @@ pub(crate) async fn prepare(
     if cfg.export_grants {
         run.grants = read_grants(&mut control, &run, progress).await?;
     }
-    std::fs::create_dir_all(&cfg.output_dir)
-        .map_err(|e| Error::file("creating the backup directory", cfg.output_dir.clone(), e))?;
     let paths: Vec<PathBuf> = run.planned.iter().map(|p| p.path.clone()).collect();
     progress.event(&Event::Plan {
         databases: &run.selection.databases,
         files: &paths,
     });
     Ok((control, run))
+}
+
+/// Creates the backup directory (`-o`): by each engine once its own checks passed, so that a
+/// run refused before it writes leaves no empty directory behind either.
+pub(crate) fn create_output_dir(cfg: &BackupConfig) -> Result<()> {
+    std::fs::create_dir_all(&cfg.output_dir)
+        .map_err(|e| Error::file("creating the backup directory", cfg.output_dir.clone(), e))
 }
 
 /// The accounts of the run's scope (all of them for `all`), or None with a warning when this

@@ -558,10 +558,12 @@ async fn the_mysqldump_engine_is_given_the_selection() {
     assert_eq!(count_rows(&copy.name, "log_a").await, 2);
     assert_eq!(count_rows(&copy.name, "log_b").await, 0);
 
+    // Refused before it writes: not even the backup directory it would have made is left.
     let refused = out_dir();
+    let new_dir = refused.path().join("new");
     let out = dump(
         db,
-        refused.path(),
+        &new_dir,
         &[
             "--engine",
             "mysqldump",
@@ -576,5 +578,9 @@ async fn the_mysqldump_engine_is_given_the_selection() {
             && text.contains("--engine native"),
         "{text}"
     );
-    assert!(files_in(refused.path()).is_empty());
+    assert!(
+        !new_dir.exists(),
+        "the refused run left {}",
+        new_dir.display()
+    );
 }
