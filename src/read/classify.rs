@@ -516,6 +516,29 @@ pub fn mentions(sql: &[u8], table: &str) -> bool {
     })
 }
 
+/// The object keywords of `CREATE`/`ALTER`/`DROP` that [`classify`] looks for, for the readers
+/// of a statement's head (`confine`, `subject`): the first one found names the object.
+pub(super) const OBJECTS: [&str; 18] = [
+    "TABLE",
+    "TABLES",
+    "SEQUENCE",
+    "VIEW",
+    "TRIGGER",
+    "FUNCTION",
+    "PROCEDURE",
+    "EVENT",
+    "PACKAGE",
+    "INDEX",
+    "DATABASE",
+    "SCHEMA",
+    "USER",
+    "ROLE",
+    "SERVER",
+    "TABLESPACE",
+    "LOGFILE",
+    "SYNONYM",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

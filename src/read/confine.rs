@@ -17,7 +17,7 @@
 //! check), and row statements of a dump are never scanned (their table is already known from
 //! classification).
 
-use super::classify::{Name, Token, Tokens, name};
+use super::classify::{Name, OBJECTS, Token, Tokens, name};
 
 /// Tokens read at most: enough for a definition's head (DEFINER, ALGORITHM, IF NOT EXISTS),
 /// a multi-table UPDATE's table list or a GRANT's privilege list.
@@ -244,28 +244,6 @@ fn written_by(toks: &[Token], sql: &[u8]) -> Vec<String> {
     }
     out
 }
-
-/// The object keywords of `CREATE`/`ALTER`/`DROP`, first one found wins.
-const OBJECTS: [&str; 18] = [
-    "TABLE",
-    "TABLES",
-    "SEQUENCE",
-    "VIEW",
-    "TRIGGER",
-    "FUNCTION",
-    "PROCEDURE",
-    "EVENT",
-    "PACKAGE",
-    "INDEX",
-    "DATABASE",
-    "SCHEMA",
-    "USER",
-    "ROLE",
-    "SERVER",
-    "TABLESPACE",
-    "LOGFILE",
-    "SYNONYM",
-];
 
 #[cfg(test)]
 mod tests {

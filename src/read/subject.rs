@@ -13,7 +13,7 @@
 //! `--drop-target`), so the dump's `DROP TRIGGER IF EXISTS` in front of each trigger finds
 //! nothing to drop whether its trigger is restored or not.
 
-use super::classify::{Kind, Token, Tokens, name};
+use super::classify::{Kind, OBJECTS, Token, Tokens, name};
 
 /// Tokens read at most: enough for a definition's head (DEFINER, ALGORITHM, IF NOT EXISTS)
 /// and a `DROP TABLE` or `RENAME TABLE` list of dump size.
@@ -276,29 +276,6 @@ impl Head<'_> {
         }
     }
 }
-
-/// The object keywords of `CREATE`/`ALTER`/`DROP` as `classify` looks for them: the first one
-/// found wins.
-const OBJECTS: [&str; 18] = [
-    "TABLE",
-    "TABLES",
-    "SEQUENCE",
-    "VIEW",
-    "TRIGGER",
-    "FUNCTION",
-    "PROCEDURE",
-    "EVENT",
-    "PACKAGE",
-    "INDEX",
-    "DATABASE",
-    "SCHEMA",
-    "USER",
-    "ROLE",
-    "SERVER",
-    "TABLESPACE",
-    "LOGFILE",
-    "SYNONYM",
-];
 
 #[cfg(test)]
 mod tests {

@@ -349,12 +349,7 @@ fn check_patterns_read(cfg: &RestoreConfig, plan: &Plan, report: &RestoreReport)
         .chain(report.dry_run.iter().flat_map(|d| d.survey.selected.iter()))
         .cloned()
         .collect();
-    let files = plan
-        .files
-        .iter()
-        .map(|f| f.path.display().to_string())
-        .collect::<Vec<_>>()
-        .join(" and ");
+    let files = plan.file_names();
     let restored = met.iter().filter(|s| s.restored).count();
     match select::unmatched(&cfg.tables, &met, &files) {
         Some(problem) if cfg.dry_run || restored == 0 => Err(Error::Usage(problem)),

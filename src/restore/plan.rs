@@ -35,6 +35,17 @@ pub struct Plan {
     pub grants: Option<PathBuf>,
 }
 
+impl Plan {
+    /// The files' paths joined with "and", for the messages that name them all.
+    pub fn file_names(&self) -> String {
+        self.files
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" and ")
+    }
+}
+
 /// Works out which files go where, from the flags and the dump's metadata.
 pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
     let recorded = read_recorded(&cfg.file, progress);

@@ -306,12 +306,7 @@ pub(super) fn check_metadata(cfg: &RestoreConfig, plan: &Plan) -> Result<bool> {
             }
         }
     }
-    let what = plan
-        .files
-        .iter()
-        .map(|f| f.path.display().to_string())
-        .collect::<Vec<_>>()
-        .join(" and ");
+    let what = plan.file_names();
     match unmatched(&cfg.tables, &names, &what) {
         Some(problem) => Err(Error::Usage(format!(
             "{problem}; nothing was restored (checked against the metadata, which lists the \
