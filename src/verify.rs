@@ -594,7 +594,6 @@ impl DumpedPart {
                 })
                 .collect()
         };
-        let left_out = |kind: &str| sel.objects_left_out.iter().any(|k| k == kind);
         Ok(DumpedPart {
             source: source.to_owned(),
             tables: TableFilter {
@@ -604,12 +603,7 @@ impl DumpedPart {
                 // The conditions are read per table, as recorded with its rows.
                 wheres: Vec::new(),
             },
-            objects: DumpObjects {
-                create_info: !left_out("create_info"),
-                triggers: !left_out("triggers"),
-                routines: !left_out("routines"),
-                events: !left_out("events"),
-            },
+            objects: DumpObjects::without(&sel.objects_left_out),
             data_skipped: recorded
                 .data_skipped()
                 .into_iter()

@@ -163,6 +163,38 @@ pub struct DumpObjects {
     pub events: bool,
 }
 
+impl DumpObjects {
+    /// Each kind with its name in the metadata (`selection.objects_left_out`).
+    fn named(self) -> [(bool, &'static str); 4] {
+        [
+            (self.create_info, "create_info"),
+            (self.triggers, "triggers"),
+            (self.routines, "routines"),
+            (self.events, "events"),
+        ]
+    }
+
+    /// The names of the kinds left out, as the metadata records them.
+    pub fn left_out(self) -> Vec<String> {
+        self.named()
+            .iter()
+            .filter(|(kept, _)| !kept)
+            .map(|(_, name)| (*name).to_owned())
+            .collect()
+    }
+
+    /// The kinds a dump holds, from the names its metadata records as left out.
+    pub fn without(left_out: &[String]) -> DumpObjects {
+        let kept = |name: &str| !left_out.iter().any(|k| k == name);
+        DumpObjects {
+            create_info: kept("create_info"),
+            triggers: kept("triggers"),
+            routines: kept("routines"),
+            events: kept("events"),
+        }
+    }
+}
+
 impl Default for DumpObjects {
     fn default() -> Self {
         DumpObjects {

@@ -328,16 +328,7 @@ pub(super) fn metadata(
                 condition: w.condition.clone(),
             })
             .collect(),
-        objects_left_out: [
-            (o.create_info, "create_info"),
-            (o.triggers, "triggers"),
-            (o.routines, "routines"),
-            (o.events, "events"),
-        ]
-        .iter()
-        .filter(|(kept, _)| !kept)
-        .map(|(_, name)| (*name).to_owned())
-        .collect(),
+        objects_left_out: o.left_out(),
         databases_left_out: plan.databases_left_out.clone(),
         views_over_left_out: plan
             .views
