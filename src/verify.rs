@@ -23,7 +23,7 @@ use crate::connect::{self, ConnectionSettings};
 use crate::encrypt::{self, ChecksumKey, Passphrase};
 use crate::error::{Error, Result};
 use crate::metadata::{Recorded, TableInfo};
-use crate::progress::{Event, Progress, Silent};
+use crate::progress::{Event, Progress, TableEstimate};
 use crate::quote::{comment_safe, ident};
 use crate::read::classify::{Kind, classify, for_each_tuple};
 use crate::read::split::Splitter;
@@ -461,7 +461,7 @@ pub async fn verify_against(
     pass: Option<&Passphrase>,
     settings: &ConnectionSettings,
     db: &str,
-    progress: &dyn Progress,
+    progress: Arc<dyn Progress>,
 ) -> Result<VerifyReport> {
     let recorded = Recorded::read(path)?.ok_or_else(|| {
         Error::Usage(format!(
@@ -633,13 +633,13 @@ async fn live_checks(
     recorded: &[TableInfo],
     part: &DumpedPart,
     sums: &Sums,
-    progress: &dyn Progress,
+    progress: Arc<dyn Progress>,
 ) -> Result<(Vec<TableCheck>, catalog::DatabaseCatalog)> {
     snapshot::start_transaction(conn, &format!("verifying {}", ident(db))).await?;
     let mut live = catalog::load_database(conn, db, |t| part.takes(t)).await?;
     select::drop_skipped_objects(&mut live, part.objects);
-    let silent: Arc<dyn Progress> = Arc::new(Silent);
-    let serializer = Serializer::start(crate::sql::insert::DEFAULT_STATEMENT_SIZE, silent)?;
+    let serializer =
+        Serializer::start(crate::sql::insert::DEFAULT_STATEMENT_SIZE, progress.clone())?;
     let mut checks: BTreeMap<String, TableCheck> = BTreeMap::new();
     for t in recorded.iter().filter(|t| t.database == source) {
         checks.insert(
@@ -654,12 +654,35 @@ async fn live_checks(
         );
     }
     // Tables whose rows live elsewhere were dumped as structure only.
-    for table in live
+    let compared: Vec<&catalog::Table> = live
         .tables
         .iter()
         .filter(|t| t.rows_elsewhere().is_none() && part.takes_rows(&t.name))
-    {
+        .collect();
+    // The rows the metadata records are the total to read (a table only live counts as 0).
+    let expected = |table: &str| {
+        checks
+            .get(table)
+            .and_then(|c| c.recorded.as_ref())
+            .map_or(0, |(rows, _)| *rows)
+    };
+    let planned: Vec<TableEstimate> = compared
+        .iter()
+        .map(|t| TableEstimate {
+            database: db.to_owned(),
+            table: t.name.clone(),
+            rows: expected(&t.name),
+        })
+        .collect();
+    progress.event(&Event::RowsPlanned { tables: &planned });
+    for (table, plan) in compared.into_iter().zip(&planned) {
         let condition = checks.get(&table.name).and_then(|c| c.condition.clone());
+        progress.event(&Event::TableStarted {
+            database: db,
+            table: &table.name,
+            estimated_rows: plan.rows,
+        });
+        let t0 = std::time::Instant::now();
         // The statements themselves are not needed, only the checksum of the rows in them.
         let (tx, mut rx) = mpsc::channel(DISCARD_QUEUE);
         let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
@@ -677,7 +700,13 @@ async fn live_checks(
                 found: None,
             })
             .found = Some((stats.rows, sums.table(source, &table.name, &stats.checksum)));
-        progress.restored(stats.rows, 0);
+        progress.event(&Event::TableDone {
+            database: db,
+            table: &table.name,
+            rows: stats.rows,
+            bytes: stats.bytes,
+            elapsed: t0.elapsed(),
+        });
     }
     let _ = conn.query_drop("COMMIT").await;
     Ok((checks.into_values().collect(), live))

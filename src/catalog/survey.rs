@@ -36,6 +36,19 @@ pub(crate) async fn estimate_size(conn: &mut Conn, db: &str) -> Result<(u64, u64
     Ok(row.unwrap_or_default())
 }
 
+/// `db`'s base tables with their engine and estimated rows (the server's statistics, as the
+/// catalog reads them), in name order: what a dump plans to read.
+pub(crate) async fn table_rows(conn: &mut Conn, db: &str) -> Result<Vec<(String, String, u64)>> {
+    conn.exec(
+        "SELECT TABLE_NAME, COALESCE(ENGINE, ''), CAST(COALESCE(TABLE_ROWS, 0) AS UNSIGNED) \
+         FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
+         AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') ORDER BY TABLE_NAME",
+        (db,),
+    )
+    .await
+    .map_err(|e| Error::server(format!("estimating the rows of {}", ident(db)), e))
+}
+
 /// The tables, views and sequences of `db` with their `TABLE_TYPE` (`BASE TABLE`, `VIEW`,
 /// `SEQUENCE`, `SYSTEM VERSIONED`), in name order: what a table selection is matched against.
 pub(crate) async fn tables(conn: &mut Conn, db: &str) -> Result<Vec<(String, String)>> {

@@ -3,25 +3,33 @@
 //! dry run's plan and `verify`'s checks are the command's answer on stdout, not a log: each
 //! command's module prints its own.)
 
+mod bars;
+
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::HumanCount;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use sfdbtools::dump::BackupReport;
-use sfdbtools::metadata::human_size;
-use sfdbtools::progress::{Event, Progress};
+use sfdbtools::metadata::SnapshotInfo;
+use sfdbtools::progress::{Event, Progress, Tally};
 use sfdbtools::quote::ident;
 use sfdbtools::restore::accounts::AccountsReport;
 use sfdbtools::restore::select::Selected;
 use sfdbtools::restore::{FileReport, RestoreReport};
 
+pub use bars::size;
+use bars::{Counts, Reading};
+
 /// How often a progress line is logged when no terminal shows bars.
 const LOG_EVERY: Duration = Duration::from_secs(5);
+
+/// How often the bars are redrawn: the clocks run even when nothing moves.
+const TICK: Duration = Duration::from_millis(200);
 
 /// A restore's table line that received nothing for this long goes: interleaved tables that
 /// are finished are only reported loaded at the next flush point, which may be far off.
@@ -56,14 +64,19 @@ impl Style {
 pub struct Reporter {
     style: Style,
     started: Instant,
-    rows: AtomicU64,
-    bytes: AtomicU64,
-    expected_rows: AtomicU64,
+    /// Rows and SQL bytes so far, as the bars draw them.
+    counts: Arc<Counts>,
+    /// The rows of a dump or `verify --against`: the bar's position and total, and when the
+    /// rows were planned (the log lines' rate runs from there).
+    tally: Mutex<(Tally, Instant)>,
     last_line: Mutex<Instant>,
-    /// The file a restore or verify is reading: its size and when it started.
-    reading: Mutex<(u64, Instant)>,
+    /// The files a restore or verify reads.
+    reading: Mutex<Reading>,
     multi: MultiProgress,
+    /// Not drawn until work with a total (or, rows without one, as a spinner) starts: see
+    /// [`Reporter::show_overall`].
     overall: ProgressBar,
+    shown: AtomicBool,
     /// Table lines by `db.table` (bars only).
     tables: Mutex<HashMap<String, TableLine>>,
 }
@@ -75,24 +88,18 @@ impl Reporter {
         } else {
             ProgressDrawTarget::hidden()
         });
-        let overall = multi.add(ProgressBar::new(0));
-        overall.set_style(
-            ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {human_pos}/{human_len} rows, {msg} (ETA {eta})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
         Reporter {
             style,
             started: Instant::now(),
-            rows: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
-            expected_rows: AtomicU64::new(0),
+            counts: Arc::new(Counts::default()),
+            tally: Mutex::new((Tally::default(), Instant::now())),
             last_line: Mutex::new(Instant::now()),
-            reading: Mutex::new((0, Instant::now())),
+            reading: Mutex::new(Reading::default()),
             multi,
-            overall,
+            // Hidden until shown: a bar of no work (`0/0`) is never drawn, not even when a
+            // run fails before any.
+            overall: ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden()),
+            shown: AtomicBool::new(false),
             tables: Mutex::new(HashMap::new()),
         }
     }
@@ -111,26 +118,38 @@ impl Reporter {
         eprintln!("{value}");
     }
 
-    /// Adds (or replaces) the spinner line of `name`.
-    fn add_table_line(&self, name: String, message: String) {
-        let bar = self.multi.add(ProgressBar::new_spinner());
-        bar.set_style(
-            ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        bar.set_message(message);
-        bar.enable_steady_tick(Duration::from_millis(200));
+    /// Draws the overall bar from now on, in `style`, `total` long, its clock running (once:
+    /// a restore's second file goes on on the same bar).
+    fn show_overall(&self, style: ProgressStyle, total: u64) {
+        if self.style != Style::Bars || self.shown.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.overall.set_style(style);
+        self.overall.set_length(total);
+        self.overall.set_position(0);
+        self.overall.reset_elapsed();
+        self.multi.insert(0, self.overall.clone());
+        self.overall.enable_steady_tick(TICK);
+    }
+
+    /// Adds (or replaces) the line of `name`: `estimate` rows expected, when known.
+    fn add_table_line(&self, name: String, estimate: Option<u64>) -> ProgressBar {
+        let bar = self.multi.add(ProgressBar::new(estimate.unwrap_or(0)));
+        bar.set_style(bars::table_line(estimate));
+        bar.set_message(name.clone());
+        bar.enable_steady_tick(TICK);
         if let Ok(mut t) = self.tables.lock()
             && let Some(old) = t.insert(
                 name,
                 TableLine {
-                    bar,
+                    bar: bar.clone(),
                     touched: Instant::now(),
                 },
             )
         {
             self.clear_line(old);
         }
+        bar
     }
 
     fn remove_table_line(&self, name: &str) {
@@ -150,11 +169,68 @@ impl Reporter {
         self.multi.suspend(question)
     }
 
+    /// Takes the bars off the terminal, before a command's answer or summary is printed (a
+    /// bar's clock would otherwise go on redrawing it between the answer's lines).
+    pub fn clear(&self) {
+        self.overall.finish_and_clear();
+        let lines: Vec<TableLine> = match self.tables.lock() {
+            Ok(mut t) => t.drain().map(|(_, l)| l).collect(),
+            Err(_) => Vec::new(),
+        };
+        for line in lines {
+            self.clear_line(line);
+        }
+    }
+
     /// The end of a failed run, in the chosen style.
     pub fn error(&self, message: &str) {
-        self.overall.abandon();
+        // A bar shown stays where the run stopped; one never shown stays hidden.
+        if self.shown.load(Ordering::SeqCst) {
+            self.overall.abandon();
+        }
         if self.style == Style::Json {
             self.json(json!({"event": "error", "message": message}));
+        }
+    }
+
+    /// Whether a progress line is due (every [`LOG_EVERY`]); true at most once per period.
+    fn line_due(&self) -> bool {
+        let Ok(mut last) = self.last_line.try_lock() else {
+            return false;
+        };
+        if last.elapsed() < LOG_EVERY {
+            return false;
+        }
+        *last = Instant::now();
+        true
+    }
+
+    /// The rows' periodic line (no terminal): read so far of the total, the share of the
+    /// bar, the rate and time left since the rows were planned.
+    fn rows_line(&self, done: u64, position: u64, total: u64, since: Instant) {
+        let secs = since.elapsed();
+        let sql = self.counts.sql_bytes.load(Ordering::Relaxed);
+        let share = match total {
+            0 => 0.0,
+            t => position as f64 / t as f64,
+        };
+        let left = bars::eta(position, total, secs);
+        if self.style == Style::Json {
+            self.json(json!({
+                "event": "progress", "rows": done, "expected_rows": total,
+                "fraction": share, "sql_bytes": sql, "seconds": secs.as_secs_f64(),
+                "eta_seconds": left.map(|d| d.as_secs_f64()),
+            }));
+        } else {
+            self.say(&format!(
+                "progress: {}/{} rows ({:.0}%), {} of SQL, {}, ETA {}",
+                HumanCount(done),
+                HumanCount(total),
+                share * 100.0,
+                size(sql),
+                bars::rate(done, secs),
+                left.map_or("-".into(), bars::short_duration),
+            ));
         }
     }
 }
@@ -189,30 +265,41 @@ impl Progress for Reporter {
                     files.len()
                 )),
             },
+            Event::RowsPlanned { tables } => {
+                let total = {
+                    let Ok(mut t) = self.tally.lock() else { return };
+                    t.0.plan(tables);
+                    t.1 = Instant::now();
+                    t.0.total()
+                };
+                match style {
+                    Style::Json => self.json(json!({
+                        "event": "rows_planned", "tables": tables.len(), "rows": total
+                    })),
+                    Style::Lines => self.say(&format!(
+                        "rows to read: ~{} in {} table(s)",
+                        HumanCount(total),
+                        tables.len()
+                    )),
+                    _ if total == 0 => self.show_overall(bars::rows_spinner(&self.counts), 0),
+                    _ => self.show_overall(bars::rows_bar(&self.counts), total),
+                }
+            }
             Event::TableStarted {
                 database,
                 table,
                 estimated_rows,
-            } => {
-                let total = self
-                    .expected_rows
-                    .fetch_add(*estimated_rows, Ordering::Relaxed)
-                    + estimated_rows;
-                self.overall
-                    .set_length(total.max(self.rows.load(Ordering::Relaxed)));
-                match style {
-                    Style::Bars => {
-                        let name = table_name(database, table);
-                        let message = format!("{name} (~{estimated_rows} rows)");
-                        self.add_table_line(name, message);
-                    }
-                    Style::Json => self.json(json!({
-                        "event": "table_started", "database": database, "table": table,
-                        "estimated_rows": estimated_rows
-                    })),
-                    _ => {}
+            } => match style {
+                Style::Bars => {
+                    let estimate = (*estimated_rows > 0).then_some(*estimated_rows);
+                    self.add_table_line(table_name(database, table), estimate);
                 }
-            }
+                Style::Json => self.json(json!({
+                    "event": "table_started", "database": database, "table": table,
+                    "estimated_rows": estimated_rows
+                })),
+                _ => {}
+            },
             Event::TableDone {
                 database,
                 table,
@@ -220,6 +307,14 @@ impl Progress for Reporter {
                 bytes,
                 elapsed,
             } => {
+                if let Ok(mut t) = self.tally.lock() {
+                    t.0.finish(database, table, *rows);
+                    self.counts.rows.store(t.0.done(), Ordering::Relaxed);
+                    // Under the lock: two tables finishing at once must not leave the older
+                    // figures on the bar.
+                    self.overall.set_length(t.0.total());
+                    self.overall.set_position(t.0.position());
+                }
                 self.remove_table_line(&table_name(database, table));
                 match style {
                     Style::Json => self.json(json!({
@@ -227,10 +322,12 @@ impl Progress for Reporter {
                         "rows": rows, "bytes": bytes, "seconds": elapsed.as_secs_f64()
                     })),
                     Style::Lines => self.say(&format!(
-                        "  {}: {rows} rows, {} of SQL in {:.1}s",
+                        "  {}: {} rows in {:.1}s ({}), {} of SQL",
                         table_name(database, table),
-                        human_size(*bytes),
-                        elapsed.as_secs_f64()
+                        HumanCount(*rows),
+                        elapsed.as_secs_f64(),
+                        bars::rate(*rows, *elapsed),
+                        size(*bytes),
                     )),
                     _ => {}
                 }
@@ -250,9 +347,7 @@ impl Progress for Reporter {
                     "event": "table_loading", "database": database, "table": table
                 })),
                 Style::Bars => {
-                    let name = table_name(database, table);
-                    let message = format!("{name}: 0 rows");
-                    self.add_table_line(name, message);
+                    self.add_table_line(table_name(database, table), None);
                 }
                 _ => {}
             },
@@ -272,11 +367,27 @@ impl Progress for Reporter {
                         "seconds": elapsed.as_secs_f64()
                     })),
                     Style::Lines => self.say(&format!(
-                        "  {}: {rows} rows, {} of SQL in {:.1}s",
+                        "  {}: {} rows in {:.1}s ({}), {} of SQL",
                         table_name(database, table),
-                        human_size(*bytes),
-                        elapsed.as_secs_f64()
+                        HumanCount(*rows),
+                        elapsed.as_secs_f64(),
+                        bars::rate(*rows, *elapsed),
+                        size(*bytes),
                     )),
+                    _ => {}
+                }
+            }
+            Event::RestorePlanned { files, bytes } => {
+                if let Ok(mut r) = self.reading.lock() {
+                    r.plan(*bytes);
+                }
+                match style {
+                    Style::Json => self.json(json!({
+                        "event": "restore_planned", "files": files, "bytes": bytes
+                    })),
+                    _ if *files > 1 => {
+                        self.say(&format!("restoring {files} files, {} in all", size(*bytes)))
+                    }
                     _ => {}
                 }
             }
@@ -285,32 +396,27 @@ impl Progress for Reporter {
                 bytes,
                 targets,
             } => {
-                if let Ok(mut r) = self.reading.lock() {
-                    *r = (*bytes, Instant::now());
-                }
-                self.overall.reset();
-                self.overall.set_length(*bytes);
-                self.overall.set_position(0);
-                self.overall.set_style(
-                    ProgressStyle::with_template(
-                        "{elapsed_precise} [{bar:30}] {binary_bytes}/{binary_total_bytes} of the file, {msg} (ETA {eta})",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-                );
+                let total = match self.reading.lock() {
+                    Ok(mut r) => {
+                        r.start_file(*bytes);
+                        self.overall.set_length(r.total());
+                        self.overall.set_position(r.position());
+                        r.total()
+                    }
+                    Err(_) => *bytes,
+                };
+                self.show_overall(bars::bytes_bar(&self.counts), total);
                 match style {
                     Style::Json => self.json(json!({
                         "event": "read_start", "file": file, "bytes": bytes, "targets": targets
                     })),
-                    _ if targets.is_empty() => self.say(&format!(
-                        "reading {} ({})",
-                        file.display(),
-                        human_size(*bytes)
-                    )),
+                    _ if targets.is_empty() => {
+                        self.say(&format!("reading {} ({})", file.display(), size(*bytes)))
+                    }
                     _ => self.say(&format!(
                         "restoring {} ({}) into {}",
                         file.display(),
-                        human_size(*bytes),
+                        size(*bytes),
                         targets.join(", ")
                     )),
                 }
@@ -326,8 +432,10 @@ impl Progress for Reporter {
                     "seconds": elapsed.as_secs_f64()
                 })),
                 _ => self.say(&format!(
-                    "  {}: {statements} statements, {rows} rows in {:.1}s",
+                    "  {}: {} statements, {} rows in {:.1}s",
                     file.display(),
+                    HumanCount(*statements),
+                    HumanCount(*rows),
                     elapsed.as_secs_f64()
                 )),
             },
@@ -339,69 +447,56 @@ impl Progress for Reporter {
                 Style::Json => self.json(json!({
                     "event": "file_written", "path": path, "bytes": bytes, "sql_bytes": sql_bytes
                 })),
-                _ => self.say(&format!(
-                    "wrote {} ({})",
-                    path.display(),
-                    human_size(*bytes)
-                )),
+                _ => self.say(&format!("wrote {} ({})", path.display(), size(*bytes))),
             },
         }
     }
 
-    fn advance(&self, rows: u64, sql_bytes: u64) {
-        let done = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
-        let bytes = self.bytes.fetch_add(sql_bytes, Ordering::Relaxed) + sql_bytes;
+    fn advance(&self, database: &str, table: &str, rows: u64, sql_bytes: u64) {
+        if self.style == Style::Quiet {
+            return;
+        }
+        self.counts
+            .sql_bytes
+            .fetch_add(sql_bytes, Ordering::Relaxed);
+        let (done, position, total, since) = {
+            let Ok(mut t) = self.tally.lock() else { return };
+            t.0.advance(database, table, rows);
+            self.counts.rows.store(t.0.done(), Ordering::Relaxed);
+            // With the bar's ticker running this only stores the position.
+            self.overall.set_position(t.0.position());
+            (t.0.done(), t.0.position(), t.0.total(), t.1)
+        };
         match self.style {
             Style::Bars => {
-                let expected = self.expected_rows.load(Ordering::Relaxed);
-                self.overall.set_length(expected.max(done));
-                self.overall.set_position(done);
-                let secs = self.started.elapsed().as_secs_f64().max(0.001);
-                self.overall.set_message(format!(
-                    "{} of SQL, {:.0} rows/s",
-                    human_size(bytes),
-                    done as f64 / secs
-                ));
-            }
-            Style::Lines | Style::Json => {
-                let Ok(mut last) = self.last_line.try_lock() else {
-                    return;
-                };
-                if last.elapsed() < LOG_EVERY {
-                    return;
-                }
-                *last = Instant::now();
-                let secs = self.started.elapsed().as_secs_f64().max(0.001);
-                let expected = self.expected_rows.load(Ordering::Relaxed).max(done);
-                if self.style == Style::Json {
-                    self.json(json!({
-                        "event": "progress", "rows": done, "expected_rows": expected,
-                        "sql_bytes": bytes, "seconds": secs
-                    }));
-                } else {
-                    self.say(&format!(
-                        "progress: {done}/{expected} rows ({:.0}%), {} of SQL, {:.0} rows/s",
-                        done as f64 * 100.0 / expected.max(1) as f64,
-                        human_size(bytes),
-                        done as f64 / secs
-                    ));
+                let line = self
+                    .tables
+                    .lock()
+                    .ok()
+                    .and_then(|t| t.get(&table_name(database, table)).map(|l| l.bar.clone()));
+                if let Some(bar) = line {
+                    bar.inc(rows);
                 }
             }
-            Style::Quiet => {}
+            _ if self.line_due() => self.rows_line(done, position, total, since),
+            _ => {}
         }
     }
 
     fn restored(&self, rows: u64, file_bytes: u64) {
-        let (total, since) = self.reading.lock().map(|r| *r).unwrap_or((0, self.started));
-        let secs = since.elapsed().as_secs_f64().max(0.001);
+        if self.style == Style::Quiet {
+            return;
+        }
+        let Ok(r) = self.reading.lock().map(|mut r| {
+            r.update(rows, file_bytes);
+            *r
+        }) else {
+            return;
+        };
+        self.counts.rows.store(r.rows(), Ordering::Relaxed);
         match self.style {
             Style::Bars => {
-                self.overall.set_position(file_bytes.min(total));
-                self.overall.set_message(format!(
-                    "{} rows, {:.0} rows/s",
-                    HumanCount(rows),
-                    rows as f64 / secs
-                ));
+                self.overall.set_position(r.position());
                 let idle: Vec<TableLine> = match self.tables.lock() {
                     Ok(mut t) => {
                         let names: Vec<String> = t
@@ -417,38 +512,33 @@ impl Progress for Reporter {
                     self.clear_line(line);
                 }
             }
-            Style::Lines | Style::Json => {
-                let Ok(mut last) = self.last_line.try_lock() else {
-                    return;
-                };
-                if last.elapsed() < LOG_EVERY {
-                    return;
-                }
-                *last = Instant::now();
-                let share = file_bytes as f64 / total.max(1) as f64;
-                let eta = if share > 0.0 {
-                    secs / share - secs
-                } else {
-                    0.0
-                };
+            _ if self.line_due() => {
+                let secs = r.since.elapsed();
+                let (position, total) = (r.position(), r.total());
+                let share = position as f64 / total.max(1) as f64;
+                let left = bars::eta(position, total, secs);
+                let (file_total, file_read) = r.file();
                 if self.style == Style::Json {
                     self.json(json!({
-                        "event": "progress", "rows": rows, "file_bytes": file_bytes,
-                        "file_total": total, "seconds": secs, "eta_seconds": eta
+                        "event": "progress", "rows": r.rows(), "file_bytes": file_read,
+                        "file_total": file_total, "bytes": position, "total_bytes": total,
+                        "seconds": secs.as_secs_f64(),
+                        "eta_seconds": left.map(|d| d.as_secs_f64()),
                     }));
                 } else {
                     self.say(&format!(
-                        "progress: {} of {} ({:.0}%), {rows} rows, {:.0} rows/s, {}/s, ETA {:.0}s",
-                        human_size(file_bytes),
-                        human_size(total),
+                        "progress: {} of {} ({:.0}%), {} rows, {}, {}/s, ETA {}",
+                        size(position),
+                        size(total),
                         share * 100.0,
-                        rows as f64 / secs,
-                        human_size((file_bytes as f64 / secs) as u64),
-                        eta
+                        HumanCount(r.rows()),
+                        bars::rate(r.rows(), secs),
+                        size((position as f64 / secs.as_secs_f64().max(0.001)) as u64),
+                        left.map_or("-".into(), bars::short_duration),
                     ));
                 }
             }
-            Style::Quiet => {}
+            _ => {}
         }
     }
 
@@ -457,19 +547,18 @@ impl Progress for Reporter {
             return;
         }
         let name = table_name(database, table);
-        let message = format!("{name}: {} rows", HumanCount(rows));
         {
             let Ok(mut t) = self.tables.lock() else {
                 return;
             };
             if let Some(line) = t.get_mut(&name) {
-                line.bar.set_message(message);
+                line.bar.set_position(rows);
                 line.touched = Instant::now();
                 return;
             }
         }
         // Its line went while idle, and rows came again.
-        self.add_table_line(name, message);
+        self.add_table_line(name, None).set_position(rows);
     }
 }
 
@@ -483,7 +572,7 @@ fn table_name(database: &str, table: &str) -> String {
 
 /// The closing summary of a restore: per file what was applied; warnings and failures.
 pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
-    reporter.overall.finish_and_clear();
+    reporter.clear();
     let style = reporter.style;
     let secs = reporter.started.elapsed().as_secs_f64();
     let parts: Vec<&FileReport> = report.files.iter().chain(&report.grants).collect();
@@ -558,7 +647,7 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
             },
             a.warnings,
             f.elapsed.as_secs_f64(),
-            human_size((a.sql_bytes as f64 / f.elapsed.as_secs_f64().max(0.001)) as u64)
+            size((a.sql_bytes as f64 / f.elapsed.as_secs_f64().max(0.001)) as u64)
         ));
         if !a.selected.is_empty() {
             out.push_str(&format!("    {}\n", selection_line(&a.selected)));
@@ -633,7 +722,7 @@ pub fn accounts_lines(a: &AccountsReport, dry_run: bool) -> String {
 
 /// The closing summary: one block per file, and the position of the snapshot.
 pub fn summary(report: &BackupReport, reporter: &Reporter) {
-    reporter.overall.finish_and_clear();
+    reporter.clear();
     let style = reporter.style;
     if style == Style::Quiet {
         return;
@@ -661,7 +750,7 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
     let position = if unlocked {
         "no position (--consistency none: the files are not one point in time)".to_owned()
     } else if report.snapshot.was_captured() {
-        format!("position {}", report.snapshot.gtid_info())
+        position_text(&report.snapshot)
     } else {
         "position not captured (config backup.replication.capture_gtid: false)".to_owned()
     };
@@ -690,12 +779,12 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
             "  {}\n    databases {} | {} ({} of SQL, {ratio:.1}x {}) | encrypted {} | {} | {}/s{skipped}\n    {}\n",
             f.path.display(),
             f.databases.join(", "),
-            human_size(m.file.size_bytes),
-            human_size(m.sql_bytes),
+            size(m.file.size_bytes),
+            size(m.sql_bytes),
             m.compression.kind,
             if m.encryption.enabled { "yes" } else { "no" },
             sfdbtools::metadata::human_duration(Duration::from_millis(m.duration_ms)),
-            human_size((m.sql_bytes as f64 / secs) as u64),
+            size((m.sql_bytes as f64 / secs) as u64),
             match &f.metadata_path {
                 Some(p) => format!("metadata {}", p.display()),
                 None => "no metadata written (config backup.output.save_backup_info: false)".into(),
@@ -737,6 +826,26 @@ pub fn cleanup_after(
             }
             reporter.say(&out);
         }
+    }
+}
+
+/// The snapshot's position, labelled by what it is: "GTID 0-1-22 (binlog mariadb-bin.000003
+/// at 1234)", "binlog mariadb-bin.000003 at 1234", or none (the server keeps no binary log).
+fn position_text(s: &SnapshotInfo) -> String {
+    let gtid = s
+        .gtid_binlog_pos
+        .as_ref()
+        .or(s.gtid_executed.as_ref())
+        .filter(|g| !g.is_empty());
+    let binlog = match (&s.binlog_file, s.binlog_position) {
+        (Some(f), Some(p)) => Some(format!("binlog {f} at {p}")),
+        _ => None,
+    };
+    match (gtid, binlog) {
+        (Some(g), Some(b)) => format!("GTID {g} ({b})"),
+        (Some(g), None) => format!("GTID {g}"),
+        (None, Some(b)) => b,
+        (None, None) => "no position (the server keeps no binary log)".into(),
     }
 }
 

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use sfdbtools::Error;
 use sfdbtools::config::file::Settings;
 use sfdbtools::config::run::{ConfirmDrop, GrantsSource, RestoreConfig, RestoreMode};
-use sfdbtools::metadata::human_size;
 use sfdbtools::progress::Progress;
 use sfdbtools::quote::ident;
 use sfdbtools::restore::{self, RestoreReport};
@@ -84,7 +83,7 @@ fn print_dry_run(report: &RestoreReport) {
             "{}: {} statements, {} of SQL{}",
             f.path.display(),
             s.statements,
-            human_size(s.sql_bytes),
+            report::size(s.sql_bytes),
             if s.completed_marker {
                 ""
             } else {

@@ -1,6 +1,8 @@
 //! `verify`: its arguments turned into one [`VerifyConfig`], and the check with its answer on
 //! stdout; a file that fails is an error (exit 1).
 
+use std::sync::Arc;
+
 use sfdbtools::Error;
 use sfdbtools::config::file::Settings;
 use sfdbtools::config::run::VerifyConfig;
@@ -37,13 +39,13 @@ pub fn config(
 
 /// Reads the whole file (and, with `--against`, the live tables) and prints every check.
 pub fn run(config: VerifyConfig, style: Style) -> Result<(), Error> {
-    let reporter = Reporter::new(style);
+    let reporter = Arc::new(Reporter::new(style));
     let report = match &config.against {
         None => verify::verify_file(
             &config.file,
             config.passphrase.as_ref(),
             config.max_statement_size,
-            &reporter,
+            reporter.as_ref(),
         )?,
         Some((settings, db)) => {
             let runtime = runtime()?;
@@ -55,11 +57,12 @@ pub fn run(config: VerifyConfig, style: Style) -> Result<(), Error> {
                     config.passphrase.as_ref(),
                     &settings,
                     db,
-                    &reporter,
+                    reporter.clone(),
                 ))
                 .map_err(|e| through_tunnel(&tunnel, e))?
         }
     };
+    reporter.clear();
     print_report(&report);
     if report.ok() {
         Ok(())

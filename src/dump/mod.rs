@@ -16,6 +16,7 @@ pub mod spool;
 mod translate;
 pub mod workers;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,6 +76,19 @@ pub(crate) struct RunContext {
     /// The key of the metadata's checksums, for an encrypted dump of the native engine (the
     /// only one that records checksums).
     pub checksums: Option<finish::KeyedChecksums>,
+    /// The estimated rows of each table whose rows the native engine reads, (database, table)
+    /// → rows: the total progress shows from the start.
+    pub rows_planned: HashMap<(String, String), u64>,
+}
+
+impl RunContext {
+    /// The planned estimate of `db`.`table`'s rows; 0 for a table that was not planned.
+    pub fn rows_planned(&self, db: &str, table: &str) -> u64 {
+        self.rows_planned
+            .get(&(db.to_owned(), table.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    }
 }
 
 /// Runs a backup as configured.

@@ -14,7 +14,7 @@ use crate::connect;
 use crate::error::{Error, Result};
 use crate::grants::{self, GrantsExport};
 use crate::metadata::TableRef;
-use crate::progress::{Event, Progress};
+use crate::progress::{Event, Progress, TableEstimate};
 use crate::quote::ident;
 use crate::select::{self, select_databases};
 
@@ -135,6 +135,7 @@ pub(crate) async fn prepare(
         grants: None,
         tables,
         checksums: None,
+        rows_planned: Default::default(),
     };
     if cfg.dry_run {
         return Ok((control, run));
@@ -145,12 +146,55 @@ pub(crate) async fn prepare(
     if cfg.export_grants {
         run.grants = read_grants(&mut control, &run, progress).await?;
     }
+    let planned_rows = match cfg.engine {
+        Engine::Native if !cfg.exclude_data => plan_rows(&mut control, cfg, &run).await?,
+        // mariadb-dump reports no rows as it goes: no total to show.
+        _ => Vec::new(),
+    };
     let paths: Vec<PathBuf> = run.planned.iter().map(|p| p.path.clone()).collect();
     progress.event(&Event::Plan {
         databases: &run.selection.databases,
         files: &paths,
     });
+    if !planned_rows.is_empty() {
+        progress.event(&Event::RowsPlanned {
+            tables: &planned_rows,
+        });
+    }
+    run.rows_planned = planned_rows
+        .into_iter()
+        .map(|t| ((t.database, t.table), t.rows))
+        .collect();
     Ok((control, run))
+}
+
+/// The tables whose rows the native engine will read, with the server's estimate of each:
+/// taken by the selection, rows not left out, not stored elsewhere (as `dump_database_data`
+/// decides once the catalog is read).
+async fn plan_rows(
+    conn: &mut Conn,
+    cfg: &BackupConfig,
+    run: &RunContext,
+) -> Result<Vec<TableEstimate>> {
+    let mut planned = Vec::new();
+    for db in &run.selection.databases {
+        for (table, engine, rows) in survey::table_rows(conn, db).await? {
+            let elsewhere =
+                catalog::rows_elsewhere_engines().any(|e| e.eq_ignore_ascii_case(&engine));
+            if elsewhere
+                || !cfg.tables.takes(db, &table)
+                || select::skips_data(&cfg.mode, &cfg.tables, db, &table)
+            {
+                continue;
+            }
+            planned.push(TableEstimate {
+                database: db.clone(),
+                table,
+                rows,
+            });
+        }
+    }
+    Ok(planned)
 }
 
 /// Creates the backup directory (`-o`): by each engine once its own checks passed, so that a

@@ -84,7 +84,7 @@ pub(super) async fn submit_tables(
                     ctx.progress.event(&Event::TableStarted {
                         database: db,
                         table: &t.name,
-                        estimated_rows: t.estimated_rows,
+                        estimated_rows: ctx.run.rows_planned(db, &t.name),
                     });
                     p.t0 = Instant::now();
                 }

@@ -198,6 +198,12 @@ async fn run_plan(
     // this restore created.
     let mut touched: Vec<String> = Vec::new();
     let mut created: Vec<String> = Vec::new();
+    if !cfg.dry_run {
+        progress.event(&Event::RestorePlanned {
+            files: opened.len(),
+            bytes: opened.iter().map(|o| o.bytes).sum(),
+        });
+    }
     for (f, opened) in plan.files.iter().zip(opened) {
         let selection = select::for_file(
             cfg,

@@ -279,7 +279,8 @@ pub(super) struct Opened {
     pub(super) header_database: Option<String>,
     reader: Box<dyn std::io::Read + Send>,
     read: Arc<AtomicU64>,
-    bytes: u64,
+    /// Its size on disk.
+    pub(super) bytes: u64,
     proof: Proof,
     /// The SHA-256 of the bytes read so far, when the metadata records one to compare with.
     digest: Option<Arc<Mutex<Sha256>>>,

@@ -102,6 +102,8 @@ enum Job {
         /// The qualified table and chunk, for errors found while decoding.
         table: String,
         chunk: usize,
+        /// The database and table as named, for progress.
+        names: (String, String),
     },
     /// Rows decoded by mysql_async.
     Rows(Vec<Row>),
@@ -168,6 +170,15 @@ struct Open {
     layouts: Vec<Layout>,
     table: String,
     chunk: usize,
+    /// (database, table), for progress.
+    names: (String, String),
+}
+
+impl Open {
+    /// Tells `progress` of a batch serialised.
+    fn advanced(&self, progress: &dyn Progress, rows: u64, bytes: u64) {
+        progress.advance(&self.names.0, &self.names.1, rows, bytes);
+    }
 }
 
 impl Open {
@@ -235,6 +246,7 @@ fn serialize_loop(
                 layouts,
                 table,
                 chunk,
+                names,
             } => {
                 failed = None;
                 open = Some(Open {
@@ -250,6 +262,7 @@ fn serialize_loop(
                     layouts,
                     table,
                     chunk,
+                    names,
                 });
             }
             Job::Rows(rows) => {
@@ -267,7 +280,7 @@ fn serialize_loop(
                         break;
                     }
                 }
-                progress.advance(rows.len() as u64, batch_bytes);
+                o.advanced(progress, rows.len() as u64, batch_bytes);
             }
             Job::Packets { buf, len } => {
                 if let Some(o) = open.as_mut().filter(|_| failed.is_none()) {
@@ -282,7 +295,7 @@ fn serialize_loop(
                         }
                         rows += 1;
                     }
-                    progress.advance(rows, batch_bytes);
+                    o.advanced(progress, rows, batch_bytes);
                 }
                 let _ = spare.try_send(buf);
             }
@@ -291,7 +304,7 @@ fn serialize_loop(
                     continue;
                 };
                 match o.packet_row(&payload) {
-                    Ok(n) => progress.advance(1, n as u64),
+                    Ok(n) => o.advanced(progress, 1, n as u64),
                     Err(e) => failed = Some(e),
                 }
             }
@@ -492,6 +505,7 @@ pub async fn dump_table(
             layouts: Vec::new(),
             table: q.target.clone(),
             chunk,
+            names: (db.to_owned(), table.name.clone()),
         })
         .await?;
     let mut batch = Vec::with_capacity(BATCH_ROWS);
@@ -568,6 +582,7 @@ pub async fn dump_table_wire(
             layouts,
             table: q.target.clone(),
             chunk,
+            names: (db.to_owned(), table.name.clone()),
         })
         .await?;
     let mut rows = 0u64;

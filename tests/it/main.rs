@@ -30,6 +30,7 @@ mod modes;
 mod mysqldump_engine;
 mod output_chain;
 mod profiles;
+mod progress;
 mod restore;
 mod row_reader;
 mod secrets;
