@@ -43,8 +43,13 @@ pub enum Event<'a> {
     DatabaseDropped { database: &'a str, objects: u64 },
     /// A restore is about to read `files` files, `bytes` in all (their size on disk), sent
     /// once before the first `RestoreStarted`: the total of the whole restore, so that a bar
-    /// does not start over with each file.
-    RestorePlanned { files: usize, bytes: u64 },
+    /// does not start over with each file. `rows`: the rows their metadata record, when every
+    /// file has them and all of each is restored.
+    RestorePlanned {
+        files: usize,
+        bytes: u64,
+        rows: Option<u64>,
+    },
     /// A restore starts reading `file` (`bytes` long) into these databases.
     RestoreStarted {
         file: &'a std::path::Path,

@@ -173,6 +173,10 @@ impl Reporter {
     /// bar's clock would otherwise go on redrawing it between the answer's lines).
     pub fn clear(&self) {
         self.overall.finish_and_clear();
+        self.clear_table_lines();
+    }
+
+    fn clear_table_lines(&self) {
         let lines: Vec<TableLine> = match self.tables.lock() {
             Ok(mut t) => t.drain().map(|(_, l)| l).collect(),
             Err(_) => Vec::new(),
@@ -184,7 +188,9 @@ impl Reporter {
 
     /// The end of a failed run, in the chosen style.
     pub fn error(&self, message: &str) {
-        // A bar shown stays where the run stopped; one never shown stays hidden.
+        // The overall bar, when shown, stays where the run stopped; the table lines go (their
+        // spinners would stay frozen).
+        self.clear_table_lines();
         if self.shown.load(Ordering::SeqCst) {
             self.overall.abandon();
         }
@@ -322,12 +328,11 @@ impl Progress for Reporter {
                         "rows": rows, "bytes": bytes, "seconds": elapsed.as_secs_f64()
                     })),
                     Style::Lines => self.say(&format!(
-                        "  {}: {} rows in {:.1}s ({}), {} of SQL",
+                        "  {}: {rows} rows, {} of SQL in {:.1}s ({})",
                         table_name(database, table),
-                        HumanCount(*rows),
+                        size(*bytes),
                         elapsed.as_secs_f64(),
                         bars::rate(*rows, *elapsed),
-                        size(*bytes),
                     )),
                     _ => {}
                 }
@@ -367,23 +372,24 @@ impl Progress for Reporter {
                         "seconds": elapsed.as_secs_f64()
                     })),
                     Style::Lines => self.say(&format!(
-                        "  {}: {} rows in {:.1}s ({}), {} of SQL",
+                        "  {}: {rows} rows, {} of SQL in {:.1}s ({})",
                         table_name(database, table),
-                        HumanCount(*rows),
+                        size(*bytes),
                         elapsed.as_secs_f64(),
                         bars::rate(*rows, *elapsed),
-                        size(*bytes),
                     )),
                     _ => {}
                 }
             }
-            Event::RestorePlanned { files, bytes } => {
+            Event::RestorePlanned { files, bytes, rows } => {
                 if let Ok(mut r) = self.reading.lock() {
                     r.plan(*bytes);
                 }
+                let planned = rows.unwrap_or(0);
+                self.counts.rows_planned.store(planned, Ordering::Relaxed);
                 match style {
                     Style::Json => self.json(json!({
-                        "event": "restore_planned", "files": files, "bytes": bytes
+                        "event": "restore_planned", "files": files, "bytes": bytes, "rows": rows
                     })),
                     _ if *files > 1 => {
                         self.say(&format!("restoring {files} files, {} in all", size(*bytes)))
@@ -519,8 +525,10 @@ impl Progress for Reporter {
                 let left = bars::eta(position, total, secs);
                 let (file_total, file_read) = r.file();
                 if self.style == Style::Json {
+                    let planned = self.counts.rows_planned.load(Ordering::Relaxed);
                     self.json(json!({
-                        "event": "progress", "rows": r.rows(), "file_bytes": file_read,
+                        "event": "progress", "rows": r.rows(),
+                        "planned_rows": (planned > 0).then_some(planned), "file_bytes": file_read,
                         "file_total": file_total, "bytes": position, "total_bytes": total,
                         "seconds": secs.as_secs_f64(),
                         "eta_seconds": left.map(|d| d.as_secs_f64()),
@@ -531,7 +539,7 @@ impl Progress for Reporter {
                         size(position),
                         size(total),
                         share * 100.0,
-                        HumanCount(r.rows()),
+                        self.counts.rows_of(),
                         bars::rate(r.rows(), secs),
                         size((position as f64 / secs.as_secs_f64().max(0.001)) as u64),
                         left.map_or("-".into(), bars::short_duration),

@@ -150,6 +150,23 @@ pub async fn run(cfg: &RestoreConfig, progress: Arc<dyn Progress>) -> Result<Res
     result
 }
 
+/// The rows the metadata of the plan's files record, when the restore takes all of each file
+/// and every file's metadata has its tables' rows: the rows it will restore.
+fn recorded_rows(cfg: &RestoreConfig, plan: &Plan) -> Option<u64> {
+    let whole = cfg.tables.is_empty()
+        && !matches!(&cfg.mode, RestoreMode::All { exclude } if !exclude.is_empty());
+    if !whole {
+        return None;
+    }
+    plan.files
+        .iter()
+        .map(|f| {
+            let tables = f.recorded.as_ref()?.tables();
+            (!tables.is_empty()).then(|| tables.iter().map(|t| t.rows).sum::<u64>())
+        })
+        .sum()
+}
+
 /// What a file of the plan must prove as it is read: everything its metadata records, unless
 /// `--no-verify`.
 fn proof_for(cfg: &RestoreConfig, f: &plan::FilePlan) -> Proof {
@@ -202,6 +219,7 @@ async fn run_plan(
         progress.event(&Event::RestorePlanned {
             files: opened.len(),
             bytes: opened.iter().map(|o| o.bytes).sum(),
+            rows: recorded_rows(cfg, plan),
         });
     }
     for (f, opened) in plan.files.iter().zip(opened) {

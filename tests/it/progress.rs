@@ -28,7 +28,7 @@ enum Seen {
     Started(String, u64),
     Advanced(String, u64),
     Done(String, u64),
-    RestorePlanned(u64),
+    RestorePlanned(u64, Option<u64>),
     RestoreStarted(u64),
     Restored(u64, u64),
     TableRestored(String, u64),
@@ -58,7 +58,9 @@ impl Progress for Recorder {
                 ..
             } => self.push(Seen::Started(table.to_string(), *estimated_rows)),
             Event::TableDone { table, rows, .. } => self.push(Seen::Done(table.to_string(), *rows)),
-            Event::RestorePlanned { bytes, .. } => self.push(Seen::RestorePlanned(*bytes)),
+            Event::RestorePlanned { bytes, rows, .. } => {
+                self.push(Seen::RestorePlanned(*bytes, *rows))
+            }
             Event::RestoreStarted { bytes, .. } => self.push(Seen::RestoreStarted(*bytes)),
             Event::TableLoaded { table, rows, .. } => {
                 self.push(Seen::Loaded(table.to_string(), *rows))
@@ -323,8 +325,8 @@ async fn totals_are_planned_and_the_bar_never_goes_back() {
     let seen = recorder.take();
     let size = std::fs::metadata(&file).unwrap().len();
     assert!(
-        matches!(seen.first(), Some(Seen::RestorePlanned(b)) if *b == size),
-        "the restore's total comes first: {:?}",
+        matches!(seen.first(), Some(Seen::RestorePlanned(b, Some(r))) if *b == size && *r == total),
+        "the restore's totals (the file's size, the metadata's rows) come first: {:?}",
         seen.first()
     );
     assert!(matches!(seen.get(1), Some(Seen::RestoreStarted(b)) if *b == size));

@@ -17,6 +17,19 @@ pub(super) struct Counts {
     pub rows: AtomicU64,
     /// Bytes of SQL serialised (dump, verify --against).
     pub sql_bytes: AtomicU64,
+    /// The rows a restore will restore, when its files' metadata say (0: not known).
+    pub rows_planned: AtomicU64,
+}
+
+impl Counts {
+    /// Rows so far, "of" the planned rows when known: "5,136,335/7,800,002".
+    pub fn rows_of(&self) -> String {
+        let rows = HumanCount(self.rows.load(Ordering::Relaxed));
+        match self.rows_planned.load(Ordering::Relaxed) {
+            0 => rows.to_string(),
+            planned => format!("{rows}/{}", HumanCount(planned)),
+        }
+    }
 }
 
 /// Bytes in binary units, labelled as such: "512 B", "1.5 KiB", "412.3 MiB". (The metadata's
@@ -123,10 +136,17 @@ pub(super) fn rows_spinner(counts: &Arc<Counts>) -> ProgressStyle {
 
 /// The overall bar of a restore or `verify`: bytes of the files read.
 pub(super) fn bytes_bar(counts: &Arc<Counts>) -> ProgressStyle {
+    let rows = counts.clone();
     with_count_keys(
-        style("{elapsed_precise} [{bar:30}] {percent:>3}% {read}/{size} read, {rows} rows, {rate}, {left}"),
+        style(
+            "{elapsed_precise} [{bar:30}] {percent:>3}% {read}/{size} read, {rows_of} rows, \
+             {rate}, {left}",
+        ),
         counts,
     )
+    .with_key("rows_of", move |_: &ProgressState, w: &mut dyn Write| {
+        let _ = write!(w, "{}", rows.rows_of());
+    })
     .with_key("read", |s: &ProgressState, w: &mut dyn Write| {
         let _ = write!(w, "{}", size(s.pos()));
     })
