@@ -527,9 +527,10 @@ pub fn go_time(t: &chrono::DateTime<chrono::Local>) -> String {
     format!("{}{fraction}{offset}", t.format("%Y-%m-%dT%H:%M:%S"))
 }
 
-/// Sizes as people read them: `512 B`, `1.5 KB`, `52.3 MB` (1024-based), on the terminal.
+/// Sizes as people read them on the terminal: `512 B`, `1.5 KiB`, `52.3 MiB`, 1024-based and
+/// labelled so (not the metadata's texts: see [`old_size`]).
 pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
     let mut value = bytes as f64;
     let mut unit = 0;
     while value >= 1024.0 && unit < UNITS.len() - 1 {
@@ -563,7 +564,9 @@ mod tests {
     #[test]
     fn sizes_and_durations_read_well() {
         assert_eq!(human_size(512), "512 B");
-        assert_eq!(human_size(1536), "1.5 KB");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(412 * 1024 * 1024 + 300 * 1024), "412.3 MiB");
+        assert_eq!(human_size(3 << 30), "3.0 GiB");
         assert_eq!(
             human_duration(std::time::Duration::from_millis(61_500)),
             "1m1.500s"

@@ -13,6 +13,7 @@ use sfdbtools::config::run::{BackupConfig, BackupMode, CleanupAfter, Engine};
 use sfdbtools::dump::plan::DryRun;
 use sfdbtools::dump::{self, naming};
 use sfdbtools::encrypt::Passphrase;
+use sfdbtools::metadata::human_size;
 use sfdbtools::progress::Progress;
 use sfdbtools::secret::Secret;
 use sfdbtools::sql::insert::DEFAULT_STATEMENT_SIZE;
@@ -87,10 +88,7 @@ fn print_dry_run(plan: &DryRun) {
         "database", "tables", "~rows", "~size"
     );
     for (db, tables, rows, bytes) in &plan.databases {
-        println!(
-            "{db:<40} {tables:>7} {rows:>14} {:>12}",
-            report::size(*bytes)
-        );
+        println!("{db:<40} {tables:>7} {rows:>14} {:>12}", human_size(*bytes));
     }
     if !plan.excluded.is_empty() {
         println!("excluded: {}", plan.excluded.join(", "));

@@ -15,14 +15,13 @@ use indicatif::HumanCount;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use sfdbtools::dump::BackupReport;
-use sfdbtools::metadata::SnapshotInfo;
+use sfdbtools::metadata::{SnapshotInfo, human_size};
 use sfdbtools::progress::{Event, Progress, Tally};
 use sfdbtools::quote::ident;
 use sfdbtools::restore::accounts::AccountsReport;
 use sfdbtools::restore::select::Selected;
 use sfdbtools::restore::{FileReport, RestoreReport};
 
-pub use bars::size;
 use bars::{Counts, Reading};
 
 /// How often a progress line is logged when no terminal shows bars.
@@ -233,7 +232,7 @@ impl Reporter {
                 HumanCount(done),
                 HumanCount(total),
                 share * 100.0,
-                size(sql),
+                human_size(sql),
                 bars::rate(done, secs),
                 left.map_or("-".into(), bars::short_duration),
             ));
@@ -330,7 +329,7 @@ impl Progress for Reporter {
                     Style::Lines => self.say(&format!(
                         "  {}: {rows} rows, {} of SQL in {:.1}s ({})",
                         table_name(database, table),
-                        size(*bytes),
+                        human_size(*bytes),
                         elapsed.as_secs_f64(),
                         bars::rate(*rows, *elapsed),
                     )),
@@ -374,7 +373,7 @@ impl Progress for Reporter {
                     Style::Lines => self.say(&format!(
                         "  {}: {rows} rows, {} of SQL in {:.1}s ({})",
                         table_name(database, table),
-                        size(*bytes),
+                        human_size(*bytes),
                         elapsed.as_secs_f64(),
                         bars::rate(*rows, *elapsed),
                     )),
@@ -383,7 +382,7 @@ impl Progress for Reporter {
             }
             Event::RestorePlanned { files, bytes, rows } => {
                 if let Ok(mut r) = self.reading.lock() {
-                    r.plan(*bytes);
+                    r.plan(*bytes, *rows);
                 }
                 let planned = rows.unwrap_or(0);
                 self.counts.rows_planned.store(planned, Ordering::Relaxed);
@@ -391,9 +390,10 @@ impl Progress for Reporter {
                     Style::Json => self.json(json!({
                         "event": "restore_planned", "files": files, "bytes": bytes, "rows": rows
                     })),
-                    _ if *files > 1 => {
-                        self.say(&format!("restoring {files} files, {} in all", size(*bytes)))
-                    }
+                    _ if *files > 1 => self.say(&format!(
+                        "restoring {files} files, {} in all",
+                        human_size(*bytes)
+                    )),
                     _ => {}
                 }
             }
@@ -402,27 +402,34 @@ impl Progress for Reporter {
                 bytes,
                 targets,
             } => {
-                let total = match self.reading.lock() {
+                let length = match self.reading.lock() {
                     Ok(mut r) => {
                         r.start_file(*bytes);
-                        self.overall.set_length(r.total());
-                        self.overall.set_position(r.position());
-                        r.total()
+                        let (position, length) = r.bar();
+                        self.overall.set_length(length);
+                        self.overall.set_position(position);
+                        self.counts.total_bytes.store(r.total(), Ordering::Relaxed);
+                        self.counts
+                            .read_bytes
+                            .store(r.position(), Ordering::Relaxed);
+                        length
                     }
                     Err(_) => *bytes,
                 };
-                self.show_overall(bars::bytes_bar(&self.counts), total);
+                self.show_overall(bars::reading_bar(&self.counts), length);
                 match style {
                     Style::Json => self.json(json!({
                         "event": "read_start", "file": file, "bytes": bytes, "targets": targets
                     })),
-                    _ if targets.is_empty() => {
-                        self.say(&format!("reading {} ({})", file.display(), size(*bytes)))
-                    }
+                    _ if targets.is_empty() => self.say(&format!(
+                        "reading {} ({})",
+                        file.display(),
+                        human_size(*bytes)
+                    )),
                     _ => self.say(&format!(
                         "restoring {} ({}) into {}",
                         file.display(),
-                        size(*bytes),
+                        human_size(*bytes),
                         targets.join(", ")
                     )),
                 }
@@ -453,7 +460,11 @@ impl Progress for Reporter {
                 Style::Json => self.json(json!({
                     "event": "file_written", "path": path, "bytes": bytes, "sql_bytes": sql_bytes
                 })),
-                _ => self.say(&format!("wrote {} ({})", path.display(), size(*bytes))),
+                _ => self.say(&format!(
+                    "wrote {} ({})",
+                    path.display(),
+                    human_size(*bytes)
+                )),
             },
         }
     }
@@ -500,9 +511,13 @@ impl Progress for Reporter {
             return;
         };
         self.counts.rows.store(r.rows(), Ordering::Relaxed);
+        self.counts
+            .read_bytes
+            .store(r.position(), Ordering::Relaxed);
+        let (position, length) = r.bar();
         match self.style {
             Style::Bars => {
-                self.overall.set_position(r.position());
+                self.overall.set_position(position);
                 let idle: Vec<TableLine> = match self.tables.lock() {
                     Ok(mut t) => {
                         let names: Vec<String> = t
@@ -520,28 +535,28 @@ impl Progress for Reporter {
             }
             _ if self.line_due() => {
                 let secs = r.since.elapsed();
-                let (position, total) = (r.position(), r.total());
-                let share = position as f64 / total.max(1) as f64;
-                let left = bars::eta(position, total, secs);
+                let share = position as f64 / length.max(1) as f64;
+                let left = bars::eta(position, length, secs);
+                let (read, total) = (r.position(), r.total());
                 let (file_total, file_read) = r.file();
                 if self.style == Style::Json {
                     let planned = self.counts.rows_planned.load(Ordering::Relaxed);
                     self.json(json!({
                         "event": "progress", "rows": r.rows(),
                         "planned_rows": (planned > 0).then_some(planned), "file_bytes": file_read,
-                        "file_total": file_total, "bytes": position, "total_bytes": total,
-                        "seconds": secs.as_secs_f64(),
+                        "file_total": file_total, "bytes": read, "total_bytes": total,
+                        "fraction": share, "seconds": secs.as_secs_f64(),
                         "eta_seconds": left.map(|d| d.as_secs_f64()),
                     }));
                 } else {
                     self.say(&format!(
-                        "progress: {} of {} ({:.0}%), {} rows, {}, {}/s, ETA {}",
-                        size(position),
-                        size(total),
+                        "progress: {:.0}%, {} of {} read, {} rows, {}, {}/s, ETA {}",
                         share * 100.0,
+                        human_size(read),
+                        human_size(total),
                         self.counts.rows_of(),
                         bars::rate(r.rows(), secs),
-                        size((position as f64 / secs.as_secs_f64().max(0.001)) as u64),
+                        human_size((read as f64 / secs.as_secs_f64().max(0.001)) as u64),
                         left.map_or("-".into(), bars::short_duration),
                     ));
                 }
@@ -655,7 +670,7 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
             },
             a.warnings,
             f.elapsed.as_secs_f64(),
-            size((a.sql_bytes as f64 / f.elapsed.as_secs_f64().max(0.001)) as u64)
+            human_size((a.sql_bytes as f64 / f.elapsed.as_secs_f64().max(0.001)) as u64)
         ));
         if !a.selected.is_empty() {
             out.push_str(&format!("    {}\n", selection_line(&a.selected)));
@@ -787,12 +802,12 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
             "  {}\n    databases {} | {} ({} of SQL, {ratio:.1}x {}) | encrypted {} | {} | {}/s{skipped}\n    {}\n",
             f.path.display(),
             f.databases.join(", "),
-            size(m.file.size_bytes),
-            size(m.sql_bytes),
+            human_size(m.file.size_bytes),
+            human_size(m.sql_bytes),
             m.compression.kind,
             if m.encryption.enabled { "yes" } else { "no" },
             sfdbtools::metadata::human_duration(Duration::from_millis(m.duration_ms)),
-            size((m.sql_bytes as f64 / secs) as u64),
+            human_size((m.sql_bytes as f64 / secs) as u64),
             match &f.metadata_path {
                 Some(p) => format!("metadata {}", p.display()),
                 None => "no metadata written (config backup.output.save_backup_info: false)".into(),

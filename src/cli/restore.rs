@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sfdbtools::Error;
 use sfdbtools::config::file::Settings;
 use sfdbtools::config::run::{ConfirmDrop, GrantsSource, RestoreConfig, RestoreMode};
+use sfdbtools::metadata::human_size;
 use sfdbtools::progress::Progress;
 use sfdbtools::quote::ident;
 use sfdbtools::restore::{self, RestoreReport};
@@ -83,7 +84,7 @@ fn print_dry_run(report: &RestoreReport) {
             "{}: {} statements, {} of SQL{}",
             f.path.display(),
             s.statements,
-            report::size(s.sql_bytes),
+            human_size(s.sql_bytes),
             if s.completed_marker {
                 ""
             } else {

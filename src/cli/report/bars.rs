@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{HumanCount, ProgressState, ProgressStyle};
+use sfdbtools::metadata::human_size as size;
 
 /// Counts the bars' keys read as they are drawn (atomics: drawing must not wait for the
 /// lock the serialiser threads take).
@@ -19,6 +20,9 @@ pub(super) struct Counts {
     pub sql_bytes: AtomicU64,
     /// The rows a restore will restore, when its files' metadata say (0: not known).
     pub rows_planned: AtomicU64,
+    /// Bytes of a restore's (or verify's) files read, and their size.
+    pub read_bytes: AtomicU64,
+    pub total_bytes: AtomicU64,
 }
 
 impl Counts {
@@ -29,22 +33,6 @@ impl Counts {
             0 => rows.to_string(),
             planned => format!("{rows}/{}", HumanCount(planned)),
         }
-    }
-}
-
-/// Bytes in binary units, labelled as such: "512 B", "1.5 KiB", "412.3 MiB". (The metadata's
-/// `human_size` labels the same units "MB": that text is the old tool's format, kept there.)
-pub fn size(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    match unit {
-        0 => format!("{bytes} B"),
-        _ => format!("{value:.1} {}", UNITS[unit]),
     }
 }
 
@@ -134,9 +122,10 @@ pub(super) fn rows_spinner(counts: &Arc<Counts>) -> ProgressStyle {
     })
 }
 
-/// The overall bar of a restore or `verify`: bytes of the files read.
-pub(super) fn bytes_bar(counts: &Arc<Counts>) -> ProgressStyle {
-    let rows = counts.clone();
+/// The overall bar of a restore or `verify`: the rows restored of those the metadata record,
+/// else the bytes of the files read (see [`Reading::bar`]).
+pub(super) fn reading_bar(counts: &Arc<Counts>) -> ProgressStyle {
+    let (rows, read, of) = (counts.clone(), counts.clone(), counts.clone());
     with_count_keys(
         style(
             "{elapsed_precise} [{bar:30}] {percent:>3}% {read}/{size} read, {rows_of} rows, \
@@ -147,11 +136,11 @@ pub(super) fn bytes_bar(counts: &Arc<Counts>) -> ProgressStyle {
     .with_key("rows_of", move |_: &ProgressState, w: &mut dyn Write| {
         let _ = write!(w, "{}", rows.rows_of());
     })
-    .with_key("read", |s: &ProgressState, w: &mut dyn Write| {
-        let _ = write!(w, "{}", size(s.pos()));
+    .with_key("read", move |_: &ProgressState, w: &mut dyn Write| {
+        let _ = write!(w, "{}", size(read.read_bytes.load(Ordering::Relaxed)));
     })
-    .with_key("size", |s: &ProgressState, w: &mut dyn Write| {
-        let _ = write!(w, "{}", size(s.len().unwrap_or(0)));
+    .with_key("size", move |_: &ProgressState, w: &mut dyn Write| {
+        let _ = write!(w, "{}", size(of.total_bytes.load(Ordering::Relaxed)));
     })
 }
 
@@ -183,6 +172,8 @@ pub(super) fn table_line(estimate: Option<u64>) -> ProgressStyle {
 pub(super) struct Reading {
     /// The size of every file, when the restore said it first (`RestorePlanned`).
     planned: u64,
+    /// The rows the files' metadata record, when they all do (0: not known).
+    rows_planned: u64,
     /// The size of the files read before the current one.
     before: u64,
     /// The current file's size and bytes read of it.
@@ -200,6 +191,7 @@ impl Default for Reading {
     fn default() -> Reading {
         Reading {
             planned: 0,
+            rows_planned: 0,
             before: 0,
             file: 0,
             read: 0,
@@ -212,8 +204,9 @@ impl Default for Reading {
 }
 
 impl Reading {
-    pub fn plan(&mut self, bytes: u64) {
+    pub fn plan(&mut self, bytes: u64, rows: Option<u64>) {
         self.planned = bytes;
+        self.rows_planned = rows.unwrap_or(0);
     }
 
     /// A file of `bytes` starts: the one before it counts whole from now on.
@@ -255,20 +248,21 @@ impl Reading {
     pub fn file(&self) -> (u64, u64) {
         (self.file, self.read)
     }
+
+    /// The bar's position and length: the rows restored of those planned when the metadata
+    /// record them (the files are read well ahead of the rows the server has taken, so bytes
+    /// read would reach the end first), else the bytes read.
+    pub fn bar(&self) -> (u64, u64) {
+        match self.rows_planned {
+            0 => (self.position(), self.total()),
+            rows => (self.rows().min(rows), rows),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_are_binary_and_labelled_so() {
-        assert_eq!(size(0), "0 B");
-        assert_eq!(size(1023), "1023 B");
-        assert_eq!(size(1536), "1.5 KiB");
-        assert_eq!(size(412 * 1024 * 1024 + 300 * 1024), "412.3 MiB");
-        assert_eq!(size(3 << 30), "3.0 GiB");
-    }
 
     #[test]
     fn durations_and_rates_read_short() {
@@ -286,7 +280,7 @@ mod tests {
     #[test]
     fn a_restore_of_several_files_never_starts_over() {
         let mut r = Reading::default();
-        r.plan(300);
+        r.plan(300, None);
         r.start_file(100);
         assert_eq!((r.position(), r.total()), (0, 300));
         r.update(10, 60);
@@ -300,6 +294,20 @@ mod tests {
         r.update(5, 40);
         r.update(7, 900);
         assert_eq!((r.position(), r.total(), r.rows()), (300, 300, 27));
+        assert_eq!(r.bar(), (300, 300));
+    }
+
+    #[test]
+    fn with_the_rows_planned_the_bar_counts_rows() {
+        let mut r = Reading::default();
+        r.plan(1000, Some(50));
+        r.start_file(1000);
+        // The whole file read, a fifth of its rows taken by the server.
+        r.update(10, 1000);
+        assert_eq!((r.position(), r.bar()), (1000, (10, 50)));
+        // More rows than the metadata said: a full bar, no further.
+        r.update(60, 1000);
+        assert_eq!(r.bar(), (50, 50));
     }
 
     #[test]
