@@ -15,6 +15,8 @@ use sfdbtools::connect::{DEFAULT_CONNECT_TIMEOUT, SslMode};
 use sfdbtools::rows::RowReader;
 use sfdbtools::snapshot::Consistency;
 
+pub use super::log::{Format as LogFormat, Level as LogLevel};
+
 pub mod profile;
 pub mod selection;
 use profile::ProfileAction;
@@ -30,9 +32,20 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
-    /// text: bars on a terminal, a line every few seconds otherwise; json: one object per event.
+    /// text: bars on a terminal, a line every few seconds otherwise; json: every line on
+    /// stderr is one JSON object (the README lists the events).
     #[arg(long = "log-format", global = true, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+
+    /// Least severe level logged, on stderr and in the log file [default: config log.level,
+    /// else info]. The `finished` event and errors are always logged.
+    #[arg(long = "log-level", global = true, value_enum)]
+    pub log_level: Option<LogLevel>,
+
+    /// Append every event of the run to this file as JSON lines, whatever the terminal shows
+    /// [default: config log.file].
+    #[arg(long = "log-file", global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -77,6 +90,18 @@ impl Command {
     /// stand between an operator and a decrypted backup).
     pub fn reads_config(&self) -> bool {
         !matches!(self, Command::Crypto { .. })
+    }
+
+    /// The command's name in the log's envelope.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::DbBackup { .. } => "db-backup",
+            Command::DbRestore { .. } => "db-restore",
+            Command::Verify(_) => "verify",
+            Command::Cleanup(_) => "cleanup",
+            Command::Crypto { .. } => "crypto",
+            Command::Profile { .. } => "profile",
+        }
     }
 }
 
@@ -353,12 +378,6 @@ pub enum BackupModeArgs {
         #[command(flatten)]
         common: BackupArgs,
     },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

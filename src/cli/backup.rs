@@ -21,6 +21,7 @@ use sfdbtools::sql::script::DdlOptions;
 
 use super::args::{BackupArgs, BackupModeArgs, FilterMode};
 use super::inputs::{BACKUP_KEY_ENV, Env, connection, thread_count};
+use super::log;
 use super::prompt::{self, Pending};
 use super::report::{self, Reporter, Style};
 use super::runtime::{open_tunnel, runtime, through_tunnel, until_interrupted};
@@ -31,6 +32,7 @@ pub fn run(mut config: BackupConfig, pending: Pending, style: Style) -> Result<(
     let runtime = runtime()?;
     let tunnel = open_tunnel(&mut config.connection, &runtime)?;
     let config = prompt::complete(config, pending, &runtime)?;
+    log::set_ticket(&config.ticket);
     let reporter = Arc::new(Reporter::new(style));
     let progress: Arc<dyn Progress> = reporter.clone();
     if config.dry_run {
@@ -62,7 +64,7 @@ pub fn run(mut config: BackupConfig, pending: Pending, style: Style) -> Result<(
         }
         Some(Err(e)) => {
             let e = through_tunnel(&tunnel, e);
-            reporter.error(&e.to_string());
+            reporter.failed();
             Err(e)
         }
         None => {
@@ -71,8 +73,9 @@ pub fn run(mut config: BackupConfig, pending: Pending, style: Style) -> Result<(
             sfdbtools::output::file::remove_files_of_this_run();
             sfdbtools::dump::mysqldump::stop_children();
             sfdbtools::dump::mysqldump::remove_option_files();
-            eprintln!("sfdbtools: error: interrupted: nothing was written under a final name");
-            std::process::exit(130);
+            std::process::exit(log::finish(Err(Error::Interrupted(
+                "nothing was written under a final name".into(),
+            ))));
         }
     }
 }

@@ -20,6 +20,8 @@ use sfdbtools::restore::accounts::AccountsReport;
 use sfdbtools::restore::select::Selected;
 use sfdbtools::restore::{FileReport, RestoreReport};
 
+use super::log::{self, Level};
+
 /// How often a progress line is logged when no terminal shows bars.
 const LOG_EVERY: Duration = Duration::from_secs(5);
 
@@ -97,18 +99,33 @@ impl Reporter {
         }
     }
 
-    /// A line that must not tear the bars.
+    /// A line for the terminal (the rendering of something the log has recorded), that must
+    /// not tear the bars.
     fn say(&self, line: &str) {
         match self.style {
             Style::Bars => {
                 let _ = self.multi.println(line);
             }
-            _ => eprintln!("{line}"),
+            _ => log::terminal(line),
         }
     }
 
-    fn json(&self, value: serde_json::Value) {
-        eprintln!("{value}");
+    /// A structured event of the binary's own (an `info` one) for the log.
+    pub fn json(&self, value: serde_json::Value) {
+        log::event(Level::Info, value);
+    }
+
+    /// Whether a periodic progress line is due (one every [`LOG_EVERY`], for the log and
+    /// for the text lines off a terminal).
+    fn progress_due(&self) -> bool {
+        let Ok(mut last) = self.last_line.try_lock() else {
+            return false;
+        };
+        if last.elapsed() < LOG_EVERY {
+            return false;
+        }
+        *last = Instant::now();
+        true
     }
 
     /// Adds (or replaces) the spinner line of `name`.
@@ -150,45 +167,127 @@ impl Reporter {
         self.multi.suspend(question)
     }
 
-    /// The end of a failed run, in the chosen style.
-    pub fn error(&self, message: &str) {
+    /// The end of a failed run: the bar stops where it was (main says the error, once).
+    pub fn failed(&self) {
         self.overall.abandon();
-        if self.style == Style::Json {
-            self.json(json!({"event": "error", "message": message}));
-        }
+    }
+}
+
+/// An event as the log records it (the same for every style: the log file gets it whatever
+/// the terminal shows), and its level.
+fn event_json(event: &Event<'_>) -> (Level, serde_json::Value) {
+    match event {
+        Event::Warning(w) => (Level::Warn, json!({"event": "warning", "message": w})),
+        Event::DatabaseDropped { database, objects } => (
+            Level::Warn,
+            json!({"event": "database_dropped", "database": database, "objects": objects}),
+        ),
+        Event::Plan { databases, files } => (
+            Level::Info,
+            json!({"event": "start", "databases": databases, "files": files}),
+        ),
+        Event::TableStarted {
+            database,
+            table,
+            estimated_rows,
+        } => (
+            Level::Info,
+            json!({
+                "event": "table_started", "database": database, "table": table,
+                "estimated_rows": estimated_rows
+            }),
+        ),
+        Event::TableDone {
+            database,
+            table,
+            rows,
+            bytes,
+            elapsed,
+        } => (
+            Level::Info,
+            json!({
+                "event": "table_done", "database": database, "table": table,
+                "rows": rows, "bytes": bytes, "seconds": elapsed.as_secs_f64()
+            }),
+        ),
+        Event::CommitsReleased { blocked } => (
+            Level::Info,
+            json!({"event": "commits_released", "blocked_ms": blocked.as_millis() as u64}),
+        ),
+        Event::TableLoading { database, table } => (
+            Level::Info,
+            json!({"event": "table_loading", "database": database, "table": table}),
+        ),
+        Event::TableLoaded {
+            database,
+            table,
+            rows,
+            statements,
+            bytes,
+            elapsed,
+        } => (
+            Level::Info,
+            json!({
+                "event": "table_loaded", "database": database, "table": table,
+                "rows": rows, "statements": statements, "bytes": bytes,
+                "seconds": elapsed.as_secs_f64()
+            }),
+        ),
+        Event::RestoreStarted {
+            file,
+            bytes,
+            targets,
+        } => (
+            Level::Info,
+            json!({"event": "read_start", "file": file, "bytes": bytes, "targets": targets}),
+        ),
+        Event::FileRead {
+            file,
+            statements,
+            rows,
+            elapsed,
+        } => (
+            Level::Info,
+            json!({
+                "event": "read_done", "file": file, "statements": statements, "rows": rows,
+                "seconds": elapsed.as_secs_f64()
+            }),
+        ),
+        Event::FileWritten {
+            path,
+            bytes,
+            sql_bytes,
+        } => (
+            Level::Info,
+            json!({"event": "file_written", "path": path, "bytes": bytes, "sql_bytes": sql_bytes}),
+        ),
     }
 }
 
 impl Progress for Reporter {
     fn event(&self, event: &Event<'_>) {
+        let (level, value) = event_json(event);
+        log::event(level, value);
+        if !log::keeps(level) {
+            return;
+        }
+        // The terminal's rendering; with JSON the log line above is all.
         let style = self.style;
         match event {
-            Event::Warning(w) => match style {
-                Style::Json => self.json(json!({"event": "warning", "message": w})),
-                _ => self.say(&format!("sfdbtools: warning: {w}")),
-            },
+            _ if style == Style::Json => {}
+            Event::Warning(w) => self.say(&format!("sfdbtools: warning: {w}")),
             // Said even with -q: a database is gone.
-            Event::DatabaseDropped { database, objects } => match style {
-                Style::Json => self.json(
-                    json!({"event": "database_dropped", "database": database, "objects": objects}),
-                ),
-                _ => self.say(&format!(
-                    "sfdbtools: dropped database {} ({objects} table(s) and routine(s)) for \
-                     --drop-target",
-                    sfdbtools::quote::ident(database)
-                )),
-            },
+            Event::DatabaseDropped { database, objects } => self.say(&format!(
+                "sfdbtools: dropped database {} ({objects} table(s) and routine(s)) for \
+                 --drop-target",
+                sfdbtools::quote::ident(database)
+            )),
             _ if style == Style::Quiet => {}
-            Event::Plan { databases, files } => match style {
-                Style::Json => {
-                    self.json(json!({"event": "start", "databases": databases, "files": files}))
-                }
-                _ => self.say(&format!(
-                    "backing up {} database(s) into {} file(s)",
-                    databases.len(),
-                    files.len()
-                )),
-            },
+            Event::Plan { databases, files } => self.say(&format!(
+                "backing up {} database(s) into {} file(s)",
+                databases.len(),
+                files.len()
+            )),
             Event::TableStarted {
                 database,
                 table,
@@ -200,17 +299,10 @@ impl Progress for Reporter {
                     + estimated_rows;
                 self.overall
                     .set_length(total.max(self.rows.load(Ordering::Relaxed)));
-                match style {
-                    Style::Bars => {
-                        let name = table_name(database, table);
-                        let message = format!("{name} (~{estimated_rows} rows)");
-                        self.add_table_line(name, message);
-                    }
-                    Style::Json => self.json(json!({
-                        "event": "table_started", "database": database, "table": table,
-                        "estimated_rows": estimated_rows
-                    })),
-                    _ => {}
+                if style == Style::Bars {
+                    let name = table_name(database, table);
+                    let message = format!("{name} (~{estimated_rows} rows)");
+                    self.add_table_line(name, message);
                 }
             }
             Event::TableDone {
@@ -221,63 +313,46 @@ impl Progress for Reporter {
                 elapsed,
             } => {
                 self.remove_table_line(&table_name(database, table));
-                match style {
-                    Style::Json => self.json(json!({
-                        "event": "table_done", "database": database, "table": table,
-                        "rows": rows, "bytes": bytes, "seconds": elapsed.as_secs_f64()
-                    })),
-                    Style::Lines => self.say(&format!(
+                if style == Style::Lines {
+                    self.say(&format!(
                         "  {}: {rows} rows, {} of SQL in {:.1}s",
                         table_name(database, table),
                         human_size(*bytes),
                         elapsed.as_secs_f64()
-                    )),
-                    _ => {}
+                    ));
                 }
             }
-            Event::CommitsReleased { blocked } => match style {
-                Style::Json => self.json(json!({
-                    "event": "commits_released", "blocked_ms": blocked.as_millis() as u64
-                })),
-                Style::Lines => self.say(&format!(
-                    "commits on the server go on again (blocked {})",
-                    human_millis(*blocked)
-                )),
-                _ => {}
-            },
-            Event::TableLoading { database, table } => match style {
-                Style::Json => self.json(json!({
-                    "event": "table_loading", "database": database, "table": table
-                })),
-                Style::Bars => {
+            Event::CommitsReleased { blocked } => {
+                if style == Style::Lines {
+                    self.say(&format!(
+                        "commits on the server go on again (blocked {})",
+                        human_millis(*blocked)
+                    ));
+                }
+            }
+            Event::TableLoading { database, table } => {
+                if style == Style::Bars {
                     let name = table_name(database, table);
                     let message = format!("{name}: 0 rows");
                     self.add_table_line(name, message);
                 }
-                _ => {}
-            },
+            }
             Event::TableLoaded {
                 database,
                 table,
                 rows,
-                statements,
                 bytes,
                 elapsed,
+                ..
             } => {
                 self.remove_table_line(&table_name(database, table));
-                match style {
-                    Style::Json => self.json(json!({
-                        "event": "table_loaded", "database": database, "table": table,
-                        "rows": rows, "statements": statements, "bytes": bytes,
-                        "seconds": elapsed.as_secs_f64()
-                    })),
-                    Style::Lines => self.say(&format!(
+                if style == Style::Lines {
+                    self.say(&format!(
                         "  {}: {rows} rows, {} of SQL in {:.1}s",
                         table_name(database, table),
                         human_size(*bytes),
                         elapsed.as_secs_f64()
-                    )),
-                    _ => {}
+                    ));
                 }
             }
             Event::RestoreStarted {
@@ -298,21 +373,19 @@ impl Progress for Reporter {
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> "),
                 );
-                match style {
-                    Style::Json => self.json(json!({
-                        "event": "read_start", "file": file, "bytes": bytes, "targets": targets
-                    })),
-                    _ if targets.is_empty() => self.say(&format!(
+                if targets.is_empty() {
+                    self.say(&format!(
                         "reading {} ({})",
                         file.display(),
                         human_size(*bytes)
-                    )),
-                    _ => self.say(&format!(
+                    ));
+                } else {
+                    self.say(&format!(
                         "restoring {} ({}) into {}",
                         file.display(),
                         human_size(*bytes),
                         targets.join(", ")
-                    )),
+                    ));
                 }
             }
             Event::FileRead {
@@ -320,135 +393,100 @@ impl Progress for Reporter {
                 statements,
                 rows,
                 elapsed,
-            } => match style {
-                Style::Json => self.json(json!({
-                    "event": "read_done", "file": file, "statements": statements, "rows": rows,
-                    "seconds": elapsed.as_secs_f64()
-                })),
-                _ => self.say(&format!(
-                    "  {}: {statements} statements, {rows} rows in {:.1}s",
-                    file.display(),
-                    elapsed.as_secs_f64()
-                )),
-            },
-            Event::FileWritten {
-                path,
-                bytes,
-                sql_bytes,
-            } => match style {
-                Style::Json => self.json(json!({
-                    "event": "file_written", "path": path, "bytes": bytes, "sql_bytes": sql_bytes
-                })),
-                _ => self.say(&format!(
-                    "wrote {} ({})",
-                    path.display(),
-                    human_size(*bytes)
-                )),
-            },
+            } => self.say(&format!(
+                "  {}: {statements} statements, {rows} rows in {:.1}s",
+                file.display(),
+                elapsed.as_secs_f64()
+            )),
+            Event::FileWritten { path, bytes, .. } => self.say(&format!(
+                "wrote {} ({})",
+                path.display(),
+                human_size(*bytes)
+            )),
         }
     }
 
     fn advance(&self, rows: u64, sql_bytes: u64) {
         let done = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
         let bytes = self.bytes.fetch_add(sql_bytes, Ordering::Relaxed) + sql_bytes;
-        match self.style {
-            Style::Bars => {
-                let expected = self.expected_rows.load(Ordering::Relaxed);
-                self.overall.set_length(expected.max(done));
-                self.overall.set_position(done);
-                let secs = self.started.elapsed().as_secs_f64().max(0.001);
-                self.overall.set_message(format!(
-                    "{} of SQL, {:.0} rows/s",
-                    human_size(bytes),
-                    done as f64 / secs
-                ));
-            }
-            Style::Lines | Style::Json => {
-                let Ok(mut last) = self.last_line.try_lock() else {
-                    return;
-                };
-                if last.elapsed() < LOG_EVERY {
-                    return;
-                }
-                *last = Instant::now();
-                let secs = self.started.elapsed().as_secs_f64().max(0.001);
-                let expected = self.expected_rows.load(Ordering::Relaxed).max(done);
-                if self.style == Style::Json {
-                    self.json(json!({
-                        "event": "progress", "rows": done, "expected_rows": expected,
-                        "sql_bytes": bytes, "seconds": secs
-                    }));
-                } else {
-                    self.say(&format!(
-                        "progress: {done}/{expected} rows ({:.0}%), {} of SQL, {:.0} rows/s",
-                        done as f64 * 100.0 / expected.max(1) as f64,
-                        human_size(bytes),
-                        done as f64 / secs
-                    ));
-                }
-            }
-            Style::Quiet => {}
+        if self.style == Style::Bars {
+            let expected = self.expected_rows.load(Ordering::Relaxed);
+            self.overall.set_length(expected.max(done));
+            self.overall.set_position(done);
+            let secs = self.started.elapsed().as_secs_f64().max(0.001);
+            self.overall.set_message(format!(
+                "{} of SQL, {:.0} rows/s",
+                human_size(bytes),
+                done as f64 / secs
+            ));
+        }
+        if !self.progress_due() {
+            return;
+        }
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        let expected = self.expected_rows.load(Ordering::Relaxed).max(done);
+        self.json(json!({
+            "event": "progress", "rows": done, "expected_rows": expected,
+            "sql_bytes": bytes, "seconds": secs
+        }));
+        if self.style == Style::Lines {
+            self.say(&format!(
+                "progress: {done}/{expected} rows ({:.0}%), {} of SQL, {:.0} rows/s",
+                done as f64 * 100.0 / expected.max(1) as f64,
+                human_size(bytes),
+                done as f64 / secs
+            ));
         }
     }
 
     fn restored(&self, rows: u64, file_bytes: u64) {
         let (total, since) = self.reading.lock().map(|r| *r).unwrap_or((0, self.started));
         let secs = since.elapsed().as_secs_f64().max(0.001);
-        match self.style {
-            Style::Bars => {
-                self.overall.set_position(file_bytes.min(total));
-                self.overall.set_message(format!(
-                    "{} rows, {:.0} rows/s",
-                    HumanCount(rows),
-                    rows as f64 / secs
-                ));
-                let idle: Vec<TableLine> = match self.tables.lock() {
-                    Ok(mut t) => {
-                        let names: Vec<String> = t
-                            .iter()
-                            .filter(|(_, l)| l.touched.elapsed() >= TABLE_LINE_IDLE)
-                            .map(|(n, _)| n.clone())
-                            .collect();
-                        names.iter().filter_map(|n| t.remove(n)).collect()
-                    }
-                    Err(_) => Vec::new(),
-                };
-                for line in idle {
-                    self.clear_line(line);
+        if self.style == Style::Bars {
+            self.overall.set_position(file_bytes.min(total));
+            self.overall.set_message(format!(
+                "{} rows, {:.0} rows/s",
+                HumanCount(rows),
+                rows as f64 / secs
+            ));
+            let idle: Vec<TableLine> = match self.tables.lock() {
+                Ok(mut t) => {
+                    let names: Vec<String> = t
+                        .iter()
+                        .filter(|(_, l)| l.touched.elapsed() >= TABLE_LINE_IDLE)
+                        .map(|(n, _)| n.clone())
+                        .collect();
+                    names.iter().filter_map(|n| t.remove(n)).collect()
                 }
+                Err(_) => Vec::new(),
+            };
+            for line in idle {
+                self.clear_line(line);
             }
-            Style::Lines | Style::Json => {
-                let Ok(mut last) = self.last_line.try_lock() else {
-                    return;
-                };
-                if last.elapsed() < LOG_EVERY {
-                    return;
-                }
-                *last = Instant::now();
-                let share = file_bytes as f64 / total.max(1) as f64;
-                let eta = if share > 0.0 {
-                    secs / share - secs
-                } else {
-                    0.0
-                };
-                if self.style == Style::Json {
-                    self.json(json!({
-                        "event": "progress", "rows": rows, "file_bytes": file_bytes,
-                        "file_total": total, "seconds": secs, "eta_seconds": eta
-                    }));
-                } else {
-                    self.say(&format!(
-                        "progress: {} of {} ({:.0}%), {rows} rows, {:.0} rows/s, {}/s, ETA {:.0}s",
-                        human_size(file_bytes),
-                        human_size(total),
-                        share * 100.0,
-                        rows as f64 / secs,
-                        human_size((file_bytes as f64 / secs) as u64),
-                        eta
-                    ));
-                }
-            }
-            Style::Quiet => {}
+        }
+        if !self.progress_due() {
+            return;
+        }
+        let share = file_bytes as f64 / total.max(1) as f64;
+        let eta = if share > 0.0 {
+            secs / share - secs
+        } else {
+            0.0
+        };
+        self.json(json!({
+            "event": "progress", "rows": rows, "file_bytes": file_bytes,
+            "file_total": total, "seconds": secs, "eta_seconds": eta
+        }));
+        if self.style == Style::Lines {
+            self.say(&format!(
+                "progress: {} of {} ({:.0}%), {rows} rows, {:.0} rows/s, {}/s, ETA {:.0}s",
+                human_size(file_bytes),
+                human_size(total),
+                share * 100.0,
+                rows as f64 / secs,
+                human_size((file_bytes as f64 / secs) as u64),
+                eta
+            ));
         }
     }
 
@@ -487,10 +525,7 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
     let style = reporter.style;
     let secs = reporter.started.elapsed().as_secs_f64();
     let parts: Vec<&FileReport> = report.files.iter().chain(&report.grants).collect();
-    if style == Style::Json {
-        reporter.json(json!({
-            "event": "finished",
-            "ticket": report.ticket,
+    log::result(json!({
             "files": parts.iter().map(|f| json!({
                 "path": f.path, "databases": f.applied.databases, "statements": f.applied.statements,
                 "load_data_statements": f.applied.load_data,
@@ -512,8 +547,8 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
                     "from": s, "to": t, "grants": n,
                 })).collect::<Vec<_>>(),
             })),
-            "seconds": secs,
-        }));
+    }));
+    if style == Style::Json {
         return;
     }
     // Accounts are server-wide changes outside the restored databases: listed even with -q.
@@ -635,12 +670,7 @@ pub fn accounts_lines(a: &AccountsReport, dry_run: bool) -> String {
 pub fn summary(report: &BackupReport, reporter: &Reporter) {
     reporter.overall.finish_and_clear();
     let style = reporter.style;
-    if style == Style::Quiet {
-        return;
-    }
-    if style == Style::Json {
-        reporter.json(json!({
-            "event": "finished",
+    log::result(json!({
             "files": report.files.iter().map(|f| json!({
                 "path": f.path, "metadata": f.metadata_path, "bytes": f.metadata.file.size_bytes,
                 "sql_bytes": f.metadata.sql_bytes, "databases": f.databases,
@@ -649,8 +679,8 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
             "gtid_captured": report.snapshot.was_captured(),
             "user_grants": report.user_grants,
             "commits_blocked_ms": report.commits_blocked.map(|d| d.as_millis() as u64),
-            "seconds": reporter.started.elapsed().as_secs_f64(),
-        }));
+    }));
+    if matches!(style, Style::Quiet | Style::Json) {
         return;
     }
     let secs = reporter.started.elapsed().as_secs_f64().max(0.001);
@@ -719,12 +749,12 @@ pub fn cleanup_after(
     for p in &done.problems {
         reporter.event(&Event::Warning(&format!("cleanup after the backup: {p}")));
     }
+    reporter.json(json!({
+        "event": "cleanup", "base": c.base, "days": c.days, "sets": done.sets,
+        "removed": done.removed, "problems": done.problems,
+    }));
     match reporter.style {
-        Style::Quiet => {}
-        Style::Json => reporter.json(json!({
-            "event": "cleanup", "base": c.base, "days": c.days, "sets": done.sets,
-            "removed": done.removed, "problems": done.problems,
-        })),
+        Style::Quiet | Style::Json => {}
         _ => {
             let mut out = format!(
                 "cleanup: {} backup set(s) older than {} day(s) under {}",

@@ -113,6 +113,13 @@ pub struct Settings {
     pub tls: TlsKeys,
     /// `connection.ssh.{host,port,user,identity_file,accept_new}`.
     pub ssh: SshKeys,
+
+    /// `log.level`, the old tool's key (and its logrus names), checked: `error`, `warn`,
+    /// `info`, `debug` and their aliases. The binary's `--log-level` default.
+    pub log_level: Option<String>,
+    /// `log.file` (ours: the old tool's `log.output.file.*` wrote rotated files of its own,
+    /// read past): every event of every run appended as JSON lines.
+    pub log_file: Option<PathBuf>,
 }
 
 /// The config file's `connection.ssh` keys: a tunnel for runs whose flags and profile set none
@@ -267,6 +274,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
             .map(|p| p.display().to_string()),
         accept_new: doc.get("connection.ssh.accept_new", boolean)?,
     };
+    s.log_level = doc.get("log.level", log_level)?;
+    s.log_file = doc.get("log.file", path_value)?;
 
     let file = path.display();
     let mut unknown = Vec::new();
@@ -409,6 +418,22 @@ fn word(v: &Yaml) -> Result<String, String> {
         return Err(format!("expected a name without spaces, found {s:?}"));
     }
     Ok(s)
+}
+
+/// The level names `--log-level` knows, and the old tool's (logrus) aliases of them.
+pub const LOG_LEVELS: [&str; 8] = [
+    "error", "fatal", "panic", "warn", "warning", "info", "debug", "trace",
+];
+
+fn log_level(v: &Yaml) -> Result<String, String> {
+    let w = word(v)?.to_ascii_lowercase();
+    if LOG_LEVELS.contains(&w.as_str()) {
+        Ok(w)
+    } else {
+        Err(format!(
+            "{w:?} is not a level: use error, warn, info or debug"
+        ))
+    }
 }
 
 fn port(v: &Yaml) -> Result<u16, String> {

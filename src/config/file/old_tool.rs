@@ -5,7 +5,7 @@
 /// config types) that this version has no use for. They are read past without a word: one
 /// file serves both tools during a migration, and a warning on every run of a valid old file
 /// would be mail from cron every night. Anything else unknown is a typo to warn about.
-pub(super) const KEYS: [&str; 15] = [
+pub(super) const KEYS: [&str; 16] = [
     "backup.cleanup.schedule",
     "backup.output.cleanup_temp",
     "backup.output.structure.create_subdirs",
@@ -16,7 +16,8 @@ pub(super) const KEYS: [&str; 15] = [
     "config_dir.database_list",
     "config_dir.mariadb_config_templates",
     "general",
-    "log",
+    "log.format",
+    "log.output",
     "mariadb",
     "profile",
     "system_users",
