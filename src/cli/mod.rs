@@ -4,7 +4,7 @@
 //! `args` is the command line as clap sees it. Each command has one module that turns its
 //! arguments, the config file and the environment into one validated run (flags, then the
 //! config file, then the environment, then built-in defaults) and then carries it out:
-//! `backup`, `restore`, `verify`, `cleanup`, `crypto`, `profile`. What several of them resolve
+//! `backup`, `restore`, `verify`, `cleanup`, `list`, `crypto`, `profile`. What several of them resolve
 //! alike (the connection, keys, the worker count) is in `inputs`, a backup's table selection
 //! flags in `selection`; questions on the terminal in
 //! `prompt`; progress and summaries in `report`; the runtime and signal handling in `runtime`.
@@ -16,6 +16,7 @@ pub mod backup;
 pub mod cleanup;
 pub mod crypto;
 pub mod inputs;
+pub mod list;
 pub mod profile;
 pub mod prompt;
 pub mod report;

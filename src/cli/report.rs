@@ -107,7 +107,8 @@ impl Reporter {
         }
     }
 
-    fn json(&self, value: serde_json::Value) {
+    /// One JSON event on stderr (`--log-format json`).
+    pub fn json(&self, value: serde_json::Value) {
         eprintln!("{value}");
     }
 
