@@ -115,8 +115,8 @@ impl Metrics {
         match metrics::update(&self.path, outcome, SystemTime::now()) {
             Ok(warnings) => warnings.iter().for_each(|w| warn(w)),
             Err(e) => warn(&format!(
-                "{e}; the monitoring keeps the previous run's values: fix the directory's \
-                 permissions or --metrics-file"
+                "{e}; the monitoring keeps the previous run's values: check that the directory \
+                 exists and this user may write in it, or give another --metrics-file"
             )),
         }
     }
