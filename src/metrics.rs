@@ -112,7 +112,7 @@ const FAMILIES: [Family; 6] = [
     ),
     (
         "sfdbtools_backup_last_status",
-        "1 when the last backup run of the database succeeded, 0 when it failed or was interrupted.",
+        "1: the database's last backup run succeeded; 0: it failed or was interrupted.",
         |s| s.status,
     ),
     (
@@ -462,7 +462,8 @@ mod tests {
         let path = dir.path().join("sfdbtools.prom");
         std::fs::write(
             &path,
-            "garbage here\nsfdbtools_backup_last_success_timestamp_seconds{database=\"shop\"} 42 1700000000000\n\
+            "garbage here\n\
+             sfdbtools_backup_last_success_timestamp_seconds{database=\"shop\"} 42 1700000000000\n\
              sfdbtools_backup_rows{database=\"shop\" 3\n",
         )
         .unwrap();

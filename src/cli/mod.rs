@@ -4,9 +4,9 @@
 //! `args` is the command line as clap sees it. Each command has one module that turns its
 //! arguments, the config file and the environment into one validated run (flags, then the
 //! config file, then the environment, then built-in defaults) and then carries it out:
-//! `backup`, `restore`, `verify`, `cleanup`, `list`, `crypto`, `profile`. What several of them resolve
-//! alike (the connection, keys, the worker count) is in `inputs`, a backup's table selection
-//! flags in `selection`; questions on the terminal in
+//! `backup`, `restore`, `verify`, `cleanup`, `list`, `crypto`, `profile`. What several of them
+//! resolve alike (the connection, keys, the worker count) is in `inputs`, a backup's table
+//! selection flags in `selection`; questions on the terminal in
 //! `prompt`; progress and summaries in `report`; the runtime and signal handling in `runtime`.
 //! Imports go one way: commands → `inputs` → `prompt`; any of them may use `args`, which uses
 //! none of them.
