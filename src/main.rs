@@ -40,12 +40,12 @@ use sfdbtools::config::file::{self, Settings};
 
 use cli::args::profile::ProfileAction;
 use cli::args::{
-    BackupModeArgs, CleanupArgs, Cli, Command, CryptoArgs, LogFormat, LogLevel, RestoreModeArgs,
-    VerifyArgs,
+    BackupModeArgs, CleanupArgs, Cli, Command, CryptoArgs, ListArgs, LogFormat, LogLevel,
+    RestoreModeArgs, VerifyArgs,
 };
 use cli::inputs::Env;
 use cli::report::Style;
-use cli::{backup, cleanup, crypto, log, profile, restore, verify};
+use cli::{backup, cleanup, crypto, list, log, profile, restore, verify};
 
 /// Rows arrive as one allocation per cell and are freed on another thread (the serialiser):
 /// glibc malloc spent a third of the client's time on that; mimalloc handles it cheaply.
@@ -140,6 +140,7 @@ fn run(args: Vec<std::ffi::OsString>) -> Result<(), Failure> {
         Command::DbRestore { mode } => db_restore(mode, quiet, json, &settings, &env),
         Command::Verify(args) => verify(args, quiet, json, &settings, &env),
         Command::Cleanup(args) => cleanup(args, quiet, &settings),
+        Command::List(args) => list(args, quiet, json, &settings),
         Command::Crypto { action } => crypto(action, quiet),
         Command::Profile { action } => profile(action, quiet, &settings, &env),
     }?)
@@ -180,6 +181,10 @@ fn verify(
 
 fn cleanup(args: CleanupArgs, quiet: bool, settings: &Settings) -> Result<(), Error> {
     cleanup::run(cleanup::config(args, settings)?, quiet)
+}
+
+fn list(args: ListArgs, quiet: bool, json: bool, settings: &Settings) -> Result<(), Error> {
+    list::run(list::config(args, settings)?, Style::choose(quiet, json))
 }
 
 fn crypto(action: CryptoArgs, quiet: bool) -> Result<(), Error> {

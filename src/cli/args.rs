@@ -73,6 +73,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Delete backup sets (dump, metadata, grants) older than --days under a directory.
     Cleanup(CleanupArgs),
+    /// List the backup sets under a directory: time, databases, size, codec, encryption,
+    /// GTID, ticket, and what the last verify said.
+    List(ListArgs),
     /// Encrypt or decrypt a file with the sfdbtools `.enc` container.
     Crypto {
         #[command(subcommand)]
@@ -99,6 +102,7 @@ impl Command {
             Command::DbRestore { .. } => "db-restore",
             Command::Verify(_) => "verify",
             Command::Cleanup(_) => "cleanup",
+            Command::List(_) => "list",
             Command::Crypto { .. } => "crypto",
             Command::Profile { .. } => "profile",
         }
@@ -120,6 +124,17 @@ pub struct CleanupArgs {
     /// The base directory holding the backups [default: config backup.output.base_directory; required].
     #[arg(short = 'o', long = "backup-dir")]
     pub backup_dir: Option<PathBuf>,
+}
+
+// No `///` here: clap would take it for the command's about text, which the variant gives.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// The directory holding the backups, searched with its subdirectories [default: config
+    /// backup.output.base_directory; required].
+    pub dir: Option<PathBuf>,
+    /// A JSON array on stdout instead of the table (schema in the README).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -590,6 +605,11 @@ pub struct BackupArgs {
     /// Do not write the accounts file (<dump>_users.sql) next to the dump.
     #[arg(short = 'e', long = "exclude-user")]
     pub exclude_user: bool,
+    /// After the run, success or not, rewrite this Prometheus textfile-collector file with
+    /// each database's last run, last success, status, duration, bytes and rows [default:
+    /// config backup.metrics.file].
+    #[arg(long = "metrics-file", value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
     #[command(flatten)]
     pub selection: selection::DumpSelectionArgs,
     /// wire: the in-place row reader (mysql_async when it cannot connect); driver: mysql_async.

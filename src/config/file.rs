@@ -97,6 +97,9 @@ pub struct Settings {
     pub cleanup_days: Option<u64>,
     /// `backup.cleanup.enabled`: remove old sets after a successful backup (`cli::backup`).
     pub cleanup_enabled: Option<bool>,
+    /// `backup.metrics.file`: the Prometheus metrics file of `--metrics-file` (ours: the old
+    /// tool had none).
+    pub metrics_file: Option<PathBuf>,
     /// `backup.mysqldump_args`: options of the mysqldump engine (a string split at whitespace,
     /// or a list of strings taken as they are).
     pub mysqldump_args: Option<Vec<String>>,
@@ -257,6 +260,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
     s.capture_gtid = doc.get("backup.replication.capture_gtid", boolean)?;
     s.cleanup_days = doc.get("backup.cleanup.days", days)?;
     s.cleanup_enabled = doc.get("backup.cleanup.enabled", boolean)?;
+    s.metrics_file = doc.get("backup.metrics.file", path_value)?;
     s.mysqldump_args = doc.get("backup.mysqldump_args", arguments)?;
     s.profile_dir = doc.get("config_dir.database_profile", path_value)?;
     s.tls = TlsKeys {
