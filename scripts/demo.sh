@@ -40,9 +40,13 @@ SQL
 sql -N -e "SELECT CONCAT('   ', COUNT(*), ' orders, ', (SELECT COUNT(*) FROM shop.customers), ' customers') FROM shop.orders"
 
 echo "== sfdbtools db-backup single --database shop -c zstd (encrypted)"
+# Not -q: each table as it is written, then the summary (off a terminal these are lines, on
+# one a bar per table). The JSON log of the same run is kept to show what machines get.
 export SFDB_BACKUP_ENCRYPTION_KEY="demo passphrase"
 "$bin" db-backup single --database shop --host 127.0.0.1 --port "$port" --user root \
-  -o "$work/backups" -t DEMO-1 -c zstd -q
+  -o "$work/backups" -t DEMO-1 -c zstd --log-file "$work/run.log" </dev/null
+echo "   the last line of its JSON log (--log-file):"
+tail -n1 "$work/run.log" | cut -c1-160 | sed 's/^/   /'
 ls -l "$work/backups"
 echo "   metadata (first lines):"
 head -n 20 "$work"/backups/*.meta.json | sed 's/^/   /'
@@ -57,8 +61,8 @@ echo "== sfdbtools verify --file $(basename "$dump")"
 "$bin" verify --file "$dump"
 
 echo "== sfdbtools db-restore single: the encrypted file into 'shop_copy' (-j 2)"
-"$bin" -q db-restore single --file "$dump" --target-db shop_copy --host 127.0.0.1 --port "$port" \
-  --user root -t DEMO-3 -j 2
+"$bin" db-restore single --file "$dump" --target-db shop_copy --host 127.0.0.1 --port "$port" \
+  --user root -t DEMO-3 -j 2 </dev/null
 for t in customers orders invoices; do
   a=$(sql -N -e "CHECKSUM TABLE shop.$t EXTENDED" | cut -f2)
   b=$(sql -N -e "CHECKSUM TABLE shop_copy.$t EXTENDED" | cut -f2)

@@ -1,5 +1,6 @@
-//! `cleanup`: removes whole backup sets (dump, `.meta.json`, `_users.sql[.enc]`) older than N
-//! days under a base directory, and says what it removes.
+//! `cleanup`: removes whole backup sets (dump, `.meta.json`, `_users.sql[.enc]`, the record
+//! `verify` leaves) older than N days under a base directory, and says what it removes. What
+//! a set is, and finding every one under a directory, serve `list` too.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -91,6 +92,23 @@ pub fn find_old(base: &Path, days: u64, pattern: Option<&str>) -> Result<Scan> {
         // Before the clock's beginning: nothing can be that old.
         return Ok(Scan::default());
     };
+    scan(base, pattern, |modified| {
+        modified.is_some_and(|m| m < cutoff)
+    })
+}
+
+/// Every backup set under `base` and its subdirectories, by the rules of [`find_old`],
+/// whatever its age (`list`).
+pub fn find_sets(base: &Path) -> Result<Scan> {
+    scan(base, None, |_| true)
+}
+
+/// The sets under `base` whose dump's modification time `take` accepts (None: unknown).
+fn scan(
+    base: &Path,
+    pattern: Option<&str>,
+    take: impl Fn(Option<SystemTime>) -> bool,
+) -> Result<Scan> {
     let mut scan = Scan::default();
     let mut dirs = vec![base.to_owned()];
     while let Some(dir) = dirs.pop() {
@@ -138,7 +156,7 @@ pub fn find_old(base: &Path, days: u64, pattern: Option<&str>) -> Result<Scan> {
             {
                 continue;
             }
-            if meta.modified().map(|m| m >= cutoff).unwrap_or(true) {
+            if !take(meta.modified().ok()) {
                 continue;
             }
             let metadata = dir.join(format!("{name}.meta.json"));
@@ -150,6 +168,11 @@ pub fn find_old(base: &Path, days: u64, pattern: Option<&str>) -> Result<Scan> {
             let mut companions = vec![metadata];
             companions.extend(grants_names(&name).into_iter().map(|g| dir.join(g)));
             companions.retain(|c| c.exists());
+            // Only a record we wrote: a file of that name holding something else stays.
+            let record = crate::verify::record::path_for(&path);
+            if crate::verify::record::is_ours(&record) {
+                companions.push(record);
+            }
             scan.sets.push(BackupSet {
                 dump: path,
                 companions,
@@ -315,6 +338,46 @@ mod tests {
             assert!(base.join(left).exists(), "{left} must stay");
         }
         assert!(migrations.join("001_init.sql").exists());
+    }
+
+    /// The record `verify` leaves goes with its set; a file of that name that is not our
+    /// record (something else wrote it) stays, and never makes a set of a dump.
+    #[test]
+    fn the_verify_record_goes_with_its_set_and_nothing_else_of_that_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let ours = backup_file(base, "shop_20200101_010000_h.sql", 40, false);
+        let record = crate::verify::record::path_for(&ours);
+        std::fs::write(
+            &record,
+            serde_json::to_vec(&serde_json::json!({
+                "record": crate::verify::record::MARKER, "tool_version": "0", "verified_at": "x",
+                "passed": true, "file": "shop_20200101_010000_h.sql", "size_bytes": 2,
+                "sha256": null, "metadata_sha256": null, "against": null, "checks": [],
+                "tables_compared": 0, "tables_differing": 0, "problems": []
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+        let other = backup_file(base, "crm_20200101_010000_h.sql", 40, false);
+        let foreign = crate::verify::record::path_for(&other);
+        std::fs::write(&foreign, br#"{"mine": true}"#).unwrap();
+        // A record without its dump is no set.
+        let orphan = base.join("gone_20200101_010000_h.sql.verify.json");
+        std::fs::copy(&record, &orphan).unwrap();
+        let scan = find_old(base, 30, None).unwrap();
+        let mut want = vec![ours.clone(), other.clone()];
+        want.sort();
+        assert_eq!(dumps(&scan), want);
+        let set = scan.sets.iter().find(|s| s.dump == ours).unwrap();
+        assert!(set.companions.contains(&record), "{:?}", set.companions);
+        remove(&scan.sets).unwrap();
+        assert!(!record.exists(), "our record stayed");
+        assert!(foreign.exists(), "a file we did not write was removed");
+        assert!(orphan.exists());
+        // Every set whatever its age, for `list`.
+        backup_file(base, "new_20260101_010000_h.sql", 0, false);
+        assert_eq!(find_sets(base).unwrap().sets.len(), 1);
     }
 
     #[test]

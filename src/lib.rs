@@ -21,8 +21,10 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod grants;
+pub mod inventory;
 pub mod limits;
 pub mod metadata;
+pub mod metrics;
 pub mod output;
 pub mod pattern;
 pub mod progress;

@@ -16,6 +16,10 @@ pub const CONFIG_FILE: u64 = 16 << 20;
 pub const LIST_FILE: u64 = 64 << 20;
 /// A PEM public key (`--server-public-key-path`).
 pub const KEY_FILE: u64 = 1 << 20;
+/// `<dump>.verify.json`: a few hundred bytes, its list of problems capped.
+pub const VERIFY_RECORD: u64 = 1 << 20;
+/// The Prometheus metrics file of a backup: a few lines per database.
+pub const METRICS_FILE: u64 = 16 << 20;
 
 /// The whole of `path`, refused (`InvalidData`, saying the limit) when it holds more than
 /// `limit` bytes: at most `limit + 1` bytes are ever read. `what` names the kind of file.

@@ -1,15 +1,15 @@
 //! The `sfdbtools` binary: parse arguments, read the config file and the environment, run one
 //! command (each in its module under `cli/`), map errors to exit codes.
 
-// The terminal may go away while a run works: `sfdbtools … 2>&1 | head`, a log shipper that
-// dies. std's print macros panic when a write fails (EPIPE), which ended a backup with exit
-// 101 and its temporary files on disk. A message that cannot be shown is dropped instead; the
-// run's outcome is its exit code and its files. Declared before the modules so that they all
-// use these.
+// Every line for stderr goes through the run's log (`cli::log`): with `--log-format json` it
+// becomes a JSON object, and the log file gets it whatever the terminal shows. The terminal may
+// go away while a run works (`sfdbtools … 2>&1 | head`, a log shipper that dies): std's print
+// macros panic when a write fails (EPIPE), which ended a backup with exit 101 and its temporary
+// files on disk. A message that cannot be shown is dropped instead; the run's outcome is its
+// exit code and its files. Declared before the modules so that they all use these.
 macro_rules! eprintln {
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        $crate::cli::log::message(&format!($($arg)*));
     }};
 }
 macro_rules! println {
@@ -24,6 +24,7 @@ macro_rules! print {
         let _ = write!(std::io::stdout(), $($arg)*);
     }};
 }
+// A prompt (no line end): for the person at the terminal, not a log line.
 macro_rules! eprint {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
@@ -39,11 +40,12 @@ use sfdbtools::config::file::{self, Settings};
 
 use cli::args::profile::ProfileAction;
 use cli::args::{
-    BackupModeArgs, CleanupArgs, Cli, Command, CryptoArgs, LogFormat, RestoreModeArgs, VerifyArgs,
+    BackupModeArgs, CleanupArgs, Cli, Command, CryptoArgs, ListArgs, LogFormat, LogLevel,
+    RestoreModeArgs, VerifyArgs,
 };
 use cli::inputs::Env;
 use cli::report::Style;
-use cli::{backup, cleanup, crypto, profile, restore, verify};
+use cli::{backup, cleanup, crypto, list, log, profile, restore, verify};
 
 /// Rows arrive as one allocation per cell and are freed on another thread (the serialiser):
 /// glibc malloc spent a third of the client's time on that; mimalloc handles it cheaply.
@@ -51,15 +53,42 @@ use cli::{backup, cleanup, crypto, profile, restore, verify};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    log::begin(&args);
     forbid_core_dumps();
-    let code = match run(std::env::args_os().collect()) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("sfdbtools: error: {e}");
-            e.exit_code()
-        }
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        log::panicked(&message, &at);
+    }));
+    // A panic of this thread still ends with the `finished` event (exit 101, as Rust's own).
+    let code = match std::panic::catch_unwind(|| run(args)) {
+        Ok(Ok(())) => log::finish(Ok(())),
+        Ok(Err(Failure::Run(e))) => log::finish(Err(e)),
+        Ok(Err(Failure::Clap(e))) => log::usage(e),
+        Err(_) => log::finish(Err(Error::Internal("the run panicked".into()))).max(101),
     };
     std::process::exit(code);
+}
+
+/// How `run` ends when it fails: clap's own errors (and its help) are shown its way.
+enum Failure {
+    Clap(clap::Error),
+    Run(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure::Run(e)
+    }
 }
 
 /// Core dumps off, before anything reads a secret: a crash (or a `kill -QUIT`, or `gcore`)
@@ -78,16 +107,25 @@ fn forbid_core_dumps() {
     }
 }
 
-/// Parses the arguments (clap prints help and its own errors, and exits), reads the config
-/// file and the environment, and runs the command.
-fn run(args: Vec<std::ffi::OsString>) -> Result<(), Error> {
+/// Parses the arguments, reads the config file and the environment, sets up the log, and runs
+/// the command.
+fn run(args: Vec<std::ffi::OsString>) -> Result<(), Failure> {
     cli::args::refuse_short_help_with_arguments(&args)?;
-    let cli = Cli::parse_from(args);
+    let cli = Cli::try_parse_from(args).map_err(Failure::Clap)?;
     let settings = if cli.command.reads_config() {
         file::load_default()?
     } else {
         Settings::default()
     };
+    let level = cli
+        .log_level
+        .or_else(|| settings.log_level.as_deref().and_then(LogLevel::parse))
+        .unwrap_or(LogLevel::Info);
+    log::configure(
+        cli.command.name(),
+        level,
+        cli.log_file.as_deref().or(settings.log_file.as_deref()),
+    )?;
     let (quiet, json) = (cli.quiet, cli.log_format == LogFormat::Json);
     // Once per run, here and nowhere else; not with `-q`: a key the file has that this version
     // does not know is the same every night, and cron mails whatever a job writes.
@@ -97,14 +135,15 @@ fn run(args: Vec<std::ffi::OsString>) -> Result<(), Error> {
         }
     }
     let env = Env::read();
-    match cli.command {
+    Ok(match cli.command {
         Command::DbBackup { mode } => db_backup(mode, quiet, json, &settings, &env),
         Command::DbRestore { mode } => db_restore(mode, quiet, json, &settings, &env),
         Command::Verify(args) => verify(args, quiet, json, &settings, &env),
         Command::Cleanup(args) => cleanup(args, quiet, &settings),
+        Command::List(args) => list(args, quiet, json, &settings),
         Command::Crypto { action } => crypto(action, quiet),
         Command::Profile { action } => profile(action, quiet, &settings, &env),
-    }
+    }?)
 }
 
 fn db_backup(
@@ -142,6 +181,10 @@ fn verify(
 
 fn cleanup(args: CleanupArgs, quiet: bool, settings: &Settings) -> Result<(), Error> {
     cleanup::run(cleanup::config(args, settings)?, quiet)
+}
+
+fn list(args: ListArgs, quiet: bool, json: bool, settings: &Settings) -> Result<(), Error> {
+    list::run(list::config(args, settings)?, Style::choose(quiet, json))
 }
 
 fn crypto(action: CryptoArgs, quiet: bool) -> Result<(), Error> {

@@ -345,6 +345,31 @@ impl Recorded {
         self.str_at("/backup/type")
     }
 
+    /// `generator.generated_by`: `sfdbtools` for our metadata and the old tool's.
+    pub fn generated_by(&self) -> Option<&str> {
+        self.str_at("/generator/generated_by")
+    }
+
+    /// `generator.generated_at`: RFC 3339, as Go writes a time.
+    pub fn generated_at(&self) -> Option<&str> {
+        self.str_at("/generator/generated_at")
+    }
+
+    /// `time.start_time`: `YYYY-MM-DD HH:MM:SS` in the local time of the machine that wrote it.
+    pub fn start_time(&self) -> Option<&str> {
+        self.str_at("/time/start_time")
+    }
+
+    pub fn ticket(&self) -> Option<&str> {
+        self.str_at("/ticket")
+    }
+
+    /// `replication.gtid_info`: the GTID position, or `File=…, Pos=…`; None when empty.
+    pub fn gtid_info(&self) -> Option<&str> {
+        self.str_at("/replication/gtid_info")
+            .filter(|s| !s.is_empty())
+    }
+
     /// `backup.databases`.
     pub fn databases(&self) -> Vec<String> {
         self.0

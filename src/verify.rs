@@ -32,6 +32,8 @@ use crate::rows::{RowChecksum, Serializer, dump_table};
 use crate::select::{self, TableFilter, TablePattern};
 use crate::snapshot;
 
+pub mod record;
+
 /// Chunks of SQL the checksum run may queue before they are dropped: they are not kept, the
 /// serialiser only has to be able to hand them on.
 const DISCARD_QUEUE: usize = 4;
@@ -79,6 +81,9 @@ pub struct VerifyReport {
     pub against: Option<String>,
     pub checks: Vec<Check>,
     pub tables: Vec<TableCheck>,
+    /// The SHA-256 of the file's bytes, when it was read to its end (not by `--against`,
+    /// which reads the live database instead).
+    pub sha256: Option<String>,
 }
 
 impl VerifyReport {
@@ -214,6 +219,7 @@ pub fn verify_file(
             against: None,
             checks,
             tables: Vec::new(),
+            sha256: Some(sha256),
         });
     };
     if let Some(want) = r.file_size() {
@@ -297,6 +303,7 @@ pub fn verify_file(
         against: None,
         checks,
         tables,
+        sha256: Some(sha256),
     })
 }
 
@@ -526,6 +533,7 @@ pub async fn verify_against(
         against: Some(db.to_owned()),
         checks: definition_checks(&definitions, &sums.definitions(live.definition_digests())),
         tables: found,
+        sha256: None,
     })
 }
 

@@ -15,6 +15,8 @@ use sfdbtools::connect::{DEFAULT_CONNECT_TIMEOUT, SslMode};
 use sfdbtools::rows::RowReader;
 use sfdbtools::snapshot::Consistency;
 
+pub use super::log::{Format as LogFormat, Level as LogLevel};
+
 pub mod profile;
 pub mod selection;
 use profile::ProfileAction;
@@ -30,9 +32,20 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
-    /// text: bars on a terminal, a line every few seconds otherwise; json: one object per event.
+    /// text: bars on a terminal, a line every few seconds otherwise; json: every line on
+    /// stderr is one JSON object (the README lists the events).
     #[arg(long = "log-format", global = true, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+
+    /// Least severe level logged, on stderr and in the log file [default: config log.level,
+    /// else info]. The `finished` event and errors are always logged.
+    #[arg(long = "log-level", global = true, value_enum)]
+    pub log_level: Option<LogLevel>,
+
+    /// Append every event of the run to this file as JSON lines, whatever the terminal shows
+    /// [default: config log.file].
+    #[arg(long = "log-file", global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -60,6 +73,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Delete backup sets (dump, metadata, grants) older than --days under a directory.
     Cleanup(CleanupArgs),
+    /// List the backup sets under a directory: time, databases, size, codec, encryption,
+    /// GTID, ticket, and what the last verify said.
+    List(ListArgs),
     /// Encrypt or decrypt a file with the sfdbtools `.enc` container.
     Crypto {
         #[command(subcommand)]
@@ -78,6 +94,19 @@ impl Command {
     pub fn reads_config(&self) -> bool {
         !matches!(self, Command::Crypto { .. })
     }
+
+    /// The command's name in the log's envelope.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::DbBackup { .. } => "db-backup",
+            Command::DbRestore { .. } => "db-restore",
+            Command::Verify(_) => "verify",
+            Command::Cleanup(_) => "cleanup",
+            Command::List(_) => "list",
+            Command::Crypto { .. } => "crypto",
+            Command::Profile { .. } => "profile",
+        }
+    }
 }
 
 // No `///` here: clap would take it for the command's about text, which the variant gives.
@@ -95,6 +124,17 @@ pub struct CleanupArgs {
     /// The base directory holding the backups [default: config backup.output.base_directory; required].
     #[arg(short = 'o', long = "backup-dir")]
     pub backup_dir: Option<PathBuf>,
+}
+
+// No `///` here: clap would take it for the command's about text, which the variant gives.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// The directory holding the backups, searched with its subdirectories [default: config
+    /// backup.output.base_directory; required].
+    pub dir: Option<PathBuf>,
+    /// A JSON array on stdout instead of the table (schema in the README).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -355,12 +395,6 @@ pub enum BackupModeArgs {
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum FilterMode {
     SingleFile,
@@ -571,6 +605,11 @@ pub struct BackupArgs {
     /// Do not write the accounts file (<dump>_users.sql) next to the dump.
     #[arg(short = 'e', long = "exclude-user")]
     pub exclude_user: bool,
+    /// After the run, success or not, rewrite this Prometheus textfile-collector file with
+    /// each database's last run, last success, status, duration, bytes and rows [default:
+    /// config backup.metrics.file].
+    #[arg(long = "metrics-file", value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
     #[command(flatten)]
     pub selection: selection::DumpSelectionArgs,
     /// wire: the in-place row reader (mysql_async when it cannot connect); driver: mysql_async.

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
 use sfdbtools::Error;
 use sfdbtools::compress::{Codec, Level};
@@ -14,6 +15,7 @@ use sfdbtools::dump::plan::DryRun;
 use sfdbtools::dump::{self, naming};
 use sfdbtools::encrypt::Passphrase;
 use sfdbtools::metadata::human_size;
+use sfdbtools::metrics;
 use sfdbtools::progress::Progress;
 use sfdbtools::secret::Secret;
 use sfdbtools::sql::insert::DEFAULT_STATEMENT_SIZE;
@@ -21,18 +23,26 @@ use sfdbtools::sql::script::DdlOptions;
 
 use super::args::{BackupArgs, BackupModeArgs, FilterMode};
 use super::inputs::{BACKUP_KEY_ENV, Env, connection, thread_count};
+use super::log;
 use super::prompt::{self, Pending};
 use super::report::{self, Reporter, Style};
 use super::runtime::{open_tunnel, runtime, through_tunnel, until_interrupted};
 
 /// Runs the backup: the questions left for the server's list and the review, then the dry run
-/// or the run itself, stopped cleanly (no file under a final name) by SIGINT or SIGTERM.
+/// or the run itself, stopped cleanly (no file under a final name) by SIGINT or SIGTERM. The
+/// metrics file, when there is one, records the outcome of a run that started (not of a dry
+/// run, nor of one cancelled at the review).
 pub fn run(mut config: BackupConfig, pending: Pending, style: Style) -> Result<(), Error> {
+    let metrics = Metrics::of(&config);
+    let said = |w: &str| eprintln!("sfdbtools: warning: {w}");
     let runtime = runtime()?;
-    let tunnel = open_tunnel(&mut config.connection, &runtime)?;
+    let tunnel = open_tunnel(&mut config.connection, &runtime)
+        .inspect_err(|_| Metrics::failed(&metrics, &config, &said))?;
     let config = prompt::complete(config, pending, &runtime)?;
+    log::set_ticket(&config.ticket);
     let reporter = Arc::new(Reporter::new(style));
     let progress: Arc<dyn Progress> = reporter.clone();
+    let warn = |w: &str| reporter.event(&sfdbtools::progress::Event::Warning(w));
     if config.dry_run {
         let plan = runtime.block_on(dump::plan::dry_run(&config, progress.as_ref()))?;
         print_dry_run(&plan);
@@ -46,6 +56,9 @@ pub fn run(mut config: BackupConfig, pending: Pending, style: Style) -> Result<(
     match outcome {
         Some(Ok(report)) => {
             report::summary(&report, &reporter);
+            if let Some(m) = &metrics {
+                m.write(&metrics::Outcome::succeeded(&report), &warn);
+            }
             // Only here: after a run that wrote every file, never after a dry run or a
             // failure (an old set may be the only good one left when tonight's failed).
             if let Some(c) = &config.cleanup_after {
@@ -62,7 +75,8 @@ pub fn run(mut config: BackupConfig, pending: Pending, style: Style) -> Result<(
         }
         Some(Err(e)) => {
             let e = through_tunnel(&tunnel, e);
-            reporter.error(&e.to_string());
+            reporter.failed();
+            Metrics::failed(&metrics, &config, &warn);
             Err(e)
         }
         None => {
@@ -71,8 +85,49 @@ pub fn run(mut config: BackupConfig, pending: Pending, style: Style) -> Result<(
             sfdbtools::output::file::remove_files_of_this_run();
             sfdbtools::dump::mysqldump::stop_children();
             sfdbtools::dump::mysqldump::remove_option_files();
-            eprintln!("sfdbtools: error: interrupted: nothing was written under a final name");
-            std::process::exit(130);
+            // After the removal, which would take the metrics file for one of the run's.
+            Metrics::failed(&metrics, &config, &warn);
+            std::process::exit(log::finish(Err(Error::Interrupted(
+                "nothing was written under a final name".into(),
+            ))));
+        }
+    }
+}
+
+/// The metrics file of a run (`--metrics-file`, config `backup.metrics.file`; none for a dry
+/// run), and when the run started.
+struct Metrics {
+    path: PathBuf,
+    started: Instant,
+}
+
+impl Metrics {
+    fn of(cfg: &BackupConfig) -> Option<Metrics> {
+        cfg.metrics_file
+            .clone()
+            .filter(|_| !cfg.dry_run)
+            .map(|path| Metrics {
+                path,
+                started: Instant::now(),
+            })
+    }
+
+    /// Rewrites the file for `outcome`. A file that cannot be written is a warning: the
+    /// backup's own outcome stands, and the monitoring notices the missing update by itself.
+    fn write(&self, outcome: &metrics::Outcome, warn: &dyn Fn(&str)) {
+        match metrics::update(&self.path, outcome, SystemTime::now()) {
+            Ok(warnings) => warnings.iter().for_each(|w| warn(w)),
+            Err(e) => warn(&format!(
+                "{e}; the monitoring keeps the previous run's values: check that the directory \
+                 exists and this user may write in it, or give another --metrics-file"
+            )),
+        }
+    }
+
+    /// A run of `cfg` that failed or was interrupted.
+    fn failed(metrics: &Option<Metrics>, cfg: &BackupConfig, warn: &dyn Fn(&str)) {
+        if let Some(m) = metrics {
+            m.write(&metrics::Outcome::failed(cfg, m.started.elapsed()), warn);
         }
     }
 }
@@ -327,6 +382,7 @@ pub fn config(
             tables,
             objects,
             cleanup_after: cleanup_after(settings, quiet)?,
+            metrics_file: a.metrics_file.or_else(|| settings.metrics_file.clone()),
         };
         follow_mysqldump_args(&mut cfg, settings)?;
         Ok((cfg, pending))

@@ -64,8 +64,9 @@ pub fn run(c: Crypt) -> Result<(), Error> {
         ))),
         None => {
             sfdbtools::output::file::remove_files_of_this_run();
-            eprintln!("sfdbtools: error: interrupted: no output file was written");
-            std::process::exit(130);
+            std::process::exit(super::log::finish(Err(Error::Interrupted(
+                "no output file was written".into(),
+            ))));
         }
     }
 }

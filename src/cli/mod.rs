@@ -4,10 +4,11 @@
 //! `args` is the command line as clap sees it. Each command has one module that turns its
 //! arguments, the config file and the environment into one validated run (flags, then the
 //! config file, then the environment, then built-in defaults) and then carries it out:
-//! `backup`, `restore`, `verify`, `cleanup`, `crypto`, `profile`. What several of them resolve
-//! alike (the connection, keys, the worker count) is in `inputs`, a backup's table selection
-//! flags in `selection`; questions on the terminal in
-//! `prompt`; progress and summaries in `report`; the runtime and signal handling in `runtime`.
+//! `backup`, `restore`, `verify`, `cleanup`, `list`, `crypto`, `profile`. What several of them
+//! resolve alike (the connection, keys, the worker count) is in `inputs`, a backup's table
+//! selection flags in `selection`; questions on the terminal in `prompt`; progress and
+//! summaries in `report`, which draws them, and `log`, through which every line for stderr goes
+//! (JSON, the log file, the `finished` event); the runtime and signal handling in `runtime`.
 //! Imports go one way: commands → `inputs` → `prompt`; any of them may use `args`, which uses
 //! none of them.
 
@@ -16,6 +17,8 @@ pub mod backup;
 pub mod cleanup;
 pub mod crypto;
 pub mod inputs;
+pub mod list;
+pub mod log;
 pub mod profile;
 pub mod prompt;
 pub mod report;

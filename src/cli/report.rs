@@ -4,6 +4,7 @@
 //! command's module prints its own.)
 
 mod bars;
+mod live;
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -12,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::HumanCount;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
 use serde_json::json;
 use sfdbtools::dump::BackupReport;
 use sfdbtools::metadata::{SnapshotInfo, human_size};
@@ -22,6 +23,7 @@ use sfdbtools::restore::accounts::AccountsReport;
 use sfdbtools::restore::select::Selected;
 use sfdbtools::restore::{FileReport, RestoreReport};
 
+use super::log::{self, Level};
 use bars::{Counts, Reading};
 
 /// How often a progress line is logged when no terminal shows bars.
@@ -63,7 +65,7 @@ impl Style {
 pub struct Reporter {
     style: Style,
     started: Instant,
-    /// Rows and SQL bytes so far, as the bars draw them.
+    /// Rows and bytes so far, as the bars draw them.
     counts: Arc<Counts>,
     /// The rows of a dump or `verify --against`: the bar's position and total, and when the
     /// rows were planned (the log lines' rate runs from there).
@@ -103,64 +105,33 @@ impl Reporter {
         }
     }
 
-    /// A line that must not tear the bars.
+    /// A line for the terminal (the rendering of something the log has recorded), that must
+    /// not tear the bars.
     fn say(&self, line: &str) {
         match self.style {
             Style::Bars => {
                 let _ = self.multi.println(line);
             }
-            _ => eprintln!("{line}"),
+            _ => log::terminal(line),
         }
     }
 
-    fn json(&self, value: serde_json::Value) {
-        eprintln!("{value}");
+    /// A structured event of the binary's own (an `info` one) for the log.
+    pub fn json(&self, value: serde_json::Value) {
+        log::event(Level::Info, value);
     }
 
-    /// Draws the overall bar from now on, in `style`, `total` long, its clock running (once:
-    /// a restore's second file goes on on the same bar).
-    fn show_overall(&self, style: ProgressStyle, total: u64) {
-        if self.style != Style::Bars || self.shown.swap(true, Ordering::SeqCst) {
-            return;
+    /// Whether a periodic progress line is due (one every [`LOG_EVERY`], for the log and
+    /// for the text lines off a terminal).
+    fn progress_due(&self) -> bool {
+        let Ok(mut last) = self.last_line.try_lock() else {
+            return false;
+        };
+        if last.elapsed() < LOG_EVERY {
+            return false;
         }
-        self.overall.set_style(style);
-        self.overall.set_length(total);
-        self.overall.set_position(0);
-        self.overall.reset_elapsed();
-        self.multi.insert(0, self.overall.clone());
-        self.overall.enable_steady_tick(TICK);
-    }
-
-    /// Adds (or replaces) the line of `name`: `estimate` rows expected, when known.
-    fn add_table_line(&self, name: String, estimate: Option<u64>) -> ProgressBar {
-        let bar = self.multi.add(ProgressBar::new(estimate.unwrap_or(0)));
-        bar.set_style(bars::table_line(estimate));
-        bar.set_message(name.clone());
-        bar.enable_steady_tick(TICK);
-        if let Ok(mut t) = self.tables.lock()
-            && let Some(old) = t.insert(
-                name,
-                TableLine {
-                    bar: bar.clone(),
-                    touched: Instant::now(),
-                },
-            )
-        {
-            self.clear_line(old);
-        }
-        bar
-    }
-
-    fn remove_table_line(&self, name: &str) {
-        let line = self.tables.lock().ok().and_then(|mut t| t.remove(name));
-        if let Some(line) = line {
-            self.clear_line(line);
-        }
-    }
-
-    fn clear_line(&self, line: TableLine) {
-        line.bar.finish_and_clear();
-        self.multi.remove(&line.bar);
+        *last = Instant::now();
+        true
     }
 
     /// Runs `question` with the bars hidden, so that it and its answer stay readable.
@@ -175,226 +146,194 @@ impl Reporter {
         self.clear_table_lines();
     }
 
-    fn clear_table_lines(&self) {
-        let lines: Vec<TableLine> = match self.tables.lock() {
-            Ok(mut t) => t.drain().map(|(_, l)| l).collect(),
-            Err(_) => Vec::new(),
-        };
-        for line in lines {
-            self.clear_line(line);
-        }
-    }
-
-    /// The end of a failed run, in the chosen style.
-    pub fn error(&self, message: &str) {
-        // The overall bar, when shown, stays where the run stopped; the table lines go (their
-        // spinners would stay frozen).
+    /// The end of a failed run: the overall bar, when shown, stops where it was, the table
+    /// lines go (their spinners would stay frozen); main says the error, once.
+    pub fn failed(&self) {
         self.clear_table_lines();
         if self.shown.load(Ordering::SeqCst) {
             self.overall.abandon();
         }
-        if self.style == Style::Json {
-            self.json(json!({"event": "error", "message": message}));
-        }
     }
+}
 
-    /// Whether a progress line is due (every [`LOG_EVERY`]); true at most once per period.
-    fn line_due(&self) -> bool {
-        let Ok(mut last) = self.last_line.try_lock() else {
-            return false;
-        };
-        if last.elapsed() < LOG_EVERY {
-            return false;
-        }
-        *last = Instant::now();
-        true
-    }
-
-    /// The rows' periodic line (no terminal): read so far of the total, the share of the
-    /// bar, the rate and time left since the rows were planned.
-    fn rows_line(&self, done: u64, position: u64, total: u64, since: Instant) {
-        let secs = since.elapsed();
-        let sql = self.counts.sql_bytes.load(Ordering::Relaxed);
-        let share = match total {
-            0 => 0.0,
-            t => position as f64 / t as f64,
-        };
-        let left = bars::eta(position, total, secs);
-        if self.style == Style::Json {
-            self.json(json!({
-                "event": "progress", "rows": done, "expected_rows": total,
-                "fraction": share, "sql_bytes": sql, "seconds": secs.as_secs_f64(),
-                "eta_seconds": left.map(|d| d.as_secs_f64()),
-            }));
-        } else {
-            self.say(&format!(
-                "progress: {}/{} rows ({:.0}%), {} of SQL, {}, ETA {}",
-                HumanCount(done),
-                HumanCount(total),
-                share * 100.0,
-                human_size(sql),
-                bars::rate(done, secs),
-                left.map_or("-".into(), bars::short_duration),
-            ));
-        }
+/// An event as the log records it (the same for every style: the log file gets it whatever
+/// the terminal shows), and its level.
+fn event_json(event: &Event<'_>) -> (Level, serde_json::Value) {
+    match event {
+        Event::Warning(w) => (Level::Warn, json!({"event": "warning", "message": w})),
+        Event::DatabaseDropped { database, objects } => (
+            Level::Warn,
+            json!({"event": "database_dropped", "database": database, "objects": objects}),
+        ),
+        Event::Plan { databases, files } => (
+            Level::Info,
+            json!({"event": "start", "databases": databases, "files": files}),
+        ),
+        Event::RowsPlanned { tables } => (
+            Level::Info,
+            json!({
+                "event": "rows_planned", "tables": tables.len(),
+                "rows": tables.iter().map(|t| t.rows).sum::<u64>()
+            }),
+        ),
+        Event::TableStarted {
+            database,
+            table,
+            estimated_rows,
+        } => (
+            Level::Info,
+            json!({
+                "event": "table_started", "database": database, "table": table,
+                "estimated_rows": estimated_rows
+            }),
+        ),
+        Event::TableDone {
+            database,
+            table,
+            rows,
+            bytes,
+            elapsed,
+        } => (
+            Level::Info,
+            json!({
+                "event": "table_done", "database": database, "table": table,
+                "rows": rows, "bytes": bytes, "seconds": elapsed.as_secs_f64()
+            }),
+        ),
+        Event::CommitsReleased { blocked } => (
+            Level::Info,
+            json!({"event": "commits_released", "blocked_ms": blocked.as_millis() as u64}),
+        ),
+        Event::TableLoading { database, table } => (
+            Level::Info,
+            json!({"event": "table_loading", "database": database, "table": table}),
+        ),
+        Event::TableLoaded {
+            database,
+            table,
+            rows,
+            statements,
+            bytes,
+            elapsed,
+        } => (
+            Level::Info,
+            json!({
+                "event": "table_loaded", "database": database, "table": table,
+                "rows": rows, "statements": statements, "bytes": bytes,
+                "seconds": elapsed.as_secs_f64()
+            }),
+        ),
+        Event::RestorePlanned { files, bytes, rows } => (
+            Level::Info,
+            json!({"event": "restore_planned", "files": files, "bytes": bytes, "rows": rows}),
+        ),
+        Event::RestoreStarted {
+            file,
+            bytes,
+            targets,
+        } => (
+            Level::Info,
+            json!({"event": "read_start", "file": file, "bytes": bytes, "targets": targets}),
+        ),
+        Event::FileRead {
+            file,
+            statements,
+            rows,
+            elapsed,
+        } => (
+            Level::Info,
+            json!({
+                "event": "read_done", "file": file, "statements": statements, "rows": rows,
+                "seconds": elapsed.as_secs_f64()
+            }),
+        ),
+        Event::FileWritten {
+            path,
+            bytes,
+            sql_bytes,
+        } => (
+            Level::Info,
+            json!({"event": "file_written", "path": path, "bytes": bytes, "sql_bytes": sql_bytes}),
+        ),
     }
 }
 
 impl Progress for Reporter {
     fn event(&self, event: &Event<'_>) {
+        // The bars and what they count, whatever the log keeps: the log's progress lines give
+        // the same figures.
+        self.track(event);
+        let (level, value) = event_json(event);
+        log::event(level, value);
+        if !log::keeps(level) {
+            return;
+        }
+        // The terminal's lines; with JSON the log line above is all.
         let style = self.style;
         match event {
-            Event::Warning(w) => match style {
-                Style::Json => self.json(json!({"event": "warning", "message": w})),
-                _ => self.say(&format!("sfdbtools: warning: {w}")),
-            },
+            _ if style == Style::Json => {}
+            Event::Warning(w) => self.say(&format!("sfdbtools: warning: {w}")),
             // Said even with -q: a database is gone.
-            Event::DatabaseDropped { database, objects } => match style {
-                Style::Json => self.json(
-                    json!({"event": "database_dropped", "database": database, "objects": objects}),
-                ),
-                _ => self.say(&format!(
-                    "sfdbtools: dropped database {} ({objects} table(s) and routine(s)) for \
-                     --drop-target",
-                    sfdbtools::quote::ident(database)
-                )),
-            },
+            Event::DatabaseDropped { database, objects } => self.say(&format!(
+                "sfdbtools: dropped database {} ({objects} table(s) and routine(s)) for \
+                 --drop-target",
+                sfdbtools::quote::ident(database)
+            )),
             _ if style == Style::Quiet => {}
-            Event::Plan { databases, files } => match style {
-                Style::Json => {
-                    self.json(json!({"event": "start", "databases": databases, "files": files}))
-                }
-                _ => self.say(&format!(
-                    "backing up {} database(s) into {} file(s)",
-                    databases.len(),
-                    files.len()
-                )),
-            },
+            Event::Plan { databases, files } => self.say(&format!(
+                "backing up {} database(s) into {} file(s)",
+                databases.len(),
+                files.len()
+            )),
             Event::RowsPlanned { tables } => {
-                let total = {
-                    let Ok(mut t) = self.tally.lock() else { return };
-                    t.0.plan(tables);
-                    t.1 = Instant::now();
-                    t.0.total()
-                };
-                match style {
-                    Style::Json => self.json(json!({
-                        "event": "rows_planned", "tables": tables.len(), "rows": total
-                    })),
-                    Style::Lines => self.say(&format!(
+                if style == Style::Lines {
+                    self.say(&format!(
                         "rows to read: ~{} in {} table(s)",
-                        HumanCount(total),
+                        HumanCount(tables.iter().map(|t| t.rows).sum::<u64>()),
                         tables.len()
-                    )),
-                    _ if total == 0 => self.show_overall(bars::rows_spinner(&self.counts), 0),
-                    _ => self.show_overall(bars::rows_bar(&self.counts), total),
+                    ));
                 }
             }
-            Event::TableStarted {
-                database,
-                table,
-                estimated_rows,
-            } => match style {
-                Style::Bars => {
-                    let estimate = (*estimated_rows > 0).then_some(*estimated_rows);
-                    self.add_table_line(table_name(database, table), estimate);
-                }
-                Style::Json => self.json(json!({
-                    "event": "table_started", "database": database, "table": table,
-                    "estimated_rows": estimated_rows
-                })),
-                _ => {}
-            },
             Event::TableDone {
                 database,
                 table,
                 rows,
                 bytes,
                 elapsed,
-            } => {
-                if let Ok(mut t) = self.tally.lock() {
-                    t.0.finish(database, table, *rows);
-                    self.counts.rows.store(t.0.done(), Ordering::Relaxed);
-                    // Under the lock: two tables finishing at once must not leave the older
-                    // figures on the bar.
-                    self.overall.set_length(t.0.total());
-                    self.overall.set_position(t.0.position());
-                }
-                self.remove_table_line(&table_name(database, table));
-                match style {
-                    Style::Json => self.json(json!({
-                        "event": "table_done", "database": database, "table": table,
-                        "rows": rows, "bytes": bytes, "seconds": elapsed.as_secs_f64()
-                    })),
-                    Style::Lines => self.say(&format!(
-                        "  {}: {rows} rows, {} of SQL in {:.1}s ({})",
-                        table_name(database, table),
-                        human_size(*bytes),
-                        elapsed.as_secs_f64(),
-                        bars::rate(*rows, *elapsed),
-                    )),
-                    _ => {}
-                }
             }
-            Event::CommitsReleased { blocked } => match style {
-                Style::Json => self.json(json!({
-                    "event": "commits_released", "blocked_ms": blocked.as_millis() as u64
-                })),
-                Style::Lines => self.say(&format!(
-                    "commits on the server go on again (blocked {})",
-                    human_millis(*blocked)
-                )),
-                _ => {}
-            },
-            Event::TableLoading { database, table } => match style {
-                Style::Json => self.json(json!({
-                    "event": "table_loading", "database": database, "table": table
-                })),
-                Style::Bars => {
-                    self.add_table_line(table_name(database, table), None);
-                }
-                _ => {}
-            },
-            Event::TableLoaded {
+            | Event::TableLoaded {
                 database,
                 table,
                 rows,
-                statements,
                 bytes,
                 elapsed,
+                ..
             } => {
-                self.remove_table_line(&table_name(database, table));
-                match style {
-                    Style::Json => self.json(json!({
-                        "event": "table_loaded", "database": database, "table": table,
-                        "rows": rows, "statements": statements, "bytes": bytes,
-                        "seconds": elapsed.as_secs_f64()
-                    })),
-                    Style::Lines => self.say(&format!(
+                if style == Style::Lines {
+                    self.say(&format!(
                         "  {}: {rows} rows, {} of SQL in {:.1}s ({})",
                         table_name(database, table),
                         human_size(*bytes),
                         elapsed.as_secs_f64(),
                         bars::rate(*rows, *elapsed),
-                    )),
-                    _ => {}
+                    ));
                 }
             }
-            Event::RestorePlanned { files, bytes, rows } => {
-                if let Ok(mut r) = self.reading.lock() {
-                    r.plan(*bytes, *rows);
+            Event::CommitsReleased { blocked } => {
+                if style == Style::Lines {
+                    self.say(&format!(
+                        "commits on the server go on again (blocked {})",
+                        human_millis(*blocked)
+                    ));
                 }
-                let planned = rows.unwrap_or(0);
-                self.counts.rows_planned.store(planned, Ordering::Relaxed);
-                match style {
-                    Style::Json => self.json(json!({
-                        "event": "restore_planned", "files": files, "bytes": bytes, "rows": rows
-                    })),
-                    _ if *files > 1 => self.say(&format!(
+            }
+            Event::TableStarted { .. } | Event::TableLoading { .. } => {}
+            Event::RestorePlanned { files, bytes, .. } => {
+                if *files > 1 {
+                    self.say(&format!(
                         "restoring {files} files, {} in all",
                         human_size(*bytes)
-                    )),
-                    _ => {}
+                    ));
                 }
             }
             Event::RestoreStarted {
@@ -402,36 +341,19 @@ impl Progress for Reporter {
                 bytes,
                 targets,
             } => {
-                let length = match self.reading.lock() {
-                    Ok(mut r) => {
-                        r.start_file(*bytes);
-                        let (position, length) = r.bar();
-                        self.overall.set_length(length);
-                        self.overall.set_position(position);
-                        self.counts.total_bytes.store(r.total(), Ordering::Relaxed);
-                        self.counts
-                            .read_bytes
-                            .store(r.position(), Ordering::Relaxed);
-                        length
-                    }
-                    Err(_) => *bytes,
-                };
-                self.show_overall(bars::reading_bar(&self.counts), length);
-                match style {
-                    Style::Json => self.json(json!({
-                        "event": "read_start", "file": file, "bytes": bytes, "targets": targets
-                    })),
-                    _ if targets.is_empty() => self.say(&format!(
+                if targets.is_empty() {
+                    self.say(&format!(
                         "reading {} ({})",
                         file.display(),
                         human_size(*bytes)
-                    )),
-                    _ => self.say(&format!(
+                    ));
+                } else {
+                    self.say(&format!(
                         "restoring {} ({}) into {}",
                         file.display(),
                         human_size(*bytes),
                         targets.join(", ")
-                    )),
+                    ));
                 }
             }
             Event::FileRead {
@@ -439,149 +361,31 @@ impl Progress for Reporter {
                 statements,
                 rows,
                 elapsed,
-            } => match style {
-                Style::Json => self.json(json!({
-                    "event": "read_done", "file": file, "statements": statements, "rows": rows,
-                    "seconds": elapsed.as_secs_f64()
-                })),
-                _ => self.say(&format!(
-                    "  {}: {} statements, {} rows in {:.1}s",
-                    file.display(),
-                    HumanCount(*statements),
-                    HumanCount(*rows),
-                    elapsed.as_secs_f64()
-                )),
-            },
-            Event::FileWritten {
-                path,
-                bytes,
-                sql_bytes,
-            } => match style {
-                Style::Json => self.json(json!({
-                    "event": "file_written", "path": path, "bytes": bytes, "sql_bytes": sql_bytes
-                })),
-                _ => self.say(&format!(
-                    "wrote {} ({})",
-                    path.display(),
-                    human_size(*bytes)
-                )),
-            },
+            } => self.say(&format!(
+                "  {}: {} statements, {} rows in {:.1}s",
+                file.display(),
+                HumanCount(*statements),
+                HumanCount(*rows),
+                elapsed.as_secs_f64()
+            )),
+            Event::FileWritten { path, bytes, .. } => self.say(&format!(
+                "wrote {} ({})",
+                path.display(),
+                human_size(*bytes)
+            )),
         }
     }
 
     fn advance(&self, database: &str, table: &str, rows: u64, sql_bytes: u64) {
-        if self.style == Style::Quiet {
-            return;
-        }
-        self.counts
-            .sql_bytes
-            .fetch_add(sql_bytes, Ordering::Relaxed);
-        let (done, position, total, since) = {
-            let Ok(mut t) = self.tally.lock() else { return };
-            t.0.advance(database, table, rows);
-            self.counts.rows.store(t.0.done(), Ordering::Relaxed);
-            // With the bar's ticker running this only stores the position.
-            self.overall.set_position(t.0.position());
-            (t.0.done(), t.0.position(), t.0.total(), t.1)
-        };
-        match self.style {
-            Style::Bars => {
-                let line = self
-                    .tables
-                    .lock()
-                    .ok()
-                    .and_then(|t| t.get(&table_name(database, table)).map(|l| l.bar.clone()));
-                if let Some(bar) = line {
-                    bar.inc(rows);
-                }
-            }
-            _ if self.line_due() => self.rows_line(done, position, total, since),
-            _ => {}
-        }
+        self.rows_read(database, table, rows, sql_bytes);
     }
 
     fn restored(&self, rows: u64, file_bytes: u64) {
-        if self.style == Style::Quiet {
-            return;
-        }
-        let Ok(r) = self.reading.lock().map(|mut r| {
-            r.update(rows, file_bytes);
-            *r
-        }) else {
-            return;
-        };
-        self.counts.rows.store(r.rows(), Ordering::Relaxed);
-        self.counts
-            .read_bytes
-            .store(r.position(), Ordering::Relaxed);
-        let (position, length) = r.bar();
-        match self.style {
-            Style::Bars => {
-                self.overall.set_position(position);
-                let idle: Vec<TableLine> = match self.tables.lock() {
-                    Ok(mut t) => {
-                        let names: Vec<String> = t
-                            .iter()
-                            .filter(|(_, l)| l.touched.elapsed() >= TABLE_LINE_IDLE)
-                            .map(|(n, _)| n.clone())
-                            .collect();
-                        names.iter().filter_map(|n| t.remove(n)).collect()
-                    }
-                    Err(_) => Vec::new(),
-                };
-                for line in idle {
-                    self.clear_line(line);
-                }
-            }
-            _ if self.line_due() => {
-                let secs = r.since.elapsed();
-                let share = position as f64 / length.max(1) as f64;
-                let left = bars::eta(position, length, secs);
-                let (read, total) = (r.position(), r.total());
-                let (file_total, file_read) = r.file();
-                if self.style == Style::Json {
-                    let planned = self.counts.rows_planned.load(Ordering::Relaxed);
-                    self.json(json!({
-                        "event": "progress", "rows": r.rows(),
-                        "planned_rows": (planned > 0).then_some(planned), "file_bytes": file_read,
-                        "file_total": file_total, "bytes": read, "total_bytes": total,
-                        "fraction": share, "seconds": secs.as_secs_f64(),
-                        "eta_seconds": left.map(|d| d.as_secs_f64()),
-                    }));
-                } else {
-                    self.say(&format!(
-                        "progress: {:.0}%, {} of {} read, {} rows, {}, {}/s, ETA {}",
-                        share * 100.0,
-                        human_size(read),
-                        human_size(total),
-                        self.counts.rows_of(),
-                        bars::rate(r.rows(), secs),
-                        human_size((read as f64 / secs.as_secs_f64().max(0.001)) as u64),
-                        left.map_or("-".into(), bars::short_duration),
-                    ));
-                }
-            }
-            _ => {}
-        }
+        self.file_read(rows, file_bytes);
     }
 
     fn table_restored(&self, database: &str, table: &str, rows: u64) {
-        if self.style != Style::Bars {
-            return;
-        }
-        let name = table_name(database, table);
-        {
-            let Ok(mut t) = self.tables.lock() else {
-                return;
-            };
-            if let Some(line) = t.get_mut(&name) {
-                line.bar.set_position(rows);
-                line.touched = Instant::now();
-                return;
-            }
-        }
-        // Its line went while idle, and rows came again.
-        self.add_table_line(name, None).set_position(rows);
+        self.table_loaded_rows(database, table, rows);
     }
 }
 
@@ -599,10 +403,7 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
     let style = reporter.style;
     let secs = reporter.started.elapsed().as_secs_f64();
     let parts: Vec<&FileReport> = report.files.iter().chain(&report.grants).collect();
-    if style == Style::Json {
-        reporter.json(json!({
-            "event": "finished",
-            "ticket": report.ticket,
+    log::result(json!({
             "files": parts.iter().map(|f| json!({
                 "path": f.path, "databases": f.applied.databases, "statements": f.applied.statements,
                 "load_data_statements": f.applied.load_data,
@@ -624,8 +425,8 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
                     "from": s, "to": t, "grants": n,
                 })).collect::<Vec<_>>(),
             })),
-            "seconds": secs,
-        }));
+    }));
+    if style == Style::Json {
         return;
     }
     // Accounts are server-wide changes outside the restored databases: listed even with -q.
@@ -747,12 +548,7 @@ pub fn accounts_lines(a: &AccountsReport, dry_run: bool) -> String {
 pub fn summary(report: &BackupReport, reporter: &Reporter) {
     reporter.clear();
     let style = reporter.style;
-    if style == Style::Quiet {
-        return;
-    }
-    if style == Style::Json {
-        reporter.json(json!({
-            "event": "finished",
+    log::result(json!({
             "files": report.files.iter().map(|f| json!({
                 "path": f.path, "metadata": f.metadata_path, "bytes": f.metadata.file.size_bytes,
                 "sql_bytes": f.metadata.sql_bytes, "databases": f.databases,
@@ -761,8 +557,8 @@ pub fn summary(report: &BackupReport, reporter: &Reporter) {
             "gtid_captured": report.snapshot.was_captured(),
             "user_grants": report.user_grants,
             "commits_blocked_ms": report.commits_blocked.map(|d| d.as_millis() as u64),
-            "seconds": reporter.started.elapsed().as_secs_f64(),
-        }));
+    }));
+    if matches!(style, Style::Quiet | Style::Json) {
         return;
     }
     let secs = reporter.started.elapsed().as_secs_f64().max(0.001);
@@ -831,12 +627,12 @@ pub fn cleanup_after(
     for p in &done.problems {
         reporter.event(&Event::Warning(&format!("cleanup after the backup: {p}")));
     }
+    reporter.json(json!({
+        "event": "cleanup", "base": c.base, "days": c.days, "sets": done.sets,
+        "removed": done.removed, "problems": done.problems,
+    }));
     match reporter.style {
-        Style::Quiet => {}
-        Style::Json => reporter.json(json!({
-            "event": "cleanup", "base": c.base, "days": c.days, "sets": done.sets,
-            "removed": done.removed, "problems": done.problems,
-        })),
+        Style::Quiet | Style::Json => {}
         _ => {
             let mut out = format!(
                 "cleanup: {} backup set(s) older than {} day(s) under {}",

@@ -14,6 +14,7 @@ use sfdbtools::select::{TableFilter, TablePattern};
 
 use super::args::{RestoreModeArgs, RestoreTablesArgs};
 use super::inputs::{Env, connection, reading_passphrase, thread_count};
+use super::log;
 use super::prompt;
 use super::report::{self, Reporter, Style};
 use super::runtime::{open_tunnel, runtime, through_tunnel, until_interrupted};
@@ -23,6 +24,7 @@ use super::runtime::{open_tunnel, runtime, through_tunnel, until_interrupted};
 /// end. SIGINT or SIGTERM stop it, saying what the targets hold.
 pub fn run(mut config: RestoreConfig, style: Style) -> Result<(), Error> {
     let runtime = runtime()?;
+    log::set_ticket(&config.ticket);
     let tunnel = open_tunnel(&mut config.connection, &runtime)?;
     let reporter = Arc::new(Reporter::new(style));
     if config.drop_target && !config.dry_run && prompt::can_confirm() {
@@ -62,15 +64,13 @@ pub fn run(mut config: RestoreConfig, style: Style) -> Result<(), Error> {
         }
         Some(Err(e)) => {
             let e = through_tunnel(&tunnel, e);
-            reporter.error(&e.to_string());
+            reporter.failed();
             Err(e)
         }
         None => {
-            eprintln!(
-                "sfdbtools: error: interrupted: {}",
-                restore::targets_note(&config)
-            );
-            std::process::exit(130);
+            std::process::exit(log::finish(Err(Error::Interrupted(restore::targets_note(
+                &config,
+            )))));
         }
     }
 }

@@ -1,11 +1,14 @@
 //! `verify`: its arguments turned into one [`VerifyConfig`], and the check with its answer on
 //! stdout; a file that fails is an error (exit 1).
 
+use std::path::Path;
 use std::sync::Arc;
 
+use serde_json::json;
 use sfdbtools::Error;
 use sfdbtools::config::file::Settings;
 use sfdbtools::config::run::VerifyConfig;
+use sfdbtools::progress::{Event, Progress};
 use sfdbtools::quote::comment_safe;
 use sfdbtools::verify::{self, VerifyReport};
 
@@ -64,6 +67,19 @@ pub fn run(config: VerifyConfig, style: Style) -> Result<(), Error> {
     };
     reporter.clear();
     print_report(&report);
+    // A record of a verify that came to a verdict, passed or failed: what `list` shows.
+    let record = match verify::record::write(&report) {
+        Ok(path) => path,
+        Err(e) => {
+            reporter.event(&Event::Warning(&format!(
+                "{e}: the verdict stands, but `list` will not show it; fix the directory's \
+                 permissions and verify again"
+            )));
+            None
+        }
+    };
+    // For the log (the file gets them whatever the terminal shows; stderr with JSON).
+    verdict_events(&reporter, &report, record.as_deref());
     if report.ok() {
         Ok(())
     } else {
@@ -73,6 +89,43 @@ pub fn run(config: VerifyConfig, style: Style) -> Result<(), Error> {
             report.problems().join("; ")
         )))
     }
+}
+
+/// For the log: one `check` event per check, one `table_check` per table compared, then the
+/// `verdict`, whose fields the `finished` event repeats (the answer on stdout stays the same).
+fn verdict_events(reporter: &Reporter, report: &VerifyReport, record: Option<&Path>) {
+    for c in &report.checks {
+        reporter.json(json!({
+            "event": "check", "name": c.what, "passed": c.ok, "detail": c.detail,
+        }));
+    }
+    for t in &report.tables {
+        let (expected, actual) = (t.recorded.as_ref(), t.found.as_ref());
+        reporter.json(json!({
+            "event": "table_check", "database": t.database, "table": t.table,
+            "condition": t.condition, "passed": t.ok(), "verdict": t.verdict(),
+            "expected_rows": expected.map(|e| e.0), "actual_rows": actual.map(|a| a.0),
+            "rows_match": expected.zip(actual).is_some_and(|(e, a)| e.0 == a.0),
+            "expected_checksum": expected.map(|e| &e.1),
+            "actual_checksum": actual.map(|a| &a.1),
+            "checksum_match": expected.zip(actual).is_some_and(|(e, a)| e.1 == a.1),
+        }));
+    }
+    let verdict = json!({
+        "event": "verdict", "file": report.file, "against": report.against,
+        "passed": report.ok(), "sha256": report.sha256,
+        "checks": report.checks.len(),
+        "checks_failed": report.checks.iter().filter(|c| !c.ok).count(),
+        "tables": report.tables.len(),
+        "tables_failed": report.tables.iter().filter(|t| !t.ok()).count(),
+        "record": record,
+    });
+    let mut summary = verdict.clone();
+    if let Some(fields) = summary.as_object_mut() {
+        fields.remove("event");
+    }
+    super::log::result(json!({ "verdict": summary }));
+    reporter.json(verdict);
 }
 
 /// `verify`: every check and, when there are any, the per-table comparison, on stdout.

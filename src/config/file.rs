@@ -97,6 +97,9 @@ pub struct Settings {
     pub cleanup_days: Option<u64>,
     /// `backup.cleanup.enabled`: remove old sets after a successful backup (`cli::backup`).
     pub cleanup_enabled: Option<bool>,
+    /// `backup.metrics.file`: the Prometheus metrics file of `--metrics-file` (ours: the old
+    /// tool had none).
+    pub metrics_file: Option<PathBuf>,
     /// `backup.mysqldump_args`: options of the mysqldump engine (a string split at whitespace,
     /// or a list of strings taken as they are).
     pub mysqldump_args: Option<Vec<String>>,
@@ -113,6 +116,13 @@ pub struct Settings {
     pub tls: TlsKeys,
     /// `connection.ssh.{host,port,user,identity_file,accept_new}`.
     pub ssh: SshKeys,
+
+    /// `log.level`, the old tool's key (and its logrus names), checked: `error`, `warn`,
+    /// `info`, `debug` and their aliases. The binary's `--log-level` default.
+    pub log_level: Option<String>,
+    /// `log.file` (ours: the old tool's `log.output.file.*` wrote rotated files of its own,
+    /// read past): every event of every run appended as JSON lines.
+    pub log_file: Option<PathBuf>,
 }
 
 /// The config file's `connection.ssh` keys: a tunnel for runs whose flags and profile set none
@@ -250,6 +260,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
     s.capture_gtid = doc.get("backup.replication.capture_gtid", boolean)?;
     s.cleanup_days = doc.get("backup.cleanup.days", days)?;
     s.cleanup_enabled = doc.get("backup.cleanup.enabled", boolean)?;
+    s.metrics_file = doc.get("backup.metrics.file", path_value)?;
     s.mysqldump_args = doc.get("backup.mysqldump_args", arguments)?;
     s.profile_dir = doc.get("config_dir.database_profile", path_value)?;
     s.tls = TlsKeys {
@@ -267,6 +278,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
             .map(|p| p.display().to_string()),
         accept_new: doc.get("connection.ssh.accept_new", boolean)?,
     };
+    s.log_level = doc.get("log.level", log_level)?;
+    s.log_file = doc.get("log.file", path_value)?;
 
     let file = path.display();
     let mut unknown = Vec::new();
@@ -409,6 +422,22 @@ fn word(v: &Yaml) -> Result<String, String> {
         return Err(format!("expected a name without spaces, found {s:?}"));
     }
     Ok(s)
+}
+
+/// The level names `--log-level` knows, and the old tool's (logrus) aliases of them.
+pub const LOG_LEVELS: [&str; 8] = [
+    "error", "fatal", "panic", "warn", "warning", "info", "debug", "trace",
+];
+
+fn log_level(v: &Yaml) -> Result<String, String> {
+    let w = word(v)?.to_ascii_lowercase();
+    if LOG_LEVELS.contains(&w.as_str()) {
+        Ok(w)
+    } else {
+        Err(format!(
+            "{w:?} is not a level: use error, warn, info or debug"
+        ))
+    }
 }
 
 fn port(v: &Yaml) -> Result<u16, String> {

@@ -149,6 +149,9 @@ pub struct BackupConfig {
     pub objects: DumpObjects,
     /// Old sets to remove once the run has succeeded (config `backup.cleanup.enabled`).
     pub cleanup_after: Option<CleanupAfter>,
+    /// The Prometheus metrics file rewritten after the run, whatever its outcome
+    /// (`--metrics-file`, config `backup.metrics.file`; see `metrics`).
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// The kinds of objects a dump writes besides rows; all by default (mysqldump's

@@ -368,9 +368,11 @@ pub async fn assert_no_lock_left(db: &str, table: &str) {
     }
 }
 
-/// True for a dump file's name: not its metadata, not the accounts file, not a temporary file.
+/// True for a dump file's name: not its metadata, not the accounts file, not the record
+/// `verify` leaves, not a temporary file.
 pub fn is_dump_file(name: &str) -> bool {
     !name.ends_with(".meta.json")
+        && !name.ends_with(".verify.json")
         && !name.starts_with('.')
         && !name.ends_with("_users.sql")
         && !name.ends_with("_users.sql.enc")

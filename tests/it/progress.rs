@@ -135,6 +135,7 @@ fn backup_config(db: &str, dir: &Path) -> BackupConfig {
         tables: Default::default(),
         objects: DumpObjects::default(),
         cleanup_after: None,
+        metrics_file: None,
     }
 }
 

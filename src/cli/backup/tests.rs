@@ -472,3 +472,21 @@ fn filter_takes_names_and_a_list_file_and_the_dmart_flag_or_config() {
     let dmart = "backup:\n  include: {include_dmart: true}\n";
     assert!(ok(&["secondary", "-t", "T"], dmart).include_dmart);
 }
+
+#[test]
+fn the_metrics_file_is_the_flag_else_the_config_s() {
+    let yaml = "backup:\n  metrics: {file: /var/lib/node_exporter/sfdbtools.prom}\n";
+    assert_eq!(ok(&["all", "-t", "T"], "").metrics_file, None);
+    assert_eq!(
+        ok(&["all", "-t", "T"], yaml).metrics_file,
+        Some(PathBuf::from("/var/lib/node_exporter/sfdbtools.prom"))
+    );
+    assert_eq!(
+        ok(&["all", "-t", "T", "--metrics-file", "/tmp/m.prom"], yaml).metrics_file,
+        Some(PathBuf::from("/tmp/m.prom"))
+    );
+    assert!(
+        settings(yaml).warnings.is_empty(),
+        "backup.metrics.file is a known key"
+    );
+}

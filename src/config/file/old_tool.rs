@@ -5,7 +5,7 @@
 /// config types) that this version has no use for. They are read past without a word: one
 /// file serves both tools during a migration, and a warning on every run of a valid old file
 /// would be mail from cron every night. Anything else unknown is a typo to warn about.
-pub(super) const KEYS: [&str; 15] = [
+pub(super) const KEYS: [&str; 17] = [
     "backup.cleanup.schedule",
     "backup.output.cleanup_temp",
     "backup.output.structure.create_subdirs",
@@ -16,7 +16,9 @@ pub(super) const KEYS: [&str; 15] = [
     "config_dir.database_list",
     "config_dir.mariadb_config_templates",
     "general",
-    "log",
+    "log.format",
+    "log.output",
+    "log.timezone",
     "mariadb",
     "profile",
     "system_users",
@@ -67,6 +69,7 @@ log:
   output:
     console: {enabled: true}
     file: {dir: /var/log/sfDBTools, enabled: true, filename_pattern: "x_{date}.log", rotation: {compress_old: true, daily: true, max_size: 100MB, retention_days: 7}}
+  timezone: Asia/Jakarta
 profile: {connection: {timeout: 30s}}
 mariadb: {key_maria_nbc_file: "", port: 3306}
 system_users: {users: [root]}
@@ -79,6 +82,11 @@ script: {bundle_output_dir: /etc/sfDBTools/scripts}
         assert!(s.warnings.is_empty(), "{:?}", s.warnings);
         assert_eq!((s.cleanup_enabled, s.cleanup_days), (Some(false), Some(0)));
         assert_eq!(s.encryption_enabled, Some(false));
+        // Its log level is honoured; its own log files (log.output.file) are not written.
+        assert_eq!(
+            (s.log_level.as_deref(), s.log_file.as_deref()),
+            (Some("info"), None)
+        );
         assert!(s.encryption_key.is_none() && s.include_file.is_none() && s.exclude_file.is_none());
         assert_eq!(s.base_directory.as_deref(), Some(Path::new("/srv/backup")));
         // Its unknown keys still warn, sections and keys alike.

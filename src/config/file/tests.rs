@@ -334,3 +334,24 @@ fn the_explicit_file_wins_and_must_exist() {
         "an empty variable counts as unset"
     );
 }
+
+/// `log.level` (the old tool's key, its logrus names too) and `log.file` (ours) are read; a
+/// level that is not one is an error naming the key; the old tool's other `log` keys stay
+/// silent, and a typo under `log` warns.
+#[test]
+fn log_keys_are_read_and_checked() {
+    let s = parse_ok(
+        "log:\n  level: WARNING\n  file: /var/log/sfdbtools.log\n  format: text\n  output: {console: {enabled: true}}\n",
+    );
+    assert_eq!(s.log_level.as_deref(), Some("warning"));
+    assert_eq!(
+        s.log_file.as_deref(),
+        Some(Path::new("/var/log/sfdbtools.log"))
+    );
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    let e = parse_err("log:\n  level: loud\n");
+    assert!(e.contains("`log.level`") && e.contains("\"loud\""), "{e}");
+    let s = parse_ok("log:\n  levle: info\n");
+    assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+    assert!(s.warnings[0].contains("`log.levle`"), "{:?}", s.warnings);
+}
