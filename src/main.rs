@@ -102,8 +102,20 @@ fn run(args: Vec<std::ffi::OsString>) -> Result<(), Error> {
         Command::DbRestore { mode } => db_restore(mode, quiet, json, &settings, &env),
         Command::Verify(args) => verify(args, quiet, json, &settings, &env),
         Command::Cleanup(args) => cleanup(args, quiet, &settings),
-        Command::Crypto { action } => crypto(action, quiet),
+        Command::Crypto { action } => crypto(action, quiet, &env),
         Command::Profile { action } => profile(action, quiet, &settings, &env),
+        Command::Completions { shell } => {
+            use std::io::Write as _;
+            // A closed pipe (`… | head`) is not an error of the command.
+            let _ = std::io::stdout().write_all(&cli::docs::completions(shell));
+            Ok(())
+        }
+        Command::ManPages { dir } => {
+            for page in cli::docs::man_pages(&dir)? {
+                println!("{}", page.display());
+            }
+            Ok(())
+        }
     }
 }
 
@@ -144,8 +156,8 @@ fn cleanup(args: CleanupArgs, quiet: bool, settings: &Settings) -> Result<(), Er
     cleanup::run(cleanup::config(args, settings)?, quiet)
 }
 
-fn crypto(action: CryptoArgs, quiet: bool) -> Result<(), Error> {
-    crypto::run(crypto::task(action, quiet)?)
+fn crypto(action: CryptoArgs, quiet: bool, env: &Env) -> Result<(), Error> {
+    crypto::run(crypto::task(action, quiet, env)?)
 }
 
 fn profile(

@@ -7,7 +7,8 @@
 //! `backup`, `restore`, `verify`, `cleanup`, `crypto`, `profile`. What several of them resolve
 //! alike (the connection, keys, the worker count) is in `inputs`, a backup's table selection
 //! flags in `selection`; questions on the terminal in
-//! `prompt`; progress and summaries in `report`; the runtime and signal handling in `runtime`.
+//! `prompt`; progress and summaries in `report`; the runtime and signal handling in `runtime`;
+//! shell completions and man pages, generated from `args`, in `docs`.
 //! Imports go one way: commands → `inputs` → `prompt`; any of them may use `args`, which uses
 //! none of them.
 
@@ -15,6 +16,7 @@ pub mod args;
 pub mod backup;
 pub mod cleanup;
 pub mod crypto;
+pub mod docs;
 pub mod inputs;
 pub mod profile;
 pub mod prompt;
