@@ -54,6 +54,11 @@ fn main() {
     forbid_core_dumps();
     let code = match run(std::env::args_os().collect()) {
         Ok(()) => 0,
+        // The operator's own answer, not a failure: said without "error".
+        Err(e @ Error::Cancelled(_)) => {
+            eprintln!("sfdbtools: {e}");
+            e.exit_code()
+        }
         Err(e) => {
             eprintln!("sfdbtools: error: {e}");
             e.exit_code()

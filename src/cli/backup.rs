@@ -227,8 +227,8 @@ pub fn config(
                         ));
                     }
                     None => {
-                        prompt::text_or_fail(quiet, "mode", "--mode", Some("single-file"))?
-                            == "multi-file"
+                        prompt::choose(quiet, "mode", "--mode", &["single-file", "multi-file"])?
+                            == 1
                     }
                 };
                 (
@@ -327,6 +327,7 @@ pub fn config(
             tables,
             objects,
             cleanup_after: cleanup_after(settings, quiet)?,
+            names_at: None,
         };
         follow_mysqldump_args(&mut cfg, settings)?;
         Ok((cfg, pending))

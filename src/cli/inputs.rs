@@ -13,7 +13,7 @@ use sfdbtools::config::profile::{self, Profile, SshTunnel};
 use sfdbtools::connect::auth::{self, ServerKey};
 use sfdbtools::connect::tunnel::{self, SshAuth, SshSettings, UnknownHost};
 use sfdbtools::connect::{ConnectionSettings, SslMode, TlsSettings};
-use sfdbtools::encrypt::Passphrase;
+use sfdbtools::encrypt::{DecryptReader, EncryptError, Passphrase};
 use sfdbtools::secret::Secret;
 
 use super::args::{
@@ -236,8 +236,7 @@ pub fn connection(
     };
     let loaded: Option<(PathBuf, Profile)> = match chosen {
         Some(path) => {
-            let key = profile_key_from(profile.key, profile.key_env, quiet, false)?;
-            let p = profile::load(&path, &key)?;
+            let p = open_profile(&path, profile.key, profile.key_env, quiet)?;
             Some((path, p))
         }
         None => None,
@@ -473,6 +472,45 @@ pub fn profile_key_from(
     }
 }
 
+/// How many keys typed at the terminal may fail to open a profile or a file before the run
+/// ends.
+const KEY_TRIES: u32 = 3;
+
+/// The profile at `path`, opened with `-k` or its variable `env` when given (a wrong one ends
+/// the run: it was given, not typed), else with a key typed at the terminal, asked again when
+/// it does not open the profile, [`KEY_TRIES`] times.
+fn open_profile(
+    path: &Path,
+    given: Option<String>,
+    env: &str,
+    quiet: bool,
+) -> Result<Profile, Error> {
+    if let Some(k) = given.filter(|k| !k.trim().is_empty()) {
+        return profile::load(path, &Passphrase::new(Secret::new(k)));
+    }
+    let mut key = profile_key_from(None, env, quiet, false)?;
+    let sealed = profile::read_sealed(path)?;
+    for attempt in 1..=KEY_TRIES {
+        if let Some(p) = profile::open_sealed(&sealed, path, &key)? {
+            return Ok(p);
+        }
+        let again = attempt < KEY_TRIES;
+        eprintln!(
+            "sfdbtools: that key does not open profile {}{}",
+            path.display(),
+            if again { "; try again" } else { "" }
+        );
+        if again {
+            key = profile_key_from(None, env, quiet, false)?;
+        }
+    }
+    Err(Error::Usage(format!(
+        "{KEY_TRIES} keys did not open profile {}; check the profile's key (it was set by \
+         `sfdbtools profile create`), then pass it with -k/--profile-key or {env}, or type it",
+        path.display()
+    )))
+}
+
 /// The profile flags of either end, and the variable that gives their key.
 pub struct ProfileChoice {
     profile: Option<String>,
@@ -516,6 +554,55 @@ pub fn reading_passphrase(
     env.backup_key
         .clone()
         .map(|k| Passphrase::new(Secret::new(k)))
+}
+
+/// The key of the backup file `file` to read: [`reading_passphrase`]; else, when the file is
+/// encrypted, one typed at the terminal (asked again when it does not open the file,
+/// [`KEY_TRIES`] times), or a usage error before anything connects when nobody can type it.
+/// A file that cannot be read is left to the run, which says why.
+pub fn file_passphrase(
+    flag: Option<String>,
+    file: &Path,
+    quiet: bool,
+    settings: &Settings,
+    env: &Env,
+) -> Result<Option<Passphrase>, Error> {
+    if let Some(p) = reading_passphrase(flag, settings, env) {
+        return Ok(Some(p));
+    }
+    let mut head = [0u8; 8];
+    let read = std::fs::File::open(file).and_then(|mut f| std::io::Read::read(&mut f, &mut head));
+    if !read.is_ok_and(|n| sfdbtools::encrypt::sniff(&head[..n])) {
+        return Ok(None);
+    }
+    let missing = format!(
+        "{} is encrypted: pass its key with -K/--backup-key, config backup.encryption.key or \
+         {BACKUP_KEY_ENV}",
+        file.display()
+    );
+    for attempt in 1..=KEY_TRIES {
+        let key = prompt::key(quiet, "Backup key", &missing, false)?;
+        let opened = std::fs::File::open(file)
+            .map_err(|e| Error::file("opening", file, e))
+            .map(|f| DecryptReader::new(std::io::BufReader::new(f), &key));
+        if !matches!(opened, Ok(Err(EncryptError::WrongKey))) {
+            return Ok(Some(key));
+        }
+        eprintln!(
+            "sfdbtools: that key does not open {}{}",
+            file.display(),
+            if attempt < KEY_TRIES {
+                "; try again"
+            } else {
+                ""
+            }
+        );
+    }
+    Err(Error::Usage(format!(
+        "{KEY_TRIES} keys did not open {}; pass the key it was written with (-K/--backup-key, \
+         config backup.encryption.key or {BACKUP_KEY_ENV})",
+        file.display()
+    )))
 }
 
 /// The number of worker connections: the flag, or the CPUs (at most 8).

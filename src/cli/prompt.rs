@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use sfdbtools::Error;
 use sfdbtools::compress::{Codec, Level};
-use sfdbtools::config::run::{BackupConfig, BackupMode};
+use sfdbtools::config::run::{BackupConfig, BackupMode, Engine};
 use sfdbtools::dump::plan::DryRun;
 use sfdbtools::dump::{self, naming};
 use sfdbtools::encrypt::Passphrase;
@@ -80,6 +80,43 @@ pub fn text_or_fail(
     }
 }
 
+/// Asks for one of `options` (by number or name, any case; empty: the first) until the answer
+/// is one of them, or fails naming `flag` when `-q` or not interactive. Returns its index.
+pub fn choose(quiet: bool, what: &str, flag: &str, options: &[&str]) -> Result<usize, Error> {
+    if !interactive(quiet) {
+        return Err(missing(what, flag));
+    }
+    let listed: Vec<String> = options
+        .iter()
+        .enumerate()
+        .map(|(i, o)| format!("{}) {o}", i + 1))
+        .collect();
+    let question = format!("{what}: {} [1]: ", listed.join("  "));
+    loop {
+        let answer = ask(&question)?;
+        match choice_of(&answer, options) {
+            Some(i) => return Ok(i),
+            None => eprintln!(
+                "{answer:?} is not a {what}: answer a number from 1 to {}, or {}",
+                options.len(),
+                options.join(" or ")
+            ),
+        }
+    }
+}
+
+/// The option `answer` names: its number (1-based) or its name in any case; empty is the
+/// first.
+fn choice_of(answer: &str, options: &[&str]) -> Option<usize> {
+    if answer.is_empty() {
+        return Some(0);
+    }
+    if let Ok(n) = answer.parse::<usize>() {
+        return (1..=options.len()).contains(&n).then(|| n - 1);
+    }
+    options.iter().position(|o| o.eq_ignore_ascii_case(answer))
+}
+
 /// A passphrase typed at the terminal ([`secret`]); an empty one is refused at once.
 pub fn key(quiet: bool, what: &str, missing: &str, confirm: bool) -> Result<Passphrase, Error> {
     let key = secret(quiet, what, missing, confirm)?;
@@ -125,14 +162,15 @@ fn ask(question: &str) -> Result<String, Error> {
         .map_err(|e| Error::Usage(format!("cannot read the answer: {e}")))?;
     if n == 0 {
         return Err(Error::Usage(
-            "no answer (end of input): nothing was backed up".into(),
+            "no answer (end of input): nothing was done".into(),
         ));
     }
     Ok(line.trim().to_owned())
 }
 
 /// Completes an interactive backup: picks what is missing from the server's list, then shows
-/// the run and lets the operator start, change or cancel it. A dry run is not reviewed.
+/// the run and lets the operator start, change or cancel it. A dry run is not reviewed. The
+/// run is given the time of the file names the review showed, so that it writes those files.
 pub fn complete(
     mut cfg: BackupConfig,
     pending: Pending,
@@ -148,20 +186,25 @@ pub fn complete(
     loop {
         let mut preview = cfg.clone();
         preview.dry_run = true;
+        let names_at = cfg.names_at.unwrap_or_else(chrono::Local::now);
+        preview.names_at = Some(names_at);
         let plan = runtime.block_on(dump::plan::dry_run(&preview, &Silent));
         show(&cfg, &plan);
         match ask("1) start the backup  2) change an option  3) cancel [1]: ")?
             .to_ascii_lowercase()
             .as_str()
         {
-            "" | "1" | "s" | "start" | "y" | "yes" => return Ok(cfg),
+            "" | "1" | "s" | "start" | "y" | "yes" => {
+                cfg.names_at = Some(names_at);
+                return Ok(cfg);
+            }
             "2" | "c" | "change" => change(&mut cfg, &mut server, runtime)?,
             "3" | "q" | "cancel" | "n" | "no" => {
-                return Err(Error::Interrupted(
-                    "cancelled at the review: nothing was written".into(),
+                return Err(Error::Cancelled(
+                    "the backup was cancelled at the review; nothing was written".into(),
                 ));
             }
-            other => eprintln!("unknown choice {other:?}"),
+            other => eprintln!("unknown choice {other:?}: answer 1, 2 or 3"),
         }
     }
 }
@@ -324,6 +367,7 @@ fn show(cfg: &BackupConfig, plan: &Result<DryRun, Error>) {
         },
     );
     row("encryption", yes_no(cfg.passphrase.is_some()).into());
+    row("threads", cfg.threads.to_string());
     row("schema only", yes_no(cfg.exclude_data).into());
     row("user grants", yes_no(cfg.export_grants).into());
     match plan {
@@ -374,6 +418,8 @@ enum Field {
     SchemaOnly,
     FileName,
     Grants,
+    Encryption,
+    Threads,
     Databases,
     ClientCode,
     Instance,
@@ -417,7 +463,16 @@ fn change(
             "user grants",
             yes_no(cfg.export_grants).into(),
         ),
+        (
+            Field::Encryption,
+            "encryption",
+            yes_no(cfg.passphrase.is_some()).into(),
+        ),
     ];
+    // mariadb-dump reads over one connection (`-j` above 1 is refused for it).
+    if cfg.engine == Engine::Native {
+        fields.push((Field::Threads, "threads", cfg.threads.to_string()));
+    }
     match &cfg.mode {
         BackupMode::Single { database } => {
             fields.push((Field::Databases, "database", database.clone()))
@@ -495,6 +550,21 @@ fn change(
             cfg.include_dmart = !cfg.include_dmart;
             Ok(())
         }
+        // Off drops the key; on asks for one (twice: a typo would make the backup
+        // unreadable). The accounts file follows the dump's encryption.
+        Field::Encryption => match cfg.passphrase.take() {
+            Some(_) => Ok(()),
+            None => key(false, "Backup encryption key", "no terminal", true)
+                .map(|k| cfg.passphrase = Some(k))
+                .map_err(|e| e.to_string()),
+        },
+        Field::Threads => match value()?.parse::<usize>() {
+            Ok(n) if n >= 1 => {
+                cfg.threads = n;
+                Ok(())
+            }
+            _ => Err("threads is a whole number, at least 1".into()),
+        },
         Field::FileName => {
             let f = value()?;
             if f.is_empty() {
@@ -546,5 +616,16 @@ mod tests {
         assert!(parse_choice("4-2", &offered).is_err());
         assert!(parse_choice("nope", &offered).is_err());
         assert!(parse_choice(" ", &offered).is_err());
+    }
+
+    #[test]
+    fn a_choice_is_a_number_or_a_name_and_nothing_else() {
+        let modes = ["single-file", "multi-file"];
+        assert_eq!(choice_of("", &modes), Some(0));
+        assert_eq!(choice_of("2", &modes), Some(1));
+        assert_eq!(choice_of("Multi-File", &modes), Some(1));
+        for wrong in ["3", "0", "multi", "multifile", "yes", "-1"] {
+            assert_eq!(choice_of(wrong, &modes), None, "{wrong}");
+        }
     }
 }

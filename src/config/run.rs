@@ -149,6 +149,9 @@ pub struct BackupConfig {
     pub objects: DumpObjects,
     /// Old sets to remove once the run has succeeded (config `backup.cleanup.enabled`).
     pub cleanup_after: Option<CleanupAfter>,
+    /// The time the file names carry; None: when the run starts. The interactive review
+    /// sets the time of the names it showed, so that the files written are those.
+    pub names_at: Option<chrono::DateTime<chrono::Local>>,
 }
 
 /// The kinds of objects a dump writes besides rows; all by default (mysqldump's
