@@ -412,8 +412,9 @@ pub enum Error {
     Interrupted(String),
 
     /// The operator answered a question of an interactive run with "cancel": nothing was
-    /// done. Exit code 3: not a failure, not a usage error, and not a signal either.
-    #[error("cancelled: {0}")]
+    /// done; the message says what was cancelled where. Exit code 3: not a failure, not a
+    /// usage error, and not a signal either.
+    #[error("{0}")]
     Cancelled(String),
 
     /// This part stopped because another part failed first; that failure is the one to report.

@@ -477,8 +477,8 @@ pub fn profile_key_from(
 const KEY_TRIES: u32 = 3;
 
 /// The profile at `path`, opened with `-k` or its variable `env` when given (a wrong one ends
-/// the run: it was given, not typed), else with a key typed at the terminal, asked again when
-/// it does not open the profile, [`KEY_TRIES`] times.
+/// the run: it was given, not typed), else with a key typed at the terminal
+/// ([`ask_until_it_opens`]).
 fn open_profile(
     path: &Path,
     given: Option<String>,
@@ -488,26 +488,56 @@ fn open_profile(
     if let Some(k) = given.filter(|k| !k.trim().is_empty()) {
         return profile::load(path, &Passphrase::new(Secret::new(k)));
     }
-    let mut key = profile_key_from(None, env, quiet, false)?;
-    let sealed = profile::read_sealed(path)?;
+    // Read once, after the first key (without a terminal, the missing key is the error).
+    let mut sealed: Option<Vec<u8>> = None;
+    ask_until_it_opens(
+        quiet,
+        "Profile key",
+        &format!("missing profile key: pass -k/--profile-key or set {env}"),
+        &format!("profile {}", path.display()),
+        &format!(
+            "check the key the profile was created with, then pass it with -k/--profile-key \
+             or {env}, or type it"
+        ),
+        |key| {
+            let sealed = match &mut sealed {
+                Some(s) => s,
+                None => sealed.insert(profile::read_sealed(path)?),
+            };
+            profile::open_sealed(sealed, path, key)
+        },
+    )
+}
+
+/// A key typed at the terminal (`what` is the prompt), taken when `open` opens `object` with
+/// it; a key that does not, or an empty one, is said and asked again, [`KEY_TRIES`] times in
+/// all, then the run ends saying `hint`. Without a terminal: the usage error `missing`.
+fn ask_until_it_opens<T>(
+    quiet: bool,
+    what: &str,
+    missing: &str,
+    object: &str,
+    hint: &str,
+    mut open: impl FnMut(&Passphrase) -> Result<Option<T>, Error>,
+) -> Result<T, Error> {
     for attempt in 1..=KEY_TRIES {
-        if let Some(p) = profile::open_sealed(&sealed, path, &key)? {
-            return Ok(p);
+        let typed = prompt::secret(quiet, what, missing, false)?;
+        let again = if attempt < KEY_TRIES {
+            "; try again"
+        } else {
+            ""
+        };
+        if typed.expose().trim().is_empty() {
+            eprintln!("sfdbtools: the key is empty{again}");
+            continue;
         }
-        let again = attempt < KEY_TRIES;
-        eprintln!(
-            "sfdbtools: that key does not open profile {}{}",
-            path.display(),
-            if again { "; try again" } else { "" }
-        );
-        if again {
-            key = profile_key_from(None, env, quiet, false)?;
+        if let Some(opened) = open(&Passphrase::new(typed))? {
+            return Ok(opened);
         }
+        eprintln!("sfdbtools: that key does not open {object}{again}");
     }
     Err(Error::Usage(format!(
-        "{KEY_TRIES} keys did not open profile {}; check the profile's key (it was set by \
-         `sfdbtools profile create`), then pass it with -k/--profile-key or {env}, or type it",
-        path.display()
+        "{KEY_TRIES} keys did not open {object}; {hint}"
     )))
 }
 
@@ -580,29 +610,25 @@ pub fn file_passphrase(
          {BACKUP_KEY_ENV}",
         file.display()
     );
-    for attempt in 1..=KEY_TRIES {
-        let key = prompt::key(quiet, "Backup key", &missing, false)?;
-        let opened = std::fs::File::open(file)
-            .map_err(|e| Error::file("opening", file, e))
-            .map(|f| DecryptReader::new(std::io::BufReader::new(f), &key));
-        if !matches!(opened, Ok(Err(EncryptError::WrongKey))) {
-            return Ok(Some(key));
-        }
-        eprintln!(
-            "sfdbtools: that key does not open {}{}",
-            file.display(),
-            if attempt < KEY_TRIES {
-                "; try again"
-            } else {
-                ""
-            }
-        );
-    }
-    Err(Error::Usage(format!(
-        "{KEY_TRIES} keys did not open {}; pass the key it was written with (-K/--backup-key, \
-         config backup.encryption.key or {BACKUP_KEY_ENV})",
-        file.display()
-    )))
+    let key = ask_until_it_opens(
+        quiet,
+        "Backup key",
+        &missing,
+        &file.display().to_string(),
+        &format!(
+            "pass the key it was written with (-K/--backup-key, config \
+             backup.encryption.key or {BACKUP_KEY_ENV})"
+        ),
+        |key| {
+            let f = std::fs::File::open(file).map_err(|e| Error::file("opening", file, e))?;
+            // Any other failure than a wrong key is the run's to report, where it reads.
+            Ok(match DecryptReader::new(std::io::BufReader::new(f), key) {
+                Err(EncryptError::WrongKey) => None,
+                _ => Some(key.clone()),
+            })
+        },
+    )?;
+    Ok(Some(key))
 }
 
 /// The number of worker connections: the flag, or the CPUs (at most 8).

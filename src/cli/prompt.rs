@@ -92,15 +92,16 @@ pub fn choose(quiet: bool, what: &str, flag: &str, options: &[&str]) -> Result<u
         .map(|(i, o)| format!("{}) {o}", i + 1))
         .collect();
     let question = format!("{what}: {} [1]: ", listed.join("  "));
+    let named: Vec<String> = options
+        .iter()
+        .enumerate()
+        .map(|(i, o)| format!("{} ({o})", i + 1))
+        .collect();
     loop {
         let answer = ask(&question)?;
         match choice_of(&answer, options) {
             Some(i) => return Ok(i),
-            None => eprintln!(
-                "{answer:?} is not a {what}: answer a number from 1 to {}, or {}",
-                options.len(),
-                options.join(" or ")
-            ),
+            None => eprintln!("{answer:?} is not a {what}: answer {}", named.join(" or ")),
         }
     }
 }
@@ -592,7 +593,11 @@ fn change(
         }
     };
     if let Err(e) = outcome {
-        eprintln!("not changed: {e}");
+        // The key's own messages say it already.
+        eprintln!(
+            "not changed: {}",
+            e.trim_end_matches("; nothing was changed")
+        );
     }
     Ok(())
 }

@@ -152,7 +152,7 @@ async fn cancelling_at_the_review_exits_3_and_writes_nothing() {
     let (code, screen) = t.finish();
     assert_eq!(code, Some(3), "{screen}");
     assert!(
-        screen.contains("sfdbtools: cancelled: the backup was cancelled at the review"),
+        screen.contains("sfdbtools: the backup was cancelled at the review; nothing was written"),
         "{screen}"
     );
     assert!(!screen.contains("interrupted"), "{screen}");
@@ -174,9 +174,7 @@ async fn filter_mode_is_asked_until_the_answer_is_a_mode() {
     ));
     t.wait_for("mode: 1) single-file  2) multi-file [1]: ");
     t.type_line("multi");
-    t.wait_for(
-        "\"multi\" is not a mode: answer a number from 1 to 2, or single-file or multi-file",
-    );
+    t.wait_for("\"multi\" is not a mode: answer 1 (single-file) or 2 (multi-file)");
     t.type_line("Multi-File");
     t.wait_for("3) cancel");
     t.type_line("1");
@@ -204,8 +202,8 @@ fn create_profile(path: &Path, key: &str) {
     assert_success(&out, "profile create");
 }
 
-/// A profile key typed wrong is said and asked again (three tries), instead of ending the run;
-/// three wrong ones end it as a usage error.
+/// A profile key typed wrong (or empty) is said and asked again (three tries), instead of
+/// ending the run; three wrong ones end it as a usage error.
 #[tokio::test]
 async fn a_wrong_profile_key_is_asked_again() {
     let db = db_with_rows("tty_pkey").await;
@@ -242,11 +240,13 @@ async fn a_wrong_profile_key_is_asked_again() {
 
     let never = out_dir();
     let mut t = Terminal::spawn(&command(&never.path().join("x")));
-    for _ in 0..3 {
-        t.type_line("wrong key");
+    // An empty answer (Enter by mistake) is a try too, not the end.
+    for typed in ["", "wrong key", "wrong key"] {
+        t.type_line(typed);
     }
     let (code, screen) = t.finish();
     assert_eq!(code, Some(2), "{screen}");
+    assert!(screen.contains("the key is empty; try again"), "{screen}");
     assert!(screen.contains("3 keys did not open profile"), "{screen}");
     assert!(files_in(never.path()).is_empty());
 }
