@@ -478,7 +478,7 @@ const KEY_TRIES: u32 = 3;
 
 /// The profile at `path`, opened with `-k` or its variable `env` when given (a wrong one ends
 /// the run: it was given, not typed), else with a key typed at the terminal
-/// ([`ask_until_it_opens`]).
+/// ([`typed_profile_key`]).
 fn open_profile(
     path: &Path,
     given: Option<String>,
@@ -488,6 +488,16 @@ fn open_profile(
     if let Some(k) = given.filter(|k| !k.trim().is_empty()) {
         return profile::load(path, &Passphrase::new(Secret::new(k)));
     }
+    typed_profile_key(path, env, quiet).map(|(p, _)| p)
+}
+
+/// The profile at `path` and its key, typed at the terminal ([`ask_until_it_opens`]); `env`
+/// names the variables that could have given it.
+pub fn typed_profile_key(
+    path: &Path,
+    env: &str,
+    quiet: bool,
+) -> Result<(Profile, Passphrase), Error> {
     // Read once, after the first key (without a terminal, the missing key is the error).
     let mut sealed: Option<Vec<u8>> = None;
     ask_until_it_opens(
@@ -504,7 +514,7 @@ fn open_profile(
                 Some(s) => s,
                 None => sealed.insert(profile::read_sealed(path)?),
             };
-            profile::open_sealed(sealed, path, key)
+            Ok(profile::open_sealed(sealed, path, key)?.map(|p| (p, key.clone())))
         },
     )
 }

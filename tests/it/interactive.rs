@@ -1,8 +1,9 @@
 //! The questions of interactive runs, answered on a pseudo-terminal ([`common::Terminal`]):
 //! the review of a backup writes the files it showed, and changes encryption and threads;
 //! `filter`'s mode is asked until the answer is one of the two; a profile key or the key of an
-//! encrypted file that does not open it is asked again; a file's key is asked for when none
-//! is given, and without a terminal its lack is a usage error before anything connects.
+//! encrypted file that does not open it is asked again (by the profile commands too); a
+//! file's key is asked for when none is given, and without a terminal its lack is a usage
+//! error before anything connects; a cancel exits 3.
 
 use crate::common;
 
@@ -249,6 +250,34 @@ async fn a_wrong_profile_key_is_asked_again() {
     assert!(screen.contains("the key is empty; try again"), "{screen}");
     assert!(screen.contains("3 keys did not open profile"), "{screen}");
     assert!(files_in(never.path()).is_empty());
+}
+
+/// The profile commands ask again too; declining a delete is a cancel (exit 3), not an error.
+#[test]
+fn profile_show_asks_the_key_again_and_a_declined_delete_is_a_cancel() {
+    let work = out_dir();
+    let profile = work.path().join("s.cnf.enc");
+    create_profile(&profile, "show key");
+    let mut show = server().sfdbtools();
+    show.args(["profile", "show", "-n"]).arg(&profile);
+    let mut t = Terminal::spawn(&show);
+    t.wait_for("Profile key: ");
+    t.type_line("not it");
+    t.wait_for("that key does not open profile");
+    t.type_line("show key");
+    let (code, screen) = t.finish();
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains(&server().host), "{screen}");
+
+    let mut delete = server().sfdbtools();
+    delete.args(["profile", "delete", "-n"]).arg(&profile);
+    let mut t = Terminal::spawn(&delete);
+    t.wait_for("(y/N)");
+    t.type_line("n");
+    let (code, screen) = t.finish();
+    assert_eq!(code, Some(3), "{screen}");
+    assert!(screen.contains("was not deleted"), "{screen}");
+    assert!(profile.exists());
 }
 
 /// An encrypted file given without a key: on a terminal its key is asked for (again when it
