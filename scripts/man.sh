@@ -11,9 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dir="${1:-man}"
-cargo build --release --quiet --bin sfdbtools
+# The debug build: the pages do not depend on the profile, and it is the one usually built.
+cargo build --quiet --bin sfdbtools
 target="${CARGO_TARGET_DIR:-target}"
 mkdir -p -- "$dir"
 rm -f -- "$dir"/sfdbtools*.1   # pages of commands that are gone
-"$target/release/sfdbtools" man-pages "$dir" >/dev/null
+"$target/debug/sfdbtools" man-pages "$dir" >/dev/null
 echo "man.sh: $(ls "$dir" | wc -l) pages in $dir/" >&2
