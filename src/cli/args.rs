@@ -127,7 +127,8 @@ pub enum CryptoArgs {
 }
 
 /// The old tool's short flags (`-i`, `-o`, `-k`) and, as aliases, its long ones (`--in`,
-/// `--out`): scripts written for it keep working (docs/compat.md §1).
+/// `--out`): scripts written for it keep working (docs/compat.md §1). `-K` too, which names a
+/// backup file's key in every other command.
 #[derive(Args, Debug)]
 pub struct CryptoFiles {
     /// The file to read.
@@ -141,6 +142,7 @@ pub struct CryptoFiles {
     #[arg(
         short = 'k',
         long = "key",
+        visible_short_alias = 'K',
         env = "SFDB_ENCRYPTION_KEY",
         hide_env_values = true
     )]

@@ -29,7 +29,8 @@ fn every_command_and_option_has_help() {
 
 /// The short flags the old tool's users type (docs/compat.md §1): `-f` is `--filename` in
 /// a backup and `--file` where a file is read, `-k` the profile's key and `-K` the
-/// backup's, except in `crypto`, whose `-k` is its one key; and crypto's `--in`/`--out`.
+/// backup's, except in `crypto`, whose `-k` is its one key (`-K` too); and crypto's
+/// `--in`/`--out`.
 #[test]
 fn the_old_tool_s_short_flags_keep_their_meaning() {
     let long_of = |path: &[&str], short: char| {
@@ -55,7 +56,7 @@ fn the_old_tool_s_short_flags_keep_their_meaning() {
     }
     let crypto = ["crypto", "decrypt-file"];
     assert_eq!(long_of(&crypto, 'k').as_deref(), Some("key"));
-    assert_eq!(long_of(&crypto, 'K'), None);
+
     let argv = [
         "sfdbtools",
         "crypto",
@@ -77,6 +78,25 @@ fn the_old_tool_s_short_flags_keep_their_meaning() {
         (f.input.to_str(), f.output.to_str()),
         (Some("a"), Some("b"))
     );
+    assert_eq!(f.key.as_deref(), Some("x"));
+    let argv = [
+        "sfdbtools",
+        "crypto",
+        "decrypt-file",
+        "-i",
+        "a",
+        "-o",
+        "b",
+        "-K",
+        "y",
+    ];
+    let Command::Crypto {
+        action: CryptoArgs::DecryptFile(f),
+    } = Cli::try_parse_from(argv).unwrap().command
+    else {
+        unreachable!()
+    };
+    assert_eq!(f.key.as_deref(), Some("y"));
     let argv = [
         "sfdbtools",
         "verify",
