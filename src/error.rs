@@ -411,6 +411,12 @@ pub enum Error {
     #[error("interrupted: {0}")]
     Interrupted(String),
 
+    /// The operator answered a question of an interactive run with "cancel": nothing was
+    /// done; the message says what was cancelled where. Exit code 3: not a failure, not a
+    /// usage error, and not a signal either.
+    #[error("{0}")]
+    Cancelled(String),
+
     /// This part stopped because another part failed first; that failure is the one to report.
     #[error("{0}")]
     Stopped(String),
@@ -464,10 +470,12 @@ impl Error {
         }
     }
 
-    /// The process exit code for this error: 2 usage/config, 130 interrupted, 1 anything else.
+    /// The process exit code for this error: 2 usage/config, 3 cancelled by the operator,
+    /// 130 interrupted, 1 anything else.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) | Error::Config(_) => 2,
+            Error::Cancelled(_) => 3,
             Error::Interrupted(_) => 130,
             Error::Restore { source, .. } | Error::ThroughTunnel { source, .. } => {
                 source.exit_code()

@@ -141,8 +141,20 @@ fn run(args: Vec<std::ffi::OsString>) -> Result<(), Failure> {
         Command::Verify(args) => verify(args, quiet, json, &settings, &env),
         Command::Cleanup(args) => cleanup(args, quiet, &settings),
         Command::List(args) => list(args, quiet, json, &settings),
-        Command::Crypto { action } => crypto(action, quiet),
+        Command::Crypto { action } => crypto(action, quiet, &env),
         Command::Profile { action } => profile(action, quiet, &settings, &env),
+        Command::Completions { shell } => {
+            use std::io::Write as _;
+            // A closed pipe (`… | head`) is not an error of the command.
+            let _ = std::io::stdout().write_all(&cli::docs::completions(shell));
+            Ok(())
+        }
+        Command::ManPages { dir } => {
+            for page in cli::docs::man_pages(&dir)? {
+                println!("{}", page.display());
+            }
+            Ok(())
+        }
     }?)
 }
 
@@ -187,8 +199,8 @@ fn list(args: ListArgs, quiet: bool, json: bool, settings: &Settings) -> Result<
     list::run(list::config(args, settings)?, Style::choose(quiet, json))
 }
 
-fn crypto(action: CryptoArgs, quiet: bool) -> Result<(), Error> {
-    crypto::run(crypto::task(action, quiet)?)
+fn crypto(action: CryptoArgs, quiet: bool, env: &Env) -> Result<(), Error> {
+    crypto::run(crypto::task(action, quiet, env)?)
 }
 
 fn profile(

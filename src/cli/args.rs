@@ -19,12 +19,14 @@ pub use super::log::{Format as LogFormat, Level as LogLevel};
 
 pub mod profile;
 pub mod selection;
+pub mod version;
 use profile::ProfileAction;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "sfdbtools",
-    version,
+    version = version::short(),
+    long_version = version::long(),
     about = "Consistent, parallel, compressed and encrypted MySQL/MariaDB backups"
 )]
 pub struct Cli {
@@ -86,13 +88,32 @@ pub enum Command {
         #[command(subcommand)]
         action: ProfileAction,
     },
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell on stdout
+    /// (bash: `sfdbtools completions bash > /etc/bash_completion.d/sfdbtools`).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages, one per command, into DIR (`sfdbtools man-pages
+    /// /usr/local/share/man/man1`; `scripts/man.sh` writes them into man/).
+    #[command(name = "man-pages")]
+    ManPages {
+        /// The directory to write `sfdbtools.1`, `sfdbtools-db-backup.1`, … into (created
+        /// when missing).
+        dir: PathBuf,
+    },
 }
 
 impl Command {
     /// Whether the command reads the YAML config (crypto does not: a broken config must not
-    /// stand between an operator and a decrypted backup).
+    /// stand between an operator and a decrypted backup; completions and man pages are about
+    /// the command line alone).
     pub fn reads_config(&self) -> bool {
-        !matches!(self, Command::Crypto { .. })
+        !matches!(
+            self,
+            Command::Crypto { .. } | Command::Completions { .. } | Command::ManPages { .. }
+        )
     }
 
     /// The command's name in the log's envelope.
@@ -105,6 +126,8 @@ impl Command {
             Command::List(_) => "list",
             Command::Crypto { .. } => "crypto",
             Command::Profile { .. } => "profile",
+            Command::Completions { .. } => "completions",
+            Command::ManPages { .. } => "man-pages",
         }
     }
 }
@@ -145,16 +168,23 @@ pub enum CryptoArgs {
     DecryptFile(CryptoFiles),
 }
 
+/// The old tool's short flags (`-i`, `-o`, `-k`) and, as aliases, its long ones (`--in`,
+/// `--out`): scripts written for it keep working (docs/compat.md §1). `-K` too, which names a
+/// backup file's key in every other command.
 #[derive(Args, Debug)]
 pub struct CryptoFiles {
-    #[arg(short = 'i', long = "input")]
+    /// The file to read.
+    #[arg(short = 'i', long = "input", visible_alias = "in")]
     pub input: PathBuf,
-    #[arg(short = 'o', long = "output")]
+    /// The file to write; it must not exist, and appears only once complete (mode 0600).
+    #[arg(short = 'o', long = "output", visible_alias = "out")]
     pub output: PathBuf,
-    /// Passphrase (or env SFDB_ENCRYPTION_KEY; prompted when interactive).
+    /// Passphrase [default: env SFDB_ENCRYPTION_KEY, else SFDB_BACKUP_ENCRYPTION_KEY; else
+    /// prompted when interactive] (prefer the variables: a flag is visible in `ps`).
     #[arg(
         short = 'k',
         long = "key",
+        visible_short_alias = 'K',
         env = "SFDB_ENCRYPTION_KEY",
         hide_env_values = true
     )]
@@ -227,8 +257,9 @@ pub struct InputArgs {
     #[arg(short = 'f', long = "file")]
     pub file: PathBuf,
     /// Passphrase of an encrypted file [default: config backup.encryption.key, else env
-    /// SFDB_BACKUP_ENCRYPTION_KEY].
-    #[arg(short = 'K', long = "backup-key")]
+    /// SFDB_BACKUP_ENCRYPTION_KEY; else prompted when interactive] (`--encryption-key` is the
+    /// old tool's name for it).
+    #[arg(short = 'K', long = "backup-key", alias = "encryption-key")]
     pub backup_key: Option<String>,
 }
 
@@ -354,7 +385,8 @@ pub enum BackupModeArgs {
         /// A file listing databases, one per line (# comments and blank lines skipped).
         #[arg(long = "db-file")]
         db_file: Option<PathBuf>,
-        /// single-file: one combined file; multi-file: one file per database.
+        /// single-file: one combined file; multi-file: one file per database (required with
+        /// -q; asked when interactive).
         #[arg(long, value_enum)]
         mode: Option<FilterMode>,
         #[command(flatten)]
@@ -362,6 +394,8 @@ pub enum BackupModeArgs {
     },
     /// One database into one file (no CREATE DATABASE/USE: restores under any name).
     Single {
+        /// The database to back up (interactively: chosen from the server's list when not
+        /// given).
         #[arg(long)]
         database: Option<String>,
         #[command(flatten)]
@@ -666,6 +700,9 @@ pub fn refuse_short_help_with_arguments(args: &[OsString]) -> Result<(), Error> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod help_tests;
 
 #[cfg(test)]
 mod tests {

@@ -282,8 +282,8 @@ pub fn config(
                         ));
                     }
                     None => {
-                        prompt::text_or_fail(quiet, "mode", "--mode", Some("single-file"))?
-                            == "multi-file"
+                        prompt::choose(quiet, "mode", "--mode", &["single-file", "multi-file"])?
+                            == 1
                     }
                 };
                 (
@@ -383,6 +383,7 @@ pub fn config(
             objects,
             cleanup_after: cleanup_after(settings, quiet)?,
             metrics_file: a.metrics_file.or_else(|| settings.metrics_file.clone()),
+            names_at: None,
         };
         follow_mysqldump_args(&mut cfg, settings)?;
         Ok((cfg, pending))

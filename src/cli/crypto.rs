@@ -1,5 +1,6 @@
 //! `crypto encrypt-file` / `decrypt-file`: the key (flag or `SFDB_ENCRYPTION_KEY` through
-//! clap, else a prompt), and the file written only when complete and valid.
+//! clap, else `SFDB_BACKUP_ENCRYPTION_KEY`, else a prompt), and the file written only when
+//! complete and valid.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -11,6 +12,7 @@ use sfdbtools::output::file::AtomicFile;
 use sfdbtools::secret::Secret;
 
 use super::args::CryptoArgs;
+use super::inputs::{BACKUP_KEY_ENV, Env};
 use super::prompt;
 use super::runtime::{runtime, until_interrupted};
 
@@ -22,20 +24,30 @@ pub struct Crypt {
     pub key: Passphrase,
 }
 
-/// The files and the key: `-k`/`SFDB_ENCRYPTION_KEY` unless blank, else a prompt (or, with
-/// `-q`, a usage error).
-pub fn task(action: CryptoArgs, quiet: bool) -> Result<Crypt, Error> {
+/// The files and the key: `-k`/`SFDB_ENCRYPTION_KEY` (the old tool's), else
+/// `SFDB_BACKUP_ENCRYPTION_KEY` (the key backups are written with, so that one of them
+/// decrypts without typing it again), each unless blank; else a prompt (or, with `-q`, a
+/// usage error). The config file is not read: see `Command::reads_config`.
+pub fn task(action: CryptoArgs, quiet: bool, env: &Env) -> Result<Crypt, Error> {
     let (encrypting, files) = match action {
         CryptoArgs::EncryptFile(f) => (true, f),
         CryptoArgs::DecryptFile(f) => (false, f),
     };
-    let key = match files.key {
-        Some(k) if !k.trim().is_empty() => Passphrase::new(Secret::new(k)),
+    let given = files.key.filter(|k| !k.trim().is_empty()).or_else(|| {
+        // Said, since the old tool asked here instead: a file encrypted with the backups' key
+        // by surprise would be opened with a key nobody meant for it.
+        if env.backup_key.is_some() && !quiet {
+            eprintln!("sfdbtools: note: using the key in {BACKUP_KEY_ENV}");
+        }
+        env.backup_key.clone()
+    });
+    let key = match given {
+        Some(k) => Passphrase::new(Secret::new(k)),
         // Asked twice when encrypting: a typo would make the file unrecoverable.
-        _ => prompt::key(
+        None => prompt::key(
             quiet,
             "Encryption key",
-            "missing key: pass -k/--key or set SFDB_ENCRYPTION_KEY",
+            &format!("missing key: pass -k/--key, or set SFDB_ENCRYPTION_KEY or {BACKUP_KEY_ENV}"),
             encrypting,
         )?,
     };

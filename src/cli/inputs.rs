@@ -13,7 +13,7 @@ use sfdbtools::config::profile::{self, Profile, SshTunnel};
 use sfdbtools::connect::auth::{self, ServerKey};
 use sfdbtools::connect::tunnel::{self, SshAuth, SshSettings, UnknownHost};
 use sfdbtools::connect::{ConnectionSettings, SslMode, TlsSettings};
-use sfdbtools::encrypt::Passphrase;
+use sfdbtools::encrypt::{DecryptReader, EncryptError, Passphrase};
 use sfdbtools::secret::Secret;
 
 use super::args::{
@@ -236,8 +236,7 @@ pub fn connection(
     };
     let loaded: Option<(PathBuf, Profile)> = match chosen {
         Some(path) => {
-            let key = profile_key_from(profile.key, profile.key_env, quiet, false)?;
-            let p = profile::load(&path, &key)?;
+            let p = open_profile(&path, profile.key, profile.key_env, quiet)?;
             Some((path, p))
         }
         None => None,
@@ -473,6 +472,87 @@ pub fn profile_key_from(
     }
 }
 
+/// How many keys typed at the terminal may fail to open a profile or a file before the run
+/// ends.
+const KEY_TRIES: u32 = 3;
+
+/// The profile at `path`, opened with `-k` or its variable `env` when given (a wrong one ends
+/// the run: it was given, not typed), else with a key typed at the terminal
+/// ([`typed_profile_key`]).
+fn open_profile(
+    path: &Path,
+    given: Option<String>,
+    env: &str,
+    quiet: bool,
+) -> Result<Profile, Error> {
+    if let Some(k) = given.filter(|k| !k.trim().is_empty()) {
+        return profile::load(path, &Passphrase::new(Secret::new(k)));
+    }
+    typed_profile_key(path, env, quiet).map(|(p, _)| p)
+}
+
+/// The profile at `path` and its key, typed at the terminal ([`ask_until_it_opens`]); `env`
+/// names the variables that could have given it.
+pub fn typed_profile_key(
+    path: &Path,
+    env: &str,
+    quiet: bool,
+) -> Result<(Profile, Passphrase), Error> {
+    // Read once, after the first key (without a terminal, the missing key is the error).
+    let mut sealed: Option<Vec<u8>> = None;
+    ask_until_it_opens(
+        quiet,
+        "Profile key",
+        &format!("missing profile key: pass -k/--profile-key or set {env}"),
+        &format!("profile {}", path.display()),
+        &format!(
+            "check the key the profile was created with, then pass it with -k/--profile-key \
+             or {env}, or type it"
+        ),
+        |key| {
+            let sealed = match &mut sealed {
+                Some(s) => s,
+                None => sealed.insert(profile::read_sealed(path)?),
+            };
+            Ok(profile::open_sealed(sealed, path, key)?.map(|p| (p, key.clone())))
+        },
+    )
+}
+
+/// A key typed at the terminal (`what` is the prompt), taken when `open` opens `object` with
+/// it; a key that does not, or an empty one, is said and asked again, [`KEY_TRIES`] times in
+/// all, then the run ends saying `hint`. Without a terminal: the usage error `missing`.
+fn ask_until_it_opens<T>(
+    quiet: bool,
+    what: &str,
+    missing: &str,
+    object: &str,
+    hint: &str,
+    mut open: impl FnMut(&Passphrase) -> Result<Option<T>, Error>,
+) -> Result<T, Error> {
+    for attempt in 1..=KEY_TRIES {
+        let typed = prompt::secret(quiet, what, missing, false)?;
+        let again = if attempt < KEY_TRIES {
+            "; try again"
+        } else {
+            ""
+        };
+        if typed.expose().trim().is_empty() {
+            prompt::tell(&format!("sfdbtools: the key is empty{again}"));
+            continue;
+        }
+        if let Some(opened) = open(&Passphrase::new(typed))? {
+            return Ok(opened);
+        }
+        prompt::tell(&format!(
+            "sfdbtools: that key does not open {object}{again}"
+        ));
+    }
+    Err(Error::Usage(format!(
+        "{KEY_TRIES} keys did not open {object}; {hint}"
+    )))
+}
+
 /// The profile flags of either end, and the variable that gives their key.
 pub struct ProfileChoice {
     profile: Option<String>,
@@ -516,6 +596,51 @@ pub fn reading_passphrase(
     env.backup_key
         .clone()
         .map(|k| Passphrase::new(Secret::new(k)))
+}
+
+/// The key of the backup file `file` to read: [`reading_passphrase`]; else, when the file is
+/// encrypted, one typed at the terminal (asked again when it does not open the file,
+/// [`KEY_TRIES`] times), or a usage error before anything connects when nobody can type it.
+/// A file that cannot be read is left to the run, which says why.
+pub fn file_passphrase(
+    flag: Option<String>,
+    file: &Path,
+    quiet: bool,
+    settings: &Settings,
+    env: &Env,
+) -> Result<Option<Passphrase>, Error> {
+    if let Some(p) = reading_passphrase(flag, settings, env) {
+        return Ok(Some(p));
+    }
+    let mut head = [0u8; 8];
+    let read = std::fs::File::open(file).and_then(|mut f| std::io::Read::read(&mut f, &mut head));
+    if !read.is_ok_and(|n| sfdbtools::encrypt::sniff(&head[..n])) {
+        return Ok(None);
+    }
+    let missing = format!(
+        "{} is encrypted: pass its key with -K/--backup-key, config backup.encryption.key or \
+         {BACKUP_KEY_ENV}",
+        file.display()
+    );
+    let key = ask_until_it_opens(
+        quiet,
+        "Backup key",
+        &missing,
+        &file.display().to_string(),
+        &format!(
+            "pass the key it was written with (-K/--backup-key, config \
+             backup.encryption.key or {BACKUP_KEY_ENV})"
+        ),
+        |key| {
+            let f = std::fs::File::open(file).map_err(|e| Error::file("opening", file, e))?;
+            // Any other failure than a wrong key is the run's to report, where it reads.
+            Ok(match DecryptReader::new(std::io::BufReader::new(f), key) {
+                Err(EncryptError::WrongKey) => None,
+                _ => Some(key.clone()),
+            })
+        },
+    )?;
+    Ok(Some(key))
 }
 
 /// The number of worker connections: the flag, or the CPUs (at most 8).

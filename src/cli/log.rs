@@ -278,6 +278,16 @@ pub fn finish(outcome: Result<(), Error>) -> i32 {
     let log = log();
     let (status, code, error) = match &outcome {
         Ok(()) => ("ok", 0, None),
+        // The operator's own answer, not a failure: said without "error", as a message.
+        Err(e @ Error::Cancelled(_)) => {
+            log.write(
+                Level::Warn,
+                json!({"event": "cancelled", "message": e.to_string(), "exit_code": e.exit_code()}),
+                Some(&format!("sfdbtools: {e}")),
+                true,
+            );
+            ("cancelled", e.exit_code(), None)
+        }
         Err(e) => {
             let code = e.exit_code();
             let status = match code {

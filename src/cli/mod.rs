@@ -8,7 +8,8 @@
 //! resolve alike (the connection, keys, the worker count) is in `inputs`, a backup's table
 //! selection flags in `selection`; questions on the terminal in `prompt`; progress and
 //! summaries in `report`, which draws them, and `log`, through which every line for stderr goes
-//! (JSON, the log file, the `finished` event); the runtime and signal handling in `runtime`.
+//! (JSON, the log file, the `finished` event); the runtime and signal handling in `runtime`;
+//! shell completions and man pages, generated from `args`, in `docs`.
 //! Imports go one way: commands → `inputs` → `prompt`; any of them may use `args`, which uses
 //! none of them.
 
@@ -16,6 +17,7 @@ pub mod args;
 pub mod backup;
 pub mod cleanup;
 pub mod crypto;
+pub mod docs;
 pub mod inputs;
 pub mod list;
 pub mod log;

@@ -17,7 +17,7 @@ use sfdbtools::encrypt::Passphrase;
 use sfdbtools::secret::Secret;
 
 use super::args::profile::{FieldArgs, ProfileAction};
-use super::inputs::{Env, ProfileVars, profile_key_from};
+use super::inputs::{Env, ProfileVars, profile_key_from, typed_profile_key};
 use super::prompt::{self, text_or_fail};
 
 /// A profile command with everything it needs.
@@ -103,9 +103,10 @@ pub fn task(
             reveal_password,
         } => {
             let (name, end) = named(name.name, vars)?;
+            let path = path_of(name)?;
             ProfileTask::Show {
-                path: path_of(name)?,
-                keys: keys_to_try(key.key, vars, end, quiet)?,
+                keys: keys_to_try(key.key, vars, end, &path, quiet)?,
+                path,
                 reveal: reveal_password,
             }
         }
@@ -127,7 +128,7 @@ pub fn task(
             ask_ssh_password(&mut fields, quiet)?;
             let (name, end) = named(name.name, vars)?;
             let path = path_of(name)?;
-            let keys = keys_to_try(key.key, vars, end, quiet)?;
+            let keys = keys_to_try(key.key, vars, end, &path, quiet)?;
             let password = if change_password {
                 Some(new_password(quiet, env)?)
             } else {
@@ -157,7 +158,10 @@ pub fn task(
                     Some("n"),
                 )?;
                 if !answer.eq_ignore_ascii_case("y") && !answer.eq_ignore_ascii_case("yes") {
-                    return Err(Error::Usage("not deleted".into()));
+                    return Err(Error::Cancelled(format!(
+                        "profile {} was not deleted (the answer was not yes)",
+                        path.display()
+                    )));
                 }
             }
             ProfileTask::Delete { path }
@@ -213,18 +217,21 @@ fn given_keys(given: Option<String>, vars: &ProfileVars, end: Option<End>) -> Ve
         .collect()
 }
 
-/// [`given_keys`], else one asked for (or an error naming the variables, with `-q`).
+/// [`given_keys`], else one typed, and asked again until it opens the profile at `path` (or
+/// an error naming the variables, with `-q`).
 fn keys_to_try(
     given: Option<String>,
     vars: &ProfileVars,
     end: Option<End>,
+    path: &Path,
     quiet: bool,
 ) -> Result<Vec<Passphrase>, Error> {
     let keys = given_keys(given, vars, end);
     if !keys.is_empty() {
         return Ok(keys);
     }
-    Ok(vec![profile_key_from(None, KEY_VARS, quiet, false)?])
+    let (_, key) = typed_profile_key(path, KEY_VARS, quiet)?;
+    Ok(vec![key])
 }
 
 /// The key a new profile is sealed with: `-k`, else the one key variable set (both set to
@@ -433,7 +440,9 @@ mod tests {
         ));
         let one = vars(None, None, [Some("sk"), None]);
         assert!(are(&given_keys(None, &one, Some(End::Target)), &["sk"]));
-        let e = keys_to_try(None, &vars(None, None, [None, None]), None, true).unwrap_err();
+        let nowhere = Path::new("/nonexistent/p.cnf.enc");
+        let e =
+            keys_to_try(None, &vars(None, None, [None, None]), None, nowhere, true).unwrap_err();
         assert!(e.to_string().contains(KEY_VARS), "{e}");
         // A new profile is sealed with one key: two different ones must be chosen from.
         assert!(are(&[sealing_key(None, &one, true).unwrap()], &["sk"]));

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use sfdbtools::Error;
 use sfdbtools::compress::{Codec, Level};
-use sfdbtools::config::run::{BackupConfig, BackupMode};
+use sfdbtools::config::run::{BackupConfig, BackupMode, Engine};
 use sfdbtools::dump::plan::DryRun;
 use sfdbtools::dump::{self, naming};
 use sfdbtools::encrypt::Passphrase;
@@ -17,6 +17,20 @@ use sfdbtools::metadata::human_size;
 use sfdbtools::progress::Silent;
 use sfdbtools::secret::Secret;
 use sfdbtools::select;
+
+/// A line of a question, a menu or an answer to a wrong answer: for the person at the
+/// terminal, never a log line (the log has what was decided, not the dialogue). A closed
+/// terminal is not this run's failure.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// [`tell!`] for the other modules' questions (a key asked again).
+pub fn tell(line: &str) {
+    tell!("{line}");
+}
 
 /// Questions of an interactive backup that need the server's database list (see [`complete`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -80,6 +94,44 @@ pub fn text_or_fail(
     }
 }
 
+/// Asks for one of `options` (by number or name, any case; empty: the first) until the answer
+/// is one of them, or fails naming `flag` when `-q` or not interactive. Returns its index.
+pub fn choose(quiet: bool, what: &str, flag: &str, options: &[&str]) -> Result<usize, Error> {
+    if !interactive(quiet) {
+        return Err(missing(what, flag));
+    }
+    let listed: Vec<String> = options
+        .iter()
+        .enumerate()
+        .map(|(i, o)| format!("{}) {o}", i + 1))
+        .collect();
+    let question = format!("{what}: {} [1]: ", listed.join("  "));
+    let named: Vec<String> = options
+        .iter()
+        .enumerate()
+        .map(|(i, o)| format!("{} ({o})", i + 1))
+        .collect();
+    loop {
+        let answer = ask(&question)?;
+        match choice_of(&answer, options) {
+            Some(i) => return Ok(i),
+            None => tell!("{answer:?} is not a {what}: answer {}", named.join(" or ")),
+        }
+    }
+}
+
+/// The option `answer` names: its number (1-based) or its name in any case; empty is the
+/// first.
+fn choice_of(answer: &str, options: &[&str]) -> Option<usize> {
+    if answer.is_empty() {
+        return Some(0);
+    }
+    if let Ok(n) = answer.parse::<usize>() {
+        return (1..=options.len()).contains(&n).then(|| n - 1);
+    }
+    options.iter().position(|o| o.eq_ignore_ascii_case(answer))
+}
+
 /// A passphrase typed at the terminal ([`secret`]); an empty one is refused at once.
 pub fn key(quiet: bool, what: &str, missing: &str, confirm: bool) -> Result<Passphrase, Error> {
     let key = secret(quiet, what, missing, confirm)?;
@@ -125,14 +177,15 @@ fn ask(question: &str) -> Result<String, Error> {
         .map_err(|e| Error::Usage(format!("cannot read the answer: {e}")))?;
     if n == 0 {
         return Err(Error::Usage(
-            "no answer (end of input): nothing was backed up".into(),
+            "no answer (end of input): nothing was done".into(),
         ));
     }
     Ok(line.trim().to_owned())
 }
 
 /// Completes an interactive backup: picks what is missing from the server's list, then shows
-/// the run and lets the operator start, change or cancel it. A dry run is not reviewed.
+/// the run and lets the operator start, change or cancel it. A dry run is not reviewed. The
+/// run is given the time of the file names the review showed, so that it writes those files.
 pub fn complete(
     mut cfg: BackupConfig,
     pending: Pending,
@@ -148,20 +201,25 @@ pub fn complete(
     loop {
         let mut preview = cfg.clone();
         preview.dry_run = true;
+        let names_at = cfg.names_at.unwrap_or_else(chrono::Local::now);
+        preview.names_at = Some(names_at);
         let plan = runtime.block_on(dump::plan::dry_run(&preview, &Silent));
         show(&cfg, &plan);
         match ask("1) start the backup  2) change an option  3) cancel [1]: ")?
             .to_ascii_lowercase()
             .as_str()
         {
-            "" | "1" | "s" | "start" | "y" | "yes" => return Ok(cfg),
+            "" | "1" | "s" | "start" | "y" | "yes" => {
+                cfg.names_at = Some(names_at);
+                return Ok(cfg);
+            }
             "2" | "c" | "change" => change(&mut cfg, &mut server, runtime)?,
             "3" | "q" | "cancel" | "n" | "no" => {
-                return Err(Error::Interrupted(
-                    "cancelled at the review: nothing was written".into(),
+                return Err(Error::Cancelled(
+                    "the backup was cancelled at the review; nothing was written".into(),
                 ));
             }
-            other => eprintln!("unknown choice {other:?}"),
+            other => tell!("unknown choice {other:?}: answer 1, 2 or 3"),
         }
     }
 }
@@ -201,14 +259,14 @@ pub fn pick_profile(profiles: &[std::path::PathBuf]) -> Result<Option<std::path:
     if profiles.is_empty() {
         return Ok(None);
     }
-    eprintln!("connection profiles:");
-    eprintln!("   0) none (--host/--port/--user defaults)");
+    tell!("connection profiles:");
+    tell!("   0) none (--host/--port/--user defaults)");
     let names: Vec<String> = profiles
         .iter()
         .map(|p| sfdbtools::config::profile::name_of(p))
         .collect();
     for (i, name) in names.iter().enumerate() {
-        eprintln!("{:>4}) {name}", i + 1);
+        tell!("{:>4}) {name}", i + 1);
     }
     loop {
         let answer = ask("profile (number or name) [0]: ")?;
@@ -217,8 +275,8 @@ pub fn pick_profile(profiles: &[std::path::PathBuf]) -> Result<Option<std::path:
         }
         match parse_choice(&answer, &names) {
             Ok(c) if c.len() == 1 => return Ok(Some(profiles[c[0]].clone())),
-            Ok(_) => eprintln!("choose one profile"),
-            Err(e) => eprintln!("{e}"),
+            Ok(_) => tell!("choose one profile"),
+            Err(e) => tell!("{e}"),
         }
     }
 }
@@ -231,7 +289,7 @@ fn pick(offered: &[String], many: bool) -> Result<Vec<String>, Error> {
         ));
     }
     for (i, db) in offered.iter().enumerate() {
-        eprintln!("{:>4}) {db}", i + 1);
+        tell!("{:>4}) {db}", i + 1);
     }
     let question = if many {
         "databases (numbers or names, e.g. 1,3 5-7): "
@@ -240,9 +298,9 @@ fn pick(offered: &[String], many: bool) -> Result<Vec<String>, Error> {
     };
     loop {
         match parse_choice(&ask(question)?, offered) {
-            Ok(c) if !many && c.len() != 1 => eprintln!("choose exactly one database"),
+            Ok(c) if !many && c.len() != 1 => tell!("choose exactly one database"),
             Ok(c) => return Ok(c.into_iter().map(|i| offered[i].clone()).collect()),
-            Err(e) => eprintln!("{e}"),
+            Err(e) => tell!("{e}"),
         }
     }
 }
@@ -324,6 +382,7 @@ fn show(cfg: &BackupConfig, plan: &Result<DryRun, Error>) {
         },
     );
     row("encryption", yes_no(cfg.passphrase.is_some()).into());
+    row("threads", cfg.threads.to_string());
     row("schema only", yes_no(cfg.exclude_data).into());
     row("user grants", yes_no(cfg.export_grants).into());
     match plan {
@@ -374,6 +433,8 @@ enum Field {
     SchemaOnly,
     FileName,
     Grants,
+    Encryption,
+    Threads,
     Databases,
     ClientCode,
     Instance,
@@ -417,7 +478,16 @@ fn change(
             "user grants",
             yes_no(cfg.export_grants).into(),
         ),
+        (
+            Field::Encryption,
+            "encryption",
+            yes_no(cfg.passphrase.is_some()).into(),
+        ),
     ];
+    // mariadb-dump reads over one connection (`-j` above 1 is refused for it).
+    if cfg.engine == Engine::Native {
+        fields.push((Field::Threads, "threads", cfg.threads.to_string()));
+    }
     match &cfg.mode {
         BackupMode::Single { database } => {
             fields.push((Field::Databases, "database", database.clone()))
@@ -441,7 +511,7 @@ fn change(
         BackupMode::All => {}
     }
     for (i, (_, label, value)) in fields.iter().enumerate() {
-        eprintln!("{:>4}) {label:<18} {value}", i + 1);
+        tell!("{:>4}) {label:<18} {value}", i + 1);
     }
     let answer = ask("option to change (empty: none): ")?;
     if answer.is_empty() {
@@ -453,7 +523,7 @@ fn change(
         .and_then(|n| fields.get(n.wrapping_sub(1)))
         .cloned()
     else {
-        eprintln!("no option {answer:?}");
+        tell!("no option {answer:?}");
         return Ok(());
     };
     let value = || ask(&format!("new {label}: "));
@@ -495,6 +565,21 @@ fn change(
             cfg.include_dmart = !cfg.include_dmart;
             Ok(())
         }
+        // Off drops the key; on asks for one (twice: a typo would make the backup
+        // unreadable). The accounts file follows the dump's encryption.
+        Field::Encryption => match cfg.passphrase.take() {
+            Some(_) => Ok(()),
+            None => key(false, "Backup encryption key", "no terminal", true)
+                .map(|k| cfg.passphrase = Some(k))
+                .map_err(|e| e.to_string()),
+        },
+        Field::Threads => match value()?.parse::<usize>() {
+            Ok(n) if n >= 1 => {
+                cfg.threads = n;
+                Ok(())
+            }
+            _ => Err("threads is a whole number, at least 1".into()),
+        },
         Field::FileName => {
             let f = value()?;
             if f.is_empty() {
@@ -522,7 +607,11 @@ fn change(
         }
     };
     if let Err(e) = outcome {
-        eprintln!("not changed: {e}");
+        // The key's own messages say it already.
+        tell!(
+            "not changed: {}",
+            e.trim_end_matches("; nothing was changed")
+        );
     }
     Ok(())
 }
@@ -546,5 +635,16 @@ mod tests {
         assert!(parse_choice("4-2", &offered).is_err());
         assert!(parse_choice("nope", &offered).is_err());
         assert!(parse_choice(" ", &offered).is_err());
+    }
+
+    #[test]
+    fn a_choice_is_a_number_or_a_name_and_nothing_else() {
+        let modes = ["single-file", "multi-file"];
+        assert_eq!(choice_of("", &modes), Some(0));
+        assert_eq!(choice_of("2", &modes), Some(1));
+        assert_eq!(choice_of("Multi-File", &modes), Some(1));
+        for wrong in ["3", "0", "multi", "multifile", "yes", "-1"] {
+            assert_eq!(choice_of(wrong, &modes), None, "{wrong}");
+        }
     }
 }

@@ -13,7 +13,7 @@ use sfdbtools::restore::{self, RestoreReport};
 use sfdbtools::select::{TableFilter, TablePattern};
 
 use super::args::{RestoreModeArgs, RestoreTablesArgs};
-use super::inputs::{Env, connection, reading_passphrase, thread_count};
+use super::inputs::{Env, connection, file_passphrase, thread_count};
 use super::log;
 use super::prompt;
 use super::report::{self, Reporter, Style};
@@ -217,11 +217,13 @@ pub fn config(
                 .into(),
         ));
     }
+    // Before the connection: a file that cannot be read without a key says so first.
+    let passphrase = file_passphrase(a.input.backup_key, &a.input.file, quiet, settings, env)?;
     Ok(RestoreConfig {
         threads: thread_count(a.threads)?,
         connection: connection(a.connection, a.profile, quiet, settings, env)?,
         file: a.input.file,
-        passphrase: reading_passphrase(a.input.backup_key, settings, env),
+        passphrase,
         mode,
         ticket,
         drop_target: a.drop_target,

@@ -13,7 +13,7 @@ use sfdbtools::quote::comment_safe;
 use sfdbtools::verify::{self, VerifyReport};
 
 use super::args::VerifyArgs;
-use super::inputs::{Env, connection, reading_passphrase};
+use super::inputs::{Env, connection, file_passphrase};
 use super::report::{Reporter, Style};
 use super::runtime::{open_tunnel, runtime, through_tunnel};
 
@@ -24,6 +24,7 @@ pub fn config(
     settings: &Settings,
     env: &Env,
 ) -> Result<VerifyConfig, Error> {
+    let passphrase = file_passphrase(v.input.backup_key, &v.input.file, quiet, settings, env)?;
     let against = match v.against {
         Some(db) if !db.trim().is_empty() => Some((
             connection(v.connection, v.profile, quiet, settings, env)?,
@@ -34,7 +35,7 @@ pub fn config(
     };
     Ok(VerifyConfig {
         file: v.input.file,
-        passphrase: reading_passphrase(v.input.backup_key, settings, env),
+        passphrase,
         against,
         max_statement_size: v.max_statement_size,
     })

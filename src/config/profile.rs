@@ -542,32 +542,50 @@ fn parse_bool(v: &str) -> Option<bool> {
 
 /// Reads and decrypts a profile (600000 or, for files of v1.0.0–v1.0.5, 100000 iterations).
 pub fn load(path: &Path, key: &Passphrase) -> Result<Profile> {
-    let sealed = crate::limits::read_file(path, crate::limits::PROFILE_FILE, "profile").map_err(
-        |e| match e.kind() {
+    let sealed = read_sealed(path)?;
+    open_sealed(&sealed, path, key)?.ok_or_else(|| {
+        Error::Config(format!(
+            "cannot open profile {}: {}; check the profile key (-k/--profile-key, or \
+             SFDB_SOURCE_PROFILE_KEY for a backup's, SFDB_TARGET_PROFILE_KEY for a restore's)",
+            path.display(),
+            EncryptError::WrongKey
+        ))
+    })
+}
+
+/// The sealed bytes of the profile at `path`, for [`open_sealed`]: read once however many
+/// keys are tried on it.
+pub fn read_sealed(path: &Path) -> Result<Vec<u8>> {
+    crate::limits::read_file(path, crate::limits::PROFILE_FILE, "profile").map_err(|e| {
+        match e.kind() {
             std::io::ErrorKind::NotFound => Error::Config(format!(
                 "profile {} does not exist; `sfdbtools profile list` shows the profiles",
                 path.display()
             )),
             _ => Error::file("reading the profile", path, e),
-        },
-    )?;
-    let plain = encrypt::open_oneshot(&sealed, key).map_err(|e| {
-        let hint = match e {
-            EncryptError::WrongKey => {
-                "; check the profile key (-k/--profile-key, or SFDB_SOURCE_PROFILE_KEY for a \
-                 backup's, SFDB_TARGET_PROFILE_KEY for a restore's)"
-            }
-            _ => "",
-        };
-        Error::Config(format!("cannot open profile {}: {e}{hint}", path.display()))
-    })?;
+        }
+    })
+}
+
+/// The profile sealed in `sealed` (read from `path`), or None when `key` does not open it.
+pub fn open_sealed(sealed: &[u8], path: &Path, key: &Passphrase) -> Result<Option<Profile>> {
+    let plain = match encrypt::open_oneshot(sealed, key) {
+        Ok(plain) => plain,
+        Err(EncryptError::WrongKey) => return Ok(None),
+        Err(e) => {
+            return Err(Error::Config(format!(
+                "cannot open profile {}: {e}",
+                path.display()
+            )));
+        }
+    };
     let text = std::str::from_utf8(&plain).map_err(|_| {
         Error::Config(format!(
             "profile {}: the decrypted profile is not UTF-8 text",
             path.display()
         ))
     })?;
-    Profile::parse(text, path)
+    Profile::parse(text, path).map(Some)
 }
 
 /// Seals and writes a profile atomically with mode 0600. `replace` allows an existing file

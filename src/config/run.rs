@@ -152,6 +152,9 @@ pub struct BackupConfig {
     /// The Prometheus metrics file rewritten after the run, whatever its outcome
     /// (`--metrics-file`, config `backup.metrics.file`; see `metrics`).
     pub metrics_file: Option<PathBuf>,
+    /// The time the file names carry; None: when the run starts. The interactive review
+    /// sets the time of the names it showed, so that the files written are those.
+    pub names_at: Option<chrono::DateTime<chrono::Local>>,
 }
 
 /// The kinds of objects a dump writes besides rows; all by default (mysqldump's

@@ -75,7 +75,7 @@ pub(crate) async fn prepare(
     if !cfg.dry_run {
         check_writable(&cfg.output_dir)?;
     }
-    let started = Local::now();
+    let started = cfg.names_at.unwrap_or_else(Local::now);
     let (mut control, info) = connect::open(&cfg.connection, "control").await?;
     if let Some(w) = cfg.connection.plaintext_warning() {
         progress.event(&Event::Warning(&w));

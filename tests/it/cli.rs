@@ -737,3 +737,61 @@ async fn a_closed_output_pipe_does_not_stop_the_backup() {
         );
     }
 }
+
+/// `completions`, `man-pages` and `--version` work from the installed binary alone: a broken
+/// config file does not stop them (they do not read it), a closed pipe does not fail them,
+/// and `--version` names the commit.
+#[test]
+fn completions_man_pages_and_version_come_from_the_binary() {
+    let dir = out_dir();
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, "backup: [unclosed\n").unwrap();
+    let run = |args: &[&str]| {
+        let out = server()
+            .sfdbtools()
+            .env("SFDB_APPS_CONFIG", &broken)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_success(&out, &args.join(" "));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let script = run(&["completions", "bash"]);
+    let file = dir.path().join("sfdbtools.bash");
+    std::fs::write(&file, &script).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source '{}' && complete -p sfdbtools",
+            file.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains("-F _sfdbtools"),
+        "the script does not register a completion: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let pages = run(&["man-pages", &dir.path().join("man").display().to_string()]);
+    assert!(
+        pages
+            .lines()
+            .any(|l| l.ends_with("/sfdbtools-db-backup-all.1")),
+        "{pages}"
+    );
+    let version = run(&["--version"]);
+    assert!(
+        version.lines().any(|l| l.starts_with("commit:")),
+        "{version}"
+    );
+    // `| head`: the reader leaves after a few bytes; the exit status is still 0.
+    let piped = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -o pipefail; '{}' completions zsh | head -c 10 >/dev/null",
+            env!("CARGO_BIN_EXE_sfdbtools")
+        ))
+        .status()
+        .unwrap();
+    assert!(piped.success());
+}

@@ -358,6 +358,7 @@ fn encrypt_file_asks_for_the_key_twice() {
         let mut child = Command::new("script")
             .args(["-qec", &command, "/dev/null"])
             .env_remove("SFDB_ENCRYPTION_KEY")
+            .env_remove("SFDB_BACKUP_ENCRYPTION_KEY")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -401,4 +402,66 @@ fn encrypt_file_asks_for_the_key_twice() {
         String::from_utf8_lossy(&opened.stderr)
     );
     assert_eq!(std::fs::read(&back).unwrap(), b"hello");
+}
+
+/// The crypto commands' key: `-k`, else `SFDB_ENCRYPTION_KEY` (the old tool's), else
+/// `SFDB_BACKUP_ENCRYPTION_KEY`, the key backups are written with (said in a note, since the
+/// old tool asked instead).
+#[test]
+fn crypto_takes_the_backup_key_after_its_own() {
+    let dir = TempDir::new().unwrap();
+    let input = dir.path().join("in.txt");
+    fs::write(&input, b"a line of a dump").unwrap();
+    let crypto = |action: &str, from: &Path, to: &Path, env: &[(&str, &str)], key: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sfdbtools"));
+        c.env_remove("SFDB_ENCRYPTION_KEY")
+            .env_remove("SFDB_BACKUP_ENCRYPTION_KEY")
+            .args(["crypto", action])
+            .args(key)
+            .arg("-i")
+            .arg(from)
+            .arg("-o")
+            .arg(to);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{action} {env:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let opens_with = |file: &Path, key: &str| {
+        let back = dir.path().join(format!("back-{key}"));
+        crypto("decrypt-file", file, &back, &[], &["-k", key]);
+        assert_eq!(fs::read(&back).unwrap(), b"a line of a dump");
+    };
+    let by_backup_key = dir.path().join("b.enc");
+    let said = crypto(
+        "encrypt-file",
+        &input,
+        &by_backup_key,
+        &[("SFDB_BACKUP_ENCRYPTION_KEY", "backups' key")],
+        &[],
+    );
+    assert!(
+        said.contains("using the key in SFDB_BACKUP_ENCRYPTION_KEY"),
+        "{said}"
+    );
+    opens_with(&by_backup_key, "backups' key");
+    let by_own_key = dir.path().join("o.enc");
+    let said = crypto(
+        "encrypt-file",
+        &input,
+        &by_own_key,
+        &[
+            ("SFDB_BACKUP_ENCRYPTION_KEY", "backups' key"),
+            ("SFDB_ENCRYPTION_KEY", "crypto's key"),
+        ],
+        &[],
+    );
+    assert!(!said.contains("using the key"), "{said}");
+    opens_with(&by_own_key, "crypto's key");
 }

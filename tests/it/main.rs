@@ -25,6 +25,7 @@ mod crypto_interop;
 mod disk_faults;
 mod grants;
 mod hostile;
+mod interactive;
 mod list;
 mod log;
 mod metadata;

@@ -623,13 +623,13 @@ async fn interactive_single_picks_from_a_list_and_is_reviewed() {
     let meta = metadata_of(&dir.path().join(&dumps[0]));
     assert_eq!(meta["ticket"], "T-TTY");
 
-    // Changing an option (schema only), then cancelling: nothing is written, exit 130.
+    // Changing an option (schema only), then cancelling: nothing is written, exit 3.
     let other = out_dir();
     let (code, screen) = on_terminal(
         &terminal_args(other.path(), &["single", "--database", &main]),
         "2\n5\n3\n",
     );
-    assert_eq!(code, Some(130), "{screen}");
+    assert_eq!(code, Some(3), "{screen}");
     assert!(screen.contains("schema only    yes"), "{screen}");
     assert!(screen.contains("cancelled"), "{screen}");
     assert!(files_in(other.path()).is_empty());

@@ -136,6 +136,7 @@ fn backup_config(db: &str, dir: &Path) -> BackupConfig {
         objects: DumpObjects::default(),
         cleanup_after: None,
         metrics_file: None,
+        names_at: None,
     }
 }
 
