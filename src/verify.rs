@@ -153,9 +153,13 @@ pub fn verify_file(
     let file = File::open(path).map_err(|e| Error::file("opening", path.to_owned(), e))?;
     let source = Metered::new(file, read.clone(), Some(digest.clone()));
     let mut content = Content::default();
+    let mut not_opened = false;
     let outcome = match open_from(source, path, pass) {
         Err(e @ Error::Usage(_)) => return Err(e),
-        Err(e) => Err(e.to_string()),
+        Err(e) => {
+            not_opened = true;
+            Err(e.to_string())
+        }
         Ok(reader) => {
             let codec = reader.codec();
             content.codec = codec.name();
@@ -171,6 +175,23 @@ pub fn verify_file(
     // that were written tells damage after the backup from damage during it.
     let consumed = read.load(Ordering::Relaxed);
     let sha256 = finish_digest(path, &digest, consumed)?;
+    // An encrypted file that does not open but whose bytes are those its metadata recorded
+    // is intact: the key is wrong. That is no verdict on the backup (a "FAILED" here, and its
+    // record, would tell `list` that a good backup is bad), so it is a usage error.
+    if not_opened
+        && encrypted
+        && recorded
+            .as_ref()
+            .and_then(|r| r.sha256())
+            .is_some_and(|want| want.eq_ignore_ascii_case(&sha256))
+    {
+        return Err(Error::Usage(format!(
+            "{}: the key given does not open the file, and the file is intact (its SHA-256 is \
+             the one its metadata recorded): give the key it was written with \
+             (-K/--backup-key or SFDB_BACKUP_ENCRYPTION_KEY); nothing was verified",
+            path.display()
+        )));
+    }
 
     match &outcome {
         Ok(()) => checks.push(check(

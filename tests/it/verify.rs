@@ -46,8 +46,19 @@ async fn a_good_encrypted_file_verifies_and_a_flipped_byte_is_refused() {
     assert!(t.contains("content") && t.contains("authentication"), "{t}");
     assert!(t.contains("the file changed after it was written"), "{t}");
 
+    // A wrong key on an intact file is no verdict on it: exit 2, saying the file is intact,
+    // and the record of the good verify stays (list would otherwise show a good backup as bad).
     let out = verify(&file, &["-K", "wrong key"]);
-    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    let t = output_text(&out);
+    assert!(
+        t.contains("does not open the file, and the file is intact"),
+        "{t}"
+    );
+    let record = std::path::PathBuf::from(format!("{}.verify.json", file.display()));
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(record["passed"], true, "{record}");
 }
 
 #[tokio::test]
