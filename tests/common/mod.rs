@@ -457,6 +457,11 @@ pub async fn create_big_table(db: &TestDb) {
     .await;
 }
 
+/// A finished command's stderr, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Both streams of a finished command, for messages and `contains` checks.
 pub fn output_text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)

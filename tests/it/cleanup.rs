@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
-use common::{TestDb, assert_success, out_dir, server};
+use common::{TestDb, assert_success, out_dir, server, stderr};
 
 /// Sets `path`'s modification time `days` days back.
 fn age(path: &Path, days: u64) {
@@ -113,10 +113,6 @@ fn backup(config: &Path, db: &str, extra: &[&str]) -> Output {
         .args(extra)
         .args(server().connection_args());
     c.output().expect("run sfdbtools")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[tokio::test]

@@ -52,6 +52,11 @@ impl TestUser {
     }
 }
 
+/// A finished command's stdout, as text (stderr's twin is shared with the serial tests).
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Waits until a connection is running exactly `statement` (60 s at most).
 pub async fn wait_for_statement(statement: &str) {
     let mut conn = server().conn(None).await;

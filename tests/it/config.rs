@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
-use common::{TestDb, assert_success, dump_file_in, files_in, metadata_of, out_dir, server};
+use common::{
+    TestDb, assert_success, dump_file_in, files_in, metadata_of, out_dir, server, stderr,
+};
 use sfdbtools::encrypt::Passphrase;
 
 /// A config file in a directory of its own (so a stray write next to it would show).
@@ -44,10 +46,6 @@ fn backup_single(config: &Path, db: &str, extra: &[&str]) -> Output {
         .args(extra)
         .args(server().connection_args());
     c.output().expect("run sfdbtools")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn sql_of(file: &Path, key: Option<&str>) -> Result<String, String> {

@@ -8,7 +8,10 @@ use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{TestDb, assert_success, backup, copy_with, dump_file_in, out_dir, server, verify};
+use common::{
+    TestDb, assert_success, backup, copy_with, dump_file_in, out_dir, server, stderr, stdout,
+    verify,
+};
 
 /// `sfdbtools <global…> list <args…>`, without a config file unless `config` names one.
 fn list(global: &[&str], args: &[&str], config: Option<&Path>) -> Output {
@@ -21,14 +24,6 @@ fn list(global: &[&str], args: &[&str], config: Option<&Path>) -> Output {
         .args(args)
         .output()
         .expect("run sfdbtools")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A database with two small tables.

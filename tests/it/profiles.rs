@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{TestDb, TestUser, assert_success, dump_file_in, out_dir, server};
+use common::{TestDb, TestUser, assert_success, dump_file_in, out_dir, server, stderr, stdout};
 use mysql_async::prelude::*;
 
 const KEY: &str = "profile key ✓";
@@ -69,14 +69,6 @@ impl Workspace {
             .output()
             .expect("run sfdbtools")
     }
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The SQL of the one dump file in `dir`.

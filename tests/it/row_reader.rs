@@ -5,9 +5,7 @@
 
 use crate::common;
 
-use std::process::Output;
-
-use common::{TestDb, assert_success, dump_file_in, metadata_of, out_dir, server};
+use common::{TestDb, assert_success, dump_file_in, metadata_of, out_dir, server, stderr};
 use mysql_async::prelude::*;
 use sfdbtools::connect::wire::{self, RowBlock, WireConn};
 use sfdbtools::connect::{ConnectionSettings, Flavor};
@@ -17,10 +15,6 @@ use sfdbtools::sql::insert::InsertBuilder;
 use sfdbtools::sql::value::CellKind;
 
 const FALLBACK: &str = "the row reader could not connect";
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// Payloads around the 16 MiB packet limit: exactly 0xFFFFFF (followed by an empty packet), one
 /// byte more, and over two full packets; small rows between them share buffers with nothing.

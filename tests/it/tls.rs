@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use mysql_async::prelude::*;
 
-use crate::common::{self, TlsServer, assert_success, dump_file_in, out_dir, tls_server};
+use crate::common::{self, TlsServer, assert_success, dump_file_in, out_dir, stderr, tls_server};
 
 /// What a dump says when its row reader could not connect and mysql_async read the rows.
 const FALLBACK: &str = "the row reader could not connect";
@@ -62,10 +62,6 @@ fn dump(t: &TlsServer, db: &str, host: &str, port: u16, tls: &[&str], dir: &Path
         .arg(dir)
         .output()
         .expect("run sfdbtools")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn ca(t: &TlsServer, file: &str) -> String {

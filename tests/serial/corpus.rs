@@ -18,7 +18,7 @@ use std::process::{Command, Output};
 use common::compare::{diff, image};
 use common::{
     TestDb, assert_same, assert_success, backup, dump_file_in, metadata_of, out_dir,
-    restore_with_client, server,
+    restore_with_client, server, stderr,
 };
 use sfdbtools::encrypt::Passphrase;
 use sfdbtools::secret::Secret;
@@ -248,10 +248,6 @@ async fn the_reader_writes_the_same_sql_as_mysql_async_for_every_type() {
         &image(&mut conn, &dst.name).await,
     );
     assert!(d.is_empty(), "{}", d.join("\n"));
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// `sfdbtools -q db-restore <mode> <args…>` against the test server, ticket given.
