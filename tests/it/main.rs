@@ -35,6 +35,7 @@ mod output_chain;
 mod profiles;
 mod restore;
 mod row_reader;
+mod s3;
 mod secrets;
 mod selection;
 mod ssh;
