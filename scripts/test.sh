@@ -15,6 +15,8 @@ cd "$(dirname "$0")/.."
 scripts/sandbox.sh ensure-packages
 # A real OpenSSH server for the SSH tunnel tests (tests/it/ssh.rs).
 scripts/sshd.sh ensure-packages
+# A real S3 API server (moto's, from PyPI) for the object storage tests (tests/it/s3.rs).
+scripts/s3server.sh ensure-packages
 
 missing=()
 command -v zstd >/dev/null 2>&1 || missing+=(zstd)
