@@ -1,6 +1,7 @@
 //! The output chain SQL → compress → encrypt → file or object, run on its own thread behind a
 //! channel.
 
+pub mod aws_profile;
 pub mod file;
 pub mod s3;
 

@@ -112,19 +112,41 @@ impl Bucket {
                 "-o {url}: the prefix may not hold . or .. segments"
             )));
         }
-        // Every AWS_* variable, as the AWS tools read them (keys, token, region, endpoint).
+        // Every AWS_* variable, as the AWS tools read them (keys, token, region, endpoint);
+        // then the profile files for what the environment leaves out.
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(name);
-        if let Some(e) = &options.endpoint {
+        let env = |v: &str| std::env::var(v).ok().filter(|s| !s.is_empty());
+        let profile = super::aws_profile::from_environment()?;
+        if env("AWS_ACCESS_KEY_ID").is_none()
+            && let (Some(id), Some(secret)) = (&profile.access_key_id, &profile.secret_access_key)
+        {
+            builder = builder
+                .with_access_key_id(id)
+                .with_secret_access_key(secret.expose());
+            if let Some(token) = &profile.session_token {
+                builder = builder.with_token(token.expose());
+            }
+        }
+        let endpoint_given = options
+            .endpoint
+            .clone()
+            .or_else(|| {
+                ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
+                    .iter()
+                    .find_map(|v| env(v))
+            })
+            .or(profile.endpoint_url);
+        if let Some(e) = &endpoint_given {
             builder = builder.with_endpoint(e);
         }
-        if let Some(r) = &options.region {
-            builder = builder.with_region(r);
-        }
-        let endpoint_given = options.endpoint.clone().or_else(|| {
-            ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
-                .iter()
-                .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        });
+        let region = options
+            .region
+            .clone()
+            .or_else(|| env("AWS_REGION"))
+            .or_else(|| env("AWS_DEFAULT_REGION"))
+            .or(profile.region)
+            .unwrap_or_else(|| "us-east-1".into());
+        builder = builder.with_region(&region);
         let path_style = options.path_style || endpoint_given.is_some();
         // A plain-http endpoint is only ever one the operator named (a local store).
         let allow_http = endpoint_given
@@ -147,12 +169,6 @@ impl Bucket {
                     .with_allow_http(allow_http)
                     .with_connect_timeout(Duration::from_secs(10)),
             );
-        let region = options
-            .region
-            .clone()
-            .or_else(|| std::env::var("AWS_REGION").ok())
-            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-            .unwrap_or_else(|| "us-east-1".into());
         let endpoint = endpoint_given.unwrap_or_else(|| format!("s3.{region}.amazonaws.com"));
         install_ring();
         let store = builder.build().map_err(|e| {

@@ -261,3 +261,57 @@ fn s3_flags_are_checked_before_anything_runs() {
         assert!(text.contains(says), "{args:?}: {text}");
     }
 }
+
+/// Keys, region and endpoint from the AWS CLI's files (`~/.aws/credentials`, `~/.aws/config`)
+/// of the profile AWS_PROFILE names, when the environment holds no keys; a profile that
+/// neither file has is a configuration error.
+#[tokio::test]
+async fn keys_and_endpoint_come_from_the_aws_profile_files() {
+    let s3 = s3_server();
+    let db = TestDb::new("s3profile").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1), (2);")
+        .await;
+    let bucket = s3.new_bucket("profile");
+    let home = out_dir();
+    let aws = home.path().join(".aws");
+    std::fs::create_dir(&aws).unwrap();
+    std::fs::write(
+        aws.join("credentials"),
+        format!(
+            "[default]\naws_access_key_id = AKIAWRONGDEFAULT0000\naws_secret_access_key = x\n\n\
+             [nightly]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            s3.key_id, s3.secret
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        aws.join("config"),
+        format!(
+            "[profile nightly]\nregion = eu-west-1\nendpoint_url = {}\n",
+            s3.endpoint()
+        ),
+    )
+    .unwrap();
+    let run = |profile: &str| {
+        s3.backup_command(
+            &["single", "--database", &db.name, "--skip-encrypt"],
+            &format!("s3://{bucket}/from-profile"),
+        )
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("HOME", home.path())
+        .env("AWS_PROFILE", profile)
+        .output()
+        .unwrap()
+    };
+    assert_success(&run("nightly"), "backup with the profile's keys");
+    let keys = s3.keys(&bucket).await;
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("from-profile/") && k.ends_with(".sql.zst")),
+        "{keys:?}"
+    );
+    let out = run("nosuch");
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    assert!(output_text(&out).contains("AWS_PROFILE=nosuch"));
+}
