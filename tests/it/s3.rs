@@ -315,3 +315,39 @@ async fn keys_and_endpoint_come_from_the_aws_profile_files() {
     assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
     assert!(output_text(&out).contains("AWS_PROFILE=nosuch"));
 }
+
+/// A run that fails mid-upload (its worker's connection killed on the server) aborts the open
+/// upload on its way out: exit 1, no object, no incomplete upload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_aborts_its_upload() {
+    use mysql_async::prelude::Queryable;
+    let s3 = s3_server();
+    let db = TestDb::new("s3fail").await;
+    common::create_big_table(&db).await;
+    let bucket = s3.new_bucket("failed");
+    let mut cmd = s3.backup_command(
+        &[
+            "single",
+            "--database",
+            &db.name,
+            "-C",
+            "-j",
+            "1",
+            "--s3-part-size",
+            "5M",
+            "--s3-endpoint",
+            &s3.endpoint(),
+        ],
+        &format!("s3://{bucket}/p"),
+    );
+    let dump = tokio::task::spawn_blocking(move || cmd.output().unwrap());
+    let id = wait_for_rows(&db.name).await;
+    let mut conn = common::server().conn(None).await;
+    conn.query_drop(format!("KILL CONNECTION {id}"))
+        .await
+        .unwrap();
+    let out = dump.await.unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    assert_eq!(s3.keys(&bucket).await, Vec::<String>::new());
+    assert_eq!(s3.incomplete_uploads(&bucket), Vec::<String>::new());
+}
