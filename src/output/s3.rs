@@ -24,9 +24,10 @@ use tokio::task::JoinHandle;
 use super::file::FileSummary;
 use crate::error::{Error, Result};
 
-/// The default `--s3-part-size`: 16 MiB parts keep a 2 TB dump within S3's 10 000 parts per
-/// object (up to 160 GB at this size; larger dumps need a larger part size, see
-/// [`MAX_PARTS`]) while each part is large enough that request overhead stays small.
+/// The default `--s3-part-size`: large enough that request overhead stays small, small enough
+/// that five of them (see [`MAX_PARTS_IN_FLIGHT`]) fit the memory budget. S3's 10 000 parts
+/// ([`MAX_PARTS`]) then cap an object at 160 GiB: a larger dump needs a larger part size
+/// (256M for 2.5 TiB), and fails saying so when it crosses the cap.
 pub const DEFAULT_PART_SIZE: usize = 16 << 20;
 /// S3 refuses parts under 5 MiB except the last one.
 pub const MIN_PART_SIZE: usize = 5 << 20;
