@@ -30,6 +30,8 @@ if ! python3 -c 'import cryptography' >/dev/null 2>&1; then
   echo "test.sh: installing the python cryptography package (independent .enc implementation)" >&2
   python3 -m pip install --quiet cryptography >&2 || apt-get install -y -qq python3-cryptography >&2
 fi
+# A real S3 API server (moto's, from PyPI) for the object storage tests (tests/it/s3.rs).
+scripts/s3server.sh ensure-packages
 
 # The house's one structural rule no compiler checks: top-level modules never import each other
 # in a cycle (prints the cycle and fails when one appears).

@@ -20,6 +20,8 @@ pub const KEY_FILE: u64 = 1 << 20;
 pub const VERIFY_RECORD: u64 = 1 << 20;
 /// The Prometheus metrics file of a backup: a few lines per database.
 pub const METRICS_FILE: u64 = 16 << 20;
+/// The AWS CLI's `~/.aws/credentials` or `~/.aws/config`: a few lines per profile.
+pub const AWS_FILE: u64 = 16 << 20;
 
 /// The whole of `path`, refused (`InvalidData`, saying the limit) when it holds more than
 /// `limit` bytes: at most `limit + 1` bytes are ever read. `what` names the kind of file.

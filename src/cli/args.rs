@@ -18,6 +18,7 @@ use sfdbtools::snapshot::Consistency;
 pub use super::log::{Format as LogFormat, Level as LogLevel};
 
 pub mod profile;
+pub mod s3;
 pub mod selection;
 pub mod version;
 use profile::ProfileAction;
@@ -646,6 +647,8 @@ pub struct BackupArgs {
     pub metrics_file: Option<PathBuf>,
     #[command(flatten)]
     pub selection: selection::DumpSelectionArgs,
+    #[command(flatten)]
+    pub s3: s3::S3Args,
     /// wire: the in-place row reader (mysql_async when it cannot connect); driver: mysql_async.
     #[arg(long = "row-reader", value_enum, ignore_case = true, hide = true)]
     pub row_reader: Option<RowReader>,

@@ -186,7 +186,7 @@ fn complete(run: &RunContext, files: &mut [FileReport]) -> Result<Option<PathBuf
             f.metadata.additional_files.user_grants = user_grants.clone();
             f.metadata.database_details = details;
             if let Some(path) = &f.metadata_path {
-                write_metadata(path, &f.metadata, cfg.metadata_mode)?;
+                write_metadata(cfg, path, &f.metadata)?;
                 written.push(path.clone());
             }
         }
@@ -194,7 +194,7 @@ fn complete(run: &RunContext, files: &mut [FileReport]) -> Result<Option<PathBuf
     })();
     if result.is_err() {
         for p in written.iter().chain(files.iter().map(|f| &f.path)) {
-            let _ = std::fs::remove_file(p);
+            crate::output::remove_written(p);
         }
     }
     result
@@ -205,6 +205,7 @@ fn complete(run: &RunContext, files: &mut [FileReport]) -> Result<Option<PathBuf
 fn write_grants(cfg: &BackupConfig, path: &Path, export: &GrantsExport) -> Result<()> {
     let mut chain = crate::output::OutputChain::create(OutputSpec {
         path: path.to_owned(),
+        bucket: cfg.bucket.clone(),
         codec: crate::compress::Codec::None,
         level: cfg.level,
         passphrase: cfg.passphrase.clone(),
@@ -334,11 +335,10 @@ fn build_metadata(
     }
 }
 
-fn write_metadata(path: &Path, metadata: &Metadata, mode: u32) -> Result<()> {
+fn write_metadata(cfg: &BackupConfig, path: &Path, metadata: &Metadata) -> Result<()> {
     let mut json = serde_json::to_vec_pretty(metadata)
         .map_err(|e| Error::Internal(format!("serialising metadata: {e}")))?;
     json.push(b'\n');
-    crate::output::file::write_atomic(path, mode, &json)
-        .map_err(|e| Error::file("writing metadata", path.to_owned(), e))?;
+    crate::output::write_whole(cfg.bucket.as_ref(), path, cfg.metadata_mode, &json)?;
     Ok(())
 }

@@ -108,6 +108,7 @@ pub const MAX_CODEC_THREADS: usize = 4;
 fn file_spec(cfg: &BackupConfig, path: &Path) -> OutputSpec {
     OutputSpec {
         path: path.to_owned(),
+        bucket: cfg.bucket.clone(),
         codec: cfg.codec,
         level: cfg.level,
         passphrase: cfg.passphrase.clone(),

@@ -177,7 +177,7 @@ async fn run_in_session(
         // Files finished before the failure are complete and correct, but the run is not:
         // remove them so nothing half of a backup set stays behind looking complete.
         for (_, f) in &files {
-            let _ = std::fs::remove_file(&f.path);
+            crate::output::remove_written(&f.path);
         }
         return Err(e);
     }
@@ -301,7 +301,7 @@ async fn read_non_transactional_first(ctx: &FileTasks, tables: &[TableRef]) -> R
         let mut outs = Vec::with_capacity(order.len());
         for t in &order {
             let w = spool::SpoolWriter::create(
-                &ctx.run.cfg.output_dir,
+                &super::plan::spool_dir(&ctx.run.cfg),
                 &crate::quote::qualified(&db, &t.name),
             )?;
             outs.push(w.tx.clone());

@@ -73,7 +73,10 @@ pub(crate) async fn prepare(
     progress: &dyn Progress,
 ) -> Result<(Conn, RunContext)> {
     if !cfg.dry_run {
-        check_writable(&cfg.output_dir)?;
+        match &cfg.bucket {
+            None => check_writable(&cfg.output_dir)?,
+            Some(b) => b.check_writable().await?,
+        }
     }
     let started = cfg.names_at.unwrap_or_else(Local::now);
     let (mut control, info) = connect::open(&cfg.connection, "control").await?;
@@ -200,8 +203,21 @@ async fn plan_rows(
 /// Creates the backup directory (`-o`): by each engine once its own checks passed, so that a
 /// run refused before it writes leaves no empty directory behind either.
 pub(crate) fn create_output_dir(cfg: &BackupConfig) -> Result<()> {
+    if cfg.bucket.is_some() {
+        // A bucket has no directories: keys under the prefix appear with their objects.
+        return Ok(());
+    }
     std::fs::create_dir_all(&cfg.output_dir)
         .map_err(|e| Error::file("creating the backup directory", cfg.output_dir.clone(), e))
+}
+
+/// Where the native engine spools the rows of non-transactional tables while the snapshot's
+/// commit block holds: next to the dumps, or the temporary directory when they go to a bucket.
+pub(crate) fn spool_dir(cfg: &BackupConfig) -> PathBuf {
+    match cfg.bucket {
+        None => cfg.output_dir.clone(),
+        Some(_) => std::env::temp_dir(),
+    }
 }
 
 /// The accounts of the run's scope (all of them for `all`), or None with a warning when this

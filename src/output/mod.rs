@@ -1,9 +1,13 @@
-//! The output chain SQL → compress → encrypt → file, run on its own thread behind a channel.
+//! The output chain SQL → compress → encrypt → file or object, run on its own thread behind a
+//! channel.
 
+pub mod aws_profile;
 pub mod file;
+pub mod s3;
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use tokio::sync::mpsc;
@@ -12,6 +16,7 @@ use crate::compress::{Codec, CompressWriter, Level};
 use crate::encrypt::{EncryptWriter, Passphrase};
 use crate::error::{Error, Result};
 use file::{AtomicFile, FileSummary};
+use s3::{Bucket, ObjectWriter};
 
 /// Chunks (each up to about one statement size) queued for the writer thread: enough to keep
 /// the compressor busy while producers stall briefly, few enough to bound memory (~8 MiB at
@@ -21,7 +26,10 @@ pub const WRITER_QUEUE: usize = 8;
 /// How one output file is written.
 #[derive(Clone, Debug)]
 pub struct OutputSpec {
+    /// A file's path, or an object's `s3://bucket/key` when `bucket` is given.
     pub path: PathBuf,
+    /// The bucket the run writes into (`-o s3://…`); None for files.
+    pub bucket: Option<Arc<Bucket>>,
     pub codec: Codec,
     pub level: Level,
     pub passphrase: Option<Passphrase>,
@@ -41,10 +49,73 @@ pub struct OutputSummary {
     pub encrypted: bool,
 }
 
+/// The end of the chain: a file renamed into place when finished, or an object whose
+/// multipart upload completes when finished. Either one, dropped unfinished, leaves nothing.
+pub enum Sink {
+    File(AtomicFile),
+    Object(Box<ObjectWriter>),
+}
+
+impl Sink {
+    /// The file (temporary, renamed by `finish`) or the object's upload for `spec`.
+    pub fn create(spec: &OutputSpec) -> Result<Sink> {
+        match &spec.bucket {
+            None => AtomicFile::create(&spec.path, spec.mode)
+                .map(Sink::File)
+                .map_err(|e| Error::file("creating", spec.path.clone(), e)),
+            Some(b) => ObjectWriter::create(b, &spec.path).map(|o| Sink::Object(Box::new(o))),
+        }
+    }
+
+    pub fn finish(self) -> io::Result<FileSummary> {
+        match self {
+            Sink::File(f) => f.finish(),
+            Sink::Object(o) => o.finish(),
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::File(w) => w.write(buf),
+            Sink::Object(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::File(w) => w.flush(),
+            Sink::Object(w) => w.flush(),
+        }
+    }
+}
+
+/// Writes a small file (the metadata) whole: atomically on disk, or as one PUT into the bucket.
+pub fn write_whole(
+    bucket: Option<&Arc<Bucket>>,
+    path: &Path,
+    mode: u32,
+    content: &[u8],
+) -> Result<FileSummary> {
+    match bucket {
+        None => file::write_atomic(path, mode, content)
+            .map_err(|e| Error::file("writing", path.to_owned(), e)),
+        Some(b) => b.put_whole(path, content),
+    }
+}
+
+/// Removes a file or object this run completed, when the run fails after all.
+pub fn remove_written(path: &Path) {
+    if !s3::remove_finished(path) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// The encryption slot of the chain: plain or sealed, chosen at run time.
 enum Sealing {
-    Plain(AtomicFile),
-    Sealed(Box<EncryptWriter<AtomicFile>>),
+    Plain(Sink),
+    Sealed(Box<EncryptWriter<Sink>>),
 }
 
 impl Write for Sealing {
@@ -64,7 +135,7 @@ impl Write for Sealing {
 }
 
 impl Sealing {
-    fn finish(self) -> io::Result<AtomicFile> {
+    fn finish(self) -> io::Result<Sink> {
         match self {
             Sealing::Plain(w) => Ok(w),
             Sealing::Sealed(w) => w
@@ -84,8 +155,7 @@ pub struct OutputChain {
 
 impl OutputChain {
     pub fn create(spec: OutputSpec) -> Result<OutputChain> {
-        let file = AtomicFile::create(&spec.path, spec.mode)
-            .map_err(|e| Error::file("creating", spec.path.clone(), e))?;
+        let file = Sink::create(&spec)?;
         let sealing = match &spec.passphrase {
             None => Sealing::Plain(file),
             Some(p) => Sealing::Sealed(Box::new(EncryptWriter::new(file, p).map_err(|e| {

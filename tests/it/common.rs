@@ -326,3 +326,152 @@ impl Terminal {
         (status.code(), self.screen())
     }
 }
+
+/// The private S3 API server of this test binary (`scripts/s3server.sh`: moto's server on a
+/// loopback port, authentication on), started on first use.
+pub struct S3Server {
+    pub port: u16,
+    /// The keys of the account allowed everything; any other keys are refused.
+    pub key_id: String,
+    pub secret: String,
+}
+
+static S3: OnceLock<S3Server> = OnceLock::new();
+
+pub fn s3_server() -> &'static S3Server {
+    S3.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("sfdb-s3-{}", std::process::id()));
+        let out = Command::new(root().join("scripts/s3server.sh"))
+            .arg("start")
+            .arg(&dir)
+            .arg("--watch")
+            .arg(std::process::id().to_string())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("run scripts/s3server.sh");
+        assert!(out.status.success(), "scripts/s3server.sh could not start");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let port = text
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("port="))
+            .unwrap_or_else(|| panic!("s3server.sh printed no port: {text}"))
+            .parse()
+            .expect("port");
+        let creds = std::fs::read_to_string(dir.join("credentials")).expect("credentials");
+        let (key_id, secret) = creds.trim().split_once(' ').expect("KEY_ID SECRET");
+        S3Server {
+            port,
+            key_id: key_id.to_owned(),
+            secret: secret.to_owned(),
+        }
+    })
+}
+
+static BUCKETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl S3Server {
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `scripts/s3tool.py ARGS…` against this server, with its keys; stdout.
+    fn tool(&self, args: &[&str]) -> String {
+        let out = Command::new("python3")
+            .arg(root().join("scripts/s3tool.py"))
+            .args(args)
+            .env("S3_PORT", self.port.to_string())
+            .env("AWS_ACCESS_KEY_ID", &self.key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret)
+            .output()
+            .expect("run s3tool.py");
+        assert_success(&out, &format!("s3tool.py {args:?}"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A new, empty bucket for one test.
+    pub fn new_bucket(&self, tag: &str) -> String {
+        let name = format!(
+            "sfdb-{tag}-{}-{}",
+            std::process::id(),
+            BUCKETS.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        self.tool(&["mb", &name]);
+        name
+    }
+
+    /// The keys of the bucket's incomplete multipart uploads.
+    pub fn incomplete_uploads(&self, bucket: &str) -> Vec<String> {
+        self.tool(&["uploads", bucket])
+            .lines()
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect()
+    }
+
+    /// The bucket through the crate the tool uses, as a reader independent of the tool's code.
+    pub fn store(&self, bucket: &str) -> object_store::aws::AmazonS3 {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_endpoint(self.endpoint())
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_access_key_id(&self.key_id)
+            .with_secret_access_key(&self.secret)
+            .build()
+            .expect("S3 client")
+    }
+
+    /// The keys of the bucket's objects, sorted.
+    pub async fn keys(&self, bucket: &str) -> Vec<String> {
+        use futures_util::StreamExt;
+        use object_store::ObjectStore;
+        let store = self.store(bucket);
+        let mut keys: Vec<String> = store
+            .list(None)
+            .map(|m| m.expect("list").location.to_string())
+            .collect()
+            .await;
+        keys.sort();
+        keys
+    }
+
+    /// Downloads `key` into `dir` under its last name; the local path.
+    pub async fn download(&self, bucket: &str, key: &str, dir: &Path) -> PathBuf {
+        use object_store::ObjectStoreExt;
+        let store = self.store(bucket);
+        let bytes = store
+            .get(&object_store::path::Path::from(key))
+            .await
+            .unwrap_or_else(|e| panic!("GET {key}: {e}"))
+            .bytes()
+            .await
+            .expect("object body");
+        let path = dir.join(key.rsplit('/').next().unwrap());
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// `sfdbtools db-backup …` of the test server into `s3://bucket/prefix`, with this server's
+    /// keys in the environment (and no other AWS settings of the machine).
+    pub fn backup_command(&self, args: &[&str], dest: &str) -> Command {
+        let mut c = server().sfdbtools();
+        for v in [
+            "AWS_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+        ] {
+            c.env_remove(v);
+        }
+        c.env("AWS_ACCESS_KEY_ID", &self.key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret)
+            .arg("-q")
+            .arg("db-backup")
+            .args(args)
+            .args(server().connection_args())
+            .args(["-o", dest, "-t", "TEST"]);
+        c
+    }
+}

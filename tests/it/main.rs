@@ -37,6 +37,7 @@ mod profiles;
 mod progress;
 mod restore;
 mod row_reader;
+mod s3;
 mod secrets;
 mod selection;
 mod ssh;

@@ -114,6 +114,7 @@ fn backup_config(db: &str, dir: &Path) -> BackupConfig {
         exclude_empty: false,
         exclude_data: false,
         output_dir: dir.to_owned(),
+        bucket: None,
         filename: None,
         ticket: "TEST".into(),
         codec: Codec::None,
