@@ -32,6 +32,7 @@ pub mod quote;
 pub mod read;
 pub mod restore;
 pub mod rows;
+pub mod s3;
 pub mod secret;
 pub mod select;
 pub mod snapshot;

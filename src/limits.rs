@@ -27,10 +27,15 @@ pub const AWS_FILE: u64 = 16 << 20;
 /// `limit` bytes: at most `limit + 1` bytes are ever read. `what` names the kind of file.
 pub fn read_file(path: &Path, limit: u64, what: &str) -> io::Result<Vec<u8>> {
     let file = std::fs::File::open(path)?;
+    let hint = file.metadata().map_or(0, |m| m.len());
+    read_limited(file, hint, limit, what)
+}
+
+/// [`read_file`] of any reader, whose length is said to be `hint` (an object's size).
+pub fn read_limited(source: impl Read, hint: u64, limit: u64, what: &str) -> io::Result<Vec<u8>> {
     // The size is a hint for the allocation only when it is within the bound.
-    let hint = file.metadata().map_or(0, |m| m.len()).min(limit);
-    let mut out = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
-    file.take(limit + 1).read_to_end(&mut out)?;
+    let mut out = Vec::with_capacity(usize::try_from(hint.min(limit)).unwrap_or(0));
+    source.take(limit + 1).read_to_end(&mut out)?;
     if out.len() as u64 > limit {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,

@@ -307,12 +307,15 @@ impl Recorded {
     /// Reads `<dump>.meta.json`; None when there is none.
     pub fn read(dump: &std::path::Path) -> crate::Result<Option<Recorded>> {
         let path = Self::path_for(dump);
-        let text =
-            match crate::limits::read_file(&path, crate::limits::METADATA_FILE, "metadata file") {
-                Ok(t) => t,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(crate::Error::file("reading metadata", path, e)),
-            };
+        let text = match crate::read::source::read_bounded(
+            &path,
+            crate::limits::METADATA_FILE,
+            "metadata file",
+        ) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(crate::Error::file("reading metadata", path, e)),
+        };
         let value = serde_json::from_slice(&text).map_err(|e| {
             crate::Error::file(
                 "reading metadata",

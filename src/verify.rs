@@ -7,7 +7,6 @@
 //! the dump computed them (the same row serialiser), compared with those recorded.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,7 +26,7 @@ use crate::progress::{Event, Progress, TableEstimate};
 use crate::quote::{comment_safe, ident};
 use crate::read::classify::{Kind, classify, for_each_tuple};
 use crate::read::split::Splitter;
-use crate::read::{Metered, finish_digest, open_from, recognise};
+use crate::read::{Metered, finish_digest, open_from, recognise, source};
 use crate::rows::{RowChecksum, Serializer, dump_table};
 use crate::select::{self, TableFilter, TablePattern};
 use crate::snapshot;
@@ -134,14 +133,9 @@ pub fn verify_file(
             None
         }
     };
-    let size = std::fs::metadata(path)
-        .map_err(|e| Error::file("opening", path.to_owned(), e))?
-        .len();
-    let mut head = [0u8; 8];
-    let head_len = File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .map_err(|e| Error::file("reading", path.to_owned(), e))?;
-    let encrypted = encrypt::sniff(&head[..head_len]);
+    let size = source::size(path).map_err(|e| Error::file("opening", path.to_owned(), e))?;
+    let head = source::head(path, 8).map_err(|e| Error::file("reading", path.to_owned(), e))?;
+    let encrypted = encrypt::sniff(&head);
     progress.event(&Event::RestoreStarted {
         file: path,
         bytes: size,
@@ -150,7 +144,7 @@ pub fn verify_file(
 
     let read = Arc::new(AtomicU64::new(0));
     let digest = Arc::new(Mutex::new(Sha256::new()));
-    let file = File::open(path).map_err(|e| Error::file("opening", path.to_owned(), e))?;
+    let file = source::open(path).map_err(|e| Error::file("opening", path.to_owned(), e))?;
     let source = Metered::new(file, read.clone(), Some(digest.clone()));
     let mut content = Content::default();
     let mut not_opened = false;
@@ -526,7 +520,7 @@ pub async fn verify_against(
         // key must first open the file it belongs to.
         if matches!(sums, Sums::Keyed(_)) {
             let f =
-                File::open(&file).map_err(|e| format!("cannot open it to check the key: {e}"))?;
+                source::open(&file).map_err(|e| format!("cannot open it to check the key: {e}"))?;
             open_from(f, &file, p.as_ref()).map_err(|e| {
                 format!(
                     "the key given does not open the file ({e}); its metadata's checksums are \

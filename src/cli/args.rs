@@ -148,6 +148,8 @@ pub struct CleanupArgs {
     /// The base directory holding the backups [default: config backup.output.base_directory; required].
     #[arg(short = 'o', long = "backup-dir")]
     pub backup_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub s3: s3::S3Endpoint,
 }
 
 // No `///` here: clap would take it for the command's about text, which the variant gives.
@@ -159,6 +161,8 @@ pub struct ListArgs {
     /// A JSON array on stdout instead of the table (schema in the README).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub s3: s3::S3Endpoint,
 }
 
 #[derive(Subcommand, Debug)]
@@ -254,7 +258,8 @@ pub enum RestoreModeArgs {
 /// A backup file to read, and its key.
 #[derive(Args, Debug)]
 pub struct InputArgs {
-    /// The dump file (.sql, compressed, .enc: told from its bytes).
+    /// The dump file (.sql, compressed, .enc: told from its bytes), or its object
+    /// s3://BUCKET/KEY.
     #[arg(short = 'f', long = "file")]
     pub file: PathBuf,
     /// Passphrase of an encrypted file [default: config backup.encryption.key, else env
@@ -262,6 +267,8 @@ pub struct InputArgs {
     /// old tool's name for it).
     #[arg(short = 'K', long = "backup-key", alias = "encryption-key")]
     pub backup_key: Option<String>,
+    #[command(flatten)]
+    pub s3: s3::S3Endpoint,
 }
 
 #[derive(Args, Debug)]

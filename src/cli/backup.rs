@@ -16,11 +16,8 @@ use sfdbtools::dump::{self, naming};
 use sfdbtools::encrypt::Passphrase;
 use sfdbtools::metadata::human_size;
 use sfdbtools::metrics;
-use sfdbtools::output::{
-    self,
-    s3::{Bucket, S3Options},
-};
 use sfdbtools::progress::Progress;
+use sfdbtools::s3::Bucket;
 use sfdbtools::secret::Secret;
 use sfdbtools::sql::insert::DEFAULT_STATEMENT_SIZE;
 use sfdbtools::sql::script::DdlOptions;
@@ -91,7 +88,7 @@ pub fn run(mut config: BackupConfig, pending: Pending, style: Style) -> Result<(
             // Bounded: a store that does not answer must not keep the process from exiting;
             // its incomplete uploads are then left to the bucket's lifecycle rule.
             runtime.block_on(async {
-                let aborting = output::s3::abort_uploads_of_this_run();
+                let aborting = sfdbtools::s3::abort_uploads_of_this_run();
                 let _ = tokio::time::timeout(ABORT_UPLOADS_WITHIN, aborting).await;
             });
             sfdbtools::dump::mysqldump::stop_children();
@@ -399,7 +396,7 @@ pub fn config(
             objects,
             cleanup_after: cleanup_after(settings, quiet)?.filter(|c| {
                 // Not yet for a bucket (issue #22's second part): said, not silently skipped.
-                let on_s3 = output::s3::is_s3(&c.base);
+                let on_s3 = sfdbtools::s3::is_s3(&c.base);
                 if on_s3 && !quiet {
                     eprintln!(
                         "sfdbtools: warning: backup.cleanup is not done on an s3:// base \
@@ -419,9 +416,9 @@ pub fn config(
 /// The bucket of an `-o s3://…` destination (the config's base directory may be one too), or
 /// None for a directory. Only the native engine streams into a bucket.
 fn bucket(dest: &Path, a: &S3Args, engine: Engine) -> Result<Option<Arc<Bucket>>, Error> {
-    if !output::s3::is_s3(dest) {
-        let given = a.endpoint.is_some() || a.region.is_some() || a.path_style;
-        if given || a.part_size.is_some() {
+    if !sfdbtools::s3::is_s3(dest) {
+        let e = &a.endpoint;
+        if e.endpoint.is_some() || e.region.is_some() || e.path_style || a.part_size.is_some() {
             return Err(Error::Usage(format!(
                 "--s3-endpoint, --s3-region, --s3-path-style and --s3-part-size are for an \
                  s3:// destination, and the backup goes to {}; leave them out, or give -o \
@@ -441,12 +438,9 @@ fn bucket(dest: &Path, a: &S3Args, engine: Engine) -> Result<Option<Arc<Bucket>>
     let url = dest
         .to_str()
         .ok_or_else(|| Error::Usage(format!("-o {}: not UTF-8", dest.display())))?;
-    let options = S3Options {
-        endpoint: a.endpoint.clone(),
-        region: a.region.clone(),
-        path_style: a.path_style,
-        part_size: a.part_size.unwrap_or(output::s3::DEFAULT_PART_SIZE),
-    };
+    let options = a
+        .endpoint
+        .options(a.part_size.unwrap_or(sfdbtools::s3::DEFAULT_PART_SIZE));
     Ok(Some(Arc::new(Bucket::open(url, &options)?)))
 }
 

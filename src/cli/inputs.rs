@@ -612,9 +612,8 @@ pub fn file_passphrase(
     if let Some(p) = reading_passphrase(flag, settings, env) {
         return Ok(Some(p));
     }
-    let mut head = [0u8; 8];
-    let read = std::fs::File::open(file).and_then(|mut f| std::io::Read::read(&mut f, &mut head));
-    if !read.is_ok_and(|n| sfdbtools::encrypt::sniff(&head[..n])) {
+    let head = sfdbtools::read::source::head(file, 8);
+    if !head.is_ok_and(|h| sfdbtools::encrypt::sniff(&h)) {
         return Ok(None);
     }
     let missing = format!(
@@ -632,7 +631,8 @@ pub fn file_passphrase(
              backup.encryption.key or {BACKUP_KEY_ENV})"
         ),
         |key| {
-            let f = std::fs::File::open(file).map_err(|e| Error::file("opening", file, e))?;
+            let f =
+                sfdbtools::read::source::open(file).map_err(|e| Error::file("opening", file, e))?;
             // Any other failure than a wrong key is the run's to report, where it reads.
             Ok(match DecryptReader::new(std::io::BufReader::new(f), key) {
                 Err(EncryptError::WrongKey) => None,

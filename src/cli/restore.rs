@@ -218,6 +218,7 @@ pub fn config(
         ));
     }
     // Before the connection: a file that cannot be read without a key says so first.
+    a.input.s3.configure_for(&a.input.file)?;
     let passphrase = file_passphrase(a.input.backup_key, &a.input.file, quiet, settings, env)?;
     Ok(RestoreConfig {
         threads: thread_count(a.threads)?,

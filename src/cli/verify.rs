@@ -24,6 +24,7 @@ pub fn config(
     settings: &Settings,
     env: &Env,
 ) -> Result<VerifyConfig, Error> {
+    v.input.s3.configure_for(&v.input.file)?;
     let passphrase = file_passphrase(v.input.backup_key, &v.input.file, quiet, settings, env)?;
     let against = match v.against {
         Some(db) if !db.trim().is_empty() => Some((

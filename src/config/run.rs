@@ -111,7 +111,7 @@ pub struct BackupConfig {
     /// The directory, or `s3://bucket/prefix` when `bucket` is given.
     pub output_dir: PathBuf,
     /// `-o s3://…`: the bucket every file of the run is uploaded into.
-    pub bucket: Option<std::sync::Arc<crate::output::s3::Bucket>>,
+    pub bucket: Option<std::sync::Arc<crate::s3::Bucket>>,
     /// `--filename`: validated base name (docs/compat.md §3).
     pub filename: Option<String>,
     pub ticket: String,

@@ -1,9 +1,7 @@
 //! The output chain SQL → compress → encrypt → file or object, run on its own thread behind a
 //! channel.
 
-pub mod aws_profile;
 pub mod file;
-pub mod s3;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -15,8 +13,8 @@ use tokio::sync::mpsc;
 use crate::compress::{Codec, CompressWriter, Level};
 use crate::encrypt::{EncryptWriter, Passphrase};
 use crate::error::{Error, Result};
+use crate::s3::{self, Bucket, ObjectWriter};
 use file::{AtomicFile, FileSummary};
-use s3::{Bucket, ObjectWriter};
 
 /// Chunks (each up to about one statement size) queued for the writer thread: enough to keep
 /// the compressor busy while producers stall briefly, few enough to bound memory (~8 MiB at

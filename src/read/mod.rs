@@ -8,12 +8,12 @@
 
 pub mod classify;
 pub mod confine;
+pub mod source;
 pub mod split;
 mod sql_mode;
 pub mod subject;
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::compress::{DecompressReader, open_detect};
 use crate::encrypt::{DecryptReader, Passphrase, sniff};
 use crate::error::{Error, Result};
+use source::Source;
 
 /// Read buffer over the file: large reads, few syscalls.
 const FILE_READ_BUFFER: usize = 1 << 20;
@@ -59,12 +60,12 @@ impl<R: BufRead> BufRead for Decrypted<R> {
 }
 
 /// The SQL of a backup file.
-pub type SqlReader = DecompressReader<Decrypted<BufReader<File>>>;
+pub type SqlReader = DecompressReader<Decrypted<BufReader<Source>>>;
 
-/// Opens a backup file (ours, the old tool's, or plain mysqldump output, each compressed
-/// and/or encrypted or not) and returns a reader of its SQL.
+/// Opens a backup file or object (ours, the old tool's, or plain mysqldump output, each
+/// compressed and/or encrypted or not) and returns a reader of its SQL.
 pub fn open(path: &Path, pass: Option<&Passphrase>) -> Result<SqlReader> {
-    let file = File::open(path).map_err(|e| Error::file("opening", path.to_owned(), e))?;
+    let file = source::open(path).map_err(|e| Error::file("opening", path.to_owned(), e))?;
     open_from(file, path, pass)
 }
 
@@ -315,9 +316,8 @@ pub fn finish_digest(path: &Path, digest: &Mutex<Sha256>, consumed: u64) -> Resu
         .lock()
         .map_err(|_| Error::Internal("the file digest was poisoned".into()))?
         .clone();
-    let mut f = File::open(path).map_err(|e| Error::file("opening", path.to_owned(), e))?;
-    f.seek(SeekFrom::Start(consumed))
-        .map_err(|e| Error::file("reading", path.to_owned(), e))?;
+    let mut f =
+        source::open_at(path, consumed).map_err(|e| Error::file("opening", path.to_owned(), e))?;
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = f

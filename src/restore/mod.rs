@@ -110,7 +110,7 @@ pub async fn run(cfg: &RestoreConfig, progress: Arc<dyn Progress>) -> Result<Res
         select::leave_out_files(&cfg.tables, &mut plan, progress.as_ref());
     }
     if let GrantsSource::File(p) = &cfg.grants
-        && !p.is_file()
+        && !crate::read::source::is_file(p)
     {
         return Err(Error::Usage(format!(
             "the grants file {} does not exist",

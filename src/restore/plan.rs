@@ -198,7 +198,10 @@ fn grants_sibling(dump: &Path, recorded: Option<&Recorded>) -> Result<PathBuf> {
         }
         None => grants_siblings(dump),
     };
-    let found: Vec<&PathBuf> = candidates.iter().filter(|p| p.is_file()).collect();
+    let found: Vec<&PathBuf> = candidates
+        .iter()
+        .filter(|p| crate::read::source::is_file(p))
+        .collect();
     let Some(first) = found.first() else {
         return Err(Error::Usage(format!(
             "--grants: no accounts file next to {} (looked for {}); nothing was restored. Name \
@@ -233,13 +236,7 @@ fn grants_sibling(dump: &Path, recorded: Option<&Recorded>) -> Result<PathBuf> {
 
 /// Whether a file is in the `.enc` container, by its first bytes.
 fn is_encrypted(path: &Path) -> Result<bool> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(crate::encrypt::MAGIC.len());
-    std::fs::File::open(path)
-        .and_then(|f| {
-            f.take(crate::encrypt::MAGIC.len() as u64)
-                .read_to_end(&mut head)
-        })
+    let head = crate::read::source::head(path, crate::encrypt::MAGIC.len())
         .map_err(|e| Error::file("reading the first bytes of", path.to_owned(), e))?;
     Ok(crate::encrypt::sniff(&head))
 }

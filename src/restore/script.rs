@@ -295,9 +295,7 @@ pub(super) async fn open_sql(
     pass: Option<&Passphrase>,
     proof: Proof,
 ) -> Result<Opened> {
-    let bytes = std::fs::metadata(path)
-        .map_err(|e| Error::file("opening", path.to_owned(), e))?
-        .len();
+    let bytes = read::source::size(path).map_err(|e| Error::file("opening", path.to_owned(), e))?;
     proof.check_size(path, bytes)?;
     let read = Arc::new(AtomicU64::new(0));
     let digest = proof
@@ -307,7 +305,7 @@ pub(super) async fn open_sql(
     let (p, pass, c, d) = (path.to_owned(), pass.cloned(), read.clone(), digest.clone());
     let pr = proof.clone();
     let reader = tokio::task::spawn_blocking(move || {
-        let file = std::fs::File::open(&p).map_err(|e| Error::file("opening", p.clone(), e))?;
+        let file = read::source::open(&p).map_err(|e| Error::file("opening", p.clone(), e))?;
         let opened = read::open_from(Metered::new(file, c.clone(), d.clone()), &p, pass.as_ref())
             .and_then(|sql| read::recognise(sql, &p));
         match (opened, &d) {

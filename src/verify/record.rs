@@ -120,9 +120,8 @@ pub fn write(report: &VerifyReport) -> Result<Option<PathBuf>> {
         return Ok(None);
     }
     let path = path_for(dump);
-    let size = std::fs::metadata(dump)
-        .map_err(|e| Error::file("looking at the verified file", dump.clone(), e))?
-        .len();
+    let size = crate::read::source::size(dump)
+        .map_err(|e| Error::file("looking at the verified file", dump.clone(), e))?;
     // The metadata's own permissions (config backup.output.metadata_permissions), without
     // any write bit for others: whoever may read the metadata may read what verify found.
     let mode = std::fs::metadata(Recorded::path_for(dump))
@@ -133,6 +132,13 @@ pub fn write(report: &VerifyReport) -> Result<Option<PathBuf>> {
     let mut json = serde_json::to_vec_pretty(&record)
         .map_err(|e| Error::Internal(format!("serialising the verify record: {e}")))?;
     json.push(b'\n');
+    if crate::read::source::is_object(dump) {
+        // One PUT: a reader sees the previous record or this one, as with the rename on disk.
+        crate::s3::bucket_of(&path)
+            .and_then(|b| b.put(&path, &json))
+            .map_err(|e| Error::file("writing the verify record", path.clone(), e))?;
+        return Ok(Some(path));
+    }
     let written = crate::output::file::AtomicFile::replacing(&path, mode).and_then(|mut f| {
         use std::io::Write;
         f.write_all(&json)?;
@@ -149,7 +155,10 @@ pub fn read(dump: &Path) -> std::result::Result<Option<VerifyRecord>, String> {
 }
 
 fn read_at(path: &Path) -> std::result::Result<Option<VerifyRecord>, String> {
+    let object = crate::read::source::is_object(path);
     match std::fs::symlink_metadata(path) {
+        // An object is only ever an object: nothing to look at before reading it.
+        _ if object => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot look at {}: {e}", path.display())),
         // A FIFO would block the open, a device never end: only a plain file is read.
@@ -158,8 +167,15 @@ fn read_at(path: &Path) -> std::result::Result<Option<VerifyRecord>, String> {
         }
         Ok(_) => {}
     }
-    let bytes = crate::limits::read_file(path, crate::limits::VERIFY_RECORD, "verify record")
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = match crate::read::source::read_bounded(
+        path,
+        crate::limits::VERIFY_RECORD,
+        "verify record",
+    ) {
+        Ok(b) => b,
+        Err(e) if object && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
     let record: VerifyRecord = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{} is not a verify record: {e}", path.display()))?;
     if record.record != MARKER {

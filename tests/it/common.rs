@@ -454,6 +454,18 @@ impl S3Server {
     /// `sfdbtools db-backup …` of the test server into `s3://bucket/prefix`, with this server's
     /// keys in the environment (and no other AWS settings of the machine).
     pub fn backup_command(&self, args: &[&str], dest: &str) -> Command {
+        let mut c = self.command();
+        c.arg("-q")
+            .arg("db-backup")
+            .args(args)
+            .args(server().connection_args())
+            .args(["-o", dest, "-t", "TEST"]);
+        c
+    }
+
+    /// `sfdbtools` with this server's keys in the environment and no other AWS settings of
+    /// the machine; the endpoint is the test's to give.
+    pub fn command(&self) -> Command {
         let mut c = server().sfdbtools();
         for v in [
             "AWS_PROFILE",
@@ -466,12 +478,7 @@ impl S3Server {
             c.env_remove(v);
         }
         c.env("AWS_ACCESS_KEY_ID", &self.key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &self.secret)
-            .arg("-q")
-            .arg("db-backup")
-            .args(args)
-            .args(server().connection_args())
-            .args(["-o", dest, "-t", "TEST"]);
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret);
         c
     }
 }

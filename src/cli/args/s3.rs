@@ -1,25 +1,70 @@
-//! The flags of an `s3://` destination (issue #22). Credentials have none on purpose: they
+//! The flags of `s3://` locations (issue #22): where the store is, and the part size of uploads. Credentials have none on purpose: they
 //! come from the AWS chain (environment, web identity, instance), never from the command line,
 //! where every user of the machine could read them.
 
 use clap::Args;
 
 use sfdbtools::config::run::parse_bytes;
-use sfdbtools::output::s3::{MAX_PART_SIZE, MIN_PART_SIZE};
+use std::path::Path;
 
+use sfdbtools::Error;
+use sfdbtools::s3::{DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE, S3Options};
+
+/// Where the store is, for every command that reads or writes `s3://…`.
 #[derive(Args, Debug, Default)]
-pub struct S3Args {
-    /// With -o s3://…: the endpoint of an S3-compatible store (MinIO, Ceph RGW, Garage, R2)
-    /// [default: env AWS_ENDPOINT_URL, else AWS].
+pub struct S3Endpoint {
+    /// For s3://… locations: the endpoint of an S3-compatible store (MinIO, Ceph RGW, Garage,
+    /// R2) [default: env AWS_ENDPOINT_URL, else AWS].
     #[arg(long = "s3-endpoint", value_name = "URL")]
     pub endpoint: Option<String>,
-    /// With -o s3://…: the bucket's region [default: env AWS_REGION, else us-east-1].
+    /// For s3://… locations: the bucket's region [default: env AWS_REGION, else us-east-1].
     #[arg(long = "s3-region", value_name = "REGION")]
     pub region: Option<String>,
-    /// With -o s3://…: path-style addressing (endpoint/bucket/key), as self-hosted stores want;
-    /// always on with an endpoint.
+    /// For s3://… locations: path-style addressing (endpoint/bucket/key), as self-hosted
+    /// stores want; always on with an endpoint.
     #[arg(long = "s3-path-style")]
     pub path_style: bool,
+}
+
+impl S3Endpoint {
+    fn given(&self) -> bool {
+        self.endpoint.is_some() || self.region.is_some() || self.path_style
+    }
+
+    /// The client's options, with `part_size` for uploads.
+    pub fn options(&self, part_size: usize) -> S3Options {
+        S3Options {
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            path_style: self.path_style,
+            part_size,
+        }
+    }
+
+    /// For a command that reads `location`: the flags are how its bucket is reached, and a
+    /// usage error when they are given for a path on disk (a typo in the location, most
+    /// likely, that would otherwise be ignored).
+    pub fn configure_for(&self, location: &Path) -> Result<(), Error> {
+        if !sfdbtools::s3::is_s3(location) {
+            if self.given() {
+                return Err(Error::Usage(format!(
+                    "--s3-endpoint, --s3-region and --s3-path-style are for an s3:// location, \
+                     and {} is a path on disk; leave them out, or name s3://BUCKET/KEY",
+                    location.display()
+                )));
+            }
+            return Ok(());
+        }
+        sfdbtools::s3::configure(self.options(DEFAULT_PART_SIZE));
+        Ok(())
+    }
+}
+
+/// The flags of an `-o s3://…` destination.
+#[derive(Args, Debug, Default)]
+pub struct S3Args {
+    #[command(flatten)]
+    pub endpoint: S3Endpoint,
     /// With -o s3://…: the size of each uploaded part, 5M to 5G; memory holds up to five
     /// [default: 16M].
     #[arg(long = "s3-part-size", value_name = "SIZE", value_parser = parse_part_size)]

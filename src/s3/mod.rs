@@ -1,28 +1,39 @@
-//! The object destination: a run's files as objects of an S3-compatible bucket (`-o
-//! s3://bucket/prefix`), each streamed with a multipart upload that completes only after its
-//! last byte, so an object appears under its final key whole or not at all.
+//! Object storage: a run's files as objects of an S3-compatible bucket (`-o s3://bucket/prefix`)
+//! and backups read back from one (`db-restore`, `verify`, `list`, `cleanup` on `s3://…`).
+//! Uploads stream as multipart uploads that complete only after their last byte
+//! ([`upload`]); reads are ranged GETs with read-ahead, pinned to one version of the object
+//! ([`download`]).
 //!
 //! Credentials come from the standard AWS chain as `object_store` reads it (`AWS_*` variables,
-//! web identity, container and instance credentials); they never pass through this crate's
-//! own types, so they cannot reach a log, a message or the metadata.
+//! web identity, container and instance credentials) and the AWS CLI's profile files
+//! ([`profile`]); they never pass through this crate's own types, so they cannot reach a log, a
+//! message or the metadata.
 
-use std::io::{self, Write};
+mod download;
+pub mod profile;
+mod upload;
+
+pub use download::ObjectReader;
+pub use upload::{ObjectWriter, abort_uploads_of_this_run, remove_finished};
+
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
-use object_store::multipart::{MultipartStore, PartId};
+use object_store::multipart::MultipartStore;
 use object_store::path::Path as Key;
-use object_store::{BackoffConfig, ClientOptions, ObjectStoreExt, PutPayload, RetryConfig};
+use object_store::{
+    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+};
 use sha2::{Digest, Sha256};
 use tokio::runtime::Handle;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::task::JoinHandle;
+use tokio::sync::Semaphore;
 
-use super::file::FileSummary;
 use crate::error::{Error, Result};
+use crate::output::file::FileSummary;
 
 /// The default `--s3-part-size`: large enough that request overhead stays small, small enough
 /// that five of them (see [`MAX_PARTS_IN_FLIGHT`]) fit the memory budget. S3's 10 000 parts
@@ -104,20 +115,20 @@ impl Bucket {
         let (name, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if name.is_empty() {
             return Err(Error::Usage(format!(
-                "-o {url}: no bucket name; write s3://BUCKET/PREFIX"
+                "{url}: no bucket name; write s3://BUCKET/PREFIX"
             )));
         }
         let prefix = prefix.trim_matches('/').to_owned();
         if prefix.split('/').any(|p| p == "." || p == "..") {
             return Err(Error::Usage(format!(
-                "-o {url}: the prefix may not hold . or .. segments"
+                "{url}: the prefix may not hold . or .. segments"
             )));
         }
         // Every AWS_* variable, as the AWS tools read them (keys, token, region, endpoint);
         // then the profile files for what the environment leaves out.
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(name);
         let env = |v: &str| std::env::var(v).ok().filter(|s| !s.is_empty());
-        let profile = super::aws_profile::from_environment()?;
+        let profile = profile::from_environment()?;
         if env("AWS_ACCESS_KEY_ID").is_none()
             && let (Some(id), Some(secret)) = (&profile.access_key_id, &profile.secret_access_key)
         {
@@ -218,8 +229,74 @@ impl Bucket {
         Key::parse(key).map_err(|e| Error::Usage(format!("{text}: not a valid object key: {e}")))
     }
 
+    /// The store's error as an `io::Error` that says what to check; a missing object keeps
+    /// the kind `NotFound`, so that callers tell "no metadata" from "cannot read it".
     fn fail(&self, action: &str, e: object_store::Error) -> io::Error {
-        io::Error::other(S3Error::classify(action, &self.name, &self.endpoint, &e))
+        io_error(action, &self.name, &self.endpoint, e)
+    }
+
+    /// [`Bucket::key`] for the reading side, whose errors are `io::Error`s.
+    fn io_key(&self, url: &Path) -> io::Result<Key> {
+        self.key(url)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
+    }
+
+    /// The size and time of the object `url` (a HEAD request).
+    pub fn stat(&self, url: &Path) -> io::Result<Listed> {
+        let key = self.io_key(url)?;
+        let store = self.store.clone();
+        let meta =
+            wait(async move { store.head(&key).await })?.map_err(|e| self.fail("HEAD", e))?;
+        Ok(self.listed(meta))
+    }
+
+    /// The objects directly under `dir` (`s3://bucket[/prefix]`), as a directory listing
+    /// shows files, and the "subdirectories" (common prefixes) below it. Every page of the
+    /// listing is read (the store pages by 1 000).
+    pub fn list_dir(&self, dir: &Path) -> io::Result<(Vec<Listed>, Vec<PathBuf>)> {
+        let text = dir.to_string_lossy();
+        let rest = text
+            .strip_prefix("s3://")
+            .and_then(|r| r.strip_prefix(self.name.as_str()))
+            .unwrap_or("")
+            .trim_matches('/')
+            .to_owned();
+        let prefix = match rest.as_str() {
+            "" => None,
+            p => Some(Key::parse(p).map_err(|e| {
+                io::Error::new(io::ErrorKind::InvalidInput, format!("{text}: {e}"))
+            })?),
+        };
+        let store = self.store.clone();
+        let listing = wait(async move { store.list_with_delimiter(prefix.as_ref()).await })?
+            .map_err(|e| self.fail("listing", e))?;
+        let objects = listing
+            .objects
+            .into_iter()
+            .map(|m| self.listed(m))
+            .collect();
+        let below = listing
+            .common_prefixes
+            .into_iter()
+            .map(|p| PathBuf::from(format!("s3://{}/{p}", self.name)))
+            .collect();
+        Ok((objects, below))
+    }
+
+    /// Deletes the object `url` (cleanup), waiting for the store's answer.
+    pub fn remove(&self, url: &Path) -> io::Result<()> {
+        let key = self.io_key(url)?;
+        let store = self.store.clone();
+        wait(async move { store.delete(&key).await })?.map_err(|e| self.fail("DELETE", e))
+    }
+
+    fn listed(&self, meta: object_store::ObjectMeta) -> Listed {
+        Listed {
+            url: PathBuf::from(format!("s3://{}/{}", self.name, meta.location)),
+            size: meta.size,
+            modified: SystemTime::from(meta.last_modified),
+            e_tag: meta.e_tag,
+        }
     }
 
     /// Fails early, before any connection to the database or lock, when the run could not
@@ -250,17 +327,25 @@ impl Bucket {
     /// Writes a small object (the metadata) in one PUT, which S3 makes atomic: it appears
     /// whole or not at all. Blocks: called from the synchronous end of a run.
     pub fn put_whole(self: &Arc<Self>, url: &Path, content: &[u8]) -> Result<FileSummary> {
-        let key = self.key(url)?;
-        let handle = runtime(url)?;
-        let payload = PutPayload::from(Bytes::copy_from_slice(content));
-        block(&handle, self.store.put(&key, payload))
-            .map_err(|e| Error::file("uploading", url.to_owned(), self.fail("PUT", e)))?;
-        finished().push((self.clone(), url.to_owned()));
+        self.put(url, content)
+            .map_err(|e| Error::file("uploading", url.to_owned(), e))?;
+        upload::finished().push((self.clone(), url.to_owned()));
         Ok(FileSummary {
             path: url.to_owned(),
             bytes: content.len() as u64,
             sha256: hex::encode(Sha256::digest(content)),
         })
+    }
+
+    /// Writes a small object in one PUT (atomic: whole or not at all) and waits for it; an
+    /// object of that key is replaced.
+    pub fn put(&self, url: &Path, content: &[u8]) -> io::Result<()> {
+        let key = self.io_key(url)?;
+        let store = self.store.clone();
+        let payload = PutPayload::from(Bytes::copy_from_slice(content));
+        wait(async move { store.put(&key, payload).await })?
+            .map(|_| ())
+            .map_err(|e| self.fail("PUT", e))
     }
 
     /// Deletes an object of this run (one completed before the run failed).
@@ -271,6 +356,118 @@ impl Bucket {
             .await
             .map_err(|e| Error::file("deleting", url.to_owned(), self.fail("DELETE", e)))
     }
+}
+
+/// The store's error `e` while doing `action` in `bucket`, as an `io::Error` that says what to
+/// check; a missing object keeps the kind `NotFound`.
+fn io_error(action: &str, bucket: &str, endpoint: &str, e: object_store::Error) -> io::Error {
+    let classified = S3Error::classify(action, bucket, endpoint, &e);
+    let kind = match classified {
+        S3Error::NoSuchObject { .. } => io::ErrorKind::NotFound,
+        S3Error::AccessDenied { .. } => io::ErrorKind::PermissionDenied,
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, classified)
+}
+
+/// An object as a listing or a HEAD request shows it.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    /// `s3://bucket/key`.
+    pub url: PathBuf,
+    pub size: u64,
+    pub modified: SystemTime,
+    /// The version of the content, which reads pin (`If-Match`).
+    pub e_tag: Option<String>,
+}
+
+/// How to reach the buckets that inputs name (restore, verify, list and cleanup of `s3://…`):
+/// set once by the binary from its flags, as `-o s3://…` takes them for a backup.
+static READ_OPTIONS: Mutex<Option<S3Options>> = Mutex::new(None);
+/// Buckets opened for reading, one client each for the whole process.
+static READ_BUCKETS: Mutex<Vec<Arc<Bucket>>> = Mutex::new(Vec::new());
+
+/// Sets how buckets named by `s3://` inputs are reached (endpoint, region, addressing).
+pub fn configure(options: S3Options) {
+    *READ_OPTIONS.lock().unwrap_or_else(|e| e.into_inner()) = Some(options);
+    READ_BUCKETS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
+}
+
+/// The bucket `url` (`s3://bucket/…`) is in, opened once with the options of [`configure`].
+pub fn bucket_of(url: &Path) -> io::Result<Arc<Bucket>> {
+    let text = url.to_string_lossy();
+    let name = text
+        .strip_prefix("s3://")
+        .and_then(|r| r.split('/').next())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{text}: no bucket name; write s3://BUCKET/KEY"),
+            )
+        })?;
+    let mut opened = READ_BUCKETS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(b) = opened.iter().find(|b| b.name == name) {
+        return Ok(b.clone());
+    }
+    let options = READ_OPTIONS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .unwrap_or(S3Options {
+            part_size: DEFAULT_PART_SIZE,
+            ..S3Options::default()
+        });
+    let bucket = Arc::new(
+        Bucket::open(&format!("s3://{name}"), &options)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?,
+    );
+    opened.push(bucket.clone());
+    Ok(bucket)
+}
+
+/// The runtime that reads and listings run on: two threads of its own, so that a synchronous
+/// reader may wait for a request from any thread (restore's blocking pool, a worker of the
+/// run's runtime, a plain thread) without `block_in_place` and whoever the caller is.
+fn io_runtime() -> io::Result<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<std::result::Result<tokio::runtime::Runtime, String>> =
+        OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("sfdb-s3")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| io::Error::other(format!("cannot start the S3 client's threads: {e}")))
+}
+
+/// Starts `f` on the I/O runtime; the receiver gets its output (std's channel: waiting on it
+/// is allowed in any context).
+fn start<T: Send + 'static>(
+    f: impl std::future::Future<Output = T> + Send + 'static,
+) -> io::Result<(std::sync::mpsc::Receiver<T>, tokio::task::AbortHandle)> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let task = io_runtime()?.spawn(async move {
+        let _ = tx.send(f.await);
+    });
+    Ok((rx, task.abort_handle()))
+}
+
+/// Runs `f` on the I/O runtime and waits for it.
+fn wait<T: Send + 'static>(
+    f: impl std::future::Future<Output = T> + Send + 'static,
+) -> io::Result<T> {
+    start(f)?
+        .0
+        .recv()
+        .map_err(|_| io::Error::other("an S3 request stopped without an answer"))
 }
 
 /// reqwest's rustls is built without a crypto provider (its default, aws-lc-rs, needs cmake):
@@ -300,237 +497,13 @@ fn block<F: std::future::Future>(handle: &Handle, f: F) -> F::Output {
     }
 }
 
-/// Multipart uploads open in this process, and the objects it completed: a run that fails or
-/// is interrupted aborts the first and deletes the second ([`abort_uploads_of_this_run`]).
-type Open = (Arc<Bucket>, PathBuf, object_store::MultipartId);
-static OPEN_UPLOADS: Mutex<Vec<Open>> = Mutex::new(Vec::new());
-static FINISHED_OBJECTS: Mutex<Vec<(Arc<Bucket>, PathBuf)>> = Mutex::new(Vec::new());
-
-fn open_uploads() -> std::sync::MutexGuard<'static, Vec<Open>> {
-    OPEN_UPLOADS.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn finished() -> std::sync::MutexGuard<'static, Vec<(Arc<Bucket>, PathBuf)>> {
-    FINISHED_OBJECTS.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn forget_upload(url: &Path) {
-    open_uploads().retain(|(_, u, _)| u != url);
-}
-
-/// For the signal handler of a run that did not complete: aborts every open upload (its parts
-/// are freed, nothing appears) and deletes every object this process completed, then the key
-/// of each aborted upload too, in case its completion raced the abort. Returns how many
-/// objects and uploads there were.
-pub async fn abort_uploads_of_this_run() -> usize {
-    let open = std::mem::take(&mut *open_uploads());
-    let done = std::mem::take(&mut *finished());
-    for (bucket, url, id) in &open {
-        if let Ok(key) = bucket.key(url) {
-            let _ = bucket.store.abort_multipart(&key, id).await;
-        }
-    }
-    let keys = open
-        .iter()
-        .map(|(b, u, _)| (b, u))
-        .chain(done.iter().map(|(b, u)| (b, u)));
-    for (bucket, url) in keys {
-        let _ = bucket.delete(url).await;
-    }
-    open.len() + done.len()
-}
-
-/// Removes `url`, an object this run completed, when the run fails after all. False when it is
-/// not one of them (then it is a file).
-pub fn remove_finished(url: &Path) -> bool {
-    let found = {
-        let mut done = finished();
-        let at = done.iter().position(|(_, u)| u == url);
-        at.map(|i| done.remove(i).0)
-    };
-    let Some(bucket) = found else {
-        return false;
-    };
-    if let Ok(handle) = runtime(url) {
-        let _ = block(&handle, bucket.delete(url));
-    }
-    true
-}
-
-/// One part being uploaded: its number (from 1), first byte, and the request.
-struct Sending {
-    number: usize,
-    offset: u64,
-    task: JoinHandle<object_store::Result<PartId>>,
-}
-
-/// One object written as a stream: bytes gather into a part of the bucket's part size, each
-/// full part is sent while the next fills, and [`ObjectWriter::finish`] sends the last one
-/// and completes the upload. Dropped unfinished, it aborts the upload: no object, no parts
-/// left stored.
-pub struct ObjectWriter {
-    bucket: Arc<Bucket>,
-    url: PathBuf,
-    key: Key,
-    id: object_store::MultipartId,
-    handle: Handle,
-    part: Vec<u8>,
-    sending: std::collections::VecDeque<Sending>,
-    parts: Vec<PartId>,
-    hasher: Sha256,
-    bytes: u64,
-    done: bool,
-}
-
-impl ObjectWriter {
-    /// Starts the multipart upload of `url` (so a refused bucket shows before any row is read).
-    pub fn create(bucket: &Arc<Bucket>, url: &Path) -> Result<ObjectWriter> {
-        let key = bucket.key(url)?;
-        let handle = runtime(url)?;
-        let id = block(&handle, bucket.store.create_multipart(&key)).map_err(|e| {
-            Error::file(
-                "starting the upload of",
-                url.to_owned(),
-                bucket.fail("CreateMultipartUpload", e),
-            )
-        })?;
-        open_uploads().push((bucket.clone(), url.to_owned(), id.clone()));
-        Ok(ObjectWriter {
-            bucket: bucket.clone(),
-            url: url.to_owned(),
-            key,
-            id,
-            handle,
-            part: Vec::new(),
-            sending: Default::default(),
-            parts: Vec::new(),
-            hasher: Sha256::new(),
-            bytes: 0,
-            done: false,
-        })
-    }
-
-    /// Sends the part gathered so far: waits for a slot among the parts in flight, and
-    /// collects the parts that are done meanwhile (a failed one fails the write now).
-    fn send_part(&mut self) -> io::Result<()> {
-        let number = self.parts.len() + self.sending.len() + 1;
-        if number > MAX_PARTS {
-            return Err(io::Error::other(format!(
-                "{} needs more than {MAX_PARTS} parts of {} bytes; give a larger --s3-part-size",
-                self.url.display(),
-                self.bucket.part_size
-            )));
-        }
-        let part = Bytes::from(std::mem::take(&mut self.part));
-        let offset = self.bytes - part.len() as u64;
-        let permit: OwnedSemaphorePermit =
-            block(&self.handle, self.bucket.in_flight.clone().acquire_owned())
-                .map_err(|_| io::Error::other("the upload slots were closed"))?;
-        let (store, key, id) = (self.bucket.store.clone(), self.key.clone(), self.id.clone());
-        let task = self.handle.spawn(async move {
-            let _permit = permit;
-            store
-                .put_part(&key, &id, number - 1, PutPayload::from(part))
-                .await
-        });
-        self.sending.push_back(Sending {
-            number,
-            offset,
-            task,
-        });
-        while self.sending.front().is_some_and(|s| s.task.is_finished()) {
-            self.collect_one()?;
-        }
-        Ok(())
-    }
-
-    /// Waits for the oldest part in flight and records it.
-    fn collect_one(&mut self) -> io::Result<()> {
-        let Some(s) = self.sending.pop_front() else {
-            return Ok(());
-        };
-        let result = block(&self.handle, s.task).map_err(|e| {
-            io::Error::other(format!("the upload of part {} stopped: {e}", s.number))
-        })?;
-        let part = result.map_err(|e| {
-            let action = format!("uploading part {} (from byte {})", s.number, s.offset);
-            self.bucket.fail(&action, e)
-        })?;
-        self.parts.push(part);
-        Ok(())
-    }
-
-    /// Sends the last part, waits for every part, and completes the upload: only now does the
-    /// object exist under its key.
-    pub fn finish(mut self) -> io::Result<FileSummary> {
-        // S3 takes an empty last part only as the sole one: an empty object.
-        if !self.part.is_empty() || self.parts.len() + self.sending.len() == 0 {
-            self.send_part()?;
-        }
-        while !self.sending.is_empty() {
-            self.collect_one()?;
-        }
-        let parts = std::mem::take(&mut self.parts);
-        let store = self.bucket.store.clone();
-        block(
-            &self.handle,
-            store.complete_multipart(&self.key, &self.id, parts),
-        )
-        .map_err(|e| self.bucket.fail("CompleteMultipartUpload", e))?;
-        self.done = true;
-        forget_upload(&self.url);
-        finished().push((self.bucket.clone(), self.url.clone()));
-        Ok(FileSummary {
-            path: self.url.clone(),
-            bytes: self.bytes,
-            sha256: hex::encode(std::mem::take(&mut self.hasher).finalize()),
-        })
-    }
-}
-
-impl Write for ObjectWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let size = self.bucket.part_size;
-        if self.part.capacity() == 0 {
-            self.part.reserve_exact(size);
-        }
-        let n = buf.len().min(size - self.part.len());
-        self.part.extend_from_slice(&buf[..n]);
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        if self.part.len() == size {
-            self.send_part()?;
-        }
-        Ok(n)
-    }
-
-    /// Parts go out when full; a flush does not cut one short (S3 wants 5 MiB at least).
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Drop for ObjectWriter {
-    fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        for s in self.sending.drain(..) {
-            s.task.abort();
-        }
-        let store = self.bucket.store.clone();
-        let _ = block(&self.handle, store.abort_multipart(&self.key, &self.id));
-        forget_upload(&self.url);
-    }
-}
-
 /// What went wrong with a request to the store, sorted so the message says what to check.
 /// It travels as the source of an [`Error::File`] that names the object's `s3://` address.
 #[derive(Debug, thiserror::Error)]
 pub enum S3Error {
     #[error(
         "{action}: the bucket {bucket} does not exist at {endpoint}; create it, or check the \
-         bucket name in -o and the endpoint (--s3-endpoint, AWS_ENDPOINT_URL)"
+         bucket name and the endpoint (--s3-endpoint, AWS_ENDPOINT_URL)"
     )]
     NoSuchBucket {
         action: String,
@@ -539,14 +512,23 @@ pub enum S3Error {
     },
     #[error(
         "{action}: access denied by {endpoint} ({code}); check the credentials \
-         (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) and that they may write \
-         to bucket {bucket}"
+         (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) and that they are allowed \
+         to use bucket {bucket}"
     )]
     AccessDenied {
         action: String,
         bucket: String,
         endpoint: String,
         code: &'static str,
+    },
+    #[error(
+        "{action}: no such object in bucket {bucket} at {endpoint}; check the name (`sfdbtools \
+         list s3://{bucket}/PREFIX` shows the backups under a prefix)"
+    )]
+    NoSuchObject {
+        action: String,
+        bucket: String,
+        endpoint: String,
     },
     #[error(
         "{action}: the bucket {bucket} is in another region than the one asked for ({detail}); \
@@ -627,6 +609,13 @@ impl S3Error {
                 action,
                 bucket,
                 detail,
+            };
+        }
+        if matches!(e, object_store::Error::NotFound { .. }) {
+            return S3Error::NoSuchObject {
+                action,
+                bucket,
+                endpoint,
             };
         }
         if connect {

@@ -1,0 +1,244 @@
+//! Writing one object as a stream: a multipart upload whose parts go out while the next fills,
+//! completed only after the last byte, aborted when dropped unfinished; and the record of this
+//! process's uploads that a failed or interrupted run undoes.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use object_store::PutPayload;
+use object_store::multipart::{MultipartStore, PartId};
+use object_store::path::Path as Key;
+use sha2::{Digest, Sha256};
+use tokio::runtime::Handle;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::task::JoinHandle;
+
+use super::{Bucket, MAX_PARTS, block, runtime};
+use crate::error::{Error, Result};
+use crate::output::file::FileSummary;
+
+/// Multipart uploads open in this process, and the objects it completed: a run that fails or
+/// is interrupted aborts the first and deletes the second ([`abort_uploads_of_this_run`]).
+type Open = (Arc<Bucket>, PathBuf, object_store::MultipartId);
+static OPEN_UPLOADS: Mutex<Vec<Open>> = Mutex::new(Vec::new());
+static FINISHED_OBJECTS: Mutex<Vec<(Arc<Bucket>, PathBuf)>> = Mutex::new(Vec::new());
+
+fn open_uploads() -> std::sync::MutexGuard<'static, Vec<Open>> {
+    OPEN_UPLOADS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(super) fn finished() -> std::sync::MutexGuard<'static, Vec<(Arc<Bucket>, PathBuf)>> {
+    FINISHED_OBJECTS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn forget_upload(url: &Path) {
+    open_uploads().retain(|(_, u, _)| u != url);
+}
+
+/// For the signal handler of a run that did not complete: aborts every open upload (its parts
+/// are freed, nothing appears) and deletes every object this process completed, then the key
+/// of each aborted upload too, in case its completion raced the abort. Returns how many
+/// objects and uploads there were.
+pub async fn abort_uploads_of_this_run() -> usize {
+    let open = std::mem::take(&mut *open_uploads());
+    let done = std::mem::take(&mut *finished());
+    for (bucket, url, id) in &open {
+        if let Ok(key) = bucket.key(url) {
+            let _ = bucket.store.abort_multipart(&key, id).await;
+        }
+    }
+    let keys = open
+        .iter()
+        .map(|(b, u, _)| (b, u))
+        .chain(done.iter().map(|(b, u)| (b, u)));
+    for (bucket, url) in keys {
+        let _ = bucket.delete(url).await;
+    }
+    open.len() + done.len()
+}
+
+/// Removes `url`, an object this run completed, when the run fails after all. False when it is
+/// not one of them (then it is a file).
+pub fn remove_finished(url: &Path) -> bool {
+    let found = {
+        let mut done = finished();
+        let at = done.iter().position(|(_, u)| u == url);
+        at.map(|i| done.remove(i).0)
+    };
+    let Some(bucket) = found else {
+        return false;
+    };
+    if let Ok(handle) = runtime(url) {
+        let _ = block(&handle, bucket.delete(url));
+    }
+    true
+}
+
+/// One part being uploaded: its number (from 1), first byte, and the request.
+struct Sending {
+    number: usize,
+    offset: u64,
+    task: JoinHandle<object_store::Result<PartId>>,
+}
+
+/// One object written as a stream: bytes gather into a part of the bucket's part size, each
+/// full part is sent while the next fills, and [`ObjectWriter::finish`] sends the last one
+/// and completes the upload. Dropped unfinished, it aborts the upload: no object, no parts
+/// left stored.
+pub struct ObjectWriter {
+    bucket: Arc<Bucket>,
+    url: PathBuf,
+    key: Key,
+    id: object_store::MultipartId,
+    handle: Handle,
+    part: Vec<u8>,
+    sending: std::collections::VecDeque<Sending>,
+    parts: Vec<PartId>,
+    hasher: Sha256,
+    bytes: u64,
+    done: bool,
+}
+
+impl ObjectWriter {
+    /// Starts the multipart upload of `url` (so a refused bucket shows before any row is read).
+    pub fn create(bucket: &Arc<Bucket>, url: &Path) -> Result<ObjectWriter> {
+        let key = bucket.key(url)?;
+        let handle = runtime(url)?;
+        let id = block(&handle, bucket.store.create_multipart(&key)).map_err(|e| {
+            Error::file(
+                "starting the upload of",
+                url.to_owned(),
+                bucket.fail("CreateMultipartUpload", e),
+            )
+        })?;
+        open_uploads().push((bucket.clone(), url.to_owned(), id.clone()));
+        Ok(ObjectWriter {
+            bucket: bucket.clone(),
+            url: url.to_owned(),
+            key,
+            id,
+            handle,
+            part: Vec::new(),
+            sending: Default::default(),
+            parts: Vec::new(),
+            hasher: Sha256::new(),
+            bytes: 0,
+            done: false,
+        })
+    }
+
+    /// Sends the part gathered so far: waits for a slot among the parts in flight, and
+    /// collects the parts that are done meanwhile (a failed one fails the write now).
+    fn send_part(&mut self) -> io::Result<()> {
+        let number = self.parts.len() + self.sending.len() + 1;
+        if number > MAX_PARTS {
+            return Err(io::Error::other(format!(
+                "{} needs more than {MAX_PARTS} parts of {} bytes; give a larger --s3-part-size",
+                self.url.display(),
+                self.bucket.part_size
+            )));
+        }
+        let part = Bytes::from(std::mem::take(&mut self.part));
+        let offset = self.bytes - part.len() as u64;
+        let permit: OwnedSemaphorePermit =
+            block(&self.handle, self.bucket.in_flight.clone().acquire_owned())
+                .map_err(|_| io::Error::other("the upload slots were closed"))?;
+        let (store, key, id) = (self.bucket.store.clone(), self.key.clone(), self.id.clone());
+        let task = self.handle.spawn(async move {
+            let _permit = permit;
+            store
+                .put_part(&key, &id, number - 1, PutPayload::from(part))
+                .await
+        });
+        self.sending.push_back(Sending {
+            number,
+            offset,
+            task,
+        });
+        while self.sending.front().is_some_and(|s| s.task.is_finished()) {
+            self.collect_one()?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the oldest part in flight and records it.
+    fn collect_one(&mut self) -> io::Result<()> {
+        let Some(s) = self.sending.pop_front() else {
+            return Ok(());
+        };
+        let result = block(&self.handle, s.task).map_err(|e| {
+            io::Error::other(format!("the upload of part {} stopped: {e}", s.number))
+        })?;
+        let part = result.map_err(|e| {
+            let action = format!("uploading part {} (from byte {})", s.number, s.offset);
+            self.bucket.fail(&action, e)
+        })?;
+        self.parts.push(part);
+        Ok(())
+    }
+
+    /// Sends the last part, waits for every part, and completes the upload: only now does the
+    /// object exist under its key.
+    pub fn finish(mut self) -> io::Result<FileSummary> {
+        // S3 takes an empty last part only as the sole one: an empty object.
+        if !self.part.is_empty() || self.parts.len() + self.sending.len() == 0 {
+            self.send_part()?;
+        }
+        while !self.sending.is_empty() {
+            self.collect_one()?;
+        }
+        let parts = std::mem::take(&mut self.parts);
+        let store = self.bucket.store.clone();
+        block(
+            &self.handle,
+            store.complete_multipart(&self.key, &self.id, parts),
+        )
+        .map_err(|e| self.bucket.fail("CompleteMultipartUpload", e))?;
+        self.done = true;
+        forget_upload(&self.url);
+        finished().push((self.bucket.clone(), self.url.clone()));
+        Ok(FileSummary {
+            path: self.url.clone(),
+            bytes: self.bytes,
+            sha256: hex::encode(std::mem::take(&mut self.hasher).finalize()),
+        })
+    }
+}
+
+impl Write for ObjectWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let size = self.bucket.part_size;
+        if self.part.capacity() == 0 {
+            self.part.reserve_exact(size);
+        }
+        let n = buf.len().min(size - self.part.len());
+        self.part.extend_from_slice(&buf[..n]);
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        if self.part.len() == size {
+            self.send_part()?;
+        }
+        Ok(n)
+    }
+
+    /// Parts go out when full; a flush does not cut one short (S3 wants 5 MiB at least).
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for ObjectWriter {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        for s in self.sending.drain(..) {
+            s.task.abort();
+        }
+        let store = self.bucket.store.clone();
+        let _ = block(&self.handle, store.abort_multipart(&self.key, &self.id));
+        forget_upload(&self.url);
+    }
+}
