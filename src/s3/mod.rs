@@ -245,8 +245,21 @@ impl Bucket {
     pub fn stat(&self, url: &Path) -> io::Result<Listed> {
         let key = self.io_key(url)?;
         let store = self.store.clone();
-        let meta =
-            wait(async move { store.head(&key).await })?.map_err(|e| self.fail("HEAD", e))?;
+        let meta = wait(async move {
+            match store.head(&key).await {
+                // A HEAD's 404 has no body to tell a missing bucket from a missing object: a
+                // GET's has.
+                Err(object_store::Error::NotFound { .. }) => {
+                    let probe = object_store::GetOptions {
+                        range: Some(object_store::GetRange::Bounded(0..1)),
+                        ..Default::default()
+                    };
+                    store.get_opts(&key, probe).await.map(|r| r.meta)
+                }
+                other => other,
+            }
+        })?
+        .map_err(|e| self.fail("HEAD", e))?;
         Ok(self.listed(meta))
     }
 

@@ -38,6 +38,7 @@ mod progress;
 mod restore;
 mod row_reader;
 mod s3;
+mod s3_read;
 mod secrets;
 mod selection;
 mod ssh;
