@@ -4,15 +4,22 @@
 # with authentication enforced so that wrong credentials are refused as S3 refuses them.
 #
 #   scripts/s3server.sh ensure-packages     install moto[server] with pip when missing
-#   scripts/s3server.sh start DIR [--watch PID]
+#   scripts/s3server.sh start DIR [--watch PID] [--days-ago N]
 #                                           start it in DIR; prints "port=N"; DIR/credentials
 #                                           holds "KEY_ID SECRET" of an account allowed all
 #                                           --watch PID: stop it and delete DIR when PID exits
+#                                           --days-ago N: its clock N days behind (faketime),
+#                                           so the objects it stores are that old (cleanup)
 #   scripts/s3server.sh stop DIR            stop the server in DIR and delete DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 ensure_packages() {
+  if ! command -v faketime >/dev/null 2>&1; then
+    echo "s3server.sh: installing faketime" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >&2 \
+      || { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >&2; }
+  fi
   if command -v moto_server >/dev/null 2>&1 && python3 -c 'import boto3' >/dev/null 2>&1; then
     return 0
   fi
@@ -29,10 +36,11 @@ PY
 
 start() {
   local dir=$1; shift
-  local watch=""
+  local watch="" clock=()
   while [ $# -gt 0 ]; do
     case "$1" in
       --watch) watch=$2; shift 2 ;;
+      --days-ago) clock=(faketime -f "-${2}d"); shift 2 ;;
       *) echo "s3server.sh: unknown option $1" >&2; exit 2 ;;
     esac
   done
@@ -42,7 +50,7 @@ start() {
   local attempt port pid
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
-    moto_server -H 127.0.0.1 -p "$port" >"$dir/server.log" 2>&1 &
+    "${clock[@]}" python3 "$here/moto_s3.py" -H 127.0.0.1 -p "$port" >"$dir/server.log" 2>&1 &
     pid=$!
     echo "$pid" >"$dir/server.pid"
     # Ready when it answers; gone when the port was taken meanwhile (then another port).

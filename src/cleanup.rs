@@ -109,6 +109,9 @@ fn scan(
     pattern: Option<&str>,
     take: impl Fn(Option<SystemTime>) -> bool,
 ) -> Result<Scan> {
+    if crate::s3::is_s3(base) {
+        return scan_objects(base, pattern, take);
+    }
     let mut scan = Scan::default();
     let mut dirs = vec![base.to_owned()];
     while let Some(dir) = dirs.pop() {
@@ -183,6 +186,71 @@ fn scan(
     Ok(scan)
 }
 
+/// [`scan`] of a bucket's prefix (`s3://bucket/prefix`), its "subdirectories" (the keys'
+/// `/`-separated levels) included: the same rules, on the objects' keys and their upload
+/// time, the companions looked for beside the dump. An object is only ever an object (no
+/// link, device or directory to step around), and one listing shows them all.
+fn scan_objects(
+    base: &Path,
+    pattern: Option<&str>,
+    take: impl Fn(Option<SystemTime>) -> bool,
+) -> Result<Scan> {
+    let mut sets = Vec::new();
+    let bucket = crate::s3::bucket_of(base).map_err(|e| Error::file("listing", base, e))?;
+    let objects = bucket
+        .list_under(base)
+        .map_err(|e| Error::file("listing", base, e))?;
+    let present: std::collections::HashSet<&Path> =
+        objects.iter().map(|o| o.url.as_path()).collect();
+    for object in &objects {
+        let path = &object.url;
+        let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        if !is_dump_name(&name)
+            || pattern.is_some_and(|p| !glob_match(p, &name))
+            || !take(Some(object.modified))
+        {
+            continue;
+        }
+        let metadata = crate::metadata::Recorded::path_for(path);
+        if !present.contains(metadata.as_path())
+            || !(crate::dump::naming::is_generated(&name) || names_itself(path, &name))
+        {
+            continue;
+        }
+        let dir = path.parent().unwrap_or(base);
+        let mut companions = vec![metadata];
+        companions.extend(
+            grants_names(&name)
+                .into_iter()
+                .map(|g| dir.join(g))
+                .filter(|g| present.contains(g.as_path())),
+        );
+        let record = crate::verify::record::path_for(path);
+        if present.contains(record.as_path()) && crate::verify::record::is_ours(&record) {
+            companions.push(record);
+        }
+        sets.push(BackupSet {
+            dump: path.clone(),
+            companions,
+        });
+    }
+    sets.sort_by(|a, b| a.dump.cmp(&b.dump));
+    Ok(Scan {
+        sets,
+        warnings: Vec::new(),
+    })
+}
+
+/// Removes one file or object of a set.
+fn remove_one(path: &Path) -> std::io::Result<()> {
+    if crate::s3::is_s3(path) {
+        return crate::s3::bucket_of(path)?.remove(path);
+    }
+    std::fs::remove_file(path)
+}
+
 /// Whether the metadata file records `name` as its dump (`backup.file`): how a backup made
 /// with `--filename` is told from a file that only looks like one.
 fn names_itself(dump: &Path, name: &str) -> bool {
@@ -199,7 +267,7 @@ fn names_itself(dump: &Path, name: &str) -> bool {
 pub fn remove(sets: &[BackupSet]) -> Result<()> {
     for set in sets {
         for f in std::iter::once(&set.dump).chain(&set.companions) {
-            std::fs::remove_file(f).map_err(|e| Error::file("removing", f.clone(), e))?;
+            remove_one(f).map_err(|e| Error::file("removing", f.clone(), e))?;
         }
     }
     Ok(())
@@ -247,7 +315,7 @@ pub fn after_backup(base: &Path, days: u64, written: &[PathBuf]) -> AfterBackup 
         }
         done.sets += 1;
         for f in files {
-            match std::fs::remove_file(f) {
+            match remove_one(f) {
                 Ok(()) => done.removed.push(f.clone()),
                 Err(e) => done.problems.push(format!(
                     "cannot remove {}: {e}; remove it by hand or fix its directory's permissions",

@@ -104,10 +104,10 @@ pub fn list(base: &Path) -> Result<Listing> {
 
 /// One set's row, from its dump, its metadata and its record.
 pub fn summarise(dump: &Path) -> SetSummary {
-    let stat = std::fs::metadata(dump).ok();
-    let size_bytes = stat.as_ref().map(|m| m.len());
+    let stat = crate::read::source::stat(dump).ok();
+    let size_bytes = stat.map(|(size, _)| size);
     let modified = stat
-        .and_then(|m| m.modified().ok())
+        .and_then(|(_, modified)| modified)
         .map(chrono::DateTime::<chrono::Local>::from);
     let metadata_path = Recorded::path_for(dump);
     let recorded = match std::fs::metadata(&metadata_path) {

@@ -394,17 +394,7 @@ pub fn config(
             strict: a.strict,
             tables,
             objects,
-            cleanup_after: cleanup_after(settings, quiet)?.filter(|c| {
-                // Not yet for a bucket (issue #22's second part): said, not silently skipped.
-                let on_s3 = sfdbtools::s3::is_s3(&c.base);
-                if on_s3 && !quiet {
-                    eprintln!(
-                        "sfdbtools: warning: backup.cleanup is not done on an s3:// base \
-                         directory yet: no old set is removed after this backup"
-                    );
-                }
-                !on_s3
-            }),
+            cleanup_after: cleanup_after(settings, quiet)?,
             metrics_file: a.metrics_file.or_else(|| settings.metrics_file.clone()),
             names_at: None,
         };
@@ -441,6 +431,8 @@ fn bucket(dest: &Path, a: &S3Args, engine: Engine) -> Result<Option<Arc<Bucket>>
     let options = a
         .endpoint
         .options(a.part_size.unwrap_or(sfdbtools::s3::DEFAULT_PART_SIZE));
+    // The cleanup after the backup lists and removes in the same store.
+    sfdbtools::s3::configure(options.clone());
     Ok(Some(Arc::new(Bucket::open(url, &options)?)))
 }
 

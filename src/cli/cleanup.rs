@@ -20,7 +20,7 @@ pub struct Cleanup {
 
 /// The directory and the age: each its flag, else its config key, else a usage error.
 pub fn config(a: CleanupArgs, settings: &Settings) -> Result<Cleanup, Error> {
-    Ok(Cleanup {
+    let cleanup = Cleanup {
         // Never the current directory by default: run from a home directory, that
         // took anyone's `.sql` files.
         base: a
@@ -53,7 +53,9 @@ pub fn config(a: CleanupArgs, settings: &Settings) -> Result<Cleanup, Error> {
         },
         pattern: a.pattern,
         dry_run: a.dry_run,
-    })
+    };
+    a.s3.configure_for(&cleanup.base)?;
+    Ok(cleanup)
 }
 
 /// Lists (and unless a dry run, removes) every old set; the count on stderr unless `-q`.

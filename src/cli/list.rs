@@ -24,7 +24,7 @@ const DATABASES_SHOWN: usize = 3;
 
 /// The directory: DIR, else the config's base directory (as `cleanup`), else a usage error.
 pub fn config(a: ListArgs, settings: &Settings) -> Result<List, Error> {
-    Ok(List {
+    let list = List {
         base: a
             .dir
             .or_else(|| settings.base_directory.clone())
@@ -36,7 +36,9 @@ pub fn config(a: ListArgs, settings: &Settings) -> Result<List, Error> {
                 )
             })?,
         json: a.json,
-    })
+    };
+    a.s3.configure_for(&list.base)?;
+    Ok(list)
 }
 
 /// Lists the sets; what could not be looked into, and each metadata file that cannot be read,

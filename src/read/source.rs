@@ -54,6 +54,16 @@ pub fn size(path: &Path) -> io::Result<u64> {
     Ok(std::fs::metadata(path)?.len())
 }
 
+/// The size and modification time (an object's upload time) of the file or object.
+pub fn stat(path: &Path) -> io::Result<(u64, Option<std::time::SystemTime>)> {
+    if is_object(path) {
+        let listed = s3::bucket_of(path)?.stat(path)?;
+        return Ok((listed.size, Some(listed.modified)));
+    }
+    let m = std::fs::metadata(path)?;
+    Ok((m.len(), m.modified().ok()))
+}
+
 /// Whether `path` is a regular file or an object that exists (false when it cannot be told).
 pub fn is_file(path: &Path) -> bool {
     if is_object(path) {

@@ -263,10 +263,10 @@ impl Bucket {
         Ok(self.listed(meta))
     }
 
-    /// The objects directly under `dir` (`s3://bucket[/prefix]`), as a directory listing
-    /// shows files, and the "subdirectories" (common prefixes) below it. Every page of the
-    /// listing is read (the store pages by 1 000).
-    pub fn list_dir(&self, dir: &Path) -> io::Result<(Vec<Listed>, Vec<PathBuf>)> {
+    /// Every object under `dir` (`s3://bucket[/prefix]`), at any depth of its `/`-separated
+    /// levels, as a recursive directory walk finds files: one listing, every page read (the
+    /// store pages by 1 000).
+    pub fn list_under(&self, dir: &Path) -> io::Result<Vec<Listed>> {
         let text = dir.to_string_lossy();
         let rest = text
             .strip_prefix("s3://")
@@ -281,19 +281,15 @@ impl Bucket {
             })?),
         };
         let store = self.store.clone();
-        let listing = wait(async move { store.list_with_delimiter(prefix.as_ref()).await })?
-            .map_err(|e| self.fail("listing", e))?;
-        let objects = listing
-            .objects
-            .into_iter()
-            .map(|m| self.listed(m))
-            .collect();
-        let below = listing
-            .common_prefixes
-            .into_iter()
-            .map(|p| PathBuf::from(format!("s3://{}/{p}", self.name)))
-            .collect();
-        Ok((objects, below))
+        let objects = wait(async move {
+            use futures_util::TryStreamExt;
+            store
+                .list(prefix.as_ref())
+                .try_collect::<Vec<object_store::ObjectMeta>>()
+                .await
+        })?
+        .map_err(|e| self.fail("listing", e))?;
+        Ok(objects.into_iter().map(|m| self.listed(m)).collect())
     }
 
     /// Deletes the object `url` (cleanup), waiting for the store's answer.

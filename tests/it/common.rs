@@ -337,34 +337,46 @@ pub struct S3Server {
 }
 
 static S3: OnceLock<S3Server> = OnceLock::new();
+static S3_PAST: OnceLock<S3Server> = OnceLock::new();
 
 pub fn s3_server() -> &'static S3Server {
-    S3.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("sfdb-s3-{}", std::process::id()));
-        let out = Command::new(root().join("scripts/s3server.sh"))
-            .arg("start")
-            .arg(&dir)
-            .arg("--watch")
-            .arg(std::process::id().to_string())
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .expect("run scripts/s3server.sh");
-        assert!(out.status.success(), "scripts/s3server.sh could not start");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let port = text
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("port="))
-            .unwrap_or_else(|| panic!("s3server.sh printed no port: {text}"))
-            .parse()
-            .expect("port");
-        let creds = std::fs::read_to_string(dir.join("credentials")).expect("credentials");
-        let (key_id, secret) = creds.trim().split_once(' ').expect("KEY_ID SECRET");
-        S3Server {
-            port,
-            key_id: key_id.to_owned(),
-            secret: secret.to_owned(),
-        }
-    })
+    S3.get_or_init(|| start_s3("now", &[]))
+}
+
+/// A second S3 server whose clock runs [`S3_PAST_DAYS`] days behind (faketime): what it
+/// stores is that old, as `cleanup` sees it.
+pub fn s3_server_in_the_past() -> &'static S3Server {
+    S3_PAST.get_or_init(|| start_s3("past", &["--days-ago", &S3_PAST_DAYS.to_string()]))
+}
+
+pub const S3_PAST_DAYS: u64 = 10;
+
+fn start_s3(tag: &str, extra: &[&str]) -> S3Server {
+    let dir = std::env::temp_dir().join(format!("sfdb-s3-{tag}-{}", std::process::id()));
+    let out = Command::new(root().join("scripts/s3server.sh"))
+        .arg("start")
+        .arg(&dir)
+        .arg("--watch")
+        .arg(std::process::id().to_string())
+        .args(extra)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("run scripts/s3server.sh");
+    assert!(out.status.success(), "scripts/s3server.sh could not start");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let port = text
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("port="))
+        .unwrap_or_else(|| panic!("s3server.sh printed no port: {text}"))
+        .parse()
+        .expect("port");
+    let creds = std::fs::read_to_string(dir.join("credentials")).expect("credentials");
+    let (key_id, secret) = creds.trim().split_once(' ').expect("KEY_ID SECRET");
+    S3Server {
+        port,
+        key_id: key_id.to_owned(),
+        secret: secret.to_owned(),
+    }
 }
 
 static BUCKETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
