@@ -98,6 +98,7 @@ mod tests {
             pattern: Some("*.sql".into()),
             dry_run: true,
             backup_dir: backup_dir.map(PathBuf::from),
+            s3: Default::default(),
         }
     }
 

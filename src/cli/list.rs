@@ -201,6 +201,7 @@ mod tests {
         let args = |dir: Option<&str>| ListArgs {
             dir: dir.map(PathBuf::from),
             json: false,
+            s3: Default::default(),
         };
         let with_base = settings("backup:\n  output: {base_directory: /backups}\n");
         assert_eq!(
