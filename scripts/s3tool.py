@@ -7,7 +7,11 @@ $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY.
   s3tool.py setup-auth       create an account allowed everything, print "KEY_ID SECRET", then
                              turn authentication on (every later request must be signed)
   s3tool.py mb BUCKET        create a bucket
-  s3tool.py uploads BUCKET   print the incomplete multipart uploads, one "KEY UPLOAD_ID" a line
+  s3tool.py uploads BUCKET   print the incomplete multipart uploads, one "KEY UPLOAD_ID PARTS"
+                             a line (PARTS: how many parts it holds so far)
+  s3tool.py abort-uploads BUCKET
+                             abort every incomplete multipart upload, as a lifecycle rule or
+                             another tool may do behind a running backup's back
 """
 import json
 import os
@@ -63,9 +67,16 @@ def main():
     elif cmd == "mb":
         client("s3").create_bucket(Bucket=args[0])
     elif cmd == "uploads":
-        listed = client("s3").list_multipart_uploads(Bucket=args[0])
+        s3 = client("s3")
+        listed = s3.list_multipart_uploads(Bucket=args[0])
         for u in listed.get("Uploads", []):
-            print(u["Key"], u["UploadId"])
+            parts = s3.list_parts(Bucket=args[0], Key=u["Key"], UploadId=u["UploadId"])
+            print(u["Key"], u["UploadId"], len(parts.get("Parts", [])))
+    elif cmd == "abort-uploads":
+        s3 = client("s3")
+        listed = s3.list_multipart_uploads(Bucket=args[0])
+        for u in listed.get("Uploads", []):
+            s3.abort_multipart_upload(Bucket=args[0], Key=u["Key"], UploadId=u["UploadId"])
     else:
         sys.exit(__doc__)
 

@@ -531,6 +531,13 @@ pub enum S3Error {
         code: &'static str,
     },
     #[error(
+        "{action}: {endpoint} no longer knows this multipart upload (NoSuchUpload): it was \
+         aborted from outside, by a lifecycle rule that aborts incomplete uploads or by another \
+         tool; nothing was stored under the final key. Run the backup again, and give such \
+         rules more time than a backup takes"
+    )]
+    UploadGone { action: String, endpoint: String },
+    #[error(
         "{action}: no such object in bucket {bucket} at {endpoint}; check the name (`sfdbtools \
          list s3://{bucket}/PREFIX` shows the backups under a prefix)"
     )]
@@ -584,6 +591,11 @@ impl S3Error {
             }
             source = s.source();
         }
+        // A proxy's or a server's error page says nothing its status line does not.
+        if let Some(at) = detail.to_ascii_lowercase().find("<!doctype html") {
+            detail.truncate(at);
+            detail = detail.trim_end().trim_end_matches(':').to_owned();
+        }
         let (action, endpoint, bucket) =
             (action.to_owned(), endpoint.to_owned(), bucket.to_owned());
         let has = |code: &str| detail.contains(&format!("<Code>{code}</Code>"));
@@ -619,6 +631,9 @@ impl S3Error {
                 bucket,
                 detail,
             };
+        }
+        if has("NoSuchUpload") {
+            return S3Error::UploadGone { action, endpoint };
         }
         if matches!(e, object_store::Error::NotFound { .. }) {
             return S3Error::NoSuchObject {
@@ -667,5 +682,44 @@ mod tests {
             );
         }
         assert!(!format!("{b:?}").to_lowercase().contains("secret"));
+    }
+
+    #[test]
+    fn the_store_s_answers_are_sorted_into_what_to_check() {
+        let answer = |body: &str| object_store::Error::Generic {
+            store: "S3",
+            source: format!("Server returned non-2xx status code: {body}").into(),
+        };
+        let said = |body: &str| S3Error::classify("PUT", "bk", "http://e", &answer(body));
+        assert!(matches!(
+            said("404: <Error><Code>NoSuchBucket</Code></Error>"),
+            S3Error::NoSuchBucket { .. }
+        ));
+        assert!(matches!(
+            said("404: <Error><Code>NoSuchUpload</Code></Error>"),
+            S3Error::UploadGone { .. }
+        ));
+        assert!(matches!(
+            said("403: <Error><Code>SignatureDoesNotMatch</Code></Error>"),
+            S3Error::AccessDenied {
+                code: "SignatureDoesNotMatch",
+                ..
+            }
+        ));
+        assert!(matches!(
+            said("400: <Error><Code>AuthorizationHeaderMalformed</Code></Error>"),
+            S3Error::WrongRegion { .. }
+        ));
+        let page = said("500 Internal Server Error: <!doctype html>\n<html><h1>Oops</h1>");
+        let text = page.to_string();
+        assert!(text.contains("500 Internal Server Error"), "{text}");
+        assert!(!text.contains("html"), "{text}");
+        let missing = object_store::Error::NotFound {
+            path: "k".into(),
+            source: "404".into(),
+        };
+        let e = io_error("GET", "bk", "http://e", missing);
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(e.to_string().contains("no such object in bucket bk"), "{e}");
     }
 }

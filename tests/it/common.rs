@@ -411,6 +411,19 @@ impl S3Server {
         name
     }
 
+    /// The parts stored so far by each incomplete multipart upload of the bucket.
+    pub fn upload_parts(&self, bucket: &str) -> Vec<usize> {
+        self.tool(&["uploads", bucket])
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(2).and_then(|n| n.parse().ok()))
+            .collect()
+    }
+
+    /// Aborts every incomplete multipart upload of the bucket, from outside the tool.
+    pub fn abort_uploads(&self, bucket: &str) {
+        self.tool(&["abort-uploads", bucket]);
+    }
+
     /// The keys of the bucket's incomplete multipart uploads.
     pub fn incomplete_uploads(&self, bucket: &str) -> Vec<String> {
         self.tool(&["uploads", bucket])

@@ -351,3 +351,63 @@ async fn a_failed_run_aborts_its_upload() {
     assert_eq!(s3.keys(&bucket).await, Vec::<String>::new());
     assert_eq!(s3.incomplete_uploads(&bucket), Vec::<String>::new());
 }
+
+/// A part that the store keeps refusing (its upload aborted behind the run's back, as a
+/// lifecycle rule may do) fails the run after the retries, naming the object, the part and
+/// its first byte: exit 1, and no object under the final key. The dump is held before its rows (the table locked
+/// by another session; no snapshot lock to wait on) while the upload is aborted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_part_names_the_object_and_the_byte_offset() {
+    use mysql_async::prelude::Queryable;
+    let s3 = s3_server();
+    let db = TestDb::new("s3part").await;
+    common::create_big_table(&db).await;
+    let bucket = s3.new_bucket("part");
+    let mut lock = db.conn().await;
+    lock.query_drop("LOCK TABLES big WRITE").await.unwrap();
+    let mut cmd = s3.backup_command(
+        &[
+            "single",
+            "--database",
+            &db.name,
+            "-C",
+            "-j",
+            "1",
+            "--consistency",
+            "none",
+            "--s3-part-size",
+            "5M",
+            "--s3-endpoint",
+            &s3.endpoint(),
+        ],
+        &format!("s3://{bucket}/p"),
+    );
+    let dump = tokio::task::spawn_blocking(move || cmd.output().unwrap());
+    common::wait_for_statement_on_big(
+        &db.name,
+        "STATE LIKE '%metadata lock%'",
+        "the dump never waited for the locked table",
+    )
+    .await;
+    assert!(
+        !s3.upload_parts(&bucket).is_empty(),
+        "the dump's upload is not open"
+    );
+    s3.abort_uploads(&bucket);
+    lock.query_drop("UNLOCK TABLES").await.unwrap();
+    let out = dump.await.unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let text = output_text(&out);
+    assert!(text.contains(&format!("s3://{bucket}/p/")), "{text}");
+    // moto answers 500 for a part of an aborted upload (S3: 404 NoSuchUpload), which is
+    // retried as any server error is, then fails the run.
+    assert!(
+        text.contains("uploading part 1 (from byte 0)") && text.contains("after 6 retries"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("<html"),
+        "a server's HTML page in the message: {text}"
+    );
+    assert_eq!(s3.keys(&bucket).await, Vec::<String>::new());
+}
