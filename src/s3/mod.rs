@@ -36,16 +36,31 @@ use crate::error::{Error, Result};
 use crate::output::file::FileSummary;
 
 /// The default `--s3-part-size`: large enough that request overhead stays small, small enough
-/// that five of them (see [`MAX_PARTS_IN_FLIGHT`]) fit the memory budget. S3's 10 000 parts
-/// ([`MAX_PARTS`]) then cap an object at 160 GiB: a larger dump needs a larger part size
-/// (256M for 2.5 TiB), and fails saying so when it crosses the cap.
+/// that five of them (see [`MAX_PARTS_IN_FLIGHT`]) fit the memory budget. Past
+/// [`PARTS_PER_SIZE`] parts the size grows ([`part_size_of`]), so S3's 10 000 parts
+/// ([`MAX_PARTS`]) never end a long dump hours in.
 pub const DEFAULT_PART_SIZE: usize = 16 << 20;
+/// Parts sent at each part size before it doubles: the first 1 000 parts (16 GiB at the default
+/// size) keep the memory bound of the size given; a larger object then takes parts of twice
+/// the size, 1 000 at a time, up to [`MAX_PART_SIZE`]. From 5M, ten such blocks hold about 5
+/// TiB, S3's largest object; from 16M, more. The memory held grows with the object only past
+/// the first block (at 2 TB from 16M: parts of 1 GiB), which is what any client needs to put
+/// such an object in 10 000 parts; `--s3-part-size` of about the dump's size / 5 000 avoids
+/// the growth.
+pub const PARTS_PER_SIZE: usize = 1_000;
 /// S3 refuses parts under 5 MiB except the last one.
 pub const MIN_PART_SIZE: usize = 5 << 20;
 /// S3's largest part.
 pub const MAX_PART_SIZE: usize = 5 << 30;
 /// S3's most parts of one object: an upload that would need more fails naming the part size.
 pub const MAX_PARTS: usize = 10_000;
+
+/// The size of part `number` (from 1) of an object whose first parts are `first` bytes: doubled
+/// every [`PARTS_PER_SIZE`] parts, at most [`MAX_PART_SIZE`].
+pub fn part_size_of(first: usize, number: usize) -> usize {
+    let doublings = (number.saturating_sub(1) / PARTS_PER_SIZE).min(20) as u32;
+    first.saturating_mul(1usize << doublings).min(MAX_PART_SIZE)
+}
 
 /// Parts uploading at once, for the whole process. Memory is bounded by part size × (this +
 /// one part being filled per open upload): 80 MiB at the default size for a single-file run,
@@ -682,6 +697,31 @@ mod tests {
             );
         }
         assert!(!format!("{b:?}").to_lowercase().contains("secret"));
+    }
+
+    #[test]
+    fn parts_grow_so_that_ten_thousand_hold_s3_s_largest_object() {
+        assert_eq!(part_size_of(MIN_PART_SIZE, 1), MIN_PART_SIZE);
+        assert_eq!(part_size_of(MIN_PART_SIZE, PARTS_PER_SIZE), MIN_PART_SIZE);
+        assert_eq!(
+            part_size_of(MIN_PART_SIZE, PARTS_PER_SIZE + 1),
+            2 * MIN_PART_SIZE
+        );
+        // 16M doubled nine times is 8G: S3 takes 5G at most.
+        assert_eq!(part_size_of(DEFAULT_PART_SIZE, MAX_PARTS), MAX_PART_SIZE);
+        assert_eq!(part_size_of(MAX_PART_SIZE, 5_000), MAX_PART_SIZE);
+        let capacity =
+            |first: usize| -> u64 { (1..=MAX_PARTS).map(|n| part_size_of(first, n) as u64).sum() };
+        // S3's largest object is 5 TiB; from the smallest part size, within 3 %.
+        assert!(capacity(MIN_PART_SIZE) as f64 >= 0.97 * (5u64 << 40) as f64);
+        assert!(capacity(DEFAULT_PART_SIZE) >= 5 << 40);
+        // The size given holds for the first block: memory as documented for the common case.
+        assert_eq!(
+            (1..=PARTS_PER_SIZE)
+                .map(|n| part_size_of(DEFAULT_PART_SIZE, n))
+                .max(),
+            Some(DEFAULT_PART_SIZE)
+        );
     }
 
     #[test]

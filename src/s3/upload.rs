@@ -15,7 +15,7 @@ use tokio::runtime::Handle;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinHandle;
 
-use super::{Bucket, MAX_PARTS, block, runtime};
+use super::{Bucket, MAX_PARTS, PARTS_PER_SIZE, block, part_size_of, runtime};
 use crate::error::{Error, Result};
 use crate::output::file::FileSummary;
 
@@ -129,13 +129,20 @@ impl ObjectWriter {
         })
     }
 
+    /// The number (from 1) of the part being filled.
+    fn number(&self) -> usize {
+        self.parts.len() + self.sending.len() + 1
+    }
+
     /// Sends the part gathered so far: waits for a slot among the parts in flight, and
     /// collects the parts that are done meanwhile (a failed one fails the write now).
     fn send_part(&mut self) -> io::Result<()> {
-        let number = self.parts.len() + self.sending.len() + 1;
+        let number = self.number();
         if number > MAX_PARTS {
             return Err(io::Error::other(format!(
-                "{} needs more than {MAX_PARTS} parts of {} bytes; give a larger --s3-part-size",
+                "{} needs more than {MAX_PARTS} parts (from {} bytes each, doubled every \
+                 {PARTS_PER_SIZE}), more than S3 holds in one object; split the backup (one file \
+                 per database) or give a larger --s3-part-size",
                 self.url.display(),
                 self.bucket.part_size
             )));
@@ -209,9 +216,9 @@ impl ObjectWriter {
 
 impl Write for ObjectWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let size = self.bucket.part_size;
-        if self.part.capacity() == 0 {
-            self.part.reserve_exact(size);
+        let size = part_size_of(self.bucket.part_size, self.number());
+        if self.part.capacity() < size {
+            self.part.reserve_exact(size - self.part.len());
         }
         let n = buf.len().min(size - self.part.len());
         self.part.extend_from_slice(&buf[..n]);
