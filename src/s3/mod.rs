@@ -88,6 +88,43 @@ pub struct S3Options {
     pub path_style: bool,
     /// `--s3-part-size`, within [`MIN_PART_SIZE`]..=[`MAX_PART_SIZE`].
     pub part_size: usize,
+    /// The process's `AWS_*` variables and `HOME`, as the binary read them.
+    pub environment: AwsEnv,
+}
+
+/// The environment of the AWS credential chain: every `AWS_*` variable (keys, token, region,
+/// endpoint, profile, web identity, container credentials) and `HOME` (where `~/.aws` is).
+/// The binary reads it; the library reads no variable itself. Values are secrets: `Debug`
+/// shows the names only, and they are zeroed when dropped.
+#[derive(Clone, Default)]
+pub struct AwsEnv(Vec<(String, crate::secret::Secret)>);
+
+impl AwsEnv {
+    /// The AWS variables among `vars` (the others are not kept); empty values count as unset.
+    pub fn new(vars: impl IntoIterator<Item = (String, String)>) -> AwsEnv {
+        AwsEnv(
+            vars.into_iter()
+                .filter(|(k, v)| (k.starts_with("AWS_") || k == "HOME") && !v.is_empty())
+                .map(|(k, v)| (k, crate::secret::Secret::new(v)))
+                .collect(),
+        )
+    }
+
+    /// The value of `name`, when set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.expose())
+    }
+}
+
+impl std::fmt::Debug for AwsEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, _)| k))
+            .finish()
+    }
 }
 
 /// True for a destination that names a bucket (`s3://…`).
@@ -139,11 +176,18 @@ impl Bucket {
                 "{url}: the prefix may not hold . or .. segments"
             )));
         }
-        // Every AWS_* variable, as the AWS tools read them (keys, token, region, endpoint);
-        // then the profile files for what the environment leaves out.
-        let mut builder = AmazonS3Builder::from_env().with_bucket_name(name);
-        let env = |v: &str| std::env::var(v).ok().filter(|s| !s.is_empty());
-        let profile = profile::from_environment()?;
+        // Every AWS_* variable, as the AWS tools read them (keys, token, region, endpoint:
+        // what `AmazonS3Builder::from_env` would read, from the binary's copy); then the
+        // profile files for what the environment leaves out.
+        let vars = &options.environment;
+        let mut builder = AmazonS3Builder::new().with_bucket_name(name);
+        for (key, value) in &vars.0 {
+            if let Ok(config) = key.to_ascii_lowercase().parse() {
+                builder = builder.with_config(config, value.expose());
+            }
+        }
+        let env = |v: &str| vars.get(v).map(str::to_owned);
+        let profile = profile::from_environment(vars)?;
         if env("AWS_ACCESS_KEY_ID").is_none()
             && let (Some(id), Some(secret)) = (&profile.access_key_id, &profile.secret_access_key)
         {

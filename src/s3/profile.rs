@@ -22,8 +22,8 @@ pub struct Profile {
 /// The profile of the environment (`AWS_PROFILE`, `AWS_SHARED_CREDENTIALS_FILE`,
 /// `AWS_CONFIG_FILE`, `HOME`); empty when the files do not exist. A file that exists but
 /// cannot be read, or a profile named by `AWS_PROFILE` that neither file has, is an error.
-pub fn from_environment() -> Result<Profile> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+pub fn from_environment(vars: &super::AwsEnv) -> Result<Profile> {
+    let env = |k: &str| vars.get(k).map(str::to_owned);
     let home = env("HOME").map(PathBuf::from);
     let file = |var: &str, name: &str| {
         env(var)

@@ -8,7 +8,7 @@ use sfdbtools::config::run::parse_bytes;
 use std::path::Path;
 
 use sfdbtools::Error;
-use sfdbtools::s3::{DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE, S3Options};
+use sfdbtools::s3::{AwsEnv, DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE, S3Options};
 
 /// Where the store is, for every command that reads or writes `s3://…`.
 #[derive(Args, Debug, Default)]
@@ -31,13 +31,18 @@ impl S3Endpoint {
         self.endpoint.is_some() || self.region.is_some() || self.path_style
     }
 
-    /// The client's options, with `part_size` for uploads.
+    /// The client's options, with `part_size` for uploads, and the AWS chain's variables of
+    /// this process (read here: the library reads no environment).
     pub fn options(&self, part_size: usize) -> S3Options {
         S3Options {
             endpoint: self.endpoint.clone(),
             region: self.region.clone(),
             path_style: self.path_style,
             part_size,
+            environment: AwsEnv::new(
+                std::env::vars_os()
+                    .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+            ),
         }
     }
 
