@@ -59,6 +59,16 @@ pub struct FileSummary {
     pub sha256: String,
 }
 
+impl From<crate::s3::Stored> for FileSummary {
+    fn from(s: crate::s3::Stored) -> FileSummary {
+        FileSummary {
+            path: s.path,
+            bytes: s.bytes,
+            sha256: s.sha256,
+        }
+    }
+}
+
 /// A file that appears under its final name only after [`AtomicFile::finish`] succeeded.
 ///
 /// Until then it lives as `.<name>.partial-<pid>` in the same directory (same filesystem, so

@@ -68,7 +68,7 @@ impl Sink {
     pub fn finish(self) -> io::Result<FileSummary> {
         match self {
             Sink::File(f) => f.finish(),
-            Sink::Object(o) => o.finish(),
+            Sink::Object(o) => o.finish().map(FileSummary::from),
         }
     }
 }
@@ -99,7 +99,7 @@ pub fn write_whole(
     match bucket {
         None => file::write_atomic(path, mode, content)
             .map_err(|e| Error::file("writing", path.to_owned(), e)),
-        Some(b) => b.put_whole(path, content),
+        Some(b) => b.put_whole(path, content).map(FileSummary::from),
     }
 }
 

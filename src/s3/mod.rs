@@ -33,7 +33,6 @@ use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
-use crate::output::file::FileSummary;
 
 /// The default `--s3-part-size`: large enough that request overhead stays small, small enough
 /// that five of them (see [`MAX_PARTS_IN_FLIGHT`]) fit the memory budget. Past
@@ -394,11 +393,11 @@ impl Bucket {
 
     /// Writes a small object (the metadata) in one PUT, which S3 makes atomic: it appears
     /// whole or not at all. Blocks: called from the synchronous end of a run.
-    pub fn put_whole(self: &Arc<Self>, url: &Path, content: &[u8]) -> Result<FileSummary> {
+    pub fn put_whole(self: &Arc<Self>, url: &Path, content: &[u8]) -> Result<Stored> {
         self.put(url, content)
             .map_err(|e| Error::file("uploading", url.to_owned(), e))?;
         upload::finished().push((self.clone(), url.to_owned()));
-        Ok(FileSummary {
+        Ok(Stored {
             path: url.to_owned(),
             bytes: content.len() as u64,
             sha256: hex::encode(Sha256::digest(content)),
@@ -436,6 +435,15 @@ fn io_error(action: &str, bucket: &str, endpoint: &str, e: object_store::Error) 
         _ => io::ErrorKind::Other,
     };
     io::Error::new(kind, classified)
+}
+
+/// An object as this process stored it: its address, exact size and SHA-256 (what the
+/// metadata records of a file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub sha256: String,
 }
 
 /// An object as a listing or a HEAD request shows it.

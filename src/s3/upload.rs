@@ -15,9 +15,8 @@ use tokio::runtime::Handle;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinHandle;
 
-use super::{Bucket, MAX_PARTS, PARTS_PER_SIZE, block, part_size_of, runtime};
+use super::{Bucket, MAX_PARTS, PARTS_PER_SIZE, Stored, block, part_size_of, runtime};
 use crate::error::{Error, Result};
-use crate::output::file::FileSummary;
 
 /// Multipart uploads open in this process, and the objects it completed: a run that fails or
 /// is interrupted aborts the first and deletes the second ([`abort_uploads_of_this_run`]).
@@ -188,7 +187,7 @@ impl ObjectWriter {
 
     /// Sends the last part, waits for every part, and completes the upload: only now does the
     /// object exist under its key.
-    pub fn finish(mut self) -> io::Result<FileSummary> {
+    pub fn finish(mut self) -> io::Result<Stored> {
         // S3 takes an empty last part only as the sole one: an empty object.
         if !self.part.is_empty() || self.parts.len() + self.sending.len() == 0 {
             self.send_part()?;
@@ -206,7 +205,7 @@ impl ObjectWriter {
         self.done = true;
         forget_upload(&self.url);
         finished().push((self.bucket.clone(), self.url.clone()));
-        Ok(FileSummary {
+        Ok(Stored {
             path: self.url.clone(),
             bytes: self.bytes,
             sha256: hex::encode(std::mem::take(&mut self.hasher).finalize()),
