@@ -346,7 +346,7 @@ impl Bucket {
                 .try_collect::<Vec<object_store::ObjectMeta>>()
                 .await
         })?
-        .map_err(|e| self.fail("listing", e))?;
+        .map_err(|e| self.fail("ListObjectsV2", e))?;
         Ok(objects.into_iter().map(|m| self.listed(m)).collect())
     }
 
@@ -394,9 +394,16 @@ impl Bucket {
     /// Writes a small object (the metadata) in one PUT, which S3 makes atomic: it appears
     /// whole or not at all. Blocks: called from the synchronous end of a run.
     pub fn put_whole(self: &Arc<Self>, url: &Path, content: &[u8]) -> Result<Stored> {
-        self.put(url, content)
-            .map_err(|e| Error::file("uploading", url.to_owned(), e))?;
-        upload::finished().push((self.clone(), url.to_owned()));
+        // Recorded as a completion: an interrupted run waits for it, then deletes the object.
+        if !upload::ledger().begin_completion(self, url) {
+            return Err(Error::Stopped(format!(
+                "{}: the run is stopping, not uploaded",
+                url.display()
+            )));
+        }
+        let put = self.put(url, content);
+        upload::ledger().end_completion(url, put.is_ok());
+        put.map_err(|e| Error::file("uploading", url.to_owned(), e))?;
         Ok(Stored {
             path: url.to_owned(),
             bytes: content.len() as u64,
@@ -605,6 +612,16 @@ pub enum S3Error {
     )]
     UploadGone { action: String, endpoint: String },
     #[error(
+        "{action}: {endpoint} answered \"not found\" without an S3 error code ({detail}): it \
+         does not look like an S3 endpoint; check the host and port of --s3-endpoint or \
+         AWS_ENDPOINT_URL"
+    )]
+    NotS3 {
+        action: String,
+        endpoint: String,
+        detail: String,
+    },
+    #[error(
         "{action}: no such object in bucket {bucket} at {endpoint}; check the name (`sfdbtools \
          list s3://{bucket}/PREFIX` shows the backups under a prefix)"
     )]
@@ -703,10 +720,19 @@ impl S3Error {
             return S3Error::UploadGone { action, endpoint };
         }
         if matches!(e, object_store::Error::NotFound { .. }) {
-            return S3Error::NoSuchObject {
+            // S3 says NoSuchKey in the body of a GET's 404 (a HEAD's has no body, and a GET
+            // follows it, see `Bucket::stat`): a bare 404 is a web server that is not S3.
+            if has("NoSuchKey") {
+                return S3Error::NoSuchObject {
+                    action,
+                    bucket,
+                    endpoint,
+                };
+            }
+            return S3Error::NotS3 {
                 action,
-                bucket,
                 endpoint,
+                detail,
             };
         }
         if connect {
@@ -806,12 +832,24 @@ mod tests {
         let text = page.to_string();
         assert!(text.contains("500 Internal Server Error"), "{text}");
         assert!(!text.contains("html"), "{text}");
-        let missing = object_store::Error::NotFound {
+        let missing = |body: &str| object_store::Error::NotFound {
             path: "k".into(),
-            source: "404".into(),
+            source: body.to_owned().into(),
         };
-        let e = io_error("GET", "bk", "http://e", missing);
+        let e = io_error(
+            "GET",
+            "bk",
+            "http://e",
+            missing("404: <Error><Code>NoSuchKey</Code></Error>"),
+        );
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
         assert!(e.to_string().contains("no such object in bucket bk"), "{e}");
+        // A web server that is not S3 (a wrong port): not a missing backup.
+        let e = io_error("GET", "bk", "http://e", missing("404 Not Found"));
+        assert_ne!(e.kind(), io::ErrorKind::NotFound);
+        assert!(
+            e.to_string().contains("does not look like an S3 endpoint"),
+            "{e}"
+        );
     }
 }

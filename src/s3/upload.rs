@@ -18,36 +18,93 @@ use tokio::task::JoinHandle;
 use super::{Bucket, MAX_PARTS, PARTS_PER_SIZE, Stored, block, part_size_of, runtime};
 use crate::error::{Error, Result};
 
-/// Multipart uploads open in this process, and the objects it completed: a run that fails or
-/// is interrupted aborts the first and deletes the second ([`abort_uploads_of_this_run`]).
+/// What this process has under way in buckets, so that a run that fails or is interrupted can
+/// undo it ([`abort_uploads_of_this_run`]): uploads open (aborted then), uploads being completed
+/// (waited for, then deleted: a completion cannot be called back once sent), objects completed
+/// (deleted). Once `stopping`, no upload is completed any more.
+#[derive(Default)]
+pub(super) struct Ledger {
+    open: Vec<Open>,
+    completing: Vec<Done>,
+    pub(super) finished: Vec<Done>,
+    stopping: bool,
+}
+
 type Open = (Arc<Bucket>, PathBuf, object_store::MultipartId);
-static OPEN_UPLOADS: Mutex<Vec<Open>> = Mutex::new(Vec::new());
-static FINISHED_OBJECTS: Mutex<Vec<(Arc<Bucket>, PathBuf)>> = Mutex::new(Vec::new());
+type Done = (Arc<Bucket>, PathBuf);
 
-fn open_uploads() -> std::sync::MutexGuard<'static, Vec<Open>> {
-    OPEN_UPLOADS.lock().unwrap_or_else(|e| e.into_inner())
+static LEDGER: Mutex<Ledger> = Mutex::new(Ledger {
+    open: Vec::new(),
+    completing: Vec::new(),
+    finished: Vec::new(),
+    stopping: false,
+});
+
+pub(super) fn ledger() -> std::sync::MutexGuard<'static, Ledger> {
+    LEDGER.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-pub(super) fn finished() -> std::sync::MutexGuard<'static, Vec<(Arc<Bucket>, PathBuf)>> {
-    FINISHED_OBJECTS.lock().unwrap_or_else(|e| e.into_inner())
+impl Ledger {
+    fn forget(&mut self, url: &Path) {
+        self.open.retain(|(_, u, _)| u != url);
+    }
+
+    /// The upload of `url` is about to be completed: false when the run is stopping (then
+    /// it must not be).
+    pub(super) fn begin_completion(&mut self, bucket: &Arc<Bucket>, url: &Path) -> bool {
+        if self.stopping {
+            return false;
+        }
+        self.forget(url);
+        self.completing.push((bucket.clone(), url.to_owned()));
+        true
+    }
+
+    /// The completion of `url` has answered; when it succeeded the object exists.
+    pub(super) fn end_completion(&mut self, url: &Path, completed: bool) {
+        if let Some(at) = self.completing.iter().position(|(_, u)| u == url) {
+            let done = self.completing.remove(at);
+            if completed {
+                self.finished.push(done);
+            }
+        }
+    }
+
+    /// The run stops: no completion from now on; the open uploads and the objects completed
+    /// so far, to undo.
+    fn stop(&mut self) -> (Vec<Open>, Vec<Done>) {
+        self.stopping = true;
+        (
+            std::mem::take(&mut self.open),
+            std::mem::take(&mut self.finished),
+        )
+    }
+
+    /// Objects completed since, and whether completions are still under way.
+    fn completed_since(&mut self) -> (Vec<Done>, bool) {
+        (
+            std::mem::take(&mut self.finished),
+            !self.completing.is_empty(),
+        )
+    }
 }
 
-fn forget_upload(url: &Path) {
-    open_uploads().retain(|(_, u, _)| u != url);
-}
+/// How often an interrupted run looks whether the completions under way have answered.
+const COMPLETION_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// For the signal handler of a run that did not complete: aborts every open upload (its parts
-/// are freed, nothing appears) and deletes every object this process completed, then the key
-/// of each aborted upload too, in case its completion raced the abort. Returns how many
-/// objects and uploads there were.
+/// are freed, nothing appears), deletes every object this process completed, then waits for
+/// the completions already sent and deletes what they made. The key of each aborted upload is
+/// deleted too, in case its completion raced the abort. Returns how many objects and uploads
+/// there were. The caller bounds how long it may take.
 pub async fn abort_uploads_of_this_run() -> usize {
-    let open = std::mem::take(&mut *open_uploads());
-    let done = std::mem::take(&mut *finished());
+    let (open, done) = ledger().stop();
     for (bucket, url, id) in &open {
         if let Ok(key) = bucket.key(url) {
             let _ = bucket.store.abort_multipart(&key, id).await;
         }
     }
+    let mut undone = open.len() + done.len();
     let keys = open
         .iter()
         .map(|(b, u, _)| (b, u))
@@ -55,14 +112,24 @@ pub async fn abort_uploads_of_this_run() -> usize {
     for (bucket, url) in keys {
         let _ = bucket.delete(url).await;
     }
-    open.len() + done.len()
+    loop {
+        let (done, busy) = ledger().completed_since();
+        undone += done.len();
+        for (bucket, url) in &done {
+            let _ = bucket.delete(url).await;
+        }
+        if !busy {
+            return undone;
+        }
+        tokio::time::sleep(COMPLETION_POLL).await;
+    }
 }
 
 /// Removes `url`, an object this run completed, when the run fails after all. False when it is
 /// not one of them (then it is a file).
 pub fn remove_finished(url: &Path) -> bool {
     let found = {
-        let mut done = finished();
+        let done = &mut ledger().finished;
         let at = done.iter().position(|(_, u)| u == url);
         at.map(|i| done.remove(i).0)
     };
@@ -112,7 +179,9 @@ impl ObjectWriter {
                 bucket.fail("CreateMultipartUpload", e),
             )
         })?;
-        open_uploads().push((bucket.clone(), url.to_owned(), id.clone()));
+        ledger()
+            .open
+            .push((bucket.clone(), url.to_owned(), id.clone()));
         Ok(ObjectWriter {
             bucket: bucket.clone(),
             url: url.to_owned(),
@@ -197,14 +266,19 @@ impl ObjectWriter {
         }
         let parts = std::mem::take(&mut self.parts);
         let store = self.bucket.store.clone();
-        block(
+        if !ledger().begin_completion(&self.bucket, &self.url) {
+            // Dropped unfinished: the upload is aborted.
+            return Err(io::Error::other(
+                "the run is stopping: the upload was not completed",
+            ));
+        }
+        let completed = block(
             &self.handle,
             store.complete_multipart(&self.key, &self.id, parts),
-        )
-        .map_err(|e| self.bucket.fail("CompleteMultipartUpload", e))?;
+        );
+        ledger().end_completion(&self.url, completed.is_ok());
+        completed.map_err(|e| self.bucket.fail("CompleteMultipartUpload", e))?;
         self.done = true;
-        forget_upload(&self.url);
-        finished().push((self.bucket.clone(), self.url.clone()));
         Ok(Stored {
             path: self.url.clone(),
             bytes: self.bytes,
@@ -245,6 +319,60 @@ impl Drop for ObjectWriter {
         }
         let store = self.bucket.store.clone();
         let _ = block(&self.handle, store.abort_multipart(&self.key, &self.id));
-        forget_upload(&self.url);
+        ledger().forget(&self.url);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{DEFAULT_PART_SIZE, S3Options};
+    use super::*;
+
+    fn bucket() -> Arc<Bucket> {
+        let options = S3Options {
+            endpoint: Some("http://127.0.0.1:1".into()),
+            part_size: DEFAULT_PART_SIZE,
+            ..S3Options::default()
+        };
+        Arc::new(Bucket::open("s3://bk/p", &options).unwrap())
+    }
+
+    /// The race a trial hit: SIGINT while a completion is in flight. The stop waits for it
+    /// and then has its object to delete; nothing is completed after the stop.
+    #[test]
+    fn a_completion_in_flight_when_the_run_stops_is_waited_for_and_undone() {
+        let b = bucket();
+        let mut l = Ledger::default();
+        let (a, c, d) = (b.url().join("a"), b.url().join("c"), b.url().join("d"));
+        l.open.push((b.clone(), a.clone(), "id-a".into()));
+        l.open.push((b.clone(), c.clone(), "id-c".into()));
+        assert!(l.begin_completion(&b, &c));
+        l.finished.push((b.clone(), d.clone()));
+
+        let (open, done) = l.stop();
+        assert_eq!(open.len(), 1, "only a is still open: c is being completed");
+        assert_eq!(done.iter().map(|(_, u)| u).collect::<Vec<_>>(), [&d]);
+        let (since, busy) = l.completed_since();
+        assert!(
+            since.is_empty() && busy,
+            "c's completion has not answered yet"
+        );
+
+        l.end_completion(&c, true);
+        let (since, busy) = l.completed_since();
+        assert_eq!(since.iter().map(|(_, u)| u).collect::<Vec<_>>(), [&c]);
+        assert!(!busy);
+        assert!(!l.begin_completion(&b, &a), "a completion after the stop");
+    }
+
+    #[test]
+    fn a_completion_that_failed_leaves_nothing_to_delete() {
+        let b = bucket();
+        let mut l = Ledger::default();
+        let a = b.url().join("a");
+        assert!(l.begin_completion(&b, &a));
+        l.end_completion(&a, false);
+        let (since, busy) = l.completed_since();
+        assert!(since.is_empty() && !busy);
     }
 }
