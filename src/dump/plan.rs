@@ -72,11 +72,12 @@ pub(crate) async fn prepare(
     cfg: &BackupConfig,
     progress: &dyn Progress,
 ) -> Result<(Conn, RunContext)> {
-    if !cfg.dry_run {
-        match &cfg.bucket {
-            None => check_writable(&cfg.output_dir)?,
-            Some(b) => b.check_writable().await?,
-        }
+    match &cfg.bucket {
+        None if !cfg.dry_run => check_writable(&cfg.output_dir)?,
+        None => {}
+        // In a dry run too: the probe upload is aborted and leaves nothing, and a dry run is
+        // how a new cron line's keys, bucket and endpoint get tried.
+        Some(b) => b.check_writable().await?,
     }
     let started = cfg.names_at.unwrap_or_else(Local::now);
     let (mut control, info) = connect::open(&cfg.connection, "control").await?;

@@ -218,7 +218,16 @@ async fn wrong_credentials_are_refused_as_such_and_not_shown() {
     )
     .await;
     assert!(text.contains("(InvalidAccessKeyId)"), "{text}");
+    // A dry run tries the keys too (its probe upload is aborted: nothing is left).
+    let text = failed_backup(
+        &format!("s3://{bucket}/x"),
+        &["--s3-endpoint", &s3.endpoint(), "--dry-run"],
+        &[("AWS_SECRET_ACCESS_KEY", wrong)],
+    )
+    .await;
+    assert!(text.contains(&expected), "{text}");
     assert_eq!(s3.keys(&bucket).await, Vec::<String>::new());
+    assert_eq!(s3.incomplete_uploads(&bucket), Vec::<String>::new());
 }
 
 #[tokio::test]
