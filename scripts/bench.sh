@@ -201,17 +201,17 @@ dump_zstd() {
 dump_zstd_s3() {
   s3tool rm bench zstd/
   sync
-  local before after parts
+  local before after objects parts
   before=$(moto_cpu)
   s3env timed "sfdbtools -j$threads zstd-3 to s3" s3://bench/zstd "$bin" -q db-backup single \
     --database bench --host 127.0.0.1 --port "$port" --user root -o s3://bench/zstd -t BENCH \
     -c zstd -l 3 --skip-encrypt -j "$threads" "${plain[@]}" \
     --s3-endpoint "http://127.0.0.1:$s3port" --s3-part-size "$s3part"
   after=$(moto_cpu)
-  parts=$(s3tool du bench zstd/ | cut -d' ' -f3)
-  printf 'dump\t%s\t%s\n' "$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN { print t / hz }')" "$parts" >>"$s3stats"
-  echo "   (moto CPU $(tail -n1 "$s3stats" | cut -f2) s, $parts parts in all)" >&2
+  read -r _ objects parts <<<"$(s3tool du bench zstd/)"
+  printf 'dump\t%s\t%s\t%s\n' "$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { print t / hz }')" "$objects" "$parts" >>"$s3stats"
+  echo "   (moto CPU $(tail -n1 "$s3stats" | cut -f2) s; $objects objects, $parts parts)" >&2
 }
 # The local dump's bytes uploaded by boto3 the same way (moto's own cost for them, with another
 # client), the parts and the completion timed apart.
@@ -222,9 +222,10 @@ put_boto3() {
   s3env timed "boto3 PUT of the zstd dump" "$f" python3 scripts/s3tool.py put bench ref/dump.zst \
     "$f" "$(numfmt --from=iec "$s3part" | awk '{ print $1 / 1048576 }')" "$work/put-times"
   after=$(moto_cpu)
-  printf 'boto3\t%s\t\t%s\n' "$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" \
+  printf 'boto3\t%s\t\t\t%s\n' "$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" \
     'BEGIN { print t / hz }')" "$(tr ' ' '\t' <"$work/put-times")" >>"$s3stats"
-  echo "   (moto CPU $(tail -n1 "$s3stats" | cut -f2) s; parts $(cut -f4 <<<"$(tail -n1 "$s3stats")") s, completion $(cut -f5 <<<"$(tail -n1 "$s3stats")") s)" >&2
+  echo "   (moto CPU $(tail -n1 "$s3stats" | cut -f2) s; parts $(tail -n1 "$s3stats" | cut -f5) s," \
+    "completion $(tail -n1 "$s3stats" | cut -f6) s)" >&2
   s3tool rm bench ref/
 }
 for r in $(seq 1 "$repeat"); do
@@ -360,14 +361,15 @@ awk -F'\t' '
     printf "restore nobinlog / myloader wall:      %.2f (paired %.2f; target <= 1.00; neither writes it)\n", W[rsn] / W[rml], paired(rsn, rml)
   }' "$results"
 if [ -s "$s3stats" ]; then
-  awk -F'\t' '$1 == "dump" { d[++n] = $2; p = $3 }
-    $1 == "boto3" { b[++m] = $2; bp[m] = $4; bc[m] = $5 }
+  awk -F'\t' '$1 == "dump" { d[++n] = $2; obj = $3; p = $4 }
+    $1 == "boto3" { b[++m] = $2; bp[m] = $5; bc[m] = $6 }
     function med(a, cnt,   i, j, t) {
       for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
       return cnt % 2 ? a[(cnt + 1) / 2] : (a[cnt / 2] + a[cnt / 2 + 1]) / 2 }
     END {
-      printf "moto CPU (medians): %.2f s during the dump to s3 (%d objects and parts of %s), %.2f s during boto3%s PUT\n",
-        med(d, n), p, part, med(b, m), "\047s"
+      printf "moto CPU (medians): %.2f s during the dump to s3 (%d objects, %d parts of at most %s), %.2f s\n",
+        med(d, n), obj, p, part, med(b, m)
+      print "  during boto3" "\047" "s PUT of the dump\047s bytes"
       printf "boto3 PUT (medians): parts %.2f s, then CompleteMultipartUpload %.2f s: moto copies every part\n", med(bp, m), med(bc, m)
       print "  into the new object, in Python; the dump to s3 waits as long for its own completion" }' \
     part="$s3part" "$s3stats"
