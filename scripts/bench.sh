@@ -349,7 +349,8 @@ awk -F'\t' '
     for (i = 1; i <= k; i++) if (order[i] ~ /^boto3 PUT/) b3 = order[i]
     if (nats3 != "") {
       printf "zstd dump to s3 / to local disk wall:  %.2f (paired %.2f; target <= 1.25)\n", W[nats3] / W[natz], paired(nats3, natz)
-      printf "peak RSS of the zstd dump to s3:       %.1f MB (target <= 200)\n", m[nats3] / 1024
+      # The RSS column is in MiB; the bound is in MB.
+      printf "peak RSS of the zstd dump to s3:       %.1f MiB = %.0f MB, the largest of the rounds (target <= 200 MB)\n", m[nats3] / 1024, m[nats3] * 1.024 / 1000
       printf "boto3 PUT of its bytes / local dump:   %.2f (paired %.2f; the upload alone, another client)\n", W[b3] / W[natz], paired(b3, natz)
     }
     if (rs == "") exit
