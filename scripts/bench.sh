@@ -12,11 +12,21 @@
 #   BENCH_RESTORE=0 ...                 dumps only (the restores take three quarters of the run)
 #   BENCH_BASELINE=/path/to/sfdbtools   also time another build (e.g. the previous commit's) in
 #                                       the same rounds, and print this build's paired ratio to it
+#   BENCH_S3=0 ...                      leave out the object storage case (below)
+#   BENCH_S3_PART_SIZE=8M ...           its --s3-part-size (default 16M, the tool's default)
 #
 # The native dump also runs with --statement-size 4M and 16M (the default is 1M): larger
 # statements once made dumps quadratic (80 times slower at 4M); their ratio to 1M must stay 1.
 # And over TLS (VERIFY_IDENTITY; every connection, the row reader's too): the server offers TLS
 # to whoever asks, so our other runs say --ssl-mode DISABLED (the other tools do not ask).
+#
+# Object storage (issue #22): the zstd dump into s3://bench/zstd on a local S3 API server
+# (moto, scripts/s3server.sh, installed with pip when missing) against the same dump to local
+# disk, the two runs adjacent and their order alternating by round; then the same bytes (the
+# local dump) uploaded with boto3 in parts of the same size, four in flight, and moto's own CPU
+# time during each: moto is one Python process on the same cores, so the ratio says as much
+# about it as about the uploader. Its keys go through the environment only; ~/.aws is not
+# read (AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE are /dev/null) nor written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,9 +67,12 @@ fi
 tls=(--ssl-mode VERIFY_IDENTITY --ssl-ca "$work/tls/ca.pem")
 port=$(cat "$work/port")
 sql() { mariadb --no-defaults -uroot -h127.0.0.1 -P"$port" --protocol=TCP "$@"; }
-if [ "${BENCH_KEEP:-0}" != 1 ]; then
-  trap 'scripts/sandbox.sh stop "$work" >/dev/null 2>&1 || true' EXIT
-fi
+s3dir=""
+on_exit() {
+  if [ -n "$s3dir" ]; then scripts/s3server.sh stop "$s3dir" >/dev/null 2>&1 || true; fi
+  if [ "${BENCH_KEEP:-0}" != 1 ]; then scripts/sandbox.sh stop "$work" >/dev/null 2>&1 || true; fi
+}
+trap on_exit EXIT
 
 rows() { awk -v s="$scale" -v n="$1" 'BEGIN { printf "%d", n * s }'; }
 if [ "$(sql -N -e "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='bench'")" = 0 ]; then
@@ -97,6 +110,8 @@ fi
 
 results=$work/results.tsv
 : >"$results"
+s3stats=$work/s3.tsv
+: >"$s3stats"
 commits=$work/commits.tsv
 : >"$commits"
 # writer_during NAME OUTPUT_PATH COMMAND…: a timed dump while scripts/commit_probe.py commits one
@@ -121,6 +136,19 @@ writer_during() {
   printf '%s\t%s\t%s\n' "$name" "$slowest" "${blocked:-?}" >>"$commits"
   echo "   $name: slowest concurrent commit ${slowest} ms, commits blocked ${blocked:-?} ms" >&2
 }
+# s3env COMMAND…: COMMAND (a function too) in a subshell with the S3 server's keys in its
+# environment (not on a command line) and none of the machine's AWS settings.
+s3env() (
+  unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 AWS_REGION \
+    AWS_DEFAULT_REGION
+  export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null S3_PORT=$s3port \
+    AWS_ACCESS_KEY_ID=$s3key AWS_SECRET_ACCESS_KEY=$s3secret
+  "$@"
+)
+# s3tool ARGS…: scripts/s3tool.py against the S3 server.
+s3tool() { s3env python3 scripts/s3tool.py "$@"; }
+# moto_cpu: the S3 server's user+sys CPU so far, in clock ticks.
+moto_cpu() { awk '{ print $14 + $15 }' "/proc/$s3pid/stat"; }
 # timed NAME SIZE_PATH COMMAND…: time one run, record wall/user/sys/rss and the size of SIZE_PATH.
 timed() {
   local name=$1 out=$2; shift 2
@@ -132,7 +160,10 @@ timed() {
   fi
   t=$(tail -n1 "$work/time.txt")
   local size
-  size=$(du -sb "$out" | cut -f1)
+  case $out in
+    s3://*) out=${out#s3://}; size=$(s3tool du "${out%%/*}" "${out#*/}/" | cut -d' ' -f1) ;;
+    *) size=$(du -sb "$out" | cut -f1) ;;
+  esac
   printf '%s\t%s\t%s\n' "$name" "$(tr ' ' '\t' <<<"$t")" "$size" >>"$results"
   echo "   $name: wall ${t%% *} s" >&2
 }
@@ -149,8 +180,54 @@ restore() {
   sync
   timed "$@"
 }
+s3=${BENCH_S3:-1}
+s3part=${BENCH_S3_PART_SIZE:-16M}
+if [ "$s3" = 1 ]; then
+  # --watch: stopped with this script even when the trap cannot run (SIGKILL).
+  s3dir=$work/s3
+  s3port=$(scripts/s3server.sh start "$s3dir" --watch $$ | sed -n 's/^port=//p')
+  read -r s3key s3secret <"$s3dir/credentials"
+  s3pid=$(cat "$s3dir/server.pid")
+  s3tool mb bench
+fi
 o=$work/out
 mkdir -p "$o"
+dump_zstd() {
+  run "sfdbtools -j$threads zstd-3" "$o/native-zst" "$bin" -q db-backup single --database bench \
+    --host 127.0.0.1 --port "$port" --user root -o "$o/native-zst" -t BENCH -c zstd -l 3 \
+    --skip-encrypt -j "$threads" "${plain[@]}"
+}
+# The same dump into the bucket; records moto's CPU during it and the parts uploaded.
+dump_zstd_s3() {
+  s3tool rm bench zstd/
+  sync
+  local before after objects parts
+  before=$(moto_cpu)
+  s3env timed "sfdbtools -j$threads zstd-3 to s3" s3://bench/zstd "$bin" -q db-backup single \
+    --database bench --host 127.0.0.1 --port "$port" --user root -o s3://bench/zstd -t BENCH \
+    -c zstd -l 3 --skip-encrypt -j "$threads" "${plain[@]}" \
+    --s3-endpoint "http://127.0.0.1:$s3port" --s3-part-size "$s3part"
+  after=$(moto_cpu)
+  read -r _ objects parts <<<"$(s3tool du bench zstd/)"
+  printf 'dump\t%s\t%s\t%s\n' "$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { print t / hz }')" "$objects" "$parts" >>"$s3stats"
+  echo "   (moto CPU $(tail -n1 "$s3stats" | cut -f2) s; $objects objects, $parts parts)" >&2
+}
+# The local dump's bytes uploaded by boto3 the same way (moto's own cost for them, with another
+# client), the parts and the completion timed apart.
+put_boto3() {
+  local f before after
+  f=$(ls "$o"/native-zst/*.sql.zst | grep -v "_users.sql.zst$")
+  before=$(moto_cpu)
+  s3env timed "boto3 PUT of the zstd dump" "$f" python3 scripts/s3tool.py put bench ref/dump.zst \
+    "$f" "$(numfmt --from=iec "$s3part" | awk '{ print $1 / 1048576 }')" "$work/put-times"
+  after=$(moto_cpu)
+  printf 'boto3\t%s\t\t\t%s\n' "$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { print t / hz }')" "$(tr ' ' '\t' <"$work/put-times")" >>"$s3stats"
+  echo "   (moto CPU $(tail -n1 "$s3stats" | cut -f2) s; parts $(tail -n1 "$s3stats" | cut -f5) s," \
+    "completion $(tail -n1 "$s3stats" | cut -f6) s)" >&2
+  s3tool rm bench ref/
+}
 for r in $(seq 1 "$repeat"); do
   echo "== round $r" >&2
   run "sfdbtools -j$threads" "$o/native" "$bin" -q db-backup single --database bench --host 127.0.0.1 \
@@ -176,9 +253,13 @@ for r in $(seq 1 "$repeat"); do
     --protocol=TCP --single-transaction --hex-blob bench > '$o/mysqldump.sql'"
   run "mydumper -t$threads" "$o/mydumper" mydumper -h 127.0.0.1 -P "$port" -u root -B bench \
     -t "$threads" --rows 500000 -o "$o/mydumper"
-  run "sfdbtools -j$threads zstd-3" "$o/native-zst" "$bin" -q db-backup single --database bench \
-    --host 127.0.0.1 --port "$port" --user root -o "$o/native-zst" -t BENCH -c zstd -l 3 \
-    --skip-encrypt -j "$threads" "${plain[@]}"
+  if [ "$s3" != 1 ]; then
+    dump_zstd
+  elif [ $((r % 2)) = 1 ]; then
+    dump_zstd; dump_zstd_s3; put_boto3
+  else
+    dump_zstd_s3; dump_zstd; put_boto3
+  fi
   run "sfdbtools -j$threads zstd-3 enc" "$o/native-enc" env SFDB_BACKUP_ENCRYPTION_KEY=bench "$bin" -q \
     db-backup single --database bench --host 127.0.0.1 --port "$port" --user root -o "$o/native-enc" \
     -t BENCH -c zstd -l 3 -j "$threads" "${plain[@]}"
@@ -264,6 +345,14 @@ awk -F'\t' '
       printf "%-39s%.2f (paired %.2f; target <= 1.10)\n", "native " part[2] " / 1M statements wall:", W[order[i]] / W[nat], paired(order[i], nat) }
     if (base != "")
       printf "native / baseline dump wall:           %.2f (paired %.2f; within noise is 0.9-1.1)\n", W[nat] / W[base], paired(nat, base)
+    for (i = 1; i <= k; i++) if (order[i] ~ / to s3$/) nats3 = order[i]
+    for (i = 1; i <= k; i++) if (order[i] ~ /^boto3 PUT/) b3 = order[i]
+    if (nats3 != "") {
+      printf "zstd dump to s3 / to local disk wall:  %.2f (paired %.2f; target <= 1.25)\n", W[nats3] / W[natz], paired(nats3, natz)
+      # The RSS column is in MiB; the bound is in MB.
+      printf "peak RSS of the zstd dump to s3:       %.1f MiB = %.0f MB, the largest of the rounds (target <= 200 MB)\n", m[nats3] / 1024, m[nats3] * 1.024 / 1000
+      printf "boto3 PUT of its bytes / local dump:   %.2f (paired %.2f; the upload alone, another client)\n", W[b3] / W[natz], paired(b3, natz)
+    }
     if (rs == "") exit
     for (i = 1; i <= k; i++) if (order[i] ~ /^restore: baseline/) rbase = order[i]
     if (rbase != "")
@@ -272,6 +361,20 @@ awk -F'\t' '
     printf "restore / myloader -e wall:            %.2f (paired %.2f; target <= 1.00; both write the binary log)\n", W[rs] / W[rmle], paired(rs, rmle)
     printf "restore nobinlog / myloader wall:      %.2f (paired %.2f; target <= 1.00; neither writes it)\n", W[rsn] / W[rml], paired(rsn, rml)
   }' "$results"
+if [ -s "$s3stats" ]; then
+  awk -F'\t' '$1 == "dump" { d[++n] = $2; obj = $3; p = $4 }
+    $1 == "boto3" { b[++m] = $2; bp[m] = $5; bc[m] = $6 }
+    function med(a, cnt,   i, j, t) {
+      for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return cnt % 2 ? a[(cnt + 1) / 2] : (a[cnt / 2] + a[cnt / 2 + 1]) / 2 }
+    END {
+      printf "moto CPU (medians): %.2f s during the dump to s3 (%d objects, %d parts of at most %s), %.2f s\n",
+        med(d, n), obj, p, part, med(b, m)
+      print "  during boto3" "\047" "s PUT of the dump\047s bytes"
+      printf "boto3 PUT (medians): parts %.2f s, then CompleteMultipartUpload %.2f s: moto copies every part\n", med(bp, m), med(bc, m)
+      print "  into the new object, in Python; the dump to s3 waits as long for its own completion" }' \
+    part="$s3part" "$s3stats"
+fi
 
 # Hostile files (#19): peak RSS of verify and db-restore --dry-run on small compressed files
 # whose one statement never ends (2 GiB of SQL): the statement limit plus a constant, under

@@ -12,10 +12,18 @@ $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY.
   s3tool.py abort-uploads BUCKET
                              abort every incomplete multipart upload, as a lifecycle rule or
                              another tool may do behind a running backup's back
+  s3tool.py du BUCKET PREFIX print "BYTES OBJECTS PARTS" of the objects under PREFIX (for
+                             scripts/bench.sh; PARTS from the ETags, 1 for a single PUT)
+  s3tool.py rm BUCKET PREFIX delete the objects under PREFIX
+  s3tool.py put BUCKET KEY FILE PART_MIB TIMES
+                             upload FILE in parts of PART_MIB, four in flight, as sfdbtools does
+                             (the bench's measure of the server's own cost for the same bytes);
+                             writes "PARTS_SECONDS COMPLETE_SECONDS PARTS" to the file TIMES
 """
 import json
 import os
 import sys
+import time
 import urllib.request
 
 import boto3
@@ -60,6 +68,63 @@ def setup_auth():
     print(key["AccessKeyId"], key["SecretAccessKey"])
 
 
+def objects(bucket, prefix):
+    # The whole bucket, filtered here: moto (5.2) refuses the signature of a listing whose
+    # Prefix holds a "/" (SignatureDoesNotMatch), and the bench's buckets are small.
+    pages = client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    for page in pages:
+        yield from (o for o in page.get("Contents", []) if o["Key"].startswith(prefix))
+
+
+def du(bucket, prefix):
+    size = count = parts = 0
+    for o in objects(bucket, prefix):
+        size += o["Size"]
+        count += 1
+        # A multipart object's ETag is "<md5 of the parts' md5s>-<parts>".
+        tail = o["ETag"].strip('"').rpartition("-")[2]
+        parts += int(tail) if "-" in o["ETag"] else 1
+    print(size, count, parts)
+
+
+def rm(bucket, prefix):
+    s3 = client("s3")
+    for o in list(objects(bucket, prefix)):
+        s3.delete_object(Bucket=bucket, Key=o["Key"])
+
+
+def put(bucket, key, path, part_mib, times):
+    """The multipart upload as sfdbtools does it (parts of PART_MIB, four in flight, then the
+    completion), timed in two: the parts, and CompleteMultipartUpload alone, which a store may
+    make cost as much as the data (moto copies every part into the object)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    s3 = client("s3")
+    size = int(float(part_mib) * (1 << 20))
+    start = time.monotonic()
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+
+    def send(number):
+        with open(path, "rb") as f:
+            f.seek((number - 1) * size)
+            body = f.read(size)
+        r = s3.upload_part(
+            Bucket=bucket, Key=key, UploadId=upload, PartNumber=number, Body=body
+        )
+        return {"PartNumber": number, "ETag": r["ETag"]}
+
+    count = max(1, -(-os.path.getsize(path) // size))
+    with ThreadPoolExecutor(4) as pool:
+        parts = list(pool.map(send, range(1, count + 1)))
+    sent = time.monotonic()
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts}
+    )
+    done = time.monotonic()
+    with open(times, "w") as f:
+        print(f"{sent - start:.3f} {done - sent:.3f} {count}", file=f)
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "setup-auth":
@@ -77,6 +142,12 @@ def main():
         listed = s3.list_multipart_uploads(Bucket=args[0])
         for u in listed.get("Uploads", []):
             s3.abort_multipart_upload(Bucket=args[0], Key=u["Key"], UploadId=u["UploadId"])
+    elif cmd == "du":
+        du(*args)
+    elif cmd == "rm":
+        rm(*args)
+    elif cmd == "put":
+        put(*args)
     else:
         sys.exit(__doc__)
 
