@@ -334,6 +334,7 @@ pub fn config(
             .backup_dir
             .unwrap_or_else(|| default_output_dir(settings, &now));
         let bucket = bucket(&output_dir, &a.s3, a.engine)?;
+        let writes_to_bucket = bucket.is_some();
         if let Some(f) = &a.filename {
             naming::custom_file(f, codec, passphrase.is_some())?;
         }
@@ -394,7 +395,16 @@ pub fn config(
             strict: a.strict,
             tables,
             objects,
-            cleanup_after: cleanup_after(settings, quiet)?,
+            cleanup_after: cleanup_after(settings, quiet)?.inspect(|c| {
+                // A bucket to clean that the backup does not write into: reached through
+                // the AWS environment (the --s3-* flags are for an s3:// destination).
+                if sfdbtools::s3::is_s3(&c.base) && !writes_to_bucket {
+                    sfdbtools::s3::configure(
+                        super::args::s3::S3Endpoint::default()
+                            .options(sfdbtools::s3::DEFAULT_PART_SIZE),
+                    );
+                }
+            }),
             metrics_file: a.metrics_file.or_else(|| settings.metrics_file.clone()),
             names_at: None,
         };

@@ -75,6 +75,13 @@ pub fn is_file(path: &Path) -> bool {
 /// The first `n` bytes (fewer when the file is shorter).
 pub fn head(path: &Path, n: usize) -> io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(n);
+    if is_object(path) {
+        // One small range, not the first MiB a reader of the whole object starts with.
+        ObjectReader::open_for_a_look(path, n as u64)?
+            .take(n as u64)
+            .read_to_end(&mut out)?;
+        return Ok(out);
+    }
     open(path)?.take(n as u64).read_to_end(&mut out)?;
     Ok(out)
 }

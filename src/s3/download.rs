@@ -74,6 +74,14 @@ impl ObjectReader {
         ))
     }
 
+    /// [`ObjectReader::open`] for a look at the first `bytes` only (whether a file is
+    /// encrypted): the first range is that small instead of [`FIRST_RANGE`].
+    pub fn open_for_a_look(url: &Path, bytes: u64) -> io::Result<ObjectReader> {
+        let mut reader = ObjectReader::open(url, 0)?;
+        reader.range = bytes.clamp(1, FIRST_RANGE);
+        Ok(reader)
+    }
+
     /// A reader of `key` in `store`, whose HEAD said `listed`.
     fn of(
         store: Arc<dyn ObjectStore>,

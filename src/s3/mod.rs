@@ -239,7 +239,11 @@ impl Bucket {
                     .with_allow_http(allow_http)
                     .with_connect_timeout(Duration::from_secs(10)),
             );
-        let endpoint = endpoint_given.unwrap_or_else(|| format!("s3.{region}.amazonaws.com"));
+        // For messages: an endpoint written with `user:password@` is shown without them.
+        let endpoint = endpoint_given
+            .as_deref()
+            .map(without_userinfo)
+            .unwrap_or_else(|| format!("s3.{region}.amazonaws.com"));
         install_ring();
         let store = builder.build().map_err(|e| {
             Error::Config(format!(
@@ -429,6 +433,20 @@ impl Bucket {
             .delete(&key)
             .await
             .map_err(|e| Error::file("deleting", url.to_owned(), self.fail("DELETE", e)))
+    }
+}
+
+/// `scheme://user:password@host…` without `user:password@`, for messages.
+fn without_userinfo(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let rest = match rest[..authority_end].rfind('@') {
+        Some(at) => &rest[at + 1..],
+        None => rest,
+    };
+    match scheme {
+        "" => rest.to_owned(),
+        s => format!("{s}://{rest}"),
     }
 }
 
@@ -775,6 +793,24 @@ mod tests {
             );
         }
         assert!(!format!("{b:?}").to_lowercase().contains("secret"));
+    }
+
+    #[test]
+    fn an_endpoint_s_password_is_not_shown() {
+        assert_eq!(
+            without_userinfo("http://u:s3cr@t@minio:9000/x"),
+            "http://minio:9000/x"
+        );
+        assert_eq!(without_userinfo("https://minio:9000"), "https://minio:9000");
+        assert_eq!(without_userinfo("minio/a@b"), "minio/a@b");
+        let opts = S3Options {
+            endpoint: Some("http://user:hunter2@127.0.0.1:1".into()),
+            part_size: DEFAULT_PART_SIZE,
+            ..S3Options::default()
+        };
+        let b = Bucket::open("s3://bk", &opts).unwrap();
+        assert!(!b.endpoint().contains("hunter2"));
+        assert!(!format!("{b:?}").contains("hunter2"));
     }
 
     #[test]

@@ -251,3 +251,49 @@ async fn list_and_cleanup_work_on_a_prefix() {
         output_text(&out)
     );
 }
+
+/// An endpoint that is a web server but not S3 (a wrong port, say) answers "404 Not Found"
+/// without S3's error code: said as such, not as a missing backup.
+#[test]
+fn a_web_server_that_is_not_s3_is_not_taken_for_a_missing_object() {
+    let s3 = s3_server();
+    let dir = common::out_dir();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut web = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 -m http.server");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "http.server did not listen"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let out = s3
+        .command()
+        .args(["verify", "--file", "s3://bucket/nightly/db.sql.zst"])
+        .args(["--s3-endpoint", &endpoint])
+        .output()
+        .unwrap();
+    let _ = web.kill();
+    let _ = web.wait();
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("does not look like an S3 endpoint"), "{text}");
+    assert!(!text.contains("no such object"), "{text}");
+}
