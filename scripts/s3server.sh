@@ -86,9 +86,12 @@ stop() {
   [ -d "$dir" ] || return 0
   if [ -f "$dir/server.pid" ]; then
     local pid; pid=$(cat "$dir/server.pid")
+    # Under --days-ago the pid is faketime's, which runs moto as its child: stop both.
+    pkill -P "$pid" 2>/dev/null || true
     kill "$pid" 2>/dev/null || true
     local i
     for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    pkill -9 -P "$pid" 2>/dev/null || true
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -rf "$dir"
