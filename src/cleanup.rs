@@ -168,18 +168,8 @@ fn scan(
             {
                 continue;
             }
-            let mut companions = vec![metadata];
-            companions.extend(grants_names(&name).into_iter().map(|g| dir.join(g)));
-            companions.retain(|c| c.exists());
-            // Only a record we wrote: a file of that name holding something else stays.
-            let record = crate::verify::record::path_for(&path);
-            if crate::verify::record::is_ours(&record) {
-                companions.push(record);
-            }
-            scan.sets.push(BackupSet {
-                dump: path,
-                companions,
-            });
+            scan.sets
+                .push(set_of(path, metadata, &name, |c: &Path| c.exists()));
         }
     }
     scan.sets.sort_by(|a, b| a.dump.cmp(&b.dump));
@@ -219,28 +209,39 @@ fn scan_objects(
         {
             continue;
         }
-        let dir = path.parent().unwrap_or(base);
-        let mut companions = vec![metadata];
-        companions.extend(
-            grants_names(&name)
-                .into_iter()
-                .map(|g| dir.join(g))
-                .filter(|g| present.contains(g.as_path())),
-        );
-        let record = crate::verify::record::path_for(path);
-        if present.contains(record.as_path()) && crate::verify::record::is_ours(&record) {
-            companions.push(record);
-        }
-        sets.push(BackupSet {
-            dump: path.clone(),
-            companions,
-        });
+        sets.push(set_of(path.clone(), metadata, &name, |c: &Path| {
+            present.contains(c)
+        }));
     }
     sets.sort_by(|a, b| a.dump.cmp(&b.dump));
     Ok(Scan {
         sets,
         warnings: Vec::new(),
     })
+}
+
+/// The set of the dump `dump` (file name `name`), whose metadata `metadata` is there: the
+/// metadata, the accounts files beside it that `there` finds, and verify's record when it is
+/// ours (a file of that name holding something else stays). For files and objects alike.
+fn set_of(
+    dump: PathBuf,
+    metadata: PathBuf,
+    name: &str,
+    there: impl Fn(&Path) -> bool,
+) -> BackupSet {
+    let dir = dump.parent().unwrap_or(Path::new("")).to_owned();
+    let mut companions = vec![metadata];
+    companions.extend(
+        grants_names(name)
+            .into_iter()
+            .map(|g| dir.join(g))
+            .filter(|g| there(g)),
+    );
+    let record = crate::verify::record::path_for(&dump);
+    if there(&record) && crate::verify::record::is_ours(&record) {
+        companions.push(record);
+    }
+    BackupSet { dump, companions }
 }
 
 /// Removes one file or object of a set.
