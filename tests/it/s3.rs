@@ -93,6 +93,28 @@ async fn a_dump_in_several_parts_restores_with_zero_differences() {
     common::assert_same(&db.name, &target.name).await;
 }
 
+/// `db-backup single` of `db` (its big table: about 15 parts), uncompressed, one worker, 5 MiB
+/// parts, into `s3://bucket/p`: long enough to be stopped mid-upload. `extra`: more flags.
+fn streaming_backup(
+    s3: &common::S3Server,
+    db: &str,
+    bucket: &str,
+    extra: &[&str],
+) -> std::process::Command {
+    let mut args = vec![
+        "single",
+        "--database",
+        db,
+        "-C",
+        "-j",
+        "1",
+        "--s3-part-size",
+        "5M",
+    ];
+    args.extend_from_slice(extra);
+    s3.backup_command(&args, &format!("s3://{bucket}/p"))
+}
+
 /// SIGINT while the dump streams (the endpoint from AWS_ENDPOINT_URL this time): exit 130,
 /// nothing under a final key, and the open upload aborted (no parts left stored).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,20 +123,7 @@ async fn sigint_mid_upload_leaves_no_object_and_no_upload() {
     let db = TestDb::new("s3int").await;
     common::create_big_table(&db).await;
     let bucket = s3.new_bucket("sigint");
-    let child = s3
-        .backup_command(
-            &[
-                "single",
-                "--database",
-                &db.name,
-                "-C",
-                "-j",
-                "1",
-                "--s3-part-size",
-                "5M",
-            ],
-            &format!("s3://{bucket}/p"),
-        )
+    let child = streaming_backup(s3, &db.name, &bucket, &[])
         .env("AWS_ENDPOINT_URL", s3.endpoint())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -137,22 +146,8 @@ async fn sigkill_mid_upload_leaves_no_object() {
     let db = TestDb::new("s3kill").await;
     common::create_big_table(&db).await;
     let bucket = s3.new_bucket("sigkill");
-    let child = s3
-        .backup_command(
-            &[
-                "single",
-                "--database",
-                &db.name,
-                "-C",
-                "-j",
-                "1",
-                "--s3-part-size",
-                "5M",
-                "--s3-endpoint",
-                &s3.endpoint(),
-            ],
-            &format!("s3://{bucket}/p"),
-        )
+    let endpoint = s3.endpoint();
+    let child = streaming_backup(s3, &db.name, &bucket, &["--s3-endpoint", &endpoint])
         .spawn()
         .unwrap();
     wait_for_rows(&db.name).await;
@@ -334,21 +329,8 @@ async fn a_failed_run_aborts_its_upload() {
     let db = TestDb::new("s3fail").await;
     common::create_big_table(&db).await;
     let bucket = s3.new_bucket("failed");
-    let mut cmd = s3.backup_command(
-        &[
-            "single",
-            "--database",
-            &db.name,
-            "-C",
-            "-j",
-            "1",
-            "--s3-part-size",
-            "5M",
-            "--s3-endpoint",
-            &s3.endpoint(),
-        ],
-        &format!("s3://{bucket}/p"),
-    );
+    let endpoint = s3.endpoint();
+    let mut cmd = streaming_backup(s3, &db.name, &bucket, &["--s3-endpoint", &endpoint]);
     let dump = tokio::task::spawn_blocking(move || cmd.output().unwrap());
     let id = wait_for_rows(&db.name).await;
     let mut conn = common::server().conn(None).await;
@@ -363,8 +345,9 @@ async fn a_failed_run_aborts_its_upload() {
 
 /// A part that the store keeps refusing (its upload aborted behind the run's back, as a
 /// lifecycle rule may do) fails the run after the retries, naming the object, the part and
-/// its first byte: exit 1, and no object under the final key. The dump is held before its rows (the table locked
-/// by another session; no snapshot lock to wait on) while the upload is aborted.
+/// its first byte: exit 1, and no object under the final key. The dump is held before its
+/// rows (the table locked by another session; no snapshot lock to wait on) while the upload
+/// is aborted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_part_names_the_object_and_the_byte_offset() {
     use mysql_async::prelude::Queryable;
@@ -374,22 +357,12 @@ async fn a_refused_part_names_the_object_and_the_byte_offset() {
     let bucket = s3.new_bucket("part");
     let mut lock = db.conn().await;
     lock.query_drop("LOCK TABLES big WRITE").await.unwrap();
-    let mut cmd = s3.backup_command(
-        &[
-            "single",
-            "--database",
-            &db.name,
-            "-C",
-            "-j",
-            "1",
-            "--consistency",
-            "none",
-            "--s3-part-size",
-            "5M",
-            "--s3-endpoint",
-            &s3.endpoint(),
-        ],
-        &format!("s3://{bucket}/p"),
+    let endpoint = s3.endpoint();
+    let mut cmd = streaming_backup(
+        s3,
+        &db.name,
+        &bucket,
+        &["--consistency", "none", "--s3-endpoint", &endpoint],
     );
     let dump = tokio::task::spawn_blocking(move || cmd.output().unwrap());
     common::wait_for_statement_on_big(
