@@ -329,18 +329,14 @@ impl Bucket {
     /// levels, as a recursive directory walk finds files: one listing, every page read (the
     /// store pages by 1 000).
     pub fn list_under(&self, dir: &Path) -> io::Result<Vec<Listed>> {
+        // The bucket's root lists everything; any other directory is a key prefix, parsed as
+        // keys are (a directory of another bucket is refused there).
         let text = dir.to_string_lossy();
-        let rest = text
-            .strip_prefix("s3://")
-            .and_then(|r| r.strip_prefix(self.name.as_str()))
-            .unwrap_or("")
-            .trim_matches('/')
-            .to_owned();
-        let prefix = match rest.as_str() {
-            "" => None,
-            p => Some(Key::parse(p).map_err(|e| {
-                io::Error::new(io::ErrorKind::InvalidInput, format!("{text}: {e}"))
-            })?),
+        let dir = Path::new(text.trim_end_matches('/'));
+        let prefix = if dir == Path::new(&format!("s3://{}", self.name)) {
+            None
+        } else {
+            Some(self.io_key(dir)?)
         };
         let store = self.store.clone();
         let objects = wait(async move {
