@@ -439,6 +439,16 @@ pub enum Error {
         problem: String,
     },
 
+    /// A `db-copy` stopped: `side` (source or target) failed first, and the other side was
+    /// stopped with it; `state` says what the target holds now.
+    #[error("the {side} side failed: {source}; {state}")]
+    Copy {
+        side: &'static str,
+        #[source]
+        source: Box<Error>,
+        state: String,
+    },
+
     /// A restore stopped part way; `state` says what the target databases hold now.
     #[error("{source}; {state}")]
     Restore {
@@ -477,9 +487,9 @@ impl Error {
             Error::Usage(_) | Error::Config(_) => 2,
             Error::Cancelled(_) => 3,
             Error::Interrupted(_) => 130,
-            Error::Restore { source, .. } | Error::ThroughTunnel { source, .. } => {
-                source.exit_code()
-            }
+            Error::Restore { source, .. }
+            | Error::Copy { source, .. }
+            | Error::ThroughTunnel { source, .. } => source.exit_code(),
             _ => 1,
         }
     }
@@ -495,9 +505,9 @@ impl Error {
                 source: ConnectError::Network { .. } | ConnectError::TimedOut(_),
                 ..
             } => true,
-            Error::Restore { source, .. } | Error::ThroughTunnel { source, .. } => {
-                source.is_connection_lost()
-            }
+            Error::Restore { source, .. }
+            | Error::Copy { source, .. }
+            | Error::ThroughTunnel { source, .. } => source.is_connection_lost(),
             _ => false,
         }
     }

@@ -15,6 +15,7 @@ pub mod cleanup;
 pub mod compress;
 pub mod config;
 pub mod connect;
+pub mod copy;
 pub mod dump;
 pub mod encrypt;
 pub mod error;

@@ -138,6 +138,10 @@ fn run(args: Vec<std::ffi::OsString>) -> Result<(), Failure> {
     Ok(match cli.command {
         Command::DbBackup { mode } => db_backup(mode, quiet, json, &settings, &env),
         Command::DbRestore { mode } => db_restore(mode, quiet, json, &settings, &env),
+        Command::DbCopy { mode } => {
+            let (config, pending) = cli::copy::config(mode, quiet, &settings, &env)?;
+            cli::copy::run(config, pending, Style::choose(quiet, json))
+        }
         Command::Verify(args) => verify(args, quiet, json, &settings, &env),
         Command::Cleanup(args) => cleanup(args, quiet, &settings),
         Command::List(args) => list(args, quiet, json, &settings),

@@ -17,6 +17,7 @@ use sfdbtools::snapshot::Consistency;
 
 pub use super::log::{Format as LogFormat, Level as LogLevel};
 
+pub mod copy;
 pub mod profile;
 pub mod s3;
 pub mod selection;
@@ -71,6 +72,13 @@ pub enum Command {
         #[command(subcommand)]
         mode: RestoreModeArgs,
     },
+    /// Copy databases from one server into another in one consistent stream: the source's
+    /// snapshot dumped and loaded at once, no file in between.
+    #[command(name = "db-copy", visible_aliases = ["copy"])]
+    DbCopy {
+        #[command(subcommand)]
+        mode: copy::CopyModeArgs,
+    },
     /// Prove a backup file good: read all of it and check it against its metadata, or compare
     /// its recorded row counts and checksums with a live database (--against).
     Verify(VerifyArgs),
@@ -122,6 +130,7 @@ impl Command {
         match self {
             Command::DbBackup { .. } => "db-backup",
             Command::DbRestore { .. } => "db-restore",
+            Command::DbCopy { .. } => "db-copy",
             Command::Verify(_) => "verify",
             Command::Cleanup(_) => "cleanup",
             Command::List(_) => "list",

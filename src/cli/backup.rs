@@ -407,6 +407,7 @@ pub fn config(
             }),
             metrics_file: a.metrics_file.or_else(|| settings.metrics_file.clone()),
             names_at: None,
+            pipe: None,
         };
         follow_mysqldump_args(&mut cfg, settings)?;
         Ok((cfg, pending))

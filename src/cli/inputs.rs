@@ -35,6 +35,10 @@ pub struct Env {
     pub backup_key: Option<String>,
     /// `MYSQL_PWD` when set, even empty (an account without a password).
     pub mysql_pwd: Option<String>,
+    /// `SFDB_TARGET_PASSWORD` when set (`db-copy`'s target; before `MYSQL_PWD`).
+    pub target_pwd: Option<String>,
+    /// `SFDB_REPLICATION_PASSWORD` when set (`db-copy --start-replica`).
+    pub replication_pwd: Option<String>,
     /// `HOME`, unless unset or empty: where `~/.ssh/known_hosts` is.
     pub home: Option<std::path::PathBuf>,
     /// `USER`, else `LOGNAME` (unless empty): the SSH user when none is given, as for
@@ -61,6 +65,8 @@ impl Env {
                 .ok()
                 .filter(|k| !k.trim().is_empty()),
             mysql_pwd: std::env::var("MYSQL_PWD").ok(),
+            target_pwd: std::env::var(super::args::copy::TARGET_PASSWORD_ENV).ok(),
+            replication_pwd: std::env::var(super::args::copy::REPLICATION_PASSWORD_ENV).ok(),
             home: std::env::var_os("HOME")
                 .filter(|h| !h.is_empty())
                 .map(Into::into),

@@ -16,6 +16,7 @@
 pub mod args;
 pub mod backup;
 pub mod cleanup;
+pub mod copy;
 pub mod crypto;
 pub mod docs;
 pub mod inputs;

@@ -676,3 +676,88 @@ fn human_millis(d: std::time::Duration) -> String {
         format!("{:.1} s", d.as_secs_f64())
     }
 }
+
+/// After `db-copy`: what went where, the snapshot's position, the accounts, and the warnings
+/// of the target (a warned value may be a changed one: shown even with -q).
+pub fn copy_summary(done: &sfdbtools::copy::CopyReport, reporter: &Reporter) {
+    reporter.clear();
+    let style = reporter.style;
+    let position = done.position();
+    let applied: Vec<&FileReport> = done.target.files.iter().collect();
+    let rows: u64 = applied.iter().map(|f| f.applied.rows).sum();
+    let statements: u64 = applied.iter().map(|f| f.applied.statements).sum();
+    let sql_bytes: u64 = applied.iter().map(|f| f.applied.sql_bytes).sum();
+    let warnings: u64 = applied.iter().map(|f| f.applied.warnings).sum();
+    log::result(json!({
+        "databases": done.plan.databases.iter().map(|d| json!({
+            "source": d.source, "target": d.target,
+            "replaced": done.plan.replaced.contains(&d.target),
+        })).collect::<Vec<_>>(),
+        "source": done.plan.source_server,
+        "target": done.plan.target_server,
+        "statements": statements,
+        "rows": rows,
+        "sql_bytes": sql_bytes,
+        "warnings": warnings,
+        "seconds": done.elapsed.as_secs_f64(),
+        "commits_blocked_ms": done.source.commits_blocked.map(|d| d.as_millis() as u64),
+        "gtid": position.gtid_info(),
+        "binlog_file": position.binlog_file,
+        "binlog_position": position.binlog_position,
+        "position_recorded": done.position_recorded,
+        "accounts": done.accounts.as_ref().map(|(_, a)| json!({
+            "created": a.created, "left_alone": a.left_alone,
+        })),
+        "replica_started": done.replica_started,
+        "replica_statements": done.replica_statements,
+    }));
+    if style == Style::Json {
+        return;
+    }
+    if let Some((_, a)) = &done.accounts {
+        reporter.say(&accounts_lines(a, false));
+    }
+    for f in &applied {
+        if f.applied.warnings > 0 {
+            reporter.say(&format!(
+                "sfdbtools: warning: {} server warning(s) on the target while copying (--strict makes them errors); first:\n    {}",
+                f.applied.warnings,
+                f.applied.warning_samples.join("\n    ")
+            ));
+        }
+    }
+    if style == Style::Quiet {
+        return;
+    }
+    let secs = done.elapsed.as_secs_f64();
+    let mut out = format!(
+        "copy complete in {secs:.1}s: {} statements, {} rows, {} of SQL ({}/s)\n",
+        statements,
+        HumanCount(rows),
+        human_size(sql_bytes),
+        human_size((sql_bytes as f64 / secs.max(0.001)) as u64)
+    );
+    out.push_str(&format!(
+        "  from {}\n  into {}\n",
+        done.plan.source_server, done.plan.target_server
+    ));
+    for d in &done.plan.databases {
+        let name = match d.source == d.target {
+            true => ident(&d.source),
+            false => format!("{} as {}", ident(&d.source), ident(&d.target)),
+        };
+        let replaced = match done.plan.replaced.contains(&d.target) {
+            true => " (replaced)",
+            false => "",
+        };
+        out.push_str(&format!("  {name}{replaced}\n"));
+    }
+    out.push_str(&format!(
+        "  position: {}\n",
+        sfdbtools::copy::describe_position(position)
+    ));
+    if let Some(at) = &done.position_recorded {
+        out.push_str(&format!("  position recorded in {at}\n"));
+    }
+    reporter.say(out.trim_end());
+}

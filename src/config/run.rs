@@ -158,6 +158,18 @@ pub struct BackupConfig {
     /// The time the file names carry; None: when the run starts. The interactive review
     /// sets the time of the names it showed, so that the files written are those.
     pub names_at: Option<chrono::DateTime<chrono::Local>>,
+    /// `db-copy`: the run's one stream goes into this pipe (a restore reads the other end)
+    /// instead of files: nothing is written to disk, no metadata, no accounts file.
+    pub pipe: Option<crate::output::pipe::Pipe>,
+}
+
+impl BackupConfig {
+    /// Whether the run's databases go into one stream with their `CREATE DATABASE` and `USE`:
+    /// the combined modes, and a copy of more than the one database of `single`.
+    pub fn combined(&self) -> bool {
+        self.mode.is_combined()
+            || (self.pipe.is_some() && !matches!(self.mode, BackupMode::Single { .. }))
+    }
 }
 
 /// The kinds of objects a dump writes besides rows; all by default (mysqldump's

@@ -146,13 +146,18 @@ pub(super) fn report(
     for f in &mut files {
         f.metadata.commits_blocked_ms = commits_blocked.map(|d| d.as_millis() as u64);
     }
-    let user_grants = complete(run, &mut files)?;
+    // A copy writes no file: its accounts go to the restore on the other end of the pipe.
+    let (user_grants, accounts) = match &run.cfg.pipe {
+        None => (complete(run, &mut files)?, None),
+        Some(_) => (None, run.grants.clone()),
+    };
     Ok(BackupReport {
         files,
         snapshot,
         server: run.info.version.clone(),
         user_grants,
         commits_blocked,
+        accounts,
     })
 }
 
@@ -206,6 +211,7 @@ fn write_grants(cfg: &BackupConfig, path: &Path, export: &GrantsExport) -> Resul
     let mut chain = crate::output::OutputChain::create(OutputSpec {
         path: path.to_owned(),
         bucket: cfg.bucket.clone(),
+        pipe: None,
         codec: crate::compress::Codec::None,
         level: cfg.level,
         passphrase: cfg.passphrase.clone(),

@@ -50,6 +50,8 @@ pub struct BackupReport {
     pub user_grants: Option<PathBuf>,
     /// How long commits on the server were blocked by the dump; None when they never were.
     pub commits_blocked: Option<Duration>,
+    /// A copy's accounts (`db-copy --grants`), read in the snapshot's run for the target.
+    pub accounts: Option<GrantsExport>,
 }
 
 /// One file a run writes, and the databases it holds.
@@ -109,6 +111,7 @@ fn file_spec(cfg: &BackupConfig, path: &Path) -> OutputSpec {
     OutputSpec {
         path: path.to_owned(),
         bucket: cfg.bucket.clone(),
+        pipe: cfg.pipe.clone(),
         codec: cfg.codec,
         level: cfg.level,
         passphrase: cfg.passphrase.clone(),

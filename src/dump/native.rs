@@ -176,8 +176,11 @@ async fn run_in_session(
     if let Some(e) = first_error {
         // Files finished before the failure are complete and correct, but the run is not:
         // remove them so nothing half of a backup set stays behind looking complete.
-        for (_, f) in &files {
-            crate::output::remove_written(&f.path);
+        // A copy's stream is no file: there is nothing to remove.
+        if cfg.pipe.is_none() {
+            for (_, f) in &files {
+                crate::output::remove_written(&f.path);
+            }
         }
         return Err(e);
     }
@@ -411,7 +414,7 @@ async fn write_body(
     let cfg = &ctx.run.cfg;
     let plan = file.plan;
     let notes = file.notes.insert(FileNotes::default());
-    let combined = cfg.mode.is_combined();
+    let combined = cfg.combined();
     send(
         out,
         script::header(&HeaderInfo {
@@ -578,7 +581,7 @@ async fn dump_database_data(
 /// tables and view placeholders. Without create info (`--no-create-info`) only the `USE`: the
 /// rows go into tables that exist.
 fn pre_data_ddl(catalog: &DatabaseCatalog, cfg: &BackupConfig) -> Vec<u8> {
-    let combined = cfg.mode.is_combined();
+    let combined = cfg.combined();
     if !cfg.objects.create_info {
         return match combined {
             true => script::database_use(catalog),

@@ -25,6 +25,12 @@ fn plan_files(
     at: &DateTime<Local>,
 ) -> Result<Vec<PlannedFile>> {
     let encrypted = cfg.passphrase.is_some();
+    if let Some(pipe) = &cfg.pipe {
+        return Ok(vec![PlannedFile {
+            path: pipe.name().clone(),
+            databases: databases.to_vec(),
+        }]);
+    }
     let custom = cfg
         .filename
         .as_deref()
@@ -73,7 +79,7 @@ pub(crate) async fn prepare(
     progress: &dyn Progress,
 ) -> Result<(Conn, RunContext)> {
     match &cfg.bucket {
-        None if !cfg.dry_run => check_writable(&cfg.output_dir)?,
+        None if !cfg.dry_run && cfg.pipe.is_none() => check_writable(&cfg.output_dir)?,
         None => {}
         // In a dry run too: the probe upload is aborted and leaves nothing, and a dry run is
         // how a new cron line's keys, bucket and endpoint get tried.
@@ -204,6 +210,9 @@ async fn plan_rows(
 /// Creates the backup directory (`-o`): by each engine once its own checks passed, so that a
 /// run refused before it writes leaves no empty directory behind either.
 pub(crate) fn create_output_dir(cfg: &BackupConfig) -> Result<()> {
+    if cfg.pipe.is_some() {
+        return Ok(());
+    }
     if cfg.bucket.is_some() {
         // A bucket has no directories: keys under the prefix appear with their objects.
         return Ok(());
@@ -213,11 +222,12 @@ pub(crate) fn create_output_dir(cfg: &BackupConfig) -> Result<()> {
 }
 
 /// Where the native engine spools the rows of non-transactional tables while the snapshot's
-/// commit block holds: next to the dumps, or the temporary directory when they go to a bucket.
+/// commit block holds: next to the dumps, or the temporary directory when they go to a bucket
+/// or into a copy's pipe.
 pub(crate) fn spool_dir(cfg: &BackupConfig) -> PathBuf {
-    match cfg.bucket {
-        None => cfg.output_dir.clone(),
-        Some(_) => std::env::temp_dir(),
+    match (&cfg.bucket, &cfg.pipe) {
+        (None, None) => cfg.output_dir.clone(),
+        _ => std::env::temp_dir(),
     }
 }
 

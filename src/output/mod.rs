@@ -1,7 +1,8 @@
-//! The output chain SQL → compress → encrypt → file or object, run on its own thread behind a
-//! channel.
+//! The output chain SQL → compress → encrypt → file or object (or, for `db-copy`, a pipe into
+//! a restore), run on its own thread behind a channel.
 
 pub mod file;
+pub mod pipe;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use crate::encrypt::{EncryptWriter, Passphrase};
 use crate::error::{Error, Result};
 use crate::s3::{self, Bucket, ObjectWriter};
 use file::{AtomicFile, FileSummary};
+use pipe::{Pipe, PipeWriter};
 
 /// Chunks (each up to about one statement size) queued for the writer thread: enough to keep
 /// the compressor busy while producers stall briefly, few enough to bound memory (~8 MiB at
@@ -28,6 +30,8 @@ pub struct OutputSpec {
     pub path: PathBuf,
     /// The bucket the run writes into (`-o s3://…`); None for files.
     pub bucket: Option<Arc<Bucket>>,
+    /// `db-copy`: the pipe into the restore, instead of a file or an object.
+    pub pipe: Option<Pipe>,
     pub codec: Codec,
     pub level: Level,
     pub passphrase: Option<Passphrase>,
@@ -49,14 +53,19 @@ pub struct OutputSummary {
 
 /// The end of the chain: a file renamed into place when finished, or an object whose
 /// multipart upload completes when finished. Either one, dropped unfinished, leaves nothing.
+/// Or a pipe into a restore, whose reader, dropped unfinished, reads an error.
 pub enum Sink {
     File(AtomicFile),
     Object(Box<ObjectWriter>),
+    Pipe(PipeWriter),
 }
 
 impl Sink {
     /// The file (temporary, renamed by `finish`) or the object's upload for `spec`.
     pub fn create(spec: &OutputSpec) -> Result<Sink> {
+        if let Some(p) = &spec.pipe {
+            return Ok(Sink::Pipe(p.writer()));
+        }
         match &spec.bucket {
             None => AtomicFile::create(&spec.path, spec.mode)
                 .map(Sink::File)
@@ -69,6 +78,7 @@ impl Sink {
         match self {
             Sink::File(f) => f.finish(),
             Sink::Object(o) => o.finish().map(FileSummary::from),
+            Sink::Pipe(p) => p.finish(),
         }
     }
 }
@@ -78,6 +88,7 @@ impl Write for Sink {
         match self {
             Sink::File(w) => w.write(buf),
             Sink::Object(w) => w.write(buf),
+            Sink::Pipe(w) => w.write(buf),
         }
     }
 
@@ -85,6 +96,7 @@ impl Write for Sink {
         match self {
             Sink::File(w) => w.flush(),
             Sink::Object(w) => w.flush(),
+            Sink::Pipe(w) => w.flush(),
         }
     }
 }

@@ -23,6 +23,8 @@ pub mod survey;
 pub mod tables;
 mod target;
 
+pub use target::database_objects as target_objects;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -145,6 +147,81 @@ pub async fn run(cfg: &RestoreConfig, progress: Arc<dyn Progress>) -> Result<Res
         progress,
         patterns_checked,
     )
+    .await;
+    let _ = main.disconnect().await;
+    result
+}
+
+/// The longest statement of a copy's accounts file: our own grants file, one account's
+/// `CREATE USER` or `GRANT` per statement.
+const ACCOUNTS_STATEMENT_LIMIT: usize = 16 << 20;
+
+/// `db-copy`'s restore: the SQL `reader` delivers as the source's dump writes it, into the
+/// target as one file placed by `placement`. `name` stands for the stream in messages.
+pub async fn run_stream(
+    cfg: &RestoreConfig,
+    name: PathBuf,
+    reader: Box<dyn std::io::Read + Send>,
+    placement: Placement,
+    progress: Arc<dyn Progress>,
+) -> Result<RestoreReport> {
+    let plan = Plan {
+        files: vec![plan::FilePlan {
+            path: name.clone(),
+            placement,
+            recorded: None,
+            source: None,
+            streamed: true,
+        }],
+        grants: None,
+    };
+    let opened = vec![Opened::stream(name, reader)];
+    let (mut main, _) =
+        connect::open_with(&cfg.connection, "restore", connect::restore_setup_sql).await?;
+    if let Some(w) = cfg.connection.plaintext_warning() {
+        progress.event(&Event::Warning(&w));
+    }
+    let result = run_plan(cfg, &plan, opened, None, &mut main, progress, true).await;
+    let _ = main.disconnect().await;
+    result
+}
+
+/// `db-copy --grants`: the source's accounts file (`sql`, read in the dump's run) applied to
+/// the target as `db-restore --grants` applies one: missing accounts created, existing ones
+/// left alone.
+pub async fn copy_accounts(
+    cfg: &RestoreConfig,
+    name: PathBuf,
+    sql: String,
+    progress: &dyn Progress,
+) -> Result<(FileReport, AccountsReport)> {
+    let started = Instant::now();
+    let (mut main, _) =
+        connect::open_with(&cfg.connection, "accounts", connect::restore_setup_sql).await?;
+    let result = async {
+        let nbe = checks::server_no_backslash_escapes(&mut main).await?;
+        let opened = Opened::in_memory(name.clone(), sql.into_bytes());
+        let file = read_accounts(&name, opened, nbe, ACCOUNTS_STATEMENT_LIMIT).await?;
+        let existing = accounts::existing(&mut main, &file).await?;
+        let opts = Options {
+            threads: 1,
+            skip_binlog: cfg.skip_binlog,
+            strict: cfg.strict,
+            continue_on_error: false,
+            allow_other_databases: false,
+            confirm_drop: None,
+        };
+        let (applied, outcome) =
+            accounts::apply(&mut main, &file, existing, opts, progress).await?;
+        Ok((
+            FileReport {
+                path: name.clone(),
+                applied,
+                elapsed: started.elapsed(),
+            },
+            outcome,
+        ))
+    }
     .await;
     let _ = main.disconnect().await;
     result

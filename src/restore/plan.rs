@@ -26,6 +26,9 @@ pub struct FilePlan {
     pub recorded: Option<Recorded>,
     /// The database the file was dumped from, when its metadata says.
     pub source: Option<String>,
+    /// SQL arriving as it is made (`db-copy`), not a file: it can't be read twice, so what a
+    /// restore would find by reading ahead is not looked for.
+    pub streamed: bool,
 }
 
 /// What a restore will do: the files in order, then the accounts file (`--grants`).
@@ -64,6 +67,7 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
             }
             let source = recorded.as_ref().and_then(recorded_name);
             files.push(FilePlan {
+                streamed: false,
                 path: cfg.file.clone(),
                 placement: Placement::Single {
                     target: target.clone(),
@@ -83,6 +87,7 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
                 )));
             }
             files.push(FilePlan {
+                streamed: false,
                 path: cfg.file.clone(),
                 placement: Placement::All {
                     exclude: exclude.clone(),
@@ -120,6 +125,7 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
                 .map(|r| r.database_details())
                 .unwrap_or_default();
             files.push(FilePlan {
+                streamed: false,
                 path: cfg.file.clone(),
                 placement: Placement::Single {
                     target: target.clone(),
@@ -144,6 +150,7 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
                         })?;
                         let recorded = read_recorded(&path, progress);
                         files.push(FilePlan {
+                            streamed: false,
                             path,
                             placement: Placement::Single {
                                 target: format!("{target}_dmart"),

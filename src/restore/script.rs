@@ -286,6 +286,31 @@ pub(super) struct Opened {
     digest: Option<Arc<Mutex<Sha256>>>,
 }
 
+impl Opened {
+    /// SQL that arrives as it is made (`db-copy`: the source's dump through a pipe): nothing
+    /// to decrypt, decompress or prove against metadata; `name` stands for it in messages.
+    pub(super) fn stream(name: PathBuf, reader: Box<dyn Read + Send>) -> Opened {
+        let read = Arc::new(AtomicU64::new(0));
+        Opened {
+            path: name,
+            header_database: None,
+            reader: Box::new(Metered::new(reader, read.clone(), None)),
+            read,
+            bytes: 0,
+            proof: Proof::none(),
+            digest: None,
+        }
+    }
+
+    /// SQL held whole in memory (`db-copy --grants`: the source's accounts file).
+    pub(super) fn in_memory(name: PathBuf, sql: Vec<u8>) -> Opened {
+        let bytes = sql.len() as u64;
+        let mut o = Opened::stream(name, Box::new(std::io::Cursor::new(sql)));
+        o.bytes = bytes;
+        o
+    }
+}
+
 /// Opens a file's SQL on a blocking thread (the key derivation takes a while) and checks that
 /// it is a dump: done for every file before the server is touched, so a wrong `--file` (a
 /// binary, `/etc/passwd`) or a file whose size is not the one its metadata records changes

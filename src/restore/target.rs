@@ -10,7 +10,7 @@ use crate::progress::{Event, Progress};
 use crate::quote::ident;
 
 /// How many tables, views and routines a database holds; None when it does not exist.
-pub(super) async fn database_objects(conn: &mut Conn, db: &str) -> Result<Option<u64>> {
+pub async fn database_objects(conn: &mut Conn, db: &str) -> Result<Option<u64>> {
     let exists: Option<String> = conn
         .exec_first(
             "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",

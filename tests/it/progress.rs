@@ -96,6 +96,7 @@ fn connection() -> ConnectionSettings {
 /// A plain dump of `db` by the native engine, two workers, big tables in small chunks.
 fn backup_config(db: &str, dir: &Path) -> BackupConfig {
     BackupConfig {
+        pipe: None,
         engine: Engine::Native,
         dry_run: false,
         mysqldump_args: None,

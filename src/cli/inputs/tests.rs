@@ -29,7 +29,7 @@ pub fn env(backup_key: Option<&str>, mysql_pwd: Option<&str>) -> Env {
         mysql_pwd: mysql_pwd.map(str::to_owned),
         home: None,
         user: None,
-        profiles: Default::default(),
+        ..Env::default()
     }
 }
 

@@ -1,0 +1,425 @@
+//! `db-copy`: its arguments turned into one [`CopyConfig`] (the source's side through
+//! `db-backup`'s own rules, so that a mode selects the same databases here as there; the
+//! target's through `db-restore`'s), and the run with its answer on the terminal.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sfdbtools::Error;
+use sfdbtools::compress::Codec;
+use sfdbtools::config::file::Settings;
+use sfdbtools::config::run::{ConfirmDrop, Engine, GrantsSource, RestoreConfig, RestoreMode};
+use sfdbtools::copy::{self, CopyConfig, CopyPlan, CopyReport, PositionRecord, ReplicaSetup};
+use sfdbtools::metadata::human_size;
+use sfdbtools::progress::Progress;
+use sfdbtools::quote::ident;
+use sfdbtools::secret::Secret;
+
+use super::args::copy::{CopyArgs, CopyModeArgs};
+use super::args::s3::S3Args;
+use super::args::{BackupArgs, BackupModeArgs, FilterMode, TargetProfileArgs};
+use super::inputs::{Env, connection};
+use super::log;
+use super::prompt::{self, Pending};
+use super::report::{self, Reporter, Style};
+use super::runtime::{open_tunnel, runtime, through_tunnel, until_interrupted};
+
+/// The copy to run, from its arguments, the config file and the environment.
+pub fn config(
+    mode: CopyModeArgs,
+    quiet: bool,
+    settings: &Settings,
+    env: &Env,
+) -> Result<(CopyConfig, Pending), Error> {
+    let (backup_mode, common, target_db) = split(mode)?;
+    let CopyArgs {
+        connection: source_connection,
+        profile,
+        target,
+        dry_run,
+        ticket,
+        threads,
+        drop_target,
+        grants,
+        skip_binlog,
+        strict,
+        exclude_data,
+        exclude_system,
+        exclude_empty,
+        allow_missing,
+        statement_size,
+        consistency,
+        lock_wait_timeout,
+        skip_definer,
+        position_table,
+        position_file,
+        as_replica,
+        start_replica,
+        replication_host,
+        replication_port,
+        replication_user,
+        selection,
+        row_reader,
+    } = common;
+    let connect_timeout = source_connection.connect_timeout;
+    let source_host = (source_connection.socket.is_none()
+        && source_connection.ssh.ssh_host.is_none())
+    .then(|| source_connection.host.clone())
+    .flatten();
+    let ticket = ticket
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| format!("cp-{}", chrono::Local::now().format("%Y%m%d%H%M%S")));
+    let backup = BackupArgs {
+        connection: source_connection,
+        profile,
+        // Never written to: a copy's stream is a pipe. Given so that the config's base
+        // directory (an s3:// one, say) is not looked at.
+        backup_dir: Some(std::env::temp_dir()),
+        filename: None,
+        dry_run,
+        ticket: Some(ticket.clone()),
+        exclude_data,
+        exclude_system,
+        exclude_empty,
+        compress: None,
+        compress_level: None,
+        skip_compress: true,
+        backup_key: None,
+        skip_encrypt: true,
+        statement_size,
+        engine: Engine::Native,
+        threads,
+        consistency,
+        lock_wait_timeout,
+        chunk_bytes: None,
+        skip_definer,
+        strict,
+        allow_missing,
+        exclude_user: !grants,
+        metrics_file: None,
+        selection,
+        s3: S3Args::default(),
+        row_reader,
+    };
+    let (mut source, pending) =
+        super::backup::config(backup_mode.with(backup), quiet, settings, env)?;
+    source.bucket = None;
+    source.codec = Codec::None;
+    source.passphrase = None;
+    source.save_metadata = false;
+    source.export_grants = grants;
+    source.cleanup_after = None;
+    source.metrics_file = None;
+    let target_env = Env {
+        mysql_pwd: env.target_pwd.clone().or_else(|| env.mysql_pwd.clone()),
+        home: env.home.clone(),
+        user: env.user.clone(),
+        ..Env::default()
+    };
+    let target_connection = connection(
+        target.connection(connect_timeout),
+        TargetProfileArgs {
+            profile: target.target_profile.clone(),
+            profile_key: target.target_profile_key.clone(),
+        },
+        quiet,
+        settings,
+        &target_env,
+    )?;
+    let mode = match (&source.mode, target_db) {
+        (sfdbtools::config::run::BackupMode::Single { database }, t) => RestoreMode::Single {
+            target: t.unwrap_or_else(|| database.clone()),
+        },
+        _ => RestoreMode::All {
+            exclude: Vec::new(),
+        },
+    };
+    let position = match (position_table, position_file) {
+        (Some(t), _) => Some(position_table_of(&t)?),
+        (None, Some(f)) => Some(PositionRecord::File(f)),
+        (None, None) => None,
+    };
+    let replica = as_replica.then(|| ReplicaSetup {
+        host: replication_host.or(source_host),
+        port: replication_port.unwrap_or(source.connection.port),
+        user: replication_user,
+        password: env.replication_pwd.clone().map(Secret::new),
+        start: start_replica,
+    });
+    let target = RestoreConfig {
+        connection: target_connection,
+        file: PathBuf::from("the copy stream"),
+        passphrase: None,
+        mode,
+        ticket,
+        threads: source.threads,
+        drop_target,
+        allow_other_databases: false,
+        confirm_drop: None,
+        grants: GrantsSource::Skip,
+        grants_to_target: false,
+        dry_run,
+        continue_on_error: false,
+        strict,
+        // A replica's seed is not its own transactions: in its binary log under its own
+        // server id they would clash with the source's GTIDs (gtid_strict_mode).
+        skip_binlog: skip_binlog || as_replica,
+        verify: false,
+        max_statement_size: None,
+        tables: Default::default(),
+    };
+    Ok((
+        CopyConfig {
+            source,
+            target,
+            position,
+            replica,
+        },
+        pending,
+    ))
+}
+
+/// `--position-table DB.TABLE`: both parts, each bare or in backquotes (`` `my.db`.t ``).
+fn position_table_of(text: &str) -> Result<PositionRecord, Error> {
+    /// One name and the rest after it.
+    fn name(s: &str) -> Option<(String, &str)> {
+        let Some(quoted) = s.strip_prefix('`') else {
+            let end = s.find('.').unwrap_or(s.len());
+            return Some((s[..end].to_owned(), &s[end..]));
+        };
+        let mut out = String::new();
+        let mut chars = quoted.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c != '`' {
+                out.push(c);
+                continue;
+            }
+            if quoted[i + 1..].starts_with('`') {
+                out.push('`');
+                chars.next();
+                continue;
+            }
+            return Some((out, &quoted[i + 1..]));
+        }
+        None
+    }
+    let parts = name(text).and_then(|(db, rest)| {
+        let (table, rest) = name(rest.strip_prefix('.')?)?;
+        rest.is_empty().then_some((db, table))
+    });
+    match parts {
+        Some((database, table)) if !database.is_empty() && !table.is_empty() => {
+            Ok(PositionRecord::Table { database, table })
+        }
+        _ => Err(Error::Usage(format!(
+            "--position-table {text}: name it as DB.TABLE (the database must exist on the target)"
+        ))),
+    }
+}
+
+/// The backup mode a copy mode selects with, its flags, and `single`'s `--target-db`.
+struct ModeOf {
+    make: Box<dyn FnOnce(BackupArgs) -> BackupModeArgs>,
+}
+
+impl ModeOf {
+    fn with(self, common: BackupArgs) -> BackupModeArgs {
+        (self.make)(common)
+    }
+}
+
+fn split(mode: CopyModeArgs) -> Result<(ModeOf, CopyArgs, Option<String>), Error> {
+    let of = |make: Box<dyn FnOnce(BackupArgs) -> BackupModeArgs>| ModeOf { make };
+    Ok(match mode {
+        CopyModeArgs::All { common } => (
+            of(Box::new(|common| BackupModeArgs::All { common })),
+            common,
+            None,
+        ),
+        CopyModeArgs::Filter {
+            db,
+            db_file,
+            common,
+        } => (
+            of(Box::new(move |common| BackupModeArgs::Filter {
+                db,
+                db_file,
+                mode: Some(FilterMode::SingleFile),
+                common,
+            })),
+            common,
+            None,
+        ),
+        CopyModeArgs::Single {
+            database,
+            target_db,
+            common,
+        } => {
+            if let Some(t) = &target_db
+                && t.trim().is_empty()
+            {
+                return Err(Error::Usage("--target-db is empty".into()));
+            }
+            (
+                of(Box::new(move |common| BackupModeArgs::Single {
+                    database,
+                    common,
+                })),
+                common,
+                target_db,
+            )
+        }
+        CopyModeArgs::Primary {
+            client_code,
+            include_dmart,
+            common,
+        } => (
+            of(Box::new(move |common| BackupModeArgs::Primary {
+                client_code,
+                include_dmart,
+                common,
+            })),
+            common,
+            None,
+        ),
+        CopyModeArgs::Secondary {
+            client_code,
+            instance,
+            include_dmart,
+            common,
+        } => (
+            of(Box::new(move |common| BackupModeArgs::Secondary {
+                client_code,
+                instance,
+                include_dmart,
+                common,
+            })),
+            common,
+            None,
+        ),
+    })
+}
+
+/// Runs the copy (or its dry run). SIGINT or SIGTERM stop both sides, saying what the target
+/// holds.
+pub fn run(mut config: CopyConfig, pending: Pending, style: Style) -> Result<(), Error> {
+    let runtime = runtime()?;
+    let source_tunnel = open_tunnel(&mut config.source.connection, &runtime)?;
+    let target_tunnel = open_tunnel(&mut config.target.connection, &runtime)?;
+    config.source = prompt::complete(config.source, pending, &runtime)?;
+    if let (sfdbtools::config::run::BackupMode::Single { database }, RestoreMode::Single { target }) =
+        (&config.source.mode, &mut config.target.mode)
+        && target.is_empty()
+    {
+        target.clone_from(database);
+    }
+    log::set_ticket(&config.target.ticket);
+    let reporter = Arc::new(Reporter::new(style));
+    if config.target.drop_target && !config.target.dry_run && prompt::can_confirm() {
+        let r = reporter.clone();
+        config.target.confirm_drop = Some(ConfirmDrop(Arc::new(move |db, objects| {
+            r.asking(|| prompt::confirm_drop(db, objects))
+        })));
+    }
+    let progress: Arc<dyn Progress> = reporter.clone();
+    if config.target.dry_run {
+        let plan = runtime.block_on(copy::preflight(&config, progress.as_ref()));
+        return match plan {
+            Ok(plan) => {
+                print_dry_run(&config, &plan);
+                Ok(())
+            }
+            Err(e) => Err(through_tunnel(
+                &target_tunnel,
+                through_tunnel(&source_tunnel, e),
+            )),
+        };
+    }
+    let outcome = until_interrupted(
+        &runtime,
+        copy::run(&config, progress),
+        "stopping the copy on both sides",
+    );
+    match outcome {
+        Some(Ok(done)) => {
+            summary(&done, &reporter);
+            Ok(())
+        }
+        Some(Err(e)) => {
+            reporter.failed();
+            Err(through_tunnel(
+                &target_tunnel,
+                through_tunnel(&source_tunnel, e),
+            ))
+        }
+        None => {
+            let what = match &config.target.mode {
+                RestoreMode::Single { target } => {
+                    format!(
+                        "database {} on the target may hold part of the copy",
+                        ident(target)
+                    )
+                }
+                _ => "the target's copied databases may hold part of the copy".into(),
+            };
+            std::process::exit(log::finish(Err(Error::Interrupted(format!(
+                "{what}: drop them, or copy again with --drop-target"
+            )))));
+        }
+    }
+}
+
+fn print_dry_run(config: &CopyConfig, plan: &CopyPlan) {
+    println!("dry run: nothing was read or changed");
+    println!("source: {}", plan.source_server);
+    println!("target: {}", plan.target_server);
+    for d in &plan.databases {
+        let size = plan
+            .source
+            .databases
+            .iter()
+            .find(|s| s.0 == d.source)
+            .map(|s| format!("{} table(s), ~{} rows, ~{}", s.1, s.2, human_size(s.3)))
+            .unwrap_or_default();
+        let state = match d.objects_on_target {
+            None => "new on the target".to_owned(),
+            Some(0) => "exists on the target, empty".to_owned(),
+            Some(n) => format!("REPLACED on the target ({n} objects dropped, --drop-target)"),
+        };
+        let name = match d.source == d.target {
+            true => ident(&d.source),
+            false => format!("{} as {}", ident(&d.source), ident(&d.target)),
+        };
+        println!("  {name}: {size}; {state}");
+    }
+    if config.source.export_grants {
+        println!("accounts: those of the copied databases, created where missing");
+    }
+    if config.target.skip_binlog {
+        println!("the target's binary log: off for the copy");
+    }
+    if let Some(r) = &config.replica {
+        println!(
+            "after the copy: replica statements {} (from the snapshot's GTID)",
+            if r.start {
+                "run on the target"
+            } else {
+                "printed"
+            }
+        );
+    }
+}
+
+fn summary(done: &CopyReport, reporter: &Reporter) {
+    report::copy_summary(done, reporter);
+    if !done.replica_statements.is_empty() {
+        let header = match done.replica_started {
+            true => "the target now replicates from the source; it ran:",
+            false => "to make the target a replica of the source, run on the target:",
+        };
+        println!("{header}");
+        for s in &done.replica_statements {
+            println!("  {s};");
+        }
+    }
+}
