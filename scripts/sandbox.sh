@@ -5,7 +5,7 @@
 # It never touches a server that is already running on this machine.
 #
 #   scripts/sandbox.sh ensure-packages          install mariadb-server/client, openssl with apt when missing
-#   scripts/sandbox.sh start DIR [--watch PID] [--tls | --tls-optional]
+#   scripts/sandbox.sh start DIR [--watch PID] [--tls | --tls-optional] [--server-id N]
 #                                               start a server in DIR; prints "port=N socket=PATH"
 #                                               --watch PID: stop it and delete DIR when PID exits
 #                                               --tls: certificates made now with the openssl CLI
@@ -13,6 +13,8 @@
 #                                               (require_secure_transport; the socket still works)
 #                                               --tls-optional: the same certificates, plaintext
 #                                               allowed too (the bench's TLS case)
+#                                               --server-id N: instead of 1 (a replica of another
+#                                               sandbox must differ, or it skips its events)
 #   scripts/sandbox.sh stop DIR                 stop the server in DIR and delete DIR
 #   scripts/sandbox.sh restart DIR              shut the server in DIR down cleanly and start it
 #                                               again on the same port and datadir (fault tests)
@@ -46,12 +48,13 @@ PY
 
 start() {
   local dir=$1; shift
-  local watch="" tls=0
+  local watch="" tls=0 server_id=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --watch) watch=$2; shift 2 ;;
       --tls) tls=1; shift ;;
       --tls-optional) tls=optional; shift ;;
+      --server-id) server_id=$2; shift 2 ;;
       *) echo "sandbox: unknown option $1" >&2; exit 2 ;;
     esac
   done
@@ -75,6 +78,8 @@ start() {
       "--ssl-key=$dir/tls/server-key.pem" >"$dir/extra-args"
     [ "$tls" = 1 ] && echo "--require-secure-transport=ON" >>"$dir/extra-args"
   fi
+  # After --server-id=1 on the command line, so it wins.
+  [ -n "$server_id" ] && echo "--server-id=$server_id" >>"$dir/extra-args"
   local port attempt
   for attempt in 1 2 3 4 5; do
     port=$(free_port)

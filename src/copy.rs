@@ -522,7 +522,7 @@ fn position_json(cfg: &CopyConfig, report: &CopyReport) -> String {
 
 /// The position's table: one row per copy, so that a target seeded several times keeps each.
 const POSITION_TABLE_DDL: &str = "(copied_at DATETIME(6) NOT NULL, source VARCHAR(1024) NOT \
-    NULL, databases TEXT NOT NULL, gtid_binlog_pos TEXT NULL, gtid_executed TEXT NULL, \
+    NULL, copied_databases TEXT NOT NULL, gtid_binlog_pos TEXT NULL, gtid_executed TEXT NULL, \
     binlog_file VARCHAR(512) NULL, binlog_position BIGINT UNSIGNED NULL, \
     KEY (copied_at)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
 
@@ -558,7 +558,7 @@ async fn record_position_table(
         .map_err(|e| Error::server(format!("creating the position table {name}"), e))?;
         conn.exec_drop(
             format!(
-                "INSERT INTO {name} (copied_at, source, databases, gtid_binlog_pos, \
+                "INSERT INTO {name} (copied_at, source, copied_databases, gtid_binlog_pos, \
                  gtid_executed, binlog_file, binlog_position) VALUES (NOW(6), ?, ?, ?, ?, ?, ?)"
             ),
             (

@@ -21,6 +21,7 @@ mod cli;
 mod compress_tools;
 mod config;
 mod consistency;
+mod copy;
 mod crypto_interop;
 mod disk_faults;
 mod grants;

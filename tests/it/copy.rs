@@ -1,0 +1,561 @@
+//! `db-copy` between two real servers: this binary's server as the source and a second private
+//! server (`copy_target`) as the target; the replica test starts a third of its own, since it
+//! leaves the target replicating.
+
+use crate::common;
+
+use std::process::Output;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::compare::{diff, image};
+use common::{Server, TestDb, assert_success, output_text, server, start_sandbox};
+use mysql_async::prelude::*;
+
+/// The copies' target: a server of its own, server id 2.
+fn copy_target() -> &'static Server {
+    static TARGET: OnceLock<Server> = OnceLock::new();
+    TARGET.get_or_init(|| start_sandbox("-copy", &["--server-id", "2"]))
+}
+
+/// `sfdbtools db-copy <args…>` from this binary's server into `target`, JSON log.
+fn copy_into(target: &Server, args: &[&str]) -> Output {
+    let mut c = server().sfdbtools();
+    c.args(["--log-format", "json", "db-copy"])
+        .args(args)
+        .args(server().connection_args())
+        .arg(format!("--target-host={}", target.host))
+        .arg(format!("--target-port={}", target.port))
+        .arg(format!("--target-user={}", target.user))
+        .env(
+            "SFDB_TARGET_PASSWORD",
+            target.password.clone().unwrap_or_default(),
+        )
+        .args(["-t", "TEST", "-q"]);
+    c.output().expect("run sfdbtools")
+}
+
+fn copy(args: &[&str]) -> Output {
+    copy_into(copy_target(), args)
+}
+
+/// The `finished` event of a JSON run.
+fn finished(out: &Output) -> serde_json::Value {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "finished")
+        .unwrap_or_else(|| panic!("no finished event:\n{}", output_text(out)))
+}
+
+async fn drop_on(target: &Server, db: &str) {
+    let mut c = target.conn(None).await;
+    c.query_drop(format!("DROP DATABASE IF EXISTS {}", common::quote(db)))
+        .await
+        .unwrap();
+}
+
+/// Source and target images of a database compared (rows as HEX, definitions as SHOW CREATE).
+async fn assert_copied(target: &Server, src: &str, dst: &str) {
+    let mut s = server().conn(None).await;
+    let mut t = target.conn(None).await;
+    let a = image(&mut s, src).await;
+    let b = image(&mut t, dst).await;
+    let d = diff(&a, &b);
+    assert!(d.is_empty(), "the copy differs:\n{}", d.join("\n"));
+}
+
+/// Tables of every kind the dump engine treats apart, with routines, triggers, views, an event
+/// and a sequence: all of it arrives, unchanged.
+async fn rich_source(tag: &str) -> TestDb {
+    let db = TestDb::new(tag).await;
+    db.exec(
+        "CREATE TABLE t (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(100), b BLOB, d DATETIME(6), f FLOAT, j JSON);
+         INSERT INTO t (v, b, d, f, j) SELECT CONCAT('v', seq, '\\'\\n\\\\'), RANDOM_BYTES(40), NOW(6), seq / 7, JSON_OBJECT('k', seq) FROM seq_1_to_30000;
+         CREATE TABLE nopk (a INT, b TEXT);
+         INSERT INTO nopk SELECT seq % 10, REPEAT('z', seq % 300) FROM seq_1_to_20000;
+         CREATE TABLE m (id INT PRIMARY KEY, x TEXT) ENGINE=MyISAM;
+         INSERT INTO m SELECT seq, REPEAT('x', seq % 100) FROM seq_1_to_3000;
+         CREATE TABLE a (id INT PRIMARY KEY, x VARCHAR(10)) ENGINE=Aria;
+         INSERT INTO a VALUES (1, 'one'), (2, NULL);
+         CREATE TABLE parent (id INT PRIMARY KEY);
+         CREATE TABLE child (id INT PRIMARY KEY, p INT, FOREIGN KEY (p) REFERENCES parent (id));
+         INSERT INTO parent VALUES (1), (2); INSERT INTO child VALUES (10, 1), (20, 2);
+         CREATE TABLE hist (id INT PRIMARY KEY, x INT) WITH SYSTEM VERSIONING;
+         INSERT INTO hist VALUES (1, 1); UPDATE hist SET x = 2 WHERE id = 1;
+         CREATE SEQUENCE s START WITH 100 INCREMENT BY 5;
+         CREATE VIEW vt AS SELECT id, v FROM t WHERE id < 10;
+         CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.v = UPPER(NEW.v);
+         CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;
+         CREATE PROCEDURE p() SELECT twice(1);
+         CREATE EVENT e ON SCHEDULE EVERY 1 DAY DISABLE DO SELECT 1;",
+    )
+    .await;
+    db
+}
+
+#[tokio::test]
+async fn a_database_arrives_whole_with_its_objects_under_its_name_or_another() {
+    if !server().is_mariadb() {
+        return; // system versioning, Aria and sequences are MariaDB's
+    }
+    let db = rich_source("copy_rich").await;
+    drop_on(copy_target(), &db.name).await;
+    let out = copy(&[
+        "single",
+        "--database",
+        &db.name,
+        "-j",
+        "3",
+        "--statement-size",
+        "16K",
+    ]);
+    assert_success(&out, "copy of a database");
+    assert_copied(copy_target(), &db.name, &db.name).await;
+    let done = finished(&out);
+    assert_eq!(done["status"], "ok", "{done}");
+    assert!(done["rows"].as_u64().unwrap() >= 53_000, "{done}");
+
+    // The same into another name on the same target.
+    let other = format!("{}_renamed", db.name);
+    drop_on(copy_target(), &other).await;
+    let out = copy(&["single", "--database", &db.name, "--target-db", &other]);
+    assert_success(&out, "copy under another name");
+    assert_copied(copy_target(), &db.name, &other).await;
+    drop_on(copy_target(), &other).await;
+    drop_on(copy_target(), &db.name).await;
+}
+
+#[tokio::test]
+async fn an_existing_target_is_refused_before_anything_is_read_unless_drop_target() {
+    let db = TestDb::new("copy_exists").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1), (2), (3);")
+        .await;
+    let mut t = copy_target().conn(None).await;
+    let name = common::quote(&db.name);
+    t.query_drop(format!(
+        "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}; CREATE TABLE {name}.keep (x INT); INSERT INTO {name}.keep VALUES (42);"
+    ))
+    .await
+    .unwrap();
+
+    // A dry run reads nothing and changes nothing, and says the database would be replaced.
+    let out = copy(&["single", "--database", &db.name, "--drop-target", "-d"]);
+    assert_success(&out, "dry run");
+    let text = output_text(&out);
+    assert!(text.contains("REPLACED on the target"), "{text}");
+    let kept: Option<u64> = t
+        .query_first(format!("SELECT x FROM {name}.keep"))
+        .await
+        .unwrap();
+    assert_eq!(kept, Some(42));
+
+    let out = copy(&["single", "--database", &db.name]);
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    let text = output_text(&out);
+    assert!(
+        text.contains("already holds database") && text.contains("--drop-target"),
+        "{text}"
+    );
+    let kept: Option<u64> = t
+        .query_first(format!("SELECT x FROM {name}.keep"))
+        .await
+        .unwrap();
+    assert_eq!(kept, Some(42), "the refused copy changed the target");
+
+    let out = copy(&["single", "--database", &db.name, "--drop-target"]);
+    assert_success(&out, "copy with --drop-target");
+    assert_copied(copy_target(), &db.name, &db.name).await;
+
+    // The source as its own target: refused whatever the flags, even --drop-target.
+    let mut c = server().sfdbtools();
+    c.args([
+        "db-copy",
+        "single",
+        "--database",
+        &db.name,
+        "--drop-target",
+        "-q",
+    ])
+    .args(server().connection_args())
+    .arg(format!("--target-host={}", server().host))
+    .arg(format!("--target-port={}", server().port))
+    .arg(format!("--target-user={}", server().user))
+    .env(
+        "SFDB_TARGET_PASSWORD",
+        server().password.clone().unwrap_or_default(),
+    );
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("onto itself"),
+        "{}",
+        output_text(&out)
+    );
+    assert_eq!(common::count_rows(&db.name, "t").await, 3);
+    drop_on(copy_target(), &db.name).await;
+}
+
+/// A failure on the target (here: an account that may not create triggers) stops the dump on
+/// the source too; the error says which side failed and what the target holds.
+#[tokio::test]
+async fn a_target_failure_stops_both_sides_and_says_what_is_left() {
+    let db = TestDb::new("copy_fails").await;
+    common::create_big_table(&db).await;
+    db.exec(
+        "CREATE TABLE small (id INT PRIMARY KEY); INSERT INTO small VALUES (1);
+         CREATE TRIGGER tr BEFORE INSERT ON small FOR EACH ROW SET NEW.id = NEW.id + 1;",
+    )
+    .await;
+    let user = format!("cp_limited_{}", std::process::id());
+    let mut t = copy_target().conn(None).await;
+    drop_on(copy_target(), &db.name).await;
+    t.query_drop(format!(
+        "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'pw';
+         GRANT CREATE, DROP, INSERT, SELECT, ALTER, INDEX, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT ON *.* TO '{user}'@'%';"
+    ))
+    .await
+    .unwrap();
+    let mut c = server().sfdbtools();
+    c.args(["db-copy", "single", "--database", &db.name, "-q"])
+        .args(server().connection_args())
+        .arg(format!("--target-host={}", copy_target().host))
+        .arg(format!("--target-port={}", copy_target().port))
+        .arg(format!("--target-user={user}"))
+        .env("SFDB_TARGET_PASSWORD", "pw");
+    let out = c.output().unwrap();
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("the target side failed"), "{text}");
+    // The trigger is refused (no TRIGGER privilege, or no SUPER with the binary log on).
+    assert!(
+        text.contains("ERROR 114") || text.contains("ERROR 1419"),
+        "{text}"
+    );
+    assert!(text.contains("partially restored"), "{text}");
+    // The source's snapshot and locks are gone with the run.
+    common::assert_no_lock_left(&db.name, "big").await;
+    t.query_drop(format!("DROP USER '{user}'@'%'"))
+        .await
+        .unwrap();
+    drop_on(copy_target(), &db.name).await;
+}
+
+/// A source connection killed while the big table streams: the copy fails naming the source,
+/// and the target is told partial, not complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_failure_stops_the_restore_and_names_the_source() {
+    let db = TestDb::new("copy_srcfail").await;
+    common::create_big_table(&db).await;
+    drop_on(copy_target(), &db.name).await;
+    let name = db.name.clone();
+    let running = tokio::task::spawn_blocking(move || {
+        copy(&[
+            "single",
+            "--database",
+            &name,
+            "-j",
+            "2",
+            "--statement-size",
+            "64K",
+        ])
+    });
+    let id = common::wait_for_rows(&db.name).await;
+    let mut c = server().conn(None).await;
+    let _ = c.query_drop(format!("KILL CONNECTION {id}")).await;
+    let out = running.await.unwrap();
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("the source side failed"), "{text}");
+    assert!(
+        text.contains("partially restored") || text.contains("may hold part of the copy"),
+        "{text}"
+    );
+    common::assert_no_lock_left(&db.name, "big").await;
+    drop_on(copy_target(), &db.name).await;
+}
+
+/// The sequence number of the domain-0 part of a MariaDB GTID list.
+fn gtid_seq(gtid: &str) -> u64 {
+    gtid.split(',')
+        .map(str::trim)
+        .find(|g| g.starts_with("0-"))
+        .and_then(|g| g.rsplit('-').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no domain-0 GTID in {gtid:?}"))
+}
+
+/// Transfers between accounts, each with a ledger row and a counter step, committed while the
+/// copy runs; each commit's GTID sequence recorded. Stops when `stop` is set.
+fn start_writer(
+    db: String,
+    stop: std::sync::Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<Vec<(u64, u64)>> {
+    tokio::spawn(async move {
+        let mut conn = server().conn(Some(&db)).await;
+        let mut commits = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let mut i: u64 = 0;
+        while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
+            i += 1;
+            let (a, b) = (1 + i % 50, 1 + (i * 7) % 50);
+            conn.query_drop(format!(
+                "START TRANSACTION;
+                 UPDATE accounts SET balance = balance - {i} % 40 WHERE id = {a};
+                 UPDATE accounts SET balance = balance + {i} % 40 WHERE id = {b};
+                 INSERT INTO ledger (src, dst, amount) VALUES ({a}, {b}, {i} % 40);
+                 UPDATE counter SET n = n + 1 WHERE id = 1;
+                 COMMIT"
+            ))
+            .await
+            .unwrap();
+            let last: String = conn
+                .query_first("SELECT @@last_gtid")
+                .await
+                .unwrap()
+                .unwrap();
+            commits.push((i, gtid_seq(&last)));
+        }
+        commits
+    })
+}
+
+async fn writer_source(tag: &str) -> TestDb {
+    let db = TestDb::new(tag).await;
+    db.exec(
+        "CREATE TABLE accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL);
+         INSERT INTO accounts SELECT seq, 1000 FROM seq_1_to_50;
+         CREATE TABLE ledger (id BIGINT AUTO_INCREMENT PRIMARY KEY, src INT, dst INT, amount INT, pad CHAR(200) DEFAULT 'p');
+         INSERT INTO ledger (src, dst, amount) SELECT 0, 0, 0 FROM seq_1_to_100000;
+         CREATE TABLE counter (id INT PRIMARY KEY, n BIGINT NOT NULL);
+         INSERT INTO counter VALUES (1, 0);",
+    )
+    .await;
+    db
+}
+
+async fn wait_for_commits(db: &TestDb, n: u64) {
+    let mut conn = db.conn().await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got: u64 = conn
+            .query_first("SELECT n FROM counter")
+            .await
+            .unwrap()
+            .unwrap();
+        if got >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the writer never committed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Under a concurrent writer: the copy is one point in time (money neither made nor lost, the
+/// ledger matches the counter), and the GTID it reports and records is exactly the last
+/// transaction it holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_under_writes_is_one_point_in_time_at_its_reported_gtid() {
+    if !server().is_mariadb() {
+        return; // @@last_gtid is MariaDB's
+    }
+    let db = writer_source("copy_writer").await;
+    drop_on(copy_target(), &db.name).await;
+    let posdb = format!("{}_pos", db.name);
+    let mut t = copy_target().conn(None).await;
+    t.query_drop(format!(
+        "DROP DATABASE IF EXISTS {q}; CREATE DATABASE {q}",
+        q = common::quote(&posdb)
+    ))
+    .await
+    .unwrap();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let writer = start_writer(db.name.clone(), stop.clone());
+    wait_for_commits(&db, 5).await;
+    let name = db.name.clone();
+    let table = format!("{posdb}.copies");
+    let out = tokio::task::spawn_blocking(move || {
+        copy(&[
+            "single",
+            "--database",
+            &name,
+            "-j",
+            "4",
+            "--statement-size",
+            "32K",
+            "--position-table",
+            &table,
+        ])
+    })
+    .await
+    .unwrap();
+    stop.store(true, Ordering::SeqCst);
+    let commits = writer.await.unwrap();
+    assert_success(&out, "copy under writes");
+    let mut t = copy_target().conn(Some(&db.name)).await;
+    let total: i64 = t
+        .query_first("SELECT CAST(SUM(balance) AS SIGNED) FROM accounts")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        total,
+        50 * 1000,
+        "money was made or lost: not one point in time"
+    );
+    let n: u64 = t
+        .query_first("SELECT n FROM counter")
+        .await
+        .unwrap()
+        .unwrap();
+    let ledger: u64 = t
+        .query_first("SELECT COUNT(*) FROM ledger WHERE src > 0")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ledger, n, "the ledger and the counter disagree");
+    assert!(n >= 5, "the snapshot was before the writer's first commits");
+
+    let gtid = finished(&out)["gtid"].as_str().unwrap().to_owned();
+    let seq = gtid_seq(&gtid);
+    let last_in = commits.iter().find(|(i, _)| *i == n).unwrap().1;
+    assert!(
+        seq >= last_in,
+        "GTID {gtid} is before the copy's last transaction ({last_in})"
+    );
+    if let Some((_, next)) = commits.iter().find(|(i, _)| *i == n + 1) {
+        assert!(
+            seq < *next,
+            "GTID {gtid} covers a transaction the copy lacks ({next})"
+        );
+    }
+    let recorded: Option<String> = t
+        .query_first(format!(
+            "SELECT gtid_binlog_pos FROM {}",
+            common::quote(&posdb) + ".copies"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(recorded.as_deref(), Some(gtid.as_str()));
+    drop_on(copy_target(), &posdb).await;
+    drop_on(copy_target(), &db.name).await;
+}
+
+/// `--as-replica --start-replica` on a fresh server: the copy loads, the target replicates
+/// from the snapshot's GTID while the writer goes on, and catches up to identical tables.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn as_a_replica_the_target_catches_up_to_identical_tables() {
+    if !server().is_mariadb() || server().dir.is_none() {
+        return; // MariaDB's GTID replication, from a server the harness started
+    }
+    let replica = start_sandbox("-replica", &["--server-id", "3"]);
+    let db = writer_source("copy_replica").await;
+    let user = format!("cp_repl_{}", std::process::id());
+    let mut s = server().conn(None).await;
+    s.query_drop(format!(
+        "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'replpw';
+         GRANT REPLICATION SLAVE ON *.* TO '{user}'@'%';"
+    ))
+    .await
+    .unwrap();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let writer = start_writer(db.name.clone(), stop.clone());
+    wait_for_commits(&db, 5).await;
+
+    let mut c = server().sfdbtools();
+    c.args([
+        "--log-format",
+        "json",
+        "db-copy",
+        "single",
+        "--database",
+        &db.name,
+    ])
+    .args(server().connection_args())
+    .arg(format!("--target-host={}", replica.host))
+    .arg(format!("--target-port={}", replica.port))
+    .arg("--target-user=root")
+    .args([
+        "--as-replica",
+        "--start-replica",
+        "--replication-user",
+        &user,
+    ])
+    .args(["-j", "2", "-q"])
+    .env("SFDB_TARGET_PASSWORD", "")
+    .env("SFDB_REPLICATION_PASSWORD", "replpw");
+    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    // More writes after the copy: the replica must get them from the binary log.
+    let more_until = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < more_until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    let commits = writer.await.unwrap();
+    assert_success(&out, "copy as a replica");
+    let done = finished(&out);
+    assert_eq!(done["replica_started"], true, "{done}");
+    let statements = done["replica_statements"].to_string();
+    assert!(
+        !statements.contains("replpw"),
+        "the password was printed: {statements}"
+    );
+    assert!(
+        statements.contains("MASTER_USE_GTID = slave_pos"),
+        "{statements}"
+    );
+
+    let mut r = replica.conn(None).await;
+    let source_pos: String = s
+        .query_first("SELECT @@gtid_binlog_pos")
+        .await
+        .unwrap()
+        .unwrap();
+    let want = gtid_seq(&source_pos);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let row: Option<mysql_async::Row> = r.query_first("SHOW SLAVE STATUS").await.unwrap();
+        let row = row.expect("the target is no replica");
+        let sql_error: Option<String> = row.get("Last_SQL_Error");
+        let io_error: Option<String> = row.get("Last_IO_Error");
+        assert!(
+            sql_error.as_deref().unwrap_or("").is_empty()
+                && io_error.as_deref().unwrap_or("").is_empty(),
+            "replication failed: {sql_error:?} {io_error:?}"
+        );
+        let pos: String = r
+            .query_first("SELECT @@gtid_slave_pos")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        if !pos.is_empty() && gtid_seq(&pos) >= want {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replica did not catch up: {pos} < {source_pos}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(commits.len() > 5);
+    for table in ["accounts", "ledger", "counter"] {
+        let q = format!(
+            "CHECKSUM TABLE {}.{table} EXTENDED",
+            common::quote(&db.name)
+        );
+        let a: Option<(String, Option<u64>)> = s.query_first(q.as_str()).await.unwrap();
+        let b: Option<(String, Option<u64>)> = r.query_first(q.as_str()).await.unwrap();
+        assert_eq!(
+            a.map(|x| x.1),
+            b.map(|x| x.1),
+            "{table} differs on the replica"
+        );
+    }
+    r.query_drop("STOP SLAVE").await.unwrap();
+    s.query_drop(format!("DROP USER '{user}'@'%'"))
+        .await
+        .unwrap();
+}
