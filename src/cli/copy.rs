@@ -423,3 +423,188 @@ fn summary(done: &CopyReport, reporter: &Reporter) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::args::{Cli, Command};
+    use super::super::inputs::tests::{config as settings, env};
+    use super::*;
+
+    /// `sfdbtools -q db-copy ARGS` with an empty config file and `env`.
+    fn copy(args: &[&str], env: &Env) -> Result<CopyConfig, Error> {
+        let argv = ["sfdbtools", "-q", "db-copy"].iter().chain(args);
+        let Command::DbCopy { mut mode } = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!()
+        };
+        let common = match &mut mode {
+            CopyModeArgs::All { common }
+            | CopyModeArgs::Filter { common, .. }
+            | CopyModeArgs::Single { common, .. }
+            | CopyModeArgs::Primary { common, .. }
+            | CopyModeArgs::Secondary { common, .. } => common,
+        };
+        // clap also reads the profile variables: none here, whatever the test run's.
+        common.profile.profile = None;
+        common.profile.profile_key = None;
+        common.target.target_profile = None;
+        common.target.target_profile_key = None;
+        config(mode, true, &settings(""), env).map(|(c, _)| c)
+    }
+
+    fn with_passwords(
+        source: Option<&str>,
+        target: Option<&str>,
+        replication: Option<&str>,
+    ) -> Env {
+        let mut e = env(None, source);
+        e.target_pwd = target.map(str::to_owned);
+        e.replication_pwd = replication.map(str::to_owned);
+        e
+    }
+
+    #[test]
+    fn each_side_has_its_own_connection_and_password() {
+        let c = copy(
+            &[
+                "single",
+                "--database",
+                "shop",
+                "--host",
+                "src",
+                "--port",
+                "3307",
+                "-u",
+                "a",
+                "--target-host",
+                "dst",
+                "--target-port",
+                "3308",
+                "--target-user",
+                "b",
+            ],
+            &with_passwords(Some("srcpw"), Some("dstpw"), None),
+        )
+        .unwrap();
+        let (s, t) = (&c.source.connection, &c.target.connection);
+        assert_eq!(
+            (s.host.as_str(), s.port, s.user.as_str()),
+            ("src", 3307, "a")
+        );
+        assert_eq!(
+            (t.host.as_str(), t.port, t.user.as_str()),
+            ("dst", 3308, "b")
+        );
+        assert_eq!(s.password.as_ref().map(|p| p.expose()), Some("srcpw"));
+        assert_eq!(t.password.as_ref().map(|p| p.expose()), Some("dstpw"));
+        // Without SFDB_TARGET_PASSWORD the target takes MYSQL_PWD, as the source does.
+        let c = copy(
+            &["single", "--database", "shop", "--target-host", "dst"],
+            &with_passwords(Some("both"), None, None),
+        )
+        .unwrap();
+        assert_eq!(
+            c.target.connection.password.as_ref().map(|p| p.expose()),
+            Some("both")
+        );
+    }
+
+    #[test]
+    fn single_copies_under_its_name_or_target_db_and_the_others_under_their_own() {
+        let e = with_passwords(None, None, None);
+        let c = copy(&["single", "--database", "shop"], &e).unwrap();
+        assert!(matches!(&c.target.mode, RestoreMode::Single { target } if target == "shop"));
+        let c = copy(
+            &["single", "--database", "shop", "--target-db", "shop_test"],
+            &e,
+        )
+        .unwrap();
+        assert!(matches!(&c.target.mode, RestoreMode::Single { target } if target == "shop_test"));
+        let c = copy(&["filter", "--db", "a", "--db", "b"], &e).unwrap();
+        assert!(matches!(&c.target.mode, RestoreMode::All { exclude } if exclude.is_empty()));
+        assert!(
+            c.source.combined(),
+            "a copy of several databases is one combined stream"
+        );
+        // Nothing of a backup's files: no codec, no key, no metadata, no accounts file.
+        assert_eq!(c.source.codec, Codec::None);
+        assert!(c.source.passphrase.is_none() && !c.source.save_metadata);
+        assert!(!c.source.export_grants && c.source.engine == Engine::Native);
+        let c = copy(&["all", "--grants"], &e).unwrap();
+        assert!(c.source.export_grants);
+    }
+
+    #[test]
+    fn as_replica_loads_outside_the_binary_log_and_takes_its_password_from_the_environment() {
+        let c = copy(
+            &[
+                "single",
+                "--database",
+                "shop",
+                "--host",
+                "db1",
+                "--port",
+                "3310",
+                "--as-replica",
+                "--replication-user",
+                "repl",
+            ],
+            &with_passwords(None, None, Some("replpw")),
+        )
+        .unwrap();
+        assert!(c.target.skip_binlog);
+        let r = c.replica.unwrap();
+        assert_eq!(r.host.as_deref(), Some("db1"));
+        assert_eq!(r.port, 3310);
+        assert_eq!(r.user.as_deref(), Some("repl"));
+        assert_eq!(r.password.as_ref().map(|p| p.expose()), Some("replpw"));
+        assert!(!r.start);
+        // Over a socket the source has no host the target could reach: a placeholder.
+        let c = copy(
+            &[
+                "single",
+                "--database",
+                "shop",
+                "--socket",
+                "/run/x.sock",
+                "--as-replica",
+            ],
+            &with_passwords(None, None, None),
+        )
+        .unwrap();
+        assert_eq!(c.replica.unwrap().host, None);
+        assert!(
+            !copy(
+                &["single", "--database", "shop"],
+                &with_passwords(None, None, None)
+            )
+            .unwrap()
+            .target
+            .skip_binlog
+        );
+    }
+
+    #[test]
+    fn replica_flags_need_as_replica() {
+        for flag in [&["--start-replica"][..], &["--replication-user", "r"]] {
+            let argv = ["sfdbtools", "db-copy", "single", "--database", "x"]
+                .iter()
+                .chain(flag);
+            assert!(Cli::try_parse_from(argv).is_err(), "{flag:?}");
+        }
+    }
+
+    #[test]
+    fn the_position_table_is_db_dot_table_with_backquotes_allowed() {
+        let t = |s: &str| match position_table_of(s) {
+            Ok(PositionRecord::Table { database, table }) => Some((database, table)),
+            _ => None,
+        };
+        assert_eq!(t("ops.copies"), Some(("ops".into(), "copies".into())));
+        assert_eq!(t("`my.db`.`t``x`"), Some(("my.db".into(), "t`x".into())));
+        for bad in ["ops", "ops.", ".t", "a.b.c", "`a.b", "`a`b.c"] {
+            assert_eq!(t(bad), None, "{bad}");
+        }
+    }
+}

@@ -559,3 +559,60 @@ async fn as_a_replica_the_target_catches_up_to_identical_tables() {
         .await
         .unwrap();
 }
+
+/// Accounts only when asked: without `--grants` none is made on the target; with it, the
+/// accounts with grants on the copied database are created there, with those grants.
+#[tokio::test]
+async fn accounts_are_copied_only_with_grants() {
+    let db = TestDb::new("copy_grants").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1);")
+        .await;
+    let user = format!("cp_app_{}", std::process::id());
+    let mut s = server().conn(None).await;
+    s.query_drop(format!(
+        "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'apppw';
+         GRANT SELECT, INSERT ON {}.* TO '{user}'@'%';",
+        common::quote(&db.name)
+    ))
+    .await
+    .unwrap();
+    let mut t = copy_target().conn(None).await;
+    t.query_drop(format!("DROP USER IF EXISTS '{user}'@'%'"))
+        .await
+        .unwrap();
+    drop_on(copy_target(), &db.name).await;
+    let count = format!("SELECT COUNT(*) FROM mysql.user WHERE User = '{user}'");
+    let out = copy(&["single", "--database", &db.name]);
+    assert_success(&out, "copy without --grants");
+    let n: Option<u64> = t.query_first(count.as_str()).await.unwrap();
+    assert_eq!(n, Some(0), "an account was made without --grants");
+
+    drop_on(copy_target(), &db.name).await;
+    let out = copy(&["single", "--database", &db.name, "--grants"]);
+    assert_success(&out, "copy with --grants");
+    let n: Option<u64> = t.query_first(count.as_str()).await.unwrap();
+    assert_eq!(n, Some(1), "the account was not copied");
+    let grants: Vec<String> = t
+        .query(format!("SHOW GRANTS FOR '{user}'@'%'"))
+        .await
+        .unwrap();
+    assert!(
+        grants
+            .iter()
+            .any(|g| g.contains("SELECT, INSERT") && g.contains(&db.name)),
+        "{grants:?}"
+    );
+    let done = finished(&out);
+    assert_eq!(
+        done["accounts"]["created"].as_array().map(Vec::len),
+        Some(1),
+        "{done}"
+    );
+    t.query_drop(format!("DROP USER '{user}'@'%'"))
+        .await
+        .unwrap();
+    s.query_drop(format!("DROP USER '{user}'@'%'"))
+        .await
+        .unwrap();
+    drop_on(copy_target(), &db.name).await;
+}
