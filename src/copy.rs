@@ -311,12 +311,30 @@ async fn check_replica(
 /// Runs a copy: the checks, then dump and restore at once through the pipe, then the
 /// position and the replica.
 pub async fn run(cfg: &CopyConfig, progress: Arc<dyn Progress>) -> Result<CopyReport> {
-    let started = Instant::now();
     let plan = preflight(cfg, progress.as_ref()).await?;
+    // Asked now, before the snapshot: a person answering must not hold the source's snapshot
+    // open (nor its locks), nor a restore that has started.
+    let mut target_cfg = cfg.target.clone();
+    if let Some(ask) = target_cfg.confirm_drop.take() {
+        for d in plan
+            .databases
+            .iter()
+            .filter(|d| plan.replaced.contains(&d.target))
+        {
+            if !ask.ask(&d.target, d.objects_on_target.unwrap_or(0)).await? {
+                return Err(Error::Cancelled(format!(
+                    "database {} on the target was not dropped (the answer was no); nothing was \
+                     read or changed. Copy into another name (`single --target-db`), or answer yes",
+                    ident(&d.target)
+                )));
+            }
+        }
+    }
     let name = PathBuf::from(format!(
         "the copy stream from {}",
         cfg.source.connection.describe()
     ));
+    let started = Instant::now();
     let (pipe, reader) = pipe::pipe(name.clone());
     let mut source_cfg = cfg.source.clone();
     source_cfg.pipe = Some(pipe);
@@ -335,7 +353,7 @@ pub async fn run(cfg: &CopyConfig, progress: Arc<dyn Progress>) -> Result<CopyRe
     // the pipe's writing end, so the reader sees the end (or the failure) when it stops.
     let dump = tokio::spawn(async move { dump::run(&source_cfg, dump_progress).await });
     let restored = restore::run_stream(
-        &cfg.target,
+        &target_cfg,
         name.clone(),
         Box::new(reader),
         placement,

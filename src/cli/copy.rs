@@ -101,8 +101,12 @@ pub fn config(
         s3: S3Args::default(),
         row_reader,
     };
-    let (mut source, pending) =
+    let (mut source, mut pending) =
         super::backup::config(backup_mode.with(backup), quiet, settings, env)?;
+    // The database is still picked from the server's list when not given; the backup's review
+    // of files to write is not a copy's (`--dry-run` shows a copy's plan, and `--drop-target`
+    // still asks before it drops).
+    pending.interactive = false;
     source.bucket = None;
     source.codec = Codec::None;
     source.passphrase = None;
@@ -314,7 +318,7 @@ pub fn run(mut config: CopyConfig, pending: Pending, style: Style) -> Result<(),
         target.clone_from(database);
     }
     log::set_ticket(&config.target.ticket);
-    let reporter = Arc::new(Reporter::new(style));
+    let reporter = Arc::new(Reporter::for_copy(style));
     if config.target.drop_target && !config.target.dry_run && prompt::can_confirm() {
         let r = reporter.clone();
         config.target.confirm_drop = Some(ConfirmDrop(Arc::new(move |db, objects| {
@@ -354,16 +358,14 @@ pub fn run(mut config: CopyConfig, pending: Pending, style: Style) -> Result<(),
         }
         None => {
             let what = match &config.target.mode {
-                RestoreMode::Single { target } => {
-                    format!(
-                        "database {} on the target may hold part of the copy",
-                        ident(target)
-                    )
-                }
-                _ => "the target's copied databases may hold part of the copy".into(),
+                RestoreMode::Single { target } => format!(
+                    "database {} on the target may hold part of the copy: drop it",
+                    ident(target)
+                ),
+                _ => "the target's copied databases may hold part of the copy: drop them".into(),
             };
             std::process::exit(log::finish(Err(Error::Interrupted(format!(
-                "{what}: drop them, or copy again with --drop-target"
+                "{what}, or copy again with --drop-target"
             )))));
         }
     }

@@ -80,6 +80,10 @@ pub struct Reporter {
     shown: AtomicBool,
     /// Table lines by `db.table` (bars only).
     tables: Mutex<HashMap<String, TableLine>>,
+    /// A `db-copy`: the dump's events say what is read from the source, the restore's what is
+    /// loaded into the target; the bars follow the rows read (the pipe keeps the load close
+    /// behind), since the stream has no size to count bytes against.
+    copy: bool,
 }
 
 impl Reporter {
@@ -102,6 +106,15 @@ impl Reporter {
             overall: ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden()),
             shown: AtomicBool::new(false),
             tables: Mutex::new(HashMap::new()),
+            copy: false,
+        }
+    }
+
+    /// The reporter of a `db-copy` (see [`Reporter::copy`]).
+    pub fn for_copy(style: Style) -> Reporter {
+        Reporter {
+            copy: true,
+            ..Reporter::new(style)
         }
     }
 
@@ -280,6 +293,11 @@ impl Progress for Reporter {
                 sfdbtools::quote::ident(database)
             )),
             _ if style == Style::Quiet => {}
+            Event::Plan { databases, .. } if self.copy => self.say(&format!(
+                "copying {} database(s): {}",
+                databases.len(),
+                databases.join(", ")
+            )),
             Event::Plan { databases, files } => self.say(&format!(
                 "backing up {} database(s) into {} file(s)",
                 databases.len(),
@@ -336,6 +354,14 @@ impl Progress for Reporter {
                     ));
                 }
             }
+            Event::RestoreStarted { targets, .. } if self.copy => {
+                if !targets.is_empty() {
+                    self.say(&format!(
+                        "loading into {} on the target as the source is read",
+                        targets.join(", ")
+                    ));
+                }
+            }
             Event::RestoreStarted {
                 file,
                 bytes,
@@ -357,6 +383,17 @@ impl Progress for Reporter {
                 }
             }
             Event::FileRead {
+                statements,
+                rows,
+                elapsed,
+                ..
+            } if self.copy => self.say(&format!(
+                "  loaded into the target: {} statements, {} rows in {:.1}s",
+                HumanCount(*statements),
+                HumanCount(*rows),
+                elapsed.as_secs_f64()
+            )),
+            Event::FileRead {
                 file,
                 statements,
                 rows,
@@ -367,6 +404,10 @@ impl Progress for Reporter {
                 HumanCount(*statements),
                 HumanCount(*rows),
                 elapsed.as_secs_f64()
+            )),
+            Event::FileWritten { bytes, .. } if self.copy => self.say(&format!(
+                "read the whole source ({} of SQL)",
+                human_size(*bytes)
             )),
             Event::FileWritten { path, bytes, .. } => self.say(&format!(
                 "wrote {} ({})",
@@ -381,7 +422,9 @@ impl Progress for Reporter {
     }
 
     fn restored(&self, rows: u64, file_bytes: u64) {
-        self.file_read(rows, file_bytes);
+        if !self.copy {
+            self.file_read(rows, file_bytes);
+        }
     }
 
     fn table_restored(&self, database: &str, table: &str, rows: u64) {
