@@ -21,6 +21,11 @@ fn copy_target() -> &'static Server {
 
 /// `sfdbtools db-copy <args…>` from this binary's server into `target`, JSON log.
 fn copy_into(target: &Server, args: &[&str]) -> Output {
+    copy_command(target, args).output().expect("run sfdbtools")
+}
+
+/// [`copy_into`], to run or to spawn.
+fn copy_command(target: &Server, args: &[&str]) -> std::process::Command {
     let mut c = server().sfdbtools();
     c.args(["--log-format", "json", "db-copy"])
         .args(args)
@@ -33,7 +38,7 @@ fn copy_into(target: &Server, args: &[&str]) -> Output {
             target.password.clone().unwrap_or_default(),
         )
         .args(["-t", "TEST", "-q"]);
-    c.output().expect("run sfdbtools")
+    c
 }
 
 fn copy(args: &[&str]) -> Output {
@@ -614,5 +619,43 @@ async fn accounts_are_copied_only_with_grants() {
     s.query_drop(format!("DROP USER '{user}'@'%'"))
         .await
         .unwrap();
+    drop_on(copy_target(), &db.name).await;
+}
+
+/// SIGINT while rows stream: exit 130, both sides stopped (no lock left on the source, no
+/// connection of the copy left on the target), and the message says the target is partial.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_copy_stops_both_sides() {
+    let db = TestDb::new("copy_int").await;
+    common::create_big_table(&db).await;
+    drop_on(copy_target(), &db.name).await;
+    let child = copy_command(copy_target(), &["single", "--database", &db.name, "-j", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::wait_for_rows(&db.name).await;
+    let out = common::interrupt(child, "-INT").await;
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(130), "{text}");
+    assert!(text.contains("may hold part of the copy"), "{text}");
+    common::assert_no_lock_left(&db.name, "big").await;
+    // The process is gone, and its connections with it: none is left on the target.
+    let mut t = copy_target().conn(None).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let n: Option<u64> = t
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ?",
+                (&db.name,),
+            )
+            .await
+            .unwrap();
+        if n == Some(0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the copy's connections stayed on the target");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     drop_on(copy_target(), &db.name).await;
 }
