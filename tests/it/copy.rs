@@ -629,11 +629,14 @@ async fn an_interrupted_copy_stops_both_sides() {
     let db = TestDb::new("copy_int").await;
     common::create_big_table(&db).await;
     drop_on(copy_target(), &db.name).await;
-    let child = copy_command(copy_target(), &["single", "--database", &db.name, "-j", "2"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = copy_command(
+        copy_target(),
+        &["single", "--database", &db.name, "-j", "2"],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     common::wait_for_rows(&db.name).await;
     let out = common::interrupt(child, "-INT").await;
     let text = output_text(&out);
@@ -654,8 +657,72 @@ async fn an_interrupted_copy_stops_both_sides() {
         if n == Some(0) {
             break;
         }
-        assert!(Instant::now() < deadline, "the copy's connections stayed on the target");
+        assert!(
+            Instant::now() < deadline,
+            "the copy's connections stayed on the target"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    drop_on(copy_target(), &db.name).await;
+}
+
+/// The target from a profile named by `SFDB_TARGET_PROFILE`, opened with
+/// `SFDB_TARGET_PROFILE_KEY`, and the table selection of `db-backup`: only the tables taken
+/// arrive.
+#[tokio::test]
+async fn the_target_comes_from_its_profile_and_the_table_selection_applies() {
+    let db = TestDb::new("copy_prof").await;
+    db.exec(
+        "CREATE TABLE keep_me (id INT PRIMARY KEY); INSERT INTO keep_me VALUES (1), (2);
+         CREATE TABLE leave_me (id INT PRIMARY KEY); INSERT INTO leave_me VALUES (3);",
+    )
+    .await;
+    drop_on(copy_target(), &db.name).await;
+    let dir = common::out_dir();
+    let config = dir.path().join("config.yaml");
+    let profiles = dir.path().join("profiles");
+    std::fs::write(
+        &config,
+        format!("config_dir:\n  database_profile: {}\n", profiles.display()),
+    )
+    .unwrap();
+    let key = "target key";
+    let t = copy_target();
+    let out = server()
+        .sfdbtools()
+        .env("SFDB_APPS_CONFIG", &config)
+        .env("SFDB_SOURCE_PROFILE_KEY", key)
+        .env("MYSQL_PWD", t.password.clone().unwrap_or_default())
+        .env("HOME", dir.path())
+        .args([
+            "-q",
+            "profile",
+            "create",
+            "-n",
+            "copytarget",
+            "--host",
+            &t.host,
+        ])
+        .args(["-P", &t.port.to_string(), "-u", &t.user])
+        .output()
+        .unwrap();
+    assert_success(&out, "profile create");
+    let out = server()
+        .sfdbtools()
+        .env("SFDB_APPS_CONFIG", &config)
+        .env("HOME", dir.path())
+        .env("SFDB_TARGET_PROFILE", "copytarget")
+        .env("SFDB_TARGET_PROFILE_KEY", key)
+        .args(["-q", "db-copy", "single", "--database", &db.name, "-t", "T"])
+        .args(server().connection_args())
+        .args(["--tables", &format!("{}.keep_*", db.name)])
+        .output()
+        .unwrap();
+    assert_success(&out, "copy to a profile's server");
+    let mut c = t.conn(Some(&db.name)).await;
+    let tables: Vec<String> = c.query("SHOW TABLES").await.unwrap();
+    assert_eq!(tables, vec!["keep_me".to_owned()]);
+    let n: Option<u64> = c.query_first("SELECT COUNT(*) FROM keep_me").await.unwrap();
+    assert_eq!(n, Some(2));
     drop_on(copy_target(), &db.name).await;
 }
