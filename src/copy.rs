@@ -179,6 +179,15 @@ pub async fn preflight(cfg: &CopyConfig, progress: &dyn Progress) -> Result<Copy
                     ident(&from)
                 )));
             }
+            if crate::catalog::is_system_database(&to) {
+                return Err(Error::Usage(format!(
+                    "{} is a system database of the target: db-copy never drops, creates or \
+                     writes into one (its accounts would be lost); nothing was copied. Leave it \
+                     out (the default --exclude-system), or copy `single` with --target-db; \
+                     accounts go with --grants",
+                    ident(&to)
+                )));
+            }
             let objects = restore::target_objects(&mut conn, &to).await?;
             match objects {
                 Some(n) if n > 0 && !cfg.target.drop_target => {

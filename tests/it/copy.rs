@@ -199,6 +199,27 @@ async fn an_existing_target_is_refused_before_anything_is_read_unless_drop_targe
         output_text(&out)
     );
     assert_eq!(common::count_rows(&db.name, "t").await, 3);
+
+    // The target's system databases are never written, not even with --drop-target.
+    let out = copy(&[
+        "filter",
+        "--db",
+        "mysql",
+        "--exclude-system=false",
+        "--drop-target",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("system database"),
+        "{}",
+        output_text(&out)
+    );
+    let mut t = copy_target().conn(None).await;
+    let users: Option<u64> = t
+        .query_first("SELECT COUNT(*) FROM mysql.user")
+        .await
+        .unwrap();
+    assert!(users.unwrap_or(0) > 0, "the target's accounts are gone");
     drop_on(copy_target(), &db.name).await;
 }
 
