@@ -368,6 +368,9 @@ async fn run_plan(
                     if fresh {
                         created.push(target.clone());
                     }
+                    if let Some(j) = journal.as_mut() {
+                        j.merge(std::slice::from_ref(target), &created);
+                    }
                 }
                 Err(e) => {
                     return Err(failed(main, e, &touched, &created, 0, journal.as_mut()).await);
@@ -706,8 +709,16 @@ async fn failed(
     let id = match journal {
         Some(j) => {
             j.forget(main, &removed).await;
-            j.failed(main).await;
-            Some(j.id)
+            if j.databases().is_empty() {
+                // Stopped before it made any database ready (a target refused, say): there is
+                // nothing to go on with, and a journal kept for it would be found by --resume
+                // instead of an earlier restore that can be resumed.
+                let _ = j.finish(main).await;
+                None
+            } else {
+                j.failed(main).await;
+                Some(j.id)
+            }
         }
         None => None,
     };
