@@ -271,8 +271,12 @@ async fn worker(
     conn
 }
 
-/// Runs one data statement: in a transaction with its journal row when the restore keeps a
-/// journal (a failure rolls both back, a deadlock's retry runs both again).
+/// Runs one data statement: in one transaction with its journal row when the restore keeps a
+/// journal (a failure rolls both back, a deadlock's retry runs both again). The data
+/// connections of a journaled restore run with autocommit off (see [`Applier::start`]), so the
+/// statement opens the transaction itself: no round trip for `START TRANSACTION`. A table
+/// that is not transactional gets its statement committed alone, then the journal row, since
+/// a transaction may not mix the two kinds (MySQL's GTID consistency refuses it).
 async fn run_job(
     conn: &mut Conn,
     job: &Job,
@@ -282,15 +286,6 @@ async fn run_job(
     load_allowed: &AtomicBool,
 ) -> Result<Executed, Failure> {
     let journal = job.journal.as_ref();
-    let transaction = journal.is_some_and(|j| j.transactional);
-    if transaction {
-        run_own(
-            conn,
-            "START TRANSACTION",
-            "starting the statement's transaction",
-        )
-        .await?;
-    }
     let ran = match load {
         Some(l) if load_allowed.load(Ordering::Relaxed) => {
             execute_load(conn, l, &job.sql, strict, check, load_allowed).await
@@ -300,14 +295,18 @@ async fn run_job(
     let ran = match (ran, journal) {
         (Ok(e), Some(j)) => run_own(
             conn,
-            &format!("{}; COMMIT", j.sql),
+            &if j.transactional {
+                format!("{}; COMMIT", j.sql)
+            } else {
+                format!("COMMIT; {}; COMMIT", j.sql)
+            },
             "writing the restore's journal",
         )
         .await
         .map(|()| e),
         (ran, _) => ran,
     };
-    if ran.is_err() && transaction {
+    if ran.is_err() && journal.is_some() {
         // Neither the rows nor their journal row: the statement runs again on resume.
         let _ = conn.query_drop("ROLLBACK").await;
     }
@@ -373,6 +372,11 @@ impl<'a> Applier<'a> {
                     .await?;
             if let Some(j) = &journal {
                 j.lock_connection(&mut c, i + 1).await?;
+                // Each data statement then opens its transaction, which its journal row's
+                // COMMIT closes (see `run_job`).
+                c.query_drop("SET SESSION autocommit = 0")
+                    .await
+                    .map_err(|e| Error::server(format!("data connection {i}: autocommit"), e))?;
             }
             conns.push(c);
         }
