@@ -39,6 +39,17 @@ pub enum Event<'a> {
     CommitsReleased { blocked: Duration },
     /// Something the operator should know that does not stop the run.
     Warning(&'a str),
+    /// What the run is doing that the other events do not say (hashing a file for the
+    /// restore's journal, waiting for a stopped restore's connections).
+    Note(&'a str),
+    /// `db-restore --resume` goes on with restore `journal` of the journal: `committed`
+    /// statements of the stopped run are read past; `reloaded` tables (non-transactional)
+    /// are restored again whole.
+    Resuming {
+        journal: u64,
+        committed: u64,
+        reloaded: &'a [String],
+    },
     /// `--drop-target` dropped an existing database holding `objects` tables and routines.
     DatabaseDropped { database: &'a str, objects: u64 },
     /// A restore is about to read `files` files, `bytes` in all (their size on disk), sent

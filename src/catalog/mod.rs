@@ -20,6 +20,16 @@ const SYSTEM_DATABASES: [&str; 5] = [
     "innodb",
 ];
 
+/// The database where `db-restore` keeps its journal on the target (`restore::journal`): not
+/// user data, so `all` and the interactive choice never take it, and no restore writes into it
+/// as a target.
+pub const JOURNAL_DATABASE: &str = "sfdbtools_journal";
+
+/// Whether `name` is the restore's journal database (compared as the server may fold case).
+pub fn is_journal_database(name: &str) -> bool {
+    name.eq_ignore_ascii_case(JOURNAL_DATABASE)
+}
+
 pub fn is_system_database(name: &str) -> bool {
     SYSTEM_DATABASES
         .iter()

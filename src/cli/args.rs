@@ -337,6 +337,16 @@ pub struct RestoreArgs {
     /// which refuses a longer one anyway].
     #[arg(long = "max-statement-size", value_name = "SIZE", value_parser = parse_max_statement_size)]
     pub max_statement_size: Option<usize>,
+    /// Go on with a restore of this file that stopped (killed, failed, a server restart):
+    /// the same command plus --resume. What its journal on the target (database
+    /// sfdbtools_journal) says was committed is read past; nothing runs twice. A different
+    /// file, target or table selection is refused.
+    #[arg(long = "resume", conflicts_with_all = ["no_journal", "dry_run"])]
+    pub resume: bool,
+    /// Keep no journal on the target (the database sfdbtools_journal): a restore that stops
+    /// cannot be resumed, and the target gets nothing but the dump's own statements.
+    #[arg(long = "no-journal")]
+    pub no_journal: bool,
     #[command(flatten)]
     pub tables: RestoreTablesArgs,
 }

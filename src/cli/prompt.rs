@@ -243,7 +243,10 @@ fn pick_databases(
         BackupMode::Filter { databases, .. } => {
             let offered: Vec<String> = all
                 .iter()
-                .filter(|d| !sfdbtools::catalog::is_system_database(d))
+                .filter(|d| {
+                    !sfdbtools::catalog::is_system_database(d)
+                        && !sfdbtools::catalog::is_journal_database(d)
+                })
                 .cloned()
                 .collect();
             *databases = pick(&offered, true)?;

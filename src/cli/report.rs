@@ -174,6 +174,18 @@ impl Reporter {
 fn event_json(event: &Event<'_>) -> (Level, serde_json::Value) {
     match event {
         Event::Warning(w) => (Level::Warn, json!({"event": "warning", "message": w})),
+        Event::Note(m) => (Level::Info, json!({"event": "message", "message": m})),
+        Event::Resuming {
+            journal,
+            committed,
+            reloaded,
+        } => (
+            Level::Info,
+            json!({
+                "event": "resume", "restore_id": journal, "committed_statements": committed,
+                "reloaded_tables": reloaded
+            }),
+        ),
         Event::DatabaseDropped { database, objects } => (
             Level::Warn,
             json!({"event": "database_dropped", "database": database, "objects": objects}),
@@ -346,6 +358,22 @@ impl Progress for Reporter {
                 }
             }
             Event::TableStarted { .. } | Event::TableLoading { .. } => {}
+            Event::Note(m) => self.say(m),
+            Event::Resuming {
+                journal,
+                committed,
+                reloaded,
+            } => self.say(&format!(
+                "resuming restore {journal} of the journal ({}): {} statement(s) committed by \
+                 the stopped run are read past{}",
+                sfdbtools::quote::ident(sfdbtools::restore::journal::DATABASE),
+                HumanCount(*committed),
+                if reloaded.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} table(s) reloaded whole", reloaded.len())
+                }
+            )),
             Event::RestorePlanned { files, bytes, .. } => {
                 if *files > 1 {
                     self.say(&format!(
@@ -456,12 +484,27 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
                     "database": t.database, "table": t.table, "rows": t.rows,
                     "statements": t.statements, "bytes": t.sql_bytes,
                 })).collect::<Vec<_>>(),
+                // --resume: what the stopped run had committed, read past.
+                "resumed_statements": f.applied.resumed,
+                "rechecked_statements": f.applied.rechecked,
+                "resumed_tables": f.applied.resumed_tables.iter().map(|t| json!({
+                    "database": t.database, "table": t.table, "statements": t.statements,
+                })).collect::<Vec<_>>(),
                 // With --tables/--ignore-table: every table and view of the file, as the file
                 // names it; null without a selection.
                 "selection": (!f.applied.selected.is_empty()).then(|| f.applied.selected.iter().map(|t| json!({
                     "database": t.database, "table": t.table, "restored": t.restored,
                 })).collect::<Vec<_>>()),
             })).collect::<Vec<_>>(),
+            "journal": report.journal.map(|id| json!({
+                "database": sfdbtools::restore::journal::DATABASE, "restore_id": id,
+            })),
+            "resume": report.resume.as_ref().map(|r| json!({
+                "restore_id": r.journal,
+                "reloaded_tables": r.reloaded.iter().map(|(d, t)| json!({
+                    "database": d, "table": t,
+                })).collect::<Vec<_>>(),
+            })),
             "accounts": report.accounts.as_ref().map(|a| json!({
                 "file": a.path, "created": a.created, "left_alone": a.left_alone,
                 "repointed": a.repointed.iter().map(|(s, t, n)| json!({
@@ -519,8 +562,62 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
         if !a.selected.is_empty() {
             out.push_str(&format!("    {}\n", selection_line(&a.selected)));
         }
+        if let Some(line) = resumed_line(a) {
+            out.push_str(&format!("    {line}\n"));
+        }
+    }
+    if let Some(r) = &report.resume
+        && !r.reloaded.is_empty()
+    {
+        out.push_str(&format!(
+            "  reloaded whole (not transactional): {}\n",
+            r.reloaded
+                .iter()
+                .map(|(d, t)| table_name(d, t))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     reporter.say(out.trim_end());
+}
+
+/// Tables named in a resumed file's summary line, at most.
+const RESUMED_SHOWN: usize = 5;
+
+/// `--resume`: what the stopped run had committed of a file and was read past, with the
+/// tables whose data was (most statements first).
+fn resumed_line(a: &sfdbtools::restore::apply::Applied) -> Option<String> {
+    if a.resumed == 0 && a.rechecked == 0 {
+        return None;
+    }
+    let mut line = format!(
+        "resumed: {} statement(s) committed before the restore stopped were read past",
+        HumanCount(a.resumed)
+    );
+    let mut tables: Vec<_> = a.resumed_tables.iter().collect();
+    tables.sort_by_key(|t| std::cmp::Reverse(t.statements));
+    if !tables.is_empty() {
+        let shown: Vec<String> = tables
+            .iter()
+            .take(RESUMED_SHOWN)
+            .map(|t| format!("{} {}", table_name(&t.database, &t.table), t.statements))
+            .collect();
+        line.push_str(&format!(
+            " (data: {}{})",
+            shown.join(", "),
+            match tables.len().saturating_sub(RESUMED_SHOWN) {
+                0 => String::new(),
+                n => format!(" and {n} more table(s)"),
+            }
+        ));
+    }
+    if a.rechecked > 0 {
+        line.push_str(&format!(
+            "; {} statement(s) in doubt had run (re-checked)",
+            a.rechecked
+        ));
+    }
+    Some(line)
 }
 
 /// Names of the tables left out shown in a summary line, at most.

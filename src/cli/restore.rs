@@ -240,6 +240,8 @@ pub fn config(
         verify: !a.no_verify,
         max_statement_size: a.max_statement_size,
         tables: table_filter(a.tables)?,
+        journal: !a.no_journal,
+        resume: a.resume,
     })
 }
 

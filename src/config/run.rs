@@ -299,6 +299,12 @@ pub struct RestoreConfig {
     /// Part of the file (`--tables`, `--ignore-table`): the statements of other tables are
     /// read past, not run.
     pub tables: crate::pattern::TableFilter,
+    /// Keep the restore's journal on the target (`restore::journal`), so that a restore that
+    /// stops can be resumed; `--no-journal` turns it off.
+    pub journal: bool,
+    /// `--resume`: go on with the stopped restore of the same file with the same options into
+    /// the same target, reading past what its journal says was committed.
+    pub resume: bool,
 }
 
 /// The binary's question before `--drop-target` drops a database that exists: its name and

@@ -189,6 +189,15 @@ impl Iterator for Tokens<'_> {
 const HEAD_TOKENS: usize = 48;
 
 /// Classifies one statement (as the splitter returns it).
+/// The statement's first keyword in upper case (inside a `/*!…*/` comment too), if it starts
+/// with one.
+pub fn first_word(sql: &[u8]) -> Option<String> {
+    match (Tokens { sql, i: 0 }).next()? {
+        Token::Word(r) => Some(String::from_utf8_lossy(&sql[r]).to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
 pub fn classify(sql: &[u8]) -> Kind {
     let mut t = Tokens { sql, i: 0 };
     let word = |tok: &Option<Token>| -> Option<String> {

@@ -6,7 +6,7 @@
 //! file's session settings (sql_mode, names, time zone, checks, USE) up to the point where its
 //! statement stood, so it runs as it would have in file order.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -17,21 +17,23 @@ use mysql_async::prelude::*;
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::execute::{
-    Check, Executed, Failure, execute, execute_checked, execute_load, probe_rows,
+    Check, Executed, Failure, execute, execute_checked, execute_load, probe_rows, run_own,
 };
+use super::journal::{self, FileJournal};
 use super::load_data::{self, LoadData};
 use super::plan::Placement;
 use super::script::{Feedback, Item, Statements};
 use super::select::{self, REFUSED_VIEW, Selected, Selection, Verdict};
 use super::tables::{Finished, Loads, TableKey, TableRestored};
-use super::target::prepare_target;
+use super::target::{prepare_target, reopen_target};
 use crate::config::run::ConfirmDrop;
 use crate::connect::{self, ConnectionSettings};
 use crate::error::{Error, Result};
 use crate::progress::{Event, Progress};
 use crate::quote::ident;
-use crate::read::classify::{Kind, Verb};
+use crate::read::classify::{Kind, Verb, first_word};
 use crate::read::split::{Position, Statement};
+use crate::read::subject::{Role, Subject, subject};
 
 /// Data statements queued per data connection: one waiting behind each running one keeps
 /// every connection busy between the coordinator's turns.
@@ -55,6 +57,9 @@ pub struct Options {
     pub allow_other_databases: bool,
     /// Asked before `--drop-target` drops a database that exists.
     pub confirm_drop: Option<ConfirmDrop>,
+    /// A stopped restore of the same file with the same options that `--resume` would go on
+    /// with (its journal id): named when a target that holds tables is refused.
+    pub resumable: Option<u64>,
 }
 
 /// What applying a script did.
@@ -89,6 +94,30 @@ pub struct Applied {
     /// it, and whether it was restored (the statements of the others are counted in
     /// `skipped`).
     pub selected: Vec<Selected>,
+    /// `--resume`: statements read past because the stopped restore had committed them.
+    pub resumed: u64,
+    /// `--resume`: the statement in doubt (it had run, its journal row had not committed)
+    /// answered "already exists", so it counts as done.
+    pub rechecked: u64,
+    /// `--resume`: per table, its data statements read past as committed, in file order.
+    pub resumed_tables: Vec<TableResumed>,
+}
+
+/// A table's data statements a resumed restore read past: the stopped restore committed them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableResumed {
+    pub database: String,
+    pub table: String,
+    pub statements: u64,
+}
+
+/// A data statement's journal row, written in the statement's own transaction.
+struct JobJournal {
+    sql: String,
+    /// The table's rows commit with a transaction (InnoDB): statement and journal row commit
+    /// together. Otherwise the statement runs on its own and the row follows (such a table is
+    /// reloaded whole on resume).
+    transactional: bool,
 }
 
 /// Times a row statement chosen as a deadlock's victim is run again before the restore fails.
@@ -111,6 +140,7 @@ struct Job {
     epoch: usize,
     /// The table's handle in the applier's `Loads`.
     table: usize,
+    journal: Option<JobJournal>,
     _budget: OwnedSemaphorePermit,
 }
 
@@ -199,12 +229,8 @@ async fn worker(
                 let as_load = load.is_some();
                 let mut attempt = 0;
                 let mut ran = loop {
-                    let ran = match load.take() {
-                        Some(l) if load_allowed.load(Ordering::Relaxed) => {
-                            execute_load(&mut conn, l, &job.sql, strict, check, &load_allowed).await
-                        }
-                        _ => execute_checked(&mut conn, &job.sql, strict, check).await,
-                    };
+                    let ran =
+                        run_job(&mut conn, &job, load.take(), strict, check, &load_allowed).await;
                     match &ran {
                         Err(f) if f.deadlock() && attempt < DEADLOCK_RETRIES => {
                             attempt += 1;
@@ -245,6 +271,48 @@ async fn worker(
     conn
 }
 
+/// Runs one data statement: in one transaction with its journal row when the restore keeps a
+/// journal (a failure rolls both back, a deadlock's retry runs both again). The data
+/// connections of a journaled restore run with autocommit off (see [`Applier::start`]), so the
+/// statement opens the transaction itself: no round trip for `START TRANSACTION`. A table
+/// that is not transactional gets its statement committed alone, then the journal row, since
+/// a transaction may not mix the two kinds (MySQL's GTID consistency refuses it).
+async fn run_job(
+    conn: &mut Conn,
+    job: &Job,
+    load: Option<LoadData>,
+    strict: bool,
+    check: Check<'_>,
+    load_allowed: &AtomicBool,
+) -> Result<Executed, Failure> {
+    let journal = job.journal.as_ref();
+    let ran = match load {
+        Some(l) if load_allowed.load(Ordering::Relaxed) => {
+            execute_load(conn, l, &job.sql, strict, check, load_allowed).await
+        }
+        _ => execute_checked(conn, &job.sql, strict, check).await,
+    };
+    let ran = match (ran, journal) {
+        (Ok(e), Some(j)) => run_own(
+            conn,
+            &if j.transactional {
+                format!("{}; COMMIT", j.sql)
+            } else {
+                format!("COMMIT; {}; COMMIT", j.sql)
+            },
+            "writing the restore's journal",
+        )
+        .await
+        .map(|()| e),
+        (ran, _) => ran,
+    };
+    if ran.is_err() && journal.is_some() {
+        // Neither the rows nor their journal row: the statement runs again on resume.
+        let _ = conn.query_drop("ROLLBACK").await;
+    }
+    ran
+}
+
 /// Applies one script. `main` runs everything but the data, in file order.
 pub struct Applier<'a> {
     file: &'a Path,
@@ -269,11 +337,19 @@ pub struct Applier<'a> {
     selection: Option<Selection>,
     prepared: HashSet<String>,
     out: Applied,
+    /// Where its statements are journaled; with what the stopped restore committed on resume.
+    journal: Option<FileJournal>,
+    /// Whether each table's rows commit with a transaction, looked up at its first data
+    /// statement (journaling only).
+    engines: HashMap<TableKey, bool>,
+    /// `out.resumed_tables`' entries by table.
+    resumed_index: HashMap<TableKey, usize>,
 }
 
 impl<'a> Applier<'a> {
-    /// Opens the data connections. For a single-database placement, every connection starts
-    /// in the target database.
+    /// Opens the data connections (each takes its lock of the journal). For a single-database
+    /// placement, every connection starts in the target database.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn start(
         file: &'a Path,
         main: &'a mut Conn,
@@ -282,6 +358,7 @@ impl<'a> Applier<'a> {
         opts: Options,
         progress: &'a dyn Progress,
         feedback: Feedback,
+        journal: Option<FileJournal>,
     ) -> Result<Applier<'a>> {
         let Feedback {
             read: file_read,
@@ -290,9 +367,17 @@ impl<'a> Applier<'a> {
         let threads = opts.threads.max(1);
         let mut conns = Vec::with_capacity(threads);
         for i in 0..threads {
-            let (c, _) =
+            let (mut c, _) =
                 connect::open_with(settings, &format!("data {i}"), connect::restore_setup_sql)
                     .await?;
+            if let Some(j) = &journal {
+                j.lock_connection(&mut c, i + 1).await?;
+                // Each data statement then opens its transaction, which its journal row's
+                // COMMIT closes (see `run_job`).
+                c.query_drop("SET SESSION autocommit = 0")
+                    .await
+                    .map_err(|e| Error::server(format!("data connection {i}: autocommit"), e))?;
+            }
             conns.push(c);
         }
         let (jobs_tx, jobs_rx) = mpsc::channel(JOBS_PER_CONNECTION * threads);
@@ -336,6 +421,9 @@ impl<'a> Applier<'a> {
             selection: None,
             prepared: HashSet::new(),
             out: Applied::default(),
+            journal,
+            engines: HashMap::new(),
+            resumed_index: HashMap::new(),
         };
         // The restore's own session settings go first, so the file's later ones win.
         let mut setup = Vec::new();
@@ -489,10 +577,15 @@ impl<'a> Applier<'a> {
                 Placement::Single { target } => {
                     self.note_source(&name.name, &target)?;
                     if verb == Verb::Alter {
+                        if self.resumed(st.at, None) {
+                            return Ok(());
+                        }
                         // mysqldump changes the database's charset around routines.
                         let sql = name.replace_in(&st.sql, &target);
                         self.wait_all().await?;
-                        self.run_main(st.at, &sql).await?;
+                        let record = self.main_record(st.at, &sql, &Kind::Other, Some(&target));
+                        self.run_main_journaled(st.at, &sql, false, None, record)
+                            .await?;
                     } else {
                         self.out.skipped += 1;
                     }
@@ -512,7 +605,12 @@ impl<'a> Applier<'a> {
                     // Before the file's own DROP DATABASE too (mysqldump --add-drop-database):
                     // an existing database is replaced only with --drop-target.
                     self.prepare_database(&name.name, drop, false).await?;
-                    self.run_main(st.at, &st.sql).await?;
+                    if self.resumed(st.at, None) {
+                        return Ok(());
+                    }
+                    let record = self.main_record(st.at, &st.sql, &Kind::Other, Some(&name.name));
+                    self.run_main_journaled(st.at, &st.sql, false, None, record)
+                        .await?;
                 }
             },
             _ if self.skipping => self.out.skipped += 1,
@@ -520,12 +618,28 @@ impl<'a> Applier<'a> {
                 let Some(db) = db.or_else(|| self.current_db.clone()) else {
                     return Err(no_database(self.file, st.at));
                 };
+                let key = TableKey { db, table };
+                if self.resumed(st.at, Some(&key)) {
+                    return Ok(());
+                }
+                let journal = match &self.journal {
+                    Some(j) => Some(JobJournal {
+                        sql: j.record_sql(
+                            st.at.offset,
+                            Some((&key.db, &key.table)),
+                            None,
+                            Some(Role::Rows),
+                            false,
+                        ),
+                        transactional: self.transactional(&key).await?,
+                    }),
+                    None => None,
+                };
                 // One that went alone through the queue (see `script::QUEUE_BYTES`) runs
                 // before the next statement is asked for, so that the splitter does not read
                 // another as large while it does.
                 let alone = st.sql.len() as u64 >= super::script::QUEUE_BYTES;
-                self.dispatch(st, TableKey { db, table }, load, ours)
-                    .await?;
+                self.dispatch(st, key, load, ours, journal).await?;
                 while alone && self.loads.in_flight() > 0 {
                     self.wait_one().await?;
                 }
@@ -534,22 +648,142 @@ impl<'a> Applier<'a> {
                 if self.current_db.is_none() {
                     return Err(no_database(self.file, st.at));
                 }
+                if self.resumed(st.at, None) {
+                    return Ok(());
+                }
                 self.wait_for_tables(&st.sql).await?;
-                self.run_main(st.at, &st.sql).await?;
+                let record = self.main_record(st.at, &st.sql, &kind, None);
+                self.run_main_journaled(st.at, &st.sql, false, None, record)
+                    .await?;
             }
             Kind::PostData => {
-                self.wait_all().await?;
-                match view {
-                    Some(name) => self.run_view(st.at, &st.sql, &name).await?,
-                    None => self.run_main(st.at, &st.sql).await?,
+                if self.resumed(st.at, None) {
+                    return Ok(());
                 }
+                self.wait_all().await?;
+                let record = self.main_record(st.at, &st.sql, &kind, None);
+                self.run_main_journaled(st.at, &st.sql, false, view, record)
+                    .await?;
             }
             Kind::Other => {
+                // Session-like statements (SET autocommit, SET GLOBAL, transaction bounds)
+                // always run again, as settings do.
+                let again = matches!(
+                    first_word(&st.sql).as_deref(),
+                    Some(
+                        "SET"
+                            | "COMMIT"
+                            | "BEGIN"
+                            | "START"
+                            | "ROLLBACK"
+                            | "SAVEPOINT"
+                            | "RELEASE"
+                            | "XA"
+                    )
+                );
+                if !again && self.resumed(st.at, None) {
+                    return Ok(());
+                }
                 self.wait_all().await?;
-                self.run_main_counting(st.at, &st.sql, true).await?;
+                let record = match again {
+                    true => None,
+                    false => self.main_record(st.at, &st.sql, &kind, None),
+                };
+                self.run_main_journaled(st.at, &st.sql, true, None, record)
+                    .await?;
             }
         }
         Ok(())
+    }
+
+    /// `--resume`: the statement at `at` was committed by the stopped restore, so it is read
+    /// past (counted, with its table when it is a data statement).
+    fn resumed(&mut self, at: Position, data: Option<&TableKey>) -> bool {
+        if !self
+            .journal
+            .as_ref()
+            .is_some_and(|j| j.committed(at.offset))
+        {
+            return false;
+        }
+        self.out.resumed += 1;
+        if let Some(key) = data {
+            let i = match self.resumed_index.get(key) {
+                Some(&i) => i,
+                None => {
+                    self.out.resumed_tables.push(TableResumed {
+                        database: key.db.clone(),
+                        table: key.table.clone(),
+                        statements: 0,
+                    });
+                    self.resumed_index
+                        .insert(key.clone(), self.out.resumed_tables.len() - 1);
+                    self.out.resumed_tables.len() - 1
+                }
+            };
+            self.out.resumed_tables[i].statements += 1;
+        }
+        true
+    }
+
+    /// Whether the rows of `key` commit with a transaction (its engine is InnoDB), looked up
+    /// once per table. A table the server does not know counts as transactional: its
+    /// statement fails anyway.
+    async fn transactional(&mut self, key: &TableKey) -> Result<bool> {
+        if let Some(&t) = self.engines.get(key) {
+            return Ok(t);
+        }
+        let engine: Option<Option<String>> = self
+            .main
+            .exec_first(
+                "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND \
+                 TABLE_NAME = ?",
+                (&key.db, &key.table),
+            )
+            .await
+            .map_err(|e| {
+                Error::server(
+                    format!(
+                        "reading the engine of {}.{}",
+                        ident(&key.db),
+                        ident(&key.table)
+                    ),
+                    e,
+                )
+            })?;
+        let t = engine
+            .flatten()
+            .is_none_or(|e| journal::is_transactional(&e));
+        self.engines.insert(key.clone(), t);
+        Ok(t)
+    }
+
+    /// The journal row of a statement for the main connection: the one table it is about
+    /// (in `db`, else the database it names, else the current one), its role.
+    fn main_record(
+        &self,
+        at: Position,
+        sql: &[u8],
+        kind: &Kind,
+        db: Option<&str>,
+    ) -> Option<String> {
+        let j = self.journal.as_ref()?;
+        let db = db.map(str::to_owned).or_else(|| self.current_db.clone());
+        let (table, role) = match subject(sql, kind) {
+            Subject::Tables { role, tables } if tables.len() == 1 => {
+                let t = &tables[0];
+                let in_db = t.db.clone().or_else(|| db.clone());
+                (in_db.map(|d| (d, t.name.clone())), Some(role))
+            }
+            _ => (None, None),
+        };
+        Some(j.record_sql(
+            at.offset,
+            table.as_ref().map(|(d, t)| (d.as_str(), t.as_str())),
+            db.as_deref(),
+            role,
+            true,
+        ))
     }
 
     /// A database of a combined file that is not restored: excluded with `--exclude-db`, or
@@ -595,15 +829,32 @@ impl<'a> Applier<'a> {
             return Ok(());
         }
         self.wait_all().await?;
-        let fresh = prepare_target(
-            self.main,
-            name,
-            drop,
-            create,
-            self.opts.confirm_drop.as_ref(),
-            self.progress,
-        )
-        .await?;
+        let journaled = self
+            .journal
+            .as_ref()
+            .and_then(|j| j.databases.get(name).copied());
+        let fresh = match journaled {
+            Some(created) => {
+                reopen_target(self.main, name, drop, self.progress).await?;
+                created
+            }
+            None => {
+                let fresh = prepare_target(
+                    self.main,
+                    name,
+                    drop,
+                    create,
+                    self.opts.confirm_drop.as_ref(),
+                    self.progress,
+                    self.opts.resumable,
+                )
+                .await?;
+                if let Some(j) = self.journal.as_mut() {
+                    j.mark_database(self.main, name, fresh).await?;
+                }
+                fresh
+            }
+        };
         self.out.databases.push(name.to_owned());
         if fresh {
             self.out.created.push(name.to_owned());
@@ -611,55 +862,118 @@ impl<'a> Applier<'a> {
         Ok(())
     }
 
+    /// A session statement (settings, `USE`) on the main connection: never journaled, it runs
+    /// again on resume.
     async fn run_main(&mut self, at: Position, sql: &[u8]) -> Result<()> {
-        self.run_main_counting(at, sql, false).await
-    }
-
-    /// Runs a statement on the main connection; its affected rows count as rows restored only
-    /// when it is a data statement of another shape (`INSERT … SELECT`): a definition's
-    /// affected rows (`ALTER DATABASE` says 1) are not rows.
-    async fn run_main_counting(&mut self, at: Position, sql: &[u8], data: bool) -> Result<()> {
-        match execute(self.main, sql, self.opts.strict).await {
-            Ok(mut e) => {
-                if !data {
-                    e.rows = 0;
-                }
-                self.count(e);
-                Ok(())
-            }
-            Err(f) => self.failed(at, f),
-        }
-    }
-
-    /// A view of the selection: the server refusing it because a table or view it reads does
-    /// not exist (one the selection leaves out, most likely) is a warning, and the view counts
-    /// as left out; any other failure is one.
-    async fn run_view(&mut self, at: Position, sql: &[u8], name: &str) -> Result<()> {
         match execute(self.main, sql, self.opts.strict).await {
             Ok(mut e) => {
                 e.rows = 0;
                 self.count(e);
                 Ok(())
             }
-            Err(f) if f.code.is_some_and(|c| REFUSED_VIEW.contains(&c)) => {
-                let db = self.selection.as_ref().and_then(|s| s.current()).map(ident);
-                self.progress.event(&Event::Warning(&format!(
-                    "{}: {at}: view {}{} was not restored: it reads a table or view that does \
-                     not exist here, most likely one the selection leaves out (the server \
-                     said: {}); add what it reads to --tables to restore it",
-                    self.file.display(),
-                    db.map(|d| d + ".").unwrap_or_default(),
-                    ident(name),
-                    f.problem
-                )));
-                if let Some(s) = self.selection.as_mut() {
-                    s.view_refused(name);
-                }
-                self.out.skipped += 1;
-                Ok(())
-            }
             Err(f) => self.failed(at, f),
         }
+    }
+
+    /// Runs a statement on the main connection, then its journal row (`record`, when the
+    /// restore keeps a journal). A statement that writes rows (`INSERT … SELECT`, `UPDATE`)
+    /// runs in one transaction with its journal row; a definition commits on its own, so on
+    /// resume the first one after the last journaled is in doubt, and "already exists" from it
+    /// means it had run. Its affected rows count as rows restored only when `data`: a
+    /// definition's (`ALTER DATABASE` says 1) are not rows. `view`: a view of the selection,
+    /// which the server may refuse because a table it reads was left out (a warning, and the
+    /// view counts as left out).
+    async fn run_main_journaled(
+        &mut self,
+        at: Position,
+        sql: &[u8],
+        data: bool,
+        view: Option<String>,
+        record: Option<String>,
+    ) -> Result<()> {
+        let in_doubt =
+            record.is_some() && self.journal.as_mut().is_some_and(|j| j.in_doubt(at.offset));
+        let transaction = record.is_some()
+            && matches!(
+                first_word(sql).as_deref(),
+                Some("INSERT" | "REPLACE" | "UPDATE" | "DELETE" | "LOAD")
+            );
+        if transaction
+            && let Err(f) =
+                run_own(self.main, "START TRANSACTION", "starting its transaction").await
+        {
+            return self.failed(at, f);
+        }
+        match execute(self.main, sql, self.opts.strict).await {
+            Ok(mut e) => {
+                if !data {
+                    e.rows = 0;
+                }
+                self.count(e);
+                self.record(at, record).await
+            }
+            Err(f) if in_doubt && f.code.is_some_and(|c| journal::ALREADY_EXISTS.contains(&c)) => {
+                self.progress.event(&Event::Warning(&format!(
+                    "{}: {at} had run before the restore stopped (the server says: {}): \
+                     re-checked, counted as done",
+                    self.file.display(),
+                    f.problem
+                )));
+                self.out.rechecked += 1;
+                self.record(at, record).await
+            }
+            Err(f) => {
+                if transaction {
+                    let _ = self.main.query_drop("ROLLBACK").await;
+                }
+                match view {
+                    Some(name) if f.code.is_some_and(|c| REFUSED_VIEW.contains(&c)) => {
+                        self.view_refused(at, &name, &f.problem);
+                        Ok(())
+                    }
+                    _ => self.failed(at, f),
+                }
+            }
+        }
+    }
+
+    /// Writes a main-connection statement's journal row and commits. A journal that cannot be
+    /// written stops the restore: a resume would run the statement again.
+    async fn record(&mut self, at: Position, record: Option<String>) -> Result<()> {
+        let Some(sql) = record else {
+            return Ok(());
+        };
+        match run_own(
+            self.main,
+            &format!("{sql}; COMMIT"),
+            "writing the restore's journal",
+        )
+        .await
+        {
+            Ok(()) => Ok(()),
+            Err(mut f) => {
+                f.fatal = true;
+                self.failed(at, f)
+            }
+        }
+    }
+
+    /// A view the server refused because a table or view it reads does not exist (one the
+    /// selection leaves out, most likely): a warning, and the view counts as left out.
+    fn view_refused(&mut self, at: Position, name: &str, problem: &str) {
+        let db = self.selection.as_ref().and_then(|s| s.current()).map(ident);
+        self.progress.event(&Event::Warning(&format!(
+            "{}: {at}: view {}{} was not restored: it reads a table or view that does \
+             not exist here, most likely one the selection leaves out (the server \
+             said: {problem}); add what it reads to --tables to restore it",
+            self.file.display(),
+            db.map(|d| d + ".").unwrap_or_default(),
+            ident(name),
+        )));
+        if let Some(s) = self.selection.as_mut() {
+            s.view_refused(name);
+        }
+        self.out.skipped += 1;
     }
 
     fn count(&mut self, e: Executed) {
@@ -697,6 +1011,7 @@ impl<'a> Applier<'a> {
         key: TableKey,
         load: Option<LoadData>,
         ours: bool,
+        journal: Option<JobJournal>,
     ) -> Result<()> {
         let kib = (st.sql.len() / 1024 + 1).min(IN_FLIGHT_KIB as usize) as u32;
         let permit = self
@@ -729,6 +1044,7 @@ impl<'a> Applier<'a> {
             at: st.at,
             epoch,
             table,
+            journal,
             _budget: permit,
         };
         if lane.send(job).await.is_err() {

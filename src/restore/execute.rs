@@ -44,6 +44,30 @@ impl Failure {
 /// The server's error for a deadlock victim.
 const ER_LOCK_DEADLOCK: u16 = 1213;
 
+/// A driver or server error as a statement's failure.
+pub(super) fn failure(e: mysql_async::Error) -> Failure {
+    let e = DbError(e);
+    Failure {
+        code: e.server_code(),
+        fatal: e.server_code().is_none() || e.is_connection_lost(),
+        problem: if e.is_connection_lost() {
+            format!("{e} (the connection was lost)")
+        } else {
+            e.to_string()
+        },
+    }
+}
+
+/// Runs a statement of the restore's own (the journal's, a transaction's bounds); `what` says
+/// what it is for in a failure.
+pub(super) async fn run_own(conn: &mut Conn, sql: &str, what: &str) -> Result<(), Failure> {
+    conn.query_drop(sql).await.map_err(|e| {
+        let mut f = failure(e);
+        f.problem = format!("{what}: {}", f.problem);
+        f
+    })
+}
+
 /// What a statement's outcome must be, besides not failing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Check<'a> {
@@ -145,19 +169,10 @@ async fn settle(
     check: Check<'_>,
 ) -> Result<Executed, Failure> {
     if let Err(e) = ran {
-        let e = DbError(e);
-        if e.server_code() == Some(ER_EMPTY_QUERY) {
+        if matches!(&e, mysql_async::Error::Server(s) if s.code == ER_EMPTY_QUERY) {
             return Ok(Executed::default());
         }
-        return Err(Failure {
-            code: e.server_code(),
-            fatal: e.server_code().is_none() || e.is_connection_lost(),
-            problem: if e.is_connection_lost() {
-                format!("{e} (the connection was lost)")
-            } else {
-                e.to_string()
-            },
-        });
+        return Err(failure(e));
     }
     let rows = conn.affected_rows();
     let lost = matches!(check, Check::Exact { sent: Some(n), .. } if n != rows);

@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod apply;
 mod checks;
 mod execute;
+pub mod journal;
 pub mod load_data;
 pub mod plan;
 mod proof;
@@ -39,6 +40,7 @@ use crate::progress::{Event, Progress};
 use crate::quote::ident;
 use accounts::{AccountsFile, AccountsReport};
 use apply::{Applied, Applier, Options};
+use journal::Journal;
 use plan::{Placement, Plan};
 use proof::Proof;
 use script::{Item, Opened, Script, open_sql, start_script};
@@ -59,6 +61,19 @@ pub struct RestoreReport {
     /// The accounts created and left alone (also with `--dry-run`).
     pub accounts: Option<AccountsReport>,
     pub dry_run: Vec<DryRunFile>,
+    /// The restore's id in the journal on the target (None: `--no-journal`, a dry run, or a
+    /// journal that could not be written).
+    pub journal: Option<u64>,
+    /// `--resume`: what the resume went on with.
+    pub resume: Option<ResumeReport>,
+}
+
+/// What `--resume` went on with: the stopped restore's id in the journal, and the
+/// non-transactional tables it reloaded whole (db, table).
+#[derive(Clone, Debug, Default)]
+pub struct ResumeReport {
+    pub journal: u64,
+    pub reloaded: Vec<(String, String)>,
 }
 
 impl RestoreReport {
@@ -85,8 +100,22 @@ impl RestoreReport {
     }
 }
 
-/// The target databases a configuration names, for messages.
+/// The target databases a configuration names, for messages (an interrupted run's), and how
+/// to go on with it when it keeps a journal.
 pub fn targets_note(cfg: &RestoreConfig) -> String {
+    let note = targets_of(cfg);
+    if cfg.journal && !cfg.dry_run {
+        format!(
+            "{note}; to go on where it stopped, run the same command with --resume (its journal \
+             is the database {} on the target)",
+            ident(journal::DATABASE)
+        )
+    } else {
+        note
+    }
+}
+
+fn targets_of(cfg: &RestoreConfig) -> String {
     match &cfg.mode {
         RestoreMode::Single { target } => {
             format!("database {} may be partially restored", ident(target))
@@ -280,6 +309,46 @@ async fn run_plan(
         }
         _ => None,
     };
+    // The journal: found (--resume, which refuses with nothing changed when it cannot go on)
+    // or started; its writes follow the run's binary log setting, as the data does.
+    let mut resumable = None;
+    let mut journal = None;
+    if !cfg.dry_run && cfg.journal {
+        if cfg.skip_binlog {
+            main.query_drop("SET SESSION sql_log_bin = 0")
+                .await
+                .map_err(|e| Error::server("turning the binary log off (--skip-binlog)", e))?;
+        }
+        let files = identify(cfg, plan, progress.as_ref()).await?;
+        let options = journal::describe(cfg, plan);
+        if cfg.resume {
+            let j = Journal::resume(
+                main,
+                &files,
+                &options,
+                &planned_targets(cfg, plan),
+                cfg.threads,
+                progress.as_ref(),
+            )
+            .await?;
+            let reloaded: Vec<String> =
+                j.reloaded.iter().map(|(d, t)| format!("{d}.{t}")).collect();
+            progress.event(&Event::Resuming {
+                journal: j.id,
+                committed: j.committed(),
+                reloaded: &reloaded,
+            });
+            report.resume = Some(ResumeReport {
+                journal: j.id,
+                reloaded: j.reloaded.clone(),
+            });
+            journal = Some(j);
+        } else {
+            resumable = Journal::resumable(main, &files, &options).await;
+            journal = Journal::start(main, &files, &options, cfg.threads, progress.as_ref()).await;
+        }
+    }
+    report.journal = journal.as_ref().map(|j| j.id);
     let opts = Options {
         threads: cfg.threads,
         skip_binlog: cfg.skip_binlog,
@@ -287,6 +356,7 @@ async fn run_plan(
         continue_on_error: cfg.continue_on_error,
         allow_other_databases: cfg.allow_other_databases,
         confirm_drop: cfg.confirm_drop.clone(),
+        resumable,
     };
     // Databases written so far, for the message when a later step fails, and those of them
     // this restore created.
@@ -296,10 +366,11 @@ async fn run_plan(
         progress.event(&Event::RestorePlanned {
             files: opened.len(),
             bytes: opened.iter().map(|o| o.bytes).sum(),
-            rows: recorded_rows(cfg, plan),
+            // A resume reads past what was committed: its rows are not counted again.
+            rows: recorded_rows(cfg, plan).filter(|_| !cfg.resume),
         });
     }
-    for (f, opened) in plan.files.iter().zip(opened) {
+    for (i, (f, opened)) in plan.files.iter().zip(opened).enumerate() {
         let selection = select::for_file(
             cfg,
             &f.placement,
@@ -338,24 +409,49 @@ async fn run_plan(
             bytes,
             targets: &targets,
         });
+        let mut file_journal = journal.as_mut().map(|j| j.file(i));
         if let Placement::Single { target } = &f.placement {
-            let prepared = target::prepare_target(
-                main,
-                target,
-                cfg.drop_target,
-                true,
-                opts.confirm_drop.as_ref(),
-                progress.as_ref(),
-            )
-            .await;
+            let journaled = file_journal
+                .as_ref()
+                .and_then(|j| j.databases.get(target).copied());
+            let prepared = match journaled {
+                Some(was_created) => {
+                    target::reopen_target(main, target, cfg.drop_target, progress.as_ref())
+                        .await
+                        .map(|()| was_created)
+                }
+                None => {
+                    let fresh = target::prepare_target(
+                        main,
+                        target,
+                        cfg.drop_target,
+                        true,
+                        opts.confirm_drop.as_ref(),
+                        progress.as_ref(),
+                        opts.resumable,
+                    )
+                    .await;
+                    match (fresh, file_journal.as_mut()) {
+                        (Ok(fresh), Some(j)) => {
+                            j.mark_database(main, target, fresh).await.map(|()| fresh)
+                        }
+                        (fresh, _) => fresh,
+                    }
+                }
+            };
             match prepared {
                 Ok(fresh) => {
                     touched.push(target.clone());
                     if fresh {
                         created.push(target.clone());
                     }
+                    if let Some(j) = journal.as_mut() {
+                        j.merge(std::slice::from_ref(target), &created);
+                    }
                 }
-                Err(e) => return Err(failed(main, e, &touched, &created, 0).await),
+                Err(e) => {
+                    return Err(failed(main, e, &touched, &created, 0, journal.as_mut()).await);
+                }
             }
         }
         let applier = Applier::start(
@@ -366,11 +462,12 @@ async fn run_plan(
             opts.clone(),
             progress.as_ref(),
             feedback,
+            file_journal,
         )
         .await;
         let applier = match applier {
             Ok(a) => a.select(selection),
-            Err(e) => return Err(failed(main, e, &touched, &created, 0).await),
+            Err(e) => return Err(failed(main, e, &touched, &created, 0, journal.as_mut()).await),
         };
         let (applied, result) = applier.run(statements).await;
         for db in &applied.databases {
@@ -379,8 +476,19 @@ async fn run_plan(
             }
         }
         created.extend(applied.created.iter().cloned());
+        if let Some(j) = journal.as_mut() {
+            j.merge(&applied.databases, &applied.created);
+        }
         if let Err(e) = result {
-            return Err(failed(main, e, &touched, &created, applied.statements).await);
+            return Err(failed(
+                main,
+                e,
+                &touched,
+                &created,
+                applied.statements,
+                journal.as_mut(),
+            )
+            .await);
         }
         if cfg.verify && applied.ours && f.recorded.is_none() {
             progress.event(&Event::Warning(&format!(
@@ -412,7 +520,7 @@ async fn run_plan(
     }
     if !patterns_checked && let Err(e) = check_patterns_read(cfg, plan, &report) {
         // A database created for nothing is removed, as after a failure.
-        return Err(failed(main, e, &[], &created, 0).await);
+        return Err(failed(main, e, &[], &created, 0, journal.as_mut()).await);
     }
     if let Some((file, repointed, existing)) = accounts {
         let started = Instant::now();
@@ -420,13 +528,20 @@ async fn run_plan(
             accounts::plan(&file, &existing)
         } else {
             // Again: the data took a while, and accounts may have come since.
-            let existing = accounts::existing(main, &file)
-                .await
-                .map_err(|e| partial(e, &touched, 0))?;
-            let (applied, outcome) =
-                accounts::apply(main, &file, existing, opts, progress.as_ref())
-                    .await
-                    .map_err(|e| partial(e, &touched, 0))?;
+            let applied = async {
+                let existing = accounts::existing(main, &file).await?;
+                accounts::apply(main, &file, existing, opts, progress.as_ref()).await
+            }
+            .await;
+            let (applied, outcome) = match applied {
+                Ok(a) => a,
+                Err(e) => {
+                    if let Some(j) = &journal {
+                        j.failed(main).await;
+                    }
+                    return Err(partial(e, &touched, 0, journal.as_ref().map(|j| j.id)));
+                }
+            };
             report.grants = Some(FileReport {
                 path: file.path.clone(),
                 applied,
@@ -437,7 +552,89 @@ async fn run_plan(
         outcome.repointed = repointed;
         report.accounts = Some(outcome);
     }
+    if let Some(j) = &journal {
+        match j.finish(main).await {
+            Ok(discarded) if !discarded.is_empty() => {
+                progress.event(&Event::Warning(&format!(
+                    "the journal of stopped restore(s) {} into the same database(s) was \
+                     discarded: this restore replaced what they had written",
+                    discarded
+                        .iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            Ok(_) => {}
+            Err(e) => progress.event(&Event::Warning(&format!(
+                "the restore succeeded, but its journal (restore {} in database {} on the \
+                 target) was not removed: {e}",
+                j.id,
+                ident(journal::DATABASE)
+            ))),
+        }
+    }
     Ok(report)
+}
+
+/// The files' identities for the journal: the SHA-256 their metadata records (which the
+/// restore proves as it reads), else one read of the file before the restore, said as it
+/// starts.
+async fn identify(
+    cfg: &RestoreConfig,
+    plan: &Plan,
+    progress: &dyn Progress,
+) -> Result<Vec<journal::Identity>> {
+    let mut out = Vec::with_capacity(plan.files.len());
+    for f in &plan.files {
+        let recorded = proof_for(cfg, f).sha256;
+        let sha256 = match recorded {
+            Some(s) => s.to_ascii_lowercase(),
+            None => {
+                progress.event(&Event::Note(&format!(
+                    "reading {} once to hash it for the restore's journal (no metadata records \
+                     its SHA-256{}); --no-journal skips this, and the restore then cannot be \
+                     resumed",
+                    f.path.display(),
+                    if cfg.verify {
+                        ""
+                    } else {
+                        ", or --no-verify leaves it unproven"
+                    }
+                )));
+                let path = f.path.clone();
+                tokio::task::spawn_blocking(move || journal::hash_file(&path))
+                    .await
+                    .map_err(|e| Error::Internal(format!("hashing {}: {e}", f.path.display())))??
+            }
+        };
+        out.push(journal::Identity {
+            sha256,
+            path: f.path.display().to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// The databases a restore will write into, as far as known before the files are read: the
+/// targets of single-database files, the metadata's databases of a combined file.
+fn planned_targets(cfg: &RestoreConfig, plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in &plan.files {
+        match &f.placement {
+            Placement::Single { target } => out.push(target.clone()),
+            Placement::All { exclude, .. } => out.extend(
+                f.recorded
+                    .as_ref()
+                    .map(|r| r.databases())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|d| !exclude.iter().any(|e| e.eq_ignore_ascii_case(d)))
+                    .filter(|d| cfg.tables.takes_database(d)),
+            ),
+        }
+    }
+    out
 }
 
 /// Once every file was read: the patterns of the selection against the tables and views the
@@ -568,6 +765,7 @@ async fn failed(
     touched: &[String],
     created: &[String],
     statements: u64,
+    journal: Option<&mut Journal>,
 ) -> Error {
     let mut removed = Vec::new();
     for db in created {
@@ -585,7 +783,23 @@ async fn failed(
         .filter(|d| !removed.contains(d))
         .cloned()
         .collect();
-    let e = partial(e, &left, statements);
+    let id = match journal {
+        Some(j) => {
+            j.forget(main, &removed).await;
+            if j.databases().is_empty() {
+                // Stopped before it made any database ready (a target refused, say): there is
+                // nothing to go on with, and a journal kept for it would be found by --resume
+                // instead of an earlier restore that can be resumed.
+                let _ = j.finish(main).await;
+                None
+            } else {
+                j.failed(main).await;
+                Some(j.id)
+            }
+        }
+        None => None,
+    };
+    let e = partial(e, &left, statements, id);
     if removed.is_empty() {
         return e;
     }
@@ -609,8 +823,9 @@ async fn failed(
     }
 }
 
-/// Says what a failed restore left behind.
-fn partial(e: Error, touched: &[String], statements: u64) -> Error {
+/// Says what a failed restore left behind, and how to go on with it when it keeps a journal
+/// (`journal`: its id there).
+fn partial(e: Error, touched: &[String], statements: u64, journal: Option<u64>) -> Error {
     if touched.is_empty() {
         return e;
     }
@@ -625,14 +840,22 @@ fn partial(e: Error, touched: &[String], statements: u64) -> Error {
         source: Box::new(e),
         state: format!(
             "{} {} {how} ({statements} statement(s) of the failed file applied): \
-             drop {}, or restore again with --drop-target",
+             drop {}, or restore again with --drop-target{}",
             if names.len() == 1 {
                 "database"
             } else {
                 "databases"
             },
             names.join(", ") + if names.len() == 1 { " is" } else { " are" },
-            if names.len() == 1 { "it" } else { "them" }
+            if names.len() == 1 { "it" } else { "them" },
+            match journal {
+                Some(id) => format!(
+                    "; or, once the cause is fixed, go on where it stopped: the same command \
+                     with --resume (restore {id} of the journal {} on the target)",
+                    ident(journal::DATABASE)
+                ),
+                None => String::new(),
+            }
         ),
     }
 }

@@ -33,8 +33,10 @@ pub async fn database_objects(conn: &mut Conn, db: &str) -> Result<Option<u64>> 
 }
 
 /// Makes `db` ready to restore into: dropped first with `drop` (after `confirm` says yes, and
-/// reported); refused when it already holds objects otherwise; created when missing and
-/// `create`. True when this restore creates it (it did not exist, or was just dropped).
+/// reported); refused when it already holds objects otherwise (naming the stopped restore of
+/// the same file that `--resume` would go on with, when there is one: `resumable`); created
+/// when missing and `create`. True when this restore creates it (it did not exist, or was
+/// just dropped).
 pub(super) async fn prepare_target(
     conn: &mut Conn,
     db: &str,
@@ -42,6 +44,7 @@ pub(super) async fn prepare_target(
     create: bool,
     confirm: Option<&ConfirmDrop>,
     progress: &dyn Progress,
+    resumable: Option<u64>,
 ) -> Result<bool> {
     let q = ident(db);
     // The server's own databases are never a restore's target: dropping `mysql` for
@@ -52,6 +55,13 @@ pub(super) async fn prepare_target(
             "{q} is a system database: db-restore never drops, creates or writes into one. \
              Restore into another name (--target-db), or leave it out of a combined file \
              (--exclude-db {db}); accounts go through the grants file"
+        )));
+    }
+    if crate::catalog::is_journal_database(db) {
+        return Err(Error::Usage(format!(
+            "{q} is where db-restore keeps its journal on the target, not a database to \
+             restore into: restore into another name (--target-db), or leave it out of a \
+             combined file (--exclude-db {db})"
         )));
     }
     let objects = database_objects(conn, db).await?;
@@ -74,9 +84,18 @@ pub(super) async fn prepare_target(
             });
         }
         Some(n) if n > 0 => {
+            let resume = match resumable {
+                Some(id) => format!(
+                    "; or, since it holds what a restore of this file that stopped had \
+                     restored (restore {id} of the journal {}), run the same command with \
+                     --resume to go on with it",
+                    ident(super::journal::DATABASE)
+                ),
+                None => String::new(),
+            };
             return Err(Error::Usage(format!(
                 "database {q} already holds {n} table(s) or routine(s): restore into a new \
-                 name, or pass --drop-target to replace it"
+                 name, or pass --drop-target to replace it{resume}"
             )));
         }
         _ => {}
@@ -87,4 +106,26 @@ pub(super) async fn prepare_target(
             .map_err(|e| Error::server(format!("creating database {q}"), e))?;
     }
     Ok(objects.is_none() || drop)
+}
+
+/// `--resume`: a database the stopped restore had made ready is taken as it is, never dropped
+/// (`drop`: `--drop-target` was given, which applies only to databases the stopped restore
+/// had not reached, and the run says so); created again when missing.
+pub(super) async fn reopen_target(
+    conn: &mut Conn,
+    db: &str,
+    drop: bool,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let q = ident(db);
+    if drop {
+        progress.event(&Event::Note(&format!(
+            "--resume: database {q} is kept as the stopped restore left it (--drop-target \
+             drops only databases it had not reached)"
+        )));
+    }
+    conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS {q}"))
+        .await
+        .map_err(|e| Error::server(format!("creating database {q}"), e))?;
+    Ok(())
 }

@@ -134,6 +134,8 @@ pub fn select(all: &[String], rules: &Rules<'_>) -> Result<Selection> {
         all.iter()
             .filter(|db| !listed(rules.exclude.iter().map(String::as_str), db))
             .filter(|db| !(rules.exclude_system && catalog::is_system_database(db)))
+            // A restore's journal is not data, whatever --exclude-system says.
+            .filter(|db| !catalog::is_journal_database(db))
             .collect()
     } else {
         for name in &rules.include {
@@ -214,7 +216,11 @@ fn select_single(all: &[String], database: &str) -> Result<Selection> {
 /// The databases an interactive `single` offers: not system, not `_temp`/`_archive`.
 pub fn single_candidates(all: &[String]) -> Vec<String> {
     all.iter()
-        .filter(|d| !catalog::is_system_database(d) && never_packaged_suffix(d).is_none())
+        .filter(|d| {
+            !catalog::is_system_database(d)
+                && !catalog::is_journal_database(d)
+                && never_packaged_suffix(d).is_none()
+        })
         .cloned()
         .collect()
 }

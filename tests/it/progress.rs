@@ -164,6 +164,8 @@ fn restore_config(file: &Path, target: &str) -> RestoreConfig {
         verify: true,
         max_statement_size: None,
         tables: Default::default(),
+        journal: true,
+        resume: false,
     }
 }
 

@@ -10,6 +10,9 @@
 //!   transaction open on purpose (any dump's FLUSH TABLES WITH READ LOCK waits for it).
 //! - `mode_all`: `db-backup all` dumps every database; one created or dropped next to it would
 //!   race it.
+//! - `resume`: holds the whole server still (`FLUSH TABLES WITH READ LOCK`) to kill a restore
+//!   at a chosen point, restarts it, and looks for the journal database, which any restore
+//!   running beside it would make.
 //! - `statement_size`: lowers the server's `max_allowed_packet` for a moment, which must not
 //!   meet another test's larger rows.
 //!
@@ -24,4 +27,5 @@ mod exclusive;
 mod fidelity;
 mod mode_all;
 mod restore_fidelity;
+mod resume;
 mod statement_size;

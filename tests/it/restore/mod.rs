@@ -744,6 +744,8 @@ mod confine;
 /// Restores that fail or are refused, and what they leave.
 mod failures;
 mod integrity;
+/// `--resume` after a failed statement, and what it refuses.
+mod resume;
 /// `db-restore secondary`.
 mod secondary;
 /// Part of a file: --tables, --ignore-table.

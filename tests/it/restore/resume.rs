@@ -1,0 +1,210 @@
+//! `db-restore --resume` after a failed statement, and what it refuses with nothing changed:
+//! no stopped restore, another file, other options. (Kills at chosen points, a server restart
+//! and the journal's removal are in the serial binary's `resume`, which has the server to
+//! itself.)
+
+use std::path::{Path, PathBuf};
+
+use super::restore;
+use crate::common::{self, TestDb, count_rows, database_exists, out_dir, output_text, server};
+use mysql_async::prelude::*;
+
+/// A plain SQL file (no metadata: the restore hashes it for the journal) that fails at its
+/// third statement until `b` exists; `tag` makes its bytes this test's own.
+fn failing_file(dir: &Path, tag: &str) -> PathBuf {
+    let file = dir.join(format!("{tag}.sql"));
+    std::fs::write(
+        &file,
+        format!(
+            "-- {tag}\nCREATE TABLE a (id INT, s VARCHAR(10));\n\
+             INSERT INTO a VALUES (1, 'x'), (2, 'y');\nINSERT INTO b VALUES (1);\n\
+             INSERT INTO a VALUES (3, 'z');\n"
+        ),
+    )
+    .unwrap();
+    file
+}
+
+/// A restore that failed on a statement says how to go on; a new restore into its target is
+/// refused, naming --resume; once the cause is fixed, --resume runs the rest only: the rows
+/// that committed before are not loaded twice.
+#[tokio::test]
+async fn a_failed_restore_goes_on_with_resume_once_the_cause_is_fixed() {
+    let dst = TestDb::new("rsr_fixed").await;
+    let dir = out_dir();
+    let file = failing_file(dir.path(), &dst.name);
+    let f = file.to_str().unwrap();
+    let args = ["--file", f, "--target-db", &dst.name, "-j", "2"];
+    let out = restore("single", &args);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let text = output_text(&out);
+    assert!(
+        text.contains("with --resume") && text.contains("sfdbtools_journal"),
+        "{text}"
+    );
+
+    // Not resumed: the target holds the stopped restore's table.
+    let out = restore("single", &args);
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("--resume"),
+        "{}",
+        output_text(&out)
+    );
+
+    dst.exec("CREATE TABLE b (id INT)").await;
+    let out = restore("single", &[&args[..], &["--resume"]].concat());
+    common::assert_success(&out, "db-restore --resume");
+    assert_eq!(
+        count_rows(&dst.name, "a").await,
+        3,
+        "rows loaded twice or lost"
+    );
+    assert_eq!(count_rows(&dst.name, "b").await, 1);
+    // Done: nothing left to resume.
+    let out = restore("single", &[&args[..], &["--resume"]].concat());
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("no interrupted restore"),
+        "{}",
+        output_text(&out)
+    );
+}
+
+/// Another file, or the same file with another table selection, does not resume a stopped
+/// restore: refused naming what differs, and the stopped restore can still be resumed.
+#[tokio::test]
+async fn resume_refuses_another_file_or_other_options() {
+    let dst = TestDb::new("rsr_other").await;
+    let dir = out_dir();
+    let file = failing_file(dir.path(), &dst.name);
+    let f = file.to_str().unwrap();
+    let out = restore("single", &["--file", f, "--target-db", &dst.name]);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+
+    let other_dir = out_dir();
+    let other = failing_file(other_dir.path(), &format!("{}_other", dst.name));
+    let out = restore(
+        "single",
+        &[
+            "--file",
+            other.to_str().unwrap(),
+            "--target-db",
+            &dst.name,
+            "--resume",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    let text = output_text(&out);
+    assert!(
+        text.contains("a different file cannot resume it")
+            && text.contains(f)
+            && text.contains(other.to_str().unwrap()),
+        "{text}"
+    );
+
+    let out = restore(
+        "single",
+        &[
+            "--file",
+            f,
+            "--target-db",
+            &dst.name,
+            "--resume",
+            "--ignore-table",
+            "*.b",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    let text = output_text(&out);
+    assert!(
+        text.contains("asked for something else") && text.contains("--ignore-table *.b"),
+        "{text}"
+    );
+
+    dst.exec("CREATE TABLE b (id INT)").await;
+    let out = restore(
+        "single",
+        &["--file", f, "--target-db", &dst.name, "--resume"],
+    );
+    common::assert_success(&out, "db-restore --resume");
+    assert_eq!(count_rows(&dst.name, "a").await, 3);
+}
+
+/// Nothing to resume: refused, and the target is not even created.
+#[tokio::test]
+async fn resume_without_a_stopped_restore_changes_nothing() {
+    let dir = out_dir();
+    let name = format!("t_rsr_none_{}", std::process::id());
+    let file = failing_file(dir.path(), &name);
+    let out = restore(
+        "single",
+        &[
+            "--file",
+            file.to_str().unwrap(),
+            "--target-db",
+            &name,
+            "--resume",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("no interrupted restore of"),
+        "{}",
+        output_text(&out)
+    );
+    assert!(!database_exists(&name).await);
+    // --resume needs the journal, and changes things: not with --no-journal or --dry-run.
+    for flag in ["--no-journal", "--dry-run"] {
+        let out = server()
+            .sfdbtools()
+            .args(["-q", "db-restore", "single", "--target-db", "x", "--file"])
+            .arg(&file)
+            .args(["--resume", flag, "-t", "T"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", output_text(&out));
+        assert!(output_text(&out).contains("cannot be used with"), "{flag}");
+    }
+}
+
+/// The definition in doubt (it ran, its journal row did not commit: a kill between the two)
+/// is run again on resume, and "already exists" from it means it had run: said, and counted
+/// as done. Made here by taking its journal row away.
+#[tokio::test]
+async fn the_definition_in_doubt_is_rechecked() {
+    let dst = TestDb::new("rsr_doubt").await;
+    let dir = out_dir();
+    let file = failing_file(dir.path(), &dst.name);
+    let f = file.to_str().unwrap();
+    let args = ["--file", f, "--target-db", &dst.name];
+    let out = restore("single", &args);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let mut c = server().conn(None).await;
+    c.exec_drop(
+        "DELETE FROM sfdbtools_journal.done WHERE main = 1 AND restore_id IN \
+         (SELECT restore_id FROM sfdbtools_journal.targets WHERE name = ?)",
+        (&dst.name,),
+    )
+    .await
+    .unwrap();
+    dst.exec("CREATE TABLE b (id INT)").await;
+    let out = server()
+        .sfdbtools()
+        .args(["db-restore", "single", "--resume", "-t", "TEST"])
+        .args(args)
+        .args(server().connection_args())
+        .output()
+        .unwrap();
+    common::assert_success(&out, "db-restore --resume");
+    let text = output_text(&out);
+    assert!(
+        text.contains("had run before the restore stopped") && text.contains("ERROR 1050"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 statement(s) in doubt had run (re-checked)"),
+        "{text}"
+    );
+    assert_eq!(count_rows(&dst.name, "a").await, 3);
+}
