@@ -171,6 +171,10 @@ pub fn config(
         verify: false,
         max_statement_size: None,
         tables: Default::default(),
+        // A stream can't be read again: a copy that stops is copied again (--drop-target),
+        // so it keeps no journal to resume from.
+        journal: false,
+        resume: false,
     };
     Ok((
         CopyConfig {
@@ -533,6 +537,8 @@ mod tests {
         assert_eq!(c.source.codec, Codec::None);
         assert!(c.source.passphrase.is_none() && !c.source.save_metadata);
         assert!(!c.source.export_grants && c.source.engine == Engine::Native);
+        // Nor a journal: a stream can't be read again to resume.
+        assert!(!c.target.journal && !c.target.resume);
         let c = copy(&["all", "--grants"], &e).unwrap();
         assert!(c.source.export_grants);
     }

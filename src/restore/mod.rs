@@ -239,6 +239,7 @@ pub async fn copy_accounts(
             continue_on_error: false,
             allow_other_databases: false,
             confirm_drop: None,
+            resumable: None,
         };
         let (applied, outcome) =
             accounts::apply(&mut main, &file, existing, opts, progress).await?;
