@@ -294,8 +294,10 @@ async fn a_source_failure_stops_the_restore_and_names_the_source() {
     let text = output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("the source side failed"), "{text}");
+    // What the target holds: part of the copy, or (killed before its first table was made)
+    // nothing, the database the copy had created removed again.
     assert!(
-        text.contains("partially restored") || text.contains("may hold part of the copy"),
+        text.contains("partially restored") || text.contains("removed again"),
         "{text}"
     );
     common::assert_no_lock_left(&db.name, "big").await;
