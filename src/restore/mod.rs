@@ -475,7 +475,13 @@ async fn run_plan(
         outcome.repointed = repointed;
         report.accounts = Some(outcome);
     }
-    if let Some(j) = &journal {
+    if let Some(j) = &journal
+        && report.failures() > 0
+    {
+        // --continue-on-error: the statements that failed are not journaled, and run again
+        // on resume once their cause is fixed.
+        j.failed(main).await;
+    } else if let Some(j) = &journal {
         match j.finish(main).await {
             Ok(discarded) if !discarded.is_empty() => {
                 progress.event(&Event::Warning(&format!(
