@@ -8,7 +8,9 @@
 //! thread; `apply` runs the statements: definitions in order on one connection, data over N
 //! (`execute` runs one, `load_data` sends our rows as LOAD DATA), post-data objects after the
 //! data; `tables` follows each table's data to tell when its load is over; `target` prepares
-//! the databases written into; `survey` is `--dry-run`; `accounts` applies the grants file.
+//! the databases written into; `survey` is `--dry-run`; `accounts` applies the grants file;
+//! `journal` keeps on the target what was committed, so that `--resume` can go on with a
+//! restore that stopped.
 
 pub mod accounts;
 pub mod apply;
