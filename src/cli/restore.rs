@@ -51,13 +51,22 @@ pub fn run(mut config: RestoreConfig, style: Style) -> Result<(), Error> {
                 n => Err(Error::Restore {
                     source: Box::new(Error::StatementsFailed(n)),
                     state: format!(
-                        "restored with gaps: {}",
+                        "restored with gaps: {}{}",
                         report
                             .databases()
                             .iter()
                             .map(|d| ident(d))
                             .collect::<Vec<_>>()
-                            .join(", ")
+                            .join(", "),
+                        match report.journal {
+                            Some(id) => format!(
+                                "; once their cause is fixed, the same command with --resume \
+                                 runs again only what did not commit (restore \
+                                 {id} of the journal {})",
+                                ident(restore::journal::DATABASE)
+                            ),
+                            None => String::new(),
+                        }
                     ),
                 }),
             }

@@ -773,7 +773,6 @@ impl Journal {
     /// whole, the statements committed). Refuses (nothing changed) when there is none, when
     /// the journal holds one for these targets from another file or with other options, or
     /// when a table it restored was dropped since.
-    #[allow(clippy::too_many_arguments)]
     pub async fn resume(
         conn: &mut Conn,
         files: &[Identity],

@@ -8,7 +8,9 @@
 //! thread; `apply` runs the statements: definitions in order on one connection, data over N
 //! (`execute` runs one, `load_data` sends our rows as LOAD DATA), post-data objects after the
 //! data; `tables` follows each table's data to tell when its load is over; `target` prepares
-//! the databases written into; `survey` is `--dry-run`; `accounts` applies the grants file.
+//! the databases written into; `survey` is `--dry-run`; `accounts` applies the grants file;
+//! `journal` keeps on the target what was committed, so that `--resume` can go on with a
+//! restore that stopped.
 
 pub mod accounts;
 pub mod apply;
@@ -553,7 +555,13 @@ async fn run_plan(
         outcome.repointed = repointed;
         report.accounts = Some(outcome);
     }
-    if let Some(j) = &journal {
+    if let Some(j) = &journal
+        && report.failures() > 0
+    {
+        // --continue-on-error: the statements that failed are not journaled, and run again
+        // on resume once their cause is fixed.
+        j.failed(main).await;
+    } else if let Some(j) = &journal {
         match j.finish(main).await {
             Ok(discarded) if !discarded.is_empty() => {
                 progress.event(&Event::Warning(&format!(

@@ -70,6 +70,16 @@ async fn source(tag: &str, primary_key: bool) -> TestDb {
     db
 }
 
+/// Drops what restores of the tests before left in the journal (those that fail on purpose
+/// keep theirs): the tests here look for the journal's database to be gone at their end, and
+/// with the server to themselves, no running restore's journal is lost.
+async fn no_journal_yet() {
+    let mut c = server().conn(None).await;
+    c.query_drop("DROP DATABASE IF EXISTS sfdbtools_journal")
+        .await
+        .unwrap();
+}
+
 /// Our dump of `db`, its rows in statements of 16 KiB (big's rows in a thousand of them).
 fn dump(db: &str, dir: &std::path::Path) -> std::path::PathBuf {
     common::dump_single(db, dir, &["--statement-size", "16K"])
@@ -172,6 +182,7 @@ fn big_journaled(db: &str) -> String {
 #[tokio::test]
 async fn resume_after_a_kill_during_the_definitions() {
     let _g = serial().await;
+    no_journal_yet().await;
     let src = source("rsm_ddl", false).await;
     let dir = out_dir();
     let file = dump(&src.name, dir.path());
@@ -196,6 +207,7 @@ async fn resume_after_a_kill_during_the_definitions() {
 #[tokio::test]
 async fn resume_after_a_kill_in_the_middle_of_a_chunked_table() {
     let _g = serial().await;
+    no_journal_yet().await;
     let src = source("rsm_data", false).await;
     let dir = out_dir();
     let file = dump(&src.name, dir.path());
@@ -220,6 +232,7 @@ async fn resume_after_a_kill_in_the_middle_of_a_chunked_table() {
 #[tokio::test]
 async fn resume_after_a_kill_among_routines_and_triggers() {
     let _g = serial().await;
+    no_journal_yet().await;
     let src = source("rsm_post", true).await;
     let dir = out_dir();
     let file = dump(&src.name, dir.path());
@@ -246,6 +259,7 @@ async fn resume_after_a_kill_among_routines_and_triggers() {
 #[tokio::test]
 async fn resume_after_a_server_restart() {
     let _g = serial().await;
+    no_journal_yet().await;
     if server().dir.is_none() {
         eprintln!("skipped: an external server is not ours to restart");
         return;
@@ -276,6 +290,7 @@ async fn resume_after_a_server_restart() {
 #[tokio::test]
 async fn two_restores_at_once_share_the_journal_and_leave_none() {
     let _g = serial().await;
+    no_journal_yet().await;
     let src = TestDb::new("rsm_two").await;
     src.exec(
         "CREATE TABLE a (id INT PRIMARY KEY, pad CHAR(100)); \
@@ -299,6 +314,7 @@ async fn two_restores_at_once_share_the_journal_and_leave_none() {
 #[tokio::test]
 async fn no_journal_leaves_nothing_to_resume() {
     let _g = serial().await;
+    no_journal_yet().await;
     let dir = out_dir();
     let file = dir.path().join("fails.sql");
     std::fs::write(

@@ -208,3 +208,63 @@ async fn the_definition_in_doubt_is_rechecked() {
     );
     assert_eq!(count_rows(&dst.name, "a").await, 3);
 }
+
+/// `--continue-on-error`: a restore that went to the end with failed statements keeps its
+/// journal, and a resume runs only those statements again.
+#[tokio::test]
+async fn statements_that_failed_under_continue_on_error_run_again_on_resume() {
+    let dst = TestDb::new("rsr_gaps").await;
+    let dir = out_dir();
+    let file = failing_file(dir.path(), &dst.name);
+    let f = file.to_str().unwrap();
+    let args = ["--file", f, "--target-db", &dst.name, "--continue-on-error"];
+    let out = restore("single", &args);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("restored with gaps") && output_text(&out).contains("--resume"),
+        "{}",
+        output_text(&out)
+    );
+    assert_eq!(count_rows(&dst.name, "a").await, 3);
+    dst.exec("CREATE TABLE b (id INT)").await;
+    let out = restore("single", &[&args[..], &["--resume"]].concat());
+    common::assert_success(&out, "db-restore --resume");
+    assert_eq!(count_rows(&dst.name, "a").await, 3, "rows loaded twice");
+    assert_eq!(count_rows(&dst.name, "b").await, 1);
+}
+
+/// An account that may not write the journal restores all the same, warned that the restore
+/// cannot be resumed.
+#[tokio::test]
+async fn without_rights_on_the_journal_the_restore_goes_on_unjournaled() {
+    let src = TestDb::new("rsr_rights_src").await;
+    src.exec("CREATE TABLE a (id INT PRIMARY KEY); INSERT INTO a VALUES (1), (2)")
+        .await;
+    let dir = out_dir();
+    let file = common::dump_plain(&src.name, dir.path());
+    let dst = TestDb::new("rsr_rights").await;
+    let user = common::TestUser::new(
+        "rsr_rights",
+        "pw",
+        &format!("ALL ON {}.*", common::quote(&dst.name)),
+    )
+    .await;
+    let out = server()
+        .sfdbtools()
+        .env("MYSQL_PWD", &user.password)
+        .args(["-q", "db-restore", "single", "--file"])
+        .arg(&file)
+        .args(["--target-db", &dst.name, "-t", "TEST"])
+        .arg(format!("--host={}", server().host))
+        .arg(format!("--port={}", server().port))
+        .arg(format!("--user={}", user.name))
+        .output()
+        .unwrap();
+    common::assert_success(&out, "restore without rights on the journal");
+    assert!(
+        output_text(&out).contains("this restore cannot be resumed if it stops"),
+        "{}",
+        output_text(&out)
+    );
+    common::assert_same(&src.name, &dst.name).await;
+}
