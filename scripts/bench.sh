@@ -338,34 +338,43 @@ copystats=$work/copy.tsv
 # server_cpu DIR: that sandbox server's user+sys CPU so far, in clock ticks.
 server_cpu() { awk '{ print $14 + $15 }' "/proc/$(cat "$1/server.pid")/stat"; }
 # copy_timed NAME SIZE_PATH COMMAND…: a run into the second server's empty bench (the drop of
-# the previous copy is not timed), with both servers' CPU during it.
+# the previous copy is not timed), with both servers' CPU during it and, for a pair, the time
+# of its two halves.
 copy_timed() {
   sql2 -e "DROP DATABASE IF EXISTS bench"
+  rm -f "$work/pair-times"
   sync
-  local s0 t0 s1 t1
+  local s0 t0 s1 t1 halves=""
   s0=$(server_cpu "$work"); t0=$(server_cpu "$work2")
   timed "$@"
   s1=$(server_cpu "$work"); t1=$(server_cpu "$work2")
-  printf '%s\t%s\t%s\n' "$1" "$(awk -v t="$((s1 - s0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }')" \
-    "$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }')" >>"$copystats"
+  [ -f "$work/pair-times" ] && halves=$(cat "$work/pair-times")
+  printf '%s\t%s\t%s\t%s\n' "$1" "$(awk -v t="$((s1 - s0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }')" \
+    "$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }')" "$halves" >>"$copystats"
   echo "   (CPU: source server $(tail -n1 "$copystats" | cut -f2) s, target server" \
-    "$(tail -n1 "$copystats" | cut -f3) s)" >&2
+    "$(tail -n1 "$copystats" | cut -f3) s${halves:+; dump and restore $(tr '\t' '+' <<<"$halves") s})" >&2
 }
 db_copy() {
   copy_timed "copy: db-copy -j$threads" /dev/null "$bin" -q db-copy single --database bench \
     --host 127.0.0.1 --port "$port" --user root --target-host 127.0.0.1 --target-port "$port2" \
     --target-user root -t BENCH -j "$threads" --drop-target "${plain[@]}" --target-ssl-mode DISABLED
 }
-# pair_body BIN DIR SOURCE_PORT TARGET_PORT THREADS DUMP_FLAGS…: db-backup of bench into DIR,
-# then db-restore of its file into the target; one process for GNU time to measure.
+# pair_body BIN DIR TIMES SOURCE_PORT TARGET_PORT THREADS DUMP_FLAGS…: db-backup of bench into
+# DIR, then db-restore of its file into the target; one process for GNU time to measure. The
+# wall time of each half goes to TIMES: the restore's half is the least a copy could take if
+# it hid the dump entirely.
 pair_body() {
-  local bin=$1 dir=$2 src=$3 dst=$4 j=$5 f
-  shift 5
+  local bin=$1 dir=$2 times=$3 src=$4 dst=$5 j=$6 f a b c
+  shift 6
+  a=$(date +%s.%N)
   "$bin" -q db-backup single --database bench --host 127.0.0.1 --port "$src" --user root \
     -o "$dir" -t BENCH -j "$j" --ssl-mode DISABLED "$@" >/dev/null
+  b=$(date +%s.%N)
   f=$(ls "$dir"/*.sql* | grep -v -e "_users\.sql" -e "\.meta\.json$")
   "$bin" -q db-restore single --file "$f" --target-db bench --host 127.0.0.1 --port "$dst" \
     --user root -t BENCH -j "$j" --drop-target --ssl-mode DISABLED
+  c=$(date +%s.%N)
+  awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN { printf "%.2f\t%.2f\n", b - a, c - b }' >"$times"
 }
 # pair NAME DUMP_FLAGS…: the sequential pair through a fresh file, timed as one run.
 pair() {
@@ -373,7 +382,7 @@ pair() {
   shift
   rm -rf "$o/pair"
   copy_timed "$name" "$o/pair" bash -c "$(declare -f pair_body); pair_body \"\$@\"" pair_body \
-    "$bin" "$o/pair" "$port" "$port2" "$threads" "$@"
+    "$bin" "$o/pair" "$work/pair-times" "$port" "$port2" "$threads" "$@"
 }
 pair_default() { pair "copy: backup+restore -j$threads default"; }
 pair_none() { pair "copy: backup+restore -j$threads -c none" -c none; }
@@ -497,7 +506,7 @@ if [ -s "$copystats" ]; then
         m[$1] = ($5 > m[$1] ? $5 : m[$1]); s[$1] = $6
         if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
       next }
-    { ns[$1]++; sc[$1, ns[$1]] = $2; tc[$1, ns[$1]] = $3 }
+    { ns[$1]++; sc[$1, ns[$1]] = $2; tc[$1, ns[$1]] = $3; hd[$1, ns[$1]] = $4; hr[$1, ns[$1]] = $5 }
     function med(a, name, cnt,   i, j, t, v) {
       for (i = 1; i <= cnt; i++) v[i] = a[name, i]
       for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
@@ -516,6 +525,14 @@ if [ -s "$copystats" ]; then
       for (i = 1; i <= k; i++) if (order[i] ~ /-c none$/) pn = order[i]
       printf "copy / pair (default codec) wall:      %.2f (paired %.2f; target <= 0.70)\n", W[cp] / W[pd], paired(cp, pd)
       printf "copy / pair (-c none) wall:            %.2f (paired %.2f)\n", W[cp] / W[pn], paired(cp, pn)
+      # What overlap alone can win: the pair minus its dump, the restore half. A copy at that
+      # floor hides the dump entirely; below it, it would load faster than a restore does.
+      for (p = 1; p <= 2; p++) { r = p == 1 ? pd : pn
+        cnt = n[cp] < ns[r] ? n[cp] : ns[r]
+        for (i = 1; i <= cnt; i++) q["r", i] = w[cp, i] / hr[r, i]
+        printf "%-39s%.2f s + %.2f s (medians); copy / restore half %.2f (paired %.2f)\n",
+          "pair (" (p == 1 ? "default" : "-c none") ", dump + restore):", med(hd, r, ns[r]),
+          med(hr, r, ns[r]), W[cp] / med(hr, r, ns[r]), med(q, "r", cnt) }
       printf "peak RSS of db-copy:                   %.1f MiB, the largest of the rounds\n", m[cp] / 1024
     }' "$results" "$copystats"
 fi
