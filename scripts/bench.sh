@@ -352,7 +352,8 @@ copy_timed() {
   printf '%s\t%s\t%s\t%s\n' "$1" "$(awk -v t="$((s1 - s0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }')" \
     "$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }')" "$halves" >>"$copystats"
   echo "   (CPU: source server $(tail -n1 "$copystats" | cut -f2) s, target server" \
-    "$(tail -n1 "$copystats" | cut -f3) s${halves:+; dump and restore $(tr '\t' '+' <<<"$halves") s})" >&2
+    "$(tail -n1 "$copystats" | cut -f3) s${halves:+; dump and restore $(tr '\t' '+' <<<"$halves") s};" \
+    "load average $(cut -d' ' -f1 /proc/loadavg))" >&2
 }
 db_copy() {
   copy_timed "copy: db-copy -j$threads" /dev/null "$bin" -q db-copy single --database bench \
