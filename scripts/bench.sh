@@ -14,6 +14,9 @@
 #                                       the same rounds, and print this build's paired ratio to it
 #   BENCH_S3=0 ...                      leave out the object storage case (below)
 #   BENCH_S3_PART_SIZE=8M ...           its --s3-part-size (default 16M, the tool's default)
+#   BENCH_COPY=0 ...                    leave out the server-to-server case (below); BENCH_COPY=only
+#                                       runs it alone (with the dataset, no other case)
+#   BENCH_COPY_REPEAT=N ...             its rounds (default BENCH_REPEAT)
 #
 # The native dump also runs with --statement-size 4M and 16M (the default is 1M): larger
 # statements once made dumps quadratic (80 times slower at 4M); their ratio to 1M must stay 1.
@@ -27,6 +30,15 @@
 # time during each: moto is one Python process on the same cores, so the ratio says as much
 # about it as about the uploader. Its keys go through the environment only; ~/.aws is not
 # read (AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE are /dev/null) nor written.
+#
+# Server to server (issue #23): a second sandbox server ($BENCH_DIR-target) is the target.
+# `db-copy single --database bench` (dump and restore at once through the in-memory pipe) against
+# the sequential pair a user would run without it, `db-backup` to a file and `db-restore` of that
+# file, timed as one run: with the tool's default codec (zstd 5), and with `-c none`. The target
+# database is dropped before each run, untimed; the order alternates by round, and the paired
+# ratio copy / pair is printed with both servers' CPU time during each run (from /proc). The
+# first copy and the first pair are checked: CHECKSUM TABLE of every bench table equal on both
+# servers, so a copy that lost rows cannot look fast.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +46,11 @@ scale=${BENCH_SCALE:-1}
 repeat=${BENCH_REPEAT:-2}
 threads=${BENCH_THREADS:-2}
 work=${BENCH_DIR:-/tmp/sfdb-bench}
+copy=${BENCH_COPY:-1}
+copy_repeat=${BENCH_COPY_REPEAT:-$repeat}
+# The copy's target: beside the bench server's directory, not in it (stopping one server
+# deletes its directory).
+work2=$work-target
 
 need=()
 command -v mydumper >/dev/null || need+=(mydumper)
@@ -57,6 +74,16 @@ if [ ! -f "$work/port" ] || [ ! -f "$work/tls/ca.pem" ] ||
   rm -rf "$work"
   scripts/sandbox.sh start "$work" --tls-optional >/dev/null
 fi
+port2=""
+if [ "$copy" != 0 ]; then
+  if [ ! -f "$work2/port" ] ||
+    ! mariadb --no-defaults -uroot --socket="$work2/mysqld.sock" -e 'SELECT 1' >/dev/null 2>&1; then
+    [ -f "$work2/port" ] && scripts/sandbox.sh stop "$work2" >/dev/null 2>&1 || true
+    rm -rf "$work2"
+    scripts/sandbox.sh start "$work2" --server-id 2 >/dev/null
+  fi
+  port2=$(cat "$work2/port")
+fi
 # This build's runs in plaintext, like the other tools'; a baseline without --ssl-mode has no
 # TLS at all.
 plain=(--ssl-mode DISABLED)
@@ -67,10 +94,14 @@ fi
 tls=(--ssl-mode VERIFY_IDENTITY --ssl-ca "$work/tls/ca.pem")
 port=$(cat "$work/port")
 sql() { mariadb --no-defaults -uroot -h127.0.0.1 -P"$port" --protocol=TCP "$@"; }
+sql2() { mariadb --no-defaults -uroot -h127.0.0.1 -P"$port2" --protocol=TCP "$@"; }
 s3dir=""
 on_exit() {
   if [ -n "$s3dir" ]; then scripts/s3server.sh stop "$s3dir" >/dev/null 2>&1 || true; fi
-  if [ "${BENCH_KEEP:-0}" != 1 ]; then scripts/sandbox.sh stop "$work" >/dev/null 2>&1 || true; fi
+  if [ "${BENCH_KEEP:-0}" != 1 ]; then
+    scripts/sandbox.sh stop "$work" >/dev/null 2>&1 || true
+    scripts/sandbox.sh stop "$work2" >/dev/null 2>&1 || true
+  fi
 }
 trap on_exit EXIT
 
@@ -181,6 +212,10 @@ restore() {
   timed "$@"
 }
 s3=${BENCH_S3:-1}
+dump_rounds=$repeat
+restore_rounds=$repeat
+[ "${BENCH_RESTORE:-1}" = 0 ] && restore_rounds=0
+if [ "$copy" = only ]; then s3=0; dump_rounds=0; restore_rounds=0; fi
 s3part=${BENCH_S3_PART_SIZE:-16M}
 if [ "$s3" = 1 ]; then
   # --watch: stopped with this script even when the trap cannot run (SIGKILL).
@@ -228,7 +263,7 @@ put_boto3() {
     "completion $(tail -n1 "$s3stats" | cut -f6) s)" >&2
   s3tool rm bench ref/
 }
-for r in $(seq 1 "$repeat"); do
+for r in $(seq 1 "$dump_rounds"); do
   echo "== round $r" >&2
   run "sfdbtools -j$threads" "$o/native" "$bin" -q db-backup single --database bench --host 127.0.0.1 \
     --port "$port" --user root -o "$o/native" -t BENCH -c none --skip-encrypt -j "$threads" "${plain[@]}"
@@ -269,8 +304,6 @@ done
 
 # Restores after all dump rounds: a restore leaves the server flushing and purging a gigabyte
 # for a while, which would slow the dumps that follow it.
-restore_rounds=$repeat
-[ "${BENCH_RESTORE:-1}" = 0 ] && restore_rounds=0
 for r in $(seq 1 "$restore_rounds"); do
   echo "== restore round $r" >&2
   # Restores of the uncompressed native dump (the stock client and ours read the same file)
@@ -298,6 +331,92 @@ for r in $(seq 1 "$restore_rounds"); do
   fi
 done
 
+# The copy case (#23), after the restores for the same reason, and last: its target is another
+# server, but both servers share the two cores.
+copystats=$work/copy.tsv
+: >"$copystats"
+# server_cpu DIR: that sandbox server's user+sys CPU so far, in clock ticks.
+server_cpu() { awk '{ print $14 + $15 }' "/proc/$(cat "$1/server.pid")/stat"; }
+# copy_timed NAME SIZE_PATH COMMAND…: a run into the second server's empty bench (the drop of
+# the previous copy is not timed), with both servers' CPU during it and, for a pair, the time
+# of its two halves.
+copy_timed() {
+  sql2 -e "DROP DATABASE IF EXISTS bench"
+  rm -f "$work/pair-times"
+  sync
+  local s0 t0 s1 t1 halves=""
+  s0=$(server_cpu "$work"); t0=$(server_cpu "$work2")
+  timed "$@"
+  s1=$(server_cpu "$work"); t1=$(server_cpu "$work2")
+  [ -f "$work/pair-times" ] && halves=$(cat "$work/pair-times")
+  printf '%s\t%s\t%s\t%s\n' "$1" "$(awk -v t="$((s1 - s0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }')" \
+    "$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }')" "$halves" >>"$copystats"
+  echo "   (CPU: source server $(tail -n1 "$copystats" | cut -f2) s, target server" \
+    "$(tail -n1 "$copystats" | cut -f3) s${halves:+; dump and restore $(tr '\t' '+' <<<"$halves") s};" \
+    "load average $(cut -d' ' -f1 /proc/loadavg))" >&2
+}
+db_copy() {
+  copy_timed "copy: db-copy -j$threads" /dev/null "$bin" -q db-copy single --database bench \
+    --host 127.0.0.1 --port "$port" --user root --target-host 127.0.0.1 --target-port "$port2" \
+    --target-user root -t BENCH -j "$threads" --drop-target "${plain[@]}" --target-ssl-mode DISABLED
+}
+# pair_body BIN DIR TIMES SOURCE_PORT TARGET_PORT THREADS DUMP_FLAGS…: db-backup of bench into
+# DIR, then db-restore of its file into the target; one process for GNU time to measure. The
+# wall time of each half goes to TIMES: the restore's half is the least a copy could take if
+# it hid the dump entirely.
+pair_body() {
+  local bin=$1 dir=$2 times=$3 src=$4 dst=$5 j=$6 f a b c
+  shift 6
+  a=$(date +%s.%N)
+  "$bin" -q db-backup single --database bench --host 127.0.0.1 --port "$src" --user root \
+    -o "$dir" -t BENCH -j "$j" --ssl-mode DISABLED "$@" >/dev/null
+  b=$(date +%s.%N)
+  f=$(ls "$dir"/*.sql* | grep -v -e "_users\.sql" -e "\.meta\.json$")
+  "$bin" -q db-restore single --file "$f" --target-db bench --host 127.0.0.1 --port "$dst" \
+    --user root -t BENCH -j "$j" --drop-target --ssl-mode DISABLED
+  c=$(date +%s.%N)
+  awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN { printf "%.2f\t%.2f\n", b - a, c - b }' >"$times"
+}
+# pair NAME DUMP_FLAGS…: the sequential pair through a fresh file, timed as one run.
+pair() {
+  local name=$1
+  shift
+  rm -rf "$o/pair"
+  copy_timed "$name" "$o/pair" bash -c "$(declare -f pair_body); pair_body \"\$@\"" pair_body \
+    "$bin" "$o/pair" "$work/pair-times" "$port" "$port2" "$threads" "$@"
+}
+pair_default() { pair "copy: backup+restore -j$threads default"; }
+pair_none() { pair "copy: backup+restore -j$threads -c none" -c none; }
+# check_copy WHAT: every base table of bench has the same CHECKSUM TABLE on both servers.
+check_copy() {
+  local tables a b
+  tables=$(sql -N -e "SELECT GROUP_CONCAT(CONCAT('bench.\`', TABLE_NAME, '\`') ORDER BY TABLE_NAME)
+    FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bench' AND TABLE_TYPE = 'BASE TABLE'")
+  a=$(sql -N -e "CHECKSUM TABLE $tables EXTENDED" 2>&1)
+  b=$(sql2 -N -e "CHECKSUM TABLE $tables EXTENDED" 2>&1)
+  if [ "$a" != "$b" ] || grep -q NULL <<<"$a"; then
+    echo "bench: after $1 the target's bench differs from the source's (CHECKSUM TABLE):" >&2
+    diff <(echo "$a") <(echo "$b") >&2 || true
+    exit 1
+  fi
+  echo "   $1: CHECKSUM TABLE equal on both servers for $(wc -l <<<"$a") tables" >&2
+}
+[ "$copy" = 0 ] && copy_repeat=0
+mkdir -p "$o"
+for r in $(seq 1 "$copy_repeat"); do
+  echo "== copy round $r" >&2
+  if [ $((r % 2)) = 1 ]; then
+    db_copy
+    [ "$r" = 1 ] && check_copy "db-copy"
+    pair_default
+    [ "$r" = 1 ] && check_copy "db-backup + db-restore"
+    pair_none
+  else
+    pair_none; pair_default; db_copy
+  fi
+done
+
+if [ "$copy" != only ]; then
 echo
 echo "a writer in another database during a dump of bench (one 1000-row MyISAM table among the InnoDB ones):"
 awk -F'\t' '{ printf "  %-34s slowest commit %6d ms   commits blocked (metadata) %s ms\n", $1, $2, $3
@@ -307,6 +426,8 @@ echo
 echo "median of $repeat run(s); CPU = user+sys of the dump or restore client(s) only; RSS = peak of the"
 echo "largest process; size = the output of a dump, the input of a restore"
 awk -F'\t' '
+  # The copy case has its summary below.
+  $1 ~ /^copy: / { next }
   { n[$1]++; w[$1, n[$1]] = $2; c[$1, n[$1]] = $3 + $4; m[$1] = ($5 > m[$1] ? $5 : m[$1]); s[$1] = $6;
     if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
   function med(a, name, cnt,   i, j, t, v) {
@@ -375,6 +496,48 @@ if [ -s "$s3stats" ]; then
       print "  into the new object, in Python; the dump to s3 waits as long for its own completion" }' \
     part="$s3part" "$s3stats"
 fi
+fi
+
+if [ -s "$copystats" ]; then
+  echo
+  echo "server to server (median of $copy_repeat round(s)): db-copy against db-backup to a file, then"
+  echo "db-restore of it, timed together; CPU = the client(s), then each server's during the run"
+  awk -F'\t' '
+    FNR == NR { if ($1 ~ /^copy: /) { n[$1]++; w[$1, n[$1]] = $2; c[$1, n[$1]] = $3 + $4
+        m[$1] = ($5 > m[$1] ? $5 : m[$1]); s[$1] = $6
+        if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
+      next }
+    { ns[$1]++; sc[$1, ns[$1]] = $2; tc[$1, ns[$1]] = $3; hd[$1, ns[$1]] = $4; hr[$1, ns[$1]] = $5 }
+    function med(a, name, cnt,   i, j, t, v) {
+      for (i = 1; i <= cnt; i++) v[i] = a[name, i]
+      for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+      return cnt % 2 ? v[(cnt + 1) / 2] : (v[cnt / 2] + v[cnt / 2 + 1]) / 2 }
+    function paired(a, b,   i, cnt, q) {
+      cnt = n[a] < n[b] ? n[a] : n[b]
+      for (i = 1; i <= cnt; i++) q["r", i] = w[a, i] / w[b, i]
+      return med(q, "r", cnt) }
+    END {
+      printf "%-40s %8s %8s %8s %8s %9s %9s\n", "run", "wall s", "cpu s", "src cpu", "dst cpu", "rss MB", "file MB"
+      for (i = 1; i <= k; i++) { r = order[i]; W[r] = med(w, r, n[r])
+        printf "%-40s %8.2f %8.2f %8.2f %8.2f %9.1f %9.1f\n", substr(r, 7), W[r], med(c, r, n[r]),
+          med(sc, r, ns[r]), med(tc, r, ns[r]), m[r] / 1024, s[r] / 1048576 }
+      for (i = 1; i <= k; i++) if (order[i] ~ /db-copy/) cp = order[i]
+      for (i = 1; i <= k; i++) if (order[i] ~ /default$/) pd = order[i]
+      for (i = 1; i <= k; i++) if (order[i] ~ /-c none$/) pn = order[i]
+      printf "copy / pair (default codec) wall:      %.2f (paired %.2f; target <= 0.70)\n", W[cp] / W[pd], paired(cp, pd)
+      printf "copy / pair (-c none) wall:            %.2f (paired %.2f)\n", W[cp] / W[pn], paired(cp, pn)
+      # What overlap alone can win: the pair minus its dump, the restore half. A copy at that
+      # floor hides the dump entirely; below it, it would load faster than a restore does.
+      for (p = 1; p <= 2; p++) { r = p == 1 ? pd : pn
+        cnt = n[cp] < ns[r] ? n[cp] : ns[r]
+        for (i = 1; i <= cnt; i++) q["r", i] = w[cp, i] / hr[r, i]
+        printf "%-39s%.2f s + %.2f s (medians); copy / restore half %.2f (paired %.2f)\n",
+          "pair (" (p == 1 ? "default" : "-c none") ", dump + restore):", med(hd, r, ns[r]),
+          med(hr, r, ns[r]), W[cp] / med(hr, r, ns[r]), med(q, "r", cnt) }
+      printf "peak RSS of db-copy:                   %.1f MiB, the largest of the rounds\n", m[cp] / 1024
+    }' "$results" "$copystats"
+fi
+[ "$copy" = only ] && exit 0
 
 # Hostile files (#19): peak RSS of verify and db-restore --dry-run on small compressed files
 # whose one statement never ends (2 GiB of SQL): the statement limit plus a constant, under
