@@ -1046,8 +1046,8 @@ impl Journal {
     }
 
     /// The restore succeeded: its rows go, with those of stopped restores into the same
-    /// databases (what they recorded is gone under this one), and the journal's database when
-    /// nothing else is left in it. Returns the stopped restores discarded.
+    /// databases (what they recorded is gone under this one) or into none, and the journal's
+    /// database when nothing else is left in it. Returns the stopped restores discarded.
     pub async fn finish(&self, conn: &mut Conn) -> Result<Vec<u64>> {
         if !get_lock(conn, REGISTRY_LOCK, LOCK_WAIT).await? {
             return Err(Error::Lock(format!(
@@ -1073,7 +1073,10 @@ impl Journal {
         let mut gone = vec![self.id];
         let mut discarded = Vec::new();
         for r in &all {
-            if r.id == self.id || !r.targets.iter().any(|t| ours.contains(t)) {
+            // Stopped restores into the same databases, and those stopped before they made any
+            // database ready (they restored nothing, and nothing else would ever remove them).
+            let superseded = r.targets.is_empty() || r.targets.iter().any(|t| ours.contains(t));
+            if r.id == self.id || !superseded {
                 continue;
             }
             // Only a stopped one: a restore running into the same database holds its lock.
