@@ -1046,8 +1046,8 @@ impl Journal {
     }
 
     /// The restore succeeded: its rows go, with those of stopped restores into the same
-    /// databases (what they recorded is gone under this one), and the journal's database when
-    /// nothing else is left in it. Returns the stopped restores discarded.
+    /// databases (what they recorded is gone under this one) or into none, and the journal's
+    /// database when nothing else is left in it. Returns the stopped restores discarded.
     pub async fn finish(&self, conn: &mut Conn) -> Result<Vec<u64>> {
         if !get_lock(conn, REGISTRY_LOCK, LOCK_WAIT).await? {
             return Err(Error::Lock(format!(
@@ -1073,7 +1073,10 @@ impl Journal {
         let mut gone = vec![self.id];
         let mut discarded = Vec::new();
         for r in &all {
-            if r.id == self.id || !r.targets.iter().any(|t| ours.contains(t)) {
+            // Stopped restores into the same databases, and those stopped before they made any
+            // database ready (they restored nothing, and nothing else would ever remove them).
+            let superseded = r.targets.is_empty() || r.targets.iter().any(|t| ours.contains(t));
+            if r.id == self.id || !superseded {
                 continue;
             }
             // Only a stopped one: a restore running into the same database holds its lock.
@@ -1422,6 +1425,92 @@ mod tests {
             },
         ];
         assert_eq!(parse_files(&files_text(&files)), files);
+    }
+
+    fn config(mode: RestoreMode) -> RestoreConfig {
+        RestoreConfig {
+            connection: Default::default(),
+            file: "d.sql".into(),
+            passphrase: None,
+            mode,
+            ticket: "T".into(),
+            threads: 2,
+            drop_target: false,
+            allow_other_databases: false,
+            confirm_drop: None,
+            grants: crate::config::run::GrantsSource::Skip,
+            grants_to_target: false,
+            dry_run: false,
+            continue_on_error: false,
+            strict: false,
+            skip_binlog: false,
+            verify: true,
+            max_statement_size: None,
+            tables: Default::default(),
+            journal: true,
+            resume: false,
+        }
+    }
+
+    fn plan(placements: Vec<Placement>) -> Plan {
+        Plan {
+            files: placements
+                .into_iter()
+                .map(|placement| super::super::plan::FilePlan {
+                    path: "d.sql".into(),
+                    placement,
+                    recorded: None,
+                    source: None,
+                })
+                .collect(),
+            grants: None,
+        }
+    }
+
+    /// What a resume must match: the mode, each file's target, the selection (in any order);
+    /// not how the restore runs (connections, checks, --drop-target).
+    #[test]
+    fn the_fingerprint_is_what_the_restore_does_not_how() {
+        let single = |t: &str| {
+            (
+                config(RestoreMode::Single { target: t.into() }),
+                plan(vec![Placement::Single { target: t.into() }]),
+            )
+        };
+        let (c, p) = single("x");
+        assert_eq!(describe(&c, &p), ["mode single", "file 1 into `x`"]);
+        let (mut other, p2) = single("x");
+        other.threads = 8;
+        other.strict = true;
+        other.drop_target = true;
+        other.continue_on_error = true;
+        other.skip_binlog = true;
+        assert_eq!(describe(&c, &p), describe(&other, &p2));
+        let (c3, p3) = single("y");
+        assert_ne!(describe(&c, &p), describe(&c3, &p3));
+        let pattern = |t: &str| crate::pattern::TablePattern::parse(t).unwrap();
+        let (mut a, pa) = single("x");
+        a.tables.tables = vec![pattern("s.b"), pattern("s.a")];
+        let (mut b, pb) = single("x");
+        b.tables.tables = vec![pattern("s.a"), pattern("s.b"), pattern("s.a")];
+        assert_eq!(describe(&a, &pa), describe(&b, &pb));
+        assert_eq!(describe(&a, &pa)[2], "--tables s.a,s.b");
+        b.tables.ignore_data = vec![pattern("s.a")];
+        assert_ne!(describe(&a, &pa), describe(&b, &pb));
+        let all = config(RestoreMode::All {
+            exclude: vec!["B".into(), "a".into()],
+        });
+        let p = plan(vec![Placement::All {
+            exclude: vec!["B".into(), "a".into()],
+            drop: true,
+        }]);
+        assert_eq!(
+            describe(&all, &p),
+            [
+                "mode all",
+                "file 1 into its own databases but --exclude-db a,b"
+            ]
+        );
     }
 
     /// What differs is named both ways.

@@ -565,8 +565,8 @@ async fn run_plan(
         match j.finish(main).await {
             Ok(discarded) if !discarded.is_empty() => {
                 progress.event(&Event::Warning(&format!(
-                    "the journal of stopped restore(s) {} into the same database(s) was \
-                     discarded: this restore replaced what they had written",
+                    "the journal of stopped restore(s) {} was discarded: they had written into \
+                     the same database(s), which this restore replaced, or into none",
                     discarded
                         .iter()
                         .map(u64::to_string)
