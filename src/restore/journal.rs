@@ -1457,6 +1457,7 @@ mod tests {
             files: placements
                 .into_iter()
                 .map(|placement| super::super::plan::FilePlan {
+                    streamed: false,
                     path: "d.sql".into(),
                     placement,
                     recorded: None,
