@@ -89,6 +89,10 @@ pub struct CopyPlan {
     pub databases: Vec<DatabaseCopy>,
     /// Databases `--drop-target` replaces.
     pub replaced: Vec<String>,
+    /// The target is the source server itself (another database on it): the dump then holds
+    /// off DDL on its own tables only, since the target's DDL runs on the same server while
+    /// the dump is open.
+    pub same_server: bool,
 }
 
 /// What a finished copy did.
@@ -247,6 +251,7 @@ pub async fn preflight(cfg: &CopyConfig, progress: &dyn Progress) -> Result<Copy
             target_server: cfg.target.connection.describe(),
             databases,
             replaced,
+            same_server,
         })
     }
     .await;
@@ -348,6 +353,12 @@ pub async fn run(cfg: &CopyConfig, progress: Arc<dyn Progress>) -> Result<CopyRe
     let mut source_cfg = cfg.source.clone();
     source_cfg.pipe = Some(pipe);
     source_cfg.dry_run = false;
+    if plan.same_server {
+        // A server-wide DDL block would last until the dump ends, and the dump ends only once
+        // the target has read it: the target's first CREATE TABLE, on this same server, would
+        // wait for the block, and the dump for the target, until the lock wait timed out.
+        source_cfg.ddl_scope = crate::snapshot::DdlScope::Tables;
+    }
     let placement = match &cfg.target.mode {
         RestoreMode::Single { target } => Placement::Single {
             target: target.clone(),

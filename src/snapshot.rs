@@ -24,7 +24,8 @@ use mysql_async::prelude::*;
 use crate::connect::wire::WireConn;
 use crate::connect::{self, ConnectionSettings, Flavor, QueryConn, ServerInfo, cell_text};
 use crate::error::{DbError, Error, Result};
-use crate::metadata::SnapshotInfo;
+use crate::metadata::{SnapshotInfo, TableRef};
+use crate::quote::ident;
 use crate::rows::RowReader;
 
 /// How consistent the dump is, and what it locks to get there.
@@ -47,6 +48,27 @@ impl Consistency {
         }
     }
 }
+
+/// What the dump keeps from being altered while it reads: the server's DDL, or only the
+/// metadata of the tables it reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DdlScope {
+    /// Every DDL statement on the server waits for the dump (MariaDB `BACKUP STAGE
+    /// BLOCK_DDL`, MySQL `LOCK INSTANCE FOR BACKUP`): nothing the dump reads can change.
+    #[default]
+    Server,
+    /// Only the tables of the dumped databases: a transaction on the control connection
+    /// opens each (`SELECT 1 FROM … LIMIT 0`) and keeps its metadata lock until the dump
+    /// ends, so ALTER, DROP, RENAME and CREATE TRIGGER on them wait, and DDL anywhere else goes
+    /// on. A copy into another database of the same server needs this: its target's CREATE
+    /// TABLE would wait for a server-wide block that lasts until the dump ends, and the dump
+    /// waits for the target to read what it wrote.
+    Tables,
+}
+
+/// At most this many tables in one `SELECT 1 FROM a, b, … LIMIT 0` of [`DdlScope::Tables`]:
+/// a join takes at most 61 tables.
+const TABLES_PER_LOCK_STATEMENT: usize = 60;
 
 /// The statements each flavor uses for each lock.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,8 +124,8 @@ pub struct Session {
     pub control: Conn,
     pub workers: Vec<Worker>,
     pub commit_block: CommitBlock,
-    ddl_locked: bool,
-    flavor: Flavor,
+    /// What ends the DDL block on the control connection (empty: none is held).
+    release_ddl: &'static [&'static str],
     pub position: SnapshotInfo,
     /// What was done, for the metadata (e.g. "snapshot (BACKUP STAGE BLOCK_DDL + FTWRL)").
     pub method: String,
@@ -117,6 +139,9 @@ pub struct SessionOptions<'a> {
     pub info: &'a ServerInfo,
     pub threads: usize,
     pub consistency: Consistency,
+    /// What DDL waits for the dump; with [`DdlScope::Tables`], `ddl_tables` are those tables.
+    pub ddl_scope: DdlScope,
+    pub ddl_tables: &'a [TableRef],
     pub lock_wait_timeout: Duration,
     /// Keep commits blocked after the snapshots started (non-transactional tables to read);
     /// the dump releases the block itself ([`CommitBlock::release`]) once they are written.
@@ -134,8 +159,7 @@ pub async fn open(control: Conn, opts: SessionOptions<'_>) -> Result<Session> {
         control,
         workers: Vec::new(),
         commit_block: CommitBlock::default(),
-        ddl_locked: false,
-        flavor: opts.info.flavor,
+        release_ddl: &[],
         position: SnapshotInfo::default(),
         method: opts.consistency.name().to_owned(),
         warnings: Vec::new(),
@@ -153,7 +177,7 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
     let sql = lock_sql(opts.info.flavor);
     let timeout = opts.lock_wait_timeout.as_secs().max(1);
     let mut threads = opts.threads.max(1);
-    let mut methods = Vec::new();
+    let mut methods: Vec<String> = Vec::new();
 
     // Every worker connects before any lock, so the commit block lasts only as long as
     // starting the transactions. The mysql_async connections first: when an account's
@@ -203,18 +227,32 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
             .query_drop(format!("SET SESSION lock_wait_timeout = {timeout}"))
             .await
             .map_err(|e| Error::server("setting lock_wait_timeout on the control connection", e))?;
-        match run_all(&mut s.control, sql.block_ddl).await {
-            Ok(()) => {
-                s.ddl_locked = true;
-                methods.push(sql.block_ddl.last().copied().unwrap_or_default());
+        let blocked = match opts.ddl_scope {
+            DdlScope::Server => run_all(&mut s.control, sql.block_ddl).await.map(|()| {
+                s.release_ddl = sql.release_ddl;
+                sql.block_ddl.last().copied().unwrap_or_default().to_owned()
+            }),
+            DdlScope::Tables => {
+                // ROLLBACK ends the transaction even when a statement of it failed.
+                s.release_ddl = &["ROLLBACK"];
+                lock_table_definitions(&mut s.control, opts.ddl_tables)
+                    .await
+                    .map(|n| format!("metadata locks on {n} table(s)"))
             }
+        };
+        match blocked {
+            Ok(method) => methods.push(method),
             Err(e) if is_privilege_error(&e) => s.warnings.push(format!(
                 "cannot block DDL for the dump ({}): a table altered or dropped during the \
                  dump will fail it, naming the table",
                 DbError(e)
             )),
             Err(e) if is_lock_timeout(&e) => {
-                return Err(lock_timeout(&mut s.control, "block DDL", timeout).await);
+                let what = match opts.ddl_scope {
+                    DdlScope::Server => "block DDL",
+                    DdlScope::Tables => "hold the dumped tables' metadata locks",
+                };
+                return Err(lock_timeout(&mut s.control, what, timeout).await);
             }
             Err(e) => return Err(Error::server("blocking DDL for the dump", e)),
         }
@@ -227,7 +265,7 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
         match run_all(&mut blocker, sql.block_commits).await {
             Ok(()) => {
                 s.commit_block.hold(blocker, opts.info.flavor);
-                methods.push("FLUSH TABLES WITH READ LOCK");
+                methods.push("FLUSH TABLES WITH READ LOCK".into());
             }
             Err(e) if is_privilege_error(&e) => {
                 let _ = blocker.disconnect().await;
@@ -242,7 +280,7 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
                     }
                 ));
                 threads = 1;
-                methods.push("single transaction (no RELOAD privilege)");
+                methods.push("single transaction (no RELOAD privilege)".into());
             }
             Err(e) if is_lock_timeout(&e) => {
                 let _ = blocker.disconnect().await;
@@ -332,6 +370,45 @@ async fn run_all(conn: &mut Conn, stmts: &[&str]) -> std::result::Result<(), mys
         conn.query_drop(*stmt).await?;
     }
     Ok(())
+}
+
+/// Takes the metadata lock of each of `tables` in a transaction on `control` that holds them
+/// until it ends ([`DdlScope::Tables`]); returns how many it holds. A table gone since it was
+/// listed is not in the dump either; one that cannot be opened (a broken engine) is left to
+/// the dump, which says what it makes of it. A lock wait timeout fails.
+async fn lock_table_definitions(
+    control: &mut Conn,
+    tables: &[TableRef],
+) -> std::result::Result<usize, mysql_async::Error> {
+    let name = |t: &TableRef| format!("{}.{}", ident(&t.database), ident(&t.table));
+    control.query_drop("START TRANSACTION READ ONLY").await?;
+    let mut held = 0;
+    for chunk in tables.chunks(TABLES_PER_LOCK_STATEMENT) {
+        let all: Vec<String> = chunk.iter().map(name).collect();
+        match control
+            .query_drop(format!("SELECT 1 FROM {} LIMIT 0", all.join(", ")))
+            .await
+        {
+            Ok(()) => held += chunk.len(),
+            Err(e) if is_lock_timeout(&e) => return Err(e),
+            Err(mysql_async::Error::Server(_)) => {
+                // One of them is the reason: each on its own, so the others are still held.
+                for t in chunk {
+                    match control
+                        .query_drop(format!("SELECT 1 FROM {} LIMIT 0", name(t)))
+                        .await
+                    {
+                        Ok(()) => held += 1,
+                        Err(e) if is_lock_timeout(&e) => return Err(e),
+                        Err(mysql_async::Error::Server(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(held)
 }
 
 /// The error for a lock that could not be had in time, naming what holds it up.
@@ -494,13 +571,12 @@ impl Session {
     /// Releases every lock and ends every transaction. Called on success and on every error;
     /// a connection that cannot be told closes, and the server drops its locks with it.
     pub async fn close(mut self) {
-        let sql = lock_sql(self.flavor);
         let _ = self.commit_block.release().await;
         for w in self.workers.drain(..) {
             close_worker(w).await;
         }
-        if self.ddl_locked {
-            let _ = run_all(&mut self.control, sql.release_ddl).await;
+        if !self.release_ddl.is_empty() {
+            let _ = run_all(&mut self.control, self.release_ddl).await;
         }
         let _ = self.control.disconnect().await;
     }

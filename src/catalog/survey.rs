@@ -103,3 +103,30 @@ pub(crate) async fn non_transactional_tables(
     }
     Ok(found)
 }
+
+/// The tables and sequences of `databases` whose rows the server itself stores (not views,
+/// not tables whose rows live elsewhere): what a dump that may not block the server's DDL
+/// keeps from being altered instead (`snapshot::DdlScope::Tables`).
+pub(crate) async fn stored_tables(conn: &mut Conn, databases: &[String]) -> Result<Vec<TableRef>> {
+    let elsewhere: Vec<String> = super::rows_elsewhere_engines()
+        .map(|e| format!("'{e}'"))
+        .collect();
+    let sql = format!(
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
+         AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'SEQUENCE') \
+         AND COALESCE(ENGINE, '') NOT IN ({}) ORDER BY TABLE_NAME",
+        elsewhere.join(", ")
+    );
+    let mut found = Vec::new();
+    for db in databases {
+        let names: Vec<String> = conn
+            .exec(sql.as_str(), (db,))
+            .await
+            .map_err(|e| Error::server(format!("listing the tables of {}", ident(db)), e))?;
+        found.extend(names.into_iter().map(|table| TableRef {
+            database: db.clone(),
+            table,
+        }));
+    }
+    Ok(found)
+}

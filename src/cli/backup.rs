@@ -381,6 +381,7 @@ pub fn config(
                 .unwrap_or(sfdbtools::dump::chunks::CHUNK_TARGET_BYTES)
                 .max(1),
             consistency: a.consistency,
+            ddl_scope: Default::default(),
             lock_wait_timeout: std::time::Duration::from_secs(
                 a.lock_wait_timeout.unwrap_or(DEFAULT_LOCK_WAIT_SECS),
             ),

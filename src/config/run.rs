@@ -127,6 +127,9 @@ pub struct BackupConfig {
     /// Target size of one chunk of a big table (see `dump::chunks`).
     pub chunk_bytes: u64,
     pub consistency: Consistency,
+    /// What DDL waits for the dump: the server's (the default), or only that on the dumped
+    /// tables (`db-copy` into another database of the same server; see `snapshot::DdlScope`).
+    pub ddl_scope: crate::snapshot::DdlScope,
     /// How long to wait for the DDL and commit locks before failing.
     pub lock_wait_timeout: Duration,
     pub ddl: DdlOptions,

@@ -24,7 +24,7 @@ use crate::output::{Chunk, Writer};
 use crate::progress::{Event, Progress};
 use crate::quote::ident;
 use crate::select::{self, TableFilter};
-use crate::snapshot::{self, Consistency, Session, SessionOptions};
+use crate::snapshot::{self, Consistency, DdlScope, Session, SessionOptions};
 use crate::sql::script::{self, HeaderInfo};
 
 /// Runs a backup with the native engine.
@@ -41,6 +41,11 @@ pub(super) async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Resu
     } else {
         list_non_transactional(&mut control, &run.selection.databases, cfg).await?
     };
+    let ddl_tables = if cfg.ddl_scope == DdlScope::Tables && cfg.consistency != Consistency::None {
+        crate::catalog::survey::stored_tables(&mut control, &run.selection.databases).await?
+    } else {
+        Vec::new()
+    };
     let session = snapshot::open(
         control,
         SessionOptions {
@@ -48,6 +53,8 @@ pub(super) async fn run(cfg: &BackupConfig, progress: Arc<dyn Progress>) -> Resu
             info: &run.info,
             threads: cfg.threads,
             consistency: cfg.consistency,
+            ddl_scope: cfg.ddl_scope,
+            ddl_tables: &ddl_tables,
             lock_wait_timeout: cfg.lock_wait_timeout,
             hold_commit_block: !non_transactional.is_empty(),
             capture_position: cfg.capture_position,

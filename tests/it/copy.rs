@@ -749,3 +749,90 @@ async fn the_target_comes_from_its_profile_and_the_table_selection_applies() {
     assert_eq!(n, Some(2));
     drop_on(copy_target(), &db.name).await;
 }
+
+/// A copy into another database of the source server itself: the target's DDL runs on the
+/// server the dump is reading, so the dump may not block the server's DDL for its whole run
+/// (it used to: the target's first CREATE TABLE waited for the dump, the dump for the target,
+/// with more rows than the stream holds). It holds the copied tables' metadata instead: while
+/// the copy is stopped mid-read, an ALTER of the source table waits and DDL elsewhere goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_into_another_database_of_the_same_server_blocks_ddl_only_on_its_tables() {
+    let src = TestDb::new("copy_same").await;
+    common::create_big_table(&src).await;
+    let dst = TestDb::new("copy_same_to").await;
+    let elsewhere = TestDb::new("copy_same_ddl").await;
+    let mut child = copy_command(
+        server(),
+        &[
+            "single",
+            "--database",
+            &src.name,
+            "--target-db",
+            &dst.name,
+            "-j",
+            "2",
+        ],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let signal = |sig: &str, pid: u32| {
+        let sent = std::process::Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill {sig} failed");
+    };
+    common::wait_for_rows(&src.name).await;
+    // Stopped, the copy is certainly inside its snapshot, holding what it holds.
+    signal("-STOP", child.id());
+    let mut c = server().conn(None).await;
+    c.query_drop("SET SESSION lock_wait_timeout = 1")
+        .await
+        .unwrap();
+    let altered = c
+        .query_drop(format!(
+            "ALTER TABLE {}.big COMMENT 'changed mid-copy'",
+            common::quote(&src.name)
+        ))
+        .await;
+    let code = match &altered {
+        Err(mysql_async::Error::Server(e)) => Some(e.code),
+        _ => None,
+    };
+    // DDL on another database does not wait for the copy (another test's backup may hold the
+    // server's DDL for a while: a minute is the bound, not a second).
+    c.query_drop("SET SESSION lock_wait_timeout = 60")
+        .await
+        .unwrap();
+    let created = c
+        .query_drop(format!(
+            "CREATE TABLE {}.t (id INT PRIMARY KEY)",
+            common::quote(&elsewhere.name)
+        ))
+        .await;
+    signal("-CONT", child.id());
+    assert_eq!(
+        code,
+        Some(1205),
+        "an ALTER of a table being copied must wait for the copy: {altered:?}"
+    );
+    assert!(
+        created.is_ok(),
+        "DDL on another database waited for the copy: {created:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the copy into the same server did not end within 300 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_success(&out, "copy into another database of the same server");
+    common::assert_same(&src.name, &dst.name).await;
+    let done = finished(&out);
+    assert_eq!(done["status"], "ok", "{done}");
+}

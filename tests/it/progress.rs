@@ -126,6 +126,7 @@ fn backup_config(db: &str, dir: &Path) -> BackupConfig {
         threads: 2,
         chunk_bytes: 256 << 10,
         consistency: Consistency::Snapshot,
+        ddl_scope: Default::default(),
         lock_wait_timeout: Duration::from_secs(60),
         ddl: Default::default(),
         file_mode: 0o600,

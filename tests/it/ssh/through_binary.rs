@@ -238,9 +238,16 @@ async fn an_sshd_stopped_mid_restore_fails_the_run() {
     let sshd_dir = out_dir();
     let jump = Jump::start(&sshd_dir.path().join("sshd"));
     let home = jump.home();
-    // --drop-target's DROP DATABASE waits behind this lock on the target's table.
+    // --drop-target's DROP DATABASE waits behind this transaction's metadata lock on the
+    // target's table. Not LOCK TABLES ... WRITE: that also holds off every other test's
+    // BACKUP STAGE START on this shared server, and the queued backup stage in turn holds off
+    // the restore's first DDL (its journal's CREATE DATABASE), so neither side moved for a
+    // minute.
     let mut holder = target.conn().await;
-    holder.query_drop("LOCK TABLES t WRITE").await.unwrap();
+    holder
+        .query_drop("START TRANSACTION; SELECT COUNT(*) FROM t")
+        .await
+        .unwrap();
     let mut c = jump.command(
         home.path(),
         server(),
@@ -257,7 +264,7 @@ async fn an_sshd_stopped_mid_restore_fails_the_run() {
     let mut run = tokio::spawn(output_within(c, Duration::from_secs(120)));
     wait_for_lock_wait(&common::quote(&target.name), &mut run).await;
     jump.stop();
-    holder.query_drop("UNLOCK TABLES").await.unwrap();
+    holder.query_drop("ROLLBACK").await.unwrap();
     let out = run.await.unwrap();
     assert_lost_through(&out, &jump);
 }
