@@ -62,7 +62,10 @@ pub struct ReplicaSetup {
     /// The source as the target connects to it (`--replication-host`, else the source's
     /// host); None when it can't be told (a socket): the printed statement says so.
     pub host: Option<String>,
-    pub port: u16,
+    /// Its port (`--replication-port`, else the source's over TCP); None: the port the source
+    /// server reports (`@@port`), read when the copy starts, for a source reached by its
+    /// socket.
+    pub port: Option<u16>,
     /// The replication account on the source; None: a placeholder in the printed statements.
     pub user: Option<String>,
     /// Its password, only for `start` (never printed).
@@ -93,6 +96,8 @@ pub struct CopyPlan {
     /// off DDL on its own tables only, since the target's DDL runs on the same server while
     /// the dump is open.
     pub same_server: bool,
+    /// The source server's own `@@port`, for a replica of a source reached by its socket.
+    pub source_port: u32,
 }
 
 /// What a finished copy did.
@@ -252,6 +257,7 @@ pub async fn preflight(cfg: &CopyConfig, progress: &dyn Progress) -> Result<Copy
             databases,
             replaced,
             same_server,
+            source_port: source_id.port,
         })
     }
     .await;
@@ -499,6 +505,11 @@ async fn finish(cfg: &CopyConfig, report: &mut CopyReport) -> Result<()> {
         }
     }
     if let Some(r) = &cfg.replica {
+        let mut r = r.clone();
+        if r.port.is_none() {
+            r.port = u16::try_from(report.plan.source_port).ok();
+        }
+        let r = &r;
         let databases: Vec<&str> = report
             .plan
             .databases
@@ -620,6 +631,7 @@ async fn record_position_table(
 const HOST_PLACEHOLDER: &str = "<the source as the target reaches it>";
 const USER_PLACEHOLDER: &str = "<replication user>";
 const PASSWORD_PLACEHOLDER: &str = "<its password>";
+const PORT_PLACEHOLDER: &str = "<its port>";
 
 /// The statements that make the target a replica of the source from the copy's snapshot
 /// (MariaDB's GTID replication). `databases`: the target's copied databases, which the
@@ -669,7 +681,7 @@ pub fn replica_statements(
         "CHANGE MASTER TO MASTER_HOST = {}, MASTER_PORT = {}, MASTER_USER = {}, \
          MASTER_PASSWORD = {password}, MASTER_USE_GTID = slave_pos",
         literal(host),
-        r.port,
+        r.port.map_or_else(|| PORT_PLACEHOLDER.to_owned(), |p| p.to_string()),
         literal(user)
     ));
     s.push("START SLAVE".into());
@@ -713,18 +725,153 @@ async fn start_replica(cfg: &CopyConfig, statements: &[String]) -> Result<()> {
             break;
         }
     }
+    if result.is_ok() {
+        result = wait_until_replicating(&mut conn, REPLICA_START_DEADLINE).await;
+    }
     let _ = conn.disconnect().await;
     result
+}
+
+/// How long `--start-replica` waits for both replication threads of the target to run.
+const REPLICA_START_DEADLINE: Duration = Duration::from_secs(30);
+
+/// What undoing a replica that does not work takes, said with each failure.
+const UNDO_REPLICA: &str = "the target keeps the replication settings and retries; fix the \
+     cause, or run `STOP SLAVE; RESET SLAVE ALL` there to undo them";
+
+/// Polls the target's `SHOW SLAVE STATUS` until both threads run. START SLAVE succeeds
+/// before the replica has logged in to the source, so a wrong password or an unreachable
+/// host shows only here, as the IO thread's error; a first event that cannot be applied
+/// shows as the SQL thread's.
+async fn wait_until_replicating(conn: &mut Conn, within: Duration) -> Result<()> {
+    let deadline = Instant::now() + within;
+    loop {
+        let row: Option<mysql_async::Row> = conn
+            .query_first("SHOW SLAVE STATUS")
+            .await
+            .map_err(|e| Error::server("reading the target's SHOW SLAVE STATUS", e))?;
+        let Some(row) = row else {
+            return Err(Error::Replication(format!(
+                "the target shows no replication source after START SLAVE; {UNDO_REPLICA}"
+            )));
+        };
+        let field = |name: &str| -> String {
+            row.get_opt::<Option<String>, _>(name)
+                .and_then(|v| v.ok())
+                .flatten()
+                .unwrap_or_default()
+        };
+        let state = ReplicaState {
+            io: field("Slave_IO_Running"),
+            sql: field("Slave_SQL_Running"),
+            io_error: (field("Last_IO_Errno"), field("Last_IO_Error")),
+            sql_error: (field("Last_SQL_Errno"), field("Last_SQL_Error")),
+        };
+        match state.verdict() {
+            Some(Ok(())) => return Ok(()),
+            Some(Err(e)) => return Err(e),
+            None if Instant::now() >= deadline => {
+                return Err(Error::Replication(format!(
+                    "the target's replication threads were not both running within {} s (IO \
+                     thread: {}, SQL thread: {}); see SHOW SLAVE STATUS there; {UNDO_REPLICA}",
+                    within.as_secs(),
+                    state.io,
+                    state.sql
+                )));
+            }
+            None => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// The target's replication threads as `SHOW SLAVE STATUS` shows them.
+struct ReplicaState {
+    io: String,
+    sql: String,
+    /// Last_IO_Errno, Last_IO_Error.
+    io_error: (String, String),
+    sql_error: (String, String),
+}
+
+impl ReplicaState {
+    /// Running (Ok), failed (the error), or not yet told (None: still connecting).
+    fn verdict(&self) -> Option<Result<()>> {
+        let failed = |what: &str, (code, text): &(String, String)| {
+            Some(Err(Error::Replication(format!(
+                "replication was set up but {what}: error {code}: {text}; {UNDO_REPLICA}"
+            ))))
+        };
+        if !self.sql_error.1.is_empty() {
+            return failed("the target cannot apply the source's events", &self.sql_error);
+        }
+        if !self.io_error.1.is_empty() {
+            return failed(
+                "the target cannot read the source's binary log (check --replication-host, \
+                 --replication-user and its password, as the target reaches the source)",
+                &self.io_error,
+            );
+        }
+        match (self.io.as_str(), self.sql.as_str()) {
+            ("Yes", "Yes") => Some(Ok(())),
+            (_, "No") | ("No", _) => Some(Err(Error::Replication(format!(
+                "replication was set up but a thread stopped without an error (IO thread: {}, \
+                 SQL thread: {}); {UNDO_REPLICA}",
+                self.io, self.sql
+            )))),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn replica(io: &str, sql: &str, io_error: &str, sql_error: &str) -> ReplicaState {
+        let code = |e: &str| if e.is_empty() { "0" } else { "1045" }.to_owned();
+        ReplicaState {
+            io: io.into(),
+            sql: sql.into(),
+            io_error: (code(io_error), io_error.into()),
+            sql_error: (code(sql_error), sql_error.into()),
+        }
+    }
+
+    #[test]
+    fn a_replica_runs_only_when_both_threads_do_and_neither_has_an_error() {
+        assert!(matches!(
+            replica("Yes", "Yes", "", "").verdict(),
+            Some(Ok(()))
+        ));
+        // Still logging in: wait.
+        assert!(replica("Connecting", "Yes", "", "").verdict().is_none());
+        assert!(replica("Preparing", "Yes", "", "").verdict().is_none());
+        // A wrong password shows as the IO thread's error while it keeps connecting.
+        let denied = replica("Connecting", "Yes", "Access denied for user 'repl'", "")
+            .verdict()
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            denied.contains("error 1045: Access denied") && denied.contains("RESET SLAVE ALL"),
+            "{denied}"
+        );
+        let sql = replica("Yes", "No", "", "Duplicate entry '1'")
+            .verdict()
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        assert!(sql.contains("cannot apply"), "{sql}");
+        assert!(matches!(
+            replica("No", "Yes", "", "").verdict(),
+            Some(Err(Error::Replication(_)))
+        ));
+    }
+
     fn setup(start: bool) -> ReplicaSetup {
         ReplicaSetup {
             host: Some("db1.example".into()),
-            port: 3307,
+            port: Some(3307),
             user: Some("repl".into()),
             password: Some(Secret::new("s3cr'et")),
             start,
@@ -764,7 +911,7 @@ mod tests {
     fn a_whole_server_copy_is_not_filtered_and_unknowns_are_placeholders() {
         let r = ReplicaSetup {
             host: None,
-            port: 3306,
+            port: None,
             user: None,
             password: None,
             start: false,
@@ -774,6 +921,7 @@ mod tests {
         assert_eq!(s[0], "SET GLOBAL gtid_slave_pos = '0-1-7,1-2-9'");
         assert!(s[1].contains("'<the source as the target reaches it>'"));
         assert!(s[1].contains("'<replication user>'"));
+        assert!(s[1].contains("MASTER_PORT = <its port>,"), "{}", s[1]);
     }
 
     #[test]

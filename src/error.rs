@@ -408,6 +408,10 @@ pub enum Error {
     #[error("{0}")]
     Lock(String),
 
+    /// Replication that was set up did not run (`db-copy --start-replica`).
+    #[error("{0}")]
+    Replication(String),
+
     #[error("interrupted: {0}")]
     Interrupted(String),
 

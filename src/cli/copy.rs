@@ -143,9 +143,11 @@ pub fn config(
         (None, Some(f)) => Some(PositionRecord::File(f)),
         (None, None) => None,
     };
+    let source_tcp_port = source_host.is_some().then_some(source.connection.port);
     let replica = as_replica.then(|| ReplicaSetup {
         host: replication_host.or(source_host),
-        port: replication_port.unwrap_or(source.connection.port),
+        // Over a socket the port given (or defaulted) is not the server's: asked of it.
+        port: replication_port.or(source_tcp_port),
         user: replication_user,
         password: env.replication_pwd.clone().map(Secret::new),
         start: start_replica,
@@ -564,11 +566,12 @@ mod tests {
         assert!(c.target.skip_binlog);
         let r = c.replica.unwrap();
         assert_eq!(r.host.as_deref(), Some("db1"));
-        assert_eq!(r.port, 3310);
+        assert_eq!(r.port, Some(3310));
         assert_eq!(r.user.as_deref(), Some("repl"));
         assert_eq!(r.password.as_ref().map(|p| p.expose()), Some("replpw"));
         assert!(!r.start);
-        // Over a socket the source has no host the target could reach: a placeholder.
+        // Over a socket the source has no host the target could reach (a placeholder), and
+        // the port is the one the server reports, not the default of the flag.
         let c = copy(
             &[
                 "single",
@@ -581,7 +584,9 @@ mod tests {
             &with_passwords(None, None, None),
         )
         .unwrap();
-        assert_eq!(c.replica.unwrap().host, None);
+        let r = c.replica.unwrap();
+        assert_eq!(r.host, None);
+        assert_eq!(r.port, None);
         assert!(
             !copy(
                 &["single", "--database", "shop"],

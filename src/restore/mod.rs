@@ -316,12 +316,15 @@ async fn run_plan(
     // or started; its writes follow the run's binary log setting, as the data does.
     let mut resumable = None;
     let mut journal = None;
+    // Before the first write on this connection: the journal's, and the target databases'
+    // DROP and CREATE DATABASE. Logged, those would reach the target's replicas, and a
+    // `db-copy --as-replica` target would hold GTIDs of its own in the source's domain.
+    if !cfg.dry_run && cfg.skip_binlog {
+        main.query_drop("SET SESSION sql_log_bin = 0")
+            .await
+            .map_err(|e| Error::server("turning the binary log off (--skip-binlog)", e))?;
+    }
     if !cfg.dry_run && cfg.journal {
-        if cfg.skip_binlog {
-            main.query_drop("SET SESSION sql_log_bin = 0")
-                .await
-                .map_err(|e| Error::server("turning the binary log off (--skip-binlog)", e))?;
-        }
         let files = identify(cfg, plan, progress.as_ref()).await?;
         let options = journal::describe(cfg, plan);
         if cfg.resume {

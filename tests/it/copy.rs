@@ -478,6 +478,8 @@ async fn as_a_replica_the_target_catches_up_to_identical_tables() {
         return; // MariaDB's GTID replication, from a server the harness started
     }
     let replica = start_sandbox("-replica", &["--server-id", "3"]);
+    let mut r = replica.conn(None).await;
+    let own_before = own_transactions(&mut r, 3).await;
     let db = writer_source("copy_replica").await;
     let user = format!("cp_repl_{}", std::process::id());
     let mut s = server().conn(None).await;
@@ -487,32 +489,54 @@ async fn as_a_replica_the_target_catches_up_to_identical_tables() {
     ))
     .await
     .unwrap();
+    let as_replica = |password: &str| {
+        let mut c = server().sfdbtools();
+        c.args([
+            "--log-format",
+            "json",
+            "db-copy",
+            "single",
+            "--database",
+            &db.name,
+        ])
+        .args(server().connection_args())
+        .arg(format!("--target-host={}", replica.host))
+        .arg(format!("--target-port={}", replica.port))
+        .arg("--target-user=root")
+        .args([
+            "--as-replica",
+            "--start-replica",
+            "--replication-user",
+            &user,
+        ])
+        .args(["-j", "2", "-q"])
+        .env("SFDB_TARGET_PASSWORD", "")
+        .env("SFDB_REPLICATION_PASSWORD", password);
+        c
+    };
+
+    // A wrong replication password: START SLAVE succeeds, the replica's login does not. The
+    // run says so and fails, though every row arrived.
+    let out = as_replica("not-the-password").output().unwrap();
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("cannot read the source's binary log") && text.contains("error 1045"),
+        "{text}"
+    );
+    assert!(!text.contains("not-the-password"), "{text}");
+    r.query_drop(format!(
+        "SET SESSION sql_log_bin = 0; STOP SLAVE; RESET SLAVE ALL; DROP DATABASE {}",
+        common::quote(&db.name)
+    ))
+    .await
+    .unwrap();
+
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let writer = start_writer(db.name.clone(), stop.clone());
     wait_for_commits(&db, 5).await;
 
-    let mut c = server().sfdbtools();
-    c.args([
-        "--log-format",
-        "json",
-        "db-copy",
-        "single",
-        "--database",
-        &db.name,
-    ])
-    .args(server().connection_args())
-    .arg(format!("--target-host={}", replica.host))
-    .arg(format!("--target-port={}", replica.port))
-    .arg("--target-user=root")
-    .args([
-        "--as-replica",
-        "--start-replica",
-        "--replication-user",
-        &user,
-    ])
-    .args(["-j", "2", "-q"])
-    .env("SFDB_TARGET_PASSWORD", "")
-    .env("SFDB_REPLICATION_PASSWORD", "replpw");
+    let mut c = as_replica("replpw");
     let out = tokio::task::spawn_blocking(move || c.output().unwrap())
         .await
         .unwrap();
@@ -536,7 +560,6 @@ async fn as_a_replica_the_target_catches_up_to_identical_tables() {
         "{statements}"
     );
 
-    let mut r = replica.conn(None).await;
     let source_pos: String = s
         .query_first("SELECT @@gtid_binlog_pos")
         .await
@@ -582,10 +605,40 @@ async fn as_a_replica_the_target_catches_up_to_identical_tables() {
             "{table} differs on the replica"
         );
     }
+    // Nothing of the copy went into the replica's own binary log (its DROP and CREATE
+    // DATABASE included): a transaction of its own in the source's domain would make the
+    // source refuse it as a replica once the source's binary log moved on.
+    assert_eq!(
+        own_transactions(&mut r, 3).await,
+        own_before,
+        "the copy wrote into the replica's binary log"
+    );
     r.query_drop("STOP SLAVE").await.unwrap();
     s.query_drop(format!("DROP USER '{user}'@'%'"))
         .await
         .unwrap();
+}
+
+/// How many transactions the server `server_id` wrote into its own binary log (its GTID
+/// events), in every binary log file it has.
+async fn own_transactions(conn: &mut mysql_async::Conn, server_id: u32) -> usize {
+    let files: Vec<mysql_async::Row> = conn.query("SHOW BINARY LOGS").await.unwrap();
+    let mut n = 0;
+    for f in files {
+        let name: String = f.get(0).unwrap();
+        let events: Vec<mysql_async::Row> = conn
+            .query(format!("SHOW BINLOG EVENTS IN '{name}'"))
+            .await
+            .unwrap();
+        n += events
+            .iter()
+            .filter(|e| {
+                e.get::<String, _>("Event_type").as_deref() == Some("Gtid")
+                    && e.get::<u32, _>("Server_id") == Some(server_id)
+            })
+            .count();
+    }
+    n
 }
 
 /// Accounts only when asked: without `--grants` none is made on the target; with it, the
