@@ -394,7 +394,15 @@ pub async fn run(cfg: &CopyConfig, progress: Arc<dyn Progress>) -> Result<CopyRe
         (dumped, restored) => return Err(which_side(dumped.err(), restored.err())),
     };
     let accounts = match &source.accounts {
-        Some(export) => Some(copy_accounts(cfg, &name, export, progress.as_ref()).await?),
+        Some(export) => {
+            let renamed: Vec<(String, String)> = plan
+                .databases
+                .iter()
+                .filter(|d| d.source != d.target)
+                .map(|d| (d.source.clone(), d.target.clone()))
+                .collect();
+            Some(copy_accounts(cfg, &name, export, &renamed, progress.as_ref()).await?)
+        }
         None => None,
     };
     let mut report = CopyReport {
@@ -457,10 +465,17 @@ async fn copy_accounts(
     cfg: &CopyConfig,
     name: &std::path::Path,
     export: &GrantsExport,
+    renamed: &[(String, String)],
     progress: &dyn Progress,
 ) -> Result<(FileReport, AccountsReport)> {
     let accounts_name = PathBuf::from(format!("the accounts of {}", name.display()));
-    restore::copy_accounts(&cfg.target, accounts_name, export.sql.clone(), progress)
+    restore::copy_accounts(
+        &cfg.target,
+        accounts_name,
+        export.sql.clone(),
+        renamed,
+        progress,
+    )
         .await
         .map_err(|e| Error::Copy {
             side: "target",

@@ -675,7 +675,7 @@ pub fn accounts_lines(a: &AccountsReport, dry_run: bool) -> String {
     );
     for (from, to, n) in &a.repointed {
         out.push_str(&format!(
-            "\n  {n} grant(s) on {} {} on {} (--grants-to-target)",
+            "\n  {n} grant(s) on {} {} on {} instead, the database's name on the target",
             ident(from),
             if dry_run { "would be made" } else { "made" },
             ident(to)
@@ -847,6 +847,9 @@ pub fn copy_summary(done: &sfdbtools::copy::CopyReport, reporter: &Reporter) {
         "position_recorded": done.position_recorded,
         "accounts": done.accounts.as_ref().map(|(_, a)| json!({
             "created": a.created, "left_alone": a.left_alone,
+            "repointed": a.repointed.iter().map(|(s, t, n)| json!({
+                "from": s, "to": t, "grants": n,
+            })).collect::<Vec<_>>(),
         })),
         "replica_started": done.replica_started,
         "replica_statements": done.replica_statements,

@@ -220,10 +220,14 @@ pub async fn run_stream(
 /// `db-copy --grants`: the source's accounts file (`sql`, read in the dump's run) applied to
 /// the target as `db-restore --grants` applies one: missing accounts created, existing ones
 /// left alone.
+///
+/// `renamed`: (source, target) databases copied under another name; their grants are made on
+/// the target's name, as `--grants-to-target` does for a restore.
 pub async fn copy_accounts(
     cfg: &RestoreConfig,
     name: PathBuf,
     sql: String,
+    renamed: &[(String, String)],
     progress: &dyn Progress,
 ) -> Result<(FileReport, AccountsReport)> {
     let started = Instant::now();
@@ -232,7 +236,8 @@ pub async fn copy_accounts(
     let result = async {
         let nbe = checks::server_no_backslash_escapes(&mut main).await?;
         let opened = Opened::in_memory(name.clone(), sql.into_bytes());
-        let file = read_accounts(&name, opened, nbe, ACCOUNTS_STATEMENT_LIMIT).await?;
+        let mut file = read_accounts(&name, opened, nbe, ACCOUNTS_STATEMENT_LIMIT).await?;
+        let counts = file.repoint(renamed);
         let existing = accounts::existing(&mut main, &file).await?;
         let opts = Options {
             threads: 1,
@@ -243,8 +248,14 @@ pub async fn copy_accounts(
             confirm_drop: None,
             resumable: None,
         };
-        let (applied, outcome) =
+        let (applied, mut outcome) =
             accounts::apply(&mut main, &file, existing, opts, progress).await?;
+        outcome.repointed = renamed
+            .iter()
+            .zip(counts)
+            .filter(|(_, n)| *n > 0)
+            .map(|((s, t), n)| (s.clone(), t.clone(), n))
+            .collect();
         Ok((
             FileReport {
                 path: name.clone(),

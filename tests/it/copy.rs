@@ -689,6 +689,39 @@ async fn accounts_are_copied_only_with_grants() {
         Some(1),
         "{done}"
     );
+
+    // Under another name, the grants follow the database: made on the target's name, never
+    // on the source's (which on the target may be another database altogether).
+    t.query_drop(format!("DROP USER '{user}'@'%'"))
+        .await
+        .unwrap();
+    let renamed = format!("{}_as", db.name);
+    drop_on(copy_target(), &renamed).await;
+    let out = copy(&[
+        "single",
+        "--database",
+        &db.name,
+        "--target-db",
+        &renamed,
+        "--grants",
+    ]);
+    assert_success(&out, "renamed copy with --grants");
+    let grants: Vec<String> = t
+        .query(format!("SHOW GRANTS FOR '{user}'@'%'"))
+        .await
+        .unwrap();
+    let on = |name: &str| format!("ON {}.*", common::quote(name));
+    assert!(
+        grants.iter().any(|g| g.contains(&on(&renamed))),
+        "{grants:?}"
+    );
+    assert!(
+        !grants.iter().any(|g| g.contains(&on(&db.name))),
+        "a grant on the source's name was made: {grants:?}"
+    );
+    let done = finished(&out);
+    assert_eq!(done["accounts"]["repointed"][0]["grants"], 1, "{done}");
+    drop_on(copy_target(), &renamed).await;
     t.query_drop(format!("DROP USER '{user}'@'%'"))
         .await
         .unwrap();
