@@ -341,7 +341,9 @@ server_cpu() { awk '{ print $14 + $15 }' "/proc/$(cat "$1/server.pid")/stat"; }
 # the previous copy is not timed), with both servers' CPU during it and, for a pair, the time
 # of its two halves.
 copy_timed() {
-  sql2 -e "DROP DATABASE IF EXISTS bench"
+  # RESET MASTER: every run writes the whole database into the target's binary log; the
+  # rounds would otherwise fill the disk with it.
+  sql2 -e "DROP DATABASE IF EXISTS bench; RESET MASTER"
   rm -f "$work/pair-times"
   sync
   local s0 t0 s1 t1 halves=""
@@ -382,7 +384,8 @@ pair() {
   local name=$1
   shift
   rm -rf "$o/pair"
-  copy_timed "$name" "$o/pair" bash -c "$(declare -f pair_body); pair_body \"\$@\"" pair_body \
+  # -e: a half that fails fails the run (timed stops the bench), never a fast "pair".
+  copy_timed "$name" "$o/pair" bash -c "set -euo pipefail; $(declare -f pair_body); pair_body \"\$@\"" pair_body \
     "$bin" "$o/pair" "$work/pair-times" "$port" "$port2" "$threads" "$@"
 }
 pair_default() { pair "copy: backup+restore -j$threads default"; }

@@ -19,7 +19,7 @@ use mysql_async::prelude::*;
 use crate::config::run::{BackupConfig, BackupMode, RestoreConfig, RestoreMode};
 use crate::connect::{self, Flavor};
 use crate::dump::{self, BackupReport};
-use crate::error::{Error, Result};
+use crate::error::{Error, FlagSet, Result};
 use crate::grants::GrantsExport;
 use crate::metadata::SnapshotInfo;
 use crate::output::pipe::{self, SOURCE_STOPPED, TARGET_STOPPED};
@@ -170,7 +170,8 @@ pub async fn preflight(cfg: &CopyConfig, progress: &dyn Progress) -> Result<Copy
         "copy: target check",
         connect::restore_setup_sql,
     )
-    .await?;
+    .await
+    .map_err(with_target_flags)?;
     let checked = async {
         let target_id = identity(&mut conn, "target").await?;
         let same_server = target_id == source_id;
@@ -238,14 +239,24 @@ pub async fn preflight(cfg: &CopyConfig, progress: &dyn Progress) -> Result<Copy
                 )));
             }
         }
-        if let Some(PositionRecord::File(path)) = &cfg.position
-            && path.exists()
-        {
-            return Err(Error::Usage(format!(
-                "--position-file {} exists already; it is left alone. Name a new file; \
-                 nothing was copied",
-                path.display()
-            )));
+        if let Some(PositionRecord::File(path)) = &cfg.position {
+            if path.exists() {
+                return Err(Error::Usage(format!(
+                    "--position-file {} exists already; it is left alone. Name a new file; \
+                     nothing was copied",
+                    path.display()
+                )));
+            }
+            // The file is written the way it will be after the copy (a temporary file beside
+            // it, renamed), and the probe removed: a missing or read-only directory is found
+            // now, not after an hour of copying.
+            if let Err(e) = crate::output::file::AtomicFile::create(path, 0o644) {
+                return Err(Error::Usage(format!(
+                    "--position-file {}: cannot write there ({e}); name a file in a directory \
+                     that exists and may be written; nothing was copied",
+                    path.display()
+                )));
+            }
         }
         if let Some(r) = &cfg.replica {
             check_replica(cfg, r, &source_info, &target_info, &mut conn).await?;
@@ -331,6 +342,42 @@ async fn check_replica(
 /// Runs a copy: the checks, then dump and restore at once through the pipe, then the
 /// position and the replica.
 pub async fn run(cfg: &CopyConfig, progress: Arc<dyn Progress>) -> Result<CopyReport> {
+    copy(cfg, progress).await.map_err(|e| match e {
+        Error::Copy {
+            side: "target",
+            source,
+            state,
+        } => Error::Copy {
+            side: "target",
+            source: Box::new(with_target_flags(*source)),
+            state,
+        },
+        e => e,
+    })
+}
+
+/// An error of one of the target's connections, its advice naming the target's flags
+/// (`--target-host`…), not the source's.
+fn with_target_flags(e: Error) -> Error {
+    match e {
+        Error::Connect { target, source, .. } => Error::Connect {
+            target,
+            source,
+            flags: FlagSet::Target,
+        },
+        Error::Restore { source, state } => Error::Restore {
+            source: Box::new(with_target_flags(*source)),
+            state,
+        },
+        Error::ThroughTunnel { source, cause } => Error::ThroughTunnel {
+            source: Box::new(with_target_flags(*source)),
+            cause,
+        },
+        e => e,
+    }
+}
+
+async fn copy(cfg: &CopyConfig, progress: Arc<dyn Progress>) -> Result<CopyReport> {
     let plan = preflight(cfg, progress.as_ref()).await?;
     // Asked now, before the snapshot: a person answering must not hold the source's snapshot
     // open (nor its locks), nor a restore that has started.
@@ -476,14 +523,14 @@ async fn copy_accounts(
         renamed,
         progress,
     )
-        .await
-        .map_err(|e| Error::Copy {
-            side: "target",
-            source: Box::new(e),
-            state: "every database was copied; the accounts were not all created (those \
+    .await
+    .map_err(|e| Error::Copy {
+        side: "target",
+        source: Box::new(e),
+        state: "every database was copied; the accounts were not all created (those \
                     created stay)"
-                .into(),
-        })
+            .into(),
+    })
 }
 
 /// After a copy that succeeded: the position where asked, and the replica.
@@ -696,7 +743,8 @@ pub fn replica_statements(
         "CHANGE MASTER TO MASTER_HOST = {}, MASTER_PORT = {}, MASTER_USER = {}, \
          MASTER_PASSWORD = {password}, MASTER_USE_GTID = slave_pos",
         literal(host),
-        r.port.map_or_else(|| PORT_PLACEHOLDER.to_owned(), |p| p.to_string()),
+        r.port
+            .map_or_else(|| PORT_PLACEHOLDER.to_owned(), |p| p.to_string()),
         literal(user)
     ));
     s.push("START SLAVE".into());
@@ -817,7 +865,10 @@ impl ReplicaState {
             ))))
         };
         if !self.sql_error.1.is_empty() {
-            return failed("the target cannot apply the source's events", &self.sql_error);
+            return failed(
+                "the target cannot apply the source's events",
+                &self.sql_error,
+            );
         }
         if !self.io_error.1.is_empty() {
             return failed(

@@ -185,12 +185,11 @@ impl From<mysql_async::Error> for DbError {
 
 /// Why a connection could not be opened, each kind with what to check: the driver's own words
 /// for these ("connection refused", "failed to lookup address") do not say where to look.
+/// The advice names the flags of the connection that failed ([`FlagSet`]): `db-copy`'s target
+/// is set by `--target-host` and the like, not by `--host`.
 #[derive(Debug, thiserror::Error)]
+#[error("{}", self.advice(FlagSet::Main))]
 pub enum ConnectError {
-    #[error(
-        "host name {host:?} does not resolve ({source}); check --host (or the profile's host) \
-         and the DNS or /etc/hosts entry"
-    )]
     Resolve {
         host: String,
         #[source]
@@ -198,36 +197,18 @@ pub enum ConnectError {
     },
 
     /// Refused, or no socket file: nothing accepts connections at the address.
-    #[error(
-        "{source}: nothing listens there; check that the server is running and that \
-         --host/--port (or --socket, or the profile) name it"
-    )]
     NotListening {
         #[source]
         source: io::Error,
     },
 
     /// No server greeting (or no TCP answer at all) within `--connect-timeout`.
-    #[error(
-        "timed out after {} s with no answer from the server (--connect-timeout); a firewall \
-         dropping packets, a port that is not the server's, or a server too busy to accept; \
-         check --host/--port, or raise --connect-timeout",
-        .0.as_secs()
-    )]
     TimedOut(std::time::Duration),
 
     /// The server refused the account (wrong password, unknown user, host not allowed).
-    #[error(
-        "{0}; check the user and password (--user, --password, MYSQL_PWD or the profile) and \
-         the hosts the account may connect from"
-    )]
     Denied(DbError),
 
     /// Any other network error before the session was open (unreachable, reset, closed).
-    #[error(
-        "{source} (before the session was open); check --host/--port (or --socket) and the \
-         network between here and the server"
-    )]
     Network {
         #[source]
         source: io::Error,
@@ -236,72 +217,175 @@ pub enum ConnectError {
     /// Plaintext refused: MySQL's error 3159 (require_secure_transport), or MariaDB's
     /// "access denied" to a login sent with `--ssl-mode DISABLED` (MariaDB says no more than
     /// that, and a server that requires TLS is the likely cause).
-    #[error(
-        "{0}; --ssl-mode DISABLED sent the login without TLS, and the server may require TLS \
-         (require_secure_transport=ON, or an account that REQUIRE SSL); use --ssl-mode \
-         VERIFY_IDENTITY with --ssl-ca, or check the user and password"
-    )]
     PlaintextRefused(DbError),
 
     /// `--ssl-mode REQUIRED` or above, and the server's greeting offers no TLS.
-    #[error(
-        "the server offers no TLS, and --ssl-mode {0} does not fall back to plaintext; \
-         configure TLS on the server (ssl_cert, ssl_key), or use --ssl-mode PREFERRED or DISABLED \
-         if plaintext to this server is acceptable"
-    )]
     NoTlsOffered(&'static str),
 
     /// The server's certificate does not chain to a trusted root, or is expired.
-    #[error(
-        "the server's TLS certificate is not trusted ({0}); give the CA that signed it with \
-         --ssl-ca (without it only the public roots are trusted)"
-    )]
     CertificateNotTrusted(String),
 
     /// The certificate is trusted but names other hosts. Under VERIFY_CA too: mysql_async
     /// 0.37.1 cannot skip the name check with rustls 0.23.46 (mysql_async issue #404, fixed by
     /// its PR #408, not released yet), so VERIFY_CA checks names as VERIFY_IDENTITY does.
-    #[error(
-        "the server's TLS certificate does not name the host connected to ({detail}); connect \
-         with a --host the certificate names{}",
-        // VERIFY_CA cannot help today, so it is not offered as the way out.
-        if *.verify_ca {
-            " (--ssl-mode VERIFY_CA checks the name too for now: the driver cannot skip it)"
-        } else {
-            ""
-        }
-    )]
     NameMismatch { detail: String, verify_ca: bool },
 
     /// The server's TLS layer refused our client certificate, or wanted one and got none.
-    #[error(
-        "the server refused the client certificate ({0}); check --ssl-cert and --ssl-key, and \
-         that they are signed by a CA the server trusts (its ssl_ca)"
-    )]
     ClientCertificateRefused(String),
 
     /// Any other TLS failure: an unreadable or malformed --ssl-ca/--ssl-cert/--ssl-key file, a
     /// handshake the two sides could not agree on.
-    #[error("TLS failed: {0}; check --ssl-ca, --ssl-cert and --ssl-key")]
     Tls(String),
 
     /// caching_sha2_password wanted the password in full over plaintext TCP and the user
     /// allowed no RSA key (`connect::auth`).
-    #[error(
-        "{0}; use TLS (--ssl-mode REQUIRED or above, with --ssl-ca), or pin the server's key \
-         with --server-public-key-path FILE (its caching_sha2_password_public_key_path), or \
-         accept an unverified key with --get-server-public-key; logging in once over TLS or \
-         the server's socket also caches the account so that later logins need neither"
-    )]
     ServerKeyRefused(String),
 
     /// Anything else: a server error during the handshake (too many connections…), a
     /// protocol error.
-    #[error("{0}")]
     Other(DbError),
 }
 
+/// Which flags set a connection, for the advice of its errors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FlagSet {
+    /// The command's own `--host`, `--user`, … (and `--profile`).
+    #[default]
+    Main,
+    /// `db-copy`'s target: `--target-host`, `--target-user`, … (and `--target-profile`).
+    Target,
+}
+
+impl FlagSet {
+    /// The name of the main flag `main` in this set. The target has no flag for a client
+    /// certificate or a server key: its profile sets those.
+    fn name(self, main: &'static str) -> &'static str {
+        match self {
+            FlagSet::Main => main,
+            FlagSet::Target => match main {
+                "--host" => "--target-host",
+                "--port" => "--target-port",
+                "--host/--port" => "--target-host/--target-port",
+                "--user" => "--target-user",
+                "--password" => "--target-password",
+                "MYSQL_PWD" => "SFDB_TARGET_PASSWORD",
+                "--socket" => "--target-socket",
+                "--ssl-mode" => "--target-ssl-mode",
+                "--ssl-ca" => "--target-ssl-ca",
+                "the profile" => "the target's profile",
+                "the profile's host" => "the target profile's host",
+                "--connect-timeout" => "--connect-timeout",
+                _ => "the target profile's TLS settings",
+            },
+        }
+    }
+}
+
 impl ConnectError {
+    /// The message, with the flags of `flags` in its advice.
+    pub fn advice(&self, flags: FlagSet) -> String {
+        let f = |main: &'static str| flags.name(main);
+        match self {
+            ConnectError::Resolve { host, source } => format!(
+                "host name {host:?} does not resolve ({source}); check {} (or {}) and the DNS \
+                 or /etc/hosts entry",
+                f("--host"),
+                f("the profile's host")
+            ),
+            ConnectError::NotListening { source } => format!(
+                "{source}: nothing listens there; check that the server is running and that {} \
+                 (or {}, or {}) name it",
+                f("--host/--port"),
+                f("--socket"),
+                f("the profile")
+            ),
+            ConnectError::TimedOut(after) => format!(
+                "timed out after {} s with no answer from the server (--connect-timeout); a \
+                 firewall dropping packets, a port that is not the server's, or a server too \
+                 busy to accept; check {}, or raise --connect-timeout",
+                after.as_secs(),
+                f("--host/--port")
+            ),
+            ConnectError::Denied(e) => format!(
+                "{e}; check the user and password ({}, {}, {} or {}) and the hosts the account \
+                 may connect from",
+                f("--user"),
+                f("--password"),
+                f("MYSQL_PWD"),
+                f("the profile")
+            ),
+            ConnectError::Network { source } => format!(
+                "{source} (before the session was open); check {} (or {}) and the network \
+                 between here and the server",
+                f("--host/--port"),
+                f("--socket")
+            ),
+            ConnectError::PlaintextRefused(e) => format!(
+                "{e}; {mode} DISABLED sent the login without TLS, and the server may require TLS \
+                 (require_secure_transport=ON, or an account that REQUIRE SSL); use {mode} \
+                 VERIFY_IDENTITY with {ca}, or check the user and password",
+                mode = f("--ssl-mode"),
+                ca = f("--ssl-ca")
+            ),
+            ConnectError::NoTlsOffered(mode) => format!(
+                "the server offers no TLS, and {flag} {mode} does not fall back to plaintext; \
+                 configure TLS on the server (ssl_cert, ssl_key), or use {flag} PREFERRED or \
+                 DISABLED if plaintext to this server is acceptable",
+                flag = f("--ssl-mode")
+            ),
+            ConnectError::CertificateNotTrusted(e) => format!(
+                "the server's TLS certificate is not trusted ({e}); give the CA that signed it \
+                 with {} (without it only the public roots are trusted)",
+                f("--ssl-ca")
+            ),
+            ConnectError::NameMismatch { detail, verify_ca } => format!(
+                "the server's TLS certificate does not name the host connected to ({detail}); \
+                 connect with a {} the certificate names{}",
+                f("--host"),
+                // VERIFY_CA cannot help today, so it is not offered as the way out.
+                if *verify_ca {
+                    format!(
+                        " ({} VERIFY_CA checks the name too for now: the driver cannot skip it)",
+                        f("--ssl-mode")
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            ConnectError::ClientCertificateRefused(e) => format!(
+                "the server refused the client certificate ({e}); check {} and {}, and that \
+                 they are signed by a CA the server trusts (its ssl_ca)",
+                f("--ssl-cert"),
+                f("--ssl-key")
+            ),
+            ConnectError::Tls(e) => match flags {
+                FlagSet::Main => {
+                    format!("TLS failed: {e}; check --ssl-ca, --ssl-cert and --ssl-key")
+                }
+                FlagSet::Target => format!(
+                    "TLS failed: {e}; check --target-ssl-ca and the target profile's TLS settings"
+                ),
+            },
+            ConnectError::ServerKeyRefused(e) => format!(
+                "{e}; use TLS ({} REQUIRED or above, with {}), or pin the server's key with \
+                 {} (its caching_sha2_password_public_key_path), or accept an unverified key \
+                 with {}; logging in once over TLS or the server's socket also caches the \
+                 account so that later logins need neither",
+                f("--ssl-mode"),
+                f("--ssl-ca"),
+                match flags {
+                    FlagSet::Main => "--server-public-key-path FILE",
+                    FlagSet::Target => "the target profile's server public key",
+                },
+                match flags {
+                    FlagSet::Main => "--get-server-public-key",
+                    FlagSet::Target => "the target profile's get-server-public-key setting",
+                }
+            ),
+            ConnectError::Other(e) => e.to_string(),
+        }
+    }
+
     /// Sorts a driver error of the connect phase; a timeout and a failed look-up are told
     /// apart where they happen, before the driver sees them, and TLS failures by
     /// `connect::tls`, which knows the mode.
@@ -348,11 +432,13 @@ pub enum Error {
     #[error("{source}; {cause}")]
     ThroughTunnel { source: Box<Error>, cause: String },
 
-    #[error("cannot connect to {target}: {source}")]
+    #[error("cannot connect to {target}: {}", source.advice(*flags))]
     Connect {
         target: String,
         #[source]
         source: ConnectError,
+        /// Whose flags the advice names.
+        flags: FlagSet,
     },
 
     /// A statement failed; `context` says what was being done to which object.
@@ -551,6 +637,32 @@ fn at_byte(offset: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connect_advice_names_the_flags_of_the_side_that_failed() {
+        let refused = || ConnectError::NotListening {
+            source: io::Error::from(io::ErrorKind::ConnectionRefused),
+        };
+        let main = refused().to_string();
+        assert!(main.contains("--host/--port (or --socket"), "{main}");
+        let target = refused().advice(FlagSet::Target);
+        assert!(
+            target.contains(
+                "--target-host/--target-port (or --target-socket, or the target's profile)"
+            ),
+            "{target}"
+        );
+        let e = Error::Connect {
+            target: "root@db2:3306".into(),
+            source: ConnectError::TimedOut(std::time::Duration::from_secs(5)),
+            flags: FlagSet::Target,
+        }
+        .to_string();
+        assert!(e.contains("check --target-host/--target-port"), "{e}");
+        let tls = ConnectError::NoTlsOffered("REQUIRED").advice(FlagSet::Target);
+        assert!(tls.contains("--target-ssl-mode REQUIRED"), "{tls}");
+        assert!(!tls.contains(" --ssl-mode"), "{tls}");
+    }
 
     #[test]
     fn a_packet_over_max_allowed_packet_says_what_to_raise() {

@@ -450,7 +450,9 @@ impl Progress for Reporter {
     }
 
     fn restored(&self, rows: u64, file_bytes: u64) {
-        if !self.copy {
+        if self.copy {
+            self.copy_loaded(rows);
+        } else {
             self.file_read(rows, file_bytes);
         }
     }

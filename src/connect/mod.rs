@@ -145,6 +145,7 @@ impl ConnectionSettings {
         outcome.map_err(|source| Error::Connect {
             target: self.describe(),
             source,
+            flags: crate::error::FlagSet::Main,
         })
     }
 

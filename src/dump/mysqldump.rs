@@ -264,6 +264,7 @@ fn guarded(settings: &ConnectionSettings) -> Result<ConnectionSettings> {
     let guarded = guarded.map_err(|source| Error::Connect {
         target: settings.describe(),
         source,
+        flags: crate::error::FlagSet::Main,
     })?;
     let Some((local, _)) = guarded else {
         return Ok(settings.clone());

@@ -830,6 +830,32 @@ impl Journal {
                 )));
             }
         }
+        // Another --resume of the same restore may have held the lock, and finished it (its
+        // rows, or the whole journal, gone) while this one waited.
+        let still_there = match journal_exists(conn).await {
+            Ok(true) => registered(conn)
+                .await
+                .map(|all| all.iter().any(|r| r.id == found.id)),
+            other => other,
+        };
+        match still_there {
+            Ok(true) => {}
+            Ok(false) => {
+                release_lock(conn, &main).await;
+                return Err(Error::Usage(format!(
+                    "--resume: restore {} of the journal (database {}) was ended by another \
+                     run while this one waited for it; nothing was done here. The target holds \
+                     what that run left (see its report); run without --resume to restore \
+                     again",
+                    found.id,
+                    ident(DATABASE)
+                )));
+            }
+            Err(e) => {
+                release_lock(conn, &main).await;
+                return Err(e);
+            }
+        }
         for k in 1..=found.connections.max(threads) {
             let name = lock_name(found.id, k);
             let left = deadline.saturating_duration_since(Instant::now());

@@ -922,3 +922,54 @@ async fn a_copy_into_another_database_of_the_same_server_blocks_ddl_only_on_its_
     let done = finished(&out);
     assert_eq!(done["status"], "ok", "{done}");
 }
+
+/// A target that cannot be reached: the advice names the target's flags, not the source's,
+/// and nothing is read from the source.
+#[tokio::test]
+async fn an_unreachable_target_is_told_by_its_own_flags() {
+    let db = TestDb::new("copy_unreachable").await;
+    let mut c = server().sfdbtools();
+    c.args(["db-copy", "single", "--database", &db.name, "-q"])
+        .args(server().connection_args())
+        .args(["--target-host=127.0.0.1", "--target-port=1"]);
+    let out = c.output().unwrap();
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("cannot connect to") && text.contains("--target-host/--target-port"),
+        "{text}"
+    );
+    assert!(!text.contains("--host/--port"), "{text}");
+}
+
+/// A position file that could not be written after the copy is refused before it: nothing is
+/// read, nothing arrives on the target.
+#[tokio::test]
+async fn a_position_file_in_a_missing_directory_is_refused_before_the_copy() {
+    let db = TestDb::new("copy_posdir").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1);")
+        .await;
+    drop_on(copy_target(), &db.name).await;
+    let dir = common::out_dir();
+    let file = dir.path().join("no-such-dir/pos.json");
+    let out = copy(&[
+        "single",
+        "--database",
+        &db.name,
+        "--position-file",
+        file.to_str().unwrap(),
+    ]);
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("cannot write there"), "{text}");
+    let mut t = copy_target().conn(None).await;
+    let there: Option<String> = t
+        .exec_first(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+            (&db.name,),
+        )
+        .await
+        .unwrap();
+    assert_eq!(there, None, "the copy went ahead");
+    assert!(common::files_in(dir.path()).is_empty());
+}

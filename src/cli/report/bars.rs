@@ -23,6 +23,8 @@ pub(super) struct Counts {
     /// Bytes of a restore's (or verify's) files read, and their size.
     pub read_bytes: AtomicU64,
     pub total_bytes: AtomicU64,
+    /// `db-copy`: rows loaded into the target (`rows` are those read from the source).
+    pub loaded: AtomicU64,
 }
 
 impl Counts {
@@ -104,6 +106,35 @@ pub(super) fn rows_bar(counts: &Arc<Counts>) -> ProgressStyle {
     )
     .with_key("total", |s: &ProgressState, w: &mut dyn Write| {
         let _ = write!(w, "{}", HumanCount(s.len().unwrap_or(0)));
+    })
+    .with_key("sql", move |_: &ProgressState, w: &mut dyn Write| {
+        let _ = write!(w, "{}", size(sql.sql_bytes.load(Ordering::Relaxed)));
+    })
+}
+
+/// The overall bar of `db-copy`: its position is the rows loaded into the target (the copy is
+/// done when they are), its length the rows the source plans; the rows read are shown beside.
+pub(super) fn copy_bar(counts: &Arc<Counts>) -> ProgressStyle {
+    let (sql, loaded, rate_of) = (counts.clone(), counts.clone(), counts.clone());
+    with_count_keys(
+        style(
+            "{elapsed_precise} [{bar:30}] {percent:>3}% {loaded}/{total} rows loaded, {rows} \
+             read, {sql} of SQL, {load_rate}, {left}",
+        ),
+        counts,
+    )
+    .with_key("total", |s: &ProgressState, w: &mut dyn Write| {
+        let _ = write!(w, "{}", HumanCount(s.len().unwrap_or(0)));
+    })
+    .with_key("loaded", move |_: &ProgressState, w: &mut dyn Write| {
+        let _ = write!(w, "{}", HumanCount(loaded.loaded.load(Ordering::Relaxed)));
+    })
+    .with_key("load_rate", move |s: &ProgressState, w: &mut dyn Write| {
+        let _ = write!(
+            w,
+            "{}",
+            rate(rate_of.loaded.load(Ordering::Relaxed), s.elapsed())
+        );
     })
     .with_key("sql", move |_: &ProgressState, w: &mut dyn Write| {
         let _ = write!(w, "{}", size(sql.sql_bytes.load(Ordering::Relaxed)));

@@ -87,6 +87,9 @@ impl Reporter {
                 };
                 match total {
                     0 => self.show_overall(bars::rows_spinner(&self.counts), 0),
+                    // A copy is done when the target has loaded the rows, not when the source
+                    // has sent them: its bar follows the target.
+                    _ if self.copy => self.show_overall(bars::copy_bar(&self.counts), total),
                     _ => self.show_overall(bars::rows_bar(&self.counts), total),
                 }
             }
@@ -98,6 +101,9 @@ impl Reporter {
                 let estimate = (*estimated_rows > 0).then_some(*estimated_rows);
                 self.add_table_line(table_name(database, table), estimate);
             }
+            // A copy's table lines are the source's, read with their estimates: the target's
+            // lines of the same names would replace them, counting from 0 again.
+            Event::TableLoading { .. } | Event::TableLoaded { .. } if self.copy => {}
             Event::TableLoading { database, table } => {
                 self.add_table_line(table_name(database, table), None);
             }
@@ -116,10 +122,14 @@ impl Reporter {
                     // Under the lock: two tables finishing at once must not leave the older
                     // figures on the bar.
                     self.overall.set_length(t.0.total());
-                    self.overall.set_position(t.0.position());
+                    if !self.copy {
+                        self.overall.set_position(t.0.position());
+                    }
                 }
                 self.remove_table_line(&table_name(database, table));
             }
+            // The copy's stream has no size: its bar is the rows' (above).
+            Event::RestorePlanned { .. } | Event::RestoreStarted { .. } if self.copy => {}
             Event::RestorePlanned { bytes, rows, .. } => {
                 if let Ok(mut r) = self.reading.lock() {
                     r.plan(*bytes, *rows);
@@ -160,7 +170,9 @@ impl Reporter {
             t.0.advance(database, table, rows);
             self.counts.rows.store(t.0.done(), Ordering::Relaxed);
             // With the bar's ticker running this only stores the position.
-            self.overall.set_position(t.0.position());
+            if !self.copy {
+                self.overall.set_position(t.0.position());
+            }
             (t.0.done(), t.0.position(), t.0.total(), t.1)
         };
         if self.style == Style::Bars {
@@ -172,6 +184,10 @@ impl Reporter {
             if let Some(bar) = line {
                 bar.inc(rows);
             }
+        }
+        if self.copy {
+            self.copy_progress_line();
+            return;
         }
         if !self.progress_due() {
             return;
@@ -195,6 +211,48 @@ impl Reporter {
                 share * 100.0,
                 human_size(sql),
                 bars::rate(done, secs),
+                left.map_or("-".into(), bars::short_duration),
+            ));
+        }
+    }
+
+    /// `db-copy`'s rows loaded into the target so far: the bar's position.
+    pub(super) fn copy_loaded(&self, rows: u64) {
+        self.counts.loaded.store(rows, Ordering::Relaxed);
+        self.overall.set_position(rows);
+        self.copy_progress_line();
+    }
+
+    /// The periodic progress line of a copy: the rows loaded into the target of those the
+    /// source plans (the share and the time left are theirs), and the rows read.
+    fn copy_progress_line(&self) {
+        if !self.progress_due() {
+            return;
+        }
+        let (total, since) = match self.tally.lock() {
+            Ok(t) => (t.0.total(), t.1),
+            Err(_) => return,
+        };
+        let loaded = self.counts.loaded.load(Ordering::Relaxed);
+        let read = self.counts.rows.load(Ordering::Relaxed);
+        let sql = self.counts.sql_bytes.load(Ordering::Relaxed);
+        let secs = since.elapsed();
+        let share = (loaded as f64 / total.max(1) as f64).min(1.0);
+        let left = bars::eta(loaded, total, secs);
+        self.json(json!({
+            "event": "progress", "rows": read, "loaded_rows": loaded, "expected_rows": total,
+            "fraction": share, "sql_bytes": sql, "seconds": secs.as_secs_f64(),
+            "eta_seconds": left.map(|d| d.as_secs_f64()),
+        }));
+        if self.style == Style::Lines {
+            self.say(&format!(
+                "progress: {}/{} rows loaded ({:.0}%), {} read, {} of SQL, {}, ETA {}",
+                HumanCount(loaded),
+                HumanCount(total),
+                share * 100.0,
+                HumanCount(read),
+                human_size(sql),
+                bars::rate(loaded, secs),
                 left.map_or("-".into(), bars::short_duration),
             ));
         }
@@ -261,7 +319,7 @@ impl Reporter {
 
     /// A restore's table's rows loaded so far.
     pub(super) fn table_loaded_rows(&self, database: &str, table: &str, rows: u64) {
-        if self.style != Style::Bars {
+        if self.style != Style::Bars || self.copy {
             return;
         }
         let name = table_name(database, table);

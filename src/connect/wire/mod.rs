@@ -114,6 +114,7 @@ impl WireConn {
                 .map_err(|source| Error::Connect {
                     target: settings.describe(),
                     source,
+                    flags: crate::error::FlagSet::Main,
                 })?,
         };
         let conn = settings

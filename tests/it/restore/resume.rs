@@ -268,3 +268,100 @@ async fn without_rights_on_the_journal_the_restore_goes_on_unjournaled() {
     );
     common::assert_same(&src.name, &dst.name).await;
 }
+
+/// Two `--resume` of one stopped restore at once: one waits for the other, which finishes the
+/// restore; the one that waited then finds it ended and says so (exit 2), changing nothing.
+/// The test holds the restore's lock until both are waiting for it, so neither can be done
+/// before the other has started.
+#[tokio::test]
+async fn a_resume_that_waited_for_another_finding_it_done_changes_nothing() {
+    use std::io::BufRead;
+
+    let dst = TestDb::new("rsr_twice").await;
+    let dir = out_dir();
+    let file = failing_file(dir.path(), &dst.name);
+    let f = file.to_str().unwrap().to_owned();
+    let args = ["--file", &f, "--target-db", &dst.name];
+    let out = restore("single", &args);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let mut c = server().conn(None).await;
+    let id: u64 = c
+        .exec_first(
+            "SELECT id FROM sfdbtools_journal.restores WHERE INSTR(CONVERT(files USING utf8mb4), ?) > 0",
+            (&f,),
+        )
+        .await
+        .unwrap()
+        .expect("the stopped restore is in the journal");
+    let held: Option<i64> = c
+        .exec_first(
+            "SELECT GET_LOCK(?, 10)",
+            (format!("sfdbtools_journal.{id}"),),
+        )
+        .await
+        .unwrap();
+    assert_eq!(held, Some(1));
+    dst.exec("CREATE TABLE b (id INT)").await;
+
+    let start = || {
+        let mut cmd = server().sfdbtools();
+        cmd.args(["--log-format", "json", "db-restore", "single"])
+            .args(args)
+            .arg("--resume")
+            .args(server().connection_args())
+            .args(["-t", "TEST"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        // Its stderr, read on a thread: a line on `waiting` once it waits for the lock, and
+        // all of it at the end.
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in std::io::BufReader::new(stderr).lines() {
+                let line = line.unwrap_or_default();
+                if line.contains("waiting up to") {
+                    let _ = tx.send(());
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        (child, rx, reader)
+    };
+    let runs = [start(), start()];
+    for (_, waiting, _) in &runs {
+        waiting
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("a --resume never waited for the stopped restore's lock");
+    }
+    c.exec_drop(
+        "SELECT RELEASE_LOCK(?)",
+        (format!("sfdbtools_journal.{id}"),),
+    )
+    .await
+    .unwrap();
+    let mut codes = Vec::new();
+    let mut texts = Vec::new();
+    for (child, _, reader) in runs {
+        let status = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap().status)
+            .await
+            .unwrap();
+        codes.push(status.code());
+        texts.push(reader.join().unwrap());
+    }
+    codes.sort();
+    assert_eq!(codes, [Some(0), Some(2)], "{texts:#?}");
+    assert!(
+        texts.iter().any(|t| t.contains("was ended by another run")),
+        "{texts:#?}"
+    );
+    assert!(!texts.iter().any(|t| t.contains("1146")), "{texts:#?}");
+    assert_eq!(
+        count_rows(&dst.name, "a").await,
+        3,
+        "rows loaded twice or lost"
+    );
+}
