@@ -320,7 +320,7 @@ pub fn connection(
         conn.password = match env.mysql_pwd.clone() {
             Some(p) => Some(Secret::new(p)),
             None if prompt::interactive(quiet) => {
-                let p = rpassword::prompt_password(format!("Password for {}: ", conn.user))
+                let p = rpassword::prompt_password(format!("Password for {}: ", conn.describe()))
                     .map_err(|e| Error::Usage(format!("cannot read the password: {e}")))?;
                 Some(Secret::new(p))
             }
