@@ -662,6 +662,13 @@ async fn record_position_table(
         .collect::<Vec<_>>()
         .join(",");
     let result = async {
+        // Like the copy's own writes (`--skip-binlog`, `--as-replica`): a replica's binary log
+        // must hold no transaction of its own in the source's domain.
+        if cfg.target.skip_binlog {
+            conn.query_drop("SET SESSION sql_log_bin = 0")
+                .await
+                .map_err(|e| Error::server("turning the binary log off (--skip-binlog)", e))?;
+        }
         conn.query_drop(format!(
             "CREATE TABLE IF NOT EXISTS {name} {POSITION_TABLE_DDL}"
         ))

@@ -509,11 +509,17 @@ async fn as_a_replica_the_target_catches_up_to_identical_tables() {
             "--replication-user",
             &user,
         ])
-        .args(["-j", "2", "-q"])
+        .args(["-j", "2", "-q", "--position-table", "copy_meta.positions"])
         .env("SFDB_TARGET_PASSWORD", "")
         .env("SFDB_REPLICATION_PASSWORD", password);
         c
     };
+    // The position's database, made outside the replica's binary log like everything else.
+    r.query_drop(
+        "SET SESSION sql_log_bin = 0; CREATE DATABASE copy_meta; SET SESSION sql_log_bin = 1",
+    )
+    .await
+    .unwrap();
 
     // A wrong replication password: START SLAVE succeeds, the replica's login does not. The
     // run says so and fails, though every row arrived.
@@ -613,6 +619,11 @@ async fn as_a_replica_the_target_catches_up_to_identical_tables() {
         own_before,
         "the copy wrote into the replica's binary log"
     );
+    let recorded: Option<u64> = r
+        .query_first("SELECT COUNT(*) FROM copy_meta.positions")
+        .await
+        .unwrap();
+    assert!(recorded >= Some(1), "no position recorded: {recorded:?}");
     r.query_drop("STOP SLAVE").await.unwrap();
     s.query_drop(format!("DROP USER '{user}'@'%'"))
         .await
