@@ -57,10 +57,11 @@ pub enum DdlScope {
     /// BLOCK_DDL`, MySQL `LOCK INSTANCE FOR BACKUP`): nothing the dump reads can change.
     #[default]
     Server,
-    /// Only the tables of the dumped databases: a transaction on the control connection
-    /// opens each (`SELECT 1 FROM … LIMIT 0`) and keeps its metadata lock until the dump
-    /// ends, so ALTER, DROP, RENAME and CREATE TRIGGER on them wait, and DDL anywhere else goes
-    /// on. A copy into another database of the same server needs this: its target's CREATE
+    /// Only the tables of the dumped databases: every worker connection opens each inside its
+    /// snapshot (`SELECT 1 FROM … LIMIT 0`, while commits, and so DDL, are still blocked) and
+    /// keeps its metadata lock until the dump ends, so ALTER, DROP, RENAME and CREATE TRIGGER
+    /// on them wait, DDL anywhere else goes on, and no read of the dump waits behind a
+    /// waiting ALTER. A copy into another database of the same server needs this: its target's CREATE
     /// TABLE would wait for a server-wide block that lasts until the dump ends, and the dump
     /// waits for the target to read what it wrote.
     Tables,
@@ -227,32 +228,24 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
             .query_drop(format!("SET SESSION lock_wait_timeout = {timeout}"))
             .await
             .map_err(|e| Error::server("setting lock_wait_timeout on the control connection", e))?;
+        // The tables' own locks are taken by the workers, once their snapshots have started
+        // (below).
         let blocked = match opts.ddl_scope {
             DdlScope::Server => run_all(&mut s.control, sql.block_ddl).await.map(|()| {
                 s.release_ddl = sql.release_ddl;
-                sql.block_ddl.last().copied().unwrap_or_default().to_owned()
+                Some(sql.block_ddl.last().copied().unwrap_or_default())
             }),
-            DdlScope::Tables => {
-                // ROLLBACK ends the transaction even when a statement of it failed.
-                s.release_ddl = &["ROLLBACK"];
-                lock_table_definitions(&mut s.control, opts.ddl_tables)
-                    .await
-                    .map(|n| format!("metadata locks on {n} table(s)"))
-            }
+            DdlScope::Tables => Ok(None),
         };
         match blocked {
-            Ok(method) => methods.push(method),
+            Ok(method) => methods.extend(method.map(str::to_owned)),
             Err(e) if is_privilege_error(&e) => s.warnings.push(format!(
                 "cannot block DDL for the dump ({}): a table altered or dropped during the \
                  dump will fail it, naming the table",
                 DbError(e)
             )),
             Err(e) if is_lock_timeout(&e) => {
-                let what = match opts.ddl_scope {
-                    DdlScope::Server => "block DDL",
-                    DdlScope::Tables => "hold the dumped tables' metadata locks",
-                };
-                return Err(lock_timeout(&mut s.control, what, timeout).await);
+                return Err(lock_timeout(&mut s.control, "block DDL", timeout).await);
             }
             Err(e) => return Err(Error::server("blocking DDL for the dump", e)),
         }
@@ -309,6 +302,47 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
         Ok::<(), Error>(())
     }))
     .await?;
+
+    if opts.ddl_scope == DdlScope::Tables && opts.consistency != Consistency::None {
+        // Still inside the commit block, where no DDL can take a table's lock: every
+        // connection that reads takes the metadata lock of every table now, inside its
+        // snapshot, and keeps it to the end. Taken later, by one connection for all, a
+        // worker's first read of a table would queue behind an ALTER waiting for that holder,
+        // which waits for the worker: both stood still until the ALTER's lock wait ended.
+        let held = try_join_all(s.workers.iter_mut().enumerate().map(|(i, w)| async move {
+            let role = format!("worker {}", i + 1);
+            let n = lock_table_definitions(&mut w.conn, opts.ddl_tables, timeout)
+                .await
+                .map_err(|e| (role.clone(), e))?;
+            if let Some(r) = &mut w.rows {
+                lock_table_definitions(r, opts.ddl_tables, timeout)
+                    .await
+                    .map_err(|e| (format!("{role} row reader"), e))?;
+            }
+            Ok::<usize, (String, mysql_async::Error)>(n)
+        }))
+        .await;
+        match held {
+            Ok(n) => methods.push(format!(
+                "metadata locks on {} table(s)",
+                n.into_iter().min().unwrap_or(0)
+            )),
+            Err((_, e)) if is_lock_timeout(&e) => {
+                return Err(lock_timeout(
+                    &mut s.control,
+                    "hold the dumped tables' metadata locks",
+                    timeout,
+                )
+                .await);
+            }
+            Err((role, e)) => {
+                return Err(Error::server(
+                    format!("locking the dumped tables' definitions ({role})"),
+                    e,
+                ));
+            }
+        }
+    }
 
     // Not captured: nothing is read, so an account that may not see the binary log status
     // (or a server without one) dumps all the same. Without locks the workers' snapshots are
@@ -372,21 +406,25 @@ async fn run_all(conn: &mut Conn, stmts: &[&str]) -> std::result::Result<(), mys
     Ok(())
 }
 
-/// Takes the metadata lock of each of `tables` in a transaction on `control` that holds them
-/// until it ends ([`DdlScope::Tables`]); returns how many it holds. A table gone since it was
-/// listed is not in the dump either; one that cannot be opened (a broken engine) is left to
-/// the dump, which says what it makes of it. A lock wait timeout fails.
-async fn lock_table_definitions(
-    control: &mut Conn,
+/// Takes the metadata lock of each of `tables` inside the transaction open on `conn`, which
+/// holds them until it ends ([`DdlScope::Tables`]); returns how many it holds. A table gone
+/// since it was listed is not in the dump either; one that cannot be opened (a broken engine)
+/// is left to the dump, which says what it makes of it. A lock wait timeout fails: the
+/// connection's lock_wait_timeout is set to `timeout` s first (its reads wait no longer
+/// either).
+async fn lock_table_definitions<C: QueryConn>(
+    conn: &mut C,
     tables: &[TableRef],
+    timeout: u64,
 ) -> std::result::Result<usize, mysql_async::Error> {
     let name = |t: &TableRef| format!("{}.{}", ident(&t.database), ident(&t.table));
-    control.query_drop("START TRANSACTION READ ONLY").await?;
+    conn.run(&format!("SET SESSION lock_wait_timeout = {timeout}"))
+        .await?;
     let mut held = 0;
     for chunk in tables.chunks(TABLES_PER_LOCK_STATEMENT) {
         let all: Vec<String> = chunk.iter().map(name).collect();
-        match control
-            .query_drop(format!("SELECT 1 FROM {} LIMIT 0", all.join(", ")))
+        match conn
+            .run(&format!("SELECT 1 FROM {} LIMIT 0", all.join(", ")))
             .await
         {
             Ok(()) => held += chunk.len(),
@@ -394,8 +432,8 @@ async fn lock_table_definitions(
             Err(mysql_async::Error::Server(_)) => {
                 // One of them is the reason: each on its own, so the others are still held.
                 for t in chunk {
-                    match control
-                        .query_drop(format!("SELECT 1 FROM {} LIMIT 0", name(t)))
+                    match conn
+                        .run(&format!("SELECT 1 FROM {} LIMIT 0", name(t)))
                         .await
                     {
                         Ok(()) => held += 1,
