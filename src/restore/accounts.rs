@@ -180,18 +180,23 @@ impl AccountsFile {
 
     /// `--grants-to-target`: the grants on each pair's source database are made on its
     /// target instead, each grant by the first pair that names it (so `a→b, b→c` does not
-    /// carry a's grants on to c). Returns how many per pair.
-    pub fn repoint(&mut self, pairs: &[(String, String)]) -> Vec<usize> {
+    /// carry a's grants on to c). Returns how many per pair will be made: not those of the
+    /// accounts `left_alone` (that exist on the server), whose grants are never applied.
+    pub fn repoint(&mut self, pairs: &[(String, String)], left_alone: &[Named]) -> Vec<usize> {
         let mut counts = vec![0; pairs.len()];
         for s in self
             .statements
             .iter_mut()
             .filter(|s| s.action == Action::Grant)
         {
+            let applied = !s
+                .account
+                .as_ref()
+                .is_some_and(|a| a.is_public() || a.in_list(left_alone));
             for (i, (from, to)) in pairs.iter().enumerate() {
                 if let Some(new) = lines::repoint(&s.sql, from, to) {
                     s.sql = new;
-                    counts[i] += 1;
+                    counts[i] += usize::from(applied);
                     break;
                 }
             }

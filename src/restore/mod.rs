@@ -237,8 +237,8 @@ pub async fn copy_accounts(
         let nbe = checks::server_no_backslash_escapes(&mut main).await?;
         let opened = Opened::in_memory(name.clone(), sql.into_bytes());
         let mut file = read_accounts(&name, opened, nbe, ACCOUNTS_STATEMENT_LIMIT).await?;
-        let counts = file.repoint(renamed);
         let existing = accounts::existing(&mut main, &file).await?;
+        let counts = file.repoint(renamed, &existing);
         let opts = Options {
             threads: 1,
             skip_binlog: cfg.skip_binlog,
@@ -317,8 +317,8 @@ async fn run_plan(
     let accounts = match (&plan.grants, grants) {
         (Some(g), Some(opened)) => {
             let mut file = read_accounts(g, opened, nbe, max_statement).await?;
-            let repointed = retarget(cfg, plan, &mut file, progress.as_ref())?;
             let existing = accounts::existing(main, &file).await?;
+            let repointed = retarget(cfg, plan, &mut file, &existing, progress.as_ref())?;
             Some((file, repointed, existing))
         }
         _ => None,
@@ -705,6 +705,7 @@ fn retarget(
     cfg: &RestoreConfig,
     plan: &Plan,
     file: &mut AccountsFile,
+    existing: &[accounts::Named],
     progress: &dyn Progress,
 ) -> Result<Vec<(String, String, usize)>> {
     let renamed: Vec<(Option<&String>, &String)> = plan
@@ -732,7 +733,7 @@ fn retarget(
             };
             pairs.push(((*source).clone(), (*target).clone()));
         }
-        let counts = file.repoint(&pairs);
+        let counts = file.repoint(&pairs, existing);
         return Ok(pairs
             .into_iter()
             .zip(counts)

@@ -732,6 +732,39 @@ async fn accounts_are_copied_only_with_grants() {
     );
     let done = finished(&out);
     assert_eq!(done["accounts"]["repointed"][0]["grants"], 1, "{done}");
+
+    // The account exists now: left alone, its grants are not made, and not counted as made.
+    let again = format!("{}_again", db.name);
+    drop_on(copy_target(), &again).await;
+    let out = copy(&[
+        "single",
+        "--database",
+        &db.name,
+        "--target-db",
+        &again,
+        "--grants",
+    ]);
+    assert_success(&out, "renamed copy with --grants, the account existing");
+    let done = finished(&out);
+    assert_eq!(
+        done["accounts"]["left_alone"].as_array().map(Vec::len),
+        Some(1),
+        "{done}"
+    );
+    assert_eq!(
+        done["accounts"]["repointed"],
+        serde_json::json!([]),
+        "{done}"
+    );
+    let grants: Vec<String> = t
+        .query(format!("SHOW GRANTS FOR '{user}'@'%'"))
+        .await
+        .unwrap();
+    assert!(
+        !grants.iter().any(|g| g.contains(&on(&again))),
+        "an existing account was changed: {grants:?}"
+    );
+    drop_on(copy_target(), &again).await;
     drop_on(copy_target(), &renamed).await;
     t.query_drop(format!("DROP USER '{user}'@'%'"))
         .await
