@@ -313,6 +313,29 @@ async fn check_replica(
             ident(target)
         )));
     }
+    // SET GLOBAL gtid_slave_pos refuses a position older than the target's own binary log in
+    // the same domain (ERROR 1947): a target that took writes of its own in a domain of the
+    // source, or a copy made without --as-replica, cannot follow the source from the snapshot.
+    let gtid = |conn_gtid: Option<Option<String>>| conn_gtid.flatten().unwrap_or_default();
+    let (mut sconn, _) = connect::open(&cfg.source.connection, "copy: source GTID").await?;
+    let source_pos: Option<Option<String>> = sconn
+        .query_first("SELECT @@gtid_binlog_pos")
+        .await
+        .map_err(|e| Error::server("reading the source's @@gtid_binlog_pos", e))?;
+    let _ = sconn.disconnect().await;
+    let target_pos: Option<Option<String>> = conn
+        .query_first("SELECT @@gtid_binlog_pos")
+        .await
+        .map_err(|e| Error::server("reading the target's @@gtid_binlog_pos", e))?;
+    if let Some(clash) = gtid_clash(&gtid(source_pos), &gtid(target_pos)) {
+        return Err(Error::Usage(format!(
+            "--as-replica: the target's binary log already holds GTID {clash} in a domain of the \
+             source, as recent as the source's own: the replica could not start from the copy's \
+             position (SET GLOBAL gtid_slave_pos would fail with ERROR 1947); nothing was \
+             copied. If nothing replicates from the target, RESET MASTER there first (it \
+             forgets the target's binary log), or copy without --as-replica"
+        )));
+    }
     if r.start {
         if r.host.is_none() || r.user.is_none() || r.password.is_none() {
             return Err(Error::Usage(
@@ -586,7 +609,7 @@ async fn finish(cfg: &CopyConfig, report: &mut CopyReport) -> Result<()> {
             start_replica(cfg, &real).await.map_err(|e| Error::Copy {
                 side: "target",
                 source: Box::new(e),
-                state: done_note("replication was not started"),
+                state: done_note("replication is not running"),
             })?;
             report.replica_started = true;
         }
@@ -802,6 +825,31 @@ async fn start_replica(cfg: &CopyConfig, statements: &[String]) -> Result<()> {
     result
 }
 
+/// A GTID of `target`'s binary log position in a domain of `source`'s with a sequence number
+/// at least the source's: a replica whose binary log is that far in the source's domain
+/// refuses the source's position (both are `@@gtid_binlog_pos` lists, `domain-server-seq`).
+fn gtid_clash(source: &str, target: &str) -> Option<String> {
+    let parse = |list: &str| -> Vec<(u64, u64, String)> {
+        list.split(',')
+            .filter_map(|g| {
+                let g = g.trim();
+                let mut it = g.split('-');
+                let domain = it.next()?.parse().ok()?;
+                let _server = it.next()?;
+                let seq = it.next()?.parse().ok()?;
+                Some((domain, seq, g.to_owned()))
+            })
+            .collect()
+    };
+    let source = parse(source);
+    parse(target).into_iter().find_map(|(domain, seq, text)| {
+        source
+            .iter()
+            .any(|(d, s, _)| *d == domain && seq >= *s)
+            .then_some(text)
+    })
+}
+
 /// How long `--start-replica` waits for both replication threads of the target to run.
 const REPLICA_START_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -899,6 +947,21 @@ impl ReplicaState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_target_ahead_in_a_domain_of_the_source_clashes() {
+        assert_eq!(gtid_clash("0-1-541", "0-2-701").as_deref(), Some("0-2-701"));
+        assert_eq!(gtid_clash("0-1-541", "0-2-541").as_deref(), Some("0-2-541"));
+        // Behind the source in its domain, or in a domain of its own: no clash.
+        assert_eq!(gtid_clash("0-1-541", "0-2-12"), None);
+        assert_eq!(gtid_clash("0-1-541", "7-2-9000"), None);
+        assert_eq!(
+            gtid_clash("0-1-5,1-1-90", "1-3-90").as_deref(),
+            Some("1-3-90")
+        );
+        assert_eq!(gtid_clash("0-1-5", ""), None);
+        assert_eq!(gtid_clash("", "0-2-1"), None);
+    }
 
     fn replica(io: &str, sql: &str, io_error: &str, sql_error: &str) -> ReplicaState {
         let code = |e: &str| if e.is_empty() { "0" } else { "1045" }.to_owned();

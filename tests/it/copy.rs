@@ -479,8 +479,57 @@ async fn as_a_replica_the_target_catches_up_to_identical_tables() {
     }
     let replica = start_sandbox("-replica", &["--server-id", "3"]);
     let mut r = replica.conn(None).await;
-    let own_before = own_transactions(&mut r, 3).await;
     let db = writer_source("copy_replica").await;
+
+    // A target whose own binary log is ahead in the source's domain could never start from
+    // the copy's position: refused before anything is copied, saying what to do.
+    let source_seq: u64 = {
+        let mut s = server().conn(None).await;
+        let pos: String = s
+            .query_first("SELECT @@gtid_binlog_pos")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        gtid_seq(&pos)
+    };
+    r.query_drop(format!(
+        "SET SESSION gtid_domain_id = 0, gtid_seq_no = {}; CREATE DATABASE copy_clash; \
+         DROP DATABASE copy_clash",
+        source_seq + 1_000_000
+    ))
+    .await
+    .unwrap();
+    let mut c = server().sfdbtools();
+    c.args([
+        "db-copy",
+        "single",
+        "--database",
+        &db.name,
+        "--as-replica",
+        "-q",
+    ])
+    .args(server().connection_args())
+    .arg(format!("--target-host={}", replica.host))
+    .arg(format!("--target-port={}", replica.port))
+    .arg("--target-user=root")
+    .env("SFDB_TARGET_PASSWORD", "");
+    let out = c.output().unwrap();
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("ERROR 1947") && text.contains("RESET MASTER"),
+        "{text}"
+    );
+    let there: Option<String> = r
+        .exec_first(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+            (&db.name,),
+        )
+        .await
+        .unwrap();
+    assert_eq!(there, None, "the refused copy went ahead");
+    r.query_drop("RESET MASTER").await.unwrap();
+    let own_before = own_transactions(&mut r, 3).await;
     let user = format!("cp_repl_{}", std::process::id());
     let mut s = server().conn(None).await;
     s.query_drop(format!(
