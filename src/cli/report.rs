@@ -519,7 +519,11 @@ pub fn restore_summary(report: &RestoreReport, reporter: &Reporter) {
     }
     // Accounts are server-wide changes outside the restored databases: listed even with -q.
     if let Some(a) = &report.accounts {
-        reporter.say(&accounts_lines(a, false));
+        reporter.say(&accounts_lines(
+            a,
+            false,
+            &format!("accounts file {}", a.path.display()),
+        ));
     }
     // Warnings matter even with -q: a warned value may be a changed one.
     for f in &parts {
@@ -653,7 +657,9 @@ pub fn selection_line(selected: &[Selected]) -> String {
 }
 
 /// What `--grants` did (or, in a dry run, would do) to each account of the file.
-pub fn accounts_lines(a: &AccountsReport, dry_run: bool) -> String {
+/// `title`: what the accounts came from ("accounts file PATH", or a copy's "accounts of the
+/// source").
+pub fn accounts_lines(a: &AccountsReport, dry_run: bool, title: &str) -> String {
     let list = |v: &[String]| {
         if v.is_empty() {
             String::new()
@@ -667,9 +673,8 @@ pub fn accounts_lines(a: &AccountsReport, dry_run: bool) -> String {
         ("created", "left alone")
     };
     let mut out = format!(
-        "accounts file {}:\n  {create} {} account(s){}\n  {leave} {} account(s) that exist \
+        "{title}:\n  {create} {} account(s){}\n  {leave} {} account(s) that exist \
          (not changed in any way, their privileges neither){}",
-        a.path.display(),
         a.created.len(),
         list(&a.created),
         a.left_alone.len(),
@@ -860,7 +865,7 @@ pub fn copy_summary(done: &sfdbtools::copy::CopyReport, reporter: &Reporter) {
         return;
     }
     if let Some((_, a)) = &done.accounts {
-        reporter.say(&accounts_lines(a, false));
+        reporter.say(&accounts_lines(a, false, "accounts of the source"));
     }
     for f in &applied {
         if f.applied.warnings > 0 {

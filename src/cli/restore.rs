@@ -138,7 +138,10 @@ fn print_dry_run(report: &RestoreReport) {
         }
     }
     if let Some(a) = &report.accounts {
-        println!("{}", report::accounts_lines(a, true));
+        println!(
+            "{}",
+            report::accounts_lines(a, true, &format!("accounts file {}", a.path.display()))
+        );
     }
 }
 
