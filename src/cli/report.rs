@@ -341,8 +341,9 @@ impl Progress for Reporter {
             } => {
                 if style == Style::Lines {
                     self.say(&format!(
-                        "  {}: {rows} rows, {} of SQL in {:.1}s ({})",
+                        "  {}: {} rows, {} of SQL in {:.1}s ({})",
                         table_name(database, table),
+                        HumanCount(*rows),
                         human_size(*bytes),
                         elapsed.as_secs_f64(),
                         bars::rate(*rows, *elapsed),
