@@ -883,7 +883,7 @@ pub fn copy_summary(done: &sfdbtools::copy::CopyReport, reporter: &Reporter) {
     let secs = done.elapsed.as_secs_f64();
     let mut out = format!(
         "copy complete in {secs:.1}s: {} statements, {} rows, {} of SQL ({}/s)\n",
-        statements,
+        HumanCount(statements),
         HumanCount(rows),
         human_size(sql_bytes),
         human_size((sql_bytes as f64 / secs.max(0.001)) as u64)
