@@ -13,6 +13,8 @@
 //! - `resume`: holds the whole server still (`FLUSH TABLES WITH READ LOCK`) to kill a restore
 //!   at a chosen point, restarts it, and looks for the journal database, which any restore
 //!   running beside it would make.
+//! - `copy_same_server`: leaves an `ALTER TABLE` waiting for a copy on purpose; a waiting DDL
+//!   statement holds off every other dump's FLUSH TABLES WITH READ LOCK until it ends.
 //! - `statement_size`: lowers the server's `max_allowed_packet` for a moment, which must not
 //!   meet another test's larger rows.
 //!
@@ -22,6 +24,7 @@
 
 mod common;
 
+mod copy_same_server;
 mod corpus;
 mod exclusive;
 mod fidelity;
