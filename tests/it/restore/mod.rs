@@ -594,7 +594,16 @@ async fn each_table_is_reported_loaded_once_with_its_rows() {
     assert_success(&out, "restore with text lines");
     let stderr = String::from_utf8_lossy(&out.stderr);
     for (table, rows) in expected {
-        let head = format!("  {}.{table}: {rows} rows, ", lines.name);
+        // Counts as the totals print them: 15,000.
+        let digits = rows.to_string();
+        let mut grouped = String::new();
+        for (i, d) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(d);
+        }
+        let head = format!("  {}.{table}: {grouped} rows, ", lines.name);
         assert_eq!(
             stderr.lines().filter(|l| l.starts_with(&head)).count(),
             1,
