@@ -143,6 +143,15 @@ async fn identity(conn: &mut Conn, side: &str) -> Result<ServerIdentity> {
     })
 }
 
+/// The server's `@@gtid_binlog_pos` (MariaDB), empty when it has none.
+async fn binlog_gtid(conn: &mut Conn, side: &str) -> Result<String> {
+    let pos: Option<Option<String>> = conn
+        .query_first("SELECT @@gtid_binlog_pos")
+        .await
+        .map_err(|e| Error::server(format!("reading the {side}'s @@gtid_binlog_pos"), e))?;
+    Ok(pos.flatten().unwrap_or_default())
+}
+
 /// The databases of the source's selection, and where each goes.
 fn targets_of(cfg: &CopyConfig, selected: &[String]) -> Vec<(String, String)> {
     match (&cfg.source.mode, &cfg.target.mode) {
@@ -163,8 +172,16 @@ pub async fn preflight(cfg: &CopyConfig, progress: &dyn Progress) -> Result<Copy
     let (mut source_conn, source_info) =
         connect::open(&cfg.source.connection, "copy: source check").await?;
     let source_id = identity(&mut source_conn, "source").await;
+    // `--as-replica` compares it with the target's (MariaDB's only: check_replica refuses
+    // the others).
+    let source_gtid = if cfg.replica.is_some() && source_info.flavor == Flavor::MariaDb {
+        binlog_gtid(&mut source_conn, "source").await
+    } else {
+        Ok(String::new())
+    };
     let _ = source_conn.disconnect().await;
     let source_id = source_id?;
+    let source_gtid = source_gtid?;
     let (mut conn, target_info) = connect::open_with(
         &cfg.target.connection,
         "copy: target check",
@@ -259,7 +276,7 @@ pub async fn preflight(cfg: &CopyConfig, progress: &dyn Progress) -> Result<Copy
             }
         }
         if let Some(r) = &cfg.replica {
-            check_replica(cfg, r, &source_info, &target_info, &mut conn).await?;
+            check_replica(cfg, r, &source_info, &source_gtid, &target_info, &mut conn).await?;
         }
         Ok(CopyPlan {
             source,
@@ -283,6 +300,7 @@ async fn check_replica(
     cfg: &CopyConfig,
     r: &ReplicaSetup,
     source: &connect::ServerInfo,
+    source_gtid: &str,
     target: &connect::ServerInfo,
     conn: &mut Conn,
 ) -> Result<()> {
@@ -316,18 +334,8 @@ async fn check_replica(
     // SET GLOBAL gtid_slave_pos refuses a position older than the target's own binary log in
     // the same domain (ERROR 1947): a target that took writes of its own in a domain of the
     // source, or a copy made without --as-replica, cannot follow the source from the snapshot.
-    let gtid = |conn_gtid: Option<Option<String>>| conn_gtid.flatten().unwrap_or_default();
-    let (mut sconn, _) = connect::open(&cfg.source.connection, "copy: source GTID").await?;
-    let source_pos: Option<Option<String>> = sconn
-        .query_first("SELECT @@gtid_binlog_pos")
-        .await
-        .map_err(|e| Error::server("reading the source's @@gtid_binlog_pos", e))?;
-    let _ = sconn.disconnect().await;
-    let target_pos: Option<Option<String>> = conn
-        .query_first("SELECT @@gtid_binlog_pos")
-        .await
-        .map_err(|e| Error::server("reading the target's @@gtid_binlog_pos", e))?;
-    if let Some(clash) = gtid_clash(&gtid(source_pos), &gtid(target_pos)) {
+    let target_gtid = binlog_gtid(conn, "target").await?;
+    if let Some(clash) = gtid_clash(source_gtid, &target_gtid) {
         return Err(Error::Usage(format!(
             "--as-replica: the target's binary log already holds GTID {clash} in a domain of the \
              source, as recent as the source's own: the replica could not start from the copy's \
@@ -688,9 +696,7 @@ async fn record_position_table(
         // Like the copy's own writes (`--skip-binlog`, `--as-replica`): a replica's binary log
         // must hold no transaction of its own in the source's domain.
         if cfg.target.skip_binlog {
-            conn.query_drop("SET SESSION sql_log_bin = 0")
-                .await
-                .map_err(|e| Error::server("turning the binary log off (--skip-binlog)", e))?;
+            restore::binlog_off(&mut conn).await?;
         }
         conn.query_drop(format!(
             "CREATE TABLE IF NOT EXISTS {name} {POSITION_TABLE_DDL}"

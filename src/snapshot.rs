@@ -228,26 +228,24 @@ async fn start(s: &mut Session, opts: &SessionOptions<'_>) -> Result<()> {
             .query_drop(format!("SET SESSION lock_wait_timeout = {timeout}"))
             .await
             .map_err(|e| Error::server("setting lock_wait_timeout on the control connection", e))?;
-        // The tables' own locks are taken by the workers, once their snapshots have started
-        // (below).
-        let blocked = match opts.ddl_scope {
-            DdlScope::Server => run_all(&mut s.control, sql.block_ddl).await.map(|()| {
-                s.release_ddl = sql.release_ddl;
-                Some(sql.block_ddl.last().copied().unwrap_or_default())
-            }),
-            DdlScope::Tables => Ok(None),
-        };
-        match blocked {
-            Ok(method) => methods.extend(method.map(str::to_owned)),
-            Err(e) if is_privilege_error(&e) => s.warnings.push(format!(
-                "cannot block DDL for the dump ({}): a table altered or dropped during the \
-                 dump will fail it, naming the table",
-                DbError(e)
-            )),
-            Err(e) if is_lock_timeout(&e) => {
-                return Err(lock_timeout(&mut s.control, "block DDL", timeout).await);
+        // With DdlScope::Tables the tables' own locks are taken by the workers, once their
+        // snapshots have started (below).
+        if opts.ddl_scope == DdlScope::Server {
+            match run_all(&mut s.control, sql.block_ddl).await {
+                Ok(()) => {
+                    s.release_ddl = sql.release_ddl;
+                    methods.push(sql.block_ddl.last().copied().unwrap_or_default().to_owned());
+                }
+                Err(e) if is_privilege_error(&e) => s.warnings.push(format!(
+                    "cannot block DDL for the dump ({}): a table altered or dropped during the \
+                     dump will fail it, naming the table",
+                    DbError(e)
+                )),
+                Err(e) if is_lock_timeout(&e) => {
+                    return Err(lock_timeout(&mut s.control, "block DDL", timeout).await);
+                }
+                Err(e) => return Err(Error::server("blocking DDL for the dump", e)),
             }
-            Err(e) => return Err(Error::server("blocking DDL for the dump", e)),
         }
 
         let (mut blocker, _) = connect::open(opts.settings, "lock").await?;

@@ -79,23 +79,44 @@ pub(crate) async fn non_transactional_tables(
     conn: &mut Conn,
     databases: &[String],
 ) -> Result<Vec<TableRef>> {
-    let mut found = Vec::new();
     // Tables whose rows live elsewhere are not read, so commits do not wait for them.
-    let elsewhere: Vec<String> = super::rows_elsewhere_engines()
-        .map(|e| format!("'{e}'"))
-        .collect();
     let sql = format!(
         "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
          AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') \
          AND ENGINE NOT IN ('InnoDB', 'XtraDB', 'RocksDB', 'TokuDB', 'ndbcluster', {}) \
          ORDER BY TABLE_NAME",
-        elsewhere.join(", ")
+        rows_elsewhere_list()
     );
+    tables_of(conn, databases, &sql, "listing the engines of").await
+}
+
+/// The tables and sequences of `databases` whose rows the server itself stores (not views,
+/// not tables whose rows live elsewhere): what a dump that may not block the server's DDL
+/// keeps from being altered instead (`snapshot::DdlScope::Tables`).
+pub(crate) async fn stored_tables(conn: &mut Conn, databases: &[String]) -> Result<Vec<TableRef>> {
+    let sql = format!(
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
+         AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'SEQUENCE') \
+         AND COALESCE(ENGINE, '') NOT IN ({}) ORDER BY TABLE_NAME",
+        rows_elsewhere_list()
+    );
+    tables_of(conn, databases, &sql, "listing the tables of").await
+}
+
+/// The tables `sql` names (`TABLE_NAME`s, its one parameter a database) in each of
+/// `databases`, in their order; a failure says `what` and the database.
+async fn tables_of(
+    conn: &mut Conn,
+    databases: &[String],
+    sql: &str,
+    what: &str,
+) -> Result<Vec<TableRef>> {
+    let mut found = Vec::new();
     for db in databases {
         let names: Vec<String> = conn
-            .exec(sql.as_str(), (db,))
+            .exec(sql, (db,))
             .await
-            .map_err(|e| Error::server(format!("listing the engines of {}", ident(db)), e))?;
+            .map_err(|e| Error::server(format!("{what} {}", ident(db)), e))?;
         found.extend(names.into_iter().map(|table| TableRef {
             database: db.clone(),
             table,
@@ -104,29 +125,10 @@ pub(crate) async fn non_transactional_tables(
     Ok(found)
 }
 
-/// The tables and sequences of `databases` whose rows the server itself stores (not views,
-/// not tables whose rows live elsewhere): what a dump that may not block the server's DDL
-/// keeps from being altered instead (`snapshot::DdlScope::Tables`).
-pub(crate) async fn stored_tables(conn: &mut Conn, databases: &[String]) -> Result<Vec<TableRef>> {
-    let elsewhere: Vec<String> = super::rows_elsewhere_engines()
+/// The engines whose rows live elsewhere, as an SQL list of strings: `'CONNECT', 'FEDERATED'…`.
+fn rows_elsewhere_list() -> String {
+    super::rows_elsewhere_engines()
         .map(|e| format!("'{e}'"))
-        .collect();
-    let sql = format!(
-        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
-         AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'SEQUENCE') \
-         AND COALESCE(ENGINE, '') NOT IN ({}) ORDER BY TABLE_NAME",
-        elsewhere.join(", ")
-    );
-    let mut found = Vec::new();
-    for db in databases {
-        let names: Vec<String> = conn
-            .exec(sql.as_str(), (db,))
-            .await
-            .map_err(|e| Error::server(format!("listing the tables of {}", ident(db)), e))?;
-        found.extend(names.into_iter().map(|table| TableRef {
-            database: db.clone(),
-            table,
-        }));
-    }
-    Ok(found)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -217,6 +217,14 @@ pub async fn run_stream(
     result
 }
 
+/// `--skip-binlog` on a connection that writes outside the data connections (the main one,
+/// `db-copy`'s position table): nothing it does after reaches the binary log.
+pub(crate) async fn binlog_off(conn: &mut Conn) -> Result<()> {
+    conn.query_drop("SET SESSION sql_log_bin = 0")
+        .await
+        .map_err(|e| Error::server("turning the binary log off (--skip-binlog)", e))
+}
+
 /// `db-copy --grants`: the source's accounts file (`sql`, read in the dump's run) applied to
 /// the target as `db-restore --grants` applies one: missing accounts created, existing ones
 /// left alone.
@@ -331,9 +339,7 @@ async fn run_plan(
     // DROP and CREATE DATABASE. Logged, those would reach the target's replicas, and a
     // `db-copy --as-replica` target would hold GTIDs of its own in the source's domain.
     if !cfg.dry_run && cfg.skip_binlog {
-        main.query_drop("SET SESSION sql_log_bin = 0")
-            .await
-            .map_err(|e| Error::server("turning the binary log off (--skip-binlog)", e))?;
+        binlog_off(main).await?;
     }
     if !cfg.dry_run && cfg.journal {
         let files = identify(cfg, plan, progress.as_ref()).await?;

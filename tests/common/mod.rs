@@ -416,6 +416,15 @@ pub fn restore_with_client(db: &str, file: &Path) {
     }
 }
 
+/// Sends `signal` (`-STOP`, `-CONT`, `-INT`…) to process `pid`, with `kill`.
+pub fn signal(signal: &str, pid: u32) {
+    let sent = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill {signal} failed");
+}
+
 /// Waits until a dump streams the rows of `db`.`big`; returns that worker's connection id.
 pub async fn wait_for_rows(db: &str) -> u64 {
     wait_for_statement_on_big(

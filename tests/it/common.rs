@@ -83,11 +83,7 @@ pub async fn wait_for_statement(statement: &str) {
 
 /// Sends `signal` (`-INT`, `-TERM`) to a running `sfdbtools` and waits for its output.
 pub async fn interrupt(child: std::process::Child, signal: &str) -> Output {
-    let killed = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success(), "kill {signal} failed");
+    shared::signal(signal, child.id());
     tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap()

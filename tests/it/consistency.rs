@@ -620,16 +620,9 @@ async fn an_interrupted_multi_file_run_removes_its_finished_files() {
     // the directory is looked at: a stopped process cannot finish, so once the small file is
     // there the interrupt certainly meets a run still going, however slowly this test is
     // scheduled on a busy machine (it once looked, and the run had ended before the signal).
-    let kill = |signal: &str, pid: u32| {
-        let sent = std::process::Command::new("kill")
-            .args([signal, &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill {signal} failed");
-    };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        kill("-STOP", child.id());
+        common::signal("-STOP", child.id());
         if let Some(status) = child.try_wait().unwrap() {
             panic!("the dump ended ({status}) before the small database's file was seen");
         }
@@ -639,7 +632,7 @@ async fn an_interrupted_multi_file_run_removes_its_finished_files() {
         {
             break;
         }
-        kill("-CONT", child.id());
+        common::signal("-CONT", child.id());
         assert!(
             Instant::now() < deadline,
             "the small database's file never appeared"
@@ -647,8 +640,8 @@ async fn an_interrupted_multi_file_run_removes_its_finished_files() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // Delivered when the process continues.
-    kill("-INT", child.id());
-    kill("-CONT", child.id());
+    common::signal("-INT", child.id());
+    common::signal("-CONT", child.id());
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();

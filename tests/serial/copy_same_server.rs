@@ -52,16 +52,9 @@ async fn a_copy_into_another_database_of_the_same_server_blocks_ddl_only_on_its_
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let signal = |sig: &str, pid: u32| {
-        let sent = std::process::Command::new("kill")
-            .args([sig, &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill {sig} failed");
-    };
     common::wait_for_rows(&src.name).await;
     // Stopped, the copy is certainly inside its snapshot, holding what it holds.
-    signal("-STOP", child.id());
+    common::signal("-STOP", child.id());
     let mut c = server().conn(None).await;
     c.query_drop("SET SESSION lock_wait_timeout = 1")
         .await
@@ -112,7 +105,7 @@ async fn a_copy_into_another_database_of_the_same_server_blocks_ddl_only_on_its_
         assert!(Instant::now() < deadline, "the ALTER never waited");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    signal("-CONT", child.id());
+    common::signal("-CONT", child.id());
     assert_eq!(
         code,
         Some(1205),
