@@ -461,15 +461,6 @@ pub enum Error {
         source: DbError,
     },
 
-    #[error(
-        "{table}: wrote {written} rows but the snapshot holds {expected}; the dump is incomplete"
-    )]
-    RowCount {
-        table: String,
-        written: u64,
-        expected: u64,
-    },
-
     /// The server sent something the engine refuses to guess about.
     #[error("{0}")]
     Unsupported(String),

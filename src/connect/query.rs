@@ -1,6 +1,6 @@
 //! The little both connection kinds are asked in common: run a statement, read a small result
 //! as text. A dump worker has a mysql_async connection and, usually, a row reader
-//! ([`WireConn`]); starting a snapshot, reading its binlog position, counting rows, reading key
+//! ([`WireConn`]); starting a snapshot, reading its binlog position, reading key
 //! bounds and preparing a session are written once over this, for either.
 //!
 //! Both kinds send these statements as plain text queries (COM_QUERY), so a helper sends the

@@ -39,11 +39,6 @@ impl KeyRange {
         upper: None,
     };
 
-    /// True for the one chunk of a table read in one statement, without a WHERE clause.
-    pub(crate) fn is_whole(&self) -> bool {
-        *self == KeyRange::WHOLE
-    }
-
     /// The WHERE predicate that selects this range of `key`'s column; None for the whole table.
     pub(crate) fn predicate(&self, key: &SplitKey) -> Option<String> {
         let col = ident(&key.column);
@@ -57,6 +52,24 @@ impl KeyRange {
             (Some(lower), None) => Some(format!("{col} >= {lower}")),
         }
     }
+}
+
+/// Whether `ranges`, in order, partition every value of the column (NULL included): the first
+/// open below, the last open above, and each range starting at the bound the one before it
+/// ends at. The predicates compare the column with the same integer literal on both sides of
+/// a bound (`< b` then `>= b`), so every row satisfies exactly one of them whatever the
+/// values are: this is what proves a chunked table's rows complete and unrepeated, checked
+/// before any range is read, instead of a `COUNT(*)` that scanned the table a second time.
+pub(crate) fn is_partition(ranges: &[KeyRange]) -> bool {
+    let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
+        return false;
+    };
+    first.lower.is_none()
+        && last.upper.is_none()
+        && ranges.windows(2).all(|w| match (w[0].upper, w[1].lower) {
+            (Some(end), Some(start)) => end == start && w[1].upper.is_none_or(|u| start < u),
+            _ => false,
+        })
 }
 
 /// The key ranges of up to `chunks` chunks over `[min, max]`, in key order; one
@@ -136,7 +149,37 @@ mod tests {
                 assert_eq!(owners(&preds, Some(v)), 1, "value {v} in {preds:?}");
             }
             assert_eq!(owners(&preds, None), 1, "NULL in {preds:?}");
+            assert!(is_partition(&preds), "{preds:?}");
         }
+    }
+
+    #[test]
+    fn only_ranges_that_cover_every_value_once_are_a_partition() {
+        let r = |lower, upper| KeyRange { lower, upper };
+        assert!(is_partition(&[KeyRange::WHOLE]));
+        assert!(is_partition(&[r(None, Some(5)), r(Some(5), None)]));
+        assert!(is_partition(&[
+            r(None, Some(5)),
+            r(Some(5), Some(9)),
+            r(Some(9), None)
+        ]));
+        // Nothing, a gap, an overlap, a closed end, an empty or reversed middle range.
+        assert!(!is_partition(&[]));
+        assert!(!is_partition(&[r(None, Some(5)), r(Some(6), None)]));
+        assert!(!is_partition(&[r(None, Some(5)), r(Some(4), None)]));
+        assert!(!is_partition(&[r(Some(0), Some(5)), r(Some(5), None)]));
+        assert!(!is_partition(&[r(None, Some(5)), r(Some(5), Some(9))]));
+        assert!(!is_partition(&[
+            r(None, Some(5)),
+            r(Some(5), Some(5)),
+            r(Some(5), None)
+        ]));
+        assert!(!is_partition(&[
+            r(None, Some(9)),
+            r(Some(9), Some(5)),
+            r(Some(5), None)
+        ]));
+        assert!(!is_partition(&[r(None, None), r(None, None)]));
     }
 
     #[test]

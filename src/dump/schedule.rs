@@ -1,6 +1,6 @@
 //! How a database's data reaches the worker pool and comes back: key ranges asked for first,
-//! then counts and chunks handed out longest first, then each table's chunks summed and checked
-//! against its `COUNT(*)`.
+//! each table's proven to partition it, then chunks handed out longest first, then each table's
+//! chunks summed.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,8 +17,8 @@ use crate::output::Chunk;
 use crate::progress::Event;
 use crate::rows::RowChecksum;
 
-/// Hands the tasks of `order`'s tables to the pool (key ranges first, then counts and chunks
-/// in [`schedule`] order), each table's rows into `out_of(index)`.
+/// Hands the tasks of `order`'s tables to the pool (key ranges first, then chunks in
+/// [`schedule`] order), each table's rows into `out_of(index)`.
 pub(super) async fn submit_tables(
     ctx: &FileTasks,
     db: &Arc<str>,
@@ -49,7 +49,7 @@ pub(super) async fn submit_tables(
     }
 
     let mut planned = Vec::with_capacity(order.len());
-    for b in bounds {
+    for (b, t) in bounds.into_iter().zip(order) {
         let ranges = match b {
             Some((rx, n)) => match outcome(rx).await? {
                 Outcome::Bounds(Some((lo, hi))) => chunks::plan(lo, hi, n),
@@ -57,6 +57,13 @@ pub(super) async fn submit_tables(
             },
             None => vec![KeyRange::WHOLE],
         };
+        // What makes the table's rows complete: its ranges cover every key value once.
+        if !chunks::is_partition(&ranges) {
+            return Err(Error::Internal(format!(
+                "{}: its key ranges {ranges:?} do not cover every key exactly once",
+                crate::quote::qualified(db, &t.name)
+            )));
+        }
         planned.push(ranges);
     }
 
@@ -66,44 +73,30 @@ pub(super) async fn submit_tables(
             table: t.clone(),
             condition: ctx.run.cfg.tables.condition(db, &t.name),
             t0: Instant::now(),
-            count: None,
             chunks: Vec::new(),
         })
         .collect();
     for step in schedule(order, &planned) {
         let p = &mut pending[step.table];
         let t = &order[step.table];
-        let kind = match step.chunk {
-            None => TaskKind::Count {
-                condition: p.condition.clone(),
-            },
-            Some(i) => {
-                // A table starts when its rows do (counts run well before): progress then
-                // shows the tables being read, not every table counted.
-                if p.chunks.is_empty() {
-                    ctx.progress.event(&Event::TableStarted {
-                        database: db,
-                        table: &t.name,
-                        estimated_rows: ctx.run.rows_planned(db, &t.name),
-                    });
-                    p.t0 = Instant::now();
-                }
-                // Rendered here, the one place ranges become SQL: the rows query takes it as
-                // its WHERE clause.
-                let range = planned[step.table][i];
-                let range = t.split_key.as_ref().and_then(|key| range.predicate(key));
-                TaskKind::Rows {
-                    chunk: i,
-                    predicate: both(range, p.condition.as_deref()),
-                    out: out_of(step.table),
-                }
-            }
-        };
-        let rx = ctx.queue.submit(db, Some(t), kind).await?;
-        match step.chunk {
-            None => p.count = Some(rx),
-            Some(_) => p.chunks.push(rx),
+        if p.chunks.is_empty() {
+            ctx.progress.event(&Event::TableStarted {
+                database: db,
+                table: &t.name,
+                estimated_rows: ctx.run.rows_planned(db, &t.name),
+            });
+            p.t0 = Instant::now();
         }
+        // Rendered here, the one place ranges become SQL: the rows query takes it as its
+        // WHERE clause.
+        let range = planned[step.table][step.chunk];
+        let range = t.split_key.as_ref().and_then(|key| range.predicate(key));
+        let kind = TaskKind::Rows {
+            chunk: step.chunk,
+            predicate: both(range, p.condition.as_deref()),
+            out: out_of(step.table),
+        };
+        p.chunks.push(ctx.queue.submit(db, Some(t), kind).await?);
     }
     Ok(pending)
 }
@@ -119,97 +112,47 @@ fn both(range: Option<String>, condition: Option<&str>) -> Option<String> {
 
 pub(super) struct Pending {
     table: Arc<Table>,
-    /// `--where`: only the rows this accepts are read, and counted.
+    /// `--where`: only the rows this accepts are read.
     condition: Option<String>,
     t0: Instant,
-    /// None for a table read in one statement (see [`needs_count`]).
-    count: Option<oneshot::Receiver<Result<Outcome>>>,
     /// In chunk order.
     chunks: Vec<oneshot::Receiver<Result<Outcome>>>,
 }
 
-/// One task of a database's data: the count of `table` (no chunk) or one of its chunks.
+/// One task of a database's data: one chunk of `table`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Step {
     table: usize,
-    chunk: Option<usize>,
+    chunk: usize,
 }
 
 /// The order a database's tasks are handed to the workers: longest first, so the dump does
 /// not end with one worker busy on a big piece while the others wait.
 ///
-/// Non-transactional tables come first, counts and rows, because commits stay blocked until
-/// they are done. Then every count, biggest table first: a count scans a whole index in one
-/// query, the longest single tasks there are. Then every chunk of every table by its share of
-/// the table's size, largest first; a table that cannot be split is one big chunk and so starts
+/// Non-transactional tables come first, because commits stay blocked until they are done. Then
+/// every chunk of every table by its share of the table's size, largest first; a table that cannot be split is one big chunk and so starts
 /// early instead of being left for the end. The chunks of one table keep their order.
 fn schedule(tables: &[Arc<Table>], chunks: &[Vec<KeyRange>]) -> Vec<Step> {
-    let mut steps: Vec<(bool, u8, u64, Step)> = Vec::new();
+    let mut steps: Vec<(bool, u64, Step)> = Vec::new();
     for (i, (t, ranges)) in tables.iter().zip(chunks).enumerate() {
-        let transactional = t.is_transactional();
-        if needs_count(ranges) {
-            steps.push((
-                transactional,
-                0,
-                t.estimated_bytes,
-                Step {
-                    table: i,
-                    chunk: None,
-                },
-            ));
-        }
         let share = t.estimated_bytes / ranges.len().max(1) as u64;
         for c in 0..ranges.len() {
-            steps.push((
-                transactional,
-                1,
-                share,
-                Step {
-                    table: i,
-                    chunk: Some(c),
-                },
-            ));
+            steps.push((t.is_transactional(), share, Step { table: i, chunk: c }));
         }
     }
     // Stable: equal keys keep the tables' order and each table's chunk order.
-    steps.sort_by_key(|&(transactional, phase, bytes, step)| {
-        let phase = if transactional { phase } else { 0 };
-        (transactional, phase, std::cmp::Reverse(bytes), step.table)
+    steps.sort_by_key(|&(transactional, bytes, step)| {
+        (transactional, std::cmp::Reverse(bytes), step.table)
     });
     steps.into_iter().map(|(.., step)| step).collect()
 }
 
-/// Whether a table read in these key ranges is counted. `COUNT(*)` in the snapshot is
-/// what proves that key ranges partition a table, no row lost or read twice. A table read by
-/// one statement without a WHERE clause has no ranges: the rows that statement returns are, by
-/// definition, its `COUNT(*)` in the same snapshot, and counting would scan the table a second
-/// time to learn nothing (0.26 s of server CPU for the bench's 1M-row table without a key).
-fn needs_count(ranges: &[KeyRange]) -> bool {
-    !matches!(ranges, [r] if r.is_whole())
-}
-
-/// Fails a table whose chunks wrote other than its `COUNT(*)`, when it was counted.
-fn check_rows(table: &str, written: u64, counted: Option<u64>) -> Result<()> {
-    match counted {
-        Some(expected) if expected != written => Err(Error::RowCount {
-            table: table.to_owned(),
-            written,
-            expected,
-        }),
-        _ => Ok(()),
-    }
-}
-
-/// Collects one table's answers: sums its chunks, checks them against its count.
+/// Collects one table's answers: sums its chunks.
 pub(super) async fn table_outcome(
     ctx: &FileTasks,
     db: &Arc<str>,
     p: Pending,
 ) -> Result<(TableInfo, usize)> {
-    let count = match p.count {
-        Some(rx) => Some(outcome(rx).await),
-        None => None,
-    };
     let target = crate::quote::qualified(db, &p.table.name);
     let mut rows = 0u64;
     let mut bytes = 0u64;
@@ -218,15 +161,6 @@ pub(super) async fn table_outcome(
     let mut checksum = RowChecksum::default();
     let chunk_count = p.chunks.len();
     let mut failure: Option<Error> = None;
-    let expected = match count {
-        Some(Ok(Outcome::Count(n))) => Some(n),
-        Some(Ok(_)) => return Err(Error::Internal("count task answered something else".into())),
-        Some(Err(e)) => {
-            failure = Some(e);
-            None
-        }
-        None => None,
-    };
     let mut results = Vec::with_capacity(p.chunks.len());
     for rx in p.chunks {
         match outcome(rx).await {
@@ -266,7 +200,6 @@ pub(super) async fn table_outcome(
             _ => return Err(Error::Internal("rows task answered something else".into())),
         }
     }
-    check_rows(&target, rows, expected)?;
     if nan > 0 {
         ctx.progress.event(&Event::Warning(&format!(
             "{target}: {nan} FLOAT/DOUBLE values were not numbers and were written as NULL"
@@ -314,10 +247,7 @@ mod tests {
     fn named(tables: &[Arc<Table>], steps: &[Step]) -> Vec<String> {
         steps
             .iter()
-            .map(|s| match s.chunk {
-                None => format!("count {}", tables[s.table].name),
-                Some(c) => format!("{}#{c}", tables[s.table].name),
-            })
+            .map(|s| format!("{}#{}", tables[s.table].name, s.chunk))
             .collect()
     }
 
@@ -335,30 +265,12 @@ mod tests {
         assert_eq!(
             named(&tables, &steps),
             [
-                // Tables read in one statement are not counted.
                 "myisam#0",
-                "count big",
                 // The table that cannot be split goes before the chunks of the one that can,
                 // which are smaller pieces; they keep their key order.
-                "nokey#0",
-                "big#0",
-                "big#1",
-                "big#2",
-                "big#3",
-                "small#0",
+                "nokey#0", "big#0", "big#1", "big#2", "big#3", "small#0",
             ]
         );
-    }
-
-    #[test]
-    fn chunks_that_wrote_other_than_the_count_fail_the_table_by_name() {
-        let err = check_rows("`shop`.`orders`", 999, Some(1000)).unwrap_err();
-        let msg = err.to_string();
-        assert!(msg.contains("`shop`.`orders`"), "{msg}");
-        assert!(msg.contains("999") && msg.contains("1000"), "{msg}");
-        assert!(check_rows("`shop`.`orders`", 1000, Some(1000)).is_ok());
-        // Read in one statement: not counted, nothing to compare.
-        assert!(check_rows("`shop`.`orders`", 1000, None).is_ok());
     }
 
     #[test]
@@ -389,12 +301,6 @@ mod tests {
     }
 
     #[test]
-    fn tables_read_in_one_statement_are_not_counted() {
-        assert!(!needs_count(&[KeyRange::WHOLE]));
-        assert!(needs_count(&chunks::plan(0, 9, 2)));
-    }
-
-    #[test]
     fn every_task_is_scheduled_once() {
         let tables: Vec<_> = (0..20)
             .map(|i| {
@@ -408,11 +314,7 @@ mod tests {
         let chunks: Vec<Vec<KeyRange>> =
             (0..20).map(|i| vec![KeyRange::WHOLE; 1 + i % 4]).collect();
         let mut steps = schedule(&tables, &chunks);
-        // Counts only for tables read in more than one chunk.
-        let total: usize = chunks
-            .iter()
-            .map(|c| c.len() + usize::from(c.len() > 1))
-            .sum();
+        let total: usize = chunks.iter().map(Vec::len).sum();
         assert_eq!(steps.len(), total);
         steps.sort_by_key(|s| (s.table, s.chunk));
         steps.dedup();

@@ -26,8 +26,6 @@ pub enum TaskKind {
     Catalog { keep: Arc<TableFilter> },
     /// MIN and MAX of the split column, for chunk boundaries.
     Bounds { column: String },
-    /// `COUNT(*)` in the snapshot, of the rows `condition` accepts when there is one.
-    Count { condition: Option<String> },
     /// Rows of one chunk into `out`.
     Rows {
         chunk: usize,
@@ -39,7 +37,6 @@ pub enum TaskKind {
 pub enum Outcome {
     Catalog(Box<DatabaseCatalog>),
     Bounds(Option<(i128, i128)>),
-    Count(u64),
     Rows(TableStats),
 }
 
@@ -178,14 +175,6 @@ async fn run(worker: &mut Worker, serializer: &Serializer, task: &Task) -> Resul
             Ok(Outcome::Bounds(match &mut worker.rows {
                 Some(r) => bounds(r, db, t, column).await?,
                 None => bounds(conn, db, t, column).await?,
-            }))
-        }
-        TaskKind::Count { condition } => {
-            let t = table()?;
-            let c = condition.as_deref();
-            Ok(Outcome::Count(match &mut worker.rows {
-                Some(r) => rows::count_rows(r, db, t, c).await?,
-                None => rows::count_rows(conn, db, t, c).await?,
             }))
         }
         TaskKind::Rows {

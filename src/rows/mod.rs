@@ -18,7 +18,6 @@ use mysql_async::{Conn, Row, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::catalog::Table;
-use crate::connect::QueryConn;
 use crate::connect::wire::{self, READ_BUFFER, RowBlock, WireConn};
 use crate::error::{DbError, Error, Result};
 use crate::output::Chunk;
@@ -536,7 +535,7 @@ pub async fn dump_table(
 /// Like [`dump_table`], over the row reader: buffers of row packets go to the serialiser as
 /// read, and are decoded there in place.
 ///
-/// Not one function over [`QueryConn`] with [`dump_table`]: reading rows is where the two
+/// Not one function over [`crate::connect::QueryConn`] with [`dump_table`]: reading rows is where the two
 /// connection kinds differ by design (decoded `Row`s from the driver's result stream here,
 /// undecoded packet buffers of a prepared statement there). The query, the cell kinds and the
 /// serialiser are shared.
@@ -616,39 +615,4 @@ fn row_size(row: &Row) -> usize {
             _ => 8,
         })
         .sum()
-}
-
-/// `COUNT(*)` inside the snapshot, to prove no row was lost or repeated: on the row reader
-/// when the worker has one (its snapshot is the one the rows are read in), else on the
-/// mysql_async connection. With a `condition` (`--where`), of the rows it accepts: those the
-/// chunks, each reading its key range AND the condition, must add up to.
-pub(crate) async fn count_rows<C: QueryConn>(
-    conn: &mut C,
-    db: &str,
-    table: &Table,
-    condition: Option<&str>,
-) -> Result<u64> {
-    let target = qualified(db, &table.name);
-    let (sql, what) = match condition {
-        None => (
-            format!("SELECT COUNT(*) FROM {}", table.source(db)),
-            format!("counting rows of {target}"),
-        ),
-        Some(c) => (
-            format!("SELECT COUNT(*) FROM {} WHERE {c}", table.source(db)),
-            format!("counting rows of {target} where {c} (--where)"),
-        ),
-    };
-    let rows = conn
-        .text_rows(&sql)
-        .await
-        .map_err(|e| Error::server(what, e))?;
-    let cell = rows.first().and_then(|r| r.first()).cloned().flatten();
-    match cell {
-        None => Ok(0),
-        Some(text) => std::str::from_utf8(&text)
-            .ok()
-            .and_then(|t| t.parse().ok())
-            .ok_or_else(|| Error::Internal(format!("{target}: COUNT(*) returned {text:?}"))),
-    }
 }

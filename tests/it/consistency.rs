@@ -242,6 +242,12 @@ async fn chunk_boundaries_lose_and_repeat_nothing() {
     };
     for t in ["sparse", "ubig", "nullable_unique", "enum_composite"] {
         assert!(chunks(t) > 1, "{t} was not split: {}", chunks(t));
+        // No COUNT(*) checks this during the dump any more (the ranges are proven to
+        // partition the key before they are read): the rows the chunks wrote are the table's.
+        let written = tables.iter().find(|x| x["table"] == t).unwrap()["rows"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(written, common::count_rows(&db.name, t).await, "{t}");
     }
     assert_eq!(
         chunks("nokey"),
