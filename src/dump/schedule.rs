@@ -130,8 +130,9 @@ struct Step {
 /// not end with one worker busy on a big piece while the others wait.
 ///
 /// Non-transactional tables come first, because commits stay blocked until they are done. Then
-/// every chunk of every table by its share of the table's size, largest first; a table that cannot be split is one big chunk and so starts
-/// early instead of being left for the end. The chunks of one table keep their order.
+/// every chunk of every table by its share of the table's size, largest first; a table that
+/// cannot be split is one big chunk and so starts early instead of being left for the end. The
+/// chunks of one table keep their order.
 fn schedule(tables: &[Arc<Table>], chunks: &[Vec<KeyRange>]) -> Vec<Step> {
     let mut steps: Vec<(bool, u64, Step)> = Vec::new();
     for (i, (t, ranges)) in tables.iter().zip(chunks).enumerate() {
