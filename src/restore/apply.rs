@@ -121,8 +121,10 @@ struct JobJournal {
 }
 
 /// Times a row statement chosen as a deadlock's victim is run again before the restore fails.
-/// Two connections loading into one empty table can deadlock on MariaDB's bulk insert into
-/// an empty table (seen on the bench's table without a primary key); a second try succeeds.
+/// Two connections loading into one empty table used to deadlock on MariaDB's bulk insert
+/// into an empty table (seen on the bench's table without a primary key) until a table's
+/// second statement waited for its first (`Loads::opening`); a statement of the file's own
+/// (an UPDATE, an INSERT … SELECT) can still meet another's locks.
 const DEADLOCK_RETRIES: u32 = 5;
 
 /// Session settings in file order; data connections replay them up to their statement.
@@ -639,6 +641,11 @@ impl<'a> Applier<'a> {
                 // before the next statement is asked for, so that the splitter does not read
                 // another as large while it does.
                 let alone = st.sql.len() as u64 >= super::script::QUEUE_BYTES;
+                // A table's second statement waits here, not on the server, until its first
+                // has committed (see `Loads::opening`).
+                while self.loads.opening(&key) {
+                    self.wait_one().await?;
+                }
                 self.dispatch(st, key, load, ours, journal).await?;
                 while alone && self.loads.in_flight() > 0 {
                     self.wait_one().await?;

@@ -749,11 +749,19 @@ impl Journal {
             conn.query_first::<u64, _>("SELECT LAST_INSERT_ID()").await
         }
         .await;
+        // This restore's own lock is taken before the registry's is given back: a restore
+        // that finishes meanwhile takes a registered restore whose lock is free for one that
+        // stopped before it made a database ready, and would discard it (and drop the
+        // journal's database under it).
+        let locked = match &made {
+            Ok(Some(id)) => get_lock(conn, &lock_name(*id, 0), Duration::ZERO).await,
+            _ => Ok(true),
+        };
         release_lock(conn, REGISTRY_LOCK).await;
         let id = made
             .map_err(|e| journal_error("creating", e))?
             .ok_or_else(|| Error::Internal("the journal gave no restore id".into()))?;
-        if !get_lock(conn, &lock_name(id, 0), Duration::ZERO).await? {
+        if !locked? {
             return Err(Error::Lock(format!(
                 "the new restore's lock {:?} is held by another connection",
                 lock_name(id, 0)

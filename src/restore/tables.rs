@@ -116,6 +116,19 @@ impl Loads {
         (&t.key, t.rows)
     }
 
+    /// True while the table's first data statement is out and none has been answered. On
+    /// MariaDB the first INSERT into an empty InnoDB table, under the dump's `UNIQUE_CHECKS=0,
+    /// FOREIGN_KEY_CHECKS=0`, locks the whole table until it commits (MDEV-515's bulk insert):
+    /// a second statement of the table sent meanwhile would wait inside InnoDB, and a
+    /// `FLUSH TABLES WITH READ LOCK` arriving then waits for that statement while the first
+    /// one's commit waits for the flush, until InnoDB's lock wait timeout fails the restore.
+    pub fn opening(&self, key: &TableKey) -> bool {
+        self.index.get(key).is_some_and(|&i| {
+            let t = &self.tables[i];
+            t.statements == 0 && t.in_flight > 0
+        })
+    }
+
     /// Data statements sent and not yet answered, over all tables.
     pub fn in_flight(&self) -> u64 {
         self.in_flight
@@ -220,6 +233,27 @@ mod tests {
             [("a".to_owned(), 100, 1), ("b".to_owned(), 7, 1)]
         );
         assert!(l.finish_all().is_empty(), "a table is reported loaded once");
+    }
+
+    /// A table is opening from its first statement's dispatch until a statement of it has
+    /// committed; one that failed (--continue-on-error) opens it again for the next.
+    #[test]
+    fn a_table_is_opening_until_a_statement_of_it_committed() {
+        let mut l = Loads::default();
+        assert!(!l.opening(&key("a")), "a table never sent is not opening");
+        let (a, _) = l.dispatch(key("a"));
+        assert!(l.opening(&key("a")) && !l.opening(&key("b")));
+        l.settle(a, None);
+        assert!(!l.opening(&key("a")), "nothing of it in flight");
+        let (a, _) = l.dispatch(key("a"));
+        assert!(l.opening(&key("a")), "no statement of it committed yet");
+        l.settle(a, Some((10, 100)));
+        let (a, _) = l.dispatch(key("a"));
+        assert!(
+            !l.opening(&key("a")),
+            "its rows are in: the table is not empty"
+        );
+        l.settle(a, Some((10, 100)));
     }
 
     /// mysqldump: `ALTER TABLE a ENABLE KEYS` after a's data ends a's load, not b's; data of a

@@ -748,6 +748,70 @@ async fn our_rows_go_as_load_data_and_as_inserts_where_it_is_refused() {
     assert_same(&src.name, &refused.name).await;
 }
 
+/// A table's second statement is not sent while its first is out. On MariaDB the first INSERT
+/// or LOAD DATA into an empty InnoDB table under `UNIQUE_CHECKS=0, FOREIGN_KEY_CHECKS=0`
+/// (every dump's header) locks the whole table until it commits: a second statement sent
+/// meanwhile waited inside InnoDB, and a `FLUSH TABLES WITH READ LOCK` arriving then (another
+/// tool's backup) waited for it while the first one's commit waited for the flush, until
+/// InnoDB's lock wait timeout failed the restore (ERROR 1205). Statements of 4 MiB: the first
+/// holds the table's lock long enough to be seen; no statement may wait on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tables_second_statement_waits_for_its_first_to_commit() {
+    let src = TestDb::new("rs_first").await;
+    src.exec(
+        "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(40));
+         INSERT INTO t SELECT seq, CONCAT('row of the first statement ', seq)
+           FROM seq_1_to_400000;",
+    )
+    .await;
+    let dir = out_dir();
+    assert_success(
+        &backup(
+            &[
+                "single",
+                "--database",
+                &src.name,
+                "-c",
+                "none",
+                "--statement-size",
+                "4M",
+            ],
+            dir.path(),
+        ),
+        "backup",
+    );
+    let f = dump_file_in(dir.path()).to_str().unwrap().to_owned();
+    let dst = TestDb::new("rs_first_dst").await;
+    let target = dst.name.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        restore("single", &["--file", &f, "--target-db", &target, "-j", "2"])
+    });
+    let table = format!("{}.`t`", quote(&dst.name));
+    let mut c = server().conn(None).await;
+    let mut waits = 0u64;
+    while !run.is_finished() {
+        let n: u64 = c
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.INNODB_LOCKS WHERE lock_table = ?",
+                (&table,),
+            )
+            .await
+            .unwrap()
+            .unwrap_or(0);
+        waits = waits.max(n);
+        // The server refreshes what INNODB_LOCKS shows only when it was not read for 100 ms.
+        tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+    }
+    let out = run.await.unwrap();
+    assert_success(&out, "db-restore");
+    assert_same(&src.name, &dst.name).await;
+    assert_eq!(
+        waits, 0,
+        "a statement of the restore waited for the lock of the first one's insert into the \
+         empty table"
+    );
+}
+
 /// Single-database restores write into their target only.
 mod confine;
 /// Restores that fail or are refused, and what they leave.

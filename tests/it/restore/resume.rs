@@ -365,3 +365,68 @@ async fn a_resume_that_waited_for_another_finding_it_done_changes_nothing() {
         "rows loaded twice or lost"
     );
 }
+
+/// A restore is never registered in the journal without holding its lock: a restore that
+/// finishes takes a registered one whose lock is free for one that stopped before it made a
+/// database ready, discards it and, when nothing else is left, drops the journal's database
+/// under it (the running one then failed at its next journal row: "Table
+/// 'sfdbtools_journal.done' doesn't exist"). The probe waits for the registry lock as a
+/// finishing restore does, and looks at this restore's row the moment it gets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registered_restore_holds_its_lock_from_the_first_moment() {
+    let dst = TestDb::new("rsr_reg").await;
+    let dir = out_dir();
+    let file = dir.path().join(format!("{}.sql", dst.name));
+    std::fs::write(
+        &file,
+        format!(
+            "-- {}\nCREATE TABLE a (id INT PRIMARY KEY);\nINSERT INTO a VALUES (1), (2);\n",
+            dst.name
+        ),
+    )
+    .unwrap();
+    let f = file.to_str().unwrap().to_owned();
+    let probe = format!(
+        "DO GET_LOCK('sfdbtools_journal', 60); SELECT id, IS_USED_LOCK(CONCAT( \
+         'sfdbtools_journal.', id)) IS NOT NULL FROM sfdbtools_journal.restores WHERE \
+         INSTR(files, X'{}') > 0",
+        hex::encode(&f)
+    );
+    let mut c = server().conn(None).await;
+    let target = dst.name.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        restore("single", &["--file", &f, "--target-db", &target, "-j", "2"])
+    });
+    let mut seen = None;
+    while seen.is_none() && !run.is_finished() {
+        let rows = async {
+            let mut r = c.query_iter(probe.as_str()).await?;
+            let mut rows: Vec<(u64, i64)> = Vec::new();
+            while !r.is_empty() {
+                rows.extend(r.collect::<(u64, i64)>().await?);
+            }
+            Ok::<_, mysql_async::Error>(rows)
+        }
+        .await;
+        // The driver may hand the SELECT's error to the next query instead.
+        let released = c.query_drop("DO RELEASE_LOCK('sfdbtools_journal')").await;
+        match rows.and_then(|rows| released.map(|()| rows)) {
+            Ok(rows) => seen = rows.first().copied(),
+            // No journal yet (1049 database, 1146 table): a new connection, which the
+            // server's named lock does not outlive.
+            Err(mysql_async::Error::Server(e)) if [1049, 1146].contains(&e.code) => {
+                c = server().conn(None).await;
+            }
+            Err(e) => panic!("probing the journal: {e}"),
+        }
+    }
+    let out = run.await.unwrap();
+    common::assert_success(&out, "db-restore");
+    let (id, held) = seen.expect("the restore was never seen in the journal");
+    assert_eq!(
+        held, 1,
+        "restore {id} was registered while its lock was free: a restore finishing then \
+         would have discarded it"
+    );
+    assert_eq!(count_rows(&dst.name, "a").await, 2);
+}
