@@ -765,21 +765,9 @@ async fn a_tables_second_statement_waits_for_its_first_to_commit() {
     )
     .await;
     let dir = out_dir();
-    assert_success(
-        &backup(
-            &[
-                "single",
-                "--database",
-                &src.name,
-                "-c",
-                "none",
-                "--statement-size",
-                "4M",
-            ],
-            dir.path(),
-        ),
-        "backup",
-    );
+    let args = ["single", "--database", &src.name, "-c", "none"];
+    let sized = [&args[..], &["--statement-size", "4M"]].concat();
+    assert_success(&backup(&sized, dir.path()), "backup");
     let f = dump_file_in(dir.path()).to_str().unwrap().to_owned();
     let dst = TestDb::new("rs_first_dst").await;
     let target = dst.name.clone();
