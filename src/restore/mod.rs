@@ -158,10 +158,15 @@ pub async fn run(cfg: &RestoreConfig, progress: Arc<dyn Progress>) -> Result<Res
     }
     let mut opened = Vec::with_capacity(plan.files.len());
     for f in &plan.files {
-        opened.push(open_sql(&f.path, cfg.passphrase.as_ref(), proof_for(cfg, f)).await?);
+        let file = open_sql(&f.path, cfg.passphrase.as_ref(), proof_for(cfg, f)).await;
+        opened.push(file.map_err(untouched)?);
     }
     let grants = match &plan.grants {
-        Some(g) => Some(open_sql(g, cfg.passphrase.as_ref(), Proof::none()).await?),
+        Some(g) => Some(
+            open_sql(g, cfg.passphrase.as_ref(), Proof::none())
+                .await
+                .map_err(untouched)?,
+        ),
         None => None,
     };
     let (mut main, _) =
@@ -181,6 +186,19 @@ pub async fn run(cfg: &RestoreConfig, progress: Arc<dyn Progress>) -> Result<Res
     .await;
     let _ = main.disconnect().await;
     result
+}
+
+/// A file that failed before the restore wrote anything (opening it, reading its start, the
+/// read that hashes it for the journal): the message says the target is as it was. A refusal
+/// (usage) says so itself.
+fn untouched(e: Error) -> Error {
+    match e {
+        Error::Usage(_) => e,
+        e => Error::Restore {
+            source: Box::new(e),
+            state: "nothing was restored: the target is as it was".into(),
+        },
+    }
 }
 
 /// The longest statement of a copy's accounts file: our own grants file, one account's
@@ -313,9 +331,17 @@ async fn run_plan(
     progress: Arc<dyn Progress>,
     patterns_checked: bool,
 ) -> Result<RestoreReport> {
-    let max_statement = checks::check_packet_size(main, plan, cfg).await?;
-    let nbe = checks::server_no_backslash_escapes(main).await?;
-    checks::check_function_creators(main, cfg, plan, nbe, max_statement).await?;
+    let max_statement = checks::check_packet_size(main, plan, cfg)
+        .await
+        .map_err(untouched)?;
+    let nbe = checks::server_no_backslash_escapes(main)
+        .await
+        .map_err(untouched)?;
+    // A file without metadata is read whole here on a server with a binary log (see the
+    // function): one cut short fails before anything is written.
+    checks::check_function_creators(main, cfg, plan, nbe, max_statement)
+        .await
+        .map_err(untouched)?;
     let mut report = RestoreReport {
         ticket: cfg.ticket.clone(),
         ..Default::default()
@@ -324,7 +350,9 @@ async fn run_plan(
     // or a server where the accounts cannot be told apart, stops the restore here.
     let accounts = match (&plan.grants, grants) {
         (Some(g), Some(opened)) => {
-            let mut file = read_accounts(g, opened, nbe, max_statement).await?;
+            let mut file = read_accounts(g, opened, nbe, max_statement)
+                .await
+                .map_err(untouched)?;
             let existing = accounts::existing(main, &file).await?;
             let repointed = retarget(cfg, plan, &mut file, &existing, progress.as_ref())?;
             Some((file, repointed, existing))
@@ -342,7 +370,9 @@ async fn run_plan(
         binlog_off(main).await?;
     }
     if !cfg.dry_run && cfg.journal {
-        let files = identify(cfg, plan, progress.as_ref()).await?;
+        let files = identify(cfg, plan, progress.as_ref())
+            .await
+            .map_err(untouched)?;
         let options = journal::describe(cfg, plan);
         if cfg.resume {
             let j = Journal::resume(

@@ -547,3 +547,34 @@ async fn drop_target_says_what_it_dropped_and_asks_on_a_terminal() {
         .unwrap();
     assert_eq!(kept, Some(0), "yes drops it");
 }
+
+/// A cut compressed file without metadata is read whole first, to hash it for the journal:
+/// the restore fails there (exit 1) saying that nothing was restored, and the target is not
+/// created.
+#[tokio::test]
+async fn a_cut_file_fails_before_anything_is_restored_and_says_so() {
+    let src = TestDb::new("rf_cut").await;
+    src.exec(
+        "CREATE TABLE t (id INT PRIMARY KEY, h CHAR(32));
+         INSERT INTO t SELECT seq, MD5(seq) FROM seq_1_to_50000;",
+    )
+    .await;
+    let dir = out_dir();
+    let args = ["single", "--database", &src.name, "--skip-encrypt"];
+    assert_success(&backup(&args, dir.path()), "backup");
+    let whole = std::fs::read(dump_file_in(dir.path())).unwrap();
+    let cut = dir.path().join("cut.sql.zst");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let target = format!("{}_to", src.name);
+    let out = restore(
+        "single",
+        &["--file", cut.to_str().unwrap(), "--target-db", &target],
+    );
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("cut.sql.zst") && text.contains("nothing was restored"),
+        "{text}"
+    );
+    assert!(!database_exists(&target).await, "{text}");
+}
