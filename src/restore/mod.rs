@@ -188,9 +188,9 @@ pub async fn run(cfg: &RestoreConfig, progress: Arc<dyn Progress>) -> Result<Res
     result
 }
 
-/// A file that failed before the restore wrote anything (opening it, reading its start, the
-/// read that hashes it for the journal): the message says the target is as it was. A refusal
-/// (usage) says so itself.
+/// A failure before the restore wrote anything (opening a file, reading its start, the checks
+/// and reads before the first write, the read that hashes a file for the journal): the
+/// message says the target is as it was. A refusal (usage) says so itself.
 fn untouched(e: Error) -> Error {
     match e {
         Error::Usage(_) => e,
@@ -331,33 +331,30 @@ async fn run_plan(
     progress: Arc<dyn Progress>,
     patterns_checked: bool,
 ) -> Result<RestoreReport> {
-    let max_statement = checks::check_packet_size(main, plan, cfg)
-        .await
-        .map_err(untouched)?;
-    let nbe = checks::server_no_backslash_escapes(main)
-        .await
-        .map_err(untouched)?;
-    // A file without metadata is read whole here on a server with a binary log (see the
-    // function): one cut short fails before anything is written.
-    checks::check_function_creators(main, cfg, plan, nbe, max_statement)
-        .await
-        .map_err(untouched)?;
+    // Checks and reads that write nothing: a failure among them leaves the target as it was.
+    let prelude = async {
+        let max_statement = checks::check_packet_size(main, plan, cfg).await?;
+        let nbe = checks::server_no_backslash_escapes(main).await?;
+        // A file without metadata is read whole here on a server with a binary log (see the
+        // function): one cut short fails before anything is written.
+        checks::check_function_creators(main, cfg, plan, nbe, max_statement).await?;
+        // The accounts file is read and checked whole before anything changes: a file it
+        // refuses, or a server where the accounts cannot be told apart, stops the restore here.
+        let accounts = match (&plan.grants, grants) {
+            (Some(g), Some(opened)) => {
+                let mut file = read_accounts(g, opened, nbe, max_statement).await?;
+                let existing = accounts::existing(main, &file).await?;
+                let repointed = retarget(cfg, plan, &mut file, &existing, progress.as_ref())?;
+                Some((file, repointed, existing))
+            }
+            _ => None,
+        };
+        Ok::<_, Error>((max_statement, nbe, accounts))
+    };
+    let (max_statement, nbe, accounts) = prelude.await.map_err(untouched)?;
     let mut report = RestoreReport {
         ticket: cfg.ticket.clone(),
         ..Default::default()
-    };
-    // The accounts file is read and checked whole before anything changes: a file it refuses,
-    // or a server where the accounts cannot be told apart, stops the restore here.
-    let accounts = match (&plan.grants, grants) {
-        (Some(g), Some(opened)) => {
-            let mut file = read_accounts(g, opened, nbe, max_statement)
-                .await
-                .map_err(untouched)?;
-            let existing = accounts::existing(main, &file).await?;
-            let repointed = retarget(cfg, plan, &mut file, &existing, progress.as_ref())?;
-            Some((file, repointed, existing))
-        }
-        _ => None,
     };
     // The journal: found (--resume, which refuses with nothing changed when it cannot go on)
     // or started; its writes follow the run's binary log setting, as the data does.
