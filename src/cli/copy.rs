@@ -429,6 +429,20 @@ fn summary(done: &CopyReport, reporter: &Reporter) {
         for s in &done.replica_statements {
             println!("  {s};");
         }
+        if done
+            .replica_statements
+            .iter()
+            .any(|s| s.contains("replicate_wild_do_table"))
+        {
+            // MariaDB applies table filters to tables only: routine and event DDL of every
+            // database reaches the replica, and fails there on a database it lacks.
+            println!(
+                "note: the replica applies the copied databases' tables only; a procedure, \
+                 function or event created or dropped on the source in another database stops \
+                 it (SHOW SLAVE STATUS: Last_SQL_Errno 1049 or 1305); skip that event with \
+                 SET GLOBAL sql_slave_skip_counter = 1; START SLAVE"
+            );
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! (MySQL 8, another MariaDB); nothing is started then.
 
 pub mod compare;
+pub mod copying;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -66,6 +67,20 @@ fn parse_url(url: &str) -> Server {
 
 fn start_private() -> Server {
     start_sandbox("", &[])
+}
+
+impl Server {
+    /// MariaDB (its GTID replication, its system tables), not MySQL.
+    pub fn is_mariadb(&self) -> bool {
+        let out = self
+            .client(None)
+            .args(["-N", "-e", "SELECT VERSION()"])
+            .output()
+            .expect("run mariadb");
+        String::from_utf8_lossy(&out.stdout)
+            .to_lowercase()
+            .contains("mariadb")
+    }
 }
 
 /// A private server of this test binary from `scripts/sandbox.sh start` (`tag` tells the

@@ -15,19 +15,6 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::*;
 
-impl Server {
-    pub fn is_mariadb(&self) -> bool {
-        let out = self
-            .client(None)
-            .args(["-N", "-e", "SELECT VERSION()"])
-            .output()
-            .expect("run mariadb");
-        String::from_utf8_lossy(&out.stdout)
-            .to_lowercase()
-            .contains("mariadb")
-    }
-}
-
 impl TestUser {
     /// `sfdbtools -q db-backup <args…>` as this account (password through MYSQL_PWD).
     pub fn backup(&self, args: &[&str], dir: &Path) -> Output {

@@ -10,21 +10,12 @@ use crate::common;
 use std::time::{Duration, Instant};
 
 use common::compare::{diff, image};
+use common::copying::gtid_seq;
 use common::{
     TestDb, assert_success, backup, dump_file_in, metadata_of, out_dir, restore_with_client,
     server, wait_for_rows,
 };
 use mysql_async::prelude::*;
-
-/// The sequence number of a MariaDB GTID `domain-server-seq` (the domain-0 part of a list).
-fn gtid_seq(gtid: &str) -> u64 {
-    gtid.split(',')
-        .map(str::trim)
-        .find(|g| g.starts_with("0-"))
-        .and_then(|g| g.rsplit('-').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no domain-0 GTID in {gtid:?}"))
-}
 
 /// While a 4-thread dump runs, transfers, ledger appends and a counter commit concurrently. The
 /// restored dump must be one point in time, and its GTID the last transaction it contains.

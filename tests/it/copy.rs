@@ -1,6 +1,6 @@
 //! `db-copy` between two real servers: this binary's server as the source and a second private
-//! server (`copy_target`) as the target; the replica test starts a third of its own, since it
-//! leaves the target replicating.
+//! server (`copy_target`) as the target. The replica test is in the `serial` binary
+//! (`copy_replica.rs`): a replica of one database stops on another test's routine DDL.
 
 use crate::common;
 
@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::compare::{diff, image};
+use common::copying::{finished, gtid_seq, start_writer, wait_for_commits, writer_source};
 use common::{Server, TestDb, assert_success, output_text, server, start_sandbox};
 use mysql_async::prelude::*;
 
@@ -43,15 +44,6 @@ fn copy_command(target: &Server, args: &[&str]) -> std::process::Command {
 
 fn copy(args: &[&str]) -> Output {
     copy_into(copy_target(), args)
-}
-
-/// The `finished` event of a JSON run.
-fn finished(out: &Output) -> serde_json::Value {
-    String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v["event"] == "finished")
-        .unwrap_or_else(|| panic!("no finished event:\n{}", output_text(out)))
 }
 
 async fn drop_on(target: &Server, db: &str) {
@@ -304,82 +296,6 @@ async fn a_source_failure_stops_the_restore_and_names_the_source() {
     drop_on(copy_target(), &db.name).await;
 }
 
-/// The sequence number of the domain-0 part of a MariaDB GTID list.
-fn gtid_seq(gtid: &str) -> u64 {
-    gtid.split(',')
-        .map(str::trim)
-        .find(|g| g.starts_with("0-"))
-        .and_then(|g| g.rsplit('-').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no domain-0 GTID in {gtid:?}"))
-}
-
-/// Transfers between accounts, each with a ledger row and a counter step, committed while the
-/// copy runs; each commit's GTID sequence recorded. Stops when `stop` is set.
-fn start_writer(
-    db: String,
-    stop: std::sync::Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<Vec<(u64, u64)>> {
-    tokio::spawn(async move {
-        let mut conn = server().conn(Some(&db)).await;
-        let mut commits = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(180);
-        let mut i: u64 = 0;
-        while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
-            i += 1;
-            let (a, b) = (1 + i % 50, 1 + (i * 7) % 50);
-            conn.query_drop(format!(
-                "START TRANSACTION;
-                 UPDATE accounts SET balance = balance - {i} % 40 WHERE id = {a};
-                 UPDATE accounts SET balance = balance + {i} % 40 WHERE id = {b};
-                 INSERT INTO ledger (src, dst, amount) VALUES ({a}, {b}, {i} % 40);
-                 UPDATE counter SET n = n + 1 WHERE id = 1;
-                 COMMIT"
-            ))
-            .await
-            .unwrap();
-            let last: String = conn
-                .query_first("SELECT @@last_gtid")
-                .await
-                .unwrap()
-                .unwrap();
-            commits.push((i, gtid_seq(&last)));
-        }
-        commits
-    })
-}
-
-async fn writer_source(tag: &str) -> TestDb {
-    let db = TestDb::new(tag).await;
-    db.exec(
-        "CREATE TABLE accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL);
-         INSERT INTO accounts SELECT seq, 1000 FROM seq_1_to_50;
-         CREATE TABLE ledger (id BIGINT AUTO_INCREMENT PRIMARY KEY, src INT, dst INT, amount INT, pad CHAR(200) DEFAULT 'p');
-         INSERT INTO ledger (src, dst, amount) SELECT 0, 0, 0 FROM seq_1_to_100000;
-         CREATE TABLE counter (id INT PRIMARY KEY, n BIGINT NOT NULL);
-         INSERT INTO counter VALUES (1, 0);",
-    )
-    .await;
-    db
-}
-
-async fn wait_for_commits(db: &TestDb, n: u64) {
-    let mut conn = db.conn().await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let got: u64 = conn
-            .query_first("SELECT n FROM counter")
-            .await
-            .unwrap()
-            .unwrap();
-        if got >= n {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the writer never committed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// Under a concurrent writer: the copy is one point in time (money neither made nor lost, the
 /// ledger matches the counter), and the GTID it reports and records is exactly the last
 /// transaction it holds.
@@ -468,237 +384,6 @@ async fn a_copy_under_writes_is_one_point_in_time_at_its_reported_gtid() {
     assert_eq!(recorded.as_deref(), Some(gtid.as_str()));
     drop_on(copy_target(), &posdb).await;
     drop_on(copy_target(), &db.name).await;
-}
-
-/// `--as-replica --start-replica` on a fresh server: the copy loads, the target replicates
-/// from the snapshot's GTID while the writer goes on, and catches up to identical tables.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn as_a_replica_the_target_catches_up_to_identical_tables() {
-    if !server().is_mariadb() || server().dir.is_none() {
-        return; // MariaDB's GTID replication, from a server the harness started
-    }
-    let replica = start_sandbox("-replica", &["--server-id", "3"]);
-    let mut r = replica.conn(None).await;
-    let db = writer_source("copy_replica").await;
-
-    // A target whose own binary log is ahead in the source's domain could never start from
-    // the copy's position: refused before anything is copied, saying what to do.
-    let source_seq: u64 = {
-        let mut s = server().conn(None).await;
-        let pos: String = s
-            .query_first("SELECT @@gtid_binlog_pos")
-            .await
-            .unwrap()
-            .unwrap_or_default();
-        gtid_seq(&pos)
-    };
-    r.query_drop(format!(
-        "SET SESSION gtid_domain_id = 0, gtid_seq_no = {}; CREATE DATABASE copy_clash; \
-         DROP DATABASE copy_clash",
-        source_seq + 1_000_000
-    ))
-    .await
-    .unwrap();
-    let mut c = server().sfdbtools();
-    c.args([
-        "db-copy",
-        "single",
-        "--database",
-        &db.name,
-        "--as-replica",
-        "-q",
-    ])
-    .args(server().connection_args())
-    .arg(format!("--target-host={}", replica.host))
-    .arg(format!("--target-port={}", replica.port))
-    .arg("--target-user=root")
-    .env("SFDB_TARGET_PASSWORD", "");
-    let out = c.output().unwrap();
-    let text = output_text(&out);
-    assert_eq!(out.status.code(), Some(2), "{text}");
-    assert!(
-        text.contains("ERROR 1947") && text.contains("RESET MASTER"),
-        "{text}"
-    );
-    let there: Option<String> = r
-        .exec_first(
-            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
-            (&db.name,),
-        )
-        .await
-        .unwrap();
-    assert_eq!(there, None, "the refused copy went ahead");
-    r.query_drop("RESET MASTER").await.unwrap();
-    let own_before = own_transactions(&mut r, 3).await;
-    let user = format!("cp_repl_{}", std::process::id());
-    let mut s = server().conn(None).await;
-    s.query_drop(format!(
-        "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'replpw';
-         GRANT REPLICATION SLAVE ON *.* TO '{user}'@'%';"
-    ))
-    .await
-    .unwrap();
-    let as_replica = |password: &str| {
-        let mut c = server().sfdbtools();
-        c.args([
-            "--log-format",
-            "json",
-            "db-copy",
-            "single",
-            "--database",
-            &db.name,
-        ])
-        .args(server().connection_args())
-        .arg(format!("--target-host={}", replica.host))
-        .arg(format!("--target-port={}", replica.port))
-        .arg("--target-user=root")
-        .args([
-            "--as-replica",
-            "--start-replica",
-            "--replication-user",
-            &user,
-        ])
-        .args(["-j", "2", "-q", "--position-table", "copy_meta.positions"])
-        .env("SFDB_TARGET_PASSWORD", "")
-        .env("SFDB_REPLICATION_PASSWORD", password);
-        c
-    };
-    // The position's database, made outside the replica's binary log like everything else.
-    r.query_drop(
-        "SET SESSION sql_log_bin = 0; CREATE DATABASE copy_meta; SET SESSION sql_log_bin = 1",
-    )
-    .await
-    .unwrap();
-
-    // A wrong replication password: START SLAVE succeeds, the replica's login does not. The
-    // run says so and fails, though every row arrived.
-    let out = as_replica("not-the-password").output().unwrap();
-    let text = output_text(&out);
-    assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(
-        text.contains("cannot read the source's binary log") && text.contains("error 1045"),
-        "{text}"
-    );
-    assert!(!text.contains("not-the-password"), "{text}");
-    r.query_drop(format!(
-        "SET SESSION sql_log_bin = 0; STOP SLAVE; RESET SLAVE ALL; DROP DATABASE {}",
-        common::quote(&db.name)
-    ))
-    .await
-    .unwrap();
-
-    let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let writer = start_writer(db.name.clone(), stop.clone());
-    wait_for_commits(&db, 5).await;
-
-    let mut c = as_replica("replpw");
-    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
-        .await
-        .unwrap();
-    // More writes after the copy: the replica must get them from the binary log.
-    let more_until = Instant::now() + Duration::from_millis(500);
-    while Instant::now() < more_until {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    stop.store(true, Ordering::SeqCst);
-    let commits = writer.await.unwrap();
-    assert_success(&out, "copy as a replica");
-    let done = finished(&out);
-    assert_eq!(done["replica_started"], true, "{done}");
-    let statements = done["replica_statements"].to_string();
-    assert!(
-        !statements.contains("replpw"),
-        "the password was printed: {statements}"
-    );
-    assert!(
-        statements.contains("MASTER_USE_GTID = slave_pos"),
-        "{statements}"
-    );
-
-    let source_pos: String = s
-        .query_first("SELECT @@gtid_binlog_pos")
-        .await
-        .unwrap()
-        .unwrap();
-    let want = gtid_seq(&source_pos);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let row: Option<mysql_async::Row> = r.query_first("SHOW SLAVE STATUS").await.unwrap();
-        let row = row.expect("the target is no replica");
-        let sql_error: Option<String> = row.get("Last_SQL_Error");
-        let io_error: Option<String> = row.get("Last_IO_Error");
-        assert!(
-            sql_error.as_deref().unwrap_or("").is_empty()
-                && io_error.as_deref().unwrap_or("").is_empty(),
-            "replication failed: {sql_error:?} {io_error:?}"
-        );
-        let pos: String = r
-            .query_first("SELECT @@gtid_slave_pos")
-            .await
-            .unwrap()
-            .unwrap_or_default();
-        if !pos.is_empty() && gtid_seq(&pos) >= want {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the replica did not catch up: {pos} < {source_pos}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(commits.len() > 5);
-    for table in ["accounts", "ledger", "counter"] {
-        let q = format!(
-            "CHECKSUM TABLE {}.{table} EXTENDED",
-            common::quote(&db.name)
-        );
-        let a: Option<(String, Option<u64>)> = s.query_first(q.as_str()).await.unwrap();
-        let b: Option<(String, Option<u64>)> = r.query_first(q.as_str()).await.unwrap();
-        assert_eq!(
-            a.map(|x| x.1),
-            b.map(|x| x.1),
-            "{table} differs on the replica"
-        );
-    }
-    // Nothing of the copy went into the replica's own binary log (its DROP and CREATE
-    // DATABASE included): a transaction of its own in the source's domain would make the
-    // source refuse it as a replica once the source's binary log moved on.
-    assert_eq!(
-        own_transactions(&mut r, 3).await,
-        own_before,
-        "the copy wrote into the replica's binary log"
-    );
-    let recorded: Option<u64> = r
-        .query_first("SELECT COUNT(*) FROM copy_meta.positions")
-        .await
-        .unwrap();
-    assert!(recorded >= Some(1), "no position recorded: {recorded:?}");
-    r.query_drop("STOP SLAVE").await.unwrap();
-    s.query_drop(format!("DROP USER '{user}'@'%'"))
-        .await
-        .unwrap();
-}
-
-/// How many transactions the server `server_id` wrote into its own binary log (its GTID
-/// events), in every binary log file it has.
-async fn own_transactions(conn: &mut mysql_async::Conn, server_id: u32) -> usize {
-    let files: Vec<mysql_async::Row> = conn.query("SHOW BINARY LOGS").await.unwrap();
-    let mut n = 0;
-    for f in files {
-        let name: String = f.get(0).unwrap();
-        let events: Vec<mysql_async::Row> = conn
-            .query(format!("SHOW BINLOG EVENTS IN '{name}'"))
-            .await
-            .unwrap();
-        n += events
-            .iter()
-            .filter(|e| {
-                e.get::<String, _>("Event_type").as_deref() == Some("Gtid")
-                    && e.get::<u32, _>("Server_id") == Some(server_id)
-            })
-            .count();
-    }
-    n
 }
 
 /// Accounts only when asked: without `--grants` none is made on the target; with it, the

@@ -13,6 +13,9 @@
 //! - `resume`: holds the whole server still (`FLUSH TABLES WITH READ LOCK`) to kill a restore
 //!   at a chosen point, restarts it, and looks for the journal database, which any restore
 //!   running beside it would make.
+//! - `copy_replica`: leaves a server replicating one database of this one; another test's
+//!   `CREATE PROCEDURE` in a database of its own would stop it (MariaDB's table filters do not
+//!   cover routines), which is the server's behaviour, not the code under test.
 //! - `copy_same_server`: leaves an `ALTER TABLE` waiting for a copy on purpose; a waiting DDL
 //!   statement holds off every other dump's FLUSH TABLES WITH READ LOCK until it ends.
 //! - `statement_size`: lowers the server's `max_allowed_packet` for a moment, which must not
@@ -24,6 +27,7 @@
 
 mod common;
 
+mod copy_replica;
 mod copy_same_server;
 mod corpus;
 mod exclusive;
