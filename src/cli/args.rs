@@ -10,7 +10,9 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use sfdbtools::Error;
 use sfdbtools::config::run::Engine;
-use sfdbtools::config::run::{parse_max_statement_size, parse_statement_size};
+use sfdbtools::config::run::{
+    KeysAfterRows, parse_keys_after_rows, parse_max_statement_size, parse_statement_size,
+};
 use sfdbtools::connect::{DEFAULT_CONNECT_TIMEOUT, SslMode};
 use sfdbtools::rows::RowReader;
 use sfdbtools::snapshot::Consistency;
@@ -343,6 +345,14 @@ pub struct RestoreArgs {
     /// file, target or table selection is refused.
     #[arg(long = "resume", conflicts_with_all = ["no_journal", "dry_run"])]
     pub resume: bool,
+    /// On MariaDB, a table of our dump with at least SIZE of rows (bytes, or K/M/G, as its
+    /// metadata records them; 0: every table) is loaded without its plain secondary keys,
+    /// which are then built in one ALTER TABLE from the loaded rows: faster than keeping
+    /// every key's B-tree in order row by row. Tables with foreign keys, FULLTEXT or SPATIAL
+    /// keys, partitions or system versioning keep their keys. `off`: every table is loaded
+    /// with its keys.
+    #[arg(long = "keys-after-rows", value_name = "SIZE|off", value_parser = parse_keys_after_rows, default_value = "16M")]
+    pub keys_after_rows: KeysAfterRows,
     /// Keep no journal on the target (the database sfdbtools_journal): a restore that stops
     /// cannot be resumed, and the target gets nothing but the dump's own statements.
     #[arg(long = "no-journal")]

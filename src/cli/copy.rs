@@ -177,6 +177,8 @@ pub fn config(
         // so it keeps no journal to resume from.
         journal: false,
         resume: false,
+        // The stream has no metadata to tell the large tables: every table keeps its keys.
+        keys_after_rows: None,
     };
     Ok((
         CopyConfig {

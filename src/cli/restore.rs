@@ -254,6 +254,7 @@ pub fn config(
         tables: table_filter(a.tables)?,
         journal: !a.no_journal,
         resume: a.resume,
+        keys_after_rows: a.keys_after_rows.0,
     })
 }
 

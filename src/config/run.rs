@@ -308,6 +308,10 @@ pub struct RestoreConfig {
     /// `--resume`: go on with the stopped restore of the same file with the same options into
     /// the same target, reading past what its journal says was committed.
     pub resume: bool,
+    /// `--keys-after-rows`: tables with at least this many bytes of rows in the dump (its
+    /// metadata) get their plain secondary keys built after their rows (`restore::keys`);
+    /// None (`off`): every table is loaded with its keys.
+    pub keys_after_rows: Option<u64>,
 }
 
 /// The binary's question before `--drop-target` drops a database that exists: its name and
@@ -404,6 +408,18 @@ pub const MIN_MAX_STATEMENT: usize = 1 << 10;
 
 /// `--max-statement-size`: bytes or K/M/G ([`parse_bytes`]), from 1K up to 1G (the largest
 /// `max_allowed_packet` of any server: no longer statement can run anywhere).
+/// `--keys-after-rows SIZE|off` as given: the size, or None for `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeysAfterRows(pub Option<u64>);
+
+/// `--keys-after-rows SIZE|off`: the size (bytes, or K/M/G; 0 for every table), or `off`.
+pub fn parse_keys_after_rows(text: &str) -> Result<KeysAfterRows, String> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(KeysAfterRows(None));
+    }
+    parse_bytes(text).map(|b| KeysAfterRows(Some(b)))
+}
+
 pub fn parse_max_statement_size(text: &str) -> Result<usize, String> {
     let bytes = parse_bytes(text)?;
     if bytes < MIN_MAX_STATEMENT as u64 {

@@ -20,6 +20,7 @@ use super::execute::{
     Check, Executed, Failure, execute, execute_checked, execute_load, probe_rows, run_own,
 };
 use super::journal::{self, FileJournal};
+use super::keys;
 use super::load_data::{self, LoadData};
 use super::plan::Placement;
 use super::script::{Feedback, Item, Statements};
@@ -30,8 +31,8 @@ use crate::config::run::ConfirmDrop;
 use crate::connect::{self, ConnectionSettings};
 use crate::error::{Error, Result};
 use crate::progress::{Event, Progress};
-use crate::quote::ident;
-use crate::read::classify::{Kind, Verb, first_word};
+use crate::quote::{ident, qualified};
+use crate::read::classify::{Kind, Verb, first_word, mentions};
 use crate::read::split::{Position, Statement};
 use crate::read::subject::{Role, Subject, subject};
 
@@ -42,6 +43,10 @@ const JOBS_PER_CONNECTION: usize = 2;
 /// KiB of data statements queued or running at once: bounds memory however large the
 /// statements of a file are (a statement larger than this runs alone).
 const IN_FLIGHT_KIB: u32 = 64 * 1024;
+
+/// Where the statement adding a table's deferred keys back is journaled: this many bytes
+/// after the table's first row statement, inside its text, where no statement starts.
+const KEYS_JOURNAL_OFFSET: u64 = 2;
 
 /// Warning texts kept for the summary; the count covers all of them.
 const WARNING_SAMPLES: usize = 10;
@@ -60,6 +65,10 @@ pub struct Options {
     /// A stopped restore of the same file with the same options that `--resume` would go on
     /// with (its journal id): named when a target that holds tables is refused.
     pub resumable: Option<u64>,
+    /// The tables whose plain secondary keys are built after their rows (see `keys`): by
+    /// target database and table, the rows the file's metadata records for each. Empty when
+    /// nothing is deferred (a MySQL target, a file without metadata, small tables).
+    pub deferred_keys: HashMap<String, HashMap<String, u64>>,
 }
 
 /// What applying a script did.
@@ -140,14 +149,15 @@ struct Job {
     at: Position,
     /// Session settings to have applied first: `log[..epoch]`.
     epoch: usize,
-    /// The table's handle in the applier's `Loads`.
-    table: usize,
+    /// The table's handle in the applier's `Loads`; None for the statement that adds a
+    /// table's deferred keys back, which loads no rows.
+    table: Option<usize>,
     journal: Option<JobJournal>,
     _budget: OwnedSemaphorePermit,
 }
 
 struct Done {
-    table: usize,
+    table: Option<usize>,
     at: Position,
     bytes: u64,
     result: Result<Executed, Failure>,
@@ -346,6 +356,32 @@ pub struct Applier<'a> {
     engines: HashMap<TableKey, bool>,
     /// `out.resumed_tables`' entries by table.
     resumed_index: HashMap<TableKey, usize>,
+    /// Keys to build after the rows (`keys`), from the table's CREATE TABLE to its first row
+    /// statement, where they are dropped.
+    keys_waiting: HashMap<TableKey, keys::Deferred>,
+    /// Tables loading without their deferred keys, with the statement that adds them back.
+    keys_pending: HashMap<TableKey, PendingKeys>,
+    /// Tables whose rows are all in by their metadata's count: their keys go next.
+    keys_ready: Vec<TableKey>,
+    /// Statements adding keys back that are running, by the position of their table's first
+    /// row statement (their answers' `at`).
+    keys_running: HashMap<u64, (TableKey, String)>,
+}
+
+/// A table loading without its deferred keys.
+struct PendingKeys {
+    /// `ALTER TABLE … ADD KEY IF NOT EXISTS …`.
+    sql: String,
+    /// The table's first row statement: where a failure is reported. The statement is
+    /// journaled two bytes after it, inside that statement's text, where no statement of the
+    /// file can start.
+    at: Position,
+    /// The rows its metadata records, when this run loads all of them: once they are in, the
+    /// keys are added while other tables go on loading. None after a resume (part of the rows
+    /// came before): the keys are added at the next point where all data has settled.
+    rows: Option<u64>,
+    /// The keys, for messages.
+    names: String,
 }
 
 impl<'a> Applier<'a> {
@@ -426,6 +462,10 @@ impl<'a> Applier<'a> {
             journal,
             engines: HashMap::new(),
             resumed_index: HashMap::new(),
+            keys_waiting: HashMap::new(),
+            keys_pending: HashMap::new(),
+            keys_ready: Vec::new(),
+            keys_running: HashMap::new(),
         };
         // The restore's own session settings go first, so the file's later ones win.
         let mut setup = Vec::new();
@@ -476,7 +516,9 @@ impl<'a> Applier<'a> {
         // Answers that arrived after a failure only add to the counts.
         while let Ok(d) = self.done.try_recv() {
             let ran = d.result.as_ref().ok().map(|e| (e.rows, d.bytes));
-            self.loads.settle(d.table, ran);
+            if let Some(table) = d.table {
+                self.loads.settle(table, ran);
+            }
             if let Ok(e) = d.result {
                 self.count(e);
             }
@@ -509,6 +551,9 @@ impl<'a> Applier<'a> {
                 Item::Statement(st, kind, load, ours) => self.apply(st, kind, load, ours).await?,
             }
             self.collect_done()?;
+            for key in std::mem::take(&mut self.keys_ready) {
+                self.start_keys(&key).await?;
+            }
             self.report();
         }
         self.wait_all().await?;
@@ -621,6 +666,9 @@ impl<'a> Applier<'a> {
                     return Err(no_database(self.file, st.at));
                 };
                 let key = TableKey { db, table };
+                if let Some(deferred) = self.keys_waiting.remove(&key) {
+                    self.defer_keys(&key, deferred, st.at).await?;
+                }
                 if self.resumed(st.at, Some(&key)) {
                     return Ok(());
                 }
@@ -652,8 +700,27 @@ impl<'a> Applier<'a> {
                 }
             }
             Kind::TableDdl => {
-                if self.current_db.is_none() {
+                let Some(db) = self.current_db.clone() else {
                     return Err(no_database(self.file, st.at));
+                };
+                // Read past or not. On resume every table whose keys could have been
+                // deferred is looked at: the stopped restore may have been asked for another
+                // `--keys-after-rows`, and it may have dropped them.
+                let resuming = self.journal.as_ref().is_some_and(|j| j.resuming());
+                if (resuming || self.opts.deferred_keys.contains_key(&db))
+                    && let Some(deferred) = keys::deferrable(&st.sql)
+                    && (resuming
+                        || self
+                            .opts
+                            .deferred_keys
+                            .get(&db)
+                            .is_some_and(|t| t.contains_key(&deferred.table)))
+                {
+                    let key = TableKey {
+                        db,
+                        table: deferred.table.clone(),
+                    };
+                    self.keys_waiting.insert(key, deferred);
                 }
                 if self.resumed(st.at, None) {
                     return Ok(());
@@ -1050,7 +1117,7 @@ impl<'a> Applier<'a> {
             name: format!("{}.{}", ident(&key.db), ident(&key.table)),
             at: st.at,
             epoch,
-            table,
+            table: Some(table),
             journal,
             _budget: permit,
         };
@@ -1065,10 +1132,22 @@ impl<'a> Applier<'a> {
     }
 
     fn settle(&mut self, d: Done) -> Result<()> {
+        let Some(table) = d.table else {
+            return self.keys_added(d);
+        };
         let ran = d.result.as_ref().ok().map(|e| (e.rows, d.bytes));
-        let (key, rows) = self.loads.settle(d.table, ran);
+        let (key, rows) = self.loads.settle(table, ran);
         if ran.is_some() {
             self.progress.table_restored(&key.db, &key.table, rows);
+        }
+        let key = key.clone();
+        if self
+            .keys_pending
+            .get(&key)
+            .is_some_and(|p| p.rows == Some(rows))
+            && !self.loads.busy(&key)
+        {
+            self.keys_ready.push(key);
         }
         match d.result {
             Ok(e) => {
@@ -1116,6 +1195,17 @@ impl<'a> Applier<'a> {
             self.wait_one().await?;
             self.report();
         }
+        // Every table's rows are in: the keys deferred go back on, in parallel.
+        self.keys_ready.clear();
+        let mut pending: Vec<TableKey> = self.keys_pending.keys().cloned().collect();
+        pending.sort_by(|a, b| (&a.db, &a.table).cmp(&(&b.db, &b.table)));
+        for key in pending {
+            self.start_keys(&key).await?;
+        }
+        while !self.keys_running.is_empty() {
+            self.wait_one().await?;
+            self.report();
+        }
         Self::loaded(self.progress, self.loads.finish_all());
         Ok(())
     }
@@ -1125,8 +1215,174 @@ impl<'a> Applier<'a> {
         while self.loads.busy_named(sql) {
             self.wait_one().await?;
         }
+        // A statement about a table without its deferred keys (another table's foreign key
+        // to it, an ALTER of the file's own) meets the table as the source had it.
+        let named: Vec<TableKey> = self
+            .keys_pending
+            .keys()
+            .filter(|k| mentions(sql, &k.table))
+            .cloned()
+            .collect();
+        for key in named {
+            self.start_keys(&key).await?;
+        }
+        while self
+            .keys_running
+            .values()
+            .any(|(k, _)| mentions(sql, &k.table))
+        {
+            self.wait_one().await?;
+        }
         Self::loaded(self.progress, self.loads.finish_named(sql));
         Ok(())
+    }
+
+    /// A large table's first row statement (`at`) is next: its deferred keys are dropped
+    /// (the table is empty, so that is instant) unless a foreign key involves the table, and
+    /// the statement adding them back is kept for when its rows are in. On resume, keys the
+    /// stopped restore added back are left alone; any other table that could have had its
+    /// keys dropped gets them added (`IF NOT EXISTS`: nothing happens to keys that are
+    /// there), whatever the stopped restore got to and was asked for.
+    async fn defer_keys(
+        &mut self,
+        key: &TableKey,
+        deferred: keys::Deferred,
+        at: Position,
+    ) -> Result<()> {
+        let journaled = |offset| self.journal.as_ref().is_some_and(|j| j.committed(offset));
+        if journaled(at.offset + KEYS_JOURNAL_OFFSET) {
+            return Ok(());
+        }
+        let table = qualified(&key.db, &key.table);
+        let resuming = self.journal.as_ref().is_some_and(|j| j.resuming());
+        let rows = self
+            .opts
+            .deferred_keys
+            .get(&key.db)
+            .and_then(|t| t.get(&key.table))
+            .copied();
+        if rows.is_some() && !journaled(at.offset) {
+            let linked: Option<u64> = self
+                .main
+                .exec_first(
+                    "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE \
+                     (CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?) OR (UNIQUE_CONSTRAINT_SCHEMA = ? \
+                     AND REFERENCED_TABLE_NAME = ?)",
+                    (&key.db, &key.table, &key.db, &key.table),
+                )
+                .await
+                .map_err(|e| Error::server(format!("reading the foreign keys of {table}"), e))?;
+            // A table a foreign key involves never had its keys dropped.
+            if linked != Some(0) {
+                return Ok(());
+            }
+            let sql = format!("ALTER TABLE {table} {}", deferred.drop_clause());
+            match execute(self.main, sql.as_bytes(), self.opts.strict).await {
+                Ok(mut e) => {
+                    e.rows = 0;
+                    self.count(e);
+                }
+                // Loaded with its keys, as without this (on resume, added back as below).
+                Err(_) if !resuming => return Ok(()),
+                Err(_) => {}
+            }
+        } else if !resuming {
+            return Ok(());
+        }
+        // `rows`: once this run has loaded that many, the table is complete. After a resume
+        // part of them may have come before, the count is never reached, and the keys are
+        // added where all data has settled.
+        self.keys_pending.insert(
+            key.clone(),
+            PendingKeys {
+                sql: format!("ALTER TABLE {table} {}", deferred.add_clause()),
+                at,
+                rows,
+                names: deferred
+                    .names()
+                    .iter()
+                    .map(|n| ident(n))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
+        );
+        Ok(())
+    }
+
+    /// Sends the statement adding `key`'s deferred keys back to a data connection, journaled
+    /// (on its own: DDL commits by itself) so that a resume does not run it again.
+    async fn start_keys(&mut self, key: &TableKey) -> Result<()> {
+        let Some(p) = self.keys_pending.remove(key) else {
+            return Ok(());
+        };
+        let permit = self
+            .budget
+            .clone()
+            .acquire_many_owned(1)
+            .await
+            .map_err(|_| Error::Internal("the restore's memory budget was closed".into()))?;
+        let journal = self.journal.as_ref().map(|j| JobJournal {
+            sql: j.record_sql(
+                p.at.offset + KEYS_JOURNAL_OFFSET,
+                Some((&key.db, &key.table)),
+                None,
+                Some(Role::Changes),
+                false,
+            ),
+            transactional: false,
+        });
+        let Some(lanes) = self.jobs.as_ref() else {
+            return Err(Error::Internal("keys added after the end".into()));
+        };
+        let name = format!("{}.{}", ident(&key.db), ident(&key.table));
+        self.progress.event(&Event::Note(&format!(
+            "{name}: building its secondary keys {} from its rows (left out while they loaded)",
+            p.names
+        )));
+        self.keys_running
+            .insert(p.at.offset, (key.clone(), format!("{name} ({})", p.names)));
+        let job = Job {
+            sql: p.sql.into_bytes(),
+            load: None,
+            ours: false,
+            name,
+            at: p.at,
+            epoch: self.log.read().map(|l| l.len()).unwrap_or(0),
+            table: None,
+            journal,
+            _budget: permit,
+        };
+        if lanes.any.send(job).await.is_err() {
+            self.collect_done()?;
+            return Err(Error::Internal(
+                "every data connection stopped without saying why".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The answer to a statement adding deferred keys back.
+    fn keys_added(&mut self, d: Done) -> Result<()> {
+        let what = self
+            .keys_running
+            .remove(&d.at.offset)
+            .map_or_else(String::new, |(_, w)| w);
+        match d.result {
+            Ok(e) => {
+                self.count(e);
+                Ok(())
+            }
+            Err(mut f) => {
+                f.problem = format!(
+                    "adding the secondary keys of {what} back after its rows (ALTER TABLE … \
+                     ADD KEY; they were left out while the rows loaded): {}",
+                    f.problem
+                );
+                // The table is loaded but lacks keys: never a warning to go on past.
+                f.fatal = true;
+                self.failed(d.at, f)
+            }
+        }
     }
 }
 

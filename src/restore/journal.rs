@@ -512,6 +512,11 @@ async fn lock_holder(conn: &mut Conn, name: &str) -> Option<u64> {
 }
 
 impl FileJournal {
+    /// This run goes on with a stopped restore (`--resume`).
+    pub(super) fn resuming(&self) -> bool {
+        self.resume.is_some()
+    }
+
     pub(super) fn committed(&self, offset: u64) -> bool {
         self.resume.as_ref().is_some_and(|r| r.committed(offset))
     }
@@ -1483,6 +1488,7 @@ mod tests {
             tables: Default::default(),
             journal: true,
             resume: false,
+            keys_after_rows: Some(16 << 20),
         }
     }
 

@@ -17,6 +17,7 @@ pub mod apply;
 mod checks;
 mod execute;
 pub mod journal;
+mod keys;
 pub mod load_data;
 pub mod plan;
 mod proof;
@@ -28,6 +29,7 @@ mod target;
 
 pub use target::database_objects as target_objects;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,7 +38,7 @@ use mysql_async::Conn;
 use mysql_async::prelude::*;
 
 use crate::config::run::{GrantsSource, RestoreConfig, RestoreMode};
-use crate::connect;
+use crate::connect::{self, Flavor};
 use crate::error::{Error, Result};
 use crate::progress::{Event, Progress};
 use crate::quote::ident;
@@ -169,7 +171,7 @@ pub async fn run(cfg: &RestoreConfig, progress: Arc<dyn Progress>) -> Result<Res
         ),
         None => None,
     };
-    let (mut main, _) =
+    let (mut main, server) =
         connect::open_with(&cfg.connection, "restore", connect::restore_setup_sql).await?;
     if let Some(w) = cfg.connection.plaintext_warning() {
         progress.event(&Event::Warning(&w));
@@ -180,6 +182,7 @@ pub async fn run(cfg: &RestoreConfig, progress: Arc<dyn Progress>) -> Result<Res
         opened,
         grants,
         &mut main,
+        server.flavor,
         progress,
         patterns_checked,
     )
@@ -225,12 +228,22 @@ pub async fn run_stream(
         grants: None,
     };
     let opened = vec![Opened::stream(name, reader)];
-    let (mut main, _) =
+    let (mut main, server) =
         connect::open_with(&cfg.connection, "restore", connect::restore_setup_sql).await?;
     if let Some(w) = cfg.connection.plaintext_warning() {
         progress.event(&Event::Warning(&w));
     }
-    let result = run_plan(cfg, &plan, opened, None, &mut main, progress, true).await;
+    let result = run_plan(
+        cfg,
+        &plan,
+        opened,
+        None,
+        &mut main,
+        server.flavor,
+        progress,
+        true,
+    )
+    .await;
     let _ = main.disconnect().await;
     result
 }
@@ -273,6 +286,7 @@ pub async fn copy_accounts(
             allow_other_databases: false,
             confirm_drop: None,
             resumable: None,
+            deferred_keys: HashMap::new(),
         };
         let (applied, mut outcome) =
             accounts::apply(&mut main, &file, existing, opts, progress).await?;
@@ -313,6 +327,35 @@ fn recorded_rows(cfg: &RestoreConfig, plan: &Plan) -> Option<u64> {
         .sum()
 }
 
+/// The tables of `f` whose plain secondary keys are built after their rows (see `keys`): on
+/// MariaDB, those its metadata records with `from` bytes of rows or more
+/// (`--keys-after-rows`), by target database, with their rows. A stream (`db-copy`) has no
+/// metadata: none.
+fn deferred_keys(
+    f: &plan::FilePlan,
+    flavor: Flavor,
+    from: Option<u64>,
+) -> HashMap<String, HashMap<String, u64>> {
+    let mut out: HashMap<String, HashMap<String, u64>> = HashMap::new();
+    let (Some(recorded), Some(from)) = (f.recorded.as_ref(), from) else {
+        return out;
+    };
+    if flavor != Flavor::MariaDb {
+        return out;
+    }
+    for t in recorded.tables() {
+        if t.bytes < from {
+            continue;
+        }
+        let db = match &f.placement {
+            Placement::Single { target } => target.clone(),
+            Placement::All { .. } => t.database.clone(),
+        };
+        out.entry(db).or_default().insert(t.table.clone(), t.rows);
+    }
+    out
+}
+
 /// What a file of the plan must prove as it is read: everything its metadata records, unless
 /// `--no-verify`.
 fn proof_for(cfg: &RestoreConfig, f: &plan::FilePlan) -> Proof {
@@ -322,12 +365,14 @@ fn proof_for(cfg: &RestoreConfig, f: &plan::FilePlan) -> Proof {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_plan(
     cfg: &RestoreConfig,
     plan: &Plan,
     opened: Vec<Opened>,
     grants: Option<Opened>,
     main: &mut Conn,
+    flavor: Flavor,
     progress: Arc<dyn Progress>,
     patterns_checked: bool,
 ) -> Result<RestoreReport> {
@@ -407,6 +452,7 @@ async fn run_plan(
         allow_other_databases: cfg.allow_other_databases,
         confirm_drop: cfg.confirm_drop.clone(),
         resumable,
+        deferred_keys: HashMap::new(),
     };
     // Databases written so far, for the message when a later step fails, and those of them
     // this restore created.
@@ -504,12 +550,14 @@ async fn run_plan(
                 }
             }
         }
+        let mut file_opts = opts.clone();
+        file_opts.deferred_keys = deferred_keys(f, flavor, cfg.keys_after_rows);
         let applier = Applier::start(
             &f.path,
             main,
             &cfg.connection,
             f.placement.clone(),
-            opts.clone(),
+            file_opts,
             progress.as_ref(),
             feedback,
             file_journal,

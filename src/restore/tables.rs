@@ -134,6 +134,13 @@ impl Loads {
         self.in_flight
     }
 
+    /// True while a data statement of `key` is out.
+    pub fn busy(&self, key: &TableKey) -> bool {
+        self.index
+            .get(key)
+            .is_some_and(|&i| self.tables[i].in_flight > 0)
+    }
+
     /// True while data is loading into a table that `sql` names.
     pub fn busy_named(&self, sql: &[u8]) -> bool {
         self.loading.iter().any(|&i| {
