@@ -167,6 +167,7 @@ fn restore_config(file: &Path, target: &str) -> RestoreConfig {
         tables: Default::default(),
         journal: true,
         resume: false,
+        keys_after_rows: Some(16 << 20),
     }
 }
 
