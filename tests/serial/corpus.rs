@@ -33,7 +33,10 @@ async fn corpus_db(tag: &str) -> TestDb {
 }
 
 /// The acceptance round trip: the whole fidelity corpus through our dump (zstd, encrypted)
-/// and our parallel restore into another name, with zero differences.
+/// and our parallel restore into another name, with zero differences. With
+/// `--keys-after-rows 0`, every table whose keys can be built after its rows has them so
+/// (the default defers only tables of 16 MB and more): the definitions must come out the
+/// same all the same.
 #[tokio::test]
 async fn corpus_round_trips_through_our_dump_and_our_restore() {
     let _serial = common::serial().await;
@@ -75,6 +78,8 @@ async fn corpus_round_trips_through_our_dump_and_our_restore() {
             "3",
             "-K",
             "corpus key",
+            "--keys-after-rows",
+            "0",
         ],
     );
     assert_success(&out, "restore");

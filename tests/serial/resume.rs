@@ -227,6 +227,43 @@ async fn resume_after_a_kill_in_the_middle_of_a_chunked_table() {
     assert!(text.contains("reloaded whole"), "the MyISAM table: {text}");
 }
 
+/// Killed while the chunked table loads without its secondary key (`--keys-after-rows 0`:
+/// dropped before its rows, built after them): the resume, asked for the default, which
+/// would leave this table's keys alone, builds it all the same, and only once.
+#[tokio::test]
+async fn resume_after_a_kill_while_a_tables_keys_are_left_out() {
+    let _g = serial().await;
+    no_journal_yet().await;
+    let src = source("rsm_keys", false).await;
+    src.exec("ALTER TABLE big ADD KEY kpad (pad(20), id)").await;
+    let dir = out_dir();
+    let file = dump(&src.name, dir.path());
+    let dst = TestDb::new("rsm_keys_dst").await;
+    let mut child = spawn(restore_cmd(
+        &file,
+        &dst.name,
+        &["-q", "--keys-after-rows", "0"],
+    ));
+    wait_until("the journal", JOURNAL_MADE, |n| n == 1, &mut child).await;
+    let journaled = big_journaled(&dst.name);
+    wait_until("30 statements of big", &journaled, |n| n >= 30, &mut child).await;
+    let killed = kill_frozen(child).await;
+    assert!(!killed.status.success());
+    assert!(
+        common::count_rows(&dst.name, "big").await < BIG_ROWS,
+        "the kill came after big was loaded"
+    );
+    let keys = format!(
+        "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '{}' AND \
+         TABLE_NAME = 'big' AND INDEX_NAME = 'kpad'",
+        dst.name
+    );
+    let mut c = server().conn(None).await;
+    let there: u64 = c.query_first(keys.as_str()).await.unwrap().unwrap();
+    assert_eq!(there, 0, "big's key was there while its rows loaded");
+    resume_and_compare(&file, &src.name, &dst.name).await;
+}
+
 /// Killed among the routines (created one by one after the data): the data is all
 /// journaled, the routines partly.
 #[tokio::test]

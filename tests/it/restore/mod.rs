@@ -805,6 +805,8 @@ mod confine;
 /// Restores that fail or are refused, and what they leave.
 mod failures;
 mod integrity;
+/// Secondary keys built after the rows.
+mod keys;
 /// `--resume` after a failed statement, and what it refuses.
 mod resume;
 /// `db-restore secondary`.
