@@ -98,6 +98,9 @@ pub struct CopyPlan {
     pub same_server: bool,
     /// The source server's own `@@port`, for a replica of a source reached by its socket.
     pub source_port: u32,
+    /// The tables (target database, table) whose secondary keys are built after their rows
+    /// (`--keys-after-rows`), by the sizes the source reports.
+    pub large_tables: Vec<(String, String)>,
 }
 
 /// What a finished copy did.
@@ -179,9 +182,14 @@ pub async fn preflight(cfg: &CopyConfig, progress: &dyn Progress) -> Result<Copy
     } else {
         Ok(String::new())
     };
+    let large = match cfg.target.keys_after_rows {
+        Some(from) => large_tables(&mut source_conn, &targets_of(cfg, &selected), from).await,
+        None => Ok(Vec::new()),
+    };
     let _ = source_conn.disconnect().await;
     let source_id = source_id?;
     let source_gtid = source_gtid?;
+    let large_tables = large?;
     let (mut conn, target_info) = connect::open_with(
         &cfg.target.connection,
         "copy: target check",
@@ -286,11 +294,44 @@ pub async fn preflight(cfg: &CopyConfig, progress: &dyn Progress) -> Result<Copy
             replaced,
             same_server,
             source_port: source_id.port,
+            large_tables,
         })
     }
     .await;
     let _ = conn.disconnect().await;
     checked
+}
+
+/// The InnoDB tables of the copied databases whose data the source reports at `from` bytes
+/// or more (`DATA_LENGTH`: the stream has no metadata, and the rows are not counted before
+/// the snapshot), under their target database's name. An estimate is enough: it only decides
+/// when a table's keys are built, never what they are.
+async fn large_tables(
+    conn: &mut Conn,
+    databases: &[(String, String)],
+    from: u64,
+) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for (source, target) in databases {
+        let tables: Vec<String> = conn
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND \
+                 TABLE_TYPE = 'BASE TABLE' AND ENGINE = 'InnoDB' AND DATA_LENGTH >= ?",
+                (source, from),
+            )
+            .await
+            .map_err(|e| {
+                Error::server(
+                    format!(
+                        "reading the table sizes of database {} (source)",
+                        ident(source)
+                    ),
+                    e,
+                )
+            })?;
+        out.extend(tables.into_iter().map(|t| (target.clone(), t)));
+    }
+    Ok(out)
 }
 
 /// What `--as-replica` needs, checked before the copy: MariaDB on both ends (the statements are
@@ -461,6 +502,7 @@ async fn copy(cfg: &CopyConfig, progress: Arc<dyn Progress>) -> Result<CopyRepor
         name.clone(),
         Box::new(reader),
         placement,
+        plan.large_tables.clone(),
         progress.clone(),
     )
     .await;

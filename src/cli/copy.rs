@@ -43,6 +43,7 @@ pub fn config(
         grants,
         skip_binlog,
         strict,
+        keys_after_rows,
         exclude_data,
         exclude_system,
         exclude_empty,
@@ -177,8 +178,9 @@ pub fn config(
         // so it keeps no journal to resume from.
         journal: false,
         resume: false,
-        // The stream has no metadata to tell the large tables: every table keeps its keys.
-        keys_after_rows: None,
+        // The stream has no metadata: the source's sizes tell the large tables
+        // (`copy::preflight`).
+        keys_after_rows: keys_after_rows.0,
     };
     Ok((
         CopyConfig {

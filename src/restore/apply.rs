@@ -66,9 +66,10 @@ pub struct Options {
     /// with (its journal id): named when a target that holds tables is refused.
     pub resumable: Option<u64>,
     /// The tables whose plain secondary keys are built after their rows (see `keys`): by
-    /// target database and table, the rows the file's metadata records for each. Empty when
-    /// nothing is deferred (a MySQL target, a file without metadata, small tables).
-    pub deferred_keys: HashMap<String, HashMap<String, u64>>,
+    /// target database and table, the rows the file's metadata records for each (None: not
+    /// known, a copy's stream). Empty when nothing is deferred (a MySQL target, a file
+    /// without metadata, small tables).
+    pub deferred_keys: HashMap<String, HashMap<String, Option<u64>>>,
 }
 
 /// What applying a script did.
@@ -378,7 +379,8 @@ struct PendingKeys {
     at: Position,
     /// The rows its metadata records, when this run loads all of them: once they are in, the
     /// keys are added while other tables go on loading. None after a resume (part of the rows
-    /// came before): the keys are added at the next point where all data has settled.
+    /// came before) or in a stream (no metadata): the keys are added at the next point where
+    /// all data has settled.
     rows: Option<u64>,
     /// The keys, for messages.
     names: String,
@@ -1255,13 +1257,14 @@ impl<'a> Applier<'a> {
         }
         let table = qualified(&key.db, &key.table);
         let resuming = self.journal.as_ref().is_some_and(|j| j.resuming());
-        let rows = self
+        let listed = self
             .opts
             .deferred_keys
             .get(&key.db)
             .and_then(|t| t.get(&key.table))
             .copied();
-        if rows.is_some() && !journaled(at.offset) {
+        let rows = listed.flatten();
+        if listed.is_some() && !journaled(at.offset) {
             let linked: Option<u64> = self
                 .main
                 .exec_first(
@@ -1291,7 +1294,8 @@ impl<'a> Applier<'a> {
         }
         // `rows`: once this run has loaded that many, the table is complete. After a resume
         // part of them may have come before, the count is never reached, and the keys are
-        // added where all data has settled.
+        // added where all data has settled; so are those of a stream, whose counts are not
+        // known until its end.
         self.keys_pending.insert(
             key.clone(),
             PendingKeys {

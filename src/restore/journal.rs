@@ -1498,6 +1498,7 @@ mod tests {
                 .into_iter()
                 .map(|placement| super::super::plan::FilePlan {
                     streamed: false,
+                    large_tables: Vec::new(),
                     path: "d.sql".into(),
                     placement,
                     recorded: None,

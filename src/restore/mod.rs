@@ -215,6 +215,7 @@ pub async fn run_stream(
     name: PathBuf,
     reader: Box<dyn std::io::Read + Send>,
     placement: Placement,
+    large_tables: Vec<(String, String)>,
     progress: Arc<dyn Progress>,
 ) -> Result<RestoreReport> {
     let plan = Plan {
@@ -224,6 +225,7 @@ pub async fn run_stream(
             recorded: None,
             source: None,
             streamed: true,
+            large_tables,
         }],
         grants: None,
     };
@@ -330,19 +332,27 @@ fn recorded_rows(cfg: &RestoreConfig, plan: &Plan) -> Option<u64> {
 /// The tables of `f` whose plain secondary keys are built after their rows (see `keys`): on
 /// MariaDB, those its metadata records with `from` bytes of rows or more
 /// (`--keys-after-rows`), by target database, with their rows. A stream (`db-copy`) has no
-/// metadata: none.
+/// metadata: the tables its source reports that large (`FilePlan::large_tables`), rows not
+/// known.
 fn deferred_keys(
     f: &plan::FilePlan,
     flavor: Flavor,
     from: Option<u64>,
-) -> HashMap<String, HashMap<String, u64>> {
-    let mut out: HashMap<String, HashMap<String, u64>> = HashMap::new();
+) -> HashMap<String, HashMap<String, Option<u64>>> {
+    let mut out: HashMap<String, HashMap<String, Option<u64>>> = HashMap::new();
+    if flavor != Flavor::MariaDb || from.is_none() {
+        return out;
+    }
+    // A stream's row counts are known only at its end: its tables' keys are added where all
+    // data has settled.
+    for (db, table) in &f.large_tables {
+        out.entry(db.clone())
+            .or_default()
+            .insert(table.clone(), None);
+    }
     let (Some(recorded), Some(from)) = (f.recorded.as_ref(), from) else {
         return out;
     };
-    if flavor != Flavor::MariaDb {
-        return out;
-    }
     for t in recorded.tables() {
         if t.bytes < from {
             continue;
@@ -351,7 +361,9 @@ fn deferred_keys(
             Placement::Single { target } => target.clone(),
             Placement::All { .. } => t.database.clone(),
         };
-        out.entry(db).or_default().insert(t.table.clone(), t.rows);
+        out.entry(db)
+            .or_default()
+            .insert(t.table.clone(), Some(t.rows));
     }
     out
 }

@@ -29,6 +29,9 @@ pub struct FilePlan {
     /// SQL arriving as it is made (`db-copy`), not a file: it can't be read twice, so what a
     /// restore would find by reading ahead is not looked for.
     pub streamed: bool,
+    /// A stream's tables (target database, table) that the source reports at least
+    /// `--keys-after-rows` in size (`db-copy`): a file's metadata says which are, for a file.
+    pub large_tables: Vec<(String, String)>,
 }
 
 /// What a restore will do: the files in order, then the accounts file (`--grants`).
@@ -68,6 +71,7 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
             let source = recorded.as_ref().and_then(recorded_name);
             files.push(FilePlan {
                 streamed: false,
+                large_tables: Vec::new(),
                 path: cfg.file.clone(),
                 placement: Placement::Single {
                     target: target.clone(),
@@ -88,6 +92,7 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
             }
             files.push(FilePlan {
                 streamed: false,
+                large_tables: Vec::new(),
                 path: cfg.file.clone(),
                 placement: Placement::All {
                     exclude: exclude.clone(),
@@ -126,6 +131,7 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
                 .unwrap_or_default();
             files.push(FilePlan {
                 streamed: false,
+                large_tables: Vec::new(),
                 path: cfg.file.clone(),
                 placement: Placement::Single {
                     target: target.clone(),
@@ -151,6 +157,7 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
                         let recorded = read_recorded(&path, progress);
                         files.push(FilePlan {
                             streamed: false,
+                            large_tables: Vec::new(),
                             path,
                             placement: Placement::Single {
                                 target: format!("{target}_dmart"),

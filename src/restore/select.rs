@@ -609,6 +609,7 @@ mod tests {
         use super::super::plan::FilePlan;
         let file = |name: &str, source: Option<&str>| FilePlan {
             streamed: false,
+            large_tables: Vec::new(),
             path: name.into(),
             placement: Placement::Single {
                 target: "target".into(),

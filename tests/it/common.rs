@@ -490,3 +490,23 @@ impl S3Server {
         c
     }
 }
+
+/// The notes of a run that say a table's secondary keys are built after its rows
+/// (`--keys-after-rows`), from its JSON events.
+pub fn key_notes(events: &[serde_json::Value]) -> Vec<&str> {
+    events
+        .iter()
+        .filter_map(|e| e["message"].as_str())
+        .filter(|m| m.contains("building its secondary keys"))
+        .collect()
+}
+
+/// The tables (`` `db`.`t` ``) of [`key_notes`], sorted.
+pub fn keys_built_after(events: &[serde_json::Value]) -> Vec<String> {
+    let mut out: Vec<String> = key_notes(events)
+        .iter()
+        .map(|m| m.split(':').next().unwrap_or_default().to_owned())
+        .collect();
+    out.sort();
+    out
+}

@@ -664,3 +664,81 @@ async fn a_position_file_in_a_missing_directory_is_refused_before_the_copy() {
     assert_eq!(there, None, "the copy went ahead");
     assert!(common::files_in(dir.path()).is_empty());
 }
+
+/// `--keys-after-rows`: the tables the source reports at least that large are loaded without
+/// their plain secondary keys, built once their rows are in; small ones, and every table with
+/// `off`, keep theirs while loading. Either way the copy is the source's.
+#[tokio::test]
+async fn large_tables_are_copied_with_their_keys_built_after_their_rows() {
+    if !server().is_mariadb() {
+        return; // ADD KEY IF NOT EXISTS is MariaDB's: a MySQL target keeps every key
+    }
+    let db = TestDb::new("copy_keys").await;
+    // ANALYZE: InnoDB's sizes in information_schema are its statistics, updated in the
+    // background after a large insert.
+    db.exec(
+        "CREATE TABLE big (id INT PRIMARY KEY, k INT, s VARCHAR(20), KEY kk (k),
+           KEY ks (s, k DESC));
+         INSERT INTO big SELECT seq, seq % 101, CONCAT('s', seq % 7) FROM seq_1_to_60000;
+         CREATE TABLE small (id INT PRIMARY KEY, k INT, KEY kk (k));
+         INSERT INTO small VALUES (1, 1), (2, 2);
+         ANALYZE TABLE big, small;",
+    )
+    .await;
+    let logs = common::out_dir();
+    let events = |name: &str| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(logs.path().join(name))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let log = logs.path().join("keys.log");
+    drop_on(copy_target(), &db.name).await;
+    let out = copy(&[
+        "single",
+        "--database",
+        &db.name,
+        "-j",
+        "2",
+        "--keys-after-rows",
+        "1M",
+        "--log-file",
+        log.to_str().unwrap(),
+    ]);
+    assert_success(&out, "copy with keys after the rows");
+    let notes = events("keys.log");
+    assert_eq!(
+        common::keys_built_after(&notes),
+        [format!("`{}`.`big`", db.name)],
+        "{notes:?}"
+    );
+    assert!(
+        common::key_notes(&notes)[0].contains("`kk`, `ks`"),
+        "{notes:?}"
+    );
+    assert_copied(copy_target(), &db.name, &db.name).await;
+
+    let other = format!("{}_off", db.name);
+    drop_on(copy_target(), &other).await;
+    let log = logs.path().join("off.log");
+    let out = copy(&[
+        "single",
+        "--database",
+        &db.name,
+        "--target-db",
+        &other,
+        "--keys-after-rows",
+        "off",
+        "--log-file",
+        log.to_str().unwrap(),
+    ]);
+    assert_success(&out, "copy with keys kept");
+    assert_eq!(
+        common::keys_built_after(&events("off.log")),
+        Vec::<String>::new()
+    );
+    assert_copied(copy_target(), &db.name, &other).await;
+    drop_on(copy_target(), &other).await;
+    drop_on(copy_target(), &db.name).await;
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use sfdbtools::config::run::parse_statement_size;
+use sfdbtools::config::run::{KeysAfterRows, parse_keys_after_rows, parse_statement_size};
 use sfdbtools::connect::SslMode;
 use sfdbtools::rows::RowReader;
 use sfdbtools::snapshot::Consistency;
@@ -171,6 +171,12 @@ pub struct CopyArgs {
     /// Fail on any warning of either side.
     #[arg(long)]
     pub strict: bool,
+    /// On a MariaDB target, an InnoDB table whose data the source reports at SIZE or more
+    /// (bytes, or K/M/G, its `DATA_LENGTH`; 0: every table) is loaded without its plain
+    /// secondary keys, which are built from its rows once the data has settled (as
+    /// `db-restore --keys-after-rows`). `off`: every table is loaded with its keys.
+    #[arg(long = "keys-after-rows", value_name = "SIZE|off", value_parser = parse_keys_after_rows, default_value = "16M")]
+    pub keys_after_rows: KeysAfterRows,
     /// Schema only: no rows.
     #[arg(short = 'x', long = "exclude-data", num_args = 0..=1, default_missing_value = "true")]
     pub exclude_data: Option<bool>,

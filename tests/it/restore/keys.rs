@@ -2,19 +2,10 @@
 //! that every table comes out with the definition it had.
 
 use super::restore_events;
-use crate::common::{self, TestDb, assert_same, backup, dump_file_in, out_dir};
-
-/// The tables whose keys the restore built after their rows, from its notes.
-fn built_after(events: &[serde_json::Value]) -> Vec<String> {
-    let mut out: Vec<String> = events
-        .iter()
-        .filter_map(|e| e["message"].as_str())
-        .filter(|m| m.contains("building its secondary keys"))
-        .map(|m| m.split(':').next().unwrap_or_default().to_owned())
-        .collect();
-    out.sort();
-    out
-}
+use crate::common::{
+    self, TestDb, assert_same, backup, dump_file_in, key_notes, keys_built_after as built_after,
+    out_dir,
+};
 
 /// With a threshold under the large tables' size: a table's plain keys are built after its
 /// rows (but the one an AUTO_INCREMENT column leads); tables a foreign key involves, one with
@@ -79,11 +70,7 @@ async fn large_tables_get_their_plain_keys_after_their_rows_and_come_out_the_sam
     );
     let q = |t: &str| format!("`{}`.`{t}`", dst.name);
     assert_eq!(built_after(&events), [q("led"), q("orders")], "{events:?}");
-    let notes: Vec<&str> = events
-        .iter()
-        .filter_map(|e| e["message"].as_str())
-        .filter(|m| m.contains("building its secondary keys"))
-        .collect();
+    let notes = key_notes(&events);
     assert!(
         notes.iter().any(|m| m.contains("`kc`, `ks`"))
             && notes
