@@ -708,7 +708,7 @@ impl<'a> Applier<'a> {
                 // Read past or not. On resume every table whose keys could have been
                 // deferred is looked at: the stopped restore may have been asked for another
                 // `--keys-after-rows`, and it may have dropped them.
-                let resuming = self.journal.as_ref().is_some_and(|j| j.resuming());
+                let resuming = self.resuming();
                 if (resuming || self.opts.deferred_keys.contains_key(&db))
                     && let Some(deferred) = keys::deferrable(&st.sql)
                     && (resuming
@@ -1256,7 +1256,7 @@ impl<'a> Applier<'a> {
             return Ok(());
         }
         let table = qualified(&key.db, &key.table);
-        let resuming = self.journal.as_ref().is_some_and(|j| j.resuming());
+        let resuming = self.resuming();
         let listed = self
             .opts
             .deferred_keys
@@ -1311,6 +1311,11 @@ impl<'a> Applier<'a> {
             },
         );
         Ok(())
+    }
+
+    /// This run goes on with a stopped one (`--resume`).
+    fn resuming(&self) -> bool {
+        self.journal.as_ref().is_some_and(|j| j.resuming())
     }
 
     /// Sends the statement adding `key`'s deferred keys back to a data connection, journaled

@@ -212,19 +212,24 @@ async fn resume_after_a_kill_in_the_middle_of_a_chunked_table() {
     let dir = out_dir();
     let file = dump(&src.name, dir.path());
     let dst = TestDb::new("rsm_data_dst").await;
-    let mut child = spawn(restore_cmd(&file, &dst.name, &["-q"]));
+    kill_mid_big(spawn(restore_cmd(&file, &dst.name, &["-q"])), &dst.name).await;
+    let text = resume_and_compare(&file, &src.name, &dst.name).await;
+    assert!(text.contains("reloaded whole"), "the MyISAM table: {text}");
+}
+
+/// Kills the restore `child` into `dst` once 30 statements of its chunked table are
+/// journaled, and checks that the table was not loaded whole by then.
+async fn kill_mid_big(mut child: Child, dst: &str) {
     // The journal's tables exist before the first statement; a poll before that sees none.
     wait_until("the journal", JOURNAL_MADE, |n| n == 1, &mut child).await;
-    let journaled = big_journaled(&dst.name);
+    let journaled = big_journaled(dst);
     wait_until("30 statements of big", &journaled, |n| n >= 30, &mut child).await;
     let killed = kill_frozen(child).await;
     assert!(!killed.status.success());
     assert!(
-        common::count_rows(&dst.name, "big").await < BIG_ROWS,
+        common::count_rows(dst, "big").await < BIG_ROWS,
         "the kill came after big was loaded"
     );
-    let text = resume_and_compare(&file, &src.name, &dst.name).await;
-    assert!(text.contains("reloaded whole"), "the MyISAM table: {text}");
 }
 
 /// Killed while the chunked table loads without its secondary key (`--keys-after-rows 0`:
@@ -239,20 +244,12 @@ async fn resume_after_a_kill_while_a_tables_keys_are_left_out() {
     let dir = out_dir();
     let file = dump(&src.name, dir.path());
     let dst = TestDb::new("rsm_keys_dst").await;
-    let mut child = spawn(restore_cmd(
+    let child = spawn(restore_cmd(
         &file,
         &dst.name,
         &["-q", "--keys-after-rows", "0"],
     ));
-    wait_until("the journal", JOURNAL_MADE, |n| n == 1, &mut child).await;
-    let journaled = big_journaled(&dst.name);
-    wait_until("30 statements of big", &journaled, |n| n >= 30, &mut child).await;
-    let killed = kill_frozen(child).await;
-    assert!(!killed.status.success());
-    assert!(
-        common::count_rows(&dst.name, "big").await < BIG_ROWS,
-        "the kill came after big was loaded"
-    );
+    kill_mid_big(child, &dst.name).await;
     let keys = format!(
         "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '{}' AND \
          TABLE_NAME = 'big' AND INDEX_NAME = 'kpad'",
