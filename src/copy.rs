@@ -475,6 +475,15 @@ async fn copy(cfg: &CopyConfig, progress: Arc<dyn Progress>) -> Result<CopyRepor
     ));
     let started = Instant::now();
     let (pipe, reader) = pipe::pipe(name.clone());
+    let stream = restore::plan::Stream {
+        large_tables: plan.large_tables.clone(),
+        done: pipe.tables_done(),
+        sources: plan
+            .databases
+            .iter()
+            .map(|d| (d.target.clone(), d.source.clone()))
+            .collect(),
+    };
     let mut source_cfg = cfg.source.clone();
     source_cfg.pipe = Some(pipe);
     source_cfg.dry_run = false;
@@ -502,7 +511,7 @@ async fn copy(cfg: &CopyConfig, progress: Arc<dyn Progress>) -> Result<CopyRepor
         name.clone(),
         Box::new(reader),
         placement,
-        plan.large_tables.clone(),
+        stream,
         progress.clone(),
     )
     .await;

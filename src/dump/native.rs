@@ -558,8 +558,17 @@ async fn dump_database_data(
     // any other table of the database is handed to the workers, so that a dump with one worker
     // is the same file every time. Copying them is quick next to reading the rest.
     let mut done = Vec::with_capacity(early.len() + order.len());
+    // A copy's restore learns each table's rows as it ends (`pipe::TablesDone`): all its data
+    // has gone into `out` by then.
+    let tables_done = ctx.run.cfg.pipe.as_ref().map(|p| p.tables_done());
+    let told = |info: &crate::metadata::TableInfo| {
+        if let Some(t) = &tables_done {
+            t.record(&info.database, &info.table, info.rows);
+        }
+    };
     for e in early {
         e.spool.replay(out.clone()).await?;
+        told(&e.info);
         done.push((e.info, e.largest));
     }
     let submitted = submit_tables(ctx, db, &order, |_| out.clone()).await;
@@ -571,7 +580,10 @@ async fn dump_database_data(
         Ok(pending) => {
             for p in pending {
                 match table_outcome(ctx, db, p).await {
-                    Ok(d) => done.push(d),
+                    Ok(d) => {
+                        told(&d.0);
+                        done.push(d);
+                    }
                     Err(e) => failure = Error::prefer(failure, e),
                 }
             }

@@ -10,9 +10,11 @@
 //! an end of file, so a restore can't complete on half a database. The writer sees a reader
 //! that went away (the target failed) as a broken pipe, which stops the dump.
 
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 
 use super::file::FileSummary;
 
@@ -34,6 +36,32 @@ enum Message {
     End,
 }
 
+/// The rows of each table whose data the dump has written into the pipe, by the source's
+/// database and table names: what a file's metadata would say, told beside the stream as each
+/// table ends, so that the restore knows when a table is complete (its keys can then be built,
+/// `restore::keys`) without waiting for the stream's end.
+#[derive(Debug, Default)]
+pub struct TablesDone(Mutex<HashMap<(String, String), u64>>);
+
+impl TablesDone {
+    /// `db`.`table`'s rows are all in the pipe: `rows` of them.
+    pub fn record(&self, db: &str, table: &str, rows: u64) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((db.to_owned(), table.to_owned()), rows);
+    }
+
+    /// The rows of `db`.`table` once its data is all in the pipe.
+    pub fn rows(&self, db: &str, table: &str) -> Option<u64> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(db.to_owned(), table.to_owned()))
+            .copied()
+    }
+}
+
 /// The writing end's handle, kept in the run's configuration: each [`PipeWriter`] made from it
 /// sends into the same reader. Clones are cheap; the reader sees the writers gone when every
 /// clone is dropped.
@@ -41,6 +69,7 @@ enum Message {
 pub struct Pipe {
     tx: SyncSender<Message>,
     name: PathBuf,
+    done: Arc<TablesDone>,
 }
 
 impl std::fmt::Debug for Pipe {
@@ -53,7 +82,11 @@ impl std::fmt::Debug for Pipe {
 pub fn pipe(name: PathBuf) -> (Pipe, PipeReader) {
     let (tx, rx) = sync_channel(PIPE_CHUNKS);
     (
-        Pipe { tx, name },
+        Pipe {
+            tx,
+            name,
+            done: Arc::default(),
+        },
         PipeReader {
             rx,
             chunk: Vec::new(),
@@ -66,6 +99,11 @@ pub fn pipe(name: PathBuf) -> (Pipe, PipeReader) {
 impl Pipe {
     pub fn name(&self) -> &PathBuf {
         &self.name
+    }
+
+    /// The tables finished so far, shared by every clone (the dump records, the restore reads).
+    pub fn tables_done(&self) -> Arc<TablesDone> {
+        self.done.clone()
     }
 
     pub fn writer(&self) -> PipeWriter {

@@ -70,6 +70,8 @@ pub struct Options {
     /// known, a copy's stream). Empty when nothing is deferred (a MySQL target, a file
     /// without metadata, small tables).
     pub deferred_keys: HashMap<String, HashMap<String, Option<u64>>>,
+    /// A stream's (`db-copy`): tells each table's rows as the dump finishes it.
+    pub stream: Option<super::plan::Stream>,
 }
 
 /// What applying a script did.
@@ -379,8 +381,9 @@ struct PendingKeys {
     at: Position,
     /// The rows its metadata records, when this run loads all of them: once they are in, the
     /// keys are added while other tables go on loading. None after a resume (part of the rows
-    /// came before) or in a stream (no metadata): the keys are added at the next point where
-    /// all data has settled.
+    /// came before), and in a stream until the dump has finished the table
+    /// (`streamed_tables_done`): the keys are added at the next point where all data has
+    /// settled if the count is not known and reached before.
     rows: Option<u64>,
     /// The keys, for messages.
     names: String,
@@ -553,6 +556,7 @@ impl<'a> Applier<'a> {
                 Item::Statement(st, kind, load, ours) => self.apply(st, kind, load, ours).await?,
             }
             self.collect_done()?;
+            self.streamed_tables_done();
             for key in std::mem::take(&mut self.keys_ready) {
                 self.start_keys(&key).await?;
             }
@@ -1160,6 +1164,26 @@ impl<'a> Applier<'a> {
         }
     }
 
+    /// A stream's tables loading without their keys whose rows the dump has since finished:
+    /// their count is now known, and reached already if the last of them settled before.
+    fn streamed_tables_done(&mut self) {
+        let Some(stream) = self.opts.stream.as_ref() else {
+            return;
+        };
+        for (key, p) in self.keys_pending.iter_mut() {
+            if p.rows.is_some() {
+                continue;
+            }
+            let Some(n) = stream.rows(&key.db, &key.table) else {
+                continue;
+            };
+            p.rows = Some(n);
+            if self.loads.rows(key) == n && !self.loads.busy(key) {
+                self.keys_ready.push(key.clone());
+            }
+        }
+    }
+
     /// Reports tables whose load is over.
     fn loaded(progress: &dyn Progress, finished: Vec<Finished<'_>>) {
         for f in finished {
@@ -1294,8 +1318,8 @@ impl<'a> Applier<'a> {
         }
         // `rows`: once this run has loaded that many, the table is complete. After a resume
         // part of them may have come before, the count is never reached, and the keys are
-        // added where all data has settled; so are those of a stream, whose counts are not
-        // known until its end.
+        // added where all data has settled. A stream's count comes when the dump finishes the
+        // table (`streamed_tables_done`).
         self.keys_pending.insert(
             key.clone(),
             PendingKeys {

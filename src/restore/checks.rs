@@ -51,7 +51,7 @@ pub(super) async fn check_function_creators(
         return Ok(());
     }
     // A copy's stream can't be read ahead: a function the target refuses fails when it comes.
-    for f in plan.files.iter().filter(|f| !f.streamed) {
+    for f in plan.files.iter().filter(|f| f.stream.is_none()) {
         let recorded = f
             .recorded
             .as_ref()

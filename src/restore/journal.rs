@@ -1497,8 +1497,7 @@ mod tests {
             files: placements
                 .into_iter()
                 .map(|placement| super::super::plan::FilePlan {
-                    streamed: false,
-                    large_tables: Vec::new(),
+                    stream: None,
                     path: "d.sql".into(),
                     placement,
                     recorded: None,

@@ -215,7 +215,7 @@ pub async fn run_stream(
     name: PathBuf,
     reader: Box<dyn std::io::Read + Send>,
     placement: Placement,
-    large_tables: Vec<(String, String)>,
+    stream: plan::Stream,
     progress: Arc<dyn Progress>,
 ) -> Result<RestoreReport> {
     let plan = Plan {
@@ -224,8 +224,7 @@ pub async fn run_stream(
             placement,
             recorded: None,
             source: None,
-            streamed: true,
-            large_tables,
+            stream: Some(stream),
         }],
         grants: None,
     };
@@ -289,6 +288,7 @@ pub async fn copy_accounts(
             confirm_drop: None,
             resumable: None,
             deferred_keys: HashMap::new(),
+            stream: None,
         };
         let (applied, mut outcome) =
             accounts::apply(&mut main, &file, existing, opts, progress).await?;
@@ -332,8 +332,8 @@ fn recorded_rows(cfg: &RestoreConfig, plan: &Plan) -> Option<u64> {
 /// The tables of `f` whose plain secondary keys are built after their rows (see `keys`): on
 /// MariaDB, those its metadata records with `from` bytes of rows or more
 /// (`--keys-after-rows`), by target database, with their rows. A stream (`db-copy`) has no
-/// metadata: the tables its source reports that large (`FilePlan::large_tables`), rows not
-/// known.
+/// metadata: the tables its source reports that large (`Stream::large_tables`), their rows
+/// known only as the dump finishes each (`Stream::rows`).
 fn deferred_keys(
     f: &plan::FilePlan,
     flavor: Flavor,
@@ -345,7 +345,7 @@ fn deferred_keys(
     }
     // A stream's row counts are known only at its end: its tables' keys are added where all
     // data has settled.
-    for (db, table) in &f.large_tables {
+    for (db, table) in f.stream.iter().flat_map(|s| &s.large_tables) {
         out.entry(db.clone())
             .or_default()
             .insert(table.clone(), None);
@@ -465,6 +465,7 @@ async fn run_plan(
         confirm_drop: cfg.confirm_drop.clone(),
         resumable,
         deferred_keys: HashMap::new(),
+        stream: None,
     };
     // Databases written so far, for the message when a later step fails, and those of them
     // this restore created.
@@ -564,6 +565,7 @@ async fn run_plan(
         }
         let mut file_opts = opts.clone();
         file_opts.deferred_keys = deferred_keys(f, flavor, cfg.keys_after_rows);
+        file_opts.stream = f.stream.clone();
         let applier = Applier::start(
             &f.path,
             main,

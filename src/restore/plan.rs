@@ -1,11 +1,14 @@
 //! Which files a restore reads and where their databases go: from the flags and each dump's
 //! metadata, its `_dmart` companion and its accounts file, all looked for next to the dump.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::run::{GrantsSource, RestoreConfig, RestoreMode};
 use crate::error::{Error, Result};
 use crate::metadata::Recorded;
+use crate::output::pipe::TablesDone;
 use crate::progress::{Event, Progress};
 use crate::quote::ident;
 
@@ -28,10 +31,27 @@ pub struct FilePlan {
     pub source: Option<String>,
     /// SQL arriving as it is made (`db-copy`), not a file: it can't be read twice, so what a
     /// restore would find by reading ahead is not looked for.
-    pub streamed: bool,
-    /// A stream's tables (target database, table) that the source reports at least
-    /// `--keys-after-rows` in size (`db-copy`): a file's metadata says which are, for a file.
+    pub stream: Option<Stream>,
+}
+
+/// What a restore knows of a stream (`db-copy`) besides its SQL: what a file's metadata
+/// would tell.
+#[derive(Clone, Debug)]
+pub struct Stream {
+    /// Its tables (target database, table) that the source reports at least
+    /// `--keys-after-rows` in size.
     pub large_tables: Vec<(String, String)>,
+    /// The rows of each table the dump has finished, by the source's names.
+    pub done: Arc<TablesDone>,
+    /// The source's name of each target database.
+    pub sources: HashMap<String, String>,
+}
+
+impl Stream {
+    /// The rows of target table `db`.`table`, once the dump has finished it.
+    pub fn rows(&self, db: &str, table: &str) -> Option<u64> {
+        self.done.rows(self.sources.get(db)?, table)
+    }
 }
 
 /// What a restore will do: the files in order, then the accounts file (`--grants`).
@@ -70,8 +90,7 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
             }
             let source = recorded.as_ref().and_then(recorded_name);
             files.push(FilePlan {
-                streamed: false,
-                large_tables: Vec::new(),
+                stream: None,
                 path: cfg.file.clone(),
                 placement: Placement::Single {
                     target: target.clone(),
@@ -91,8 +110,7 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
                 )));
             }
             files.push(FilePlan {
-                streamed: false,
-                large_tables: Vec::new(),
+                stream: None,
                 path: cfg.file.clone(),
                 placement: Placement::All {
                     exclude: exclude.clone(),
@@ -130,8 +148,7 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
                 .map(|r| r.database_details())
                 .unwrap_or_default();
             files.push(FilePlan {
-                streamed: false,
-                large_tables: Vec::new(),
+                stream: None,
                 path: cfg.file.clone(),
                 placement: Placement::Single {
                     target: target.clone(),
@@ -156,8 +173,7 @@ pub fn plan(cfg: &RestoreConfig, progress: &dyn Progress) -> Result<Plan> {
                         })?;
                         let recorded = read_recorded(&path, progress);
                         files.push(FilePlan {
-                            streamed: false,
-                            large_tables: Vec::new(),
+                            stream: None,
                             path,
                             placement: Placement::Single {
                                 target: format!("{target}_dmart"),

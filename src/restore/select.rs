@@ -608,8 +608,7 @@ mod tests {
     fn files_of_a_database_no_pattern_names_are_left_out() {
         use super::super::plan::FilePlan;
         let file = |name: &str, source: Option<&str>| FilePlan {
-            streamed: false,
-            large_tables: Vec::new(),
+            stream: None,
             path: name.into(),
             placement: Placement::Single {
                 target: "target".into(),

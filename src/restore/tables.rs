@@ -134,6 +134,11 @@ impl Loads {
         self.in_flight
     }
 
+    /// The rows loaded into `key` so far (0 before its first statement is answered).
+    pub fn rows(&self, key: &TableKey) -> u64 {
+        self.index.get(key).map_or(0, |&i| self.tables[i].rows)
+    }
+
     /// True while a data statement of `key` is out.
     pub fn busy(&self, key: &TableKey) -> bool {
         self.index

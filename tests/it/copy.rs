@@ -742,3 +742,72 @@ async fn large_tables_are_copied_with_their_keys_built_after_their_rows() {
     drop_on(copy_target(), &other).await;
     drop_on(copy_target(), &db.name).await;
 }
+
+/// A table's keys are built as soon as the dump has finished it and its rows are in, while the
+/// tables after it still load, not at the stream's end. One worker reads the tables largest
+/// first: `a` (keyed), then `b` (no secondary key, large enough that its rows take a while to
+/// load), then `c`: `a`'s keys start before `c` starts loading.
+#[tokio::test]
+async fn a_copied_tables_keys_are_built_when_the_dump_has_finished_it() {
+    if !server().is_mariadb() {
+        return; // ADD KEY IF NOT EXISTS is MariaDB's: a MySQL target keeps every key
+    }
+    let db = TestDb::new("copy_keys_early").await;
+    db.exec(
+        "CREATE TABLE a (id INT PRIMARY KEY, k INT, pad CHAR(100) NOT NULL DEFAULT 'a',
+           KEY kk (k));
+         INSERT INTO a (id, k) SELECT seq, seq % 101 FROM seq_1_to_90000;
+         CREATE TABLE b (id INT PRIMARY KEY, pad CHAR(100) NOT NULL DEFAULT 'b');
+         INSERT INTO b (id) SELECT seq FROM seq_1_to_60000;
+         CREATE TABLE c (id INT PRIMARY KEY);
+         INSERT INTO c VALUES (1);
+         ANALYZE TABLE a, b, c;",
+    )
+    .await;
+    let logs = common::out_dir();
+    let log = logs.path().join("early.log");
+    drop_on(copy_target(), &db.name).await;
+    let out = copy(&[
+        "single",
+        "--database",
+        &db.name,
+        "-j",
+        "1",
+        // Statements of 64K: `b` is about a hundred of them, far more than a connection
+        // holds queued, so `c` is sent well after `a`'s last one is answered.
+        "--statement-size",
+        "64K",
+        "--keys-after-rows",
+        "0",
+        "--log-file",
+        log.to_str().unwrap(),
+    ]);
+    assert_success(&out, "copy");
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The log in short, for the messages: event, table, message.
+    let short: Vec<String> = events
+        .iter()
+        .map(|e| format!("{} {} {}", e["event"], e["table"], e["message"]))
+        .collect();
+    let at = |what: &dyn Fn(&serde_json::Value) -> bool| {
+        events
+            .iter()
+            .position(what)
+            .unwrap_or_else(|| panic!("not in the log: {short:#?}"))
+    };
+    let keys_of_a = at(&|e| {
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("`a`: building its secondary keys"))
+    });
+    let c_loads = at(&|e| e["event"] == "table_loading" && e["table"] == "c");
+    let b_loads = at(&|e| e["event"] == "table_loading" && e["table"] == "b");
+    assert!(b_loads < c_loads, "one worker, largest first: {short:#?}");
+    assert!(keys_of_a < c_loads, "{short:#?}");
+    assert_copied(copy_target(), &db.name, &db.name).await;
+    drop_on(copy_target(), &db.name).await;
+}

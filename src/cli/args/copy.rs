@@ -173,7 +173,7 @@ pub struct CopyArgs {
     pub strict: bool,
     /// On a MariaDB target, an InnoDB table whose data the source reports at SIZE or more
     /// (bytes, or K/M/G, its `DATA_LENGTH`; 0: every table) is loaded without its plain
-    /// secondary keys, which are built from its rows once the data has settled (as
+    /// secondary keys, which are built from its rows once they are all in (as
     /// `db-restore --keys-after-rows`). `off`: every table is loaded with its keys.
     #[arg(long = "keys-after-rows", value_name = "SIZE|off", value_parser = parse_keys_after_rows, default_value = "16M")]
     pub keys_after_rows: KeysAfterRows,
