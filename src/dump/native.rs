@@ -317,12 +317,16 @@ async fn read_non_transactional_first(ctx: &FileTasks, tables: &[TableRef]) -> R
             outs.push(w.tx.clone());
             spools.push((db.clone(), w));
         }
-        pending.extend(
-            submit_tables(ctx, &db, &order, |i| outs[i].clone())
-                .await?
-                .into_iter()
-                .map(|p| (db.clone(), p)),
-        );
+        // Collected below, once commits may go on; every table's fits in the channel.
+        let (ready, mut submitted) = mpsc::channel(order.len().max(1));
+        submit_tables(ctx, &db, &order, |i| outs[i].clone(), &ready).await?;
+        drop(ready);
+        let mut these = Vec::with_capacity(order.len());
+        while let Some(p) = submitted.recv().await {
+            these.push(p);
+        }
+        these.sort_by_key(|p| p.index);
+        pending.extend(these.into_iter().map(|p| (db.clone(), p)));
     }
     let mut done = Vec::with_capacity(pending.len());
     let mut failure: Option<Error> = None;
@@ -571,25 +575,38 @@ async fn dump_database_data(
         told(&e.info);
         done.push((e.info, e.largest));
     }
-    let submitted = submit_tables(ctx, db, &order, |_| out.clone()).await;
-
+    // Each table is collected as soon as its last chunk is handed out, while the next ones
+    // are (`submit_tables`).
+    let (ready, mut submitted) = mpsc::channel(order.len().max(1));
+    let submit = async move {
+        let r = submit_tables(ctx, db, &order, |_| out.clone(), &ready).await;
+        drop(ready);
+        r
+    };
     // Every answer is awaited even after a failure: the task that failed first may come after
     // tasks that were only stopped because of it, and its error is the one worth reporting.
-    let mut failure: Option<Error> = None;
-    match submitted {
-        Ok(pending) => {
-            for p in pending {
-                match table_outcome(ctx, db, p).await {
-                    Ok(d) => {
-                        told(&d.0);
-                        done.push(d);
-                    }
-                    Err(e) => failure = Error::prefer(failure, e),
+    let collect = async {
+        let mut collected = Vec::new();
+        let mut failure: Option<Error> = None;
+        while let Some(p) = submitted.recv().await {
+            let index = p.index;
+            match table_outcome(ctx, db, p).await {
+                Ok(d) => {
+                    told(&d.0);
+                    collected.push((index, d));
                 }
+                Err(e) => failure = Error::prefer(failure, e),
             }
         }
-        Err(e) => failure = Some(e),
+        (collected, failure)
+    };
+    let (submitted, (mut collected, mut failure)) = tokio::join!(submit, collect);
+    if let Err(e) = submitted {
+        failure = Error::prefer(failure, e);
     }
+    // In the order the tables were submitted, as the metadata has always listed them.
+    collected.sort_by_key(|(index, _)| *index);
+    done.extend(collected.into_iter().map(|(_, d)| d));
     match failure {
         Some(e) => Err(e),
         None => Ok(done),

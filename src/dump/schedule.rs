@@ -18,13 +18,17 @@ use crate::progress::Event;
 use crate::rows::RowChecksum;
 
 /// Hands the tasks of `order`'s tables to the pool (key ranges first, then chunks in
-/// [`schedule`] order), each table's rows into `out_of(index)`.
+/// [`schedule`] order), each table's rows into `out_of(index)`. Each table's [`Pending`] goes
+/// to `ready` as soon as its last chunk is handed out: handing out waits for the workers, so
+/// the last table's turn comes near the end of the dump, and a table finished long before is
+/// collected (reported done, its row count told to a copy's restore) while later ones are read.
 pub(super) async fn submit_tables(
     ctx: &FileTasks,
     db: &Arc<str>,
     order: &[Arc<Table>],
     out_of: impl Fn(usize) -> mpsc::Sender<Chunk>,
-) -> Result<Vec<Pending>> {
+    ready: &mpsc::Sender<Pending>,
+) -> Result<()> {
     // Key ranges of the big tables, asked for all at once.
     let mut bounds = Vec::new();
     for t in order {
@@ -67,17 +71,26 @@ pub(super) async fn submit_tables(
         planned.push(ranges);
     }
 
-    let mut pending: Vec<Pending> = order
+    let mut pending: Vec<Option<Pending>> = order
         .iter()
-        .map(|t| Pending {
-            table: t.clone(),
-            condition: ctx.run.cfg.tables.condition(db, &t.name),
-            t0: Instant::now(),
-            chunks: Vec::new(),
+        .enumerate()
+        .map(|(index, t)| {
+            Some(Pending {
+                index,
+                table: t.clone(),
+                condition: ctx.run.cfg.tables.condition(db, &t.name),
+                t0: Instant::now(),
+                chunks: Vec::new(),
+            })
         })
         .collect();
+    let mut left: Vec<usize> = planned.iter().map(Vec::len).collect();
     for step in schedule(order, &planned) {
-        let p = &mut pending[step.table];
+        let Some(p) = pending[step.table].as_mut() else {
+            return Err(Error::Internal(
+                "a table's chunk scheduled after its last".into(),
+            ));
+        };
         let t = &order[step.table];
         if p.chunks.is_empty() {
             ctx.progress.event(&Event::TableStarted {
@@ -97,8 +110,17 @@ pub(super) async fn submit_tables(
             out: out_of(step.table),
         };
         p.chunks.push(ctx.queue.submit(db, Some(t), kind).await?);
+        left[step.table] -= 1;
+        if left[step.table] == 0
+            && let Some(p) = pending[step.table].take()
+            && ready.send(p).await.is_err()
+        {
+            return Err(Error::Internal(
+                "the dump stopped collecting its tables' answers".into(),
+            ));
+        }
     }
-    Ok(pending)
+    Ok(())
 }
 
 /// A chunk's key range AND the table's `--where` condition (already in parentheses): the
@@ -111,6 +133,8 @@ fn both(range: Option<String>, condition: Option<&str>) -> Option<String> {
 }
 
 pub(super) struct Pending {
+    /// The table's place in the order it was submitted in.
+    pub(super) index: usize,
     table: Arc<Table>,
     /// `--where`: only the rows this accepts are read.
     condition: Option<String>,

@@ -590,9 +590,16 @@ impl FileJournal {
 
 /// Runs one journal write in a transaction of its own, whatever the session's autocommit.
 async fn write(conn: &mut Conn, sql: &str) -> Result<()> {
-    conn.query_drop(format!("START TRANSACTION; {sql}; COMMIT"))
-        .await
-        .map_err(|e| journal_error("writing", e))
+    let written = conn
+        .query_drop(format!("START TRANSACTION; {sql}; COMMIT"))
+        .await;
+    if written.is_err() {
+        // The server stops a multi-statement at the statement that fails and leaves the
+        // transaction open with the ones before it: the next write's START TRANSACTION would
+        // commit that half (a database's `done` rows deleted and its `targets` row kept).
+        let _ = conn.query_drop("ROLLBACK").await;
+    }
+    written.map_err(|e| journal_error("writing", e))
 }
 
 fn journal_error(what: &str, e: mysql_async::Error) -> Error {
