@@ -370,3 +370,44 @@ async fn totals_are_planned_and_the_bar_never_goes_back() {
     holder.query_drop("ROLLBACK").await.unwrap();
     holder.disconnect().await.unwrap();
 }
+
+/// A table is reported done when its last chunk is, not when every table has been handed to
+/// the workers: with one worker, the big table read first is done before the last of the many
+/// small tables after it starts (it used to be reported only at the end, with all the others).
+#[tokio::test]
+async fn a_table_is_reported_done_when_it_ends_not_at_the_dumps_end() {
+    let db = TestDb::new("progress_done").await;
+    let mut sql = String::from(
+        "CREATE TABLE a (id INT PRIMARY KEY, pad CHAR(100));
+         INSERT INTO a SELECT seq, 'a' FROM seq_1_to_40000;",
+    );
+    // More small tables than the workers' queue holds (`TASK_QUEUE_PER_WORKER`, 4).
+    for i in 0..12 {
+        sql.push_str(&format!(
+            "CREATE TABLE s{i:02} (id INT PRIMARY KEY); INSERT INTO s{i:02} VALUES (1);"
+        ));
+    }
+    sql.push_str("ANALYZE TABLE a;");
+    db.exec(&sql).await;
+    let dir = out_dir();
+    let recorder = Arc::new(Recorder::default());
+    let mut cfg = backup_config(&db.name, dir.path());
+    cfg.threads = 1;
+    sfdbtools::dump::run(&cfg, recorder.clone())
+        .await
+        .expect("dump");
+    let seen = recorder.take();
+    let done_a = seen
+        .iter()
+        .position(|s| matches!(s, Seen::Done(t, 40_000) if t == "a"))
+        .unwrap_or_else(|| panic!("a is not reported done: {seen:?}"));
+    let last_started = seen
+        .iter()
+        .rposition(|s| matches!(s, Seen::Started(..)))
+        .unwrap();
+    assert!(
+        matches!(&seen[last_started], Seen::Started(t, _) if t.starts_with('s')),
+        "{seen:?}"
+    );
+    assert!(done_a < last_started, "{seen:?}");
+}
