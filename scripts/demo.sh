@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/sfdb-demo.XXXXXX)
 trap 'scripts/sandbox.sh stop "$work/server" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
-echo "== building sfdbtools (release)"
-cargo build --release --quiet
+echo "== building sfdbtools (release; the first build takes 10-25 minutes on two cores)"
+cargo build --release
 bin=${CARGO_TARGET_DIR:-target}/release/sfdbtools
 
 echo "== starting a throwaway MariaDB in $work/server"

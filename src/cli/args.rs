@@ -351,7 +351,7 @@ pub struct RestoreArgs {
     /// every key's B-tree in order row by row. Tables with foreign keys, FULLTEXT or SPATIAL
     /// keys, partitions or system versioning keep their keys. `off`: every table is loaded
     /// with its keys.
-    #[arg(long = "keys-after-rows", value_name = "SIZE|off", value_parser = parse_keys_after_rows, default_value = "16M")]
+    #[arg(long = "keys-after-rows", value_name = "SIZE|off", value_parser = parse_keys_after_rows, default_value = "16M", allow_hyphen_values = true)]
     pub keys_after_rows: KeysAfterRows,
     /// Keep no journal on the target (the database sfdbtools_journal): a restore that stops
     /// cannot be resumed, and the target gets nothing but the dump's own statements.

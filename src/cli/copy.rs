@@ -396,7 +396,7 @@ fn print_dry_run(config: &CopyConfig, plan: &CopyPlan) {
         let state = match d.objects_on_target {
             None => "new on the target".to_owned(),
             Some(0) => "exists on the target, empty".to_owned(),
-            Some(n) => format!("REPLACED on the target ({n} objects dropped, --drop-target)"),
+            Some(n) => format!("REPLACED on the target ({n} object(s) dropped, --drop-target)"),
         };
         let name = match d.source == d.target {
             true => ident(&d.source),

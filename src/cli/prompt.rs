@@ -59,8 +59,8 @@ pub fn can_confirm() -> bool {
 /// or any other answer keeps it).
 pub fn confirm_drop(database: &str, objects: u64) -> bool {
     let question = format!(
-        "--drop-target: database {} exists and holds {objects} table(s) and routine(s). Drop it \
-         and restore into it? [y/N]: ",
+        "--drop-target: database {} exists and holds {objects} table(s), view(s) and \
+         routine(s). Drop it and load into it? [y/N]: ",
         sfdbtools::quote::ident(database)
     );
     ask(&question).is_ok_and(|a| matches!(a.to_ascii_lowercase().as_str(), "y" | "yes"))

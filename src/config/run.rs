@@ -406,8 +406,6 @@ pub fn parse_statement_size(text: &str) -> Result<usize, String> {
 /// The smallest `--max-statement-size`: a dump's own header statements take more.
 pub const MIN_MAX_STATEMENT: usize = 1 << 10;
 
-/// `--max-statement-size`: bytes or K/M/G ([`parse_bytes`]), from 1K up to 1G (the largest
-/// `max_allowed_packet` of any server: no longer statement can run anywhere).
 /// `--keys-after-rows SIZE|off` as given: the size, or None for `off`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeysAfterRows(pub Option<u64>);
@@ -417,9 +415,13 @@ pub fn parse_keys_after_rows(text: &str) -> Result<KeysAfterRows, String> {
     if text.eq_ignore_ascii_case("off") {
         return Ok(KeysAfterRows(None));
     }
-    parse_bytes(text).map(|b| KeysAfterRows(Some(b)))
+    parse_bytes(text)
+        .map(|b| KeysAfterRows(Some(b)))
+        .map_err(|e| format!("{e}; or `off` to keep every table's keys while it loads"))
 }
 
+/// `--max-statement-size`: bytes or K/M/G ([`parse_bytes`]), from 1K up to 1G (the largest
+/// `max_allowed_packet` of any server: no longer statement can run anywhere).
 pub fn parse_max_statement_size(text: &str) -> Result<usize, String> {
     let bytes = parse_bytes(text)?;
     if bytes < MIN_MAX_STATEMENT as u64 {
@@ -454,6 +456,23 @@ mod tests {
         ] {
             let e = parse_max_statement_size(text).expect_err(text);
             assert!(e.contains(says), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn keys_after_rows_is_a_size_or_off_and_says_so() {
+        assert_eq!(
+            parse_keys_after_rows("16m"),
+            Ok(KeysAfterRows(Some(16 << 20)))
+        );
+        assert_eq!(parse_keys_after_rows("0"), Ok(KeysAfterRows(Some(0))));
+        assert_eq!(parse_keys_after_rows("OFF"), Ok(KeysAfterRows(None)));
+        for text in ["banana", "-5", "10Q", ""] {
+            let e = parse_keys_after_rows(text).expect_err(text);
+            assert!(
+                e.contains("not a size") && e.contains("`off`"),
+                "{text}: {e}"
+            );
         }
     }
 

@@ -174,8 +174,10 @@ pub struct CopyArgs {
     /// On a MariaDB target, an InnoDB table whose data the source reports at SIZE or more
     /// (bytes, or K/M/G, its `DATA_LENGTH`; 0: every table) is loaded without its plain
     /// secondary keys, which are built from its rows once they are all in (as
-    /// `db-restore --keys-after-rows`). `off`: every table is loaded with its keys.
-    #[arg(long = "keys-after-rows", value_name = "SIZE|off", value_parser = parse_keys_after_rows, default_value = "16M")]
+    /// `db-restore --keys-after-rows`). Tables with foreign keys, FULLTEXT or SPATIAL keys,
+    /// partitions or system versioning keep their keys. `off`: every table is loaded with its
+    /// keys.
+    #[arg(long = "keys-after-rows", value_name = "SIZE|off", value_parser = parse_keys_after_rows, default_value = "16M", allow_hyphen_values = true)]
     pub keys_after_rows: KeysAfterRows,
     /// Schema only: no rows.
     #[arg(short = 'x', long = "exclude-data", num_args = 0..=1, default_missing_value = "true")]

@@ -130,3 +130,19 @@ fn version_names_the_commit_and_what_is_built_in() {
     }
     assert!(long.contains(version::COMMIT));
 }
+
+/// A negative size reaches the option's own check, which names the option, instead of being
+/// taken for an unknown flag.
+#[test]
+fn a_negative_keys_after_rows_is_refused_by_its_own_check() {
+    for command in ["db-restore", "db-copy"] {
+        let e = Cli::try_parse_from(["sfdbtools", command, "single", "--keys-after-rows", "-5"])
+            .err()
+            .unwrap_or_else(|| panic!("{command}: -5 was accepted"))
+            .to_string();
+        assert!(
+            e.contains("--keys-after-rows") && e.contains("not a size"),
+            "{command}: {e}"
+        );
+    }
+}
