@@ -46,6 +46,21 @@ fn copy(args: &[&str]) -> Output {
     copy_into(copy_target(), args)
 }
 
+/// [`copy`] with its log's every event (`--log-file`, whatever `-q` keeps off the terminal),
+/// which it must end well.
+fn copy_logged(args: &[&str]) -> Vec<serde_json::Value> {
+    let logs = common::out_dir();
+    let log = logs.path().join("copy.log");
+    let mut all = args.to_vec();
+    all.extend(["--log-file", log.to_str().unwrap()]);
+    assert_success(&copy(&all), &format!("copy {args:?}"));
+    std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 async fn drop_on(target: &Server, db: &str) {
     let mut c = target.conn(None).await;
     c.query_drop(format!("DROP DATABASE IF EXISTS {}", common::quote(db)))
@@ -685,17 +700,8 @@ async fn large_tables_are_copied_with_their_keys_built_after_their_rows() {
          ANALYZE TABLE big, small;",
     )
     .await;
-    let logs = common::out_dir();
-    let events = |name: &str| -> Vec<serde_json::Value> {
-        std::fs::read_to_string(logs.path().join(name))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
-    let log = logs.path().join("keys.log");
     drop_on(copy_target(), &db.name).await;
-    let out = copy(&[
+    let notes = copy_logged(&[
         "single",
         "--database",
         &db.name,
@@ -703,11 +709,7 @@ async fn large_tables_are_copied_with_their_keys_built_after_their_rows() {
         "2",
         "--keys-after-rows",
         "1M",
-        "--log-file",
-        log.to_str().unwrap(),
     ]);
-    assert_success(&out, "copy with keys after the rows");
-    let notes = events("keys.log");
     assert_eq!(
         common::keys_built_after(&notes),
         [format!("`{}`.`big`", db.name)],
@@ -721,8 +723,7 @@ async fn large_tables_are_copied_with_their_keys_built_after_their_rows() {
 
     let other = format!("{}_off", db.name);
     drop_on(copy_target(), &other).await;
-    let log = logs.path().join("off.log");
-    let out = copy(&[
+    let notes = copy_logged(&[
         "single",
         "--database",
         &db.name,
@@ -730,14 +731,8 @@ async fn large_tables_are_copied_with_their_keys_built_after_their_rows() {
         &other,
         "--keys-after-rows",
         "off",
-        "--log-file",
-        log.to_str().unwrap(),
     ]);
-    assert_success(&out, "copy with keys kept");
-    assert_eq!(
-        common::keys_built_after(&events("off.log")),
-        Vec::<String>::new()
-    );
+    assert_eq!(common::keys_built_after(&notes), Vec::<String>::new());
     assert_copied(copy_target(), &db.name, &other).await;
     drop_on(copy_target(), &other).await;
     drop_on(copy_target(), &db.name).await;
@@ -764,10 +759,8 @@ async fn a_copied_tables_keys_are_built_when_the_dump_has_finished_it() {
          ANALYZE TABLE a, b, c;",
     )
     .await;
-    let logs = common::out_dir();
-    let log = logs.path().join("early.log");
     drop_on(copy_target(), &db.name).await;
-    let out = copy(&[
+    let events = copy_logged(&[
         "single",
         "--database",
         &db.name,
@@ -779,15 +772,7 @@ async fn a_copied_tables_keys_are_built_when_the_dump_has_finished_it() {
         "64K",
         "--keys-after-rows",
         "0",
-        "--log-file",
-        log.to_str().unwrap(),
     ]);
-    assert_success(&out, "copy");
-    let events: Vec<serde_json::Value> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     // The log in short, for the messages: event, table, message.
     let short: Vec<String> = events
         .iter()
