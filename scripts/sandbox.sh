@@ -7,6 +7,8 @@
 #   scripts/sandbox.sh ensure-packages          install mariadb-server/client, openssl with apt when missing
 #   scripts/sandbox.sh start DIR [--watch PID] [--tls | --tls-optional] [--server-id N]
 #                                               start a server in DIR; prints "port=N socket=PATH"
+#                                               (log in as root, empty password, over TCP or the
+#                                               socket)
 #                                               --watch PID: stop it and delete DIR when PID exits
 #                                               --tls: certificates made now with the openssl CLI
 #                                               in DIR/tls (see make_certs), TCP only over TLS

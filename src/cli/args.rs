@@ -549,8 +549,8 @@ pub struct SshArgs {
 /// The profile of the server a backup reads from (docs/compat.md §1: `SFDB_SOURCE_PROFILE[_KEY]`).
 #[derive(Args, Debug)]
 pub struct SourceProfileArgs {
-    /// Encrypted connection profile of the server to back up: a path, or a bare name in the
-    /// profile directory.
+    /// Encrypted connection profile of the server read from (the one backed up, or a copy's
+    /// source): a path, or a bare name in the profile directory.
     #[arg(short = 'p', long = "profile", env = SOURCE_PROFILE_ENV)]
     pub profile: Option<String>,
     /// Passphrase of the profile (prefer the environment variable: a flag is visible in `ps`).
