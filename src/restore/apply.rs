@@ -389,6 +389,13 @@ struct PendingKeys {
     names: String,
 }
 
+impl PendingKeys {
+    /// `key`'s rows are all in, none loading: its keys can go back on.
+    fn complete(&self, loads: &Loads, key: &TableKey) -> bool {
+        self.rows == Some(loads.rows(key)) && !loads.busy(key)
+    }
+}
+
 impl<'a> Applier<'a> {
     /// Opens the data connections (each takes its lock of the journal). For a single-database
     /// placement, every connection starts in the target database.
@@ -1150,8 +1157,7 @@ impl<'a> Applier<'a> {
         if self
             .keys_pending
             .get(&key)
-            .is_some_and(|p| p.rows == Some(rows))
-            && !self.loads.busy(&key)
+            .is_some_and(|p| p.complete(&self.loads, &key))
         {
             self.keys_ready.push(key);
         }
@@ -1178,7 +1184,7 @@ impl<'a> Applier<'a> {
                 continue;
             };
             p.rows = Some(n);
-            if self.loads.rows(key) == n && !self.loads.busy(key) {
+            if p.complete(&self.loads, key) {
                 self.keys_ready.push(key.clone());
             }
         }

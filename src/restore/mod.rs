@@ -340,17 +340,16 @@ fn deferred_keys(
     from: Option<u64>,
 ) -> HashMap<String, HashMap<String, Option<u64>>> {
     let mut out: HashMap<String, HashMap<String, Option<u64>>> = HashMap::new();
-    if flavor != Flavor::MariaDb || from.is_none() {
+    let Some(from) = from.filter(|_| flavor == Flavor::MariaDb) else {
         return out;
-    }
-    // A stream's row counts are known only at its end: its tables' keys are added where all
-    // data has settled.
+    };
+    // A stream's row counts come as the dump finishes each table (`Stream::rows`).
     for (db, table) in f.stream.iter().flat_map(|s| &s.large_tables) {
         out.entry(db.clone())
             .or_default()
             .insert(table.clone(), None);
     }
-    let (Some(recorded), Some(from)) = (f.recorded.as_ref(), from) else {
+    let Some(recorded) = f.recorded.as_ref() else {
         return out;
     };
     for t in recorded.tables() {
