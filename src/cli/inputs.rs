@@ -20,7 +20,7 @@ use super::args::{
     ConnectionArgs, SOURCE_PROFILE_ENV, SOURCE_PROFILE_KEY_ENV, SourceProfileArgs, SshArgs,
     TARGET_PROFILE_ENV, TARGET_PROFILE_KEY_ENV, TargetProfileArgs,
 };
-use super::prompt;
+use super::{hidden, prompt};
 
 /// The backup's encryption key variable; read after the config's key (docs/compat.md §1 order).
 pub const BACKUP_KEY_ENV: &str = "SFDB_BACKUP_ENCRYPTION_KEY";
@@ -320,9 +320,9 @@ pub fn connection(
         conn.password = match env.mysql_pwd.clone() {
             Some(p) => Some(Secret::new(p)),
             None if prompt::interactive(quiet) => {
-                let p = rpassword::prompt_password(format!("Password for {}: ", conn.describe()))
+                let p = hidden::read(&format!("Password for {}: ", conn.describe()))
                     .map_err(|e| Error::Usage(format!("cannot read the password: {e}")))?;
-                Some(Secret::new(p))
+                Some(p)
             }
             None => None,
         };
@@ -335,13 +335,16 @@ pub fn connection(
 /// encrypted default key is skipped, with a note.
 fn ask_key_passphrases(auth: Option<&mut SshAuth>, quiet: bool) -> Result<(), Error> {
     let ask = |path: &Path, what: &str| {
-        rpassword::prompt_password(format!("Passphrase for SSH key {}{what}: ", path.display()))
-            .map_err(|e| {
-                Error::Usage(format!(
-                    "cannot read the passphrase of {}: {e}",
-                    path.display()
-                ))
-            })
+        hidden::read(&format!(
+            "Passphrase for SSH key {}{what}: ",
+            path.display()
+        ))
+        .map_err(|e| {
+            Error::Usage(format!(
+                "cannot read the passphrase of {}: {e}",
+                path.display()
+            ))
+        })
     };
     // A mistyped passphrase is said at once and asked again (three tries), rather than found
     // out after the database password, as a cryptographic error.
@@ -351,7 +354,6 @@ fn ask_key_passphrases(auth: Option<&mut SshAuth>, quiet: bool) -> Result<(), Er
             if p.is_empty() && !what.is_empty() {
                 return Ok(None);
             }
-            let p = Secret::new(p);
             if tunnel::passphrase_opens(path, &p) {
                 return Ok(Some(p));
             }

@@ -19,6 +19,7 @@ pub mod cleanup;
 pub mod copy;
 pub mod crypto;
 pub mod docs;
+pub mod hidden;
 pub mod inputs;
 pub mod list;
 pub mod log;

@@ -153,8 +153,7 @@ pub fn secret(quiet: bool, what: &str, missing: &str, confirm: bool) -> Result<S
         )));
     }
     let read = |prompt: &str| {
-        rpassword::prompt_password(prompt)
-            .map(Secret::new)
+        super::hidden::read(prompt)
             .map_err(|e| Error::Usage(format!("cannot read the {}: {e}", what.to_lowercase())))
     };
     let first = read(&format!("{what}: "))?;

@@ -1,0 +1,148 @@
+//! Reading a secret on the terminal without echo: echo goes off *before* the prompt is shown.
+//!
+//! `rpassword` (used before) showed the prompt and only then switched the terminal to raw
+//! mode, so a key typed or pasted the moment the prompt appeared was echoed in clear: a CI run
+//! of the interactive tests caught it. Here the terminal is put in raw mode first, the prompt
+//! written after, and the original mode restored by a guard whatever happens, Ctrl-C included.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+
+use rustix::termios::{self, LocalModes, OptionalActions, SpecialCodeIndex, Termios};
+use zeroize::Zeroizing;
+
+use sfdbtools::secret::Secret;
+
+/// Longest secret accepted, in bytes: reading stops there instead of growing without bound
+/// on a stuck key or a paste of a file.
+const MAX_SECRET: usize = 4096;
+
+const CTRL_C: u8 = 0x03;
+const CTRL_D: u8 = 0x04;
+const BACKSPACE: u8 = 0x08;
+const CTRL_U: u8 = 0x15;
+const DEL: u8 = 0x7f;
+
+/// The terminal's mode as it was; put back on drop.
+struct Restore<'a> {
+    tty: &'a File,
+    mode: Termios,
+}
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        let _ = termios::tcsetattr(self.tty, OptionalActions::Now, &self.mode);
+    }
+}
+
+/// Shows `prompt` on the controlling terminal and reads one line there without echo. Backspace
+/// and Ctrl-U edit the line; Ctrl-C restores the terminal and raises SIGINT (as the terminal
+/// would have); Ctrl-D on an empty line is the end of input.
+pub fn read(prompt: &str) -> io::Result<Secret> {
+    let tty = OpenOptions::new().read(true).write(true).open("/dev/tty")?;
+    let mode = termios::tcgetattr(&tty)?;
+    let mut raw = mode.clone();
+    // No echo, no line editing by the kernel (each key reaches us, Ctrl-C included, so the
+    // terminal is restored before the interrupt), no signals from keys.
+    raw.local_modes
+        .remove(LocalModes::ECHO | LocalModes::ICANON | LocalModes::ECHONL | LocalModes::ISIG);
+    raw.special_codes[SpecialCodeIndex::VMIN] = 1;
+    raw.special_codes[SpecialCodeIndex::VTIME] = 0;
+    termios::tcsetattr(&tty, OptionalActions::Now, &raw)?;
+    let restore = Restore {
+        tty: &tty,
+        mode: mode.clone(),
+    };
+    (&tty).write_all(prompt.as_bytes())?;
+    (&tty).flush()?;
+    let line = read_line(&mut &tty);
+    let _ = (&tty).write_all(b"\n");
+    drop(restore);
+    match line {
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+            // The key would have sent SIGINT: send it now that the terminal is itself again.
+            let _ = rustix::process::kill_process(
+                rustix::process::getpid(),
+                rustix::process::Signal::INT,
+            );
+            Err(e)
+        }
+        other => other,
+    }
+}
+
+/// The keys of one line up to Enter, edited as typed; never more than [`MAX_SECRET`] bytes.
+fn read_line(input: &mut impl Read) -> io::Result<Secret> {
+    let mut line = Zeroizing::new(Vec::with_capacity(MAX_SECRET));
+    let mut byte = [0u8; 1];
+    loop {
+        if input.read(&mut byte)? == 0 {
+            if line.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "end of input"));
+            }
+            break;
+        }
+        match byte[0] {
+            b'\n' | b'\r' => break,
+            CTRL_C => return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted")),
+            CTRL_D if line.is_empty() => {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "end of input"));
+            }
+            CTRL_D => break,
+            BACKSPACE | DEL => {
+                // One character, not one byte: drop continuation bytes, then the lead byte.
+                while line.last().is_some_and(|b| b & 0xc0 == 0x80) {
+                    line.pop();
+                }
+                line.pop();
+            }
+            CTRL_U => line.clear(),
+            _ if line.len() == MAX_SECRET => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("longer than {MAX_SECRET} bytes"),
+                ));
+            }
+            b => line.push(b),
+        }
+    }
+    let text = std::str::from_utf8(&line)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not valid UTF-8"))?;
+    Ok(Secret::new(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typed(keys: &[u8]) -> io::Result<String> {
+        read_line(&mut &keys[..]).map(|s| s.expose().to_owned())
+    }
+
+    #[test]
+    fn keys_are_edited_as_a_terminal_would() {
+        assert_eq!(typed(b"abc\n").unwrap(), "abc");
+        assert_eq!(typed(b"abx\x7fc\r").unwrap(), "abc");
+        assert_eq!(typed("kéy\x7f\x7fey\n".as_bytes()).unwrap(), "key");
+        assert_eq!(typed(b"wrong\x15right\n").unwrap(), "right");
+        assert_eq!(typed(b"last line").unwrap(), "last line");
+        assert_eq!(typed(b"\n").unwrap(), "");
+    }
+
+    #[test]
+    fn ctrl_c_ctrl_d_and_a_flood_end_the_read() {
+        assert_eq!(
+            typed(b"ab\x03cd\n").unwrap_err().kind(),
+            io::ErrorKind::Interrupted
+        );
+        assert_eq!(
+            typed(b"\x04").unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
+        assert_eq!(typed(b"").unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        let flood = vec![b'x'; MAX_SECRET + 1];
+        let e = typed(&flood).unwrap_err();
+        assert!(e.to_string().contains("4096"), "{e}");
+        assert_eq!(typed(&flood[..MAX_SECRET]).unwrap().len(), MAX_SECRET);
+    }
+}
