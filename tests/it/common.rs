@@ -212,12 +212,15 @@ pub fn copy_with(
 
 /// A command run on a pseudo-terminal (`script`), so that it asks its questions: what it shows
 /// is read as it comes, and lines are typed when the test chooses. Secrets typed at a
-/// password prompt go through the same terminal (rpassword reads `/dev/tty`).
+/// password prompt go through the same terminal (`cli::hidden` reads `/dev/tty`).
 pub struct Terminal {
     child: std::process::Child,
     stdin: Option<std::process::ChildStdin>,
     screen: std::sync::Arc<std::sync::Mutex<String>>,
     reader: Option<std::thread::JoinHandle<()>>,
+    /// Where the last [`Terminal::wait_for`] match ended: the next one looks only after it, so
+    /// a menu shown again is waited for, not found in its first showing.
+    seen: std::cell::Cell<usize>,
 }
 
 impl Terminal {
@@ -267,6 +270,7 @@ impl Terminal {
             child,
             screen,
             reader: Some(reader),
+            seen: std::cell::Cell::new(0),
         }
     }
 
@@ -275,12 +279,14 @@ impl Terminal {
         self.screen.lock().unwrap().clone()
     }
 
-    /// Waits until the terminal shows `text` (60 s at most); returns the screen.
+    /// Waits until the terminal shows `text` after what the previous wait matched (60 s at
+    /// most); returns the whole screen.
     pub fn wait_for(&self, text: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let screen = self.screen();
-            if screen.contains(text) {
+            if let Some(at) = screen[self.seen.get()..].find(text) {
+                self.seen.set(self.seen.get() + at + text.len());
                 return screen;
             }
             assert!(
