@@ -17,7 +17,7 @@ use mysql_async::Conn;
 use mysql_async::prelude::*;
 
 use crate::config::run::{BackupConfig, BackupMode, RestoreConfig, RestoreMode};
-use crate::connect::{self, Flavor};
+use crate::connect::{self, ConnectionSettings, Flavor};
 use crate::dump::{self, BackupReport};
 use crate::error::{Error, FlagSet, Result};
 use crate::grants::GrantsExport;
@@ -417,10 +417,12 @@ pub async fn run(cfg: &CopyConfig, progress: Arc<dyn Progress>) -> Result<CopyRe
     copy(cfg, progress).await.map_err(|e| match e {
         Error::Copy {
             side: "target",
+            server,
             source,
             state,
         } => Error::Copy {
             side: "target",
+            server,
             source: Box::new(with_target_flags(*source)),
             state,
         },
@@ -520,7 +522,10 @@ async fn copy(cfg: &CopyConfig, progress: Arc<dyn Progress>) -> Result<CopyRepor
         .unwrap_or_else(|e| Err(Error::Internal(format!("the dump task failed: {e}"))));
     let (source, target) = match (dumped, restored) {
         (Ok(s), Ok(t)) => (s, t),
-        (dumped, restored) => return Err(which_side(dumped.err(), restored.err())),
+        (dumped, restored) => {
+            let servers = [&cfg.source.connection, &cfg.target.connection];
+            return Err(which_side(servers, dumped.err(), restored.err()));
+        }
     };
     let accounts = match &source.accounts {
         Some(export) => {
@@ -552,7 +557,12 @@ async fn copy(cfg: &CopyConfig, progress: Arc<dyn Progress>) -> Result<CopyRepor
 /// The failure to report when a side failed: the cause, not its consequence on the other
 /// side (a dump that failed leaves the restore reading a broken stream; a restore that failed
 /// leaves the dump writing into a closed pipe), with what the target holds now.
-fn which_side(dumped: Option<Error>, restored: Option<Error>) -> Error {
+/// `servers`: the source's connection, then the target's.
+fn which_side(
+    servers: [&ConnectionSettings; 2],
+    dumped: Option<Error>,
+    restored: Option<Error>,
+) -> Error {
     let (state, restore_cause) = match restored {
         Some(Error::Restore { source, state }) => (state, Some(*source)),
         Some(e) => (
@@ -583,8 +593,10 @@ fn which_side(dumped: Option<Error>, restored: Option<Error>) -> Error {
             return Error::Internal("the copy failed without an error from either side".into());
         }
     };
+    let server = servers[usize::from(side == "target")].describe();
     Error::Copy {
         side,
+        server,
         source: Box::new(cause),
         state,
     }
@@ -608,6 +620,7 @@ async fn copy_accounts(
     .await
     .map_err(|e| Error::Copy {
         side: "target",
+        server: cfg.target.connection.describe(),
         source: Box::new(e),
         state: "every database was copied; the accounts were not all created (those \
                     created stay)"
@@ -631,6 +644,7 @@ async fn finish(cfg: &CopyConfig, report: &mut CopyReport) -> Result<()> {
             crate::output::file::write_atomic(path, 0o644, json.as_bytes()).map_err(|e| {
                 Error::Copy {
                     side: "target",
+                    server: cfg.target.connection.describe(),
                     source: Box::new(Error::file("writing the position file", path.clone(), e)),
                     state: done_note("the position file was not written"),
                 }
@@ -642,6 +656,7 @@ async fn finish(cfg: &CopyConfig, report: &mut CopyReport) -> Result<()> {
                 .await
                 .map_err(|e| Error::Copy {
                     side: "target",
+                    server: cfg.target.connection.describe(),
                     source: Box::new(e),
                     state: done_note("the position was not recorded in its table"),
                 })?;
@@ -667,6 +682,7 @@ async fn finish(cfg: &CopyConfig, report: &mut CopyReport) -> Result<()> {
             let real = replica_statements(&position, r, &databases, whole, true)?;
             start_replica(cfg, &real).await.map_err(|e| Error::Copy {
                 side: "target",
+                server: cfg.target.connection.describe(),
                 source: Box::new(e),
                 state: done_note("replication is not running"),
             })?;
@@ -1136,6 +1152,14 @@ mod tests {
         assert!(e.to_string().contains("no GTID position"), "{e}");
     }
 
+    fn server(host: &str) -> ConnectionSettings {
+        ConnectionSettings {
+            host: host.into(),
+            user: "u".into(),
+            ..ConnectionSettings::default()
+        }
+    }
+
     #[test]
     fn the_cause_is_reported_not_its_consequence() {
         let restore_broken = Error::Restore {
@@ -1147,10 +1171,11 @@ mod tests {
             state: "database `a` is partially restored".into(),
         };
         let dump_failed = Error::Lock("lock wait timeout on `a`.`t`".into());
-        let e = which_side(Some(dump_failed), Some(restore_broken));
+        let servers = [&server("src"), &server("dst")];
+        let e = which_side(servers, Some(dump_failed), Some(restore_broken));
         let text = e.to_string();
         assert!(
-            text.starts_with("the source side failed: lock wait timeout"),
+            text.starts_with("the source side (u@src:3306) failed: lock wait timeout"),
             "{text}"
         );
         assert!(text.contains("partially restored"), "{text}");
@@ -1164,9 +1189,9 @@ mod tests {
             PathBuf::from("s"),
             std::io::Error::new(std::io::ErrorKind::BrokenPipe, TARGET_STOPPED),
         );
-        let text = which_side(Some(dump_stopped), Some(restore_failed)).to_string();
+        let text = which_side(servers, Some(dump_stopped), Some(restore_failed)).to_string();
         assert!(
-            text.starts_with("the target side failed: table `a`.`t`"),
+            text.starts_with("the target side (u@dst:3306) failed: table `a`.`t`"),
             "{text}"
         );
     }

@@ -521,10 +521,13 @@ pub enum Error {
     },
 
     /// A `db-copy` stopped: `side` (source or target) failed first, and the other side was
-    /// stopped with it; `state` says what the target holds now.
-    #[error("the {side} side failed: {source}; {state}")]
+    /// stopped with it; `server` names that side's server (the stream's name is the source's,
+    /// so a target failure would otherwise name only the other server); `state` says what the
+    /// target holds now.
+    #[error("the {side} side ({server}) failed: {source}; {state}")]
     Copy {
         side: &'static str,
+        server: String,
         #[source]
         source: Box<Error>,
         state: String,

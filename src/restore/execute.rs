@@ -50,10 +50,13 @@ pub(super) fn failure(e: mysql_async::Error) -> Failure {
     Failure {
         code: e.server_code(),
         fatal: e.server_code().is_none() || e.is_connection_lost(),
-        problem: if e.is_connection_lost() {
-            format!("{e} (the connection was lost)")
-        } else {
-            e.to_string()
+        // The driver's own loss already reads "connection lost: …"; a server's (a killed
+        // connection's error) does not.
+        problem: match e.to_string() {
+            text if e.is_connection_lost() && !text.starts_with("connection lost") => {
+                format!("{text} (the connection was lost)")
+            }
+            text => text,
         },
     }
 }

@@ -957,7 +957,7 @@ fn partial(e: Error, touched: &[String], statements: u64, journal: Option<u64>) 
     Error::Restore {
         source: Box::new(e),
         state: format!(
-            "{} {} {how} ({statements} statement(s) of the failed file applied): \
+            "{} {} {how} ({statements} statement(s) applied before the failure): \
              drop {}, or restore again with --drop-target{}",
             if names.len() == 1 {
                 "database"

@@ -260,7 +260,13 @@ async fn a_target_failure_stops_both_sides_and_says_what_is_left() {
     let out = c.output().unwrap();
     let text = output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("the target side failed"), "{text}");
+    // The stream is named after the source: the failing server must be named too.
+    let target = format!(
+        "the target side ({user}@{}:{}) failed",
+        copy_target().host,
+        copy_target().port
+    );
+    assert!(text.contains(&target), "{text}");
     // The trigger is refused (no TRIGGER privilege, or no SUPER with the binary log on).
     assert!(
         text.contains("ERROR 114") || text.contains("ERROR 1419"),
@@ -300,7 +306,13 @@ async fn a_source_failure_stops_the_restore_and_names_the_source() {
     let out = running.await.unwrap();
     let text = output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("the source side failed"), "{text}");
+    let source = format!(
+        "the source side ({}@{}:{}) failed",
+        server().user,
+        server().host,
+        server().port
+    );
+    assert!(text.contains(&source), "{text}");
     // What the target holds: part of the copy, or (killed before its first table was made)
     // nothing, the database the copy had created removed again.
     assert!(
