@@ -21,6 +21,7 @@ const CTRL_C: u8 = 0x03;
 const CTRL_D: u8 = 0x04;
 const BACKSPACE: u8 = 0x08;
 const CTRL_U: u8 = 0x15;
+const CTRL_W: u8 = 0x17;
 const DEL: u8 = 0x7f;
 
 /// The terminal's mode as it was; put back on drop.
@@ -36,7 +37,7 @@ impl Drop for Restore<'_> {
 }
 
 /// Shows `prompt` on the controlling terminal and reads one line there without echo. Backspace
-/// and Ctrl-U edit the line; Ctrl-C restores the terminal and raises SIGINT (as the terminal
+/// Ctrl-U and Ctrl-W edit the line; Ctrl-C restores the terminal and raises SIGINT (as the terminal
 /// would have); Ctrl-D on an empty line is the end of input.
 pub fn read(prompt: &str) -> io::Result<Secret> {
     let tty = OpenOptions::new().read(true).write(true).open("/dev/tty")?;
@@ -72,12 +73,15 @@ pub fn read(prompt: &str) -> io::Result<Secret> {
 }
 
 /// The keys of one line up to Enter, edited as typed; never more than [`MAX_SECRET`] bytes.
+/// A longer line (a paste of the wrong thing) is read to its end and dropped, not left
+/// waiting: the rest would otherwise reach the shell, or the next question, in clear.
 fn read_line(input: &mut impl Read) -> io::Result<Secret> {
     let mut line = Zeroizing::new(Vec::with_capacity(MAX_SECRET));
-    let mut byte = [0u8; 1];
+    let mut too_long = false;
+    let mut byte = Zeroizing::new([0u8; 1]);
     loop {
-        if input.read(&mut byte)? == 0 {
-            if line.is_empty() {
+        if input.read(&mut byte[..])? == 0 {
+            if line.is_empty() && !too_long {
                 return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "end of input"));
             }
             break;
@@ -85,30 +89,46 @@ fn read_line(input: &mut impl Read) -> io::Result<Secret> {
         match byte[0] {
             b'\n' | b'\r' => break,
             CTRL_C => return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted")),
+            _ if too_long => {}
             CTRL_D if line.is_empty() => {
                 return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "end of input"));
             }
             CTRL_D => break,
-            BACKSPACE | DEL => {
-                // One character, not one byte: drop continuation bytes, then the lead byte.
-                while line.last().is_some_and(|b| b & 0xc0 == 0x80) {
+            BACKSPACE | DEL => pop_char(&mut line),
+            CTRL_U => line.clear(),
+            CTRL_W => {
+                // The word before the cursor and the blanks after it, as a terminal does.
+                while line.last().is_some_and(|b| b.is_ascii_whitespace()) {
                     line.pop();
                 }
-                line.pop();
+                while line.last().is_some_and(|b| !b.is_ascii_whitespace()) {
+                    pop_char(&mut line);
+                }
             }
-            CTRL_U => line.clear(),
             _ if line.len() == MAX_SECRET => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("longer than {MAX_SECRET} bytes"),
-                ));
+                line.clear();
+                too_long = true;
             }
             b => line.push(b),
         }
     }
+    if too_long {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("longer than {MAX_SECRET} bytes (the line was dropped)"),
+        ));
+    }
     let text = std::str::from_utf8(&line)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not valid UTF-8"))?;
     Ok(Secret::new(text))
+}
+
+/// Drops the last character, not just its last byte.
+fn pop_char(line: &mut Vec<u8>) {
+    while line.last().is_some_and(|b| b & 0xc0 == 0x80) {
+        line.pop();
+    }
+    line.pop();
 }
 
 #[cfg(test)]
@@ -125,6 +145,7 @@ mod tests {
         assert_eq!(typed(b"abx\x7fc\r").unwrap(), "abc");
         assert_eq!(typed("kéy\x7f\x7fey\n".as_bytes()).unwrap(), "key");
         assert_eq!(typed(b"wrong\x15right\n").unwrap(), "right");
+        assert_eq!(typed("two wörds \x17key\n".as_bytes()).unwrap(), "two key");
         assert_eq!(typed(b"last line").unwrap(), "last line");
         assert_eq!(typed(b"\n").unwrap(), "");
     }
@@ -144,5 +165,18 @@ mod tests {
         let e = typed(&flood).unwrap_err();
         assert!(e.to_string().contains("4096"), "{e}");
         assert_eq!(typed(&flood[..MAX_SECRET]).unwrap().len(), MAX_SECRET);
+    }
+
+    /// A paste over the limit is read to its Enter and dropped: what follows it is the next
+    /// line typed, not the paste's tail (which used to reach the shell in clear).
+    #[test]
+    fn an_overlong_line_is_consumed_to_its_end() {
+        let mut keys = vec![b'a'; MAX_SECRET + 900];
+        keys.extend_from_slice(b"TAILSECRET\x15\x7f\nnext\n");
+        let mut input = &keys[..];
+        let e = read_line(&mut input).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert_eq!(input, b"next\n");
+        assert_eq!(read_line(&mut input).unwrap().expose(), "next");
     }
 }

@@ -508,9 +508,10 @@ pub fn typed_profile_key(
 ) -> Result<(Profile, Passphrase), Error> {
     // Read once, after the first key (without a terminal, the missing key is the error).
     let mut sealed: Option<Vec<u8>> = None;
+    // Named: db-copy may ask for two profiles' keys in a row.
     ask_until_it_opens(
         quiet,
-        "Profile key",
+        &format!("Profile key for {}", path.display()),
         &format!("missing profile key: pass -k/--profile-key or set {env}"),
         &format!("profile {}", path.display()),
         &format!(

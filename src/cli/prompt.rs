@@ -132,13 +132,23 @@ fn choice_of(answer: &str, options: &[&str]) -> Option<usize> {
     options.iter().position(|o| o.eq_ignore_ascii_case(answer))
 }
 
+/// A prompt's name inside a sentence: its first letter in lower case, the rest (a path the
+/// prompt names) as it is.
+fn in_a_sentence(what: &str) -> String {
+    let mut chars = what.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// A passphrase typed at the terminal ([`secret`]); an empty one is refused at once.
 pub fn key(quiet: bool, what: &str, missing: &str, confirm: bool) -> Result<Passphrase, Error> {
     let key = secret(quiet, what, missing, confirm)?;
     if key.expose().trim().is_empty() {
         return Err(Error::Usage(format!(
             "the {} is empty",
-            what.to_lowercase()
+            in_a_sentence(what)
         )));
     }
     Ok(Passphrase::new(key))
@@ -154,13 +164,13 @@ pub fn secret(quiet: bool, what: &str, missing: &str, confirm: bool) -> Result<S
     }
     let read = |prompt: &str| {
         super::hidden::read(prompt)
-            .map_err(|e| Error::Usage(format!("cannot read the {}: {e}", what.to_lowercase())))
+            .map_err(|e| Error::Usage(format!("cannot read the {}: {e}", in_a_sentence(what))))
     };
     let first = read(&format!("{what}: "))?;
     if confirm && read(&format!("{what} again: "))? != first {
         return Err(Error::Usage(format!(
             "the two entries of the {} differ; nothing was changed",
-            what.to_lowercase()
+            in_a_sentence(what)
         )));
     }
     Ok(first)
@@ -621,6 +631,16 @@ fn change(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prompt_named_in_a_sentence_keeps_its_path() {
+        assert_eq!(
+            in_a_sentence("Profile key for /Home/Ops/P.cnf.enc"),
+            "profile key for /Home/Ops/P.cnf.enc"
+        );
+        assert_eq!(in_a_sentence("Backup key"), "backup key");
+        assert_eq!(in_a_sentence(""), "");
+    }
 
     #[test]
     fn choices_take_numbers_ranges_and_names() {

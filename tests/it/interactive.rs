@@ -222,7 +222,7 @@ async fn a_wrong_profile_key_is_asked_again() {
     };
     let dir = out_dir();
     let mut t = Terminal::spawn(&command(dir.path()));
-    t.wait_for("Profile key: ");
+    t.wait_for(&format!("Profile key for {}: ", profile.display()));
     t.type_line("wrong key");
     t.wait_for("that key does not open profile");
     t.type_line("right key");
@@ -261,7 +261,7 @@ fn profile_show_asks_the_key_again_and_a_declined_delete_is_a_cancel() {
     let mut show = server().sfdbtools();
     show.args(["profile", "show", "-n"]).arg(&profile);
     let mut t = Terminal::spawn(&show);
-    t.wait_for("Profile key: ");
+    t.wait_for(&format!("Profile key for {}: ", profile.display()));
     t.type_line("not it");
     t.wait_for("that key does not open profile");
     t.type_line("show key");
