@@ -13,6 +13,7 @@ use sfdbtools::config::run::{BackupConfig, BackupMode, Engine};
 use sfdbtools::dump::plan::DryRun;
 use sfdbtools::dump::{self, naming};
 use sfdbtools::encrypt::Passphrase;
+use sfdbtools::error::ConnectError;
 use sfdbtools::metadata::human_size;
 use sfdbtools::progress::Silent;
 use sfdbtools::secret::Secret;
@@ -430,7 +431,18 @@ fn show(cfg: &BackupConfig, plan: &Result<DryRun, Error>) {
                 out.push_str(&format!("    {}\n", f.display()));
             }
         }
-        Err(e) => out.push_str(&format!("  cannot plan this run: {e}\n")),
+        Err(e) => {
+            out.push_str(&format!("  cannot plan this run: {e}\n"));
+            if matches!(
+                e,
+                Error::Connect {
+                    source: ConnectError::Denied(_),
+                    ..
+                }
+            ) {
+                out.push_str("  (2, then \"password\", types the password again)\n");
+            }
+        }
     }
     eprint!("{out}");
 }
@@ -451,6 +463,7 @@ enum Field {
     ClientCode,
     Instance,
     Companions,
+    Password,
 }
 
 fn change(
@@ -522,6 +535,13 @@ fn change(
         }
         BackupMode::All => {}
     }
+    // Last, so that the other options keep their numbers: a password mistyped at its prompt
+    // is typed again here instead of starting the command over.
+    let password = match &cfg.connection.password {
+        Some(p) if !p.is_empty() => "(given)",
+        _ => "(none)",
+    };
+    fields.push((Field::Password, "password", password.into()));
     for (i, (_, label, value)) in fields.iter().enumerate() {
         tell!("{:>4}) {label:<18} {value}", i + 1);
     }
@@ -616,6 +636,12 @@ fn change(
         Field::Databases => {
             pick_databases(cfg, server, runtime)?;
             Ok(())
+        }
+        Field::Password => {
+            let what = format!("Password for {}", cfg.connection.describe());
+            secret(false, &what, "no terminal", false)
+                .map(|p| cfg.connection.password = (!p.is_empty()).then_some(p))
+                .map_err(|e| e.to_string())
         }
     };
     if let Err(e) = outcome {

@@ -138,6 +138,50 @@ async fn encryption_and_threads_change_at_the_review() {
     assert_success(&out, "verify with the key typed at the review");
 }
 
+/// A database password mistyped at its prompt is typed again at the review ("password", the
+/// last option) instead of starting the command over; the review says how when the server
+/// denied the login.
+#[tokio::test]
+async fn a_mistyped_password_is_typed_again_at_the_review() {
+    let db = db_with_rows("tty_pw").await;
+    let user = format!("tty_pw_{}", std::process::id());
+    db.exec(&format!(
+        "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'right pw';
+         GRANT ALL ON *.* TO '{user}'@'%'"
+    ))
+    .await;
+    let dir = out_dir();
+    let mut c = server().sfdbtools();
+    c.env_remove("MYSQL_PWD")
+        .args(["db-backup", "single", "--database", &db.name])
+        .arg(format!("--host={}", server().host))
+        .arg(format!("--port={}", server().port))
+        .arg(format!("--user={user}"))
+        .args(["-t", "T-PW", "-c", "none", "-o"])
+        .arg(dir.path());
+    let mut t = Terminal::spawn(&c);
+    t.wait_for("Password for ");
+    t.type_line("wrong pw");
+    t.wait_for("cannot plan this run: ");
+    t.wait_for("(2, then \"password\", types the password again)");
+    t.wait_for("3) cancel");
+    t.type_line("2");
+    t.wait_for(" 11) password           (given)");
+    t.type_line("11");
+    t.wait_for("Password for ");
+    t.type_line("right pw");
+    t.wait_for("  files:");
+    t.wait_for("3) cancel");
+    t.type_line("1");
+    let (code, screen) = t.finish();
+    db.exec(&format!("DROP USER '{user}'@'%'")).await;
+    assert_eq!(code, Some(0), "{screen}");
+    for typed in ["wrong pw", "right pw"] {
+        assert!(!screen.contains(typed), "{typed:?} was echoed: {screen}");
+    }
+    assert!(dump_file_in(dir.path()).exists(), "{screen}");
+}
+
 /// Cancelling at the review is the operator's answer, not an interruption: exit 3, its own
 /// message, nothing written.
 #[tokio::test]
