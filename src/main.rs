@@ -56,6 +56,7 @@ fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     log::begin(&args);
     forbid_core_dumps();
+    cli::signals::install();
     std::panic::set_hook(Box::new(|info| {
         let message = info
             .payload()

@@ -3,10 +3,12 @@
 //! `rpassword` (used before) showed the prompt and only then switched the terminal to raw
 //! mode, so a key typed or pasted the moment the prompt appeared was echoed in clear: a CI run
 //! of the interactive tests caught it. Here the terminal is put in raw mode first, the prompt
-//! written after, and the original mode restored by a guard whatever happens, Ctrl-C included.
+//! written after, and the original mode restored by a guard whatever happens, Ctrl-C included,
+//! and by [`give_back`] when SIGTERM ends the process during the prompt.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::sync::Mutex;
 
 use rustix::termios::{self, LocalModes, OptionalActions, SpecialCodeIndex, Termios};
 use zeroize::Zeroizing;
@@ -33,6 +35,18 @@ struct Restore<'a> {
 impl Drop for Restore<'_> {
     fn drop(&mut self) {
         let _ = termios::tcsetattr(self.tty, OptionalActions::Now, &self.mode);
+        *HIDDEN.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// The terminal a prompt has switched to no echo, and its mode before, while it waits: for
+/// [`give_back`] when SIGTERM ends the process first ([`super::signals`]).
+static HIDDEN: Mutex<Option<(File, Termios)>> = Mutex::new(None);
+
+/// Puts back the mode of a terminal a prompt is holding without echo, if any.
+pub fn give_back() {
+    if let Some((tty, mode)) = HIDDEN.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        let _ = termios::tcsetattr(&tty, OptionalActions::Now, &mode);
     }
 }
 
@@ -49,6 +63,9 @@ pub fn read(prompt: &str) -> io::Result<Secret> {
         .remove(LocalModes::ECHO | LocalModes::ICANON | LocalModes::ECHONL | LocalModes::ISIG);
     raw.special_codes[SpecialCodeIndex::VMIN] = 1;
     raw.special_codes[SpecialCodeIndex::VTIME] = 0;
+    if let Ok(copy) = tty.try_clone() {
+        *HIDDEN.lock().unwrap_or_else(|e| e.into_inner()) = Some((copy, mode.clone()));
+    }
     termios::tcsetattr(&tty, OptionalActions::Now, &raw)?;
     let restore = Restore {
         tty: &tty,

@@ -29,4 +29,5 @@ pub mod report;
 pub mod restore;
 pub mod runtime;
 pub mod selection;
+pub mod signals;
 pub mod verify;

@@ -65,6 +65,7 @@ async fn interrupted() -> &'static str {
         // Without handlers the default action (exit) applies; never resolve.
         return std::future::pending().await;
     };
+    super::signals::run_listens();
     tokio::select! {
         _ = int.recv() => "SIGINT",
         _ = term.recv() => "SIGTERM",

@@ -182,6 +182,56 @@ async fn a_mistyped_password_is_typed_again_at_the_review() {
     assert!(dump_file_in(dir.path()).exists(), "{screen}");
 }
 
+/// SIGTERM while a password prompt holds the terminal without echo (`timeout`, a service
+/// manager): the terminal gets its echo back and the command ends as interrupted (exit 130,
+/// its last log line). It used to die with the terminal left silent.
+#[test]
+fn sigterm_at_a_password_prompt_gives_the_terminal_back() {
+    let dir = out_dir();
+    let user = format!("sigterm_probe_{}", std::process::id());
+    let backup = server().sfdbtools();
+    let mut sh = Command::new("sh");
+    for (key, value) in backup.get_envs() {
+        match value {
+            Some(v) => sh.env(key, v),
+            None => sh.env_remove(key),
+        };
+    }
+    sh.env_remove("MYSQL_PWD").arg("-c").arg(format!(
+        "'{}' db-backup single --database d --host {} --port {} --user {user} -t T -o '{}'; \
+         echo \"rc=$?\"; stty -a",
+        backup.get_program().to_string_lossy(),
+        server().host,
+        server().port,
+        dir.path().display()
+    ));
+    let t = Terminal::spawn(&sh);
+    t.wait_for(&format!("Password for {user}@"));
+    let pid = sfdbtools_running_with(&user);
+    common::signal("-TERM", pid);
+    let (_, screen) = t.finish();
+    assert!(screen.contains("rc=130"), "{screen}");
+    assert!(screen.contains("interrupted: SIGTERM"), "{screen}");
+    let flags: Vec<&str> = screen.split_whitespace().collect();
+    assert!(
+        flags.contains(&"echo") && !flags.contains(&"-echo"),
+        "the terminal was left without echo: {screen}"
+    );
+}
+
+/// The pid of the `sfdbtools` process whose command line holds `marker` (not its shell's).
+fn sfdbtools_running_with(marker: &str) -> u32 {
+    let out = Command::new("pgrep").args(["-f", marker]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse::<u32>().ok())
+        .find(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "sfdbtools")
+        })
+        .unwrap_or_else(|| panic!("no sfdbtools process with {marker:?}"))
+}
+
 /// Cancelling at the review is the operator's answer, not an interruption: exit 3, its own
 /// message, nothing written.
 #[tokio::test]
