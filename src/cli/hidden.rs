@@ -47,6 +47,8 @@ static HIDDEN: Mutex<Option<(File, Termios)>> = Mutex::new(None);
 pub fn give_back() {
     if let Some((tty, mode)) = HIDDEN.lock().unwrap_or_else(|e| e.into_inner()).take() {
         let _ = termios::tcsetattr(&tty, OptionalActions::Now, &mode);
+        // The message that follows starts on its own line, not after the prompt.
+        let _ = (&tty).write_all(b"\n");
     }
 }
 
