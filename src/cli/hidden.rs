@@ -52,7 +52,7 @@ pub fn give_back() {
     }
 }
 
-/// Shows `prompt` on the controlling terminal and reads one line there without echo. Backspace
+/// Shows `prompt` on the controlling terminal and reads one line there without echo. Backspace,
 /// Ctrl-U and Ctrl-W edit the line; Ctrl-C restores the terminal and raises SIGINT (as the terminal
 /// would have); Ctrl-D on an empty line is the end of input.
 pub fn read(prompt: &str) -> io::Result<Secret> {
@@ -65,14 +65,15 @@ pub fn read(prompt: &str) -> io::Result<Secret> {
         .remove(LocalModes::ECHO | LocalModes::ICANON | LocalModes::ECHONL | LocalModes::ISIG);
     raw.special_codes[SpecialCodeIndex::VMIN] = 1;
     raw.special_codes[SpecialCodeIndex::VTIME] = 0;
+    // Known (and guarded) before echo goes off: a SIGTERM at any point after finds it.
     if let Ok(copy) = tty.try_clone() {
         *HIDDEN.lock().unwrap_or_else(|e| e.into_inner()) = Some((copy, mode.clone()));
     }
-    termios::tcsetattr(&tty, OptionalActions::Now, &raw)?;
     let restore = Restore {
         tty: &tty,
         mode: mode.clone(),
     };
+    termios::tcsetattr(&tty, OptionalActions::Now, &raw)?;
     (&tty).write_all(prompt.as_bytes())?;
     (&tty).flush()?;
     let line = read_line(&mut &tty);
@@ -99,7 +100,12 @@ fn read_line(input: &mut impl Read) -> io::Result<Secret> {
     let mut too_long = false;
     let mut byte = Zeroizing::new([0u8; 1]);
     loop {
-        if input.read(&mut byte[..])? == 0 {
+        let n = match input.read(&mut byte[..]) {
+            // A signal's handler interrupted the read (not the key, which is Ctrl-C below).
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            n => n?,
+        };
+        if n == 0 {
             if line.is_empty() && !too_long {
                 return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "end of input"));
             }
@@ -184,6 +190,23 @@ mod tests {
         let e = typed(&flood).unwrap_err();
         assert!(e.to_string().contains("4096"), "{e}");
         assert_eq!(typed(&flood[..MAX_SECRET]).unwrap().len(), MAX_SECRET);
+    }
+
+    /// A read a signal's handler interrupted is read again: only the Ctrl-C key interrupts.
+    #[test]
+    fn an_interrupted_read_is_not_ctrl_c() {
+        struct Flaky(bool, &'static [u8]);
+        impl Read for Flaky {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.0 = !self.0;
+                if self.0 {
+                    return Err(io::ErrorKind::Interrupted.into());
+                }
+                self.1.read(buf)
+            }
+        }
+        let mut input = Flaky(false, b"key\n");
+        assert_eq!(read_line(&mut input).unwrap().expose(), "key");
     }
 
     /// A paste over the limit is read to its Enter and dropped: what follows it is the next
