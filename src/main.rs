@@ -24,13 +24,6 @@ macro_rules! print {
         let _ = write!(std::io::stdout(), $($arg)*);
     }};
 }
-// A prompt (no line end): for the person at the terminal, not a log line.
-macro_rules! eprint {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stderr(), $($arg)*);
-    }};
-}
 
 mod cli;
 

@@ -7,7 +7,8 @@
 //! With the text format events reach stderr only as the reporter's own rendering (bars, lines)
 //! and messages as they are; with JSON both are objects with the same envelope. The log file
 //! always holds JSON lines: it is for machines and for `grep`/`jq`, the terminal is for people.
-//! Prompts (`eprint!`, no newline) are not log lines: they only appear when someone can answer.
+//! Questions (`cli::prompt`, on the terminal) are not log lines: they only appear when someone
+//! can answer.
 
 use std::ffi::OsString;
 use std::fs::File;

@@ -24,8 +24,21 @@ use sfdbtools::select;
 /// terminal is not this run's failure.
 macro_rules! tell {
     ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let _ = writeln!(screen(), $($arg)*);
     }};
+}
+
+/// Where questions and the review are shown: stderr, unless it is redirected (`2>run.log`)
+/// while the operator answers on the terminal: then the terminal itself, or the questions
+/// would go to the file and the run would seem to hang waiting for an answer.
+fn screen() -> Box<dyn Write> {
+    if !std::io::stderr().is_terminal()
+        && std::io::stdin().is_terminal()
+        && let Ok(tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty")
+    {
+        return Box::new(tty);
+    }
+    Box::new(std::io::stderr())
 }
 
 /// [`tell!`] for the other modules' questions (a key asked again).
@@ -179,8 +192,9 @@ pub fn secret(quiet: bool, what: &str, missing: &str, confirm: bool) -> Result<S
 
 /// One trimmed line from stdin after showing `question` on stderr; end of input is an error.
 fn ask(question: &str) -> Result<String, Error> {
-    eprint!("{question}");
-    let _ = std::io::stderr().flush();
+    let mut screen = screen();
+    let _ = write!(screen, "{question}");
+    let _ = screen.flush();
     let mut line = String::new();
     let n = std::io::stdin()
         .read_line(&mut line)
@@ -444,7 +458,7 @@ fn show(cfg: &BackupConfig, plan: &Result<DryRun, Error>) {
             }
         }
     }
-    eprint!("{out}");
+    let _ = write!(screen(), "{out}");
 }
 
 /// What "change an option" offers, by mode.

@@ -189,23 +189,16 @@ async fn a_mistyped_password_is_typed_again_at_the_review() {
 fn sigterm_at_a_password_prompt_gives_the_terminal_back() {
     let dir = out_dir();
     let user = format!("sigterm_probe_{}", std::process::id());
-    let backup = server().sfdbtools();
-    let mut sh = Command::new("sh");
-    for (key, value) in backup.get_envs() {
-        match value {
-            Some(v) => sh.env(key, v),
-            None => sh.env_remove(key),
-        };
-    }
-    sh.env_remove("MYSQL_PWD").arg("-c").arg(format!(
-        "'{}' db-backup single --database d --host {} --port {} --user {user} -t T -o '{}'; \
-         echo \"rc=$?\"; stty -a",
-        backup.get_program().to_string_lossy(),
-        server().host,
-        server().port,
-        dir.path().display()
-    ));
-    let t = Terminal::spawn(&sh);
+    let mut backup = server().sfdbtools();
+    backup
+        .env_remove("MYSQL_PWD")
+        .args(["db-backup", "single", "--database", "d"])
+        .arg(format!("--host={}", server().host))
+        .arg(format!("--port={}", server().port))
+        .arg(format!("--user={user}"))
+        .args(["-t", "T", "-o"])
+        .arg(dir.path());
+    let t = Terminal::spawn(&in_shell(&backup, "; echo \"rc=$?\"; stty -a"));
     t.wait_for(&format!("Password for {user}@"));
     let pid = sfdbtools_running_with(&user);
     common::signal("-TERM", pid);
@@ -217,6 +210,50 @@ fn sigterm_at_a_password_prompt_gives_the_terminal_back() {
         flags.contains(&"echo") && !flags.contains(&"-echo"),
         "the terminal was left without echo: {screen}"
     );
+}
+
+/// `cmd` (its environment too) run by `sh -c`, followed by `tail` (a redirection, more
+/// commands).
+fn in_shell(cmd: &Command, tail: &str) -> Command {
+    let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', r"'\''"));
+    let line: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(quote)
+        .collect();
+    let mut sh = Command::new("sh");
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => sh.env(key, v),
+            None => sh.env_remove(key),
+        };
+    }
+    sh.arg("-c").arg(format!("{}{tail}", line.join(" ")));
+    sh
+}
+
+/// With stderr redirected to a file, the questions and the review still show on the
+/// terminal the answers come from (they went into the file, and the run seemed to hang).
+#[tokio::test]
+async fn with_stderr_redirected_the_review_shows_on_the_terminal() {
+    let db = db_with_rows("tty_err").await;
+    let dir = out_dir();
+    let err = dir.path().join("err.log");
+    let backup = backup_on_terminal(&dir.path().join("out"), &["single", "--database", &db.name]);
+    let mut t = Terminal::spawn(&in_shell(
+        &backup,
+        &format!(" 2>'{}'; echo \"rc=$?\"", err.display()),
+    ));
+    t.wait_for("backup to run");
+    t.wait_for("3) cancel");
+    t.type_line("3");
+    let (_, screen) = t.finish();
+    assert!(screen.contains("rc=3"), "{screen}");
+    let logged = std::fs::read_to_string(&err).unwrap();
+    assert!(
+        !logged.contains("backup to run"),
+        "the review went to stderr: {logged}"
+    );
+    assert!(logged.contains("cancelled at the review"), "{logged}");
 }
 
 /// The pid of the `sfdbtools` process whose command line holds `marker` (not its shell's).
