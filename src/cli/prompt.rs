@@ -168,8 +168,8 @@ pub fn key(quiet: bool, what: &str, missing: &str, confirm: bool) -> Result<Pass
     Ok(Passphrase::new(key))
 }
 
-/// Reads a secret on the terminal without echo (twice when `confirm`), or fails with
-/// `missing` when `-q` or not interactive.
+/// Reads a secret on the terminal without echo (twice when `confirm`, again when the two
+/// differ), or fails with `missing` when `-q` or not interactive.
 pub fn secret(quiet: bool, what: &str, missing: &str, confirm: bool) -> Result<Secret, Error> {
     if !interactive(quiet) {
         return Err(Error::Usage(format!(
@@ -180,15 +180,28 @@ pub fn secret(quiet: bool, what: &str, missing: &str, confirm: bool) -> Result<S
         super::hidden::read(prompt)
             .map_err(|e| Error::Usage(format!("cannot read the {}: {e}", in_a_sentence(what))))
     };
-    let first = read(&format!("{what}: "))?;
-    if confirm && read(&format!("{what} again: "))? != first {
-        return Err(Error::Usage(format!(
-            "the two entries of the {} differ; nothing was changed",
-            in_a_sentence(what)
-        )));
+    // Entries that differ are typed again (a typo, not a decision), up to three times: the
+    // answers given before the secret (a new profile's host and user) are not lost.
+    for attempt in 1..=SECRET_TRIES {
+        let first = read(&format!("{what}: "))?;
+        if !confirm || read(&format!("{what} again: "))? == first {
+            return Ok(first);
+        }
+        if attempt < SECRET_TRIES {
+            tell!(
+                "sfdbtools: the two entries of the {} differ; type it again",
+                in_a_sentence(what)
+            );
+        }
     }
-    Ok(first)
+    Err(Error::Usage(format!(
+        "the two entries of the {} differed {SECRET_TRIES} times; nothing was changed",
+        in_a_sentence(what)
+    )))
 }
+
+/// How many times a secret typed twice may differ from its repetition.
+const SECRET_TRIES: u32 = 3;
 
 /// One trimmed line from stdin after showing `question` on stderr; end of input is an error.
 fn ask(question: &str) -> Result<String, Error> {

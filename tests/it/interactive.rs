@@ -334,6 +334,44 @@ fn create_profile(path: &Path, key: &str) {
     assert_success(&out, "profile create");
 }
 
+/// A password typed twice whose entries differ is typed again, not the end of `profile
+/// create` (which lost the host and user answered before it); three mismatches end it.
+#[test]
+fn differing_entries_of_a_new_password_are_typed_again() {
+    let work = out_dir();
+    let profile = work.path().join("typed.cnf.enc");
+    let port = server().port.to_string();
+    let mut create = server().sfdbtools();
+    create
+        .env_remove("MYSQL_PWD")
+        .args(["profile", "create", "-n"])
+        .arg(&profile)
+        .args(["--host", &server().host, "-P", &port, "-u", &server().user])
+        .args(["-k", "profile key"]);
+    let mut t = Terminal::spawn(&create);
+    t.wait_for("Database password: ");
+    t.type_line("first try");
+    t.wait_for("Database password again: ");
+    t.type_line("first trx");
+    t.wait_for("the two entries of the database password differ; type it again");
+    t.wait_for("Database password: ");
+    t.type_line("second");
+    t.wait_for("Database password again: ");
+    t.type_line("second");
+    let (code, screen) = t.finish();
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(profile.exists(), "{screen}");
+
+    let mut t = Terminal::spawn(&create);
+    for typed in ["a", "b", "c", "d", "e", "f"] {
+        t.wait_for("Database password");
+        t.type_line(typed);
+    }
+    let (code, screen) = t.finish();
+    assert_eq!(code, Some(2), "{screen}");
+    assert!(screen.contains("differed 3 times"), "{screen}");
+}
+
 /// A profile key typed wrong (or empty) is said and asked again (three tries), instead of
 /// ending the run; three wrong ones end it as a usage error.
 #[tokio::test]
