@@ -226,6 +226,11 @@ pub struct Terminal {
 impl Terminal {
     /// Starts `cmd` (its program, arguments, environment and directory) on a terminal.
     pub fn spawn(cmd: &Command) -> Terminal {
+        Terminal::spawn_with(cmd, "")
+    }
+
+    /// [`Terminal::spawn`], the shell line ending with `tail` (a redirection, more commands).
+    pub fn spawn_with(cmd: &Command, tail: &str) -> Terminal {
         let quote =
             |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', r"'\''"));
         let line: Vec<String> = std::iter::once(cmd.get_program())
@@ -243,7 +248,7 @@ impl Terminal {
             script.current_dir(dir);
         }
         let mut child = script
-            .args(["-qec", &line.join(" "), "/dev/null"])
+            .args(["-qec", &format!("{}{tail}", line.join(" ")), "/dev/null"])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())

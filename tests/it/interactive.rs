@@ -198,7 +198,7 @@ fn sigterm_at_a_password_prompt_gives_the_terminal_back() {
         .arg(format!("--user={user}"))
         .args(["-t", "T", "-o"])
         .arg(dir.path());
-    let t = Terminal::spawn(&in_shell(&backup, "; echo \"rc=$?\"; stty -a"));
+    let t = Terminal::spawn_with(&backup, "; echo \"rc=$?\"; stty -a");
     t.wait_for(&format!("Password for {user}@"));
     let pid = sfdbtools_running_with(&user);
     common::signal("-TERM", pid);
@@ -212,25 +212,6 @@ fn sigterm_at_a_password_prompt_gives_the_terminal_back() {
     );
 }
 
-/// `cmd` (its environment too) run by `sh -c`, followed by `tail` (a redirection, more
-/// commands).
-fn in_shell(cmd: &Command, tail: &str) -> Command {
-    let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', r"'\''"));
-    let line: Vec<String> = std::iter::once(cmd.get_program())
-        .chain(cmd.get_args())
-        .map(quote)
-        .collect();
-    let mut sh = Command::new("sh");
-    for (key, value) in cmd.get_envs() {
-        match value {
-            Some(v) => sh.env(key, v),
-            None => sh.env_remove(key),
-        };
-    }
-    sh.arg("-c").arg(format!("{}{tail}", line.join(" ")));
-    sh
-}
-
 /// With stderr redirected to a file, the questions and the review still show on the
 /// terminal the answers come from (they went into the file, and the run seemed to hang).
 #[tokio::test]
@@ -239,10 +220,7 @@ async fn with_stderr_redirected_the_review_shows_on_the_terminal() {
     let dir = out_dir();
     let err = dir.path().join("err.log");
     let backup = backup_on_terminal(&dir.path().join("out"), &["single", "--database", &db.name]);
-    let mut t = Terminal::spawn(&in_shell(
-        &backup,
-        &format!(" 2>'{}'; echo \"rc=$?\"", err.display()),
-    ));
+    let mut t = Terminal::spawn_with(&backup, &format!(" 2>'{}'; echo \"rc=$?\"", err.display()));
     t.wait_for("backup to run");
     t.wait_for("3) cancel");
     t.type_line("3");
