@@ -50,13 +50,12 @@ pub(super) fn failure(e: mysql_async::Error) -> Failure {
     Failure {
         code: e.server_code(),
         fatal: e.server_code().is_none() || e.is_connection_lost(),
-        // The driver's own loss already reads "connection lost: …"; a server's (a killed
-        // connection's error) does not.
-        problem: match e.to_string() {
-            text if e.is_connection_lost() && !text.starts_with("connection lost") => {
-                format!("{text} (the connection was lost)")
-            }
-            text => text,
+        // An I/O error already reads "connection lost: …" (`DbError`'s Display); a server's
+        // error for a killed connection, or the driver's closed one, does not.
+        problem: if e.is_connection_lost() && !matches!(e.0, mysql_async::Error::Io(_)) {
+            format!("{e} (the connection was lost)")
+        } else {
+            e.to_string()
         },
     }
 }
