@@ -112,13 +112,15 @@ pub(crate) fn statement(sql: &[u8]) {
             if let Some(head) = load_data::insert_head(sql) {
                 assert!(head.values_at <= sql.len());
             }
-            if let Some(converted) = load_data::convert(sql) {
-                assert_eq!(
-                    converted.rows, tuples as u64,
-                    "LOAD DATA rows against the statement's tuples"
-                );
-                let lines = memchr::memchr_iter(b'\n', &converted.data).count() as u64;
-                assert_eq!(lines, converted.rows, "one LOAD DATA line per row");
+            for binary in [load_data::Binary::Raw, load_data::Binary::Hex] {
+                if let Some(converted) = load_data::convert(sql, binary) {
+                    assert_eq!(
+                        converted.rows, tuples as u64,
+                        "LOAD DATA rows against the statement's tuples"
+                    );
+                    let lines = memchr::memchr_iter(b'\n', &converted.data).count() as u64;
+                    assert_eq!(lines, converted.rows, "one LOAD DATA line per row");
+                }
             }
             let _ = load_data::enum_error_columns(sql);
         }

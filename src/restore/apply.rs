@@ -21,7 +21,7 @@ use super::execute::{
 };
 use super::journal::{self, FileJournal};
 use super::keys;
-use super::load_data::{self, LoadData};
+use super::load_data::{self, Binary, LoadData};
 use super::plan::Placement;
 use super::script::{Feedback, Item, Statements};
 use super::select::{self, REFUSED_VIEW, Selected, Selection, Verdict};
@@ -175,6 +175,13 @@ struct Lanes {
     large: mpsc::Sender<Job>,
 }
 
+/// A data connection's part of [`Feedback`]: whether rows still go as LOAD DATA (turned off
+/// for all when the server refuses LOCAL INFILE), and the form binary values take there.
+struct RowsAsLoad {
+    allowed: Arc<AtomicBool>,
+    binary: Binary,
+}
+
 async fn worker(
     mut conn: Conn,
     jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
@@ -182,8 +189,12 @@ async fn worker(
     log: Arc<SessionLog>,
     done: mpsc::UnboundedSender<Done>,
     strict: bool,
-    load_allowed: Arc<AtomicBool>,
+    rows_as_load: RowsAsLoad,
 ) -> Conn {
+    let RowsAsLoad {
+        allowed: load_allowed,
+        binary,
+    } = rows_as_load;
     let mut applied = 0usize;
     loop {
         let job = match &mut large {
@@ -251,7 +262,7 @@ async fn worker(
                             attempt += 1;
                             tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
                             if as_load {
-                                load = load_data::convert(&job.sql);
+                                load = load_data::convert(&job.sql, binary);
                             }
                         }
                         _ => break ran,
@@ -413,6 +424,7 @@ impl<'a> Applier<'a> {
         let Feedback {
             read: file_read,
             rows_as_load,
+            binary,
         } = feedback;
         let threads = opts.threads.max(1);
         let mut conns = Vec::with_capacity(threads);
@@ -446,7 +458,10 @@ impl<'a> Applier<'a> {
                     log.clone(),
                     done_tx.clone(),
                     opts.strict,
-                    rows_as_load.clone(),
+                    RowsAsLoad {
+                        allowed: rows_as_load.clone(),
+                        binary,
+                    },
                 ))
             })
             .collect();

@@ -107,7 +107,7 @@ async fn scan_functions_needing_trust(
     max_statement: usize,
 ) -> Result<Vec<(String, split::Position)>> {
     let opened = open_sql(&f.path, cfg.passphrase.as_ref(), super::proof_for(cfg, f)).await?;
-    let Script { mut statements, .. } = start_script(opened, false, nbe, max_statement)?;
+    let Script { mut statements, .. } = start_script(opened, None, nbe, max_statement)?;
     let mut found = Vec::new();
     loop {
         match statements.next().await? {

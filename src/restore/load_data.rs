@@ -5,8 +5,8 @@
 //!
 //! Only the exact shape our dump writes is converted: `INSERT INTO` a backquoted table with a
 //! backquoted column list, tuples of NULL, numbers, quoted strings with our escapes, and hex
-//! (binary columns, loaded through `UNHEX`). Anything else, such as an introducer, a function
-//! or an escape we never write, leaves the statement as it is.
+//! (binary columns: see [`Binary`] for how they travel). Anything else, such as an introducer,
+//! a function or an escape we never write, leaves the statement as it is.
 
 use std::fmt::Write as _;
 
@@ -18,8 +18,38 @@ pub struct LoadData {
     pub rows: u64,
 }
 
-/// How a column's values are written in the rows: as they are, or hex digits that the
-/// statement turns back into bytes.
+/// How the values of hex columns (binary strings, BIT, GEOMETRY: the only ones our dump
+/// writes as `0x…`) travel in the rows.
+///
+/// Both forms give the column a binary string, as the INSERT's hex literal does, so the
+/// column stores the same bytes whatever its type or character set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Binary {
+    /// The bytes themselves (escaped like any field), read into a variable and stored as
+    /// `CAST(@v AS BINARY)`: half the bytes of hex for the server to read, and no `UNHEX`.
+    /// On the bench's blob table (1 M rows of 96 bytes) the server spent about a quarter less
+    /// CPU than with hex (BENCHMARKS.md, session 23). MariaDB: its field reader takes a byte
+    /// that does not start a valid UTF-8 character as one byte, and our escapes and separators
+    /// are ASCII, which no UTF-8 sequence contains; the fidelity tests load every byte value
+    /// after every other.
+    Raw,
+    /// Hex digits through `UNHEX`: MySQL, whose handling of bytes that are not UTF-8 in a
+    /// utf8mb4 LOAD DATA file is not tested here (no MySQL server on the test machine).
+    Hex,
+}
+
+impl Binary {
+    /// The form for a server of this flavor.
+    pub fn for_flavor(flavor: crate::connect::Flavor) -> Binary {
+        match flavor {
+            crate::connect::Flavor::MariaDb => Binary::Raw,
+            _ => Binary::Hex,
+        }
+    }
+}
+
+/// How a column's values are written in the rows: as they are, or the bytes of hex that the
+/// statement turns into a binary string.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Column {
     Unknown,
@@ -46,7 +76,11 @@ pub struct InsertHead<'a> {
 
 /// The head of `sql` when it is an INSERT in our dump's shape.
 pub fn insert_head(sql: &[u8]) -> Option<InsertHead<'_>> {
-    let mut p = Parser { s: sql, i: 0 };
+    let mut p = Parser {
+        s: sql,
+        i: 0,
+        binary: Binary::Hex,
+    };
     p.keyword(b"INSERT INTO ")?;
     let target_start = p.i;
     p.ident()?;
@@ -92,7 +126,7 @@ struct Parsed<'a> {
     enum_error: Vec<bool>,
 }
 
-fn parse(sql: &[u8]) -> Option<Parsed<'_>> {
+fn parse(sql: &[u8], binary: Binary) -> Option<Parsed<'_>> {
     let head = insert_head(sql)?;
     let inner = &head.columns[1..head.columns.len() - 1];
     // The names are backquoted, so a comma inside one is inside its quotes: split outside.
@@ -113,6 +147,7 @@ fn parse(sql: &[u8]) -> Option<Parsed<'_>> {
     let mut p = Parser {
         s: sql,
         i: head.values_at,
+        binary,
     };
 
     let mut columns = vec![Column::Unknown; names.len()];
@@ -169,7 +204,7 @@ fn parse(sql: &[u8]) -> Option<Parsed<'_>> {
 /// value (`+0`): the server stores it only with a truncation warning (1265) naming the
 /// column, on the source as on restore. Empty when the statement is not in our shape.
 pub fn enum_error_columns(sql: &[u8]) -> Vec<String> {
-    let Some(parsed) = parse(sql) else {
+    let Some(parsed) = parse(sql, Binary::Hex) else {
         return Vec::new();
     };
     parsed
@@ -182,7 +217,7 @@ pub fn enum_error_columns(sql: &[u8]) -> Vec<String> {
 }
 
 /// The LOAD DATA form of `sql`, or None when it is not an INSERT in our dump's shape.
-pub fn convert(sql: &[u8]) -> Option<LoadData> {
+pub fn convert(sql: &[u8], binary: Binary) -> Option<LoadData> {
     let Parsed {
         target,
         names,
@@ -190,7 +225,7 @@ pub fn convert(sql: &[u8]) -> Option<LoadData> {
         data,
         rows,
         ..
-    } = parse(sql)?;
+    } = parse(sql, binary)?;
     let mut statement = format!(
         "LOAD DATA LOCAL INFILE 'sfdbtools-rows' INTO TABLE {target} CHARACTER SET utf8mb4 \
          FIELDS TERMINATED BY '\\t' ENCLOSED BY '' ESCAPED BY '\\\\' \
@@ -203,7 +238,10 @@ pub fn convert(sql: &[u8]) -> Option<LoadData> {
         }
         if *column == Column::Hex {
             let _ = write!(statement, "@sfdb_{c}");
-            set.push(format!("{name} = UNHEX(@sfdb_{c})"));
+            set.push(match binary {
+                Binary::Raw => format!("{name} = CAST(@sfdb_{c} AS BINARY)"),
+                Binary::Hex => format!("{name} = UNHEX(@sfdb_{c})"),
+            });
         } else if *column == Column::Numbered {
             let _ = write!(statement, "@sfdb_{c}");
             set.push(format!("{name} = CAST(@sfdb_{c} AS UNSIGNED)"));
@@ -226,6 +264,7 @@ pub fn convert(sql: &[u8]) -> Option<LoadData> {
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
+    binary: Binary,
 }
 
 impl Parser<'_> {
@@ -299,7 +338,12 @@ impl Parser<'_> {
                     return None;
                 }
                 self.i += len;
-                out.extend_from_slice(digits);
+                match self.binary {
+                    Binary::Hex => out.extend_from_slice(digits),
+                    // Our dump writes two digits a byte; an odd count is not ours.
+                    Binary::Raw if digits.len() % 2 == 1 => return None,
+                    Binary::Raw => push_unhexed(out, digits),
+                }
             }
             b'+' => {
                 if !matches!(*column, Column::Unknown | Column::Numbered) {
@@ -380,6 +424,60 @@ fn all_hex(bytes: &[u8]) -> bool {
     })
 }
 
+/// The bytes that `digits` (checked hex, even in count) spell, as one LOAD DATA field. Blobs
+/// are most of the bytes of some tables, so this writes into room made once, through tables.
+fn push_unhexed(out: &mut Vec<u8>, digits: &[u8]) {
+    let start = out.len();
+    // Each byte takes at most two: itself, or a backslash and a letter.
+    out.resize(start + digits.len(), 0);
+    let dst = &mut out[start..];
+    let mut n = 0;
+    for pair in digits.chunks_exact(2) {
+        let b = (NIBBLE[pair[0] as usize] << 4) | NIBBLE[pair[1] as usize];
+        match FIELD_ESCAPE[b as usize] {
+            0 => {
+                dst[n] = b;
+                n += 1;
+            }
+            letter => {
+                dst[n] = b'\\';
+                dst[n + 1] = letter;
+                n += 2;
+            }
+        }
+    }
+    out.truncate(start + n);
+}
+
+/// The value of each hex digit (the digits are checked before they are read).
+static NIBBLE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// The letter after the backslash that stands for a byte in a LOAD DATA field, 0 for a byte
+/// written as it is.
+static FIELD_ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'\\' as usize] = b'\\';
+    t[b'\t' as usize] = b't';
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[0] = b'0';
+    t
+};
+
 fn push_field_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     // Backslashes come only as escapes (handled one byte at a time), and our dump escapes
     // newlines, carriage returns and NULs too: a tab is all a run of text usually holds.
@@ -411,7 +509,7 @@ mod tests {
     use super::*;
 
     fn rows(sql: &str) -> (String, String) {
-        let l = convert(sql.as_bytes()).expect("converted");
+        let l = convert(sql.as_bytes(), Binary::Raw).expect("converted");
         (l.statement, String::from_utf8(l.data).unwrap())
     }
 
@@ -436,16 +534,70 @@ mod tests {
     }
 
     #[test]
-    fn hex_columns_are_unhexed_and_take_empty_strings_and_nulls() {
-        let (stmt, data) = rows(
-            "INSERT INTO `db`.`t``x` (`id`,`b`) VALUES (1,0xDEADBEEF),(2,''),(3,NULL),(4,0x00)",
-        );
-        assert_eq!(data, "1\tDEADBEEF\n2\t\n3\t\\N\n4\t00\n");
-        assert!(stmt.contains("INTO TABLE `db`.`t``x` "), "{stmt}");
+    fn hex_columns_go_as_hex_through_unhex_for_mysql() {
+        let sql =
+            b"INSERT INTO `db`.`t``x` (`id`,`b`) VALUES (1,0xDEADBEEF),(2,''),(3,NULL),(4,0x00)";
+        let l = convert(sql, Binary::Hex).unwrap();
+        assert_eq!(l.data, b"1\tDEADBEEF\n2\t\n3\t\\N\n4\t00\n");
         assert!(
-            stmt.ends_with("(`id`,@sfdb_1) SET `b` = UNHEX(@sfdb_1)"),
-            "{stmt}"
+            l.statement.contains("INTO TABLE `db`.`t``x` "),
+            "{}",
+            l.statement
         );
+        assert!(
+            l.statement
+                .ends_with("(`id`,@sfdb_1) SET `b` = UNHEX(@sfdb_1)"),
+            "{}",
+            l.statement
+        );
+        // Our dump writes two digits a byte; UNHEX would read an odd count, so it loads.
+        assert!(convert(b"INSERT INTO `t` (`b`) VALUES (0xABC)", Binary::Hex).is_some());
+    }
+
+    #[test]
+    fn hex_columns_go_as_their_bytes_cast_to_binary_for_mariadb() {
+        let sql =
+            b"INSERT INTO `db`.`t``x` (`id`,`b`) VALUES (1,0xDEADBEEF),(2,''),(3,NULL),(4,0x00)";
+        let l = convert(sql, Binary::Raw).unwrap();
+        assert_eq!(l.data, b"1\t\xDE\xAD\xBE\xEF\n2\t\n3\t\\N\n4\t\\0\n");
+        assert!(
+            l.statement
+                .ends_with("(`id`,@sfdb_1) SET `b` = CAST(@sfdb_1 AS BINARY)"),
+            "{}",
+            l.statement
+        );
+        // The loader's specials among the bytes are escaped; a backslash and N is not NULL.
+        let l = convert(
+            b"INSERT INTO `t` (`b`) VALUES (0x5C4E09410A0D00ff)",
+            Binary::Raw,
+        )
+        .unwrap();
+        assert_eq!(l.data, b"\\\\N\\tA\\n\\r\\0\xFF\n");
+        assert!(convert(b"INSERT INTO `t` (`b`) VALUES (0xABC)", Binary::Raw).is_none());
+    }
+
+    #[test]
+    fn every_byte_is_unhexed_to_itself_or_its_escape() {
+        for b in 0..=255u8 {
+            for upper in [true, false] {
+                let digits = if upper {
+                    format!("{b:02X}")
+                } else {
+                    format!("{b:02x}")
+                };
+                let mut out = Vec::new();
+                push_unhexed(&mut out, digits.as_bytes());
+                let want: &[u8] = match b {
+                    b'\\' => b"\\\\",
+                    b'\t' => b"\\t",
+                    b'\n' => b"\\n",
+                    b'\r' => b"\\r",
+                    0 => b"\\0",
+                    _ => std::slice::from_ref(&b),
+                };
+                assert_eq!(out, want, "{digits}");
+            }
+        }
     }
 
     #[test]
@@ -472,9 +624,9 @@ mod tests {
             "{stmt}"
         );
         // A column is numbered or not, never both.
-        assert!(convert(b"INSERT INTO `t` (`e`) VALUES (+1),(2)").is_none());
-        assert!(convert(b"INSERT INTO `t` (`e`) VALUES (2),(+1)").is_none());
-        assert!(convert(b"INSERT INTO `t` (`e`) VALUES (+)").is_none());
+        assert!(convert(b"INSERT INTO `t` (`e`) VALUES (+1),(2)", Binary::Raw).is_none());
+        assert!(convert(b"INSERT INTO `t` (`e`) VALUES (2),(+1)", Binary::Raw).is_none());
+        assert!(convert(b"INSERT INTO `t` (`e`) VALUES (+)", Binary::Raw).is_none());
     }
 
     #[test]
@@ -494,7 +646,9 @@ mod tests {
             "INSERT INTO `t` (`a`) VALUES (0x41),('B')",
             "INSERT INTO `t` (`a`) VALUES ('B'),(0x41)",
         ] {
-            assert_eq!(convert(sql.as_bytes()), None, "{sql}");
+            for binary in [Binary::Raw, Binary::Hex] {
+                assert_eq!(convert(sql.as_bytes(), binary), None, "{sql}");
+            }
         }
     }
 
@@ -510,12 +664,17 @@ mod tests {
         for bad in [&b"0g"[..], b"G0", b"12 ", b"@", b"`", b"/", b":"] {
             assert!(!all_hex(bad), "{bad:?}");
         }
-        assert_eq!(convert(b"INSERT INTO `t` (`b`) VALUES (0x1G)"), None);
+        for binary in [Binary::Raw, Binary::Hex] {
+            assert_eq!(
+                convert(b"INSERT INTO `t` (`b`) VALUES (0x1G)", binary),
+                None
+            );
+        }
     }
 
     #[test]
     fn rows_are_counted() {
-        let l = convert(b"INSERT INTO `t` (`a`) VALUES (1),(2),(3)").unwrap();
+        let l = convert(b"INSERT INTO `t` (`a`) VALUES (1),(2),(3)", Binary::Raw).unwrap();
         assert_eq!(l.rows, 3);
     }
 }

@@ -489,7 +489,12 @@ async fn run_plan(
             statements,
             bytes,
             feedback,
-        } = start_script(opened, !cfg.dry_run, nbe, max_statement)?;
+        } = start_script(
+            opened,
+            (!cfg.dry_run).then(|| load_data::Binary::for_flavor(flavor)),
+            nbe,
+            max_statement,
+        )?;
         if cfg.dry_run {
             report
                 .dry_run
@@ -784,7 +789,7 @@ async fn read_accounts(
     nbe: bool,
     max_statement: usize,
 ) -> Result<AccountsFile> {
-    let Script { mut statements, .. } = start_script(opened, false, nbe, max_statement)?;
+    let Script { mut statements, .. } = start_script(opened, None, nbe, max_statement)?;
     let mut read = Vec::new();
     while let Item::Statement(st, ..) = statements.next().await? {
         read.push(st);

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::load_data::{self, LoadData};
+use super::load_data::{self, Binary, LoadData};
 use super::proof::Proof;
 use crate::encrypt::Passphrase;
 use crate::error::{Error, Result};
@@ -148,13 +148,15 @@ impl Drop for Statements {
 }
 
 /// Starts the splitter on its own thread over `reader` (the SQL of `path`). With `rows_as_load`
-/// and a file our dump wrote, row statements also get their LOAD DATA form there, off the
-/// async runtime; the flag going false (the server refuses LOCAL INFILE) stops that.
+/// and a file our dump wrote, row statements also get their LOAD DATA form there (binary
+/// values as `binary` says), off the async runtime; the flag going false (the server refuses
+/// LOCAL INFILE) stops that.
 /// `no_backslash_escapes`: the server's own sql_mode has it, so the script is read under it
 /// until it sets a mode of its own. A statement over `max_statement` bytes is an error.
 fn start_reader(
     opened: Opened,
     rows_as_load: Arc<AtomicBool>,
+    binary: Binary,
     no_backslash_escapes: bool,
     max_statement: usize,
 ) -> Result<Statements> {
@@ -202,7 +204,7 @@ fn start_reader(
                         let data = ours && matches!(kind, Kind::Data { .. });
                         let convert = data && escapes && st.sql.len() <= CONVERT_AT_MOST;
                         let load = if convert && rows_as_load.load(Ordering::Relaxed) {
-                            load_data::convert(&st.sql)
+                            load_data::convert(&st.sql, binary)
                         } else {
                             None
                         };
@@ -266,10 +268,12 @@ pub(super) struct Script {
 
 /// What the applier and the splitter thread of a file share: how far the file has been read
 /// (for progress), and whether row statements still come with their LOAD DATA form (see
-/// [`start_reader`]; the applier turns that off when the server refuses LOCAL INFILE).
+/// [`start_reader`]; the applier turns that off when the server refuses LOCAL INFILE), and in
+/// which form binary values travel there (a statement converted again takes the same).
 pub(super) struct Feedback {
     pub(super) read: Arc<AtomicU64>,
     pub(super) rows_as_load: Arc<AtomicBool>,
+    pub(super) binary: Binary,
 }
 
 /// A file's SQL, opened (decrypted, decompressed) and recognised as a dump, not yet read.
@@ -356,24 +360,31 @@ pub(super) async fn open_sql(
     })
 }
 
-/// Starts the splitter over an opened file.
+/// Starts the splitter over an opened file; `rows_as_load`: our row statements also come in
+/// their LOAD DATA form, with binary values in this form.
 pub(super) fn start_script(
     opened: Opened,
-    rows_as_load: bool,
+    rows_as_load: Option<Binary>,
     no_backslash_escapes: bool,
     max_statement: usize,
 ) -> Result<Script> {
-    let rows_as_load = Arc::new(AtomicBool::new(rows_as_load));
+    let binary = rows_as_load.unwrap_or(Binary::Hex);
+    let rows_as_load = Arc::new(AtomicBool::new(rows_as_load.is_some()));
     let (bytes, read) = (opened.bytes, opened.read.clone());
     Ok(Script {
         statements: start_reader(
             opened,
             rows_as_load.clone(),
+            binary,
             no_backslash_escapes,
             max_statement,
         )?,
         bytes,
-        feedback: Feedback { read, rows_as_load },
+        feedback: Feedback {
+            read,
+            rows_as_load,
+            binary,
+        },
     })
 }
 
