@@ -618,14 +618,25 @@ async fn copy_accounts(
         progress,
     )
     .await
-    .map_err(|e| Error::Copy {
+    .map_err(|e| {
+        target_failed(
+            cfg,
+            e,
+            "every database was copied; the accounts were not all created (those created \
+             stay)"
+                .into(),
+        )
+    })
+}
+
+/// A failure on the target's side after the rows were in; `state` says what it holds.
+fn target_failed(cfg: &CopyConfig, e: Error, state: String) -> Error {
+    Error::Copy {
         side: "target",
         server: cfg.target.connection.describe(),
         source: Box::new(e),
-        state: "every database was copied; the accounts were not all created (those \
-                    created stay)"
-            .into(),
-    })
+        state,
+    }
 }
 
 /// After a copy that succeeded: the position where asked, and the replica.
@@ -642,23 +653,23 @@ async fn finish(cfg: &CopyConfig, report: &mut CopyReport) -> Result<()> {
         Some(PositionRecord::File(path)) => {
             let json = position_json(cfg, report);
             crate::output::file::write_atomic(path, 0o644, json.as_bytes()).map_err(|e| {
-                Error::Copy {
-                    side: "target",
-                    server: cfg.target.connection.describe(),
-                    source: Box::new(Error::file("writing the position file", path.clone(), e)),
-                    state: done_note("the position file was not written"),
-                }
+                target_failed(
+                    cfg,
+                    Error::file("writing the position file", path.clone(), e),
+                    done_note("the position file was not written"),
+                )
             })?;
             report.position_recorded = Some(path.display().to_string());
         }
         Some(PositionRecord::Table { database, table }) => {
             record_position_table(cfg, report, database, table)
                 .await
-                .map_err(|e| Error::Copy {
-                    side: "target",
-                    server: cfg.target.connection.describe(),
-                    source: Box::new(e),
-                    state: done_note("the position was not recorded in its table"),
+                .map_err(|e| {
+                    target_failed(
+                        cfg,
+                        e,
+                        done_note("the position was not recorded in its table"),
+                    )
                 })?;
             report.position_recorded = Some(format!("{}.{}", ident(database), ident(table)));
         }
@@ -680,12 +691,9 @@ async fn finish(cfg: &CopyConfig, report: &mut CopyReport) -> Result<()> {
         report.replica_statements = statements;
         if r.start {
             let real = replica_statements(&position, r, &databases, whole, true)?;
-            start_replica(cfg, &real).await.map_err(|e| Error::Copy {
-                side: "target",
-                server: cfg.target.connection.describe(),
-                source: Box::new(e),
-                state: done_note("replication is not running"),
-            })?;
+            start_replica(cfg, &real)
+                .await
+                .map_err(|e| target_failed(cfg, e, done_note("replication is not running")))?;
             report.replica_started = true;
         }
     }
@@ -1168,7 +1176,7 @@ mod tests {
                 PathBuf::from("s"),
                 std::io::Error::other(SOURCE_STOPPED),
             )),
-            state: "database `a` is partially restored".into(),
+            state: "database `a` is partially copied".into(),
         };
         let dump_failed = Error::Lock("lock wait timeout on `a`.`t`".into());
         let servers = [&server("src"), &server("dst")];
@@ -1178,11 +1186,11 @@ mod tests {
             text.starts_with("the source side (u@src:3306) failed: lock wait timeout"),
             "{text}"
         );
-        assert!(text.contains("partially restored"), "{text}");
+        assert!(text.contains("partially copied"), "{text}");
 
         let restore_failed = Error::Restore {
             source: Box::new(Error::Unsupported("table `a`.`t`: duplicate".into())),
-            state: "database `a` is partially restored".into(),
+            state: "database `a` is partially copied".into(),
         };
         let dump_stopped = Error::file(
             "writing the SQL stream into",

@@ -387,6 +387,7 @@ async fn run_plan(
     progress: Arc<dyn Progress>,
     patterns_checked: bool,
 ) -> Result<RestoreReport> {
+    let run = Run::of(plan);
     // Checks and reads that write nothing: a failure among them leaves the target as it was.
     let prelude = async {
         let max_statement = checks::check_packet_size(main, plan, cfg).await?;
@@ -563,7 +564,9 @@ async fn run_plan(
                     }
                 }
                 Err(e) => {
-                    return Err(failed(main, e, &touched, &created, 0, journal.as_mut()).await);
+                    return Err(
+                        failed(main, e, &touched, &created, 0, journal.as_mut(), run).await,
+                    );
                 }
             }
         }
@@ -583,7 +586,9 @@ async fn run_plan(
         .await;
         let applier = match applier {
             Ok(a) => a.select(selection),
-            Err(e) => return Err(failed(main, e, &touched, &created, 0, journal.as_mut()).await),
+            Err(e) => {
+                return Err(failed(main, e, &touched, &created, 0, journal.as_mut(), run).await);
+            }
         };
         let (applied, result) = applier.run(statements).await;
         for db in &applied.databases {
@@ -603,6 +608,7 @@ async fn run_plan(
                 &created,
                 applied.statements,
                 journal.as_mut(),
+                run,
             )
             .await);
         }
@@ -636,7 +642,7 @@ async fn run_plan(
     }
     if !patterns_checked && let Err(e) = check_patterns_read(cfg, plan, &report) {
         // A database created for nothing is removed, as after a failure.
-        return Err(failed(main, e, &[], &created, 0, journal.as_mut()).await);
+        return Err(failed(main, e, &[], &created, 0, journal.as_mut(), run).await);
     }
     if let Some((file, repointed, existing)) = accounts {
         let started = Instant::now();
@@ -655,7 +661,7 @@ async fn run_plan(
                     if let Some(j) = &journal {
                         j.failed(main).await;
                     }
-                    return Err(partial(e, &touched, 0, journal.as_ref().map(|j| j.id)));
+                    return Err(partial(e, &touched, 0, journal.as_ref().map(|j| j.id), run));
                 }
             };
             report.grants = Some(FileReport {
@@ -889,6 +895,7 @@ async fn failed(
     created: &[String],
     statements: u64,
     journal: Option<&mut Journal>,
+    run: Run,
 ) -> Error {
     let mut removed = Vec::new();
     for db in created {
@@ -922,12 +929,13 @@ async fn failed(
         }
         None => None,
     };
-    let e = partial(e, &left, statements, id);
+    let e = partial(e, &left, statements, id, run);
     if removed.is_empty() {
         return e;
     }
     let note = format!(
-        "the empty database(s) this restore had created were removed again: {}",
+        "the empty database(s) this {} had created were removed again: {}",
+        run.verb(),
         removed
             .iter()
             .map(|d| ident(d))
@@ -946,24 +954,50 @@ async fn failed(
     }
 }
 
+/// What a failed run was, for the words of what it left behind: a restore of files, or
+/// `db-copy`'s restore of the source's stream, which is run again as a copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Run {
+    Restore,
+    Copy,
+}
+
+impl Run {
+    fn of(plan: &Plan) -> Run {
+        if plan.files.iter().any(|f| f.stream.is_some()) {
+            Run::Copy
+        } else {
+            Run::Restore
+        }
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            Run::Restore => "restore",
+            Run::Copy => "copy",
+        }
+    }
+}
+
 /// Says what a failed restore left behind, and how to go on with it when it keeps a journal
 /// (`journal`: its id there).
-fn partial(e: Error, touched: &[String], statements: u64, journal: Option<u64>) -> Error {
+fn partial(e: Error, touched: &[String], statements: u64, journal: Option<u64>, run: Run) -> Error {
     if touched.is_empty() {
         return e;
     }
     let names: Vec<String> = touched.iter().map(|d| ident(d)).collect();
     // Found at the end of the file: every statement it holds ran, from a file that is not
     // the one written; "partially" would say less than what is there.
-    let how = match &e {
-        Error::Integrity { .. } => "restored from that damaged file, all of it",
-        _ => "partially restored",
+    let how = match (&e, run) {
+        (Error::Integrity { .. }, _) => "restored from that damaged file, all of it",
+        (_, Run::Restore) => "partially restored",
+        (_, Run::Copy) => "partially copied",
     };
     Error::Restore {
         source: Box::new(e),
         state: format!(
             "{} {} {how} ({statements} statement(s) applied before the failure): \
-             drop {}, or restore again with --drop-target{}",
+             drop {}, or {} again with --drop-target{}",
             if names.len() == 1 {
                 "database"
             } else {
@@ -971,6 +1005,7 @@ fn partial(e: Error, touched: &[String], statements: u64, journal: Option<u64>) 
             },
             names.join(", ") + if names.len() == 1 { " is" } else { " are" },
             if names.len() == 1 { "it" } else { "them" },
+            run.verb(),
             match journal {
                 Some(id) => format!(
                     "; or, once the cause is fixed, go on where it stopped: the same command \
