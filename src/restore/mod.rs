@@ -977,13 +977,29 @@ impl Run {
             Run::Copy => "copy",
         }
     }
+
+    fn done(self) -> &'static str {
+        match self {
+            Run::Restore => "restored",
+            Run::Copy => "copied",
+        }
+    }
 }
 
 /// Says what a failed restore left behind, and how to go on with it when it keeps a journal
 /// (`journal`: its id there).
 fn partial(e: Error, touched: &[String], statements: u64, journal: Option<u64>, run: Run) -> Error {
     if touched.is_empty() {
-        return e;
+        // No database of the target was written (the first CREATE DATABASE was refused,
+        // say): saying so is what the operator needs, where the bare error left them to
+        // guess. An error that already says what is left keeps its words.
+        return match e {
+            Error::Restore { .. } | Error::Usage(_) => e,
+            e => Error::Restore {
+                source: Box::new(e),
+                state: format!("nothing was {}: the target is as it was", run.done()),
+            },
+        };
     }
     let names: Vec<String> = touched.iter().map(|d| ident(d)).collect();
     // Found at the end of the file: every statement it holds ran, from a file that is not

@@ -340,8 +340,8 @@ pub fn select_list(table: &Table) -> Result<SelectList> {
     let mut forced = Vec::new();
     for c in table.data_columns() {
         let name = ident(&c.name);
-        let introducer = match &c.charset {
-            Some(cs) => crate::sql::value::introducer_for(cs).map_err(|e| {
+        let raw = match &c.charset {
+            Some(cs) => crate::sql::value::raw_kind_for(cs).map_err(|e| {
                 Error::Unsupported(format!(
                     "column {} of table {}: {e}",
                     name,
@@ -355,7 +355,7 @@ pub fn select_list(table: &Table) -> Result<SelectList> {
             // (the ENUM error value '' and a '' member; SET members equal under the
             // collation), the number never is.
             select.push(format!("{name} + 0"));
-        } else if introducer.is_some() {
+        } else if raw.is_some() {
             select.push(format!("CAST({name} AS BINARY)"));
         } else {
             select.push(name.clone());
@@ -364,7 +364,7 @@ pub fn select_list(table: &Table) -> Result<SelectList> {
         forced.push(if c.numbered {
             Some(CellKind::Numbered)
         } else {
-            introducer.map(CellKind::Introduced)
+            raw
         });
     }
     // The history's period columns, with their exact values (restored through

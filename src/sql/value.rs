@@ -27,6 +27,12 @@ pub enum CellKind {
     /// Character data in a charset whose text does not survive a trip through utf8mb4 (sjis
     /// 0x5C, cp932 duplicates…): read as raw bytes, written as `_charset 0x<hex>`.
     Introduced(&'static str),
+    /// Character data in `ascii`: read as raw bytes, since an ascii column stores bytes
+    /// 0x80–0xFF too (written by a client whose charset is binary, without a warning) and the
+    /// server turns each into `?` on the way to utf8mb4. Written as a quoted string when every
+    /// byte is ASCII (as before, and still a row the restore's LOAD DATA path takes), else as
+    /// `_ascii 0x<hex>`.
+    Ascii,
     /// ENUM/SET read as `col + 0`: the stored number, written `+N`. A number, not the label,
     /// since labels can be ambiguous; the unary plus marks it for the restore's LOAD DATA
     /// path, which reads fields as strings (and a string is a label first).
@@ -41,9 +47,10 @@ pub enum CellKind {
 
 /// Character sets whose every value converts to utf8mb4 and back unchanged: their text is
 /// written as quoted UTF-8. latin1 is MySQL's cp1252 with the five holes mapped to C1
-/// controls, a bijection (the fidelity corpus checks every byte).
-const LOSSLESS_VIA_UNICODE: [&str; 9] = [
-    "utf8mb4", "utf8mb3", "utf8", "ascii", "latin1", "ucs2", "utf16", "utf16le", "utf32",
+/// controls, a bijection (the fidelity corpus checks every byte). Not ascii: see
+/// [`CellKind::Ascii`].
+const LOSSLESS_VIA_UNICODE: [&str; 8] = [
+    "utf8mb4", "utf8mb3", "utf8", "latin1", "ucs2", "utf16", "utf16le", "utf32",
 ];
 
 /// Every other character set the servers know, for the `_charset` introducer.
@@ -54,17 +61,21 @@ const OTHER_CHARSETS: [&str; 32] = [
     "eucjpms", "gb18030",
 ];
 
-/// For a column's character set: None when its text can be written as UTF-8, else the
-/// introducer to write its raw bytes with. An unknown charset is treated as lossy.
-pub fn introducer_for(charset: &str) -> Result<Option<&'static str>, String> {
+/// For a column's character set: None when its text can be read and written as UTF-8, else
+/// how its raw bytes are written ([`CellKind::Ascii`], or [`CellKind::Introduced`] with its
+/// introducer). An unknown charset is refused: its text could not be written exactly.
+pub fn raw_kind_for(charset: &str) -> Result<Option<CellKind>, String> {
     let cs = charset.to_ascii_lowercase();
     if LOSSLESS_VIA_UNICODE.contains(&cs.as_str()) || cs == "binary" {
         return Ok(None);
     }
+    if cs == "ascii" {
+        return Ok(Some(CellKind::Ascii));
+    }
     OTHER_CHARSETS
         .iter()
         .find(|c| **c == cs)
-        .map(|c| Some(*c))
+        .map(|c| Some(CellKind::Introduced(c)))
         .ok_or_else(|| format!("character set {charset} is not known to this dump"))
 }
 
@@ -165,6 +176,11 @@ pub fn push_cell(out: &mut Vec<u8>, kind: CellKind, cell: Option<&[u8]>) -> Cell
             out.push(b'_');
             out.extend_from_slice(cs.as_bytes());
             out.push(b' ');
+            push_hex(out, v);
+        }
+        CellKind::Ascii if v.is_ascii() => push_quoted(out, v),
+        CellKind::Ascii => {
+            out.extend_from_slice(b"_ascii ");
             push_hex(out, v);
         }
     }
@@ -689,10 +705,19 @@ mod tests {
             "_sjis 0x955C"
         );
         assert_eq!(cell(CellKind::Introduced("sjis"), Some(b"")), "_sjis ''");
-        assert_eq!(introducer_for("SJIS"), Ok(Some("sjis")));
-        assert_eq!(introducer_for("utf8mb4"), Ok(None));
-        assert_eq!(introducer_for("latin1"), Ok(None));
-        assert!(introducer_for("klingon").is_err());
+        // ascii: quoted while every byte is ASCII (the LOAD DATA path takes it), else raw.
+        assert_eq!(cell(CellKind::Ascii, Some(b"it's")), "'it\\'s'");
+        assert_eq!(cell(CellKind::Ascii, Some(b"")), "''");
+        assert_eq!(
+            cell(CellKind::Ascii, Some(&[b'a', 0x80, 0xff])),
+            "_ascii 0x6180FF"
+        );
+        assert_eq!(raw_kind_for("SJIS"), Ok(Some(CellKind::Introduced("sjis"))));
+        assert_eq!(raw_kind_for("utf8mb4"), Ok(None));
+        assert_eq!(raw_kind_for("latin1"), Ok(None));
+        assert_eq!(raw_kind_for("binary"), Ok(None));
+        assert_eq!(raw_kind_for("ASCII"), Ok(Some(CellKind::Ascii)));
+        assert!(raw_kind_for("klingon").is_err());
     }
 
     #[test]

@@ -289,6 +289,47 @@ async fn a_target_failure_stops_both_sides_and_says_what_is_left() {
     drop_on(copy_target(), &db.name).await;
 }
 
+/// A target account that may create nothing: the copy fails at its first CREATE DATABASE and
+/// says that nothing was copied (it said the target "may hold part of the copy").
+#[tokio::test]
+async fn a_target_that_refuses_everything_is_left_as_it_was_and_said_so() {
+    let db = TestDb::new("copy_nopriv").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1);")
+        .await;
+    let user = format!("cp_none_{}", std::process::id());
+    let mut t = copy_target().conn(None).await;
+    drop_on(copy_target(), &db.name).await;
+    t.query_drop(format!(
+        "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'pw';"
+    ))
+    .await
+    .unwrap();
+    let mut c = server().sfdbtools();
+    c.args(["db-copy", "single", "--database", &db.name, "-q"])
+        .args(server().connection_args())
+        .arg(format!("--target-host={}", copy_target().host))
+        .arg(format!("--target-port={}", copy_target().port))
+        .arg(format!("--target-user={user}"))
+        .env("SFDB_TARGET_PASSWORD", "pw");
+    let out = c.output().unwrap();
+    let text = output_text(&out);
+    t.query_drop(format!("DROP USER '{user}'@'%'"))
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!("the target side ({user}@")),
+        "{text}"
+    );
+    assert!(text.contains("ERROR 1044"), "{text}");
+    assert!(
+        text.contains("nothing was copied: the target is as it was"),
+        "{text}"
+    );
+    assert!(!text.contains("may hold part of the copy"), "{text}");
+    common::assert_no_lock_left(&db.name, "t").await;
+}
+
 /// A source connection killed while the big table streams: the copy fails naming the source,
 /// and the target is told partial, not complete.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -52,6 +52,58 @@ async fn strict_turns_a_truncation_warning_into_a_failure() {
     assert!(t.contains("partially restored"), "{t}");
 }
 
+/// An account that may create nothing: the restore fails at its CREATE DATABASE and says the
+/// target is as it was (it printed the server's error alone).
+#[tokio::test]
+async fn a_refused_create_database_says_nothing_was_restored() {
+    let dir = out_dir();
+    let file = dir.path().join("small.sql");
+    std::fs::write(
+        &file,
+        "CREATE TABLE t (a INT);\nINSERT INTO t VALUES (1);\n",
+    )
+    .unwrap();
+    let user = format!("rs_none_{}", std::process::id());
+    let mut c = server().conn(None).await;
+    c.query_drop(format!(
+        "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'pw';"
+    ))
+    .await
+    .unwrap();
+    let target = format!("rs_none_db_{}", std::process::id());
+    let out = server()
+        .sfdbtools()
+        .args([
+            "-q",
+            "db-restore",
+            "single",
+            "--file",
+            file.to_str().unwrap(),
+        ])
+        .args(["--target-db", &target, "-t", "TEST"])
+        .args([
+            "--host",
+            &server().host,
+            "--port",
+            &server().port.to_string(),
+        ])
+        .args(["--user", &user])
+        .env("MYSQL_PWD", "pw")
+        .output()
+        .unwrap();
+    c.query_drop(format!("DROP USER '{user}'@'%'"))
+        .await
+        .unwrap();
+    let t = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("ERROR 1044"), "{t}");
+    assert!(
+        t.contains("nothing was restored: the target is as it was"),
+        "{t}"
+    );
+    assert!(!database_exists(&target).await, "{t}");
+}
+
 /// A failing statement names the file, statement, line, byte and the server's error, and
 /// says what is left; --continue-on-error goes on but still fails the run.
 #[tokio::test]
