@@ -94,8 +94,8 @@ pub(super) async fn prepare_target(
                 None => String::new(),
             };
             return Err(Error::Usage(format!(
-                "database {q} already holds {n} table(s) or routine(s): restore into a new \
-                 name, or pass --drop-target to replace it{resume}"
+                "database {q} already holds {n} table(s), view(s) or routine(s): restore into \
+                 a new name, or pass --drop-target to replace it{resume}"
             )));
         }
         _ => {}
