@@ -242,22 +242,14 @@ async fn a_target_failure_stops_both_sides_and_says_what_is_left() {
     )
     .await;
     let user = format!("cp_limited_{}", std::process::id());
-    let mut t = copy_target().conn(None).await;
     drop_on(copy_target(), &db.name).await;
-    t.query_drop(format!(
-        "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'pw';
-         GRANT CREATE, DROP, INSERT, SELECT, ALTER, INDEX, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT ON *.* TO '{user}'@'%';"
-    ))
-    .await
-    .unwrap();
-    let mut c = server().sfdbtools();
-    c.args(["db-copy", "single", "--database", &db.name, "-q"])
-        .args(server().connection_args())
-        .arg(format!("--target-host={}", copy_target().host))
-        .arg(format!("--target-port={}", copy_target().port))
-        .arg(format!("--target-user={user}"))
-        .env("SFDB_TARGET_PASSWORD", "pw");
-    let out = c.output().unwrap();
+    let out = copy_as(
+        &user,
+        "CREATE, DROP, INSERT, SELECT, ALTER, INDEX, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, \
+         ALTER ROUTINE, EVENT",
+        &db.name,
+    )
+    .await;
     let text = output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     // The stream is named after the source: the failing server must be named too.
@@ -283,10 +275,35 @@ async fn a_target_failure_stops_both_sides_and_says_what_is_left() {
     );
     // The source's snapshot and locks are gone with the run.
     common::assert_no_lock_left(&db.name, "big").await;
+    drop_on(copy_target(), &db.name).await;
+}
+
+/// `db-copy single --database <db>` into the copy target as `user` (password `pw`), made on the
+/// target for the run with `grants` on every database (none when empty) and dropped after.
+async fn copy_as(user: &str, grants: &str, db: &str) -> std::process::Output {
+    let mut t = copy_target().conn(None).await;
+    t.query_drop(format!(
+        "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'pw';"
+    ))
+    .await
+    .unwrap();
+    if !grants.is_empty() {
+        t.query_drop(format!("GRANT {grants} ON *.* TO '{user}'@'%'"))
+            .await
+            .unwrap();
+    }
+    let mut c = server().sfdbtools();
+    c.args(["db-copy", "single", "--database", db, "-q"])
+        .args(server().connection_args())
+        .arg(format!("--target-host={}", copy_target().host))
+        .arg(format!("--target-port={}", copy_target().port))
+        .arg(format!("--target-user={user}"))
+        .env("SFDB_TARGET_PASSWORD", "pw");
+    let out = c.output().unwrap();
     t.query_drop(format!("DROP USER '{user}'@'%'"))
         .await
         .unwrap();
-    drop_on(copy_target(), &db.name).await;
+    out
 }
 
 /// A target account that may create nothing: the copy fails at its first CREATE DATABASE and
@@ -297,25 +314,9 @@ async fn a_target_that_refuses_everything_is_left_as_it_was_and_said_so() {
     db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1);")
         .await;
     let user = format!("cp_none_{}", std::process::id());
-    let mut t = copy_target().conn(None).await;
     drop_on(copy_target(), &db.name).await;
-    t.query_drop(format!(
-        "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'pw';"
-    ))
-    .await
-    .unwrap();
-    let mut c = server().sfdbtools();
-    c.args(["db-copy", "single", "--database", &db.name, "-q"])
-        .args(server().connection_args())
-        .arg(format!("--target-host={}", copy_target().host))
-        .arg(format!("--target-port={}", copy_target().port))
-        .arg(format!("--target-user={user}"))
-        .env("SFDB_TARGET_PASSWORD", "pw");
-    let out = c.output().unwrap();
+    let out = copy_as(&user, "", &db.name).await;
     let text = output_text(&out);
-    t.query_drop(format!("DROP USER '{user}'@'%'"))
-        .await
-        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
         text.contains(&format!("the target side ({user}@")),
