@@ -48,9 +48,13 @@ pub(super) fn short_duration(d: Duration) -> String {
     }
 }
 
-/// A rate for a progress line: "12,345 rows/s".
+/// A rate for a progress line: "12,345 rows/s"; under one a second (a few rows of large
+/// blobs), with one decimal, since "0 rows/s" reads as stuck.
 pub(super) fn rate(count: u64, over: Duration) -> String {
     let per_sec = count as f64 / over.as_secs_f64().max(0.001);
+    if count > 0 && per_sec < 1.0 {
+        return format!("{:.1} rows/s", per_sec.max(0.1));
+    }
     format!("{} rows/s", HumanCount(per_sec as u64))
 }
 
@@ -301,6 +305,9 @@ mod tests {
         assert_eq!(short_duration(Duration::from_secs(185)), "3m 05s");
         assert_eq!(short_duration(Duration::from_secs(7620)), "2h 07m");
         assert_eq!(rate(12_345, Duration::from_secs(1)), "12,345 rows/s");
+        assert_eq!(rate(3, Duration::from_millis(3700)), "0.8 rows/s");
+        assert_eq!(rate(1, Duration::from_secs(100)), "0.1 rows/s");
+        assert_eq!(rate(0, Duration::from_secs(5)), "0 rows/s");
         assert_eq!(eta(0, 100, Duration::from_secs(5)), None);
         assert_eq!(
             eta(25, 100, Duration::from_secs(10)),
