@@ -21,9 +21,9 @@ use super::execute::{
 };
 use super::journal::{self, FileJournal};
 use super::keys;
-use super::load_data::{self, Binary, LoadData};
+use super::load_data::{self, LoadData};
 use super::plan::Placement;
-use super::script::{Feedback, Item, Statements};
+use super::script::{Feedback, Item, RowsAsLoad, Statements};
 use super::select::{self, REFUSED_VIEW, Selected, Selection, Verdict};
 use super::tables::{Finished, Loads, TableKey, TableRestored};
 use super::target::{prepare_target, reopen_target};
@@ -173,13 +173,6 @@ struct Done {
 struct Lanes {
     any: mpsc::Sender<Job>,
     large: mpsc::Sender<Job>,
-}
-
-/// A data connection's part of [`Feedback`]: whether rows still go as LOAD DATA (turned off
-/// for all when the server refuses LOCAL INFILE), and the form binary values take there.
-struct RowsAsLoad {
-    allowed: Arc<AtomicBool>,
-    binary: Binary,
 }
 
 async fn worker(
@@ -424,7 +417,6 @@ impl<'a> Applier<'a> {
         let Feedback {
             read: file_read,
             rows_as_load,
-            binary,
         } = feedback;
         let threads = opts.threads.max(1);
         let mut conns = Vec::with_capacity(threads);
@@ -458,10 +450,7 @@ impl<'a> Applier<'a> {
                     log.clone(),
                     done_tx.clone(),
                     opts.strict,
-                    RowsAsLoad {
-                        allowed: rows_as_load.clone(),
-                        binary,
-                    },
+                    rows_as_load.clone(),
                 ))
             })
             .collect();

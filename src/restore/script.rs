@@ -148,15 +148,13 @@ impl Drop for Statements {
 }
 
 /// Starts the splitter on its own thread over `reader` (the SQL of `path`). With `rows_as_load`
-/// and a file our dump wrote, row statements also get their LOAD DATA form there (binary
-/// values as `binary` says), off the async runtime; the flag going false (the server refuses
-/// LOCAL INFILE) stops that.
+/// allowed and a file our dump wrote, row statements also get their LOAD DATA form there, off
+/// the async runtime; the flag going false (the server refuses LOCAL INFILE) stops that.
 /// `no_backslash_escapes`: the server's own sql_mode has it, so the script is read under it
 /// until it sets a mode of its own. A statement over `max_statement` bytes is an error.
 fn start_reader(
     opened: Opened,
-    rows_as_load: Arc<AtomicBool>,
-    binary: Binary,
+    rows_as_load: RowsAsLoad,
     no_backslash_escapes: bool,
     max_statement: usize,
 ) -> Result<Statements> {
@@ -203,8 +201,8 @@ fn start_reader(
                         let kind = classify(&st.sql);
                         let data = ours && matches!(kind, Kind::Data { .. });
                         let convert = data && escapes && st.sql.len() <= CONVERT_AT_MOST;
-                        let load = if convert && rows_as_load.load(Ordering::Relaxed) {
-                            load_data::convert(&st.sql, binary)
+                        let load = if convert && rows_as_load.allowed.load(Ordering::Relaxed) {
+                            load_data::convert(&st.sql, rows_as_load.binary)
                         } else {
                             None
                         };
@@ -267,12 +265,18 @@ pub(super) struct Script {
 }
 
 /// What the applier and the splitter thread of a file share: how far the file has been read
-/// (for progress), and whether row statements still come with their LOAD DATA form (see
-/// [`start_reader`]; the applier turns that off when the server refuses LOCAL INFILE), and in
-/// which form binary values travel there (a statement converted again takes the same).
+/// (for progress), and how row statements go as LOAD DATA.
 pub(super) struct Feedback {
     pub(super) read: Arc<AtomicU64>,
-    pub(super) rows_as_load: Arc<AtomicBool>,
+    pub(super) rows_as_load: RowsAsLoad,
+}
+
+/// Whether our row statements still come with their LOAD DATA form (see [`start_reader`]; the
+/// applier turns that off for every connection when the server refuses LOCAL INFILE), and the
+/// form binary values take there (a statement converted again takes the same).
+#[derive(Clone)]
+pub(super) struct RowsAsLoad {
+    pub(super) allowed: Arc<AtomicBool>,
     pub(super) binary: Binary,
 }
 
@@ -368,23 +372,20 @@ pub(super) fn start_script(
     no_backslash_escapes: bool,
     max_statement: usize,
 ) -> Result<Script> {
-    let binary = rows_as_load.unwrap_or(Binary::Hex);
-    let rows_as_load = Arc::new(AtomicBool::new(rows_as_load.is_some()));
+    let rows_as_load = RowsAsLoad {
+        allowed: Arc::new(AtomicBool::new(rows_as_load.is_some())),
+        binary: rows_as_load.unwrap_or(Binary::Hex),
+    };
     let (bytes, read) = (opened.bytes, opened.read.clone());
     Ok(Script {
         statements: start_reader(
             opened,
             rows_as_load.clone(),
-            binary,
             no_backslash_escapes,
             max_statement,
         )?,
         bytes,
-        feedback: Feedback {
-            read,
-            rows_as_load,
-            binary,
-        },
+        feedback: Feedback { read, rows_as_load },
     })
 }
 

@@ -63,13 +63,7 @@ async fn a_refused_create_database_says_nothing_was_restored() {
         "CREATE TABLE t (a INT);\nINSERT INTO t VALUES (1);\n",
     )
     .unwrap();
-    let user = format!("rs_none_{}", std::process::id());
-    let mut c = server().conn(None).await;
-    c.query_drop(format!(
-        "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'pw';"
-    ))
-    .await
-    .unwrap();
+    let user = common::TestUser::new("rs_none", "pw", "USAGE ON *.*").await;
     let target = format!("rs_none_db_{}", std::process::id());
     let out = server()
         .sfdbtools()
@@ -87,12 +81,9 @@ async fn a_refused_create_database_says_nothing_was_restored() {
             "--port",
             &server().port.to_string(),
         ])
-        .args(["--user", &user])
-        .env("MYSQL_PWD", "pw")
+        .args(["--user", &user.name])
+        .env("MYSQL_PWD", &user.password)
         .output()
-        .unwrap();
-    c.query_drop(format!("DROP USER '{user}'@'%'"))
-        .await
         .unwrap();
     let t = output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");

@@ -786,14 +786,7 @@ async fn every_byte_sequence_in_binary_columns_loads_exactly() {
     src.exec(&sql).await;
 
     let dir = out_dir();
-    assert_success(
-        &backup(
-            &["single", "--database", &src.name, "-c", "none"],
-            dir.path(),
-        ),
-        "backup",
-    );
-    let file = dump_file_in(dir.path());
+    let file = common::dump_plain(&src.name, dir.path());
     let dst = TestDb::new("rs_bytes_dst").await;
     let events = restore_events(
         "single",
