@@ -492,6 +492,9 @@ async fn read_database(
         let target = qualified(db, &name);
         match table_type.as_str() {
             "VIEW" => {
+                if cols.is_empty() {
+                    return Err(invalid_view(conn, db, &name).await);
+                }
                 let row: Row = conn
                     .query_first(format!("SHOW CREATE VIEW {target}"))
                     .await
@@ -678,6 +681,24 @@ fn database_options(create: &[u8], db: &str) -> Vec<u8> {
     match create.strip_prefix(prefix.as_bytes()) {
         Some(rest) => rest.trim_ascii().to_vec(),
         None => Vec::new(),
+    }
+}
+
+/// A view the server lists without columns is one it cannot open: a table, column or function
+/// it reads is gone, or its definer lacks the rights (ERROR 1356). No column list means no
+/// placeholder for it, and its `CREATE VIEW` would be refused where the dump is restored, so
+/// the dump stops here, before any row is read, with the server's own reason (asked again
+/// with `SHOW COLUMNS`, which fails on such a view) and what to do.
+async fn invalid_view(conn: &mut Conn, db: &str, name: &str) -> Error {
+    let target = qualified(db, name);
+    let context = format!(
+        "reading view {target}: the server cannot open it, so a dump of it could not be \
+         restored; repair the view (CREATE OR REPLACE VIEW) or drop it, or leave it out with \
+         --ignore-table {db}.{name}"
+    );
+    match conn.query_drop(format!("SHOW COLUMNS FROM {target}")).await {
+        Err(e) => Error::server(context, e),
+        Ok(()) => Error::Internal(format!("{context} (it lists no columns)")),
     }
 }
 

@@ -103,6 +103,12 @@ fn written_in_body(sql: &[u8]) -> Vec<String> {
 
 /// The databases the statement whose tokens start at `toks[0]` writes into by name.
 fn written_by(toks: &[Token], sql: &[u8]) -> Vec<String> {
+    // The statement ends at its `;`: in a body, what follows is the next statement, whose
+    // `alias.column` is no table of this one's list (`DELETE FROM t; SELECT a.id FROM t1 a`).
+    let toks = &toks[..toks
+        .iter()
+        .position(|t| *t == Token::Punct(b';'))
+        .unwrap_or(toks.len())];
     let name = |tok: Option<Token>, sql: &[u8]| match tok? {
         // `"db"."t"`: names under ANSI_QUOTES (a syntax error otherwise, so never wrong).
         Token::Str(r) if sql.get(r.start) == Some(&b'"') && r.len() >= 2 => Some(Name {
@@ -328,6 +334,10 @@ mod tests {
             // Names in double quotes: ANSI_QUOTES.
             ("UPDATE \"other\".\"t\" SET v = 1", &["other"]),
             ("INSERT INTO \"o\"\"q\".t VALUES (1)", &["o\"q"]),
+            (
+                "CREATE PROCEDURE x() BEGIN DELETE FROM t2; INSERT INTO other.t2 SELECT 1; END",
+                &["other"],
+            ),
         ] {
             assert_eq!(written(sql), dbs, "{sql}");
         }
@@ -359,6 +369,14 @@ mod tests {
             "CREATE USER 'a.b'@'%'",
             "INSERT INTO t VALUES ('other.t')",
             "-- DROP TABLE other.t\nSELECT 1",
+            // A statement ends at its `;`: the next one's `alias.column` is no table of it
+            // (the employees sample's `show_departments`).
+            "CREATE PROCEDURE x() MODIFIES SQL DATA BEGIN DELETE FROM t2; \
+             INSERT INTO t2 SELECT a.id FROM t1 a; END",
+            "CREATE PROCEDURE x() BEGIN DROP TABLE IF EXISTS t9; SELECT a.id FROM t1 a; END",
+            "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO BEGIN DELETE FROM t2; \
+             SELECT a.id FROM t1 a; END",
+            "CREATE PROCEDURE x() BEGIN RENAME TABLE t TO u; SELECT a.id FROM t1 a; END",
         ] {
             assert!(written(sql).is_empty(), "{sql}: {:?}", written(sql));
         }

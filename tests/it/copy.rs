@@ -139,6 +139,48 @@ async fn a_database_arrives_whole_with_its_objects_under_its_name_or_another() {
     drop_on(copy_target(), &db.name).await;
 }
 
+/// `single` into another name keeps the copy in its target: a trigger of the source that writes
+/// into another database by name stops it, and the message's flag exists on db-copy and lets
+/// it run as written; a routine's `alias.column` after a statement is no such write.
+#[tokio::test]
+async fn a_write_into_another_database_needs_allow_other_databases() {
+    let db = TestDb::new("copy_elsewhere").await;
+    let log = TestDb::new("copy_elsewhere_log").await;
+    db.exec(&format!(
+        "CREATE TABLE t1 (id INT PRIMARY KEY); CREATE TABLE t2 (id INT PRIMARY KEY);
+         INSERT INTO t1 VALUES (1), (2);
+         CREATE PROCEDURE refill() MODIFIES SQL DATA BEGIN DELETE FROM t2; \
+           INSERT INTO t2 SELECT a.id FROM t1 a; END;
+         CREATE TRIGGER tr AFTER INSERT ON t2 FOR EACH ROW INSERT INTO {}.seen VALUES (NEW.id)",
+        common::quote(&log.name)
+    ))
+    .await;
+    let other = format!("{}_elsewhere", db.name);
+    drop_on(copy_target(), &other).await;
+    let out = copy(&["single", "--database", &db.name, "--target-db", &other]);
+    assert!(!out.status.success(), "{}", output_text(&out));
+    let text = output_text(&out);
+    assert!(
+        text.contains(&format!(
+            "writes into database {}",
+            common::quote(&log.name)
+        )) && text.contains("--allow-other-databases"),
+        "{text}"
+    );
+    let out = copy(&[
+        "single",
+        "--database",
+        &db.name,
+        "--target-db",
+        &other,
+        "--drop-target",
+        "--allow-other-databases",
+    ]);
+    assert_success(&out, "copy with --allow-other-databases");
+    assert_copied(copy_target(), &db.name, &other).await;
+    drop_on(copy_target(), &other).await;
+}
+
 #[tokio::test]
 async fn an_existing_target_is_refused_before_anything_is_read_unless_drop_target() {
     let db = TestDb::new("copy_exists").await;

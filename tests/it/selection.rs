@@ -584,3 +584,42 @@ async fn the_mysqldump_engine_is_given_the_selection() {
         new_dir.display()
     );
 }
+
+/// A view the server cannot open (its table lost a column it reads) has no columns to stand
+/// in for it and would be refused where the file is restored: the backup stops before any row
+/// is read, naming the view, the server's reason and what to do, and leaves no file; left out
+/// with `--ignore-table`, the rest is dumped.
+#[tokio::test]
+async fn a_view_the_server_cannot_open_stops_the_backup_and_says_how_to_go_on() {
+    let src = TestDb::new("sel_broken_view").await;
+    src.exec(
+        "CREATE TABLE t (id INT PRIMARY KEY, gone INT); INSERT INTO t VALUES (1, 1);
+         CREATE VIEW v_ok AS SELECT id FROM t;
+         CREATE VIEW v_broken AS SELECT id, gone FROM t;
+         ALTER TABLE t DROP COLUMN gone",
+    )
+    .await;
+    let dir = out_dir();
+    let out = dump(&src.name, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let text = output_text(&out);
+    assert!(
+        text.contains(&format!("view `{}`.`v_broken`", src.name))
+            && text.contains("ERROR 1356")
+            && text.contains(&format!("--ignore-table {}.v_broken", src.name)),
+        "{text}"
+    );
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "{:?}",
+        files_in(dir.path())
+    );
+
+    let pattern = format!("{}.v_broken", src.name);
+    let out = dump(&src.name, dir.path(), &["--ignore-table", &pattern]);
+    assert_success(&out, "backup without the broken view");
+    let dst = TestDb::new("sel_broken_view_dst").await;
+    restore_with_client(&dst.name, &dump_file_in(dir.path()));
+    assert_eq!(objects(&dst.name, "VIEW").await, ["v_ok"]);
+    assert_eq!(count_rows(&dst.name, "t").await, 1);
+}

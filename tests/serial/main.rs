@@ -33,6 +33,7 @@ mod corpus;
 mod exclusive;
 mod fidelity;
 mod mode_all;
+mod mysql_test_suite;
 mod restore_fidelity;
 mod resume;
 mod statement_size;

@@ -160,6 +160,11 @@ pub struct CopyArgs {
     /// tables stops the copy before anything is read).
     #[arg(long = "drop-target")]
     pub drop_target: bool,
+    /// For `single`: run statements that write into another database by name as they are
+    /// (a trigger or routine of the source that writes elsewhere); without it such a
+    /// statement stops the copy before it runs, as in db-restore.
+    #[arg(long = "allow-other-databases")]
+    pub allow_other_databases: bool,
     /// Also copy the accounts of the copied databases (all of them for `all`): accounts the
     /// target lacks are created, those it has are left entirely alone.
     #[arg(long = "grants")]

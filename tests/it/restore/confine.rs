@@ -121,3 +121,26 @@ async fn allow_other_databases_runs_them_as_written() {
     assert_eq!(count_rows(&other.name, "t").await, 1);
     assert_eq!(count_rows(&target.name, "here").await, 1);
 }
+
+/// A body's statement ends at its `;`: the next statement's `alias.column` is no table it
+/// writes (the employees sample's `show_departments` was refused as writing into a database
+/// named after its alias). Dumped by us and restored under another name, it arrives.
+#[tokio::test]
+async fn an_alias_after_a_statement_in_a_body_is_no_database() {
+    let src = TestDb::new("cf_alias").await;
+    src.exec(
+        "CREATE TABLE t1 (id INT PRIMARY KEY); CREATE TABLE t2 (id INT PRIMARY KEY);
+         INSERT INTO t1 VALUES (1), (2);
+         CREATE PROCEDURE refill() MODIFIES SQL DATA BEGIN DELETE FROM t2; \
+           INSERT INTO t2 SELECT a.id FROM t1 a; END;
+         CREATE PROCEDURE again() MODIFIES SQL DATA BEGIN DROP TABLE IF EXISTS t9; \
+           SELECT dmd.id FROM t1 dmd; END",
+    )
+    .await;
+    let dir = out_dir();
+    let file = common::dump_plain(&src.name, dir.path());
+    let target = TestDb::new("cf_alias_into").await;
+    let out = restore_single(&file, &target.name, &[]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    common::assert_same(&src.name, &target.name).await;
+}
