@@ -297,7 +297,8 @@ pub struct RestoreArgs {
     #[arg(short = 'j', long = "threads")]
     pub threads: Option<usize>,
     /// Drop each target database before restoring (without it, a target that holds tables
-    /// is refused).
+    /// is refused). A file that would replace a database holding objects is read to its end
+    /// and proven first (unless --no-verify): a damaged file leaves the database as it was.
     #[arg(long = "drop-target")]
     pub drop_target: bool,
     /// `single` only: run statements that write into a database other than the target as

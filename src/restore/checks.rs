@@ -1,6 +1,6 @@
 //! What the target server must allow, checked before anything on it changes: the sql_mode the
-//! script is read under, stored functions under the binary log, and the largest statement
-//! against `max_allowed_packet`.
+//! script is read under, stored functions under the binary log, the largest statement against
+//! `max_allowed_packet`; and a file whose target `--drop-target` would drop, proven first.
 
 use mysql_async::Conn;
 use mysql_async::prelude::*;
@@ -9,6 +9,7 @@ use super::plan::{FilePlan, Plan};
 use super::script::{Item, Script, open_sql, start_script};
 use crate::config::run::RestoreConfig;
 use crate::error::{Error, Result};
+use crate::progress::{Event, Progress};
 use crate::quote::ident;
 use crate::read::{classify, split};
 
@@ -94,6 +95,51 @@ pub(super) async fn check_function_creators(
             found.len(),
             names.join(", ")
         )));
+    }
+    Ok(())
+}
+
+/// With `--drop-target`, a target database that holds objects is dropped before its file is
+/// read, so a file damaged half way (a failed GCM tag, a codec checksum, a cut) would leave it
+/// half restored and the good copy gone. Such a file is first read to its end through every
+/// proof the restore applies (each chunk's tag, the codec's checksum, size and SHA-256 against
+/// the metadata, the completion footer) while nothing is written: one that fails stops the
+/// restore with the target as it was. Only files with a proof to apply (`--no-verify` turns
+/// the proofs off), only when something would be dropped, and not for a copy's stream, which
+/// cannot be read twice.
+pub(super) async fn prove_before_dropping(
+    main: &mut Conn,
+    cfg: &RestoreConfig,
+    plan: &Plan,
+    nbe: bool,
+    max_statement: usize,
+    progress: &dyn Progress,
+) -> Result<()> {
+    if !cfg.drop_target || !cfg.verify || cfg.dry_run || cfg.resume {
+        return Ok(());
+    }
+    for f in plan.files.iter().filter(|f| f.stream.is_none()) {
+        let mut dropped = Vec::new();
+        for db in super::file_targets(cfg, f) {
+            if super::target::database_objects(main, &db)
+                .await?
+                .is_some_and(|n| n > 0)
+            {
+                dropped.push(ident(&db));
+            }
+        }
+        if dropped.is_empty() {
+            continue;
+        }
+        progress.event(&Event::Note(&format!(
+            "reading {} to its end before --drop-target drops {}: a damaged file stops here, \
+             with the target as it was",
+            f.path.display(),
+            dropped.join(", ")
+        )));
+        let opened = open_sql(&f.path, cfg.passphrase.as_ref(), super::proof_for(cfg, f)).await?;
+        let Script { mut statements, .. } = start_script(opened, None, nbe, max_statement)?;
+        while let Item::Statement(..) = statements.next().await? {}
     }
     Ok(())
 }

@@ -395,6 +395,8 @@ async fn run_plan(
         // A file without metadata is read whole here on a server with a binary log (see the
         // function): one cut short fails before anything is written.
         checks::check_function_creators(main, cfg, plan, nbe, max_statement).await?;
+        checks::prove_before_dropping(main, cfg, plan, nbe, max_statement, progress.as_ref())
+            .await?;
         // The accounts file is read and checked whole before anything changes: a file it
         // refuses, or a server where the accounts cannot be told apart, stops the restore here.
         let accounts = match (&plan.grants, grants) {
@@ -747,22 +749,26 @@ async fn identify(
 /// The databases a restore will write into, as far as known before the files are read: the
 /// targets of single-database files, the metadata's databases of a combined file.
 fn planned_targets(cfg: &RestoreConfig, plan: &Plan) -> Vec<String> {
-    let mut out = Vec::new();
-    for f in &plan.files {
-        match &f.placement {
-            Placement::Single { target } => out.push(target.clone()),
-            Placement::All { exclude, .. } => out.extend(
-                f.recorded
-                    .as_ref()
-                    .map(|r| r.databases())
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|d| !exclude.iter().any(|e| e.eq_ignore_ascii_case(d)))
-                    .filter(|d| cfg.tables.takes_database(d)),
-            ),
-        }
+    plan.files
+        .iter()
+        .flat_map(|f| file_targets(cfg, f))
+        .collect()
+}
+
+/// The databases one file of the plan restores into.
+fn file_targets(cfg: &RestoreConfig, f: &plan::FilePlan) -> Vec<String> {
+    match &f.placement {
+        Placement::Single { target } => vec![target.clone()],
+        Placement::All { exclude, .. } => f
+            .recorded
+            .as_ref()
+            .map(|r| r.databases())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|d| !exclude.iter().any(|e| e.eq_ignore_ascii_case(d)))
+            .filter(|d| cfg.tables.takes_database(d))
+            .collect(),
     }
-    out
 }
 
 /// Once every file was read: the patterns of the selection against the tables and views the

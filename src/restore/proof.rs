@@ -47,9 +47,8 @@ impl Proof {
                 file: path.to_owned(),
                 problem: format!(
                     "the file is {size} byte(s), its metadata ({}) records {want}: it was cut \
-                     short or changed after it was written. Nothing was restored; use a good \
-                     copy (`sfdbtools verify` checks one), or pass --no-verify to restore \
-                     this one as it is",
+                     short or changed after it was written. Use a good copy (`sfdbtools verify` \
+                     checks one), or pass --no-verify to restore this one as it is",
                     self.metadata.display()
                 ),
             }),
@@ -73,7 +72,7 @@ impl Proof {
                 problem: format!(
                     "{e}; but its SHA-256 is {found} and its metadata ({}) records {want}: \
                      the file was damaged or altered after it was written, which is the likely \
-                     cause. Nothing was restored; use a good copy (`sfdbtools verify` checks one)",
+                     cause. Use a good copy (`sfdbtools verify` checks one)",
                     self.metadata.display()
                 ),
             },

@@ -83,7 +83,7 @@ async fn a_file_of_another_size_than_recorded_changes_nothing() {
     let t = output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
-        t.contains("Nothing was restored") && t.contains("records"),
+        t.contains("nothing was restored: the target is as it was") && t.contains("records"),
         "{t}"
     );
     assert!(
@@ -172,7 +172,7 @@ async fn an_encrypted_dump_cut_at_a_chunk_boundary_is_refused() {
         // value (where depends on the names and times in the dump), the open quote; both say
         // the file was cut short.
         let why = if with_metadata {
-            "Nothing was restored"
+            "nothing was restored: the target is as it was"
         } else {
             "cut short"
         };
@@ -266,5 +266,71 @@ async fn a_dump_without_its_metadata_says_what_was_not_checked() {
         "{t}"
     );
     assert_eq!(count_rows(&target, "t").await, 5000);
+    super::drop_database(&target).await;
+}
+
+/// `--drop-target` of a database that holds the good copy, from a file damaged late: the file
+/// is read to its end first, so the damage stops the restore before the drop, the target as
+/// it was (a sample-database trial lost its good copy this way). Encrypted (a chunk's tag) and
+/// plain (the SHA-256).
+#[tokio::test]
+async fn a_damaged_file_never_drops_the_good_copy() {
+    let db = TestDb::new("ri_keep").await;
+    // Rows zstd cannot shrink, before `t`: the encrypted file is many chunks.
+    db.exec(
+        "CREATE TABLE r (id INT PRIMARY KEY, b VARBINARY(200));
+         INSERT INTO r SELECT seq, RANDOM_BYTES(200) FROM seq_1_to_20000",
+    )
+    .await;
+    let dir = out_dir();
+    let enc = dumped(&db, dir.path(), &["-c", "zstd", "-K", "keepkey"]).await;
+    let plain_dir = out_dir();
+    let plain = {
+        let args = [
+            "single",
+            "--database",
+            db.name.as_str(),
+            "-c",
+            "none",
+            "--skip-encrypt",
+        ];
+        assert_success(&backup(&args, plain_dir.path()), "plain backup");
+        dump_file_in(plain_dir.path())
+    };
+    let target = target_name(&db, "good");
+    assert_success(
+        &restore_single(&plain, &target, &[]),
+        "the good copy's restore",
+    );
+    let bad_dir = out_dir();
+    let bad_enc = copy_with(&enc, bad_dir.path(), true, |b| {
+        let at = b.len() * 7 / 10;
+        b[at] ^= 0x01;
+    });
+    let bad_plain = copy_with(&plain, bad_dir.path(), true, |b| {
+        let at = b
+            .windows(12)
+            .position(|w| w == b"'value 4990x")
+            .expect("a late row is in the file");
+        b[at + 7] = b'8';
+    });
+    for (bad, extra) in [(&bad_enc, &["-K", "keepkey"][..]), (&bad_plain, &[][..])] {
+        let mut args = vec!["--drop-target"];
+        args.extend_from_slice(extra);
+        let out = restore_single(bad, &target, &args);
+        let t = output_text(&out);
+        assert_eq!(out.status.code(), Some(1), "{t}");
+        assert!(
+            t.contains("nothing was restored: the target is as it was"),
+            "{t}"
+        );
+        assert!(!t.contains("dropped database"), "{t}");
+        common::assert_same(&db.name, &target).await;
+    }
+    // A sound file still replaces it.
+    let out = restore_single(&enc, &target, &["--drop-target", "-K", "keepkey"]);
+    assert_success(&out, "--drop-target from the sound file");
+    assert!(output_text(&out).contains("dropped database"));
+    common::assert_same(&db.name, &target).await;
     super::drop_database(&target).await;
 }
