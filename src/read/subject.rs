@@ -14,6 +14,7 @@
 //! nothing to drop whether its trigger is restored or not.
 
 use super::classify::{Kind, OBJECTS, Token, Tokens, name};
+use crate::quote::ident;
 
 /// Tokens read at most: enough for a definition's head (DEFINER, ALGORITHM, IF NOT EXISTS)
 /// and a `DROP TABLE` or `RENAME TABLE` list of dump size.
@@ -73,6 +74,29 @@ pub fn subject(sql: &[u8], kind: &Kind) -> Subject {
             Head { toks: &toks, sql }.subject()
         }
     }
+}
+
+/// What a `CREATE`/`ALTER`/`DROP` statement defines, for a message: `procedure `p``,
+/// `view `v``. None for any other statement, or a name that cannot be read.
+pub fn defined_object(sql: &[u8]) -> Option<String> {
+    let toks: Vec<Token> = Tokens::new(sql).take(SCAN_TOKENS).collect();
+    let head = Head { toks: &toks, sql };
+    if !head.is(0, &["CREATE", "ALTER", "DROP"]) {
+        return None;
+    }
+    let k = head.find(1, &OBJECTS)?;
+    let kind = head.word(k)?.to_ascii_lowercase();
+    let at = head.skip(k + 1, &["BODY", "IF", "NOT", "EXISTS"]);
+    let (object, _) = head.table_at(at)?;
+    let kind = if kind == "package" && head.is(k + 1, &["BODY"]) {
+        "package body".to_owned()
+    } else {
+        kind
+    };
+    Some(match object.db {
+        Some(db) => format!("{kind} {}.{}", ident(&db), ident(&object.name)),
+        None => format!("{kind} {}", ident(&object.name)),
+    })
 }
 
 struct Head<'a> {
@@ -281,6 +305,37 @@ impl Head<'_> {
 mod tests {
     use super::*;
     use crate::read::classify::classify;
+
+    #[test]
+    fn a_definition_names_what_it_defines() {
+        for (sql, object) in [
+            (
+                "CREATE DEFINER=`root`@`localhost` PROCEDURE `show_departments`() BEGIN END",
+                Some("procedure `show_departments`"),
+            ),
+            (
+                "CREATE ALGORITHM=UNDEFINED DEFINER=`r`@`%` SQL SECURITY DEFINER VIEW `v` AS SELECT 1",
+                Some("view `v`"),
+            ),
+            (
+                "/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET @a = 1 */",
+                Some("trigger `tr`"),
+            ),
+            (
+                "CREATE TABLE IF NOT EXISTS d.t (a INT)",
+                Some("table `d`.`t`"),
+            ),
+            (
+                "CREATE PACKAGE BODY pk AS BEGIN END",
+                Some("package body `pk`"),
+            ),
+            ("DROP FUNCTION IF EXISTS f", Some("function `f`")),
+            ("INSERT INTO t VALUES (1)", None),
+            ("SET NAMES utf8mb4", None),
+        ] {
+            assert_eq!(defined_object(sql.as_bytes()).as_deref(), object, "{sql}");
+        }
+    }
 
     fn of(sql: &str) -> Subject {
         subject(sql.as_bytes(), &classify(sql.as_bytes()))

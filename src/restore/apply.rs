@@ -1022,7 +1022,7 @@ impl<'a> Applier<'a> {
                         self.view_refused(at, &name, &f.problem);
                         Ok(())
                     }
-                    _ => self.failed(at, f),
+                    _ => self.failed(at, explained(f, sql)),
                 }
             }
         }
@@ -1432,6 +1432,37 @@ impl<'a> Applier<'a> {
 fn is_excluded(exclude: &[String], db: &str) -> bool {
     exclude.iter().any(|e| e.eq_ignore_ascii_case(db))
 }
+
+/// A definition's failure names what it defines; for the refusals an account without the
+/// server's highest privileges meets only after the data (a trial found both), it says what to
+/// do: another account as DEFINER needs SET USER (or SUPER), and under the binary log a
+/// function or trigger needs SUPER or `log_bin_trust_function_creators`.
+fn explained(mut f: Failure, sql: &[u8]) -> Failure {
+    let Some(object) = crate::read::subject::defined_object(sql) else {
+        return f;
+    };
+    let advice = match f.code {
+        Some(ER_SPECIFIC_ACCESS_DENIED) => {
+            "; the file gives it a DEFINER other than the restoring account, which takes the \
+             SET USER privilege (or SUPER): restore as an account that has it (GRANT SET USER \
+             ON *.* TO …), or take the dump with --skip-definer"
+        }
+        Some(ER_BINLOG_CREATE_ROUTINE_NEED_SUPER) => {
+            "; with the binary log on, an account without SUPER creates functions and triggers \
+             only when the server's log_bin_trust_function_creators is 1: SET GLOBAL \
+             log_bin_trust_function_creators = 1 on the target, or restore as an account that \
+             has SUPER"
+        }
+        _ => "",
+    };
+    f.problem = format!("{object}: {}{advice}", f.problem);
+    f
+}
+
+/// "Access denied; you need (at least one of) the … privilege(s)".
+const ER_SPECIFIC_ACCESS_DENIED: u16 = 1227;
+/// "You do not have the SUPER privilege and binary logging is enabled".
+const ER_BINLOG_CREATE_ROUTINE_NEED_SUPER: u16 = 1419;
 
 /// A single-database restore writes into its target only (`docs/compat.md` §1, "Changed", says
 /// what is refused): a statement that names another database as the place it writes is refused

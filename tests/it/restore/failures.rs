@@ -95,6 +95,83 @@ async fn a_refused_create_database_says_nothing_was_restored() {
     assert!(!database_exists(&target).await, "{t}");
 }
 
+/// An account with every privilege on its target but none of the server's highest: a routine
+/// whose DEFINER is another account (ERROR 1227: SET USER), and under the binary log a function
+/// without a DEFINER clause (ERROR 1419: SUPER or log_bin_trust_function_creators), fail after
+/// the data; the failure names the routine and says what to do (a sample-database trial got
+/// the line and byte only).
+#[tokio::test]
+async fn a_definition_refused_for_a_missing_privilege_names_the_object_and_the_fix() {
+    let src = TestDb::new("rs_definer").await;
+    src.exec(
+        "CREATE TABLE t (a INT); INSERT INTO t VALUES (1);
+         CREATE DEFINER = CURRENT_USER PROCEDURE show_t() SELECT a FROM t;
+         CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN 2 * x",
+    )
+    .await;
+    let dir = out_dir();
+    let file = common::dump_plain(&src.name, dir.path());
+    let target = format!("rs_definer_db_{}", std::process::id());
+    let user = common::TestUser::new(
+        "rs_definer",
+        "pw",
+        &format!("ALL ON {}.*", common::quote(&target)),
+    )
+    .await;
+    let restore_as = |file: &std::path::Path| {
+        server()
+            .sfdbtools()
+            .args(["-q", "db-restore", "single", "--no-journal", "--file"])
+            .arg(file)
+            .args(["--target-db", &target, "-t", "TEST", "--drop-target"])
+            .args([
+                "--host",
+                &server().host,
+                "--port",
+                &server().port.to_string(),
+            ])
+            .args(["--user", &user.name])
+            .env("MYSQL_PWD", &user.password)
+            .output()
+            .unwrap()
+    };
+    let out = restore_as(&file);
+    let t = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("function `twice`: ERROR 1227")
+            && t.contains("SET USER")
+            && t.contains("--skip-definer"),
+        "{t}"
+    );
+
+    // Without DEFINER clauses, the function meets the binary log.
+    let plain = file.to_str().unwrap().replace(".sql", "_nodefiner.sql");
+    let sql = std::fs::read_to_string(&file).unwrap();
+    let mut kept = String::new();
+    for line in sql.lines() {
+        let line = match line.find(" DEFINER=") {
+            Some(at) if line.contains("CREATE") => {
+                let end = line[at + 9..].find(' ').map_or(line.len(), |e| at + 9 + e);
+                format!("{}{}", &line[..at], &line[end..])
+            }
+            _ => line.to_owned(),
+        };
+        kept.push_str(&line);
+        kept.push('\n');
+    }
+    std::fs::write(&plain, kept).unwrap();
+    let out = restore_as(std::path::Path::new(&plain));
+    let t = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("function `twice`: ERROR 1419")
+            && t.contains("SET GLOBAL log_bin_trust_function_creators = 1"),
+        "{t}"
+    );
+    super::drop_database(&target).await;
+}
+
 /// A failing statement names the file, statement, line, byte and the server's error, and
 /// says what is left; --continue-on-error goes on but still fails the run.
 #[tokio::test]
