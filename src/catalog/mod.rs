@@ -687,7 +687,7 @@ fn database_options(create: &[u8], db: &str) -> Vec<u8> {
 /// A view the server lists without columns is one it cannot open: a table, column or function
 /// it reads is gone, or its definer lacks the rights (ERROR 1356). No column list means no
 /// placeholder for it, and its `CREATE VIEW` would be refused where the dump is restored, so
-/// the dump stops here, before any row is read, with the server's own reason (asked again
+/// the dump stops here, before its file is written, with the server's own reason (asked again
 /// with `SHOW COLUMNS`, which fails on such a view) and what to do.
 async fn invalid_view(conn: &mut Conn, db: &str, name: &str) -> Error {
     let target = qualified(db, name);

@@ -99,6 +99,45 @@ pub fn defined_object(sql: &[u8]) -> Option<String> {
     })
 }
 
+/// The account a definition's `DEFINER=` clause names: (user, host), the host None for a
+/// role (`DEFINER=r`). None without the clause, or for `CURRENT_USER`.
+pub fn definer(sql: &[u8]) -> Option<(String, Option<String>)> {
+    let toks: Vec<Token> = Tokens::new(sql).take(SCAN_TOKENS).collect();
+    let head = Head { toks: &toks, sql };
+    if !head.is(0, &["CREATE", "ALTER"]) {
+        return None;
+    }
+    let k = head.find(1, &["DEFINER"])?;
+    if head.toks.get(k + 1) != Some(&Token::Punct(b'=')) {
+        return None;
+    }
+    let part = |i: usize| -> Option<String> {
+        match head.toks.get(i)? {
+            Token::Str(r) if r.len() >= 2 => {
+                let q = sql[r.start];
+                let inner = String::from_utf8_lossy(&sql[r.start + 1..r.end - 1]);
+                let doubled = String::from_utf8(vec![q, q]).ok()?;
+                Some(inner.replace(&doubled, &(q as char).to_string()))
+            }
+            t => name(Some(t.clone()), sql).map(|n| n.name),
+        }
+    };
+    let user = part(k + 2)?;
+    if head
+        .toks
+        .get(k + 2)
+        .is_some_and(|t| matches!(t, Token::Word(_)))
+        && user.eq_ignore_ascii_case("CURRENT_USER")
+    {
+        return None;
+    }
+    let host = match head.toks.get(k + 3) {
+        Some(Token::Punct(b'@')) => Some(part(k + 4)?),
+        _ => None,
+    };
+    Some((user, host))
+}
+
 struct Head<'a> {
     toks: &'a [Token],
     sql: &'a [u8],
@@ -305,6 +344,45 @@ impl Head<'_> {
 mod tests {
     use super::*;
     use crate::read::classify::classify;
+
+    #[test]
+    fn a_definitions_definer_is_read() {
+        let of = |sql: &str| definer(sql.as_bytes());
+        let account = |u: &str, h: Option<&str>| Some((u.to_owned(), h.map(str::to_owned)));
+        assert_eq!(
+            of(
+                "CREATE ALGORITHM=UNDEFINED DEFINER=`report`@`%` SQL SECURITY DEFINER VIEW v AS SELECT 1"
+            ),
+            account("report", Some("%"))
+        );
+        assert_eq!(
+            of(
+                "/*!50003 CREATE*/ /*!50020 DEFINER=`o``k`@`local host`*/ /*!50003 PROCEDURE p() BEGIN END */"
+            ),
+            account("o`k", Some("local host"))
+        );
+        assert_eq!(
+            of("CREATE DEFINER='a'@'h' TRIGGER t BEFORE INSERT ON x FOR EACH ROW SET @a = 1"),
+            account("a", Some("h"))
+        );
+        assert_eq!(
+            of("CREATE DEFINER=`role1` PROCEDURE p() BEGIN END"),
+            account("role1", None)
+        );
+        assert_eq!(
+            of("CREATE DEFINER=CURRENT_USER PROCEDURE p() BEGIN END"),
+            None
+        );
+        assert_eq!(
+            of("CREATE DEFINER=CURRENT_USER() PROCEDURE p() BEGIN END"),
+            None
+        );
+        assert_eq!(
+            of("CREATE PROCEDURE p() SQL SECURITY DEFINER BEGIN END"),
+            None
+        );
+        assert_eq!(of("INSERT INTO t VALUES ('DEFINER=x')"), None);
+    }
 
     #[test]
     fn a_definition_names_what_it_defines() {

@@ -113,6 +113,8 @@ pub struct Applied {
     pub rechecked: u64,
     /// `--resume`: per table, its data statements read past as committed, in file order.
     pub resumed_tables: Vec<TableResumed>,
+    /// Definitions restored with a `DEFINER=` clause: (user, host, what it defines).
+    pub definers: Vec<(String, Option<String>, String)>,
 }
 
 /// A table's data statements a resumed restore read past: the stopped restore committed them.
@@ -1001,6 +1003,11 @@ impl<'a> Applier<'a> {
                     e.rows = 0;
                 }
                 self.count(e);
+                if let Some((user, host)) = crate::read::subject::definer(sql) {
+                    let object = crate::read::subject::defined_object(sql)
+                        .unwrap_or_else(|| format!("{at}"));
+                    self.out.definers.push((user, host, object));
+                }
                 self.record(at, record).await
             }
             Err(f) if in_doubt && f.code.is_some_and(|c| journal::ALREADY_EXISTS.contains(&c)) => {

@@ -42,6 +42,7 @@ use crate::connect::{self, Flavor};
 use crate::error::{Error, Result};
 use crate::progress::{Event, Progress};
 use crate::quote::ident;
+use crate::sql::value::string_literal as literal;
 use accounts::{AccountsFile, AccountsReport};
 use apply::{Applied, Applier, Options};
 use journal::Journal;
@@ -676,6 +677,9 @@ async fn run_plan(
         outcome.repointed = repointed;
         report.accounts = Some(outcome);
     }
+    if !cfg.dry_run {
+        warn_missing_definers(main, &report, progress.as_ref()).await;
+    }
     if let Some(j) = &journal
         && report.failures() > 0
     {
@@ -706,6 +710,63 @@ async fn run_plan(
     }
     Ok(report)
 }
+
+/// Objects named in the warning per account, at most.
+const NAMED_OBJECTS: usize = 5;
+
+/// A view, routine, trigger or event is restored whatever its DEFINER, but one whose definer
+/// is no account of the target fails each time it is used (ERROR 1449), and the dump's
+/// `SQL_NOTES=0` keeps the server's note about it quiet: the restore says which accounts are
+/// missing and which objects name them (a trial's restored view failed only when read).
+/// `SHOW GRANTS FOR` tells a missing account (ERROR 1141) from one this account may not look
+/// at; only the first is said.
+async fn warn_missing_definers(main: &mut Conn, report: &RestoreReport, progress: &dyn Progress) {
+    let mut by_account: std::collections::BTreeMap<(String, Option<String>), Vec<String>> =
+        Default::default();
+    for f in &report.files {
+        for (user, host, object) in &f.applied.definers {
+            by_account
+                .entry((user.clone(), host.clone()))
+                .or_default()
+                .push(object.clone());
+        }
+    }
+    let mut missing = Vec::new();
+    let mut objects = 0;
+    for ((user, host), defined) in by_account {
+        let account = match &host {
+            Some(h) => format!("{}@{}", literal(&user), literal(h)),
+            None => literal(&user),
+        };
+        if let Err(mysql_async::Error::Server(e)) =
+            main.query_drop(format!("SHOW GRANTS FOR {account}")).await
+            && e.code == ER_NONEXISTING_GRANT
+        {
+            objects += defined.len();
+            let mut named: Vec<&str> = defined
+                .iter()
+                .take(NAMED_OBJECTS)
+                .map(String::as_str)
+                .collect();
+            let more = format!("and {} more", defined.len().saturating_sub(NAMED_OBJECTS));
+            if defined.len() > NAMED_OBJECTS {
+                named.push(&more);
+            }
+            missing.push(format!("{account} ({})", named.join(", ")));
+        }
+    }
+    if !missing.is_empty() {
+        progress.event(&Event::Warning(&format!(
+            "{objects} restored object(s) name a DEFINER that is no account on the target: {}; \
+             each fails when it is used (ERROR 1449) until the account exists: create it, or \
+             restore the dump's accounts too (--grants)",
+            missing.join("; ")
+        )));
+    }
+}
+
+/// "There is no such grant defined for user … on host …": the account does not exist.
+const ER_NONEXISTING_GRANT: u16 = 1141;
 
 /// The files' identities for the journal: the SHA-256 their metadata records (which the
 /// restore proves as it reads), else one read of the file before the restore, said as it

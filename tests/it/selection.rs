@@ -586,8 +586,8 @@ async fn the_mysqldump_engine_is_given_the_selection() {
 }
 
 /// A view the server cannot open (its table lost a column it reads) has no columns to stand
-/// in for it and would be refused where the file is restored: the backup stops before any row
-/// is read, naming the view, the server's reason and what to do, and leaves no file; left out
+/// in for it and would be refused where the file is restored: the backup stops before its file
+/// is written, naming the view, the server's reason and what to do, and leaves no file; left out
 /// with `--ignore-table`, the rest is dumped.
 #[tokio::test]
 async fn a_view_the_server_cannot_open_stops_the_backup_and_says_how_to_go_on() {

@@ -235,7 +235,7 @@ fn run_bytes(db: &str, charset: &str, sql: &[u8]) {
 /// Dumps `src`, restores the file with the stock client and with `db-restore`, each into a
 /// fresh database, and returns every difference of either (empty when both are exact), with
 /// the dump file.
-pub(crate) async fn differences_on_both_paths(src: &TestDb, dir: &Path) -> (Vec<String>, PathBuf) {
+async fn differences_on_both_paths(src: &TestDb, dir: &Path) -> (Vec<String>, PathBuf) {
     differences_allowing(src, dir, None).await
 }
 

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use mysql_async::prelude::*;
 
 use common::TestDb;
+use common::compare::{diff, image};
 
 /// Where the suite is: `SFDB_MYSQL_TEST_DIR`, else the Debian package's place.
 fn suite_dir() -> PathBuf {
@@ -434,6 +435,7 @@ struct Replay {
     ran: usize,
     failed: usize,
     renamed: usize,
+    broken_views: usize,
 }
 
 /// The name in an "already exists" message (`Table 't1' already exists`).
@@ -486,6 +488,28 @@ async fn replay(db: &TestDb, test: &[u8]) -> Replay {
                 report.failed += 1;
                 conn = session(db).await;
             }
+        }
+    }
+    // A view over a table the replay renamed away (its test dropped and made it again with
+    // other columns) cannot be opened; the backup rightly stops at such a view (see
+    // `selection.rs`), and here it is the replay's doing, not the test's: it goes.
+    let views: Vec<String> = conn
+        .exec(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
+             AND TABLE_TYPE = 'VIEW'",
+            (db.name.as_str(),),
+        )
+        .await
+        .unwrap();
+    for view in views {
+        let v = common::quote(&view);
+        if conn
+            .query_drop(format!("SHOW COLUMNS FROM {v}"))
+            .await
+            .is_err()
+        {
+            conn.query_drop(format!("DROP VIEW {v}")).await.unwrap();
+            report.broken_views += 1;
         }
     }
     let _ = conn.disconnect().await;
@@ -590,7 +614,7 @@ async fn round_trip(files: &[&str]) {
             "{file}: the replay made no table ({replayed:?})"
         );
         let out = common::out_dir();
-        let (differences, _) = crate::fidelity::differences_on_both_paths(&db, out.path()).await;
+        let differences = differences_on_both_paths(&db, out.path()).await;
         if !differences.is_empty() {
             failures.push(format!(
                 "{file} ({tables} tables, {replayed:?}):\n{}",
@@ -603,6 +627,33 @@ async fn round_trip(files: &[&str]) {
         "differences after restore:\n{}",
         failures.join("\n\n")
     );
+}
+
+/// Dumps `src`, restores the file with the stock client and with `db-restore`, each into a
+/// fresh database, and returns every difference of either. The stock client may print
+/// warnings: these tests store values only with a warning (an ENUM's error value, a FLOAT
+/// the server clips to a maximum it then finds out of its own range), and the same warning
+/// comes back on restore; what counts is what is stored.
+async fn differences_on_both_paths(src: &TestDb, dir: &std::path::Path) -> Vec<String> {
+    let file = common::dump_single(&src.name, dir, &[]);
+    let stock = TestDb::new("mtr_stock").await;
+    common::assert_success(
+        &common::server().load_file(&stock.name, &file),
+        "the stock client's restore",
+    );
+    let ours = TestDb::new("mtr_ours").await;
+    common::assert_success(
+        &common::restore_single(&file, &ours.name, &["--keys-after-rows", "0"]),
+        "sfdbtools db-restore single",
+    );
+    let mut conn = common::server().conn(None).await;
+    let a = image(&mut conn, &src.name).await;
+    let mut all = Vec::new();
+    for (path, dst) in [("stock client", &stock), ("db-restore", &ours)] {
+        let b = image(&mut conn, &dst.name).await;
+        all.extend(diff(&a, &b).into_iter().map(|d| format!("[{path}] {d}")));
+    }
+    all
 }
 
 async fn tables_in(db: &TestDb) -> u64 {

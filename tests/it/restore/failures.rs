@@ -172,6 +172,41 @@ async fn a_definition_refused_for_a_missing_privilege_names_the_object_and_the_f
     super::drop_database(&target).await;
 }
 
+/// Objects restored with a DEFINER that is no account on the target fail only when used
+/// (ERROR 1449), and the dump's `SQL_NOTES=0` keeps the server quiet about them: the restore
+/// names the account and the objects; an account that exists is not named.
+#[tokio::test]
+async fn definers_missing_on_the_target_are_named() {
+    let gone = format!("gone_{}", std::process::id());
+    let here = common::TestUser::new("rs_here", "pw", "SELECT ON *.*").await;
+    let src = TestDb::new("rs_gone").await;
+    src.exec(&format!(
+        "CREATE TABLE t (a INT); INSERT INTO t VALUES (1);
+         CREATE USER '{gone}'@'%';
+         CREATE DEFINER = '{gone}'@'%' VIEW v_gone AS SELECT a FROM t;
+         CREATE DEFINER = '{gone}'@'%' PROCEDURE p_gone() SELECT a FROM t;
+         CREATE DEFINER = '{}'@'%' VIEW v_here AS SELECT a FROM t;
+         DROP USER '{gone}'@'%'",
+        here.name
+    ))
+    .await;
+    let dir = out_dir();
+    let file = common::dump_plain(&src.name, dir.path());
+    let target = TestDb::new("rs_gone_into").await;
+    let out = common::restore_single(&file, &target.name, &["--drop-target"]);
+    assert_success(&out, "restore");
+    let t = output_text(&out);
+    assert!(
+        t.contains(&format!(
+            "2 restored object(s) name a DEFINER that is no account on the target: \
+             '{gone}'@'%' (procedure `p_gone`, view `v_gone`)"
+        )) && t.contains("ERROR 1449")
+            && t.contains("--grants"),
+        "{t}"
+    );
+    assert!(!t.contains(&here.name), "{t}");
+}
+
 /// A failing statement names the file, statement, line, byte and the server's error, and
 /// says what is left; --continue-on-error goes on but still fails the run.
 #[tokio::test]
