@@ -21,6 +21,10 @@ command -v zstd >/dev/null 2>&1 || missing+=(zstd)
 command -v xz >/dev/null 2>&1 || missing+=(xz-utils)
 command -v gzip >/dev/null 2>&1 || missing+=(gzip)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# MariaDB's own test files (mysql-test/), replayed by tests/serial/mysql_test_suite.rs.
+if [ -z "${SFDB_MYSQL_TEST_DIR:-}" ] && [ ! -d /usr/share/mysql/mysql-test/main ]; then
+  missing+=(mariadb-test)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

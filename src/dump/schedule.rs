@@ -183,6 +183,7 @@ pub(super) async fn table_outcome(
     let mut bytes = 0u64;
     let mut largest = 0usize;
     let mut nan = 0u64;
+    let mut empty = 0u64;
     let mut checksum = RowChecksum::default();
     let chunk_count = p.chunks.len();
     let mut failure: Option<Error> = None;
@@ -220,10 +221,19 @@ pub(super) async fn table_outcome(
                 bytes += s.bytes;
                 largest = largest.max(s.largest_statement);
                 nan += s.not_a_number;
+                empty += s.empty_periods;
                 checksum.combine(s.checksum);
             }
             _ => return Err(Error::Internal("rows task answered something else".into())),
         }
+    }
+    if empty > 0 {
+        ctx.progress.event(&Event::Warning(&format!(
+            "{target}: {empty} history row(s) whose ROW START equals their ROW END were left \
+             out (a row changed twice in one transaction, or under a fixed timestamp): no \
+             server takes such a row back (ERROR 1525), and no point in time sees it, only \
+             FOR SYSTEM_TIME ALL"
+        )));
     }
     if nan > 0 {
         ctx.progress.event(&Event::Warning(&format!(

@@ -184,11 +184,21 @@ async fn run(worker: &mut Worker, serializer: &Serializer, task: &Task) -> Resul
         } => {
             let t = table()?;
             let predicate = predicate.as_deref();
+            // The left-out history rows are counted on the connection that read the rows,
+            // so in the same snapshot.
             Ok(Outcome::Rows(match &mut worker.rows {
                 Some(r) => {
-                    rows::dump_table_wire(r, serializer, out, db, t, *chunk, predicate).await?
+                    let mut stats =
+                        rows::dump_table_wire(r, serializer, out, db, t, *chunk, predicate).await?;
+                    stats.empty_periods = rows::empty_periods(r, db, t, predicate).await?;
+                    stats
                 }
-                None => rows::dump_table(conn, serializer, out, db, t, *chunk, predicate).await?,
+                None => {
+                    let mut stats =
+                        rows::dump_table(conn, serializer, out, db, t, *chunk, predicate).await?;
+                    stats.empty_periods = rows::empty_periods(conn, db, t, predicate).await?;
+                    stats
+                }
             }))
         }
     }

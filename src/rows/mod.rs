@@ -62,6 +62,8 @@ pub struct TableStats {
     pub largest_statement: usize,
     /// FLOAT/DOUBLE cells that were not numbers and were written as NULL.
     pub not_a_number: u64,
+    /// History rows left out because their period is empty (see [`kept_versions`]).
+    pub empty_periods: u64,
     /// [`RowChecksum`] of the rows as written.
     pub checksum: RowChecksum,
 }
@@ -404,6 +406,48 @@ impl RowQuery {
     }
 }
 
+/// For a table whose history is dumped, the rows that are kept: every version whose period is
+/// not empty. A history row whose ROW START equals its ROW END (a row changed twice in one
+/// transaction, or under a fixed `SET timestamp`) is refused by every server when inserted
+/// back (ERROR 1525, even with `system_versioning_insert_history`), and no point in time sees
+/// it (only `FOR SYSTEM_TIME ALL` does): it is left out, counted ([`empty_periods`]) and said.
+pub fn kept_versions(table: &Table) -> Option<String> {
+    let (start, end) = table.history_columns()?;
+    Some(format!("{} > {}", ident(end), ident(start)))
+}
+
+/// How many history rows of `table` (those matching `predicate`) [`kept_versions`] leaves
+/// out, read in the same snapshot as its rows; 0 for a table without dumped history.
+pub(crate) async fn empty_periods<C: crate::connect::QueryConn>(
+    conn: &mut C,
+    db: &str,
+    table: &Table,
+    predicate: Option<&str>,
+) -> Result<u64> {
+    let Some(kept) = kept_versions(table) else {
+        return Ok(0);
+    };
+    let target = qualified(db, &table.name);
+    let filter = match predicate {
+        Some(p) => format!("({p}) AND NOT ({kept})"),
+        None => format!("NOT ({kept})"),
+    };
+    let sql = format!("SELECT COUNT(*) FROM {} WHERE {filter}", table.source(db));
+    let rows = conn.text_rows(&sql).await.map_err(|e| {
+        Error::server(
+            format!("counting the history rows of {target} whose period is empty"),
+            e,
+        )
+    })?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|c| c.as_deref())
+        .and_then(|c| std::str::from_utf8(c).ok())
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0))
+}
+
 fn row_query(db: &str, table: &Table, predicate: Option<&str>) -> Result<Option<RowQuery>> {
     let target = qualified(db, &table.name);
     let SelectList {
@@ -415,9 +459,15 @@ fn row_query(db: &str, table: &Table, predicate: Option<&str>) -> Result<Option<
         return Ok(None);
     }
     let source = table.source(db);
-    let sql = match predicate {
-        None => format!("SELECT /*!40001 SQL_NO_CACHE */ {select} FROM {source}"),
-        Some(p) => format!("SELECT /*!40001 SQL_NO_CACHE */ {select} FROM {source} WHERE {p}"),
+    let kept = kept_versions(table);
+    let sql = match (predicate, kept.as_deref()) {
+        (None, None) => format!("SELECT /*!40001 SQL_NO_CACHE */ {select} FROM {source}"),
+        (Some(p), None) | (None, Some(p)) => {
+            format!("SELECT /*!40001 SQL_NO_CACHE */ {select} FROM {source} WHERE {p}")
+        }
+        (Some(p), Some(k)) => {
+            format!("SELECT /*!40001 SQL_NO_CACHE */ {select} FROM {source} WHERE ({p}) AND {k}")
+        }
     };
     Ok(Some(RowQuery {
         target,
