@@ -165,6 +165,20 @@ impl Table {
     }
 }
 
+/// Whether a sequence's next value lies behind its START (an `ALTER SEQUENCE … START WITH`
+/// after use): `SETVAL` never moves a sequence backwards, so on a freshly created one it would
+/// be ignored and the copy would hand out START next; `ALTER SEQUENCE … RESTART WITH` can.
+fn behind_start(next: &str, start: &str, increment: &str) -> bool {
+    match (
+        next.parse::<i128>(),
+        start.parse::<i128>(),
+        increment.parse::<i128>(),
+    ) {
+        (Ok(n), Ok(s), Ok(i)) => (i > 0 && n < s) || (i < 0 && n > s),
+        _ => false,
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Sequence {
     pub name: String,
@@ -173,6 +187,9 @@ pub struct Sequence {
     pub next_value: String,
     /// `cycle_count`: how often a cycling sequence has wrapped.
     pub round: String,
+    /// The next value lies behind START ([`behind_start`]): restored with `ALTER SEQUENCE …
+    /// RESTART WITH` before the `SETVAL`.
+    pub restart: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -516,7 +533,8 @@ async fn read_database(
                     .ok_or_else(|| Error::Internal(format!("sequence {target} vanished")))?;
                 let next: Row = conn
                     .query_first(format!(
-                        "SELECT next_not_cached_value, cycle_count FROM {target}"
+                        "SELECT next_not_cached_value, cycle_count, start_value, increment \
+                         FROM {target}"
                     ))
                     .await
                     .map_err(|e| {
@@ -525,9 +543,13 @@ async fn read_database(
                     .ok_or_else(|| {
                         Error::Internal(format!("sequence {target} has no state row"))
                     })?;
+                let next_value = text_at(&next, 0, "next_not_cached_value")?;
+                let start = text_at(&next, 2, "start_value")?;
+                let increment = text_at(&next, 3, "increment")?;
                 catalog.sequences.push(Sequence {
                     create_sql: bytes_at(&row, 1),
-                    next_value: text_at(&next, 0, "next_not_cached_value")?,
+                    restart: behind_start(&next_value, &start, &increment),
+                    next_value,
                     round: text_at(&next, 1, "cycle_count")?,
                     name,
                 });

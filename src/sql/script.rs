@@ -135,9 +135,13 @@ pub fn sequence_ddl(db: &DatabaseCatalog, seq: &Sequence) -> Vec<u8> {
     let name = ident(&seq.name);
     let _ = writeln!(s, "DROP TABLE IF EXISTS {name};");
     s.extend_from_slice(&strip_schema(&seq.create_sql, db.name.as_bytes()));
+    s.extend_from_slice(b";\n");
+    if seq.restart {
+        let _ = writeln!(s, "ALTER SEQUENCE {name} RESTART WITH {};", seq.next_value);
+    }
     let _ = write!(
         s,
-        ";\nDO SETVAL({name}, {}, 0, {});\n\n",
+        "DO SETVAL({name}, {}, 0, {});\n\n",
         seq.next_value, seq.round
     );
     s

@@ -307,6 +307,27 @@ async fn rows_violating_a_check_constraint_restore() {
     assert_round_trips(&src).await;
 }
 
+/// A sequence whose next value lies behind its START (`ALTER SEQUENCE … START WITH` after
+/// use, as MariaDB's `sql_sequence/alter.test` does) comes back with that next value: SETVAL
+/// alone never moves a fresh sequence backwards, and the copy handed out START next.
+#[tokio::test]
+async fn a_sequence_behind_its_start_keeps_its_next_value() {
+    let _serial = common::serial().await;
+    let src = TestDb::new("seq_behind").await;
+    src.exec(
+        "CREATE SEQUENCE up START WITH 1 CACHE 10; SELECT NEXTVAL(up), NEXTVAL(up);
+         ALTER SEQUENCE up START WITH 100;
+         CREATE SEQUENCE down START WITH -1 INCREMENT BY -1 MINVALUE -1000 MAXVALUE -1 NOCACHE;
+         SELECT NEXTVAL(down), NEXTVAL(down), NEXTVAL(down);
+         ALTER SEQUENCE down START WITH -500;
+         CREATE SEQUENCE cycled START WITH 5 MINVALUE 1 MAXVALUE 6 CYCLE NOCACHE;
+         SELECT NEXTVAL(cycled), NEXTVAL(cycled), NEXTVAL(cycled);
+         ALTER SEQUENCE cycled START WITH 6",
+    )
+    .await;
+    assert_round_trips(&src).await;
+}
+
 /// A history row whose period is empty (ROW START = ROW END: a row changed twice under one
 /// timestamp, as MariaDB's `versioning/replace.test` and `foreign.test` make) is refused by
 /// every server on insert (ERROR 1525), so a dump holding it could not be restored: it is left

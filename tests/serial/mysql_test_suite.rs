@@ -493,6 +493,8 @@ async fn replay(db: &TestDb, test: &[u8]) -> Replay {
     // A view over a table the replay renamed away (its test dropped and made it again with
     // other columns) cannot be opened; the backup rightly stops at such a view (see
     // `selection.rs`), and here it is the replay's doing, not the test's: it goes.
+    // The test may have left the session in another character set: names come back in it.
+    conn.query_drop("SET NAMES utf8mb4").await.unwrap();
     let views: Vec<String> = conn
         .exec(
             "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
