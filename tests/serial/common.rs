@@ -67,7 +67,13 @@ pub fn load_corpus(db: &str) {
     }
 }
 
+/// `db-backup single` of `db` into `dir`, plain, which must succeed; the dump's path.
 pub fn dump_single(db: &str, dir: &Path, extra: &[&str]) -> PathBuf {
+    dump_single_said(db, dir, extra).0
+}
+
+/// [`dump_single`], with what the run printed.
+pub fn dump_single_said(db: &str, dir: &Path, extra: &[&str]) -> (PathBuf, String) {
     let out = server()
         .sfdbtools()
         .args([
@@ -92,5 +98,5 @@ pub fn dump_single(db: &str, dir: &Path, extra: &[&str]) -> PathBuf {
         .filter(|f| f.ends_with(".sql") && is_dump_file(f))
         .collect();
     assert_eq!(sql.len(), 1, "one dump file expected, found {sql:?}");
-    dir.join(&sql[0])
+    (dir.join(&sql[0]), output_text(&out))
 }

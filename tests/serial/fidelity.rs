@@ -355,30 +355,11 @@ async fn history_rows_with_an_empty_period_are_left_out_and_said() {
         .unwrap();
     assert_eq!(empty, Some(2), "the source holds two empty periods");
     let dir = out_dir();
-    let out = server()
-        .sfdbtools()
-        .args([
-            "-q",
-            "db-backup",
-            "single",
-            "--database",
-            &src.name,
-            "-t",
-            "T",
-        ])
-        .args(server().connection_args())
-        .arg("-o")
-        .arg(dir.path())
-        .args(["-c", "none", "--skip-encrypt"])
-        .output()
-        .unwrap();
-    assert_success(&out, "backup");
-    let text = common::output_text(&out);
+    let (file, text) = common::dump_single_said(&src.name, dir.path(), &[]);
     assert!(
         text.contains("`r`: 2 history row(s) whose ROW START equals their ROW END were left out"),
         "{text}"
     );
-    let file = common::dump_file_in(dir.path());
     let ours = TestDb::new("empty_period_ours").await;
     assert_success(&common::restore_single(&file, &ours.name, &[]), "restore");
     let stock = TestDb::new("empty_period_stock").await;
