@@ -52,6 +52,31 @@ async fn strict_turns_a_truncation_warning_into_a_failure() {
     assert!(t.contains("partially restored"), "{t}");
 }
 
+/// `db-restore single` of `file` into `target` as `user`, with `extra`.
+fn restore_as(
+    user: &common::TestUser,
+    file: &std::path::Path,
+    target: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    server()
+        .sfdbtools()
+        .args(["-q", "db-restore", "single", "--file"])
+        .arg(file)
+        .args(["--target-db", target, "-t", "TEST"])
+        .args(extra)
+        .args([
+            "--host",
+            &server().host,
+            "--port",
+            &server().port.to_string(),
+        ])
+        .args(["--user", &user.name])
+        .env("MYSQL_PWD", &user.password)
+        .output()
+        .unwrap()
+}
+
 /// An account that may create nothing: the restore fails at its CREATE DATABASE and says the
 /// target is as it was (it printed the server's error alone).
 #[tokio::test]
@@ -65,26 +90,7 @@ async fn a_refused_create_database_says_nothing_was_restored() {
     .unwrap();
     let user = common::TestUser::new("rs_none", "pw", "USAGE ON *.*").await;
     let target = format!("rs_none_db_{}", std::process::id());
-    let out = server()
-        .sfdbtools()
-        .args([
-            "-q",
-            "db-restore",
-            "single",
-            "--file",
-            file.to_str().unwrap(),
-        ])
-        .args(["--target-db", &target, "-t", "TEST"])
-        .args([
-            "--host",
-            &server().host,
-            "--port",
-            &server().port.to_string(),
-        ])
-        .args(["--user", &user.name])
-        .env("MYSQL_PWD", &user.password)
-        .output()
-        .unwrap();
+    let out = restore_as(&user, &file, &target, &[]);
     let t = output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("ERROR 1044"), "{t}");
@@ -118,24 +124,7 @@ async fn a_definition_refused_for_a_missing_privilege_names_the_object_and_the_f
         &format!("ALL ON {}.*", common::quote(&target)),
     )
     .await;
-    let restore_as = |file: &std::path::Path| {
-        server()
-            .sfdbtools()
-            .args(["-q", "db-restore", "single", "--no-journal", "--file"])
-            .arg(file)
-            .args(["--target-db", &target, "-t", "TEST", "--drop-target"])
-            .args([
-                "--host",
-                &server().host,
-                "--port",
-                &server().port.to_string(),
-            ])
-            .args(["--user", &user.name])
-            .env("MYSQL_PWD", &user.password)
-            .output()
-            .unwrap()
-    };
-    let out = restore_as(&file);
+    let out = restore_as(&user, &file, &target, &["--no-journal", "--drop-target"]);
     let t = output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
@@ -161,7 +150,12 @@ async fn a_definition_refused_for_a_missing_privilege_names_the_object_and_the_f
         kept.push('\n');
     }
     std::fs::write(&plain, kept).unwrap();
-    let out = restore_as(std::path::Path::new(&plain));
+    let out = restore_as(
+        &user,
+        std::path::Path::new(&plain),
+        &target,
+        &["--no-journal", "--drop-target"],
+    );
     let t = output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
