@@ -483,8 +483,18 @@ fn cell_kind(
     flags: mysql_async::consts::ColumnFlags,
     charset: u16,
     decimals: u8,
+    length: u32,
 ) -> CellKind {
-    forced.unwrap_or_else(|| CellKind::of(column_type, flags, charset, decimals))
+    if let Some(kind) = forced {
+        return kind;
+    }
+    let kind = CellKind::of(column_type, flags, charset, decimals);
+    match crate::sql::value::float_clip_max(length, decimals) {
+        Some(max) if column_type == mysql_async::consts::ColumnType::MYSQL_TYPE_FLOAT => {
+            CellKind::FloatUpTo(max.to_bits())
+        }
+        _ => kind,
+    }
 }
 
 fn stopped() -> Error {
@@ -542,6 +552,7 @@ pub async fn dump_table(
                 c.flags(),
                 c.character_set(),
                 c.decimals(),
+                c.column_length(),
             )
         })
         .collect();
@@ -615,7 +626,16 @@ pub async fn dump_table_wire(
     let kinds = columns
         .iter()
         .zip(&q.forced)
-        .map(|(c, forced)| cell_kind(*forced, c.column_type, c.flags, c.charset, c.decimals))
+        .map(|(c, forced)| {
+            cell_kind(
+                *forced,
+                c.column_type,
+                c.flags,
+                c.charset,
+                c.decimals,
+                c.length,
+            )
+        })
         .collect();
     let layouts = columns
         .iter()

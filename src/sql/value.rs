@@ -20,6 +20,10 @@ pub enum CellKind {
     /// DOUBLE (and FLOAT read as `col + 0e0`): bare, but a text starting with a letter
     /// (`inf`, `nan`) is not a number SQL can read back, so it becomes NULL with a warning.
     Float,
+    /// A FLOAT(M,D) column whose largest value (the bits of a double, [`float_clip_max`])
+    /// rounds, as a float, to one above it: written as [`CellKind::Float`], except that the
+    /// float the server clips to is written as that largest value.
+    FloatUpTo(u64),
     /// Character data, dates, ENUM/SET, JSON, UUID, INET6: a quoted, escaped string.
     Quoted,
     /// BINARY, VARBINARY, BLOBs, BIT, GEOMETRY: `0x<hex>`.
@@ -43,6 +47,20 @@ pub enum CellKind {
     DateTime(u8),
     /// TIME with this many fractional digits; negative and beyond 24 h.
     Time(u8),
+}
+
+/// A FLOAT(M,D) column's largest value as the server computes it (`truncate_double`:
+/// 10^(M-D) − 10^−D in doubles), when the float nearest it lies above it: then the server
+/// clips an out-of-range value to that float, and the same float loaded back is out of range
+/// again (MariaDB's `type_float.test`: FLOAT(30,0) holds 1.0000000150474662e30 and warns on
+/// it). None for a FLOAT without (M,D) (`decimals` 31 and over), or one without the quirk.
+pub fn float_clip_max(length: u32, decimals: u8) -> Option<f64> {
+    if decimals >= 31 || length < u32::from(decimals) || length > 255 {
+        return None;
+    }
+    let ten = |n: u32| format!("1e{n}").parse::<f64>().ok();
+    let max = ten(length - u32::from(decimals))? - 1.0 / ten(u32::from(decimals))?;
+    (f64::from(max as f32) > max).then_some(max)
 }
 
 /// Character sets whose every value converts to utf8mb4 and back unchanged: their text is
@@ -153,21 +171,25 @@ pub fn push_cell(out: &mut Vec<u8>, kind: CellKind, cell: Option<&[u8]>) -> Cell
         return CellNote::Written;
     };
     match kind {
-        CellKind::Float if v.first().is_some_and(|b| b.is_ascii_alphabetic()) => {
+        CellKind::Float | CellKind::FloatUpTo(_)
+            if v.first().is_some_and(|b| b.is_ascii_alphabetic()) =>
+        {
             out.extend_from_slice(b"NULL");
             return CellNote::NotANumber;
         }
         // Bare only when it is a number: the text is the server's, and anything else written
         // bare would put SQL of its choosing into the dump (a column announced as DECIMAL
         // whose value is `1); DROP …`). Quoted, such a value stays one value.
-        CellKind::Numbered | CellKind::Exact | CellKind::Float if !is_number(v) => {
+        CellKind::Numbered | CellKind::Exact | CellKind::Float | CellKind::FloatUpTo(_)
+            if !is_number(v) =>
+        {
             push_quoted(out, v)
         }
         CellKind::Numbered => {
             out.push(b'+');
             out.extend_from_slice(v);
         }
-        CellKind::Exact | CellKind::Float => out.extend_from_slice(v),
+        CellKind::Exact | CellKind::Float | CellKind::FloatUpTo(_) => out.extend_from_slice(v),
         CellKind::Quoted | CellKind::Date | CellKind::DateTime(_) | CellKind::Time(_) => {
             push_quoted(out, v)
         }
@@ -280,7 +302,18 @@ pub fn push_binary(out: &mut Vec<u8>, kind: CellKind, cell: BinaryCell<'_>) -> C
         }
         // The float's exact value as a double: parsed back as a double and narrowed to FLOAT
         // it is the same float, with no double rounding.
-        BinaryCell::Float(f) => return push_double(out, f64::from(f)),
+        BinaryCell::Float(f) => {
+            if let CellKind::FloatUpTo(bits) = kind {
+                // The float the server clips FLOAT(M,D) to lies above the column's largest
+                // value, and loading it back warns (1264, out of range) before clipping to
+                // the same float; the largest value itself loads quietly into that float.
+                let max = f64::from_bits(bits);
+                if f64::from(f.abs()) > max && f.abs() == max as f32 {
+                    return push_double(out, max.copysign(f64::from(f)));
+                }
+            }
+            return push_double(out, f64::from(f));
+        }
         BinaryCell::Double(d) => return push_double(out, d),
         BinaryCell::Date(y, m, d, h, i, s, us) => {
             out.push(b'\'');
@@ -758,6 +791,32 @@ mod tests {
         assert_eq!(
             CellKind::of(MYSQL_TYPE_DATETIME, none, 63, 0),
             CellKind::DateTime(0)
+        );
+    }
+
+    #[test]
+    fn a_float_the_server_clips_to_is_written_as_the_columns_largest_value() {
+        // FLOAT(30,0): the float nearest 1e30 lies above it; FLOAT(5,2) and plain FLOAT
+        // have no such value.
+        let max = float_clip_max(30, 0).expect("FLOAT(30,0) has the quirk");
+        assert_eq!(max, 1e30);
+        assert_eq!(float_clip_max(5, 2), None);
+        assert_eq!(float_clip_max(12, 31), None);
+        let kind = CellKind::FloatUpTo(max.to_bits());
+        let clipped = max as f32;
+        assert_eq!(value(kind, Value::Float(clipped)), "1e30");
+        assert_eq!(value(kind, Value::Float(-clipped)), "-1e30");
+        // Anything else keeps its exact value, including a float above the maximum that is
+        // not the one the server clips to.
+        assert_eq!(value(kind, Value::Float(1e29)), "1.0000000150474662e29");
+        let above = f32::from_bits(clipped.to_bits() + 1);
+        assert_eq!(
+            value(kind, Value::Float(above)).parse::<f64>().unwrap() as f32,
+            above
+        );
+        assert_eq!(
+            value(CellKind::Float, Value::Float(clipped)),
+            "1.0000000150474662e30"
         );
     }
 }

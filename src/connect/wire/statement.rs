@@ -23,6 +23,8 @@ pub struct ColumnDef {
     pub flags: ColumnFlags,
     pub charset: u16,
     pub decimals: u8,
+    /// The column's display length (M of FLOAT(M,D)).
+    pub length: u32,
 }
 
 /// What [`WireConn::next_rows`] read.
@@ -263,7 +265,7 @@ pub(crate) fn column_def(p: &[u8]) -> Result<ColumnDef, Malformed> {
     }
     let _fixed_len = r.lenenc()?;
     let charset = u16::from_le_bytes(r.array()?);
-    let _length: [u8; 4] = r.array()?;
+    let length = u32::from_le_bytes(r.array()?);
     let raw_type = r.u8()?;
     let flags = u16::from_le_bytes(r.array()?);
     let decimals = r.u8()?;
@@ -274,6 +276,7 @@ pub(crate) fn column_def(p: &[u8]) -> Result<ColumnDef, Malformed> {
         flags: ColumnFlags::from_bits_truncate(flags),
         charset,
         decimals,
+        length,
     })
 }
 
