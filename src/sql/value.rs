@@ -47,6 +47,9 @@ pub enum CellKind {
     DateTime(u8),
     /// TIME with this many fractional digits; negative and beyond 24 h.
     Time(u8),
+    /// Read but not written: the stand-in column of a table whose every column is generated,
+    /// whose rows are `()` (they are rows all the same: `INSERT INTO t () VALUES ()`).
+    Nothing,
 }
 
 /// A FLOAT(M,D) column's largest value as the server computes it (`truncate_double`:
@@ -167,10 +170,13 @@ static ESCAPES: [u8; 256] = {
 #[inline]
 pub fn push_cell(out: &mut Vec<u8>, kind: CellKind, cell: Option<&[u8]>) -> CellNote {
     let Some(v) = cell else {
-        out.extend_from_slice(b"NULL");
+        if kind != CellKind::Nothing {
+            out.extend_from_slice(b"NULL");
+        }
         return CellNote::Written;
     };
     match kind {
+        CellKind::Nothing => {}
         CellKind::Float | CellKind::FloatUpTo(_)
             if v.first().is_some_and(|b| b.is_ascii_alphabetic()) =>
         {
@@ -285,6 +291,9 @@ pub fn push_value(out: &mut Vec<u8>, kind: CellKind, value: &Value) -> CellNote 
 // cell, and the compiler joins them (a fifth faster on mixed rows, `cargo bench --bench serialize`).
 #[inline(always)]
 pub fn push_binary(out: &mut Vec<u8>, kind: CellKind, cell: BinaryCell<'_>) -> CellNote {
+    if kind == CellKind::Nothing {
+        return CellNote::Written;
+    }
     match cell {
         BinaryCell::Null => out.extend_from_slice(b"NULL"),
         BinaryCell::Bytes(b) => return push_cell(out, kind, Some(b)),
