@@ -228,12 +228,18 @@ pub(super) async fn table_outcome(
         }
     }
     if empty > 0 {
-        ctx.progress.event(&Event::Warning(&format!(
+        let what = format!(
             "{target}: {empty} history row(s) whose ROW START equals their ROW END were left \
-             out (a row changed twice in one transaction, or under a fixed timestamp): no \
-             server takes such a row back (ERROR 1525), and no point in time sees it, only \
-             FOR SYSTEM_TIME ALL"
-        )));
+             out (a row changed twice under one timestamp): no server takes such a row back \
+             (ERROR 1525); no FOR SYSTEM_TIME AS OF sees them, but ALL, BETWEEN and FROM … TO \
+             list them on the source"
+        );
+        if ctx.run.cfg.strict {
+            return Err(Error::Unsupported(format!(
+                "{what} (refused with --strict; without it the dump warns and goes on)"
+            )));
+        }
+        ctx.progress.event(&Event::Warning(&what));
     }
     if nan > 0 {
         ctx.progress.event(&Event::Warning(&format!(

@@ -139,7 +139,23 @@ pub(super) async fn prove_before_dropping(
         )));
         let opened = open_sql(&f.path, cfg.passphrase.as_ref(), super::proof_for(cfg, f)).await?;
         let Script { mut statements, .. } = start_script(opened, None, nbe, max_statement)?;
-        while let Item::Statement(..) = statements.next().await? {}
+        // Our dumps without the footer failed their proof already; another tool's dump
+        // (mysqldump's) ends with the same line unless made with --skip-comments, and one cut
+        // short at a statement's end shows nothing else.
+        let completed = loop {
+            if let Item::End { completed, .. } = statements.next().await? {
+                break completed;
+            }
+        };
+        if !completed {
+            return Err(Error::Usage(format!(
+                "{} does not end with a \"-- Dump completed\" line: it may have been cut short, \
+                 and --drop-target would replace {} with it. Restore it into a new name to look \
+                 at it, or pass --no-verify to replace the database with it as it is",
+                f.path.display(),
+                dropped.join(", ")
+            )));
+        }
     }
     Ok(())
 }

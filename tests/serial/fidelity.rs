@@ -353,8 +353,8 @@ async fn a_sequence_behind_its_start_keeps_its_next_value() {
 /// A history row whose period is empty (ROW START = ROW END: a row changed twice under one
 /// timestamp, as MariaDB's `versioning/replace.test` and `foreign.test` make) is refused by
 /// every server on insert (ERROR 1525), so a dump holding it could not be restored: it is left
-/// out and counted in a warning, and the rest of the history restores on both paths. No point
-/// in time saw it, so every `FOR SYSTEM_TIME AS OF` answers the same.
+/// out and counted in a warning (an error with `--strict`), and the rest of the history
+/// restores on both paths. No `FOR SYSTEM_TIME AS OF` saw it, so each answers the same.
 #[tokio::test]
 async fn history_rows_with_an_empty_period_are_left_out_and_said() {
     let _serial = common::serial().await;
@@ -381,6 +381,30 @@ async fn history_rows_with_an_empty_period_are_left_out_and_said() {
     assert!(
         text.contains("`r`: 2 history row(s) whose ROW START equals their ROW END were left out"),
         "{text}"
+    );
+    let strict_dir = out_dir();
+    let out = server()
+        .sfdbtools()
+        .args([
+            "-q",
+            "db-backup",
+            "single",
+            "--database",
+            &src.name,
+            "-t",
+            "T",
+            "--strict",
+        ])
+        .args(server().connection_args())
+        .arg("-o")
+        .arg(strict_dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", common::output_text(&out));
+    assert!(
+        common::output_text(&out).contains("refused with --strict"),
+        "{}",
+        common::output_text(&out)
     );
     let ours = TestDb::new("empty_period_ours").await;
     assert_success(&common::restore_single(&file, &ours.name, &[]), "restore");

@@ -334,3 +334,40 @@ async fn a_damaged_file_never_drops_the_good_copy() {
     common::assert_same(&db.name, &target).await;
     super::drop_database(&target).await;
 }
+
+/// Another tool's dump cut short at a statement's end has no proof but its missing
+/// "-- Dump completed" line: under `--drop-target` that refuses it before the drop (a trial's
+/// cut mariadb-dump file replaced the good copy with part of itself, exit 0); with the line,
+/// it replaces the database.
+#[tokio::test]
+async fn a_foreign_dump_without_its_footer_never_replaces_a_database() {
+    let target = TestDb::new("ri_foreign").await;
+    target
+        .exec("CREATE TABLE keep (a INT); INSERT INTO keep VALUES (42)")
+        .await;
+    let dir = out_dir();
+    let body = "-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB\n\
+                CREATE TABLE t (a INT);\nINSERT INTO t VALUES (1),(2);\n";
+    let cut = dir.path().join("cut.sql");
+    std::fs::write(&cut, body).unwrap();
+    let out = restore_single(&cut, &target.name, &["--drop-target"]);
+    let t = output_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("does not end with a \"-- Dump completed\" line") && t.contains("--no-verify"),
+        "{t}"
+    );
+    assert_eq!(count_rows(&target.name, "keep").await, 1, "{t}");
+
+    let whole = dir.path().join("whole.sql");
+    std::fs::write(
+        &whole,
+        format!("{body}-- Dump completed on 2026-12-04 22:00:00\n"),
+    )
+    .unwrap();
+    assert_success(
+        &restore_single(&whole, &target.name, &["--drop-target"]),
+        "a whole foreign dump",
+    );
+    assert_eq!(count_rows(&target.name, "t").await, 2);
+}
