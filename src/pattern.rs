@@ -106,6 +106,26 @@ impl TablePattern {
         }
     }
 
+    /// How a message tells the operator to name one table on the command line
+    /// (`--ignore-table <this>`): plain when every character is plain, else the
+    /// [`TablePattern::literal`] form in single quotes for the shell.
+    pub fn argument_for(database: &str, table: &str) -> String {
+        let plain = |n: &str| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '-')
+        };
+        if plain(database) && plain(table) {
+            return format!("{database}.{table}");
+        }
+        format!(
+            "'{}'",
+            TablePattern::literal(database, table)
+                .text
+                .replace('\'', "'\\''")
+        )
+    }
+
     /// The same pattern, marked as coming from the config's mysqldump options.
     pub fn from_config(self) -> TablePattern {
         TablePattern {
@@ -389,6 +409,21 @@ mod tests {
         assert!(p("s*p.*a*b*").matches("shop", "xaybz b"));
         assert!(!p("s*p.*a*b").matches("shop", "xaybz"));
         assert!(p("a.b").is_literal() && !p("a.b*").is_literal());
+    }
+
+    #[test]
+    fn a_tables_command_line_argument_names_it_exactly() {
+        assert_eq!(TablePattern::argument_for("shop", "v_1"), "shop.v_1");
+        assert_eq!(
+            TablePattern::argument_for("i3b", "we.ird"),
+            "'`i3b`.`we.ird`'"
+        );
+        assert_eq!(
+            TablePattern::argument_for("d", "it's*"),
+            "'`d`.`it'\\''s*`'"
+        );
+        let p = TablePattern::parse("`i3b`.`we.ird`").unwrap();
+        assert!(p.matches("i3b", "we.ird") && !p.matches("i3b", "weXird"));
     }
 
     #[test]

@@ -486,6 +486,8 @@ async fn read_database(
         events: Vec::new(),
     };
 
+    // Views the server cannot open, all of them named at once.
+    let mut broken_views: Vec<String> = Vec::new();
     for r in &table_rows {
         let name = text_at(r, 0, "TABLES.TABLE_NAME")?;
         if !keep(&name) {
@@ -510,7 +512,8 @@ async fn read_database(
         match table_type.as_str() {
             "VIEW" => {
                 if cols.is_empty() {
-                    return Err(invalid_view(conn, db, &name).await);
+                    broken_views.push(name);
+                    continue;
                 }
                 let row: Row = conn
                     .query_first(format!("SHOW CREATE VIEW {target}"))
@@ -693,6 +696,9 @@ async fn read_database(
         }
         catalog.encoded_names = encoded;
     }
+    if !broken_views.is_empty() {
+        return Err(invalid_views(conn, db, &broken_views).await);
+    }
     Ok(catalog)
 }
 
@@ -709,18 +715,34 @@ fn database_options(create: &[u8], db: &str) -> Vec<u8> {
 /// A view the server lists without columns is one it cannot open: a table, column or function
 /// it reads is gone, or its definer lacks the rights (ERROR 1356). No column list means no
 /// placeholder for it, and its `CREATE VIEW` would be refused where the dump is restored, so
-/// the dump stops here, before its file is written, with the server's own reason (asked again
-/// with `SHOW COLUMNS`, which fails on such a view) and what to do.
-async fn invalid_view(conn: &mut Conn, db: &str, name: &str) -> Error {
-    let target = qualified(db, name);
+/// the dump stops once the catalog is read, before its file is written, naming every such
+/// view of the database with the server's own reason for the first (asked again with `SHOW
+/// COLUMNS`, which fails on such a view) and the flags that leave them out.
+async fn invalid_views(conn: &mut Conn, db: &str, names: &[String]) -> Error {
+    let views: Vec<String> = names.iter().map(|n| qualified(db, n)).collect();
+    let flags: Vec<String> = names
+        .iter()
+        .map(|n| {
+            format!(
+                "--ignore-table {}",
+                crate::pattern::TablePattern::argument_for(db, n)
+            )
+        })
+        .collect();
     let context = format!(
-        "reading view {target}: the server cannot open it, so a dump of it could not be \
-         restored; repair the view (CREATE OR REPLACE VIEW) or drop it, or leave it out with \
-         --ignore-table {db}.{name}"
+        "reading view(s) {}: the server cannot open them, so a dump of them could not be \
+         restored; repair each view (CREATE OR REPLACE VIEW) or drop it, or leave them out \
+         with {}; the server says of {}",
+        views.join(", "),
+        flags.join(" "),
+        views[0]
     );
-    match conn.query_drop(format!("SHOW COLUMNS FROM {target}")).await {
+    match conn
+        .query_drop(format!("SHOW COLUMNS FROM {}", views[0]))
+        .await
+    {
         Err(e) => Error::server(context, e),
-        Ok(()) => Error::Internal(format!("{context} (it lists no columns)")),
+        Ok(()) => Error::Internal(format!("{context}: it lists no columns")),
     }
 }
 
