@@ -74,7 +74,19 @@ pub fn dump_single(db: &str, dir: &Path, extra: &[&str]) -> PathBuf {
 
 /// [`dump_single`], with what the run printed.
 pub fn dump_single_said(db: &str, dir: &Path, extra: &[&str]) -> (PathBuf, String) {
-    let out = server()
+    let out = backup_single(db, dir, extra);
+    assert_success(&out, "sfdbtools db-backup single");
+    let sql: Vec<String> = files_in(dir)
+        .into_iter()
+        .filter(|f| f.ends_with(".sql") && is_dump_file(f))
+        .collect();
+    assert_eq!(sql.len(), 1, "one dump file expected, found {sql:?}");
+    (dir.join(&sql[0]), output_text(&out))
+}
+
+/// `db-backup single` of `db` into `dir`, plain, with `extra`, whatever its outcome.
+pub fn backup_single(db: &str, dir: &Path, extra: &[&str]) -> std::process::Output {
+    server()
         .sfdbtools()
         .args([
             "-q",
@@ -91,12 +103,5 @@ pub fn dump_single_said(db: &str, dir: &Path, extra: &[&str]) -> (PathBuf, Strin
         .args(["-c", "none", "--skip-encrypt"])
         .args(extra)
         .output()
-        .unwrap();
-    assert_success(&out, "sfdbtools db-backup single");
-    let sql: Vec<String> = files_in(dir)
-        .into_iter()
-        .filter(|f| f.ends_with(".sql") && is_dump_file(f))
-        .collect();
-    assert_eq!(sql.len(), 1, "one dump file expected, found {sql:?}");
-    (dir.join(&sql[0]), output_text(&out))
+        .unwrap()
 }

@@ -383,23 +383,7 @@ async fn history_rows_with_an_empty_period_are_left_out_and_said() {
         "{text}"
     );
     let strict_dir = out_dir();
-    let out = server()
-        .sfdbtools()
-        .args([
-            "-q",
-            "db-backup",
-            "single",
-            "--database",
-            &src.name,
-            "-t",
-            "T",
-            "--strict",
-        ])
-        .args(server().connection_args())
-        .arg("-o")
-        .arg(strict_dir.path())
-        .output()
-        .unwrap();
+    let out = common::backup_single(&src.name, strict_dir.path(), &["--strict"]);
     assert_eq!(out.status.code(), Some(1), "{}", common::output_text(&out));
     assert!(
         common::output_text(&out).contains("refused with --strict"),
