@@ -216,6 +216,18 @@ pub fn enum_error_columns(sql: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// The columns an INSERT of our dump's shape writes, unquoted; None for any other statement.
+pub fn written_columns(sql: &[u8]) -> Option<Vec<String>> {
+    let parsed = parse(sql, Binary::Hex)?;
+    Some(
+        parsed
+            .names
+            .iter()
+            .map(|n| n[1..n.len() - 1].replace("``", "`"))
+            .collect(),
+    )
+}
+
 /// The LOAD DATA form of `sql`, or None when it is not an INSERT in our dump's shape.
 pub fn convert(sql: &[u8], binary: Binary) -> Option<LoadData> {
     let Parsed {
