@@ -204,26 +204,25 @@ fn parse(sql: &[u8], binary: Binary) -> Option<Parsed<'_>> {
 /// value (`+0`): the server stores it only with a truncation warning (1265) naming the
 /// column, on the source as on restore. Empty when the statement is not in our shape.
 pub fn enum_error_columns(sql: &[u8]) -> Vec<String> {
-    let Some(parsed) = parse(sql, Binary::Hex) else {
-        return Vec::new();
-    };
-    parsed
-        .names
-        .iter()
-        .zip(&parsed.enum_error)
-        .filter(|(_, e)| **e)
-        .map(|(n, _)| n[1..n.len() - 1].replace("``", "`"))
+    written_columns(sql)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, enum_error)| *enum_error)
+        .map(|(name, _)| name)
         .collect()
 }
 
-/// The columns an INSERT of our dump's shape writes, unquoted; None for any other statement.
-pub fn written_columns(sql: &[u8]) -> Option<Vec<String>> {
+/// The columns an INSERT of our dump's shape writes (unquoted), each with whether the
+/// statement writes an ENUM's error value to it (see [`enum_error_columns`]); None for any
+/// other statement. One parse of the statement for both.
+pub fn written_columns(sql: &[u8]) -> Option<Vec<(String, bool)>> {
     let parsed = parse(sql, Binary::Hex)?;
     Some(
         parsed
             .names
             .iter()
-            .map(|n| n[1..n.len() - 1].replace("``", "`"))
+            .zip(&parsed.enum_error)
+            .map(|(n, e)| (n[1..n.len() - 1].replace("``", "`"), *e))
             .collect(),
     )
 }

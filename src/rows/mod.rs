@@ -413,10 +413,10 @@ impl RowQuery {
 }
 
 /// For a table whose history is dumped, the rows that are kept: every version whose period is
-/// not empty. A history row whose ROW START equals its ROW END (a row changed twice in one
-/// transaction, or under a fixed `SET timestamp`) is refused by every server when inserted
-/// back (ERROR 1525, even with `system_versioning_insert_history`), and no point in time sees
-/// it (only `FOR SYSTEM_TIME ALL` does): it is left out, counted ([`empty_periods`]) and said.
+/// not empty. A history row whose ROW START equals its ROW END (a row changed twice under one
+/// timestamp, a `REPLACE`) is refused by every server when inserted back (ERROR 1525, even
+/// with `system_versioning_insert_history`); no `FOR SYSTEM_TIME AS OF` sees it, though `ALL`,
+/// `BETWEEN` and `FROM … TO` do: it is left out, counted ([`empty_periods`]) and said.
 pub fn kept_versions(table: &Table) -> Option<String> {
     let (start, end) = table.history_columns()?;
     Some(format!("{} > {}", ident(end), ident(start)))
@@ -494,13 +494,12 @@ fn cell_kind(
     if let Some(kind) = forced {
         return kind;
     }
-    let kind = CellKind::of(column_type, flags, charset, decimals);
-    match crate::sql::value::float_clip_max(length, decimals) {
-        Some(max) if column_type == mysql_async::consts::ColumnType::MYSQL_TYPE_FLOAT => {
-            CellKind::FloatUpTo(max.to_bits())
-        }
-        _ => kind,
+    if column_type == mysql_async::consts::ColumnType::MYSQL_TYPE_FLOAT
+        && let Some(max) = crate::sql::value::float_clip_max(length, decimals)
+    {
+        return CellKind::FloatUpTo(max.to_bits());
     }
+    CellKind::of(column_type, flags, charset, decimals)
 }
 
 fn stopped() -> Error {
