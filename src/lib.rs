@@ -26,6 +26,7 @@ pub mod inventory;
 pub mod limits;
 pub mod metadata;
 pub mod metrics;
+pub mod multibyte;
 pub mod output;
 pub mod pattern;
 pub mod progress;

@@ -9,7 +9,7 @@ pub mod rewrite;
 
 use crate::error::{Error, Result};
 use crate::quote::{ident, qualified};
-use rewrite::strip_schema;
+use rewrite::{Lexing, own_calls, strip_schema};
 
 /// System databases dropped by `--exclude-system` (docs/compat.md §2.4).
 const SYSTEM_DATABASES: [&str; 5] = [
@@ -260,6 +260,10 @@ pub struct DatabaseCatalog {
     /// Functions declaring none of DETERMINISTIC, NO SQL, READS SQL DATA: a server with a
     /// binary log refuses to create them unless `log_bin_trust_function_creators=1`.
     pub functions_needing_trust: Vec<String>,
+    /// Functions some definition calls through the database's own qualifier (`db.f(…)`,
+    /// spelled as written) whose bare name the server reads as a native function
+    /// (`db.reverse(x)`): those calls keep their qualifier (`rewrite`).
+    pub native_named_calls: Vec<Vec<u8>>,
     pub tables: Vec<Table>,
     pub sequences: Vec<Sequence>,
     pub views: Vec<View>,
@@ -298,25 +302,24 @@ impl DatabaseCatalog {
             &self.options,
             &[self.collation.as_bytes()],
         );
-        let own = self.name.as_bytes();
         for t in &self.tables {
             put(
                 format!("table {}", t.name),
-                &strip_schema(&t.create_sql, own),
+                &self.portable_table(&t.create_sql),
                 &[],
             );
         }
         for q in &self.sequences {
             put(
                 format!("sequence {}", q.name),
-                &strip_schema(&q.create_sql, own),
+                &self.portable_table(&q.create_sql),
                 &[],
             );
         }
         for v in &self.views {
             put(
                 format!("view {}", v.name),
-                &strip_schema(&v.create_sql, &self.name_in(&v.character_set_client)),
+                &self.portable_view(v),
                 &[
                     v.character_set_client.as_bytes(),
                     v.collation_connection.as_bytes(),
@@ -331,7 +334,7 @@ impl DatabaseCatalog {
         {
             put(
                 format!("{} {}", o.kind.keyword().to_ascii_lowercase(), o.name),
-                &strip_schema(&o.create_sql, &self.name_in(&o.character_set_client)),
+                &self.portable_object(o),
                 &[
                     o.sql_mode.as_bytes(),
                     o.character_set_client.as_bytes(),
@@ -340,6 +343,73 @@ impl DatabaseCatalog {
                     o.time_zone.as_deref().unwrap_or_default().as_bytes(),
                 ],
             );
+        }
+        out
+    }
+
+    /// A table's or sequence's definition as the dump writes it: without the database's own
+    /// qualifiers (`DEFAULT nextval(`db`.`s`)`). `SHOW CREATE TABLE` text is utf8, printed
+    /// under the catalog session's empty sql_mode.
+    pub fn portable_table(&self, sql: &[u8]) -> Vec<u8> {
+        self.portable(sql, "", "utf8mb4")
+    }
+
+    /// A view's definition as the dump writes it: printed by the server under the catalog
+    /// session's empty sql_mode, in the view's own character set.
+    pub fn portable_view(&self, v: &View) -> Vec<u8> {
+        self.portable(&v.create_sql, "", &v.character_set_client)
+    }
+
+    /// A trigger's, routine's or event's definition as the dump writes it: the user's text,
+    /// read under the sql_mode and character set it was created with.
+    pub fn portable_object(&self, o: &StoredObject) -> Vec<u8> {
+        self.portable(&o.create_sql, &o.sql_mode, &o.character_set_client)
+    }
+
+    fn portable(&self, sql: &[u8], sql_mode: &str, charset: &str) -> Vec<u8> {
+        let native = |name: &[u8]| self.native_named_calls.iter().any(|n| n == name);
+        strip_schema(
+            sql,
+            &self.name_in(charset),
+            Lexing::new(sql_mode, charset),
+            &native,
+        )
+    }
+
+    /// Each definition (`view v`, `function f` …) whose calls keep the database's qualifier,
+    /// with the function's name: those whose bare name is a native function's.
+    pub fn calls_keeping_qualifier(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if self.native_named_calls.is_empty() {
+            return out;
+        }
+        let views = self.views.iter().map(|v| {
+            let what = format!("view {}", ident(&v.name));
+            (what, "", &v.create_sql, &v.character_set_client)
+        });
+        let objects = self
+            .routines
+            .iter()
+            .chain(&self.triggers)
+            .chain(&self.events)
+            .map(|o| {
+                (
+                    format!(
+                        "{} {}",
+                        o.kind.keyword().to_ascii_lowercase(),
+                        ident(&o.name)
+                    ),
+                    o.sql_mode.as_str(),
+                    &o.create_sql,
+                    &o.character_set_client,
+                )
+            });
+        for (what, sql_mode, sql, charset) in views.chain(objects) {
+            let calls = own_calls(sql, &self.name_in(charset), Lexing::new(sql_mode, charset));
+            for call in calls.iter().filter(|c| self.native_named_calls.contains(c)) {
+                let name = rewrite::unquoted(call);
+                out.push((what.clone(), String::from_utf8_lossy(&name).into_owned()));
+            }
         }
         out
     }
@@ -478,6 +548,7 @@ async fn read_database(
         collation: collation.unwrap_or_default(),
         encoded_names: Vec::new(),
         functions_needing_trust: Vec::new(),
+        native_named_calls: Vec::new(),
         tables: Vec::new(),
         sequences: Vec::new(),
         views: Vec::new(),
@@ -696,6 +767,7 @@ async fn read_database(
         }
         catalog.encoded_names = encoded;
     }
+    catalog.native_named_calls = native_named_calls(conn, &catalog).await?;
     if !broken_views.is_empty() {
         return Err(invalid_views(conn, db, &broken_views).await);
     }
@@ -792,6 +864,89 @@ fn with_srid(create: &[u8], column: &str, srid: u32) -> Vec<u8> {
     out.extend_from_slice(format!(" REF_SYSTEM_ID={srid}").as_bytes());
     out.extend_from_slice(&create[insert_at..]);
     out
+}
+
+/// Of the functions the definitions call through the database's own qualifier, those whose
+/// bare name the server reads as a native function: `db.reverse(x)` calls a stored function,
+/// `reverse(x)` the string function, so such a call keeps its qualifier.
+///
+/// The server is asked rather than a list kept here, since each version adds functions and
+/// some names are keywords (`left`, `char`) while their backquoted form is not. With
+/// `information_schema` as the current database, where no routine can exist, `PREPARE` of
+/// `SELECT name()` under the object's sql_mode fails with ERROR 1305 or 1630 ("FUNCTION …
+/// does not exist") exactly when the name is a stored function's; a native call prepares, or
+/// fails on its arguments (1582) or its syntax (1064). Nothing is executed. Names outside
+/// ASCII are never native and are not asked about.
+async fn native_named_calls(conn: &mut Conn, catalog: &DatabaseCatalog) -> Result<Vec<Vec<u8>>> {
+    let mut asked: std::collections::BTreeSet<(String, Vec<u8>)> = Default::default();
+    let views = catalog
+        .views
+        .iter()
+        .map(|v| ("", &v.create_sql, &v.character_set_client));
+    let objects = catalog
+        .routines
+        .iter()
+        .chain(&catalog.triggers)
+        .chain(&catalog.events)
+        .map(|o| (o.sql_mode.as_str(), &o.create_sql, &o.character_set_client));
+    for (sql_mode, sql, charset) in views.chain(objects) {
+        let schema = catalog.name_in(charset);
+        for name in own_calls(sql, &schema, Lexing::new(sql_mode, charset)) {
+            if name.is_ascii() {
+                asked.insert((sql_mode.to_owned(), name));
+            }
+        }
+    }
+    if asked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ctx = |what: &str| {
+        format!(
+            "finding which functions called as {}.f() are named like native ones ({what})",
+            ident(&catalog.name)
+        )
+    };
+    let current: Option<String> = conn
+        .query_first("SELECT DATABASE()")
+        .await
+        .map_err(|e| Error::server(ctx("SELECT DATABASE()"), e))?
+        .flatten();
+    let saved_mode: String = conn
+        .query_first("SELECT @@SESSION.sql_mode")
+        .await
+        .map_err(|e| Error::server(ctx("reading the session's sql_mode"), e))?
+        .unwrap_or_default();
+    conn.query_drop("USE information_schema")
+        .await
+        .map_err(|e| Error::server(ctx("USE information_schema"), e))?;
+    let mut native = Vec::new();
+    for (sql_mode, name) in asked {
+        conn.exec_drop("SET SESSION sql_mode = ?", (&sql_mode,))
+            .await
+            .map_err(|e| Error::server(ctx("setting the object's sql_mode"), e))?;
+        let probe = format!(
+            "PREPARE sfdb_probe FROM 'SELECT {}()'",
+            String::from_utf8_lossy(&name).replace('\'', "''")
+        );
+        let stored = match conn.query_drop(probe).await {
+            Ok(()) => false,
+            Err(mysql_async::Error::Server(e)) => matches!(e.code, 1305 | 1630),
+            Err(e) => return Err(Error::server(ctx("PREPARE"), e)),
+        };
+        if !stored && !native.contains(&name) {
+            native.push(name);
+        }
+    }
+    conn.query_drop("DEALLOCATE PREPARE sfdb_probe").await.ok();
+    conn.exec_drop("SET SESSION sql_mode = ?", (&saved_mode,))
+        .await
+        .map_err(|e| Error::server(ctx("restoring the session's sql_mode"), e))?;
+    if let Some(db) = current {
+        conn.query_drop(format!("USE {}", ident(&db)))
+            .await
+            .map_err(|e| Error::server(ctx("returning to the current database"), e))?;
+    }
+    Ok(native)
 }
 
 /// Reads `SHOW CREATE <kind>`; `at` gives the positions of sql_mode, the statement,

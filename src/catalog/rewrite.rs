@@ -1,105 +1,546 @@
-//! Removing a database's own name from qualified references inside object definitions.
+//! Removing a database's own name from the references inside object definitions that name it.
 //!
 //! A single-database dump must restore into a database of any name, but the server writes some
-//! references qualified: `DEFAULT nextval(`db`.`seq`)`, views' `from `db`.`t``, and users write
-//! `db.t` in routine bodies. Those qualifiers are dropped so the references follow the target.
-//! The scan understands strings, comments and quoted identifiers, so text inside a string or a
-//! comment is never changed.
+//! references qualified: `DEFAULT nextval(`db`.`seq`)`, a view's `from `db`.`t`` and
+//! `` `db`.`f`() ``, and users write `db.t` in routine bodies. Those qualifiers are dropped so
+//! the references follow the target.
+//!
+//! Dropping one is only right where the name *is* the database. `db.x` means something else
+//! in an expression: the column `x` of a table, alias or ROW variable that happens to be
+//! called like the database (`SELECT orders.id FROM orders` in database `orders`), and there
+//! the qualifier is what picks the column (in a correlated subquery, the outer one). So the
+//! scan follows the statement far enough to know where a name stands (docs/dump-fidelity.md,
+//! "Own-database qualifiers"):
+//! - in a table's place (after `FROM`, `JOIN`, `INTO`, `UPDATE`, `TABLE`, `CALL`, a comma of
+//!   a table list, a sequence function's argument …): the database, dropped;
+//! - first of three parts (`db.t.c`): the database, dropped;
+//! - before a call (`db.f(…)`): the database, dropped unless the bare name would call a
+//!   native function instead (`db.reverse(x)` is a stored function, `reverse(x)` is not): the
+//!   caller says which names those are (the catalog asks the server, see `catalog`);
+//! - anywhere else: a column of something named like the database, kept.
+//!
+//! When unsure it keeps the qualifier: a kept one still names the source database after a
+//! restore under another name, a dropped one can silently change what a definition means.
+//!
+//! The lexing is the server's for the definition: under `NO_BACKSLASH_ESCAPES` a backslash in
+//! quotes is an ordinary byte, under `ANSI_QUOTES` a double-quoted text is a name, and in
+//! sjis, cp932, big5 and gbk a character's second byte may be a backslash, quote or backquote
+//! (`'表'` is `'\x95\x5c'`), so characters are stepped over whole. Text inside strings and
+//! comments is never changed.
 //!
 //! It lives with the catalog because it is a property of the definitions the catalog reads:
 //! the catalog's fingerprints compare definitions without the qualifier, and the SQL stage
 //! (`sql::script`) writes them without it.
 
-/// Returns `sql` with every `schema.` qualifier (quoted or bare) removed.
+use std::ops::Range;
+
+use crate::multibyte::Multibyte;
+
+/// How the server reads a definition's text: from the sql_mode and `character_set_client` it
+/// was created under.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lexing {
+    pub no_backslash_escapes: bool,
+    pub ansi_quotes: bool,
+    pub multibyte: Multibyte,
+}
+
+impl Lexing {
+    /// The lexing of a definition created under `sql_mode` (as `SHOW CREATE` prints it) and
+    /// `charset` (its `character_set_client`).
+    pub fn new(sql_mode: &str, charset: &str) -> Lexing {
+        let flags: Vec<String> = sql_mode
+            .split(',')
+            .map(|f| f.trim().to_ascii_uppercase())
+            .collect();
+        let has = |name: &str| flags.iter().any(|f| f == name);
+        Lexing {
+            no_backslash_escapes: has("NO_BACKSLASH_ESCAPES"),
+            // The combinations that include ANSI_QUOTES, should a mode be given unexpanded.
+            ansi_quotes: [
+                "ANSI_QUOTES",
+                "ANSI",
+                "ORACLE",
+                "MSSQL",
+                "DB2",
+                "POSTGRESQL",
+            ]
+            .iter()
+            .any(|m| has(m)),
+            multibyte: Multibyte::of(charset.as_bytes()),
+        }
+    }
+
+    fn char_len(&self, b: &[u8], i: usize) -> usize {
+        self.multibyte.char_len(b, i)
+    }
+}
+
+/// Where one qualifier naming the database stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Site {
+    /// The database for certain: dropped.
+    Database,
+    /// Before a call: `member` is the function's name as written (quotes included).
+    Call { member: Range<usize> },
+}
+
+/// One `schema.` found: the bytes to drop (the name, the dot and any blank space up to the
+/// member) and what it is.
+#[derive(Clone, Debug)]
+struct Qualifier {
+    drop: Range<usize>,
+    site: Site,
+}
+
+/// The functions `sql` calls through its database's own qualifier (`db.f(…)`), each name as
+/// written (`f`, `` `f` ``): the caller finds out which of them the bare name would make a
+/// native function's call.
+pub fn own_calls(sql: &[u8], schema: &[u8], lexing: Lexing) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = qualifiers(sql, schema, lexing)
+        .into_iter()
+        .filter_map(|q| match q.site {
+            Site::Call { member } => Some(sql[member].to_vec()),
+            Site::Database => None,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A name as written (`f`, `` `f` ``, `"f"`) without its quotes.
+pub fn unquoted(name: &[u8]) -> Vec<u8> {
+    match (name.first(), name.last()) {
+        (Some(&q @ (b'`' | b'"')), Some(&end)) if end == q && name.len() >= 2 => {
+            let inner = &name[1..name.len() - 1];
+            let mut out = Vec::with_capacity(inner.len());
+            let mut i = 0;
+            while i < inner.len() {
+                out.push(inner[i]);
+                i += if inner[i] == q && inner.get(i + 1) == Some(&q) {
+                    2
+                } else {
+                    1
+                };
+            }
+            out
+        }
+        _ => name.to_vec(),
+    }
+}
+
+/// Returns `sql` without the qualifiers that name `schema` (see the module's rules). `native`
+/// says of a called name as written whether, unqualified, it would call a native function:
+/// those calls keep their qualifier.
 ///
 /// Definitions are bytes, not text: a routine created under `koi8r` is stored, read and written
 /// in koi8r (docs/dump-fidelity.md, "Definitions are bytes"), so the scan works on bytes and
 /// `schema` is the name as it is spelled in the definition's own character set.
-///
-/// Known limit: a two-part reference whose first part is a table alias spelled exactly like the
-/// schema (`shop`.`col` with alias `shop` in database `shop`) loses its qualifier too; the
-/// column then resolves unqualified, which is the same column unless the name is ambiguous.
-pub fn strip_schema(sql: &[u8], schema: &[u8]) -> Vec<u8> {
-    let b = sql;
+pub fn strip_schema(
+    sql: &[u8],
+    schema: &[u8],
+    lexing: Lexing,
+    native: &dyn Fn(&[u8]) -> bool,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(sql.len());
-    let mut i = 0;
     let mut copied = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\'' | b'"' => i = skip_string(b, i),
-            b'-' if b.get(i + 1) == Some(&b'-')
-                && b.get(i + 2).is_none_or(|c| c.is_ascii_whitespace()) =>
-            {
-                i = skip_line(b, i)
-            }
-            b'#' => i = skip_line(b, i),
-            b'/' if b.get(i + 1) == Some(&b'*') && b.get(i + 2) != Some(&b'!') => {
-                i = match find(b, i + 2, b"*/") {
-                    Some(end) => end + 2,
-                    None => b.len(),
-                }
-            }
-            b'`' => {
-                let (end, name) = quoted_ident(b, i);
-                if name == schema && (i == 0 || b[i - 1] != b'.') && followed_by_member(b, end) {
-                    out.extend_from_slice(&sql[copied..i]);
-                    copied = end + 1; // skip the name and the dot
-                }
-                i = end;
-            }
-            c if is_ident_byte(c) && (i == 0 || !is_ident_byte(b[i - 1]) && b[i - 1] != b'.') => {
-                let start = i;
-                while i < b.len() && is_ident_byte(b[i]) {
-                    i += 1;
-                }
-                let word = &sql[start..i];
-                if word == schema && followed_by_member(b, i) && !word[0].is_ascii_digit() {
-                    out.extend_from_slice(&sql[copied..start]);
-                    copied = i + 1;
-                }
-            }
-            _ => i += 1,
+    for q in qualifiers(sql, schema, lexing) {
+        if let Site::Call { member } = &q.site
+            && native(&sql[member.clone()])
+        {
+            continue;
         }
+        out.extend_from_slice(&sql[copied..q.drop.start]);
+        copied = q.drop.end;
     }
     out.extend_from_slice(&sql[copied..]);
     out
 }
 
-fn is_ident_byte(c: u8) -> bool {
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Tok {
+    /// An unquoted word (keyword, name, number).
+    Word,
+    /// A backquoted name, or a double-quoted one under ANSI_QUOTES: its unquoted bytes.
+    Quoted(Vec<u8>),
+    /// A string literal.
+    Str,
+    Punct(u8),
+}
+
+#[derive(Clone, Debug)]
+struct Token {
+    tok: Tok,
+    at: Range<usize>,
+}
+
+impl Token {
+    fn is_name(&self) -> bool {
+        matches!(self.tok, Tok::Word | Tok::Quoted(_))
+    }
+
+    fn is_punct(&self, c: u8) -> bool {
+        self.tok == Tok::Punct(c)
+    }
+
+    /// The bytes a name stands for: a word as written, a quoted name unquoted.
+    fn name<'a>(&'a self, sql: &'a [u8]) -> &'a [u8] {
+        match &self.tok {
+            Tok::Quoted(n) => n,
+            _ => &sql[self.at.clone()],
+        }
+    }
+
+    /// A word in upper case, to compare with keywords; empty for anything else.
+    fn keyword(&self, sql: &[u8]) -> Vec<u8> {
+        match self.tok {
+            Tok::Word => sql[self.at.clone()].to_ascii_uppercase(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn is_word_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
 }
 
-/// True when `b[at]` is a dot followed by the start of an identifier.
-fn followed_by_member(b: &[u8], at: usize) -> bool {
-    b.get(at) == Some(&b'.')
-        && b.get(at + 1)
-            .is_some_and(|&c| c == b'`' || is_ident_byte(c))
+/// The definition's tokens, comments left out; the markers of executable comments
+/// (`/*!50001`, `/*M!100100`, their `*/`) are left out too, since what they hold is code.
+fn tokens(sql: &[u8], lexing: Lexing) -> Vec<Token> {
+    let b = sql;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1).copied();
+        match c {
+            _ if c.is_ascii_whitespace() => i += 1,
+            b'#' => i = skip_line(b, i),
+            b'-' if next == Some(b'-') && b.get(i + 2).is_none_or(|c| c.is_ascii_whitespace()) => {
+                i = skip_line(b, i)
+            }
+            b'/' if next == Some(b'*') => {
+                let mut j = i + 2;
+                if b.get(j) == Some(&b'M') && b.get(j + 1) == Some(&b'!') {
+                    j += 1;
+                }
+                if b.get(j) == Some(&b'!') {
+                    j += 1;
+                    while b.get(j).is_some_and(u8::is_ascii_digit) {
+                        j += 1;
+                    }
+                    i = j;
+                } else {
+                    i = match find(b, i + 2, b"*/") {
+                        Some(end) => end + 2,
+                        None => b.len(),
+                    };
+                }
+            }
+            b'*' if next == Some(b'/') => i += 2,
+            b'`' => {
+                let (end, name) = quoted(b, i, lexing);
+                out.push(Token {
+                    tok: Tok::Quoted(name),
+                    at: i..end,
+                });
+                i = end;
+            }
+            b'"' if lexing.ansi_quotes => {
+                let (end, name) = quoted(b, i, lexing);
+                out.push(Token {
+                    tok: Tok::Quoted(name),
+                    at: i..end,
+                });
+                i = end;
+            }
+            b'\'' | b'"' => {
+                let end = skip_string(b, i, lexing);
+                out.push(Token {
+                    tok: Tok::Str,
+                    at: i..end,
+                });
+                i = end;
+            }
+            _ if is_word_byte(c) => {
+                let start = i;
+                while i < b.len() && is_word_byte(b[i]) {
+                    i += lexing.char_len(b, i);
+                }
+                out.push(Token {
+                    tok: Tok::Word,
+                    at: start..i.min(b.len()),
+                });
+            }
+            _ => {
+                out.push(Token {
+                    tok: Tok::Punct(c),
+                    at: i..i + 1,
+                });
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
-/// From an opening backquote at `start`: (index after the closing quote, unquoted name).
-fn quoted_ident(b: &[u8], start: usize) -> (usize, Vec<u8>) {
+/// What the scan knows of one level of parentheses.
+#[derive(Clone, Copy, Debug, Default)]
+struct Level {
+    /// The next name is a table (or sequence, routine) reference.
+    expect_table: bool,
+    /// In a list of tables: a comma starts the next reference.
+    table_list: bool,
+    /// A query or data statement runs at this level: `FROM` starts its tables (inside a
+    /// function's parentheses it is part of `EXTRACT(… FROM …)`, `TRIM(… FROM …)`).
+    query: bool,
+}
+
+/// Words between a table keyword and the table that leave the expectation as it is.
+const FILLER: [&[u8]; 11] = [
+    b"IF",
+    b"NOT",
+    b"EXISTS",
+    b"IGNORE",
+    b"LOW_PRIORITY",
+    b"DELAYED",
+    b"HIGH_PRIORITY",
+    b"QUICK",
+    b"TEMPORARY",
+    b"ONLY",
+    b"LATERAL",
+];
+
+/// Words that end a list of tables.
+const CLAUSES: [&[u8]; 17] = [
+    b"WHERE",
+    b"GROUP",
+    b"HAVING",
+    b"ORDER",
+    b"LIMIT",
+    b"SET",
+    b"WINDOW",
+    b"UNION",
+    b"EXCEPT",
+    b"INTERSECT",
+    b"VALUES",
+    b"VALUE",
+    b"RETURNING",
+    b"ON",
+    b"FOR",
+    b"INTO",
+    b"PROCEDURE",
+];
+
+/// Every qualifier in `sql` that names `schema` in a place where the scan is sure it is the
+/// database, or before a call.
+fn qualifiers(sql: &[u8], schema: &[u8], lexing: Lexing) -> Vec<Qualifier> {
+    let toks = tokens(sql, lexing);
+    let mut out = Vec::new();
+    let mut levels = vec![Level::default()];
+    let mut last_was_table = false;
+    let word_at = |k: usize| -> Vec<u8> { toks.get(k).map_or(Vec::new(), |t| t.keyword(sql)) };
+    let mut k = 0;
+    while k < toks.len() {
+        let t = &toks[k];
+        let prev = if k > 0 { word_at(k - 1) } else { Vec::new() };
+        let level = levels
+            .last_mut()
+            .expect("the outermost level is never left");
+        match &t.tok {
+            Tok::Punct(b'(') => {
+                let mut inner = Level::default();
+                if level.expect_table {
+                    // `FROM (t1, t2)`, `JOIN (…)`, a derived table (its SELECT resets it).
+                    inner.expect_table = true;
+                    inner.table_list = true;
+                }
+                if matches!(&prev[..], b"NEXTVAL" | b"LASTVAL" | b"SETVAL") {
+                    inner.expect_table = true;
+                }
+                level.expect_table = false;
+                levels.push(inner);
+                last_was_table = false;
+            }
+            Tok::Punct(b')') => {
+                if levels.len() > 1 {
+                    levels.pop();
+                }
+                last_was_table = false;
+            }
+            Tok::Punct(b',') => {
+                level.expect_table = level.table_list;
+                last_was_table = false;
+            }
+            Tok::Punct(b';') => {
+                *level = Level::default();
+                last_was_table = false;
+            }
+            Tok::Punct(_) | Tok::Str => {
+                level.expect_table = false;
+                last_was_table = false;
+            }
+            Tok::Word | Tok::Quoted(_) => {
+                let follows_dot = k > 0 && toks[k - 1].is_punct(b'.');
+                let member = toks.get(k + 2).filter(|m| m.is_name());
+                let qualifies = !follows_dot
+                    && toks.get(k + 1).is_some_and(|d| d.is_punct(b'.'))
+                    && member.is_some()
+                    && t.name(sql) == schema
+                    // `1.5`: a number, not a name.
+                    && !(t.tok == Tok::Word && sql[t.at.start].is_ascii_digit());
+                if qualifies {
+                    let member = member.expect("checked above");
+                    let after = toks.get(k + 3);
+                    let three_parts = after.is_some_and(|a| a.is_punct(b'.'))
+                        && toks.get(k + 4).is_some_and(Token::is_name);
+                    let site = if level.expect_table || three_parts {
+                        Some(Site::Database)
+                    } else if after.is_some_and(|a| a.is_punct(b'(')) {
+                        Some(Site::Call {
+                            member: member.at.clone(),
+                        })
+                    } else {
+                        // `x.col` of a table, alias or ROW variable named like the database.
+                        None
+                    };
+                    if let Some(site) = site {
+                        out.push(Qualifier {
+                            drop: t.at.start..member.at.start,
+                            site,
+                        });
+                    }
+                    last_was_table = level.expect_table;
+                    level.expect_table = false;
+                    k += 3;
+                    continue;
+                }
+                if follows_dot {
+                    k += 1;
+                    continue;
+                }
+                let word = t.keyword(sql);
+                let next_is_paren = toks.get(k + 1).is_some_and(|n| n.is_punct(b'('));
+                let was_table = std::mem::take(&mut last_was_table);
+                match &word[..] {
+                    b"SELECT" => {
+                        *level = Level {
+                            query: true,
+                            ..Level::default()
+                        };
+                    }
+                    b"FROM" => {
+                        if level.query {
+                            level.expect_table = true;
+                            level.table_list = true;
+                        }
+                    }
+                    b"JOIN" | b"STRAIGHT_JOIN" => {
+                        level.expect_table = true;
+                        level.table_list = true;
+                    }
+                    // `ON DELETE CASCADE`, `ON UPDATE`, `FOR UPDATE`, `KEY UPDATE` are not
+                    // statements.
+                    b"DELETE" | b"UPDATE" if !matches!(&prev[..], b"ON" | b"FOR" | b"KEY") => {
+                        level.query = true;
+                        level.expect_table = true;
+                        level.table_list = true;
+                    }
+                    // `INSERT(str, …)` and `REPLACE(str, …)` are functions.
+                    b"INSERT" | b"REPLACE" if !next_is_paren => {
+                        level.query = true;
+                        level.expect_table = true;
+                    }
+                    b"INTO" => {
+                        // `SELECT … INTO var` names variables.
+                        level.expect_table = matches!(
+                            &prev[..],
+                            b"INSERT"
+                                | b"REPLACE"
+                                | b"IGNORE"
+                                | b"LOW_PRIORITY"
+                                | b"DELAYED"
+                                | b"HIGH_PRIORITY"
+                        );
+                        level.table_list = false;
+                    }
+                    b"TABLE" | b"TRUNCATE" | b"CALL" | b"REFERENCES" | b"HANDLER" | b"VIEW"
+                    | b"SEQUENCE" | b"TRIGGER" | b"PROCEDURE" | b"FUNCTION" | b"EVENT" => {
+                        level.expect_table = true;
+                        level.table_list = false;
+                    }
+                    b"TABLES" => {
+                        level.expect_table = true;
+                        level.table_list = true;
+                    }
+                    b"USING" if level.query => {
+                        level.expect_table = true;
+                        level.table_list = true;
+                    }
+                    // A trigger's table: `BEFORE INSERT ON t`.
+                    b"ON" if matches!(&prev[..], b"INSERT" | b"UPDATE" | b"DELETE") => {
+                        level.expect_table = true;
+                        level.table_list = false;
+                    }
+                    // `NEXT VALUE FOR seq`, `PREVIOUS VALUE FOR seq`.
+                    b"FOR" if prev == b"VALUE" => {
+                        level.expect_table = true;
+                        level.table_list = false;
+                    }
+                    // `RENAME TABLE a TO b`, `ALTER TABLE a RENAME TO b` / `RENAME AS b`.
+                    b"TO" if was_table || prev == b"RENAME" => {
+                        level.expect_table = true;
+                    }
+                    b"AS" if prev == b"RENAME" => level.expect_table = true,
+                    // `CREATE TABLE t LIKE model`, not the operator.
+                    b"LIKE" if k >= 2 && matches!(&word_at(k - 2)[..], b"TABLE" | b"EXISTS") => {
+                        level.expect_table = true;
+                    }
+                    w if FILLER.contains(&w) => {}
+                    w if CLAUSES.contains(&w) => {
+                        level.expect_table = false;
+                        level.table_list = false;
+                    }
+                    _ => {
+                        last_was_table = level.expect_table;
+                        level.expect_table = false;
+                    }
+                }
+            }
+        }
+        k += 1;
+    }
+    out
+}
+
+/// From an opening quote (backquote, or a double quote under ANSI_QUOTES) at `start`: (index
+/// after the closing quote, unquoted name).
+fn quoted(b: &[u8], start: usize, lexing: Lexing) -> (usize, Vec<u8>) {
+    let q = b[start];
     let mut name = Vec::new();
     let mut i = start + 1;
     while i < b.len() {
-        if b[i] == b'`' {
-            if b.get(i + 1) == Some(&b'`') {
-                name.push(b'`');
+        if b[i] == q {
+            if b.get(i + 1) == Some(&q) {
+                name.push(q);
                 i += 2;
                 continue;
             }
             return (i + 1, name);
         }
-        name.push(b[i]);
-        i += 1;
+        let n = lexing.char_len(b, i);
+        name.extend_from_slice(&b[i..(i + n).min(b.len())]);
+        i += n;
     }
     (b.len(), name)
 }
 
-fn skip_string(b: &[u8], start: usize) -> usize {
+fn skip_string(b: &[u8], start: usize, lexing: Lexing) -> usize {
     let q = b[start];
     let mut i = start + 1;
     while i < b.len() {
-        if b[i] == b'\\' {
+        if b[i] == b'\\' && !lexing.no_backslash_escapes {
             i += 2;
         } else if b[i] == q {
             if b.get(i + 1) == Some(&q) {
@@ -108,7 +549,7 @@ fn skip_string(b: &[u8], start: usize) -> usize {
                 return i + 1;
             }
         } else {
-            i += 1;
+            i += lexing.char_len(b, i);
         }
     }
     b.len()
@@ -122,45 +563,206 @@ fn skip_line(b: &[u8], start: usize) -> usize {
 }
 
 fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    b[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
+    memchr::memmem::find(&b[from..], needle).map(|p| p + from)
 }
 
 #[cfg(test)]
 mod tests {
-    /// The text form of the byte scan, for readable tests.
-    fn strip_schema(sql: &str, schema: &str) -> String {
-        String::from_utf8(super::strip_schema(sql.as_bytes(), schema.as_bytes())).unwrap()
+    use super::{Lexing, Multibyte};
+
+    /// The text form of the byte scan, for readable tests: no name is native but `reverse`.
+    fn strip(sql: &str, schema: &str) -> String {
+        strip_as(sql, schema, Lexing::default())
+    }
+
+    fn strip_as(sql: &str, schema: &str, lexing: Lexing) -> String {
+        let native = |n: &[u8]| n.eq_ignore_ascii_case(b"reverse") || n == b"`reverse`";
+        String::from_utf8(super::strip_schema(
+            sql.as_bytes(),
+            schema.as_bytes(),
+            lexing,
+            &native,
+        ))
+        .unwrap()
     }
 
     #[test]
-    fn strips_quoted_and_bare_qualifiers() {
+    fn the_servers_own_qualifiers_are_dropped() {
         assert_eq!(
-            strip_schema("DEFAULT nextval(`shop`.`seq`)", "shop"),
+            strip("DEFAULT nextval(`shop`.`seq`)", "shop"),
             "DEFAULT nextval(`seq`)"
         );
+        // A view read without a current database: three-part columns, qualified tables.
         assert_eq!(
-            strip_schema("select `shop`.`t`.`a` AS `a` from `shop`.`t`", "shop"),
-            "select `t`.`a` AS `a` from `t`"
-        );
-        assert_eq!(
-            strip_schema("INSERT INTO shop.log VALUES (1)", "shop"),
-            "INSERT INTO log VALUES (1)"
+            strip(
+                "CREATE VIEW `shop`.`v` AS select `shop`.`t`.`a` AS `a`,`shop`.`f1`() AS `b` \
+                 from (`shop`.`t` join `other`.`u`) where exists(select 1 from `shop`.`u` \
+                 where `shop`.`u`.`x` = `shop`.`t`.`a` limit 1)",
+                "shop"
+            ),
+            "CREATE VIEW `v` AS select `t`.`a` AS `a`,`f1`() AS `b` from (`t` join \
+             `other`.`u`) where exists(select 1 from `u` where `u`.`x` = `t`.`a` limit 1)"
         );
     }
 
     #[test]
-    fn leaves_other_schemas_strings_and_comments_alone() {
-        let sql = "select 'shop.t', \"`shop`.x\" from other.t /* shop.t */ -- shop.t\n";
-        assert_eq!(strip_schema(sql, "shop"), sql);
-        assert_eq!(strip_schema("select myshop.t", "shop"), "select myshop.t");
-        assert_eq!(strip_schema("select x.shop.t", "shop"), "select x.shop.t");
+    fn table_places_in_routine_bodies_are_found() {
+        let cases = [
+            (
+                "INSERT INTO shop.log VALUES (1)",
+                "INSERT INTO log VALUES (1)",
+            ),
+            (
+                "INSERT IGNORE shop.log (a) VALUES (1)",
+                "INSERT IGNORE log (a) VALUES (1)",
+            ),
+            ("REPLACE shop.log SET a = 1", "REPLACE log SET a = 1"),
+            (
+                "UPDATE shop.t1 a, shop.t2 SET a.x = 1",
+                "UPDATE t1 a, t2 SET a.x = 1",
+            ),
+            (
+                "DELETE a FROM shop.t1 a JOIN shop.t2 b USING (id)",
+                "DELETE a FROM t1 a JOIN t2 b USING (id)",
+            ),
+            (
+                "SELECT a FROM t1 x, shop.t2 y, (SELECT 1 FROM shop.t3) z",
+                "SELECT a FROM t1 x, t2 y, (SELECT 1 FROM t3) z",
+            ),
+            ("SELECT 1 FROM (t1, shop.t2)", "SELECT 1 FROM (t1, t2)"),
+            ("CALL shop.p(1, 2)", "CALL p(1, 2)"),
+            ("TRUNCATE TABLE shop.t", "TRUNCATE TABLE t"),
+            ("DROP TABLE IF EXISTS shop.t", "DROP TABLE IF EXISTS t"),
+            (
+                "LOCK TABLES t READ, shop.u WRITE",
+                "LOCK TABLES t READ, u WRITE",
+            ),
+            ("RENAME TABLE shop.a TO shop.b", "RENAME TABLE a TO b"),
+            ("CREATE TABLE x LIKE shop.t", "CREATE TABLE x LIKE t"),
+            ("SET x = NEXT VALUE FOR shop.s", "SET x = NEXT VALUE FOR s"),
+            ("SET x = NEXTVAL(shop.s)", "SET x = NEXTVAL(s)"),
+            (
+                "CREATE TRIGGER tr BEFORE INSERT ON shop.t FOR EACH ROW SET NEW.a = 1",
+                "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1",
+            ),
+            ("SELECT shop.t.c FROM t", "SELECT t.c FROM t"),
+            ("RETURN shop.f(1) + shop.g()", "RETURN f(1) + g()"),
+        ];
+        for (sql, want) in cases {
+            assert_eq!(strip(sql, "shop"), want, "{sql}");
+        }
+    }
+
+    #[test]
+    fn columns_of_things_named_like_the_database_keep_their_qualifier() {
+        for sql in [
+            // A correlated subquery: unqualified, `id` would be items.id.
+            "SELECT 1 FROM orders WHERE EXISTS (SELECT 1 FROM items WHERE items.oid = shop.id)",
+            "SELECT shop.a FROM t1 AS shop, t2",
+            "BEGIN DECLARE shop ROW(a INT); SELECT shop.a; INSERT INTO t1 VALUES (shop.a); END",
+            "SELECT a, shop.c FROM t JOIN u ON t.x = shop.y",
+            "UPDATE t SET shop.c = 1 WHERE shop.d = 2",
+            "SELECT EXTRACT(YEAR FROM shop.d), TRIM(BOTH 'x' FROM shop.e) FROM shop",
+            "INSERT INTO t (a) VALUES (1) ON DUPLICATE KEY UPDATE shop.a = 2",
+            "SELECT x INTO shop.a FROM t",
+            "SELECT a FROM t ORDER BY a, shop.b",
+            "FETCH c INTO a, shop.b",
+            "SET x = REPLACE(shop.a, 'b', 'c') + INSERT(shop.a, 1, 1, 'x')",
+        ] {
+            assert_eq!(strip(sql, "shop"), sql, "{sql}");
+        }
+    }
+
+    #[test]
+    fn a_call_that_would_become_native_keeps_its_qualifier() {
         assert_eq!(
-            strip_schema("select `x`.`shop`.`t`", "shop"),
+            strip("RETURN shop.reverse(x) = `shop`.`reverse`(y)", "shop"),
+            "RETURN shop.reverse(x) = `shop`.`reverse`(y)"
+        );
+        let calls = super::own_calls(
+            b"select `shop`.`reverse`('a'), shop.f(1), shop.f(2), shop.t.c",
+            b"shop",
+            Lexing::default(),
+        );
+        assert_eq!(calls, vec![b"`reverse`".to_vec(), b"f".to_vec()]);
+    }
+
+    #[test]
+    fn names_lose_their_quotes() {
+        assert_eq!(super::unquoted(b"`a``b`"), b"a`b");
+        assert_eq!(super::unquoted(b"\"x\""), b"x");
+        assert_eq!(super::unquoted(b"f"), b"f");
+    }
+
+    #[test]
+    fn strings_comments_and_other_databases_are_left_alone() {
+        let sql = "select 'shop.t', \"`shop`.x\" from other.t /* shop.t */ -- shop.t\n";
+        assert_eq!(strip(sql, "shop"), sql);
+        assert_eq!(strip("select myshop.t", "shop"), "select myshop.t");
+        assert_eq!(strip("select x.shop.t", "shop"), "select x.shop.t");
+        assert_eq!(
+            strip("select `x`.`shop`.`t`", "shop"),
             "select `x`.`shop`.`t`"
         );
+        // Executable comments are code.
+        assert_eq!(
+            strip("/*!50001 INSERT INTO shop.t VALUES (1) */", "shop"),
+            "/*!50001 INSERT INTO t VALUES (1) */"
+        );
+    }
+
+    #[test]
+    fn a_backslash_is_ordinary_under_no_backslash_escapes() {
+        let sql = r"RETURN CONCAT('C:\', 'shop.t1', (SELECT 1 FROM shop.t1))";
+        let nbe = Lexing::new("STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES", "utf8mb4");
+        assert_eq!(
+            strip_as(sql, "shop", nbe),
+            r"RETURN CONCAT('C:\', 'shop.t1', (SELECT 1 FROM t1))"
+        );
+        // With escapes the same text is one string up to the last quote but one.
+        assert_eq!(
+            strip(r"SELECT 'a\'b' FROM shop.t", "shop"),
+            "SELECT 'a\\'b' FROM t"
+        );
+    }
+
+    #[test]
+    fn double_quotes_are_names_under_ansi_quotes() {
+        let ansi = Lexing::new("PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE", "utf8mb4");
+        assert_eq!(
+            strip_as(
+                "INSERT INTO \"shop\".\"t\" VALUES ('\"shop\".x')",
+                "shop",
+                ansi
+            ),
+            "INSERT INTO \"t\" VALUES ('\"shop\".x')"
+        );
+        assert!(Lexing::new("ORACLE", "latin1").ansi_quotes);
+    }
+
+    #[test]
+    fn a_second_byte_that_looks_like_a_backslash_is_part_of_its_character() {
+        // sjis '表' is 0x95 0x5C: read as a backslash, the string would swallow the next quote.
+        let sql = b"RETURN CONCAT('\x95\x5c', 'shop.t1', (SELECT 1 FROM shop.t1))";
+        let sjis = Lexing::new("", "sjis");
+        assert_eq!(sjis.multibyte, Multibyte::Sjis);
+        assert_eq!(
+            super::strip_schema(sql, b"shop", sjis, &|_| false),
+            b"RETURN CONCAT('\x95\x5c', 'shop.t1', (SELECT 1 FROM t1))".to_vec()
+        );
+        // A half-width katakana (one byte) does not take the next byte with it.
+        let sql = b"SELECT '\xb1', 1 FROM shop.t";
+        assert_eq!(
+            super::strip_schema(sql, b"shop", sjis, &|_| false),
+            b"SELECT '\xb1', 1 FROM t".to_vec()
+        );
+        // gbk and big5 alike; a backquote as second byte of a name.
+        let sql = b"SELECT `\x81\x60`.a FROM shop.`\x81\x60`";
+        assert_eq!(
+            super::strip_schema(sql, b"shop", Lexing::new("", "gbk"), &|_| false),
+            b"SELECT `\x81\x60`.a FROM `\x81\x60`".to_vec()
+        );
+        assert_eq!(Lexing::new("", "big5").multibyte, Multibyte::Big5);
     }
 
     #[test]
@@ -168,7 +770,7 @@ mod tests {
         // koi8r 'текст' inside a string and a latin1 byte in an introducer literal.
         let sql = b"select `shop`.`t`.a, '\xd4\xc5\xcb\xd3\xd4', _latin1'\xe9' from shop.t";
         assert_eq!(
-            super::strip_schema(sql, b"shop"),
+            super::strip_schema(sql, b"shop", Lexing::default(), &|_| false),
             b"select `t`.a, '\xd4\xc5\xcb\xd3\xd4', _latin1'\xe9' from t".to_vec()
         );
     }
@@ -176,9 +778,13 @@ mod tests {
     #[test]
     fn odd_schema_names_match_exactly() {
         assert_eq!(
-            strip_schema("from `we``ird db`.`t`", "we`ird db"),
-            "from `t`"
+            strip("select 1 from `we``ird db`.`t`", "we`ird db"),
+            "select 1 from `t`"
         );
-        assert_eq!(strip_schema("from `Shop`.`t`", "shop"), "from `Shop`.`t`");
+        assert_eq!(
+            strip("select 1 from `Shop`.`t`", "shop"),
+            "select 1 from `Shop`.`t`"
+        );
+        assert_eq!(strip("select 1.5 from `1`.t", "1"), "select 1.5 from t");
     }
 }

@@ -459,6 +459,7 @@ async fn write_body(
         select::drop_skipped_objects(&mut catalog, cfg.objects);
         send(out, pre_data_ddl(&catalog, cfg)).await?;
         note_partial_tables(ctx, db, &catalog, notes)?;
+        note_kept_qualifiers(ctx, db, &catalog);
         notes
             .definitions
             .insert(db.clone(), catalog.definition_digests());
@@ -488,6 +489,21 @@ async fn write_body(
         script::footer(&Local::now().format("%Y-%m-%d %H:%M:%S").to_string()),
     )
     .await
+}
+
+/// Says which definitions keep a call's database qualifier because the bare name is a native
+/// function's (`catalog::DatabaseCatalog::native_named_calls`): restored under another name,
+/// they still call the function in this database.
+fn note_kept_qualifiers(ctx: &FileTasks, db: &str, catalog: &DatabaseCatalog) {
+    for (object, function) in catalog.calls_keeping_qualifier() {
+        ctx.progress.event(&Event::Warning(&format!(
+            "{object} in {db_name} calls {function}() through the database's name, which stays \
+             in the dump because without it the server would call its native {function}(): \
+             restored into a database of another name, it still calls the function in {db_name}",
+            db_name = crate::quote::ident(db),
+            function = crate::quote::ident(&function),
+        )));
+    }
 }
 
 /// Says, in the run's warnings and the file's metadata, which tables' rows are not all in the

@@ -15,6 +15,7 @@
 use std::io::{self, Read};
 
 use super::sql_mode::ModeTracker;
+use crate::multibyte::Multibyte;
 
 /// Bytes asked of the reader at a time: large enough to amortise the decoder's calls.
 const READ_CHUNK: usize = 256 * 1024;
@@ -410,6 +411,40 @@ impl<R: Read> Splitter<R> {
         let mut i = self.pos;
         while i < len {
             match self.state {
+                State::Quoted(q) if self.mode.multibyte() != Multibyte::Safe => {
+                    // A character set whose second bytes may be a quote, backquote or
+                    // backslash: stepped through a character at a time.
+                    let mb = self.mode.multibyte();
+                    let escapes = q != b'`' && !self.mode.no_backslash_escapes();
+                    let mut j = i;
+                    let mut closed = false;
+                    while j < len {
+                        let b = self.buf[j];
+                        if b == q {
+                            closed = true;
+                            break;
+                        }
+                        let step = if b == b'\\' && escapes {
+                            2
+                        } else if mb.is_lead(b) {
+                            mb.char_len(&self.buf, j)
+                        } else {
+                            1
+                        };
+                        // An escape or a lead byte whose next byte is not read yet.
+                        if (step == 2 || mb.is_lead(b)) && need(j, 2, self.eof) {
+                            break;
+                        }
+                        j += step;
+                    }
+                    if closed {
+                        self.state = State::Code;
+                        i = j + 1;
+                    } else {
+                        i = j.min(len);
+                        break;
+                    }
+                }
                 State::Quoted(q) => {
                     // A backslash escapes nothing in a name, nor anywhere under
                     // NO_BACKSLASH_ESCAPES.
@@ -845,6 +880,32 @@ mod tests {
                 "SELECT 'b\\';c'"
             ]
         );
+    }
+
+    /// sjis `表` is 0x95 0x5C: under that client character set the second byte is part of the
+    /// character, not an escape; under utf8mb4 again it is.
+    #[test]
+    fn a_double_byte_character_ending_in_a_backslash_does_not_escape_the_quote() {
+        let input: &[u8] = b"/*!50003 SET @saved_cs_client = @@character_set_client */;\n\
+/*!50003 SET character_set_client = sjis */;\nDELIMITER ;;\n\
+CREATE FUNCTION f() RETURNS TEXT RETURN CONCAT('\x95\x5c', '`\x81\x60;', \"\x95\x5c\");;\n\
+DELIMITER ;\n/*!50003 SET character_set_client = @saved_cs_client */;\n\
+SELECT '\x95\x5c';';\n";
+        let want: [&[u8]; 5] = [
+            b"/*!50003 SET @saved_cs_client = @@character_set_client */",
+            b"/*!50003 SET character_set_client = sjis */",
+            b"CREATE FUNCTION f() RETURNS TEXT RETURN CONCAT('\x95\x5c', '`\x81\x60;', \"\x95\x5c\")",
+            b"/*!50003 SET character_set_client = @saved_cs_client */",
+            b"SELECT '\x95\x5c';'",
+        ];
+        for step in [1, 2, 3, 7, usize::MAX] {
+            let mut s = Splitter::new(Trickle(input, step));
+            let mut got = Vec::new();
+            while let Some(st) = s.next_statement().unwrap() {
+                got.push(st.sql);
+            }
+            assert_eq!(got, want, "read {step} bytes at a time");
+        }
     }
 
     #[test]

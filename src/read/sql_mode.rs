@@ -1,10 +1,16 @@
-//! The session's sql_mode as a script's own `SET` statements change it (see [`ModeTracker`]):
-//! the splitter reads each statement under the mode the server will run it in.
+//! The session's sql_mode and client character set as a script's own `SET` statements change
+//! them (see [`ModeTracker`]): the splitter reads each statement the way the server will.
 
 use std::collections::HashMap;
 
-/// Follows the one part of the session's sql_mode that changes where a statement ends:
-/// `NO_BACKSLASH_ESCAPES`, under which a backslash inside quotes is an ordinary byte.
+use crate::multibyte::Multibyte;
+
+/// Follows the two session settings that change where a statement ends: sql_mode's
+/// `NO_BACKSLASH_ESCAPES`, under which a backslash inside quotes is an ordinary byte, and
+/// `character_set_client`, whose double-byte characters may end in a backslash or backquote
+/// (sjis, cp932, big5, gbk: see `crate::multibyte`). Dumps switch the client character set
+/// around each routine created under another (`SET character_set_client = sjis`, then back
+/// through `@saved_cs_client`); `SET NAMES x` and `SET CHARACTER SET x` set it too.
 ///
 /// Reads every `SET` of the script (versioned or not): `sql_mode`, `@@sql_mode`,
 /// `@@SESSION.sql_mode` set from a string literal, from `@@sql_mode`, or from a user variable
@@ -16,9 +22,18 @@ use std::collections::HashMap;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ModeTracker {
     no_backslash_escapes: bool,
-    /// User variables (lower-case names, without `@`) known to hold a sql_mode, and whether
-    /// that mode has `NO_BACKSLASH_ESCAPES`.
-    saved: HashMap<Vec<u8>, bool>,
+    multibyte: Multibyte,
+    /// User variables (lower-case names, without `@`) known to hold a sql_mode or a character
+    /// set, and what that value means to each setting.
+    saved: HashMap<Vec<u8>, Saved>,
+}
+
+/// What a user variable's value would mean as a sql_mode and as a client character set: a
+/// string may be read as either, `@@sql_mode` only as a mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Saved {
+    no_backslash_escapes: Option<bool>,
+    multibyte: Option<Multibyte>,
 }
 
 /// The tokens of a `SET` statement that matter to it.
@@ -35,12 +50,18 @@ impl ModeTracker {
     pub fn new(no_backslash_escapes: bool) -> Self {
         ModeTracker {
             no_backslash_escapes,
+            multibyte: Multibyte::Safe,
             saved: HashMap::new(),
         }
     }
 
     pub fn no_backslash_escapes(&self) -> bool {
         self.no_backslash_escapes
+    }
+
+    /// How the client character set in force places ASCII-looking bytes in characters.
+    pub fn multibyte(&self) -> Multibyte {
+        self.multibyte
     }
 
     /// Takes in a statement that ran: changes the mode when it is a `SET` of sql_mode.
@@ -74,10 +95,25 @@ impl ModeTracker {
         self.assign(&rest[start..]);
     }
 
-    /// One `target = value` of a SET.
+    /// One `target = value` of a SET (or `NAMES x`, `CHARACTER SET x`).
     fn assign(&mut self, item: &[SetToken]) {
         let Some(eq) = item.iter().position(|t| *t == SetToken::Punct(b'=')) else {
-            return; // SET NAMES x, SET CHARACTER SET x
+            // SET NAMES x [COLLATE y], SET CHARACTER SET x, SET CHARSET x.
+            let charset = match item {
+                [SetToken::Word(w), v, ..] if w == b"NAMES" || w == b"CHARSET" => Some(v),
+                [SetToken::Word(c), SetToken::Word(s), v, ..]
+                    if c == b"CHARACTER" && s == b"SET" =>
+                {
+                    Some(v)
+                }
+                _ => None,
+            };
+            if let Some(SetToken::Word(name) | SetToken::Str(name)) = charset
+                && name != b"DEFAULT"
+            {
+                self.multibyte = Multibyte::of(name);
+            }
+            return;
         };
         let target: Vec<&Vec<u8>> = item[..eq]
             .iter()
@@ -87,51 +123,67 @@ impl ModeTracker {
             })
             .collect();
         let value = match &item[eq + 1..] {
-            [SetToken::Str(s)] => Some(has_no_backslash_escapes(s)),
-            [SetToken::Word(w)] if is_session_sql_mode(w) => Some(self.no_backslash_escapes),
-            [SetToken::Word(w)] if w.starts_with(b"@") && !w.starts_with(b"@@") => {
-                self.saved.get(&w[1..].to_ascii_lowercase()).copied()
-            }
-            _ => None,
+            [SetToken::Str(s)] => Saved {
+                no_backslash_escapes: Some(has_no_backslash_escapes(s)),
+                multibyte: Some(Multibyte::of(s)),
+            },
+            [SetToken::Word(w)] if is_session(w, b"SQL_MODE") => Saved {
+                no_backslash_escapes: Some(self.no_backslash_escapes),
+                multibyte: None,
+            },
+            [SetToken::Word(w)] if is_session(w, b"CHARACTER_SET_CLIENT") => Saved {
+                no_backslash_escapes: None,
+                multibyte: Some(self.multibyte),
+            },
+            [SetToken::Word(w)] if w.starts_with(b"@") && !w.starts_with(b"@@") => self
+                .saved
+                .get(&w[1..].to_ascii_lowercase())
+                .copied()
+                .unwrap_or_default(),
+            // `SET character_set_client = sjis`: a bare name is a charset, not a mode.
+            [SetToken::Word(w)] if w != b"DEFAULT" => Saved {
+                no_backslash_escapes: None,
+                multibyte: Some(Multibyte::of(w)),
+            },
+            _ => Saved::default(),
         };
-        if target_is_sql_mode(&target) {
-            if let Some(v) = value {
+        if targets(&target, b"SQL_MODE") {
+            if let Some(v) = value.no_backslash_escapes {
                 self.no_backslash_escapes = v;
+            }
+        } else if targets(&target, b"CHARACTER_SET_CLIENT") {
+            if let Some(v) = value.multibyte {
+                self.multibyte = v;
             }
         } else if let [w] = target.as_slice()
             && w.starts_with(b"@")
             && !w.starts_with(b"@@")
         {
             let name = w[1..].to_ascii_lowercase();
-            match value {
-                Some(v) => {
-                    self.saved.insert(name, v);
-                }
-                None => {
-                    self.saved.remove(&name);
-                }
+            if value == Saved::default() {
+                self.saved.remove(&name);
+            } else {
+                self.saved.insert(name, value);
             }
         }
     }
 }
 
-/// `sql_mode`, `SESSION sql_mode`, `LOCAL sql_mode`, `@@sql_mode`, `@@SESSION.sql_mode`,
-/// `@@LOCAL.sql_mode` (upper-cased words); not the GLOBAL one, which no running session sees.
-fn target_is_sql_mode(words: &[&Vec<u8>]) -> bool {
+/// Whether upper-cased words name the session's `variable`: `x`, `SESSION x`, `LOCAL x`,
+/// `@@x`, `@@SESSION.x`, `@@LOCAL.x`; not the GLOBAL one, which no running session sees.
+fn targets(words: &[&Vec<u8>], variable: &[u8]) -> bool {
     match words {
-        [w] => w.as_slice() == b"SQL_MODE" || is_session_sql_mode(w),
-        [scope, w] => {
-            matches!(scope.as_slice(), b"SESSION" | b"LOCAL") && w.as_slice() == b"SQL_MODE"
-        }
+        [w] => w.as_slice() == variable || is_session(w, variable),
+        [scope, w] => matches!(scope.as_slice(), b"SESSION" | b"LOCAL") && w.as_slice() == variable,
         _ => false,
     }
 }
 
-fn is_session_sql_mode(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"@@SQL_MODE" | b"@@SESSION.SQL_MODE" | b"@@LOCAL.SQL_MODE"
-    )
+/// `@@x`, `@@SESSION.x`, `@@LOCAL.x` for an upper-case `variable`.
+fn is_session(w: &[u8], variable: &[u8]) -> bool {
+    [&b"@@"[..], b"@@SESSION.", b"@@LOCAL."]
+        .iter()
+        .any(|p| w.strip_prefix(*p) == Some(variable))
 }
 
 /// Whether a sql_mode value (`'A,B,C'`) names `NO_BACKSLASH_ESCAPES`.
@@ -311,6 +363,53 @@ mod tests {
         let mut m = ModeTracker::new(true);
         m.observe(b"SET @x = 'a\\', sql_mode = ''");
         assert!(!m.no_backslash_escapes());
-        assert_eq!(m.saved.get(&b"x"[..]), Some(&false));
+        assert_eq!(
+            m.saved.get(&b"x"[..]).and_then(|v| v.no_backslash_escapes),
+            Some(false)
+        );
+    }
+
+    /// The client character set, as dumps switch it around a routine and as SET NAMES sets it.
+    #[test]
+    fn the_client_character_set_is_followed() {
+        let mut m = ModeTracker::new(false);
+        let mut step = |sql: &str| {
+            m.observe(sql.as_bytes());
+            m.multibyte()
+        };
+        assert_eq!(step("/*!40101 SET NAMES utf8mb4 */"), Multibyte::Safe);
+        assert_eq!(
+            step("/*!50003 SET @saved_cs_client = @@character_set_client */"),
+            Multibyte::Safe
+        );
+        assert_eq!(
+            step("/*!50003 SET character_set_client = sjis */"),
+            Multibyte::Sjis
+        );
+        // Saving the mode in between does not touch the character set.
+        assert_eq!(
+            step("/*!50003 SET @saved_sql_mode = @@sql_mode */"),
+            Multibyte::Sjis
+        );
+        assert_eq!(
+            step("/*!50003 SET sql_mode = @saved_sql_mode */"),
+            Multibyte::Sjis
+        );
+        assert_eq!(
+            step("/*!50003 SET character_set_client = @saved_cs_client */"),
+            Multibyte::Safe
+        );
+        assert_eq!(step("SET NAMES 'gbk' COLLATE gbk_bin"), Multibyte::Gbk);
+        assert_eq!(step("SET CHARACTER SET big5"), Multibyte::Big5);
+        assert_eq!(
+            step("SET @@SESSION.character_set_client = 'cp932'"),
+            Multibyte::Sjis
+        );
+        assert_eq!(
+            step("SET GLOBAL character_set_client = latin1"),
+            Multibyte::Sjis
+        );
+        assert_eq!(step("SET character_set_client = DEFAULT"), Multibyte::Sjis);
+        assert_eq!(step("SET CHARSET latin1"), Multibyte::Safe);
     }
 }

@@ -6,7 +6,6 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use crate::catalog::rewrite::strip_schema;
 use crate::catalog::{DatabaseCatalog, ObjectKind, Sequence, StoredObject, Table, View};
 use crate::quote::{comment_safe, ident};
 use crate::sql::value::string_literal;
@@ -134,7 +133,7 @@ pub fn sequence_ddl(db: &DatabaseCatalog, seq: &Sequence) -> Vec<u8> {
     section(&mut s, "Sequence structure for", &seq.name);
     let name = ident(&seq.name);
     let _ = writeln!(s, "DROP TABLE IF EXISTS {name};");
-    s.extend_from_slice(&strip_schema(&seq.create_sql, db.name.as_bytes()));
+    s.extend_from_slice(&db.portable_table(&seq.create_sql));
     s.extend_from_slice(b";\n");
     if seq.restart {
         let _ = writeln!(s, "ALTER SEQUENCE {name} RESTART WITH {};", seq.next_value);
@@ -151,7 +150,7 @@ pub fn table_ddl(db: &DatabaseCatalog, table: &Table) -> Vec<u8> {
     let mut s = Vec::new();
     section(&mut s, "Table structure for table", &table.name);
     let _ = writeln!(s, "DROP TABLE IF EXISTS {};", ident(&table.name));
-    s.extend_from_slice(&strip_schema(&table.create_sql, db.name.as_bytes()));
+    s.extend_from_slice(&db.portable_table(&table.create_sql));
     s.extend_from_slice(b";\n\n");
     s
 }
@@ -191,8 +190,7 @@ fn placeholder_type(column_type: &str) -> &str {
 pub fn view_ddl(db: &DatabaseCatalog, view: &View, opts: DdlOptions) -> Vec<u8> {
     let mut s = Vec::new();
     section(&mut s, "Final view structure for view", &view.name);
-    let schema = db.name_in(&view.character_set_client);
-    let create = definer(&strip_schema(&view.create_sql, &schema), opts);
+    let create = definer(&db.portable_view(view), opts);
     let _ = write!(
         s,
         "DROP TABLE IF EXISTS {name};\n/*!50001 DROP VIEW IF EXISTS {name}*/;\n\
@@ -230,8 +228,7 @@ pub fn stored_object_ddl(db: &DatabaseCatalog, obj: &StoredObject, opts: DdlOpti
         ObjectKind::Event => "Event",
     };
     section(&mut s, title, &obj.name);
-    let schema = db.name_in(&obj.character_set_client);
-    let create = definer(&strip_schema(&obj.create_sql, &schema), opts);
+    let create = definer(&db.portable_object(obj), opts);
     let delimiter = delimiter_for(&create);
     let drop = match obj.kind {
         ObjectKind::Trigger => {

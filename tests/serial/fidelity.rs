@@ -841,3 +841,153 @@ async fn functions_the_binlog_refuses_are_recorded_and_named_up_front() {
         "the target was created before the refusal"
     );
 }
+
+/// The answers of `queries` in database `db`, one string each.
+async fn answers(db: &str, queries: &[&str]) -> Vec<String> {
+    use mysql_async::prelude::*;
+    let mut conn = server().conn(Some(db)).await;
+    let mut out = Vec::new();
+    for q in queries {
+        let rows: Vec<mysql_async::Row> = conn
+            .query(*q)
+            .await
+            .unwrap_or_else(|e| panic!("{db}: {q}: {e}"));
+        let cells: Vec<String> = rows
+            .iter()
+            .flat_map(|r| {
+                (0..r.len()).map(|i| {
+                    let v: Option<Vec<u8>> = r.get(i).flatten();
+                    v.map_or("NULL".into(), |b| String::from_utf8_lossy(&b).into_owned())
+                })
+            })
+            .collect();
+        out.push(format!("{q} -> {}", cells.join(",")));
+    }
+    out
+}
+
+/// A database's own name is dropped from definitions only where it names the database (MariaDB
+/// test-suite sweep): a table, alias or ROW variable named like the database keeps the
+/// qualifier that picks its column (dropped, a correlated subquery compared the inner table
+/// with itself), a stored function named like a native one (`db.reverse`) keeps the one that
+/// makes it the stored function (and the dump says so), and a literal under
+/// NO_BACKSLASH_ESCAPES (`'C:\'`) is read as the server reads it, never changed.
+#[tokio::test]
+async fn own_database_qualifiers_are_dropped_only_where_they_name_the_database() {
+    let _serial = common::serial().await;
+    let src = TestDb::new("own_qual").await;
+    let db = common::quote(&src.name);
+    src.exec(&format!(
+        r"CREATE TABLE {db} (id INT PRIMARY KEY, x INT); INSERT INTO {db} VALUES (1, 10), (2, 20);
+         CREATE TABLE items (id INT PRIMARY KEY, oid INT); INSERT INTO items VALUES (2, 1), (5, 2);
+         CREATE TABLE log (a TEXT);
+         CREATE FUNCTION reverse(s TEXT) RETURNS TEXT DETERMINISTIC RETURN CONCAT('mine:', s);
+         CREATE FUNCTION `left`(s TEXT) RETURNS TEXT DETERMINISTIC RETURN CONCAT('left:', s);
+         CREATE VIEW v_calls AS SELECT {db}.reverse('ab') AS r, {db}.`left`('x') AS l;
+         CREATE VIEW v_corr AS SELECT COUNT(*) AS n FROM {db}
+           WHERE EXISTS (SELECT 1 FROM items WHERE items.id = {db}.id);
+         CREATE FUNCTION f_rev() RETURNS TEXT DETERMINISTIC RETURN {db}.reverse('cd');
+         CREATE FUNCTION f_corr() RETURNS INT READS SQL DATA RETURN (SELECT COUNT(*) FROM {db}
+           WHERE EXISTS (SELECT 1 FROM items WHERE items.id = {db}.id));
+         CREATE FUNCTION f_alias() RETURNS INT READS SQL DATA RETURN (SELECT COUNT(*)
+           FROM {db}.items AS {db} WHERE EXISTS (SELECT 1 FROM {db}.{db} AS s WHERE s.id = {db}.id));
+         CREATE FUNCTION f_row() RETURNS INT DETERMINISTIC BEGIN DECLARE id INT DEFAULT 99;
+           DECLARE {db} ROW(id INT, b INT) DEFAULT ROW(7, 8); RETURN {db}.id; END;
+         CREATE PROCEDURE p_log(s TEXT) INSERT INTO {db}.log VALUES (CONCAT(s, {db}.`left`('')));
+         SET sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES');
+         CREATE FUNCTION f_nbe() RETURNS TEXT READS SQL DATA
+           RETURN CONCAT('C:\', ' {db}.items ', (SELECT COUNT(*) FROM {db}.items));
+         SET sql_mode = DEFAULT;"
+    ))
+    .await;
+    let queries = [
+        "SELECT r, l FROM v_calls",
+        "SELECT n FROM v_corr",
+        "SELECT f_rev(), f_corr(), f_alias(), f_row(), f_nbe()",
+    ];
+    let want = answers(&src.name, &queries).await;
+    assert_eq!(
+        want[2],
+        format!(r"{} -> mine:cd,1,1,7,C:\ {db}.items 2", queries[2]),
+        "the source's own answers"
+    );
+    let dir = out_dir();
+    let (file, said) = common::dump_single_said(&src.name, dir.path(), &[]);
+    for object in ["view `v_calls`", "function `f_rev`"] {
+        assert!(
+            said.contains(&format!(
+                "{object} in {db} calls `reverse`() through the database's name"
+            )),
+            "{object}: {said}"
+        );
+    }
+    assert!(!said.contains("calls `left`()"), "{said}");
+    let sql = String::from_utf8(common::sql_body(&file)).unwrap();
+    assert!(
+        sql.contains("INSERT INTO log VALUES (CONCAT(s, `left`('')))"),
+        "{sql}"
+    );
+
+    let stock = TestDb::new("own_qual_stock").await;
+    restore_stock(&stock.name, &file);
+    let ours = TestDb::new("own_qual_ours").await;
+    assert_success(&common::restore_single(&file, &ours.name, &[]), "restore");
+    for dst in [&stock, &ours] {
+        assert_eq!(answers(&dst.name, &queries).await, want, "{}", dst.name);
+        dst.exec("CALL p_log('x')").await;
+        assert_eq!(
+            answers(&dst.name, &["SELECT a FROM log"]).await,
+            ["SELECT a FROM log -> xleft:"],
+            "{}: the procedure writes into its own database",
+            dst.name
+        );
+    }
+}
+
+/// A routine created under sjis whose literal ends in `表` (0x95 0x5C: a backslash as second
+/// byte) restores whole: the restore's splitter follows the file's `SET
+/// character_set_client`, and the dump's rewrite steps over the character (it read `\'` as
+/// an escape and dropped the qualifier inside the next literal).
+#[tokio::test]
+async fn a_routine_in_sjis_keeps_a_character_ending_in_a_backslash() {
+    let _serial = common::serial().await;
+    let src = TestDb::new("sjis_body").await;
+    src.exec("CREATE TABLE t (a INT); INSERT INTO t VALUES (1), (2)")
+        .await;
+    let db = common::quote(&src.name);
+    let mut body = b"SET NAMES sjis;\nCREATE FUNCTION f() RETURNS VARCHAR(80) CHARSET sjis \
+READS SQL DATA RETURN CONCAT('\x95\x5c', ' "
+        .to_vec();
+    body.extend_from_slice(db.as_bytes());
+    body.extend_from_slice(b".t ', (SELECT COUNT(*) FROM ");
+    body.extend_from_slice(db.as_bytes());
+    body.extend_from_slice(b".t));\n");
+    let mut client = server()
+        .client(Some(&src.name))
+        .arg("--default-character-set=sjis")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    client.stdin.take().unwrap().write_all(&body).unwrap();
+    assert_success(
+        &client.wait_with_output().unwrap(),
+        "creating the sjis function",
+    );
+    let query = ["SELECT HEX(f())"];
+    let want = answers(&src.name, &query).await;
+    assert!(
+        want[0].ends_with(&format!(
+            "955C20{}2E742032",
+            hex::encode_upper(db.as_bytes())
+        )),
+        "{want:?}"
+    );
+    let dir = out_dir();
+    let file = common::dump_single(&src.name, dir.path(), &[]);
+    let ours = TestDb::new("sjis_body_ours").await;
+    assert_success(&common::restore_single(&file, &ours.name, &[]), "restore");
+    assert_eq!(answers(&ours.name, &query).await, want);
+}
