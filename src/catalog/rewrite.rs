@@ -25,7 +25,7 @@
 //! The lexing is the server's for the definition: under `NO_BACKSLASH_ESCAPES` a backslash in
 //! quotes is an ordinary byte, under `ANSI_QUOTES` a double-quoted text is a name, and in
 //! sjis, cp932, big5 and gbk a character's second byte may be a backslash, quote or backquote
-//! (`'表'` is `'\x95\x5c'`), so characters are stepped over whole. Text inside strings and
+//! (`'表'` is `'\x95\x5c'`), so characters are stepped over whole (`crate::lexing`). Text inside strings and
 //! comments is never changed.
 //!
 //! It lives with the catalog because it is a property of the definitions the catalog reads:
@@ -34,47 +34,7 @@
 
 use std::ops::Range;
 
-use crate::multibyte::Multibyte;
-
-/// How the server reads a definition's text: from the sql_mode and `character_set_client` it
-/// was created under.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Lexing {
-    pub no_backslash_escapes: bool,
-    pub ansi_quotes: bool,
-    pub multibyte: Multibyte,
-}
-
-impl Lexing {
-    /// The lexing of a definition created under `sql_mode` (as `SHOW CREATE` prints it) and
-    /// `charset` (its `character_set_client`).
-    pub fn new(sql_mode: &str, charset: &str) -> Lexing {
-        let flags: Vec<String> = sql_mode
-            .split(',')
-            .map(|f| f.trim().to_ascii_uppercase())
-            .collect();
-        let has = |name: &str| flags.iter().any(|f| f == name);
-        Lexing {
-            no_backslash_escapes: has("NO_BACKSLASH_ESCAPES"),
-            // The combinations that include ANSI_QUOTES, should a mode be given unexpanded.
-            ansi_quotes: [
-                "ANSI_QUOTES",
-                "ANSI",
-                "ORACLE",
-                "MSSQL",
-                "DB2",
-                "POSTGRESQL",
-            ]
-            .iter()
-            .any(|m| has(m)),
-            multibyte: Multibyte::of(charset.as_bytes()),
-        }
-    }
-
-    fn char_len(&self, b: &[u8], i: usize) -> usize {
-        self.multibyte.char_len(b, i)
-    }
-}
+pub use crate::lexing::Lexing;
 
 /// Where one qualifier naming the database stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -568,7 +528,8 @@ fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Lexing, Multibyte};
+    use super::Lexing;
+    use crate::lexing::Multibyte;
 
     /// The text form of the byte scan, for readable tests: no name is native but `reverse`.
     fn strip(sql: &str, schema: &str) -> String {

@@ -49,6 +49,7 @@ pub fn statements(data: &[u8]) {
                     line,
                     offset,
                 },
+            ..
         } = s;
         assert_eq!(*number, k as u64 + 1, "statement numbers run on");
         let start = *offset as usize;

@@ -1,6 +1,7 @@
 //! What a statement of a dump is, from its first words: session setting, data, a table's
 //! definition, an object that must wait for the data, or something to run in order.
 
+use crate::lexing::Lexing;
 use std::ops::Range;
 
 /// The statement kinds restore treats differently.
@@ -77,6 +78,9 @@ const NEVER_EXECUTED_VERSION: u64 = 999_999;
 pub(super) struct Tokens<'a> {
     sql: &'a [u8],
     i: usize,
+    /// How strings read: a backslash escapes unless NO_BACKSLASH_ESCAPES, and a double-byte
+    /// character whose second byte looks like a quote or backslash is stepped over whole.
+    lexing: Lexing,
 }
 
 fn is_word_byte(b: u8) -> bool {
@@ -85,7 +89,12 @@ fn is_word_byte(b: u8) -> bool {
 
 impl<'a> Tokens<'a> {
     pub(super) fn new(sql: &'a [u8]) -> Tokens<'a> {
-        Tokens { sql, i: 0 }
+        Tokens::lexed(sql, Lexing::default())
+    }
+
+    /// The tokens of a text read under `lexing` (the settings the splitter saw in force).
+    pub(super) fn lexed(sql: &'a [u8], lexing: Lexing) -> Tokens<'a> {
+        Tokens { sql, i: 0, lexing }
     }
 
     fn skip_to(&mut self, end: &[u8]) {
@@ -150,8 +159,9 @@ impl Iterator for Tokens<'_> {
                             }
                             break;
                         }
-                        name.push(s[j]);
-                        j += 1;
+                        let n = self.lexing.char_len(s, j).min(s.len() - j);
+                        name.extend_from_slice(&s[j..j + n]);
+                        j += n;
                     }
                     self.i = (j + 1).min(s.len());
                     return Some(Token::Quoted(
@@ -164,7 +174,13 @@ impl Iterator for Tokens<'_> {
                     let mut j = self.i + 1;
                     // A doubled quote is one quote inside: `'it''s'` is one string.
                     while j < s.len() && (s[j] != b || s.get(j + 1) == Some(&b)) {
-                        j += if s[j] == b'\\' || s[j] == b { 2 } else { 1 };
+                        j += if s[j] == b {
+                            2
+                        } else if s[j] == b'\\' && !self.lexing.no_backslash_escapes {
+                            2
+                        } else {
+                            self.lexing.char_len(s, j)
+                        };
                     }
                     self.i = (j + 1).min(s.len());
                     return Some(Token::Str(start..self.i));
@@ -192,14 +208,14 @@ const HEAD_TOKENS: usize = 48;
 /// The statement's first keyword in upper case (inside a `/*!…*/` comment too), if it starts
 /// with one.
 pub fn first_word(sql: &[u8]) -> Option<String> {
-    match (Tokens { sql, i: 0 }).next()? {
+    match (Tokens::new(sql)).next()? {
         Token::Word(r) => Some(String::from_utf8_lossy(&sql[r]).to_ascii_uppercase()),
         _ => None,
     }
 }
 
 pub fn classify(sql: &[u8]) -> Kind {
-    let mut t = Tokens { sql, i: 0 };
+    let mut t = Tokens::new(sql);
     let word = |tok: &Option<Token>| -> Option<String> {
         match tok {
             Some(Token::Word(r)) => {
@@ -279,7 +295,7 @@ const BODY_START: &[&str] = &[
 /// When in doubt (not a stored function, a head it cannot follow) None: the server then
 /// decides, and a refusal is still reported where it happens.
 pub fn function_without_determinism(sql: &[u8]) -> Option<String> {
-    let mut t = Tokens { sql, i: 0 };
+    let mut t = Tokens::new(sql);
     let word = |tok: &Token| -> Option<String> {
         match tok {
             Token::Word(r) => Some(String::from_utf8_lossy(&sql[r.clone()]).to_ascii_uppercase()),

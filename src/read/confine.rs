@@ -18,6 +18,7 @@
 //! classification).
 
 use super::classify::{Name, OBJECTS, Token, Tokens, name};
+use crate::lexing::Lexing;
 
 /// Tokens read at most: enough for a definition's head (DEFINER, ALGORITHM, IF NOT EXISTS),
 /// a multi-table UPDATE's table list or a GRANT's privilege list.
@@ -26,11 +27,16 @@ const SCAN_TOKENS: usize = 512;
 /// Every database `sql` names as a place it writes into; `*` stands for "every database"
 /// (`GRANT … ON *.*`). Empty when it writes only into the current database (or is not
 /// understood: the server then resolves unqualified names in the target).
-pub fn written_databases(sql: &[u8]) -> Vec<String> {
-    let head: Vec<Token> = Tokens::new(sql).take(SCAN_TOKENS).collect();
+///
+/// `lexing` is how the statement reads where it stands in its script (the splitter's
+/// [`Statement::lexing`](super::split::Statement)): a body created under sjis or
+/// NO_BACKSLASH_ESCAPES has strings that end elsewhere than a plain reading says, and a write
+/// could hide in what looks like a string.
+pub fn written_databases(sql: &[u8], lexing: Lexing) -> Vec<String> {
+    let head: Vec<Token> = Tokens::lexed(sql, lexing).take(SCAN_TOKENS).collect();
     let mut out = written_by(&head, sql);
     if defines_code(&head, sql) {
-        out.extend(written_in_body(sql));
+        out.extend(written_in_body(sql, lexing));
     }
     out
 }
@@ -62,8 +68,8 @@ fn defines_code(toks: &[Token], sql: &[u8]) -> bool {
 /// The databases written by the statements inside a body: each write statement found where
 /// a statement can start (after `;`, `BEGIN`, `THEN`, `ELSE`, `DO`, `LOOP`, `REPEAT`, a label
 /// or `FOR EACH ROW`), read as a statement of its own.
-fn written_in_body(sql: &[u8]) -> Vec<String> {
-    let toks: Vec<Token> = Tokens::new(sql).take(BODY_TOKENS + 1).collect();
+fn written_in_body(sql: &[u8], lexing: Lexing) -> Vec<String> {
+    let toks: Vec<Token> = Tokens::lexed(sql, lexing).take(BODY_TOKENS + 1).collect();
     if toks.len() > BODY_TOKENS {
         return vec![BODY_TOO_LONG.to_owned()];
     }
@@ -256,7 +262,7 @@ mod tests {
     use super::*;
 
     fn written(sql: &str) -> Vec<String> {
-        written_databases(sql.as_bytes())
+        written_databases(sql.as_bytes(), Lexing::default())
     }
 
     #[test]
@@ -389,5 +395,25 @@ mod tests {
         sql.push_str(&"SELECT 1; ".repeat(BODY_TOKENS / 3 + 1));
         sql.push_str("END");
         assert_eq!(written(&sql), [BODY_TOO_LONG]);
+    }
+
+    /// A write after a string that ends in a sjis `表` (0x95 0x5C), or in a backslash under
+    /// NO_BACKSLASH_ESCAPES, is found: read plainly, the string would run on over it.
+    #[test]
+    fn a_write_after_a_string_ending_in_a_backslash_is_found() {
+        use crate::lexing::Multibyte;
+        let sjis = Lexing {
+            multibyte: Multibyte::Sjis,
+            ..Lexing::default()
+        };
+        let sql = b"CREATE PROCEDURE p() BEGIN SELECT '\x95\x5c'; INSERT INTO other.t VALUES (1); SELECT 'x'; END";
+        assert!(written_databases(sql, Lexing::default()).is_empty());
+        assert_eq!(written_databases(sql, sjis), ["other"]);
+        let nbe = Lexing {
+            no_backslash_escapes: true,
+            ..Lexing::default()
+        };
+        let sql = b"CREATE PROCEDURE p() BEGIN SELECT 'C:\\'; INSERT INTO other.t VALUES (1); SELECT 'x'; END";
+        assert_eq!(written_databases(sql, nbe), ["other"]);
     }
 }

@@ -15,7 +15,7 @@
 use std::io::{self, Read};
 
 use super::sql_mode::ModeTracker;
-use crate::multibyte::Multibyte;
+use crate::lexing::{Lexing, Multibyte};
 
 /// Bytes asked of the reader at a time: large enough to amortise the decoder's calls.
 const READ_CHUNK: usize = 256 * 1024;
@@ -37,6 +37,9 @@ pub struct Statement {
     pub sql: Vec<u8>,
     /// Where it stands in the script.
     pub at: Position,
+    /// How its text reads: the sql_mode and client character set the script's own `SET`s
+    /// left in force before it (what the server reads it under).
+    pub lexing: Lexing,
 }
 
 /// Where a statement starts: what an operator needs to find it in the file.
@@ -383,6 +386,7 @@ impl<R: Read> Splitter<R> {
                 line,
                 offset,
             },
+            lexing: self.mode.lexing(),
         }
     }
 

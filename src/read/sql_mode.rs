@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::multibyte::Multibyte;
+use crate::lexing::{Lexing, Multibyte, mode_flags};
 
 /// Follows the two session settings that change where a statement ends: sql_mode's
 /// `NO_BACKSLASH_ESCAPES`, under which a backslash inside quotes is an ordinary byte, and
@@ -22,6 +22,9 @@ use crate::multibyte::Multibyte;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ModeTracker {
     no_backslash_escapes: bool,
+    /// `ANSI_QUOTES`: not where a statement ends (a name in double quotes is cut like a
+    /// string), but how its text reads (`"db"."t"` is a name, see `read::confine`).
+    ansi_quotes: bool,
     multibyte: Multibyte,
     /// User variables (lower-case names, without `@`) known to hold a sql_mode or a character
     /// set, and what that value means to each setting.
@@ -32,7 +35,8 @@ pub(crate) struct ModeTracker {
 /// string may be read as either, `@@sql_mode` only as a mode.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Saved {
-    no_backslash_escapes: Option<bool>,
+    /// As a sql_mode: (`NO_BACKSLASH_ESCAPES`, `ANSI_QUOTES`).
+    mode: Option<(bool, bool)>,
     multibyte: Option<Multibyte>,
 }
 
@@ -50,6 +54,7 @@ impl ModeTracker {
     pub fn new(no_backslash_escapes: bool) -> Self {
         ModeTracker {
             no_backslash_escapes,
+            ansi_quotes: false,
             multibyte: Multibyte::Safe,
             saved: HashMap::new(),
         }
@@ -62,6 +67,15 @@ impl ModeTracker {
     /// How the client character set in force places ASCII-looking bytes in characters.
     pub fn multibyte(&self) -> Multibyte {
         self.multibyte
+    }
+
+    /// The lexing in force: how the next statement's text reads.
+    pub fn lexing(&self) -> Lexing {
+        Lexing {
+            no_backslash_escapes: self.no_backslash_escapes,
+            ansi_quotes: self.ansi_quotes,
+            multibyte: self.multibyte,
+        }
     }
 
     /// Takes in a statement that ran: changes the mode when it is a `SET` of sql_mode.
@@ -124,15 +138,15 @@ impl ModeTracker {
             .collect();
         let value = match &item[eq + 1..] {
             [SetToken::Str(s)] => Saved {
-                no_backslash_escapes: Some(has_no_backslash_escapes(s)),
+                mode: Some(mode_flags(s)),
                 multibyte: Some(Multibyte::of(s)),
             },
             [SetToken::Word(w)] if is_session(w, b"SQL_MODE") => Saved {
-                no_backslash_escapes: Some(self.no_backslash_escapes),
+                mode: Some((self.no_backslash_escapes, self.ansi_quotes)),
                 multibyte: None,
             },
             [SetToken::Word(w)] if is_session(w, b"CHARACTER_SET_CLIENT") => Saved {
-                no_backslash_escapes: None,
+                mode: None,
                 multibyte: Some(self.multibyte),
             },
             [SetToken::Word(w)] if w.starts_with(b"@") && !w.starts_with(b"@@") => self
@@ -142,14 +156,15 @@ impl ModeTracker {
                 .unwrap_or_default(),
             // `SET character_set_client = sjis`: a bare name is a charset, not a mode.
             [SetToken::Word(w)] if w != b"DEFAULT" => Saved {
-                no_backslash_escapes: None,
+                mode: None,
                 multibyte: Some(Multibyte::of(w)),
             },
             _ => Saved::default(),
         };
         if targets(&target, b"SQL_MODE") {
-            if let Some(v) = value.no_backslash_escapes {
-                self.no_backslash_escapes = v;
+            if let Some((nbe, ansi)) = value.mode {
+                self.no_backslash_escapes = nbe;
+                self.ansi_quotes = ansi;
             }
         } else if targets(&target, b"CHARACTER_SET_CLIENT") {
             if let Some(v) = value.multibyte {
@@ -184,12 +199,6 @@ fn is_session(w: &[u8], variable: &[u8]) -> bool {
     [&b"@@"[..], b"@@SESSION.", b"@@LOCAL."]
         .iter()
         .any(|p| w.strip_prefix(*p) == Some(variable))
-}
-
-/// Whether a sql_mode value (`'A,B,C'`) names `NO_BACKSLASH_ESCAPES`.
-fn has_no_backslash_escapes(mode: &[u8]) -> bool {
-    mode.split(|b| *b == b',')
-        .any(|m| m.trim_ascii().eq_ignore_ascii_case(b"NO_BACKSLASH_ESCAPES"))
 }
 
 /// The tokens of a statement, the way the server reads a `SET`: comments skipped, the
@@ -364,8 +373,8 @@ mod tests {
         m.observe(b"SET @x = 'a\\', sql_mode = ''");
         assert!(!m.no_backslash_escapes());
         assert_eq!(
-            m.saved.get(&b"x"[..]).and_then(|v| v.no_backslash_escapes),
-            Some(false)
+            m.saved.get(&b"x"[..]).and_then(|v| v.mode),
+            Some((false, false))
         );
     }
 

@@ -1481,7 +1481,7 @@ fn confine(file: &Path, st: &Statement, kind: &Kind, target: &str) -> Result<()>
         // The file's own database statements are mapped onto the target (see `note_source`).
         Kind::Session | Kind::Lock | Kind::Use(_) | Kind::Database { .. } => Vec::new(),
         Kind::TableDdl | Kind::PostData | Kind::Other => {
-            crate::read::confine::written_databases(&st.sql)
+            crate::read::confine::written_databases(&st.sql, st.lexing)
         }
     };
     let Some(other) = named.into_iter().find(|db| db != target) else {

@@ -451,6 +451,7 @@ mod tests {
         let big = Statement {
             sql: vec![b'x'; QUEUE_BYTES as usize],
             at: Default::default(),
+            lexing: Default::default(),
         };
         assert!(queued.reserve(QUEUE_BYTES));
         tx.send(Ok(Item::Statement(big, Kind::Other, None, false)))
