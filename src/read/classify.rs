@@ -174,9 +174,8 @@ impl Iterator for Tokens<'_> {
                     let mut j = self.i + 1;
                     // A doubled quote is one quote inside: `'it''s'` is one string.
                     while j < s.len() && (s[j] != b || s.get(j + 1) == Some(&b)) {
-                        j += if s[j] == b {
-                            2
-                        } else if s[j] == b'\\' && !self.lexing.no_backslash_escapes {
+                        let escape = s[j] == b'\\' && !self.lexing.no_backslash_escapes;
+                        j += if s[j] == b || escape {
                             2
                         } else {
                             self.lexing.char_len(s, j)
