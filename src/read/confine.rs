@@ -32,14 +32,59 @@ const SCAN_TOKENS: usize = 512;
 /// [`Statement::lexing`](super::split::Statement)): a body created under sjis or
 /// NO_BACKSLASH_ESCAPES has strings that end elsewhere than a plain reading says, and a write
 /// could hide in what looks like a string.
-pub fn written_databases(sql: &[u8], lexing: Lexing) -> Vec<String> {
+///
+/// `package` says whether a name is a package the restore created: `CALL pkg.p` calls that
+/// package's routine (sql_mode ORACLE), not a procedure of a database `pkg`.
+pub fn written_databases(
+    sql: &[u8],
+    lexing: Lexing,
+    package: &dyn Fn(&str) -> bool,
+) -> Vec<String> {
     let head: Vec<Token> = Tokens::lexed(sql, lexing).take(SCAN_TOKENS).collect();
-    let mut out = written_by(&head, sql);
+    let mut out = written_by(&head, sql, package);
     if defines_code(&head, sql) {
-        out.extend(written_in_body(sql, lexing));
+        out.extend(written_in_body(sql, lexing, package));
     }
     out
 }
+
+/// The package a `CREATE [OR REPLACE] [DEFINER=…] PACKAGE [IF NOT EXISTS] [db.]name`
+/// statement creates (not a `PACKAGE BODY`, which needs its package first).
+pub fn created_package(sql: &[u8], lexing: Lexing) -> Option<String> {
+    if !matches!(sql.first(), Some(b'C' | b'c' | b'/')) {
+        return None;
+    }
+    let toks: Vec<Token> = Tokens::lexed(sql, lexing).take(SCAN_TOKENS).collect();
+    let word = |i: usize| match toks.get(i) {
+        Some(Token::Word(r)) => sql[r.clone()].to_ascii_uppercase(),
+        _ => Vec::new(),
+    };
+    if word(0) != b"CREATE" {
+        return None;
+    }
+    let k = (1..toks.len().min(HEAD)).find(|&i| word(i) == b"PACKAGE")?;
+    if word(k + 1) == b"BODY" {
+        return None;
+    }
+    let mut i = k + 1;
+    while matches!(&word(i)[..], b"IF" | b"NOT" | b"EXISTS") {
+        i += 1;
+    }
+    if toks.get(i + 1) == Some(&Token::Punct(b'.')) {
+        i += 2;
+    }
+    let quoted_under_ansi = |t: &Token| match t {
+        Token::Str(r) if sql.get(r.start) == Some(&b'"') && r.len() >= 2 => {
+            Some(String::from_utf8_lossy(&sql[r.start + 1..r.end - 1]).replace("\"\"", "\""))
+        }
+        _ => None,
+    };
+    let t = toks.get(i)?;
+    quoted_under_ansi(t).or_else(|| name(Some(t.clone()), sql).map(|n| n.name))
+}
+
+/// Tokens before a definition's object kind: `CREATE OR REPLACE DEFINER=`u`@`h` …`.
+const HEAD: usize = 24;
 
 /// Stands for "a body too long to check" among the databases a statement writes into.
 pub const BODY_TOO_LONG: &str = "\0body too long to check";
@@ -68,7 +113,7 @@ fn defines_code(toks: &[Token], sql: &[u8]) -> bool {
 /// The databases written by the statements inside a body: each write statement found where
 /// a statement can start (after `;`, `BEGIN`, `THEN`, `ELSE`, `DO`, `LOOP`, `REPEAT`, a label
 /// or `FOR EACH ROW`), read as a statement of its own.
-fn written_in_body(sql: &[u8], lexing: Lexing) -> Vec<String> {
+fn written_in_body(sql: &[u8], lexing: Lexing, package: &dyn Fn(&str) -> bool) -> Vec<String> {
     let toks: Vec<Token> = Tokens::lexed(sql, lexing).take(BODY_TOKENS + 1).collect();
     if toks.len() > BODY_TOKENS {
         return vec![BODY_TOO_LONG.to_owned()];
@@ -101,14 +146,14 @@ fn written_in_body(sql: &[u8], lexing: Lexing) -> Vec<String> {
         };
         if starts && !upper(&toks[i]).is_empty() {
             let end = (i + SCAN_TOKENS).min(toks.len());
-            out.extend(written_by(&toks[i..end], sql));
+            out.extend(written_by(&toks[i..end], sql, package));
         }
     }
     out
 }
 
 /// The databases the statement whose tokens start at `toks[0]` writes into by name.
-fn written_by(toks: &[Token], sql: &[u8]) -> Vec<String> {
+fn written_by(toks: &[Token], sql: &[u8], package: &dyn Fn(&str) -> bool) -> Vec<String> {
     // The statement ends at its `;`: in a body, what follows is the next statement, whose
     // `alias.column` is no table of this one's list (`DELETE FROM t; SELECT a.id FROM t1 a`).
     let toks = &toks[..toks
@@ -194,7 +239,7 @@ fn written_by(toks: &[Token], sql: &[u8]) -> Vec<String> {
             }
         }
         "RENAME" if is(1, &["TABLE", "TABLES"]) => out = table_list(2, toks.len()),
-        "CALL" => out.extend(qualifier(1)),
+        "CALL" => out.extend(qualifier(1).filter(|q| !package(q))),
         "SELECT" => {
             if let Some(i) =
                 find(1, &["SETVAL"]).filter(|&i| toks.get(i + 1) == Some(&Token::Punct(b'(')))
@@ -262,7 +307,7 @@ mod tests {
     use super::*;
 
     fn written(sql: &str) -> Vec<String> {
-        written_databases(sql.as_bytes(), Lexing::default())
+        written_databases(sql.as_bytes(), Lexing::default(), &|_| false)
     }
 
     #[test]
@@ -407,13 +452,41 @@ mod tests {
             ..Lexing::default()
         };
         let sql = b"CREATE PROCEDURE p() BEGIN SELECT '\x95\x5c'; INSERT INTO other.t VALUES (1); SELECT 'x'; END";
-        assert!(written_databases(sql, Lexing::default()).is_empty());
-        assert_eq!(written_databases(sql, sjis), ["other"]);
+        let none = |_: &str| false;
+        assert!(written_databases(sql, Lexing::default(), &none).is_empty());
+        assert_eq!(written_databases(sql, sjis, &none), ["other"]);
         let nbe = Lexing {
             no_backslash_escapes: true,
             ..Lexing::default()
         };
         let sql = b"CREATE PROCEDURE p() BEGIN SELECT 'C:\\'; INSERT INTO other.t VALUES (1); SELECT 'x'; END";
-        assert_eq!(written_databases(sql, nbe), ["other"]);
+        assert_eq!(written_databases(sql, nbe, &none), ["other"]);
+    }
+
+    /// Under sql_mode ORACLE `CALL pack.p2` calls a routine of package `pack`: not a write
+    /// into a database `pack` once the file created that package.
+    #[test]
+    fn a_call_into_a_package_is_no_write_elsewhere() {
+        let created = |sql: &str| created_package(sql.as_bytes(), Lexing::default());
+        assert_eq!(
+            created("CREATE DEFINER=\"root\"@\"localhost\" PACKAGE \"pack\" AS PROCEDURE p2; END"),
+            Some("pack".to_owned())
+        );
+        assert_eq!(
+            created("CREATE OR REPLACE PACKAGE IF NOT EXISTS d.`Pk` AS PROCEDURE p2; END"),
+            Some("Pk".to_owned())
+        );
+        assert_eq!(
+            created("CREATE PACKAGE BODY pack AS PROCEDURE p2 AS BEGIN NULL; END; END"),
+            None
+        );
+        assert_eq!(created("CREATE PROCEDURE pack() BEGIN END"), None);
+        let sql = b"CREATE PROCEDURE \"caller\"() AS BEGIN CALL pack.p2; CALL other.p; END";
+        let pack = |n: &str| n.eq_ignore_ascii_case("PACK");
+        assert_eq!(written_databases(sql, Lexing::default(), &pack), ["other"]);
+        assert_eq!(
+            written_databases(sql, Lexing::default(), &|_| false),
+            ["pack", "other"]
+        );
     }
 }

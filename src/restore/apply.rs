@@ -375,6 +375,9 @@ pub struct Applier<'a> {
     /// Statements adding keys back that are running, by the position of their table's first
     /// row statement (their answers' `at`).
     keys_running: HashMap<u64, (TableKey, String)>,
+    /// Packages the file creates (upper case): under sql_mode ORACLE `CALL pkg.p` calls a
+    /// package's routine, not a procedure of a database `pkg` (`read::confine`).
+    packages: HashSet<String>,
 }
 
 /// A table loading without its deferred keys.
@@ -484,6 +487,7 @@ impl<'a> Applier<'a> {
             keys_pending: HashMap::new(),
             keys_ready: Vec::new(),
             keys_running: HashMap::new(),
+            packages: HashSet::new(),
         };
         // The restore's own session settings go first, so the file's later ones win.
         let mut setup = Vec::new();
@@ -592,6 +596,9 @@ impl<'a> Applier<'a> {
         load: Option<LoadData>,
         ours: bool,
     ) -> Result<()> {
+        if let Some(package) = crate::read::confine::created_package(&st.sql, st.lexing) {
+            self.packages.insert(package.to_uppercase());
+        }
         // Before the confinement check: a statement read past writes nowhere.
         let mut view = None;
         if let Some(selection) = self.selection.as_mut() {
@@ -614,7 +621,7 @@ impl<'a> Applier<'a> {
         if let Placement::Single { target } = &self.placement
             && !self.opts.allow_other_databases
         {
-            confine(self.file, &st, &kind, target)?;
+            confine(self.file, &st, &kind, target, &self.packages)?;
         }
         match kind {
             Kind::Lock => self.out.skipped += 1,
@@ -1475,13 +1482,20 @@ const ER_BINLOG_CREATE_ROUTINE_NEED_SUPER: u16 = 1419;
 /// what is refused): a statement that names another database as the place it writes is refused
 /// before it runs. Row statements of a dump cost nothing here (their table is known from
 /// classification); the others are scanned from their first tokens.
-fn confine(file: &Path, st: &Statement, kind: &Kind, target: &str) -> Result<()> {
+fn confine(
+    file: &Path,
+    st: &Statement,
+    kind: &Kind,
+    target: &str,
+    packages: &HashSet<String>,
+) -> Result<()> {
     let named = match kind {
         Kind::Data { db, .. } => db.iter().cloned().collect(),
         // The file's own database statements are mapped onto the target (see `note_source`).
         Kind::Session | Kind::Lock | Kind::Use(_) | Kind::Database { .. } => Vec::new(),
         Kind::TableDdl | Kind::PostData | Kind::Other => {
-            crate::read::confine::written_databases(&st.sql, st.lexing)
+            let package = |name: &str| packages.contains(&name.to_uppercase());
+            crate::read::confine::written_databases(&st.sql, st.lexing, &package)
         }
     };
     let Some(other) = named.into_iter().find(|db| db != target) else {

@@ -144,3 +144,40 @@ async fn an_alias_after_a_statement_in_a_body_is_no_database() {
     assert!(out.status.success(), "{}", output_text(&out));
     common::assert_same(&src.name, &target.name).await;
 }
+
+/// Under sql_mode ORACLE `CALL pack.p2` calls a routine of the package `pack` the file
+/// creates, not a procedure of a database `pack`: a dump holding such a caller restores under
+/// another name (it was refused as a write into database `pack`), and the caller still runs.
+#[tokio::test]
+async fn a_call_into_a_package_of_the_file_is_no_write_elsewhere() {
+    let src = TestDb::new("cf_pkg").await;
+    src.exec(
+        "SET sql_mode = 'ORACLE';
+         CREATE TABLE calls (a VARCHAR(20));
+         CREATE PACKAGE pack AS PROCEDURE p2; END;
+         CREATE PACKAGE BODY pack AS PROCEDURE p2 AS BEGIN INSERT INTO calls VALUES ('pack.p2'); END; END;
+         CREATE PROCEDURE caller AS BEGIN CALL pack.p2; END;",
+    )
+    .await;
+    let dir = out_dir();
+    let file = common::dump_plain(&src.name, dir.path());
+    let dst = TestDb::new("cf_pkg_dst").await;
+    let out = restore_single(&file, &dst.name, &[]);
+    common::assert_success(&out, "restore of a caller of a package routine");
+    dst.exec("CALL caller()").await;
+    assert_eq!(count_rows(&dst.name, "calls").await, 1);
+    // A call into a database of that name is still one.
+    let f = file_with(
+        &dir,
+        "call_other.sql",
+        "CREATE PROCEDURE q() CALL pack.p2()",
+    );
+    let other = TestDb::new("cf_pkg_other").await;
+    let out = restore_single(&f, &other.name, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("writes into database `pack`"),
+        "{}",
+        output_text(&out)
+    );
+}
