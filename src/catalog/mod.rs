@@ -6,6 +6,7 @@ use mysql_async::prelude::*;
 use mysql_async::{Conn, Row};
 
 pub mod rewrite;
+mod triggers;
 
 use crate::error::{Error, Result};
 use crate::quote::{ident, qualified};
@@ -711,12 +712,43 @@ async fn read_database(
         )
         .await
         .map_err(|e| Error::server(ctx("information_schema.TRIGGERS"), e))?;
-    for (name, _) in triggers.into_iter().filter(|(_, table)| keep(table)) {
+    // Triggers the server would refuse to create again, all of them named at once.
+    let mut broken_triggers: Vec<String> = Vec::new();
+    let mut their_tables: Vec<String> = Vec::new();
+    for (name, table) in triggers.into_iter().filter(|(_, table)| keep(table)) {
         // SHOW CREATE TRIGGER: name, sql_mode, statement, character_set_client,
         // collation_connection, Database Collation.
-        catalog.triggers.push(
-            show_create_object(conn, db, ObjectKind::Trigger, name, [1, 2, 3, 4, 5], None).await?,
-        );
+        let trigger =
+            show_create_object(conn, db, ObjectKind::Trigger, name, [1, 2, 3, 4, 5], None).await?;
+        if let Some(t) = catalog.tables.iter().find(|t| t.name == table) {
+            for m in triggers::missing_columns(&trigger, t) {
+                broken_triggers.push(format!(
+                    "trigger {} on {} uses {}.{}, a column the table no longer has",
+                    ident(&trigger.name),
+                    qualified(db, &table),
+                    m.row,
+                    ident(&m.column)
+                ));
+                let flag = format!(
+                    "--ignore-table {}",
+                    crate::pattern::TablePattern::argument_for(db, &table)
+                );
+                if !their_tables.contains(&flag) {
+                    their_tables.push(flag);
+                }
+            }
+        }
+        catalog.triggers.push(trigger);
+    }
+    if !broken_triggers.is_empty() {
+        return Err(Error::Unsupported(format!(
+            "{}: the server refuses to create such a trigger (ERROR 1054 Unknown column), so a \
+             dump of it could not be restored, and every statement that fires it fails on this \
+             server too; drop the trigger or create it again on the columns the table has, or \
+             leave the table out with {}",
+            broken_triggers.join("; "),
+            their_tables.join(" ")
+        )));
     }
 
     let event_names: Vec<String> = conn

@@ -119,7 +119,7 @@ pub fn strip_schema(
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Tok {
+pub(super) enum Tok {
     /// An unquoted word (keyword, name, number).
     Word,
     /// A backquoted name, or a double-quoted one under ANSI_QUOTES: its unquoted bytes.
@@ -130,22 +130,22 @@ enum Tok {
 }
 
 #[derive(Clone, Debug)]
-struct Token {
-    tok: Tok,
-    at: Range<usize>,
+pub(super) struct Token {
+    pub(super) tok: Tok,
+    pub(super) at: Range<usize>,
 }
 
 impl Token {
-    fn is_name(&self) -> bool {
+    pub(super) fn is_name(&self) -> bool {
         matches!(self.tok, Tok::Word | Tok::Quoted(_))
     }
 
-    fn is_punct(&self, c: u8) -> bool {
+    pub(super) fn is_punct(&self, c: u8) -> bool {
         self.tok == Tok::Punct(c)
     }
 
     /// The bytes a name stands for: a word as written, a quoted name unquoted.
-    fn name<'a>(&'a self, sql: &'a [u8]) -> &'a [u8] {
+    pub(super) fn name<'a>(&'a self, sql: &'a [u8]) -> &'a [u8] {
         match &self.tok {
             Tok::Quoted(n) => n,
             _ => &sql[self.at.clone()],
@@ -167,7 +167,7 @@ fn is_word_byte(c: u8) -> bool {
 
 /// The definition's tokens, comments left out; the markers of executable comments
 /// (`/*!50001`, `/*M!100100`, their `*/`) are left out too, since what they hold is code.
-fn tokens(sql: &[u8], lexing: Lexing) -> Vec<Token> {
+pub(super) fn tokens(sql: &[u8], lexing: Lexing) -> Vec<Token> {
     let b = sql;
     let mut out = Vec::new();
     let mut i = 0;
