@@ -640,17 +640,16 @@ async fn read_database(
                 for (_, column, srid) in srids.iter().filter(|(t, _, _)| *t == name) {
                     create_sql = with_srid(&create_sql, column, *srid);
                 }
-                let versioning = (table_type == "SYSTEM VERSIONED").then(|| {
-                    match periods.remove(&name) {
+                let versioning = if table_type == "SYSTEM VERSIONED" {
+                    Some(match periods.remove(&name) {
                         Some((_, _, true)) => Versioning::TransactionId,
                         Some((start, end, false)) => Versioning::Timestamp { start, end },
                         // WITH SYSTEM VERSIONING alone: hidden columns of these names.
-                        None => Versioning::Timestamp {
-                            start: "row_start".into(),
-                            end: "row_end".into(),
-                        },
-                    }
-                });
+                        None => implicit_versioning(conn, &target).await?,
+                    })
+                } else {
+                    None
+                };
                 catalog.tables.push(Table {
                     create_sql,
                     name,
@@ -979,6 +978,38 @@ async fn native_named_calls(conn: &mut Conn, catalog: &DatabaseCatalog) -> Resul
             .map_err(|e| Error::server(ctx("returning to the current database"), e))?;
     }
     Ok(native)
+}
+
+/// How a table versioned through the hidden `row_start`/`row_end` keeps its history: by
+/// timestamp, as `WITH SYSTEM VERSIONING` makes them, or by transaction id when explicit
+/// transaction-id period columns were dropped (MariaDB then keeps hidden BIGINT ones of those
+/// names, and `SHOW CREATE TABLE` no longer says so). Asked of the result's column type,
+/// reading no row.
+async fn implicit_versioning(conn: &mut Conn, target: &str) -> Result<Versioning> {
+    let what = || format!("reading the period columns of table {target}");
+    let result = conn
+        .query_iter(format!(
+            "SELECT row_start FROM {target} FOR SYSTEM_TIME ALL LIMIT 0"
+        ))
+        .await
+        .map_err(|e| Error::server(what(), e))?;
+    let by_id = result.columns().is_some_and(|c| {
+        c.first().is_some_and(|c| {
+            c.column_type() == mysql_async::consts::ColumnType::MYSQL_TYPE_LONGLONG
+        })
+    });
+    result
+        .drop_result()
+        .await
+        .map_err(|e| Error::server(what(), e))?;
+    Ok(if by_id {
+        Versioning::TransactionId
+    } else {
+        Versioning::Timestamp {
+            start: "row_start".into(),
+            end: "row_end".into(),
+        }
+    })
 }
 
 /// Reads `SHOW CREATE <kind>`; `at` gives the positions of sql_mode, the statement,
