@@ -74,12 +74,15 @@ const LOSSLESS_VIA_UNICODE: [&str; 8] = [
     "utf8mb4", "utf8mb3", "utf8", "latin1", "ucs2", "utf16", "utf16le", "utf32",
 ];
 
-/// Every other character set the servers know, for the `_charset` introducer.
-const OTHER_CHARSETS: [&str; 32] = [
+/// Every other character set the servers know, for the `_charset` introducer. `filename` is
+/// the server's own encoding of table file names (`a b` is `a@0020b`), hidden from
+/// `information_schema.CHARACTER_SETS` but usable for a column; a value stored in it need not
+/// decode (`_filename X'404040'` reads back as `\0`), so its bytes are written as they are.
+const OTHER_CHARSETS: [&str; 33] = [
     "big5", "dec8", "cp850", "hp8", "koi8r", "latin2", "swe7", "ujis", "sjis", "hebrew", "tis620",
     "euckr", "koi8u", "gb2312", "greek", "cp1250", "gbk", "latin5", "armscii8", "cp866", "keybcs2",
     "macce", "macroman", "cp852", "latin7", "cp1251", "cp1256", "cp1257", "geostd8", "cp932",
-    "eucjpms", "gb18030",
+    "eucjpms", "gb18030", "filename",
 ];
 
 /// For a column's character set: None when its text can be read and written as UTF-8, else
