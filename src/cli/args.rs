@@ -333,6 +333,8 @@ pub struct RestoreArgs {
     /// Skip the integrity checks: the file's size and SHA-256 are not compared with its
     /// metadata, and a dump of ours without its "-- Dump completed" footer (cut short) is
     /// restored with a warning instead of failing. For a damaged copy that is the last one.
+    /// With --drop-target the database is then dropped before anything of the file is
+    /// checked: a damaged file leaves it with what was restored up to the damage.
     #[arg(long = "no-verify")]
     pub no_verify: bool,
     /// The longest statement read from the file (bytes, or K/M/G): a longer one stops the
