@@ -300,6 +300,12 @@ pub async fn dry_run(cfg: &BackupConfig, progress: &dyn Progress) -> Result<DryR
     for db in &run.selection.databases {
         let (tables, rows, bytes) = survey::estimate_size(&mut control, db).await?;
         databases.push((db.clone(), tables, rows, bytes));
+        // What the backup would refuse before writing its file (a view the server cannot
+        // open, a trigger on a dropped column) is found by reading the definitions it would
+        // read, outside any snapshot or lock.
+        if cfg.engine == Engine::Native {
+            catalog::load_database(&mut control, db, |t| cfg.tables.takes(db, t)).await?;
+        }
     }
     let _ = control.disconnect().await;
     let filter = &cfg.tables;

@@ -619,6 +619,14 @@ async fn a_view_the_server_cannot_open_stops_the_backup_and_says_how_to_go_on() 
         "{:?}",
         files_in(dir.path())
     );
+    // A dry run reads the same definitions, and says so before the night's run does.
+    let out = dump(&src.name, dir.path(), &["--dry-run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("ERROR 1356"),
+        "{}",
+        output_text(&out)
+    );
 
     let pattern = format!("{}.v_broken", src.name);
     let literal = dotted.trim_matches('\'').to_owned();
@@ -666,6 +674,13 @@ async fn a_trigger_on_a_dropped_column_stops_the_backup_and_says_how_to_go_on() 
         files_in(dir.path()).is_empty(),
         "{:?}",
         files_in(dir.path())
+    );
+    let out = dump(&src.name, dir.path(), &["--dry-run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("ERROR 1054"),
+        "{}",
+        output_text(&out)
     );
 
     let pattern = format!("{}.t", src.name);
