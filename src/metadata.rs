@@ -286,6 +286,11 @@ pub struct TableInfo {
     /// row start and end).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub history: bool,
+    /// History rows left out because their period is empty (ROW START = ROW END): no server
+    /// takes them back (`rows::kept_versions`). `rows` and `checksum` are those of the rows
+    /// dumped.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub history_rows_left_out: u64,
     /// Only the rows this condition accepts were dumped (`--where`; every matching one, each
     /// in parentheses, joined with AND): `rows` and `checksum` are those of the filtered rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -664,4 +669,8 @@ mod tests {
         s.gtid_binlog_pos = Some("0-1-12".into());
         assert_eq!(s.gtid_info(), "0-1-12");
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -262,6 +262,7 @@ pub(super) async fn table_outcome(
             chunks: chunk_count,
             checksum: checksum.hex(),
             history: p.table.history_columns().is_some(),
+            history_rows_left_out: empty,
             condition: p.condition,
         },
         largest,

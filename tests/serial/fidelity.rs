@@ -382,6 +382,8 @@ async fn history_rows_with_an_empty_period_are_left_out_and_said() {
         text.contains("`r`: 2 history row(s) whose ROW START equals their ROW END were left out"),
         "{text}"
     );
+    let meta = common::metadata_of(&file);
+    assert_eq!(meta["tables"][0]["history_rows_left_out"], 2, "{meta}");
     let strict_dir = out_dir();
     let out = common::backup_single(&src.name, strict_dir.path(), &["--strict"]);
     assert_eq!(out.status.code(), Some(1), "{}", common::output_text(&out));
