@@ -486,9 +486,7 @@ async fn read_database(
         .map_err(|e| Error::server(ctx("information_schema.TABLES"), e))?;
     let column_rows: Vec<Row> = conn
         .exec(
-            "SELECT TABLE_NAME, COLUMN_NAME, LOWER(DATA_TYPE), COLUMN_TYPE, EXTRA, IS_NULLABLE, \
-             CHARACTER_SET_NAME, GENERATION_EXPRESSION FROM information_schema.COLUMNS \
-             WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION",
+            format!("{COLUMNS_QUERY} ORDER BY TABLE_NAME, ORDINAL_POSITION"),
             (db,),
         )
         .await
@@ -516,30 +514,17 @@ async fn read_database(
     let mut periods: std::collections::HashMap<String, (String, String, bool)> = Default::default();
     for r in &column_rows {
         let table = text_at(r, 0, "COLUMNS.TABLE_NAME")?;
-        let name = text_at(r, 1, "COLUMNS.COLUMN_NAME")?;
-        let data_type = text_at(r, 2, "COLUMNS.DATA_TYPE")?;
-        let extra = text_at(r, 4, "COLUMNS.EXTRA")?.to_ascii_uppercase();
-        match text_at(r, 7, "COLUMNS.GENERATION_EXPRESSION")?.as_str() {
-            "ROW START" => {
+        let (column, period) = column_of(r)?;
+        match period {
+            Some(Period::Start { by_id }) => {
                 let p = periods.entry(table.clone()).or_default();
-                p.0 = name.clone();
-                p.2 = INTEGER_TYPES.contains(&data_type.as_str());
+                p.0 = column.name.clone();
+                p.2 = by_id;
             }
-            "ROW END" => periods.entry(table.clone()).or_default().1 = name.clone(),
-            _ => {}
+            Some(Period::End) => periods.entry(table.clone()).or_default().1 = column.name.clone(),
+            None => {}
         }
-        columns.entry(table).or_default().push(Column {
-            name,
-            numbered: matches!(data_type.as_str(), "enum" | "set"),
-            data_type,
-            column_type: text_at(r, 3, "COLUMNS.COLUMN_TYPE")?,
-            // MySQL's DEFAULT_GENERATED is a default, not a generated column; MariaDB
-            // lists system-versioning ROW START/END as STORED GENERATED.
-            generated: extra.contains("VIRTUAL GENERATED")
-                || extra.contains("STORED GENERATED")
-                || extra.contains("PERSISTENT GENERATED"),
-            charset: r.get::<Option<String>, _>(6).flatten(),
-        });
+        columns.entry(table).or_default().push(column);
     }
 
     let mut catalog = DatabaseCatalog {
@@ -583,15 +568,28 @@ async fn read_database(
         let target = qualified(db, &name);
         match table_type.as_str() {
             "VIEW" => {
+                let mut cols = cols;
+                let mut switched_from = None;
                 if cols.is_empty() {
-                    broken_views.push(name);
-                    continue;
+                    match under_own_collation(conn, db, &name).await? {
+                        Some((own, session)) => {
+                            cols = own;
+                            switched_from = Some(session);
+                        }
+                        None => {
+                            broken_views.push(name);
+                            continue;
+                        }
+                    }
                 }
                 let row: Row = conn
                     .query_first(format!("SHOW CREATE VIEW {target}"))
                     .await
                     .map_err(|e| Error::server(format!("reading view {target}"), e))?
                     .ok_or_else(|| Error::Internal(format!("view {target} vanished")))?;
+                if let Some(session) = switched_from {
+                    back_to_collation(conn, &session).await?;
+                }
                 catalog.views.push(View {
                     create_sql: bytes_at(&row, 1),
                     character_set_client: text_at(&row, 2, "character_set_client")?,
@@ -1010,6 +1008,110 @@ async fn implicit_versioning(conn: &mut Conn, target: &str) -> Result<Versioning
             end: "row_end".into(),
         }
     })
+}
+
+/// The columns of a database's tables, as [`column_of`] reads them.
+const COLUMNS_QUERY: &str = "SELECT TABLE_NAME, COLUMN_NAME, LOWER(DATA_TYPE), COLUMN_TYPE, \
+     EXTRA, IS_NULLABLE, CHARACTER_SET_NAME, GENERATION_EXPRESSION FROM \
+     information_schema.COLUMNS WHERE TABLE_SCHEMA = ?";
+
+/// What a column is to system versioning.
+enum Period {
+    /// ROW START; `by_id` when it holds transaction ids.
+    Start {
+        by_id: bool,
+    },
+    End,
+}
+
+/// One row of [`COLUMNS_QUERY`].
+fn column_of(r: &Row) -> Result<(Column, Option<Period>)> {
+    let name = text_at(r, 1, "COLUMNS.COLUMN_NAME")?;
+    let data_type = text_at(r, 2, "COLUMNS.DATA_TYPE")?;
+    let extra = text_at(r, 4, "COLUMNS.EXTRA")?.to_ascii_uppercase();
+    let period = match text_at(r, 7, "COLUMNS.GENERATION_EXPRESSION")?.as_str() {
+        "ROW START" => Some(Period::Start {
+            by_id: INTEGER_TYPES.contains(&data_type.as_str()),
+        }),
+        "ROW END" => Some(Period::End),
+        _ => None,
+    };
+    let column = Column {
+        name,
+        numbered: matches!(data_type.as_str(), "enum" | "set"),
+        data_type,
+        column_type: text_at(r, 3, "COLUMNS.COLUMN_TYPE")?,
+        // MySQL's DEFAULT_GENERATED is a default, not a generated column; MariaDB
+        // lists system-versioning ROW START/END as STORED GENERATED.
+        generated: extra.contains("VIRTUAL GENERATED")
+            || extra.contains("STORED GENERATED")
+            || extra.contains("PERSISTENT GENERATED"),
+        charset: r.get::<Option<String>, _>(6).flatten(),
+    };
+    Ok((column, period))
+}
+
+/// A view that lists no columns under the session's collation may open under its own: its
+/// text is resolved anew under the session's `collation_connection` (`LPAD(HEX(n), 4, '0')`
+/// made under ucs2 mixes ucs2 and utf8mb4, ERROR 1267; `'x' COLLATE latin1_german1_ci` made
+/// under latin1 is no utf8mb4 collation). Returns its columns read under its own
+/// `collation_connection`, which is then left in force for its `SHOW CREATE VIEW`, and the
+/// collation to go back to; None when it has no other one (the view is broken).
+async fn under_own_collation(
+    conn: &mut Conn,
+    db: &str,
+    view: &str,
+) -> Result<Option<(Vec<Column>, String)>> {
+    let what = || {
+        format!(
+            "reading view {} under its own collation",
+            qualified(db, view)
+        )
+    };
+    let own: Option<String> = conn
+        .exec_first(
+            "SELECT COLLATION_CONNECTION FROM information_schema.VIEWS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            (db, view),
+        )
+        .await
+        .map_err(|e| Error::server(what(), e))?;
+    let session: String = conn
+        .query_first("SELECT @@collation_connection")
+        .await
+        .map_err(|e| Error::server(what(), e))?
+        .unwrap_or_default();
+    // A collation name from the server's own answer, checked before it is spliced in.
+    let Some(own) = own.filter(|c| {
+        *c != session && !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    }) else {
+        return Ok(None);
+    };
+    conn.query_drop(format!("SET collation_connection = {own}"))
+        .await
+        .map_err(|e| Error::server(what(), e))?;
+    let rows: Vec<Row> = conn
+        .exec(
+            format!("{COLUMNS_QUERY} AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION"),
+            (db, view),
+        )
+        .await
+        .map_err(|e| Error::server(what(), e))?;
+    let columns = rows
+        .iter()
+        .map(|r| column_of(r).map(|(c, _)| c))
+        .collect::<Result<Vec<_>>>()?;
+    if columns.is_empty() {
+        back_to_collation(conn, &session).await?;
+        return Ok(None);
+    }
+    Ok(Some((columns, session)))
+}
+
+async fn back_to_collation(conn: &mut Conn, collation: &str) -> Result<()> {
+    conn.exec_drop("SET collation_connection = ?", (collation,))
+        .await
+        .map_err(|e| Error::server("restoring the session's collation_connection", e))
 }
 
 /// Reads `SHOW CREATE <kind>`; `at` gives the positions of sql_mode, the statement,

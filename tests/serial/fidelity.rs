@@ -906,6 +906,45 @@ async fn a_filename_charset_column_keeps_its_bytes() {
     assert_round_trips(&src).await;
 }
 
+/// A view that opens only under the collation it was made under (MariaDB's ctype_ucs2_*
+/// and view tests: `LPAD(HEX(n), 4, '0')` made under ucs2 is an illegal mix of collations
+/// under utf8mb4, ERROR 1267; `'x' COLLATE latin1_german1_ci` made under latin1 names no
+/// utf8mb4 collation) is read under its own and restores on both paths: the backup refused
+/// it as a view the server cannot open (stock mariadb-dump fails on it too).
+#[tokio::test]
+async fn a_view_that_opens_only_under_its_own_collation_round_trips() {
+    let _serial = common::serial().await;
+    let src = TestDb::new("view_own_collation").await;
+    src.exec(
+        "CREATE TABLE t (a INT); INSERT INTO t VALUES (7);
+         SET collation_connection = ucs2_general_ci;
+         CREATE VIEW v_ucs2 AS SELECT LPAD(HEX(a), 4, '0') AS h FROM t;
+         SET NAMES latin1;
+         CREATE VIEW v_latin1 AS SELECT 'x' COLLATE latin1_german1_ci AS g, a FROM t;
+         SET NAMES utf8mb4;
+         CREATE VIEW v_plain AS SELECT a FROM t;",
+    )
+    .await;
+    let queries = [
+        "SET collation_connection = ucs2_general_ci",
+        "SELECT h FROM v_ucs2",
+        "SET NAMES latin1",
+        "SELECT g, a FROM v_latin1",
+        "SELECT a FROM v_plain",
+    ];
+    let want = answers(&src.name, &queries).await;
+    assert_eq!(want[1], "SELECT h FROM v_ucs2 -> 0007");
+    let dir = out_dir();
+    let file = common::dump_single(&src.name, dir.path(), &[]);
+    let stock = TestDb::new("view_own_collation_stock").await;
+    restore_stock(&stock.name, &file);
+    let ours = TestDb::new("view_own_collation_ours").await;
+    assert_success(&common::restore_single(&file, &ours.name, &[]), "restore");
+    for dst in [&stock, &ours] {
+        assert_eq!(answers(&dst.name, &queries).await, want, "{}", dst.name);
+    }
+}
+
 /// A database's own name is dropped from definitions only where it names the database (MariaDB
 /// test-suite sweep): a table, alias or ROW variable named like the database keeps the
 /// qualifier that picks its column (dropped, a correlated subquery compared the inner table
