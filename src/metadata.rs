@@ -297,6 +297,10 @@ pub struct TableInfo {
     pub condition: Option<String>,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// A metadata file read back by restore and verify. Every key is optional and read on its
 /// own: the old tool's files lack the newer keys, and a key of an unexpected shape must not
 /// stop a restore (verify reports what it could not check).
@@ -669,8 +673,4 @@ mod tests {
         s.gtid_binlog_pos = Some("0-1-12".into());
         assert_eq!(s.gtid_info(), "0-1-12");
     }
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
