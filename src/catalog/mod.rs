@@ -10,7 +10,7 @@ mod triggers;
 
 use crate::error::{Error, Result};
 use crate::quote::{ident, qualified};
-use rewrite::{Lexing, own_calls, strip_schema};
+use rewrite::{Lexing, own_calls, shadowed_calls, strip_schema};
 
 /// System databases dropped by `--exclude-system` (docs/compat.md §2.4).
 const SYSTEM_DATABASES: [&str; 5] = [
@@ -227,6 +227,15 @@ impl ObjectKind {
     }
 }
 
+/// Why a call keeps its database qualifier in the dump ([`DatabaseCatalog::calls_keeping_qualifier`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeptBecause {
+    /// Without it the server would call its native function of that name.
+    Native,
+    /// Without it a package would call its own routine of that name.
+    PackageOwn,
+}
+
 /// A trigger, routine or event with the session settings it was created under.
 #[derive(Clone, Debug)]
 pub struct StoredObject {
@@ -378,12 +387,10 @@ impl DatabaseCatalog {
     }
 
     /// Each definition (`view v`, `function f` …) whose calls keep the database's qualifier,
-    /// with the function's name: those whose bare name is a native function's.
-    pub fn calls_keeping_qualifier(&self) -> Vec<(String, String)> {
+    /// with the routine's name and why: its bare name is a native function's, or the package
+    /// making the call declares a routine of that name.
+    pub fn calls_keeping_qualifier(&self) -> Vec<(String, String, KeptBecause)> {
         let mut out = Vec::new();
-        if self.native_named_calls.is_empty() {
-            return out;
-        }
         let views = self.views.iter().map(|v| {
             let what = format!("view {}", ident(&v.name));
             (what, "", &v.create_sql, &v.character_set_client)
@@ -406,10 +413,16 @@ impl DatabaseCatalog {
                 )
             });
         for (what, sql_mode, sql, charset) in views.chain(objects) {
-            let calls = own_calls(sql, &self.name_in(charset), Lexing::new(sql_mode, charset));
-            for call in calls.iter().filter(|c| self.native_named_calls.contains(c)) {
-                let name = rewrite::unquoted(call);
-                out.push((what.clone(), String::from_utf8_lossy(&name).into_owned()));
+            let schema = self.name_in(charset);
+            let lexing = Lexing::new(sql_mode, charset);
+            let name = |call: &[u8]| String::from_utf8_lossy(&rewrite::unquoted(call)).into_owned();
+            for call in own_calls(sql, &schema, lexing) {
+                if self.native_named_calls.contains(&call) {
+                    out.push((what.clone(), name(&call), KeptBecause::Native));
+                }
+            }
+            for call in shadowed_calls(sql, &schema, lexing) {
+                out.push((what.clone(), name(&call), KeptBecause::PackageOwn));
             }
         }
         out

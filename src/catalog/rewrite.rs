@@ -43,6 +43,9 @@ enum Site {
     Database,
     /// Before a call: `member` is the function's name as written (quotes included).
     Call { member: Range<usize> },
+    /// A routine of the database called from inside a package that declares a routine of the
+    /// same name: kept, since the bare name would be the package's own.
+    Shadowed { member: Range<usize> },
 }
 
 /// One `schema.` found: the bytes to drop (the name, the dot and any blank space up to the
@@ -61,7 +64,22 @@ pub fn own_calls(sql: &[u8], schema: &[u8], lexing: Lexing) -> Vec<Vec<u8>> {
         .into_iter()
         .filter_map(|q| match q.site {
             Site::Call { member } => Some(sql[member].to_vec()),
-            Site::Database => None,
+            Site::Database | Site::Shadowed { .. } => None,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The routines `sql`, a package, calls through its database's qualifier although it
+/// declares routines of the same names (each name as written): those qualifiers are kept.
+pub fn shadowed_calls(sql: &[u8], schema: &[u8], lexing: Lexing) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = qualifiers(sql, schema, lexing)
+        .into_iter()
+        .filter_map(|q| match q.site {
+            Site::Shadowed { member } => Some(sql[member].to_vec()),
+            _ => None,
         })
         .collect();
     out.sort();
@@ -106,10 +124,10 @@ pub fn strip_schema(
     let mut out = Vec::with_capacity(sql.len());
     let mut copied = 0;
     for q in qualifiers(sql, schema, lexing) {
-        if let Site::Call { member } = &q.site
-            && native(&sql[member.clone()])
-        {
-            continue;
+        match &q.site {
+            Site::Call { member } if native(&sql[member.clone()]) => continue,
+            Site::Shadowed { .. } => continue,
+            _ => {}
         }
         out.extend_from_slice(&sql[copied..q.drop.start]);
         copied = q.drop.end;
@@ -297,6 +315,7 @@ const CLAUSES: [&[u8]; 17] = [
 /// database, or before a call.
 fn qualifiers(sql: &[u8], schema: &[u8], lexing: Lexing) -> Vec<Qualifier> {
     let toks = tokens(sql, lexing);
+    let local = package_routines(&toks, sql);
     let mut out = Vec::new();
     let mut levels = vec![Level::default()];
     let mut last_was_table = false;
@@ -355,7 +374,15 @@ fn qualifiers(sql: &[u8], schema: &[u8], lexing: Lexing) -> Vec<Qualifier> {
                     let after = toks.get(k + 3);
                     let three_parts = after.is_some_and(|a| a.is_punct(b'.'))
                         && toks.get(k + 4).is_some_and(Token::is_name);
-                    let site = if level.expect_table || three_parts {
+                    let member_name = rewrite_key(member.name(sql));
+                    let site = if !three_parts && local.contains(&member_name) {
+                        // Inside a package a bare name is the package's own routine first:
+                        // `CALL db.p1` in package pkg calls the standalone p1, `CALL p1`
+                        // would call pkg.p1.
+                        Some(Site::Shadowed {
+                            member: member.at.clone(),
+                        })
+                    } else if level.expect_table || three_parts {
                         Some(Site::Database)
                     } else if after.is_some_and(|a| a.is_punct(b'(')) {
                         Some(Site::Call {
@@ -472,6 +499,24 @@ fn qualifiers(sql: &[u8], schema: &[u8], lexing: Lexing) -> Vec<Qualifier> {
         k += 1;
     }
     out
+}
+
+/// A routine name as compared: unquoted, lower case (routine names ignore case).
+fn rewrite_key(name: &[u8]) -> Vec<u8> {
+    name.to_ascii_lowercase()
+}
+
+/// The routines a package (or package body) declares, when `toks` are a `CREATE … PACKAGE`:
+/// the names after `PROCEDURE` and `FUNCTION` in it.
+fn package_routines(toks: &[Token], sql: &[u8]) -> Vec<Vec<u8>> {
+    let is_package = toks.iter().take(32).any(|t| t.keyword(sql) == b"PACKAGE");
+    if !is_package {
+        return Vec::new();
+    }
+    toks.windows(2)
+        .filter(|w| matches!(&w[0].keyword(sql)[..], b"PROCEDURE" | b"FUNCTION") && w[1].is_name())
+        .map(|w| rewrite_key(w[1].name(sql)))
+        .collect()
 }
 
 /// From an opening quote (backquote, or a double quote under ANSI_QUOTES) at `start`: (index
@@ -632,6 +677,30 @@ mod tests {
         ] {
             assert_eq!(strip(sql, "shop"), sql, "{sql}");
         }
+    }
+
+    /// In a package body `CALL p1` is the package's own p1; `CALL db.p1` the standalone one.
+    #[test]
+    fn a_call_to_a_name_the_package_declares_keeps_its_qualifier() {
+        let body = "CREATE PACKAGE BODY \"pkg1\" AS PROCEDURE p1 AS BEGIN CALL shop.p1; \
+                    CALL shop.p2; x := shop.F1(); INSERT INTO shop.t VALUES (1); END; \
+                    FUNCTION f1 RETURN INT AS BEGIN RETURN 1; END; END";
+        let ansi = Lexing::new("ORACLE", "utf8mb4");
+        assert_eq!(
+            strip_as(body, "shop", ansi),
+            "CREATE PACKAGE BODY \"pkg1\" AS PROCEDURE p1 AS BEGIN CALL shop.p1; \
+             CALL p2; x := shop.F1(); INSERT INTO t VALUES (1); END; \
+             FUNCTION f1 RETURN INT AS BEGIN RETURN 1; END; END"
+        );
+        // Outside a package the same call is the same procedure either way.
+        assert_eq!(
+            strip_as(
+                "CREATE PROCEDURE p1 AS BEGIN CALL shop.p1; END",
+                "shop",
+                ansi
+            ),
+            "CREATE PROCEDURE p1 AS BEGIN CALL p1; END"
+        );
     }
 
     #[test]

@@ -491,17 +491,26 @@ async fn write_body(
     .await
 }
 
-/// Says which definitions keep a call's database qualifier because the bare name is a native
-/// function's (`catalog::DatabaseCatalog::native_named_calls`): restored under another name,
-/// they still call the function in this database.
+/// Says which definitions keep a call's database qualifier because the bare name would mean
+/// something else (`catalog::DatabaseCatalog::calls_keeping_qualifier`): restored under another
+/// name, they still call the routine in this database.
 fn note_kept_qualifiers(ctx: &FileTasks, db: &str, catalog: &DatabaseCatalog) {
-    for (object, function) in catalog.calls_keeping_qualifier() {
+    let db_name = crate::quote::ident(db);
+    for (object, function, why) in catalog.calls_keeping_qualifier() {
+        let function = crate::quote::ident(&function);
+        let because = match why {
+            catalog::KeptBecause::Native => {
+                format!("without it the server would call its native {function}()")
+            }
+            catalog::KeptBecause::PackageOwn => {
+                format!("without it the package would call its own {function}")
+            }
+        };
         ctx.progress.event(&Event::Warning(&format!(
-            "{object} in {db_name} calls {function}() through the database's name, which stays \
-             in the dump because without it the server would call its native {function}(): \
-             restored into a database of another name, it still calls the function in {db_name}",
-            db_name = crate::quote::ident(db),
-            function = crate::quote::ident(&function),
+            "{object} in {db_name} calls {function} through the database's name, which stays \
+             in the dump because {because}: restored into a database of another name, it \
+             still calls the routine in {db_name} (db-restore refuses that unless \
+             --allow-other-databases, when the call is a CALL)"
         )));
     }
 }
