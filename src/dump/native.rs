@@ -498,19 +498,20 @@ fn note_kept_qualifiers(ctx: &FileTasks, db: &str, catalog: &DatabaseCatalog) {
     let db_name = crate::quote::ident(db);
     for (object, function, why) in catalog.calls_keeping_qualifier() {
         let function = crate::quote::ident(&function);
-        let because = match why {
-            catalog::KeptBecause::Native => {
-                format!("without it the server would call its native {function}()")
-            }
-            catalog::KeptBecause::PackageOwn => {
-                format!("without it the package would call its own {function}")
-            }
+        let (because, elsewhere) = match why {
+            catalog::KeptBecause::Native => (
+                format!("without it the server would call its native {function}()"),
+                "it still calls the function in",
+            ),
+            catalog::KeptBecause::PackageOwn => (
+                format!("without it the package would call its own {function}"),
+                "db-restore refuses the call into",
+            ),
         };
         ctx.progress.event(&Event::Warning(&format!(
             "{object} in {db_name} calls {function} through the database's name, which stays \
-             in the dump because {because}: restored into a database of another name, it \
-             still calls the routine in {db_name} (db-restore refuses that unless \
-             --allow-other-databases, when the call is a CALL)"
+             in the dump because {because}: restored into a database of another name, \
+             {elsewhere} {db_name}"
         )));
     }
 }
