@@ -381,44 +381,32 @@ mod tests {
     /// The client character set, as dumps switch it around a routine and as SET NAMES sets it.
     #[test]
     fn the_client_character_set_is_followed() {
+        use Multibyte::*;
         let mut m = ModeTracker::new(false);
-        let mut step = |sql: &str| {
+        // In order: each statement, and the character set in force after it.
+        for (sql, after) in [
+            ("/*!40101 SET NAMES utf8mb4 */", Safe),
+            (
+                "/*!50003 SET @saved_cs_client = @@character_set_client */",
+                Safe,
+            ),
+            ("/*!50003 SET character_set_client = sjis */", Sjis),
+            // Saving and restoring the mode in between does not touch the character set.
+            ("/*!50003 SET @saved_sql_mode = @@sql_mode */", Sjis),
+            ("/*!50003 SET sql_mode = @saved_sql_mode */", Sjis),
+            (
+                "/*!50003 SET character_set_client = @saved_cs_client */",
+                Safe,
+            ),
+            ("SET NAMES 'gbk' COLLATE gbk_bin", Gbk),
+            ("SET CHARACTER SET big5", Big5),
+            ("SET @@SESSION.character_set_client = 'cp932'", Sjis),
+            ("SET GLOBAL character_set_client = latin1", Sjis),
+            ("SET character_set_client = DEFAULT", Sjis),
+            ("SET CHARSET latin1", Safe),
+        ] {
             m.observe(sql.as_bytes());
-            m.multibyte()
-        };
-        assert_eq!(step("/*!40101 SET NAMES utf8mb4 */"), Multibyte::Safe);
-        assert_eq!(
-            step("/*!50003 SET @saved_cs_client = @@character_set_client */"),
-            Multibyte::Safe
-        );
-        assert_eq!(
-            step("/*!50003 SET character_set_client = sjis */"),
-            Multibyte::Sjis
-        );
-        // Saving the mode in between does not touch the character set.
-        assert_eq!(
-            step("/*!50003 SET @saved_sql_mode = @@sql_mode */"),
-            Multibyte::Sjis
-        );
-        assert_eq!(
-            step("/*!50003 SET sql_mode = @saved_sql_mode */"),
-            Multibyte::Sjis
-        );
-        assert_eq!(
-            step("/*!50003 SET character_set_client = @saved_cs_client */"),
-            Multibyte::Safe
-        );
-        assert_eq!(step("SET NAMES 'gbk' COLLATE gbk_bin"), Multibyte::Gbk);
-        assert_eq!(step("SET CHARACTER SET big5"), Multibyte::Big5);
-        assert_eq!(
-            step("SET @@SESSION.character_set_client = 'cp932'"),
-            Multibyte::Sjis
-        );
-        assert_eq!(
-            step("SET GLOBAL character_set_client = latin1"),
-            Multibyte::Sjis
-        );
-        assert_eq!(step("SET character_set_client = DEFAULT"), Multibyte::Sjis);
-        assert_eq!(step("SET CHARSET latin1"), Multibyte::Safe);
+            assert_eq!(m.multibyte(), after, "{sql}");
+        }
     }
 }
