@@ -699,6 +699,8 @@ const CHOSEN: &[&str] = &[
     "main/invisible_field.test",
     "main/type_set.test",
     "main/type_float.test",
+    "main/ctype_filename.test",
+    "suite/versioning/t/trx_id.test",
 ];
 
 /// [`CHOSEN`], or the files `SFDB_MYSQL_TESTS` names (`main/a.test,suite/versioning/t/b.test`:
