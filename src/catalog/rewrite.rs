@@ -375,6 +375,14 @@ fn qualifiers(sql: &[u8], schema: &[u8], lexing: Lexing) -> Vec<Qualifier> {
                     let three_parts = after.is_some_and(|a| a.is_punct(b'.'))
                         && toks.get(k + 4).is_some_and(Token::is_name);
                     let member_name = rewrite_key(member.name(sql));
+                    // Under sql_mode ORACLE a statement `db.p;` or `db.p(…);` calls a procedure.
+                    let statement_start = k == 0
+                        || toks[k - 1].is_punct(b';')
+                        || matches!(
+                            &toks[k - 1].keyword(sql)[..],
+                            b"BEGIN" | b"THEN" | b"ELSE" | b"LOOP" | b"REPEAT" | b"DO"
+                        );
+                    let procedure_call = statement_start && after.is_none_or(|a| a.is_punct(b';'));
                     let site = if !three_parts && local.contains(&member_name) {
                         // Inside a package a bare name is the package's own routine first:
                         // `CALL db.p1` in package pkg calls the standalone p1, `CALL p1`
@@ -382,7 +390,7 @@ fn qualifiers(sql: &[u8], schema: &[u8], lexing: Lexing) -> Vec<Qualifier> {
                         Some(Site::Shadowed {
                             member: member.at.clone(),
                         })
-                    } else if level.expect_table || three_parts {
+                    } else if level.expect_table || three_parts || procedure_call {
                         Some(Site::Database)
                     } else if after.is_some_and(|a| a.is_punct(b'(')) {
                         Some(Site::Call {
@@ -460,6 +468,12 @@ fn qualifiers(sql: &[u8], schema: &[u8], lexing: Lexing) -> Vec<Qualifier> {
                     b"TABLES" => {
                         level.expect_table = true;
                         level.table_list = true;
+                    }
+                    // `DESC db.t`, `DESCRIBE db.t`; after `ORDER BY x DESC` comes a comma, `;`,
+                    // `)` or `LIMIT`, which end the expectation.
+                    b"DESC" | b"DESCRIBE" => {
+                        level.expect_table = true;
+                        level.table_list = false;
                     }
                     b"USING" if level.query => {
                         level.expect_table = true;
@@ -653,6 +667,16 @@ mod tests {
             ),
             ("SELECT shop.t.c FROM t", "SELECT t.c FROM t"),
             ("RETURN shop.f(1) + shop.g()", "RETURN f(1) + g()"),
+            ("desc `shop`.t1", "desc t1"),
+            (
+                "SELECT a FROM t ORDER BY a DESC, b",
+                "SELECT a FROM t ORDER BY a DESC, b",
+            ),
+            // sql_mode ORACLE: a statement that is a procedure's name calls it.
+            (
+                "AS BEGIN p1(10); shop.p1(10); shop.p2; IF x THEN shop.p2; END IF; END",
+                "AS BEGIN p1(10); p1(10); p2; IF x THEN p2; END IF; END",
+            ),
         ];
         for (sql, want) in cases {
             assert_eq!(strip(sql, "shop"), want, "{sql}");
@@ -673,6 +697,7 @@ mod tests {
             "SELECT x INTO shop.a FROM t",
             "SELECT a FROM t ORDER BY a, shop.b",
             "FETCH c INTO a, shop.b",
+            "BEGIN shop.a := 5; SET shop.b = 1; END",
             "SET x = REPLACE(shop.a, 'b', 'c') + INSERT(shop.a, 1, 1, 'x')",
         ] {
             assert_eq!(strip(sql, "shop"), sql, "{sql}");

@@ -159,11 +159,33 @@ fn is_enum_error_warning(warning: &str, column: &str) -> bool {
         .is_some_and(|rest| rest.starts_with("' at row "))
 }
 
-/// The column a warning names (`… for column 'v' at row 3`), if it names one.
-fn warned_column(warning: &str) -> Option<&str> {
-    let (_, rest) = warning.split_once(" column '")?;
-    let (name, after) = rest.rsplit_once("' at row ")?;
-    after.bytes().all(|b| b.is_ascii_digit()).then_some(name)
+/// The column a warning names, if it names one: `… for column 'v' at row 3`, or qualified
+/// in backquotes as MariaDB 10.5+ writes ERROR 1292's warning (`… for column `db`.`t`.`v` at
+/// row 3`: the last part).
+fn warned_column(warning: &str) -> Option<String> {
+    let (_, rest) = warning.split_once(" column ")?;
+    let (named, after) = rest.rsplit_once(" at row ")?;
+    if !after.bytes().all(|b| b.is_ascii_digit()) || after.is_empty() {
+        return None;
+    }
+    if let Some(name) = named.strip_prefix('\'').and_then(|n| n.strip_suffix('\'')) {
+        return Some(name.to_owned());
+    }
+    // `a`.`b`.`c` (a name may hold a doubled backquote): the last quoted part.
+    let last = named.strip_suffix('`')?;
+    let mut name = String::new();
+    let mut chars = last.chars().rev().peekable();
+    while let Some(c) = chars.next() {
+        if c == '`' {
+            if chars.peek() == Some(&'`') {
+                chars.next();
+            } else {
+                return Some(name.chars().rev().collect());
+            }
+        }
+        name.push(c);
+    }
+    None
 }
 
 /// Warnings quoted in a failure's message; the count covers all of them.
@@ -232,7 +254,7 @@ async fn settle(
         // statement in our shape, whose columns are known.
         if !written.is_empty() {
             samples
-                .retain(|w| warned_column(w).is_none_or(|c| written.iter().any(|(n, _)| n == c)));
+                .retain(|w| warned_column(w).is_none_or(|c| written.iter().any(|(n, _)| *n == c)));
         }
     }
     if let Check::Exact { sent, .. } = check
@@ -360,5 +382,33 @@ fn clip(tuple: &[u8]) -> String {
         format!("{text}…")
     } else {
         text.into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::warned_column;
+
+    #[test]
+    fn the_column_a_warning_names_is_read_in_both_forms() {
+        assert_eq!(
+            warned_column("Data truncated for column 'vb' at row 2").as_deref(),
+            Some("vb")
+        );
+        assert_eq!(
+            warned_column("Incorrect datetime value: '0' for column `r`.`t1`.`b` at row 1")
+                .as_deref(),
+            Some("b")
+        );
+        assert_eq!(
+            warned_column("Incorrect datetime value: '0' for column `r`.`t1`.`a``b` at row 1")
+                .as_deref(),
+            Some("a`b")
+        );
+        assert_eq!(warned_column("Incorrect datetime value: ''"), None);
+        assert_eq!(
+            warned_column("Out of range value for column 'x' at row x"),
+            None
+        );
     }
 }
