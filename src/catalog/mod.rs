@@ -227,6 +227,23 @@ impl ObjectKind {
     }
 }
 
+/// A view's or stored object's text and how it is lexed ([`DatabaseCatalog::code_definitions`]).
+struct CodeDefinition<'a> {
+    /// `view`, or the object's keyword (`PACKAGE BODY`).
+    kind: &'a str,
+    name: &'a str,
+    sql: &'a [u8],
+    sql_mode: &'a str,
+    charset: &'a str,
+}
+
+impl CodeDefinition<'_> {
+    /// `view `v``, `package body `p``: for messages.
+    fn what(&self) -> String {
+        format!("{} {}", self.kind.to_ascii_lowercase(), ident(self.name))
+    }
+}
+
 /// Why a call keeps its database qualifier in the dump ([`DatabaseCatalog::calls_keeping_qualifier`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeptBecause {
@@ -391,41 +408,47 @@ impl DatabaseCatalog {
     /// making the call declares a routine of that name.
     pub fn calls_keeping_qualifier(&self) -> Vec<(String, String, KeptBecause)> {
         let mut out = Vec::new();
-        let views = self.views.iter().map(|v| {
-            let what = format!("view {}", ident(&v.name));
-            (what, "", &v.create_sql, &v.character_set_client)
+        for d in self.code_definitions() {
+            let schema = self.name_in(d.charset);
+            let lexing = Lexing::new(d.sql_mode, d.charset);
+            let what = d.what();
+            let name = |call: &[u8]| String::from_utf8_lossy(&rewrite::unquoted(call)).into_owned();
+            for call in own_calls(d.sql, &schema, lexing) {
+                if self.native_named_calls.contains(&call) {
+                    out.push((what.clone(), name(&call), KeptBecause::Native));
+                }
+            }
+            for call in shadowed_calls(d.sql, &schema, lexing) {
+                out.push((what.clone(), name(&call), KeptBecause::PackageOwn));
+            }
+        }
+        out
+    }
+
+    /// The views, routines, triggers and events, each with the sql_mode and character set
+    /// its text is read under: a view's is printed by the server under the catalog session's
+    /// empty sql_mode, an object's is the user's text under its own.
+    fn code_definitions(&self) -> impl Iterator<Item = CodeDefinition<'_>> {
+        let views = self.views.iter().map(|v| CodeDefinition {
+            kind: "view",
+            name: &v.name,
+            sql: &v.create_sql,
+            sql_mode: "",
+            charset: &v.character_set_client,
         });
         let objects = self
             .routines
             .iter()
             .chain(&self.triggers)
             .chain(&self.events)
-            .map(|o| {
-                (
-                    format!(
-                        "{} {}",
-                        o.kind.keyword().to_ascii_lowercase(),
-                        ident(&o.name)
-                    ),
-                    o.sql_mode.as_str(),
-                    &o.create_sql,
-                    &o.character_set_client,
-                )
+            .map(|o| CodeDefinition {
+                kind: o.kind.keyword(),
+                name: &o.name,
+                sql: &o.create_sql,
+                sql_mode: &o.sql_mode,
+                charset: &o.character_set_client,
             });
-        for (what, sql_mode, sql, charset) in views.chain(objects) {
-            let schema = self.name_in(charset);
-            let lexing = Lexing::new(sql_mode, charset);
-            let name = |call: &[u8]| String::from_utf8_lossy(&rewrite::unquoted(call)).into_owned();
-            for call in own_calls(sql, &schema, lexing) {
-                if self.native_named_calls.contains(&call) {
-                    out.push((what.clone(), name(&call), KeptBecause::Native));
-                }
-            }
-            for call in shadowed_calls(sql, &schema, lexing) {
-                out.push((what.clone(), name(&call), KeptBecause::PackageOwn));
-            }
-        }
-        out
+        views.chain(objects)
     }
 
     /// The database's name as bytes of `charset` (a definition's `character_set_client`).
@@ -921,21 +944,11 @@ fn with_srid(create: &[u8], column: &str, srid: u32) -> Vec<u8> {
 /// ASCII are never native and are not asked about.
 async fn native_named_calls(conn: &mut Conn, catalog: &DatabaseCatalog) -> Result<Vec<Vec<u8>>> {
     let mut asked: std::collections::BTreeSet<(String, Vec<u8>)> = Default::default();
-    let views = catalog
-        .views
-        .iter()
-        .map(|v| ("", &v.create_sql, &v.character_set_client));
-    let objects = catalog
-        .routines
-        .iter()
-        .chain(&catalog.triggers)
-        .chain(&catalog.events)
-        .map(|o| (o.sql_mode.as_str(), &o.create_sql, &o.character_set_client));
-    for (sql_mode, sql, charset) in views.chain(objects) {
-        let schema = catalog.name_in(charset);
-        for name in own_calls(sql, &schema, Lexing::new(sql_mode, charset)) {
+    for d in catalog.code_definitions() {
+        let schema = catalog.name_in(d.charset);
+        for name in own_calls(d.sql, &schema, Lexing::new(d.sql_mode, d.charset)) {
             if name.is_ascii() {
-                asked.insert((sql_mode.to_owned(), name));
+                asked.insert((d.sql_mode.to_owned(), name));
             }
         }
     }
