@@ -701,6 +701,8 @@ const CHOSEN: &[&str] = &[
     "main/type_float.test",
     "main/ctype_filename.test",
     "suite/versioning/t/trx_id.test",
+    "suite/vcol/t/vcol_utf32.test",
+    "suite/gcol/t/innodb_virtual_index.test",
 ];
 
 /// [`CHOSEN`], or the files `SFDB_MYSQL_TESTS` names (`main/a.test,suite/versioning/t/b.test`:
