@@ -60,6 +60,9 @@ pub struct Column {
     /// ENUM or SET: written as its stored number, since a label can be ambiguous (the ENUM
     /// error value and a `''` member; SET members equal under the collation).
     pub numbered: bool,
+    /// An `AUTO_INCREMENT` column that may hold NULL, which `SHOW CREATE TABLE` does not say
+    /// (see [`with_explicit_null`]).
+    pub nullable_auto_increment: bool,
 }
 
 /// The integer column that leads a primary or unique key: rows can be split into ranges of it.
@@ -674,6 +677,9 @@ async fn read_database(
                 for (_, column, srid) in srids.iter().filter(|(t, _, _)| *t == name) {
                     create_sql = with_srid(&create_sql, column, *srid);
                 }
+                for c in cols.iter().filter(|c| c.nullable_auto_increment) {
+                    create_sql = with_explicit_null(&create_sql, &c.name);
+                }
                 let versioning = if table_type == "SYSTEM VERSIONED" {
                     Some(match periods.remove(&name) {
                         Some((_, _, true)) => Versioning::TransactionId,
@@ -909,6 +915,34 @@ async fn geometry_srids(conn: &mut Conn, db: &str) -> Result<Vec<(String, String
 }
 
 /// Puts `REF_SYSTEM_ID=n` after the type of the column's line, unless it is there already.
+/// `create` with `NULL` written after `column`'s `AUTO_INCREMENT`. `SHOW CREATE TABLE` prints
+/// a nullable `AUTO_INCREMENT` column as `` `f` int(11) AUTO_INCREMENT ``, and the server
+/// reads that back as NOT NULL (an `AUTO_INCREMENT` column is NOT NULL unless a `NULL` comes
+/// after the attribute; one before it is overridden): the restored column then refused its
+/// NULLs, and an insert of NULL numbered the row instead (MariaDB's auto_increment tests;
+/// stock mariadb-dump loses them the same way). An integer column has nothing quoted before
+/// its `AUTO_INCREMENT`, so the first one on its line is the attribute.
+fn with_explicit_null(create: &[u8], column: &str) -> Vec<u8> {
+    let line_start = format!("\n  {} ", ident(column));
+    let Some(at) = memchr::memmem::find(create, line_start.as_bytes()) else {
+        return create.to_vec();
+    };
+    let line_end = memchr::memchr(b'\n', &create[at + 1..]).map_or(create.len(), |p| at + 1 + p);
+    let line = &create[at..line_end];
+    let Some(attr) = memchr::memmem::find(line, b" AUTO_INCREMENT") else {
+        return create.to_vec();
+    };
+    let insert_at = at + attr + b" AUTO_INCREMENT".len();
+    if create[insert_at..line_end].starts_with(b" NULL") {
+        return create.to_vec();
+    }
+    let mut out = Vec::with_capacity(create.len() + 5);
+    out.extend_from_slice(&create[..insert_at]);
+    out.extend_from_slice(b" NULL");
+    out.extend_from_slice(&create[insert_at..]);
+    out
+}
+
 fn with_srid(create: &[u8], column: &str, srid: u32) -> Vec<u8> {
     let line_start = format!("\n  {} ", ident(column));
     let Some(at) = memchr::memmem::find(create, line_start.as_bytes()) else {
@@ -1073,6 +1107,8 @@ fn column_of(r: &Row) -> Result<(Column, Option<Period>)> {
             || extra.contains("STORED GENERATED")
             || extra.contains("PERSISTENT GENERATED"),
         charset: r.get::<Option<String>, _>(6).flatten(),
+        nullable_auto_increment: extra.contains("AUTO_INCREMENT")
+            && text_at(r, 5, "COLUMNS.IS_NULLABLE")? == "YES",
     };
     Ok((column, period))
 }
@@ -1204,6 +1240,23 @@ fn utf8(bytes: Vec<u8>, what: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nullable_auto_increment_column_says_null_after_the_attribute() {
+        let create = b"CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  `f` bigint(20) unsigned AUTO_INCREMENT COMMENT 'AUTO_INCREMENT',\n  `g` int(11) DEFAULT NULL,\n  KEY `f` (`f`)\n) ENGINE=InnoDB AUTO_INCREMENT=8";
+        let once = with_explicit_null(create, "f");
+        assert_eq!(
+            once,
+            b"CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  `f` bigint(20) unsigned AUTO_INCREMENT NULL COMMENT 'AUTO_INCREMENT',\n  `g` int(11) DEFAULT NULL,\n  KEY `f` (`f`)\n) ENGINE=InnoDB AUTO_INCREMENT=8"
+        );
+        assert_eq!(with_explicit_null(&once, "f"), once, "never twice");
+        assert_eq!(with_explicit_null(create, "g"), create.to_vec());
+        let last = b"CREATE TABLE `a` (\n  `f` int(11) AUTO_INCREMENT,\n  UNIQUE KEY `f` (`f`)\n)";
+        assert_eq!(
+            with_explicit_null(last, "f"),
+            b"CREATE TABLE `a` (\n  `f` int(11) AUTO_INCREMENT NULL,\n  UNIQUE KEY `f` (`f`)\n)"
+        );
+    }
 
     #[test]
     fn srid_goes_after_the_column_type() {

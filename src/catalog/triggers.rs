@@ -107,6 +107,7 @@ mod tests {
                     generated: false,
                     charset: None,
                     numbered: false,
+                    nullable_auto_increment: false,
                 })
                 .collect(),
             versioning: None,

@@ -2,6 +2,7 @@
 //! dump) before the server is touched, then cut into statements and classified by the splitter
 //! on its own thread, which hands them over a bounded channel.
 
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -192,6 +193,10 @@ fn start_reader(
             let mut s = Splitter::new(reader)
                 .with_no_backslash_escapes(no_backslash_escapes)
                 .with_max_statement(max_statement);
+            // Tables whose rows go as INSERTs (`load_data::numbers_nulls_on_load`), by name,
+            // whatever their database: another table of the same name only loses the faster
+            // form.
+            let mut inserts_only: HashSet<String> = HashSet::new();
             loop {
                 // The mode the statement was read under: our rows' escapes are the ones of a
                 // session without NO_BACKSLASH_ESCAPES, and only then mean what `load_data` reads.
@@ -199,8 +204,17 @@ fn start_reader(
                 let item = match s.next_statement() {
                     Ok(Some(st)) => {
                         let kind = classify(&st.sql);
+                        if ours
+                            && matches!(kind, Kind::TableDdl)
+                            && let Some(table) = load_data::numbers_nulls_on_load(&st.sql)
+                        {
+                            inserts_only.insert(table);
+                        }
                         let data = ours && matches!(kind, Kind::Data { .. });
-                        let convert = data && escapes && st.sql.len() <= CONVERT_AT_MOST;
+                        let convert = data
+                            && escapes
+                            && st.sql.len() <= CONVERT_AT_MOST
+                            && !matches!(&kind, Kind::Data { table, .. } if inserts_only.contains(table));
                         let load = if convert && rows_as_load.allowed.load(Ordering::Relaxed) {
                             load_data::convert(&st.sql, rows_as_load.binary)
                         } else {
