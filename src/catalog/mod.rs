@@ -349,7 +349,7 @@ impl DatabaseCatalog {
         for v in &self.views {
             put(
                 format!("view {}", v.name),
-                &self.portable_view(v),
+                &self.digest_form(&v.create_sql, "", &v.character_set_client),
                 &[
                     v.character_set_client.as_bytes(),
                     v.collation_connection.as_bytes(),
@@ -364,7 +364,7 @@ impl DatabaseCatalog {
         {
             put(
                 format!("{} {}", o.kind.keyword().to_ascii_lowercase(), o.name),
-                &self.portable_object(o),
+                &self.digest_form(&o.create_sql, &o.sql_mode, &o.character_set_client),
                 &[
                     o.sql_mode.as_bytes(),
                     o.character_set_client.as_bytes(),
@@ -394,6 +394,23 @@ impl DatabaseCatalog {
     /// read under the sql_mode and character set it was created with.
     pub fn portable_object(&self, o: &StoredObject) -> Vec<u8> {
         self.portable(&o.create_sql, &o.sql_mode, &o.character_set_client)
+    }
+
+    /// A definition as [`Self::definition_digests`] takes it: as the dump writes it, with the
+    /// qualifiers it keeps naming an empty name instead of the database (ASCII names, as
+    /// `restore::apply` points them at the target), so that a copy restored under another
+    /// name digests as its source did.
+    fn digest_form(&self, sql: &[u8], sql_mode: &str, charset: &str) -> Vec<u8> {
+        let portable = self.portable(sql, sql_mode, charset);
+        if !self.name.is_ascii() {
+            return portable;
+        }
+        rewrite::retarget(
+            &portable,
+            self.name.as_bytes(),
+            "",
+            Lexing::new(sql_mode, charset),
+        )
     }
 
     fn portable(&self, sql: &[u8], sql_mode: &str, charset: &str) -> Vec<u8> {

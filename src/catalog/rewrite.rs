@@ -136,6 +136,28 @@ pub fn strip_schema(
     out
 }
 
+/// `sql`, a definition from one of our dumps, with the qualifiers the dump kept (calls whose
+/// bare name would be a native function's, a package's calls to standalone routines of its
+/// own routines' names) naming `to` instead of `schema`: restored under another name, such a
+/// definition calls the routines restored beside it, as it did in its source, and not the
+/// source database's. Every other own-database qualifier was dropped by the dump; one found
+/// here (a definition not of ours) is left as written.
+pub fn retarget(sql: &[u8], schema: &[u8], to: &str, lexing: Lexing) -> Vec<u8> {
+    let mut out = Vec::with_capacity(sql.len() + to.len());
+    let mut copied = 0;
+    for q in qualifiers(sql, schema, lexing) {
+        if q.site == Site::Database {
+            continue;
+        }
+        out.extend_from_slice(&sql[copied..q.drop.start]);
+        out.extend_from_slice(crate::quote::ident(to).as_bytes());
+        out.push(b'.');
+        copied = q.drop.end;
+    }
+    out.extend_from_slice(&sql[copied..]);
+    out
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Tok {
     /// An unquoted word (keyword, name, number).
@@ -702,6 +724,34 @@ mod tests {
         ] {
             assert_eq!(strip(sql, "shop"), sql, "{sql}");
         }
+    }
+
+    /// What a dump kept names the target after a restore under another name; nothing else
+    /// changes (a column of a table named like the database, a string).
+    #[test]
+    fn kept_qualifiers_are_retargeted_and_nothing_else() {
+        let retarget = |sql: &str, lexing| {
+            String::from_utf8(super::retarget(sql.as_bytes(), b"shop", "new`db", lexing)).unwrap()
+        };
+        assert_eq!(
+            retarget(
+                "CREATE VIEW `v` AS select `shop`.`reverse`('a') AS `r`, shop.id AS i, \
+                 'shop.reverse(1)' AS s from shop",
+                Lexing::default()
+            ),
+            "CREATE VIEW `v` AS select `new``db`.`reverse`('a') AS `r`, shop.id AS i, \
+             'shop.reverse(1)' AS s from shop"
+        );
+        let ansi = Lexing::new("ORACLE", "utf8mb4");
+        assert_eq!(
+            retarget(
+                "CREATE PACKAGE BODY \"pkg1\" AS PROCEDURE p1 AS BEGIN CALL shop.p1; \
+                 INSERT INTO calls VALUES (1); END; END",
+                ansi
+            ),
+            "CREATE PACKAGE BODY \"pkg1\" AS PROCEDURE p1 AS BEGIN CALL `new``db`.p1; \
+             INSERT INTO calls VALUES (1); END; END"
+        );
     }
 
     /// In a package body `CALL p1` is the package's own p1; `CALL db.p1` the standalone one.

@@ -498,20 +498,19 @@ fn note_kept_qualifiers(ctx: &FileTasks, db: &str, catalog: &DatabaseCatalog) {
     let db_name = crate::quote::ident(db);
     for (object, function, why) in catalog.calls_keeping_qualifier() {
         let function = crate::quote::ident(&function);
-        let (because, elsewhere) = match why {
-            catalog::KeptBecause::Native => (
-                format!("without it the server would call its native {function}()"),
-                "it still calls the function in",
-            ),
-            catalog::KeptBecause::PackageOwn => (
-                format!("without it the package would call its own {function}"),
-                "db-restore refuses the call into",
-            ),
+        let because = match why {
+            catalog::KeptBecause::Native => {
+                format!("without it the server would call its native {function}()")
+            }
+            catalog::KeptBecause::PackageOwn => {
+                format!("without it the package would call its own {function}")
+            }
         };
         ctx.progress.event(&Event::Warning(&format!(
             "{object} in {db_name} calls {function} through the database's name, which stays \
              in the dump because {because}: restored into a database of another name, \
-             {elsewhere} {db_name}"
+             db-restore points the call at that database; another client (mariadb < file) \
+             leaves it calling {db_name}"
         )));
     }
 }

@@ -72,6 +72,9 @@ pub struct Options {
     pub deferred_keys: HashMap<String, HashMap<String, Option<u64>>>,
     /// A stream's (`db-copy`): tells each table's rows as the dump finishes it.
     pub stream: Option<super::plan::Stream>,
+    /// The database the file was dumped from, when known: restored into another, the
+    /// qualifiers our dumps keep in definitions are pointed at the target (`retargeted`).
+    pub source: Option<String>,
 }
 
 /// What applying a script did.
@@ -596,6 +599,7 @@ impl<'a> Applier<'a> {
         load: Option<LoadData>,
         ours: bool,
     ) -> Result<()> {
+        let st = self.retargeted(st, &kind, ours);
         if let Some(package) = crate::read::confine::created_package(&st.sql, st.lexing) {
             self.packages.insert(package.to_uppercase());
         }
@@ -794,6 +798,26 @@ impl<'a> Applier<'a> {
             }
         }
         Ok(())
+    }
+
+    /// A definition of our dump restored into a database not of its source's name, with the
+    /// source's qualifiers the dump had to keep (a call whose bare name is a native function's,
+    /// a package's call to a standalone routine: `catalog::rewrite`) naming the target: it
+    /// calls the routine restored beside it, as it did in its source, not the source
+    /// database's. ASCII names only: a definition's bytes are in its own character set, in
+    /// which another name would need encoding; others keep the source's name, as the dump's
+    /// warning said.
+    fn retargeted(&self, mut st: Statement, kind: &Kind, ours: bool) -> Statement {
+        if let (true, Kind::PostData, Placement::Single { target }, Some(source)) =
+            (ours, kind, &self.placement, &self.opts.source)
+            && source != target
+            && source.is_ascii()
+            && target.is_ascii()
+        {
+            st.sql =
+                crate::catalog::rewrite::retarget(&st.sql, source.as_bytes(), target, st.lexing);
+        }
+        st
     }
 
     /// `--resume`: the statement at `at` was committed by the stopped restore, so it is read

@@ -290,6 +290,7 @@ pub async fn copy_accounts(
             resumable: None,
             deferred_keys: HashMap::new(),
             stream: None,
+            source: None,
         };
         let (applied, mut outcome) =
             accounts::apply(&mut main, &file, existing, opts, progress).await?;
@@ -469,6 +470,7 @@ async fn run_plan(
         resumable,
         deferred_keys: HashMap::new(),
         stream: None,
+        source: None,
     };
     // Databases written so far, for the message when a later step fails, and those of them
     // this restore created.
@@ -576,6 +578,13 @@ async fn run_plan(
         let mut file_opts = opts.clone();
         file_opts.deferred_keys = deferred_keys(f, flavor, cfg.keys_after_rows);
         file_opts.stream = f.stream.clone();
+        file_opts.source = f
+            .source
+            .clone()
+            .or_else(|| match (&f.stream, &f.placement) {
+                (Some(s), Placement::Single { target }) => s.sources.get(target).cloned(),
+                _ => None,
+            });
         let applier = Applier::start(
             &f.path,
             main,

@@ -36,9 +36,9 @@ pub(super) const QUEUE_BYTES: u64 = 16 << 20;
 
 /// What the splitter thread sends; its failures come as errors (see [`Statements::next`]).
 pub enum Item {
-    /// With its LOAD DATA form when it is a row statement of our own dump, and whether it is
-    /// a row statement of our own dump (whose rows must all arrive unchanged, see
-    /// `execute::Check`).
+    /// With its LOAD DATA form when it is a row statement of our own dump, and whether the
+    /// script is our own dump (its row statements' rows must all arrive unchanged, see
+    /// `execute::Check`; its definitions carry only the qualifiers it had to keep).
     Statement(Statement, Kind, Option<LoadData>, bool),
     /// The end of the script, reached without error; `ours`: it starts with our dump's
     /// header.
@@ -220,7 +220,7 @@ fn start_reader(
                         } else {
                             None
                         };
-                        Ok(Item::Statement(st, kind, load, data))
+                        Ok(Item::Statement(st, kind, load, ours))
                     }
                     Ok(None) => {
                         let (completed, sql_bytes) =

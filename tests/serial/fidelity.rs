@@ -940,6 +940,20 @@ async fn a_view_that_opens_only_under_its_own_collation_round_trips() {
     restore_stock(&stock.name, &file);
     let ours = TestDb::new("view_own_collation_ours").await;
     assert_success(&common::restore_single(&file, &ours.name, &[]), "restore");
+    // The copy's definitions (the kept qualifiers naming it) are the dump's for
+    // `verify --against`.
+    let out = server()
+        .sfdbtools()
+        .args(["-q", "verify", "--file"])
+        .arg(&file)
+        .args(["--against", &ours.name])
+        .args(server().connection_args())
+        .output()
+        .unwrap();
+    assert_success(
+        &out,
+        "verify --against the copy restored under another name",
+    );
     for dst in [&stock, &ours] {
         assert_eq!(answers(&dst.name, &queries).await, want, "{}", dst.name);
     }
@@ -1001,6 +1015,10 @@ async fn own_database_qualifiers_are_dropped_only_where_they_name_the_database()
         );
     }
     assert!(!said.contains("calls `left`"), "{said}");
+    assert!(
+        said.contains("db-restore points the call at that database"),
+        "{said}"
+    );
     let sql = String::from_utf8(common::sql_body(&file)).unwrap();
     assert!(
         sql.contains("INSERT INTO log VALUES (CONCAT(s, `left`('')))"),
@@ -1011,6 +1029,20 @@ async fn own_database_qualifiers_are_dropped_only_where_they_name_the_database()
     restore_stock(&stock.name, &file);
     let ours = TestDb::new("own_qual_ours").await;
     assert_success(&common::restore_single(&file, &ours.name, &[]), "restore");
+    // The copy's definitions (the kept qualifiers naming it) are the dump's for
+    // `verify --against`.
+    let out = server()
+        .sfdbtools()
+        .args(["-q", "verify", "--file"])
+        .arg(&file)
+        .args(["--against", &ours.name])
+        .args(server().connection_args())
+        .output()
+        .unwrap();
+    assert_success(
+        &out,
+        "verify --against the copy restored under another name",
+    );
     for dst in [&stock, &ours] {
         assert_eq!(answers(&dst.name, &queries).await, want, "{}", dst.name);
         dst.exec("CALL p_log('x')").await;
@@ -1021,13 +1053,28 @@ async fn own_database_qualifiers_are_dropped_only_where_they_name_the_database()
             dst.name
         );
     }
+    // Under another name the kept qualifier names the restored database: the source's
+    // function changing does not change the copy's answers.
+    src.exec(
+        "DROP FUNCTION reverse; CREATE FUNCTION reverse(s TEXT) RETURNS TEXT DETERMINISTIC RETURN 'src'",
+    )
+        .await;
+    assert_eq!(answers(&ours.name, &queries).await, want, "{}", ours.name);
+    let sql_ours = answers(
+        &ours.name,
+        &[
+            "SELECT VIEW_DEFINITION LIKE '%own_qual_ours%' FROM information_schema.VIEWS \
+           WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'v_calls'",
+        ],
+    )
+    .await;
+    assert!(sql_ours[0].ends_with("-> 1"), "{sql_ours:?}");
 }
 
 /// In a package body `CALL db.p1` calls the standalone p1 and `CALL p1` the package's own
 /// (MariaDB's `compat/oracle/sp-package-mysqldump.test`): the qualifier stays, or the
 /// package's p1 called itself until the stack ran out. The dump says so; the database comes
-/// back under its own name exactly, and under another name the restore refuses the call into
-/// the source database instead of making it.
+/// back exactly under its own name and under another, where the call names the target.
 #[tokio::test]
 async fn a_package_calling_a_standalone_routine_of_its_own_name_keeps_the_qualifier() {
     let _serial = common::serial().await;
@@ -1070,13 +1117,19 @@ async fn a_package_calling_a_standalone_routine_of_its_own_name_keeps_the_qualif
         "restore under its own name",
     );
     assert_eq!(answers(&src.name, &queries).await, want);
+    // Under another name the package calls the standalone p1 restored beside it (the restore
+    // used to refuse the call into the source database).
     let other = TestDb::new("pkg_shadow_other").await;
-    let out = common::restore_single(&file, &other.name, &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", common::output_text(&out));
-    assert!(
-        common::output_text(&out).contains(&format!("writes into database {db}")),
-        "{}",
-        common::output_text(&out)
+    assert_success(
+        &common::restore_single(&file, &other.name, &[]),
+        "restore under another name",
+    );
+    src.exec("DELETE FROM calls").await;
+    assert_eq!(answers(&other.name, &queries).await, want);
+    assert_eq!(
+        answers(&src.name, &["SELECT COUNT(*) FROM calls"]).await,
+        ["SELECT COUNT(*) FROM calls -> 0"],
+        "nothing written into the source database"
     );
 }
 
