@@ -688,7 +688,7 @@ async fn read_database(
                 let row: Row = conn
                     .query_first(format!("SHOW CREATE TABLE {target}"))
                     .await
-                    .map_err(|e| Error::server(format!("reading table {target}"), e))?
+                    .map_err(|e| Error::server(unopenable(db, &name, &e), e))?
                     .ok_or_else(|| Error::Internal(format!("table {target} vanished")))?;
                 let mut create_sql = bytes_at(&row, 1);
                 for (_, column, srid) in srids.iter().filter(|(t, _, _)| *t == name) {
@@ -932,6 +932,26 @@ async fn geometry_srids(conn: &mut Conn, db: &str) -> Result<Vec<(String, String
 }
 
 /// Puts `REF_SYSTEM_ID=n` after the type of the column's line, unless it is there already.
+/// Server errors for a table that exists but cannot be opened: 1030 an engine's error (an
+/// InnoDB tablespace missing), 1168 a MERGE table whose underlying tables changed, 1812 and
+/// 1814 a missing or discarded tablespace, 1932 a table the engine does not have.
+const UNOPENABLE: [u16; 5] = [1030, 1168, 1812, 1814, 1932];
+
+/// What `SHOW CREATE TABLE` of `db`.`table` was doing when it failed with `e`: for a table the
+/// server cannot open, with what the operator can do (the backup cannot read it, nor can any
+/// dump tool).
+fn unopenable(db: &str, table: &str, e: &mysql_async::Error) -> String {
+    let target = qualified(db, table);
+    match e {
+        mysql_async::Error::Server(s) if UNOPENABLE.contains(&s.code) => format!(
+            "reading table {target}, which the server cannot open (repair it, or leave it out \
+             with --ignore-table {})",
+            crate::pattern::TablePattern::argument_for(db, table)
+        ),
+        _ => format!("reading table {target}"),
+    }
+}
+
 /// `create` with `NULL` written after `column`'s `AUTO_INCREMENT`. `SHOW CREATE TABLE` prints
 /// a nullable `AUTO_INCREMENT` column as `` `f` int(11) AUTO_INCREMENT ``, and the server
 /// reads that back as NOT NULL (an `AUTO_INCREMENT` column is NOT NULL unless a `NULL` comes

@@ -600,6 +600,36 @@ fn refused_before_writing(db: &str, dir: &Path, code: &str) -> String {
     text
 }
 
+/// A table the server cannot open (a MERGE table whose underlying table was changed, as in
+/// MariaDB's merge.test; a missing tablespace) stops the backup before its file is written,
+/// with the server's error and what to do; left out with `--ignore-table`, the rest is dumped.
+#[tokio::test]
+async fn a_table_the_server_cannot_open_stops_the_backup_and_says_how_to_go_on() {
+    let src = TestDb::new("sel_broken_merge").await;
+    src.exec(
+        "CREATE TABLE a (id INT) ENGINE=MyISAM; CREATE TABLE fine (id INT); INSERT INTO fine VALUES (1);
+         CREATE TABLE m (id INT) ENGINE=MERGE UNION=(a);
+         ALTER TABLE a ADD COLUMN x INT",
+    )
+    .await;
+    let dir = out_dir();
+    let text = refused_before_writing(&src.name, dir.path(), "ERROR 1168");
+    assert!(
+        text.contains(&format!(
+            "reading table `{}`.`m`, which the server cannot open (repair it, or leave it out \
+             with --ignore-table {}.m)",
+            src.name, src.name
+        )),
+        "{text}"
+    );
+    let pattern = format!("{}.m", src.name);
+    let out = dump(&src.name, dir.path(), &["--ignore-table", &pattern]);
+    assert_success(&out, "backup without the table the server cannot open");
+    let dst = TestDb::new("sel_broken_merge_dst").await;
+    restore_with_client(&dst.name, &dump_file_in(dir.path()));
+    assert_eq!(count_rows(&dst.name, "fine").await, 1);
+}
+
 /// A view the server cannot open (its table lost a column it reads) has no columns to stand
 /// in for it and would be refused where the file is restored: the backup stops before its file
 /// is written, naming the view, the server's reason and what to do, and leaves no file; left out
