@@ -735,6 +735,18 @@ async fn geometry_srid_is_kept() {
     assert_round_trips(&src).await;
 }
 
+/// `sfdbtools verify --file <file> --against <db>`, whatever its outcome.
+fn verify_against(file: &Path, db: &str) -> std::process::Output {
+    server()
+        .sfdbtools()
+        .args(["-q", "verify", "--file"])
+        .arg(file)
+        .args(["--against", db])
+        .args(server().connection_args())
+        .output()
+        .unwrap()
+}
+
 /// `verify --against` tells a database that matches the dump from one that lost any of the
 /// classes above: database defaults, history rows, an object's charsets, a routine's body,
 /// ENUM values, SRIDs.
@@ -768,16 +780,7 @@ async fn verify_against_catches_every_class() {
     );
     let dir = out_dir();
     let file = common::dump_single(&src.name, dir.path(), &[]);
-    let verify_against = |db: &str| {
-        server()
-            .sfdbtools()
-            .args(["-q", "verify", "--file"])
-            .arg(&file)
-            .args(["--against", db])
-            .args(server().connection_args())
-            .output()
-            .unwrap()
-    };
+    let verify_against = |db: &str| verify_against(&file, db);
     let breakages: [(&str, &str); 7] = [
         ("ALTER DATABASE COLLATE cp1251_bin", "database"),
         (
@@ -940,18 +943,8 @@ async fn a_view_that_opens_only_under_its_own_collation_round_trips() {
     restore_stock(&stock.name, &file);
     let ours = TestDb::new("view_own_collation_ours").await;
     assert_success(&common::restore_single(&file, &ours.name, &[]), "restore");
-    // The copy's definitions (the kept qualifiers naming it) are the dump's for
-    // `verify --against`.
-    let out = server()
-        .sfdbtools()
-        .args(["-q", "verify", "--file"])
-        .arg(&file)
-        .args(["--against", &ours.name])
-        .args(server().connection_args())
-        .output()
-        .unwrap();
     assert_success(
-        &out,
+        &verify_against(&file, &ours.name),
         "verify --against the copy restored under another name",
     );
     for dst in [&stock, &ours] {
@@ -1031,16 +1024,8 @@ async fn own_database_qualifiers_are_dropped_only_where_they_name_the_database()
     assert_success(&common::restore_single(&file, &ours.name, &[]), "restore");
     // The copy's definitions (the kept qualifiers naming it) are the dump's for
     // `verify --against`.
-    let out = server()
-        .sfdbtools()
-        .args(["-q", "verify", "--file"])
-        .arg(&file)
-        .args(["--against", &ours.name])
-        .args(server().connection_args())
-        .output()
-        .unwrap();
     assert_success(
-        &out,
+        &verify_against(&file, &ours.name),
         "verify --against the copy restored under another name",
     );
     for dst in [&stock, &ours] {
