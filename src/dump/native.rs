@@ -667,10 +667,17 @@ fn pre_data_ddl(catalog: &DatabaseCatalog, cfg: &BackupConfig) -> Vec<u8> {
 }
 
 /// Routines, then views (each replacing its placeholder, dependencies first; none without
-/// create info), triggers, events.
+/// create info), triggers, events. Package specifications come before the other routines: a
+/// routine may call into a package (`pkg.p`, which the server binds when it runs), and the
+/// restore tells such a call from a write into a database `pkg` by the packages the file has
+/// created before it (`read::confine`).
 fn post_data_ddl(catalog: &DatabaseCatalog, cfg: &BackupConfig) -> Vec<u8> {
     let mut s = Vec::new();
-    for r in &catalog.routines {
+    let (specs, others): (Vec<_>, Vec<_>) = catalog
+        .routines
+        .iter()
+        .partition(|r| r.kind == catalog::ObjectKind::Package);
+    for r in specs.into_iter().chain(others) {
         s.extend_from_slice(&script::stored_object_ddl(catalog, r, cfg.ddl));
     }
     let views = match cfg.objects.create_info {

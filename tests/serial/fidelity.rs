@@ -1072,16 +1072,27 @@ async fn a_package_calling_a_standalone_routine_of_its_own_name_keeps_the_qualif
          CREATE PACKAGE pkg1 AS PROCEDURE p1; END;
          CREATE PACKAGE BODY pkg1 AS
            PROCEDURE p1 AS BEGIN INSERT INTO {db}.calls VALUES (2, 'package'); CALL {db}.p1; END;
-         END;"
+         END;
+         CREATE FUNCTION f_calls RETURN INT DETERMINISTIC AS BEGIN CALL pkg1.p1; RETURN 1; END;"
     ))
     .await;
+    // f_calls, a function, is dumped before the package it calls into (MariaDB's
+    // sp-package.test): the restore under another name took `pkg1.p1` for a write into a
+    // database `pkg1` until the package's specification came first.
     let queries = [
         "SET sql_mode = ORACLE",
         "CALL pkg1.p1()",
+        "SELECT f_calls()",
         "SELECT n, what FROM calls ORDER BY n",
     ];
     let want = answers(&src.name, &queries).await;
-    assert_eq!(want[2], format!("{} -> 1,standalone,2,package", queries[2]));
+    assert_eq!(
+        want[3],
+        format!(
+            "{} -> 1,standalone,1,standalone,2,package,2,package",
+            queries[3]
+        )
+    );
     src.exec("DELETE FROM calls").await;
     let dir = out_dir();
     let (file, said) = common::dump_single_said(&src.name, dir.path(), &[]);
