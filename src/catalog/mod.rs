@@ -10,7 +10,7 @@ mod triggers;
 
 use crate::error::{Error, Result};
 use crate::quote::{ident, qualified};
-use rewrite::{Lexing, own_calls, shadowed_calls, strip_schema};
+use rewrite::{Lexing, own_calls, package_calls, shadowed_calls, strip_schema};
 
 /// System databases dropped by `--exclude-system` (docs/compat.md §2.4).
 const SYSTEM_DATABASES: [&str; 5] = [
@@ -254,6 +254,9 @@ pub enum KeptBecause {
     Native,
     /// Without it a package would call its own routine of that name.
     PackageOwn,
+    /// A routine of the package of that name (`db.pkg.f()`): without it, outside sql_mode
+    /// ORACLE, `pkg` would be a database.
+    PackageRoutine,
 }
 
 /// A trigger, routine or event with the session settings it was created under.
@@ -440,6 +443,9 @@ impl DatabaseCatalog {
             }
             for call in shadowed_calls(d.sql, &schema, lexing) {
                 out.push((what.clone(), name(&call), KeptBecause::PackageOwn));
+            }
+            for package in package_calls(d.sql, &schema, lexing) {
+                out.push((what.clone(), name(&package), KeptBecause::PackageRoutine));
             }
         }
         out

@@ -13,7 +13,8 @@
 //! "Own-database qualifiers"):
 //! - in a table's place (after `FROM`, `JOIN`, `INTO`, `UPDATE`, `TABLE`, `CALL`, a comma of
 //!   a table list, a sequence function's argument …): the database, dropped;
-//! - first of three parts (`db.t.c`): the database, dropped;
+//! - first of three parts (`db.t.c`): the database, dropped; but kept before a package
+//!   routine's call (`db.pkg.f(…)`), where `pkg.f(…)` would name a database `pkg`;
 //! - before a call (`db.f(…)`): the database, dropped unless the bare name would call a
 //!   native function instead (`db.reverse(x)` is a stored function, `reverse(x)` is not): the
 //!   caller says which names those are (the catalog asks the server, see `catalog`);
@@ -46,6 +47,10 @@ enum Site {
     /// A routine of the database called from inside a package that declares a routine of the
     /// same name: kept, since the bare name would be the package's own.
     Shadowed { member: Range<usize> },
+    /// A package's routine called as `db.pkg.f(…)`: kept, since outside sql_mode ORACLE
+    /// `pkg.f(…)` calls the function `f` of a database `pkg` (a view over a package function
+    /// is stored in this form; MariaDB's sp-package.test). `member` is the package's name.
+    PackageRoutine { member: Range<usize> },
 }
 
 /// One `schema.` found: the bytes to drop (the name, the dot and any blank space up to the
@@ -64,7 +69,22 @@ pub fn own_calls(sql: &[u8], schema: &[u8], lexing: Lexing) -> Vec<Vec<u8>> {
         .into_iter()
         .filter_map(|q| match q.site {
             Site::Call { member } => Some(sql[member].to_vec()),
-            Site::Database | Site::Shadowed { .. } => None,
+            Site::Database | Site::Shadowed { .. } | Site::PackageRoutine { .. } => None,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The packages whose routines `sql` calls as `db.pkg.f(…)` (each name as written): those
+/// qualifiers are kept.
+pub fn package_calls(sql: &[u8], schema: &[u8], lexing: Lexing) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = qualifiers(sql, schema, lexing)
+        .into_iter()
+        .filter_map(|q| match q.site {
+            Site::PackageRoutine { member } => Some(sql[member].to_vec()),
+            _ => None,
         })
         .collect();
     out.sort();
@@ -126,7 +146,7 @@ pub fn strip_schema(
     for q in qualifiers(sql, schema, lexing) {
         match &q.site {
             Site::Call { member } if native(&sql[member.clone()]) => continue,
-            Site::Shadowed { .. } => continue,
+            Site::Shadowed { .. } | Site::PackageRoutine { .. } => continue,
             _ => {}
         }
         out.extend_from_slice(&sql[copied..q.drop.start]);
@@ -410,6 +430,10 @@ fn qualifiers(sql: &[u8], schema: &[u8], lexing: Lexing) -> Vec<Qualifier> {
                         // `CALL db.p1` in package pkg calls the standalone p1, `CALL p1`
                         // would call pkg.p1.
                         Some(Site::Shadowed {
+                            member: member.at.clone(),
+                        })
+                    } else if three_parts && toks.get(k + 5).is_some_and(|p| p.is_punct(b'(')) {
+                        Some(Site::PackageRoutine {
                             member: member.at.clone(),
                         })
                     } else if level.expect_table || three_parts || procedure_call {
@@ -751,6 +775,32 @@ mod tests {
             ),
             "CREATE PACKAGE BODY \"pkg1\" AS PROCEDURE p1 AS BEGIN CALL `new``db`.p1; \
              INSERT INTO calls VALUES (1); END; END"
+        );
+    }
+
+    /// `db.pkg.f()` is a package's function; `pkg.f()` outside sql_mode ORACLE a database's.
+    #[test]
+    fn a_package_routine_called_with_three_parts_keeps_the_database() {
+        let view = "select 1 AS `c1` from DUAL  where 1 = `shop`.`test1`.`f_test`() \
+                    and `shop`.`t`.`c` = 2";
+        assert_eq!(
+            strip(view, "shop"),
+            "select 1 AS `c1` from DUAL  where 1 = `shop`.`test1`.`f_test`() and `t`.`c` = 2"
+        );
+        assert_eq!(
+            String::from_utf8(super::retarget(
+                view.as_bytes(),
+                b"shop",
+                "copy",
+                Lexing::default()
+            ))
+            .unwrap(),
+            "select 1 AS `c1` from DUAL  where 1 = `copy`.`test1`.`f_test`() \
+             and `shop`.`t`.`c` = 2"
+        );
+        assert_eq!(
+            super::package_calls(view.as_bytes(), b"shop", Lexing::default()),
+            [b"`test1`".to_vec()]
         );
     }
 

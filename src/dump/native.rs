@@ -505,6 +505,9 @@ fn note_kept_qualifiers(ctx: &FileTasks, db: &str, catalog: &DatabaseCatalog) {
             catalog::KeptBecause::PackageOwn => {
                 format!("without it the package would call its own {function}")
             }
+            catalog::KeptBecause::PackageRoutine => format!(
+                "{function} is a package and, without it, {function} would be read as a database"
+            ),
         };
         ctx.progress.event(&Event::Warning(&format!(
             "{object} in {db_name} calls {function} through the database's name, which stays \

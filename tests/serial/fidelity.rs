@@ -1069,10 +1069,12 @@ async fn a_package_calling_a_standalone_routine_of_its_own_name_keeps_the_qualif
         "SET sql_mode = ORACLE;
          CREATE TABLE calls (n INT, what VARCHAR(20));
          CREATE PROCEDURE p1 AS BEGIN INSERT INTO calls VALUES (1, 'standalone'); END;
-         CREATE PACKAGE pkg1 AS PROCEDURE p1; END;
+         CREATE PACKAGE pkg1 AS PROCEDURE p1; FUNCTION f1 RETURN INT; END;
          CREATE PACKAGE BODY pkg1 AS
            PROCEDURE p1 AS BEGIN INSERT INTO {db}.calls VALUES (2, 'package'); CALL {db}.p1; END;
+           FUNCTION f1 RETURN INT AS BEGIN RETURN 7; END;
          END;
+         CREATE VIEW v_pkg AS SELECT pkg1.f1() AS r FROM DUAL;
          CREATE FUNCTION f_calls RETURN INT DETERMINISTIC AS BEGIN CALL pkg1.p1; RETURN 1; END;"
     ))
     .await;
@@ -1084,6 +1086,8 @@ async fn a_package_calling_a_standalone_routine_of_its_own_name_keeps_the_qualif
         "CALL pkg1.p1()",
         "SELECT f_calls()",
         "SELECT n, what FROM calls ORDER BY n",
+        // Stored as `db`.`pkg1`.`f1`(): without the database, pkg1 would be a database.
+        "SELECT r FROM v_pkg",
     ];
     let want = answers(&src.name, &queries).await;
     assert_eq!(
