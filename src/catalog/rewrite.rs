@@ -65,42 +65,41 @@ struct Qualifier {
 /// written (`f`, `` `f` ``): the caller finds out which of them the bare name would make a
 /// native function's call.
 pub fn own_calls(sql: &[u8], schema: &[u8], lexing: Lexing) -> Vec<Vec<u8>> {
-    let mut out: Vec<Vec<u8>> = qualifiers(sql, schema, lexing)
-        .into_iter()
-        .filter_map(|q| match q.site {
-            Site::Call { member } => Some(sql[member].to_vec()),
-            Site::Database | Site::Shadowed { .. } | Site::PackageRoutine { .. } => None,
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
+    members(sql, schema, lexing, |site| match site {
+        Site::Call { member } => Some(member),
+        _ => None,
+    })
 }
 
 /// The packages whose routines `sql` calls as `db.pkg.f(…)` (each name as written): those
 /// qualifiers are kept.
 pub fn package_calls(sql: &[u8], schema: &[u8], lexing: Lexing) -> Vec<Vec<u8>> {
-    let mut out: Vec<Vec<u8>> = qualifiers(sql, schema, lexing)
-        .into_iter()
-        .filter_map(|q| match q.site {
-            Site::PackageRoutine { member } => Some(sql[member].to_vec()),
-            _ => None,
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
+    members(sql, schema, lexing, |site| match site {
+        Site::PackageRoutine { member } => Some(member),
+        _ => None,
+    })
 }
 
 /// The routines `sql`, a package, calls through its database's qualifier although it
 /// declares routines of the same names (each name as written): those qualifiers are kept.
 pub fn shadowed_calls(sql: &[u8], schema: &[u8], lexing: Lexing) -> Vec<Vec<u8>> {
+    members(sql, schema, lexing, |site| match site {
+        Site::Shadowed { member } => Some(member),
+        _ => None,
+    })
+}
+
+/// The names, as written, that `pick` takes from the sites of `sql`'s qualifiers, sorted and
+/// without repeats.
+fn members(
+    sql: &[u8],
+    schema: &[u8],
+    lexing: Lexing,
+    pick: impl Fn(&Site) -> Option<&Range<usize>>,
+) -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = qualifiers(sql, schema, lexing)
-        .into_iter()
-        .filter_map(|q| match q.site {
-            Site::Shadowed { member } => Some(sql[member].to_vec()),
-            _ => None,
-        })
+        .iter()
+        .filter_map(|q| pick(&q.site).map(|m| sql[m.clone()].to_vec()))
         .collect();
     out.sort();
     out.dedup();
