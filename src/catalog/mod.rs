@@ -937,7 +937,6 @@ async fn geometry_srids(conn: &mut Conn, db: &str) -> Result<Vec<(String, String
     }
 }
 
-/// Puts `REF_SYSTEM_ID=n` after the type of the column's line, unless it is there already.
 /// Server errors for a table that exists but cannot be opened: 1030 an engine's error (an
 /// InnoDB tablespace missing), 1168 a MERGE table whose underlying tables changed, 1812 and
 /// 1814 a missing or discarded tablespace, 1932 a table the engine does not have.
@@ -966,45 +965,53 @@ fn unopenable(db: &str, table: &str, e: &mysql_async::Error) -> String {
 /// stock mariadb-dump loses them the same way). An integer column has nothing quoted before
 /// its `AUTO_INCREMENT`, so the first one on its line is the attribute.
 fn with_explicit_null(create: &[u8], column: &str) -> Vec<u8> {
-    let line_start = format!("\n  {} ", ident(column));
-    let Some(at) = memchr::memmem::find(create, line_start.as_bytes()) else {
+    let Some(def) = column_definition(create, column) else {
         return create.to_vec();
     };
-    let line_end = memchr::memchr(b'\n', &create[at + 1..]).map_or(create.len(), |p| at + 1 + p);
-    let line = &create[at..line_end];
-    let Some(attr) = memchr::memmem::find(line, b" AUTO_INCREMENT") else {
+    let Some(attr) = memchr::memmem::find(&create[def.clone()], b" AUTO_INCREMENT") else {
         return create.to_vec();
     };
-    let insert_at = at + attr + b" AUTO_INCREMENT".len();
-    if create[insert_at..line_end].starts_with(b" NULL") {
+    let at = def.start + attr + b" AUTO_INCREMENT".len();
+    if create[at..def.end].starts_with(b" NULL") {
         return create.to_vec();
     }
-    let mut out = Vec::with_capacity(create.len() + 5);
-    out.extend_from_slice(&create[..insert_at]);
-    out.extend_from_slice(b" NULL");
-    out.extend_from_slice(&create[insert_at..]);
-    out
+    inserted(create, at, b" NULL")
 }
 
+/// Puts `REF_SYSTEM_ID=n` after the type of the column's line, unless it is there already.
 fn with_srid(create: &[u8], column: &str, srid: u32) -> Vec<u8> {
-    let line_start = format!("\n  {} ", ident(column));
-    let Some(at) = memchr::memmem::find(create, line_start.as_bytes()) else {
+    let Some(def) = column_definition(create, column) else {
         return create.to_vec();
     };
-    let type_at = at + line_start.len();
-    let type_len = create[type_at..]
+    if memchr::memmem::find(&create[def.clone()], b"REF_SYSTEM_ID").is_some() {
+        return create.to_vec();
+    }
+    let type_len = create[def.clone()]
         .iter()
         .take_while(|b| b.is_ascii_alphabetic())
         .count();
-    let line_end = memchr::memchr(b'\n', &create[type_at..]).map_or(create.len(), |p| type_at + p);
-    if memchr::memmem::find(&create[type_at..line_end], b"REF_SYSTEM_ID").is_some() {
-        return create.to_vec();
-    }
-    let insert_at = type_at + type_len;
-    let mut out = Vec::with_capacity(create.len() + 24);
-    out.extend_from_slice(&create[..insert_at]);
-    out.extend_from_slice(format!(" REF_SYSTEM_ID={srid}").as_bytes());
-    out.extend_from_slice(&create[insert_at..]);
+    inserted(
+        create,
+        def.start + type_len,
+        format!(" REF_SYSTEM_ID={srid}").as_bytes(),
+    )
+}
+
+/// Where `column`'s definition stands in a `SHOW CREATE TABLE`: from after its name to the
+/// end of its line.
+fn column_definition(create: &[u8], column: &str) -> Option<std::ops::Range<usize>> {
+    let line_start = format!("\n  {} ", ident(column));
+    let start = memchr::memmem::find(create, line_start.as_bytes())? + line_start.len();
+    let end = memchr::memchr(b'\n', &create[start..]).map_or(create.len(), |p| start + p);
+    Some(start..end)
+}
+
+/// `create` with `text` put in at `at`.
+fn inserted(create: &[u8], at: usize, text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(create.len() + text.len());
+    out.extend_from_slice(&create[..at]);
+    out.extend_from_slice(text);
+    out.extend_from_slice(&create[at..]);
     out
 }
 

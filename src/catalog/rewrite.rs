@@ -157,7 +157,7 @@ pub fn strip_schema(
 
 /// `sql`, a definition from one of our dumps, with the qualifiers the dump kept (calls whose
 /// bare name would be a native function's, a package's calls to standalone routines of its
-/// own routines' names) naming `to` instead of `schema`: restored under another name, such a
+/// own routines' names, `db.pkg.f(…)`) naming `to` instead of `schema`: restored under another name, such a
 /// definition calls the routines restored beside it, as it did in its source, and not the
 /// source database's. Every other own-database qualifier was dropped by the dump; one found
 /// here (a definition not of ours) is left as written.

@@ -808,7 +808,8 @@ impl<'a> Applier<'a> {
 
     /// A definition of our dump restored into a database not of its source's name, with the
     /// source's qualifiers the dump had to keep (a call whose bare name is a native function's,
-    /// a package's call to a standalone routine: `catalog::rewrite`) naming the target: it
+    /// a package's call to a standalone routine, `db.pkg.f()`: `catalog::rewrite`) naming the
+    /// target: it
     /// calls the routine restored beside it, as it did in its source, not the source
     /// database's. ASCII names only: a definition's bytes are in its own character set, in
     /// which another name would need encoding; others keep the source's name, as the dump's

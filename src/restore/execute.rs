@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use mysql_async::Conn;
 use mysql_async::prelude::*;
 
+use super::keys::backticked_whole;
 use super::load_data::{self, LoadData};
 use crate::error::DbError;
 
@@ -211,20 +212,20 @@ fn is_expression_warning(warning: &str) -> bool {
 /// evaluates on insert: a generated column or a CHECK constraint. False when it cannot be
 /// told (then the warning stays a failure).
 async fn computes_expressions(conn: &mut Conn, sql: &[u8]) -> bool {
-    let Some(head) = load_data::insert_head(sql) else {
+    // (database, table) as the statement names them, unquoted.
+    let named = || -> Option<(Option<String>, String)> {
+        let head = load_data::insert_head(sql)?;
+        let (schema, table) = match head.schema {
+            Some(schema) => (
+                Some(backticked_whole(schema)?),
+                &head.target[schema.len() + 1..],
+            ),
+            None => (None, head.target),
+        };
+        Some((schema, backticked_whole(table)?))
+    };
+    let Some((schema, table)) = named() else {
         return false;
-    };
-    let name = match head.schema {
-        Some(schema) => &head.target[schema.len() + 1..],
-        None => head.target,
-    };
-    let (Some(table), schema) = (unquote(name), head.schema.map(unquote)) else {
-        return false;
-    };
-    let schema = match schema {
-        Some(Some(s)) => Some(s),
-        Some(None) => return false,
-        None => None,
     };
     let found: mysql_async::Result<Option<u8>> = conn
         .exec_first(
@@ -238,12 +239,6 @@ async fn computes_expressions(conn: &mut Conn, sql: &[u8]) -> bool {
         )
         .await;
     matches!(found, Ok(Some(1)))
-}
-
-/// A backquoted name's text (`` `a``b` `` is a`b), None when `quoted` is not one.
-fn unquote(quoted: &str) -> Option<String> {
-    let inner = quoted.strip_prefix('`')?.strip_suffix('`')?;
-    Some(inner.replace("``", "`"))
 }
 
 /// Warnings quoted in a failure's message; the count covers all of them.
@@ -455,7 +450,7 @@ fn clip(tuple: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_expression_warning, unquote, warned_column};
+    use super::{is_expression_warning, warned_column};
 
     #[test]
     fn only_an_expression_warning_that_names_no_column_is_one() {
@@ -475,8 +470,6 @@ mod tests {
         assert!(!is_expression_warning(
             "Error 1292: Incorrect datetime value: ''"
         ));
-        assert_eq!(unquote("`a``b`").as_deref(), Some("a`b"));
-        assert_eq!(unquote("a"), None);
     }
 
     #[test]

@@ -65,10 +65,7 @@ pub fn deferrable(sql: &[u8]) -> Option<Deferred> {
     let sql = std::str::from_utf8(sql).ok()?;
     let mut lines = sql.split('\n');
     let first = lines.next()?;
-    let table = first
-        .strip_prefix("CREATE TABLE ")?
-        .strip_suffix(" (")
-        .and_then(backticked_whole)?;
+    let table = created_table(first)?;
     let mut auto_increment: Vec<String> = Vec::new();
     let mut generated: Vec<String> = Vec::new();
     let mut keys = Vec::new();
@@ -183,8 +180,17 @@ fn backticked(s: &str) -> Option<(String, &str)> {
     None
 }
 
+/// The table that the first line of a `CREATE TABLE` as `SHOW CREATE TABLE` writes it
+/// (`` CREATE TABLE `t` ( ``) names, unquoted.
+pub(super) fn created_table(first_line: &str) -> Option<String> {
+    first_line
+        .strip_prefix("CREATE TABLE ")?
+        .strip_suffix(" (")
+        .and_then(backticked_whole)
+}
+
 /// `s` is one backquoted identifier and nothing else.
-fn backticked_whole(s: &str) -> Option<String> {
+pub(super) fn backticked_whole(s: &str) -> Option<String> {
     match backticked(s)? {
         (name, "") => Some(name),
         _ => None,
@@ -272,6 +278,12 @@ mod tests {
             Some(vec!["b".to_owned(), "a".to_owned(), "c".to_owned()])
         );
         assert_eq!(key_columns("`a``b`)"), Some(vec!["a`b".to_owned()]));
+        assert_eq!(backticked_whole("`a``b`").as_deref(), Some("a`b"));
+        assert_eq!(backticked_whole("a"), None);
+        assert_eq!(
+            created_table("CREATE TABLE `t``x` (").as_deref(),
+            Some("t`x")
+        );
     }
 
     #[test]

@@ -83,12 +83,9 @@ pub struct InsertHead<'a> {
 /// form).
 pub fn numbers_nulls_on_load(create: &[u8]) -> Option<String> {
     let first = create.split(|&b| b == b'\n').next()?;
-    let name = first
-        .strip_prefix(b"CREATE TABLE `")?
-        .strip_suffix(b"` (")?;
+    let table = super::keys::created_table(std::str::from_utf8(first).ok()?)?;
     memchr::memmem::find(create, b" AUTO_INCREMENT NULL")?;
-    let name = std::str::from_utf8(name).ok()?;
-    Some(name.replace("``", "`"))
+    Some(table)
 }
 
 /// The head of `sql` when it is an INSERT in our dump's shape.

@@ -735,6 +735,21 @@ async fn geometry_srid_is_kept() {
     assert_round_trips(&src).await;
 }
 
+/// `file` restored under new names by the stock client (`{tag}_stock`) and by `db-restore`
+/// (`{tag}_ours`), which must succeed and pass `verify --against`: the copy's definitions,
+/// with the qualifiers the dump kept now naming the copy, are the dump's.
+async fn restored_both_ways(tag: &str, file: &Path) -> (TestDb, TestDb) {
+    let stock = TestDb::new(&format!("{tag}_stock")).await;
+    restore_stock(&stock.name, file);
+    let ours = TestDb::new(&format!("{tag}_ours")).await;
+    assert_success(&common::restore_single(file, &ours.name, &[]), "restore");
+    assert_success(
+        &verify_against(file, &ours.name),
+        "verify --against the copy restored under another name",
+    );
+    (stock, ours)
+}
+
 /// `sfdbtools verify --file <file> --against <db>`, whatever its outcome.
 fn verify_against(file: &Path, db: &str) -> std::process::Output {
     server()
@@ -939,14 +954,7 @@ async fn a_view_that_opens_only_under_its_own_collation_round_trips() {
     assert_eq!(want[1], "SELECT h FROM v_ucs2 -> 0007");
     let dir = out_dir();
     let file = common::dump_single(&src.name, dir.path(), &[]);
-    let stock = TestDb::new("view_own_collation_stock").await;
-    restore_stock(&stock.name, &file);
-    let ours = TestDb::new("view_own_collation_ours").await;
-    assert_success(&common::restore_single(&file, &ours.name, &[]), "restore");
-    assert_success(
-        &verify_against(&file, &ours.name),
-        "verify --against the copy restored under another name",
-    );
+    let (stock, ours) = restored_both_ways("view_own_collation", &file).await;
     for dst in [&stock, &ours] {
         assert_eq!(answers(&dst.name, &queries).await, want, "{}", dst.name);
     }
@@ -1018,16 +1026,7 @@ async fn own_database_qualifiers_are_dropped_only_where_they_name_the_database()
         "{sql}"
     );
 
-    let stock = TestDb::new("own_qual_stock").await;
-    restore_stock(&stock.name, &file);
-    let ours = TestDb::new("own_qual_ours").await;
-    assert_success(&common::restore_single(&file, &ours.name, &[]), "restore");
-    // The copy's definitions (the kept qualifiers naming it) are the dump's for
-    // `verify --against`.
-    assert_success(
-        &verify_against(&file, &ours.name),
-        "verify --against the copy restored under another name",
-    );
+    let (stock, ours) = restored_both_ways("own_qual", &file).await;
     for dst in [&stock, &ours] {
         assert_eq!(answers(&dst.name, &queries).await, want, "{}", dst.name);
         dst.exec("CALL p_log('x')").await;
